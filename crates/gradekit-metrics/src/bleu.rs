@@ -1,0 +1,1 @@
+//! bleu (in progress).

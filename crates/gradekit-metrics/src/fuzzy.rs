@@ -1,0 +1,1 @@
+//! fuzzy (in progress).

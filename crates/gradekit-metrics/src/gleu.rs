@@ -1,0 +1,1 @@
+//! gleu (in progress).

@@ -1,0 +1,11 @@
+//! Text-similarity metrics as pure functions `(input, reference) -> f64`.
+//!
+//! (Design essay to be completed when the metrics land: one module per metric, tokenizers
+//! shared, reference data compiled in from `data/`.)
+
+pub mod bleu;
+pub mod fuzzy;
+pub mod gleu;
+pub mod meteor;
+pub mod rouge;
+pub mod tokenize;

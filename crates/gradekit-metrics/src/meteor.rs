@@ -1,0 +1,1 @@
+//! meteor (in progress).

@@ -1,0 +1,1 @@
+//! rouge (in progress).
