@@ -4,5 +4,5 @@
 //! dependency. See `README.md` for the two-command quick start.
 
 pub use gradekit_engine as engine;
-pub use gradekit_engine::{compile, validate, CompiledGrader, EngineOptions};
+
 pub use gradekit_model as model;

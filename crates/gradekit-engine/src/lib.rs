@@ -1,0 +1,1 @@
+//! Compiles grader configs and grades samples.

@@ -1,0 +1,1 @@
+//! The multi grader formula language: parse once, evaluate many.

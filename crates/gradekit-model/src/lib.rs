@@ -1,0 +1,1 @@
+//! Serde wire and config types of OpenAI-style graders.

@@ -1,0 +1,1 @@
+//! Grader templates: parsed once, rendered many times.
