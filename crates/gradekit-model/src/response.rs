@@ -1,0 +1,224 @@
+//! The run response and its 24 error flags, in OpenAI's order.
+
+use indexmap::IndexMap;
+use serde::{Deserialize, Serialize};
+
+/// Token usage of judge calls. `cached_tokens` comes from `prompt_tokens_details`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct TokenUsage {
+    pub prompt_tokens: u64,
+    pub completion_tokens: u64,
+    pub total_tokens: u64,
+    pub cached_tokens: u64,
+}
+
+impl TokenUsage {
+    pub fn add(&mut self, other: &TokenUsage) {
+        self.prompt_tokens += other.prompt_tokens;
+        self.completion_tokens += other.completion_tokens;
+        self.total_tokens += other.total_tokens;
+        self.cached_tokens += other.cached_tokens;
+    }
+}
+
+/// The keys of `metadata.errors`, in the order OpenAI's service emits them.
+pub const ERROR_KEYS: [&str; 24] = [
+    "formula_parse_error",
+    "sample_parse_error",
+    "sample_parse_error_details",
+    "truncated_observation_error",
+    "unresponsive_reward_error",
+    "invalid_variable_error",
+    "invalid_variable_error_details",
+    "other_error",
+    "python_grader_server_error",
+    "python_grader_server_error_type",
+    "python_grader_runtime_error",
+    "python_grader_runtime_error_details",
+    "model_grader_server_error",
+    "model_grader_refusal_error",
+    "model_grader_refusal_error_details",
+    "model_grader_parse_error",
+    "model_grader_parse_error_details",
+    "model_grader_exceeded_max_tokens_error",
+    "model_grader_server_error_details",
+    "endpoint_grader_internal_error",
+    "endpoint_grader_internal_error_details",
+    "endpoint_grader_server_error",
+    "endpoint_grader_server_error_details",
+    "endpoint_grader_safety_check_error",
+];
+
+/// `metadata.errors`: always all 24 keys, in [`ERROR_KEYS`] order (the field order here).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ErrorFlags {
+    pub formula_parse_error: bool,
+    pub sample_parse_error: bool,
+    pub sample_parse_error_details: Option<String>,
+    pub truncated_observation_error: bool,
+    pub unresponsive_reward_error: bool,
+    pub invalid_variable_error: bool,
+    pub invalid_variable_error_details: Option<String>,
+    pub other_error: bool,
+    pub python_grader_server_error: bool,
+    pub python_grader_server_error_type: Option<String>,
+    pub python_grader_runtime_error: bool,
+    pub python_grader_runtime_error_details: Option<String>,
+    pub model_grader_server_error: bool,
+    pub model_grader_refusal_error: bool,
+    pub model_grader_refusal_error_details: Option<String>,
+    pub model_grader_parse_error: bool,
+    pub model_grader_parse_error_details: Option<String>,
+    pub model_grader_exceeded_max_tokens_error: bool,
+    pub model_grader_server_error_details: Option<String>,
+    pub endpoint_grader_internal_error: bool,
+    pub endpoint_grader_internal_error_details: Option<String>,
+    pub endpoint_grader_server_error: bool,
+    pub endpoint_grader_server_error_details: Option<String>,
+    pub endpoint_grader_safety_check_error: bool,
+}
+
+fn merge_detail(into: &mut Option<String>, from: &Option<String>) {
+    match (into.as_mut(), from) {
+        (_, None) => {}
+        (None, Some(f)) => *into = Some(f.clone()),
+        (Some(i), Some(f)) => {
+            if !i.contains(f.as_str()) {
+                i.push_str("; ");
+                i.push_str(f);
+            }
+        }
+    }
+}
+
+impl ErrorFlags {
+    /// True when any boolean flag is set.
+    pub fn any(&self) -> bool {
+        self.set_flags().next().is_some()
+    }
+
+    /// The names of the boolean flags that are set, in wire order.
+    pub fn set_flags(&self) -> impl Iterator<Item = &'static str> + '_ {
+        [
+            ("formula_parse_error", self.formula_parse_error),
+            ("sample_parse_error", self.sample_parse_error),
+            ("truncated_observation_error", self.truncated_observation_error),
+            ("unresponsive_reward_error", self.unresponsive_reward_error),
+            ("invalid_variable_error", self.invalid_variable_error),
+            ("other_error", self.other_error),
+            ("python_grader_server_error", self.python_grader_server_error),
+            ("python_grader_runtime_error", self.python_grader_runtime_error),
+            ("model_grader_server_error", self.model_grader_server_error),
+            ("model_grader_refusal_error", self.model_grader_refusal_error),
+            ("model_grader_parse_error", self.model_grader_parse_error),
+            (
+                "model_grader_exceeded_max_tokens_error",
+                self.model_grader_exceeded_max_tokens_error,
+            ),
+            ("endpoint_grader_internal_error", self.endpoint_grader_internal_error),
+            ("endpoint_grader_server_error", self.endpoint_grader_server_error),
+            (
+                "endpoint_grader_safety_check_error",
+                self.endpoint_grader_safety_check_error,
+            ),
+        ]
+        .into_iter()
+        .filter(|(_, on)| *on)
+        .map(|(k, _)| k)
+    }
+
+    /// ORs `other` into `self` (a multi grader's flags are the union of its sub-graders');
+    /// details are joined with "; ".
+    pub fn merge(&mut self, o: &ErrorFlags) {
+        self.formula_parse_error |= o.formula_parse_error;
+        self.sample_parse_error |= o.sample_parse_error;
+        merge_detail(&mut self.sample_parse_error_details, &o.sample_parse_error_details);
+        self.truncated_observation_error |= o.truncated_observation_error;
+        self.unresponsive_reward_error |= o.unresponsive_reward_error;
+        self.invalid_variable_error |= o.invalid_variable_error;
+        merge_detail(
+            &mut self.invalid_variable_error_details,
+            &o.invalid_variable_error_details,
+        );
+        self.other_error |= o.other_error;
+        self.python_grader_server_error |= o.python_grader_server_error;
+        merge_detail(
+            &mut self.python_grader_server_error_type,
+            &o.python_grader_server_error_type,
+        );
+        self.python_grader_runtime_error |= o.python_grader_runtime_error;
+        merge_detail(
+            &mut self.python_grader_runtime_error_details,
+            &o.python_grader_runtime_error_details,
+        );
+        self.model_grader_server_error |= o.model_grader_server_error;
+        self.model_grader_refusal_error |= o.model_grader_refusal_error;
+        merge_detail(
+            &mut self.model_grader_refusal_error_details,
+            &o.model_grader_refusal_error_details,
+        );
+        self.model_grader_parse_error |= o.model_grader_parse_error;
+        merge_detail(
+            &mut self.model_grader_parse_error_details,
+            &o.model_grader_parse_error_details,
+        );
+        self.model_grader_exceeded_max_tokens_error |= o.model_grader_exceeded_max_tokens_error;
+        merge_detail(
+            &mut self.model_grader_server_error_details,
+            &o.model_grader_server_error_details,
+        );
+        self.endpoint_grader_internal_error |= o.endpoint_grader_internal_error;
+        merge_detail(
+            &mut self.endpoint_grader_internal_error_details,
+            &o.endpoint_grader_internal_error_details,
+        );
+        self.endpoint_grader_server_error |= o.endpoint_grader_server_error;
+        merge_detail(
+            &mut self.endpoint_grader_server_error_details,
+            &o.endpoint_grader_server_error_details,
+        );
+        self.endpoint_grader_safety_check_error |= o.endpoint_grader_safety_check_error;
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunMetadata {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub errors: ErrorFlags,
+    /// Seconds.
+    pub execution_time: f64,
+    pub scores: IndexMap<String, f64>,
+    pub token_usage: Option<TokenUsage>,
+    pub sampled_model_name: Option<String>,
+}
+
+/// The body of a `/fine_tuning/alpha/graders/run` response.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunResponse {
+    pub reward: f64,
+    pub metadata: RunMetadata,
+    pub sub_rewards: IndexMap<String, f64>,
+    pub model_grader_token_usage_per_model: IndexMap<String, TokenUsage>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_serialise_all_24_keys_in_order() {
+        let v = serde_json::to_value(ErrorFlags::default()).expect("serialise");
+        let keys: Vec<&str> = v
+            .as_object()
+            .expect("object")
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(keys, ERROR_KEYS);
+        assert!(v["invalid_variable_error_details"].is_null());
+        assert_eq!(v["other_error"], serde_json::json!(false));
+    }
+}

@@ -1,0 +1,137 @@
+//! The `sample` namespace of templates, built from a model output.
+//!
+//! DESIGN.md §4 "Sample": a plain string becomes `output_text` (and `output_json` when it is
+//! valid JSON), `output_tools: []` and one chat-completions choice. An object may set any of
+//! the five fields; the missing ones are derived the same way.
+
+use crate::error::ConfigError;
+use crate::read::type_error;
+use serde_json::{json, Map, Value};
+
+const SAMPLE_KEYS: &[&str] = &[
+    "output_text",
+    "output_json",
+    "output_tools",
+    "choices",
+    "output_audio",
+];
+
+fn choices_for(text: &str) -> Value {
+    json!([{
+        "index": 0,
+        "message": {"role": "assistant", "content": text},
+        "finish_reason": "stop"
+    }])
+}
+
+/// The sample for a `model_sample` string.
+pub fn sample_from_text(text: &str) -> Value {
+    let mut m = Map::with_capacity(4);
+    m.insert("output_text".into(), Value::String(text.to_string()));
+    if let Ok(v) = serde_json::from_str::<Value>(text) {
+        m.insert("output_json".into(), v);
+    }
+    m.insert("output_tools".into(), Value::Array(Vec::new()));
+    m.insert("choices".into(), choices_for(text));
+    Value::Object(m)
+}
+
+/// The sample for a sample object (`{"output_text": …, "output_tools": […], …}`). `path` is
+/// where the object sits in its document (`sample`), for error messages.
+pub fn sample_from_object(v: &Value, path: &str) -> Result<Value, ConfigError> {
+    let obj = match v {
+        Value::Object(o) => o,
+        other => return Err(type_error(path, "an object", other)),
+    };
+    for key in obj.keys() {
+        if !SAMPLE_KEYS.contains(&key.as_str()) {
+            return Err(ConfigError::new(
+                format!("{path}.{key}"),
+                format!("unknown sample field; expected one of {}", SAMPLE_KEYS.join(", ")),
+            ));
+        }
+    }
+    let get = |k: &str| obj.get(k).filter(|v| !v.is_null());
+    let mut text = match get("output_text") {
+        None => None,
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(other) => return Err(type_error(&format!("{path}.output_text"), "a string", other)),
+    };
+    if let Some(c) = get("choices") {
+        if !c.is_array() {
+            return Err(type_error(&format!("{path}.choices"), "an array", c));
+        }
+        if text.is_none() {
+            text = c
+                .pointer("/0/message/content")
+                .and_then(Value::as_str)
+                .map(str::to_string);
+        }
+    }
+    if let Some(t) = get("output_tools") {
+        if !t.is_array() {
+            return Err(type_error(&format!("{path}.output_tools"), "an array", t));
+        }
+    }
+    if let Some(a) = get("output_audio") {
+        if !a.is_object() {
+            return Err(type_error(&format!("{path}.output_audio"), "an object", a));
+        }
+    }
+    let mut m = Map::with_capacity(5);
+    if let Some(t) = &text {
+        m.insert("output_text".into(), Value::String(t.clone()));
+    }
+    match get("output_json") {
+        Some(j) => {
+            m.insert("output_json".into(), j.clone());
+        }
+        None => {
+            if let Some(j) = text.as_deref().and_then(|t| serde_json::from_str::<Value>(t).ok()) {
+                m.insert("output_json".into(), j);
+            }
+        }
+    }
+    m.insert(
+        "output_tools".into(),
+        get("output_tools").cloned().unwrap_or_else(|| Value::Array(Vec::new())),
+    );
+    match (get("choices"), &text) {
+        (Some(c), _) => {
+            m.insert("choices".into(), c.clone());
+        }
+        (None, Some(t)) => {
+            m.insert("choices".into(), choices_for(t));
+        }
+        (None, None) => {}
+    }
+    if let Some(a) = get("output_audio") {
+        m.insert("output_audio".into(), a.clone());
+    }
+    Ok(Value::Object(m))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_sample_has_json_when_valid() {
+        let s = sample_from_text("{\"a\": 1}");
+        assert_eq!(s["output_json"]["a"], json!(1));
+        assert_eq!(s["choices"][0]["message"]["content"], json!("{\"a\": 1}"));
+        assert!(sample_from_text("not json").get("output_json").is_none());
+    }
+
+    #[test]
+    fn object_sample_derives_text_from_choices() {
+        let s = sample_from_object(
+            &json!({"choices": [{"message": {"content": "hi"}}]}),
+            "sample",
+        )
+        .expect("valid");
+        assert_eq!(s["output_text"], json!("hi"));
+        let e = sample_from_object(&json!({"output_txt": "x"}), "sample").expect_err("typo");
+        assert_eq!(e.path, "sample.output_txt");
+    }
+}
