@@ -322,7 +322,9 @@ fn read_grader(v: &Value, path: &str, top: bool, errs: &mut ConfigErrors) -> Opt
                 .get("sampling_params")
                 .and_then(|s| SamplingParams::read(s, &o.at("sampling_params"), errs));
             if ty == "score_model" {
-                let range = o.get("range").and_then(|r| read_range(r, &o.at("range"), errs));
+                let range = o
+                    .get("range")
+                    .and_then(|r| read_range(r, &o.at("range"), errs));
                 Grader::ScoreModel(ScoreModelGrader {
                     name,
                     model: model?,
@@ -368,7 +370,10 @@ fn read_grader(v: &Value, path: &str, top: bool, errs: &mut ConfigErrors) -> Opt
             let calc = o.req_str("calculate_output", errs);
             if let Some(c) = &calc {
                 if c.trim().is_empty() {
-                    errs.push(ConfigError::formula(o.at("calculate_output"), "empty formula"));
+                    errs.push(ConfigError::formula(
+                        o.at("calculate_output"),
+                        "empty formula",
+                    ));
                 }
             }
             Grader::Multi(MultiGrader {
@@ -410,7 +415,11 @@ fn read_sub_graders(
             return None;
         }
         other => {
-            errs.push(type_error(path, "an object mapping names to graders", other));
+            errs.push(type_error(
+                path,
+                "an object mapping names to graders",
+                other,
+            ));
             return None;
         }
     };
@@ -444,7 +453,10 @@ fn read_range(v: &Value, path: &str, errs: &mut ConfigErrors) -> Option<[f64; 2]
     if arr.len() != 2 || nums.iter().any(Option::is_none) {
         errs.push(ConfigError::new(
             path,
-            format!("must be two numbers [min, max], got {}", Value::Array(arr.clone())),
+            format!(
+                "must be two numbers [min, max], got {}",
+                Value::Array(arr.clone())
+            ),
         ));
         return None;
     }

@@ -26,7 +26,9 @@ pub use grader::{
     Grader, LabelModelGrader, Metric, MultiGrader, Operation, PythonGrader, ScoreModelGrader,
     StringCheckGrader, TextSimilarityGrader, GRADER_TYPES,
 };
-pub use message::{AudioInput, ContentItem, Message, MessageContent, ReasoningEffort, Role, SamplingParams};
+pub use message::{
+    AudioInput, ContentItem, Message, MessageContent, ReasoningEffort, Role, SamplingParams,
+};
 pub use method::{
     DpoHyperparameters, FineTuneMethod, HyperValue, ReinforcementHyperparameters,
     ReinforcementMethod, SupervisedHyperparameters,

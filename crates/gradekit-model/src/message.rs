@@ -150,14 +150,24 @@ impl SamplingParams {
             }
         }
         if let Some(e) = o.get("reasoning_effort") {
-            p.reasoning_effort = enum_str(e, &o.at("reasoning_effort"), "reasoning_effort", EFFORTS, errs);
+            p.reasoning_effort = enum_str(
+                e,
+                &o.at("reasoning_effort"),
+                "reasoning_effort",
+                EFFORTS,
+                errs,
+            );
         }
         o.finish(errs);
         Some(p)
     }
 }
 
-pub(crate) fn read_messages(v: &Value, path: &str, errs: &mut ConfigErrors) -> Option<Vec<Message>> {
+pub(crate) fn read_messages(
+    v: &Value,
+    path: &str,
+    errs: &mut ConfigErrors,
+) -> Option<Vec<Message>> {
     let arr = match v {
         Value::Array(a) => a,
         other => {
@@ -190,7 +200,10 @@ fn read_message(v: &Value, path: &str, errs: &mut ConfigErrors) -> Option<Messag
         if k != "message" {
             errs.push(ConfigError::new(
                 o.at("type"),
-                format!("unknown message type {}; expected \"message\"", Value::String(k.clone())),
+                format!(
+                    "unknown message type {}; expected \"message\"",
+                    Value::String(k.clone())
+                ),
             ));
         }
     }
@@ -217,7 +230,11 @@ fn read_message(v: &Value, path: &str, errs: &mut ConfigErrors) -> Option<Messag
                 ok.then_some(MessageContent::Items(out))
             }
             other => {
-                errs.push(type_error(&cpath, "a string, a content item or a list of them", other));
+                errs.push(type_error(
+                    &cpath,
+                    "a string, a content item or a list of them",
+                    other,
+                ));
                 None
             }
         }
@@ -247,7 +264,10 @@ fn read_item(v: &Value, path: &str, errs: &mut ConfigErrors) -> Option<ContentIt
                 if !matches!(d.as_str(), "high" | "low" | "auto") {
                     errs.push(ConfigError::new(
                         o.at("detail"),
-                        format!("unknown detail {}; expected high, low, auto", Value::String(d.clone())),
+                        format!(
+                            "unknown detail {}; expected high, low, auto",
+                            Value::String(d.clone())
+                        ),
                     ));
                 }
             }
@@ -266,7 +286,10 @@ fn read_item(v: &Value, path: &str, errs: &mut ConfigErrors) -> Option<ContentIt
                 if !matches!(f.as_str(), "mp3" | "wav") {
                     errs.push(ConfigError::new(
                         a.at("format"),
-                        format!("unknown audio format {}; expected mp3, wav", Value::String(f.clone())),
+                        format!(
+                            "unknown audio format {}; expected mp3, wav",
+                            Value::String(f.clone())
+                        ),
                     ));
                 }
             }

@@ -112,7 +112,10 @@ fn hyper(o: &mut Obj<'_>, key: &'static str, bound: Bound, errs: &mut ConfigErro
                     Bound::OpenClosed(lo, hi) if hi.is_infinite() => format!("a number > {lo}"),
                     Bound::OpenClosed(lo, hi) => format!("a number in ({lo}, {hi}]"),
                 };
-                errs.push(ConfigError::new(path, format!("must be \"auto\" or {want}, got {x}")));
+                errs.push(ConfigError::new(
+                    path,
+                    format!("must be \"auto\" or {want}, got {x}"),
+                ));
             }
             HyperValue::Number(x)
         }
@@ -127,12 +130,11 @@ const BATCH: Bound = Bound::Int(1.0, 256.0);
 const LR: Bound = Bound::OpenClosed(0.0, f64::INFINITY);
 const EPOCHS: Bound = Bound::Int(1.0, 50.0);
 
-fn hyper_obj<'a>(
-    parent: &mut Obj<'a>,
-    errs: &mut ConfigErrors,
-) -> Option<Obj<'a>> {
+fn hyper_obj<'a>(parent: &mut Obj<'a>, errs: &mut ConfigErrors) -> Option<Obj<'a>> {
     let path = parent.at("hyperparameters");
-    parent.get("hyperparameters").and_then(|h| Obj::new(h, &path, errs))
+    parent
+        .get("hyperparameters")
+        .and_then(|h| Obj::new(h, &path, errs))
 }
 
 impl FineTuneMethod {
@@ -212,8 +214,12 @@ fn read_method(v: &Value, errs: &mut ConfigErrors) -> Option<FineTuneMethod> {
                 hp.batch_size = hyper(&mut h, "batch_size", BATCH, errs);
                 hp.learning_rate_multiplier = hyper(&mut h, "learning_rate_multiplier", LR, errs);
                 hp.n_epochs = hyper(&mut h, "n_epochs", EPOCHS, errs);
-                hp.compute_multiplier =
-                    hyper(&mut h, "compute_multiplier", Bound::OpenClosed(0.00001, 10.0), errs);
+                hp.compute_multiplier = hyper(
+                    &mut h,
+                    "compute_multiplier",
+                    Bound::OpenClosed(0.00001, 10.0),
+                    errs,
+                );
                 let ge1 = Bound::Int(1.0, f64::INFINITY);
                 hp.eval_interval = hyper(&mut h, "eval_interval", ge1, errs);
                 hp.eval_samples = hyper(&mut h, "eval_samples", ge1, errs);
@@ -262,9 +268,11 @@ mod tests {
 
     #[test]
     fn ranges_are_checked() {
-        let ok = json!({"type": "dpo", "dpo": {"hyperparameters": {"beta": 2, "n_epochs": "auto"}}});
+        let ok =
+            json!({"type": "dpo", "dpo": {"hyperparameters": {"beta": 2, "n_epochs": "auto"}}});
         assert!(FineTuneMethod::from_value(&ok).is_ok());
-        let bad = json!({"type": "dpo", "dpo": {"hyperparameters": {"beta": 0, "batch_size": 257}}});
+        let bad =
+            json!({"type": "dpo", "dpo": {"hyperparameters": {"beta": 0, "batch_size": 257}}});
         let e = FineTuneMethod::from_value(&bad).expect_err("out of range");
         assert_eq!(e.0.len(), 2);
         assert_eq!(e.0[0].path, "dpo.hyperparameters.batch_size");

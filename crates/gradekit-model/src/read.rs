@@ -19,7 +19,10 @@ pub(crate) fn kind(v: &Value) -> &'static str {
 pub(crate) fn type_error(path: &str, expected: &str, got: &Value) -> ConfigError {
     ConfigError::new(
         path,
-        format!("invalid type: expected {expected}, but got {} instead", kind(got)),
+        format!(
+            "invalid type: expected {expected}, but got {} instead",
+            kind(got)
+        ),
     )
 }
 
@@ -144,7 +147,11 @@ pub(crate) fn enum_str<T: Copy>(
     let names: Vec<&str> = table.iter().map(|(n, _)| *n).collect();
     errs.push(ConfigError::new(
         path,
-        format!("unknown {what} {}; expected {}", Value::String(s.clone()), names.join(", ")),
+        format!(
+            "unknown {what} {}; expected {}",
+            Value::String(s.clone()),
+            names.join(", ")
+        ),
     ));
     None
 }

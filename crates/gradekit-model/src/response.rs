@@ -103,21 +103,39 @@ impl ErrorFlags {
         [
             ("formula_parse_error", self.formula_parse_error),
             ("sample_parse_error", self.sample_parse_error),
-            ("truncated_observation_error", self.truncated_observation_error),
+            (
+                "truncated_observation_error",
+                self.truncated_observation_error,
+            ),
             ("unresponsive_reward_error", self.unresponsive_reward_error),
             ("invalid_variable_error", self.invalid_variable_error),
             ("other_error", self.other_error),
-            ("python_grader_server_error", self.python_grader_server_error),
-            ("python_grader_runtime_error", self.python_grader_runtime_error),
+            (
+                "python_grader_server_error",
+                self.python_grader_server_error,
+            ),
+            (
+                "python_grader_runtime_error",
+                self.python_grader_runtime_error,
+            ),
             ("model_grader_server_error", self.model_grader_server_error),
-            ("model_grader_refusal_error", self.model_grader_refusal_error),
+            (
+                "model_grader_refusal_error",
+                self.model_grader_refusal_error,
+            ),
             ("model_grader_parse_error", self.model_grader_parse_error),
             (
                 "model_grader_exceeded_max_tokens_error",
                 self.model_grader_exceeded_max_tokens_error,
             ),
-            ("endpoint_grader_internal_error", self.endpoint_grader_internal_error),
-            ("endpoint_grader_server_error", self.endpoint_grader_server_error),
+            (
+                "endpoint_grader_internal_error",
+                self.endpoint_grader_internal_error,
+            ),
+            (
+                "endpoint_grader_server_error",
+                self.endpoint_grader_server_error,
+            ),
             (
                 "endpoint_grader_safety_check_error",
                 self.endpoint_grader_safety_check_error,
@@ -133,7 +151,10 @@ impl ErrorFlags {
     pub fn merge(&mut self, o: &ErrorFlags) {
         self.formula_parse_error |= o.formula_parse_error;
         self.sample_parse_error |= o.sample_parse_error;
-        merge_detail(&mut self.sample_parse_error_details, &o.sample_parse_error_details);
+        merge_detail(
+            &mut self.sample_parse_error_details,
+            &o.sample_parse_error_details,
+        );
         self.truncated_observation_error |= o.truncated_observation_error;
         self.unresponsive_reward_error |= o.unresponsive_reward_error;
         self.invalid_variable_error |= o.invalid_variable_error;

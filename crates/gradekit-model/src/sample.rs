@@ -47,7 +47,10 @@ pub fn sample_from_object(v: &Value, path: &str) -> Result<Value, ConfigError> {
         if !SAMPLE_KEYS.contains(&key.as_str()) {
             return Err(ConfigError::new(
                 format!("{path}.{key}"),
-                format!("unknown sample field; expected one of {}", SAMPLE_KEYS.join(", ")),
+                format!(
+                    "unknown sample field; expected one of {}",
+                    SAMPLE_KEYS.join(", ")
+                ),
             ));
         }
     }
@@ -55,7 +58,13 @@ pub fn sample_from_object(v: &Value, path: &str) -> Result<Value, ConfigError> {
     let mut text = match get("output_text") {
         None => None,
         Some(Value::String(s)) => Some(s.clone()),
-        Some(other) => return Err(type_error(&format!("{path}.output_text"), "a string", other)),
+        Some(other) => {
+            return Err(type_error(
+                &format!("{path}.output_text"),
+                "a string",
+                other,
+            ))
+        }
     };
     if let Some(c) = get("choices") {
         if !c.is_array() {
@@ -87,14 +96,19 @@ pub fn sample_from_object(v: &Value, path: &str) -> Result<Value, ConfigError> {
             m.insert("output_json".into(), j.clone());
         }
         None => {
-            if let Some(j) = text.as_deref().and_then(|t| serde_json::from_str::<Value>(t).ok()) {
+            if let Some(j) = text
+                .as_deref()
+                .and_then(|t| serde_json::from_str::<Value>(t).ok())
+            {
                 m.insert("output_json".into(), j);
             }
         }
     }
     m.insert(
         "output_tools".into(),
-        get("output_tools").cloned().unwrap_or_else(|| Value::Array(Vec::new())),
+        get("output_tools")
+            .cloned()
+            .unwrap_or_else(|| Value::Array(Vec::new())),
     );
     match (get("choices"), &text) {
         (Some(c), _) => {
