@@ -80,7 +80,7 @@ pub enum FineTuneMethod {
     Dpo {
         hyperparameters: DpoHyperparameters,
     },
-    Reinforcement(ReinforcementMethod),
+    Reinforcement(Box<ReinforcementMethod>),
 }
 
 /// What a numeric hyperparameter must be.
@@ -240,11 +240,11 @@ fn read_method(v: &Value, errs: &mut ConfigErrors) -> Option<FineTuneMethod> {
             }
             let response_format = inner.get("response_format").cloned();
             inner.finish(errs);
-            FineTuneMethod::Reinforcement(ReinforcementMethod {
+            FineTuneMethod::Reinforcement(Box::new(ReinforcementMethod {
                 grader: grader?,
                 hyperparameters: hp,
                 response_format,
-            })
+            }))
         }
         other => {
             errs.push(ConfigError::new(
