@@ -7,5 +7,6 @@ pub mod bleu;
 pub mod fuzzy;
 pub mod gleu;
 pub mod meteor;
+mod ngram;
 pub mod rouge;
 pub mod tokenize;
