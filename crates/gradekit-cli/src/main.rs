@@ -1,1 +1,69 @@
-fn main() {}
+//! `gradekit`: validate, run and score OpenAI-style graders from the command line.
+//!
+//! Exit codes: 0 success (even when samples errored — their flags say so); 2 for a fatal
+//! problem: an invalid grader or request, an unreadable file, bad flags.
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+mod engine_flags;
+mod io;
+mod run;
+mod score;
+mod validate;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "gradekit",
+    version,
+    about = "Run OpenAI-style fine-tuning graders locally: validate, run, score, serve.",
+    after_help = "Examples:\n  gradekit validate fixtures/examples/string_check.json\n  gradekit run fixtures/examples/run_request.json\n  gradekit score --grader fixtures/examples/multi.json fixtures/examples/outputs.jsonl -o scored.jsonl"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Check a grader config; print {"grader": …} (the normalised echo) or every error.
+    Validate(validate::Args),
+    /// Answer a /fine_tuning/alpha/graders/run request body; print the run response.
+    Run(run::Args),
+    /// Grade every line of a JSONL file; one output line per input line, in order.
+    Score(score::Args),
+    /// Serve the OpenAI-compatible graders API (run/validate) over HTTP.
+    Serve(ServeArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct ServeArgs {
+    #[arg(long, default_value = "127.0.0.1")]
+    host: String,
+    #[arg(long, default_value_t = 8080)]
+    port: u16,
+    #[command(flatten)]
+    engine: engine_flags::EngineFlags,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Validate(a) => validate::main(a),
+        Command::Run(a) => run::main(a),
+        Command::Score(a) => score::main(a),
+        Command::Serve(a) => {
+            let _ = (&a.host, a.port, &a.engine);
+            Err(anyhow::anyhow!(
+                "`gradekit serve` is not part of this build yet (tracked in issue #7)"
+            ))
+        }
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}

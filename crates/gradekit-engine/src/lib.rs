@@ -1,1 +1,51 @@
-//! Compiles grader configs and grades samples.
+//! The grading engine: grader JSON in, compiled grader out, rewards for samples.
+//!
+//! Three steps, never mixed (STYLE.md "parse, compile, evaluate"):
+//! 1. **parse** — `gradekit_model::Grader::from_value` checks the shape of the config and
+//!    collects every fault with its path;
+//! 2. **compile** — [`compile`] turns the typed config into a [`CompiledGrader`]: templates
+//!    parsed, formula variables bound to sub-grader slots, python source validated and loaded
+//!    into a worker pool, judge client attached. Everything that can be checked without a
+//!    sample is checked here, so grading does no parsing and no validation;
+//! 3. **grade** — [`CompiledGrader::grade`] is a pure function of the sample and the item. A
+//!    failed *sample* is data (reward 0 and an error flag), never an `Err` and never a panic.
+//!
+//! A `CompiledGrader` is immutable and `Send + Sync`: compile once, share it across threads,
+//! and grade millions of samples. [`CompiledGrader::grade_batch`] fans out over rayon and
+//! returns results in input order.
+//!
+//! `/validate` is "compile and report all errors" ([`validate`]); `/run` additionally accepts
+//! a multi grader whose *only* fault is its formula, answering with `formula_parse_error`
+//! ([`compile_for_run`]), as DESIGN.md §4 asks.
+
+mod compile;
+mod context;
+mod graders;
+mod name;
+mod result;
+
+pub use compile::{compile, compile_for_run, validate, CompiledGrader};
+pub use context::{EvalContext, SampleError};
+pub use gradekit_model as model;
+pub use gradekit_model::{
+    ConfigError, ConfigErrors, ErrorFlags, RunMetadata, RunResponse, TokenUsage,
+};
+pub use name::generated_name;
+pub use result::GradeResult;
+
+use serde_json::Value;
+
+/// Options shared by every grader an engine compiles (python runtime, judge client, …).
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct EngineOptions {}
+
+/// Answers a `/fine_tuning/alpha/graders/run` request body: the response, or every fault of
+/// the request (paths inside the grader are prefixed `grader.`).
+pub fn run(request: &Value, opts: &EngineOptions) -> Result<RunResponse, ConfigErrors> {
+    let req = gradekit_model::RunRequest::from_value(request)?;
+    let grader = compile_for_run(&req.grader, opts)
+        .map_err(|e| ConfigErrors(e.0.into_iter().map(|x| x.prefixed("grader")).collect()))?;
+    let ctx = EvalContext::new(req.sample, req.item);
+    Ok(grader.run(&ctx))
+}

@@ -1,0 +1,82 @@
+//! Engine flags shared by `run`, `score` and `serve` (DESIGN.md §5).
+
+use anyhow::Result;
+use gradekit_engine::EngineOptions;
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, clap::ValueEnum)]
+pub enum PythonModeArg {
+    /// Worker processes isolated by namespaces, Landlock, seccomp and rlimits (default).
+    Sandboxed,
+    /// Worker processes with limits and timeouts but no isolation: trusted code only.
+    Process,
+    /// In-process interpreter (pyo3): fastest, trusted code only.
+    Embedded,
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct EngineFlags {
+    /// How python graders run.
+    #[arg(long, value_enum, default_value = "sandboxed", help_heading = "Engine")]
+    pub python_mode: PythonModeArg,
+    /// Seconds per python grader call.
+    #[arg(
+        long,
+        default_value_t = 120.0,
+        value_name = "SECS",
+        help_heading = "Engine"
+    )]
+    pub python_timeout: f64,
+    /// Memory limit of a python worker, in MiB.
+    #[arg(
+        long,
+        default_value_t = 2048,
+        value_name = "MIB",
+        help_heading = "Engine"
+    )]
+    pub python_memory: u64,
+    /// Number of python worker processes (default: from cores and memory).
+    #[arg(long, value_name = "N", help_heading = "Engine")]
+    pub python_workers: Option<usize>,
+    /// Base URL of the OpenAI-compatible judge (default $OPENAI_BASE_URL, else https://api.openai.com/v1).
+    #[arg(long, value_name = "URL", help_heading = "Engine")]
+    pub judge_base_url: Option<String>,
+    /// API key of the judge (default $OPENAI_API_KEY). Never logged.
+    #[arg(
+        long,
+        value_name = "KEY",
+        hide_env_values = true,
+        help_heading = "Engine"
+    )]
+    pub judge_api_key: Option<String>,
+    /// Concurrent judge calls, independent of --threads.
+    #[arg(long, default_value_t = 32, value_name = "N", help_heading = "Engine")]
+    pub judge_concurrency: usize,
+    /// Seconds per judge call attempt.
+    #[arg(
+        long,
+        default_value_t = 60.0,
+        value_name = "SECS",
+        help_heading = "Engine"
+    )]
+    pub judge_timeout: f64,
+    /// Directory of the content-addressed judge cache (off by default).
+    #[arg(long, value_name = "DIR", help_heading = "Engine")]
+    pub judge_cache: Option<PathBuf>,
+}
+
+impl EngineFlags {
+    /// The engine options these flags describe.
+    pub fn to_options(&self) -> Result<EngineOptions> {
+        if !(self.python_timeout.is_finite() && self.python_timeout > 0.0) {
+            anyhow::bail!("--python-timeout must be a positive number of seconds");
+        }
+        if !(self.judge_timeout.is_finite() && self.judge_timeout > 0.0) {
+            anyhow::bail!("--judge-timeout must be a positive number of seconds");
+        }
+        if self.judge_concurrency == 0 {
+            anyhow::bail!("--judge-concurrency must be at least 1");
+        }
+        Ok(EngineOptions::default())
+    }
+}

@@ -1,0 +1,144 @@
+//! One input line of `score`: parse it into what to grade, or into an error line.
+
+use gradekit_engine::EvalContext;
+use serde_json::{Map, Value};
+
+/// What one non-blank input line became.
+pub enum Parsed {
+    Grade {
+        id: Option<Value>,
+        ctx: EvalContext,
+    },
+    Invalid {
+        id: Option<Value>,
+        code: &'static str,
+        message: String,
+    },
+}
+
+/// True when the line holds only whitespace (such lines produce no output).
+pub fn is_blank(bytes: &[u8]) -> bool {
+    bytes.iter().all(|b| b.is_ascii_whitespace())
+}
+
+fn invalid(id: Option<Value>, code: &'static str, message: String) -> Parsed {
+    Parsed::Invalid { id, code, message }
+}
+
+/// Parses one line. `sample_key`: take the sample text from `line[K]` and the whole line as
+/// the item.
+pub fn parse(bytes: &[u8], sample_key: Option<&str>) -> Parsed {
+    let text = match std::str::from_utf8(bytes) {
+        Ok(t) => t,
+        Err(e) => {
+            return invalid(
+                None,
+                "invalid_utf8",
+                format!(
+                    "line is not valid UTF-8 (first bad byte at offset {})",
+                    e.valid_up_to()
+                ),
+            )
+        }
+    };
+    let value: Value = match serde_json::from_str(text) {
+        Ok(v) => v,
+        Err(e) => {
+            return invalid(
+                None,
+                "invalid_json",
+                format!(
+                    "line is not valid JSON: {} at column {}",
+                    crate::io::strip_position(&e.to_string()),
+                    e.column()
+                ),
+            )
+        }
+    };
+    let Value::Object(obj) = value else {
+        return invalid(
+            None,
+            "not_an_object",
+            format!("line is {}, not a JSON object", kind(&value)),
+        );
+    };
+    let id = obj.get("id").cloned();
+    if let Some(key) = sample_key {
+        return match obj.get(key) {
+            Some(Value::String(s)) => {
+                let ctx = EvalContext::from_text(s, None);
+                let item = Value::Object(obj);
+                Parsed::Grade {
+                    id,
+                    ctx: EvalContext::new(ctx.sample, item),
+                }
+            }
+            Some(Value::Null) | None => invalid(
+                id,
+                "missing_sample",
+                format!("line has no {key:?} field (the --sample-key)"),
+            ),
+            Some(other) => invalid(
+                id,
+                "invalid_sample",
+                format!("{key:?} is {}, expected a string", kind(other)),
+            ),
+        };
+    }
+    parse_object(obj, id)
+}
+
+fn parse_object(mut obj: Map<String, Value>, id: Option<Value>) -> Parsed {
+    let item = match obj.shift_remove("item") {
+        None | Some(Value::Null) => None,
+        Some(v) => Some(v),
+    };
+    let model_sample = obj.shift_remove("model_sample").filter(|v| !v.is_null());
+    let sample = obj.shift_remove("sample").filter(|v| !v.is_null());
+    match (model_sample, sample) {
+        (Some(_), Some(_)) => invalid(
+            id,
+            "invalid_sample",
+            "line has both \"model_sample\" and \"sample\"; give one".into(),
+        ),
+        (Some(Value::String(s)), None) => Parsed::Grade {
+            id,
+            ctx: EvalContext::from_text(&s, item),
+        },
+        (Some(other), None) => invalid(
+            id,
+            "invalid_sample",
+            format!("\"model_sample\" is {}, expected a string", kind(&other)),
+        ),
+        (None, Some(s @ (Value::String(_) | Value::Object(_)))) => {
+            match EvalContext::from_sample_value(&s, item) {
+                Ok(ctx) => Parsed::Grade { id, ctx },
+                Err(e) => invalid(id, "invalid_sample", e.to_string()),
+            }
+        }
+        (None, Some(other)) => invalid(
+            id,
+            "invalid_sample",
+            format!(
+                "\"sample\" is {}, expected a string or an object",
+                kind(&other)
+            ),
+        ),
+        (None, None) => invalid(
+            id,
+            "missing_sample",
+            "line has no \"model_sample\" (string) or \"sample\" (string or object)".into(),
+        ),
+    }
+}
+
+fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}

@@ -1,0 +1,129 @@
+//! Running statistics of a `score` run and the end-of-run summary.
+
+use gradekit_engine::GradeResult;
+use indexmap::IndexMap;
+use serde_json::{json, Value};
+
+#[derive(Debug, Default)]
+pub struct Summary {
+    rewards: Vec<f64>,
+    passed: u64,
+    pub invalid_lines: u64,
+    errors: IndexMap<&'static str, u64>,
+    sub_sums: IndexMap<String, (f64, u64)>,
+}
+
+impl Summary {
+    pub fn add(&mut self, r: &GradeResult, threshold: Option<f64>) {
+        self.rewards.push(r.reward);
+        if threshold.is_some_and(|t| r.reward >= t) {
+            self.passed += 1;
+        }
+        for flag in r.errors.set_flags() {
+            *self.errors.entry(flag).or_default() += 1;
+        }
+        for (k, v) in &r.sub_rewards {
+            let e = self.sub_sums.entry(k.clone()).or_default();
+            e.0 += v;
+            e.1 += 1;
+        }
+    }
+
+    pub fn count(&self) -> usize {
+        self.rewards.len()
+    }
+
+    /// The `--summary-json` document.
+    pub fn to_json(&self, threshold: Option<f64>, elapsed: f64) -> Value {
+        let n = self.rewards.len();
+        let reward = if n == 0 {
+            json!({"mean": null, "stddev": null, "min": null, "max": null,
+                   "p50": null, "p90": null, "p99": null})
+        } else {
+            let mean = self.rewards.iter().sum::<f64>() / n as f64;
+            let var = self
+                .rewards
+                .iter()
+                .map(|r| (r - mean) * (r - mean))
+                .sum::<f64>()
+                / n as f64;
+            let mut sorted = self.rewards.clone();
+            sorted.sort_by(f64::total_cmp);
+            json!({
+                "mean": mean,
+                "stddev": var.sqrt(),
+                "min": sorted[0],
+                "max": sorted[n - 1],
+                "p50": quantile(&sorted, 0.5),
+                "p90": quantile(&sorted, 0.9),
+                "p99": quantile(&sorted, 0.99),
+            })
+        };
+        let pass_rate = match threshold {
+            Some(_) if n > 0 => json!(self.passed as f64 / n as f64),
+            _ => Value::Null,
+        };
+        let sub: serde_json::Map<String, Value> = self
+            .sub_sums
+            .iter()
+            .map(|(k, (s, c))| (k.clone(), json!({"mean": s / *c as f64})))
+            .collect();
+        let mut out = json!({
+            "count": n,
+            "invalid_lines": self.invalid_lines,
+            "reward": reward,
+            "pass_rate": pass_rate,
+            "errors": self.errors,
+            "elapsed_seconds": elapsed,
+            "rows_per_second": if elapsed > 0.0 { n as f64 / elapsed } else { 0.0 },
+        });
+        if !sub.is_empty() {
+            out["sub_rewards"] = Value::Object(sub);
+        }
+        out
+    }
+
+    /// A short human summary for stderr.
+    pub fn human(&self, threshold: Option<f64>, elapsed: f64) -> String {
+        let j = self.to_json(threshold, elapsed);
+        let f = |v: &Value| v.as_f64().map_or("-".to_string(), |x| format!("{x:.4}"));
+        let r = &j["reward"];
+        let mut s = format!(
+            "graded {} lines ({} invalid) in {:.2}s, {:.0} rows/s\nreward mean {}  stddev {}  min {}  p50 {}  p90 {}  p99 {}  max {}",
+            j["count"], self.invalid_lines, elapsed, j["rows_per_second"].as_f64().unwrap_or(0.0),
+            f(&r["mean"]), f(&r["stddev"]), f(&r["min"]), f(&r["p50"]), f(&r["p90"]), f(&r["p99"]), f(&r["max"])
+        );
+        if let Some(p) = j["pass_rate"].as_f64() {
+            s.push_str(&format!("\npass rate {:.2}%", p * 100.0));
+        }
+        for (flag, c) in &self.errors {
+            s.push_str(&format!("\n{flag}: {c}"));
+        }
+        for (k, (sum, c)) in &self.sub_sums {
+            s.push_str(&format!("\nsub-grader {k}: mean {:.4}", sum / *c as f64));
+        }
+        s
+    }
+}
+
+/// Linear interpolation between closest ranks (numpy's default).
+fn quantile(sorted: &[f64], q: f64) -> f64 {
+    let pos = q * (sorted.len() - 1) as f64;
+    let lo = pos.floor() as usize;
+    let hi = pos.ceil() as usize;
+    let frac = pos - lo as f64;
+    sorted[lo] + (sorted[hi] - sorted[lo]) * frac
+}
+
+#[cfg(test)]
+mod tests {
+    use super::quantile;
+
+    #[test]
+    fn quantiles_interpolate() {
+        let v = [0.0, 1.0, 2.0, 3.0, 4.0];
+        assert_eq!(quantile(&v, 0.5), 2.0);
+        assert!((quantile(&v, 0.9) - 3.6).abs() < 1e-12);
+        assert_eq!(quantile(&[7.0], 0.99), 7.0);
+    }
+}

@@ -1,0 +1,179 @@
+//! From grader JSON to a [`CompiledGrader`], and the `validate` echo.
+
+use crate::context::EvalContext;
+use crate::graders::multi::Multi;
+use crate::graders::Leaf;
+use crate::name::generated_name;
+use crate::result::{GradeResult, Usage};
+use crate::EngineOptions;
+use gradekit_model::{ConfigErrors, ErrorFlags, Grader, RunResponse};
+use indexmap::IndexMap;
+use rayon::prelude::*;
+use serde_json::Value;
+use std::time::Instant;
+
+#[derive(Debug)]
+enum Root {
+    Leaf(Leaf),
+    Multi(Multi),
+}
+
+/// A grader ready to grade: immutable, `Send + Sync`, cheap to share behind an `Arc`.
+#[derive(Debug)]
+pub struct CompiledGrader {
+    name: String,
+    kind: &'static str,
+    pass_threshold: Option<f64>,
+    root: Root,
+}
+
+/// Compiles a grader, rejecting it on any fault (what `/validate` does). Errors carry paths
+/// relative to the grader (`graders.email.operation`).
+pub fn compile(grader: &Value, opts: &EngineOptions) -> Result<CompiledGrader, ConfigErrors> {
+    match compile_inner(grader, opts) {
+        (Some(g), errs) if errs.is_empty() => Ok(g),
+        (_, errs) => Err(errs),
+    }
+}
+
+/// Compiles a grader for `/run`: like [`compile`], except that a multi grader whose only
+/// fault is its formula compiles, and grades every sample to 0 with `formula_parse_error`.
+pub fn compile_for_run(
+    grader: &Value,
+    opts: &EngineOptions,
+) -> Result<CompiledGrader, ConfigErrors> {
+    match compile_inner(grader, opts) {
+        (Some(g), errs) if errs.is_empty() || errs.only_formula() => Ok(g),
+        (_, errs) => Err(errs),
+    }
+}
+
+/// `/validate`: compiles the grader and returns its echo — the grader as given, with the
+/// `neq` alias written `ne` and a generated `name` added when it had none.
+pub fn validate(grader: &Value, opts: &EngineOptions) -> Result<Value, ConfigErrors> {
+    compile(grader, opts)?;
+    let mut echo = normalized(grader);
+    if let Value::Object(m) = &mut echo {
+        if m.get("name").is_none_or(Value::is_null) {
+            let name = generated_name(&normalized(grader));
+            m.insert("name".into(), Value::String(name));
+        }
+    }
+    Ok(echo)
+}
+
+/// The grader with `operation: "neq"` rewritten to `"ne"` (top level and inside multi).
+fn normalized(grader: &Value) -> Value {
+    let mut g = grader.clone();
+    fn fix(v: &mut Value) {
+        if let Value::Object(m) = v {
+            if m.get("type").and_then(Value::as_str) == Some("string_check")
+                && m.get("operation").and_then(Value::as_str) == Some("neq")
+            {
+                m.insert("operation".into(), Value::String("ne".into()));
+            }
+            if let Some(Value::Object(subs)) = m.get_mut("graders") {
+                for (_, s) in subs.iter_mut() {
+                    fix(s);
+                }
+            }
+        }
+    }
+    fix(&mut g);
+    g
+}
+
+fn compile_inner(v: &Value, opts: &EngineOptions) -> (Option<CompiledGrader>, ConfigErrors) {
+    let grader = match Grader::from_value(v) {
+        Ok(g) => g,
+        Err(errs) => return (None, errs),
+    };
+    let mut errs = ConfigErrors::default();
+    let root = match &grader {
+        Grader::Multi(m) => Multi::compile(m, opts, &mut errs).map(Root::Multi),
+        other => Leaf::compile(other, "", opts, &mut errs).map(Root::Leaf),
+    };
+    let name = match grader.name() {
+        Some(n) => n.to_string(),
+        None => generated_name(&normalized(v)),
+    };
+    let compiled = root.map(|root| CompiledGrader {
+        name,
+        kind: grader.type_name(),
+        pass_threshold: grader.pass_threshold(),
+        root,
+    });
+    (compiled, errs)
+}
+
+impl CompiledGrader {
+    /// The grader's `name`, or the generated one.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The wire `type` (`string_check`, `multi`, …).
+    pub fn kind(&self) -> &'static str {
+        self.kind
+    }
+
+    /// `pass_threshold` when given; it never changes the reward.
+    pub fn pass_threshold(&self) -> Option<f64> {
+        self.pass_threshold
+    }
+
+    /// The multi grader's keys, in config order (empty for other types).
+    pub fn sub_grader_keys(&self) -> Vec<String> {
+        match &self.root {
+            Root::Multi(m) => m.keys().to_vec(),
+            Root::Leaf(_) => Vec::new(),
+        }
+    }
+
+    /// Grades one sample. Never fails: a failed sample is reward 0 with its error flags.
+    pub fn grade(&self, ctx: &EvalContext) -> GradeResult {
+        let start = Instant::now();
+        let mut usage = Usage::default();
+        let (reward, sub_rewards, errors) = match &self.root {
+            Root::Leaf(leaf) => {
+                let mut errors = ErrorFlags::default();
+                let reward = match leaf.grade(ctx, &mut usage) {
+                    Ok(r) if r.is_finite() => r,
+                    Ok(_) => {
+                        crate::result::Failure::Other.apply(&mut errors);
+                        0.0
+                    }
+                    Err(f) => {
+                        f.apply(&mut errors);
+                        0.0
+                    }
+                };
+                (reward, IndexMap::new(), errors)
+            }
+            Root::Multi(m) => {
+                let o = m.grade(ctx, &mut usage);
+                (o.reward, o.sub_rewards, o.errors)
+            }
+        };
+        GradeResult {
+            reward,
+            sub_rewards,
+            errors,
+            execution_time: start.elapsed().as_secs_f64(),
+            sampled_model_name: usage.sampled_model_name(),
+            token_usage: usage.total,
+            usage_per_model: usage.per_model,
+        }
+    }
+
+    /// Grades many samples in parallel on the current rayon pool; results in input order, one
+    /// per input.
+    pub fn grade_batch(&self, ctxs: &[EvalContext]) -> Vec<GradeResult> {
+        ctxs.par_iter().map(|c| self.grade(c)).collect()
+    }
+
+    /// Grades one sample and shapes the `/run` response.
+    pub fn run(&self, ctx: &EvalContext) -> RunResponse {
+        self.grade(ctx).to_response(&self.name, self.kind)
+    }
+}

@@ -1,0 +1,108 @@
+//! One module per grader `type`. Each compiles its config (collecting errors with paths)
+//! and grades one sample: `Ok(reward)` or a [`Failure`] that becomes an error flag.
+
+use crate::context::EvalContext;
+use crate::result::{Failure, Usage};
+use crate::EngineOptions;
+use gradekit_model::{ConfigError, ConfigErrors, Grader};
+use gradekit_template::Template;
+
+pub(crate) mod label_model;
+pub(crate) mod multi;
+pub(crate) mod python;
+pub(crate) mod score_model;
+pub(crate) mod string_check;
+pub(crate) mod text_similarity;
+
+/// A compiled grader of any type except multi (which is the only one that holds others).
+#[derive(Debug)]
+pub(crate) enum Leaf {
+    StringCheck(string_check::StringCheck),
+    TextSimilarity(text_similarity::TextSimilarity),
+    Python(python::Python),
+    ScoreModel(score_model::ScoreModel),
+    LabelModel(label_model::LabelModel),
+}
+
+impl Leaf {
+    /// Compiles a non-multi grader; `None` when errors were pushed.
+    pub(crate) fn compile(
+        g: &Grader,
+        path: &str,
+        opts: &EngineOptions,
+        errs: &mut ConfigErrors,
+    ) -> Option<Leaf> {
+        match g {
+            Grader::StringCheck(c) => {
+                string_check::StringCheck::compile(c, path, errs).map(Leaf::StringCheck)
+            }
+            Grader::TextSimilarity(c) => {
+                text_similarity::TextSimilarity::compile(c, path, opts, errs)
+                    .map(Leaf::TextSimilarity)
+            }
+            Grader::Python(c) => python::Python::compile(c, path, opts, errs).map(Leaf::Python),
+            Grader::ScoreModel(c) => {
+                score_model::ScoreModel::compile(c, path, opts, errs).map(Leaf::ScoreModel)
+            }
+            Grader::LabelModel(c) => {
+                label_model::LabelModel::compile(c, path, opts, errs).map(Leaf::LabelModel)
+            }
+            Grader::Multi(_) => {
+                errs.push(ConfigError::new(
+                    join(path, "type"),
+                    "a multi grader cannot contain another multi grader",
+                ));
+                None
+            }
+        }
+    }
+
+    pub(crate) fn grade(&self, ctx: &EvalContext, usage: &mut Usage) -> Result<f64, Failure> {
+        match self {
+            Leaf::StringCheck(g) => g.grade(ctx),
+            Leaf::TextSimilarity(g) => g.grade(ctx, usage),
+            Leaf::Python(g) => g.grade(ctx),
+            Leaf::ScoreModel(g) => g.grade(ctx, usage),
+            Leaf::LabelModel(g) => g.grade(ctx, usage),
+        }
+    }
+}
+
+/// `join("graders.a", "input")` = `graders.a.input`; the root path is empty.
+pub(crate) fn join(path: &str, key: &str) -> String {
+    if path.is_empty() {
+        key.to_string()
+    } else if key.starts_with('[') {
+        format!("{path}{key}")
+    } else {
+        format!("{path}.{key}")
+    }
+}
+
+/// Parses a template field, reporting a parse error at `path`.
+pub(crate) fn template(src: &str, path: String, errs: &mut ConfigErrors) -> Option<Template> {
+    match Template::parse(src) {
+        Ok(t) => Some(t),
+        Err(e) => {
+            errs.push(ConfigError::new(path, e.to_string()));
+            None
+        }
+    }
+}
+
+/// Renders a template for a sample; a missing path is an `invalid_variable_error`.
+pub(crate) fn render<'a>(
+    t: &'a Template,
+    ctx: &'a EvalContext,
+) -> Result<std::borrow::Cow<'a, str>, Failure> {
+    t.render(&ctx.template_context())
+        .map_err(|m| Failure::InvalidVariable(m.details))
+}
+
+/// The error for a grader type whose implementation is not part of this build.
+pub(crate) fn not_supported(path: &str, what: &str, issue: u32) -> ConfigError {
+    ConfigError::new(
+        join(path, "type"),
+        format!("{what} is not supported in this build yet (tracked in issue #{issue})"),
+    )
+}

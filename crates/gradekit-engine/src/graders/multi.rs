@@ -1,0 +1,117 @@
+//! `multi`: sub-graders bound to the variables of a `calculate_output` formula.
+//!
+//! Every sub-grader is graded; a failed one counts 0 and its flags are kept. The formula is
+//! parsed once at compile time with the graders' keys as variable slots. A non-finite result
+//! is reward 0 with `other_error`; a finite one is not clamped.
+
+use super::{join, Leaf};
+use crate::context::EvalContext;
+use crate::result::{Failure, Usage};
+use crate::EngineOptions;
+use gradekit_formula::Formula;
+use gradekit_model::{ConfigError, ConfigErrors, ErrorFlags, MultiGrader};
+use indexmap::IndexMap;
+
+#[derive(Debug)]
+pub(crate) struct Multi {
+    keys: Vec<String>,
+    subs: Vec<Leaf>,
+    /// `None` when the formula did not parse and the grader was compiled for `/run`, which
+    /// answers such a grader with `formula_parse_error`.
+    formula: Option<Formula>,
+}
+
+/// What grading a multi grader produced.
+pub(crate) struct MultiOutcome {
+    pub(crate) reward: f64,
+    pub(crate) sub_rewards: IndexMap<String, f64>,
+    pub(crate) errors: ErrorFlags,
+}
+
+impl Multi {
+    pub(crate) fn compile(
+        c: &MultiGrader,
+        opts: &EngineOptions,
+        errs: &mut ConfigErrors,
+    ) -> Option<Multi> {
+        let mut subs = Vec::with_capacity(c.graders.len());
+        let mut ok = true;
+        for (key, g) in &c.graders {
+            let path = join("graders", &display_key(key));
+            match Leaf::compile(g, &path, opts, errs) {
+                Some(l) => subs.push(l),
+                None => ok = false,
+            }
+        }
+        let keys: Vec<String> = c.graders.keys().cloned().collect();
+        let vars: Vec<&str> = keys.iter().map(String::as_str).collect();
+        let formula = match Formula::parse(&c.calculate_output, &vars) {
+            Ok(f) => Some(f),
+            Err(e) => {
+                errs.push(ConfigError::formula("calculate_output", e.to_string()));
+                None
+            }
+        };
+        ok.then_some(Multi {
+            keys,
+            subs,
+            formula,
+        })
+    }
+
+    pub(crate) fn keys(&self) -> &[String] {
+        &self.keys
+    }
+
+    pub(crate) fn grade(&self, ctx: &EvalContext, usage: &mut Usage) -> MultiOutcome {
+        let mut errors = ErrorFlags::default();
+        let Some(formula) = &self.formula else {
+            Failure::FormulaParse.apply(&mut errors);
+            return MultiOutcome {
+                reward: 0.0,
+                sub_rewards: IndexMap::new(),
+                errors,
+            };
+        };
+        let mut values = Vec::with_capacity(self.subs.len());
+        let mut sub_rewards = IndexMap::with_capacity(self.subs.len());
+        for (key, sub) in self.keys.iter().zip(&self.subs) {
+            let r = match sub.grade(ctx, usage) {
+                Ok(r) if r.is_finite() => r,
+                Ok(_) => {
+                    Failure::Other.apply(&mut errors);
+                    0.0
+                }
+                Err(f) => {
+                    f.apply(&mut errors);
+                    0.0
+                }
+            };
+            values.push(r);
+            sub_rewards.insert(key.clone(), r);
+        }
+        let mut reward = formula.eval(&values);
+        if !reward.is_finite() {
+            Failure::Other.apply(&mut errors);
+            reward = 0.0;
+        }
+        MultiOutcome {
+            reward,
+            sub_rewards,
+            errors,
+        }
+    }
+}
+
+/// A map key as it appears in a config path (same rule as gradekit-model's paths).
+fn display_key(key: &str) -> String {
+    let plain = !key.is_empty()
+        && key
+            .chars()
+            .all(|c| c.is_alphanumeric() || c == '_' || c == '-');
+    if plain {
+        key.to_string()
+    } else {
+        format!("[{}]", serde_json::Value::String(key.to_string()))
+    }
+}

@@ -1,1 +1,0 @@
-//! meteor (in progress).
