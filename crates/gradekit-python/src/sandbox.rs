@@ -1,0 +1,187 @@
+//! Process-level set-up of a worker: what happens between `fork` and `exec` (`pre_exec`), the
+//! capability probe, and the long-lived spawner thread.
+//!
+//! Why a spawner thread: `PR_SET_PDEATHSIG` fires when the *thread* that forked the child exits,
+//! not the process. Workers are spawned from short-lived scoped threads (`grade_batch`), so they
+//! would be killed as soon as that thread ended. All spawns therefore go through one thread that
+//! lives as long as the process.
+//!
+//! Only async-signal-safe calls run in `pre_exec` (the engine is multi-threaded): `setsid`,
+//! `prctl`, `getppid`, `setrlimit`, `unshare`. Landlock and seccomp are applied later by the
+//! harness itself (see `worker.py`), because a seccomp filter that forbids `execve` cannot be
+//! installed before the interpreter is exec'd.
+
+use std::io;
+use std::os::unix::process::CommandExt;
+use std::process::{Child, Command};
+use std::sync::{mpsc, Mutex, OnceLock};
+
+/// What the process-level set-up applies.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PreExec {
+    pub memory_bytes: u64,
+    pub file_bytes: u64,
+    /// `PR_SET_NO_NEW_PRIVS` (needed by Landlock and seccomp without privileges).
+    pub no_new_privs: bool,
+    /// `unshare(CLONE_NEWUSER | CLONE_NEWNET)`: no network interfaces but a down loopback.
+    pub netns: bool,
+}
+
+/// Error code marking "unshare failed" so the caller can retry without the namespace layer.
+pub(crate) const UNSHARE_FAILED: i32 = 0x6b70_7900;
+
+pub(crate) fn install(cmd: &mut Command, cfg: PreExec) {
+    let parent = std::process::id();
+    let closure = move || -> io::Result<()> {
+        // SAFETY: only async-signal-safe libc calls on plain integers; no allocation, no locks.
+        unsafe {
+            if libc::setsid() < 0 {
+                return Err(io::Error::last_os_error());
+            }
+            if libc::prctl(
+                libc::PR_SET_PDEATHSIG,
+                libc::SIGKILL as libc::c_ulong,
+                0,
+                0,
+                0,
+            ) != 0
+            {
+                return Err(io::Error::last_os_error());
+            }
+            // The engine may have died between fork and prctl: then nobody would kill us.
+            if libc::getppid() as u32 != parent {
+                libc::_exit(1);
+            }
+            set_limit(libc::RLIMIT_CORE, 0)?;
+            if cfg.memory_bytes > 0 {
+                set_limit(libc::RLIMIT_AS, cfg.memory_bytes)?;
+            }
+            if cfg.file_bytes > 0 {
+                set_limit(libc::RLIMIT_FSIZE, cfg.file_bytes)?;
+            }
+            if cfg.no_new_privs && libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 {
+                return Err(io::Error::last_os_error());
+            }
+            if cfg.netns && libc::unshare(libc::CLONE_NEWUSER | libc::CLONE_NEWNET) != 0 {
+                return Err(io::Error::from_raw_os_error(UNSHARE_FAILED));
+            }
+        }
+        Ok(())
+    };
+    // SAFETY: the closure above only performs async-signal-safe operations.
+    unsafe {
+        cmd.pre_exec(closure);
+    }
+}
+
+/// # Safety
+/// Async-signal-safe; called in the forked child.
+unsafe fn set_limit(resource: libc::__rlimit_resource_t, value: u64) -> io::Result<()> {
+    let lim = libc::rlimit {
+        rlim_cur: value as libc::rlim_t,
+        rlim_max: value as libc::rlim_t,
+    };
+    if libc::setrlimit(resource, &lim) != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+type Job = Box<dyn FnOnce() + Send>;
+
+fn spawner() -> Option<&'static Mutex<mpsc::Sender<Job>>> {
+    static SPAWNER: OnceLock<Option<Mutex<mpsc::Sender<Job>>>> = OnceLock::new();
+    SPAWNER
+        .get_or_init(|| {
+            let (tx, rx) = mpsc::channel::<Job>();
+            std::thread::Builder::new()
+                .name("gradekit-python-spawner".into())
+                .spawn(move || {
+                    while let Ok(job) = rx.recv() {
+                        job();
+                    }
+                })
+                .ok()
+                .map(|_| Mutex::new(tx))
+        })
+        .as_ref()
+}
+
+/// Spawns `cmd` from the process-lifetime spawner thread (see the module docs).
+pub(crate) fn spawn(cmd: Command) -> io::Result<Child> {
+    let (tx, rx) = mpsc::channel();
+    let job: Job = Box::new(move || {
+        let mut cmd = cmd;
+        let _ = tx.send(cmd.spawn());
+    });
+    let sent = match spawner() {
+        Some(m) => match m.lock() {
+            Ok(s) => s.send(job).map_err(|e| e.0),
+            Err(_) => Err(job),
+        },
+        None => Err(job),
+    };
+    if let Err(job) = sent {
+        // No spawner thread: spawn here (PDEATHSIG then follows this thread's lifetime).
+        job();
+    }
+    rx.recv()
+        .unwrap_or_else(|_| Err(io::Error::other("spawner thread stopped")))
+}
+
+/// Which sandbox layers the running kernel offers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SandboxSupport {
+    /// `unshare(CLONE_NEWUSER | CLONE_NEWNET)` works for this user.
+    pub user_netns: bool,
+    /// Landlock ABI version, 0 when unavailable.
+    pub landlock_abi: u32,
+    /// seccomp filters are available and this build has a filter for the architecture.
+    pub seccomp: bool,
+}
+
+/// Landlock ABI version of the running kernel (0 = unavailable).
+pub(crate) fn landlock_abi() -> u32 {
+    // SAFETY: landlock_create_ruleset(NULL, 0, LANDLOCK_CREATE_RULESET_VERSION) only returns a number.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_landlock_create_ruleset,
+            std::ptr::null::<u8>(),
+            0usize,
+            1u32,
+        )
+    };
+    u32::try_from(r).unwrap_or(0)
+}
+
+pub(crate) fn seccomp_available() -> bool {
+    // SAFETY: PR_GET_SECCOMP takes no pointer arguments.
+    let r = unsafe { libc::prctl(libc::PR_GET_SECCOMP, 0, 0, 0, 0) };
+    r >= 0 && crate::seccomp::SUPPORTED
+}
+
+/// Probes the kernel for each layer of the sandboxed mode (spawns `true` once for the namespace).
+pub fn sandbox_support() -> SandboxSupport {
+    let mut cmd = Command::new("true");
+    cmd.stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    install(
+        &mut cmd,
+        PreExec {
+            memory_bytes: 0,
+            file_bytes: 0,
+            no_new_privs: true,
+            netns: true,
+        },
+    );
+    let user_netns = match spawn(cmd) {
+        Ok(mut c) => c.wait().map(|s| s.success()).unwrap_or(false),
+        Err(_) => false,
+    };
+    SandboxSupport {
+        user_netns,
+        landlock_abi: landlock_abi(),
+        seccomp: seccomp_available(),
+    }
+}
