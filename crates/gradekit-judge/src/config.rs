@@ -1,0 +1,118 @@
+//! Client configuration: endpoint, credentials, limits and the endpoint's dialect.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::request::{ResponseFormatMode, TokenCapField};
+use crate::retry::RetryPolicy;
+
+/// The default endpoint when neither a flag nor `OPENAI_BASE_URL` names one.
+pub const DEFAULT_BASE_URL: &str = "https://api.openai.com/v1";
+/// The embedding model of OpenAI's cosine grader.
+pub const DEFAULT_EMBEDDING_MODEL: &str = "text-embedding-3-large";
+/// Judge calls in flight at once (`--judge-concurrency`).
+pub const DEFAULT_CONCURRENCY: usize = 32;
+/// Per-attempt timeout (`--judge-timeout`).
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+/// Largest response body read; a larger one is a server error, not an allocation.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 32 << 20;
+
+/// An API key. Its `Debug` never shows the key, so configs can be logged.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ApiKey(String);
+
+impl ApiKey {
+    pub fn new(key: impl Into<String>) -> Self {
+        Self(key.into())
+    }
+    pub(crate) fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for ApiKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ApiKey(<redacted>)")
+    }
+}
+
+/// Everything the HTTP client needs. `Default` is OpenAI's endpoint with no key.
+#[derive(Debug, Clone)]
+pub struct ClientConfig {
+    /// Up to and including the version segment, e.g. `http://127.0.0.1:8080/v1`.
+    pub base_url: String,
+    /// Sent as `Authorization: Bearer`; optional for local servers.
+    pub api_key: Option<ApiKey>,
+    /// Timeout of one attempt (connect + send + read), not of all retries together.
+    pub timeout: Duration,
+    pub retry: RetryPolicy,
+    /// Requests in flight at once, across every thread that uses this client.
+    pub concurrency: usize,
+    pub response_format: ResponseFormatMode,
+    /// Resend once with `json_object` + schema when the server rejects `json_schema`, and keep
+    /// using it for this endpoint once that worked.
+    pub json_object_fallback: bool,
+    pub token_cap: TokenCapField,
+    /// `--judge-cache DIR`.
+    pub cache_dir: Option<PathBuf>,
+    pub max_body_bytes: usize,
+}
+
+impl Default for ClientConfig {
+    fn default() -> Self {
+        Self {
+            base_url: DEFAULT_BASE_URL.to_string(),
+            api_key: None,
+            timeout: DEFAULT_TIMEOUT,
+            retry: RetryPolicy::default(),
+            concurrency: DEFAULT_CONCURRENCY,
+            response_format: ResponseFormatMode::JsonSchema,
+            json_object_fallback: true,
+            token_cap: TokenCapField::MaxCompletionTokens,
+            cache_dir: None,
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+        }
+    }
+}
+
+impl ClientConfig {
+    /// Defaults, with `OPENAI_BASE_URL` and `OPENAI_API_KEY` from the environment when set.
+    pub fn from_env() -> Self {
+        let mut cfg = Self::default();
+        if let Some(url) = std::env::var("OPENAI_BASE_URL")
+            .ok()
+            .filter(|s| !s.trim().is_empty())
+        {
+            cfg.base_url = url;
+        }
+        cfg.api_key = std::env::var("OPENAI_API_KEY")
+            .ok()
+            .filter(|s| !s.trim().is_empty())
+            .map(ApiKey::new);
+        cfg
+    }
+
+    /// A config for `base_url` with every other setting at its default.
+    pub fn for_base_url(base_url: impl Into<String>) -> Self {
+        Self {
+            base_url: base_url.into(),
+            ..Self::default()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_never_shows_the_key() {
+        let cfg = ClientConfig {
+            api_key: Some(ApiKey::new("sk-very-secret")),
+            ..ClientConfig::default()
+        };
+        let shown = format!("{cfg:?}");
+        assert!(!shown.contains("sk-very-secret"));
+        assert!(shown.contains("redacted"));
+    }
+}
