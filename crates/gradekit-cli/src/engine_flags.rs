@@ -1,8 +1,10 @@
 //! Engine flags shared by `run`, `score` and `serve` (DESIGN.md §5).
 
 use anyhow::Result;
+use gradekit_engine::python::{PythonMode, PythonOptions, PythonRuntime};
 use gradekit_engine::EngineOptions;
 use std::path::PathBuf;
+use std::time::Duration;
 
 #[derive(Debug, Clone, clap::ValueEnum)]
 pub enum PythonModeArg {
@@ -77,6 +79,25 @@ impl EngineFlags {
         if self.judge_concurrency == 0 {
             anyhow::bail!("--judge-concurrency must be at least 1");
         }
-        Ok(EngineOptions::default())
+        if self.python_memory == 0 {
+            anyhow::bail!("--python-memory must be at least 1 MiB");
+        }
+        if self.python_workers == Some(0) {
+            anyhow::bail!("--python-workers must be at least 1");
+        }
+        let mut opts = EngineOptions::default();
+        opts.python = PythonRuntime::new(PythonOptions {
+            mode: match self.python_mode {
+                PythonModeArg::Sandboxed => PythonMode::Sandboxed,
+                PythonModeArg::Process => PythonMode::Process,
+                PythonModeArg::Embedded => PythonMode::Embedded,
+            },
+            timeout: Duration::try_from_secs_f64(self.python_timeout)
+                .map_err(|_| anyhow::anyhow!("--python-timeout is out of range"))?,
+            memory_mib: self.python_memory,
+            workers: self.python_workers,
+            ..PythonOptions::default()
+        });
+        Ok(opts)
     }
 }

@@ -1,5 +1,9 @@
 //! `gradekit`: validate, run and score OpenAI-style graders from the command line.
 //!
+//! The command-line code lives here as a library; the `gradekit` binary target is declared by
+//! the workspace's root package (`src/main.rs` there calls [`main`]) so that `cargo run` from
+//! the project root and the root `tests/` reach it directly.
+//!
 //! Exit codes: 0 success (even when samples errored — their flags say so); 2 for a fatal
 //! problem: an invalid grader or request, an unreadable file, bad flags.
 
@@ -46,7 +50,8 @@ struct ServeArgs {
     engine: engine_flags::EngineFlags,
 }
 
-fn main() -> ExitCode {
+/// Parses the command line and runs it; the process exit code.
+pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Validate(a) => validate::main(a),

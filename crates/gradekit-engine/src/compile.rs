@@ -169,6 +169,9 @@ impl CompiledGrader {
     /// Grades many samples in parallel on the current rayon pool; results in input order, one
     /// per input.
     pub fn grade_batch(&self, ctxs: &[EvalContext]) -> Vec<GradeResult> {
+        if let Root::Leaf(Leaf::Python(p)) = &self.root {
+            return p.grade_batch(ctxs); // many samples per worker frame
+        }
         ctxs.par_iter().map(|c| self.grade(c)).collect()
     }
 

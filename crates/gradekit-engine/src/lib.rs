@@ -30,6 +30,7 @@ pub use gradekit_model as model;
 pub use gradekit_model::{
     ConfigError, ConfigErrors, ErrorFlags, RunMetadata, RunResponse, TokenUsage,
 };
+pub use gradekit_python as python;
 pub use name::generated_name;
 pub use result::GradeResult;
 
@@ -38,7 +39,10 @@ use serde_json::Value;
 /// Options shared by every grader an engine compiles (python runtime, judge client, …).
 #[derive(Debug, Clone, Default)]
 #[non_exhaustive]
-pub struct EngineOptions {}
+pub struct EngineOptions {
+    /// Runs python graders; shared (cheap clone) so pools stay warm across compiles.
+    pub python: gradekit_python::PythonRuntime,
+}
 
 /// Answers a `/fine_tuning/alpha/graders/run` request body: the response, or every fault of
 /// the request (paths inside the grader are prefixed `grader.`).

@@ -1,30 +1,89 @@
-//! `python` — not part of this build yet: compiling one is a clear validation error (issue
-//! #4), never a fake score.
+//! `python` — OpenAI's python grader: `source` defines `grade(sample, item)` returning a number.
+//! Compilation (size, `image_tag`, syntax, a two-argument `grade`) and execution live in
+//! `gradekit-python` (sandboxed worker pool by default); this module maps its outcomes onto the
+//! wire's flags (research/python-graders.md §5.8): grader-caused failures →
+//! `python_grader_runtime_error` + details, engine-side ones → `python_grader_server_error` +
+//! its type.
 
-use super::not_supported;
+use super::join;
 use crate::context::EvalContext;
-use crate::result::Failure;
+use crate::result::{Failure, GradeResult};
 use crate::EngineOptions;
-use gradekit_model::{ConfigErrors, PythonGrader};
+use gradekit_model::{ConfigError, ConfigErrors, ErrorFlags, PythonGrader};
+use gradekit_python::{CompileErrorKind, PyOutcome, PythonProgram};
+use indexmap::IndexMap;
+use std::time::Instant;
 
-/// Uninhabited until the implementation lands: no value of it can exist.
 #[derive(Debug)]
 pub(crate) struct Python {
-    never: std::convert::Infallible,
+    program: PythonProgram,
 }
 
 impl Python {
     pub(crate) fn compile(
-        _c: &PythonGrader,
+        c: &PythonGrader,
         path: &str,
-        _opts: &EngineOptions,
+        opts: &EngineOptions,
         errs: &mut ConfigErrors,
     ) -> Option<Python> {
-        errs.push(not_supported(path, "python graders", 4));
-        None
+        match opts.python.compile(&c.source, c.image_tag.as_deref()) {
+            Ok(program) => Some(Python { program }),
+            Err(e) => {
+                let field = match e.kind {
+                    CompileErrorKind::ImageTag => "image_tag",
+                    _ => "source",
+                };
+                errs.push(ConfigError::new(join(path, field), e.message));
+                None
+            }
+        }
     }
 
-    pub(crate) fn grade(&self, _ctx: &EvalContext) -> Result<f64, Failure> {
-        match self.never {}
+    pub(crate) fn grade(&self, ctx: &EvalContext) -> Result<f64, Failure> {
+        outcome(self.program.grade(&ctx.sample, &ctx.item))
+    }
+
+    /// A whole batch in frames of many samples (the pool's fast path; one frame per sample
+    /// costs ~3× more per call).
+    pub(crate) fn grade_batch(&self, ctxs: &[EvalContext]) -> Vec<GradeResult> {
+        let start = Instant::now();
+        let pairs: Vec<_> = ctxs.iter().map(|c| (&c.sample, &c.item)).collect();
+        let outs = self.program.grade_batch(&pairs);
+        let each = start.elapsed().as_secs_f64() / ctxs.len().max(1) as f64;
+        outs.into_iter()
+            .map(|o| {
+                let mut errors = ErrorFlags::default();
+                let reward = match outcome(o) {
+                    Ok(r) => r,
+                    Err(f) => {
+                        f.apply(&mut errors);
+                        0.0
+                    }
+                };
+                GradeResult {
+                    reward,
+                    sub_rewards: IndexMap::new(),
+                    errors,
+                    execution_time: each,
+                    token_usage: None,
+                    sampled_model_name: None,
+                    usage_per_model: IndexMap::new(),
+                }
+            })
+            .collect()
+    }
+}
+
+fn outcome(o: PyOutcome) -> Result<f64, Failure> {
+    match o {
+        PyOutcome::Reward(r) => Ok(r),
+        PyOutcome::RuntimeError { details } => Err(Failure::PythonRuntime(details)),
+        PyOutcome::ServerError {
+            error_type,
+            details,
+        } => Err(Failure::PythonServer {
+            error_type,
+            details,
+        }),
     }
 }
