@@ -202,7 +202,7 @@ mod tests {
         let mut o = 0;
         if input.len() >= n {
             for w in input.windows(n) {
-                if let Some(c) = counts.get_mut(&w.to_vec()) {
+                if let Some(c) = counts.get_mut(w) {
                     if *c > 0 {
                         *c -= 1;
                         o += 1;
