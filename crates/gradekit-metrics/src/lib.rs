@@ -10,3 +10,4 @@ pub mod meteor;
 mod ngram;
 pub mod rouge;
 pub mod tokenize;
+pub use tokenize::nltk_tokenize;

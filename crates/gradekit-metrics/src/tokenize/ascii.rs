@@ -1,0 +1,89 @@
+//! Python 3 character classes restricted to ASCII bytes.
+//!
+//! NLTK compiles its patterns as `str` patterns, so `\s`, `\w`, `\d`, `str.split()` and
+//! `str.strip()` use Unicode definitions.  On ASCII text those reduce to the sets below;
+//! the one surprise is that Python counts the information separators U+001C..U+001F as
+//! whitespace (Rust's `u8::is_ascii_whitespace` does not, and omits U+000B too).
+
+/// Python `\s` / `str.isspace()` on an ASCII byte: `\t \n \v \f \r`, `\x1c`..`\x1f`, space.
+#[inline]
+pub(crate) fn is_space(b: u8) -> bool {
+    matches!(b, b'\t'..=b'\r' | 0x1c..=0x1f | b' ')
+}
+
+/// Python `\w` on an ASCII byte: `[A-Za-z0-9_]`.
+#[inline]
+pub(crate) fn is_word(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_'
+}
+
+/// `string.whitespace` (` \t\n\r\x0b\x0c`), which Punkt uses in one place
+/// (`_get_last_whitespace_index`) instead of `\s`.
+#[inline]
+pub(crate) fn is_string_whitespace(b: u8) -> bool {
+    matches!(b, b'\t'..=b'\r' | b' ')
+}
+
+/// A set of ASCII bytes as a 128-bit mask (non-ASCII bytes are never members).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct ByteSet(u128);
+
+impl ByteSet {
+    pub(crate) const fn of(bytes: &[u8]) -> Self {
+        let mut m = 0u128;
+        let mut i = 0;
+        while i < bytes.len() {
+            if bytes[i] < 128 {
+                m |= 1u128 << bytes[i];
+            }
+            i += 1;
+        }
+        ByteSet(m)
+    }
+
+    /// The set of (ASCII) bytes occurring in `s`.
+    pub(crate) fn present_in(s: &[u8]) -> Self {
+        let mut m = 0u128;
+        for &b in s {
+            if b < 128 {
+                m |= 1u128 << b;
+            }
+        }
+        ByteSet(m)
+    }
+
+    #[inline]
+    pub(crate) const fn contains(self, b: u8) -> bool {
+        b < 128 && (self.0 >> b) & 1 == 1
+    }
+
+    #[inline]
+    pub(crate) const fn intersects(self, other: ByteSet) -> bool {
+        self.0 & other.0 != 0
+    }
+
+    #[inline]
+    pub(crate) const fn union(self, other: ByteSet) -> ByteSet {
+        ByteSet(self.0 | other.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn python_space_includes_separators() {
+        let spaces: Vec<u8> = (0u8..128).filter(|&b| is_space(b)).collect();
+        assert_eq!(spaces, b"\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f ".to_vec());
+        assert!(!is_string_whitespace(0x1c));
+        assert!(is_string_whitespace(0x0b));
+    }
+
+    #[test]
+    fn byteset_membership() {
+        let s = ByteSet::of(b"ab");
+        assert!(s.contains(b'a') && !s.contains(b'c') && !s.contains(200));
+        assert!(ByteSet::present_in(b"xyz").intersects(ByteSet::of(b"z")));
+    }
+}

@@ -1,0 +1,215 @@
+//! NLTK 3.9.1's `NISTTokenizer().international_tokenize(text)` (defaults:
+//! `lowercase=False`, `split_non_ascii=True`), the tokenizer for non-ASCII text.
+//!
+//! Steps, as in `nltk/tokenize/nist.py`: remove `<skipped>`, turn U+2028 into a space,
+//! `xml_unescape`, then four substitutions -- pad every run of ASCII characters with
+//! spaces; split a `Number` character from a following `Punctuation` character; split a
+//! `Punctuation` character from a following `Number` character; pad every `Symbol`
+//! character -- and finally `str.split()`.
+//!
+//! `Number`, `Punctuation` and `Symbol` are NLTK's perluniprops lists, which are not
+//! Unicode's categories (the `Number` list holds ASCII letters and punctuation but no
+//! ASCII digits; emoji outside the BMP are in no list).  `data/nist_charclass.txt`
+//! records, for every code point, membership in the character classes NLTK actually
+//! compiles (tested with those very regexes by `scripts/gen_tokenize_data.py`), plus
+//! Python's `str.isspace()`.  It is expanded once into a 64 KiB table for the BMP; the
+//! few astral ranges are binary-searched.
+
+use std::sync::OnceLock;
+
+const DATA: &str = include_str!("../../data/nist_charclass.txt");
+
+const NUMBER: u8 = 1;
+const PUNCT: u8 = 2;
+const SYMBOL: u8 = 4;
+const SPACE: u8 = 8;
+
+#[derive(Debug)]
+struct CharClasses {
+    bmp: Vec<u8>,
+    astral: Vec<(u32, u32, u8)>,
+}
+
+fn classes() -> &'static CharClasses {
+    static CLASSES: OnceLock<CharClasses> = OnceLock::new();
+    CLASSES.get_or_init(|| {
+        let mut c = CharClasses {
+            bmp: vec![0; 0x10000],
+            astral: Vec::new(),
+        };
+        for line in DATA.lines() {
+            let mut it = line.split(' ').map(|f| u32::from_str_radix(f, 16));
+            let (Some(Ok(a)), Some(Ok(b)), Some(Ok(fl))) = (it.next(), it.next(), it.next()) else {
+                continue;
+            };
+            let fl = (fl & 0xff) as u8;
+            if b < 0x10000 {
+                for cp in a..=b {
+                    c.bmp[cp as usize] = fl;
+                }
+            } else {
+                c.astral.push((a, b, fl));
+            }
+        }
+        c
+    })
+}
+
+impl CharClasses {
+    #[inline]
+    fn flags(&self, ch: char) -> u8 {
+        let cp = ch as u32;
+        if let Some(&f) = self.bmp.get(cp as usize) {
+            return f;
+        }
+        match self.astral.binary_search_by(|&(a, b, _)| {
+            if b < cp {
+                std::cmp::Ordering::Less
+            } else if a > cp {
+                std::cmp::Ordering::Greater
+            } else {
+                std::cmp::Ordering::Equal
+            }
+        }) {
+            Ok(i) => self.astral[i].2,
+            Err(_) => 0,
+        }
+    }
+}
+
+/// `xml.sax.saxutils.unescape` with NLTK's extra entities: sequential `str.replace`
+/// calls in this order (the order matters for overlapping entities).
+fn xml_unescape(text: &str) -> String {
+    const STEPS: [(&str, &str); 8] = [
+        ("&lt;", "<"),
+        ("&gt;", ">"),
+        ("&apos;", "'"),
+        ("&quot;", "\""),
+        ("&#124;", "|"),
+        ("&#91;", "["),
+        ("&#93;", "]"),
+        ("&amp;", "&"),
+    ];
+    let mut s = text.to_owned();
+    for (from, to) in STEPS {
+        if s.contains(from) {
+            s = s.replace(from, to);
+        }
+    }
+    s
+}
+
+/// NIST `international_tokenize` of any text.
+pub fn international_tokenize(text: &str) -> Vec<String> {
+    let mut s: String = if text.contains("<skipped>") {
+        text.replace("<skipped>", "")
+    } else {
+        text.to_owned()
+    };
+    if s.contains('\u{2028}') {
+        s = s.replace('\u{2028}', " ");
+    }
+    if s.contains('&') {
+        s = xml_unescape(&s);
+    }
+    let cls = classes();
+
+    // NONASCII: `([\x00-\x7f]+)` → ` \1 `.
+    let mut a: Vec<char> = Vec::with_capacity(s.len() + 16);
+    let mut in_ascii = false;
+    for ch in s.chars() {
+        if ch.is_ascii() != in_ascii {
+            a.push(' ');
+            in_ascii = ch.is_ascii();
+        }
+        a.push(ch);
+    }
+    if in_ascii {
+        a.push(' ');
+    }
+
+    // PUNCT_1: `([Number])([Punctuation])` → `\1 \2 `;
+    // PUNCT_2: `([Punctuation])([Number])` → ` \1 \2`.
+    let mut b: Vec<char> = Vec::with_capacity(a.len() + 16);
+    pair_split(&a, &mut b, cls, NUMBER, PUNCT, false);
+    a.clear();
+    pair_split(&b, &mut a, cls, PUNCT, NUMBER, true);
+
+    // SYMBOLS: `([Symbol])` → ` \1 `, then `str.split()`.
+    let mut out = Vec::new();
+    let mut tok = String::new();
+    for &ch in &a {
+        let f = cls.flags(ch);
+        if f & SPACE != 0 || f & SYMBOL != 0 {
+            if !tok.is_empty() {
+                out.push(std::mem::take(&mut tok));
+            }
+            if f & SPACE == 0 {
+                out.push(ch.to_string());
+            }
+        } else {
+            tok.push(ch);
+        }
+    }
+    if !tok.is_empty() {
+        out.push(tok);
+    }
+    out
+}
+
+/// One `([first])([second])` substitution: leftmost, non-overlapping two-character
+/// matches; `lead` selects ` \1 \2` (PUNCT_2) over `\1 \2 ` (PUNCT_1).
+fn pair_split(
+    src: &[char],
+    dst: &mut Vec<char>,
+    cls: &CharClasses,
+    first: u8,
+    second: u8,
+    lead: bool,
+) {
+    let mut i = 0;
+    while i < src.len() {
+        let c = src[i];
+        if cls.flags(c) & first != 0 {
+            if let Some(&d) = src.get(i + 1) {
+                if cls.flags(d) & second != 0 {
+                    if lead {
+                        dst.extend_from_slice(&[' ', c, ' ', d]);
+                    } else {
+                        dst.extend_from_slice(&[c, ' ', d, ' ']);
+                    }
+                    i += 2;
+                    continue;
+                }
+            }
+        }
+        dst.push(c);
+        i += 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn research_examples() {
+        // research/metrics.md §2.1, from NLTK 3.9.1.
+        assert_eq!(international_tokenize("café"), ["caf", "é"]);
+        assert_eq!(international_tokenize("Amazon.com"), ["Amazon", ".", "com"]);
+        assert_eq!(international_tokenize("🍕🍕"), ["🍕🍕"]);
+        assert_eq!(international_tokenize("東京、大阪。"), ["東京、大阪。"]);
+        assert_eq!(
+            international_tokenize("東京は日本の首都です。"),
+            ["東京は日本の首都です", "。"]
+        );
+    }
+
+    #[test]
+    fn python_space() {
+        for ch in ['\u{1c}', '\u{85}', '\u{a0}', '\u{3000}', '\u{2028}'] {
+            assert!(classes().flags(ch) & SPACE != 0, "{ch:?}");
+        }
+        assert!(classes().flags('\u{200b}') & SPACE == 0 && classes().flags('x') & SPACE == 0);
+    }
+}

@@ -1,0 +1,334 @@
+//! Punkt's word tokenizer and its two annotation passes, applied to one context string
+//! (NLTK 3.9.1 `PunktLanguageVars.word_tokenize`, `PunktToken`,
+//! `_first_pass_annotation`, `_second_pass_annotation`, `_ortho_heuristic`).
+//!
+//! Contexts are a few words long, so tokens are kept in a small vector and their
+//! lower-cased "types" are built in one reused byte buffer.
+
+use super::ascii::is_space;
+use super::punkt::is_non_word_char;
+use super::punkt_params::{params, PunktParams, ORTHO_BEG_LC, ORTHO_LC, ORTHO_MID_UC, ORTHO_UC};
+
+/// `_re_multi_char_punct` = `(?:\-{2,}|\.{2,}|(?:\.\s){2,}\.)` matched at `i`: its end.
+fn multi_char_at(s: &[u8], i: usize) -> Option<usize> {
+    let rest = &s[i.min(s.len())..];
+    if rest.starts_with(b"--") || rest.starts_with(b"..") {
+        let c = rest[0];
+        let run = rest.iter().take_while(|&&b| b == c).count();
+        return Some(i + run);
+    }
+    // (?:\.\s){2,}\.  -- greedy pairs, then backtrack one pair if needed.
+    let mut k = 0;
+    while rest.len() >= 2 * k + 2 && rest[2 * k] == b'.' && is_space(rest[2 * k + 1]) {
+        k += 1;
+    }
+    if k >= 2 && rest.get(2 * k) == Some(&b'.') {
+        return Some(i + 2 * k + 1);
+    }
+    if k >= 3 {
+        return Some(i + 2 * k - 1);
+    }
+    None
+}
+
+/// The end lookahead of the word alternative: `\s | $ | NonWord | MultiChar |
+/// ,(?=$|\s|NonWord|MultiChar)`.  (`$` may also match before a final newline, but
+/// lines never contain one.)
+fn word_ends_at(s: &[u8], j: usize) -> bool {
+    let Some(&c) = s.get(j) else { return true };
+    if is_space(c) || is_non_word_char(c) || multi_char_at(s, j).is_some() {
+        return true;
+    }
+    if c == b',' {
+        return match s.get(j + 1) {
+            None => true,
+            Some(&d) => is_space(d) || is_non_word_char(d) || multi_char_at(s, j + 1).is_some(),
+        };
+    }
+    false
+}
+
+/// `_re_word_start` excludes `( " \` { [ : ; & # * @ ) } ] - ,`.
+fn is_word_start(b: u8) -> bool {
+    !matches!(
+        b,
+        b'(' | b'"'
+            | b'`'
+            | b'{'
+            | b'['
+            | b':'
+            | b';'
+            | b'&'
+            | b'#'
+            | b'*'
+            | b'@'
+            | b')'
+            | b'}'
+            | b']'
+            | b'-'
+            | b','
+    )
+}
+
+/// `PunktLanguageVars.word_tokenize(line)` (a `findall` of `_word_tokenize_fmt`):
+/// pushes token ranges of `line`.
+fn line_words(line: &[u8], base: usize, out: &mut Vec<(usize, usize)>) {
+    let mut i = 0;
+    while i < line.len() {
+        let c = line[i];
+        if is_space(c) {
+            i += 1;
+            continue;
+        }
+        let end = if let Some(e) = multi_char_at(line, i) {
+            e
+        } else if is_word_start(c) {
+            // `\S+?` lazily until the end lookahead holds (it always does at a space).
+            let mut j = i + 1;
+            while !word_ends_at(line, j) {
+                j += 1;
+            }
+            j
+        } else {
+            i + 1
+        };
+        out.push((base + i, base + end));
+        i = end;
+    }
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+struct Tok {
+    start: usize,
+    end: usize,
+    /// Range of this token's type in the shared type buffer.
+    ty: (usize, usize),
+    sentbreak: bool,
+    abbr: bool,
+    ellipsis: bool,
+}
+
+/// `_RE_NUMERIC` = `^-?[\.,]?\d[\d,\.-]*\.?$`, fully matched.
+fn is_numeric(s: &[u8]) -> bool {
+    let mut i = 0;
+    if s.first() == Some(&b'-') {
+        i += 1;
+    }
+    if matches!(s.get(i), Some(b'.' | b',')) {
+        i += 1;
+    }
+    if !matches!(s.get(i), Some(b'0'..=b'9')) {
+        return false;
+    }
+    s[i + 1..]
+        .iter()
+        .all(|&b| matches!(b, b'0'..=b'9' | b',' | b'.' | b'-'))
+}
+
+struct Ctx<'a> {
+    text: &'a [u8],
+    types: &'a [u8],
+    params: &'static PunktParams,
+}
+
+impl Ctx<'_> {
+    fn tok(&self, t: &Tok) -> &[u8] {
+        &self.text[t.start..t.end]
+    }
+
+    fn ty(&self, t: &Tok) -> &str {
+        std::str::from_utf8(&self.types[t.ty.0..t.ty.1]).unwrap_or("")
+    }
+
+    /// `type_no_period`.
+    fn type_no_period(&self, t: &Tok) -> &str {
+        let ty = self.ty(t);
+        if ty.len() > 1 && ty.ends_with('.') {
+            &ty[..ty.len() - 1]
+        } else {
+            ty
+        }
+    }
+
+    /// `type_no_sentperiod`.
+    fn type_no_sentperiod(&self, t: &Tok) -> &str {
+        if t.sentbreak {
+            self.type_no_period(t)
+        } else {
+            self.ty(t)
+        }
+    }
+
+    fn first_upper(&self, t: &Tok) -> bool {
+        self.tok(t).first().is_some_and(u8::is_ascii_uppercase)
+    }
+
+    fn first_lower(&self, t: &Tok) -> bool {
+        self.tok(t).first().is_some_and(u8::is_ascii_lowercase)
+    }
+
+    /// `_RE_INITIAL` = `[^\W\d]\.$`: a letter or underscore, then a period.
+    fn is_initial(&self, t: &Tok) -> bool {
+        matches!(self.tok(t), [c, b'.'] if c.is_ascii_alphabetic() || *c == b'_')
+    }
+
+    fn first_pass(&self, t: &mut Tok) {
+        let tok = self.tok(t);
+        if matches!(tok, b"." | b"?" | b"!") {
+            t.sentbreak = true;
+        } else if tok.len() >= 2 && tok.iter().all(|&b| b == b'.') {
+            t.ellipsis = true;
+        } else if tok.ends_with(b".") && !tok.ends_with(b"..") {
+            // `tok[:-1].lower()` and its part after the last '-'.
+            let mut low = tok[..tok.len() - 1].to_vec();
+            low.make_ascii_lowercase();
+            let whole = std::str::from_utf8(&low).unwrap_or("");
+            let last = whole.rsplit('-').next().unwrap_or(whole);
+            let is_abbrev = self.params.is_abbrev(whole) || self.params.is_abbrev(last);
+            if is_abbrev {
+                t.abbr = true;
+            } else {
+                t.sentbreak = true;
+            }
+        }
+    }
+
+    /// `_ortho_heuristic`: Some(true) / Some(false) / None for "unknown".
+    fn ortho_heuristic(&self, t: &Tok) -> Option<bool> {
+        if matches!(self.tok(t), b";" | b":" | b"," | b"." | b"!" | b"?") {
+            return Some(false);
+        }
+        let ctx = self.params.ortho_context(self.type_no_sentperiod(t));
+        if self.first_upper(t) && ctx & ORTHO_LC != 0 && ctx & ORTHO_MID_UC == 0 {
+            return Some(true);
+        }
+        if self.first_lower(t) && (ctx & ORTHO_UC != 0 || ctx & ORTHO_BEG_LC == 0) {
+            return Some(false);
+        }
+        None
+    }
+
+    /// `_second_pass_annotation(tok1, tok2)`; only `tok1` changes.
+    fn second_pass(&self, t1: &mut Tok, t2: &Tok) {
+        if !self.tok(t1).ends_with(b".") {
+            return;
+        }
+        let typ = self.type_no_period(t1);
+        let next_typ = self.type_no_sentperiod(t2);
+        let initial = self.is_initial(t1);
+
+        if self.params.is_collocation(typ, next_typ) {
+            t1.sentbreak = false;
+            t1.abbr = true;
+            return;
+        }
+        if (t1.abbr || t1.ellipsis) && !initial {
+            if self.ortho_heuristic(t2) == Some(true) {
+                t1.sentbreak = true;
+                return;
+            }
+            if self.first_upper(t2) && self.params.is_sent_starter(next_typ) {
+                t1.sentbreak = true;
+                return;
+            }
+        }
+        if initial || typ == "##number##" {
+            let starter = self.ortho_heuristic(t2);
+            if starter == Some(false) {
+                t1.sentbreak = false;
+                t1.abbr = true;
+                return;
+            }
+            if starter.is_none()
+                && initial
+                && self.first_upper(t2)
+                && self.params.ortho_context(next_typ) & ORTHO_LC == 0
+            {
+                t1.sentbreak = false;
+                t1.abbr = true;
+            }
+        }
+    }
+}
+
+/// `text_contains_sentbreak(context)`: does any token other than the last end a
+/// sentence after both annotation passes?
+pub(crate) fn context_has_sentbreak(text: &[u8]) -> bool {
+    // `_tokenize_words`: lines that are not blank, each through the word regex.
+    let mut spans = Vec::with_capacity(8);
+    let mut start = 0;
+    for line in text.split(|&b| b == b'\n') {
+        if line.iter().any(|&b| !is_space(b)) {
+            line_words(line, start, &mut spans);
+        }
+        start += line.len() + 1;
+    }
+    if spans.len() < 2 {
+        return false;
+    }
+
+    // Types: lower-cased token, or `##number##`.
+    let mut types = Vec::with_capacity(text.len() + 16);
+    let mut toks: Vec<Tok> = Vec::with_capacity(spans.len());
+    for &(s, e) in &spans {
+        let tok = &text[s..e];
+        let ts = types.len();
+        if is_numeric(tok) {
+            types.extend_from_slice(b"##number##");
+        } else {
+            types.extend(tok.iter().map(u8::to_ascii_lowercase));
+        }
+        toks.push(Tok {
+            start: s,
+            end: e,
+            ty: (ts, types.len()),
+            ..Tok::default()
+        });
+    }
+    let ctx = Ctx {
+        text,
+        types: &types,
+        params: params(),
+    };
+    for t in toks.iter_mut() {
+        ctx.first_pass(t);
+    }
+    for i in 0..toks.len() - 1 {
+        let next = toks[i + 1];
+        ctx.second_pass(&mut toks[i], &next);
+        if toks[i].sentbreak {
+            return true;
+        }
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(s: &str) -> Vec<&str> {
+        let mut out = Vec::new();
+        line_words(s.as_bytes(), 0, &mut out);
+        out.into_iter().map(|(a, b)| &s[a..b]).collect()
+    }
+
+    #[test]
+    fn punkt_word_tokenizer() {
+        assert_eq!(words("Hello, world..."), vec!["Hello", ",", "world", "..."]);
+        assert_eq!(words("a . . . b"), vec!["a", ". . .", "b"]);
+        assert_eq!(words("(end.) x,y"), vec!["(", "end.", ")", "x,y"]);
+    }
+
+    #[test]
+    fn numeric_types() {
+        assert!(is_numeric(b"3.14") && is_numeric(b"-,5") && is_numeric(b"1,000."));
+        assert!(!is_numeric(b"a1") && !is_numeric(b"-") && !is_numeric(b"1a"));
+    }
+
+    #[test]
+    fn abbreviation_contexts() {
+        assert!(!context_has_sentbreak(b"Dr. Smith"));
+        assert!(context_has_sentbreak(b"cat. The"));
+    }
+}
