@@ -47,6 +47,14 @@ pub fn bleu_tokens<S: AsRef<str>>(hyp: &[S], refr: &[S]) -> f64 {
     score_from_counts(&clipped, hyp.len(), refr.len())
 }
 
+/// BLEU of the text `input` against `reference`, both tokenised with
+/// [`crate::tokenize::nltk_tokenize`] (the grader's `bleu` metric).
+pub fn bleu(input: &str, reference: &str) -> f64 {
+    let hyp = crate::tokenize::nltk_tokenize(input);
+    let refr = crate::tokenize::nltk_tokenize(reference);
+    bleu_tokens(&hyp, &refr)
+}
+
 /// The float part of NLTK's `corpus_bleu` for one sentence pair, from the
 /// clipped n-gram counts, the hypothesis length `c` and reference length `rho`.
 fn score_from_counts(clipped: &[u64; MAX_ORDER], c: usize, rho: usize) -> f64 {

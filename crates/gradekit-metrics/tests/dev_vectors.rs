@@ -2,10 +2,11 @@
 //! (`fixtures/vectors/dev.jsonl`, primary variants: NLTK 3.9.1 and
 //! rouge-score 0.1.2 values computed by `shared/reference/refmetrics.py`).
 //!
-//! bleu/gleu are checked on the NLTK tokens recorded in
-//! `fixtures/vectors/dev_pairs.jsonl`, which isolates the metric arithmetic
-//! from tokenizer parity. Every comparison must agree to 1e-9; the number of
-//! values that are not bit-identical is reported and must be zero too.
+//! bleu/gleu are checked twice: end to end through the string entry points
+//! (`crate::tokenize::nltk_tokenize` + metric), and on the NLTK tokens
+//! recorded in `fixtures/vectors/dev_pairs.jsonl`, which isolates the metric
+//! arithmetic from tokenizer parity. Every comparison must agree to 1e-9;
+//! values that are not bit-identical are reported and fail too.
 #![allow(clippy::unwrap_used)]
 
 use std::collections::HashMap;
@@ -65,8 +66,10 @@ fn pairs() -> HashMap<String, Pair> {
 fn ours(metric: &str, pair: &Pair) -> Option<f64> {
     let (i, r) = (pair.input.as_str(), pair.reference.as_str());
     Some(match metric {
-        "bleu" => bleu::bleu_tokens(&pair.input_tokens, &pair.reference_tokens),
-        "gleu" => gleu::gleu_tokens(&pair.input_tokens, &pair.reference_tokens),
+        "bleu_tokens" => bleu::bleu_tokens(&pair.input_tokens, &pair.reference_tokens),
+        "gleu_tokens" => gleu::gleu_tokens(&pair.input_tokens, &pair.reference_tokens),
+        "bleu" => bleu::bleu(i, r),
+        "gleu" => gleu::gleu(i, r),
         "rouge_1" => rouge::rouge_n(i, r, 1),
         "rouge_2" => rouge::rouge_n(i, r, 2),
         "rouge_3" => rouge::rouge_n(i, r, 3),

@@ -111,6 +111,8 @@ proptest! {
         let (ta, tb) = (words(&a), words(&b));
         prop_assert!(in_unit(bleu::bleu_tokens(&ta, &tb)));
         prop_assert!(in_unit(gleu::gleu_tokens(&ta, &tb)));
+        prop_assert!(in_unit(bleu::bleu(&a, &b)));
+        prop_assert!(in_unit(gleu::gleu(&a, &b)));
     }
 
     #[test]
@@ -125,6 +127,11 @@ proptest! {
         prop_assert_eq!(gleu::gleu_tokens(&w, &w), if w.is_empty() { 0.0 } else { 1.0 });
         if w.len() >= 4 || w.len() == 1 {
             prop_assert_eq!(bleu::bleu_tokens(&w, &w), 1.0);
+        }
+        let nltk = gradekit_metrics::tokenize::nltk_tokenize(&a);
+        prop_assert_eq!(gleu::gleu(&a, &a), if nltk.is_empty() { 0.0 } else { 1.0 });
+        if nltk.len() >= 4 || nltk.len() == 1 {
+            prop_assert_eq!(bleu::bleu(&a, &a), 1.0);
         }
     }
 
@@ -179,5 +186,7 @@ fn long_texts_do_not_blow_up() {
     let (ta, tb) = (words(&a), words(&b));
     assert!(in_unit(bleu::bleu_tokens(&ta, &tb)));
     assert!(in_unit(gleu::gleu_tokens(&ta, &tb)));
+    assert!(in_unit(bleu::bleu(&a, &b)));
+    assert!(in_unit(gleu::gleu(&a, &b)));
     assert_eq!(rouge::rouge_l(&a, &a), 1.0);
 }

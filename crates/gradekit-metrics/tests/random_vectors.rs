@@ -3,9 +3,10 @@
 //! written by `scripts/gen_random_pairs.py` from NLTK 3.9.1 / rouge-score
 //! 0.1.2). Every score must be bit-identical (and so within 1e-9).
 //!
-//! bleu/gleu lines carry the reference tokenizer's tokens (space-joined; NLTK
-//! tokens never contain whitespace), checked through `bleu_tokens` /
-//! `gleu_tokens`.
+//! bleu/gleu are checked end to end (`bleu::bleu`, `gleu::gleu`: our
+//! `nltk_tokenize` + metric) and on the reference tokenizer's tokens carried
+//! by each line (space-joined; NLTK tokens never contain whitespace) through
+//! `bleu_tokens` / `gleu_tokens`, which isolates the metric arithmetic.
 #![allow(clippy::unwrap_used)]
 
 use std::path::PathBuf;
@@ -84,6 +85,20 @@ fn bleu_tokens_match_nltk() {
 fn gleu_tokens_match_nltk() {
     check("gleu", |v| {
         gleu::gleu_tokens(&tokens(&v["input_tokens"]), &tokens(&v["reference_tokens"]))
+    });
+}
+
+#[test]
+fn bleu_matches_nltk_end_to_end() {
+    check("bleu", |v| {
+        bleu::bleu(text(v, "input"), text(v, "reference"))
+    });
+}
+
+#[test]
+fn gleu_matches_nltk_end_to_end() {
+    check("gleu", |v| {
+        gleu::gleu(text(v, "input"), text(v, "reference"))
     });
 }
 
