@@ -25,6 +25,8 @@ pub struct CompiledGrader {
     kind: &'static str,
     pass_threshold: Option<f64>,
     root: Root,
+    /// Width of the I/O pool for batches, when grading calls a judge (see [`Self::io_width`]).
+    io_width: Option<usize>,
 }
 
 /// Compiles a grader, rejecting it on any fault (what `/validate` does). Errors carry paths
@@ -102,6 +104,12 @@ fn compile_inner(v: &Value, opts: &EngineOptions) -> (Option<CompiledGrader>, Co
         kind: grader.type_name(),
         pass_threshold: grader.pass_threshold(),
         root,
+        io_width: crate::graders::judge::needs_judge(&grader).then_some(
+            match opts.judge_concurrency {
+                0 => crate::graders::judge::DEFAULT_JUDGE_CONCURRENCY,
+                n => n,
+            },
+        ),
     });
     (compiled, errs)
 }
@@ -166,11 +174,23 @@ impl CompiledGrader {
         }
     }
 
-    /// Grades many samples in parallel on the current rayon pool; results in input order, one
-    /// per input.
+    /// For a grader that calls a judge: how many samples to grade at once so that the judge
+    /// client's concurrency is used (`EngineOptions::judge_concurrency`). Callers that run
+    /// their own pool (the CLI's `score`) size it at least this wide. `None` for CPU-bound
+    /// graders.
+    pub fn io_width(&self) -> Option<usize> {
+        self.io_width
+    }
+
+    /// Grades many samples in parallel; results in input order, one per input. CPU-bound
+    /// graders use the current rayon pool; graders that call a judge run on a shared I/O pool
+    /// [`Self::io_width`] threads wide, so judge calls in flight do not depend on the cores.
     pub fn grade_batch(&self, ctxs: &[EvalContext]) -> Vec<GradeResult> {
         if let Root::Leaf(Leaf::Python(p)) = &self.root {
             return p.grade_batch(ctxs); // many samples per worker frame
+        }
+        if let Some(pool) = self.io_width.and_then(crate::io_pool::pool) {
+            return pool.install(|| ctxs.par_iter().map(|c| self.grade(c)).collect());
         }
         ctxs.par_iter().map(|c| self.grade(c)).collect()
     }

@@ -21,11 +21,13 @@
 mod compile;
 mod context;
 mod graders;
+mod io_pool;
 mod name;
 mod result;
 
 pub use compile::{compile, compile_for_run, validate, CompiledGrader};
 pub use context::{EvalContext, SampleError};
+pub use gradekit_judge as judge;
 pub use gradekit_model as model;
 pub use gradekit_model::{
     ConfigError, ConfigErrors, ErrorFlags, RunMetadata, RunResponse, TokenUsage,
@@ -42,6 +44,17 @@ use serde_json::Value;
 pub struct EngineOptions {
     /// Runs python graders; shared (cheap clone) so pools stay warm across compiles.
     pub python: gradekit_python::PythonRuntime,
+    /// The chat judge of score_model / label_model. `None`: one process-wide OpenAI-compatible
+    /// client configured from `OPENAI_BASE_URL` / `OPENAI_API_KEY`, built on first use.
+    pub judge: Option<std::sync::Arc<dyn gradekit_judge::ChatScorer>>,
+    /// The embedder of the text_similarity `cosine` metric (`None`: as for `judge`).
+    pub embedder: Option<std::sync::Arc<dyn gradekit_judge::Embedder>>,
+    /// Embedding model of `cosine` (`None`: `text-embedding-3-large`).
+    pub embedding_model: Option<String>,
+    /// Threads on which [`CompiledGrader::grade_batch`] runs graders that call a judge: judge
+    /// calls are I/O, so their parallelism follows this (`--judge-concurrency`, default 32 when
+    /// 0), never the CPU count.
+    pub judge_concurrency: usize,
 }
 
 /// Answers a `/fine_tuning/alpha/graders/run` request body: the response, or every fault of

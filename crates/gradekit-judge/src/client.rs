@@ -108,20 +108,8 @@ impl OpenAiClient {
     /// Builds the client: validates the base URL, opens the cache directory, starts the runtime.
     pub fn new(cfg: ClientConfig) -> Result<Self, JudgeError> {
         let config_error = |msg: String| JudgeError::new(JudgeErrorKind::Config, msg);
+        cfg.validate()?;
         let base_url = cfg.base_url.trim().trim_end_matches('/').to_string();
-        let parsed = reqwest::Url::parse(&base_url)
-            .map_err(|e| config_error(format!("invalid judge base URL {base_url:?}: {e}")))?;
-        if !matches!(parsed.scheme(), "http" | "https") {
-            return Err(config_error(format!(
-                "judge base URL {base_url:?} must start with http:// or https://"
-            )));
-        }
-        if cfg.concurrency == 0 {
-            return Err(config_error("judge concurrency must be at least 1".into()));
-        }
-        if cfg.timeout.is_zero() {
-            return Err(config_error("judge timeout must be positive".into()));
-        }
         let cache = match &cfg.cache_dir {
             Some(dir) => Some(DiskCache::open(dir).map_err(|e| {
                 config_error(format!("cannot open judge cache {}: {e}", dir.display()))
@@ -371,6 +359,48 @@ impl Inner {
             let _ = cache.put(key, &reply);
         }
         Ok(reply)
+    }
+}
+
+/// An [`OpenAiClient`] built on first use: configuring an engine for graders that never call a
+/// judge then starts no runtime. The configuration is validated up front.
+#[derive(Debug)]
+pub struct LazyOpenAiClient {
+    cfg: ClientConfig,
+    client: std::sync::OnceLock<Result<OpenAiClient, JudgeError>>,
+}
+
+impl LazyOpenAiClient {
+    pub fn new(cfg: ClientConfig) -> Result<Self, JudgeError> {
+        cfg.validate()?;
+        Ok(Self {
+            cfg,
+            client: std::sync::OnceLock::new(),
+        })
+    }
+
+    pub fn config(&self) -> &ClientConfig {
+        &self.cfg
+    }
+
+    /// The client, building it on the first call.
+    pub fn client(&self) -> Result<&OpenAiClient, JudgeError> {
+        self.client
+            .get_or_init(|| OpenAiClient::new(self.cfg.clone()))
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+}
+
+impl ChatScorer for LazyOpenAiClient {
+    fn chat(&self, req: &ChatRequest) -> Result<ChatReply, JudgeError> {
+        self.client()?.chat(req)
+    }
+}
+
+impl Embedder for LazyOpenAiClient {
+    fn embed(&self, model: &str, inputs: &[String]) -> Result<EmbedReply, JudgeError> {
+        self.client()?.embed(model, inputs)
     }
 }
 

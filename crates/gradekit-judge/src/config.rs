@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use crate::request::{ResponseFormatMode, TokenCapField};
 use crate::retry::RetryPolicy;
+use crate::types::{JudgeError, JudgeErrorKind};
 
 /// The default endpoint when neither a flag nor `OPENAI_BASE_URL` names one.
 pub const DEFAULT_BASE_URL: &str = "https://api.openai.com/v1";
@@ -90,6 +91,28 @@ impl ClientConfig {
             .filter(|s| !s.trim().is_empty())
             .map(ApiKey::new);
         cfg
+    }
+
+    /// Checks what can be checked without a network: the base URL's shape and the limits.
+    pub fn validate(&self) -> Result<(), JudgeError> {
+        let err = |msg: String| Err(JudgeError::new(JudgeErrorKind::Config, msg));
+        let base_url = self.base_url.trim().trim_end_matches('/');
+        match reqwest::Url::parse(base_url) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") => {}
+            Ok(_) => {
+                return err(format!(
+                    "judge base URL {base_url:?} must start with http:// or https://"
+                ))
+            }
+            Err(e) => return err(format!("invalid judge base URL {base_url:?}: {e}")),
+        }
+        if self.concurrency == 0 {
+            return err("judge concurrency must be at least 1".into());
+        }
+        if self.timeout.is_zero() {
+            return err("judge timeout must be positive".into());
+        }
+        Ok(())
     }
 
     /// A config for `base_url` with every other setting at its default.

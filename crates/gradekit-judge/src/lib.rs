@@ -31,7 +31,7 @@ pub mod retry;
 pub mod stub;
 pub mod types;
 
-pub use client::OpenAiClient;
+pub use client::{LazyOpenAiClient, OpenAiClient};
 pub use config::{
     ApiKey, ClientConfig, DEFAULT_BASE_URL, DEFAULT_CONCURRENCY, DEFAULT_EMBEDDING_MODEL,
     DEFAULT_TIMEOUT,

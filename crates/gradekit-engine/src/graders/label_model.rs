@@ -1,30 +1,68 @@
-//! `label_model` — not part of this build yet: compiling one is a clear validation error (issue
-//! #5), never a fake score.
+//! `label_model`: the rendered messages go to the chat judge with a forced structured output
+//! whose `result` is one of `labels`; reward 1.0 when that label is in `passing_labels`, else
+//! 0.0. A label outside `labels` is a parse error. `labels` (non-empty, unique) and
+//! `passing_labels` ⊆ `labels` are checked when the config is read.
 
-use super::not_supported;
+use std::sync::Arc;
+
+use super::judge::{self, Messages};
 use crate::context::EvalContext;
 use crate::result::{Failure, Usage};
 use crate::EngineOptions;
-use gradekit_model::{ConfigErrors, LabelModelGrader};
+use gradekit_judge::{ChatRequest, ChatScorer, OutputSpec, SamplingParams};
+use gradekit_model::{ConfigError, ConfigErrors, LabelModelGrader};
 
-/// Uninhabited until the implementation lands: no value of it can exist.
 #[derive(Debug)]
 pub(crate) struct LabelModel {
-    never: std::convert::Infallible,
+    judge: Arc<dyn ChatScorer>,
+    model: String,
+    messages: Messages,
+    sampling: SamplingParams,
+    labels: Vec<String>,
+    passing: Vec<String>,
 }
 
 impl LabelModel {
     pub(crate) fn compile(
-        _c: &LabelModelGrader,
+        c: &LabelModelGrader,
         path: &str,
-        _opts: &EngineOptions,
+        opts: &EngineOptions,
         errs: &mut ConfigErrors,
     ) -> Option<LabelModel> {
-        errs.push(not_supported(path, "label_model graders", 5));
-        None
+        let messages = Messages::compile(&c.input, path, errs);
+        let judge = match judge::chat_judge(opts) {
+            Ok(j) => j,
+            Err(e) => {
+                errs.push(ConfigError::new(super::join(path, "model"), e.to_string()));
+                return None;
+            }
+        };
+        Some(LabelModel {
+            judge,
+            model: c.model.clone(),
+            messages: messages?,
+            sampling: judge::sampling(c.sampling_params.as_ref()),
+            labels: c.labels.clone(),
+            passing: c.passing_labels.clone(),
+        })
     }
 
-    pub(crate) fn grade(&self, _ctx: &EvalContext, _usage: &mut Usage) -> Result<f64, Failure> {
-        match self.never {}
+    pub(crate) fn grade(&self, ctx: &EvalContext, usage: &mut Usage) -> Result<f64, Failure> {
+        let request = ChatRequest {
+            model: self.model.clone(),
+            messages: self.messages.render(ctx)?,
+            sampling: self.sampling.clone(),
+            output: OutputSpec::Label {
+                labels: self.labels.clone(),
+            },
+        };
+        let reply = self.judge.chat(&request).map_err(judge::failure)?;
+        judge::record(usage, &reply.model, &reply.usage);
+        let label = reply.label(&self.labels).map_err(judge::failure)?;
+        Ok(if self.passing.contains(&label) {
+            1.0
+        } else {
+            0.0
+        })
     }
 }

@@ -7,6 +7,8 @@ use crate::EngineOptions;
 use gradekit_model::{ConfigError, ConfigErrors, Grader};
 use gradekit_template::Template;
 
+pub(crate) mod cosine;
+pub(crate) mod judge;
 pub(crate) mod label_model;
 pub(crate) mod multi;
 pub(crate) mod python;

@@ -1,30 +1,73 @@
-//! `score_model` — not part of this build yet: compiling one is a clear validation error (issue
-//! #5), never a fake score.
+//! `score_model`: the rendered messages go to the chat judge with a forced structured output
+//! `{"steps":[…],"result": number}`; the number, clamped to `range` (default `[0, 1]`), is the
+//! reward (OpenAI graders guide: "truncated to the given range, and default to 0 for all
+//! non-numeric outputs"). `range` (two numbers, min < max) is checked when the config is read.
 
-use super::not_supported;
+use std::sync::Arc;
+
+use super::judge::{self, Messages};
 use crate::context::EvalContext;
 use crate::result::{Failure, Usage};
 use crate::EngineOptions;
-use gradekit_model::{ConfigErrors, ScoreModelGrader};
+use gradekit_judge::{ChatRequest, ChatScorer, OutputSpec, SamplingParams};
+use gradekit_model::{ConfigError, ConfigErrors, ScoreModelGrader};
 
-/// Uninhabited until the implementation lands: no value of it can exist.
 #[derive(Debug)]
 pub(crate) struct ScoreModel {
-    never: std::convert::Infallible,
+    judge: Arc<dyn ChatScorer>,
+    model: String,
+    messages: Messages,
+    sampling: SamplingParams,
+    min: f64,
+    max: f64,
 }
 
 impl ScoreModel {
     pub(crate) fn compile(
-        _c: &ScoreModelGrader,
+        c: &ScoreModelGrader,
         path: &str,
-        _opts: &EngineOptions,
+        opts: &EngineOptions,
         errs: &mut ConfigErrors,
     ) -> Option<ScoreModel> {
-        errs.push(not_supported(path, "score_model graders", 5));
-        None
+        let messages = Messages::compile(&c.input, path, errs);
+        let [min, max] = c.range_or_default();
+        if !(min.is_finite() && max.is_finite() && min < max) {
+            errs.push(ConfigError::new(
+                super::join(path, "range"),
+                format!("must be two finite numbers with min < max, got [{min}, {max}]"),
+            ));
+            return None;
+        }
+        let judge = match judge::chat_judge(opts) {
+            Ok(j) => j,
+            Err(e) => {
+                errs.push(ConfigError::new(super::join(path, "model"), e.to_string()));
+                return None;
+            }
+        };
+        Some(ScoreModel {
+            judge,
+            model: c.model.clone(),
+            messages: messages?,
+            sampling: judge::sampling(c.sampling_params.as_ref()),
+            min,
+            max,
+        })
     }
 
-    pub(crate) fn grade(&self, _ctx: &EvalContext, _usage: &mut Usage) -> Result<f64, Failure> {
-        match self.never {}
+    pub(crate) fn grade(&self, ctx: &EvalContext, usage: &mut Usage) -> Result<f64, Failure> {
+        let request = ChatRequest {
+            model: self.model.clone(),
+            messages: self.messages.render(ctx)?,
+            sampling: self.sampling.clone(),
+            output: OutputSpec::Score {
+                min: self.min,
+                max: self.max,
+            },
+        };
+        let reply = self.judge.chat(&request).map_err(judge::failure)?;
+        judge::record(usage, &reply.model, &reply.usage);
+        let raw = reply.score().map_err(judge::failure)?;
+        Ok(raw.clamp(self.min, self.max))
     }
 }

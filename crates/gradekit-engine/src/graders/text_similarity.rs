@@ -12,18 +12,34 @@ pub(crate) struct TextSimilarity {
     input: Template,
     reference: Template,
     metric: Metric,
+    /// Set for `cosine`, which embeds through the judge client (issue #5).
+    cosine: Option<super::cosine::Cosine>,
 }
 
 impl TextSimilarity {
     pub(crate) fn compile(
         c: &TextSimilarityGrader,
         path: &str,
-        _opts: &EngineOptions,
+        opts: &EngineOptions,
         errs: &mut ConfigErrors,
     ) -> Option<TextSimilarity> {
         let input = template(&c.input, join(path, "input"), errs);
         let reference = template(&c.reference, join(path, "reference"), errs);
-        if !metric_available(c.evaluation_metric) {
+        let cosine = if c.evaluation_metric == Metric::Cosine {
+            match super::cosine::Cosine::new(opts) {
+                Ok(cos) => Some(cos),
+                Err(e) => {
+                    errs.push(gradekit_model::ConfigError::new(
+                        join(path, "evaluation_metric"),
+                        e.to_string(),
+                    ));
+                    return None;
+                }
+            }
+        } else {
+            None
+        };
+        if cosine.is_none() && !metric_available(c.evaluation_metric) {
             let issue = if c.evaluation_metric == Metric::Cosine {
                 5
             } else {
@@ -45,12 +61,16 @@ impl TextSimilarity {
             input: input?,
             reference: reference?,
             metric: c.evaluation_metric,
+            cosine,
         })
     }
 
-    pub(crate) fn grade(&self, ctx: &EvalContext, _usage: &mut Usage) -> Result<f64, Failure> {
+    pub(crate) fn grade(&self, ctx: &EvalContext, usage: &mut Usage) -> Result<f64, Failure> {
         let input = render(&self.input, ctx)?;
         let reference = render(&self.reference, ctx)?;
+        if let Some(cos) = &self.cosine {
+            return cos.score(&input, &reference, usage);
+        }
         score(self.metric, &input, &reference)
     }
 }
