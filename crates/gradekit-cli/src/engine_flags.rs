@@ -1,6 +1,7 @@
 //! Engine flags shared by `run`, `score` and `serve` (DESIGN.md §5).
 
 use anyhow::Result;
+use gradekit_engine::judge::{ApiKey, ClientConfig, LazyOpenAiClient, ResponseFormatMode};
 use gradekit_engine::python::{PythonMode, PythonOptions, PythonRuntime};
 use gradekit_engine::EngineOptions;
 use std::path::PathBuf;
@@ -65,6 +66,23 @@ pub struct EngineFlags {
     /// Directory of the content-addressed judge cache (off by default).
     #[arg(long, value_name = "DIR", help_heading = "Engine")]
     pub judge_cache: Option<PathBuf>,
+    /// Embedding model of the text_similarity `cosine` metric.
+    #[arg(
+        long,
+        default_value = "text-embedding-3-large",
+        value_name = "MODEL",
+        help_heading = "Engine"
+    )]
+    pub judge_embedding_model: String,
+    /// How the judge is asked for structured output: json_schema (OpenAI, vLLM; falls back to
+    /// json_object by itself when the server rejects it), json_object (llama-cpp-python) or none.
+    #[arg(
+        long,
+        default_value = "json_schema",
+        value_parser = ["json_schema", "json_object", "none"],
+        help_heading = "Engine"
+    )]
+    pub judge_response_format: String,
 }
 
 impl EngineFlags {
@@ -98,6 +116,35 @@ impl EngineFlags {
             workers: self.python_workers,
             ..PythonOptions::default()
         });
+        opts.judge_concurrency = self.judge_concurrency;
+        opts.embedding_model = Some(self.judge_embedding_model.clone());
+        let judge = std::sync::Arc::new(self.judge_client()?);
+        opts.judge = Some(judge.clone());
+        opts.embedder = Some(judge);
         Ok(opts)
+    }
+
+    /// The judge client these flags describe; built on the first judge call, so graders that
+    /// never call one start nothing. The key is never printed.
+    fn judge_client(&self) -> Result<LazyOpenAiClient> {
+        let mut cfg = ClientConfig::from_env();
+        if let Some(url) = &self.judge_base_url {
+            cfg.base_url = url.clone();
+        }
+        if let Some(key) = &self.judge_api_key {
+            cfg.api_key = Some(ApiKey::new(key.clone()));
+        }
+        cfg.concurrency = self.judge_concurrency;
+        cfg.timeout = Duration::try_from_secs_f64(self.judge_timeout)
+            .map_err(|_| anyhow::anyhow!("--judge-timeout is out of range"))?;
+        cfg.response_format = ResponseFormatMode::parse(&self.judge_response_format)
+            .ok_or_else(|| anyhow::anyhow!("unknown --judge-response-format"))?;
+        if let Some(dir) = &self.judge_cache {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                anyhow::anyhow!("cannot create --judge-cache {}: {e}", dir.display())
+            })?;
+            cfg.cache_dir = Some(dir.clone());
+        }
+        LazyOpenAiClient::new(cfg).map_err(|e| anyhow::anyhow!("{}", e.details))
     }
 }

@@ -147,6 +147,13 @@ pub fn main(a: Args) -> Result<ExitCode> {
         }
         builder = builder.num_threads(t);
     }
+    if let Some(width) = grader.io_width() {
+        // Judge calls are I/O: keep --judge-concurrency samples in flight, whatever the cores.
+        let cpu = a.threads.unwrap_or_else(|| {
+            std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+        });
+        builder = builder.num_threads(cpu.max(width));
+    }
     let pool = builder
         .build()
         .context("cannot start the grading threads")?;
