@@ -48,26 +48,48 @@ impl Op {
     }
 
     /// Apply an operation to its operands (in source order). `Const`/`Var` and a wrong operand
-    /// count give NaN; the parser never produces either.
+    /// count give NaN; the parser never produces either. Constant folding calls this, and
+    /// [`run`] calls the same `unary`/`binary`/`nary`, so folding never changes a result.
     pub fn apply(self, args: &[f64]) -> f64 {
         match (self, args) {
-            (Op::Neg, &[a]) => -a,
-            (Op::Abs, &[a]) => a.abs(),
-            (Op::Floor, &[a]) => a.floor(),
-            (Op::Ceil, &[a]) => a.ceil(),
-            (Op::Exp, &[a]) => a.exp(),
-            (Op::Sqrt, &[a]) => a.sqrt(),
-            (Op::Ln, &[a]) => a.ln(),
-            (Op::Add, &[a, b]) => a + b,
-            (Op::Sub, &[a, b]) => a - b,
-            (Op::Mul, &[a, b]) => a * b,
-            (Op::Div, &[a, b]) => a / b,
-            (Op::Pow, &[a, b]) => a.powf(b),
-            (Op::LogBase, &[a, b]) => log_base(a, b),
-            (Op::Min(_), args) if !args.is_empty() => args.iter().copied().fold(f64::INFINITY, min),
-            (Op::Max(_), args) if !args.is_empty() => {
-                args.iter().copied().fold(f64::NEG_INFINITY, max)
-            }
+            (Op::Min(_) | Op::Max(_), args) => self.nary(args),
+            (_, &[a]) => self.unary(a),
+            (_, &[a, b]) => self.binary(a, b),
+            _ => f64::NAN,
+        }
+    }
+
+    #[inline(always)]
+    fn unary(self, a: f64) -> f64 {
+        match self {
+            Op::Neg => -a,
+            Op::Abs => a.abs(),
+            Op::Floor => a.floor(),
+            Op::Ceil => a.ceil(),
+            Op::Exp => a.exp(),
+            Op::Sqrt => a.sqrt(),
+            Op::Ln => a.ln(),
+            _ => f64::NAN,
+        }
+    }
+
+    #[inline(always)]
+    fn binary(self, a: f64, b: f64) -> f64 {
+        match self {
+            Op::Add => a + b,
+            Op::Sub => a - b,
+            Op::Mul => a * b,
+            Op::Div => a / b,
+            Op::Pow => a.powf(b),
+            Op::LogBase => log_base(a, b),
+            _ => f64::NAN,
+        }
+    }
+
+    fn nary(self, args: &[f64]) -> f64 {
+        match self {
+            Op::Min(_) if !args.is_empty() => args.iter().copied().fold(f64::INFINITY, min),
+            Op::Max(_) if !args.is_empty() => args.iter().copied().fold(f64::NEG_INFINITY, max),
             _ => f64::NAN,
         }
     }
@@ -174,38 +196,53 @@ impl Func {
 /// a panic.
 pub(crate) fn run(code: &[Op], values: &[f64], stack: &mut [f64]) -> f64 {
     let mut sp = 0usize; // number of live values
-    for op in code {
-        let (pops, _) = op.stack_effect();
-        let Some(base) = sp.checked_sub(pops) else {
-            return f64::NAN;
-        };
-        let result = match *op {
-            Op::Const(v) => v,
-            Op::Var(slot) => values.get(slot as usize).copied().unwrap_or(f64::NAN),
-            Op::Neg | Op::Abs | Op::Floor | Op::Ceil | Op::Exp | Op::Sqrt | Op::Ln => {
-                let Some(&a) = stack.get(base) else {
+    for &op in code {
+        match op {
+            Op::Const(v) => {
+                let Some(slot) = stack.get_mut(sp) else {
                     return f64::NAN;
                 };
-                op.apply(&[a])
+                *slot = v;
+                sp += 1;
+            }
+            Op::Var(i) => {
+                let Some(slot) = stack.get_mut(sp) else {
+                    return f64::NAN;
+                };
+                *slot = values.get(i as usize).copied().unwrap_or(f64::NAN);
+                sp += 1;
+            }
+            Op::Neg | Op::Abs | Op::Floor | Op::Ceil | Op::Exp | Op::Sqrt | Op::Ln => {
+                let Some(top) = sp.checked_sub(1).and_then(|i| stack.get_mut(i)) else {
+                    return f64::NAN;
+                };
+                *top = op.unary(*top);
             }
             Op::Add | Op::Sub | Op::Mul | Op::Div | Op::Pow | Op::LogBase => {
-                let (Some(&a), Some(&b)) = (stack.get(base), stack.get(base + 1)) else {
+                let Some(base) = sp.checked_sub(2) else {
                     return f64::NAN;
                 };
-                op.apply(&[a, b])
-            }
-            Op::Min(_) | Op::Max(_) => {
-                let Some(args) = stack.get(base..sp) else {
+                let Some([a, b]) = stack.get_mut(base..sp) else {
                     return f64::NAN;
                 };
-                op.apply(args)
+                *a = op.binary(*a, *b);
+                sp -= 1;
             }
-        };
-        let Some(slot) = stack.get_mut(base) else {
-            return f64::NAN;
-        };
-        *slot = result;
-        sp = base + 1;
+            Op::Min(n) | Op::Max(n) => {
+                let Some(base) = sp.checked_sub(n as usize) else {
+                    return f64::NAN;
+                };
+                let Some(args) = stack.get_mut(base..sp) else {
+                    return f64::NAN;
+                };
+                let result = op.nary(args);
+                let Some(first) = args.first_mut() else {
+                    return f64::NAN;
+                };
+                *first = result;
+                sp = base + 1;
+            }
+        }
     }
     if sp == 1 {
         stack.first().copied().unwrap_or(f64::NAN)
