@@ -1,0 +1,512 @@
+//! NLTK's Porter stemmer in its default `NLTK_EXTENSIONS` mode.
+//!
+//! Reproduces `nltk.stem.porter.PorterStemmer().stem(word)` of nltk 3.9.1 exactly, including the
+//! parts that differ from Porter's 1980 paper: the irregular-forms table, the "ies"/"ied" rules
+//! for four-letter words, the "alli" pre-pass and the "fulli"/"logi" rules of step 2, the
+//! two-letter `*o` condition and the "no stemming for words of one or two characters" shortcut.
+//! METEOR's stem stage uses it, and ROUGE's stemmer variant can share it.
+//!
+//! NLTK works on Python strings, i.e. on code points: every non-ASCII character counts as a
+//! consonant and suffix tests compare code points. The algorithm is therefore written once over a
+//! [`Letter`] type and instantiated for bytes (the common all-ASCII case, no decoding) and for
+//! `char`s (anything else), which gives the same answer on ASCII words by construction.
+//!
+//! Deviations from NLTK, both unreachable in practice: NLTK's consonant test recurses once per
+//! letter of a run of `y`s and raises `RecursionError` beyond ~1000 of them (we answer instead),
+//! and `str.lower` follows Python's Unicode tables while we follow Rust's (newer) ones.
+//! Proof: `tests/meteor_vectors.rs` compares every stem of `fixtures/vectors/porter_words.jsonl`
+//! (generated with NLTK).
+
+use std::borrow::Cow;
+
+/// One letter of the word being stemmed: a byte of an ASCII word or a `char` of any other word.
+trait Letter: Copy + Eq {
+    /// The letter as an ASCII byte, or 0 when it is not ASCII (0 matches no suffix letter).
+    fn ascii(self) -> u8;
+    fn from_ascii(b: u8) -> Self;
+}
+
+impl Letter for u8 {
+    #[inline]
+    fn ascii(self) -> u8 {
+        if self.is_ascii() {
+            self
+        } else {
+            0
+        }
+    }
+    #[inline]
+    fn from_ascii(b: u8) -> Self {
+        b
+    }
+}
+
+impl Letter for char {
+    #[inline]
+    fn ascii(self) -> u8 {
+        if self.is_ascii() {
+            self as u8
+        } else {
+            0
+        }
+    }
+    #[inline]
+    fn from_ascii(b: u8) -> Self {
+        char::from(b)
+    }
+}
+
+/// NLTK's irregular-forms pool (`PorterStemmer.__init__`, NLTK_EXTENSIONS): word → stem.
+const POOL: &[(&str, &str)] = &[
+    ("sky", "sky"),
+    ("skies", "sky"),
+    ("dying", "die"),
+    ("lying", "lie"),
+    ("tying", "tie"),
+    ("news", "news"),
+    ("innings", "inning"),
+    ("inning", "inning"),
+    ("outings", "outing"),
+    ("outing", "outing"),
+    ("cannings", "canning"),
+    ("canning", "canning"),
+    ("howe", "howe"),
+    ("proceed", "proceed"),
+    ("exceed", "exceed"),
+    ("succeed", "succeed"),
+];
+
+/// Python's `str.lower()`, borrowing when nothing changes (the common case).
+pub(crate) fn py_lower(word: &str) -> Cow<'_, str> {
+    if word.is_ascii() {
+        if word.bytes().any(|b| b.is_ascii_uppercase()) {
+            Cow::Owned(word.to_ascii_lowercase())
+        } else {
+            Cow::Borrowed(word)
+        }
+    } else {
+        let lower = word.to_lowercase();
+        if lower == word {
+            Cow::Borrowed(word)
+        } else {
+            Cow::Owned(lower)
+        }
+    }
+}
+
+/// Stem `word` as `nltk.stem.porter.PorterStemmer().stem(word)` does (lower-cases first).
+///
+/// ```
+/// use gradekit_metrics::meteor::porter::stem;
+/// assert_eq!(stem("Running"), "run");
+/// assert_eq!(stem("generalization"), "gener");
+/// assert_eq!(stem("dying"), "die");
+/// ```
+pub fn stem(word: &str) -> String {
+    let mut out = String::new();
+    stem_into(word, &mut out);
+    out
+}
+
+/// [`stem`] writing into a caller-owned buffer (cleared first), for hot loops.
+pub fn stem_into(word: &str, out: &mut String) {
+    out.clear();
+    let lower = py_lower(word);
+    // NLTK tests the pool with the word as given and looks the stem up by the lower-cased word.
+    if let Some((_, s)) = POOL.iter().find(|(w, _)| *w == word) {
+        out.push_str(s);
+        return;
+    }
+    // Words of at most two code points are only lower-cased (length of the word as given).
+    if word.chars().nth(2).is_none() {
+        out.push_str(&lower);
+        return;
+    }
+    if lower.is_ascii() {
+        let mut w: Vec<u8> = lower.as_bytes().to_vec();
+        run_steps(&mut w);
+        // Only ASCII bytes were removed or added, so this is still ASCII.
+        out.extend(w.iter().map(|&b| char::from(b)));
+    } else {
+        let mut w: Vec<char> = lower.chars().collect();
+        run_steps(&mut w);
+        out.extend(w.iter());
+    }
+}
+
+fn run_steps<T: Letter>(w: &mut Vec<T>) {
+    step1a(w);
+    step1b(w);
+    step1c(w);
+    step2(w);
+    step3(w);
+    step4(w);
+    step5a(w);
+    step5b(w);
+}
+
+// ---------------------------------------------------------------- predicates
+
+#[inline]
+fn is_vowel_byte(b: u8) -> bool {
+    matches!(b, b'a' | b'e' | b'i' | b'o' | b'u')
+}
+
+/// `_is_consonant(word, i)`. A `y` is a consonant when it starts the word or follows a vowel;
+/// NLTK recurses through a run of `y`s, we walk back to the start of the run instead.
+fn is_cons<T: Letter>(w: &[T], i: usize) -> bool {
+    let b = w[i].ascii();
+    if is_vowel_byte(b) {
+        return false;
+    }
+    if b != b'y' {
+        return true;
+    }
+    // w[k..=i] is a run of 'y'.
+    let mut k = i;
+    while k > 0 && w[k - 1].ascii() == b'y' {
+        k -= 1;
+    }
+    let run_even = (i - k) & 1 == 0;
+    if k == 0 {
+        // y at 0 is a consonant, then they alternate.
+        run_even
+    } else {
+        let before = !is_vowel_byte(w[k - 1].ascii()); // not a 'y' by construction
+                                                       // w[k] is a consonant iff w[k-1] is a vowel.
+        if run_even {
+            !before
+        } else {
+            before
+        }
+    }
+}
+
+/// Consonant/vowel pattern walked left to right; calls `f(is_consonant)` per letter.
+#[inline]
+fn for_each_cv<T: Letter>(w: &[T], mut f: impl FnMut(bool) -> bool) {
+    let mut prev_cons = false;
+    for (i, l) in w.iter().enumerate() {
+        let b = l.ascii();
+        let c = if is_vowel_byte(b) {
+            false
+        } else if b == b'y' {
+            i == 0 || !prev_cons
+        } else {
+            true
+        };
+        if !f(c) {
+            return;
+        }
+        prev_cons = c;
+    }
+}
+
+/// `_measure(stem)`: the number of vowel→consonant transitions ("vc" in the c/v string).
+fn measure<T: Letter>(w: &[T]) -> usize {
+    let mut m = 0;
+    let mut prev_vowel = false;
+    for_each_cv(w, |c| {
+        if c && prev_vowel {
+            m += 1;
+        }
+        prev_vowel = !c;
+        true
+    });
+    m
+}
+
+fn contains_vowel<T: Letter>(w: &[T]) -> bool {
+    let mut found = false;
+    for_each_cv(w, |c| {
+        found = !c;
+        !found
+    });
+    found
+}
+
+fn ends_double_consonant<T: Letter>(w: &[T]) -> bool {
+    let n = w.len();
+    n >= 2 && w[n - 1] == w[n - 2] && is_cons(w, n - 1)
+}
+
+/// `_ends_cvc` (condition *o), with NLTK's extra two-letter vowel-consonant case.
+fn ends_cvc<T: Letter>(w: &[T]) -> bool {
+    let n = w.len();
+    (n >= 3
+        && is_cons(w, n - 3)
+        && !is_cons(w, n - 2)
+        && is_cons(w, n - 1)
+        && !matches!(w[n - 1].ascii(), b'w' | b'x' | b'y'))
+        || (n == 2 && !is_cons(w, 0) && is_cons(w, 1))
+}
+
+fn ends_with<T: Letter>(w: &[T], suffix: &[u8]) -> bool {
+    w.len() >= suffix.len()
+        && w[w.len() - suffix.len()..]
+            .iter()
+            .zip(suffix)
+            .all(|(l, &b)| l.ascii() == b)
+}
+
+fn replace_tail<T: Letter>(w: &mut Vec<T>, cut: usize, repl: &[u8]) {
+    w.truncate(w.len() - cut);
+    w.extend(repl.iter().map(|&b| T::from_ascii(b)));
+}
+
+// --------------------------------------------------------------------- rules
+
+/// Rule conditions, evaluated on the stem (the word without the suffix) unless noted.
+#[derive(Clone, Copy)]
+enum Cond {
+    Always,
+    MGt0,
+    MGt1,
+    /// Step 1c, NLTK: the stem has more than one letter and ends with a consonant.
+    Step1c,
+    /// Step 4 "ion": m > 1 and the stem ends with s or t.
+    Ion,
+    /// Step 2 "logi" (NLTK): m(word[:-3]) > 0, i.e. the stem plus its "l".
+    Logi,
+    /// Step 5b "ll": m(word[:-1]) > 1.
+    Ll,
+}
+
+fn holds<T: Letter>(cond: Cond, word: &[T], stem: &[T]) -> bool {
+    match cond {
+        Cond::Always => true,
+        Cond::MGt0 => measure(stem) > 0,
+        Cond::MGt1 => measure(stem) > 1,
+        Cond::Step1c => stem.len() > 1 && is_cons(stem, stem.len() - 1),
+        Cond::Ion => {
+            measure(stem) > 1 && matches!(stem.last().map(|l| l.ascii()), Some(b's' | b't'))
+        }
+        Cond::Logi => measure(&word[..word.len() - 3]) > 0,
+        Cond::Ll => measure(&word[..word.len() - 1]) > 1,
+    }
+}
+
+type Rule = (&'static [u8], &'static [u8], Cond);
+
+/// `_apply_rule_list`: the first rule whose suffix matches decides; if its condition fails the
+/// word is returned unchanged (no further rule is tried).
+fn apply_rules<T: Letter>(w: &mut Vec<T>, rules: &[Rule]) {
+    for &(suffix, repl, cond) in rules {
+        if ends_with(w, suffix) {
+            let stem_len = w.len() - suffix.len();
+            if holds(cond, w, &w[..stem_len]) {
+                replace_tail(w, suffix.len(), repl);
+            }
+            return;
+        }
+    }
+}
+
+fn step1a<T: Letter>(w: &mut Vec<T>) {
+    if ends_with(w, b"ies") && w.len() == 4 {
+        replace_tail(w, 3, b"ie");
+        return;
+    }
+    apply_rules(
+        w,
+        &[
+            (b"sses", b"ss", Cond::Always),
+            (b"ies", b"i", Cond::Always),
+            (b"ss", b"ss", Cond::Always),
+            (b"s", b"", Cond::Always),
+        ],
+    );
+}
+
+fn step1b<T: Letter>(w: &mut Vec<T>) {
+    if ends_with(w, b"ied") {
+        let repl: &[u8] = if w.len() == 4 { b"ie" } else { b"i" };
+        replace_tail(w, 3, repl);
+        return;
+    }
+    if ends_with(w, b"eed") {
+        if measure(&w[..w.len() - 3]) > 0 {
+            replace_tail(w, 3, b"ee");
+        }
+        return;
+    }
+    let mut cut = 0;
+    for suffix in [&b"ed"[..], &b"ing"[..]] {
+        if ends_with(w, suffix) && contains_vowel(&w[..w.len() - suffix.len()]) {
+            cut = suffix.len();
+            break;
+        }
+    }
+    if cut == 0 {
+        return;
+    }
+    w.truncate(w.len() - cut);
+    // Rule list applied to the intermediate stem (non-empty: it contains a vowel).
+    if ends_with(w, b"at") || ends_with(w, b"bl") || ends_with(w, b"iz") {
+        w.push(T::from_ascii(b'e'));
+        return;
+    }
+    let last = w[w.len() - 1];
+    // "*d": a double consonant, or (NLTK's literal suffix test) a word ending in "*d".
+    if ends_double_consonant(w) || ends_with(w, b"*d") {
+        if !matches!(last.ascii(), b'l' | b's' | b'z') {
+            w.truncate(w.len() - 2);
+            w.push(last);
+        }
+        return;
+    }
+    if measure(w) == 1 && ends_cvc(w) {
+        w.push(T::from_ascii(b'e'));
+    }
+}
+
+fn step1c<T: Letter>(w: &mut Vec<T>) {
+    apply_rules(w, &[(b"y", b"i", Cond::Step1c)]);
+}
+
+const STEP2_RULES: &[Rule] = &[
+    (b"ational", b"ate", Cond::MGt0),
+    (b"tional", b"tion", Cond::MGt0),
+    (b"enci", b"ence", Cond::MGt0),
+    (b"anci", b"ance", Cond::MGt0),
+    (b"izer", b"ize", Cond::MGt0),
+    (b"bli", b"ble", Cond::MGt0),
+    (b"alli", b"al", Cond::MGt0),
+    (b"entli", b"ent", Cond::MGt0),
+    (b"eli", b"e", Cond::MGt0),
+    (b"ousli", b"ous", Cond::MGt0),
+    (b"ization", b"ize", Cond::MGt0),
+    (b"ation", b"ate", Cond::MGt0),
+    (b"ator", b"ate", Cond::MGt0),
+    (b"alism", b"al", Cond::MGt0),
+    (b"iveness", b"ive", Cond::MGt0),
+    (b"fulness", b"ful", Cond::MGt0),
+    (b"ousness", b"ous", Cond::MGt0),
+    (b"aliti", b"al", Cond::MGt0),
+    (b"iviti", b"ive", Cond::MGt0),
+    (b"biliti", b"ble", Cond::MGt0),
+    (b"fulli", b"ful", Cond::MGt0),
+    (b"logi", b"log", Cond::Logi),
+];
+
+fn step2<T: Letter>(w: &mut Vec<T>) {
+    // NLTK applies "alli" -> "al" first and then runs step 2 again on the result.
+    while ends_with(w, b"alli") && measure(&w[..w.len() - 4]) > 0 {
+        replace_tail(w, 4, b"al");
+    }
+    apply_rules(w, STEP2_RULES);
+}
+
+fn step3<T: Letter>(w: &mut Vec<T>) {
+    apply_rules(
+        w,
+        &[
+            (b"icate", b"ic", Cond::MGt0),
+            (b"ative", b"", Cond::MGt0),
+            (b"alize", b"al", Cond::MGt0),
+            (b"iciti", b"ic", Cond::MGt0),
+            (b"ical", b"ic", Cond::MGt0),
+            (b"ful", b"", Cond::MGt0),
+            (b"ness", b"", Cond::MGt0),
+        ],
+    );
+}
+
+const STEP4_RULES: &[Rule] = &[
+    (b"al", b"", Cond::MGt1),
+    (b"ance", b"", Cond::MGt1),
+    (b"ence", b"", Cond::MGt1),
+    (b"er", b"", Cond::MGt1),
+    (b"ic", b"", Cond::MGt1),
+    (b"able", b"", Cond::MGt1),
+    (b"ible", b"", Cond::MGt1),
+    (b"ant", b"", Cond::MGt1),
+    (b"ement", b"", Cond::MGt1),
+    (b"ment", b"", Cond::MGt1),
+    (b"ent", b"", Cond::MGt1),
+    (b"ion", b"", Cond::Ion),
+    (b"ou", b"", Cond::MGt1),
+    (b"ism", b"", Cond::MGt1),
+    (b"ate", b"", Cond::MGt1),
+    (b"iti", b"", Cond::MGt1),
+    (b"ous", b"", Cond::MGt1),
+    (b"ive", b"", Cond::MGt1),
+    (b"ize", b"", Cond::MGt1),
+];
+
+fn step4<T: Letter>(w: &mut Vec<T>) {
+    apply_rules(w, STEP4_RULES);
+}
+
+fn step5a<T: Letter>(w: &mut Vec<T>) {
+    if ends_with(w, b"e") {
+        let stem = &w[..w.len() - 1];
+        let m = measure(stem);
+        if m > 1 || (m == 1 && !ends_cvc(stem)) {
+            w.pop();
+        }
+    }
+}
+
+fn step5b<T: Letter>(w: &mut Vec<T>) {
+    apply_rules(w, &[(b"ll", b"l", Cond::Ll)]);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paper_examples() {
+        // Examples from Porter (1980) as NLTK_EXTENSIONS stems them.
+        for (w, s) in [
+            ("caresses", "caress"),
+            ("ponies", "poni"),
+            ("ties", "tie"),
+            ("cats", "cat"),
+            ("feed", "feed"),
+            ("agreed", "agre"),
+            ("plastered", "plaster"),
+            ("motoring", "motor"),
+            ("sing", "sing"),
+            ("conflated", "conflat"),
+            ("hopping", "hop"),
+            ("falling", "fall"),
+            ("filing", "file"),
+            ("happy", "happi"),
+            ("relational", "relat"),
+            ("triplicate", "triplic"),
+            ("adoption", "adopt"),
+            ("controll", "control"),
+            ("roll", "roll"),
+            ("dies", "die"),
+            ("spied", "spi"),
+            ("is", "is"),
+            ("Ab", "ab"),
+        ] {
+            assert_eq!(stem(w), s, "{w}");
+        }
+    }
+
+    #[test]
+    fn y_runs_match_recursive_definition() {
+        fn rec(w: &[u8], i: usize) -> bool {
+            match w[i] {
+                b'a' | b'e' | b'i' | b'o' | b'u' => false,
+                b'y' => i == 0 || !rec(w, i - 1),
+                _ => true,
+            }
+        }
+        for w in [&b"yyyy"[..], b"ayyyb", b"byyyyy", b"syzygy", b"toy", b"yay"] {
+            for i in 0..w.len() {
+                assert_eq!(is_cons(w, i), rec(w, i), "{:?} {i}", std::str::from_utf8(w));
+            }
+        }
+    }
+
+    #[test]
+    fn long_y_run_does_not_overflow() {
+        let w = "y".repeat(100_000);
+        assert!(!stem(&w).is_empty());
+    }
+}
