@@ -287,3 +287,17 @@ fn deep_but_legal_nesting_evaluates_on_a_small_stack() {
     // a-(a-(…-(a))) with 101 a's alternates: 2 - 2 + 2 … = 2 (odd count).
     assert_eq!(right, 2.0);
 }
+
+#[test]
+fn formula_is_send_sync_clone_debug() {
+    fn assert_traits<T: Send + Sync + Clone + std::fmt::Debug + 'static>() {}
+    assert_traits::<Formula>();
+    assert_traits::<gradekit_formula::FormulaError>();
+    let f = Formula::parse("a + 1", &["a"]).unwrap();
+    let g = f.clone();
+    assert_eq!(
+        std::thread::spawn(move || g.eval(&[1.0])).join().unwrap(),
+        2.0
+    );
+    assert!(format!("{f:?}").contains("a + 1"));
+}
