@@ -35,6 +35,7 @@
 
 #![cfg_attr(not(unix), allow(unused))]
 
+mod marshal;
 mod pool;
 mod protocol;
 mod runtime;

@@ -1,11 +1,10 @@
 //! The engine ⇄ worker wire format (the Python side is `worker.py`).
 //!
-//! Every frame is `u32 LE payload length, u8 op, payload`. Requests carry JSON (the harness
-//! decodes a whole batch with one `json.loads`, ~2.5 µs per sample); the batch reply is binary
-//! because it is tiny and fixed-shape: one record per pair, `0, f64 LE` for a reward or
-//! `kind, u32 LE length, utf-8 details` for a failure. JSON requests are serialized straight
-//! from the borrowed `&Value`s (no intermediate tree), which halved the engine's share in the
-//! research prototype.
+//! Every frame is `u32 LE payload length, u8 op, payload`. The init request is JSON; a batch
+//! request is a list of `(sample, item)` tuples in CPython's `marshal` format (`marshal.rs`;
+//! the harness decodes a whole frame with one `marshal.loads`, 2.5× cheaper than `json.loads`).
+//! The batch reply is binary because it is tiny and fixed-shape: one record per pair,
+//! `0, f64 LE` for a reward or `kind, u32 LE length, utf-8 details` for a failure.
 
 use crate::PyOutcome;
 

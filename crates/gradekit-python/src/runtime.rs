@@ -106,6 +106,14 @@ impl PythonProgram {
     }
 }
 
+impl Default for PythonRuntime {
+    /// A runtime with [`PythonOptions::default`] (sandboxed, 120 s, 2 GiB); nothing is started
+    /// until the first compile.
+    fn default() -> Self {
+        PythonRuntime::new(PythonOptions::default())
+    }
+}
+
 impl PythonRuntime {
     pub fn new(opts: PythonOptions) -> Self {
         PythonRuntime {

@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::protocol::{self, Record};
-use crate::{sandbox, seccomp};
+use crate::{marshal, sandbox, seccomp};
 
 /// Everything the workers of one pool share.
 #[derive(Debug)]
@@ -340,9 +340,12 @@ impl Worker {
     /// Runs one frame of pairs to completion, death or deadline.
     pub fn run_batch(&mut self, pairs: &[(&Value, &Value)], spec: &Spec) -> BatchEnd {
         protocol::begin_frame(&mut self.wbuf, protocol::OP_BATCH);
-        if serde_json::to_writer(&mut self.wbuf, pairs).is_err()
-            || protocol::finish_frame(&mut self.wbuf).is_none()
-        {
+        marshal::write_list_header(&mut self.wbuf, pairs.len());
+        let mut enc = marshal::Encoder::default();
+        for (sample, item) in pairs {
+            enc.write_pair(&mut self.wbuf, sample, item);
+        }
+        if protocol::finish_frame(&mut self.wbuf).is_none() {
             return BatchEnd::Protocol("request frame too large".into());
         }
         let start_seq = self.seq;
