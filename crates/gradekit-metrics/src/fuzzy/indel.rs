@@ -1,0 +1,307 @@
+//! Indel distance (insertions and deletions only) through the longest common subsequence.
+//!
+//! `Indel(a, b) = |a| + |b| − 2·LCS(a, b)`. The LCS is computed with the bit-parallel
+//! algorithm of Allison & Dix / Hyyrö ("Bit-parallel LCS-length computation revisited", 2004),
+//! as rapidfuzz does: the shorter string is the pattern, one bit per pattern position in
+//! ⌈m/64⌉ machine words, and each text character updates the words with one add, one and, one
+//! or — O(⌈m/64⌉·n) time, O(⌈m/64⌉·σ) memory where σ is the number of distinct pattern
+//! characters. Common prefixes and suffixes are stripped first (they are always part of an
+//! LCS).
+//!
+//! The pattern alphabet is compacted: every distinct pattern character gets a dense index
+//! (Latin-1 through a 256-entry table, other code points through a small open-addressing hash
+//! table) so the match masks take σ·⌈m/64⌉ words, not 256·⌈m/64⌉.
+
+/// Match masks of a pattern: for each distinct character, the bit set of its positions.
+#[derive(Debug, Clone)]
+pub(crate) struct PatternMatch {
+    words: usize,
+    /// Dense index (0 = absent) of each Latin-1 character.
+    latin: [u32; 256],
+    /// Open-addressing table of the other characters: (code point, dense index); 0 = empty.
+    wide: Vec<(u32, u32)>,
+    /// `(σ + 1) · words` masks, index 0 all zeros.
+    masks: Vec<u64>,
+}
+
+#[inline]
+fn hash(c: u32) -> usize {
+    (c.wrapping_mul(0x9E37_79B1) >> 7) as usize
+}
+
+impl PatternMatch {
+    pub(crate) fn new(pattern: &[u32]) -> Self {
+        let words = pattern.len().div_ceil(64).max(1);
+        let mut pm = PatternMatch {
+            words,
+            latin: [0; 256],
+            wide: Vec::new(),
+            masks: vec![0; words],
+        };
+        let wide_count = pattern.iter().filter(|&&c| c >= 256).count();
+        if wide_count > 0 {
+            pm.wide = vec![(0, 0); (wide_count * 2).next_power_of_two()];
+        }
+        let mut next = 1u32;
+        for (pos, &c) in pattern.iter().enumerate() {
+            let mut idx = pm.index(c);
+            if idx == 0 {
+                idx = next;
+                next += 1;
+                pm.masks.extend(std::iter::repeat_n(0, words));
+                pm.insert(c, idx);
+            }
+            let slot = idx as usize * words + pos / 64;
+            if let Some(m) = pm.masks.get_mut(slot) {
+                *m |= 1u64 << (pos % 64);
+            }
+        }
+        pm
+    }
+
+    fn insert(&mut self, c: u32, idx: u32) {
+        if let Some(slot) = self.latin.get_mut(c as usize) {
+            *slot = idx;
+            return;
+        }
+        let mask = self.wide.len() - 1;
+        let mut i = hash(c) & mask;
+        loop {
+            match self.wide.get_mut(i) {
+                Some(entry) if entry.1 == 0 => {
+                    *entry = (c, idx);
+                    return;
+                }
+                Some(_) => i = (i + 1) & mask,
+                None => return,
+            }
+        }
+    }
+
+    /// Dense index of `c` (0 when `c` is not in the pattern).
+    #[inline]
+    pub(crate) fn index(&self, c: u32) -> u32 {
+        if let Some(&idx) = self.latin.get(c as usize) {
+            return idx;
+        }
+        if self.wide.is_empty() {
+            return 0;
+        }
+        let mask = self.wide.len() - 1;
+        let mut i = hash(c) & mask;
+        while let Some(&(key, idx)) = self.wide.get(i) {
+            if idx == 0 {
+                return 0;
+            }
+            if key == c {
+                return idx;
+            }
+            i = (i + 1) & mask;
+        }
+        0
+    }
+
+    #[inline]
+    fn row(&self, c: u32) -> &[u64] {
+        let start = self.index(c) as usize * self.words;
+        self.masks.get(start..start + self.words).unwrap_or(&[])
+    }
+
+    #[inline]
+    fn mask0(&self, c: u32) -> u64 {
+        let start = self.index(c) as usize * self.words;
+        self.masks.get(start).copied().unwrap_or(0)
+    }
+
+    /// The LCS of the pattern and `text`.
+    pub(crate) fn lcs(&self, text: &[u32]) -> usize {
+        if self.words == 1 {
+            let mut s = !0u64;
+            for &c in text {
+                let u = s & self.mask0(c);
+                s = s.wrapping_add(u) | (s - u);
+            }
+            return (!s).count_ones() as usize;
+        }
+        let mut state = vec![!0u64; self.words];
+        for &c in text {
+            step(&mut state, self.row(c));
+        }
+        zeros(&state)
+    }
+
+    /// Calls `f(k, lcs)` with the LCS of the pattern and `text[..k]` for k = 1..=text.len().
+    pub(crate) fn lcs_profile(&self, text: &[u32], mut f: impl FnMut(usize, usize)) {
+        if self.words == 1 {
+            let mut s = !0u64;
+            for (k, &c) in text.iter().enumerate() {
+                let u = s & self.mask0(c);
+                s = s.wrapping_add(u) | (s - u);
+                f(k + 1, (!s).count_ones() as usize);
+            }
+            return;
+        }
+        let mut state = vec![!0u64; self.words];
+        for (k, &c) in text.iter().enumerate() {
+            step(&mut state, self.row(c));
+            f(k + 1, zeros(&state));
+        }
+    }
+}
+
+/// One text character of the multi-word bit-parallel LCS: V' = (V + (V & M)) | (V & !M).
+#[inline]
+fn step(state: &mut [u64], row: &[u64]) {
+    if row.is_empty() {
+        return;
+    }
+    let mut carry = false;
+    for (s, &m) in state.iter_mut().zip(row) {
+        let x = *s;
+        let u = x & m;
+        let (sum, c1) = x.overflowing_add(u);
+        let (sum, c2) = sum.overflowing_add(u64::from(carry));
+        carry = c1 | c2;
+        *s = sum | (x - u);
+    }
+}
+
+#[inline]
+fn zeros(state: &[u64]) -> usize {
+    state.iter().map(|s| (!s).count_ones() as usize).sum()
+}
+
+/// Strips the common prefix and suffix of two slices; returns the stripped middles and the
+/// number of characters removed from each.
+pub(crate) fn strip_affix<'a>(a: &'a [u32], b: &'a [u32]) -> (&'a [u32], &'a [u32], usize) {
+    let prefix = a.iter().zip(b).take_while(|(x, y)| x == y).count();
+    let (a, b) = (&a[prefix..], &b[prefix..]);
+    let suffix = a
+        .iter()
+        .rev()
+        .zip(b.iter().rev())
+        .take_while(|(x, y)| x == y)
+        .count();
+    (
+        &a[..a.len() - suffix],
+        &b[..b.len() - suffix],
+        prefix + suffix,
+    )
+}
+
+/// LCS length of two code-point strings.
+pub(crate) fn lcs(a: &[u32], b: &[u32]) -> usize {
+    let (a, b, affix) = strip_affix(a, b);
+    if a.is_empty() || b.is_empty() {
+        return affix;
+    }
+    let (pattern, text) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+    affix + PatternMatch::new(pattern).lcs(text)
+}
+
+/// Indel distance of two code-point strings.
+pub(crate) fn distance(a: &[u32], b: &[u32]) -> usize {
+    a.len() + b.len() - 2 * lcs(a, b)
+}
+
+/// rapidfuzz's `NormSim_to_NormDist` (with its 1e-5 imprecision allowance).
+#[inline]
+fn norm_sim_to_norm_dist(score_cutoff: f64) -> f64 {
+    (1.0 - score_cutoff + 0.00001).min(1.0)
+}
+
+/// Normalized Indel similarity from a known distance, with rapidfuzz's float steps and cutoff
+/// checks (`distance.hpp` `_normalized_similarity`): `1 − dist/(|a|+|b|)`, or 0 below
+/// `score_cutoff` (both in [0, 1]).
+pub(crate) fn normalized_similarity_from(dist: usize, maximum: usize, score_cutoff: f64) -> f64 {
+    let cutoff_score = norm_sim_to_norm_dist(score_cutoff);
+    let cutoff_distance = (maximum as f64 * cutoff_score).ceil();
+    let dist = if dist as f64 <= cutoff_distance {
+        dist as f64
+    } else {
+        cutoff_distance + 1.0
+    };
+    let norm_dist = if maximum != 0 {
+        dist / maximum as f64
+    } else {
+        0.0
+    };
+    let norm_dist = if norm_dist <= cutoff_score {
+        norm_dist
+    } else {
+        1.0
+    };
+    let norm_sim = 1.0 - norm_dist;
+    if norm_sim >= score_cutoff {
+        norm_sim
+    } else {
+        0.0
+    }
+}
+
+/// Normalized Indel similarity of two strings (rapidfuzz `Indel.normalized_similarity`).
+pub(crate) fn normalized_similarity(a: &[u32], b: &[u32], score_cutoff: f64) -> f64 {
+    normalized_similarity_from(distance(a, b), a.len() + b.len(), score_cutoff)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn naive_lcs(a: &[u32], b: &[u32]) -> usize {
+        let mut prev = vec![0usize; b.len() + 1];
+        for &x in a {
+            let mut cur = vec![0usize; b.len() + 1];
+            for (j, &y) in b.iter().enumerate() {
+                cur[j + 1] = if x == y {
+                    prev[j] + 1
+                } else {
+                    prev[j + 1].max(cur[j])
+                };
+            }
+            prev = cur;
+        }
+        prev[b.len()]
+    }
+
+    fn lcg(seed: &mut u64) -> u64 {
+        *seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        *seed >> 33
+    }
+
+    #[test]
+    fn bit_parallel_matches_dp() {
+        let mut seed = 7;
+        let alphabet = [97u32, 98, 99, 0x4E2D, 0x1F642, 300];
+        for round in 0..400 {
+            let la = (lcg(&mut seed) % if round % 4 == 0 { 200 } else { 20 }) as usize;
+            let lb = (lcg(&mut seed) % 200) as usize;
+            let a: Vec<u32> = (0..la)
+                .map(|_| alphabet[(lcg(&mut seed) % 6) as usize])
+                .collect();
+            let b: Vec<u32> = (0..lb)
+                .map(|_| alphabet[(lcg(&mut seed) % 6) as usize])
+                .collect();
+            assert_eq!(lcs(&a, &b), naive_lcs(&a, &b), "{a:?} {b:?}");
+            if !a.is_empty() {
+                let pm = PatternMatch::new(&a);
+                pm.lcs_profile(&b, |k, l| assert_eq!(l, naive_lcs(&a, &b[..k])));
+            }
+        }
+    }
+
+    #[test]
+    fn similarity_examples() {
+        let a: Vec<u32> = "this is a test".chars().map(u32::from).collect();
+        let b: Vec<u32> = "this is a test!".chars().map(u32::from).collect();
+        // rapidfuzz: fuzz.ratio("this is a test", "this is a test!") == 96.55172413793103
+        assert_eq!(
+            normalized_similarity(&a, &b, 0.0) * 100.0,
+            96.55172413793103
+        );
+        assert_eq!(normalized_similarity(&[], &[], 0.0), 1.0);
+    }
+}

@@ -1,0 +1,245 @@
+//! `fuzz.partial_ratio`: the best `ratio` of the shorter string against parts of the longer.
+//!
+//! rapidfuzz-cpp 3.1.1 (`fuzz_impl.hpp`, vendored by rapidfuzz 3.10.1) scores the needle `a`
+//! (|a| = m ≤ |b| = n) against three families of substrings of `b` and keeps the best:
+//!
+//! * every full-length window `b[i..i+m]`;
+//! * every prefix `b[..k]` and suffix `b[n−k..]` with k < m (it skips those whose last/first
+//!   character is not in `a`; a skipped one never beats its one-shorter neighbour, so the
+//!   maximum is unchanged);
+//! * when |a| = |b|, the same again with the roles swapped.
+//!
+//! Every candidate is `ratio(a, window)` = `(1 − (m + w − 2·LCS)/(m + w))·100`, computed in that
+//! float order; a best score below `score_cutoff` gives 0. rapidfuzz finds the best full
+//! window by bisection over window starts with a bound (moving a window by one changes its LCS
+//! by at most one); that search returns the exact optimum, so any exact method gives the same
+//! number. We use the same idea, best-first with a tighter bound, and fall back to Tiskin's
+//! seaweed algorithm when the bisection stops pruning.
+//!
+//! Complexity (m = needle, n = haystack, w = 64): prefixes and suffixes cost two bit-parallel
+//! LCS passes, O(m·⌈m/w⌉). The window search costs O(⌈m/w⌉·m) per window it evaluates; it
+//! gives up once it has spent about m·n/2 word operations and runs the seaweed combing instead,
+//! which costs O(m·n) simple operations for all windows at once. So partial_ratio is
+//! O(m·n) in the worst case (never the O(n·m²/w) of an unbounded window scan) and usually far
+//! less: similar texts prune almost every window. For two 1 MB texts that is ~10¹¹–10¹²
+//! steps: bounded, but minutes, not milliseconds.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
+use super::indel::PatternMatch;
+
+/// Score of a needle of length `m` against a window of length `w` with `lcs` common characters.
+#[inline]
+fn window_score(m: usize, w: usize, lcs: usize) -> f64 {
+    let lensum = m + w;
+    let dist = lensum - 2 * lcs;
+    (1.0 - dist as f64 / lensum as f64) * 100.0
+}
+
+/// `fuzz.partial_ratio` on code points (0–100, `score_cutoff` on the same scale).
+pub(crate) fn partial_ratio(s1: &[u32], s2: &[u32], score_cutoff: f64) -> f64 {
+    let (a, b) = if s1.len() <= s2.len() {
+        (s1, s2)
+    } else {
+        (s2, s1)
+    };
+    if score_cutoff > 100.0 {
+        return 0.0;
+    }
+    if a.is_empty() || b.is_empty() {
+        return if a.len() == b.len() { 100.0 } else { 0.0 };
+    }
+    let mut best = best_against(a, b);
+    if best != 100.0 && a.len() == b.len() {
+        best = best.max(best_against(b, a));
+    }
+    if best >= score_cutoff {
+        best
+    } else {
+        0.0
+    }
+}
+
+/// Best candidate score of needle `a` (non-empty) against `b` (|b| ≥ |a|), without a cutoff.
+fn best_against(a: &[u32], b: &[u32]) -> f64 {
+    let m = a.len();
+    let n = b.len();
+    let pm = PatternMatch::new(a);
+    let mut best = 0.0f64;
+
+    // full windows b[i..i+m], i in 0..=n-m
+    let best_lcs = best_window_lcs(&pm, a, b);
+    best = best.max(window_score(m, m, best_lcs));
+    if best == 100.0 {
+        return best;
+    }
+
+    // prefixes b[..k], k < m
+    let head = &b[..m - 1];
+    pm.lcs_profile(head, |k, l| best = best.max(window_score(m, k, l)));
+
+    // suffixes b[n-k..], k < m: prefixes of the reversed tail against the reversed needle
+    let rev_a: Vec<u32> = a.iter().rev().copied().collect();
+    let rev_tail: Vec<u32> = b[n - (m - 1)..].iter().rev().copied().collect();
+    PatternMatch::new(&rev_a).lcs_profile(&rev_tail, |k, l| {
+        best = best.max(window_score(m, k, l));
+    });
+    best
+}
+
+/// Largest LCS of `a` with any window `b[i..i+m]`.
+fn best_window_lcs(pm: &PatternMatch, a: &[u32], b: &[u32]) -> usize {
+    let m = a.len();
+    let n = b.len();
+    let last = n - m;
+    let eval = |i: usize| pm.lcs(&b[i..i + m]);
+    let first_lcs = eval(0);
+    if last == 0 || first_lcs == m {
+        return first_lcs;
+    }
+    let last_lcs = eval(last);
+    let mut best = first_lcs.max(last_lcs);
+
+    // Work budget in word operations before switching to the seaweed algorithm.
+    let cost = m.div_ceil(64) * m;
+    let budget = (m.saturating_mul(n) / 2).max(cost.saturating_mul(8));
+    let mut spent = 2 * cost;
+
+    // Best-first search over intervals (lo, hi) of window starts whose ends are evaluated.
+    // With deficits e = m − LCS, e changes by ≤ 1 per shift, so inside (lo, hi) of width d,
+    // e ≥ ⌈(e_lo + e_hi − d)/2⌉; an interval whose bound cannot beat `best` is dropped.
+    let mut heap: BinaryHeap<(Reverse<isize>, usize, usize, usize, usize)> = BinaryHeap::new();
+    let push = |heap: &mut BinaryHeap<_>, lo: usize, e_lo: usize, hi: usize, e_hi: usize| {
+        if hi - lo > 1 {
+            let bound = (e_lo as isize + e_hi as isize - (hi - lo) as isize + 1).div_euclid(2);
+            heap.push((Reverse(bound), lo, e_lo, hi, e_hi));
+        }
+    };
+    push(&mut heap, 0, m - first_lcs, last, m - last_lcs);
+    while let Some((Reverse(bound), lo, e_lo, hi, e_hi)) = heap.pop() {
+        if bound >= (m - best) as isize {
+            break; // best-first: no remaining interval can improve
+        }
+        if spent > budget {
+            return seaweed_best_window(a, b);
+        }
+        let mid = lo + (hi - lo) / 2;
+        let l = eval(mid);
+        spent += cost;
+        if l > best {
+            best = l;
+            if best == m {
+                return best;
+            }
+        }
+        push(&mut heap, lo, e_lo, mid, m - l);
+        push(&mut heap, mid, m - l, hi, e_hi);
+    }
+    best
+}
+
+/// Largest LCS of `a` with any window `b[i..i+|a|]`, by seaweed combing (Tiskin, "Semi-local
+/// string comparison", 2008): O(|a|·|b|) time, O(|a|+|b|) space.
+///
+/// Seaweeds enter from the left of every row (labels −1, −2, …) and from the top of every
+/// column (label = column). At a matching cell the two seaweeds meeting there turn (swap);
+/// elsewhere they cross unless they crossed before (labels already inverted). Afterwards
+/// `V[t]` is the seaweed leaving the bottom at column t, and for any l ≤ r,
+/// `LCS(a, b[l..r]) = (r − l) − #{t < r : V[t] ≥ l}`.
+pub(crate) fn seaweed_best_window(a: &[u32], b: &[u32]) -> usize {
+    let m = a.len();
+    let n = b.len();
+    if m == 0 || m > n {
+        return 0;
+    }
+    let mut h: Vec<i64> = (0..m as i64).map(|i| -(i + 1)).collect();
+    let mut v: Vec<i64> = (0..n as i64).collect();
+    for (&ca, hi) in a.iter().zip(h.iter_mut()) {
+        let mut cur = *hi;
+        for (&cb, vj) in b.iter().zip(v.iter_mut()) {
+            let other = *vj;
+            if ca == cb || cur > other {
+                *vj = cur;
+                cur = other;
+            }
+        }
+        *hi = cur;
+    }
+    // For window start i (0 ≤ i ≤ n−m), count(i) = #{t : V[t] ≥ i, t < i+m}. A seaweed from
+    // column s ≥ 0 ending at t counts for i in (t−m, s]: accumulate with a difference array.
+    let last = n - m;
+    let mut diff = vec![0i64; last + 2];
+    for (t, &s) in v.iter().enumerate() {
+        if s < 0 {
+            continue;
+        }
+        let lo = (t + 1).saturating_sub(m);
+        let hi = (s as usize).min(last);
+        if lo <= hi {
+            diff[lo] += 1;
+            diff[hi + 1] -= 1;
+        }
+    }
+    let mut count = 0i64;
+    let mut best_count = i64::MAX;
+    for d in diff.iter().take(last + 1) {
+        count += d;
+        best_count = best_count.min(count);
+    }
+    m - best_count.clamp(0, m as i64) as usize
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::fuzzy::indel::lcs;
+
+    fn lcg(seed: &mut u64) -> u64 {
+        *seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        *seed >> 33
+    }
+
+    fn brute(a: &[u32], b: &[u32]) -> f64 {
+        let (a, b) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+        let one = |a: &[u32], b: &[u32]| {
+            let m = a.len();
+            let n = b.len();
+            let mut best = 0.0f64;
+            for i in 0..=n - m {
+                best = best.max(window_score(m, m, lcs(a, &b[i..i + m])));
+            }
+            for k in 1..m {
+                best = best.max(window_score(m, k, lcs(a, &b[..k])));
+                best = best.max(window_score(m, k, lcs(a, &b[n - k..])));
+            }
+            best
+        };
+        let mut best = one(a, b);
+        if a.len() == b.len() {
+            best = best.max(one(b, a));
+        }
+        best
+    }
+
+    #[test]
+    fn window_search_and_seaweed_are_exact() {
+        let mut seed = 11;
+        for round in 0..600 {
+            let k = 2 + round % 5;
+            let la = 1 + (lcg(&mut seed) % 30) as usize;
+            let lb = la + (lcg(&mut seed) % 80) as usize;
+            let a: Vec<u32> = (0..la).map(|_| 97 + (lcg(&mut seed) % k) as u32).collect();
+            let b: Vec<u32> = (0..lb).map(|_| 97 + (lcg(&mut seed) % k) as u32).collect();
+            let pm = PatternMatch::new(&a);
+            let want = (0..=lb - la).map(|i| lcs(&a, &b[i..i + la])).max().unwrap();
+            assert_eq!(best_window_lcs(&pm, &a, &b), want);
+            assert_eq!(seaweed_best_window(&a, &b), want);
+            assert_eq!(partial_ratio(&a, &b, 0.0), brute(&a, &b));
+            assert_eq!(partial_ratio(&b, &a, 0.0), brute(&a, &b));
+        }
+    }
+}
