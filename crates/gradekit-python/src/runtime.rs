@@ -142,7 +142,7 @@ impl PythonRuntime {
             if tag != IMAGE_TAG {
                 return Err(PythonCompileError::new(
                     CompileErrorKind::ImageTag,
-                    format!("unsupported image_tag \"{tag}\"; expected \"{IMAGE_TAG}\""),
+                    format!("unknown image_tag \"{tag}\"; expected \"{IMAGE_TAG}\""),
                 ));
             }
         }

@@ -26,13 +26,16 @@ def main():
     import traceback
     import types
 
-    # Private protocol fds; fd 0 -> /dev/null and fd 1 -> stderr so print()/input() in user code
-    # can never corrupt a frame.
+    # Private protocol fds; fds 0, 1 and 2 -> /dev/null so print()/input() in user code can
+    # never corrupt a frame, and a grader that prints on every call cannot fill the disk. The
+    # harness keeps the original stderr (the worker's log file) for its own failures.
     fd_in = os.dup(0)
     fd_out = os.dup(1)
+    LOG[0] = os.dup(2)
     null = os.open(os.devnull, os.O_RDWR)
     os.dup2(null, 0)
-    os.dup2(2, 1)
+    os.dup2(null, 1)
+    os.dup2(null, 2)
     os.close(null)
     rd = open(fd_in, "rb", buffering=1 << 16).read
     hdr = struct.Struct("<IB")
@@ -336,5 +339,18 @@ def apply_seccomp(prog_bytes):
         raise SandboxError("seccomp filter rejected (errno %d)" % ctypes.get_errno())
 
 
+LOG = [2]
+
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except SystemExit:
+        raise
+    except BaseException:
+        import traceback
+
+        try:
+            os.write(LOG[0], traceback.format_exc()[-4000:].encode("utf-8", "replace"))
+        except OSError:
+            pass
+        raise SystemExit(1)

@@ -73,7 +73,7 @@ fn infinite_loops_python_and_c_level_time_out() {
         let d = runtime_error(sandwich(&program(&rt, "import time", attack)));
         assert!(d.contains("time limit of 1 s"), "{attack}: {d}");
         assert!(
-            t.elapsed() < Duration::from_secs(5),
+            t.elapsed() < Duration::from_secs(10),
             "{attack}: {:?}",
             t.elapsed()
         );
@@ -89,7 +89,7 @@ fn infinite_loops_python_and_c_level_time_out() {
         d.contains("hard deadline") && d.contains("worker killed"),
         "{d}"
     );
-    assert!(t.elapsed() < Duration::from_secs(6), "{:?}", t.elapsed());
+    assert!(t.elapsed() < Duration::from_secs(10), "{:?}", t.elapsed());
     // Catastrophic regex backtracking (CPython's sre polls for signals: soft or hard, either way
     // a timeout).
     let redos = "return 1.0 if re.match(r'(a+)+$', 'a' * 64 + 'b') else 0.0";
