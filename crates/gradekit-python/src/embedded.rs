@@ -12,6 +12,7 @@
 //! Values cross with `pythonize` (as fast as a hand-written converter, research §4.2).
 
 use std::ffi::CString;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use pyo3::exceptions::PySyntaxError;
 use pyo3::prelude::*;
@@ -59,8 +60,13 @@ impl Program {
                 "syntax error: source contains NUL",
             )
         })?;
+        // A fresh module name per compile: `PyModule::from_code` reuses a module of the same
+        // name already in `sys.modules`, which would leak one grader's globals into the next.
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        let name = CString::new(format!("grader_{}", NEXT.fetch_add(1, Ordering::Relaxed)))
+            .map_err(|_| PythonCompileError::new(CompileErrorKind::Module, "bad module name"))?;
         Python::attach(|py| {
-            let module = PyModule::from_code(py, &code, c"<grader>", c"grader").map_err(|e| {
+            let module = PyModule::from_code(py, &code, c"<grader>", &name).map_err(|e| {
                 if e.is_instance_of::<PySyntaxError>(py) {
                     PythonCompileError::new(CompileErrorKind::Syntax, format!("syntax error: {e}"))
                 } else {
