@@ -24,47 +24,24 @@ pub(crate) fn is_string_whitespace(b: u8) -> bool {
     matches!(b, b'\t'..=b'\r' | b' ')
 }
 
-/// A set of ASCII bytes as a 128-bit mask (non-ASCII bytes are never members).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub(crate) struct ByteSet(u128);
+/// A set of bytes as a lookup table (one load per test in the scanning loops).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct ByteSet([bool; 256]);
 
 impl ByteSet {
     pub(crate) const fn of(bytes: &[u8]) -> Self {
-        let mut m = 0u128;
+        let mut t = [false; 256];
         let mut i = 0;
         while i < bytes.len() {
-            if bytes[i] < 128 {
-                m |= 1u128 << bytes[i];
-            }
+            t[bytes[i] as usize] = true;
             i += 1;
         }
-        ByteSet(m)
-    }
-
-    /// The set of (ASCII) bytes occurring in `s`.
-    pub(crate) fn present_in(s: &[u8]) -> Self {
-        let mut m = 0u128;
-        for &b in s {
-            if b < 128 {
-                m |= 1u128 << b;
-            }
-        }
-        ByteSet(m)
+        ByteSet(t)
     }
 
     #[inline]
-    pub(crate) const fn contains(self, b: u8) -> bool {
-        b < 128 && (self.0 >> b) & 1 == 1
-    }
-
-    #[inline]
-    pub(crate) const fn intersects(self, other: ByteSet) -> bool {
-        self.0 & other.0 != 0
-    }
-
-    #[inline]
-    pub(crate) const fn union(self, other: ByteSet) -> ByteSet {
-        ByteSet(self.0 | other.0)
+    pub(crate) const fn contains(&self, b: u8) -> bool {
+        self.0[b as usize]
     }
 }
 
@@ -84,6 +61,5 @@ mod tests {
     fn byteset_membership() {
         let s = ByteSet::of(b"ab");
         assert!(s.contains(b'a') && !s.contains(b'c') && !s.contains(200));
-        assert!(ByteSet::present_in(b"xyz").intersects(ByteSet::of(b"z")));
     }
 }

@@ -42,19 +42,45 @@ mod nist;
 mod punkt;
 mod punkt_annotate;
 mod punkt_params;
+mod scan;
+mod tokens;
 mod treebank;
 
+use std::cell::RefCell;
+
 pub use nist::international_tokenize;
+pub use tokens::Tokens;
 
 /// azure-ai-evaluation's `nltk_tokenize`: NLTK `word_tokenize` for ASCII text, NIST
 /// `international_tokenize` otherwise.
+///
+/// ```
+/// use gradekit_metrics::nltk_tokenize;
+/// assert_eq!(nltk_tokenize("Dr. Smith can't come."), ["Dr.", "Smith", "ca", "n't", "come", "."]);
+/// assert_eq!(nltk_tokenize("café au lait"), ["caf", "é", "au", "lait"]);
+/// ```
 pub fn nltk_tokenize(text: &str) -> Vec<String> {
-    if text.is_ascii() {
-        let mut out = Vec::with_capacity(text.len() / 4 + 1);
-        ascii_word_tokenize(text.as_bytes(), &mut out);
+    with_workspace(|ws| {
+        let mut toks = std::mem::take(&mut ws.tokens);
+        tokenize_with(text, ws, &mut toks);
+        let out = toks.to_strings();
+        ws.tokens = toks;
         out
+    })
+}
+
+/// [`nltk_tokenize`] into a reusable [`Tokens`] (its previous contents are replaced):
+/// no allocation per token, and none at all once `out` has grown.
+pub fn nltk_tokenize_into(text: &str, out: &mut Tokens) {
+    with_workspace(|ws| tokenize_with(text, ws, out));
+}
+
+fn tokenize_with(text: &str, ws: &mut Workspace, out: &mut Tokens) {
+    out.clear();
+    if text.is_ascii() {
+        ascii_word_tokenize(text.as_bytes(), ws, out);
     } else {
-        international_tokenize(text)
+        nist::international_tokenize_into(text, out);
     }
 }
 
@@ -63,9 +89,9 @@ pub fn nltk_tokenize(text: &str) -> Vec<String> {
 /// on the inputs `nltk_tokenize` sends it.
 pub fn word_tokenize(text: &str) -> Option<Vec<String>> {
     text.is_ascii().then(|| {
-        let mut out = Vec::with_capacity(text.len() / 4 + 1);
-        ascii_word_tokenize(text.as_bytes(), &mut out);
-        out
+        let mut out = Tokens::new();
+        with_workspace(|ws| ascii_word_tokenize(text.as_bytes(), ws, &mut out));
+        out.to_strings()
     })
 }
 
@@ -76,7 +102,7 @@ pub fn sent_tokenize(text: &str) -> Option<Vec<&str>> {
         return None;
     }
     let mut spans = Vec::new();
-    punkt::sentence_spans(text.as_bytes(), &mut spans);
+    with_workspace(|ws| punkt::sentence_spans(text.as_bytes(), &mut ws.punkt, &mut spans));
     Some(
         spans
             .into_iter()
@@ -85,12 +111,34 @@ pub fn sent_tokenize(text: &str) -> Option<Vec<&str>> {
     )
 }
 
-fn ascii_word_tokenize(text: &[u8], out: &mut Vec<String>) {
-    let mut spans = Vec::new();
-    punkt::sentence_spans(text, &mut spans);
-    let mut scratch = treebank::Scratch::default();
-    for (a, b) in spans {
-        let a = a.min(text.len());
-        treebank::tokenize_sentence(&text[a..b.clamp(a, text.len())], &mut scratch, out);
+/// Buffers reused from call to call (per thread), so a warm tokenizer call allocates
+/// only what it returns.
+#[derive(Debug, Default)]
+struct Workspace {
+    punkt: punkt::Scratch,
+    treebank: treebank::Scratch,
+    spans: Vec<(usize, usize)>,
+    tokens: Tokens,
+}
+
+fn with_workspace<R>(f: impl FnOnce(&mut Workspace) -> R) -> R {
+    thread_local! {
+        static WORKSPACE: RefCell<Workspace> = RefCell::new(Workspace::default());
     }
+    WORKSPACE.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut ws) => f(&mut ws),
+        // Not reachable today (no re-entrant call), but never panic over a cache.
+        Err(_) => f(&mut Workspace::default()),
+    })
+}
+
+fn ascii_word_tokenize(text: &[u8], ws: &mut Workspace, out: &mut Tokens) {
+    let mut spans = std::mem::take(&mut ws.spans);
+    spans.clear();
+    punkt::sentence_spans(text, &mut ws.punkt, &mut spans);
+    for &(a, b) in &spans {
+        let a = a.min(text.len());
+        treebank::tokenize_sentence(&text[a..b.clamp(a, text.len())], &mut ws.treebank, out);
+    }
+    ws.spans = spans;
 }

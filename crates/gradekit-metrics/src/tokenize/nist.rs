@@ -17,6 +17,8 @@
 
 use std::sync::OnceLock;
 
+use super::tokens::Tokens;
+
 const DATA: &str = include_str!("../../data/nist_charclass.txt");
 
 const NUMBER: u8 = 1;
@@ -101,6 +103,13 @@ fn xml_unescape(text: &str) -> String {
 
 /// NIST `international_tokenize` of any text.
 pub fn international_tokenize(text: &str) -> Vec<String> {
+    let mut out = Tokens::new();
+    international_tokenize_into(text, &mut out);
+    out.to_strings()
+}
+
+/// [`international_tokenize`], appending to `out`.
+pub(crate) fn international_tokenize_into(text: &str, out: &mut Tokens) {
     let mut s: String = if text.contains("<skipped>") {
         text.replace("<skipped>", "")
     } else {
@@ -136,25 +145,25 @@ pub fn international_tokenize(text: &str) -> Vec<String> {
     pair_split(&b, &mut a, cls, PUNCT, NUMBER, true);
 
     // SYMBOLS: `([Symbol])` → ` \1 `, then `str.split()`.
-    let mut out = Vec::new();
     let mut tok = String::new();
+    let mut utf8 = [0u8; 4];
     for &ch in &a {
         let f = cls.flags(ch);
         if f & SPACE != 0 || f & SYMBOL != 0 {
             if !tok.is_empty() {
-                out.push(std::mem::take(&mut tok));
+                out.push(&tok);
+                tok.clear();
             }
             if f & SPACE == 0 {
-                out.push(ch.to_string());
+                out.push(ch.encode_utf8(&mut utf8));
             }
         } else {
             tok.push(ch);
         }
     }
     if !tok.is_empty() {
-        out.push(tok);
+        out.push(&tok);
     }
-    out
 }
 
 /// One `([first])([second])` substitution: leftmost, non-overlapping two-character

@@ -14,7 +14,15 @@
 //! index for truthiness).  The word-level decisions live in `punkt_annotate.rs`.
 
 use super::ascii::{is_space, is_string_whitespace};
-use super::punkt_annotate::context_has_sentbreak;
+use super::punkt_annotate::{self, context_has_sentbreak};
+
+/// Buffers of [`sentence_spans`], reused across calls.
+#[derive(Debug, Default)]
+pub(crate) struct Scratch {
+    contexts: Vec<(EndMatch, usize, usize)>,
+    slices: Vec<(usize, usize)>,
+    annotate: punkt_annotate::Scratch,
+}
 
 /// A hit of NLTK's `period_context_re`: `[.?!]` followed by a non-word character
 /// (`after_tok`) or by whitespace and a token (`\s+(?P<next_tok>\S+)`).
@@ -144,15 +152,20 @@ fn realign_match(s: &[u8]) -> Option<(usize, usize)> {
 }
 
 /// Sentence spans of ASCII `text`, as `PunktSentenceTokenizer.span_tokenize(text)`.
-pub(crate) fn sentence_spans(text: &[u8], out: &mut Vec<(usize, usize)>) {
-    let mut contexts = Vec::new();
-    potential_end_contexts(text, &mut contexts);
+pub(crate) fn sentence_spans(text: &[u8], scratch: &mut Scratch, out: &mut Vec<(usize, usize)>) {
+    let Scratch {
+        contexts,
+        slices,
+        annotate,
+    } = scratch;
+    contexts.clear();
+    slices.clear();
+    potential_end_contexts(text, contexts);
 
     // `_slices_from_text`.
-    let mut slices = Vec::with_capacity(contexts.len() + 1);
     let mut last_break = 0;
-    for &(m, cs, ce) in &contexts {
-        if context_has_sentbreak(&text[cs.min(ce)..ce]) {
+    for &(m, cs, ce) in contexts.iter() {
+        if context_has_sentbreak(&text[cs.min(ce)..ce], annotate) {
             slices.push((last_break, m.start + 1));
             last_break = m.next_tok.unwrap_or(m.start + 1);
         }
@@ -190,7 +203,7 @@ mod tests {
 
     fn sents(text: &str) -> Vec<&str> {
         let mut spans = Vec::new();
-        sentence_spans(text.as_bytes(), &mut spans);
+        sentence_spans(text.as_bytes(), &mut Scratch::default(), &mut spans);
         spans
             .into_iter()
             .map(|(a, b)| text.get(a..b.max(a)).unwrap_or(""))

@@ -179,10 +179,15 @@ impl Ctx<'_> {
         } else if tok.len() >= 2 && tok.iter().all(|&b| b == b'.') {
             t.ellipsis = true;
         } else if tok.ends_with(b".") && !tok.ends_with(b"..") {
-            // `tok[:-1].lower()` and its part after the last '-'.
-            let mut low = tok[..tok.len() - 1].to_vec();
-            low.make_ascii_lowercase();
-            let whole = std::str::from_utf8(&low).unwrap_or("");
+            // `tok[:-1].lower()` and its part after the last '-'.  That is the type minus
+            // its period, except for numeric tokens (type `##number##`), which lowercasing
+            // leaves unchanged.
+            let ty = self.ty(t);
+            let whole = if ty == "##number##" {
+                std::str::from_utf8(&tok[..tok.len() - 1]).unwrap_or("")
+            } else {
+                ty.get(..ty.len() - 1).unwrap_or("")
+            };
             let last = whole.rsplit('-').next().unwrap_or(whole);
             let is_abbrev = self.params.is_abbrev(whole) || self.params.is_abbrev(last);
             if is_abbrev {
@@ -251,15 +256,26 @@ impl Ctx<'_> {
     }
 }
 
+/// Buffers of [`context_has_sentbreak`], reused across calls.
+#[derive(Debug, Default)]
+pub(crate) struct Scratch {
+    spans: Vec<(usize, usize)>,
+    types: Vec<u8>,
+    toks: Vec<Tok>,
+}
+
 /// `text_contains_sentbreak(context)`: does any token other than the last end a
 /// sentence after both annotation passes?
-pub(crate) fn context_has_sentbreak(text: &[u8]) -> bool {
+pub(crate) fn context_has_sentbreak(text: &[u8], scratch: &mut Scratch) -> bool {
+    let Scratch { spans, types, toks } = scratch;
+    spans.clear();
+    types.clear();
+    toks.clear();
     // `_tokenize_words`: lines that are not blank, each through the word regex.
-    let mut spans = Vec::with_capacity(8);
     let mut start = 0;
     for line in text.split(|&b| b == b'\n') {
         if line.iter().any(|&b| !is_space(b)) {
-            line_words(line, start, &mut spans);
+            line_words(line, start, spans);
         }
         start += line.len() + 1;
     }
@@ -268,9 +284,7 @@ pub(crate) fn context_has_sentbreak(text: &[u8]) -> bool {
     }
 
     // Types: lower-cased token, or `##number##`.
-    let mut types = Vec::with_capacity(text.len() + 16);
-    let mut toks: Vec<Tok> = Vec::with_capacity(spans.len());
-    for &(s, e) in &spans {
+    for &(s, e) in spans.iter() {
         let tok = &text[s..e];
         let ts = types.len();
         if is_numeric(tok) {
@@ -287,7 +301,7 @@ pub(crate) fn context_has_sentbreak(text: &[u8]) -> bool {
     }
     let ctx = Ctx {
         text,
-        types: &types,
+        types,
         params: params(),
     };
     for t in toks.iter_mut() {
@@ -328,7 +342,8 @@ mod tests {
 
     #[test]
     fn abbreviation_contexts() {
-        assert!(!context_has_sentbreak(b"Dr. Smith"));
-        assert!(context_has_sentbreak(b"cat. The"));
+        let mut s = Scratch::default();
+        assert!(!context_has_sentbreak(b"Dr. Smith", &mut s));
+        assert!(context_has_sentbreak(b"cat. The", &mut s));
     }
 }

@@ -2,265 +2,158 @@
 //! one `word_tokenize` applies to each Punkt sentence), on ASCII bytes.
 //!
 //! NLTK runs ~30 regex substitutions in a fixed order, each over the output of the one
-//! before.  We keep that structure -- one hand-written pass per substitution, reading
-//! one buffer and writing the other -- because the passes interact (a space inserted by
-//! one changes what a later one sees) and pass-by-pass equivalence is easy to check
-//! against the Python source.  Each pass reproduces `re.sub` exactly: leftmost,
-//! non-overlapping matches, with look-behind context (`\b`) taken from the pass's
-//! input, and Python's `$` (end of string *or* before a final newline).
+//! before.  We keep that structure -- one substitution per NLTK pattern, in NLTK's order
+//! -- because the passes interact (a space inserted by one changes what a later one
+//! sees) and pass-by-pass equivalence is easy to check against the Python source.  Each
+//! substitution reproduces `re.sub` exactly: leftmost, non-overlapping matches, with
+//! look-behind context (`\b`, the character before a quote) read from the pass's input,
+//! and Python's `$` (end of string *or* before a final newline).
 //!
-//! Speed comes from skipping: a pass whose trigger characters do not occur in the
-//! sentence is the identity and is not run.  A typical sentence (letters, spaces,
-//! commas, a final period) runs four or five cheap byte loops.  The non-ASCII
-//! patterns of NLTK (`«“‘„»”’`) can never match here: non-ASCII text goes to the
-//! NIST tokenizer instead.
+//! Every pattern contains a rare "trigger" byte (a quote, a period, a bracket...).  The
+//! driver [`subst`] jumps from trigger to trigger, asks the pattern for the match range
+//! around it, and copies the untouched stretches in bulk; a pass that finds no match
+//! copies nothing, and a pass whose trigger bytes do not occur in the sentence at all is
+//! not even scanned.  A typical sentence (words, commas, a final period) costs a handful
+//! of short scans.  NLTK's non-ASCII patterns (`«“‘„»”’`) can never match here:
+//! non-ASCII text goes to the NIST tokenizer instead.
 
 use super::ascii::{is_space, is_word, ByteSet};
+pub(crate) use super::scan::Scratch;
+use super::scan::{find_byte, subst, Trigger};
+use super::tokens::Tokens;
 
-/// Scratch buffers reused across the sentences of one text.
-#[derive(Debug, Default)]
-pub(crate) struct Scratch {
-    a: Vec<u8>,
-    b: Vec<u8>,
+/// `[set]` → ` \g<0> `.
+fn pad_each(s: &mut Scratch, set: &'static ByteSet) {
+    subst(
+        s,
+        Trigger::Set(set),
+        |_, j, _| Some((j, j + 1)),
+        |src, a, _, d| d.extend_from_slice(&[b' ', src[a], b' ']),
+    );
 }
 
-/// Runs `pass(src, dst)` from `a` into `b`, then swaps so that `a` holds the result.
-fn run(s: &mut Scratch, pass: impl FnOnce(&[u8], &mut Vec<u8>)) {
-    s.b.clear();
-    pass(&s.a, &mut s.b);
-    std::mem::swap(&mut s.a, &mut s.b);
+/// `c{min,}` → ` \g<0> `.
+fn pad_runs(s: &mut Scratch, c: u8, min: usize) {
+    subst(
+        s,
+        Trigger::Byte(c),
+        |src, j, _| {
+            let run = src[j..].iter().take_while(|&&b| b == c).count();
+            (run >= min).then_some((j, j + run))
+        },
+        |src, a, b, d| {
+            d.push(b' ');
+            d.extend_from_slice(&src[a..b]);
+            d.push(b' ');
+        },
+    );
 }
 
-/// Pads every byte of `set` with a space on each side (`[set]` → `" \g<0> "`).
-fn pad_each(src: &[u8], dst: &mut Vec<u8>, set: ByteSet) {
-    for &c in src {
-        if set.contains(c) {
-            dst.extend_from_slice(&[b' ', c, b' ']);
-        } else {
-            dst.push(c);
-        }
-    }
-}
-
-/// Pads every run of `c` at least `min` long (`c{min,}` → `" \g<0> "`).
-fn pad_runs(src: &[u8], dst: &mut Vec<u8>, c: u8, min: usize) {
-    let mut i = 0;
-    while i < src.len() {
-        if src[i] == c {
-            let run = src[i..].iter().take_while(|&&b| b == c).count();
-            if run >= min {
-                dst.push(b' ');
-                dst.extend_from_slice(&src[i..i + run]);
-                dst.push(b' ');
-            } else {
-                dst.extend_from_slice(&src[i..i + run]);
-            }
-            i += run;
-        } else {
-            dst.push(src[i]);
-            i += 1;
-        }
-    }
-}
-
-/// Replaces non-overlapping occurrences of the two-byte `pat` with `rep`.
-fn replace_pair(src: &[u8], dst: &mut Vec<u8>, pat: [u8; 2], rep: &[u8]) {
-    let mut i = 0;
-    while i < src.len() {
-        if src[i] == pat[0] && src.get(i + 1) == Some(&pat[1]) {
-            dst.extend_from_slice(rep);
-            i += 2;
-        } else {
-            dst.push(src[i]);
-            i += 1;
-        }
-    }
+/// Non-overlapping occurrences of the two bytes `pat` → `rep`.
+fn replace_pair(s: &mut Scratch, pat: [u8; 2], rep: &'static [u8]) {
+    subst(
+        s,
+        Trigger::Byte(pat[0]),
+        |src, j, _| (src.get(j + 1) == Some(&pat[1])).then_some((j, j + 2)),
+        |_, _, _, d| d.extend_from_slice(rep),
+    );
 }
 
 /// `([^\.])(\.)([<closers>]*)\s*$` → `\1 \2 \3 ` (`spaced`) or `\1 \2\3 `: the final
 /// period.  A match must start at the last `.` of the text (nothing after it may be a
-/// period), so we check only there.  `$` also matches before a final `\n`, which
-/// `\s*` would have consumed anyway.
-fn final_period(src: &[u8], dst: &mut Vec<u8>, spaced: bool) {
+/// period), so we check only there.  `$` also matches before a final `\n`, which `\s*`
+/// would have consumed anyway.  (PUNCTUATION patterns 1 and 6.)
+fn final_period(s: &mut Scratch, spaced: bool) {
+    let src = &s.a;
     let closer =
         |b: u8| matches!(b, b']' | b')' | b'}' | b'>' | b'"' | b'\'') || (spaced && b == b' ');
-    let hit = src.iter().rposition(|&b| b == b'.').and_then(|p| {
-        if p == 0 || src[p - 1] == b'.' {
-            return None;
-        }
-        let rest = &src[p + 1..];
-        let k = rest.iter().take_while(|&&b| closer(b)).count();
-        rest[k..].iter().all(|&b| is_space(b)).then_some((p, k))
-    });
-    match hit {
-        None => dst.extend_from_slice(src),
-        Some((p, k)) => {
-            dst.extend_from_slice(&src[..p]);
-            dst.extend_from_slice(if spaced { b" . " } else { b" ." });
-            dst.extend_from_slice(&src[p + 1..p + 1 + k]);
-            dst.push(b' ');
-        }
+    let Some(p) = src.iter().rposition(|&b| b == b'.') else {
+        return;
+    };
+    if p == 0 || src[p - 1] == b'.' {
+        return;
     }
+    let rest = &src[p + 1..];
+    let k = rest.iter().take_while(|&&b| closer(b)).count();
+    if !rest[k..].iter().all(|&b| is_space(b)) {
+        return;
+    }
+    s.b.clear();
+    s.b.extend_from_slice(if spaced { b" . " } else { b" ." });
+    s.b.extend_from_slice(&rest[..k]);
+    s.b.push(b' ');
+    s.a.truncate(p);
+    s.a.extend_from_slice(&s.b);
 }
 
-/// Position matched by Python's `X$` for a one-byte `X`: the last byte, or the one
-/// before a final newline.
-fn dollar_pos(src: &[u8], set: ByteSet) -> Option<usize> {
-    let n = src.len();
-    if n >= 1 && set.contains(src[n - 1]) {
-        return Some(n - 1);
-    }
-    if n >= 2 && src[n - 1] == b'\n' && set.contains(src[n - 2]) {
-        return Some(n - 2);
-    }
-    None
+/// `([:,])$` → ` \1 ` (PUNCTUATION pattern 3): the last byte, or the one before a final
+/// newline.
+fn final_colon_comma(s: &mut Scratch) {
+    let n = s.a.len();
+    let p = if n >= 1 && COLON_COMMA.contains(s.a[n - 1]) {
+        n - 1
+    } else if n >= 2 && s.a[n - 1] == b'\n' && COLON_COMMA.contains(s.a[n - 2]) {
+        n - 2
+    } else {
+        return;
+    };
+    let c = s.a[p];
+    s.a.splice(p..=p, [b' ', c, b' ']);
 }
 
-const COLON_COMMA: ByteSet = ByteSet::of(b":,");
-const CLOSE_TRIGGER: ByteSet = ByteSet::of(b"'\"");
-const NON_SPACE_WS: ByteSet = ByteSet::of(b"\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f");
-const PUNCT_PAD: ByteSet = ByteSet::of(b";@#$%&");
-const QUESTION_BANG: ByteSet = ByteSet::of(b"?!");
-const BRACKETS: ByteSet = ByteSet::of(b"[](){}<>");
-const OPEN_CONTEXT: ByteSet = ByteSet::of(b" ([{<");
+static COLON_COMMA: ByteSet = ByteSet::of(b":,");
+static QUOTES: ByteSet = ByteSet::of(b"'\"");
+static ALL_WS: ByteSet = ByteSet::of(b"\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f ");
+static PUNCT_PAD: ByteSet = ByteSet::of(b";@#$%&");
+static QUESTION_BANG: ByteSet = ByteSet::of(b"?!");
+static STAR: ByteSet = ByteSet::of(b"*");
+static BRACKETS: ByteSet = ByteSet::of(b"[](){}<>");
+static OPEN_CONTEXT: ByteSet = ByteSet::of(b" ([{<");
+static CONTRACTION2_FIRST: ByteSet = ByteSet::of(b"cdglmwCDGLMW");
 
-/// `(?i)(\')(?!re|ve|ll|m|t|s|d|n)(\w)\b` → `\1 \2`: a quote before a one-character
-/// word other than the clitic letters.
-fn quote_before_single_char(src: &[u8], dst: &mut Vec<u8>) {
-    let mut i = 0;
-    while i < src.len() {
-        if src[i] == b'\'' {
-            if let Some(&c) = src.get(i + 1) {
-                let bounded = !word_at(src, i + 2);
-                if is_word(c)
-                    && bounded
-                    && !matches!(c.to_ascii_lowercase(), b'm' | b't' | b's' | b'd' | b'n')
-                {
-                    dst.extend_from_slice(&[b'\'', b' ', c]);
-                    i += 2;
-                    continue;
-                }
-            }
-        }
-        dst.push(src[i]);
-        i += 1;
-    }
-}
+/// Which groups of trigger bytes occur in a sentence: one bit per group, so that a pass
+/// whose triggers are absent is skipped without scanning.
+mod has {
+    pub(super) const BACKTICK: u32 = 1 << 0;
+    pub(super) const DOUBLE_QUOTE: u32 = 1 << 1;
+    pub(super) const APOSTROPHE: u32 = 1 << 2;
+    pub(super) const DOT: u32 = 1 << 3;
+    pub(super) const COLON_COMMA: u32 = 1 << 4;
+    pub(super) const PUNCT_PAD: u32 = 1 << 5;
+    pub(super) const QUESTION_BANG: u32 = 1 << 6;
+    pub(super) const STAR: u32 = 1 << 7;
+    pub(super) const BRACKET: u32 = 1 << 8;
+    pub(super) const DASH: u32 = 1 << 9;
+    /// Whitespace other than ' ' (only then must `\s+` be collapsed).
+    pub(super) const OTHER_WS: u32 = 1 << 10;
+    pub(super) const CONTRACTION2: u32 = 1 << 11;
 
-/// `([ \(\[{<])(\"|\'{2})` → `\1 `` `.
-fn opening_double_quote(src: &[u8], dst: &mut Vec<u8>) {
-    let mut i = 0;
-    while i < src.len() {
-        if OPEN_CONTEXT.contains(src[i]) {
-            let len = match src.get(i + 1..) {
-                Some([b'"', ..]) => 1,
-                Some([b'\'', b'\'', ..]) => 2,
-                _ => 0,
-            };
-            if len > 0 {
-                dst.push(src[i]);
-                dst.extend_from_slice(b" `` ");
-                i += 1 + len;
-                continue;
-            }
-        }
-        dst.push(src[i]);
-        i += 1;
-    }
-}
-
-/// `([:,])([^\d])` → ` \1 \2`.
-fn colon_comma(src: &[u8], dst: &mut Vec<u8>) {
-    let mut i = 0;
-    while i < src.len() {
-        if COLON_COMMA.contains(src[i]) {
-            if let Some(&d) = src.get(i + 1) {
-                if !d.is_ascii_digit() {
-                    dst.extend_from_slice(&[b' ', src[i], b' ', d]);
-                    i += 2;
-                    continue;
-                }
-            }
-        }
-        dst.push(src[i]);
-        i += 1;
-    }
-}
-
-/// `([^'])' ` → `\1 ' `.
-fn quote_before_space(src: &[u8], dst: &mut Vec<u8>) {
-    let mut i = 0;
-    while i < src.len() {
-        if src[i] != b'\'' && src.get(i + 1) == Some(&b'\'') && src.get(i + 2) == Some(&b' ') {
-            dst.extend_from_slice(&[src[i], b' ', b'\'', b' ']);
-            i += 3;
-        } else {
-            dst.push(src[i]);
+    const fn set(mut t: [u32; 256], bytes: &[u8], bit: u32) -> [u32; 256] {
+        let mut i = 0;
+        while i < bytes.len() {
+            t[bytes[i] as usize] |= bit;
             i += 1;
         }
+        t
     }
-}
 
-/// `\s+` → ` `.
-fn collapse_space(src: &[u8], dst: &mut Vec<u8>) {
-    let mut i = 0;
-    while i < src.len() {
-        if is_space(src[i]) {
-            while i < src.len() && is_space(src[i]) {
-                i += 1;
-            }
-            dst.push(b' ');
-        } else {
-            dst.push(src[i]);
-            i += 1;
-        }
-    }
-}
-
-/// `([^' ])(<alternatives>) ` → `\1 \2 `, where `clitic_len(rest)` gives the length of
-/// the alternative matching at the start of `rest` (in regex order) or 0.
-fn split_clitic(src: &[u8], dst: &mut Vec<u8>, clitic_len: impl Fn(&[u8]) -> usize) {
-    let mut i = 0;
-    while i < src.len() {
-        let c = src[i];
-        if c != b'\'' && c != b' ' {
-            let len = clitic_len(&src[i + 1..]);
-            if len > 0 {
-                dst.push(c);
-                dst.push(b' ');
-                dst.extend_from_slice(&src[i + 1..i + 1 + len]);
-                dst.push(b' ');
-                i += len + 2;
-                continue;
-            }
-        }
-        dst.push(c);
-        i += 1;
-    }
-}
-
-/// `('[sS]|'[mM]|'[dD]|') ` at the start of `r`: length of the group.
-fn clitic_smd(r: &[u8]) -> usize {
-    match r {
-        [b'\'', b's' | b'S' | b'm' | b'M' | b'd' | b'D', b' ', ..] => 2,
-        [b'\'', b' ', ..] => 1,
-        _ => 0,
-    }
-}
-
-/// `('ll|'LL|'re|'RE|'ve|'VE|n't|N'T) ` at the start of `r`: length of the group.
-fn clitic_long(r: &[u8]) -> usize {
-    match r {
-        [b'\'', b'l', b'l', b' ', ..]
-        | [b'\'', b'L', b'L', b' ', ..]
-        | [b'\'', b'r', b'e', b' ', ..]
-        | [b'\'', b'R', b'E', b' ', ..]
-        | [b'\'', b'v', b'e', b' ', ..]
-        | [b'\'', b'V', b'E', b' ', ..]
-        | [b'n', b'\'', b't', b' ', ..]
-        | [b'N', b'\'', b'T', b' ', ..] => 3,
-        _ => 0,
-    }
+    /// Byte → the groups it belongs to.
+    pub(super) static TABLE: [u32; 256] = {
+        let t = [0u32; 256];
+        let t = set(t, b"`", BACKTICK);
+        // '"' can become '``' and "''", so it also counts as those.
+        let t = set(t, b"\"", DOUBLE_QUOTE | BACKTICK | APOSTROPHE);
+        let t = set(t, b"'", APOSTROPHE);
+        let t = set(t, b".", DOT);
+        let t = set(t, b":,", COLON_COMMA);
+        let t = set(t, b";@#$%&", PUNCT_PAD);
+        let t = set(t, b"?!", QUESTION_BANG);
+        let t = set(t, b"*", STAR);
+        let t = set(t, b"[](){}<>", BRACKET);
+        let t = set(t, b"-", DASH);
+        let t = set(t, b"\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f", OTHER_WS);
+        set(t, b"cdglmwCDGLMW", CONTRACTION2)
+    };
 }
 
 /// `s[i]` exists and is a word character (so `!word_at` is `\b` after a word character).
@@ -272,201 +165,358 @@ fn starts_with_ci(s: &[u8], pat: &[u8]) -> bool {
     s.len() >= pat.len() && s[..pat.len()].eq_ignore_ascii_case(pat)
 }
 
-/// MacIntyre's `CONTRACTIONS2`, `(?i)\b(first)(second)\b` → ` \1 \2 ` (for "wanna" the
-/// end is `(?=\s)`).  The eight patterns run one after another in NLTK; their matches
-/// start and end at word boundaries next to non-word characters, so no match of one can
-/// create, destroy or overlap a match of another, and a single scan trying them in
-/// order at each word start gives the same text.
-const CONTRACTIONS2: [(&[u8], &[u8]); 8] = [
-    (b"can", b"not"),
-    (b"d", b"'ye"),
-    (b"gim", b"me"),
-    (b"gon", b"na"),
-    (b"got", b"ta"),
-    (b"lem", b"me"),
-    (b"more", b"'n"),
-    (b"wan", b"na"),
-];
+/// The byte before trigger `j` opens the match: it must exist and not belong to the
+/// previous match.
+fn prev_free(j: usize, pos: usize) -> Option<usize> {
+    (j > pos).then(|| j - 1)
+}
 
+/// `([ \(\[{<])(\"|\'{2})` → `\1 `` ` (STARTING_QUOTES 4).
+fn opening_double_quote(s: &mut Scratch) {
+    subst(
+        s,
+        Trigger::Set(&QUOTES),
+        |src, j, pos| {
+            let i = prev_free(j, pos)?;
+            if !OPEN_CONTEXT.contains(src[i]) {
+                return None;
+            }
+            match &src[j..] {
+                [b'"', ..] => Some((i, j + 1)),
+                [b'\'', b'\'', ..] => Some((i, j + 2)),
+                _ => None,
+            }
+        },
+        |src, a, _, d| {
+            d.push(src[a]);
+            d.extend_from_slice(b" `` ");
+        },
+    );
+}
+
+/// `(?i)(\')(?!re|ve|ll|m|t|s|d|n)(\w)\b` → `\1 \2` (STARTING_QUOTES 5): a quote before
+/// a one-character word other than the clitic letters.  (`re`/`ve`/`ll` could only
+/// matter for two-character words, which `(\w)\b` excludes anyway.)
+fn quote_before_single_char(s: &mut Scratch) {
+    subst(
+        s,
+        Trigger::Byte(b'\''),
+        |src, j, _| {
+            let c = *src.get(j + 1)?;
+            let clitic = matches!(c.to_ascii_lowercase(), b'm' | b't' | b's' | b'd' | b'n');
+            (is_word(c) && !clitic && !word_at(src, j + 2)).then_some((j, j + 2))
+        },
+        |src, a, _, d| d.extend_from_slice(&[b'\'', b' ', src[a + 1]]),
+    );
+}
+
+/// `([:,])([^\d])` → ` \1 \2` (PUNCTUATION 2).
+fn colon_comma(s: &mut Scratch) {
+    subst(
+        s,
+        Trigger::Set(&COLON_COMMA),
+        |src, j, _| {
+            let d = *src.get(j + 1)?;
+            (!d.is_ascii_digit()).then_some((j, j + 2))
+        },
+        |src, a, _, d| d.extend_from_slice(&[b' ', src[a], b' ', src[a + 1]]),
+    );
+}
+
+/// `([^'])' ` → `\1 ' ` (PUNCTUATION 8).
+fn quote_before_space(s: &mut Scratch) {
+    subst(
+        s,
+        Trigger::Byte(b'\''),
+        |src, j, pos| {
+            let i = prev_free(j, pos)?;
+            (src[i] != b'\'' && src.get(j + 1) == Some(&b' ')).then_some((i, j + 2))
+        },
+        |src, a, _, d| d.extend_from_slice(&[src[a], b' ', b'\'', b' ']),
+    );
+}
+
+/// `\s+` → ` ` (ENDING_QUOTES 4).  A lone space is left alone (same text).
+fn collapse_space(s: &mut Scratch) {
+    subst(
+        s,
+        Trigger::Set(&ALL_WS),
+        |src, j, _| {
+            let run = src[j..].iter().take_while(|&&b| is_space(b)).count();
+            (run > 1 || src[j] != b' ').then_some((j, j + run))
+        },
+        |_, _, _, d| d.push(b' '),
+    );
+}
+
+/// `([^' ])(...) ` → `\1 \2 `: writes `\1`, a space, the group, a space.
+fn emit_clitic(src: &[u8], a: usize, b: usize, d: &mut Vec<u8>) {
+    d.push(src[a]);
+    d.push(b' ');
+    d.extend_from_slice(&src[a + 1..b - 1]);
+    d.push(b' ');
+}
+
+/// `([^' ])('[sS]|'[mM]|'[dD]|') ` → `\1 \2 ` (ENDING_QUOTES 5).
+fn clitic_smd(s: &mut Scratch) {
+    subst(
+        s,
+        Trigger::Byte(b'\''),
+        |src, j, pos| {
+            let i = prev_free(j, pos)?;
+            if matches!(src[i], b'\'' | b' ') {
+                return None;
+            }
+            match &src[j..] {
+                [b'\'', b's' | b'S' | b'm' | b'M' | b'd' | b'D', b' ', ..] => Some((i, j + 3)),
+                [b'\'', b' ', ..] => Some((i, j + 2)),
+                _ => None,
+            }
+        },
+        emit_clitic,
+    );
+}
+
+/// `([^' ])('ll|'LL|'re|'RE|'ve|'VE|n't|N'T) ` → `\1 \2 ` (ENDING_QUOTES 6).  The quote is
+/// the group's first byte, or its second (`n't`), whose match starts one byte earlier.
+fn clitic_long(s: &mut Scratch) {
+    let opener = |src: &[u8], i: usize| !matches!(src[i], b'\'' | b' ');
+    subst(
+        s,
+        Trigger::Byte(b'\''),
+        |src, j, pos| {
+            if j >= pos + 2 && opener(src, j - 2) {
+                if let [b'n', b'\'', b't', b' ', ..] | [b'N', b'\'', b'T', b' ', ..] = &src[j - 1..]
+                {
+                    return Some((j - 2, j + 3));
+                }
+            }
+            let i = prev_free(j, pos)?;
+            match &src[j..] {
+                [b'\'', b'l', b'l', b' ', ..]
+                | [b'\'', b'L', b'L', b' ', ..]
+                | [b'\'', b'r', b'e', b' ', ..]
+                | [b'\'', b'R', b'E', b' ', ..]
+                | [b'\'', b'v', b'e', b' ', ..]
+                | [b'\'', b'V', b'E', b' ', ..]
+                    if opener(src, i) =>
+                {
+                    Some((i, j + 4))
+                }
+                _ => None,
+            }
+        },
+        emit_clitic,
+    );
+}
+
+/// MacIntyre's `CONTRACTIONS2`, `(?i)\b(first)(second)\b` → ` \1 \2 ` (for "wanna" the
+/// end is `(?=\s)`).  NLTK runs the eight patterns one after another; their matches
+/// start and end at word boundaries next to non-word characters, so no match of one can
+/// create, destroy or overlap a match of another, and a single scan trying them at each
+/// word start gives the same text.  Returns (split point, length).
 fn contraction2_at(src: &[u8], i: usize) -> Option<(usize, usize)> {
     if i > 0 && is_word(src[i - 1]) {
         return None;
     }
     let rest = &src[i..];
-    for (k, (a, b)) in CONTRACTIONS2.iter().enumerate() {
-        let len = a.len() + b.len();
-        if starts_with_ci(rest, a) && starts_with_ci(&rest[a.len()..], b) {
-            let ok = if k == 7 {
-                rest.get(len).is_some_and(|&c| is_space(c))
-            } else {
-                !word_at(rest, len)
-            };
-            if ok {
-                return Some((a.len(), len));
+    let (a, b): (&[u8], &[u8]) = match rest.first()?.to_ascii_lowercase() {
+        b'c' => (b"can", b"not"),
+        b'd' => (b"d", b"'ye"),
+        b'g' if starts_with_ci(rest, b"gim") => (b"gim", b"me"),
+        b'g' if starts_with_ci(rest, b"gon") => (b"gon", b"na"),
+        b'g' => (b"got", b"ta"),
+        b'l' => (b"lem", b"me"),
+        b'm' => (b"more", b"'n"),
+        b'w' => (b"wan", b"na"),
+        _ => return None,
+    };
+    let len = a.len() + b.len();
+    if !(starts_with_ci(rest, a) && starts_with_ci(&rest[a.len()..], b)) {
+        return None;
+    }
+    let end_ok = if a == b"wan" {
+        rest.get(len).is_some_and(|&c| is_space(c))
+    } else {
+        !word_at(rest, len)
+    };
+    end_ok.then_some((a.len(), len))
+}
+
+/// Every `CONTRACTIONS2` word holds one of the pairs `nn` (cannot, gonna, wanna), `mm`
+/// (gimme, lemme), `tt` (gotta), `'y` (d'ye) or `e'` (more'n), case-insensitively: a
+/// cheap test that spares the word-start scan in most sentences.  Doubled letters are
+/// found eight positions at a time (bytes equal to their successor, after folding case).
+fn may_hold_contraction2(s: &[u8]) -> bool {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let doubled = |k: usize| {
+        let a = s[k] | 0x20;
+        a == s[k + 1] | 0x20 && matches!(a, b'n' | b'm' | b't')
+    };
+    let quoted = |k: usize| {
+        (s[k] == b'\'' && s[k + 1] | 0x20 == b'y') || (s[k] | 0x20 == b'e' && s[k + 1] == b'\'')
+    };
+    if find_byte(s, b'\'').is_some() && (0..s.len().saturating_sub(1)).any(quoted) {
+        return true;
+    }
+    let load = |k: usize| {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&s[k..k + 8]);
+        u64::from_le_bytes(w) | (LO * 0x20)
+    };
+    let mut i = 0;
+    while i + 9 <= s.len() {
+        let x = load(i) ^ load(i + 1);
+        if x.wrapping_sub(LO) & !x & HI != 0 && (i..i + 8).any(doubled) {
+            return true;
+        }
+        i += 8;
+    }
+    (i..s.len().saturating_sub(1)).any(doubled)
+}
+
+fn contractions2(s: &mut Scratch) {
+    subst(
+        s,
+        Trigger::Set(&CONTRACTION2_FIRST),
+        |src, j, _| contraction2_at(src, j).map(|(_, len)| (j, j + len)),
+        |src, a, b, d| {
+            let split = contraction2_at(src, a).map_or(b - a, |(k, _)| k);
+            d.push(b' ');
+            d.extend_from_slice(&src[a..a + split]);
+            d.push(b' ');
+            d.extend_from_slice(&src[a + split..b]);
+            d.push(b' ');
+        },
+    );
+}
+
+/// `CONTRACTIONS3`: `(?i) ('t)(is)\b` then `(?i) ('t)(was)\b` → ` \1 \2 `.  The two
+/// cannot overlap or interact, so one scan.
+fn contractions3(s: &mut Scratch) {
+    subst(
+        s,
+        Trigger::Byte(b'\''),
+        |src, j, pos| {
+            let i = prev_free(j, pos)?;
+            let rest = &src[i..];
+            if !starts_with_ci(rest, b" 't") {
+                return None;
             }
-        }
-    }
-    None
-}
-
-fn might_have_contraction2(src: &[u8]) -> bool {
-    src.iter().enumerate().any(|(i, &c)| {
-        matches!(c | 0x20, b'c' | b'd' | b'g' | b'l' | b'm' | b'w')
-            && (i == 0 || !is_word(src[i - 1]))
-    })
-}
-
-fn contractions2(src: &[u8], dst: &mut Vec<u8>) {
-    let mut i = 0;
-    while i < src.len() {
-        if let Some((split, len)) = contraction2_at(src, i) {
-            dst.push(b' ');
-            dst.extend_from_slice(&src[i..i + split]);
-            dst.push(b' ');
-            dst.extend_from_slice(&src[i + split..i + len]);
-            dst.push(b' ');
-            i += len;
-        } else {
-            dst.push(src[i]);
-            i += 1;
-        }
-    }
-}
-
-/// `CONTRACTIONS3`: `(?i) ('t)(is)\b` then `(?i) ('t)(was)\b`, → ` \1 \2 `.  The two
-/// cannot overlap or interact, so one scan.  Returns the match length at `rest`, or 0.
-fn contraction3_len(rest: &[u8]) -> usize {
-    if !starts_with_ci(rest, b" 't") {
-        return 0;
-    }
-    for tail in [&b"is"[..], b"was"] {
-        let len = 3 + tail.len();
-        if starts_with_ci(&rest[3..], tail) && !word_at(rest, len) {
-            return len;
-        }
-    }
-    0
-}
-
-fn contractions3(src: &[u8], dst: &mut Vec<u8>) {
-    let mut i = 0;
-    while i < src.len() {
-        let len = contraction3_len(&src[i..]);
-        if len > 0 {
-            dst.push(b' ');
-            dst.extend_from_slice(&src[i + 1..i + 3]);
-            dst.push(b' ');
-            dst.extend_from_slice(&src[i + 3..i + len]);
-            dst.push(b' ');
-            i += len;
-        } else {
-            dst.push(src[i]);
-            i += 1;
-        }
-    }
+            [&b"is"[..], b"was"].iter().find_map(|tail| {
+                let len = 3 + tail.len();
+                (starts_with_ci(&rest[3..], tail) && !word_at(rest, len)).then_some((i, i + len))
+            })
+        },
+        |src, a, b, d| {
+            d.extend_from_slice(b" ");
+            d.extend_from_slice(&src[a + 1..a + 3]);
+            d.push(b' ');
+            d.extend_from_slice(&src[a + 3..b]);
+            d.push(b' ');
+        },
+    );
 }
 
 /// Tokenizes one sentence, appending the tokens to `out`.
-pub(crate) fn tokenize_sentence(sentence: &[u8], s: &mut Scratch, out: &mut Vec<String>) {
+pub(crate) fn tokenize_sentence(sentence: &[u8], s: &mut Scratch, out: &mut Tokens) {
     s.a.clear();
     s.a.extend_from_slice(sentence);
-    let mut present = ByteSet::present_in(sentence);
-    // Bytes that passes may introduce: '`' (from '"'), '\'' (from '"').
-    if present.contains(b'"') {
-        present = present.union(ByteSet::of(b"`'"));
-    }
+    let present = sentence
+        .iter()
+        .fold(0u32, |acc, &b| acc | has::TABLE[usize::from(b)]);
+    let has = |bits: u32| present & bits != 0;
 
     // STARTING_QUOTES
-    if present.contains(b'`') {
-        run(s, |a, b| pad_runs(a, b, b'`', 1));
+    if has(has::BACKTICK) {
+        pad_runs(s, b'`', 1);
     }
     if s.a.first() == Some(&b'"') {
         s.a.splice(0..1, *b"``");
     }
-    if present.contains(b'`') {
-        run(s, |a, b| replace_pair(a, b, *b"``", b" `` "));
+    if has(has::BACKTICK) {
+        replace_pair(s, *b"``", b" `` ");
     }
-    if present.intersects(CLOSE_TRIGGER) {
-        run(s, opening_double_quote);
+    if has(has::DOUBLE_QUOTE | has::APOSTROPHE) {
+        opening_double_quote(s);
     }
-    if present.contains(b'\'') {
-        run(s, quote_before_single_char);
+    if has(has::APOSTROPHE) {
+        quote_before_single_char(s);
     }
 
     // PUNCTUATION
-    if present.contains(b'.') {
-        run(s, |a, b| final_period(a, b, true));
+    if has(has::DOT) {
+        final_period(s, true);
     }
-    if present.intersects(COLON_COMMA) {
-        run(s, colon_comma);
-        if let Some(p) = dollar_pos(&s.a, COLON_COMMA) {
-            let c = s.a[p];
-            s.a.splice(p..=p, [b' ', c, b' ']);
-        }
+    if has(has::COLON_COMMA) {
+        colon_comma(s);
+        final_colon_comma(s);
     }
-    if present.contains(b'.') {
-        run(s, |a, b| pad_runs(a, b, b'.', 2));
+    if has(has::DOT) {
+        pad_runs(s, b'.', 2);
     }
-    if present.intersects(PUNCT_PAD) {
-        run(s, |a, b| pad_each(a, b, PUNCT_PAD));
+    if has(has::PUNCT_PAD) {
+        pad_each(s, &PUNCT_PAD);
     }
-    if present.contains(b'.') {
-        run(s, |a, b| final_period(a, b, false));
+    if has(has::DOT) {
+        final_period(s, false);
     }
-    if present.intersects(QUESTION_BANG) {
-        run(s, |a, b| pad_each(a, b, QUESTION_BANG));
+    if has(has::QUESTION_BANG) {
+        pad_each(s, &QUESTION_BANG);
     }
-    if present.contains(b'\'') {
-        run(s, quote_before_space);
+    if has(has::APOSTROPHE) {
+        quote_before_space(s);
     }
-    if present.contains(b'*') {
-        run(s, |a, b| pad_each(a, b, ByteSet::of(b"*")));
+    if has(has::STAR) {
+        pad_each(s, &STAR);
     }
     // PARENS_BRACKETS, DOUBLE_DASHES
-    if present.intersects(BRACKETS) {
-        run(s, |a, b| pad_each(a, b, BRACKETS));
+    if has(has::BRACKET) {
+        pad_each(s, &BRACKETS);
     }
-    if present.contains(b'-') {
-        run(s, |a, b| replace_pair(a, b, *b"--", b" -- "));
+    if has(has::DASH) {
+        replace_pair(s, *b"--", b" -- ");
     }
 
     // text = " " + text + " "; ENDING_QUOTES
     s.a.insert(0, b' ');
     s.a.push(b' ');
-    if present.contains(b'\'') {
-        run(s, |a, b| replace_pair(a, b, *b"''", b" '' "));
+    if has(has::APOSTROPHE) {
+        replace_pair(s, *b"''", b" '' ");
     }
-    if present.contains(b'"') {
-        run(s, |a, b| {
-            for &c in a {
-                if c == b'"' {
-                    b.extend_from_slice(b" '' ");
-                } else {
-                    b.push(c);
-                }
-            }
-        });
+    if has(has::DOUBLE_QUOTE) {
+        replace_each(s, b'"', b" '' ");
     }
-    if present.intersects(NON_SPACE_WS) {
-        run(s, collapse_space);
+    if has(has::OTHER_WS) {
+        collapse_space(s);
     }
-    if present.contains(b'\'') {
-        run(s, |a, b| split_clitic(a, b, clitic_smd));
-        run(s, |a, b| split_clitic(a, b, clitic_long));
+    if has(has::APOSTROPHE) {
+        clitic_smd(s);
+        clitic_long(s);
     }
 
     // CONTRACTIONS2, CONTRACTIONS3
-    if might_have_contraction2(&s.a) {
-        run(s, contractions2);
+    if has(has::CONTRACTION2) && may_hold_contraction2(&s.a) {
+        contractions2(s);
     }
-    if present.contains(b'\'') {
-        run(s, contractions3);
+    if has(has::APOSTROPHE) {
+        contractions3(s);
     }
 
-    // text.split()
-    for tok in s.a.split(|&b| is_space(b)).filter(|t| !t.is_empty()) {
-        out.push(String::from_utf8_lossy(tok).into_owned());
-    }
+    // text.split(): after `\s+` → ' ' (or without other whitespace to begin with) the
+    // only whitespace left is ' '.
+    out.push_space_separated(&s.a);
+}
+
+/// Every `c` → `rep`.
+fn replace_each(s: &mut Scratch, c: u8, rep: &'static [u8]) {
+    subst(
+        s,
+        Trigger::Byte(c),
+        |_, j, _| Some((j, j + 1)),
+        |_, _, _, d| d.extend_from_slice(rep),
+    );
 }
 
 #[cfg(test)]
@@ -474,9 +524,9 @@ mod tests {
     use super::*;
 
     fn tb(s: &str) -> Vec<String> {
-        let mut out = Vec::new();
-        tokenize_sentence(s.as_bytes(), &mut Scratch::default(), &mut out);
-        out
+        let mut buf = super::super::tokens::Tokens::default();
+        tokenize_sentence(s.as_bytes(), &mut Scratch::default(), &mut buf);
+        buf.iter().map(str::to_owned).collect()
     }
 
     #[test]
