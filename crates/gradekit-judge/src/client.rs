@@ -104,6 +104,21 @@ fn rejects_json_schema(status: u16, body: &[u8]) -> bool {
     text.contains("response_format") || text.contains("json_schema")
 }
 
+/// Whether `url` names this machine (`localhost`, 127.0.0.0/8, `::1`).
+fn is_loopback(url: &str) -> bool {
+    let Some(host) = reqwest::Url::parse(url)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_string))
+    else {
+        return false;
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
 impl OpenAiClient {
     /// Builds the client: validates the base URL, opens the cache directory, starts the runtime.
     pub fn new(cfg: ClientConfig) -> Result<Self, JudgeError> {
@@ -116,7 +131,12 @@ impl OpenAiClient {
             })?),
             None => None,
         };
-        let http = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder();
+        if is_loopback(&base_url) {
+            // A proxy from the environment must not capture calls to a local judge.
+            builder = builder.no_proxy();
+        }
+        let http = builder
             .connect_timeout(cfg.timeout.min(Duration::from_secs(10)))
             .pool_max_idle_per_host(cfg.concurrency)
             .user_agent(concat!("gradekit-judge/", env!("CARGO_PKG_VERSION")))
@@ -435,6 +455,15 @@ mod tests {
         })
         .unwrap_err();
         assert_eq!(e.kind, JudgeErrorKind::Config);
+    }
+
+    #[test]
+    fn loopback_detection() {
+        assert!(is_loopback("http://127.0.0.1:8080/v1"));
+        assert!(is_loopback("http://localhost/v1"));
+        assert!(is_loopback("http://[::1]:1/v1"));
+        assert!(!is_loopback("https://api.openai.com/v1"));
+        assert!(!is_loopback("http://10.0.0.1/v1"));
     }
 
     #[test]
