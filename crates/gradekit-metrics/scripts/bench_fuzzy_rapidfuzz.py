@@ -3,7 +3,7 @@
 `fuzz.ratio`) on the same 10k pairs as `benches/fuzzy.rs`; one call per pair, best of N passes.
 
 Usage: .venv-ref/bin/python crates/gradekit-metrics/scripts/bench_fuzzy_rapidfuzz.py \
-           [/work/shared/bench/pairs-10k.jsonl] [--repeat 5]
+           [fixtures/bench/pairs-10k.jsonl] [--repeat 5]
 Prints wall and process-CPU µs/pair (CPU time is steadier on a shared machine).
 """
 import argparse
@@ -14,7 +14,7 @@ import rapidfuzz
 from rapidfuzz import fuzz, utils
 
 ap = argparse.ArgumentParser()
-ap.add_argument("pairs", nargs="?", default="/work/shared/bench/pairs-10k.jsonl")
+ap.add_argument("pairs", nargs="?", default=str(__import__("pathlib").Path(__file__).resolve().parents[3] / "fixtures" / "bench" / "pairs-10k.jsonl"))
 ap.add_argument("--repeat", type=int, default=5)
 args = ap.parse_args()
 

@@ -36,22 +36,23 @@ impl PatternMatch {
             words,
             latin: [0; 256],
             wide: Vec::new(),
-            masks: vec![0; words],
+            masks: Vec::new(),
         };
         let wide_count = pattern.iter().filter(|&&c| c >= 256).count();
         if wide_count > 0 {
             pm.wide = vec![(0, 0); (wide_count * 2).next_power_of_two()];
         }
-        let mut next = 1u32;
-        for (pos, &c) in pattern.iter().enumerate() {
-            let mut idx = pm.index(c);
-            if idx == 0 {
-                idx = next;
-                next += 1;
-                pm.masks.extend(std::iter::repeat_n(0, words));
-                pm.insert(c, idx);
+        // pass 1: dense indices; pass 2: one allocation for all masks, then the bits
+        let mut sigma = 0u32;
+        for &c in pattern {
+            if pm.index(c) == 0 {
+                sigma += 1;
+                pm.insert(c, sigma);
             }
-            let slot = idx as usize * words + pos / 64;
+        }
+        pm.masks = vec![0; (sigma as usize + 1) * words];
+        for (pos, &c) in pattern.iter().enumerate() {
+            let slot = pm.index(c) as usize * words + pos / 64;
             if let Some(m) = pm.masks.get_mut(slot) {
                 *m |= 1u64 << (pos % 64);
             }
@@ -123,9 +124,45 @@ impl PatternMatch {
             }
             return (!s).count_ones() as usize;
         }
-        let mut state = vec![!0u64; self.words];
+        match self.words {
+            2 => self.lcs_fixed::<2>(text),
+            3 => self.lcs_fixed::<3>(text),
+            4 => self.lcs_fixed::<4>(text),
+            5 => self.lcs_fixed::<5>(text),
+            6 => self.lcs_fixed::<6>(text),
+            7 => self.lcs_fixed::<7>(text),
+            8 => self.lcs_fixed::<8>(text),
+            _ => {
+                let mut state = vec![!0u64; self.words];
+                for &c in text {
+                    step(&mut state, self.row(c));
+                }
+                zeros(&state)
+            }
+        }
+    }
+
+    /// `lcs` for patterns of exactly `N` words: the state lives in registers and the word loop
+    /// unrolls (rapidfuzz does the same for up to 8 words).
+    fn lcs_fixed<const N: usize>(&self, text: &[u32]) -> usize {
+        let mut state = [!0u64; N];
         for &c in text {
-            step(&mut state, self.row(c));
+            let idx = self.index(c) as usize;
+            if idx == 0 {
+                continue; // no match: the state is unchanged
+            }
+            let Some(row) = self.masks.get(idx * N..idx * N + N) else {
+                continue;
+            };
+            let mut carry = false;
+            for w in 0..N {
+                let x = state[w];
+                let u = x & row[w];
+                let (sum, c1) = x.overflowing_add(u);
+                let (sum, c2) = sum.overflowing_add(u64::from(carry));
+                carry = c1 | c2;
+                state[w] = sum | (x - u);
+            }
         }
         zeros(&state)
     }

@@ -55,7 +55,13 @@ pub(crate) fn process_into(s: &str, out: &mut Vec<u32>) {
 
 /// Code points of `s`, unprocessed.
 pub(crate) fn code_points(s: &str) -> Vec<u32> {
-    s.chars().map(u32::from).collect()
+    let mut out = Vec::with_capacity(s.len());
+    if s.is_ascii() {
+        out.extend(s.bytes().map(u32::from));
+    } else {
+        out.extend(s.chars().map(u32::from));
+    }
+    out
 }
 
 /// `rapidfuzz.utils.default_process` (the C++ implementation): lowercases alphanumeric code

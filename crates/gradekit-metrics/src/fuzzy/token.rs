@@ -35,12 +35,32 @@ pub(crate) fn is_narrow(s: &[u32]) -> bool {
 
 /// Words of `s`, sorted by code point (with duplicates).
 pub(crate) fn sorted_split(s: &[u32], narrow: bool) -> Vec<&[u32]> {
-    let mut words: Vec<&[u32]> = s
-        .split(|&c| is_space(c, narrow))
-        .filter(|w| !w.is_empty())
-        .collect();
-    words.sort_unstable();
-    words
+    // (first two code points packed, word): the packed key decides most comparisons; a missing
+    // character packs as 0, so equal keys fall back to the full comparison
+    let mut keyed: Vec<(u64, &[u32])> = Vec::new();
+    let mut start = 0;
+    for (i, &c) in s.iter().enumerate() {
+        // fast exit for the common non-space range before the full table
+        if (0x21..0x85).contains(&c) || !is_space(c, narrow) {
+            continue;
+        }
+        if i > start {
+            keyed.push((key(&s[start..i]), &s[start..i]));
+        }
+        start = i + 1;
+    }
+    if s.len() > start {
+        keyed.push((key(&s[start..]), &s[start..]));
+    }
+    keyed.sort_unstable_by(|x, y| x.0.cmp(&y.0).then_with(|| x.1.cmp(y.1)));
+    keyed.into_iter().map(|(_, w)| w).collect()
+}
+
+#[inline]
+fn key(w: &[u32]) -> u64 {
+    let c0 = w.first().copied().unwrap_or(0);
+    let c1 = w.get(1).copied().unwrap_or(0);
+    (u64::from(c0) << 32) | u64::from(c1)
 }
 
 /// Words joined with single spaces.
@@ -67,35 +87,44 @@ pub(crate) struct Decomposition<'a> {
 }
 
 pub(crate) fn decompose<'a>(a: &[&'a [u32]], b: &[&'a [u32]]) -> Decomposition<'a> {
-    let mut a: Vec<&[u32]> = a.to_vec();
-    let mut b: Vec<&[u32]> = b.to_vec();
-    a.dedup();
-    b.dedup();
     let mut d = Decomposition {
         intersection: Vec::new(),
         diff_ab: Vec::new(),
         diff_ba: Vec::new(),
     };
+    // merge of two sorted lists, skipping repeats (= dedupe + set operations)
     let (mut i, mut j) = (0, 0);
+    let skip = |v: &[&[u32]], mut k: usize| {
+        while k + 1 < v.len() && v[k + 1] == v[k] {
+            k += 1;
+        }
+        k + 1
+    };
     while i < a.len() && j < b.len() {
         match a[i].cmp(b[j]) {
             std::cmp::Ordering::Less => {
                 d.diff_ab.push(a[i]);
-                i += 1;
+                i = skip(a, i);
             }
             std::cmp::Ordering::Greater => {
                 d.diff_ba.push(b[j]);
-                j += 1;
+                j = skip(b, j);
             }
             std::cmp::Ordering::Equal => {
                 d.intersection.push(a[i]);
-                i += 1;
-                j += 1;
+                i = skip(a, i);
+                j = skip(b, j);
             }
         }
     }
-    d.diff_ab.extend_from_slice(&a[i..]);
-    d.diff_ba.extend_from_slice(&b[j..]);
+    while i < a.len() {
+        d.diff_ab.push(a[i]);
+        i = skip(a, i);
+    }
+    while j < b.len() {
+        d.diff_ba.push(b[j]);
+        j = skip(b, j);
+    }
     d
 }
 
