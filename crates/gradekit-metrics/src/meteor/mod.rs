@@ -23,12 +23,14 @@
 //! Proof of parity: `tests/meteor_vectors.rs` (the dev vectors, thousands of random
 //! synonym-rich pairs scored by NLTK, and the Porter stemmer on a large word list).
 
+mod intern;
 pub mod porter;
 pub mod wordnet;
 
-use std::borrow::Cow;
+use std::cell::RefCell;
 
-use wordnet::{Map, WordNet};
+use intern::{StrTable, NONE};
+use wordnet::WordNet;
 
 /// NLTK's defaults, which azure-ai-evaluation passes explicitly.
 const ALPHA: f64 = 0.9;
@@ -62,56 +64,19 @@ pub fn meteor_tokens<S: AsRef<str>>(hyp: &[S], refr: &[S]) -> f64 {
     if hyp.is_empty() || refr.is_empty() {
         return 0.0;
     }
-    let mut words = Interner::default();
-    let hyp_w: Vec<u32> = hyp.iter().map(|t| words.intern(t.as_ref())).collect();
-    let ref_w: Vec<u32> = refr.iter().map(|t| words.intern(t.as_ref())).collect();
-
-    let mut hyp_free = vec![true; hyp_w.len()];
-    let mut ref_free = vec![true; ref_w.len()];
-    let mut matches: Vec<(usize, usize)> = Vec::with_capacity(hyp_w.len().min(ref_w.len()));
-
-    // Stage 1: exact (lower-cased) words.
-    match_by_key(
-        &hyp_w,
-        &ref_w,
-        words.len(),
-        &mut hyp_free,
-        &mut ref_free,
-        &mut matches,
-    );
-
-    // Stage 2: Porter stems of the words still unmatched (each distinct word stemmed once).
-    if matches.len() < hyp_w.len() && matches.len() < ref_w.len() {
-        let stems = words.stems();
-        let hyp_s: Vec<u32> = hyp_w.iter().map(|&w| stems.of_word[w as usize]).collect();
-        let ref_s: Vec<u32> = ref_w.iter().map(|&w| stems.of_word[w as usize]).collect();
-        match_by_key(
-            &hyp_s,
-            &ref_s,
-            stems.len(),
-            &mut hyp_free,
-            &mut ref_free,
-            &mut matches,
-        );
-
-        // Stage 3: WordNet synonyms of the hypothesis stems against the reference stems.
-        if matches.len() < hyp_w.len() && matches.len() < ref_w.len() {
-            synonym_stage(
-                &stems,
-                &hyp_s,
-                &ref_s,
-                &mut hyp_free,
-                &mut ref_free,
-                &mut matches,
-            );
-        }
+    thread_local! {
+        static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
     }
-
-    score(matches, hyp_w.len(), ref_w.len())
+    SCRATCH.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut s) => s.meteor(hyp, refr),
+        // Only reachable if a caller re-entered from inside a call; stay correct anyway.
+        Err(_) => Scratch::default().meteor(hyp, refr),
+    })
 }
 
-/// Python's float arithmetic of `single_meteor_score`, in the same order.
-fn score(mut matches: Vec<(usize, usize)>, hyp_len: usize, ref_len: usize) -> f64 {
+/// Python's float arithmetic of `single_meteor_score`, in the same order. `by_hyp` is a work
+/// buffer: the matches are laid out by hypothesis position instead of sorted.
+fn score(matches: &[(usize, usize)], hyp_len: usize, ref_len: usize, by_hyp: &mut Vec<u32>) -> f64 {
     let m = matches.len();
     if m == 0 || hyp_len == 0 || ref_len == 0 {
         return 0.0;
@@ -123,160 +88,261 @@ fn score(mut matches: Vec<(usize, usize)>, hyp_len: usize, ref_len: usize) -> f6
         return 0.0;
     }
     let fmean = (precision * recall) / denom;
-    // Hypothesis positions are distinct, so the sort order is total.
-    matches.sort_unstable_by_key(|&(h, _)| h);
-    let chunks = 1 + matches
-        .windows(2)
-        .filter(|p| !(p[1].0 == p[0].0 + 1 && p[1].1 == p[0].1 + 1))
-        .count();
+    // `_count_chunks` on the matches sorted by hypothesis position: a new chunk starts
+    // wherever the next match is not adjacent in both texts.
+    by_hyp.clear();
+    by_hyp.resize(hyp_len, NONE);
+    for &(h, r) in matches {
+        by_hyp[h] = r as u32;
+    }
+    let mut chunks = 0usize;
+    let mut prev: Option<(usize, u32)> = None;
+    for (h, &r) in by_hyp.iter().enumerate() {
+        if r == NONE {
+            continue;
+        }
+        if !matches!(prev, Some((ph, pr)) if ph + 1 == h && pr.wrapping_add(1) == r) {
+            chunks += 1;
+        }
+        prev = Some((h, r));
+    }
     let frag = chunks as f64 / m as f64;
     let penalty = GAMMA * frag.powf(BETA);
     (1.0 - penalty) * fmean
 }
 
-/// One alignment stage on keys: each unmatched hypothesis position, last first, takes the
-/// right-most unmatched reference position with the same key (NLTK's `_match_enums`).
-fn match_by_key(
-    hyp: &[u32],
-    refr: &[u32],
-    n_keys: usize,
-    hyp_free: &mut [bool],
-    ref_free: &mut [bool],
-    matches: &mut Vec<(usize, usize)>,
-) {
-    // Bucketed linked lists: head[k] = right-most free reference position with key k,
-    // next[j] = the next free one to its left.
-    const NONE: u32 = u32::MAX;
-    let mut head = vec![NONE; n_keys];
-    let mut next = vec![NONE; refr.len()];
-    for (j, &k) in refr.iter().enumerate() {
-        if ref_free[j] {
-            next[j] = head[k as usize];
-            head[k as usize] = j as u32;
-        }
-    }
-    for i in (0..hyp.len()).rev() {
-        if !hyp_free[i] {
-            continue;
-        }
-        let k = hyp[i] as usize;
-        let j = head[k];
-        if j != NONE {
-            head[k] = next[j as usize];
-            hyp_free[i] = false;
-            ref_free[j as usize] = false;
-            matches.push((i, j as usize));
-        }
-    }
-}
+/// Distinct words kept in a thread's stem cache before it is cleared (with the byte and
+/// synonym-id limits below: ~10 MB at most).
+const CACHE_LIMIT: usize = 1 << 16;
 
-/// NLTK's `_enum_wordnetsyn_match` on the stems left by stage 2.
-fn synonym_stage(
-    stems: &Stems,
-    hyp_s: &[u32],
-    ref_s: &[u32],
-    hyp_free: &mut [bool],
-    ref_free: &mut [bool],
-    matches: &mut Vec<(usize, usize)>,
-) {
-    let wn = WordNet::get();
-    // WordNet id of each distinct stem (None: no lemma, so no hypothesis synonym can equal it).
-    let stem_wn: Vec<Option<u32>> = stems.text.iter().map(|s| wn.id(s)).collect();
-    if !ref_s
-        .iter()
-        .zip(ref_free.iter())
-        .any(|(&s, &free)| free && stem_wn[s as usize].is_some())
-    {
-        // A stem without a lemma could still equal the hypothesis stem itself, but stage 2 has
-        // already paired every such equality; nothing can match.
-        return;
-    }
-    let mut syn_cache: Map<u32, Vec<u32>> = Map::default();
-    let mut scratch = String::new();
-    for i in (0..hyp_s.len()).rev() {
-        if !hyp_free[i] {
-            continue;
-        }
-        let hs = hyp_s[i];
-        let syns = syn_cache.entry(hs).or_insert_with(|| {
-            let mut ids = Vec::new();
-            wn.synonym_ids_into(&stems.text[hs as usize], &mut ids, &mut scratch);
-            ids.sort_unstable();
-            ids.dedup();
-            ids
-        });
-        if syns.is_empty() {
-            continue;
-        }
-        let found = (0..ref_s.len()).rev().find(|&j| {
-            ref_free[j]
-                && (ref_s[j] == hs
-                    || stem_wn[ref_s[j] as usize].is_some_and(|id| syns.binary_search(&id).is_ok()))
-        });
-        if let Some(j) = found {
-            hyp_free[i] = false;
-            ref_free[j] = false;
-            matches.push((i, j));
-        }
-    }
-}
-
-/// Distinct lower-cased tokens of one call, numbered in order of first appearance.
+/// Buffers of one thread, reused by every call (cleared, never shrunk).
 #[derive(Default)]
-struct Interner<'a> {
-    ids: Map<Cow<'a, str>, u32>,
-    text: Vec<Cow<'a, str>>,
+struct Scratch {
+    /// Stage 1: distinct lower-cased reference words.
+    words: StrTable,
+    lower_buf: String,
+    /// Per key: right-most free reference position; per reference position: the next free one
+    /// to its left with the same key (bucketed linked lists, reused by stages 1 and 2).
+    head: Vec<u32>,
+    next: Vec<u32>,
+    hyp_free: Vec<bool>,
+    ref_free: Vec<bool>,
+    matches: Vec<(usize, usize)>,
+    by_hyp: Vec<u32>,
+    /// Stage 2: lower-cased word → stem id (`stem_of[word id]`), and the distinct stems. These
+    /// and the synonym sets below are kept across calls as caches (a grader sees the same
+    /// vocabulary again and again), cleared once they pass [`CACHE_LIMIT`] entries.
+    stemmed: StrTable,
+    stem_of: Vec<u32>,
+    stems: StrTable,
+    hyp_s: Vec<u32>,
+    ref_s: Vec<u32>,
+    stem_buf: String,
+    porter_buf: Vec<u8>,
+    /// Stage 3: WordNet id of each free reference stem; synonym ids of each hypothesis stem
+    /// (`syn_ids[syn_range[stem id]]`, sorted, computed on demand).
+    ref_wn: Vec<Option<u32>>,
+    syn_ids: Vec<u32>,
+    syn_range: Vec<(u32, u32)>,
+    morph_buf: String,
 }
 
-impl<'a> Interner<'a> {
-    fn intern(&mut self, token: &'a str) -> u32 {
-        let lower = porter::py_lower(token);
-        if let Some(&id) = self.ids.get(lower.as_ref()) {
-            return id;
+impl Scratch {
+    fn meteor<S: AsRef<str>>(&mut self, hyp: &[S], refr: &[S]) -> f64 {
+        let (h_len, r_len) = (hyp.len(), refr.len());
+        self.hyp_free.clear();
+        self.hyp_free.resize(h_len, true);
+        self.ref_free.clear();
+        self.ref_free.resize(r_len, true);
+        self.matches.clear();
+
+        self.exact_stage(hyp, refr);
+        let open = |s: &Scratch| s.matches.len() < h_len.min(r_len);
+        if open(self) {
+            self.stem_stage(hyp, refr);
+            if open(self) {
+                self.synonym_stage();
+            }
         }
-        let id = self.text.len() as u32;
-        self.ids.insert(lower.clone(), id);
-        self.text.push(lower);
-        id
+        score(&self.matches, h_len, r_len, &mut self.by_hyp)
     }
 
-    fn len(&self) -> usize {
-        self.text.len()
-    }
-
-    /// Stem every distinct word once and number the distinct stems.
-    fn stems(&self) -> Stems {
-        let mut ids: Map<String, u32> = Map::default();
-        let mut text: Vec<String> = Vec::new();
-        let mut of_word = Vec::with_capacity(self.text.len());
-        let mut buf = String::new();
-        for w in &self.text {
-            porter::stem_into(w, &mut buf);
-            let id = match ids.get(buf.as_str()) {
-                Some(&id) => id,
-                None => {
-                    let id = text.len() as u32;
-                    ids.insert(buf.clone(), id);
-                    text.push(buf.clone());
-                    id
+    /// Stage 1, NLTK's `_match_enums` on the lower-cased words: each hypothesis word, last
+    /// first, takes the right-most unmatched reference position holding the same word.
+    fn exact_stage<S: AsRef<str>>(&mut self, hyp: &[S], refr: &[S]) {
+        self.words.reset(refr.len());
+        self.head.clear();
+        self.next.clear();
+        self.next.resize(refr.len(), NONE);
+        for (j, t) in refr.iter().enumerate() {
+            let (id, new) = self
+                .words
+                .intern(porter::py_lower_in(t.as_ref(), &mut self.lower_buf));
+            if new {
+                self.head.push(NONE);
+            }
+            self.next[j] = self.head[id as usize];
+            self.head[id as usize] = j as u32;
+        }
+        for i in (0..hyp.len()).rev() {
+            let key = porter::py_lower_in(hyp[i].as_ref(), &mut self.lower_buf);
+            if let Some(id) = self.words.lookup(key) {
+                let j = self.head[id as usize];
+                if j != NONE {
+                    self.head[id as usize] = self.next[j as usize];
+                    self.hyp_free[i] = false;
+                    self.ref_free[j as usize] = false;
+                    self.matches.push((i, j as usize));
                 }
-            };
-            of_word.push(id);
+            }
         }
-        Stems { text, of_word }
     }
-}
 
-struct Stems {
-    /// Distinct stems; the index is the stem id.
-    text: Vec<String>,
-    /// Stem id of each interned word.
-    of_word: Vec<u32>,
-}
+    /// Stage 2, NLTK's `_enum_stem_match`: the same walk on the Porter stems of the words left.
+    /// Few words are left in practice, so the walk scans the free positions directly (as NLTK
+    /// does) instead of building buckets.
+    fn stem_stage<S: AsRef<str>>(&mut self, hyp: &[S], refr: &[S]) {
+        if self.stemmed.len() > CACHE_LIMIT
+            || self.stemmed.text_bytes() + self.stems.text_bytes() > CACHE_LIMIT * 64
+            || self.syn_ids.len() > CACHE_LIMIT * 16
+        {
+            self.clear_caches();
+        }
+        let mut hyp_s = std::mem::take(&mut self.hyp_s);
+        let mut ref_s = std::mem::take(&mut self.ref_s);
+        hyp_s.clear();
+        ref_s.clear();
+        for (i, t) in hyp.iter().enumerate() {
+            hyp_s.push(if self.hyp_free[i] {
+                self.stem_id(t.as_ref())
+            } else {
+                NONE
+            });
+        }
+        for (j, t) in refr.iter().enumerate() {
+            ref_s.push(if self.ref_free[j] {
+                self.stem_id(t.as_ref())
+            } else {
+                NONE
+            });
+        }
+        // Free reference positions, ascending.
+        self.next.clear();
+        self.next
+            .extend((0..ref_s.len() as u32).filter(|&j| ref_s[j as usize] != NONE));
+        for i in (0..hyp_s.len()).rev() {
+            let k = hyp_s[i];
+            if k == NONE {
+                continue;
+            }
+            let found = self
+                .next
+                .iter()
+                .rev()
+                .map(|&j| j as usize)
+                .find(|&j| self.ref_free[j] && ref_s[j] == k);
+            if let Some(j) = found {
+                self.hyp_free[i] = false;
+                self.ref_free[j] = false;
+                self.matches.push((i, j));
+            }
+        }
+        self.hyp_s = hyp_s;
+        self.ref_s = ref_s;
+    }
 
-impl Stems {
-    fn len(&self) -> usize {
-        self.text.len()
+    /// Forget the cross-call stem and synonym caches (they are bounded by [`CACHE_LIMIT`]).
+    fn clear_caches(&mut self) {
+        self.stemmed.reset(1024);
+        self.stem_of.clear();
+        self.stems.reset(1024);
+        self.syn_ids.clear();
+        self.syn_range.clear();
+    }
+
+    /// Stem id of a token (lower-cased, then stemmed once per distinct word).
+    fn stem_id(&mut self, token: &str) -> u32 {
+        let (w, new) = self
+            .stemmed
+            .intern(porter::py_lower_in(token, &mut self.lower_buf));
+        if new {
+            porter::stem_with(
+                self.stemmed.get(w),
+                &mut self.stem_buf,
+                &mut self.porter_buf,
+            );
+            let (s, _) = self.stems.intern(&self.stem_buf);
+            self.stem_of.push(s);
+        }
+        self.stem_of[w as usize]
+    }
+
+    /// Stage 3, NLTK's `_enum_wordnetsyn_match` on the stems left by stage 2: each hypothesis
+    /// stem, last first, takes the right-most free reference stem that is the stem itself or a
+    /// name of one of its WordNet synsets.
+    fn synonym_stage(&mut self) {
+        let wn = WordNet::get();
+        self.ref_wn.clear();
+        for (j, &s) in self.ref_s.iter().enumerate() {
+            let id = if self.ref_free[j] {
+                wn.id(self.stems.get(s))
+            } else {
+                None
+            };
+            self.ref_wn.push(id);
+        }
+        if self.ref_wn.iter().all(Option::is_none) {
+            // A reference stem without a lemma could still equal the hypothesis stem itself,
+            // but stage 2 has already paired every such equality: nothing can match.
+            return;
+        }
+        // Synonym sets are cached across calls by stem id (see `clear_caches`).
+        if self.syn_range.len() < self.stems.len() {
+            self.syn_range.resize(self.stems.len(), (NONE, NONE));
+        }
+        for i in (0..self.hyp_s.len()).rev() {
+            if !self.hyp_free[i] {
+                continue;
+            }
+            let hs = self.hyp_s[i];
+            let (a, b) = self.synonyms_of(wn, hs);
+            if a == b {
+                continue;
+            }
+            let syns = &self.syn_ids[a as usize..b as usize];
+            let found = (0..self.ref_s.len()).rev().find(|&j| {
+                self.ref_free[j]
+                    && (self.ref_s[j] == hs
+                        || self.ref_wn[j].is_some_and(|id| syns.binary_search(&id).is_ok()))
+            });
+            if let Some(j) = found {
+                self.hyp_free[i] = false;
+                self.ref_free[j] = false;
+                self.matches.push((i, j));
+            }
+        }
+    }
+
+    /// Range in `syn_ids` of the sorted, distinct synonym ids of stem `s` (computed once).
+    fn synonyms_of(&mut self, wn: &WordNet, s: u32) -> (u32, u32) {
+        let cached = self.syn_range[s as usize];
+        if cached.0 != NONE {
+            return cached;
+        }
+        let start = self.syn_ids.len();
+        wn.synonym_ids_into(self.stems.get(s), &mut self.syn_ids, &mut self.morph_buf);
+        self.syn_ids[start..].sort_unstable();
+        let mut end = start;
+        for k in start..self.syn_ids.len() {
+            if k == start || self.syn_ids[k] != self.syn_ids[end - 1] {
+                self.syn_ids[end] = self.syn_ids[k];
+                end += 1;
+            }
+        }
+        self.syn_ids.truncate(end);
+        let range = (start as u32, end as u32);
+        self.syn_range[s as usize] = range;
+        range
     }
 }
 

@@ -78,19 +78,83 @@ const POOL: &[(&str, &str)] = &[
 
 /// Python's `str.lower()`, borrowing when nothing changes (the common case).
 pub(crate) fn py_lower(word: &str) -> Cow<'_, str> {
-    if word.is_ascii() {
-        if word.bytes().any(|b| b.is_ascii_uppercase()) {
-            Cow::Owned(word.to_ascii_lowercase())
-        } else {
-            Cow::Borrowed(word)
+    match ascii_case(word.as_bytes()) {
+        AsciiCase::Lower => Cow::Borrowed(word),
+        AsciiCase::Upper => Cow::Owned(word.to_ascii_lowercase()),
+        AsciiCase::NotAscii => lower_unicode(word),
+    }
+}
+
+/// [`py_lower`] into a reusable buffer: returns `word` itself when it is already lower-case,
+/// else its lower-case form written to `buf` (no allocation once `buf` is warm).
+#[inline]
+pub(crate) fn py_lower_in<'a>(word: &'a str, buf: &'a mut String) -> &'a str {
+    match ascii_case(word.as_bytes()) {
+        AsciiCase::Lower => word,
+        AsciiCase::Upper => {
+            buf.clear();
+            buf.push_str(word);
+            buf.make_ascii_lowercase();
+            buf
         }
+        AsciiCase::NotAscii => match lower_unicode(word) {
+            Cow::Borrowed(w) => w,
+            Cow::Owned(o) => {
+                *buf = o;
+                buf
+            }
+        },
+    }
+}
+
+enum AsciiCase {
+    Lower,
+    Upper,
+    NotAscii,
+}
+
+/// Classify a word eight bytes at a time: any byte ≥ 0x80, else any of `A..=Z`.
+#[inline]
+fn ascii_case(bytes: &[u8]) -> AsciiCase {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let mut upper = 0u64;
+    let mut chunks = bytes.chunks_exact(8);
+    for c in &mut chunks {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(c);
+        let x = u64::from_le_bytes(b);
+        if x & HIGH != 0 {
+            return AsciiCase::NotAscii;
+        }
+        // With every byte < 0x80 no addition carries into the next byte: the high bit of
+        // (x + 0x3f) is set for bytes >= 'A', that of (x + 0x25) for bytes > 'Z'.
+        upper |= x.wrapping_add(0x3f * ONES) & !x.wrapping_add(0x25 * ONES) & HIGH;
+    }
+    for &b in chunks.remainder() {
+        if b >= 0x80 {
+            return AsciiCase::NotAscii;
+        }
+        upper |= u64::from(b.is_ascii_uppercase());
+    }
+    if upper != 0 {
+        AsciiCase::Upper
     } else {
-        let lower = word.to_lowercase();
-        if lower == word {
-            Cow::Borrowed(word)
-        } else {
-            Cow::Owned(lower)
-        }
+        AsciiCase::Lower
+    }
+}
+
+#[cold]
+fn lower_unicode(word: &str) -> Cow<'_, str> {
+    // Borrow when every character is its own full lower-case mapping; a capital sigma always
+    // changes, so the final-sigma rule is left to `to_lowercase`.
+    if word.chars().all(|c| {
+        let mut l = c.to_lowercase();
+        l.next() == Some(c) && l.next().is_none()
+    }) {
+        Cow::Borrowed(word)
+    } else {
+        Cow::Owned(word.to_lowercase())
     }
 }
 
@@ -110,6 +174,11 @@ pub fn stem(word: &str) -> String {
 
 /// [`stem`] writing into a caller-owned buffer (cleared first), for hot loops.
 pub fn stem_into(word: &str, out: &mut String) {
+    stem_with(word, out, &mut Vec::new());
+}
+
+/// [`stem_into`] with a reusable work buffer for ASCII words (no allocation once warm).
+pub(crate) fn stem_with(word: &str, out: &mut String, work: &mut Vec<u8>) {
     out.clear();
     let lower = py_lower(word);
     // NLTK tests the pool with the word as given and looks the stem up by the lower-cased word.
@@ -123,10 +192,11 @@ pub fn stem_into(word: &str, out: &mut String) {
         return;
     }
     if lower.is_ascii() {
-        let mut w: Vec<u8> = lower.as_bytes().to_vec();
-        run_steps(&mut w);
+        work.clear();
+        work.extend_from_slice(lower.as_bytes());
+        run_steps(work);
         // Only ASCII bytes were removed or added, so this is still ASCII.
-        out.extend(w.iter().map(|&b| char::from(b)));
+        out.extend(work.iter().map(|&b| char::from(b)));
     } else {
         let mut w: Vec<char> = lower.chars().collect();
         run_steps(&mut w);
@@ -502,6 +572,36 @@ mod tests {
                 assert_eq!(is_cons(w, i), rec(w, i), "{:?} {i}", std::str::from_utf8(w));
             }
         }
+    }
+
+    #[test]
+    fn ascii_case_classifies_every_byte() {
+        for b in 0u8..=255 {
+            for pad in 0..9 {
+                let mut w = vec![b'a'; pad];
+                w.push(b);
+                w.extend(vec![b'z'; 8 - pad]);
+                let want = if b >= 0x80 {
+                    "n"
+                } else if b.is_ascii_uppercase() {
+                    "u"
+                } else {
+                    "l"
+                };
+                let got = match ascii_case(&w) {
+                    AsciiCase::Lower => "l",
+                    AsciiCase::Upper => "u",
+                    AsciiCase::NotAscii => "n",
+                };
+                assert_eq!(got, want, "byte {b} at {pad}");
+            }
+        }
+        assert_eq!(py_lower("MiXeD"), "mixed");
+        assert_eq!(py_lower("İ"), "i\u{307}");
+        assert_eq!(py_lower("ΣΑΣ"), "σας");
+        let mut buf = String::new();
+        assert_eq!(py_lower_in("ÉCOLE", &mut buf), "école");
+        assert_eq!(py_lower_in("école", &mut buf), "école");
     }
 
     #[test]

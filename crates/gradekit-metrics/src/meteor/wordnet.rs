@@ -65,7 +65,7 @@ const SUBSTITUTIONS: [&[(&str, &str)]; 4] = [
 const OWN: u32 = u32::MAX;
 
 /// Hash map used for word look-ups (foldhash: fast on short strings).
-pub(crate) type Map<K, V> = foldhash::HashMap<K, V>;
+type Map<K, V> = foldhash::HashMap<K, V>;
 
 /// The compiled-in WordNet tables, parsed.
 #[derive(Debug)]
