@@ -63,3 +63,21 @@ proptest! {
         }
     }
 }
+
+/// Long pathological inputs finish quickly (no quadratic corner in the scanners):
+/// 200 kB of each pattern, which would take minutes if any step were O(n^2).
+#[test]
+fn long_pathological_inputs_are_fast() {
+    let patterns = [
+        "a.", "!", "'", "a ", ".", ". ", "--", "\"", "`", "Dr. ", "x'", " 't", "cannot ", "(",
+        "a!b", "\n", "\x1c", "..", "?!", "é.", "e\u{301}", "😀", "&amp;", "1.",
+    ];
+    let start = std::time::Instant::now();
+    for p in patterns {
+        let text = p.repeat(200_000 / p.len());
+        let toks = nltk_tokenize(&text);
+        assert!(toks.len() <= text.len());
+    }
+    let secs = start.elapsed().as_secs_f64();
+    assert!(secs < 60.0, "pathological inputs took {secs:.1} s");
+}

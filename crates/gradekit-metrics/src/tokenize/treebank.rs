@@ -354,11 +354,14 @@ fn may_hold_contraction2(s: &[u8]) -> bool {
         let a = s[k] | 0x20;
         a == s[k + 1] | 0x20 && matches!(a, b'n' | b'm' | b't')
     };
-    let quoted = |k: usize| {
-        (s[k] == b'\'' && s[k + 1] | 0x20 == b'y') || (s[k] | 0x20 == b'e' && s[k + 1] == b'\'')
-    };
-    if find_byte(s, b'\'').is_some() && (0..s.len().saturating_sub(1)).any(quoted) {
-        return true;
+    let mut from = 0;
+    while let Some(k) = find_byte(&s[from..], b'\'').map(|k| from + k) {
+        let y_after = s.get(k + 1).is_some_and(|&c| c | 0x20 == b'y');
+        let e_before = k > 0 && s[k - 1] | 0x20 == b'e';
+        if y_after || e_before {
+            return true;
+        }
+        from = k + 1;
     }
     let load = |k: usize| {
         let mut w = [0u8; 8];
