@@ -88,7 +88,11 @@ fn normalized(grader: &Value) -> Value {
 fn compile_inner(v: &Value, opts: &EngineOptions) -> (Option<CompiledGrader>, ConfigErrors) {
     let grader = match Grader::from_value(v) {
         Ok(g) => g,
-        Err(errs) => return (None, errs),
+        Err(mut errs) => {
+            // Report a bad formula too, even when a sub-grader is broken: the keys are known.
+            crate::graders::multi::check_raw_formula(v, &mut errs);
+            return (None, errs);
+        }
     };
     let mut errs = ConfigErrors::default();
     let root = match &grader {

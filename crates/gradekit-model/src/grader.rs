@@ -367,15 +367,9 @@ fn read_grader(v: &Value, path: &str, top: bool, errs: &mut ConfigErrors) -> Opt
             let graders = o
                 .required("graders", errs)
                 .and_then(|g| read_sub_graders(g, &o.at("graders"), errs));
+            // The formula itself is parsed by the engine (gradekit-formula), which also reports
+            // an empty one.
             let calc = o.req_str("calculate_output", errs);
-            if let Some(c) = &calc {
-                if c.trim().is_empty() {
-                    errs.push(ConfigError::formula(
-                        o.at("calculate_output"),
-                        "empty formula",
-                    ));
-                }
-            }
             Grader::Multi(MultiGrader {
                 name,
                 graders: graders?,

@@ -103,6 +103,25 @@ impl Multi {
     }
 }
 
+/// Parses the formula of a multi grader that failed shape checks, so that `/validate` still
+/// reports every fault. Does nothing unless `graders` is a map and the formula a string.
+pub(crate) fn check_raw_formula(v: &serde_json::Value, errs: &mut ConfigErrors) {
+    let Some(obj) = v.as_object() else { return };
+    if obj.get("type").and_then(|t| t.as_str()) != Some("multi") {
+        return;
+    }
+    let (Some(graders), Some(calc)) = (
+        obj.get("graders").and_then(|g| g.as_object()),
+        obj.get("calculate_output").and_then(|c| c.as_str()),
+    ) else {
+        return;
+    };
+    let vars: Vec<&str> = graders.keys().map(String::as_str).collect();
+    if let Err(e) = Formula::parse(calc, &vars) {
+        errs.push(ConfigError::formula("calculate_output", e.to_string()));
+    }
+}
+
 /// A map key as it appears in a config path (same rule as gradekit-model's paths).
 fn display_key(key: &str) -> String {
     let plain = !key.is_empty()

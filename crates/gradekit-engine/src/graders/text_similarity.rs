@@ -75,10 +75,26 @@ impl TextSimilarity {
     }
 }
 
-fn metric_available(_m: Metric) -> bool {
-    false
+fn metric_available(m: Metric) -> bool {
+    m != Metric::Cosine
 }
 
-fn score(_m: Metric, _input: &str, _reference: &str) -> Result<f64, Failure> {
-    Err(Failure::Other)
+/// The primary variant of each metric (DESIGN.md §4), from gradekit-metrics. The metrics are
+/// total functions into [0, 1]; a non-finite value would be an engine bug and is reported as
+/// `other_error` by the caller rather than passed on.
+fn score(m: Metric, input: &str, reference: &str) -> Result<f64, Failure> {
+    use gradekit_metrics as gm;
+    Ok(match m {
+        Metric::FuzzyMatch => gm::fuzzy::fuzzy_match(input, reference),
+        Metric::Bleu => gm::bleu::bleu(input, reference),
+        Metric::Gleu => gm::gleu::gleu(input, reference),
+        Metric::Meteor => gm::meteor::meteor(input, reference),
+        Metric::Rouge1 => gm::rouge::rouge_n(input, reference, 1),
+        Metric::Rouge2 => gm::rouge::rouge_n(input, reference, 2),
+        Metric::Rouge3 => gm::rouge::rouge_n(input, reference, 3),
+        Metric::Rouge4 => gm::rouge::rouge_n(input, reference, 4),
+        Metric::Rouge5 => gm::rouge::rouge_n(input, reference, 5),
+        Metric::RougeL => gm::rouge::rouge_l(input, reference),
+        Metric::Cosine => return Err(Failure::Other),
+    })
 }

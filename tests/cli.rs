@@ -1,0 +1,297 @@
+//! The CLI contract of DESIGN.md §5: exit codes, run request rules, score streaming.
+#![allow(clippy::unwrap_used)]
+
+use serde_json::{json, Value};
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+fn gradekit(args: &[&str], stdin: &[u8]) -> (i32, String, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gradekit"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Feed stdin from another thread: a large input and output would otherwise fill both pipes.
+    let mut pipe = child.stdin.take().unwrap();
+    let data = stdin.to_vec();
+    let feeder = std::thread::spawn(move || pipe.write_all(&data));
+    let out = child.wait_with_output().unwrap();
+    feeder.join().unwrap().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn run(req: &Value) -> (i32, Value, String) {
+    let (code, out, err) = gradekit(&["run", "-"], req.to_string().as_bytes());
+    (code, serde_json::from_str(&out).unwrap_or(Value::Null), err)
+}
+
+fn eq_grader() -> Value {
+    json!({"type": "string_check", "input": "{{ sample.output_text }}",
+           "reference": "{{ item.reference_answer }}", "operation": "eq"})
+}
+
+#[test]
+fn legacy_reference_answer_becomes_item_reference_answer() {
+    let (code, resp, _) =
+        run(&json!({"grader": eq_grader(), "model_sample": "x", "reference_answer": "x"}));
+    assert_eq!(code, 0);
+    assert_eq!(resp["reward"], json!(1.0));
+}
+
+#[test]
+fn item_wins_over_reference_answer() {
+    let (_, resp, _) = run(&json!({"grader": eq_grader(), "model_sample": "x",
+        "reference_answer": "x", "item": {"reference_answer": "y"}}));
+    assert_eq!(resp["reward"], json!(0.0));
+}
+
+#[test]
+fn unknown_request_field_is_rejected_with_its_path() {
+    let (code, _, err) = run(&json!({"grader": eq_grader(), "model_sample": "x", "itme": {}}));
+    assert_eq!(code, 2);
+    assert!(err.contains("itme: unknown field"), "{err}");
+}
+
+#[test]
+fn invalid_grader_in_run_exits_2_naming_the_path() {
+    let mut g = eq_grader();
+    g["operation"] = json!("equals");
+    let (code, _, err) = run(&json!({"grader": g, "model_sample": "x"}));
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("operation: unknown operation \"equals\"; expected eq, ne, like, ilike"),
+        "{err}"
+    );
+}
+
+#[test]
+fn missing_model_sample_exits_2() {
+    let (code, _, err) = run(&json!({"grader": eq_grader()}));
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("model_sample: missing required field"),
+        "{err}"
+    );
+    let (code, _, err) = run(&json!({"grader": eq_grader(), "model_sample": 3}));
+    assert_eq!(code, 2);
+    assert!(err.contains("model_sample"), "{err}");
+}
+
+#[test]
+fn formula_only_fault_runs_with_formula_parse_error_but_validate_rejects() {
+    let g = json!({"type": "multi", "graders": {"a": eq_grader()}, "calculate_output": "a +"});
+    let (code, resp, _) =
+        run(&json!({"grader": g, "model_sample": "x", "item": {"reference_answer": "x"}}));
+    assert_eq!(code, 0);
+    assert_eq!(resp["reward"], json!(0.0));
+    assert_eq!(
+        resp["metadata"]["errors"]["formula_parse_error"],
+        json!(true)
+    );
+    let (code, _, err) = gradekit(&["validate", "-"], g.to_string().as_bytes());
+    assert_eq!(code, 2);
+    assert!(err.contains("calculate_output"), "{err}");
+}
+
+#[test]
+fn generated_name_is_stable_across_validate_and_run() {
+    let g = eq_grader();
+    let (code, out, _) = gradekit(&["validate", "-"], g.to_string().as_bytes());
+    assert_eq!(code, 0);
+    let echo: Value = serde_json::from_str(&out).unwrap();
+    let name = echo["grader"]["name"].as_str().unwrap().to_string();
+    assert!(name.starts_with("grader-") && name.len() == 19, "{name}");
+    assert!(name[7..].chars().all(|c| c.is_ascii_alphanumeric()));
+    let (_, resp, _) = run(&json!({"grader": g, "model_sample": "x"}));
+    assert_eq!(resp["metadata"]["name"], json!(name));
+    // Key order and whitespace do not change it.
+    let reordered = r#"{"operation":"eq","reference":"{{ item.reference_answer }}","input":"{{ sample.output_text }}","type":"string_check"}"#;
+    let (_, out, _) = gradekit(&["validate", "-"], reordered.as_bytes());
+    let echo2: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(echo2["grader"]["name"], json!(name));
+}
+
+#[test]
+fn validate_echo_is_the_grader_as_given_with_neq_normalised() {
+    let g = json!({"type": "string_check", "name": "n", "input": "a", "reference": "b",
+                   "operation": "neq", "pass_threshold": 0.5});
+    let (code, out, _) = gradekit(&["validate", "-"], g.to_string().as_bytes());
+    assert_eq!(code, 0);
+    let echo: Value = serde_json::from_str(&out).unwrap();
+    let mut want = g.clone();
+    want["operation"] = json!("ne");
+    assert_eq!(echo, json!({"grader": want}));
+}
+
+#[test]
+fn validate_reports_every_error() {
+    let g = json!({"type": "multi", "graders": {
+        "a": {"type": "string_check", "input": 1, "reference": "b", "operation": "equals"},
+        "b": {"type": "string_check", "input": "a", "reference": "b", "operation": "eq", "typo": 1}},
+        "calculate_output": "a + b"});
+    let (code, _, err) = gradekit(&["validate", "-"], g.to_string().as_bytes());
+    assert_eq!(code, 2);
+    for want in ["graders.a.input", "graders.a.operation", "graders.b.typo"] {
+        assert!(err.contains(want), "{want} missing from {err}");
+    }
+}
+
+#[test]
+fn fatal_inputs_exit_2_with_a_message() {
+    let (code, _, err) = gradekit(&["validate", "does/not/exist.json"], b"");
+    assert_eq!(code, 2);
+    assert!(err.contains("does/not/exist.json"), "{err}");
+    let (code, _, err) = gradekit(&["validate", "-"], b"{\"type\": ");
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("not valid JSON") && err.contains("line 1"),
+        "{err}"
+    );
+    let (code, _, err) = gradekit(
+        &[
+            "score",
+            "--grader",
+            "fixtures/examples/multi.json",
+            "no/such/input.jsonl",
+        ],
+        b"",
+    );
+    assert_eq!(code, 2);
+    assert!(err.contains("no/such/input.jsonl"), "{err}");
+}
+
+fn score(args: &[&str], input: &[u8]) -> (i32, Vec<Value>, String) {
+    let mut all = vec!["score", "--grader"];
+    all.extend_from_slice(args);
+    all.push("-");
+    let (code, out, err) = gradekit(&all, input);
+    let lines = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    (code, lines, err)
+}
+
+#[test]
+fn score_keeps_order_and_line_numbers_and_drops_nothing() {
+    let g = std::env::temp_dir().join(format!("gk-cli-{}.json", std::process::id()));
+    std::fs::write(
+        &g,
+        json!({"type": "string_check", "input": "{{ sample.output_text }}",
+        "reference": "{{ item.r }}", "operation": "eq", "pass_threshold": 1})
+        .to_string(),
+    )
+    .unwrap();
+    let g = g.to_str().unwrap().to_string();
+    let mut input = Vec::new();
+    for i in 0..5000 {
+        if i % 1000 == 7 {
+            input.extend_from_slice(b"   \n");
+        } else if i % 1000 == 8 {
+            input.extend_from_slice(b"[1, 2]\n");
+        } else if i % 1000 == 9 {
+            input.extend_from_slice(b"{\"id\": 9, \"model_sample\": null}\n");
+        } else if i % 1000 == 10 {
+            input.extend_from_slice(b"{\"id\": \xff\xfe}\n");
+        } else {
+            let s = if i % 2 == 0 { "a" } else { "b" };
+            input.extend_from_slice(
+                json!({"id": i, "item": {"r": "a"}, "model_sample": s})
+                    .to_string()
+                    .as_bytes(),
+            );
+            input.push(b'\n');
+        }
+    }
+    input.extend_from_slice(
+        b"{\"id\": \"last\", \"item\": {\"r\": \"a\"}, \"model_sample\": \"a\"}",
+    );
+    let summary = std::env::temp_dir().join(format!("gk-sum-{}.json", std::process::id()));
+    let (code, lines, _) = score(
+        &[
+            &g,
+            "--threads",
+            "2",
+            "-q",
+            "--summary-json",
+            summary.to_str().unwrap(),
+        ],
+        &input,
+    );
+    assert_eq!(code, 0);
+    assert_eq!(lines.len(), 5000 - 5 + 1, "one output per non-blank line");
+    let mut prev = 0;
+    for l in &lines {
+        let n = l["line"].as_u64().unwrap();
+        assert!(n > prev, "in order");
+        prev = n;
+        let i = n - 1;
+        if i % 1000 == 8 {
+            assert_eq!(l["error"]["code"], json!("not_an_object"));
+            assert_eq!(l["reward"], Value::Null);
+        } else if i % 1000 == 9 {
+            assert_eq!(l["error"]["code"], json!("missing_sample"));
+            assert_eq!(l["id"], json!(9));
+        } else if i % 1000 == 10 {
+            assert_eq!(l["error"]["code"], json!("invalid_utf8"));
+        } else if i < 5000 {
+            assert_eq!(l["id"], json!(i));
+            let want = if i % 2 == 0 { 1.0 } else { 0.0 };
+            assert_eq!(l["reward"], json!(want));
+            assert_eq!(l["passed"], json!(want >= 1.0));
+        }
+    }
+    assert_eq!(lines.last().unwrap()["id"], json!("last"));
+    assert_eq!(lines.last().unwrap()["line"], json!(5001));
+    let s: Value = serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
+    assert_eq!(s["invalid_lines"], json!(15));
+    assert_eq!(s["count"], json!(5000 - 20 + 1));
+    let mean = s["reward"]["mean"].as_f64().unwrap();
+    assert!(mean > 0.49 && mean < 0.51, "{mean}");
+    assert!(s["pass_rate"].as_f64().is_some());
+}
+
+#[test]
+fn score_sample_key_uses_the_whole_line_as_item() {
+    let g = std::env::temp_dir().join(format!("gk-sk-{}.json", std::process::id()));
+    std::fs::write(
+        &g,
+        json!({"type": "string_check", "input": "{{ sample.output_text }}",
+        "reference": "{{ item.answer }}", "operation": "eq"})
+        .to_string(),
+    )
+    .unwrap();
+    let input = b"{\"completion\": \"42\", \"answer\": \"42\"}\n{\"completion\": \"41\", \"answer\": \"42\"}\n{\"answer\": \"1\"}\n";
+    let (code, lines, _) = score(
+        &[g.to_str().unwrap(), "--sample-key", "completion", "-q"],
+        input,
+    );
+    assert_eq!(code, 0);
+    assert_eq!(lines[0]["reward"], json!(1.0));
+    assert_eq!(lines[1]["reward"], json!(0.0));
+    assert_eq!(lines[2]["error"]["code"], json!("missing_sample"));
+    assert!(lines[0].get("passed").is_none(), "no threshold, no passed");
+}
+
+#[test]
+fn score_bad_grader_exits_2() {
+    let (code, out, err) = gradekit(
+        &[
+            "score",
+            "--grader",
+            "fixtures/examples/outputs.jsonl",
+            "fixtures/examples/outputs.jsonl",
+        ],
+        b"",
+    );
+    assert_eq!(code, 2);
+    assert!(out.is_empty());
+    assert!(err.contains("not valid JSON"), "{err}");
+}
