@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicU8;
 use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
 
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -296,8 +297,8 @@ impl PythonRuntime {
             root: env.dir.path().to_path_buf(),
             source: source.into(),
             sandboxed: opts.mode == PythonMode::Sandboxed,
-            timeout: opts.timeout,
-            init_timeout: opts.init_timeout,
+            timeout: clamp_timeout(opts.timeout),
+            init_timeout: clamp_timeout(opts.init_timeout),
             memory_mib: opts.memory_mib,
             file_mib: opts.file_mib,
             landlock_min_abi: opts.landlock_min_abi.max(1),
@@ -345,6 +346,12 @@ fn make_env(opts: &PythonOptions) -> Result<Env, String> {
         dir,
         netns: Arc::new(AtomicU8::new(0)),
     })
+}
+
+/// Between 1 ms (zero would disarm the in-worker alarm) and a year (keeps deadline arithmetic
+/// and `setitimer` in range).
+fn clamp_timeout(t: Duration) -> Duration {
+    t.clamp(Duration::from_millis(1), crate::worker::FAR_FUTURE)
 }
 
 /// min(cores, 75% of RAM / memory limit), at least 1.

@@ -47,7 +47,7 @@ impl Spec {
     /// which the in-worker alarm should have fired.
     pub fn hard_deadline(&self) -> Duration {
         let grace = (self.timeout / 2).clamp(Duration::from_millis(500), Duration::from_secs(10));
-        self.timeout + grace
+        self.timeout.saturating_add(grace)
     }
 }
 
@@ -98,6 +98,9 @@ enum ReadFail {
     TooLarge(usize),
 }
 
+/// Longest deadline the watchdog computes with (timeouts are clamped to it, see runtime.rs).
+pub(crate) const FAR_FUTURE: Duration = Duration::from_secs(86_400 * 365);
+
 struct Watch {
     last_change: Instant,
     last_seq: u32,
@@ -110,16 +113,14 @@ impl Watch {
     fn new(per_sample: Duration, samples: usize, seq: u32) -> Self {
         let now = Instant::now();
         let n = u32::try_from(samples.max(1)).unwrap_or(u32::MAX);
-        let total = per_sample
-            .checked_mul(n)
-            .unwrap_or(Duration::from_secs(86_400 * 365));
+        let total = per_sample.checked_mul(n).unwrap_or(FAR_FUTURE);
         Watch {
             last_change: now,
             last_seq: seq,
             per_sample,
             cap: now
-                .checked_add(total + per_sample)
-                .unwrap_or(now + per_sample),
+                .checked_add(total.saturating_add(per_sample))
+                .unwrap_or(now + FAR_FUTURE),
             tick: (per_sample / 4).max(Duration::from_millis(10)),
         }
     }
@@ -133,7 +134,10 @@ impl Watch {
                 self.last_change = now;
             }
         }
-        let deadline = (self.last_change + self.per_sample).min(self.cap);
+        let deadline = match self.last_change.checked_add(self.per_sample) {
+            Some(d) => d.min(self.cap),
+            None => self.cap,
+        };
         if now >= deadline {
             return None;
         }
@@ -278,7 +282,7 @@ impl Worker {
                 self.death_note(&format!("cannot start worker: {e}")),
             ));
         }
-        let deadline = spec.init_timeout + spec.hard_deadline();
+        let deadline = spec.init_timeout.saturating_add(spec.hard_deadline());
         let mut watch = Watch::new(deadline, 1, 0);
         let frame = self.read_frame(&mut watch, false);
         match frame {

@@ -230,3 +230,23 @@ fn a_missing_interpreter_is_a_server_error() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn extreme_timeouts_do_not_panic() {
+    for timeout in [Duration::MAX, Duration::ZERO] {
+        let rt = PythonRuntime::new(PythonOptions {
+            mode: PythonMode::Process,
+            timeout,
+            init_timeout: timeout,
+            workers: Some(1),
+            ..PythonOptions::default()
+        });
+        // Duration::ZERO is clamped to 1 ms: loading may then legitimately time out.
+        if let Ok(p) = rt.compile("def grade(s, i):\n    return 1\n", None) {
+            let out = p.grade(&json!({}), &json!({}));
+            if timeout == Duration::MAX {
+                assert_eq!(out, PyOutcome::Reward(1.0));
+            }
+        }
+    }
+}
