@@ -1,6 +1,7 @@
 //! Quick speed check of `nltk_tokenize` on the dev-vector texts (not a criterion bench).
 //!
-//! `cargo run --release -p gradekit-metrics --example tokenize_speed [ROUNDS]`
+//! `cargo run --release -p gradekit-metrics --example tokenize_speed [ROUNDS] [API-FILTER]`
+//! (API-FILTER: a substring of the API name, e.g. `_into`, to time only that one).
 #![allow(clippy::unwrap_used)]
 
 use gradekit_metrics::nltk_tokenize;
@@ -50,10 +51,14 @@ fn main() {
         ("non-ascii (NIST)", &other),
     ] {
         let words: usize = texts.iter().map(|t| t.split_whitespace().count()).sum();
+        let only = std::env::args().nth(2).unwrap_or_default();
         for api in [
             "nltk_tokenize -> Vec<String>",
             "nltk_tokenize_into(&mut Tokens)",
         ] {
+            if !api.contains(only.as_str()) {
+                continue;
+            }
             let mut tokens = 0usize;
             let start = Instant::now();
             let cpu0 = cpu_seconds();

@@ -15,6 +15,7 @@
 //! Python's `str.isspace()`.  It is expanded once into a 64 KiB table for the BMP; the
 //! few astral ranges are binary-searched.
 
+use std::borrow::Cow;
 use std::sync::OnceLock;
 
 use super::tokens::Tokens;
@@ -110,82 +111,73 @@ pub fn international_tokenize(text: &str) -> Vec<String> {
 
 /// [`international_tokenize`], appending to `out`.
 pub(crate) fn international_tokenize_into(text: &str, out: &mut Tokens) {
-    let mut s: String = if text.contains("<skipped>") {
-        text.replace("<skipped>", "")
-    } else {
-        text.to_owned()
-    };
+    let mut s = Cow::Borrowed(text);
+    if s.contains("<skipped>") {
+        s = Cow::Owned(s.replace("<skipped>", ""));
+    }
     if s.contains('\u{2028}') {
-        s = s.replace('\u{2028}', " ");
+        s = Cow::Owned(s.replace('\u{2028}', " "));
     }
     if s.contains('&') {
-        s = xml_unescape(&s);
+        s = Cow::Owned(xml_unescape(&s));
     }
     let cls = classes();
+    let space = (' ', SPACE);
 
-    // NONASCII: `([\x00-\x7f]+)` → ` \1 `.
-    let mut a: Vec<char> = Vec::with_capacity(s.len() + 16);
+    // NONASCII: `([\x00-\x7f]+)` → ` \1 `.  Each character is stored with its class
+    // flags, looked up once.
+    let mut a: Vec<(char, u8)> = Vec::with_capacity(s.len() + 16);
     let mut in_ascii = false;
     for ch in s.chars() {
         if ch.is_ascii() != in_ascii {
-            a.push(' ');
+            a.push(space);
             in_ascii = ch.is_ascii();
         }
-        a.push(ch);
+        a.push((ch, cls.flags(ch)));
     }
     if in_ascii {
-        a.push(' ');
+        a.push(space);
     }
 
     // PUNCT_1: `([Number])([Punctuation])` → `\1 \2 `;
     // PUNCT_2: `([Punctuation])([Number])` → ` \1 \2`.
-    let mut b: Vec<char> = Vec::with_capacity(a.len() + 16);
-    pair_split(&a, &mut b, cls, NUMBER, PUNCT, false);
+    let mut b: Vec<(char, u8)> = Vec::with_capacity(a.len() + 16);
+    pair_split(&a, &mut b, NUMBER, PUNCT, false);
     a.clear();
-    pair_split(&b, &mut a, cls, PUNCT, NUMBER, true);
+    pair_split(&b, &mut a, PUNCT, NUMBER, true);
 
     // SYMBOLS: `([Symbol])` → ` \1 `, then `str.split()`.
-    let mut tok = String::new();
-    let mut utf8 = [0u8; 4];
-    for &ch in &a {
-        let f = cls.flags(ch);
-        if f & SPACE != 0 || f & SYMBOL != 0 {
-            if !tok.is_empty() {
-                out.push(&tok);
-                tok.clear();
-            }
+    let mut start = out.open();
+    for &(ch, f) in &a {
+        if f & (SPACE | SYMBOL) != 0 {
+            out.close(start);
             if f & SPACE == 0 {
-                out.push(ch.encode_utf8(&mut utf8));
+                let one = out.open();
+                out.push_char(ch);
+                out.close(one);
             }
+            start = out.open();
         } else {
-            tok.push(ch);
+            out.push_char(ch);
         }
     }
-    if !tok.is_empty() {
-        out.push(&tok);
-    }
+    out.close(start);
 }
 
 /// One `([first])([second])` substitution: leftmost, non-overlapping two-character
 /// matches; `lead` selects ` \1 \2` (PUNCT_2) over `\1 \2 ` (PUNCT_1).
-fn pair_split(
-    src: &[char],
-    dst: &mut Vec<char>,
-    cls: &CharClasses,
-    first: u8,
-    second: u8,
-    lead: bool,
-) {
+fn pair_split(src: &[(char, u8)], dst: &mut Vec<(char, u8)>, first: u8, second: u8, lead: bool) {
+    let space = (' ', SPACE);
     let mut i = 0;
     while i < src.len() {
         let c = src[i];
-        if cls.flags(c) & first != 0 {
+        if c.1 & first != 0 {
             if let Some(&d) = src.get(i + 1) {
-                if cls.flags(d) & second != 0 {
+                if d.1 & second != 0 {
                     if lead {
-                        dst.extend_from_slice(&[' ', c, ' ', d]);
+                        dst.extend_from_slice(&[space, c, space, d]);
                     } else {
-                        dst.extend_from_slice(&[c, ' ', d, ' ']);
+                        dst.extend_from_slice(&[c, space, d, space]);
                     }
                     i += 2;
                     continue;

@@ -36,6 +36,9 @@ fn multi_char_at(s: &[u8], i: usize) -> Option<usize> {
 /// lines never contain one.)
 fn word_ends_at(s: &[u8], j: usize) -> bool {
     let Some(&c) = s.get(j) else { return true };
+    if c.is_ascii_alphanumeric() {
+        return false; // none of the alternatives can start with a letter or digit
+    }
     if is_space(c) || is_non_word_char(c) || multi_char_at(s, j).is_some() {
         return true;
     }

@@ -2,15 +2,24 @@
 //! token (a `Vec<String>` costs one allocation and one free per token, which for short
 //! texts is a large share of the whole tokenizer's time).
 
-/// The tokens of one text, in order, stored back to back in one buffer.
+/// The tokens of one text, in order: one text buffer plus the byte range of each token.
 ///
 /// Reuse one `Tokens` across calls of [`super::nltk_tokenize_into`] to avoid allocating
 /// at all once its buffers have grown.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
+#[derive(Debug, Default, Clone)]
 pub struct Tokens {
+    /// Token bytes, possibly with separators between them.
     text: String,
-    ends: Vec<usize>,
+    spans: Vec<(usize, usize)>,
 }
+
+impl PartialEq for Tokens {
+    fn eq(&self, other: &Self) -> bool {
+        self.iter().eq(other.iter())
+    }
+}
+
+impl Eq for Tokens {}
 
 impl Tokens {
     /// An empty list.
@@ -21,34 +30,30 @@ impl Tokens {
     /// Removes every token, keeping the buffers.
     pub fn clear(&mut self) {
         self.text.clear();
-        self.ends.clear();
+        self.spans.clear();
     }
 
     /// Number of tokens.
     pub fn len(&self) -> usize {
-        self.ends.len()
+        self.spans.len()
     }
 
     /// True when there is no token.
     pub fn is_empty(&self) -> bool {
-        self.ends.is_empty()
+        self.spans.is_empty()
     }
 
     /// The `i`-th token.
     pub fn get(&self, i: usize) -> Option<&str> {
-        let end = *self.ends.get(i)?;
-        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        let &(start, end) = self.spans.get(i)?;
         self.text.get(start..end)
     }
 
     /// The tokens in order.
     pub fn iter(&self) -> impl ExactSizeIterator<Item = &str> + '_ {
-        let mut start = 0;
-        self.ends.iter().map(move |&end| {
-            let tok = self.text.get(start..end).unwrap_or("");
-            start = end;
-            tok
-        })
+        self.spans
+            .iter()
+            .map(|&(start, end)| self.text.get(start..end).unwrap_or(""))
     }
 
     /// The tokens as borrowed slices (one allocation).
@@ -61,30 +66,70 @@ impl Tokens {
         self.iter().map(str::to_owned).collect()
     }
 
-    /// Appends one token (callers never pass an empty one).
-    pub(crate) fn push(&mut self, tok: &str) {
-        self.text.push_str(tok);
-        self.ends.push(self.text.len());
+    /// Start of a token built piecewise with [`Self::push_char`] and [`Self::close`].
+    pub(crate) fn open(&self) -> usize {
+        self.text.len()
+    }
+
+    pub(crate) fn push_char(&mut self, ch: char) {
+        self.text.push(ch);
+    }
+
+    /// Ends the token opened at `start`; nothing is recorded if it is empty.
+    pub(crate) fn close(&mut self, start: usize) {
+        if self.text.len() > start {
+            self.spans.push((start, self.text.len()));
+        }
     }
 
     /// Appends the space-separated words of `buf` (which holds ASCII on the
     /// `word_tokenize` path; anything else is converted lossily rather than dropped).
+    /// The buffer is copied once, separators included, and only the ranges recorded.
     pub(crate) fn push_space_separated(&mut self, buf: &[u8]) {
-        let s = match std::str::from_utf8(buf) {
-            Ok(s) => std::borrow::Cow::Borrowed(s),
-            Err(_) => String::from_utf8_lossy(buf),
-        };
-        self.text.reserve(s.len());
-        let bytes = s.as_bytes();
-        let mut i = 0;
-        while i < bytes.len() {
-            if bytes[i] == b' ' {
-                i += 1;
-                continue;
-            }
-            let end = super::scan::find_byte(&bytes[i..], b' ').map_or(bytes.len(), |k| i + k);
-            self.push(&s[i..end]);
-            i = end + 1;
+        let base = self.text.len();
+        match std::str::from_utf8(buf) {
+            Ok(s) => self.text.push_str(s),
+            Err(_) => self.text.push_str(&String::from_utf8_lossy(buf)),
         }
+        let bytes = &self.text.as_bytes()[base..];
+        let mut start = None;
+        for (i, &b) in bytes.iter().enumerate() {
+            match (b == b' ', start) {
+                (true, Some(st)) => {
+                    self.spans.push((base + st, base + i));
+                    start = None;
+                }
+                (false, None) => start = Some(i),
+                _ => {}
+            }
+        }
+        if let Some(st) = start {
+            self.spans.push((base + st, base + bytes.len()));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges_and_equality() {
+        let mut a = Tokens::new();
+        a.push_space_separated(b"  ab c  d ");
+        let start = a.open();
+        a.push_char('e');
+        a.close(start);
+        let empty = a.open();
+        a.close(empty);
+        assert_eq!(a.to_vec(), ["ab", "c", "d", "e"]);
+        assert_eq!(a.get(1), Some("c"));
+        assert_eq!(a.get(4), None);
+        let mut b = Tokens::new();
+        b.push_space_separated("ab c".as_bytes());
+        b.push_space_separated(b"d e");
+        assert_eq!(a, b);
+        a.clear();
+        assert!(a.is_empty());
     }
 }
