@@ -56,7 +56,7 @@ impl StrTable {
     }
 
     /// Slot holding `key`, or the empty slot where it would go (`Err`).
-    #[inline]
+    #[inline(always)]
     fn probe(&self, key: &str, h: u64) -> Result<u32, usize> {
         let mask = self.slots.len() - 1;
         let mut i = (h as usize) & mask;
@@ -72,7 +72,7 @@ impl StrTable {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     pub(super) fn lookup(&self, key: &str) -> Option<u32> {
         if self.slots.is_empty() {
             return None;
