@@ -22,7 +22,7 @@
 //! The n-gram counting itself is in `crate::ngram` (interned ids, iterated
 //! pairing), O(|hyp| + |ref|) expected time per order.
 
-use crate::ngram::{clipped_overlaps, intern_pair, ngram_count};
+use crate::ngram::{ngram_count, with_scratch};
 
 /// Maximum n-gram order (uniform weights 1/4 each).
 const MAX_ORDER: usize = 4;
@@ -38,12 +38,15 @@ const METHOD4_K: u64 = 5;
 /// Verified against the reference on `fixtures/vectors/dev.jsonl` and
 /// `random_bleu.jsonl` (`tests/dev_vectors.rs`, `tests/random_vectors.rs`).
 pub fn bleu_tokens<S: AsRef<str>>(hyp: &[S], refr: &[S]) -> f64 {
-    let ids = intern_pair(
-        refr.iter().map(|t| t.as_ref().as_bytes()),
-        hyp.iter().map(|t| t.as_ref().as_bytes()),
-    );
     let mut clipped = [0u64; MAX_ORDER];
-    clipped_overlaps(&ids.reference, &ids.input, ids.vocab, &mut clipped);
+    with_scratch(|s| {
+        s.intern(
+            refr.len(),
+            |k| refr[k].as_ref().as_bytes(),
+            hyp.iter().map(|t| t.as_ref().as_bytes()),
+        );
+        s.clipped_overlaps(&mut clipped);
+    });
     score_from_counts(&clipped, hyp.len(), refr.len())
 }
 

@@ -8,7 +8,7 @@
 //! empty. Integer counts divided once, so the float result is the correctly
 //! rounded quotient, as Python's `int / int`. Symmetric in its arguments.
 
-use crate::ngram::{clipped_overlaps, intern_pair, ngram_count};
+use crate::ngram::{ngram_count, with_scratch};
 
 /// Largest n-gram order (`max_len=4`).
 const MAX_ORDER: usize = 4;
@@ -25,12 +25,15 @@ pub fn gleu_tokens<S: AsRef<str>>(hyp: &[S], refr: &[S]) -> f64 {
     if n_all == 0 {
         return 0.0;
     }
-    let ids = intern_pair(
-        refr.iter().map(|t| t.as_ref().as_bytes()),
-        hyp.iter().map(|t| t.as_ref().as_bytes()),
-    );
     let mut clipped = [0u64; MAX_ORDER];
-    clipped_overlaps(&ids.reference, &ids.input, ids.vocab, &mut clipped);
+    with_scratch(|s| {
+        s.intern(
+            refr.len(),
+            |k| refr[k].as_ref().as_bytes(),
+            hyp.iter().map(|t| t.as_ref().as_bytes()),
+        );
+        s.clipped_overlaps(&mut clipped);
+    });
     let tp: u64 = clipped.iter().sum();
     tp as f64 / n_all as f64
 }

@@ -24,9 +24,10 @@
 mod lcs;
 mod tokenize;
 
+use std::cell::Cell;
 use std::collections::HashMap;
 
-use crate::ngram::{clipped_overlaps, intern_pair, ngram_count, Hasher, ABSENT};
+use crate::ngram::{ngram_count, with_scratch, Hasher, Ids, Scratch, Work, ABSENT};
 use lcs::Pattern;
 use tokenize::Tokens;
 
@@ -62,8 +63,61 @@ fn lcs_f(lcs: usize, input_len: usize, reference_len: usize) -> f64 {
     )
 }
 
+/// Reusable token buffers of one thread (see `crate::ngram::with_scratch`).
+#[derive(Debug, Default)]
+struct TokenBuffers {
+    reference: Tokens,
+    input: Tokens,
+}
+
+thread_local! {
+    static TOKENS: Cell<Option<Box<TokenBuffers>>> = const { Cell::new(None) };
+}
+
+/// Buffers above this many bytes are not kept for the next call.
+const KEEP_BYTES: usize = 1 << 22;
+
+/// Runs `f` with this thread's token buffers (fresh ones when nested).
+fn with_tokens<R>(f: impl FnOnce(&mut TokenBuffers) -> R) -> R {
+    let mut t: Box<TokenBuffers> = TOKENS
+        .try_with(Cell::take)
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    let r = f(&mut t);
+    if t.reference.capacity().max(t.input.capacity()) <= KEEP_BYTES {
+        // Fails only during thread teardown; the buffers are then dropped.
+        let _ = TOKENS.try_with(|c| c.set(Some(t)));
+    }
+    r
+}
+
+/// Tokenises and interns a pair, then runs `f(reference, input, scratch)`
+/// with the ids in `scratch.ids`.
+fn with_pair<R>(
+    input: &str,
+    reference: &str,
+    f: impl FnOnce(&Tokens, &Tokens, &mut Scratch) -> R,
+) -> R {
+    with_tokens(|t| {
+        t.reference.fill(reference);
+        t.input.fill(input);
+        let (r, h) = (&t.reference, &t.input);
+        with_scratch(|s| {
+            s.intern(r.len(), |k| r.get(k), h.iter());
+            f(r, h, s)
+        })
+    })
+}
+
 /// Clipped overlap of order `n` between interned id lists (n ≥ 1).
-fn overlap_of_order(reference: &[u32], input: &[u32], vocab: usize, n: usize) -> u64 {
+fn overlap_of_order(
+    work: &mut Work,
+    reference: &[u32],
+    input: &[u32],
+    vocab: usize,
+    n: usize,
+) -> u64 {
     // No n-grams on a side → no overlap (also bounds the buffer below by the
     // token count, whatever `n` the caller passes).
     if n == 0 || n > reference.len() || n > input.len() {
@@ -77,38 +131,40 @@ fn overlap_of_order(reference: &[u32], input: &[u32], vocab: usize, n: usize) ->
         large = vec![0u64; n];
         &mut large
     };
-    clipped_overlaps(reference, input, vocab, out);
+    work.clipped_overlaps(reference, input, vocab, out);
     out[n - 1]
+}
+
+/// LCS length of two interned id lists, the shorter one as bit vector.
+fn lcs_of(ids: &Ids) -> usize {
+    if ids.input.len() < ids.reference.len() {
+        Pattern::new(&ids.input, ids.vocab).lcs(ids.reference.iter().copied())
+    } else {
+        Pattern::new(&ids.reference, ids.vocab).lcs(ids.input.iter().copied())
+    }
 }
 
 /// ROUGE-N F-measure of `input` against `reference` (the grader's `rouge_1`
 /// … `rouge_5` for `n` = 1..5; any `n ≥ 1` is computed the same way, `n = 0`
 /// gives 0 where rouge-score raises).
 pub fn rouge_n(input: &str, reference: &str, n: usize) -> f64 {
-    let r = Tokens::from_text(reference);
-    let h = Tokens::from_text(input);
-    let ids = intern_pair(r.iter(), h.iter());
-    let o = overlap_of_order(&ids.reference, &ids.input, ids.vocab, n);
-    ngram_f(o, ngram_count(h.len(), n), ngram_count(r.len(), n))
+    with_pair(input, reference, |r, h, s| {
+        let (ids, work) = s.split();
+        let o = overlap_of_order(work, &ids.reference, &ids.input, ids.vocab, n);
+        ngram_f(o, ngram_count(h.len(), n), ngram_count(r.len(), n))
+    })
 }
 
 /// ROUGE-L (sentence-level LCS, not rougeLsum) F-measure of `input` against
 /// `reference`. O(|input| · ⌈|reference|/64⌉) time on the shorter side as
 /// bit vector; see the module docs.
 pub fn rouge_l(input: &str, reference: &str) -> f64 {
-    let r = Tokens::from_text(reference);
-    let h = Tokens::from_text(input);
-    if r.len() == 0 || h.len() == 0 {
-        return 0.0;
-    }
-    let ids = intern_pair(r.iter(), h.iter());
-    // LCS is symmetric: put the shorter list in the bit vector.
-    let lcs = if ids.input.len() < ids.reference.len() {
-        Pattern::new(&ids.input, ids.vocab).lcs(ids.reference.iter().copied())
-    } else {
-        Pattern::new(&ids.reference, ids.vocab).lcs(ids.input.iter().copied())
-    };
-    lcs_f(lcs, h.len(), r.len())
+    with_pair(input, reference, |r, h, s| {
+        if r.len() == 0 || h.len() == 0 {
+            return 0.0;
+        }
+        lcs_f(lcs_of(s.split().0), h.len(), r.len())
+    })
 }
 
 /// All six grader ROUGE scores of one pair, tokenising once.
@@ -120,9 +176,37 @@ pub struct RougeScores {
     pub rouge_l: f64,
 }
 
+impl RougeScores {
+    fn from_counts(
+        overlaps: &[u64; 5],
+        lcs: usize,
+        input_len: usize,
+        reference_len: usize,
+    ) -> Self {
+        let mut rouge_n = [0.0; 5];
+        for (k, score) in rouge_n.iter_mut().enumerate() {
+            let n = k + 1;
+            *score = ngram_f(
+                overlaps[k],
+                ngram_count(input_len, n),
+                ngram_count(reference_len, n),
+            );
+        }
+        RougeScores {
+            rouge_n,
+            rouge_l: lcs_f(lcs, input_len, reference_len),
+        }
+    }
+}
+
 /// `rouge_1` … `rouge_5` and `rouge_l` of `input` against `reference`.
 pub fn rouge_all(input: &str, reference: &str) -> RougeScores {
-    PreparedReference::new(reference).rouge_all(input)
+    with_pair(input, reference, |r, h, s| {
+        let mut overlaps = [0u64; 5];
+        s.clipped_overlaps(&mut overlaps);
+        let lcs = lcs_of(s.split().0);
+        RougeScores::from_counts(&overlaps, lcs, h.len(), r.len())
+    })
 }
 
 /// A reference tokenised, interned and turned into LCS masks once, to score
@@ -170,46 +254,50 @@ impl PreparedReference {
         self.ids.is_empty()
     }
 
-    fn input_ids(&self, input: &str) -> Vec<u32> {
-        Tokens::from_text(input)
-            .iter()
-            .map(|t| self.vocab.get(t).copied().unwrap_or(ABSENT))
-            .collect()
+    /// Tokenises `input`, maps it to this reference's ids (in the scratch
+    /// `ids.input`) and runs `f(input_len, scratch)`.
+    fn with_input<R>(&self, input: &str, f: impl FnOnce(usize, &mut Scratch) -> R) -> R {
+        with_tokens(|t| {
+            t.input.fill(input);
+            with_scratch(|s| {
+                let ids = &mut s.split().0.input;
+                ids.clear();
+                ids.extend(
+                    t.input
+                        .iter()
+                        .map(|tok| self.vocab.get(tok).copied().unwrap_or(ABSENT)),
+                );
+                f(t.input.len(), s)
+            })
+        })
     }
 
     /// ROUGE-N F-measure of `input` against this reference (see [`rouge_n`]).
     pub fn rouge_n(&self, input: &str, n: usize) -> f64 {
-        let h = self.input_ids(input);
-        let o = overlap_of_order(&self.ids, &h, self.vocab.len(), n);
-        ngram_f(o, ngram_count(h.len(), n), ngram_count(self.ids.len(), n))
+        self.with_input(input, |h_len, s| {
+            let (ids, work) = s.split();
+            let o = overlap_of_order(work, &self.ids, &ids.input, self.vocab.len(), n);
+            ngram_f(o, ngram_count(h_len, n), ngram_count(self.ids.len(), n))
+        })
     }
 
     /// ROUGE-L F-measure of `input` against this reference (see [`rouge_l`]).
     pub fn rouge_l(&self, input: &str) -> f64 {
-        let h = self.input_ids(input);
-        let lcs = self.pattern.lcs(h.iter().copied());
-        lcs_f(lcs, h.len(), self.pattern.len())
+        self.with_input(input, |h_len, s| {
+            let lcs = self.pattern.lcs(s.split().0.input.iter().copied());
+            lcs_f(lcs, h_len, self.pattern.len())
+        })
     }
 
     /// All six grader ROUGE scores of `input` against this reference.
     pub fn rouge_all(&self, input: &str) -> RougeScores {
-        let h = self.input_ids(input);
-        let mut overlaps = [0u64; 5];
-        clipped_overlaps(&self.ids, &h, self.vocab.len(), &mut overlaps);
-        let mut rouge_n = [0.0; 5];
-        for (k, score) in rouge_n.iter_mut().enumerate() {
-            let n = k + 1;
-            *score = ngram_f(
-                overlaps[k],
-                ngram_count(h.len(), n),
-                ngram_count(self.ids.len(), n),
-            );
-        }
-        let lcs = self.pattern.lcs(h.iter().copied());
-        RougeScores {
-            rouge_n,
-            rouge_l: lcs_f(lcs, h.len(), self.pattern.len()),
-        }
+        self.with_input(input, |h_len, s| {
+            let (ids, work) = s.split();
+            let mut overlaps = [0u64; 5];
+            work.clipped_overlaps(&self.ids, &ids.input, self.vocab.len(), &mut overlaps);
+            let lcs = self.pattern.lcs(ids.input.iter().copied());
+            RougeScores::from_counts(&overlaps, lcs, h_len, self.ids.len())
+        })
     }
 }
 
