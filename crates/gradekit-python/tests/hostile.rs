@@ -262,21 +262,19 @@ fn the_engine_environment_is_invisible() {
     if !sandbox_or_skip() {
         return;
     }
-    // Set before any worker of this runtime starts; workers get a cleared environment.
-    std::env::set_var("GRADEKIT_TEST_SECRET", "hunter2-secret");
+    // Workers get a cleared environment plus a fixed list: none of the engine's variables
+    // (cargo sets several CARGO_* ones for this test process).
+    assert!(std::env::vars().any(|(k, _)| k.starts_with("CARGO")));
     let rt = runtime();
-    let p = program(
-        &rt,
-        "import os",
-        "return float(any('hunter2' in v for v in os.environ.values()))",
-    );
+    let only_fixed = "allowed = {'PATH', 'LANG', 'LC_ALL', 'HOME', 'TMPDIR', 'OPENBLAS_NUM_THREADS',\n           'OMP_NUM_THREADS', 'MKL_NUM_THREADS', 'NUMEXPR_NUM_THREADS'}\nextra = sorted(set(os.environ) - allowed)\nif extra:\n    raise ValueError(extra)\nreturn 1.0";
+    let p = program(&rt, "import os", only_fixed);
     assert_eq!(
         p.grade(&json!({}), &json!({"k": "attack"})),
-        PyOutcome::Reward(0.0)
+        PyOutcome::Reward(1.0)
     );
     let proc_env = "raise ValueError(open('/proc/%d/environ' % os.getppid(), 'rb').read())";
     let d = runtime_error(sandwich(&program(&rt, "import os", proc_env)));
-    assert!(!d.contains("hunter2"), "{d}");
+    assert!(d.contains("PermissionError") && !d.contains("CARGO"), "{d}");
 }
 
 #[test]
