@@ -92,19 +92,20 @@ impl Tokens {
             Err(_) => self.text.push_str(&String::from_utf8_lossy(buf)),
         }
         let bytes = &self.text.as_bytes()[base..];
-        let mut start = None;
-        for (i, &b) in bytes.iter().enumerate() {
-            match (b == b' ', start) {
-                (true, Some(st)) => {
-                    self.spans.push((base + st, base + i));
-                    start = None;
-                }
-                (false, None) => start = Some(i),
-                _ => {}
+        let n = bytes.len();
+        let mut i = 0;
+        loop {
+            while i < n && bytes[i] == b' ' {
+                i += 1;
             }
-        }
-        if let Some(st) = start {
-            self.spans.push((base + st, base + bytes.len()));
+            if i == n {
+                break;
+            }
+            let start = i;
+            while i < n && bytes[i] != b' ' {
+                i += 1;
+            }
+            self.spans.push((base + start, base + i));
         }
     }
 }
