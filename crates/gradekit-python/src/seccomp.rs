@@ -6,7 +6,8 @@
 //! execveat, `clone` without `CLONE_THREAD`), sockets, tracing, namespace/mount changes, kernel
 //! keyrings, bpf/perf, io_uring, module loading; signals only to the worker itself (`kill`,
 //! `tkill`, `tgkill` whose first argument is the worker's pid); `ENOSYS` for `clone3` so glibc
-//! falls back to `clone`, whose flags the filter can see (threads keep working). Any other
+//! falls back to `clone`, whose flags the filter can see (threads keep working); no rlimit,
+//! clock, hostname, chmod/chown or xattr changes. Any other
 //! architecture than the one compiled for is killed; on x86-64 the x32 ABI is refused.
 //! Layout of `struct seccomp_data`: nr at 0, arch at 4, instruction pointer at 8, args at 16.
 
@@ -101,9 +102,42 @@ fn denied() -> Vec<libc::c_long> {
         libc::SYS_fsopen,
         libc::SYS_fsmount,
         libc::SYS_open_tree,
+        // Where the worker still holds capabilities (root without a user namespace, e.g. in a
+        // container that forbids unshare), these would let it raise its own limits, change the
+        // clock, or alter metadata of host files that Landlock's access rights do not cover.
+        libc::SYS_setrlimit,
+        libc::SYS_prlimit64,
+        libc::SYS_settimeofday,
+        libc::SYS_clock_settime,
+        libc::SYS_clock_adjtime,
+        libc::SYS_adjtimex,
+        libc::SYS_sethostname,
+        libc::SYS_setdomainname,
+        libc::SYS_syslog,
+        libc::SYS_vhangup,
+        libc::SYS_quotactl,
+        libc::SYS_kcmp,
+        libc::SYS_fchmod,
+        libc::SYS_fchmodat,
+        libc::SYS_fchown,
+        libc::SYS_fchownat,
+        libc::SYS_setxattr,
+        libc::SYS_lsetxattr,
+        libc::SYS_fsetxattr,
+        libc::SYS_removexattr,
+        libc::SYS_lremovexattr,
+        libc::SYS_fremovexattr,
     ];
     #[cfg(target_arch = "x86_64")]
-    v.extend([libc::SYS_fork, libc::SYS_vfork]);
+    v.extend([
+        libc::SYS_fork,
+        libc::SYS_vfork,
+        libc::SYS_chmod,
+        libc::SYS_chown,
+        libc::SYS_lchown,
+        libc::SYS_iopl,
+        libc::SYS_ioperm,
+    ]);
     v
 }
 

@@ -20,11 +20,13 @@ fn sandbox_or_skip() -> bool {
     true
 }
 
+/// One worker: `[ok, attack, ok]` then travels as one frame, so the tests also cover the
+/// in-flight attribution and the resubmission of the rest of the frame.
 fn runtime() -> PythonRuntime {
     PythonRuntime::new(PythonOptions {
         timeout: Duration::from_secs(1),
         memory_mib: 512,
-        workers: Some(2),
+        workers: Some(1),
         ..PythonOptions::default()
     })
 }
@@ -345,4 +347,35 @@ fn user_and_network_namespace_where_the_kernel_allows_it() {
     let src = "def grade(s, i):\n    import os\n    devs = [l.split(':')[0].strip() for l in open('/proc/self/net/dev').read().splitlines()[2:]]\n    return float(os.getuid() == 65534 and devs == ['lo'])\n";
     let p = rt.compile(src, None).unwrap();
     assert_eq!(p.grade(&json!({}), &json!({})), PyOutcome::Reward(1.0));
+}
+
+#[test]
+fn limits_and_host_file_metadata_stay_as_they_are() {
+    if !sandbox_or_skip() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("host.txt");
+    std::fs::write(&file, "x").unwrap();
+    let rt = runtime();
+    let raise = "resource.setrlimit(resource.RLIMIT_AS, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))\nreturn 1.0";
+    let d = runtime_error(sandwich(&program(&rt, "import resource", raise)));
+    assert!(d.contains("Error"), "{d}");
+    for attack in [
+        format!(
+            "os.chmod({:?}, 0o777)\nreturn 1.0",
+            file.display().to_string()
+        ),
+        format!(
+            "os.chown({:?}, 1, 1)\nreturn 1.0",
+            file.display().to_string()
+        ),
+    ] {
+        let d = runtime_error(sandwich(&program(&rt, "import os", &attack)));
+        assert!(d.contains("PermissionError"), "{attack}: {d}");
+    }
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::metadata(&file).unwrap();
+    assert_ne!(meta.mode() & 0o777, 0o777);
+    assert_ne!(meta.uid(), 1);
 }
