@@ -12,6 +12,7 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 
+use gradekit_metrics::meteor::wordnet::WordNet;
 use gradekit_metrics::meteor::{meteor, meteor_tokens, porter};
 use proptest::prelude::*;
 use serde_json::Value;
@@ -163,6 +164,132 @@ fn porter_matches_nltk() {
     );
 }
 
+/// NLTK's `single_meteor_score` transcribed naively (list pops, linear scans, synonym sets
+/// from the public WordNet API), to cross-check the fast paths (buckets, caches) on inputs
+/// larger than the fixtures hold.
+fn naive_meteor(hyp: &[String], refr: &[String]) -> f64 {
+    type Enum = Vec<(usize, String)>;
+    fn stage(
+        h: &mut Enum,
+        r: &mut Enum,
+        m: &mut Vec<(usize, usize)>,
+        eq: impl Fn(&str, &str) -> bool,
+    ) {
+        let mut i = h.len();
+        while i > 0 {
+            i -= 1;
+            if let Some(j) = (0..r.len()).rev().find(|&j| eq(&h[i].1, &r[j].1)) {
+                m.push((h[i].0, r[j].0));
+                h.remove(i);
+                r.remove(j);
+            }
+        }
+    }
+    let mut h: Enum = hyp.iter().map(|t| t.to_lowercase()).enumerate().collect();
+    let mut r: Enum = refr.iter().map(|t| t.to_lowercase()).enumerate().collect();
+    let mut m = Vec::new();
+    stage(&mut h, &mut r, &mut m, |a, b| a == b);
+    let stem_all = |e: &mut Enum| e.iter_mut().for_each(|(_, w)| *w = porter::stem(w));
+    stem_all(&mut h);
+    stem_all(&mut r);
+    stage(&mut h, &mut r, &mut m, |a, b| a == b);
+    let wn = WordNet::get();
+    stage(&mut h, &mut r, &mut m, |a, b| {
+        a == b || wn.synonyms(a).contains(&b)
+    });
+    if hyp.is_empty() || refr.is_empty() || m.is_empty() {
+        return 0.0;
+    }
+    m.sort();
+    let (p, rc) = (
+        m.len() as f64 / hyp.len() as f64,
+        m.len() as f64 / refr.len() as f64,
+    );
+    let fmean = p * rc / (0.9 * p + (1.0 - 0.9) * rc);
+    let chunks = 1 + m
+        .windows(2)
+        .filter(|w| !(w[1].0 == w[0].0 + 1 && w[1].1 == w[0].1 + 1))
+        .count();
+    (1.0 - 0.5 * (chunks as f64 / m.len() as f64).powf(3.0)) * fmean
+}
+
+#[test]
+fn naive_transcription_agrees_with_nltk() {
+    // The cross-check below is only as good as the naive version: pin it to NLTK first.
+    for r in read_jsonl("random_meteor.jsonl").iter().take(400) {
+        let want = r["score"].as_f64().unwrap();
+        let got = naive_meteor(&strings(&r["hyp"]), &strings(&r["ref"]));
+        assert_eq!(got, want, "{}", r["id"]);
+    }
+}
+
+/// Words with many WordNet neighbours (synonyms, inflections, exception forms).
+fn synonym_word() -> impl Strategy<Value = String> {
+    let words = [
+        "run",
+        "ran",
+        "running",
+        "go",
+        "went",
+        "gone",
+        "big",
+        "large",
+        "great",
+        "bigger",
+        "dog",
+        "dogs",
+        "hound",
+        "cat",
+        "happy",
+        "glad",
+        "car",
+        "auto",
+        "automobile",
+        "machine",
+        "begin",
+        "start",
+        "commence",
+        "fast",
+        "quick",
+        "rapid",
+        "speedy",
+        "house",
+        "home",
+        "sat",
+        "sit",
+        "sitting",
+        "seat",
+        "geese",
+        "goose",
+        "better",
+        "good",
+        "well",
+        "best",
+        "make",
+        "made",
+        "do",
+        "did",
+        "get",
+        "got",
+        "take",
+        "took",
+        "see",
+        "saw",
+        "the",
+        ",",
+    ];
+    (prop::sample::select(words.to_vec()), 0..4u8).prop_map(|(w, case)| match case {
+        0 => w.to_uppercase(),
+        1 => {
+            let mut c = w.chars();
+            c.next()
+                .map(|f| f.to_uppercase().chain(c).collect())
+                .unwrap_or_default()
+        }
+        _ => w.to_owned(),
+    })
+}
+
 fn token() -> impl Strategy<Value = String> {
     prop_oneof![
         prop::sample::select(vec![
@@ -195,6 +322,36 @@ fn token() -> impl Strategy<Value = String> {
         "[a-zA-Z*'\\-]{0,12}",
         any::<String>(),
     ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// Disjoint vocabularies whose words are WordNet neighbours: nothing matches before the
+    /// synonym stage, and long references take its bucketed path.
+    #[test]
+    fn synonym_stage_matches_naive_transcription(
+        hyp in prop::collection::vec(prop::sample::select(vec![
+            "run", "big", "dog", "car", "begin", "fast", "house", "sat", "geese", "good",
+            "make", "took", "saw", "glad"]), 0..120),
+        refr in prop::collection::vec(prop::sample::select(vec![
+            "ran", "large", "great", "hound", "auto", "automobile", "machine", "commence",
+            "start", "quick", "rapid", "speedy", "home", "sit", "seat", "goose", "well",
+            "made", "take", "see", "happy"]), 0..120),
+    ) {
+        prop_assert_eq!(meteor_tokens(&hyp, &refr), naive_meteor(
+            &hyp.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+            &refr.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+        ));
+    }
+
+    #[test]
+    fn fast_paths_match_naive_transcription(
+        hyp in prop::collection::vec(synonym_word(), 0..150),
+        refr in prop::collection::vec(synonym_word(), 0..150),
+    ) {
+        prop_assert_eq!(meteor_tokens(&hyp, &refr), naive_meteor(&hyp, &refr));
+    }
 }
 
 proptest! {

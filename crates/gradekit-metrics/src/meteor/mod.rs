@@ -126,6 +126,9 @@ fn score(matches: &[(usize, usize)], hyp_len: usize, ref_len: usize, by_hyp: &mu
     (1.0 - penalty) * fmean
 }
 
+/// Above this many candidate reference stems, stage 3 buckets them by lemma id.
+const BUCKET_FROM: usize = 32;
+
 /// Distinct words kept in a thread's stem cache before it is cleared (with the byte and
 /// synonym-id limits below: ~10 MB at most).
 const CACHE_LIMIT: usize = 1 << 16;
@@ -156,7 +159,12 @@ struct Scratch {
     porter_buf: Vec<u8>,
     /// Stage 3: WordNet id of each free reference stem; synonym ids of each hypothesis stem
     /// (`syn_ids[syn_range[stem id]]`, sorted, computed on demand).
-    ref_wn: Vec<Option<u32>>,
+    ref_wn: Vec<u32>,
+    /// Free reference positions whose stem is a WordNet lemma, ascending.
+    cand: Vec<u32>,
+    /// Buckets by stem id (stage 2) and by lemma id (stage 3), all-NONE between calls.
+    stem_head: Vec<u32>,
+    wn_head: Vec<u32>,
     syn_ids: Vec<u32>,
     syn_range: Vec<(u32, u32)>,
     morph_buf: String,
@@ -214,8 +222,6 @@ impl Scratch {
     }
 
     /// Stage 2, NLTK's `_enum_stem_match`: the same walk on the Porter stems of the words left.
-    /// Few words are left in practice, so the walk scans the free positions directly (as NLTK
-    /// does) instead of building buckets.
     fn stem_stage<S: AsRef<str>>(&mut self, hyp: &[S], refr: &[S]) {
         if self.stemmed.len() > CACHE_LIMIT
             || self.stemmed.text_bytes() + self.stems.text_bytes() > CACHE_LIMIT * 64
@@ -241,25 +247,33 @@ impl Scratch {
                 NONE
             });
         }
-        // Free reference positions, ascending.
-        self.next.clear();
-        self.next
-            .extend((0..ref_s.len() as u32).filter(|&j| ref_s[j as usize] != NONE));
+        // Buckets of free reference positions per stem, right-most on top. `stem_head` is
+        // indexed by the cached stem ids and kept all-NONE between calls.
+        if self.stem_head.len() < self.stems.len() {
+            self.stem_head.resize(self.stems.len(), NONE);
+        }
+        for (j, &k) in ref_s.iter().enumerate() {
+            if k != NONE {
+                self.next[j] = self.stem_head[k as usize];
+                self.stem_head[k as usize] = j as u32;
+            }
+        }
         for i in (0..hyp_s.len()).rev() {
             let k = hyp_s[i];
             if k == NONE {
                 continue;
             }
-            let found = self
-                .next
-                .iter()
-                .rev()
-                .map(|&j| j as usize)
-                .find(|&j| self.ref_free[j] && ref_s[j] == k);
-            if let Some(j) = found {
+            let j = self.stem_head[k as usize];
+            if j != NONE {
+                self.stem_head[k as usize] = self.next[j as usize];
                 self.hyp_free[i] = false;
-                self.ref_free[j] = false;
-                self.matches.push((i, j));
+                self.ref_free[j as usize] = false;
+                self.matches.push((i, j as usize));
+            }
+        }
+        for &k in &ref_s {
+            if k != NONE {
+                self.stem_head[k as usize] = NONE;
             }
         }
         self.hyp_s = hyp_s;
@@ -293,47 +307,76 @@ impl Scratch {
     }
 
     /// Stage 3, NLTK's `_enum_wordnetsyn_match` on the stems left by stage 2: each hypothesis
-    /// stem, last first, takes the right-most free reference stem that is the stem itself or a
-    /// name of one of its WordNet synsets.
+    /// stem, last first, takes the right-most free reference stem that is one of the names of
+    /// its WordNet synsets. (NLTK also accepts the stem itself, but stage 2 has already paired
+    /// every free hypothesis stem that some free reference stem equals.) Only reference stems
+    /// that are WordNet lemmas can match; with many of them free, they are bucketed by lemma id
+    /// so each hypothesis stem costs one look-up per synonym instead of a scan.
     fn synonym_stage(&mut self) {
         let wn = WordNet::get();
         self.ref_wn.clear();
+        self.cand.clear();
         for (j, &s) in self.ref_s.iter().enumerate() {
             let id = if self.ref_free[j] {
-                wn.id(self.stems.get(s))
+                wn.id(self.stems.get(s)).unwrap_or(NONE)
             } else {
-                None
+                NONE
             };
             self.ref_wn.push(id);
+            if id != NONE {
+                self.cand.push(j as u32);
+            }
         }
-        if self.ref_wn.iter().all(Option::is_none) {
-            // A reference stem without a lemma could still equal the hypothesis stem itself,
-            // but stage 2 has already paired every such equality: nothing can match.
+        if self.cand.is_empty() {
             return;
         }
         // Synonym sets are cached across calls by stem id (see `clear_caches`).
         if self.syn_range.len() < self.stems.len() {
             self.syn_range.resize(self.stems.len(), (NONE, NONE));
         }
+        let bucketed = self.cand.len() > BUCKET_FROM;
+        if bucketed {
+            // `wn_head` is indexed by lemma id and kept all-NONE between calls.
+            if self.wn_head.len() < wn.len() {
+                self.wn_head.resize(wn.len(), NONE);
+            }
+            for &j in &self.cand {
+                let id = self.ref_wn[j as usize] as usize;
+                self.next[j as usize] = self.wn_head[id];
+                self.wn_head[id] = j;
+            }
+        }
         for i in (0..self.hyp_s.len()).rev() {
             if !self.hyp_free[i] {
                 continue;
             }
-            let hs = self.hyp_s[i];
-            let (a, b) = self.synonyms_of(wn, hs);
-            if a == b {
-                continue;
-            }
+            let (a, b) = self.synonyms_of(wn, self.hyp_s[i]);
             let syns = &self.syn_ids[a as usize..b as usize];
-            let found = (0..self.ref_s.len()).rev().find(|&j| {
-                self.ref_free[j]
-                    && (self.ref_s[j] == hs
-                        || self.ref_wn[j].is_some_and(|id| syns.binary_search(&id).is_ok()))
-            });
+            let found = if bucketed {
+                syns.iter()
+                    .map(|&s| self.wn_head.get(s as usize).copied().unwrap_or(NONE))
+                    .filter(|&j| j != NONE)
+                    .max()
+            } else {
+                self.cand.iter().rev().copied().find(|&j| {
+                    self.ref_free[j as usize]
+                        && syns.binary_search(&self.ref_wn[j as usize]).is_ok()
+                })
+            };
             if let Some(j) = found {
+                let j = j as usize;
+                if bucketed {
+                    let id = self.ref_wn[j] as usize;
+                    self.wn_head[id] = self.next[j];
+                }
                 self.hyp_free[i] = false;
                 self.ref_free[j] = false;
                 self.matches.push((i, j));
+            }
+        }
+        if bucketed {
+            for &j in &self.cand {
+                self.wn_head[self.ref_wn[j as usize] as usize] = NONE;
             }
         }
     }
