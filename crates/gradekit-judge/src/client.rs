@@ -260,14 +260,21 @@ impl Inner {
     ) -> Result<Vec<u8>, JudgeError> {
         let url = format!("{}/{path}", self.base_url);
         let mut mode = self.mode();
-        let mut fell_back = false;
+        // Why `json_schema` was given up for this call, if it was (kept for error details).
+        let mut rejection: Option<String> = None;
+        let noted = |failure: String, rejection: &Option<String>| match rejection {
+            Some(r) => {
+                format!("{failure}; json_object was tried after json_schema was rejected: {r}")
+            }
+            None => failure,
+        };
         let mut retries = 0u32;
         loop {
             let request = make_body(mode);
             let attempt = self.attempt(&url, &request).await;
             let (failure, wait) = match attempt {
                 Attempt::Response { status, body, .. } if (200..300).contains(&status) => {
-                    if fell_back {
+                    if rejection.is_some() {
                         self.use_json_object.store(true, Ordering::Relaxed);
                     }
                     return Ok(body);
@@ -283,7 +290,10 @@ impl Inner {
                         && rejects_json_schema(status, &body)
                     {
                         mode = ResponseFormatMode::JsonObject;
-                        fell_back = true;
+                        rejection = Some(format!(
+                            "HTTP {status}: {}",
+                            excerpt(&String::from_utf8_lossy(&body))
+                        ));
                         continue;
                     }
                     let failure = format!(
@@ -291,7 +301,7 @@ impl Inner {
                         excerpt(&String::from_utf8_lossy(&body))
                     );
                     if !should_retry_status(status, header(&headers, "x-should-retry")) {
-                        return Err(JudgeError::server(failure));
+                        return Err(JudgeError::server(noted(failure, &rejection)));
                     }
                     let wait = retry_after(
                         header(&headers, "retry-after-ms"),
@@ -316,9 +326,9 @@ impl Inner {
                 }
             };
             if retries >= self.cfg.retry.max_retries {
-                return Err(JudgeError::server(format!(
-                    "{failure} (after {} attempts)",
-                    retries + 1
+                return Err(JudgeError::server(noted(
+                    format!("{failure} (after {} attempts)", retries + 1),
+                    &rejection,
                 )));
             }
             let wait = wait.unwrap_or_else(|| self.cfg.retry.backoff(retries, jitter()));

@@ -320,6 +320,35 @@ fn json_schema_rejection_falls_back_to_json_object_and_sticks() {
 }
 
 #[test]
+fn failed_fallback_keeps_json_schema_and_reports_both_answers() {
+    let server = StubServer::start(|req, _| {
+        if req.json()["response_format"]["type"] == "json_schema" {
+            StubReply::raw(
+                400,
+                "response_format json_schema is not supported by this model",
+            )
+        } else {
+            StubReply::raw(400, "Unrecognized request argument: schema")
+        }
+    });
+    let c = client(&server);
+    let e = c.chat(&score_request()).unwrap_err();
+    assert_eq!(e.kind, JudgeErrorKind::Server);
+    assert!(
+        e.details.contains("Unrecognized request argument"),
+        "{}",
+        e.details
+    );
+    assert!(
+        e.details.contains("json_schema is not supported"),
+        "{}",
+        e.details
+    );
+    assert_eq!(server.calls(), 2);
+    assert_eq!(c.response_format_mode(), ResponseFormatMode::JsonSchema);
+}
+
+#[test]
 fn configured_json_object_mode_is_sent_directly() {
     let server = answering(r#"{"result": 1}"#);
     let c = OpenAiClient::new(ClientConfig {
