@@ -173,12 +173,13 @@ fn naive_meteor(hyp: &[String], refr: &[String]) -> f64 {
         h: &mut Enum,
         r: &mut Enum,
         m: &mut Vec<(usize, usize)>,
-        eq: impl Fn(&str, &str) -> bool,
+        accepts: impl Fn(&str) -> Vec<String>,
     ) {
         let mut i = h.len();
         while i > 0 {
             i -= 1;
-            if let Some(j) = (0..r.len()).rev().find(|&j| eq(&h[i].1, &r[j].1)) {
+            let ok = accepts(&h[i].1);
+            if let Some(j) = (0..r.len()).rev().find(|&j| ok.contains(&r[j].1)) {
                 m.push((h[i].0, r[j].0));
                 h.remove(i);
                 r.remove(j);
@@ -188,14 +189,18 @@ fn naive_meteor(hyp: &[String], refr: &[String]) -> f64 {
     let mut h: Enum = hyp.iter().map(|t| t.to_lowercase()).enumerate().collect();
     let mut r: Enum = refr.iter().map(|t| t.to_lowercase()).enumerate().collect();
     let mut m = Vec::new();
-    stage(&mut h, &mut r, &mut m, |a, b| a == b);
+    // accepts(w) = the reference words that hypothesis word w may pair with in a stage
+    let same = |w: &str| vec![w.to_owned()];
+    stage(&mut h, &mut r, &mut m, same);
     let stem_all = |e: &mut Enum| e.iter_mut().for_each(|(_, w)| *w = porter::stem(w));
     stem_all(&mut h);
     stem_all(&mut r);
-    stage(&mut h, &mut r, &mut m, |a, b| a == b);
+    stage(&mut h, &mut r, &mut m, same);
     let wn = WordNet::get();
-    stage(&mut h, &mut r, &mut m, |a, b| {
-        a == b || wn.synonyms(a).contains(&b)
+    stage(&mut h, &mut r, &mut m, |w| {
+        let mut ok: Vec<String> = wn.synonyms(w).into_iter().map(str::to_owned).collect();
+        ok.push(w.to_owned());
+        ok
     });
     if hyp.is_empty() || refr.is_empty() || m.is_empty() {
         return 0.0;
