@@ -81,7 +81,7 @@ impl StrTable {
     }
 
     /// The id of `key`, inserting it if new; the flag says whether it was new.
-    #[inline]
+    #[inline(always)]
     pub(super) fn intern(&mut self, key: &str) -> (u32, bool) {
         if self.slots.is_empty() {
             self.reset(0);
