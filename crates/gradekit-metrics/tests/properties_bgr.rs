@@ -136,6 +136,20 @@ proptest! {
     }
 
     #[test]
+    fn rouge_tokenizer_matches_lowercase_and_split(a in any_text()) {
+        // rouge-score: str.lower(), runs outside [a-z0-9] separate tokens.
+        // Rust's str::to_lowercase uses the same full Unicode mapping for
+        // every code point whose lowercase contains ASCII.
+        let lower = a.to_lowercase();
+        let want: Vec<String> = lower
+            .split(|c: char| !(c.is_ascii_lowercase() || c.is_ascii_digit()))
+            .filter(|t| !t.is_empty())
+            .map(str::to_owned)
+            .collect();
+        prop_assert_eq!(rouge::tokenize(&a), want);
+    }
+
+    #[test]
     fn gleu_is_symmetric(a in wordy_text(40), b in wordy_text(40)) {
         let (ta, tb) = (words(&a), words(&b));
         prop_assert_eq!(gleu::gleu_tokens(&ta, &tb), gleu::gleu_tokens(&tb, &ta));

@@ -9,12 +9,20 @@
 //! CPython 3.11): U+0130 "İ" → "i" + U+0307 (the combining dot then ends the
 //! token) and U+212A KELVIN SIGN → "k". Every other non-ASCII character
 //! lowercases to non-ASCII and therefore separates tokens.
+//!
+//! Fast path (texts without those two code points, i.e. nearly all): eight
+//! bytes at a time (SWAR), the `[A-Za-z0-9]` bytes are flagged by carry-free
+//! range tests, letters lowercased by OR-ing 0x20, the whole chunk copied, and
+//! token starts/ends read off the flag transitions — tokens are then ranges
+//! of a lowercased copy of the text. The scalar path handles everything else
+//! and packs tokens back to back.
 
-/// Tokens stored back to back in one buffer (no per-token allocation).
+/// Tokens of one text: ranges into one buffer (no per-token allocation).
 #[derive(Debug, Default, Clone)]
 pub(crate) struct Tokens {
     buf: Vec<u8>,
-    /// End offset in `buf` of each token; token `k` starts at `ends[k - 1]`.
+    /// Start / end offsets in `buf` of each token.
+    starts: Vec<usize>,
     ends: Vec<usize>,
 }
 
@@ -28,7 +36,8 @@ impl Tokens {
 
     /// Bytes of buffer held (for deciding whether to keep it).
     pub(crate) fn capacity(&self) -> usize {
-        self.buf.capacity() + self.ends.capacity() * std::mem::size_of::<usize>()
+        self.buf.capacity()
+            + (self.starts.capacity() + self.ends.capacity()) * std::mem::size_of::<usize>()
     }
 
     /// Number of tokens.
@@ -38,32 +47,87 @@ impl Tokens {
 
     /// The tokens, in order, as ASCII bytes.
     pub(crate) fn iter(&self) -> impl ExactSizeIterator<Item = &[u8]> + '_ {
-        let buf = &self.buf;
-        self.ends.iter().enumerate().map(move |(k, &end)| {
-            let start = if k == 0 { 0 } else { self.ends[k - 1] };
-            &buf[start..end]
-        })
+        (0..self.len()).map(move |k| self.get(k))
     }
 
     /// The `k`-th token (empty if out of range).
     #[inline]
     pub(crate) fn get(&self, k: usize) -> &[u8] {
-        let start = if k == 0 {
-            0
-        } else {
-            self.ends.get(k - 1).copied().unwrap_or(0)
-        };
-        let end = self.ends.get(k).copied().unwrap_or(start);
-        self.buf.get(start..end).unwrap_or_default()
+        match (self.starts.get(k), self.ends.get(k)) {
+            (Some(&s), Some(&e)) => self.buf.get(s..e).unwrap_or_default(),
+            _ => &[],
+        }
     }
 
     /// Tokenises `text` into `self`, replacing any previous content.
-    ///
-    /// Branch-light: every byte is written through the [`MAP`] table and the
+    pub(crate) fn fill(&mut self, text: &str) {
+        if !self.fill_fast(text.as_bytes()) {
+            self.fill_scalar(text);
+        }
+    }
+
+    /// SWAR fast path; returns false (leaving garbage) when the text holds
+    /// U+0130 or U+212A, which need the scalar path.
+    fn fill_fast(&mut self, bytes: &[u8]) -> bool {
+        const ONES: u64 = 0x0101_0101_0101_0101;
+        const HIGH: u64 = 0x8080_8080_8080_8080;
+        /// Flags (0x80 per byte) the bytes of `x` (all < 0x80) in `lo..=hi`.
+        #[inline(always)]
+        fn in_range(x: u64, lo: u8, hi: u8) -> u64 {
+            (x.wrapping_add(ONES * u64::from(0x80 - lo))
+                & !x.wrapping_add(ONES * u64::from(0x7F - hi)))
+                & HIGH
+        }
+        self.buf.clear();
+        self.buf.reserve(bytes.len() + 8);
+        self.starts.clear();
+        self.ends.clear();
+        let mut in_token = false;
+        let mut base = 0usize;
+        while base < bytes.len() {
+            let chunk = bytes.get(base..base + 8).unwrap_or(&bytes[base..]);
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            let x = u64::from_le_bytes(word);
+            if x & HIGH != 0 && has_special(bytes, base, chunk.len()) {
+                return false;
+            }
+            let ascii = !x & HIGH;
+            let x7 = x & !HIGH;
+            let alpha = in_range(x7 | (ONES * 0x20), b'a', b'z') & ascii;
+            let keep = (alpha | in_range(x7, b'0', b'9')) & ascii;
+            self.buf
+                .extend_from_slice(&(x | (alpha >> 2)).to_le_bytes());
+            // Bit 7 of byte i of `prev` = byte i − 1 kept (carried across chunks).
+            let prev = (keep << 8) | (u64::from(in_token) << 7);
+            let mut starts = keep & !prev;
+            while starts != 0 {
+                self.starts
+                    .push(base + (starts.trailing_zeros() / 8) as usize);
+                starts &= starts - 1;
+            }
+            // Padding bytes are zero (not kept), so a token running into the
+            // end of the text ends at `bytes.len()` here.
+            let mut ends = !keep & prev & HIGH;
+            while ends != 0 {
+                self.ends.push(base + (ends.trailing_zeros() / 8) as usize);
+                ends &= ends - 1;
+            }
+            in_token = keep >> 63 != 0;
+            base += 8;
+        }
+        if in_token {
+            self.ends.push(bytes.len());
+        }
+        true
+    }
+
+    /// Scalar tokenizer for any text (the fast path falls back to it when
+    /// U+0130 or U+212A occurs). Branch-light: every byte is written through the [`MAP`] table and the
     /// write position advances only for kept bytes; a token end is recorded
     /// on each kept → separator transition. Only the lead bytes of the two
     /// special code points take a branch.
-    pub(crate) fn fill(&mut self, text: &str) {
+    fn fill_scalar(&mut self, text: &str) {
         let bytes = text.as_bytes();
         // Output never exceeds the input: one byte per kept byte, "i" for the
         // two bytes of U+0130, "k" for the three of U+212A. Every token but
@@ -127,7 +191,23 @@ impl Tokens {
         }
         self.buf.truncate(w);
         self.ends.truncate(e);
+        // Tokens are back to back: each starts where the previous ended.
+        self.starts.clear();
+        self.starts.push(0);
+        self.starts.extend_from_slice(&self.ends);
+        self.starts.truncate(self.ends.len());
     }
+}
+
+/// Whether U+0130 (C4 B0) or U+212A (E2 84 AA) starts within
+/// `bytes[base..base + len]`.
+#[cold]
+fn has_special(bytes: &[u8], base: usize, len: usize) -> bool {
+    (base..base + len).any(|i| match bytes.get(i) {
+        Some(0xC4) => bytes.get(i + 1) == Some(&0xB0),
+        Some(0xE2) => bytes.get(i + 1..i + 3) == Some(&[0x84, 0xAA]),
+        _ => false,
+    })
 }
 
 /// Table value of the lead bytes of U+0130 and U+212A.
