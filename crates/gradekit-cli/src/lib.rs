@@ -14,6 +14,7 @@ mod engine_flags;
 mod io;
 mod run;
 mod score;
+mod serve;
 mod validate;
 
 #[derive(Debug, Parser)]
@@ -37,17 +38,7 @@ enum Command {
     /// Grade every line of a JSONL file; one output line per input line, in order.
     Score(score::Args),
     /// Serve the OpenAI-compatible graders API (run/validate) over HTTP.
-    Serve(ServeArgs),
-}
-
-#[derive(Debug, clap::Args)]
-struct ServeArgs {
-    #[arg(long, default_value = "127.0.0.1")]
-    host: String,
-    #[arg(long, default_value_t = 8080)]
-    port: u16,
-    #[command(flatten)]
-    engine: engine_flags::EngineFlags,
+    Serve(serve::Args),
 }
 
 /// Parses the command line and runs it; the process exit code.
@@ -57,12 +48,7 @@ pub fn main() -> ExitCode {
         Command::Validate(a) => validate::main(a),
         Command::Run(a) => run::main(a),
         Command::Score(a) => score::main(a),
-        Command::Serve(a) => {
-            let _ = (&a.host, a.port, &a.engine);
-            Err(anyhow::anyhow!(
-                "`gradekit serve` is not part of this build yet (tracked in issue #7)"
-            ))
-        }
+        Command::Serve(a) => serve::main(a),
     };
     match result {
         Ok(code) => code,

@@ -1,0 +1,92 @@
+//! `gradekit serve`: the OpenAI-compatible graders API over HTTP (DESIGN.md §6; the server is
+//! `crates/gradekit-server`).
+
+use crate::engine_flags::EngineFlags;
+use anyhow::{Context, Result};
+use gradekit_server::{ApiKey, AppState, ConfiguredGraders, ServeOptions, ServerConfig};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Routes:\n  POST /v1/fine_tuning/alpha/graders/run       OpenAI wire\n  POST /v1/fine_tuning/alpha/graders/validate  OpenAI wire\n  GET  /health                                 no key needed\n  POST /v1/graders/run_batch                   extension: many samples, one grader\n  POST /v1/endpoint_graders/NAME               extension: Azure endpoint-grader protocol\n  POST /get_reward                             extension: OpenRLHF remote reward\n\nExample (the official SDK):\n  gradekit serve --port 8080 &\n  python -c 'import openai; c = openai.OpenAI(base_url=\"http://127.0.0.1:8080/v1\", api_key=\"x\"); print(c.fine_tuning.alpha.graders.validate(grader={\"type\": \"string_check\", \"name\": \"s\", \"input\": \"a\", \"reference\": \"a\", \"operation\": \"eq\"}))'")]
+pub struct Args {
+    /// Address to bind. Anything but a loopback address needs --api-key.
+    #[arg(long, default_value = "127.0.0.1")]
+    host: String,
+    /// Port (0 = any free port; the address is printed on stderr).
+    #[arg(long, default_value_t = 8080)]
+    port: u16,
+    /// Require `Authorization: Bearer KEY` on every route but /health. Never logged.
+    #[arg(long, env = "GRADEKIT_API_KEY", hide_env_values = true, value_name = "KEY")]
+    api_key: Option<String>,
+    /// Largest request body, in bytes.
+    #[arg(long, default_value_t = gradekit_server::DEFAULT_MAX_BODY, value_name = "BYTES")]
+    max_body: usize,
+    /// Deadline of one request, in seconds (408 while the body is still arriving, 504 after).
+    #[arg(long, default_value_t = gradekit_server::DEFAULT_TIMEOUT.as_secs_f64(), value_name = "SECS")]
+    timeout: f64,
+    /// Requests in flight before new ones are answered 429 with retry-after.
+    #[arg(long, default_value_t = gradekit_server::DEFAULT_CONCURRENCY, value_name = "N")]
+    concurrency: usize,
+    /// Compiled graders kept in memory (keyed by content hash; 0 = compile every request).
+    #[arg(long, default_value_t = gradekit_server::DEFAULT_CACHE_CAPACITY, value_name = "N")]
+    cache_size: usize,
+    /// Allow --python-mode process/embedded: python graders from any client then run without
+    /// the sandbox. Only when every client is trusted.
+    #[arg(long, alias = "allow-unsandboxed-python")]
+    allow_untrusted_python: bool,
+    /// Serve Azure's endpoint-grader protocol for this grader at POST /v1/endpoint_graders/NAME
+    /// (repeatable).
+    #[arg(long = "endpoint-grader", value_name = "NAME=FILE")]
+    endpoint_graders: Vec<String>,
+    /// Serve OpenRLHF's remote reward protocol (POST /get_reward) with this grader.
+    #[arg(long, value_name = "FILE")]
+    openrlhf_grader: Option<PathBuf>,
+    #[command(flatten)]
+    engine: EngineFlags,
+}
+
+fn read_grader(path: &Path) -> Result<Value> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read grader {}", path.display()))?;
+    serde_json::from_str(&text)
+        .with_context(|| format!("grader {} is not valid JSON", path.display()))
+}
+
+pub fn main(a: Args) -> Result<ExitCode> {
+    if !(a.timeout.is_finite() && a.timeout > 0.0) {
+        anyhow::bail!("--timeout must be a positive number of seconds");
+    }
+    let timeout = Duration::try_from_secs_f64(a.timeout)
+        .map_err(|_| anyhow::anyhow!("--timeout is out of range"))?;
+    let mut graders = ConfiguredGraders::default();
+    for spec in &a.endpoint_graders {
+        let (name, file) = spec
+            .split_once('=')
+            .ok_or_else(|| anyhow::anyhow!("--endpoint-grader takes NAME=FILE, got {spec:?}"))?;
+        graders
+            .endpoint
+            .push((name.to_string(), read_grader(Path::new(file))?));
+    }
+    if let Some(p) = &a.openrlhf_grader {
+        graders.openrlhf = Some(read_grader(p)?);
+    }
+    let config = ServerConfig {
+        api_key: a.api_key.filter(|k| !k.is_empty()).map(ApiKey::new),
+        max_body: a.max_body,
+        timeout,
+        concurrency: a.concurrency,
+        cache_capacity: a.cache_size,
+        allow_untrusted_python: a.allow_untrusted_python,
+    };
+    let state = AppState::new(config, a.engine.to_options()?, graders)?;
+    let opts = ServeOptions {
+        host: a.host,
+        port: a.port,
+        ..ServeOptions::default()
+    };
+    gradekit_server::serve_until_signal(opts, state)?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,279 @@
+//! Compiled graders by content hash: a small bounded LRU whose slots compile at most once.
+//!
+//! The key is the SHA-256 of the grader's compact JSON *in the order given*. Key order is part
+//! of what a grader means to a client — a multi grader's `sub_rewards` follow the order of its
+//! `graders` map — so two graders that differ only in key order are two entries, not one
+//! (the generated `name` still comes from the sorted canonical form, in the engine).
+//!
+//! A slot is an async once-cell: the first request compiles (on the blocking pool), concurrent
+//! requests for the same grader wait for that compile instead of starting their own. A failed
+//! compile leaves the slot empty, so the error is never cached (python compile failures can be
+//! transient). Eviction scans for the least recently used slot; with a few hundred slots that
+//! costs less than hashing one request, and it only happens on a miss when full.
+
+use crate::error::ApiError;
+use gradekit_engine::CompiledGrader;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use tokio::sync::OnceCell;
+
+/// Content hash of a grader.
+pub type Key = [u8; 32];
+
+/// A compiled grader and how to schedule it.
+#[derive(Debug)]
+pub struct Compiled {
+    pub grader: CompiledGrader,
+    /// Grading waits on something other than this CPU (a python worker, a judge call): run
+    /// it on the blocking pool, not on the CPU pool.
+    pub io_bound: bool,
+}
+
+impl Compiled {
+    /// Wraps a grader compiled from `config`.
+    pub fn new(grader: CompiledGrader, config: &Value) -> Self {
+        let io_bound = grader.io_width().is_some() || uses_python(config);
+        Compiled { grader, io_bound }
+    }
+}
+
+/// True when the grader or one of a multi grader's sub-graders is a python grader.
+fn uses_python(config: &Value) -> bool {
+    let is_py = |v: &Value| v.get("type").and_then(Value::as_str) == Some("python");
+    is_py(config)
+        || config
+            .get("graders")
+            .and_then(Value::as_object)
+            .is_some_and(|m| m.values().any(is_py))
+}
+
+/// The SHA-256 of `grader` written as compact JSON, without building the string.
+pub fn grader_key(grader: &Value) -> Key {
+    struct HashWriter(Sha256);
+    impl std::io::Write for HashWriter {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.update(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut w = HashWriter(Sha256::new());
+    // Writing a `Value` into a sink that never fails cannot fail.
+    let _ = serde_json::to_writer(&mut w, grader);
+    w.0.finalize().into()
+}
+
+type Cell = Arc<OnceCell<Arc<Compiled>>>;
+
+struct Slot {
+    cell: Cell,
+    last_used: u64,
+}
+
+#[derive(Default)]
+struct Lru {
+    tick: u64,
+    slots: HashMap<Key, Slot>,
+}
+
+/// Bounded map from grader hash to compiled grader.
+pub struct GraderCache {
+    capacity: usize,
+    inner: Mutex<Lru>,
+}
+
+impl std::fmt::Debug for GraderCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GraderCache")
+            .field("capacity", &self.capacity)
+            .field("len", &self.len())
+            .finish()
+    }
+}
+
+impl GraderCache {
+    pub fn new(capacity: usize) -> Self {
+        GraderCache {
+            capacity,
+            inner: Mutex::new(Lru::default()),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Lru> {
+        // A panic while holding this lock leaves the map consistent (no multi-step updates).
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Slots holding a compiled grader.
+    pub fn len(&self) -> usize {
+        self.lock()
+            .slots
+            .values()
+            .filter(|s| s.cell.initialized())
+            .count()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The slot of `key`, created (evicting the least recently used slot when full) if absent.
+    fn slot(&self, key: Key) -> Cell {
+        let mut lru = self.lock();
+        lru.tick += 1;
+        let tick = lru.tick;
+        if let Some(s) = lru.slots.get_mut(&key) {
+            s.last_used = tick;
+            return s.cell.clone();
+        }
+        if lru.slots.len() >= self.capacity {
+            let oldest = lru
+                .slots
+                .iter()
+                .min_by_key(|(_, s)| s.last_used)
+                .map(|(k, _)| *k);
+            if let Some(k) = oldest {
+                lru.slots.remove(&k);
+            }
+        }
+        let cell = Cell::default();
+        lru.slots.insert(
+            key,
+            Slot {
+                cell: cell.clone(),
+                last_used: tick,
+            },
+        );
+        cell
+    }
+
+    /// The compiled grader for `key`, compiling it with `compile` (on the blocking pool) when
+    /// it is not cached. Concurrent callers with the same key share one compile.
+    pub async fn get_or_compile<F>(&self, key: Key, compile: F) -> Result<Arc<Compiled>, ApiError>
+    where
+        F: FnOnce() -> Result<Compiled, ApiError> + Send + 'static,
+    {
+        let run = || async move { crate::work::blocking(compile).await?.map(Arc::new) };
+        if self.capacity == 0 {
+            return run().await;
+        }
+        let cell = self.slot(key);
+        cell.get_or_try_init(run).await.cloned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use gradekit_engine::{compile, EngineOptions};
+    use serde_json::json;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    fn string_check(reference: &str) -> Value {
+        json!({"type": "string_check", "name": "s", "input": "{{ sample.output_text }}",
+               "reference": reference, "operation": "eq"})
+    }
+
+    fn compiled(v: &Value) -> Result<Compiled, ApiError> {
+        Ok(Compiled::new(
+            compile(v, &EngineOptions::default()).unwrap(),
+            v,
+        ))
+    }
+
+    #[test]
+    fn key_follows_content_and_key_order() {
+        let a = json!({"a": 1, "b": [1, 2]});
+        let b = json!({"b": [1, 2], "a": 1});
+        assert_eq!(grader_key(&a), grader_key(&a.clone()));
+        assert_ne!(grader_key(&a), grader_key(&b));
+        assert_ne!(grader_key(&a), grader_key(&json!({"a": 1, "b": [2, 1]})));
+    }
+
+    #[tokio::test]
+    async fn compiles_once_and_evicts_the_least_recently_used() {
+        let cache = GraderCache::new(2);
+        let compiles = Arc::new(AtomicUsize::new(0));
+        async fn get(cache: &GraderCache, n: &Arc<AtomicUsize>, r: &str) {
+            let v = string_check(r);
+            let n = n.clone();
+            cache
+                .get_or_compile(grader_key(&v), move || {
+                    n.fetch_add(1, Ordering::SeqCst);
+                    compiled(&v)
+                })
+                .await
+                .unwrap();
+        }
+        get(&cache, &compiles, "a").await;
+        get(&cache, &compiles, "a").await;
+        assert_eq!(compiles.load(Ordering::SeqCst), 1);
+        get(&cache, &compiles, "b").await;
+        get(&cache, &compiles, "a").await; // a is now more recent than b
+        get(&cache, &compiles, "c").await; // evicts b
+        assert_eq!(cache.len(), 2);
+        assert_eq!(compiles.load(Ordering::SeqCst), 3);
+        get(&cache, &compiles, "a").await;
+        assert_eq!(compiles.load(Ordering::SeqCst), 3);
+        get(&cache, &compiles, "b").await;
+        assert_eq!(compiles.load(Ordering::SeqCst), 4);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_misses_share_one_compile() {
+        let cache = Arc::new(GraderCache::new(8));
+        let compiles = Arc::new(AtomicUsize::new(0));
+        let v = string_check("x");
+        let mut tasks = Vec::new();
+        for _ in 0..16 {
+            let (cache, n, v) = (cache.clone(), compiles.clone(), v.clone());
+            tasks.push(tokio::spawn(async move {
+                cache
+                    .get_or_compile(grader_key(&v), move || {
+                        n.fetch_add(1, Ordering::SeqCst);
+                        std::thread::sleep(std::time::Duration::from_millis(20));
+                        compiled(&v)
+                    })
+                    .await
+                    .unwrap()
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+        assert_eq!(compiles.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn errors_are_not_cached() {
+        let cache = GraderCache::new(4);
+        let v = string_check("x");
+        let r = cache
+            .get_or_compile(grader_key(&v), || {
+                Err(ApiError::bad_request("invalid_grader", "nope"))
+            })
+            .await;
+        assert!(r.is_err());
+        assert_eq!(cache.len(), 0);
+        let v2 = v.clone();
+        let ok = cache
+            .get_or_compile(grader_key(&v), move || compiled(&v2))
+            .await;
+        assert!(ok.is_ok());
+        assert_eq!(cache.len(), 1);
+    }
+
+    #[test]
+    fn python_graders_are_io_bound() {
+        assert!(uses_python(&json!({"type": "python", "source": ""})));
+        assert!(uses_python(
+            &json!({"type": "multi", "graders": {"a": {"type": "python"}}})
+        ));
+        assert!(!uses_python(&string_check("x")));
+    }
+}

@@ -1,0 +1,174 @@
+//! What every request passes before a handler: auth, the concurrency limit, the deadline; and
+//! the envelope for errors axum answers by itself.
+//!
+//! Order: auth first (an unauthenticated client must not use up slots), then a slot of the
+//! concurrency limit (429 + `retry-after` when none is free: a loaded server answers at once
+//! instead of queueing without bound), then the deadline. The slot travels with the request
+//! ([`Permit`]) into the grading closure, so work that outlives its request (a timed-out python
+//! call) keeps counting until it really ends.
+//!
+//! `/health` passes without a key and without a slot: load balancers must see a busy server
+//! as alive.
+
+use crate::error::ApiError;
+use crate::AppState;
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use sha2::{Digest, Sha256};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use subtle::ConstantTimeEq;
+use tokio::sync::OwnedSemaphorePermit;
+
+/// When the request must be answered.
+#[derive(Debug, Clone, Copy)]
+pub struct Deadline(pub Instant);
+
+/// The request's slot of the concurrency limit.
+#[derive(Debug, Clone)]
+pub struct Permit(pub Arc<OwnedSemaphorePermit>);
+
+/// Time a handler gets past the deadline to answer 504 itself before the guard does.
+const GRACE: Duration = Duration::from_millis(250);
+
+/// Checks the bearer key against the configured digest, in constant time. Comparing digests
+/// also hides the key's length.
+fn authorized(req: &Request, digest: &[u8; 32]) -> Result<(), ApiError> {
+    let Some(value) = req.headers().get(header::AUTHORIZATION) else {
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            None,
+            "You didn't provide an API key. Send it in an 'Authorization: Bearer YOUR_KEY' header.",
+        ));
+    };
+    let token = value
+        .as_bytes()
+        .strip_prefix(b"Bearer ")
+        .or_else(|| value.as_bytes().strip_prefix(b"bearer "))
+        .map(|t| t.trim_ascii());
+    let ok = token.is_some_and(|t| {
+        let d: [u8; 32] = Sha256::digest(t).into();
+        bool::from(d.ct_eq(digest))
+    });
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            Some("invalid_api_key"),
+            "Incorrect API key provided.",
+        ))
+    }
+}
+
+/// Auth, concurrency limit and deadline (see the module docs).
+pub async fn guard(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    if req.uri().path() == crate::paths::HEALTH {
+        return next.run(req).await;
+    }
+    if let Some(digest) = &state.0.key_digest {
+        if let Err(e) = authorized(&req, digest) {
+            return e.into_response();
+        }
+    }
+    let permit = match state.0.permits.clone().try_acquire_owned() {
+        Ok(p) => Arc::new(p),
+        Err(_) => {
+            let mut e = ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                Some("server_busy"),
+                format!(
+                    "the server is handling its limit of {} concurrent requests; retry shortly",
+                    state.0.config.concurrency
+                ),
+            );
+            e.retry_after = Some(1);
+            return e.into_response();
+        }
+    };
+    let timeout = state.0.config.timeout;
+    let deadline = Instant::now() + timeout;
+    req.extensions_mut().insert(Deadline(deadline));
+    req.extensions_mut().insert(Permit(permit.clone()));
+    let answer = tokio::time::timeout_at((deadline + GRACE).into(), next.run(req)).await;
+    drop(permit);
+    match answer {
+        Ok(resp) => resp,
+        Err(_) => deadline_exceeded(timeout).into_response(),
+    }
+}
+
+/// The 504 of a request that ran out of time.
+pub(crate) fn deadline_exceeded(timeout: Duration) -> ApiError {
+    ApiError::new(
+        StatusCode::GATEWAY_TIMEOUT,
+        Some("timeout"),
+        format!(
+            "the request did not finish within the server's deadline of {} s",
+            timeout.as_secs_f64()
+        ),
+    )
+}
+
+/// Awaits `fut` until the request's deadline (504 after it).
+pub(crate) async fn until<T>(
+    deadline: Option<Deadline>,
+    timeout: Duration,
+    fut: impl std::future::Future<Output = Result<T, ApiError>>,
+) -> Result<T, ApiError> {
+    match deadline {
+        Some(Deadline(at)) => tokio::time::timeout_at(at.into(), fut)
+            .await
+            .unwrap_or_else(|_| Err(deadline_exceeded(timeout))),
+        None => fut.await,
+    }
+}
+
+/// Gives the error responses axum produces by itself (405 from a method router, rejections)
+/// the OpenAI envelope, keeping their status and `allow` header.
+pub async fn envelope_plain_errors(req: Request, next: Next) -> Response {
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
+    let resp = next.run(req).await;
+    let status = resp.status();
+    let is_json = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return resp;
+    }
+    let allow = resp.headers().get(header::ALLOW).cloned();
+    let (parts, body) = resp.into_parts();
+    drop(parts);
+    let text = axum::body::to_bytes(body, 4096).await.unwrap_or_default();
+    let text = String::from_utf8_lossy(&text).trim().to_string();
+    let message = match status {
+        StatusCode::METHOD_NOT_ALLOWED => {
+            let allowed = allow
+                .as_ref()
+                .and_then(|a| a.to_str().ok())
+                .map(|a| format!(" (allowed: {a})"))
+                .unwrap_or_default();
+            format!("Method {method} is not allowed for {path}{allowed}")
+        }
+        StatusCode::NOT_FOUND => format!("Invalid URL ({method} {path})"),
+        _ if !text.is_empty() => text,
+        _ => status
+            .canonical_reason()
+            .unwrap_or("request failed")
+            .to_string(),
+    };
+    let code = match status {
+        StatusCode::METHOD_NOT_ALLOWED => Some("method_not_allowed"),
+        StatusCode::NOT_FOUND => Some("not_found"),
+        _ => None,
+    };
+    let mut e = ApiError::new(status, code, message);
+    e.allow = allow.or_else(|| {
+        (status == StatusCode::METHOD_NOT_ALLOWED).then(|| HeaderValue::from_static("POST"))
+    });
+    e.into_response()
+}

@@ -1,0 +1,284 @@
+//! The gradekit HTTP server: OpenAI's graders API, served locally, plus three extensions.
+//!
+//! **Wire.** `POST /v1/fine_tuning/alpha/graders/run` and `/validate` answer exactly what
+//! OpenAI's service answers (DESIGN.md §3, §6), so the official SDKs work unchanged with
+//! `base_url=http://127.0.0.1:8080/v1`. Every failure is the OpenAI error envelope
+//! ([`error::ApiError`]) with the status the SDKs map onto their exception classes. A failed
+//! *sample* is not a failure: 200, reward 0 and the error flag, as the engine reports it.
+//!
+//! **Extensions** (documented in `docs/openapi-extensions.yaml`, never under OpenAI's paths):
+//! `POST /v1/graders/run_batch` (one compile, many samples, results in order: the fast path of
+//! reward pipelines), Azure's endpoint-grader protocol at `POST /v1/endpoint_graders/{name}`
+//! and OpenRLHF's remote reward protocol at `POST /get_reward`, both for graders fixed at
+//! start-up ([`ConfiguredGraders`]).
+//!
+//! **Threads.** The async workers only move bytes. Compiling and grading run on rayon (CPU-bound
+//! graders: as many threads as cores, no thread per request) or on tokio's blocking pool
+//! (graders that wait: python workers, judge calls) — see [`work`]. JSON bodies past 256 KiB are
+//! parsed off the workers too.
+//!
+//! **Cache.** Clients send the whole grader with every `/run`; compiling it each time would
+//! dominate the cost of a string_check. Compiled graders are kept in a bounded LRU keyed by the
+//! SHA-256 of the grader's JSON ([`cache`]); concurrent first requests for one grader compile it
+//! once (a python grader's compile starts a worker pool: a burst must not start 32).
+//!
+//! **Secure by default** ([`guard`], [`serve`]): loopback bind; a non-loopback bind needs an
+//! API key; bearer auth compared in constant time on digests (the key is never logged nor
+//! echoed); a body limit (413), a per-request deadline (408 while reading the body, 504 while
+//! grading), a concurrency limit (429 + `retry-after`), a header-read timeout against
+//! slowloris, python graders only in the sandboxed mode unless the operator opts out, and a
+//! graceful shutdown that lets in-flight requests finish.
+
+use axum::routing::{get, post};
+use axum::Router;
+use gradekit_engine::python::PythonMode;
+use gradekit_engine::{ConfigErrors, EngineOptions};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Semaphore;
+
+mod body;
+pub mod cache;
+pub mod error;
+pub mod guard;
+mod routes;
+pub mod serve;
+pub mod work;
+
+pub use cache::{Compiled, GraderCache};
+pub use error::ApiError;
+pub use serve::{serve, serve_until_signal, BindPolicyError, ServeOptions};
+
+/// Default body limit: 16 MiB.
+pub const DEFAULT_MAX_BODY: usize = 16 * 1024 * 1024;
+/// Default per-request deadline. Long enough for a python grader at OpenAI's 120 s call limit
+/// (plus its pool start) or a judge call with retries; RL users set it lower.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
+/// Default number of requests in flight before 429.
+pub const DEFAULT_CONCURRENCY: usize = 256;
+/// Default number of compiled graders kept.
+pub const DEFAULT_CACHE_CAPACITY: usize = 256;
+
+/// The bearer key. Its `Debug` never shows it; the server keeps only its digest.
+#[derive(Clone)]
+pub struct ApiKey(String);
+
+impl ApiKey {
+    pub fn new(key: impl Into<String>) -> Self {
+        ApiKey(key.into())
+    }
+    fn digest(&self) -> [u8; 32] {
+        Sha256::digest(self.0.as_bytes()).into()
+    }
+}
+
+impl fmt::Debug for ApiKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ApiKey(<redacted>)")
+    }
+}
+
+/// Server settings (the `gradekit serve` flags).
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// When set, every route but `/health` needs `Authorization: Bearer <key>`.
+    pub api_key: Option<ApiKey>,
+    /// Largest request body, in bytes (413 beyond).
+    pub max_body: usize,
+    /// Deadline of one request, from its headers to its answer.
+    pub timeout: Duration,
+    /// Requests in flight (body read, compile, grading) before new ones get 429.
+    pub concurrency: usize,
+    /// Compiled graders kept in the cache (0 = no cache).
+    pub cache_capacity: usize,
+    /// Accept an engine whose python mode is not `sandboxed` (code from any client would run
+    /// unisolated).
+    pub allow_untrusted_python: bool,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            api_key: None,
+            max_body: DEFAULT_MAX_BODY,
+            timeout: DEFAULT_TIMEOUT,
+            concurrency: DEFAULT_CONCURRENCY,
+            cache_capacity: DEFAULT_CACHE_CAPACITY,
+            allow_untrusted_python: false,
+        }
+    }
+}
+
+/// Graders fixed at start-up for the protocols whose requests carry no grader.
+#[derive(Debug, Clone, Default)]
+pub struct ConfiguredGraders {
+    /// Azure endpoint graders: name → grader JSON, served at `/v1/endpoint_graders/{name}`.
+    pub endpoint: Vec<(String, Value)>,
+    /// The grader behind OpenRLHF's `/get_reward`.
+    pub openrlhf: Option<Value>,
+}
+
+/// Why the server cannot start with the given settings.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StartError {
+    #[error(
+        "--python-mode {0} runs grader code from any client without isolation; \
+         restart with --python-mode sandboxed, or pass --allow-untrusted-python if every client is trusted"
+    )]
+    UnsandboxedPython(&'static str),
+    #[error("{what} is invalid: {errors}")]
+    InvalidGrader { what: String, errors: ConfigErrors },
+    #[error("{0}")]
+    Config(String),
+}
+
+/// Shared state of every request; cheap to clone.
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+pub(crate) struct Inner {
+    pub(crate) config: ServerConfig,
+    pub(crate) key_digest: Option<[u8; 32]>,
+    pub(crate) engine: EngineOptions,
+    pub(crate) cache: GraderCache,
+    pub(crate) permits: Arc<Semaphore>,
+    pub(crate) endpoint_graders: HashMap<String, Arc<Compiled>>,
+    pub(crate) openrlhf: Option<Arc<Compiled>>,
+}
+
+impl fmt::Debug for AppState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AppState")
+            .field("config", &self.0.config)
+            .field("cached_graders", &self.0.cache.len())
+            .field(
+                "endpoint_graders",
+                &self.0.endpoint_graders.keys().collect::<Vec<_>>(),
+            )
+            .field("openrlhf", &self.0.openrlhf.is_some())
+            .finish()
+    }
+}
+
+impl AppState {
+    /// Checks the settings and compiles the configured graders (strictly: a grader fixed at
+    /// start-up must be fully valid).
+    pub fn new(
+        config: ServerConfig,
+        engine: EngineOptions,
+        graders: ConfiguredGraders,
+    ) -> Result<Self, StartError> {
+        let mode = engine.python.options().mode;
+        if mode != PythonMode::Sandboxed && !config.allow_untrusted_python {
+            return Err(StartError::UnsandboxedPython(match mode {
+                PythonMode::Process => "process",
+                _ => "embedded",
+            }));
+        }
+        if config.concurrency == 0 {
+            return Err(StartError::Config(
+                "--concurrency must be at least 1".into(),
+            ));
+        }
+        if config.max_body == 0 {
+            return Err(StartError::Config("--max-body must be at least 1".into()));
+        }
+        if config.timeout.is_zero() {
+            return Err(StartError::Config("--timeout must be positive".into()));
+        }
+        let compile = |what: String, v: &Value| {
+            gradekit_engine::compile(v, &engine)
+                .map(|g| Arc::new(Compiled::new(g, v)))
+                .map_err(|errors| StartError::InvalidGrader { what, errors })
+        };
+        let mut endpoint_graders = HashMap::new();
+        for (name, v) in &graders.endpoint {
+            if name.is_empty()
+                || !name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+            {
+                return Err(StartError::Config(format!(
+                    "endpoint grader name {name:?} must be non-empty ASCII letters, digits, '-', '_' or '.'"
+                )));
+            }
+            let g = compile(format!("endpoint grader {name:?}"), v)?;
+            if endpoint_graders.insert(name.clone(), g).is_some() {
+                return Err(StartError::Config(format!(
+                    "endpoint grader {name:?} is given twice"
+                )));
+            }
+        }
+        let openrlhf = match &graders.openrlhf {
+            Some(v) => Some(compile("the OpenRLHF grader".into(), v)?),
+            None => None,
+        };
+        Ok(AppState(Arc::new(Inner {
+            key_digest: config.api_key.as_ref().map(ApiKey::digest),
+            cache: GraderCache::new(config.cache_capacity),
+            permits: Arc::new(Semaphore::new(config.concurrency)),
+            engine,
+            endpoint_graders,
+            openrlhf,
+            config,
+        })))
+    }
+
+    pub fn config(&self) -> &ServerConfig {
+        &self.0.config
+    }
+
+    /// Names of the configured endpoint graders, sorted.
+    pub fn endpoint_grader_names(&self) -> Vec<String> {
+        let mut v: Vec<String> = self.0.endpoint_graders.keys().cloned().collect();
+        v.sort();
+        v
+    }
+
+    /// Name of the OpenRLHF grader, when one is configured.
+    pub fn openrlhf_grader_name(&self) -> Option<String> {
+        self.0
+            .openrlhf
+            .as_ref()
+            .map(|c| c.grader.name().to_string())
+    }
+
+    /// Compiled graders currently cached.
+    pub fn cached_graders(&self) -> usize {
+        self.0.cache.len()
+    }
+}
+
+/// Paths of the routes, for the guard and the docs.
+pub mod paths {
+    pub const RUN: &str = "/v1/fine_tuning/alpha/graders/run";
+    pub const VALIDATE: &str = "/v1/fine_tuning/alpha/graders/validate";
+    pub const HEALTH: &str = "/health";
+    pub const RUN_BATCH: &str = "/v1/graders/run_batch";
+    pub const ENDPOINT_GRADER: &str = "/v1/endpoint_graders/{name}";
+    pub const GET_REWARD: &str = "/get_reward";
+}
+
+/// The application: every route, the guard (auth, concurrency, deadline) and the envelope for
+/// errors axum produces by itself (404, 405).
+pub fn app(state: AppState) -> Router {
+    Router::new()
+        .route(paths::RUN, post(routes::openai::run))
+        .route(paths::VALIDATE, post(routes::openai::validate))
+        .route(paths::HEALTH, get(routes::health))
+        .route(paths::RUN_BATCH, post(routes::batch::run_batch))
+        .route(paths::ENDPOINT_GRADER, post(routes::endpoint::grade))
+        .route(paths::GET_REWARD, post(routes::openrlhf::get_reward))
+        .fallback(routes::not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            guard::guard,
+        ))
+        .layer(axum::middleware::from_fn(guard::envelope_plain_errors))
+        .with_state(state)
+}

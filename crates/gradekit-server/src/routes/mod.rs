@@ -1,0 +1,120 @@
+//! Route handlers, one module per protocol, and what they share.
+
+pub(crate) mod batch;
+pub(crate) mod endpoint;
+pub(crate) mod openai;
+pub(crate) mod openrlhf;
+
+use crate::cache::{grader_key, Compiled};
+use crate::error::ApiError;
+use crate::guard::{Deadline, Permit};
+use crate::AppState;
+use axum::extract::Request;
+use axum::http::{header, HeaderValue, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use gradekit_model::{ConfigError, ConfigErrors};
+use serde::Serialize;
+use serde_json::{json, Value};
+use std::sync::Arc;
+
+/// `GET /health`: alive, never needs a key.
+pub(crate) async fn health() -> Response {
+    json_response(
+        serde_json::to_vec(&json!({"status": "ok", "version": env!("CARGO_PKG_VERSION")}))
+            .unwrap_or_default(),
+    )
+}
+
+/// Unknown routes: OpenAI's 404 wording.
+pub(crate) async fn not_found(method: Method, uri: Uri) -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        Some("not_found"),
+        format!("Invalid URL ({method} {})", uri.path()),
+    )
+}
+
+/// The deadline and concurrency slot the guard attached to `req`.
+pub(crate) fn request_ctx(req: &Request) -> (Option<Deadline>, Option<Permit>) {
+    (
+        req.extensions().get::<Deadline>().copied(),
+        req.extensions().get::<Permit>().cloned(),
+    )
+}
+
+/// A 200 with a JSON body already serialised.
+pub(crate) fn json_response(body: Vec<u8>) -> Response {
+    let mut r = (StatusCode::OK, body).into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    r
+}
+
+pub(crate) fn to_json<T: Serialize>(v: &T) -> Result<Vec<u8>, ApiError> {
+    serde_json::to_vec(v).map_err(|e| ApiError::internal(format!("cannot encode the answer: {e}")))
+}
+
+/// A compiled grader for `/run`-like requests, from the cache or compiled now. Errors name
+/// their field from the request body's root (`grader.graders.a.operation`).
+pub(crate) async fn compiled_for_run(
+    state: &AppState,
+    grader: Value,
+) -> Result<Arc<Compiled>, ApiError> {
+    let key = grader_key(&grader);
+    let st = state.clone();
+    state
+        .0
+        .cache
+        .get_or_compile(key, move || {
+            gradekit_engine::compile_for_run(&grader, &st.0.engine)
+                .map(|g| Compiled::new(g, &grader))
+                .map_err(|e| ApiError::config("invalid_grader", &prefixed("grader", e)))
+        })
+        .await
+}
+
+pub(crate) fn prefixed(prefix: &str, errs: ConfigErrors) -> ConfigErrors {
+    ConfigErrors(errs.0.into_iter().map(|e| e.prefixed(prefix)).collect())
+}
+
+/// A JSON type name as OpenAI's errors spell it.
+pub(crate) fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+pub(crate) fn type_error(path: &str, expected: &str, got: &Value) -> ConfigError {
+    ConfigError::new(
+        path,
+        format!(
+            "invalid type: expected {expected}, but got {} instead",
+            kind(got)
+        ),
+    )
+}
+
+/// The body as an object, or a 400 naming the root.
+pub(crate) fn body_object(body: Value) -> Result<serde_json::Map<String, Value>, ApiError> {
+    match body {
+        Value::Object(m) => Ok(m),
+        other => Err(ApiError::config(
+            "invalid_request",
+            &ConfigError::new(
+                "",
+                format!(
+                    "invalid type: expected an object, but got {} instead",
+                    kind(&other)
+                ),
+            )
+            .into(),
+        )),
+    }
+}

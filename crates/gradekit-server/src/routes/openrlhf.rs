@@ -1,0 +1,195 @@
+//! Extension: OpenRLHF's remote reward protocol, `POST /get_reward`.
+//!
+//! OpenRLHF's trainer (`--remote_rm_url http://host:port/get_reward`) posts
+//! `{"query": [str], "prompts": [str], "labels": [any]}` and reads `{"rewards": [float],
+//! "scores": [float], "extra_logs": {name: [float]}}` (peers.md §1.3). The grader is fixed at
+//! start-up (`--openrlhf-grader grader.json`). How the three lists map onto `sample` and `item`:
+//!
+//! - `query[i]` is the whole decoded sequence, prompt then completion. The graded text
+//!   (`sample.output_text`) is `query[i]` without its prompt: when `query[i]` starts with
+//!   `prompts[i]`, that prefix is cut; otherwise the whole query is graded.
+//! - `item = {"label": labels[i], "prompt": prompts[i]}` (a key is left out when its list is
+//!   absent, so a grader that needs it reports `invalid_variable_error`), so a grader compares
+//!   against `{{ item.label }}`.
+//!
+//! `scores` repeats `rewards` (OpenRLHF uses it for dynamic filtering). `extra_logs` holds, per
+//! sample, `grader_error` (1.0 when any error flag is set) and, for a multi grader, each
+//! sub-grader's reward under its key — OpenRLHF averages them into its training logs. Unknown
+//! top-level keys are ignored: newer trainers may send more.
+
+use super::{body_object, json_response, request_ctx, to_json, type_error};
+use crate::body::read_json;
+use crate::error::ApiError;
+use crate::guard::until;
+use crate::{work, AppState};
+use axum::extract::{Request, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use gradekit_engine::{ErrorFlags, EvalContext};
+use gradekit_model::{sample_from_text, ConfigError, ConfigErrors};
+use indexmap::IndexMap;
+use serde_json::{json, Map, Value};
+
+/// `POST /get_reward`.
+pub(crate) async fn get_reward(
+    State(state): State<AppState>,
+    req: Request,
+) -> Result<Response, ApiError> {
+    let Some(compiled) = state.0.openrlhf.clone() else {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            Some("grader_not_found"),
+            "no OpenRLHF grader is configured on this server (start it with --openrlhf-grader FILE)",
+        ));
+    };
+    let (deadline, permit) = request_ctx(&req);
+    let timeout = state.0.config.timeout;
+    let body = read_json(req, state.0.config.max_body).await?;
+    let lists =
+        Lists::read(body_object(body)?).map_err(|e| ApiError::config("invalid_request", &e))?;
+    until(deadline, timeout, async move {
+        let bytes = work::blocking(move || {
+            let _slot = permit;
+            let ctxs = lists.contexts();
+            let results = compiled.grader.grade_batch(&ctxs);
+            let rewards: Vec<f64> = results.iter().map(|r| r.reward).collect();
+            let mut logs: IndexMap<String, Vec<f64>> = IndexMap::new();
+            let clean = ErrorFlags::default();
+            logs.insert(
+                "grader_error".into(),
+                results
+                    .iter()
+                    .map(|r| if r.errors == clean { 0.0 } else { 1.0 })
+                    .collect(),
+            );
+            for key in compiled.grader.sub_grader_keys() {
+                let v = results
+                    .iter()
+                    .map(|r| r.sub_rewards.get(&key).copied().unwrap_or(0.0))
+                    .collect();
+                logs.insert(key, v);
+            }
+            to_json(&json!({"rewards": rewards, "scores": rewards, "extra_logs": logs}))
+        })
+        .await??;
+        Ok(json_response(bytes))
+    })
+    .await
+}
+
+struct Lists {
+    query: Vec<String>,
+    prompts: Option<Vec<String>>,
+    labels: Option<Vec<Value>>,
+}
+
+impl Lists {
+    fn read(mut m: Map<String, Value>) -> Result<Lists, ConfigErrors> {
+        let mut errs = ConfigErrors::default();
+        let strings = |key: &str, v: Value, errs: &mut ConfigErrors| -> Option<Vec<String>> {
+            let Value::Array(a) = v else {
+                errs.push(type_error(key, "an array of strings", &v));
+                return None;
+            };
+            let mut out = Vec::with_capacity(a.len());
+            for (i, x) in a.into_iter().enumerate() {
+                match x {
+                    Value::String(s) => out.push(s),
+                    other => errs.push(type_error(&format!("{key}[{i}]"), "a string", &other)),
+                }
+            }
+            Some(out)
+        };
+        let query = match m.remove("query") {
+            Some(v) => strings("query", v, &mut errs),
+            None => {
+                errs.push(ConfigError::new("query", "missing required field"));
+                None
+            }
+        };
+        let prompts = match m.remove("prompts") {
+            None | Some(Value::Null) => None,
+            Some(v) => strings("prompts", v, &mut errs),
+        };
+        let labels = match m.remove("labels") {
+            None | Some(Value::Null) => None,
+            Some(Value::Array(a)) => Some(a),
+            Some(other) => {
+                errs.push(type_error("labels", "an array", &other));
+                None
+            }
+        };
+        let n = query.as_ref().map_or(0, Vec::len);
+        if prompts.as_ref().is_some_and(|p| p.len() != n) {
+            errs.push(ConfigError::new(
+                "prompts",
+                format!("must have as many entries as query ({n})"),
+            ));
+        }
+        if labels.as_ref().is_some_and(|l| l.len() != n) {
+            errs.push(ConfigError::new(
+                "labels",
+                format!("must have as many entries as query ({n})"),
+            ));
+        }
+        match query {
+            Some(query) if errs.is_empty() => Ok(Lists {
+                query,
+                prompts,
+                labels,
+            }),
+            _ => Err(errs),
+        }
+    }
+
+    fn contexts(&self) -> Vec<EvalContext> {
+        (0..self.query.len())
+            .map(|i| {
+                let q = &self.query[i];
+                let prompt = self.prompts.as_ref().map(|p| p[i].as_str());
+                let completion = match prompt {
+                    Some(p) if !p.is_empty() => q.strip_prefix(p).unwrap_or(q),
+                    _ => q,
+                };
+                let mut item = Map::new();
+                if let Some(l) = &self.labels {
+                    item.insert("label".into(), l[i].clone());
+                }
+                if let Some(p) = prompt {
+                    item.insert("prompt".into(), Value::String(p.to_string()));
+                }
+                EvalContext::new(sample_from_text(completion), Value::Object(item))
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn completion_is_the_query_without_its_prompt() {
+        let m = json!({"query": ["Q: 2+2? A: 4", "other 5"], "prompts": ["Q: 2+2? A: ", "Q: x"],
+                       "labels": ["4", 5]});
+        let Value::Object(m) = m else { return };
+        let Ok(l) = Lists::read(m) else {
+            panic!("valid lists rejected")
+        };
+        let c = l.contexts();
+        assert_eq!(c[0].sample["output_text"], "4");
+        assert_eq!(c[0].item, json!({"label": "4", "prompt": "Q: 2+2? A: "}));
+        assert_eq!(c[1].sample["output_text"], "other 5");
+        assert_eq!(c[1].item["label"], 5);
+    }
+
+    #[test]
+    fn mismatched_lengths_and_types_are_named() {
+        let Value::Object(m) = json!({"query": ["a", 1], "labels": []}) else {
+            return;
+        };
+        let errs = Lists::read(m).err().unwrap_or_default();
+        let paths: Vec<&str> = errs.iter().map(|e| e.path.as_str()).collect();
+        assert_eq!(paths, ["query[1]", "labels"]);
+    }
+}

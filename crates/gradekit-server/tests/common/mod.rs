@@ -1,0 +1,166 @@
+//! Helpers shared by the server's integration tests: building an app, calling it in-process.
+#![allow(clippy::unwrap_used, dead_code)]
+
+use axum::body::{Body, Bytes};
+use axum::http::{header, HeaderMap, Method, Request, StatusCode};
+use axum::Router;
+use gradekit_engine::judge::{ChatReply, ChatRequest, ChatScorer, JudgeError, Usage};
+use gradekit_engine::EngineOptions;
+use gradekit_server::{app, AppState, ConfiguredGraders, ServerConfig};
+use serde_json::{json, Value};
+use std::convert::Infallible;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+use tower::ServiceExt;
+
+pub const RUN: &str = "/v1/fine_tuning/alpha/graders/run";
+pub const VALIDATE: &str = "/v1/fine_tuning/alpha/graders/validate";
+
+pub fn string_check(op: &str) -> Value {
+    json!({"type": "string_check", "name": "exact", "input": "{{ sample.output_text }}",
+           "reference": "{{ item.answer }}", "operation": op})
+}
+
+/// A judge that answers `result` after `delay`, without a network.
+#[derive(Debug)]
+pub struct SlowJudge {
+    pub delay: Duration,
+    pub result: f64,
+}
+
+impl ChatScorer for SlowJudge {
+    fn chat(&self, req: &ChatRequest) -> Result<ChatReply, JudgeError> {
+        std::thread::sleep(self.delay);
+        Ok(ChatReply {
+            content: Some(json!({"steps": [], "result": self.result}).to_string()),
+            refusal: None,
+            finish_reason: Some("stop".into()),
+            model: req.model.clone(),
+            usage: Usage::default(),
+            from_cache: false,
+        })
+    }
+}
+
+pub fn score_model() -> Value {
+    json!({"type": "score_model", "name": "judge", "model": "gpt-4o",
+           "input": [{"role": "user", "content": "Grade {{ sample.output_text }}"}]})
+}
+
+pub fn engine_with_judge(delay: Duration) -> EngineOptions {
+    let mut e = EngineOptions::default();
+    e.judge = Some(Arc::new(SlowJudge { delay, result: 0.5 }));
+    e
+}
+
+pub fn state_with(
+    config: ServerConfig,
+    engine: EngineOptions,
+    graders: ConfiguredGraders,
+) -> AppState {
+    AppState::new(config, engine, graders).unwrap()
+}
+
+pub fn default_app() -> Router {
+    app(state_with(
+        ServerConfig::default(),
+        EngineOptions::default(),
+        ConfiguredGraders::default(),
+    ))
+}
+
+/// A response, its body parsed as JSON (Null when empty or not JSON).
+#[derive(Debug)]
+pub struct Answer {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub json: Value,
+}
+
+impl Answer {
+    /// Asserts the OpenAI error envelope and returns its `error` object.
+    pub fn envelope(&self) -> &Value {
+        let e = &self.json["error"];
+        assert!(e["message"].is_string(), "no message in {}", self.json);
+        assert!(e["type"].is_string(), "no type in {}", self.json);
+        assert!(
+            e.get("param").is_some() && e.get("code").is_some(),
+            "{}",
+            self.json
+        );
+        assert_eq!(self.json.as_object().unwrap().len(), 1);
+        assert_eq!(
+            self.headers.get(header::CONTENT_TYPE).unwrap(),
+            "application/json"
+        );
+        e
+    }
+}
+
+pub async fn send(app: &Router, req: Request<Body>) -> Answer {
+    let resp = app.clone().oneshot(req).await.unwrap();
+    let status = resp.status();
+    let headers = resp.headers().clone();
+    let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    let json = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    Answer {
+        status,
+        headers,
+        json,
+    }
+}
+
+pub fn post_json(path: &str, body: &Value) -> Request<Body> {
+    Request::builder()
+        .method(Method::POST)
+        .uri(path)
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(serde_json::to_vec(body).unwrap()))
+        .unwrap()
+}
+
+pub async fn post(app: &Router, path: &str, body: &Value) -> Answer {
+    send(app, post_json(path, body)).await
+}
+
+/// A request body that never finishes arriving.
+#[derive(Debug)]
+pub struct Stall;
+
+impl http_body::Body for Stall {
+    type Data = Bytes;
+    type Error = Infallible;
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Bytes>, Infallible>>> {
+        Poll::Pending
+    }
+}
+
+/// A body of `n` chunks of `size` bytes with no declared length.
+pub fn chunked(n: usize, size: usize) -> Body {
+    Body::new(Chunks(
+        (0..n)
+            .map(|_| Bytes::from(vec![b' '; size]))
+            .collect::<Vec<_>>()
+            .into_iter(),
+    ))
+}
+
+pub struct Chunks(pub std::vec::IntoIter<Bytes>);
+
+impl http_body::Body for Chunks {
+    type Data = Bytes;
+    type Error = Infallible;
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Bytes>, Infallible>>> {
+        Poll::Ready(self.0.next().map(|b| Ok(http_body::Frame::data(b))))
+    }
+}
