@@ -198,7 +198,7 @@ impl Scratch {
             let fresh = self.token_hash.len() as u32;
             let (hashes, firsts) = (&self.token_hash, &self.token_first);
             let id = self.tokens.find_or_insert(h, fresh, |id| {
-                hashes[id as usize] == h && reference(firsts[id as usize] as usize) == tok
+                hashes[id as usize] == h && bytes_eq(reference(firsts[id as usize] as usize), tok)
             });
             if id == fresh {
                 self.token_hash.push(h);
@@ -215,7 +215,7 @@ impl Scratch {
             let h = self.hasher.hash_one(tok);
             let (hashes, firsts) = (&self.token_hash, &self.token_first);
             ids.input.push(self.tokens.find(h, |id| {
-                hashes[id as usize] == h && reference(firsts[id as usize] as usize) == tok
+                hashes[id as usize] == h && bytes_eq(reference(firsts[id as usize] as usize), tok)
             }));
         }
     }
@@ -347,6 +347,31 @@ impl Work {
     }
 }
 
+/// Byte-slice equality without a `memcmp` call for the short tokens that
+/// dominate text (two overlapping 8-byte loads cover 8..=16 bytes).
+#[inline]
+fn bytes_eq(a: &[u8], b: &[u8]) -> bool {
+    #[inline(always)]
+    fn load(s: &[u8], at: usize) -> u64 {
+        let mut w = [0u8; 8];
+        if let Some(src) = s.get(at..at + 8) {
+            w.copy_from_slice(src);
+        }
+        u64::from_le_bytes(w)
+    }
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    if n < 8 {
+        a.iter().zip(b).all(|(x, y)| x == y)
+    } else if n <= 16 {
+        load(a, 0) == load(b, 0) && load(a, n - 8) == load(b, n - 8)
+    } else {
+        a == b
+    }
+}
+
 /// Number of n-grams of order `n` in a list of `len` tokens.
 #[inline]
 pub(crate) fn ngram_count(len: usize, n: usize) -> u64 {
@@ -405,6 +430,27 @@ mod tests {
                 }
             }
         });
+    }
+
+    #[test]
+    fn bytes_eq_agrees_with_slice_eq() {
+        let words: Vec<Vec<u8>> = (0..40usize)
+            .map(|n| (0..n).map(|i| b'a' + (i % 3) as u8).collect())
+            .collect();
+        for a in &words {
+            for b in &words {
+                assert_eq!(bytes_eq(a, b), a == b);
+                let mut c = b.clone();
+                if let Some(last) = c.last_mut() {
+                    *last = b'z';
+                    assert_eq!(bytes_eq(a, &c), *a == c);
+                }
+                if let Some(first) = c.first_mut() {
+                    *first = b'y';
+                    assert_eq!(bytes_eq(a, &c), *a == c);
+                }
+            }
+        }
     }
 
     #[test]
