@@ -344,15 +344,20 @@ fn contraction2_at(src: &[u8], i: usize) -> Option<(usize, usize)> {
 }
 
 /// Every `CONTRACTIONS2` word holds one of the pairs `nn` (cannot, gonna, wanna), `mm`
-/// (gimme, lemme), `tt` (gotta), `'y` (d'ye) or `e'` (more'n), case-insensitively: a
-/// cheap test that spares the word-start scan in most sentences.  Doubled letters are
+/// (gimme, lemme), `tt` (gotta) two bytes after the word start, `'y` (d'ye) or `e'`
+/// (more'n), case-insensitively: a cheap test that spares the word-start scan in most
+/// sentences.  Doubled letters are
 /// found eight positions at a time (bytes equal to their successor, after folding case).
 fn may_hold_contraction2(s: &[u8]) -> bool {
     const LO: u64 = 0x0101_0101_0101_0101;
     const HI: u64 = 0x8080_8080_8080_8080;
+    // In all six words the doubled letter sits two bytes after the word start.
     let doubled = |k: usize| {
         let a = s[k] | 0x20;
-        a == s[k + 1] | 0x20 && matches!(a, b'n' | b'm' | b't')
+        a == s[k + 1] | 0x20
+            && matches!(a, b'n' | b'm' | b't')
+            && k >= 2
+            && (k == 2 || !is_word(s[k - 3]))
     };
     let mut from = 0;
     while let Some(k) = find_byte(&s[from..], b'\'').map(|k| from + k) {
