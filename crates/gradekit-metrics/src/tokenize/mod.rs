@@ -35,10 +35,11 @@
 //!   much again: callers that only read the tokens should use [`nltk_tokenize_into`]
 //!   with a reused [`Tokens`].
 //!
-//! Wall-clock on this (shared, heavily loaded) 2-core VM, thread CPU time, against NLTK
-//! 3.9.1 timed the same way in the same minutes: ~2.3-2.8 us per ASCII text with
-//! `nltk_tokenize_into` and ~5.2-5.6 us with `nltk_tokenize`, versus ~210 us in Python
-//! (75-90x and ~40x); the NIST path ~0.9-1.2 us / ~1.6-2.2 us versus ~24 us.
+//! Timed on this shared 2-core VM (load 15-19), as thread CPU time, against NLTK 3.9.1
+//! timed the same way in the same minutes: ~2.3-2.8 us per ASCII text with
+//! `nltk_tokenize_into` and ~3.9-5.6 us with `nltk_tokenize`, versus 210-240 us in
+//! Python (roughly 80-95x and 40-60x).  Non-ASCII (NIST) texts, 83 characters on
+//! average: ~9k instructions, ~0.8-1.2 us / ~1.6-2.6 us versus 24-39 us.
 //!
 //! The first call pays the one-time data parse (~10M instructions, a few ms: 20k
 //! orthographic-context entries; ~0.7M more for the 64 KiB NIST class table).  Buffers
