@@ -1,0 +1,114 @@
+"""Type stubs of the compiled core of gradekit (re-exported by `gradekit`)."""
+
+import os
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, TypedDict, Union
+
+__version__: str
+
+Config = Union[Mapping[str, Any], str, "os.PathLike[str]"]
+"""A grader config: a dict, a JSON string, or a path to a JSON file."""
+
+Sample = Union[str, Mapping[str, Any]]
+"""A model output string, or a sample object (`output_text`, `output_json`, `output_tools`,
+`choices`, `output_audio`)."""
+
+class ErrorDetail(TypedDict):
+    path: str
+    message: str
+
+class GraderError(ValueError):
+    """An invalid grader config (or request, or sample object).
+
+    The message lists every fault as ``path: message``, one per line.
+    """
+
+    path: str
+    """Path of the first fault inside the config (``graders.email.operation``; ``""`` = root)."""
+    errors: List[ErrorDetail]
+    """Every fault, in document order."""
+
+class GradeResult:
+    """The outcome of grading one sample."""
+
+    @property
+    def reward(self) -> float:
+        """The reward; 0.0 when the sample failed (see `errors`)."""
+    @property
+    def sub_rewards(self) -> Dict[str, float]:
+        """Multi graders: sub-grader key -> reward. ``{}`` for other types."""
+    @property
+    def errors(self) -> Dict[str, Union[bool, str, None]]:
+        """All 24 error flags of the `/run` response, in wire order (details are str or None)."""
+    @property
+    def failed(self) -> bool:
+        """True when any error flag is set."""
+    @property
+    def metadata(self) -> Dict[str, Any]:
+        """The `/run` response's metadata: name, type, errors, execution_time, scores,
+        token_usage, sampled_model_name."""
+    @property
+    def execution_time(self) -> float:
+        """Seconds spent grading this sample."""
+    @property
+    def passed(self) -> Optional[bool]:
+        """``reward >= pass_threshold`` when the grader sets a threshold, else None."""
+    def to_dict(self) -> Dict[str, Any]:
+        """The `/run` response body (what `gradekit.run` returns for the same input)."""
+    def __float__(self) -> float: ...
+
+class Grader:
+    """A grader compiled once, to grade many samples.
+
+    Args:
+        config: the grader JSON (dict, JSON string or path to a JSON file).
+        **engine_options: python_mode ("sandboxed" | "process" | "embedded"),
+            python_timeout (s), python_memory (MiB), python_workers, python_executable,
+            judge_base_url, judge_api_key, judge_concurrency, judge_timeout (s), judge_cache
+            (directory), judge_embedding_model, judge_response_format, threads (batch
+            threads; default one per core). Unknown names raise TypeError.
+
+    Raises:
+        GraderError: the config is invalid (every fault, with paths).
+
+    A grader is thread-safe and fork-safe: after ``os.fork()`` the child recompiles it on
+    first use (python worker pools and judge clients are not shared across processes). It
+    pickles as (config, engine options).
+    """
+
+    def __init__(self, config: Config, **engine_options: Any) -> None: ...
+    def grade(self, sample: Sample, item: Any = None) -> GradeResult:
+        """Grades one sample against `item` (default ``{}``). The GIL is released while
+        grading. A failed sample is a result with reward 0 and an error flag, not an
+        exception; an invalid sample *object* raises GraderError."""
+    def grade_batch(
+        self, samples: Iterable[Sample], items: Optional[Iterable[Any]] = None
+    ) -> List[GradeResult]:
+        """Grades many samples in parallel with the GIL released; one result per sample, in
+        input order. `items`, when given, has one item per sample."""
+    def rewards(
+        self, samples: Iterable[Sample], items: Optional[Iterable[Any]] = None
+    ) -> List[float]:
+        """`grade_batch` returning only the rewards: the hot path of reward functions."""
+    @property
+    def name(self) -> str:
+        """The config's name, or the generated ``grader-…`` name."""
+    @property
+    def type(self) -> str:
+        """The grader type (``string_check``, ``text_similarity``, ``python``, ``multi``, …)."""
+    @property
+    def pass_threshold(self) -> Optional[float]: ...
+    @property
+    def config(self) -> Dict[str, Any]:
+        """A copy of the config this grader was compiled from."""
+    @property
+    def sub_grader_keys(self) -> List[str]:
+        """Multi graders: sub-grader keys in config order; ``[]`` otherwise."""
+
+def validate(config: Config, **engine_options: Any) -> Dict[str, Any]:
+    """Compiles `config` and returns the `/validate` echo (``neq`` written ``ne``, generated
+    ``name`` added). Raises GraderError listing every fault."""
+
+def run(request: Union[Mapping[str, Any], str], **engine_options: Any) -> Dict[str, Any]:
+    """Answers a `/fine_tuning/alpha/graders/run` body (``{"grader", "model_sample",
+    "item"?}``) with the response body, as ``gradekit run`` does. Raises GraderError for an
+    invalid grader or request (paths prefixed ``grader.``)."""

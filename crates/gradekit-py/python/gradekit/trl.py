@@ -1,0 +1,227 @@
+"""TRL reward functions backed by a gradekit grader.
+
+TRL's trainers (``GRPOTrainer``, ``RLOOTrainer``, …) call each of their ``reward_funcs`` as
+``f(prompts=..., completions=..., **dataset_columns)`` and expect one float per completion.
+`reward_function` turns a compiled `gradekit.Grader` into such a function:
+
+* the **sample** is the completion: a plain string (standard format), or the content of the
+  last assistant message of a chat completion (conversational format,
+  ``[{"role": "assistant", "content": "..."}]``);
+* the **item** is the completion's dataset row: every dataset column TRL passes as a keyword
+  argument (``answer``, ``solution``, …), so ``{{ item.answer }}`` in the grader reads the
+  ``answer`` column.
+
+The whole batch is graded by one `Grader.rewards` call: in parallel, with the GIL released.
+
+Example::
+
+    grader = gradekit.Grader({"type": "string_check", "name": "exact",
+                              "input": "{{ sample.output_text }}",
+                              "reference": "{{ item.answer }}", "operation": "eq"})
+    trainer = trl.GRPOTrainer(..., reward_funcs=[gradekit.trl.reward_function(grader)])
+"""
+
+import asyncio
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Union
+
+from ._gradekit import Grader
+
+__all__ = ["reward_function", "async_reward_function", "completion_text"]
+
+# Keyword arguments TRL passes that are not dataset columns.
+_NOT_COLUMNS = frozenset(
+    {"prompts", "completions", "completion_ids", "trainer_state", "log_extra", "log_metric"}
+)
+
+SampleFrom = Union[str, Callable[[Any, Dict[str, Any]], Union[str, Mapping[str, Any]]]]
+
+
+def _content_text(content: Any) -> str:
+    """A message's content as text: a string, or the text parts of a content-part list."""
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, (list, tuple)):
+        parts = []
+        for p in content:
+            if isinstance(p, str):
+                parts.append(p)
+            elif isinstance(p, Mapping) and isinstance(p.get("text"), str):
+                parts.append(p["text"])
+        return "".join(parts)
+    return str(content)
+
+
+def completion_text(completion: Any) -> str:
+    """The text of one TRL completion.
+
+    A string is returned as is; for a list of chat messages, the content of the last
+    ``assistant`` message (the last message when none is marked assistant); a single message
+    dict gives its content.
+    """
+    if isinstance(completion, str):
+        return completion
+    if isinstance(completion, Mapping):
+        return _content_text(completion.get("content"))
+    if isinstance(completion, (list, tuple)):
+        if not completion:
+            return ""
+        for m in reversed(completion):
+            if isinstance(m, Mapping) and m.get("role") == "assistant":
+                return _content_text(m.get("content"))
+        last = completion[-1]
+        return _content_text(last.get("content") if isinstance(last, Mapping) else last)
+    raise TypeError(
+        "a completion must be a str or a list of chat messages, got %s" % type(completion).__name__
+    )
+
+
+def _message_sample(completion: Any) -> Union[str, Dict[str, Any]]:
+    """A sample object from a chat completion: text, the full message and its tool calls."""
+    if isinstance(completion, str):
+        return completion
+    msgs = completion if isinstance(completion, (list, tuple)) else [completion]
+    msg = None
+    for m in reversed(msgs):
+        if isinstance(m, Mapping) and m.get("role") == "assistant":
+            msg = m
+            break
+    if msg is None:
+        msg = msgs[-1] if msgs and isinstance(msgs[-1], Mapping) else {"content": ""}
+    text = _content_text(msg.get("content"))
+    message = {"role": "assistant", "content": text}
+    tools = list(msg.get("tool_calls") or [])
+    if tools:
+        message["tool_calls"] = tools
+    return {
+        "output_text": text,
+        "output_tools": tools,
+        "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
+    }
+
+
+def _rows(n: int, kwargs: Mapping[str, Any], columns: Optional[Sequence[str]]) -> List[Dict[str, Any]]:
+    """One item per completion from TRL's per-row keyword arguments."""
+    names = [k for k in kwargs if k not in _NOT_COLUMNS] if columns is None else list(columns)
+    rows: List[Dict[str, Any]] = [{} for _ in range(n)]
+    for name in names:
+        if name not in kwargs:
+            raise KeyError("dataset column %r was not passed to the reward function" % name)
+        values = kwargs[name]
+        if isinstance(values, (str, bytes)) or not hasattr(values, "__len__"):
+            continue  # not a per-row column
+        if len(values) != n:
+            raise ValueError(
+                "dataset column %r has %d values for %d completions" % (name, len(values), n)
+            )
+        for row, v in zip(rows, values):
+            row[name] = v
+    return rows
+
+
+def _name(grader: Grader, name: Optional[str]) -> str:
+    if name:
+        return name
+    cleaned = "".join(c if c.isalnum() or c == "_" else "_" for c in grader.name)
+    return "gradekit_" + cleaned
+
+
+def _scorer(
+    grader: Grader,
+    sample_from: SampleFrom,
+    item_columns: Optional[Sequence[str]],
+    include_prompt: bool,
+    failed_reward: Optional[float],
+) -> Callable[..., List[Optional[float]]]:
+    if not isinstance(grader, Grader):
+        raise TypeError("grader must be a gradekit.Grader, got %s" % type(grader).__name__)
+    if callable(sample_from):
+        to_sample = None
+    elif sample_from == "completion":
+        to_sample = completion_text
+    elif sample_from == "message":
+        to_sample = _message_sample
+    else:
+        raise ValueError(
+            "sample_from must be 'completion', 'message' or a callable, got %r" % (sample_from,)
+        )
+
+    def score(prompts: Optional[Sequence[Any]], completions: Sequence[Any], **kwargs: Any):
+        completions = list(completions)
+        n = len(completions)
+        items = _rows(n, kwargs, item_columns)
+        if include_prompt and prompts is not None:
+            for row, p in zip(items, prompts):
+                row["prompt"] = p
+        if to_sample is None:
+            samples = [sample_from(c, row) for c, row in zip(completions, items)]  # type: ignore[operator]
+        else:
+            samples = [to_sample(c) for c in completions]
+        if failed_reward == 0.0:
+            return grader.rewards(samples, items)
+        return [
+            failed_reward if r.failed else r.reward for r in grader.grade_batch(samples, items)
+        ]
+
+    return score
+
+
+def reward_function(
+    grader: Grader,
+    *,
+    sample_from: SampleFrom = "completion",
+    item_columns: Optional[Sequence[str]] = None,
+    include_prompt: bool = False,
+    failed_reward: Optional[float] = 0.0,
+    name: Optional[str] = None,
+) -> Callable[..., List[Optional[float]]]:
+    """A TRL reward function ``f(prompts, completions, **dataset_columns) -> list[float]``.
+
+    Args:
+        grader: the compiled grader.
+        sample_from: ``"completion"`` (default): the sample is the completion's text (the
+            last assistant message's content for chat completions); ``"message"``: a sample
+            object with ``output_text``, ``output_tools`` (the message's ``tool_calls``) and
+            ``choices``; or a callable ``(completion, row) -> str | dict``.
+        item_columns: the dataset columns that make up the item (default: every column TRL
+            passes).
+        include_prompt: also put the prompt in the item as ``item.prompt``.
+        failed_reward: the reward of a sample whose grading failed (an error flag is set);
+            ``None`` makes TRL ignore it (TRL treats None as "no reward from this function").
+        name: the function's ``__name__`` (TRL logs rewards under it); default
+            ``gradekit_<grader name>``.
+    """
+    score = _scorer(grader, sample_from, item_columns, include_prompt, failed_reward)
+
+    def reward(prompts=None, completions=(), **kwargs):
+        return score(prompts, completions, **kwargs)
+
+    reward.__name__ = reward.__qualname__ = _name(grader, name)
+    reward.__doc__ = "gradekit reward function of grader %r (%s)." % (grader.name, grader.type)
+    return reward
+
+
+def async_reward_function(
+    grader: Grader,
+    *,
+    sample_from: SampleFrom = "completion",
+    item_columns: Optional[Sequence[str]] = None,
+    include_prompt: bool = False,
+    failed_reward: Optional[float] = 0.0,
+    name: Optional[str] = None,
+) -> Callable[..., Any]:
+    """The `reward_function` as a coroutine function, for TRL's async reward functions.
+
+    Grading runs in a worker thread (``asyncio.to_thread``) and releases the GIL, so the event
+    loop keeps serving other reward functions (judge-backed graders, remote verifiers) while a
+    batch is graded. Arguments as for `reward_function`.
+    """
+    score = _scorer(grader, sample_from, item_columns, include_prompt, failed_reward)
+
+    async def reward(prompts=None, completions=(), **kwargs):
+        return await asyncio.to_thread(score, prompts, completions, **kwargs)
+
+    reward.__name__ = reward.__qualname__ = _name(grader, name)
+    reward.__doc__ = "gradekit async reward function of grader %r (%s)." % (grader.name, grader.type)
+    return reward

@@ -1,0 +1,345 @@
+//! `gradekit.Grader`: compile once, grade many, with the GIL released while grading.
+//!
+//! Every call has two phases. Under the GIL, the Python inputs are converted to the engine's
+//! JSON contexts (`convert.rs`); then the GIL is released (`Python::detach`) and the compiled
+//! grader runs, a batch fanned out over this crate's own thread pool (`pool.rs`). Other Python
+//! threads — a data loader, a logging thread, an asyncio loop — keep running meanwhile.
+//!
+//! **Fork safety.** A `Grader` remembers the pid that compiled it. Used in another process (the
+//! child of a `fork()`), it recompiles from its config with fresh engine options before grading:
+//! python worker pools and judge clients are threads and pipes of the parent and must not be
+//! touched in the child (the inherited compiled grader is leaked, never dropped).
+
+use crate::convert::to_value;
+use crate::error::{config_errors, grader_error};
+use crate::options::Spec;
+use crate::pool::{default_threads, pool};
+use crate::result::{Origin, PyGradeResult};
+use gradekit_engine::{compile, CompiledGrader, ConfigError, EvalContext, GradeResult};
+use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList, PyString, PyTuple};
+use rayon::prelude::*;
+use serde_json::Value;
+use std::sync::{Arc, Mutex};
+
+#[derive(Debug)]
+struct State {
+    pid: u32,
+    grader: Arc<CompiledGrader>,
+}
+
+/// A compiled grader. See the stub file `gradekit/_gradekit.pyi` for the documented API.
+#[pyclass(module = "gradekit", name = "Grader", frozen)]
+#[derive(Debug)]
+pub struct PyGrader {
+    config: Value,
+    spec: Spec,
+    /// The keyword arguments as given, for pickling.
+    kwargs: Py<PyDict>,
+    origin: Arc<Origin>,
+    state: Mutex<State>,
+}
+
+/// A grader config given as a dict, a JSON string, or a path to a JSON file.
+pub fn config_value(config: &Bound<'_, PyAny>) -> PyResult<Value> {
+    if let Ok(s) = config.cast::<PyString>() {
+        let text = s.to_cow()?;
+        return serde_json::from_str(&text).map_err(|e| {
+            grader_error(
+                config.py(),
+                &[ConfigError::new(
+                    "",
+                    format!("config is not valid JSON: {e}"),
+                )],
+            )
+        });
+    }
+    let fspath = config.py().import("os")?.getattr("PathLike")?;
+    if config.is_instance(&fspath)? {
+        let path: std::path::PathBuf = config.extract()?;
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| PyValueError::new_err(format!("cannot read {}: {e}", path.display())))?;
+        return serde_json::from_str(&text).map_err(|e| {
+            grader_error(
+                config.py(),
+                &[ConfigError::new(
+                    "",
+                    format!("{} is not valid JSON: {e}", path.display()),
+                )],
+            )
+        });
+    }
+    // Any other JSON value goes to the engine, which names what is wrong with it ("expected an
+    // object"); objects that are not JSON at all are a TypeError from the conversion.
+    to_value(config, "config")
+}
+
+/// The context of one sample: a string is a model output, a dict a sample object.
+fn context(
+    sample: &Bound<'_, PyAny>,
+    item: Option<&Bound<'_, PyAny>>,
+    index: Option<usize>,
+) -> PyResult<EvalContext> {
+    let (spath, ipath) = match index {
+        Some(i) => (format!("samples[{i}]"), format!("items[{i}]")),
+        None => ("sample".to_string(), "item".to_string()),
+    };
+    let item = match item {
+        Some(i) if !i.is_none() => Some(to_value(i, &ipath)?),
+        _ => None,
+    };
+    if let Ok(s) = sample.cast::<PyString>() {
+        return Ok(EvalContext::from_text(&s.to_cow()?, item));
+    }
+    if sample.cast::<PyDict>().is_ok() {
+        let v = to_value(sample, &spath)?;
+        return EvalContext::from_sample_value(&v, item).map_err(|mut e| {
+            if let Some(rest) = e.path.strip_prefix("sample") {
+                e.path = format!("{spath}{rest}");
+            }
+            grader_error(sample.py(), &[e])
+        });
+    }
+    Err(PyTypeError::new_err(format!(
+        "{spath} must be a str (the model output) or a dict (a sample object), got {}",
+        sample
+            .get_type()
+            .name()
+            .map(|n| n.to_string())
+            .unwrap_or_default()
+    )))
+}
+
+/// Contexts of a batch; `items` (when given) must be as long as `samples`.
+fn contexts(
+    samples: &Bound<'_, PyAny>,
+    items: Option<&Bound<'_, PyAny>>,
+) -> PyResult<Vec<EvalContext>> {
+    if samples.cast::<PyString>().is_ok() || samples.cast::<PyDict>().is_ok() {
+        return Err(PyTypeError::new_err(
+            "samples must be a sequence of samples; use grade() for one sample",
+        ));
+    }
+    let samples: Vec<Bound<'_, PyAny>> = sequence(samples, "samples")?;
+    let items: Option<Vec<Bound<'_, PyAny>>> = match items {
+        Some(i) if !i.is_none() => Some(sequence(i, "items")?),
+        _ => None,
+    };
+    if let Some(items) = &items {
+        if items.len() != samples.len() {
+            return Err(PyValueError::new_err(format!(
+                "items has {} entries but samples has {}; give one item per sample",
+                items.len(),
+                samples.len()
+            )));
+        }
+    }
+    samples
+        .iter()
+        .enumerate()
+        .map(|(i, s)| context(s, items.as_ref().map(|v| &v[i]), Some(i)))
+        .collect()
+}
+
+fn sequence<'py>(obj: &Bound<'py, PyAny>, what: &str) -> PyResult<Vec<Bound<'py, PyAny>>> {
+    if let Ok(l) = obj.cast::<PyList>() {
+        return Ok(l.iter().collect());
+    }
+    if let Ok(t) = obj.cast::<PyTuple>() {
+        return Ok(t.iter().collect());
+    }
+    let it = obj
+        .try_iter()
+        .map_err(|_| PyTypeError::new_err(format!("{what} must be a list or another iterable")))?;
+    it.collect()
+}
+
+/// Grades a batch on this process's pool; results in input order.
+fn grade_batch(g: &CompiledGrader, ctxs: &[EvalContext], threads: usize) -> Vec<GradeResult> {
+    if ctxs.len() <= 1 {
+        return ctxs.iter().map(|c| g.grade(c)).collect();
+    }
+    if g.kind() == "python" {
+        // The python runtime packs many samples per worker frame and runs its own pool.
+        return g.grade_batch(ctxs);
+    }
+    // Judge-calling graders are I/O-bound: as wide as their concurrency, not the cores.
+    let width = g.io_width().unwrap_or(threads);
+    match pool(width) {
+        Some(p) => p.install(|| ctxs.par_iter().map(|c| g.grade(c)).collect()),
+        None => ctxs.iter().map(|c| g.grade(c)).collect(),
+    }
+}
+
+impl PyGrader {
+    /// The compiled grader of this process (recompiled once after a fork).
+    fn compiled(&self, py: Python<'_>) -> PyResult<Arc<CompiledGrader>> {
+        let pid = std::process::id();
+        let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        if st.pid != pid {
+            crate::fork::check(&self.config)?;
+            let opts = self.spec.build()?;
+            let fresh = compile(&self.config, &opts).map_err(|e| config_errors(py, &e))?;
+            let inherited = std::mem::replace(&mut st.grader, Arc::new(fresh));
+            std::mem::forget(inherited); // owns the parent's pools: leak, never drop
+            st.pid = pid;
+        }
+        Ok(Arc::clone(&st.grader))
+    }
+
+    fn threads(&self) -> usize {
+        self.spec.threads.unwrap_or_else(default_threads)
+    }
+
+    fn wrap(&self, r: GradeResult) -> PyGradeResult {
+        PyGradeResult {
+            inner: r,
+            origin: Arc::clone(&self.origin),
+        }
+    }
+
+    fn grade_contexts(&self, py: Python<'_>, ctxs: Vec<EvalContext>) -> PyResult<Vec<GradeResult>> {
+        let g = self.compiled(py)?;
+        let threads = self.threads();
+        Ok(py.detach(move || grade_batch(&g, &ctxs, threads)))
+    }
+}
+
+#[pymethods]
+impl PyGrader {
+    #[new]
+    #[pyo3(signature = (config, **engine_options))]
+    fn new(
+        py: Python<'_>,
+        config: &Bound<'_, PyAny>,
+        engine_options: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<Self> {
+        let spec = Spec::from_kwargs(engine_options)?;
+        let config = config_value(config)?;
+        crate::fork::check(&config)?;
+        let opts = spec.build()?;
+        // Compiling a python grader loads it into workers: no reason to hold the GIL.
+        let compiled = py
+            .detach(|| compile(&config, &opts))
+            .map_err(|e| config_errors(py, &e))?;
+        let kwargs = match engine_options {
+            Some(d) => d.copy()?.unbind(),
+            None => PyDict::new(py).unbind(),
+        };
+        Ok(PyGrader {
+            origin: Arc::new(Origin {
+                name: compiled.name().to_string(),
+                kind: compiled.kind(),
+                pass_threshold: compiled.pass_threshold(),
+            }),
+            config,
+            spec,
+            kwargs,
+            state: Mutex::new(State {
+                pid: std::process::id(),
+                grader: Arc::new(compiled),
+            }),
+        })
+    }
+
+    /// Grades one sample (`str` model output or sample `dict`) against `item`.
+    #[pyo3(signature = (sample, item = None))]
+    fn grade(
+        &self,
+        py: Python<'_>,
+        sample: &Bound<'_, PyAny>,
+        item: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<PyGradeResult> {
+        let ctx = context(sample, item, None)?;
+        let g = self.compiled(py)?;
+        let r = py.detach(move || g.grade(&ctx));
+        Ok(self.wrap(r))
+    }
+
+    /// Grades many samples in parallel with the GIL released; results in input order.
+    #[pyo3(signature = (samples, items = None))]
+    fn grade_batch(
+        &self,
+        py: Python<'_>,
+        samples: &Bound<'_, PyAny>,
+        items: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Vec<PyGradeResult>> {
+        let ctxs = contexts(samples, items)?;
+        let results = self.grade_contexts(py, ctxs)?;
+        Ok(results.into_iter().map(|r| self.wrap(r)).collect())
+    }
+
+    /// Like `grade_batch`, returning only the rewards (the hot path of RL training).
+    #[pyo3(signature = (samples, items = None))]
+    fn rewards(
+        &self,
+        py: Python<'_>,
+        samples: &Bound<'_, PyAny>,
+        items: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Vec<f64>> {
+        let ctxs = contexts(samples, items)?;
+        let results = self.grade_contexts(py, ctxs)?;
+        Ok(results.into_iter().map(|r| r.reward).collect())
+    }
+
+    /// The grader's `name`, or the generated `grader-…` one.
+    #[getter]
+    fn name(&self) -> &str {
+        &self.origin.name
+    }
+
+    /// The grader's wire `type` (`string_check`, `text_similarity`, `multi`, …).
+    #[getter]
+    #[pyo3(name = "type")]
+    fn kind(&self) -> &'static str {
+        self.origin.kind
+    }
+
+    /// `pass_threshold` when the config sets one (it never changes rewards).
+    #[getter]
+    fn pass_threshold(&self) -> Option<f64> {
+        self.origin.pass_threshold
+    }
+
+    /// The config this grader was compiled from (a copy).
+    #[getter]
+    fn config<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        crate::convert::to_py(py, &self.config)
+    }
+
+    /// Multi graders: the sub-grader keys in config order (`[]` otherwise).
+    #[getter]
+    fn sub_grader_keys(&self, py: Python<'_>) -> PyResult<Vec<String>> {
+        Ok(self.compiled(py)?.sub_grader_keys())
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "Grader(name={:?}, type={:?})",
+            self.origin.name, self.origin.kind
+        )
+    }
+
+    /// Pickles as (config, engine options): unpickling compiles again (Ray workers,
+    /// multiprocessing with `spawn`).
+    fn __reduce__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
+        let rebuild = py.import("gradekit")?.getattr("_rebuild")?;
+        let config = serde_json::to_string(&self.config)
+            .map_err(|e| PyValueError::new_err(e.to_string()))?;
+        PyTuple::new(
+            py,
+            [
+                rebuild,
+                PyTuple::new(
+                    py,
+                    [
+                        config.into_pyobject(py)?.into_any(),
+                        self.kwargs.bind(py).clone().into_any(),
+                    ],
+                )?
+                .into_any(),
+            ],
+        )
+    }
+}

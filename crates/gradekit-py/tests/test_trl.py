@@ -1,0 +1,108 @@
+"""gradekit.trl: TRL reward-function shapes (standard and conversational), async variant."""
+
+import asyncio
+import inspect
+
+import pytest
+
+import gradekit
+import gradekit.trl
+
+
+@pytest.fixture
+def grader(exact):
+    return gradekit.Grader(exact)
+
+
+def test_standard_format(grader):
+    f = gradekit.trl.reward_function(grader)
+    assert f.__name__ == "gradekit_exact"
+    out = f(prompts=["Capital of France?", "2+2?"], completions=["Paris", "5"],
+            answer=["Paris", "4"], completion_ids=[[1], [2]], trainer_state=object())
+    assert out == [1.0, 0.0]
+    assert all(type(x) is float for x in out)
+    # positional call, as some TRL versions do
+    assert f(["p"], ["4"], answer=["4"]) == [1.0]
+
+
+def test_conversational_format(grader):
+    f = gradekit.trl.reward_function(grader, name="exact_match")
+    assert f.__name__ == "exact_match"
+    completions = [
+        [{"role": "assistant", "content": "Paris"}],
+        [{"role": "assistant", "content": "thinking"}, {"role": "tool", "content": "x"},
+         {"role": "assistant", "content": [{"type": "text", "text": "Ro"}, {"type": "text", "text": "me"}]}],
+        [],
+    ]
+    prompts = [[{"role": "user", "content": "q"}]] * 3
+    assert f(prompts=prompts, completions=completions, answer=["Paris", "Rome", ""]) == [1.0, 1.0, 1.0]
+
+
+def test_item_columns_and_prompt(grader):
+    cfg = {"type": "string_check", "name": "p", "input": "{{ item.prompt }}|{{ sample.output_text }}",
+           "reference": "q|{{ item.answer }}", "operation": "eq"}
+    f = gradekit.trl.reward_function(gradekit.Grader(cfg), include_prompt=True, item_columns=["answer"])
+    assert f(prompts=["q", "q"], completions=["a", "b"], answer=["a", "a"], other=[1, 2]) == [1.0, 0.0]
+    with pytest.raises(KeyError, match="answer"):
+        f(prompts=["q"], completions=["a"])
+    g = gradekit.trl.reward_function(grader)
+    with pytest.raises(ValueError, match="3 values for 2 completions"):
+        g(prompts=["a", "b"], completions=["a", "b"], answer=["a", "b", "c"])
+
+
+def test_failed_reward_none(grader):
+    f = gradekit.trl.reward_function(grader, failed_reward=None)
+    # no `answer` column: item.answer does not resolve -> failed sample
+    assert f(prompts=["q"], completions=["a"]) == [None]
+    assert f(prompts=["q"], completions=["a"], answer=["a"]) == [1.0]
+
+
+def test_sample_from_message_and_callable():
+    cfg = {"type": "string_check", "name": "tool", "input": "{{ sample.output_tools[0].function.name }}",
+           "reference": "get_weather", "operation": "eq"}
+    f = gradekit.trl.reward_function(gradekit.Grader(cfg), sample_from="message")
+    call = {"type": "function", "function": {"name": "get_weather", "arguments": "{}"}}
+    comps = [[{"role": "assistant", "content": "", "tool_calls": [call]}],
+             [{"role": "assistant", "content": "no tool"}]]
+    out = f(prompts=["q", "q"], completions=comps)
+    assert out[0] == 1.0 and out[1] == 0.0
+    h = gradekit.trl.reward_function(
+        gradekit.Grader({"type": "string_check", "name": "u", "input": "{{ sample.output_text }}", "reference": "A", "operation": "eq"}),
+        sample_from=lambda completion, row: completion.upper(),
+    )
+    assert h(prompts=["q"], completions=["a"]) == [1.0]
+    with pytest.raises(ValueError, match="sample_from"):
+        gradekit.trl.reward_function(gradekit.Grader(cfg), sample_from="prompt")
+    with pytest.raises(TypeError):
+        gradekit.trl.reward_function({"type": "string_check"})
+
+
+def test_async_variant(grader):
+    f = gradekit.trl.async_reward_function(grader)
+    assert inspect.iscoroutinefunction(f) and f.__name__ == "gradekit_exact"
+
+    async def main():
+        return await asyncio.gather(
+            f(prompts=["q"], completions=["Paris"], answer=["Paris"]),
+            f(prompts=["q", "q"], completions=["x", "y"], answer=["y", "y"]),
+        )
+
+    assert asyncio.run(main()) == [[1.0], [0.0, 1.0]]
+
+
+def test_signature_matches_trl():
+    # TRL calls reward_func(prompts=..., completions=..., **kwargs); check the accepted names.
+    f = gradekit.trl.reward_function(gradekit.Grader({"type": "string_check", "name": "n", "input": "a", "reference": "a", "operation": "eq"}))
+    params = inspect.signature(f).parameters
+    assert list(params)[:2] == ["prompts", "completions"]
+    assert any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+    assert f(prompts=[], completions=[]) == []
+
+
+def test_completion_text():
+    t = gradekit.trl.completion_text
+    assert t("x") == "x"
+    assert t([{"role": "user", "content": "u"}]) == "u"
+    assert t({"role": "assistant", "content": None}) == ""
+    with pytest.raises(TypeError):
+        t(3)

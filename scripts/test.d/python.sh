@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# The Python package (crates/gradekit-py): builds the wheel with maturin into .venv-py, installs
+# it like a user would, and runs its pytest suite (conformance suite through Python, GIL release,
+# fork safety, errors, the TRL and Ray adapters).
+#   bash scripts/test.d/python.sh            (scripts/test runs it after cargo test)
+# Env: GRADEKIT_PY_PROFILE=release|dev (default dev: reuses the debug artifacts of `cargo test`
+# in target/ and builds in about a minute; the benchmark in crates/gradekit-py/bench uses release).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+root=$PWD
+venv=$root/.venv-py
+if ! { "$venv/bin/maturin" --version && "$venv/bin/python" -c "import pytest"; } >/dev/null 2>&1; then
+  echo "== creating .venv-py (maturin, pytest)"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q --disable-pip-version-check "maturin>=1.9.4,<2" pytest
+fi
+profile=${GRADEKIT_PY_PROFILE:-dev}
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$root/target}
+wheels=$CARGO_TARGET_DIR/gradekit-py-wheels
+rm -rf "$wheels"
+echo "== maturin build --profile $profile (crates/gradekit-py)"
+"$venv/bin/maturin" build --quiet --profile "$profile" -m crates/gradekit-py/Cargo.toml \
+  -i "$venv/bin/python" -o "$wheels"
+"$venv/bin/pip" install -q --disable-pip-version-check --force-reinstall --no-deps "$wheels"/gradekit-*.whl
+echo "== pytest crates/gradekit-py/tests"
+cd crates/gradekit-py
+"$venv/bin/python" -m pytest -q -p no:cacheprovider tests
