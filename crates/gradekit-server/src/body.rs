@@ -7,13 +7,17 @@
 
 use crate::error::ApiError;
 use crate::guard::Deadline;
+use axum::body::{Body, Bytes};
 use axum::extract::Request;
 use axum::http::{header, HeaderMap, StatusCode};
-use http_body_util::{BodyExt, LengthLimitError, Limited};
+use http_body_util::BodyExt;
 use serde_json::Value;
 
 /// Bodies larger than this are parsed on the blocking pool, not on an async worker.
 const INLINE_PARSE_LIMIT: usize = 256 * 1024;
+
+/// Most bytes of an oversized body read (and dropped) so that the client sees the 413.
+const DRAIN_LIMIT: u64 = 64 * 1024 * 1024;
 
 /// True for `application/json` and `application/*+json`, parameters allowed.
 fn is_json(headers: &HeaderMap) -> bool {
@@ -54,27 +58,20 @@ pub(crate) async fn read_json(req: Request, max: usize) -> Result<Value, ApiErro
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|s| s.parse::<u64>().ok());
+    let body = req.into_body();
+    // Too large: read and discard what the client is sending (up to DRAIN_LIMIT) before
+    // answering. Closing a socket with unread data makes the kernel send a reset, and most
+    // clients (urllib, requests, httpx) then see "connection reset" instead of the 413.
     if declared.is_some_and(|n| n > max as u64) {
+        if declared.is_some_and(|n| n <= DRAIN_LIMIT) {
+            let _ = with_deadline(deadline, drain(body, DRAIN_LIMIT)).await;
+        }
         return Err(too_large());
     }
-    let collect = Limited::new(req.into_body(), max).collect();
-    let collected = match deadline {
-        Some(Deadline(at)) => match tokio::time::timeout_at(at.into(), collect).await {
-            Ok(r) => r,
-            Err(_) => {
-                return Err(ApiError::new(
-                    StatusCode::REQUEST_TIMEOUT,
-                    Some("request_timeout"),
-                    "the request body did not arrive before the request deadline",
-                ))
-            }
-        },
-        None => collect.await,
-    };
-    let bytes = match collected {
-        Ok(c) => c.to_bytes(),
-        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => return Err(too_large()),
-        Err(_) => {
+    let bytes = match with_deadline(deadline, collect(body, max)).await? {
+        Ok(b) => b,
+        Err(Overrun::TooLarge) => return Err(too_large()),
+        Err(Overrun::Broken) => {
             return Err(ApiError::bad_request(
                 "invalid_body",
                 "the request body could not be read",
@@ -85,6 +82,59 @@ pub(crate) async fn read_json(req: Request, max: usize) -> Result<Value, ApiErro
         crate::work::blocking(move || parse(&bytes)).await?
     } else {
         parse(&bytes)
+    }
+}
+
+enum Overrun {
+    TooLarge,
+    Broken,
+}
+
+/// Awaits `fut` until the deadline; 408 after it (the body is what is late).
+async fn with_deadline<T>(
+    deadline: Option<Deadline>,
+    fut: impl std::future::Future<Output = T>,
+) -> Result<T, ApiError> {
+    match deadline {
+        Some(Deadline(at)) => tokio::time::timeout_at(at.into(), fut).await.map_err(|_| {
+            ApiError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                Some("request_timeout"),
+                "the request body did not arrive before the request deadline",
+            )
+        }),
+        None => Ok(fut.await),
+    }
+}
+
+/// The whole body, or `TooLarge` as soon as it passes `max` (the rest is drained).
+async fn collect(mut body: Body, max: usize) -> Result<Bytes, Overrun> {
+    let mut buf: Vec<u8> = Vec::new();
+    while let Some(frame) = body.frame().await {
+        let Ok(frame) = frame else {
+            return Err(Overrun::Broken);
+        };
+        if let Ok(data) = frame.into_data() {
+            if buf.len() + data.len() > max {
+                let _ = drain(body, DRAIN_LIMIT).await;
+                return Err(Overrun::TooLarge);
+            }
+            buf.extend_from_slice(&data);
+        }
+    }
+    Ok(Bytes::from(buf))
+}
+
+/// Reads and drops up to `limit` bytes of `body`.
+async fn drain(mut body: Body, limit: u64) {
+    let mut seen = 0u64;
+    while let Some(Ok(frame)) = body.frame().await {
+        if let Ok(data) = frame.into_data() {
+            seen += data.len() as u64;
+            if seen > limit {
+                return;
+            }
+        }
     }
 }
 
