@@ -83,6 +83,7 @@ fn histogram_svg(
         chart
             .configure_mesh()
             .disable_x_mesh()
+            .light_line_style(WHITE)
             .x_desc(x_desc)
             .y_desc("rows")
             .x_labels(6)
@@ -155,6 +156,21 @@ pub fn error_breakdown(bars: &[(String, u64)]) -> Result<String> {
             bars.iter().map(|b| b.1).sum::<u64>()
         )
     };
+    if bars.is_empty() {
+        let mut buf = String::new();
+        {
+            let root = SVGBackend::with_string(&mut buf, (760, 70)).into_drawing_area();
+            root.fill(&WHITE).map_err(err)?;
+            root.draw(&Text::new(
+                "Errors: none (no error flag set, no invalid line)",
+                (16, 26),
+                ("sans-serif", 16).into_font().color(&BLACK),
+            ))
+            .map_err(err)?;
+            root.present().map_err(err)?;
+        }
+        return Ok(finish(buf, "error-breakdown", &title));
+    }
     let mut sorted: Vec<&(String, u64)> = bars.iter().collect();
     sorted.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     let n = sorted.len().max(1);
