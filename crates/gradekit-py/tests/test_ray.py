@@ -41,7 +41,7 @@ def test_score_dataset_with_ray(exact, tmp_path):
     path = tmp_path / "outputs.jsonl"
     rows = [{"id": i, "model_sample": str(i % 4), "answer": "1"} for i in range(200)]
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    ray.init(num_cpus=1, include_dashboard=False, ignore_reinit_error=True, log_to_driver=False)
+    ray.init(num_cpus=4, include_dashboard=False, ignore_reinit_error=True, log_to_driver=False)
     try:
         ds = ray.data.read_json(str(path))
         scored = gradekit.ray.score_dataset(ds, exact, batch_size=64).take_all()
