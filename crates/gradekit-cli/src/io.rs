@@ -51,3 +51,15 @@ pub fn report(errs: &gradekit_engine::ConfigErrors, what: &str) {
         eprintln!("  {e}");
     }
 }
+
+/// Reads a grader file: the grader object itself, or a validate request body
+/// `{"grader": {...}}` (a grader has no `grader` field, so the two cannot be confused).
+pub fn read_grader(path: &Path) -> Result<Value> {
+    let v = read_json(path)?;
+    match v {
+        Value::Object(mut m) if m.len() == 1 && m.contains_key("grader") => {
+            Ok(m.remove("grader").unwrap_or(Value::Null))
+        }
+        other => Ok(other),
+    }
+}

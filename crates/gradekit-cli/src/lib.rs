@@ -12,6 +12,7 @@ use std::process::ExitCode;
 
 mod engine_flags;
 mod io;
+mod lint;
 mod run;
 mod score;
 mod serve;
@@ -37,6 +38,8 @@ enum Command {
     Run(run::Args),
     /// Grade every line of a JSONL file; one output line per input line, in order.
     Score(score::Args),
+    /// Check a grader against real rows: template paths, formula keys, constant rewards, flat groups.
+    Lint(lint::Args),
     /// Serve the OpenAI-compatible graders API (run/validate) over HTTP.
     Serve(serve::Args),
 }
@@ -49,6 +52,7 @@ pub fn main() -> ExitCode {
         Command::Run(a) => run::main(a),
         Command::Score(a) => score::main(a),
         Command::Serve(a) => serve::main(a),
+        Command::Lint(a) => lint::main(a),
     };
     match result {
         Ok(code) => code,

@@ -10,7 +10,9 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 #[derive(Debug, clap::Args)]
-#[command(after_help = "Routes:\n  POST /v1/fine_tuning/alpha/graders/run       OpenAI wire\n  POST /v1/fine_tuning/alpha/graders/validate  OpenAI wire\n  GET  /health                                 no key needed\n  POST /v1/graders/run_batch                   extension: many samples, one grader\n  POST /v1/endpoint_graders/NAME               extension: Azure endpoint-grader protocol\n  POST /get_reward                             extension: OpenRLHF remote reward\n\nExample (the official SDK):\n  gradekit serve --port 8080 &\n  python -c 'import openai; c = openai.OpenAI(base_url=\"http://127.0.0.1:8080/v1\", api_key=\"x\"); print(c.fine_tuning.alpha.graders.validate(grader={\"type\": \"string_check\", \"name\": \"s\", \"input\": \"a\", \"reference\": \"a\", \"operation\": \"eq\"}))'")]
+#[command(
+    after_help = "Routes:\n  POST /v1/fine_tuning/alpha/graders/run       OpenAI wire\n  POST /v1/fine_tuning/alpha/graders/validate  OpenAI wire\n  GET  /health                                 no key needed\n  POST /v1/graders/run_batch                   extension: many samples, one grader\n  POST /v1/endpoint_graders/NAME               extension: Azure endpoint-grader protocol\n  POST /get_reward                             extension: OpenRLHF remote reward\n\nExample (the official SDK):\n  gradekit serve --port 8080 &\n  python -c 'import openai; c = openai.OpenAI(base_url=\"http://127.0.0.1:8080/v1\", api_key=\"x\"); print(c.fine_tuning.alpha.graders.validate(grader={\"type\": \"string_check\", \"name\": \"s\", \"input\": \"a\", \"reference\": \"a\", \"operation\": \"eq\"}))'"
+)]
 pub struct Args {
     /// Address to bind. Anything but a loopback address needs --api-key.
     #[arg(long, default_value = "127.0.0.1")]
@@ -19,7 +21,12 @@ pub struct Args {
     #[arg(long, default_value_t = 8080)]
     port: u16,
     /// Require `Authorization: Bearer KEY` on every route but /health. Never logged.
-    #[arg(long, env = "GRADEKIT_API_KEY", hide_env_values = true, value_name = "KEY")]
+    #[arg(
+        long,
+        env = "GRADEKIT_API_KEY",
+        hide_env_values = true,
+        value_name = "KEY"
+    )]
     api_key: Option<String>,
     /// Largest request body, in bytes.
     #[arg(long, default_value_t = gradekit_server::DEFAULT_MAX_BODY, value_name = "BYTES")]

@@ -1,4 +1,4 @@
-use crate::io::{read_json, report};
+use crate::io::{read_grader, report};
 use anyhow::Result;
 use gradekit_engine::EngineOptions;
 use std::path::PathBuf;
@@ -6,12 +6,12 @@ use std::process::ExitCode;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Grader JSON file (`-` = stdin).
+    /// Grader JSON file (`-` = stdin); a validate request body {"grader": …} works too.
     grader: PathBuf,
 }
 
 pub fn main(a: Args) -> Result<ExitCode> {
-    let grader = read_json(&a.grader)?;
+    let grader = read_grader(&a.grader)?;
     match gradekit_engine::validate(&grader, &EngineOptions::default()) {
         Ok(echo) => {
             let out = serde_json::json!({ "grader": echo });

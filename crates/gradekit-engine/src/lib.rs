@@ -33,7 +33,7 @@ pub use gradekit_model::{
     ConfigError, ConfigErrors, ErrorFlags, RunMetadata, RunResponse, TokenUsage,
 };
 pub use gradekit_python as python;
-pub use name::generated_name;
+pub use name::{canonical_json, generated_name};
 pub use result::GradeResult;
 
 use serde_json::Value;

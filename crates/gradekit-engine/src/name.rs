@@ -8,8 +8,15 @@ use sha2::{Digest, Sha256};
 
 const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 
-/// Writes `v` as JSON with object keys sorted and no whitespace.
-pub(crate) fn canonical_json(v: &Value, out: &mut String) {
+/// `v` as JSON with object keys sorted and no whitespace: equal for configs that differ only
+/// in key order or spacing (used for generated names and compiled-grader cache keys).
+pub fn canonical_json(v: &Value) -> String {
+    let mut out = String::new();
+    write_canonical(v, &mut out);
+    out
+}
+
+fn write_canonical(v: &Value, out: &mut String) {
     match v {
         Value::Object(m) => {
             let mut keys: Vec<&String> = m.keys().collect();
@@ -21,7 +28,7 @@ pub(crate) fn canonical_json(v: &Value, out: &mut String) {
                 }
                 out.push_str(&Value::String(k.clone()).to_string());
                 out.push(':');
-                canonical_json(&m[k.as_str()], out);
+                write_canonical(&m[k.as_str()], out);
             }
             out.push('}');
         }
@@ -31,7 +38,7 @@ pub(crate) fn canonical_json(v: &Value, out: &mut String) {
                 if i > 0 {
                     out.push(',');
                 }
-                canonical_json(x, out);
+                write_canonical(x, out);
             }
             out.push(']');
         }
@@ -41,15 +48,14 @@ pub(crate) fn canonical_json(v: &Value, out: &mut String) {
 
 /// The name a grader without one gets; `grader` is its JSON (its own `name` key is ignored).
 pub fn generated_name(grader: &Value) -> String {
-    let mut canon = String::new();
-    match grader {
+    let canon = match grader {
         Value::Object(m) => {
             let mut m = m.clone();
             m.shift_remove("name");
-            canonical_json(&Value::Object(m), &mut canon);
+            canonical_json(&Value::Object(m))
         }
-        other => canonical_json(other, &mut canon),
-    }
+        other => canonical_json(other),
+    };
     let digest = Sha256::digest(canon.as_bytes());
     let mut name = String::from("grader-");
     for b in digest.iter().take(12) {

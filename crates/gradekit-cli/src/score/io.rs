@@ -73,9 +73,9 @@ impl Output {
                 f,
                 flate2::Compression::default(),
             )),
-            Codec::Zstd => Output::Zstd(
-                zstd::stream::write::Encoder::new(f, 3).context("cannot start zstd")?,
-            ),
+            Codec::Zstd => {
+                Output::Zstd(zstd::stream::write::Encoder::new(f, 3).context("cannot start zstd")?)
+            }
         })
     }
 

@@ -66,7 +66,11 @@ impl Progress {
             let frac = (s.bytes as f64 / total as f64).min(1.0);
             if self.mode == Mode::Bar {
                 let filled = (frac * 24.0) as usize;
-                out.push_str(&format!("[{}{}] ", "#".repeat(filled), "-".repeat(24 - filled)));
+                out.push_str(&format!(
+                    "[{}{}] ",
+                    "#".repeat(filled),
+                    "-".repeat(24 - filled)
+                ));
             }
             let eta = if frac > 0.0 { secs / frac - secs } else { 0.0 };
             out.push_str(&format!(
@@ -83,7 +87,10 @@ impl Progress {
         if let Some(m) = s.mean {
             out.push_str(&format!(", mean reward {m:.4}"));
         }
-        out.push_str(&format!(", {} with errors, {} invalid lines", s.errors, s.invalid));
+        out.push_str(&format!(
+            ", {} with errors, {} invalid lines",
+            s.errors, s.invalid
+        ));
         out
     }
 

@@ -4,33 +4,125 @@ use gradekit_engine::GradeResult;
 use indexmap::IndexMap;
 use serde_json::{json, Value};
 
+/// Statistics of graded lines. Rewards are kept (8 bytes a row) for exact quantiles.
 #[derive(Debug, Default)]
 pub struct Summary {
     rewards: Vec<f64>,
+    sum: f64,
     passed: u64,
     pub invalid_lines: u64,
-    errors: IndexMap<&'static str, u64>,
+    /// Rows with at least one error flag.
+    pub rows_with_errors: u64,
+    errors: IndexMap<String, u64>,
     sub_sums: IndexMap<String, (f64, u64)>,
 }
 
 impl Summary {
     pub fn add(&mut self, r: &GradeResult, threshold: Option<f64>) {
-        self.rewards.push(r.reward);
-        if threshold.is_some_and(|t| r.reward >= t) {
+        self.add_parts(
+            r.reward,
+            r.errors.set_flags(),
+            r.sub_rewards.iter().map(|(k, v)| (k.as_str(), *v)),
+            threshold,
+        );
+    }
+
+    /// Adds one graded row given by parts (also used to rebuild the summary from an output
+    /// file when resuming).
+    pub fn add_parts<'a, 'b>(
+        &mut self,
+        reward: f64,
+        flags: impl Iterator<Item = &'a str>,
+        subs: impl Iterator<Item = (&'b str, f64)>,
+        threshold: Option<f64>,
+    ) {
+        self.rewards.push(reward);
+        self.sum += reward;
+        if threshold.is_some_and(|t| reward >= t) {
             self.passed += 1;
         }
-        for flag in r.errors.set_flags() {
-            *self.errors.entry(flag).or_default() += 1;
+        let mut any = false;
+        for flag in flags {
+            any = true;
+            match self.errors.get_mut(flag) {
+                Some(c) => *c += 1,
+                None => {
+                    self.errors.insert(flag.to_string(), 1);
+                }
+            }
         }
-        for (k, v) in &r.sub_rewards {
-            let e = self.sub_sums.entry(k.clone()).or_default();
-            e.0 += v;
-            e.1 += 1;
+        if any {
+            self.rows_with_errors += 1;
         }
+        for (k, v) in subs {
+            match self.sub_sums.get_mut(k) {
+                Some(e) => {
+                    e.0 += v;
+                    e.1 += 1;
+                }
+                None => {
+                    self.sub_sums.insert(k.to_string(), (v, 1));
+                }
+            }
+        }
+    }
+
+    /// Every graded row's reward, in input order (the `--report` histogram).
+    pub fn rewards(&self) -> &[f64] {
+        &self.rewards
     }
 
     pub fn count(&self) -> usize {
         self.rewards.len()
+    }
+
+    pub fn running_mean(&self) -> Option<f64> {
+        (!self.rewards.is_empty()).then(|| self.sum / self.rewards.len() as f64)
+    }
+
+    /// A terminal histogram of the rewards: 10 bins over [0, 1] when every reward is in it,
+    /// else over [min, max].
+    pub fn histogram(&self) -> String {
+        let n = self.rewards.len();
+        if n == 0 {
+            return String::new();
+        }
+        let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+        for r in &self.rewards {
+            lo = lo.min(*r);
+            hi = hi.max(*r);
+        }
+        if lo >= 0.0 && hi <= 1.0 {
+            (lo, hi) = (0.0, 1.0);
+        }
+        const BINS: usize = 10;
+        let width = if hi > lo {
+            (hi - lo) / BINS as f64
+        } else {
+            1.0
+        };
+        let mut counts = [0u64; BINS];
+        for r in &self.rewards {
+            let b = if hi > lo {
+                ((r - lo) * BINS as f64 / (hi - lo)) as usize
+            } else {
+                0
+            };
+            let b = b.min(BINS - 1);
+            counts[b] += 1;
+        }
+        let max = counts.iter().copied().max().unwrap_or(1).max(1);
+        let mut s = String::from("reward histogram:");
+        for (i, c) in counts.iter().enumerate() {
+            let a = lo + width * i as f64;
+            let bar = "█".repeat(((*c as f64 / max as f64) * 40.0).round() as usize);
+            let close = if i == BINS - 1 { ']' } else { ')' };
+            s.push_str(&format!(
+                "\n  [{a:>7.3}, {:>7.3}{close} {bar} {c}",
+                a + width
+            ));
+        }
+        s
     }
 
     /// The `--summary-json` document.
@@ -101,6 +193,11 @@ impl Summary {
         }
         for (k, (sum, c)) in &self.sub_sums {
             s.push_str(&format!("\nsub-grader {k}: mean {:.4}", sum / *c as f64));
+        }
+        let h = self.histogram();
+        if !h.is_empty() {
+            s.push('\n');
+            s.push_str(&h);
         }
         s
     }
