@@ -33,6 +33,7 @@ pub use method::{
     DpoHyperparameters, FineTuneMethod, HyperValue, ReinforcementHyperparameters,
     ReinforcementMethod, SupervisedHyperparameters,
 };
+pub use read::{display_key, kind as json_kind};
 pub use request::{RunRequest, ValidateRequest};
 pub use response::{ErrorFlags, RunMetadata, RunResponse, TokenUsage, ERROR_KEYS};
 pub use sample::{sample_from_object, sample_from_text};

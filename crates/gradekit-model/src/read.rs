@@ -5,7 +5,7 @@ use crate::error::{join, ConfigError, ConfigErrors};
 use serde_json::{Map, Value};
 
 /// A JSON type name as OpenAI's errors spell it ("a string", "an object").
-pub(crate) fn kind(v: &Value) -> &'static str {
+pub fn kind(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",
@@ -114,7 +114,7 @@ impl<'a> Obj<'a> {
 }
 
 /// A map key as it appears in a path: bare when it is a plain identifier, else quoted.
-pub(crate) fn display_key(key: &str) -> String {
+pub fn display_key(key: &str) -> String {
     let plain = !key.is_empty()
         && key
             .chars()

@@ -1,6 +1,7 @@
 //! One input line of `score`: parse it into what to grade, or into an error line.
 
 use gradekit_engine::EvalContext;
+use gradekit_model::json_kind as kind;
 use serde_json::{Map, Value};
 
 /// What one non-blank input line became.
@@ -129,16 +130,5 @@ fn parse_object(mut obj: Map<String, Value>, id: Option<Value>) -> Parsed {
             "missing_sample",
             "line has no \"model_sample\" (string) or \"sample\" (string or object)".into(),
         ),
-    }
-}
-
-fn kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
     }
 }

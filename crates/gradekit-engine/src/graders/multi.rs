@@ -9,7 +9,7 @@ use crate::context::EvalContext;
 use crate::result::{Failure, Usage};
 use crate::EngineOptions;
 use gradekit_formula::Formula;
-use gradekit_model::{ConfigError, ConfigErrors, ErrorFlags, MultiGrader};
+use gradekit_model::{display_key, ConfigError, ConfigErrors, ErrorFlags, MultiGrader};
 use indexmap::IndexMap;
 
 #[derive(Debug)]
@@ -119,18 +119,5 @@ pub(crate) fn check_raw_formula(v: &serde_json::Value, errs: &mut ConfigErrors) 
     let vars: Vec<&str> = graders.keys().map(String::as_str).collect();
     if let Err(e) = Formula::parse(calc, &vars) {
         errs.push(ConfigError::formula("calculate_output", e.to_string()));
-    }
-}
-
-/// A map key as it appears in a config path (same rule as gradekit-model's paths).
-fn display_key(key: &str) -> String {
-    let plain = !key.is_empty()
-        && key
-            .chars()
-            .all(|c| c.is_alphanumeric() || c == '_' || c == '-');
-    if plain {
-        key.to_string()
-    } else {
-        format!("[{}]", serde_json::Value::String(key.to_string()))
     }
 }
