@@ -295,3 +295,179 @@ fn score_bad_grader_exits_2() {
     assert!(out.is_empty());
     assert!(err.contains("not valid JSON"), "{err}");
 }
+
+fn write_temp(name: &str, bytes: &[u8]) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("gk-cli-res-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = dir.join(name);
+    std::fs::write(&p, bytes).unwrap();
+    p
+}
+
+fn rows_without_timing(text: &str) -> Vec<Value> {
+    text.lines()
+        .map(|l| {
+            let mut v: Value = serde_json::from_str(l).unwrap();
+            if let Some(m) = v.get_mut("metadata").and_then(Value::as_object_mut) {
+                m.remove("execution_time");
+            }
+            v
+        })
+        .collect()
+}
+
+#[test]
+fn score_resume_continues_from_the_checkpoint_and_refuses_another_grader() {
+    let grader = json!({"type": "string_check", "input": "{{ sample.output_text }}",
+        "reference": "{{ item.r }}", "operation": "eq"});
+    let g = write_temp("g.json", grader.to_string().as_bytes());
+    let mut input = String::new();
+    for i in 0..5000 {
+        input.push_str(
+            &json!({"id": i, "item": {"r": "a"}, "model_sample": if i % 3 == 0 {"a"} else {"b"}})
+                .to_string(),
+        );
+        input.push('\n');
+    }
+    let inp = write_temp("in.jsonl", input.as_bytes());
+    let full = write_temp("full.jsonl", b"");
+    let (code, _, _) = gradekit(
+        &[
+            "score",
+            "-q",
+            "-g",
+            g.to_str().unwrap(),
+            inp.to_str().unwrap(),
+            "-o",
+            full.to_str().unwrap(),
+        ],
+        b"",
+    );
+    assert_eq!(code, 0);
+    let want = rows_without_timing(&std::fs::read_to_string(&full).unwrap());
+    assert_eq!(want.len(), 5000);
+    // Simulate a crash: the checkpoint covers the first chunk, and half a line follows it.
+    let ckpt_path = std::path::PathBuf::from(format!("{}.gkresume", full.display()));
+    let mut ckpt: Value =
+        serde_json::from_str(&std::fs::read_to_string(&ckpt_path).unwrap()).unwrap();
+    let text = std::fs::read_to_string(&full).unwrap();
+    let first: Vec<&str> = text.lines().take(2048).collect();
+    let kept = first.iter().map(|l| l.len() + 1).sum::<usize>();
+    let in_lines: Vec<&str> = input.lines().take(2048).collect();
+    let in_bytes: Vec<u8> = in_lines
+        .iter()
+        .flat_map(|l| format!("{l}\n").into_bytes())
+        .collect();
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in &in_bytes {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    ckpt["input_offset"] = json!(in_bytes.len());
+    ckpt["input_hash"] = json!(format!("{h:016x}"));
+    ckpt["line"] = json!(2048);
+    ckpt["output_bytes"] = json!(kept);
+    ckpt["complete"] = json!(false);
+    std::fs::write(&ckpt_path, ckpt.to_string()).unwrap();
+    let mut partial = text.as_bytes()[..kept].to_vec();
+    partial.extend_from_slice(b"{\"line\": 2049, \"rew");
+    std::fs::write(&full, &partial).unwrap();
+    let (code, _, err) = gradekit(
+        &[
+            "score",
+            "-q",
+            "--resume",
+            "-g",
+            g.to_str().unwrap(),
+            inp.to_str().unwrap(),
+            "-o",
+            full.to_str().unwrap(),
+        ],
+        b"",
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        rows_without_timing(&std::fs::read_to_string(&full).unwrap()),
+        want
+    );
+    // Another grader must not continue this output.
+    let other = write_temp(
+        "g2.json",
+        json!({"type": "string_check", "input": "x", "reference": "x", "operation": "ne"})
+            .to_string()
+            .as_bytes(),
+    );
+    let (code, _, err) = gradekit(
+        &[
+            "score",
+            "-q",
+            "--resume",
+            "-g",
+            other.to_str().unwrap(),
+            inp.to_str().unwrap(),
+            "-o",
+            full.to_str().unwrap(),
+        ],
+        b"",
+    );
+    assert_eq!(code, 2);
+    assert!(err.contains("different grader"), "{err}");
+}
+
+#[test]
+fn score_reads_and_writes_gzip_and_zstd() {
+    use std::io::{Read, Write as _};
+    let grader = json!({"type": "string_check", "input": "{{ sample.output_text }}",
+        "reference": "{{ item.r }}", "operation": "like"});
+    let g = write_temp("gz.json", grader.to_string().as_bytes());
+    let mut input = String::new();
+    for i in 0..300 {
+        input.push_str(&json!({"id": i, "item": {"r": "b"}, "model_sample": format!("a{}c", if i % 2 == 0 {"b"} else {"x"})}).to_string());
+        input.push('\n');
+    }
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    enc.write_all(input.as_bytes()).unwrap();
+    let gz = write_temp("in.jsonl.gz", &enc.finish().unwrap());
+    let plain = write_temp("in.jsonl", input.as_bytes());
+    let out_zst = write_temp("out.jsonl.zst", b"");
+    let out_plain = write_temp("out.jsonl", b"");
+    let (code, _, err) = gradekit(
+        &[
+            "score",
+            "-q",
+            "-g",
+            g.to_str().unwrap(),
+            gz.to_str().unwrap(),
+            "-o",
+            out_zst.to_str().unwrap(),
+        ],
+        b"",
+    );
+    assert_eq!(code, 0, "{err}");
+    let (code, _, _) = gradekit(
+        &[
+            "score",
+            "-q",
+            "-g",
+            g.to_str().unwrap(),
+            plain.to_str().unwrap(),
+            "-o",
+            out_plain.to_str().unwrap(),
+        ],
+        b"",
+    );
+    assert_eq!(code, 0);
+    let mut dec = String::new();
+    zstd::stream::read::Decoder::new(std::fs::File::open(&out_zst).unwrap())
+        .unwrap()
+        .read_to_string(&mut dec)
+        .unwrap();
+    let a = rows_without_timing(&dec);
+    assert_eq!(a.len(), 300);
+    assert_eq!(
+        a,
+        rows_without_timing(&std::fs::read_to_string(&out_plain).unwrap())
+    );
+    assert_eq!(a[0]["reward"], json!(1.0));
+    assert_eq!(a[1]["reward"], json!(0.0));
+}
