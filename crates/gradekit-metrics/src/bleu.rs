@@ -53,9 +53,7 @@ pub fn bleu_tokens<S: AsRef<str>>(hyp: &[S], refr: &[S]) -> f64 {
 /// BLEU of the text `input` against `reference`, both tokenised with
 /// [`crate::tokenize::nltk_tokenize`] (the grader's `bleu` metric).
 pub fn bleu(input: &str, reference: &str) -> f64 {
-    let hyp = crate::tokenize::nltk_tokenize(input);
-    let refr = crate::tokenize::nltk_tokenize(reference);
-    bleu_tokens(&hyp, &refr)
+    crate::tokenize::with_nltk_token_pair(input, reference, |hyp, refr| bleu_tokens(hyp, refr))
 }
 
 /// The float part of NLTK's `corpus_bleu` for one sentence pair, from the

@@ -41,9 +41,7 @@ pub fn gleu_tokens<S: AsRef<str>>(hyp: &[S], refr: &[S]) -> f64 {
 /// GLEU of the text `input` against `reference`, both tokenised with
 /// [`crate::tokenize::nltk_tokenize`] (the grader's `gleu` metric).
 pub fn gleu(input: &str, reference: &str) -> f64 {
-    let hyp = crate::tokenize::nltk_tokenize(input);
-    let refr = crate::tokenize::nltk_tokenize(reference);
-    gleu_tokens(&hyp, &refr)
+    crate::tokenize::with_nltk_token_pair(input, reference, |hyp, refr| gleu_tokens(hyp, refr))
 }
 
 #[cfg(test)]

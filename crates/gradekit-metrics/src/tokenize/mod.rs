@@ -161,3 +161,31 @@ fn ascii_word_tokenize(text: &[u8], ws: &mut Workspace, out: &mut Tokens) {
     }
     ws.spans = spans;
 }
+
+/// Tokenises `input` and `reference` with [`nltk_tokenize`] into per-thread buffers and calls
+/// `f` with the two token lists — no `String` per token (the bleu and gleu entry points; the
+/// tokenizer dominates their cost). Falls back to owned tokens if re-entered on one thread.
+pub fn with_nltk_token_pair<R>(
+    input: &str,
+    reference: &str,
+    f: impl FnOnce(&[&str], &[&str]) -> R,
+) -> R {
+    thread_local! {
+        static PAIR: std::cell::RefCell<(Tokens, Tokens)> =
+            std::cell::RefCell::new((Tokens::new(), Tokens::new()));
+    }
+    PAIR.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut pair) => {
+            let (h, r) = &mut *pair;
+            nltk_tokenize_into(input, h);
+            nltk_tokenize_into(reference, r);
+            f(&h.to_vec(), &r.to_vec())
+        }
+        Err(_) => {
+            let (h, r) = (nltk_tokenize(input), nltk_tokenize(reference));
+            let h: Vec<&str> = h.iter().map(String::as_str).collect();
+            let r: Vec<&str> = r.iter().map(String::as_str).collect();
+            f(&h, &r)
+        }
+    })
+}
