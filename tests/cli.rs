@@ -19,7 +19,8 @@ fn gradekit(args: &[&str], stdin: &[u8]) -> (i32, String, String) {
     let data = stdin.to_vec();
     let feeder = std::thread::spawn(move || pipe.write_all(&data));
     let out = child.wait_with_output().unwrap();
-    feeder.join().unwrap().unwrap();
+    // A process that fails early may not read its stdin: a broken pipe is not a test failure.
+    let _ = feeder.join().unwrap();
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into_owned(),
