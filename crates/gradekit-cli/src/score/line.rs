@@ -42,8 +42,8 @@ pub fn parse(bytes: &[u8], sample_key: Option<&str>) -> Parsed {
             )
         }
     };
-    let value: Value = match serde_json::from_str(text) {
-        Ok(v) => v,
+    let value: Value = match serde_json::from_str::<super::strict::Strict>(text) {
+        Ok(v) => v.0,
         Err(e) => {
             return invalid(
                 None,

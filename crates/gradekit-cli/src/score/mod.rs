@@ -12,6 +12,7 @@ mod progress;
 mod report;
 mod report_svg;
 mod resume;
+mod strict;
 mod summary;
 
 use crate::engine_flags::EngineFlags;
