@@ -79,17 +79,8 @@ pub(crate) fn prefixed(prefix: &str, errs: ConfigErrors) -> ConfigErrors {
     ConfigErrors(errs.0.into_iter().map(|e| e.prefixed(prefix)).collect())
 }
 
-/// A JSON type name as OpenAI's errors spell it.
-pub(crate) fn kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
-}
+/// A JSON type name as OpenAI's errors spell it (shared with gradekit-model's reader).
+pub(crate) use gradekit_model::json_kind as kind;
 
 pub(crate) fn type_error(path: &str, expected: &str, got: &Value) -> ConfigError {
     ConfigError::new(
