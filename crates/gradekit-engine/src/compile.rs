@@ -186,6 +186,13 @@ impl CompiledGrader {
         self.io_width
     }
 
+    /// True when [`Self::grade_batch`] does more than grade each sample on the current pool:
+    /// a python grader (samples go to its workers in frames) or one that calls a judge (its own
+    /// I/O pool). Callers grading CPU-bound samples one by one can skip collecting batches.
+    pub fn grades_in_batches(&self) -> bool {
+        matches!(self.root, Root::Leaf(Leaf::Python(_))) || self.io_width.is_some()
+    }
+
     /// Grades many samples in parallel; results in input order, one per input. CPU-bound
     /// graders use the current rayon pool; graders that call a judge run on a shared I/O pool
     /// [`Self::io_width`] threads wide, so judge calls in flight do not depend on the cores.

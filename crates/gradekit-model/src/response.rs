@@ -98,6 +98,11 @@ impl ErrorFlags {
         self.set_flags().next().is_some()
     }
 
+    /// True when no flag is set and no detail is given (the default, all-false object).
+    pub fn is_clean(&self) -> bool {
+        *self == ErrorFlags::default()
+    }
+
     /// The names of the boolean flags that are set, in wire order.
     pub fn set_flags(&self) -> impl Iterator<Item = &'static str> + '_ {
         [

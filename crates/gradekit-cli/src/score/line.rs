@@ -29,22 +29,21 @@ fn invalid(id: Option<Value>, code: &'static str, message: String) -> Parsed {
 /// Parses one line. `sample_key`: take the sample text from `line[K]` and the whole line as
 /// the item.
 pub fn parse(bytes: &[u8], sample_key: Option<&str>) -> Parsed {
-    let text = match std::str::from_utf8(bytes) {
-        Ok(t) => t,
-        Err(e) => {
-            return invalid(
-                None,
-                "invalid_utf8",
-                format!(
-                    "line is not valid UTF-8 (first bad byte at offset {})",
-                    e.valid_up_to()
-                ),
-            )
-        }
-    };
-    let value: Value = match serde_json::from_str::<super::strict::Strict>(text) {
+    // A successful parse implies valid UTF-8 (serde_json checks every string, and everything
+    // else must be ASCII), so the separate UTF-8 check runs only to classify a failure.
+    let value: Value = match serde_json::from_slice::<super::strict::Strict>(bytes) {
         Ok(v) => v.0,
         Err(e) => {
+            if let Err(u) = std::str::from_utf8(bytes) {
+                return invalid(
+                    None,
+                    "invalid_utf8",
+                    format!(
+                        "line is not valid UTF-8 (first bad byte at offset {})",
+                        u.valid_up_to()
+                    ),
+                );
+            }
             return invalid(
                 None,
                 "invalid_json",
@@ -53,7 +52,7 @@ pub fn parse(bytes: &[u8], sample_key: Option<&str>) -> Parsed {
                     crate::io::strip_position(&e.to_string()),
                     e.column()
                 ),
-            )
+            );
         }
     };
     let Value::Object(obj) = value else {

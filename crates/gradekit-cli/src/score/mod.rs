@@ -8,22 +8,24 @@
 mod io;
 pub(crate) use io::open_input as io_open;
 pub(crate) mod line;
+mod process;
 mod progress;
+mod read;
 mod report;
 mod report_svg;
 mod resume;
+mod row;
 mod strict;
 mod summary;
 
 use crate::engine_flags::EngineFlags;
 use anyhow::{Context, Result};
-use gradekit_engine::{CompiledGrader, GradeResult, RunMetadata};
-use indexmap::IndexMap;
-use line::Parsed;
-use rayon::prelude::*;
-use serde::Serialize;
+use gradekit_engine::CompiledGrader;
+use process::Part;
+pub(crate) use process::Slot;
+use read::Chunk;
 use serde_json::Value;
-use std::io::{BufRead, BufReader, BufWriter, IsTerminal, Read, Write};
+use std::io::{BufRead, BufReader, IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::mpsc;
@@ -66,115 +68,6 @@ pub struct Args {
     engine: EngineFlags,
 }
 
-/// Lines per parallel chunk; also the bound on lines held in memory.
-const CHUNK_LINES: usize = 2048;
-/// Bytes per chunk, so that huge lines do not pile up.
-const CHUNK_BYTES: usize = 8 << 20;
-
-#[derive(Serialize)]
-struct OutLine<'a> {
-    line: u64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    id: Option<&'a Value>,
-    reward: f64,
-    sub_rewards: &'a IndexMap<String, f64>,
-    metadata: RunMetadata,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    passed: Option<bool>,
-}
-
-#[derive(Serialize)]
-struct ErrLine<'a> {
-    line: u64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    id: Option<&'a Value>,
-    reward: Option<f64>,
-    error: ErrBody<'a>,
-}
-
-#[derive(Serialize)]
-struct ErrBody<'a> {
-    code: &'a str,
-    message: &'a str,
-}
-
-/// One processed line: its output text and, when graded, its result for the summary.
-type Processed = (String, Option<GradeResult>);
-
-/// What one non-blank line became before grading.
-enum Slot {
-    /// Index into the batch of contexts handed to the grader.
-    Graded(Option<Value>, usize),
-    Invalid(Option<Value>, &'static str, String),
-}
-
-/// Parses, grades and serialises one chunk; outputs in input order. Parsing and
-/// serialisation run in parallel; grading goes through `CompiledGrader::grade_batch`, which
-/// sends python graders to their worker pool in frames and model graders onto an I/O-wide pool.
-fn process_chunk(
-    grader: &CompiledGrader,
-    lines: &[(u64, Vec<u8>)],
-    sample_key: Option<&str>,
-    report: Option<&mut report::Collector>,
-) -> Vec<Processed> {
-    let parsed: Vec<Parsed> = lines
-        .par_iter()
-        .map(|(_, b)| line::parse(b, sample_key))
-        .collect();
-    let mut ctxs = Vec::with_capacity(parsed.len());
-    let slots: Vec<Slot> = parsed
-        .into_iter()
-        .map(|p| match p {
-            Parsed::Grade { id, ctx } => {
-                ctxs.push(ctx);
-                Slot::Graded(id, ctxs.len() - 1)
-            }
-            Parsed::Invalid { id, code, message } => Slot::Invalid(id, code, message),
-        })
-        .collect();
-    let results = grader.grade_batch(&ctxs);
-    let texts: Vec<String> = slots
-        .par_iter()
-        .zip(lines.par_iter())
-        .map(|(slot, (n, _))| match slot {
-            Slot::Graded(id, i) => {
-                let r = &results[*i];
-                let resp = r.to_response(grader.name(), grader.kind());
-                let out = OutLine {
-                    line: *n,
-                    id: id.as_ref(),
-                    reward: r.reward,
-                    sub_rewards: &r.sub_rewards,
-                    metadata: resp.metadata,
-                    passed: grader.pass_threshold().map(|t| r.reward >= t),
-                };
-                serde_json::to_string(&out).unwrap_or_default()
-            }
-            Slot::Invalid(id, code, message) => {
-                let out = ErrLine {
-                    line: *n,
-                    id: id.as_ref(),
-                    reward: None,
-                    error: ErrBody { code, message },
-                };
-                serde_json::to_string(&out).unwrap_or_default()
-            }
-        })
-        .collect();
-    if let Some(rep) = report {
-        rep.observe(lines, &slots, &ctxs, &results);
-    }
-    let mut results = results.into_iter();
-    texts
-        .into_iter()
-        .zip(slots)
-        .map(|(t, slot)| match slot {
-            Slot::Graded(..) => (t, results.next()),
-            Slot::Invalid(..) => (t, None),
-        })
-        .collect()
-}
-
 pub fn main(a: Args) -> Result<ExitCode> {
     let opts = a.engine.to_options()?;
     let grader_json = crate::io::read_grader(&a.grader)?;
@@ -198,7 +91,7 @@ pub fn main(a: Args) -> Result<ExitCode> {
     let mut summary = Summary::default();
     let mut start_line = 0u64;
     let mut in_offset = 0u64;
-    let mut in_hash = resume::Fnv::default();
+    let mut in_hash = resume::InputHash::default();
     let mut out_bytes = 0u64;
     let mut append = false;
     if a.resume {
@@ -219,7 +112,7 @@ pub fn main(a: Args) -> Result<ExitCode> {
                         out.display()
                     );
                 }
-                skip_input(&mut reader, c.input_offset, &mut in_hash).with_context(|| {
+                read::skip_input(&mut reader, c.input_offset, &mut in_hash).with_context(|| {
                     format!(
                         "cannot resume: {} is shorter than the part already graded",
                         a.input.display()
@@ -249,7 +142,7 @@ pub fn main(a: Args) -> Result<ExitCode> {
             }
         }
     }
-    let mut out = BufWriter::with_capacity(1 << 20, io::Output::create(out_path, append)?);
+    let out = io::Output::create(out_path, append)?;
     let pool = build_pool(&a, &grader)?;
 
     let mode = if a.quiet {
@@ -261,15 +154,31 @@ pub fn main(a: Args) -> Result<ExitCode> {
     } else {
         progress::Mode::Off
     };
-    let mut bar = progress::Progress::new(mode, total_bytes);
+    let bar = progress::Progress::new(mode, total_bytes);
     let start = Instant::now();
 
-    // A reader thread keeps the next chunks ready while this one is graded.
+    // Three stages run at once: a reader thread keeps the next chunks ready, this thread has
+    // the pool grade one, and a writer thread writes the one before, in order.
     let (tx, rx) = mpsc::sync_channel::<Result<Chunk>>(2);
     let input_name = a.input.display().to_string();
     let reader_thread = std::thread::spawn(move || {
-        read_chunks(reader, start_line, in_offset, in_hash, &tx, &input_name);
+        read::read_chunks(reader, start_line, in_offset, in_hash, &tx, &input_name);
     });
+    let (wtx, wrx) = mpsc::sync_channel::<(Vec<Part>, ChunkEnd)>(2);
+    let sink = Sink {
+        out,
+        out_bytes,
+        summary,
+        bar,
+        threshold,
+        checkpoint: ckpt_path.map(|path| CheckpointTarget {
+            path,
+            grader_sha256: grader_sha.clone(),
+            input: a.input.display().to_string(),
+        }),
+    };
+    let writer_thread = std::thread::spawn(move || sink.run(wrx));
+    let rows = row::RowWriter::new(&grader);
     let sample_key = a.sample_key.as_deref();
     let mut done_ok = true;
     let mut collector = a.report.as_ref().map(|_| report::Collector::new());
@@ -282,46 +191,25 @@ pub fn main(a: Args) -> Result<ExitCode> {
                 break;
             }
         };
-        let processed =
-            pool.install(|| process_chunk(&grader, &chunk.lines, sample_key, collector.as_mut()));
-        for (text, result) in processed {
-            out.write_all(text.as_bytes())?;
-            out.write_all(b"\n")?;
-            out_bytes += text.len() as u64 + 1;
-            match result {
-                Some(r) => summary.add(&r, threshold),
-                None => summary.invalid_lines += 1,
-            }
-        }
-        out.flush().context("cannot write the output")?;
-        if let Some(cp) = &ckpt_path {
-            resume::save(
-                cp,
-                &resume::Checkpoint {
-                    version: 1,
-                    grader_sha256: grader_sha.clone(),
-                    input: a.input.display().to_string(),
-                    input_offset: chunk.end_offset,
-                    input_hash: chunk.end_hash.hex(),
-                    line: chunk.last_line,
-                    output_bytes: out_bytes,
-                    complete: chunk.eof,
-                },
-            )?;
-        }
-        bar.tick(&progress::Snapshot {
-            rows: summary.count() as u64,
-            bytes: chunk.end_offset,
-            mean: summary.running_mean(),
-            errors: summary.rows_with_errors,
-            invalid: summary.invalid_lines,
+        let parts = pool.install(|| {
+            process::process_chunk(&grader, &rows, &chunk, sample_key, collector.as_mut())
         });
+        let end = ChunkEnd {
+            last_line: chunk.last_line,
+            end_offset: chunk.end_offset,
+            end_hash: chunk.end_hash.clone(),
+            eof: chunk.eof,
+        };
+        drop(chunk);
+        if wtx.send((parts, end)).is_err() {
+            break; // the writer stopped on an error, reported below
+        }
     }
+    drop(wtx);
     let _ = reader_thread.join();
-    let out = out
-        .into_inner()
-        .map_err(|e| anyhow::anyhow!("cannot write the output: {}", e.error()))?;
-    out.finish().context("cannot write the output")?;
+    let (summary, bar) = writer_thread
+        .join()
+        .map_err(|_| anyhow::anyhow!("the output writer thread failed"))??;
     bar.finish();
     let elapsed = start.elapsed().as_secs_f64();
     if !a.quiet {
@@ -367,83 +255,76 @@ fn build_pool(a: &Args, grader: &CompiledGrader) -> Result<rayon::ThreadPool> {
     builder.build().context("cannot start the grading threads")
 }
 
-/// Lines of input ready to grade, with where the input stands after them.
-struct Chunk {
-    lines: Vec<(u64, Vec<u8>)>,
+/// Where the input stands after a chunk, for its checkpoint and the progress line.
+struct ChunkEnd {
     last_line: u64,
     end_offset: u64,
-    end_hash: resume::Fnv,
+    end_hash: String,
     eof: bool,
 }
 
-fn read_chunks(
-    mut reader: BufReader<Box<dyn Read + Send>>,
-    mut line_no: u64,
-    mut offset: u64,
-    mut hash: resume::Fnv,
-    tx: &mpsc::SyncSender<Result<Chunk>>,
-    input_name: &str,
-) {
-    loop {
-        let mut lines = Vec::with_capacity(CHUNK_LINES);
-        let mut bytes = 0;
-        let mut eof = false;
-        while lines.len() < CHUNK_LINES && bytes < CHUNK_BYTES {
-            let mut buf = Vec::new();
-            let n = match reader.read_until(b'\n', &mut buf) {
-                Ok(n) => n,
-                Err(e) => {
-                    let _ = tx.send(Err(anyhow::anyhow!(
-                        "cannot read {input_name} after line {line_no}: {e}"
-                    )));
-                    return;
-                }
-            };
-            if n == 0 {
-                eof = true;
-                break;
-            }
-            line_no += 1;
-            offset += n as u64;
-            hash.update(&buf);
-            if buf.last() == Some(&b'\n') {
-                buf.pop();
-                if buf.last() == Some(&b'\r') {
-                    buf.pop();
-                }
-            }
-            if line::is_blank(&buf) {
-                continue;
-            }
-            bytes += buf.len();
-            lines.push((line_no, buf));
-        }
-        let chunk = Chunk {
-            lines,
-            last_line: line_no,
-            end_offset: offset,
-            end_hash: hash,
-            eof,
-        };
-        if tx.send(Ok(chunk)).is_err() || eof {
-            return;
-        }
-    }
+struct CheckpointTarget {
+    path: PathBuf,
+    grader_sha256: String,
+    input: String,
 }
 
-/// Reads and hashes the first `n` bytes of the input.
-fn skip_input(reader: &mut impl BufRead, mut n: u64, hash: &mut resume::Fnv) -> Result<()> {
-    while n > 0 {
-        let buf = reader.fill_buf()?;
-        if buf.is_empty() {
-            anyhow::bail!("unexpected end of input");
+/// The writer stage: writes each chunk's rows in order, then its checkpoint; keeps the
+/// summary and the progress display.
+struct Sink {
+    out: io::Output,
+    out_bytes: u64,
+    summary: Summary,
+    bar: progress::Progress,
+    threshold: Option<f64>,
+    checkpoint: Option<CheckpointTarget>,
+}
+
+impl Sink {
+    fn run(
+        mut self,
+        rx: mpsc::Receiver<(Vec<Part>, ChunkEnd)>,
+    ) -> Result<(Summary, progress::Progress)> {
+        for (parts, end) in rx {
+            for part in parts {
+                self.out
+                    .write_all(&part.text)
+                    .context("cannot write the output")?;
+                self.out_bytes += part.text.len() as u64;
+                for r in part.results {
+                    match r {
+                        Some(r) => self.summary.add(&r, self.threshold),
+                        None => self.summary.invalid_lines += 1,
+                    }
+                }
+            }
+            self.out.flush().context("cannot write the output")?;
+            if let Some(cp) = &self.checkpoint {
+                resume::save(
+                    &cp.path,
+                    &resume::Checkpoint {
+                        version: resume::VERSION,
+                        grader_sha256: cp.grader_sha256.clone(),
+                        input: cp.input.clone(),
+                        input_offset: end.end_offset,
+                        input_hash: end.end_hash,
+                        line: end.last_line,
+                        output_bytes: self.out_bytes,
+                        complete: end.eof,
+                    },
+                )?;
+            }
+            self.bar.tick(&progress::Snapshot {
+                rows: self.summary.count() as u64,
+                bytes: end.end_offset,
+                mean: self.summary.running_mean(),
+                errors: self.summary.rows_with_errors,
+                invalid: self.summary.invalid_lines,
+            });
         }
-        let take = buf.len().min(n as usize);
-        hash.update(&buf[..take]);
-        reader.consume(take);
-        n -= take as u64;
+        self.out.finish().context("cannot write the output")?;
+        Ok((self.summary, self.bar))
     }
-    Ok(())
 }
 
 /// Cuts OUT back to its last checkpoint and rebuilds the summary from the rows kept.

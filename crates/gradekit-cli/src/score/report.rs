@@ -183,7 +183,7 @@ impl Collector {
     /// results of the graded ones (indexed by the slots).
     pub(super) fn observe(
         &mut self,
-        lines: &[(u64, Vec<u8>)],
+        lines: &[(u64, &[u8])],
         slots: &[Slot],
         ctxs: &[EvalContext],
         results: &[GradeResult],

@@ -18,7 +18,7 @@ pub struct Checkpoint {
     pub input: String,
     /// Bytes of the (decompressed) input consumed by the rows in OUT.
     pub input_offset: u64,
-    /// FNV-1a 64 of those bytes, in hex.
+    /// XXH3-64 of those bytes, in hex.
     pub input_hash: String,
     /// Last physical input line covered.
     pub line: u64,
@@ -35,9 +35,19 @@ pub fn path_for(out: &Path) -> PathBuf {
 
 pub fn load(path: &Path) -> Result<Option<Checkpoint>> {
     match std::fs::read(path) {
-        Ok(bytes) => Ok(Some(serde_json::from_slice(&bytes).with_context(|| {
-            format!("{} is not a gradekit checkpoint", path.display())
-        })?)),
+        Ok(bytes) => {
+            let c: Checkpoint = serde_json::from_slice(&bytes)
+                .with_context(|| format!("{} is not a gradekit checkpoint", path.display()))?;
+            if c.version != VERSION {
+                anyhow::bail!(
+                    "{} is a version {} checkpoint; this gradekit resumes only version {VERSION} \
+                     (score the input again without --resume)",
+                    path.display(),
+                    c.version
+                );
+            }
+            Ok(Some(c))
+        }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
     }
@@ -50,28 +60,21 @@ pub fn save(path: &Path, c: &Checkpoint) -> Result<()> {
     std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))
 }
 
-/// FNV-1a, 64-bit: cheap enough to run over every input byte.
-#[derive(Debug, Clone, Copy)]
-pub struct Fnv(pub u64);
+/// The checkpoint format written by this version; others are refused with a clear message.
+pub const VERSION: u32 = 2;
 
-impl Default for Fnv {
-    fn default() -> Self {
-        Fnv(0xcbf2_9ce4_8422_2325)
-    }
-}
+/// XXH3-64 over the input bytes, streamed: cheap enough to run over every byte (≈ 10 GB/s)
+/// on the reader thread without slowing it down.
+#[derive(Clone, Default)]
+pub struct InputHash(xxhash_rust::xxh3::Xxh3Default);
 
-impl Fnv {
+impl InputHash {
     pub fn update(&mut self, bytes: &[u8]) {
-        let mut h = self.0;
-        for b in bytes {
-            h ^= u64::from(*b);
-            h = h.wrapping_mul(0x0100_0000_01b3);
-        }
-        self.0 = h;
+        self.0.update(bytes);
     }
 
     pub fn hex(&self) -> String {
-        format!("{:016x}", self.0)
+        format!("{:016x}", self.0.digest())
     }
 }
 

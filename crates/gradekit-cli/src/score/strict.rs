@@ -3,6 +3,7 @@
 //! grading it would mean grading a value the user may not have meant.
 
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_json::map::Entry;
 use serde_json::{Map, Number, Value};
 use std::fmt;
 
@@ -59,11 +60,15 @@ impl<'de> Visitor<'de> for StrictVisitor {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
         let mut out = Map::new();
         while let Some(key) = map.next_key::<String>()? {
-            if out.contains_key(&key) {
-                return Err(de::Error::custom(format!("duplicate key {:?}", key)));
-            }
             let Strict(v) = map.next_value()?;
-            out.insert(key, v);
+            match out.entry(key) {
+                Entry::Vacant(slot) => {
+                    slot.insert(v);
+                }
+                Entry::Occupied(slot) => {
+                    return Err(de::Error::custom(format!("duplicate key {:?}", slot.key())));
+                }
+            }
         }
         Ok(Value::Object(out))
     }

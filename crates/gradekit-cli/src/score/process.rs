@@ -1,0 +1,146 @@
+//! Grading one chunk of `score`'s input into output rows, in input order.
+//!
+//! CPU-bound graders take the fused path: each task parses, grades and serialises a run of
+//! consecutive lines into its own buffer, so a line's data is touched by one thread and freed
+//! where it was made. Python graders (which send many samples per worker frame), graders that
+//! call a judge (their own I/O pool) and runs with `--report` (which keeps the rendered inputs
+//! of some rows) take the staged path: parse everything, grade the batch, serialise.
+
+use super::line::{self, Parsed};
+use super::read::Chunk;
+use super::report;
+use super::row::RowWriter;
+use gradekit_engine::{CompiledGrader, GradeResult};
+use rayon::prelude::*;
+use serde_json::Value;
+
+/// Consecutive lines handled by one task: large enough to amortise the scheduling, small
+/// enough to balance a chunk over the threads.
+const TASK_LINES: usize = 64;
+
+/// The output of a run of consecutive lines: their rows, and per line the result when it was
+/// graded (`None` for an error line).
+pub struct Part {
+    pub text: Vec<u8>,
+    pub results: Vec<Option<GradeResult>>,
+}
+
+impl Part {
+    fn with_lines(n: usize) -> Part {
+        Part {
+            text: Vec::with_capacity(n * 1200),
+            results: Vec::with_capacity(n),
+        }
+    }
+}
+
+/// What one non-blank line became before grading.
+pub enum Slot {
+    /// Index into the batch of contexts handed to the grader.
+    Graded(Option<Value>, usize),
+    Invalid(Option<Value>, &'static str, String),
+}
+
+pub fn process_chunk(
+    grader: &CompiledGrader,
+    rows: &RowWriter,
+    chunk: &Chunk,
+    sample_key: Option<&str>,
+    report: Option<&mut report::Collector>,
+) -> Vec<Part> {
+    match report {
+        None if !grader.grades_in_batches() => fused(grader, rows, chunk, sample_key),
+        report => staged(grader, rows, chunk, sample_key, report),
+    }
+}
+
+fn tasks(n: usize) -> impl IndexedParallelIterator<Item = std::ops::Range<usize>> {
+    (0..n.div_ceil(TASK_LINES))
+        .into_par_iter()
+        .map(move |t| t * TASK_LINES..((t + 1) * TASK_LINES).min(n))
+}
+
+fn fused(
+    grader: &CompiledGrader,
+    rows: &RowWriter,
+    chunk: &Chunk,
+    sample_key: Option<&str>,
+) -> Vec<Part> {
+    tasks(chunk.len())
+        .map(|range| {
+            let mut part = Part::with_lines(range.len());
+            for i in range {
+                let (n, bytes) = chunk.line(i);
+                match line::parse(bytes, sample_key) {
+                    Parsed::Grade { id, ctx } => {
+                        let r = grader.grade(&ctx);
+                        rows.graded(&mut part.text, n, id.as_ref(), &r);
+                        part.results.push(Some(r));
+                    }
+                    Parsed::Invalid { id, code, message } => {
+                        RowWriter::invalid(&mut part.text, n, id.as_ref(), code, &message);
+                        part.results.push(None);
+                    }
+                }
+            }
+            part
+        })
+        .collect()
+}
+
+fn staged(
+    grader: &CompiledGrader,
+    rows: &RowWriter,
+    chunk: &Chunk,
+    sample_key: Option<&str>,
+    report: Option<&mut report::Collector>,
+) -> Vec<Part> {
+    let parsed: Vec<Parsed> = (0..chunk.len())
+        .into_par_iter()
+        .map(|i| line::parse(chunk.line(i).1, sample_key))
+        .collect();
+    let mut ctxs = Vec::with_capacity(parsed.len());
+    let slots: Vec<Slot> = parsed
+        .into_iter()
+        .map(|p| match p {
+            Parsed::Grade { id, ctx } => {
+                ctxs.push(ctx);
+                Slot::Graded(id, ctxs.len() - 1)
+            }
+            Parsed::Invalid { id, code, message } => Slot::Invalid(id, code, message),
+        })
+        .collect();
+    let results = grader.grade_batch(&ctxs);
+    let mut parts: Vec<Part> = tasks(chunk.len())
+        .map(|range| {
+            let mut part = Part::with_lines(range.len());
+            for i in range {
+                let n = chunk.line(i).0;
+                match &slots[i] {
+                    Slot::Graded(id, k) => {
+                        rows.graded(&mut part.text, n, id.as_ref(), &results[*k])
+                    }
+                    Slot::Invalid(id, code, message) => {
+                        RowWriter::invalid(&mut part.text, n, id.as_ref(), code, message)
+                    }
+                }
+            }
+            part
+        })
+        .collect();
+    if let Some(rep) = report {
+        rep.observe(&chunk.lines(), &slots, &ctxs, &results);
+    }
+    // Hand each graded result to the part that holds its row.
+    let mut results = results.into_iter();
+    for (t, part) in parts.iter_mut().enumerate() {
+        let range = t * TASK_LINES..((t + 1) * TASK_LINES).min(slots.len());
+        for slot in &slots[range] {
+            part.results.push(match slot {
+                Slot::Graded(..) => results.next(),
+                Slot::Invalid(..) => None,
+            });
+        }
+    }
+    parts
+}

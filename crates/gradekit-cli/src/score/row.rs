@@ -1,0 +1,227 @@
+//! Serialising `score`'s output rows.
+//!
+//! Most of a result row never changes between rows: the grader's name and type, and — for a
+//! sample that graded cleanly — the 24-key `metadata.errors` object, which alone is ~900 of the
+//! row's ~1,100 bytes. [`RowWriter`] serialises those parts once and copies them; only the line
+//! number, reward, sub-rewards, timing and the rare per-row values are formatted per row, by
+//! serde_json, straight into the chunk's output buffer. The bytes are exactly what serialising
+//! the row struct with serde_json gives (a test holds the two together), so the wire format has one
+//! definition.
+
+use gradekit_engine::{CompiledGrader, GradeResult};
+use gradekit_model::ErrorFlags;
+use serde::Serialize;
+use serde_json::Value;
+
+/// An error row: the line could not be graded at all.
+#[derive(Serialize)]
+struct ErrLine<'a> {
+    line: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id: Option<&'a Value>,
+    reward: Option<f64>,
+    error: ErrBody<'a>,
+}
+
+#[derive(Serialize)]
+struct ErrBody<'a> {
+    code: &'a str,
+    message: &'a str,
+}
+
+/// Writes rows for one grader; cheap to share between threads.
+pub(super) struct RowWriter {
+    /// `"metadata":{"name":…,"type":…,"errors":` — up to the errors object.
+    meta_head: Vec<u8>,
+    /// The errors object of a sample without errors.
+    clean_errors: Vec<u8>,
+    threshold: Option<f64>,
+}
+
+impl RowWriter {
+    pub fn new(grader: &CompiledGrader) -> RowWriter {
+        let mut meta_head = br#""metadata":{"name":"#.to_vec();
+        json(&mut meta_head, grader.name());
+        meta_head.extend_from_slice(br#","type":"#);
+        json(&mut meta_head, grader.kind());
+        meta_head.extend_from_slice(br#","errors":"#);
+        let mut clean_errors = Vec::new();
+        json(&mut clean_errors, &ErrorFlags::default());
+        RowWriter {
+            meta_head,
+            clean_errors,
+            threshold: grader.pass_threshold(),
+        }
+    }
+
+    /// Appends the row of a graded sample and a newline.
+    pub fn graded(&self, out: &mut Vec<u8>, line: u64, id: Option<&Value>, r: &GradeResult) {
+        out.extend_from_slice(b"{\"line\":");
+        json(out, &line);
+        if let Some(id) = id {
+            out.extend_from_slice(b",\"id\":");
+            json(out, id);
+        }
+        out.extend_from_slice(b",\"reward\":");
+        json(out, &r.reward);
+        out.extend_from_slice(b",\"sub_rewards\":");
+        if r.sub_rewards.is_empty() {
+            out.extend_from_slice(b"{}");
+        } else {
+            json(out, &r.sub_rewards);
+        }
+        out.push(b',');
+        out.extend_from_slice(&self.meta_head);
+        if r.errors.is_clean() {
+            out.extend_from_slice(&self.clean_errors);
+        } else {
+            json(out, &r.errors);
+        }
+        out.extend_from_slice(b",\"execution_time\":");
+        json(out, &r.execution_time);
+        out.extend_from_slice(b",\"scores\":{},\"token_usage\":");
+        json(out, &r.token_usage);
+        out.extend_from_slice(b",\"sampled_model_name\":");
+        json(out, &r.sampled_model_name);
+        out.push(b'}');
+        if let Some(t) = self.threshold {
+            out.extend_from_slice(b",\"passed\":");
+            json(out, &(r.reward >= t));
+        }
+        out.extend_from_slice(b"}\n");
+    }
+
+    /// Appends the error row of a line that could not be graded, and a newline.
+    pub fn invalid(out: &mut Vec<u8>, line: u64, id: Option<&Value>, code: &str, message: &str) {
+        json(
+            out,
+            &ErrLine {
+                line,
+                id,
+                reward: None,
+                error: ErrBody { code, message },
+            },
+        );
+        out.push(b'\n');
+    }
+}
+
+/// serde_json into a byte buffer. Writing into a `Vec` cannot fail, and none of the types
+/// written here can fail to serialise (string keys, finite or null floats).
+fn json<T: Serialize + ?Sized>(out: &mut Vec<u8>, v: &T) {
+    if serde_json::to_writer(&mut *out, v).is_err() {
+        out.extend_from_slice(b"null");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use gradekit_engine::RunMetadata;
+    use gradekit_model::TokenUsage;
+    use indexmap::IndexMap;
+    use serde_json::json;
+
+    /// A result row, as the reference serialisation (what `score` wrote before `RowWriter`).
+    #[derive(Serialize)]
+    struct OutLine<'a> {
+        line: u64,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        id: Option<&'a Value>,
+        reward: f64,
+        sub_rewards: &'a IndexMap<String, f64>,
+        metadata: RunMetadata,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        passed: Option<bool>,
+    }
+
+    fn reference(g: &CompiledGrader, line: u64, id: Option<&Value>, r: &GradeResult) -> String {
+        let resp = r.to_response(g.name(), g.kind());
+        let row = OutLine {
+            line,
+            id,
+            reward: r.reward,
+            sub_rewards: &r.sub_rewards,
+            metadata: resp.metadata,
+            passed: g.pass_threshold().map(|t| r.reward >= t),
+        };
+        serde_json::to_string(&row).unwrap() + "\n"
+    }
+
+    fn grader(v: Value) -> CompiledGrader {
+        gradekit_engine::compile(&v, &Default::default()).unwrap()
+    }
+
+    fn result() -> GradeResult {
+        GradeResult {
+            reward: 0.1 + 0.2,
+            sub_rewards: IndexMap::new(),
+            errors: ErrorFlags::default(),
+            execution_time: 1.25e-6,
+            token_usage: None,
+            sampled_model_name: None,
+            usage_per_model: IndexMap::new(),
+        }
+    }
+
+    #[test]
+    fn rows_are_byte_identical_to_the_serde_serialisation() {
+        let plain = grader(
+            json!({"type": "string_check", "name": "a \"quoted\" name\u{1}",
+            "input": "{{sample.output_text}}", "reference": "x", "operation": "eq"}),
+        );
+        let multi = grader(json!({"type": "multi", "name": "m", "graders": {
+            "a": {"type": "string_check", "name": "a", "input": "x", "reference": "x", "operation": "eq"}},
+            "calculate_output": "a", "pass_threshold": 0.5}));
+        let mut with_errors = result();
+        with_errors.reward = 0.0;
+        with_errors.errors.invalid_variable_error = true;
+        with_errors.errors.invalid_variable_error_details = Some("item.x: \"missing\"\n".into());
+        let mut with_usage = result();
+        with_usage.token_usage = Some(TokenUsage {
+            prompt_tokens: 3,
+            completion_tokens: 4,
+            total_tokens: 7,
+            cached_tokens: 0,
+        });
+        with_usage.sampled_model_name = Some("gpt-4o-2024".into());
+        let mut with_subs = result();
+        with_subs.reward = 1.0;
+        with_subs.sub_rewards.insert("a".into(), 1.0);
+        with_subs.sub_rewards.insert("b c".into(), 1e-300);
+        let ids = [
+            None,
+            Some(json!(7)),
+            Some(json!("row-1")),
+            Some(json!({"k": [1, 2.5]})),
+        ];
+        for g in [&plain, &multi] {
+            for r in [&result(), &with_errors, &with_usage, &with_subs] {
+                for id in &ids {
+                    for line in [1, u64::MAX] {
+                        let mut out = Vec::new();
+                        RowWriter::new(g).graded(&mut out, line, id.as_ref(), r);
+                        assert_eq!(
+                            String::from_utf8(out).unwrap(),
+                            reference(g, line, id.as_ref(), r)
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn error_rows_name_the_line_and_the_code() {
+        let mut out = Vec::new();
+        RowWriter::invalid(&mut out, 9, Some(&json!("a")), "invalid_json", "bad \"x\"");
+        let v: Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(
+            v,
+            json!({"line": 9, "id": "a", "reward": null,
+                   "error": {"code": "invalid_json", "message": "bad \"x\""}})
+        );
+        assert_eq!(out.last(), Some(&b'\n'));
+    }
+}
