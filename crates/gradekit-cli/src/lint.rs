@@ -21,6 +21,7 @@
 use crate::engine_flags::EngineFlags;
 use crate::score::line::{self, Parsed};
 use anyhow::{Context as _, Result};
+use gradekit_engine::model::SampleParts;
 use gradekit_engine::{CompiledGrader, EvalContext, GradeResult};
 use gradekit_template::{Context, Template};
 use indexmap::IndexMap;
@@ -177,7 +178,7 @@ pub fn main(a: Args) -> Result<ExitCode> {
             break;
         }
         rows += 1;
-        let ctx = match line::parse(&bytes, a.sample_key.as_deref()) {
+        let ctx = match line::parse(&bytes, a.sample_key.as_deref(), SampleParts::ALL) {
             Parsed::Grade { ctx, .. } => ctx,
             Parsed::Invalid { message, .. } => {
                 invalid.0 += 1;

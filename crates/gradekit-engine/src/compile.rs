@@ -6,7 +6,9 @@ use crate::graders::Leaf;
 use crate::name::generated_name;
 use crate::result::{GradeResult, Usage};
 use crate::EngineOptions;
-use gradekit_model::{ConfigErrors, ErrorFlags, Grader, RunResponse};
+use gradekit_model::{
+    sample_from_string, ConfigErrors, ErrorFlags, Grader, RunResponse, SampleParts,
+};
 use indexmap::IndexMap;
 use rayon::prelude::*;
 use serde_json::Value;
@@ -27,6 +29,8 @@ pub struct CompiledGrader {
     root: Root,
     /// Width of the I/O pool for batches, when grading calls a judge (see [`Self::io_width`]).
     io_width: Option<usize>,
+    /// What of a text sample the grader can observe (see [`Self::context_from_text`]).
+    sample_parts: SampleParts,
 }
 
 /// Compiles a grader, rejecting it on any fault (what `/validate` does). Errors carry paths
@@ -104,6 +108,13 @@ fn compile_inner(v: &Value, opts: &EngineOptions) -> (Option<CompiledGrader>, Co
         None => generated_name(&normalized(v)),
     };
     let compiled = root.map(|root| CompiledGrader {
+        sample_parts: match &root {
+            Root::Leaf(leaf) => leaf.sample_parts(),
+            Root::Multi(m) => m
+                .subs()
+                .iter()
+                .fold(SampleParts::TEXT, |p, leaf| p.union(leaf.sample_parts())),
+        },
         name,
         kind: grader.type_name(),
         pass_threshold: grader.pass_threshold(),
@@ -140,6 +151,23 @@ impl CompiledGrader {
             Root::Multi(m) => m.keys().to_vec(),
             Root::Leaf(_) => Vec::new(),
         }
+    }
+
+    /// The parts of a text sample this grader can observe (for building contexts by hand with
+    /// `gradekit_model::sample_from_string`).
+    pub fn sample_parts(&self) -> SampleParts {
+        self.sample_parts
+    }
+
+    /// The context for a model output given as text, taking the string. Builds only the parts
+    /// of the `sample` namespace this grader can observe (`choices`, `output_json`,
+    /// `output_tools` when its templates name them), which grades exactly like
+    /// [`EvalContext::from_text`] at a fraction of the cost.
+    pub fn context_from_text(&self, text: String, item: Option<Value>) -> EvalContext {
+        EvalContext::new(
+            sample_from_string(text, self.sample_parts),
+            item.unwrap_or_else(|| Value::Object(serde_json::Map::new())),
+        )
     }
 
     /// Grades one sample. Never fails: a failed sample is reward 0 with its error flags.

@@ -24,15 +24,65 @@ fn choices_for(text: &str) -> Value {
     }])
 }
 
+/// Which derived parts of a text sample to build. A grader that can observe only some of them
+/// (its templates never name the others) is graded identically on a sample without the rest,
+/// and building `choices` and trying `output_json` is most of the cost of a sample.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SampleParts {
+    pub output_json: bool,
+    pub output_tools: bool,
+    pub choices: bool,
+}
+
+impl SampleParts {
+    /// Every part: what any grader may see.
+    pub const ALL: SampleParts = SampleParts {
+        output_json: true,
+        output_tools: true,
+        choices: true,
+    };
+    /// `output_text` alone.
+    pub const TEXT: SampleParts = SampleParts {
+        output_json: false,
+        output_tools: false,
+        choices: false,
+    };
+
+    /// Both sets together.
+    pub fn union(self, o: SampleParts) -> SampleParts {
+        SampleParts {
+            output_json: self.output_json || o.output_json,
+            output_tools: self.output_tools || o.output_tools,
+            choices: self.choices || o.choices,
+        }
+    }
+}
+
 /// The sample for a `model_sample` string.
 pub fn sample_from_text(text: &str) -> Value {
+    sample_from_string(text.to_string(), SampleParts::ALL)
+}
+
+/// The sample for a `model_sample` string, taking the string, with only `parts` built beside
+/// `output_text` (keys keep their usual order).
+pub fn sample_from_string(text: String, parts: SampleParts) -> Value {
     let mut m = Map::with_capacity(4);
-    m.insert("output_text".into(), Value::String(text.to_string()));
-    if let Ok(v) = serde_json::from_str::<Value>(text) {
+    let json = if parts.output_json {
+        serde_json::from_str::<Value>(&text).ok()
+    } else {
+        None
+    };
+    let choices = parts.choices.then(|| choices_for(&text));
+    m.insert("output_text".into(), Value::String(text));
+    if let Some(v) = json {
         m.insert("output_json".into(), v);
     }
-    m.insert("output_tools".into(), Value::Array(Vec::new()));
-    m.insert("choices".into(), choices_for(text));
+    if parts.output_tools {
+        m.insert("output_tools".into(), Value::Array(Vec::new()));
+    }
+    if let Some(c) = choices {
+        m.insert("choices".into(), c);
+    }
     Value::Object(m)
 }
 

@@ -2,6 +2,7 @@
 
 use gradekit_engine::EvalContext;
 use gradekit_model::json_kind as kind;
+use gradekit_model::{sample_from_string, SampleParts};
 use serde_json::{Map, Value};
 
 /// What one non-blank input line became.
@@ -27,8 +28,9 @@ fn invalid(id: Option<Value>, code: &'static str, message: String) -> Parsed {
 }
 
 /// Parses one line. `sample_key`: take the sample text from `line[K]` and the whole line as
-/// the item.
-pub fn parse(bytes: &[u8], sample_key: Option<&str>) -> Parsed {
+/// the item. `parts`: what to build of a text sample beside `output_text` (the grader's
+/// [`gradekit_engine::CompiledGrader::sample_parts`], or `SampleParts::ALL`).
+pub fn parse(bytes: &[u8], sample_key: Option<&str>, parts: SampleParts) -> Parsed {
     // A successful parse implies valid UTF-8 (serde_json checks every string, and everything
     // else must be ASCII), so the separate UTF-8 check runs only to classify a failure.
     let value: Value = match serde_json::from_slice::<super::strict::Strict>(bytes) {
@@ -66,11 +68,10 @@ pub fn parse(bytes: &[u8], sample_key: Option<&str>) -> Parsed {
     if let Some(key) = sample_key {
         return match obj.get(key) {
             Some(Value::String(s)) => {
-                let ctx = EvalContext::from_text(s, None);
-                let item = Value::Object(obj);
+                let sample = sample_from_string(s.clone(), parts);
                 Parsed::Grade {
                     id,
-                    ctx: EvalContext::new(ctx.sample, item),
+                    ctx: EvalContext::new(sample, Value::Object(obj)),
                 }
             }
             Some(Value::Null) | None => invalid(
@@ -85,10 +86,10 @@ pub fn parse(bytes: &[u8], sample_key: Option<&str>) -> Parsed {
             ),
         };
     }
-    parse_object(obj, id)
+    parse_object(obj, id, parts)
 }
 
-fn parse_object(mut obj: Map<String, Value>, id: Option<Value>) -> Parsed {
+fn parse_object(mut obj: Map<String, Value>, id: Option<Value>, parts: SampleParts) -> Parsed {
     let item = match obj.shift_remove("item") {
         None | Some(Value::Null) => None,
         Some(v) => Some(v),
@@ -103,19 +104,27 @@ fn parse_object(mut obj: Map<String, Value>, id: Option<Value>) -> Parsed {
         ),
         (Some(Value::String(s)), None) => Parsed::Grade {
             id,
-            ctx: EvalContext::from_text(&s, item),
+            ctx: EvalContext::new(
+                sample_from_string(s, parts),
+                item.unwrap_or_else(|| Value::Object(Map::new())),
+            ),
         },
         (Some(other), None) => invalid(
             id,
             "invalid_sample",
             format!("\"model_sample\" is {}, expected a string", kind(&other)),
         ),
-        (None, Some(s @ (Value::String(_) | Value::Object(_)))) => {
-            match EvalContext::from_sample_value(&s, item) {
-                Ok(ctx) => Parsed::Grade { id, ctx },
-                Err(e) => invalid(id, "invalid_sample", e.to_string()),
-            }
-        }
+        (None, Some(Value::String(s))) => Parsed::Grade {
+            id,
+            ctx: EvalContext::new(
+                sample_from_string(s, parts),
+                item.unwrap_or_else(|| Value::Object(Map::new())),
+            ),
+        },
+        (None, Some(s @ Value::Object(_))) => match EvalContext::from_sample_value(&s, item) {
+            Ok(ctx) => Parsed::Grade { id, ctx },
+            Err(e) => invalid(id, "invalid_sample", e.to_string()),
+        },
         (None, Some(other)) => invalid(
             id,
             "invalid_sample",

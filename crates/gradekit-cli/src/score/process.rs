@@ -71,7 +71,7 @@ fn fused(
             let mut part = Part::with_lines(range.len());
             for i in range {
                 let (n, bytes) = chunk.line(i);
-                match line::parse(bytes, sample_key) {
+                match line::parse(bytes, sample_key, grader.sample_parts()) {
                     Parsed::Grade { id, ctx } => {
                         let r = grader.grade(&ctx);
                         rows.graded(&mut part.text, n, id.as_ref(), &r);
@@ -97,7 +97,7 @@ fn staged(
 ) -> Vec<Part> {
     let parsed: Vec<Parsed> = (0..chunk.len())
         .into_par_iter()
-        .map(|i| line::parse(chunk.line(i).1, sample_key))
+        .map(|i| line::parse(chunk.line(i).1, sample_key, grader.sample_parts()))
         .collect();
     let mut ctxs = Vec::with_capacity(parsed.len());
     let slots: Vec<Slot> = parsed

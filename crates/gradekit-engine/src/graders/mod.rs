@@ -4,8 +4,8 @@
 use crate::context::EvalContext;
 use crate::result::{Failure, Usage};
 use crate::EngineOptions;
-use gradekit_model::{ConfigError, ConfigErrors, Grader};
-use gradekit_template::Template;
+use gradekit_model::{ConfigError, ConfigErrors, Grader, SampleParts};
+use gradekit_template::{Root as TemplateRoot, Step, Template};
 
 pub(crate) mod cosine;
 pub(crate) mod judge;
@@ -27,6 +27,16 @@ pub(crate) enum Leaf {
 }
 
 impl Leaf {
+    /// The parts of a text sample this grader can observe: those its templates name, or all
+    /// of them for graders that see the whole sample (python, model graders).
+    pub(crate) fn sample_parts(&self) -> SampleParts {
+        match self {
+            Leaf::StringCheck(g) => parts_named_by(&g.templates()),
+            Leaf::TextSimilarity(g) => parts_named_by(&g.templates()),
+            Leaf::Python(_) | Leaf::ScoreModel(_) | Leaf::LabelModel(_) => SampleParts::ALL,
+        }
+    }
+
     /// Compiles a non-multi grader; `None` when errors were pushed.
     pub(crate) fn compile(
         g: &Grader,
@@ -107,4 +117,27 @@ pub(crate) fn not_supported(path: &str, what: &str, issue: u32) -> ConfigError {
         join(path, "type"),
         format!("{what} is not supported in this build yet (tracked in issue #{issue})"),
     )
+}
+
+/// The sample parts that `templates` reference. A reference to the whole `sample` needs all;
+/// a name that no text sample has is missing with or without the optional parts.
+fn parts_named_by(templates: &[&Template]) -> SampleParts {
+    let mut parts = SampleParts::TEXT;
+    let sample_refs = templates
+        .iter()
+        .flat_map(|t| t.refs())
+        .filter(|p| p.root == TemplateRoot::Sample);
+    for path in sample_refs {
+        match path.steps.first() {
+            None => return SampleParts::ALL,
+            Some(Step::Key(k)) => match k.as_str() {
+                "output_json" => parts.output_json = true,
+                "output_tools" => parts.output_tools = true,
+                "choices" => parts.choices = true,
+                _ => {}
+            },
+            Some(Step::Index(_)) => {}
+        }
+    }
+    parts
 }

@@ -29,6 +29,11 @@ pub(crate) struct MultiOutcome {
 }
 
 impl Multi {
+    /// The sub-graders, in config order.
+    pub(crate) fn subs(&self) -> &[Leaf] {
+        &self.subs
+    }
+
     pub(crate) fn compile(
         c: &MultiGrader,
         opts: &EngineOptions,

@@ -19,6 +19,11 @@ pub(crate) struct StringCheck {
 }
 
 impl StringCheck {
+    /// The templates rendered per sample.
+    pub(crate) fn templates(&self) -> [&Template; 2] {
+        [&self.input, &self.reference]
+    }
+
     pub(crate) fn compile(
         c: &StringCheckGrader,
         path: &str,
@@ -39,11 +44,86 @@ impl StringCheck {
         let hit = match self.op {
             Operation::Eq => input == reference,
             Operation::Ne => input != reference,
-            Operation::Like => input.contains(reference.as_ref()),
-            Operation::Ilike => input
-                .to_lowercase()
-                .contains(reference.to_lowercase().as_str()),
+            Operation::Like => contains(&input, &reference),
+            Operation::Ilike => contains(&input.to_lowercase(), &reference.to_lowercase()),
         };
         Ok(if hit { 1.0 } else { 0.0 })
+    }
+}
+
+/// `needle in haystack`, exact for UTF-8 when done on bytes (a match of a valid needle can only
+/// start on a character boundary).
+///
+/// The standard library's Two-Way search spends O(needle) setting up before it looks; with
+/// a new needle per sample (the rendered reference) that set-up is most of the cost. So:
+/// candidates are found with `memchr` on the needle's first byte and compared directly, under
+/// a work budget linear in the input; past the budget the search falls back to Two-Way. The
+/// worst case stays O(haystack + needle).
+fn contains(haystack: &str, needle: &str) -> bool {
+    let (h, n) = (haystack.as_bytes(), needle.as_bytes());
+    let Some(&first) = n.first() else {
+        return true;
+    };
+    if n.len() > h.len() {
+        return false;
+    }
+    let last_start = h.len() - n.len();
+    let mut budget = 4 * h.len() + 2 * n.len();
+    let mut from = 0;
+    while let Some(p) = memchr::memchr(first, &h[from..=last_start]) {
+        let at = from + p;
+        if &h[at..at + n.len()] == n {
+            return true;
+        }
+        match budget.checked_sub(n.len()) {
+            Some(b) => budget = b,
+            None => return haystack.contains(needle),
+        }
+        from = at + 1;
+    }
+    false
+}
+
+#[cfg(test)]
+mod contains_tests {
+    use super::contains;
+
+    #[test]
+    fn agrees_with_str_contains() {
+        let hays = [
+            "",
+            "a",
+            "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaab",
+            "In short, Paris is the capital.",
+            "héllo wörld ✓ 東京",
+            "abababababababababababababababababac",
+        ];
+        let needles = [
+            "",
+            "a",
+            "b",
+            "aab",
+            "aaaaaaaaaaaab",
+            "Paris",
+            "paris",
+            "wörld",
+            "東京",
+            "ö",
+            "abac",
+            "ababac",
+            "x",
+            "capital.",
+            "In short, Paris is the capital.!",
+        ];
+        for h in hays {
+            for n in needles {
+                assert_eq!(contains(h, n), h.contains(n), "{h:?} contains {n:?}");
+            }
+        }
+        // Past the budget (many near-misses of a long needle) the answer is still exact.
+        let h = "a".repeat(5000) + "b";
+        let n = "a".repeat(300) + "b";
+        assert!(contains(&h, &n));
+        assert!(!contains(&h, &(n.clone() + "c")));
     }
 }

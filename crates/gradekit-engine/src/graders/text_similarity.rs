@@ -17,6 +17,11 @@ pub(crate) struct TextSimilarity {
 }
 
 impl TextSimilarity {
+    /// The templates rendered per sample.
+    pub(crate) fn templates(&self) -> [&Template; 2] {
+        [&self.input, &self.reference]
+    }
+
     pub(crate) fn compile(
         c: &TextSimilarityGrader,
         path: &str,
