@@ -102,6 +102,22 @@ fn suite_through_engine() {
         for b in check_response(&resp, expected) {
             failures.push(format!("{name}: {b}"));
         }
+        // A text sample built with only the parts the grader can observe (what `score` and
+        // the bindings do) must grade the same.
+        let text = case
+            .get("model_sample")
+            .or_else(|| case.get("sample").filter(|s| s.is_string()))
+            .and_then(Value::as_str);
+        if let Some(text) = text {
+            let ctx = grader.context_from_text(text.to_string(), case.get("item").cloned());
+            let lean = serde_json::to_value(grader.run(&ctx)).unwrap();
+            for b in check_response(&lean, expected) {
+                failures.push(format!(
+                    "{name} (sample parts {:?}): {b}",
+                    grader.sample_parts()
+                ));
+            }
+        }
         if resp["metadata"]["errors"]["formula_parse_error"] == json!(true)
             && compile(&case["grader"], &opts).is_ok()
         {
@@ -165,6 +181,80 @@ fn suite_through_cli() {
         let resp: Value = serde_json::from_str(&out).unwrap();
         for b in check_response(&resp, expected) {
             failures.push(format!("{name}: {b}"));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+/// Every gradable case through `gradekit score`: one run per distinct grader, its cases as the
+/// lines of the input (the path with the streaming reader, the lean text samples and the
+/// pre-serialised rows).
+#[test]
+fn suite_through_score() {
+    let mut failures = Vec::new();
+    let mut by_grader: Vec<(Value, Vec<(String, Value)>)> = Vec::new();
+    for (name, case) in suite() {
+        if case["expected"].get("validate_error").is_some() {
+            continue;
+        }
+        let text_sample = case.get("model_sample").is_some() || case["sample"].is_string();
+        if !text_sample && !case["sample"].is_object() {
+            continue;
+        }
+        match by_grader.iter_mut().find(|(g, _)| *g == case["grader"]) {
+            Some((_, cases)) => cases.push((name, case)),
+            None => by_grader.push((case["grader"].clone(), vec![(name, case)])),
+        }
+    }
+    let graded: usize = by_grader.iter().map(|(_, c)| c.len()).sum();
+    assert!(graded >= 400, "only {graded} cases reached score");
+    let dir = tempfile::tempdir().unwrap();
+    let gpath = dir.path().join("g.json");
+    for (grader, cases) in by_grader {
+        std::fs::write(&gpath, grader.to_string()).unwrap();
+        let mut input = String::new();
+        for (_, case) in &cases {
+            let mut line = json!({});
+            for k in ["item", "model_sample", "sample"] {
+                if let Some(v) = case.get(k) {
+                    line[k] = v.clone();
+                }
+            }
+            input.push_str(&line.to_string());
+            input.push('\n');
+        }
+        let (code, out, err) =
+            gradekit(&["score", "-q", "-g", gpath.to_str().unwrap(), "-"], &input);
+        if code != 0 {
+            failures.push(format!("{}: score exit {code}: {err}", cases[0].0));
+            continue;
+        }
+        let rows: Vec<Value> = out
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        if rows.len() != cases.len() {
+            failures.push(format!(
+                "{}: {} rows for {} lines",
+                cases[0].0,
+                rows.len(),
+                cases.len()
+            ));
+            continue;
+        }
+        for ((name, case), row) in cases.iter().zip(&rows) {
+            if row.get("error").is_some() {
+                failures.push(format!("{name}: error row {row}"));
+                continue;
+            }
+            for b in check_response(row, &case["expected"]) {
+                failures.push(format!("{name} (score): {b}"));
+            }
         }
     }
     assert!(
