@@ -23,6 +23,22 @@ pub fn is_blank(bytes: &[u8]) -> bool {
     bytes.iter().all(|b| b.is_ascii_whitespace())
 }
 
+/// A hint for the two faults people meet most in generated JSONL.
+fn json_hint(bytes: &[u8], e: &serde_json::Error) -> &'static str {
+    if e.is_eof() {
+        return " (the line ends early: a truncated file or a cut-off write?)";
+    }
+    // serde_json reports the column of the offending byte (1-based) on a one-line input.
+    let at = bytes
+        .get(e.column().saturating_sub(1)..)
+        .unwrap_or_default();
+    let at = at.strip_prefix(b"-").unwrap_or(at);
+    if at.starts_with(b"NaN") || at.starts_with(b"Infinity") {
+        return " (NaN and Infinity are not JSON numbers; write null or a string)";
+    }
+    ""
+}
+
 fn invalid(id: Option<Value>, code: &'static str, message: String) -> Parsed {
     Parsed::Invalid { id, code, message }
 }
@@ -50,9 +66,10 @@ pub fn parse(bytes: &[u8], sample_key: Option<&str>, parts: SampleParts) -> Pars
                 None,
                 "invalid_json",
                 format!(
-                    "line is not valid JSON: {} at column {}",
+                    "line is not valid JSON: {} at column {}{}",
                     crate::io::strip_position(&e.to_string()),
-                    e.column()
+                    e.column(),
+                    json_hint(bytes, &e)
                 ),
             );
         }
@@ -138,5 +155,52 @@ fn parse_object(mut obj: Map<String, Value>, id: Option<Value>, parts: SamplePar
             "missing_sample",
             "line has no \"model_sample\" (string) or \"sample\" (string or object)".into(),
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(line: &str) -> String {
+        match parse(line.as_bytes(), None, SampleParts::ALL) {
+            Parsed::Invalid { code, message, .. } => format!("{code}: {message}"),
+            Parsed::Grade { .. } => "graded".into(),
+        }
+    }
+
+    #[test]
+    fn common_faults_get_a_hint() {
+        let nan = message(r#"{"item": {"x": NaN}, "model_sample": "a"}"#);
+        assert!(
+            nan.starts_with("invalid_json:") && nan.contains("NaN and Infinity"),
+            "{nan}"
+        );
+        let inf = message(r#"{"item": {"x": -Infinity}, "model_sample": "a"}"#);
+        assert!(inf.contains("NaN and Infinity"), "{inf}");
+        let cut = message(r#"{"item": {"x": 1}, "model_sa"#);
+        assert!(cut.contains("ends early"), "{cut}");
+        let plain = message(r#"{"item": {"x": 1}, "model_sample": "a",}"#);
+        assert!(
+            plain.starts_with("invalid_json:") && !plain.contains('('),
+            "{plain}"
+        );
+    }
+
+    #[test]
+    fn a_text_sample_gets_only_the_parts_asked_for() {
+        let line = br#"{"model_sample": "{\"a\": 1}"}"#;
+        let Parsed::Grade { ctx, .. } = parse(line, None, SampleParts::TEXT) else {
+            panic!("not graded")
+        };
+        assert_eq!(ctx.sample, serde_json::json!({"output_text": "{\"a\": 1}"}));
+        let Parsed::Grade { ctx, .. } = parse(line, None, SampleParts::ALL) else {
+            panic!("not graded")
+        };
+        assert_eq!(ctx.sample["output_json"], serde_json::json!({"a": 1}));
+        assert_eq!(
+            ctx.sample["choices"][0]["message"]["content"],
+            serde_json::json!("{\"a\": 1}")
+        );
     }
 }
