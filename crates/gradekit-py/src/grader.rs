@@ -15,6 +15,7 @@ use crate::error::{config_errors, grader_error};
 use crate::options::Spec;
 use crate::pool::{default_threads, pool};
 use crate::result::{Origin, PyGradeResult};
+use gradekit_engine::model::{sample_from_string, SampleParts};
 use gradekit_engine::{compile, CompiledGrader, ConfigError, EvalContext, GradeResult};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
@@ -75,11 +76,13 @@ pub fn config_value(config: &Bound<'_, PyAny>) -> PyResult<Value> {
     to_value(config, "config")
 }
 
-/// The context of one sample: a string is a model output, a dict a sample object.
+/// The context of one sample: a string is a model output (built with only the `parts` the
+/// grader can observe), a dict a sample object.
 fn context(
     sample: &Bound<'_, PyAny>,
     item: Option<&Bound<'_, PyAny>>,
     index: Option<usize>,
+    parts: SampleParts,
 ) -> PyResult<EvalContext> {
     let (spath, ipath) = match index {
         Some(i) => (format!("samples[{i}]"), format!("items[{i}]")),
@@ -90,7 +93,9 @@ fn context(
         _ => None,
     };
     if let Ok(s) = sample.cast::<PyString>() {
-        return Ok(EvalContext::from_text(&s.to_cow()?, item));
+        let sample = sample_from_string(s.to_cow()?.into_owned(), parts);
+        let item = item.unwrap_or_else(|| Value::Object(serde_json::Map::new()));
+        return Ok(EvalContext::new(sample, item));
     }
     if sample.cast::<PyDict>().is_ok() {
         let v = to_value(sample, &spath)?;
@@ -115,6 +120,7 @@ fn context(
 fn contexts(
     samples: &Bound<'_, PyAny>,
     items: Option<&Bound<'_, PyAny>>,
+    parts: SampleParts,
 ) -> PyResult<Vec<EvalContext>> {
     if samples.cast::<PyString>().is_ok() || samples.cast::<PyDict>().is_ok() {
         return Err(PyTypeError::new_err(
@@ -138,7 +144,7 @@ fn contexts(
     samples
         .iter()
         .enumerate()
-        .map(|(i, s)| context(s, items.as_ref().map(|v| &v[i]), Some(i)))
+        .map(|(i, s)| context(s, items.as_ref().map(|v| &v[i]), Some(i), parts))
         .collect()
 }
 
@@ -251,8 +257,8 @@ impl PyGrader {
         sample: &Bound<'_, PyAny>,
         item: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<PyGradeResult> {
-        let ctx = context(sample, item, None)?;
         let g = self.compiled(py)?;
+        let ctx = context(sample, item, None, g.sample_parts())?;
         let r = py.detach(move || g.grade(&ctx));
         Ok(self.wrap(r))
     }
@@ -265,7 +271,7 @@ impl PyGrader {
         samples: &Bound<'_, PyAny>,
         items: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Vec<PyGradeResult>> {
-        let ctxs = contexts(samples, items)?;
+        let ctxs = contexts(samples, items, self.compiled(py)?.sample_parts())?;
         let results = self.grade_contexts(py, ctxs)?;
         Ok(results.into_iter().map(|r| self.wrap(r)).collect())
     }
@@ -278,7 +284,7 @@ impl PyGrader {
         samples: &Bound<'_, PyAny>,
         items: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Vec<f64>> {
-        let ctxs = contexts(samples, items)?;
+        let ctxs = contexts(samples, items, self.compiled(py)?.sample_parts())?;
         let results = self.grade_contexts(py, ctxs)?;
         Ok(results.into_iter().map(|r| r.reward).collect())
     }
