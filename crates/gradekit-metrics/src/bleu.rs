@@ -22,7 +22,7 @@
 //! The n-gram counting itself is in `crate::ngram` (interned ids, iterated
 //! pairing), O(|hyp| + |ref|) expected time per order.
 
-use crate::ngram::{ngram_count, with_scratch};
+use crate::ngram::{ngram_count, with_scratch, TokenSeq};
 
 /// Maximum n-gram order (uniform weights 1/4 each).
 const MAX_ORDER: usize = 4;
@@ -38,22 +38,22 @@ const METHOD4_K: u64 = 5;
 /// Verified against the reference on `fixtures/vectors/dev.jsonl` and
 /// `random_bleu.jsonl` (`tests/dev_vectors.rs`, `tests/random_vectors.rs`).
 pub fn bleu_tokens<S: AsRef<str>>(hyp: &[S], refr: &[S]) -> f64 {
+    bleu_of(hyp, refr)
+}
+
+fn bleu_of<T: TokenSeq + ?Sized>(hyp: &T, refr: &T) -> f64 {
     let mut clipped = [0u64; MAX_ORDER];
     with_scratch(|s| {
-        s.intern(
-            refr.len(),
-            |k| refr[k].as_ref().as_bytes(),
-            hyp.iter().map(|t| t.as_ref().as_bytes()),
-        );
+        s.intern(refr, hyp);
         s.clipped_overlaps(&mut clipped);
     });
-    score_from_counts(&clipped, hyp.len(), refr.len())
+    score_from_counts(&clipped, hyp.count(), refr.count())
 }
 
 /// BLEU of the text `input` against `reference`, both tokenised with
 /// [`crate::tokenize::nltk_tokenize`] (the grader's `bleu` metric).
 pub fn bleu(input: &str, reference: &str) -> f64 {
-    crate::tokenize::with_nltk_token_pair(input, reference, |hyp, refr| bleu_tokens(hyp, refr))
+    crate::tokenize::with_nltk_tokens(input, reference, |hyp, refr| bleu_of(hyp, refr))
 }
 
 /// The float part of NLTK's `corpus_bleu` for one sentence pair, from the

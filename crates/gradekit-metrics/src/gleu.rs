@@ -8,7 +8,7 @@
 //! empty. Integer counts divided once, so the float result is the correctly
 //! rounded quotient, as Python's `int / int`. Symmetric in its arguments.
 
-use crate::ngram::{ngram_count, with_scratch};
+use crate::ngram::{ngram_count, with_scratch, TokenSeq};
 
 /// Largest n-gram order (`max_len=4`).
 const MAX_ORDER: usize = 4;
@@ -19,19 +19,19 @@ const MAX_ORDER: usize = 4;
 /// Verified against the reference on `fixtures/vectors/dev.jsonl` and
 /// `random_gleu.jsonl` (`tests/dev_vectors.rs`, `tests/random_vectors.rs`).
 pub fn gleu_tokens<S: AsRef<str>>(hyp: &[S], refr: &[S]) -> f64 {
+    gleu_of(hyp, refr)
+}
+
+fn gleu_of<T: TokenSeq + ?Sized>(hyp: &T, refr: &T) -> f64 {
     let total = |len: usize| (1..=MAX_ORDER).map(|n| ngram_count(len, n)).sum::<u64>();
     // tpfp / tpfn in NLTK's names.
-    let n_all = total(hyp.len()).max(total(refr.len()));
+    let n_all = total(hyp.count()).max(total(refr.count()));
     if n_all == 0 {
         return 0.0;
     }
     let mut clipped = [0u64; MAX_ORDER];
     with_scratch(|s| {
-        s.intern(
-            refr.len(),
-            |k| refr[k].as_ref().as_bytes(),
-            hyp.iter().map(|t| t.as_ref().as_bytes()),
-        );
+        s.intern(refr, hyp);
         s.clipped_overlaps(&mut clipped);
     });
     let tp: u64 = clipped.iter().sum();
@@ -41,7 +41,7 @@ pub fn gleu_tokens<S: AsRef<str>>(hyp: &[S], refr: &[S]) -> f64 {
 /// GLEU of the text `input` against `reference`, both tokenised with
 /// [`crate::tokenize::nltk_tokenize`] (the grader's `gleu` metric).
 pub fn gleu(input: &str, reference: &str) -> f64 {
-    crate::tokenize::with_nltk_token_pair(input, reference, |hyp, refr| gleu_tokens(hyp, refr))
+    crate::tokenize::with_nltk_tokens(input, reference, |hyp, refr| gleu_of(hyp, refr))
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 //! shared, reference data compiled in from `data/`.)
 
 pub mod bleu;
+mod fasthash;
 pub mod fuzzy;
 pub mod gleu;
 pub mod meteor;

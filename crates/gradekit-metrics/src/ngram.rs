@@ -11,10 +11,9 @@
 //!    [`ABSENT`] (it can never match, so it needs no id);
 //! 2. order `n` is derived from order `n − 1` by *iterated pairing*: the n-gram
 //!    at position `i` is the pair (rank of the (n−1)-gram at `i`, id of token
-//!    `i + n − 1`), packed into a `u64` and interned into a dense rank. Only
-//!    reference n-grams whose (n−1)-prefix also occurs in the input get a rank
-//!    (the others cannot match), and input n-grams are only looked up, never
-//!    inserted;
+//!    `i + n − 1`), mapped to a dense rank. Only reference n-grams whose
+//!    (n−1)-prefix also occurs in the input get a rank (the others cannot
+//!    match), and input n-grams are only looked up, never inserted;
 //! 3. the clipped count is accumulated while scanning the input: an occurrence
 //!    counts when fewer occurrences of the same rank were seen so far than the
 //!    reference holds.
@@ -24,23 +23,54 @@
 //! orders stop early once an order has no match (no longer n-gram can match
 //! then).
 //!
-//! Speed: the hash tables are small open-addressing index tables (load ≤ ½,
-//! linear probing) whose hashes are seeded randomly per thread, so no fixed
-//! input forces collisions; all buffers live in a per-thread [`Scratch`]
-//! reused across calls, so a call allocates nothing once warm.
+//! Speed (this and the tokenizer are the whole cost of bleu/gleu): tokens are
+//! hashed with `crate::fasthash` (a token of ≤ 8 bytes is compared as one
+//! word, without reading its bytes again) into an open-addressing table whose
+//! slots carry a 32-bit hash tag; the pairs of step 2 are looked up in a
+//! *direct* table indexed by `prefix rank · vocab + id` (no hashing, no probe
+//! loop; only the touched entries are cleared afterwards) whenever that table
+//! has at most [`DIRECT_LIMIT`] entries — references of up to 256 tokens —
+//! and in a hash table of packed `u64` pairs beyond. Hash seeds are random, so
+//! no fixed input forces collisions; all buffers live in a per-thread
+//! [`Scratch`] reused across calls, so a call allocates nothing once warm.
 
 use std::cell::Cell;
-use std::hash::BuildHasher;
 
-/// Seeded hasher for token bytes: foldhash with a per-process random seed.
+use crate::fasthash::{Key, Seed};
+
+/// Seeded hasher for maps keyed by token bytes (rouge's prepared references).
 pub(crate) type Hasher = foldhash::fast::RandomState;
 
 /// Id of an input token (or n-gram) that does not occur in the reference.
 pub(crate) const ABSENT: u32 = u32::MAX;
 
+/// A list of tokens readable by index (token lists of the different tokenizers, and
+/// the `&[S: AsRef<str>]` of the public `*_tokens` functions).
+pub(crate) trait TokenSeq {
+    fn count(&self) -> usize;
+    /// The `k`-th token (`k < count()`).
+    fn bytes(&self, k: usize) -> &[u8];
+    /// The hash key of the `k`-th token.
+    #[inline]
+    fn key(&self, k: usize, seed: &Seed) -> Key {
+        seed.key(self.bytes(k))
+    }
+}
+
+impl<S: AsRef<str>> TokenSeq for [S] {
+    #[inline]
+    fn count(&self) -> usize {
+        self.len()
+    }
+    #[inline]
+    fn bytes(&self, k: usize) -> &[u8] {
+        self[k].as_ref().as_bytes()
+    }
+}
+
 /// Open-addressing table of dense ids: slot value `id + 1`, 0 = empty. The
-/// keys live outside (the caller's equality closure compares them), so one
-/// type serves token bytes and packed n-gram pairs.
+/// keys live outside (the caller's equality closure compares them); used for
+/// packed n-gram pairs when the direct table would be too large.
 #[derive(Debug, Default)]
 struct Slots {
     slots: Vec<u32>,
@@ -48,27 +78,32 @@ struct Slots {
     shift: u32,
 }
 
+/// Start slot of a hash in a table of `2^(64 - shift)` slots: its top bits.
+#[inline(always)]
+fn home(hash: u64, shift: u32, mask: usize) -> usize {
+    (hash >> shift) as usize & mask
+}
+
+/// Slot count (a power of two ≥ 16) for `items` insertions at load ≤ ½, and its shift.
+fn table_size(items: usize) -> (usize, u32) {
+    let cap = (items.saturating_mul(2)).next_power_of_two().max(16);
+    (cap, 64 - cap.trailing_zeros())
+}
+
 impl Slots {
     /// Empties the table, sized for `items` insertions at load ≤ ½.
     fn reset(&mut self, items: usize) {
-        let cap = (items.saturating_mul(2)).next_power_of_two().max(16);
+        let (cap, shift) = table_size(items);
         self.slots.clear();
         self.slots.resize(cap, 0);
         self.mask = cap - 1;
-        self.shift = 64 - cap.trailing_zeros();
-    }
-
-    /// Start slot of a hash: its top bits (the mixers below put their
-    /// entropy there).
-    #[inline]
-    fn home(&self, hash: u64) -> usize {
-        (hash >> self.shift) as usize & self.mask
+        self.shift = shift;
     }
 
     /// Returns the id whose key satisfies `eq`, or inserts `fresh`.
     #[inline]
     fn find_or_insert(&mut self, hash: u64, fresh: u32, eq: impl Fn(u32) -> bool) -> u32 {
-        let mut i = self.home(hash);
+        let mut i = home(hash, self.shift, self.mask);
         loop {
             let s = self.slots[i];
             if s == 0 {
@@ -85,7 +120,7 @@ impl Slots {
     /// Returns the id whose key satisfies `eq`, or [`ABSENT`].
     #[inline]
     fn find(&self, hash: u64, eq: impl Fn(u32) -> bool) -> u32 {
-        let mut i = self.home(hash);
+        let mut i = home(hash, self.shift, self.mask);
         loop {
             let s = self.slots[i];
             if s == 0 {
@@ -99,14 +134,70 @@ impl Slots {
     }
 }
 
+/// The token table of one pair: reference tokens → dense ids.
+///
+/// Each slot packs the low 32 bits of the token's hash (a tag, compared first) and
+/// `id + 1` (0 = empty). Per id the table keeps the token's first-8-byte word, its
+/// length and its first reference position: a token of at most 8 bytes is compared by
+/// word and length alone; a longer one also by its bytes, read from the reference.
+#[derive(Debug, Default)]
+struct TokenTable {
+    slots: Vec<u64>,
+    mask: usize,
+    shift: u32,
+    words: Vec<u64>,
+    lens: Vec<u32>,
+    firsts: Vec<u32>,
+}
+
+impl TokenTable {
+    fn reset(&mut self, items: usize) {
+        let (cap, shift) = table_size(items);
+        self.slots.clear();
+        self.slots.resize(cap, 0);
+        self.mask = cap - 1;
+        self.shift = shift;
+        self.words.clear();
+        self.lens.clear();
+        self.firsts.clear();
+    }
+
+    fn len(&self) -> usize {
+        self.words.len()
+    }
+
+    /// Whether id `id` holds `tok` (whose key is `k`).
+    #[inline(always)]
+    fn holds<R: TokenSeq + ?Sized>(&self, id: usize, k: Key, tok: &[u8], reference: &R) -> bool {
+        self.words[id] == k.word
+            && self.lens[id] as usize == tok.len()
+            && (tok.len() <= 8 || bytes_eq(reference.bytes(self.firsts[id] as usize), tok))
+    }
+
+    /// Slot holding `tok`'s id (`Ok`), or the empty slot where it would go (`Err`).
+    #[inline(always)]
+    fn probe<R: TokenSeq + ?Sized>(&self, k: Key, tok: &[u8], reference: &R) -> Result<u32, usize> {
+        let tag = k.hash & 0xffff_ffff;
+        let mut i = home(k.hash, self.shift, self.mask);
+        loop {
+            let s = self.slots[i];
+            if s == 0 {
+                return Err(i);
+            }
+            let id = (s as u32).wrapping_sub(1);
+            if s >> 32 == tag && self.holds(id as usize, k, tok, reference) {
+                return Ok(id);
+            }
+            i = (i + 1) & self.mask;
+        }
+    }
+}
+
 /// Reusable buffers for interning and overlap counting (one per thread).
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub(crate) struct Scratch {
-    hasher: Hasher,
-    tokens: Slots,
-    /// Per token id: hash and index of its first reference occurrence.
-    token_hash: Vec<u64>,
-    token_first: Vec<u32>,
+    seed: Seed,
+    tokens: TokenTable,
     /// Interned ids of the current pair.
     pub(crate) ids: Ids,
     work: Work,
@@ -123,35 +214,23 @@ pub(crate) struct Ids {
     pub(crate) vocab: usize,
 }
 
+/// Largest direct n-gram table (entries) [`Work::clipped_overlaps`] uses before
+/// falling back to hashing: 256 KiB, ref × vocab for references up to 256 tokens.
+const DIRECT_LIMIT: usize = 1 << 16;
+
 /// Buffers of [`Work::clipped_overlaps`].
 #[derive(Debug, Default)]
 pub(crate) struct Work {
-    /// Odd multiplier for n-gram pair keys, random per thread.
-    pair_seed: u64,
+    /// Hash seed for n-gram pair keys (fallback path), random per thread.
+    seed: Option<Seed>,
     ref_count: Vec<u32>,
     inp_count: Vec<u32>,
     ref_rank: Vec<u32>,
     inp_rank: Vec<u32>,
     gram_keys: Vec<u64>,
     grams: Slots,
-}
-
-impl Default for Scratch {
-    fn default() -> Self {
-        let hasher = Hasher::default();
-        let pair_seed = hasher.hash_one(0x5eed_u64) | 1;
-        Scratch {
-            hasher,
-            tokens: Slots::default(),
-            token_hash: Vec::new(),
-            token_first: Vec::new(),
-            ids: Ids::default(),
-            work: Work {
-                pair_seed,
-                ..Work::default()
-            },
-        }
-    }
+    /// Direct table: `rank + 1` at `prefix · vocab + last`, all zero between orders.
+    direct: Vec<u32>,
 }
 
 thread_local! {
@@ -179,44 +258,43 @@ pub(crate) fn with_scratch<R>(f: impl FnOnce(&mut Scratch) -> R) -> R {
 }
 
 impl Scratch {
-    /// Interns a pair of token lists into `self.ids`: `reference(k)` is the
-    /// k-th of `ref_len` reference tokens; `input` yields the input tokens.
-    pub(crate) fn intern<'r, 'i, R, I>(&mut self, ref_len: usize, reference: R, input: I)
+    /// Interns a pair of token lists into `self.ids`, ids anchored to `reference`.
+    pub(crate) fn intern<R, I>(&mut self, reference: &R, input: &I)
     where
-        R: Fn(usize) -> &'r [u8],
-        I: Iterator<Item = &'i [u8]>,
+        R: TokenSeq + ?Sized,
+        I: TokenSeq + ?Sized,
     {
         let ids = &mut self.ids;
         ids.reference.clear();
         ids.input.clear();
-        self.token_hash.clear();
-        self.token_first.clear();
-        self.tokens.reset(ref_len);
-        for k in 0..ref_len {
-            let tok = reference(k);
-            let h = self.hasher.hash_one(tok);
-            let fresh = self.token_hash.len() as u32;
-            let (hashes, firsts) = (&self.token_hash, &self.token_first);
-            let id = self.tokens.find_or_insert(h, fresh, |id| {
-                hashes[id as usize] == h && bytes_eq(reference(firsts[id as usize] as usize), tok)
-            });
-            if id == fresh {
-                self.token_hash.push(h);
-                self.token_first.push(k as u32);
-            }
+        let t = &mut self.tokens;
+        t.reset(reference.count());
+        for k in 0..reference.count() {
+            let tok = reference.bytes(k);
+            let key = reference.key(k, &self.seed);
+            let id = match t.probe(key, tok, reference) {
+                Ok(id) => id,
+                Err(slot) => {
+                    let id = t.len() as u32;
+                    t.slots[slot] = ((key.hash & 0xffff_ffff) << 32) | u64::from(id + 1);
+                    t.words.push(key.word);
+                    t.lens.push(tok.len() as u32);
+                    t.firsts.push(k as u32);
+                    id
+                }
+            };
             ids.reference.push(id);
         }
-        ids.vocab = self.token_hash.len();
+        ids.vocab = t.len();
         if ids.vocab == 0 {
-            ids.input.extend(input.map(|_| ABSENT));
+            ids.input.extend((0..input.count()).map(|_| ABSENT));
             return;
         }
-        for tok in input {
-            let h = self.hasher.hash_one(tok);
-            let (hashes, firsts) = (&self.token_hash, &self.token_first);
-            ids.input.push(self.tokens.find(h, |id| {
-                hashes[id as usize] == h && bytes_eq(reference(firsts[id as usize] as usize), tok)
-            }));
+        for k in 0..input.count() {
+            let tok = input.bytes(k);
+            let key = input.key(k, &self.seed);
+            ids.input
+                .push(t.probe(key, tok, reference).unwrap_or(ABSENT));
         }
     }
 
@@ -235,11 +313,6 @@ impl Scratch {
 }
 
 impl Work {
-    #[inline]
-    fn pair_hash(&self, key: u64) -> u64 {
-        (key ^ (key >> 29)).wrapping_mul(self.pair_seed)
-    }
-
     /// Clipped overlap counts for orders `1..=out.len()`: `out[k]` receives
     /// `Σ_g min(count_ref(g), count_input(g))` over the n-grams of order
     /// `k + 1`.
@@ -257,24 +330,22 @@ impl Work {
         if out.is_empty() || reference.is_empty() || input.is_empty() {
             return;
         }
-        // Order 1: counts per token id.
+        // Order 1: counts per token id. Index `vocab` is a dummy that absent input
+        // tokens count into (its reference count stays 0), so the loop has no branch.
         self.ref_count.clear();
-        self.ref_count.resize(vocab, 0);
+        self.ref_count.resize(vocab + 1, 0);
         for &id in reference {
-            if let Some(c) = self.ref_count.get_mut(id as usize) {
-                *c += 1;
-            }
+            self.ref_count[(id as usize).min(vocab)] += 1;
         }
+        self.ref_count[vocab] = 0;
         self.inp_count.clear();
-        self.inp_count.resize(vocab, 0);
+        self.inp_count.resize(vocab + 1, 0);
         let mut overlap = 0u64;
         for &id in input {
-            if let Some(c) = self.inp_count.get_mut(id as usize) {
-                if *c < self.ref_count[id as usize] {
-                    overlap += 1;
-                }
-                *c += 1;
-            }
+            let k = (id as usize).min(vocab);
+            let c = self.inp_count[k];
+            overlap += u64::from(c < self.ref_count[k]);
+            self.inp_count[k] = c + 1;
         }
         out[0] = overlap;
         if out.len() == 1 {
@@ -285,65 +356,153 @@ impl Work {
         self.ref_rank.extend_from_slice(reference);
         self.inp_rank.clear();
         self.inp_rank.extend_from_slice(input);
+        // Ranks of an order lie below the reference length (and, for order 1, below
+        // `vocab ≤ |reference|`), so one test decides the table for every order.
+        let direct = reference
+            .len()
+            .checked_mul(vocab)
+            .filter(|&size| size <= DIRECT_LIMIT)
+            .is_some();
+        // Ranks of the previous order lie in `0..prev_ranks`.
+        let mut prev_ranks = vocab;
         for n in 2..=out.len() {
             if overlap == 0 || reference.len() < n || input.len() < n {
                 return;
             }
-            // Reference n-grams whose prefix occurs in the input get a rank.
-            let ref_grams = reference.len() + 1 - n;
-            self.grams.reset(ref_grams);
-            self.gram_keys.clear();
-            self.ref_count.clear();
-            for j in 0..ref_grams {
-                let prefix = self.ref_rank[j];
-                let live = self.inp_count.get(prefix as usize).is_some_and(|&c| c > 0);
-                self.ref_rank[j] = if live {
-                    let key = (u64::from(prefix) << 32) | u64::from(reference[j + n - 1]);
-                    let fresh = self.gram_keys.len() as u32;
-                    let keys = &self.gram_keys;
-                    let rank = self
-                        .grams
-                        .find_or_insert(self.pair_hash(key), fresh, |r| keys[r as usize] == key);
-                    if rank == fresh {
-                        self.gram_keys.push(key);
-                        self.ref_count.push(0);
-                    }
-                    self.ref_count[rank as usize] += 1;
-                    rank
-                } else {
-                    ABSENT
-                };
-            }
-            self.ref_rank.truncate(ref_grams);
-            // Input n-grams are looked up only.
-            self.inp_count.clear();
-            self.inp_count.resize(self.gram_keys.len(), 0);
-            overlap = 0;
-            let inp_grams = input.len() + 1 - n;
-            for i in 0..inp_grams {
-                let prefix = self.inp_rank[i];
-                let last = input[i + n - 1];
-                self.inp_rank[i] =
-                    if prefix == ABSENT || last == ABSENT || self.gram_keys.is_empty() {
-                        ABSENT
-                    } else {
-                        let key = (u64::from(prefix) << 32) | u64::from(last);
-                        let keys = &self.gram_keys;
-                        let rank = self
-                            .grams
-                            .find(self.pair_hash(key), |r| keys[r as usize] == key);
-                        if let Some(c) = self.inp_count.get_mut(rank as usize) {
-                            if *c < self.ref_count[rank as usize] {
-                                overlap += 1;
-                            }
-                            *c += 1;
-                        }
-                        rank
-                    };
-            }
-            self.inp_rank.truncate(inp_grams);
+            overlap = if direct {
+                self.order_direct(reference, input, n, vocab, prev_ranks * vocab)
+            } else {
+                self.order_hashed(reference, input, n)
+            };
+            prev_ranks = self.gram_keys.len();
             out[n - 1] = overlap;
         }
+    }
+
+    /// One order ≥ 2 with the direct table (`size` = previous ranks × vocab entries):
+    /// returns the clipped overlap and leaves the ranks of this order in
+    /// `ref_rank` / `inp_rank`, their count in `gram_keys.len()`.
+    ///
+    /// Every reference n-gram gets a rank (an n-gram whose prefix the input lacks
+    /// simply never matches), and both loops are branch-free: entry `size` of the
+    /// table stays 0 and is what absent input n-grams look up; count index
+    /// `ranks` is a dummy they count into.
+    fn order_direct(
+        &mut self,
+        reference: &[u32],
+        input: &[u32],
+        n: usize,
+        vocab: usize,
+        size: usize,
+    ) -> u64 {
+        if self.direct.len() <= size {
+            self.direct.resize(size + 1, 0);
+        }
+        let ref_grams = reference.len() + 1 - n;
+        let inp_grams = input.len() + 1 - n;
+        self.gram_keys.clear();
+        self.gram_keys.resize(ref_grams, 0);
+        self.ref_count.clear();
+        self.ref_count.resize(ref_grams + 1, 0);
+        self.ref_rank.truncate(ref_grams);
+        self.inp_rank.truncate(inp_grams);
+        // Local slices: the loops keep their pointers in registers.
+        let direct = &mut self.direct[..];
+        let gram_keys = &mut self.gram_keys[..];
+        let ref_count = &mut self.ref_count[..];
+        let mut ranks = 0u32;
+        for (rank_j, &last) in self.ref_rank.iter_mut().zip(&reference[n - 1..]) {
+            let key = *rank_j as usize * vocab + last as usize;
+            let slot = direct[key];
+            let rank = if slot == 0 { ranks } else { slot - 1 };
+            direct[key] = rank + 1;
+            gram_keys[ranks as usize] = key as u64;
+            ranks += u32::from(slot == 0);
+            ref_count[rank as usize] += 1;
+            *rank_j = rank;
+        }
+        let dummy = ranks as usize;
+        // Input n-grams are looked up only.
+        self.inp_count.clear();
+        self.inp_count.resize(dummy + 1, 0);
+        let inp_count = &mut self.inp_count[..];
+        let mut overlap = 0u64;
+        for (rank_i, &last) in self.inp_rank.iter_mut().zip(&input[n - 1..]) {
+            let prefix = *rank_i;
+            let absent = (prefix == ABSENT) | (last == ABSENT);
+            let key = if absent {
+                size
+            } else {
+                prefix as usize * vocab + last as usize
+            };
+            let slot = direct[key];
+            let k = if slot == 0 { dummy } else { slot as usize - 1 };
+            let c = inp_count[k];
+            overlap += u64::from(c < ref_count[k]);
+            inp_count[k] = c + 1;
+            *rank_i = slot.wrapping_sub(1);
+        }
+        self.gram_keys.truncate(dummy);
+        for &key in &self.gram_keys {
+            direct[key as usize] = 0;
+        }
+        overlap
+    }
+
+    /// One order ≥ 2 with a hash table of packed (prefix rank, last id) pairs, for
+    /// pairs whose direct table would be too large; same contract as
+    /// [`Self::order_direct`].
+    fn order_hashed(&mut self, reference: &[u32], input: &[u32], n: usize) -> u64 {
+        let seed = *self.seed.get_or_insert_with(Seed::default);
+        // Reference n-grams whose prefix occurs in the input get a rank.
+        let ref_grams = reference.len() + 1 - n;
+        self.grams.reset(ref_grams);
+        self.gram_keys.clear();
+        self.ref_count.clear();
+        for j in 0..ref_grams {
+            let prefix = self.ref_rank[j];
+            let live = self.inp_count.get(prefix as usize).is_some_and(|&c| c > 0);
+            self.ref_rank[j] = if live {
+                let key = (u64::from(prefix) << 32) | u64::from(reference[j + n - 1]);
+                let fresh = self.gram_keys.len() as u32;
+                let keys = &self.gram_keys;
+                let rank = self
+                    .grams
+                    .find_or_insert(seed.int(key), fresh, |r| keys[r as usize] == key);
+                if rank == fresh {
+                    self.gram_keys.push(key);
+                    self.ref_count.push(0);
+                }
+                self.ref_count[rank as usize] += 1;
+                rank
+            } else {
+                ABSENT
+            };
+        }
+        self.ref_rank.truncate(ref_grams);
+        // Input n-grams are looked up only.
+        self.inp_count.clear();
+        self.inp_count.resize(self.gram_keys.len(), 0);
+        let mut overlap = 0u64;
+        let inp_grams = input.len() + 1 - n;
+        for i in 0..inp_grams {
+            let prefix = self.inp_rank[i];
+            let last = input[i + n - 1];
+            self.inp_rank[i] = if prefix == ABSENT || last == ABSENT || self.gram_keys.is_empty() {
+                ABSENT
+            } else {
+                let key = (u64::from(prefix) << 32) | u64::from(last);
+                let keys = &self.gram_keys;
+                let rank = self.grams.find(seed.int(key), |r| keys[r as usize] == key);
+                if let Some(c) = self.inp_count.get_mut(rank as usize) {
+                    overlap += u64::from(*c < self.ref_count[rank as usize]);
+                    *c += 1;
+                }
+                rank
+            };
+        }
+        self.inp_rank.truncate(inp_grams);
+        overlap
     }
 }
 
@@ -422,12 +581,31 @@ mod tests {
             for (r, h) in cases {
                 let r: Vec<&str> = r.split_whitespace().collect();
                 let h: Vec<&str> = h.split_whitespace().collect();
-                s.intern(r.len(), |k| r[k].as_bytes(), h.iter().map(|t| t.as_bytes()));
+                s.intern(&r[..], &h[..]);
                 let mut out = [0u64; 5];
                 s.clipped_overlaps(&mut out);
                 for n in 1..=5 {
                     assert_eq!(out[n - 1], naive(&r, &h, n), "{r:?} {h:?} n={n}");
                 }
+            }
+        });
+    }
+
+    #[test]
+    fn matches_naive_counts_past_the_direct_table() {
+        // 300 distinct reference tokens: 300 × 300 entries exceed DIRECT_LIMIT, so the
+        // hashed path runs; long tokens exercise the byte comparison.
+        let words: Vec<String> = (0..300)
+            .map(|i| format!("token-number-{}", i % 290))
+            .collect();
+        let r: Vec<&str> = words.iter().map(String::as_str).collect();
+        let h: Vec<&str> = r.iter().rev().chain(r.iter().skip(7)).copied().collect();
+        with_scratch(|s| {
+            s.intern(&r[..], &h[..]);
+            let mut out = [0u64; 5];
+            s.clipped_overlaps(&mut out);
+            for n in 1..=5 {
+                assert_eq!(out[n - 1], naive(&r, &h, n), "n={n}");
             }
         });
     }

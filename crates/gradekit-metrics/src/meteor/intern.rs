@@ -4,21 +4,24 @@
 //! small integer ids first. A `std` `HashMap<&str, _>` cannot outlive the call's strings and would
 //! be rebuilt (and reallocated) on every call; this table copies its keys into its own arena
 //! instead, so one table per thread serves every call with no allocation once warmed up.
-//! Open addressing with linear probing over a power-of-two slot array, at most half full; the
-//! hasher is foldhash seeded randomly per table, so crafted inputs cannot force collisions.
+//! Open addressing with linear probing over a power-of-two slot array, at most half full; keys
+//! are hashed with `crate::fasthash` seeded randomly per table, so crafted inputs cannot force
+//! collisions, and a key of at most 8 bytes is compared by its word and length (kept per id)
+//! without reading the arena.
 
-use std::hash::BuildHasher;
+use crate::fasthash::{Key, Seed};
 
 /// "No entry" in slots and linked lists.
 pub(super) const NONE: u32 = u32::MAX;
 
 #[derive(Debug, Default)]
 pub(super) struct StrTable {
-    hasher: foldhash::fast::RandomState,
+    seed: Seed,
     /// [`NONE`] or an id.
     slots: Vec<u32>,
-    /// Per id: the key's hash and its range in `arena`.
+    /// Per id: the key's hash, its first-8-byte word and its range in `arena`.
     hashes: Vec<u64>,
+    words: Vec<u64>,
     spans: Vec<(usize, usize)>,
     arena: String,
 }
@@ -30,6 +33,7 @@ impl StrTable {
         self.slots.clear();
         self.slots.resize(cap, NONE);
         self.hashes.clear();
+        self.words.clear();
         self.spans.clear();
         self.arena.clear();
     }
@@ -57,15 +61,21 @@ impl StrTable {
 
     /// Slot holding `key`, or the empty slot where it would go (`Err`).
     #[inline(always)]
-    fn probe(&self, key: &str, h: u64) -> Result<u32, usize> {
+    fn probe(&self, key: &str, k: Key) -> Result<u32, usize> {
         let mask = self.slots.len() - 1;
-        let mut i = (h as usize) & mask;
+        let mut i = (k.hash as usize) & mask;
+        let n = key.len();
         loop {
             let id = self.slots[i];
             if id == NONE {
                 return Err(i);
             }
-            if self.hashes[id as usize] == h && self.key_bytes(id) == key.as_bytes() {
+            let (a, b) = self.spans[id as usize];
+            if self.hashes[id as usize] == k.hash
+                && self.words[id as usize] == k.word
+                && b - a == n
+                && (n <= 8 || self.key_bytes(id) == key.as_bytes())
+            {
                 return Ok(id);
             }
             i = (i + 1) & mask;
@@ -77,7 +87,7 @@ impl StrTable {
         if self.slots.is_empty() {
             return None;
         }
-        self.probe(key, self.hasher.hash_one(key)).ok()
+        self.probe(key, self.seed.key(key.as_bytes())).ok()
     }
 
     /// The id of `key`, inserting it if new; the flag says whether it was new.
@@ -86,15 +96,16 @@ impl StrTable {
         if self.slots.is_empty() {
             self.reset(0);
         }
-        let h = self.hasher.hash_one(key);
-        match self.probe(key, h) {
+        let k = self.seed.key(key.as_bytes());
+        match self.probe(key, k) {
             Ok(id) => (id, false),
             Err(slot) => {
                 let id = self.spans.len() as u32;
                 let start = self.arena.len();
                 self.arena.push_str(key);
                 self.spans.push((start, self.arena.len()));
-                self.hashes.push(h);
+                self.hashes.push(k.hash);
+                self.words.push(k.word);
                 self.slots[slot] = id;
                 if self.spans.len() * 2 > self.slots.len() {
                     self.grow();

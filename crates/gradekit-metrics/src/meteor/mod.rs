@@ -32,7 +32,7 @@ pub mod wordnet;
 
 use std::cell::RefCell;
 
-use crate::tokenize::{nltk_tokenize, nltk_tokenize_into, Tokens};
+use crate::tokenize::Tokens;
 use intern::{StrTable, NONE};
 use wordnet::WordNet;
 
@@ -50,18 +50,78 @@ const GAMMA: f64 = 0.5;
 /// assert_eq!(meteor("", "cat"), 0.0);
 /// ```
 pub fn meteor(input: &str, reference: &str) -> f64 {
-    thread_local! {
-        static TOKENS: RefCell<(Tokens, Tokens)> = RefCell::new((Tokens::new(), Tokens::new()));
-    }
-    TOKENS.with(|cell| match cell.try_borrow_mut() {
-        Ok(mut pair) => {
-            let (h, r) = &mut *pair;
-            nltk_tokenize_into(input, h);
-            nltk_tokenize_into(reference, r);
-            meteor_tokens(&h.to_vec(), &r.to_vec())
+    crate::tokenize::with_nltk_tokens(input, reference, |h, r| {
+        // Lower-casing the ASCII letters first leaves each token's `str.lower()` unchanged
+        // (the one context-dependent rule, final sigma, looks at casedness, which ASCII
+        // lower-casing keeps), and an all-ASCII side then needs no per-token lowering.
+        match (h.ascii_lowercase(), r.ascii_lowercase()) {
+            (true, true) => meteor_of(&Lowered(h), &Lowered(r)),
+            (true, false) => meteor_of(&Lowered(h), &*r),
+            (false, true) => meteor_of(&*h, &Lowered(r)),
+            (false, false) => meteor_of(&*h, &*r),
         }
-        Err(_) => meteor_tokens(&nltk_tokenize(input), &nltk_tokenize(reference)),
     })
+}
+
+/// A token list read by index (the public `&[S: AsRef<str>]` and the tokenizer's
+/// [`Tokens`], which the string entry point scores without building a list of slices).
+trait Words {
+    fn n(&self) -> usize;
+    fn word(&self, i: usize) -> &str;
+    /// Python's `str.lower()` of word `i` (possibly built in `buf`).
+    #[inline]
+    fn lower<'a>(&'a self, i: usize, buf: &'a mut String) -> &'a str {
+        porter::py_lower_in(self.word(i), buf)
+    }
+    /// The tokens, when they are already lower-cased.
+    #[inline]
+    fn lowered_tokens(&self) -> Option<&Tokens> {
+        None
+    }
+}
+
+/// Tokens already lower-cased (all ASCII, after [`Tokens::ascii_lowercase`]).
+struct Lowered<'t>(&'t Tokens);
+
+impl Words for Lowered<'_> {
+    #[inline]
+    fn n(&self) -> usize {
+        self.0.len()
+    }
+    #[inline]
+    fn word(&self, i: usize) -> &str {
+        self.0.get(i).unwrap_or_default()
+    }
+    #[inline]
+    fn lower<'a>(&'a self, i: usize, _: &'a mut String) -> &'a str {
+        self.word(i)
+    }
+    #[inline]
+    fn lowered_tokens(&self) -> Option<&Tokens> {
+        Some(self.0)
+    }
+}
+
+impl<S: AsRef<str>> Words for [S] {
+    #[inline]
+    fn n(&self) -> usize {
+        self.len()
+    }
+    #[inline]
+    fn word(&self, i: usize) -> &str {
+        self[i].as_ref()
+    }
+}
+
+impl Words for Tokens {
+    #[inline]
+    fn n(&self) -> usize {
+        self.len()
+    }
+    #[inline]
+    fn word(&self, i: usize) -> &str {
+        self.get(i).unwrap_or_default()
+    }
 }
 
 /// METEOR of a tokenised hypothesis against one tokenised reference, as
@@ -76,7 +136,11 @@ pub fn meteor(input: &str, reference: &str) -> f64 {
 /// assert_eq!(meteor_tokens(&hyp, &refr), 0.8534621578099838);
 /// ```
 pub fn meteor_tokens<S: AsRef<str>>(hyp: &[S], refr: &[S]) -> f64 {
-    if hyp.is_empty() || refr.is_empty() {
+    meteor_of(hyp, refr)
+}
+
+fn meteor_of<H: Words + ?Sized, R: Words + ?Sized>(hyp: &H, refr: &R) -> f64 {
+    if hyp.n() == 0 || refr.n() == 0 {
         return 0.0;
     }
     thread_local! {
@@ -171,8 +235,8 @@ struct Scratch {
 }
 
 impl Scratch {
-    fn meteor<S: AsRef<str>>(&mut self, hyp: &[S], refr: &[S]) -> f64 {
-        let (h_len, r_len) = (hyp.len(), refr.len());
+    fn meteor<H: Words + ?Sized, R: Words + ?Sized>(&mut self, hyp: &H, refr: &R) -> f64 {
+        let (h_len, r_len) = (hyp.n(), refr.n());
         self.hyp_free.clear();
         self.hyp_free.resize(h_len, true);
         self.ref_free.clear();
@@ -192,23 +256,30 @@ impl Scratch {
 
     /// Stage 1, NLTK's `_match_enums` on the lower-cased words: each hypothesis word, last
     /// first, takes the right-most unmatched reference position holding the same word.
-    fn exact_stage<S: AsRef<str>>(&mut self, hyp: &[S], refr: &[S]) {
-        self.words.reset(refr.len());
+    fn exact_stage<H: Words + ?Sized, R: Words + ?Sized>(&mut self, hyp: &H, refr: &R) {
+        if let (Some(h), Some(r)) = (hyp.lowered_tokens(), refr.lowered_tokens()) {
+            // Both sides lower-cased in their buffers: intern them in place (`crate::ngram`,
+            // ids anchored to the reference) instead of copying words into `self.words`.
+            crate::ngram::with_scratch(|s| {
+                s.intern(r, h);
+                self.exact_stage_ids(&s.ids.reference, &s.ids.input, s.ids.vocab);
+            });
+            return;
+        }
+        self.words.reset(refr.n());
         self.head.clear();
         self.next.clear();
-        self.next.resize(refr.len(), NONE);
-        for (j, t) in refr.iter().enumerate() {
-            let (id, new) = self
-                .words
-                .intern(porter::py_lower_in(t.as_ref(), &mut self.lower_buf));
+        self.next.resize(refr.n(), NONE);
+        for j in 0..refr.n() {
+            let (id, new) = self.words.intern(refr.lower(j, &mut self.lower_buf));
             if new {
                 self.head.push(NONE);
             }
             self.next[j] = self.head[id as usize];
             self.head[id as usize] = j as u32;
         }
-        for i in (0..hyp.len()).rev() {
-            let key = porter::py_lower_in(hyp[i].as_ref(), &mut self.lower_buf);
+        for i in (0..hyp.n()).rev() {
+            let key = hyp.lower(i, &mut self.lower_buf);
             if let Some(id) = self.words.lookup(key) {
                 let j = self.head[id as usize];
                 if j != NONE {
@@ -221,8 +292,34 @@ impl Scratch {
         }
     }
 
+    /// [`Self::exact_stage`] on interned ids (`input` ids are `ABSENT` for words the
+    /// reference lacks).
+    fn exact_stage_ids(&mut self, reference: &[u32], input: &[u32], vocab: usize) {
+        self.head.clear();
+        self.head.resize(vocab, NONE);
+        self.next.clear();
+        self.next.resize(reference.len(), NONE);
+        for (j, &id) in reference.iter().enumerate() {
+            if let Some(h) = self.head.get_mut(id as usize) {
+                self.next[j] = *h;
+                *h = j as u32;
+            }
+        }
+        for (i, &id) in input.iter().enumerate().rev() {
+            if let Some(h) = self.head.get_mut(id as usize) {
+                let j = *h;
+                if j != NONE {
+                    *h = self.next[j as usize];
+                    self.hyp_free[i] = false;
+                    self.ref_free[j as usize] = false;
+                    self.matches.push((i, j as usize));
+                }
+            }
+        }
+    }
+
     /// Stage 2, NLTK's `_enum_stem_match`: the same walk on the Porter stems of the words left.
-    fn stem_stage<S: AsRef<str>>(&mut self, hyp: &[S], refr: &[S]) {
+    fn stem_stage<H: Words + ?Sized, R: Words + ?Sized>(&mut self, hyp: &H, refr: &R) {
         if self.stemmed.len() > CACHE_LIMIT
             || self.stemmed.text_bytes() + self.stems.text_bytes() > CACHE_LIMIT * 64
             || self.syn_ids.len() > CACHE_LIMIT * 16
@@ -233,20 +330,22 @@ impl Scratch {
         let mut ref_s = std::mem::take(&mut self.ref_s);
         hyp_s.clear();
         ref_s.clear();
-        for (i, t) in hyp.iter().enumerate() {
+        let mut buf = std::mem::take(&mut self.lower_buf);
+        for i in 0..hyp.n() {
             hyp_s.push(if self.hyp_free[i] {
-                self.stem_id(t.as_ref())
+                self.stem_id(hyp.lower(i, &mut buf))
             } else {
                 NONE
             });
         }
-        for (j, t) in refr.iter().enumerate() {
+        for j in 0..refr.n() {
             ref_s.push(if self.ref_free[j] {
-                self.stem_id(t.as_ref())
+                self.stem_id(refr.lower(j, &mut buf))
             } else {
                 NONE
             });
         }
+        self.lower_buf = buf;
         // Buckets of free reference positions per stem, right-most on top. `stem_head` is
         // indexed by the cached stem ids and kept all-NONE between calls.
         if self.stem_head.len() < self.stems.len() {
@@ -289,11 +388,9 @@ impl Scratch {
         self.syn_range.clear();
     }
 
-    /// Stem id of a token (lower-cased, then stemmed once per distinct word).
-    fn stem_id(&mut self, token: &str) -> u32 {
-        let (w, new) = self
-            .stemmed
-            .intern(porter::py_lower_in(token, &mut self.lower_buf));
+    /// Stem id of a lower-cased token (stemmed once per distinct word).
+    fn stem_id(&mut self, lowered: &str) -> u32 {
+        let (w, new) = self.stemmed.intern(lowered);
         if new {
             porter::stem_with(
                 self.stemmed.get(w),

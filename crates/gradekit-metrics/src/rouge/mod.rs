@@ -104,7 +104,7 @@ fn with_pair<R>(
         t.input.fill(input);
         let (r, h) = (&t.reference, &t.input);
         with_scratch(|s| {
-            s.intern(r.len(), |k| r.get(k), h.iter());
+            s.intern(r, h);
             f(r, h, s)
         })
     })

@@ -87,7 +87,11 @@ impl Tokens {
         while base < bytes.len() {
             let chunk = bytes.get(base..base + 8).unwrap_or(&bytes[base..]);
             let mut word = [0u8; 8];
-            word[..chunk.len()].copy_from_slice(chunk);
+            match <[u8; 8]>::try_from(chunk) {
+                // A fixed-size copy (a variable-length one is a `memcpy` call).
+                Ok(full) => word = full,
+                Err(_) => word[..chunk.len()].copy_from_slice(chunk),
+            }
             let x = u64::from_le_bytes(word);
             if x & HIGH != 0 && has_special(bytes, base, chunk.len()) {
                 return false;
@@ -196,6 +200,26 @@ impl Tokens {
         self.starts.push(0);
         self.starts.extend_from_slice(&self.ends);
         self.starts.truncate(self.ends.len());
+    }
+}
+
+impl crate::ngram::TokenSeq for Tokens {
+    #[inline]
+    fn count(&self) -> usize {
+        self.len()
+    }
+    #[inline]
+    fn bytes(&self, k: usize) -> &[u8] {
+        self.get(k)
+    }
+    #[inline(always)]
+    fn key(&self, k: usize, seed: &crate::fasthash::Seed) -> crate::fasthash::Key {
+        match (self.starts.get(k), self.ends.get(k)) {
+            (Some(&s), Some(&e)) if s <= e => {
+                seed.key_in(self.buf.get(s..).unwrap_or_default(), e - s)
+            }
+            _ => seed.key(&[]),
+        }
     }
 }
 

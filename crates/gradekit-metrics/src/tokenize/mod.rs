@@ -170,6 +170,17 @@ pub fn with_nltk_token_pair<R>(
     reference: &str,
     f: impl FnOnce(&[&str], &[&str]) -> R,
 ) -> R {
+    with_nltk_tokens(input, reference, |h, r| f(&h.to_vec(), &r.to_vec()))
+}
+
+/// [`with_nltk_token_pair`] handing over the [`Tokens`] themselves (no list of slices is
+/// built): the bleu, gleu and meteor entry points. The buffers are the caller's to modify
+/// (meteor lower-cases them in place).
+pub(crate) fn with_nltk_tokens<R>(
+    input: &str,
+    reference: &str,
+    f: impl FnOnce(&mut Tokens, &mut Tokens) -> R,
+) -> R {
     thread_local! {
         static PAIR: std::cell::RefCell<(Tokens, Tokens)> =
             std::cell::RefCell::new((Tokens::new(), Tokens::new()));
@@ -179,13 +190,13 @@ pub fn with_nltk_token_pair<R>(
             let (h, r) = &mut *pair;
             nltk_tokenize_into(input, h);
             nltk_tokenize_into(reference, r);
-            f(&h.to_vec(), &r.to_vec())
+            f(h, r)
         }
         Err(_) => {
-            let (h, r) = (nltk_tokenize(input), nltk_tokenize(reference));
-            let h: Vec<&str> = h.iter().map(String::as_str).collect();
-            let r: Vec<&str> = r.iter().map(String::as_str).collect();
-            f(&h, &r)
+            let (mut h, mut r) = (Tokens::new(), Tokens::new());
+            nltk_tokenize_into(input, &mut h);
+            nltk_tokenize_into(reference, &mut r);
+            f(&mut h, &mut r)
         }
     })
 }

@@ -48,21 +48,139 @@ pub(crate) fn subst(
     }
 }
 
-/// What a substitution scans for: one byte (found eight at a time) or a set of bytes.
+/// What a substitution scans for: one byte or two bytes (found eight at a time), or a
+/// set of bytes (one table look-up per byte).
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Trigger {
     Byte(u8),
+    Pair(u8, u8),
     Set(&'static ByteSet),
 }
 
 impl Trigger {
-    #[inline]
+    #[inline(always)]
     fn next_in(self, hay: &[u8]) -> Option<usize> {
         match self {
             Trigger::Byte(c) => find_byte(hay, c),
-            Trigger::Set(set) => hay.iter().position(|&b| set.contains(b)),
+            Trigger::Pair(a, b) => find_first(hay, |w| eq_mask(w, a) | eq_mask(w, b)),
+            Trigger::Set(set) => find_in_set(hay, set),
         }
     }
+}
+
+/// Index of the first byte of `hay` in `set`: eight table look-ups OR-ed per step, so a
+/// branch per eight bytes instead of per byte.
+#[inline(always)]
+fn find_in_set(hay: &[u8], set: &ByteSet) -> Option<usize> {
+    let mut chunks = hay.chunks_exact(8);
+    let mut base = 0;
+    for chunk in &mut chunks {
+        if chunk.iter().fold(false, |any, &b| any | set.contains(b)) {
+            return chunk
+                .iter()
+                .position(|&b| set.contains(b))
+                .map(|p| base + p);
+        }
+        base += 8;
+    }
+    chunks
+        .remainder()
+        .iter()
+        .position(|&b| set.contains(b))
+        .map(|p| base + p)
+}
+
+/// Positions of the bytes flagged by `flags` (exact bit-7 flags of an 8-byte word, 0
+/// for zero padding), in order, found eight bytes per step.
+pub(crate) struct Flagged<'a, F> {
+    hay: &'a [u8],
+    /// Start of the word whose remaining flags are `bits`.
+    at: usize,
+    bits: u64,
+    flags: F,
+}
+
+impl<'a, F: Fn(u64) -> u64> Flagged<'a, F> {
+    pub(crate) fn new(hay: &'a [u8], flags: F) -> Self {
+        let bits = if hay.is_empty() {
+            0
+        } else {
+            flags(word_at(hay, 0, 0)) & HI
+        };
+        Flagged {
+            hay,
+            at: 0,
+            bits,
+            flags,
+        }
+    }
+}
+
+impl<F: Fn(u64) -> u64> Iterator for Flagged<'_, F> {
+    type Item = usize;
+
+    #[inline(always)]
+    fn next(&mut self) -> Option<usize> {
+        while self.bits == 0 {
+            self.at += 8;
+            if self.at >= self.hay.len() {
+                return None;
+            }
+            self.bits = (self.flags)(word_at(self.hay, self.at, 0)) & HI;
+        }
+        let i = self.at + (self.bits.trailing_zeros() / 8) as usize;
+        self.bits &= self.bits - 1;
+        (i < self.hay.len()).then_some(i)
+    }
+}
+
+const LO: u64 = 0x0101_0101_0101_0101;
+const HI: u64 = 0x8080_8080_8080_8080;
+const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+
+/// Exact per-byte equality flags of a word: bit 7 of each byte of the result is set iff
+/// that byte of `w` equals `c` (no borrow crosses bytes, unlike the "has a zero byte"
+/// test, so every flag is exact).
+#[inline(always)]
+pub(crate) fn eq_mask(w: u64, c: u8) -> u64 {
+    let y = w ^ LO.wrapping_mul(u64::from(c));
+    !(((y & LOW7) + LOW7) | y | LOW7)
+}
+
+/// Eight bytes of `b` from `at` as a little-endian word (`pad` past the end).
+#[inline(always)]
+pub(crate) fn word_at(b: &[u8], at: usize, pad: u8) -> u64 {
+    match b.get(at..at + 8) {
+        Some(chunk) => {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(chunk);
+            u64::from_le_bytes(w)
+        }
+        None => {
+            let mut w = [pad; 8];
+            let tail = b.get(at..).unwrap_or_default();
+            for (d, &s) in w.iter_mut().zip(tail) {
+                *d = s;
+            }
+            u64::from_le_bytes(w)
+        }
+    }
+}
+
+/// Index of the first byte flagged by `flags` (a function of an 8-byte word giving exact
+/// bit-7 flags, 0 for zero padding), eight bytes per step.
+#[inline(always)]
+pub(crate) fn find_first(hay: &[u8], flags: impl Fn(u64) -> u64) -> Option<usize> {
+    let mut at = 0;
+    while at < hay.len() {
+        let f = flags(word_at(hay, at, 0)) & HI;
+        if f != 0 {
+            let i = at + (f.trailing_zeros() / 8) as usize;
+            return (i < hay.len()).then_some(i);
+        }
+        at += 8;
+    }
+    None
 }
 
 /// Index of the first `c` in `hay`, testing eight bytes per step (the classic

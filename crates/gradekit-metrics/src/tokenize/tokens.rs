@@ -49,6 +49,23 @@ impl Tokens {
         self.text.get(start..end)
     }
 
+    /// The bytes of the `i`-th token (empty when out of range).
+    #[inline]
+    pub(crate) fn bytes_at(&self, i: usize) -> &[u8] {
+        match self.spans.get(i) {
+            Some(&(start, end)) => self.text.as_bytes().get(start..end).unwrap_or_default(),
+            None => &[],
+        }
+    }
+
+    /// Lower-cases the ASCII letters of every token in place (one pass over the buffer)
+    /// and returns whether all tokens are ASCII — then each token is its own Python
+    /// `str.lower()`. Non-ASCII characters are left as they are.
+    pub(crate) fn ascii_lowercase(&mut self) -> bool {
+        self.text.make_ascii_lowercase();
+        self.text.is_ascii()
+    }
+
     /// The tokens in order.
     pub fn iter(&self) -> impl ExactSizeIterator<Item = &str> + '_ {
         self.spans
@@ -91,21 +108,61 @@ impl Tokens {
             Ok(s) => self.text.push_str(s),
             Err(_) => self.text.push_str(&String::from_utf8_lossy(buf)),
         }
+        // Token starts and ends are read off eight bytes at a time (bit 7 of each byte
+        // flags a space, the padding past the end counts as space), instead of a
+        // branch per byte; a token's end is filled in when its terminating space is
+        // found (tokens close in the order they open).
         let bytes = &self.text.as_bytes()[base..];
         let n = bytes.len();
-        let mut i = 0;
-        loop {
-            while i < n && bytes[i] == b' ' {
-                i += 1;
+        let mut pending = self.spans.len();
+        let mut open = false;
+        let mut at = 0;
+        while at < n {
+            let keep = !super::scan::eq_mask(super::scan::word_at(bytes, at, b' '), b' ')
+                & 0x8080_8080_8080_8080;
+            let prev = (keep << 8) | (u64::from(open) << 7);
+            let mut starts = keep & !prev;
+            while starts != 0 {
+                let i = base + at + (starts.trailing_zeros() / 8) as usize;
+                self.spans.push((i, i));
+                starts &= starts - 1;
             }
-            if i == n {
-                break;
+            let mut ends = !keep & prev & 0x8080_8080_8080_8080;
+            while ends != 0 {
+                if let Some(span) = self.spans.get_mut(pending) {
+                    span.1 = base + at + (ends.trailing_zeros() / 8) as usize;
+                }
+                pending += 1;
+                ends &= ends - 1;
             }
-            let start = i;
-            while i < n && bytes[i] != b' ' {
-                i += 1;
+            open = keep >> 63 != 0;
+            at += 8;
+        }
+        if open {
+            if let Some(span) = self.spans.get_mut(pending) {
+                span.1 = base + n;
             }
-            self.spans.push((base + start, base + i));
+        }
+    }
+}
+
+impl crate::ngram::TokenSeq for Tokens {
+    #[inline]
+    fn count(&self) -> usize {
+        self.len()
+    }
+    #[inline]
+    fn bytes(&self, k: usize) -> &[u8] {
+        self.bytes_at(k)
+    }
+    #[inline(always)]
+    fn key(&self, k: usize, seed: &crate::fasthash::Seed) -> crate::fasthash::Key {
+        match self.spans.get(k) {
+            Some(&(start, end)) => seed.key_in(
+                self.text.as_bytes().get(start..).unwrap_or_default(),
+                end - start,
+            ),
+            None => seed.key(&[]),
         }
     }
 }

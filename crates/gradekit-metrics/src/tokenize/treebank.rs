@@ -22,11 +22,11 @@ pub(crate) use super::scan::Scratch;
 use super::scan::{find_byte, subst, Trigger};
 use super::tokens::Tokens;
 
-/// `[set]` → ` \g<0> `.
-fn pad_each(s: &mut Scratch, set: &'static ByteSet) {
+/// `[set]` → ` \g<0> ` (the set given as the trigger).
+fn pad_each(s: &mut Scratch, set: Trigger) {
     subst(
         s,
-        Trigger::Set(set),
+        set,
         |_, j, _| Some((j, j + 1)),
         |src, a, _, d| d.extend_from_slice(&[b' ', src[a], b' ']),
     );
@@ -102,11 +102,8 @@ fn final_colon_comma(s: &mut Scratch) {
 }
 
 static COLON_COMMA: ByteSet = ByteSet::of(b":,");
-static QUOTES: ByteSet = ByteSet::of(b"'\"");
 static ALL_WS: ByteSet = ByteSet::of(b"\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f ");
 static PUNCT_PAD: ByteSet = ByteSet::of(b";@#$%&");
-static QUESTION_BANG: ByteSet = ByteSet::of(b"?!");
-static STAR: ByteSet = ByteSet::of(b"*");
 static BRACKETS: ByteSet = ByteSet::of(b"[](){}<>");
 static OPEN_CONTEXT: ByteSet = ByteSet::of(b" ([{<");
 static CONTRACTION2_FIRST: ByteSet = ByteSet::of(b"cdglmwCDGLMW");
@@ -175,7 +172,7 @@ fn prev_free(j: usize, pos: usize) -> Option<usize> {
 fn opening_double_quote(s: &mut Scratch) {
     subst(
         s,
-        Trigger::Set(&QUOTES),
+        Trigger::Pair(b'\'', b'"'),
         |src, j, pos| {
             let i = prev_free(j, pos)?;
             if !OPEN_CONTEXT.contains(src[i]) {
@@ -214,7 +211,7 @@ fn quote_before_single_char(s: &mut Scratch) {
 fn colon_comma(s: &mut Scratch) {
     subst(
         s,
-        Trigger::Set(&COLON_COMMA),
+        Trigger::Pair(b':', b','),
         |src, j, _| {
             let d = *src.get(j + 1)?;
             (!d.is_ascii_digit()).then_some((j, j + 2))
@@ -465,23 +462,23 @@ pub(crate) fn tokenize_sentence(sentence: &[u8], s: &mut Scratch, out: &mut Toke
         pad_runs(s, b'.', 2);
     }
     if has(has::PUNCT_PAD) {
-        pad_each(s, &PUNCT_PAD);
+        pad_each(s, Trigger::Set(&PUNCT_PAD));
     }
     if has(has::DOT) {
         final_period(s, false);
     }
     if has(has::QUESTION_BANG) {
-        pad_each(s, &QUESTION_BANG);
+        pad_each(s, Trigger::Pair(b'?', b'!'));
     }
     if has(has::APOSTROPHE) {
         quote_before_space(s);
     }
     if has(has::STAR) {
-        pad_each(s, &STAR);
+        pad_each(s, Trigger::Byte(b'*'));
     }
     // PARENS_BRACKETS, DOUBLE_DASHES
     if has(has::BRACKET) {
-        pad_each(s, &BRACKETS);
+        pad_each(s, Trigger::Set(&BRACKETS));
     }
     if has(has::DASH) {
         replace_pair(s, *b"--", b" -- ");

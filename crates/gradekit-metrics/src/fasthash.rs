@@ -1,0 +1,200 @@
+//! A seeded hash for the short byte strings the metrics intern (tokens: mostly 1–10
+//! bytes), cheaper than a general `Hasher` for them.
+//!
+//! Why not `foldhash` through `BuildHasher::hash_one`: the `Hash` impl of `[u8]` feeds
+//! the length and the bytes as separate writes, and the caller still compares the key
+//! bytes behind a pointer on every probe. Here a key of at most 8 bytes is loaded once
+//! as a zero-padded little-endian word ([`Key::word`]); that word *is* the key (with
+//! its length), so a table can compare it inline without touching the key's bytes, and
+//! the hash is one folded multiply of it (the mixing step of foldhash / wyhash: the
+//! 128-bit product of two 64-bit values, high half XOR low half). Longer keys fold
+//! 16 bytes per multiply.
+//!
+//! The seed is random per [`Seed`] (drawn from `std`'s randomly keyed hasher), so no
+//! fixed input forces collisions on every run; the tables built on it also bound their
+//! probe sequences by their load factor (≤ ½).
+
+use std::hash::{BuildHasher, RandomState};
+
+/// Two random 64-bit words.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Seed([u64; 2]);
+
+impl Default for Seed {
+    fn default() -> Self {
+        let s = RandomState::new();
+        Seed([s.hash_one(0x9e37_79b9_u64) | 1, s.hash_one(0x7f4a_7c15_u64)])
+    }
+}
+
+/// A hashed key: its hash and its first (up to) 8 bytes as a zero-padded word.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Key {
+    pub(crate) hash: u64,
+    /// The key's bytes `0..min(8, len)`, little-endian, zero-padded. For keys of at most
+    /// 8 bytes, `(word, len)` equality is key equality.
+    pub(crate) word: u64,
+}
+
+#[inline(always)]
+fn fold_mul(a: u64, b: u64) -> u64 {
+    let p = u128::from(a) * u128::from(b);
+    (p as u64) ^ ((p >> 64) as u64)
+}
+
+#[inline(always)]
+fn load8(b: &[u8], at: usize) -> u64 {
+    let mut w = [0u8; 8];
+    w.copy_from_slice(&b[at..at + 8]);
+    u64::from_le_bytes(w)
+}
+
+#[inline(always)]
+fn load4(b: &[u8], at: usize) -> u64 {
+    let mut w = [0u8; 4];
+    w.copy_from_slice(&b[at..at + 4]);
+    u64::from(u32::from_le_bytes(w))
+}
+
+/// The bytes of a key shorter than 8, zero-padded (overlapping loads, no byte loop).
+#[inline(always)]
+fn load_short(b: &[u8]) -> u64 {
+    let n = b.len();
+    if n >= 4 {
+        // Two overlapping 4-byte loads; the overlap holds equal bytes in both.
+        load4(b, 0) | (load4(b, n - 4) << (8 * (n - 4)))
+    } else if n > 0 {
+        u64::from(b[0])
+            | (u64::from(b[n / 2]) << (8 * (n / 2)))
+            | (u64::from(b[n - 1]) << (8 * (n - 1)))
+    } else {
+        0
+    }
+}
+
+impl Seed {
+    /// Hash of a key of at most 8 bytes from its word and length.
+    #[inline(always)]
+    fn short(&self, word: u64, n: usize) -> u64 {
+        fold_mul(word ^ self.0[0], (n as u64) ^ self.0[1])
+    }
+
+    /// Hash and word of `b`.
+    #[inline(always)]
+    pub(crate) fn key(&self, b: &[u8]) -> Key {
+        let n = b.len();
+        if n < 8 {
+            let word = load_short(b);
+            return Key {
+                hash: self.short(word, n),
+                word,
+            };
+        }
+        let word = load8(b, 0);
+        if n == 8 {
+            return Key {
+                hash: self.short(word, n),
+                word,
+            };
+        }
+        self.long(b, word)
+    }
+
+    /// [`Self::key`] of `window[..len]`, where `window` holds the key followed by any
+    /// bytes: a key of at most 8 bytes with 8 bytes readable is loaded in one go and
+    /// masked, with no branch on its length.
+    #[inline(always)]
+    pub(crate) fn key_in(&self, window: &[u8], len: usize) -> Key {
+        if len <= 8 && window.len() >= 8 {
+            let mask = ((1u128 << (8 * len)) - 1) as u64;
+            let word = load8(window, 0) & mask;
+            Key {
+                hash: self.short(word, len),
+                word,
+            }
+        } else {
+            self.key(window.get(..len).unwrap_or(window))
+        }
+    }
+
+    /// Keys longer than 8 bytes.
+    #[inline(never)]
+    fn long(&self, b: &[u8], word: u64) -> Key {
+        let n = b.len();
+        let [s0, s1] = self.0;
+        if n <= 16 {
+            return Key {
+                hash: fold_mul(word ^ s0, load8(b, n - 8) ^ s1 ^ ((n as u64) << 56)),
+                word,
+            };
+        }
+        let mut h = s0 ^ (n as u64);
+        let mut at = 0;
+        while at + 16 < n {
+            h = fold_mul(load8(b, at) ^ h, load8(b, at + 8) ^ s1);
+            at += 16;
+        }
+        h = fold_mul(load8(b, n - 16) ^ h, load8(b, n - 8) ^ s1);
+        Key { hash: h, word }
+    }
+
+    /// Hash of a 64-bit integer key (packed n-gram pairs).
+    #[inline(always)]
+    pub(crate) fn int(&self, x: u64) -> u64 {
+        fold_mul(x ^ self.0[0], self.0[1])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn word_is_the_zero_padded_prefix() {
+        let seed = Seed::default();
+        for n in 0..=20usize {
+            let b: Vec<u8> = (0..n as u8).map(|i| b'a' + i).collect();
+            let mut w = [0u8; 8];
+            let k = n.min(8);
+            w[..k].copy_from_slice(&b[..k]);
+            assert_eq!(seed.key(&b).word, u64::from_le_bytes(w), "len {n}");
+        }
+    }
+
+    #[test]
+    fn key_in_agrees_with_key() {
+        let seed = Seed::default();
+        let text =
+            b"a bb ccc dddd eeeee ffffff ggggggg hhhhhhhh iiiiiiiii jjjjjjjjjjjjjjjjjjjjjjjjj";
+        for start in 0..text.len() {
+            for len in 0..=text.len() - start {
+                assert_eq!(
+                    seed.key_in(&text[start..], len),
+                    seed.key(&text[start..start + len]),
+                    "{start} {len}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn equal_keys_hash_equal_and_distinct_keys_differ() {
+        let seed = Seed::default();
+        let words: Vec<Vec<u8>> = (0..40usize)
+            .flat_map(|n| {
+                [
+                    vec![b'x'; n],
+                    (0..n).map(|i| b'a' + (i % 7) as u8).collect::<Vec<u8>>(),
+                ]
+            })
+            .collect();
+        let mut seen = std::collections::HashMap::new();
+        for w in &words {
+            let k = seed.key(w);
+            assert_eq!(k, seed.key(&w.clone()));
+            if let Some(prev) = seen.insert(k.hash, w.clone()) {
+                assert_eq!(&prev, w, "hash collision in a tiny set");
+            }
+        }
+    }
+}
