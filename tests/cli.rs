@@ -469,3 +469,53 @@ fn score_reads_and_writes_gzip_and_zstd() {
     assert_eq!(a[0]["reward"], json!(1.0));
     assert_eq!(a[1]["reward"], json!(0.0));
 }
+
+#[test]
+fn python_read_path_opens_one_more_path_to_sandboxed_workers() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("answers.txt");
+    std::fs::write(&data, "42").unwrap();
+    let req = json!({
+        "grader": {"type": "python", "source": format!(
+            "def grade(sample, item):\n    return float(open({:?}).read() == sample['output_text'])\n",
+            data.display().to_string())},
+        "model_sample": "42"
+    });
+    let body = req.to_string();
+    let (code, out, err) = gradekit(&["run", "--python-timeout", "20", "-"], body.as_bytes());
+    assert_eq!(code, 0, "{err}");
+    let denied: Value = serde_json::from_str(&out).unwrap();
+    let errors = &denied["metadata"]["errors"];
+    if errors["python_grader_server_error_type"] == json!("sandbox_unavailable") {
+        eprintln!("SKIP: the sandbox is unavailable on this kernel; --python-read-path not tested");
+        return;
+    }
+    assert_eq!(denied["reward"], json!(0.0), "{denied}");
+    assert_eq!(
+        errors["python_grader_runtime_error"],
+        json!(true),
+        "{denied}"
+    );
+    let path = dir.path().to_str().unwrap();
+    let (code, out, err) = gradekit(
+        &[
+            "run",
+            "--python-timeout",
+            "20",
+            "--python-read-path",
+            path,
+            "-",
+        ],
+        body.as_bytes(),
+    );
+    assert_eq!(code, 0, "{err}");
+    let allowed: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(allowed["reward"], json!(1.0), "{allowed}");
+    // A path that does not exist is a usage error naming the flag.
+    let (code, _, err) = gradekit(
+        &["run", "--python-read-path", "/no/such/dir", "-"],
+        body.as_bytes(),
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--python-read-path /no/such/dir"), "{err}");
+}

@@ -41,6 +41,10 @@ pub struct EngineFlags {
     /// Number of python worker processes (default: from cores and memory).
     #[arg(long, value_name = "N", help_heading = "Engine")]
     pub python_workers: Option<usize>,
+    /// A file or directory sandboxed python workers may also read (datasets, nltk_data, a venv
+    /// outside the interpreter's prefix); repeat for several. Everything else stays unreadable.
+    #[arg(long, value_name = "PATH", help_heading = "Engine")]
+    pub python_read_path: Vec<PathBuf>,
     /// Base URL of the OpenAI-compatible judge (default $OPENAI_BASE_URL, else https://api.openai.com/v1).
     #[arg(long, value_name = "URL", help_heading = "Engine")]
     pub judge_base_url: Option<String>,
@@ -114,6 +118,14 @@ impl EngineFlags {
                 .map_err(|_| anyhow::anyhow!("--python-timeout is out of range"))?,
             memory_mib: self.python_memory,
             workers: self.python_workers,
+            extra_read_paths: self
+                .python_read_path
+                .iter()
+                .map(|p| {
+                    std::fs::canonicalize(p)
+                        .map_err(|e| anyhow::anyhow!("--python-read-path {}: {e}", p.display()))
+                })
+                .collect::<Result<_>>()?,
             ..PythonOptions::default()
         });
         opts.judge_concurrency = self.judge_concurrency;
