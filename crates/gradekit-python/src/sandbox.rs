@@ -4,7 +4,7 @@
 //! Why a spawner thread: `PR_SET_PDEATHSIG` fires when the *thread* that forked the child exits,
 //! not the process. Workers are spawned from short-lived scoped threads (`grade_batch`), so they
 //! would be killed as soon as that thread ended. All spawns therefore go through one thread that
-//! lives as long as the process.
+//! lives as long as the process (one per process: a forked child starts its own).
 //!
 //! Only async-signal-safe calls run in `pre_exec` (the engine is multi-threaded): `setsid`,
 //! `prctl`, `getppid`, `setrlimit`, `unshare`. Landlock and seccomp are applied later by the
@@ -14,7 +14,8 @@
 use std::io;
 use std::os::unix::process::CommandExt;
 use std::process::{Child, Command};
-use std::sync::{mpsc, Mutex, OnceLock};
+use std::sync::{mpsc, Mutex, TryLockError};
+use std::time::{Duration, Instant};
 
 /// What the process-level set-up applies.
 #[derive(Debug, Clone, Copy)]
@@ -89,22 +90,53 @@ unsafe fn set_limit(resource: libc::__rlimit_resource_t, value: u64) -> io::Resu
 
 type Job = Box<dyn FnOnce() + Send>;
 
-fn spawner() -> Option<&'static Mutex<mpsc::Sender<Job>>> {
-    static SPAWNER: OnceLock<Option<Mutex<mpsc::Sender<Job>>>> = OnceLock::new();
-    SPAWNER
-        .get_or_init(|| {
-            let (tx, rx) = mpsc::channel::<Job>();
-            std::thread::Builder::new()
-                .name("gradekit-python-spawner".into())
-                .spawn(move || {
-                    while let Ok(job) = rx.recv() {
-                        job();
-                    }
-                })
-                .ok()
-                .map(|_| Mutex::new(tx))
-        })
-        .as_ref()
+/// The spawner thread of the process whose pid it records.
+struct Spawner {
+    pid: u32,
+    tx: mpsc::Sender<Job>,
+}
+
+static SPAWNER: Mutex<Option<Spawner>> = Mutex::new(None);
+
+/// Hands `job` to this process's spawner thread, starting one on first use — and again in a
+/// child forked after the parent started its own: fork copies the thread's channel but not the
+/// thread, so a job sent there would never run. `Err(job)` when no spawner thread is available.
+fn send_to_spawner(job: Job) -> Result<(), Job> {
+    let pid = std::process::id();
+    // A lock held by another thread of the parent at the moment of fork() is never released
+    // in the child: wait a little for it, then do without the spawner rather than hang.
+    let deadline = Instant::now() + Duration::from_millis(250);
+    let mut guard = loop {
+        match SPAWNER.try_lock() {
+            Ok(g) => break g,
+            Err(TryLockError::Poisoned(p)) => break p.into_inner(),
+            Err(TryLockError::WouldBlock) if Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_micros(200));
+            }
+            Err(TryLockError::WouldBlock) => return Err(job),
+        }
+    };
+    if guard.as_ref().is_none_or(|s| s.pid != pid) {
+        // The parent's sender (if any) belongs to a thread that is not in this process and to
+        // a channel whose state was copied mid-flight: leak it rather than touch it.
+        std::mem::forget(guard.take());
+        let (tx, rx) = mpsc::channel::<Job>();
+        let started = std::thread::Builder::new()
+            .name("gradekit-python-spawner".into())
+            .spawn(move || {
+                while let Ok(job) = rx.recv() {
+                    job();
+                }
+            });
+        if started.is_err() {
+            return Err(job);
+        }
+        *guard = Some(Spawner { pid, tx });
+    }
+    match guard.as_ref() {
+        Some(s) => s.tx.send(job).map_err(|e| e.0),
+        None => Err(job),
+    }
 }
 
 /// Spawns `cmd` from the process-lifetime spawner thread (see the module docs).
@@ -114,14 +146,7 @@ pub(crate) fn spawn(cmd: Command) -> io::Result<Child> {
         let mut cmd = cmd;
         let _ = tx.send(cmd.spawn());
     });
-    let sent = match spawner() {
-        Some(m) => match m.lock() {
-            Ok(s) => s.send(job).map_err(|e| e.0),
-            Err(_) => Err(job),
-        },
-        None => Err(job),
-    };
-    if let Err(job) = sent {
+    if let Err(job) = send_to_spawner(job) {
         // No spawner thread: spawn here (PDEATHSIG then follows this thread's lifetime).
         job();
     }
