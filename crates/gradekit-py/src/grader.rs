@@ -184,7 +184,6 @@ impl PyGrader {
         let pid = std::process::id();
         let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
         if st.pid != pid {
-            crate::fork::check(&self.config)?;
             let opts = self.spec.build()?;
             let fresh = compile(&self.config, &opts).map_err(|e| config_errors(py, &e))?;
             let inherited = std::mem::replace(&mut st.grader, Arc::new(fresh));
@@ -223,7 +222,6 @@ impl PyGrader {
     ) -> PyResult<Self> {
         let spec = Spec::from_kwargs(engine_options)?;
         let config = config_value(config)?;
-        crate::fork::check(&config)?;
         let opts = spec.build()?;
         // Compiling a python grader loads it into workers: no reason to hold the GIL.
         let compiled = py

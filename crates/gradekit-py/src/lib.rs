@@ -10,7 +10,6 @@
 
 mod convert;
 mod error;
-mod fork;
 mod grader;
 mod options;
 mod pool;
@@ -32,7 +31,6 @@ fn validate<'py>(
 ) -> PyResult<Bound<'py, PyAny>> {
     let spec = Spec::from_kwargs(engine_options)?;
     let config = grader::config_value(config)?;
-    fork::check(&config)?;
     let opts = spec.build()?;
     let echo = py
         .detach(|| gradekit_engine::validate(&config, &opts))
@@ -53,7 +51,6 @@ fn run<'py>(
 ) -> PyResult<Bound<'py, PyAny>> {
     let spec = Spec::from_kwargs(engine_options)?;
     let request = grader::config_value(request)?;
-    fork::check(request.get("grader").unwrap_or(&request))?;
     let opts = spec.build()?;
     let resp = py
         .detach(|| gradekit_engine::run(&request, &opts))
