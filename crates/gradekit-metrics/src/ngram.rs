@@ -50,10 +50,11 @@ pub(crate) trait TokenSeq {
     fn count(&self) -> usize;
     /// The `k`-th token (`k < count()`).
     fn bytes(&self, k: usize) -> &[u8];
-    /// The hash key of the `k`-th token.
+    /// The hash key and the bytes of the `k`-th token.
     #[inline]
-    fn key(&self, k: usize, seed: &Seed) -> Key {
-        seed.key(self.bytes(k))
+    fn keyed(&self, k: usize, seed: &Seed) -> (Key, &[u8]) {
+        let b = self.bytes(k);
+        (seed.key(b), b)
     }
 }
 
@@ -145,9 +146,17 @@ struct TokenTable {
     slots: Vec<u64>,
     mask: usize,
     shift: u32,
-    words: Vec<u64>,
-    lens: Vec<u32>,
-    firsts: Vec<u32>,
+    entries: Vec<Entry>,
+}
+
+/// What the table keeps per id.
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    /// The token's first-8-byte word ([`Key::word`]).
+    word: u64,
+    len: u32,
+    /// Its first reference position.
+    first: u32,
 }
 
 impl TokenTable {
@@ -157,21 +166,20 @@ impl TokenTable {
         self.slots.resize(cap, 0);
         self.mask = cap - 1;
         self.shift = shift;
-        self.words.clear();
-        self.lens.clear();
-        self.firsts.clear();
+        self.entries.clear();
     }
 
     fn len(&self) -> usize {
-        self.words.len()
+        self.entries.len()
     }
 
     /// Whether id `id` holds `tok` (whose key is `k`).
     #[inline(always)]
     fn holds<R: TokenSeq + ?Sized>(&self, id: usize, k: Key, tok: &[u8], reference: &R) -> bool {
-        self.words[id] == k.word
-            && self.lens[id] as usize == tok.len()
-            && (tok.len() <= 8 || bytes_eq(reference.bytes(self.firsts[id] as usize), tok))
+        let e = self.entries[id];
+        e.word == k.word
+            && e.len as usize == tok.len()
+            && (tok.len() <= 8 || bytes_eq(reference.bytes(e.first as usize), tok))
     }
 
     /// Slot holding `tok`'s id (`Ok`), or the empty slot where it would go (`Err`).
@@ -270,16 +278,17 @@ impl Scratch {
         let t = &mut self.tokens;
         t.reset(reference.count());
         for k in 0..reference.count() {
-            let tok = reference.bytes(k);
-            let key = reference.key(k, &self.seed);
+            let (key, tok) = reference.keyed(k, &self.seed);
             let id = match t.probe(key, tok, reference) {
                 Ok(id) => id,
                 Err(slot) => {
                     let id = t.len() as u32;
                     t.slots[slot] = ((key.hash & 0xffff_ffff) << 32) | u64::from(id + 1);
-                    t.words.push(key.word);
-                    t.lens.push(tok.len() as u32);
-                    t.firsts.push(k as u32);
+                    t.entries.push(Entry {
+                        word: key.word,
+                        len: tok.len() as u32,
+                        first: k as u32,
+                    });
                     id
                 }
             };
@@ -291,8 +300,7 @@ impl Scratch {
             return;
         }
         for k in 0..input.count() {
-            let tok = input.bytes(k);
-            let key = input.key(k, &self.seed);
+            let (key, tok) = input.keyed(k, &self.seed);
             ids.input
                 .push(t.probe(key, tok, reference).unwrap_or(ABSENT));
         }
@@ -428,15 +436,12 @@ impl Work {
         let inp_count = &mut self.inp_count[..];
         let mut overlap = 0u64;
         for (rank_i, &last) in self.inp_rank.iter_mut().zip(&input[n - 1..]) {
-            let prefix = *rank_i;
-            let absent = (prefix == ABSENT) | (last == ABSENT);
-            let key = if absent {
-                size
-            } else {
-                prefix as usize * vocab + last as usize
-            };
+            // An `ABSENT` prefix or last id puts the key past `size` (no overflow: both
+            // are below 2^32), clamped to the all-zero entry `size`.
+            let key = (*rank_i as usize * vocab + last as usize).min(size);
             let slot = direct[key];
-            let k = if slot == 0 { dummy } else { slot as usize - 1 };
+            // `slot - 1`, or the dummy for slot 0 (wraps to usize::MAX, clamped).
+            let k = (slot as usize).wrapping_sub(1).min(dummy);
             let c = inp_count[k];
             overlap += u64::from(c < ref_count[k]);
             inp_count[k] = c + 1;

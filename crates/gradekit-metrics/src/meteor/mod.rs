@@ -190,6 +190,9 @@ fn score(matches: &[(usize, usize)], hyp_len: usize, ref_len: usize, by_hyp: &mu
     (1.0 - penalty) * fmean
 }
 
+/// `Scratch::stem_wn` entry of a stem not looked up yet.
+const UNKNOWN: u32 = NONE - 1;
+
 /// Above this many candidate reference stems, stage 3 buckets them by lemma id.
 const BUCKET_FROM: usize = 32;
 
@@ -224,6 +227,8 @@ struct Scratch {
     /// Stage 3: WordNet id of each free reference stem; synonym ids of each hypothesis stem
     /// (`syn_ids[syn_range[stem id]]`, sorted, computed on demand).
     ref_wn: Vec<u32>,
+    /// WordNet id (or `NONE`) of each cached stem id, [`UNKNOWN`] until looked up.
+    stem_wn: Vec<u32>,
     /// Free reference positions whose stem is a WordNet lemma, ascending.
     cand: Vec<u32>,
     /// Buckets by stem id (stage 2) and by lemma id (stage 3), all-NONE between calls.
@@ -386,6 +391,7 @@ impl Scratch {
         self.stems.reset(1024);
         self.syn_ids.clear();
         self.syn_range.clear();
+        self.stem_wn.clear();
     }
 
     /// Stem id of a lower-cased token (stemmed once per distinct word).
@@ -413,9 +419,21 @@ impl Scratch {
         let wn = WordNet::get();
         self.ref_wn.clear();
         self.cand.clear();
+        // WordNet ids of stems are cached by stem id across calls, like the synonym sets:
+        // the lemma map is large, so a fresh look-up is likely a cache miss.
+        if self.stem_wn.len() < self.stems.len() {
+            self.stem_wn.resize(self.stems.len(), UNKNOWN);
+        }
         for (j, &s) in self.ref_s.iter().enumerate() {
             let id = if self.ref_free[j] {
-                wn.id(self.stems.get(s)).unwrap_or(NONE)
+                match self.stem_wn[s as usize] {
+                    UNKNOWN => {
+                        let id = wn.id(self.stems.get(s)).unwrap_or(NONE);
+                        self.stem_wn[s as usize] = id;
+                        id
+                    }
+                    id => id,
+                }
             } else {
                 NONE
             };

@@ -213,12 +213,12 @@ impl crate::ngram::TokenSeq for Tokens {
         self.get(k)
     }
     #[inline(always)]
-    fn key(&self, k: usize, seed: &crate::fasthash::Seed) -> crate::fasthash::Key {
+    fn keyed(&self, k: usize, seed: &crate::fasthash::Seed) -> (crate::fasthash::Key, &[u8]) {
         match (self.starts.get(k), self.ends.get(k)) {
-            (Some(&s), Some(&e)) if s <= e => {
-                seed.key_in(self.buf.get(s..).unwrap_or_default(), e - s)
+            (Some(&s), Some(&e)) if s <= e && e <= self.buf.len() => {
+                (seed.key_in(&self.buf[s..], e - s), &self.buf[s..e])
             }
-            _ => seed.key(&[]),
+            _ => (seed.key(&[]), &[]),
         }
     }
 }

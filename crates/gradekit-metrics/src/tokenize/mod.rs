@@ -94,7 +94,7 @@ fn tokenize_with(text: &str, ws: &mut Workspace, out: &mut Tokens) {
     if text.is_ascii() {
         ascii_word_tokenize(text.as_bytes(), ws, out);
     } else {
-        nist::international_tokenize_into(text, out);
+        nist::international_tokenize_into(text, &mut ws.nist, out);
     }
 }
 
@@ -131,6 +131,7 @@ pub fn sent_tokenize(text: &str) -> Option<Vec<&str>> {
 struct Workspace {
     punkt: punkt::Scratch,
     treebank: treebank::Scratch,
+    nist: nist::Scratch,
     spans: Vec<(usize, usize)>,
     tokens: Tokens,
 }

@@ -105,12 +105,19 @@ fn xml_unescape(text: &str) -> String {
 /// NIST `international_tokenize` of any text.
 pub fn international_tokenize(text: &str) -> Vec<String> {
     let mut out = Tokens::new();
-    international_tokenize_into(text, &mut out);
+    international_tokenize_into(text, &mut Scratch::default(), &mut out);
     out.to_strings()
 }
 
+/// Buffers of [`international_tokenize_into`], reused across calls.
+#[derive(Debug, Default)]
+pub(crate) struct Scratch {
+    a: Vec<(char, u8)>,
+    b: Vec<(char, u8)>,
+}
+
 /// [`international_tokenize`], appending to `out`.
-pub(crate) fn international_tokenize_into(text: &str, out: &mut Tokens) {
+pub(crate) fn international_tokenize_into(text: &str, scratch: &mut Scratch, out: &mut Tokens) {
     let mut s = Cow::Borrowed(text);
     if s.contains("<skipped>") {
         s = Cow::Owned(s.replace("<skipped>", ""));
@@ -126,7 +133,10 @@ pub(crate) fn international_tokenize_into(text: &str, out: &mut Tokens) {
 
     // NONASCII: `([\x00-\x7f]+)` → ` \1 `.  Each character is stored with its class
     // flags, looked up once.
-    let mut a: Vec<(char, u8)> = Vec::with_capacity(s.len() + 16);
+    let Scratch { a, b } = scratch;
+    a.clear();
+    b.clear();
+    a.reserve(s.len() + 16);
     let mut in_ascii = false;
     for ch in s.chars() {
         if ch.is_ascii() != in_ascii {
@@ -141,14 +151,17 @@ pub(crate) fn international_tokenize_into(text: &str, out: &mut Tokens) {
 
     // PUNCT_1: `([Number])([Punctuation])` → `\1 \2 `;
     // PUNCT_2: `([Punctuation])([Number])` → ` \1 \2`.
-    let mut b: Vec<(char, u8)> = Vec::with_capacity(a.len() + 16);
-    pair_split(&a, &mut b, NUMBER, PUNCT, false);
-    a.clear();
-    pair_split(&b, &mut a, PUNCT, NUMBER, true);
+    if pair_split(a, b, NUMBER, PUNCT, false) {
+        std::mem::swap(a, b);
+    }
+    b.clear();
+    if pair_split(a, b, PUNCT, NUMBER, true) {
+        std::mem::swap(a, b);
+    }
 
     // SYMBOLS: `([Symbol])` → ` \1 `, then `str.split()`.
     let mut start = out.open();
-    for &(ch, f) in &a {
+    for &(ch, f) in a.iter() {
         if f & (SPACE | SYMBOL) != 0 {
             out.close(start);
             if f & SPACE == 0 {
@@ -165,10 +178,21 @@ pub(crate) fn international_tokenize_into(text: &str, out: &mut Tokens) {
 }
 
 /// One `([first])([second])` substitution: leftmost, non-overlapping two-character
-/// matches; `lead` selects ` \1 \2` (PUNCT_2) over `\1 \2 ` (PUNCT_1).
-fn pair_split(src: &[(char, u8)], dst: &mut Vec<(char, u8)>, first: u8, second: u8, lead: bool) {
+/// matches; `lead` selects ` \1 \2` (PUNCT_2) over `\1 \2 ` (PUNCT_1). Writes the result
+/// to `dst` and returns true, or returns false (`dst` untouched) when nothing matches.
+fn pair_split(
+    src: &[(char, u8)],
+    dst: &mut Vec<(char, u8)>,
+    first: u8,
+    second: u8,
+    lead: bool,
+) -> bool {
+    let hit = |i: usize| src[i].1 & first != 0 && src[i + 1].1 & second != 0;
+    let Some(mut i) = (0..src.len().saturating_sub(1)).find(|&i| hit(i)) else {
+        return false;
+    };
     let space = (' ', SPACE);
-    let mut i = 0;
+    dst.extend_from_slice(&src[..i]);
     while i < src.len() {
         let c = src[i];
         if c.1 & first != 0 {
@@ -187,6 +211,7 @@ fn pair_split(src: &[(char, u8)], dst: &mut Vec<(char, u8)>, first: u8, second: 
         dst.push(c);
         i += 1;
     }
+    true
 }
 
 #[cfg(test)]

@@ -156,13 +156,13 @@ impl crate::ngram::TokenSeq for Tokens {
         self.bytes_at(k)
     }
     #[inline(always)]
-    fn key(&self, k: usize, seed: &crate::fasthash::Seed) -> crate::fasthash::Key {
+    fn keyed(&self, k: usize, seed: &crate::fasthash::Seed) -> (crate::fasthash::Key, &[u8]) {
+        let text = self.text.as_bytes();
         match self.spans.get(k) {
-            Some(&(start, end)) => seed.key_in(
-                self.text.as_bytes().get(start..).unwrap_or_default(),
-                end - start,
-            ),
-            None => seed.key(&[]),
+            Some(&(start, end)) if start <= end && end <= text.len() => {
+                (seed.key_in(&text[start..], end - start), &text[start..end])
+            }
+            _ => (seed.key(&[]), &[]),
         }
     }
 }

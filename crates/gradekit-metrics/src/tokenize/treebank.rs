@@ -19,7 +19,7 @@
 
 use super::ascii::{is_space, is_word, ByteSet};
 pub(crate) use super::scan::Scratch;
-use super::scan::{find_byte, subst, Trigger};
+use super::scan::{eq_mask, find_byte, subst, Trigger};
 use super::tokens::Tokens;
 
 /// `[set]` → ` \g<0> ` (the set given as the trigger).
@@ -372,9 +372,17 @@ fn may_hold_contraction2(s: &[u8]) -> bool {
     };
     let mut i = 0;
     while i + 9 <= s.len() {
-        let x = load(i) ^ load(i + 1);
-        if x.wrapping_sub(LO) & !x & HI != 0 && (i..i + 8).any(doubled) {
-            return true;
+        // Candidates: (case-folded) `n`, `m` or `t` equal to the next byte; exact flags,
+        // each then checked by `doubled`.
+        let a = load(i);
+        let mut f = eq_mask(a ^ load(i + 1), 0)
+            & (eq_mask(a, b'n') | eq_mask(a, b'm') | eq_mask(a, b't'))
+            & HI;
+        while f != 0 {
+            if doubled(i + (f.trailing_zeros() / 8) as usize) {
+                return true;
+            }
+            f &= f - 1;
         }
         i += 8;
     }
@@ -428,9 +436,20 @@ fn contractions3(s: &mut Scratch) {
 pub(crate) fn tokenize_sentence(sentence: &[u8], s: &mut Scratch, out: &mut Tokens) {
     s.a.clear();
     s.a.extend_from_slice(sentence);
-    let present = sentence
+    // Four accumulators: the OR chain of one would cost a cycle per byte.
+    let mut acc = [0u32; 4];
+    let mut quads = sentence.chunks_exact(4);
+    for q in &mut quads {
+        for (a, &b) in acc.iter_mut().zip(q) {
+            *a |= has::TABLE[usize::from(b)];
+        }
+    }
+    let present = quads
+        .remainder()
         .iter()
-        .fold(0u32, |acc, &b| acc | has::TABLE[usize::from(b)]);
+        .fold(acc[0] | acc[1] | acc[2] | acc[3], |acc, &b| {
+            acc | has::TABLE[usize::from(b)]
+        });
     let has = |bits: u32| present & bits != 0;
 
     // STARTING_QUOTES
