@@ -17,13 +17,29 @@ pub(super) const NONE: u32 = u32::MAX;
 #[derive(Debug, Default)]
 pub(super) struct StrTable {
     seed: Seed,
-    /// [`NONE`] or an id.
-    slots: Vec<u32>,
-    /// Per id: the key's hash, its first-8-byte word and its range in `arena`.
-    hashes: Vec<u64>,
-    words: Vec<u64>,
-    spans: Vec<(usize, usize)>,
+    /// `(hash tag << 32) | id`, or [`EMPTY`]: a probe compares the tag before it touches
+    /// the entry (the cross-call caches grow large, so every extra line read is a likely
+    /// cache miss).
+    slots: Vec<u64>,
+    /// Per id, in one place: the key's hash, its first-8-byte word and its range in `arena`.
+    entries: Vec<Entry>,
     arena: String,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    hash: u64,
+    word: u64,
+    start: usize,
+    end: usize,
+}
+
+/// An empty slot (no id reaches `u32::MAX`: ids are below half the slot count).
+const EMPTY: u64 = u64::MAX;
+
+#[inline(always)]
+fn tag(hash: u64) -> u64 {
+    hash >> 32
 }
 
 impl StrTable {
@@ -31,10 +47,8 @@ impl StrTable {
     pub(super) fn reset(&mut self, expected: usize) {
         let cap = expected.saturating_mul(2).next_power_of_two().max(16);
         self.slots.clear();
-        self.slots.resize(cap, NONE);
-        self.hashes.clear();
-        self.words.clear();
-        self.spans.clear();
+        self.slots.resize(cap, EMPTY);
+        self.entries.clear();
         self.arena.clear();
     }
 
@@ -44,19 +58,13 @@ impl StrTable {
     }
 
     pub(super) fn len(&self) -> usize {
-        self.spans.len()
+        self.entries.len()
     }
 
     /// The key of `id` (an id this table returned since the last reset).
     pub(super) fn get(&self, id: u32) -> &str {
-        let (a, b) = self.spans[id as usize];
-        &self.arena[a..b]
-    }
-
-    #[inline]
-    fn key_bytes(&self, id: u32) -> &[u8] {
-        let (a, b) = self.spans[id as usize];
-        &self.arena.as_bytes()[a..b]
+        let e = self.entries[id as usize];
+        &self.arena[e.start..e.end]
     }
 
     /// Slot holding `key`, or the empty slot where it would go (`Err`).
@@ -66,17 +74,20 @@ impl StrTable {
         let mut i = (k.hash as usize) & mask;
         let n = key.len();
         loop {
-            let id = self.slots[i];
-            if id == NONE {
+            let s = self.slots[i];
+            if s == EMPTY {
                 return Err(i);
             }
-            let (a, b) = self.spans[id as usize];
-            if self.hashes[id as usize] == k.hash
-                && self.words[id as usize] == k.word
-                && b - a == n
-                && (n <= 8 || self.key_bytes(id) == key.as_bytes())
-            {
-                return Ok(id);
+            if s >> 32 == tag(k.hash) {
+                let id = s as u32;
+                let e = self.entries[id as usize];
+                if e.hash == k.hash
+                    && e.word == k.word
+                    && e.end - e.start == n
+                    && (n <= 8 || &self.arena.as_bytes()[e.start..e.end] == key.as_bytes())
+                {
+                    return Ok(id);
+                }
             }
             i = (i + 1) & mask;
         }
@@ -100,14 +111,17 @@ impl StrTable {
         match self.probe(key, k) {
             Ok(id) => (id, false),
             Err(slot) => {
-                let id = self.spans.len() as u32;
+                let id = self.entries.len() as u32;
                 let start = self.arena.len();
                 self.arena.push_str(key);
-                self.spans.push((start, self.arena.len()));
-                self.hashes.push(k.hash);
-                self.words.push(k.word);
-                self.slots[slot] = id;
-                if self.spans.len() * 2 > self.slots.len() {
+                self.entries.push(Entry {
+                    hash: k.hash,
+                    word: k.word,
+                    start,
+                    end: self.arena.len(),
+                });
+                self.slots[slot] = (tag(k.hash) << 32) | u64::from(id);
+                if self.entries.len() * 2 > self.slots.len() {
                     self.grow();
                 }
                 (id, true)
@@ -118,14 +132,14 @@ impl StrTable {
     fn grow(&mut self) {
         let cap = self.slots.len() * 2;
         self.slots.clear();
-        self.slots.resize(cap, NONE);
+        self.slots.resize(cap, EMPTY);
         let mask = cap - 1;
-        for (id, &h) in self.hashes.iter().enumerate() {
-            let mut i = (h as usize) & mask;
-            while self.slots[i] != NONE {
+        for (id, e) in self.entries.iter().enumerate() {
+            let mut i = (e.hash as usize) & mask;
+            while self.slots[i] != EMPTY {
                 i = (i + 1) & mask;
             }
-            self.slots[i] = id as u32;
+            self.slots[i] = (tag(e.hash) << 32) | id as u64;
         }
     }
 }
