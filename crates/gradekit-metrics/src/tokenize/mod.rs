@@ -138,10 +138,11 @@ struct Workspace {
 
 fn with_workspace<R>(f: impl FnOnce(&mut Workspace) -> R) -> R {
     thread_local! {
-        static WORKSPACE: Cell<Option<Workspace>> = const { Cell::new(None) };
+        static WORKSPACE: Cell<Option<Box<Workspace>>> = const { Cell::new(None) };
     }
-    // Taken out and put back: a nested call, or one made while the thread is being torn
-    // down, simply gets a fresh workspace (the cache is only an optimisation).
+    // Taken out and put back (boxed: only a pointer moves): a nested call, or one made
+    // while the thread is being torn down, simply gets a fresh workspace (the cache is
+    // only an optimisation).
     let mut ws = WORKSPACE
         .try_with(Cell::take)
         .ok()
