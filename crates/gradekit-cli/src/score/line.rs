@@ -1,5 +1,6 @@
 //! One input line of `score`: parse it into what to grade, or into an error line.
 
+use super::strict::Line;
 use gradekit_engine::EvalContext;
 use gradekit_model::json_kind as kind;
 use gradekit_model::{sample_from_string, SampleParts};
@@ -47,33 +48,56 @@ fn invalid(id: Option<Value>, code: &'static str, message: String) -> Parsed {
 /// the item. `parts`: what to build of a text sample beside `output_text` (the grader's
 /// [`gradekit_engine::CompiledGrader::sample_parts`], or `SampleParts::ALL`).
 pub fn parse(bytes: &[u8], sample_key: Option<&str>, parts: SampleParts) -> Parsed {
+    if let Some(key) = sample_key {
+        return match strict_parse::<super::strict::Strict>(bytes) {
+            Ok(v) => with_sample_key(v.0, key, parts),
+            Err((code, message)) => invalid(None, code, message),
+        };
+    }
+    match strict_parse::<Line>(bytes) {
+        Ok(Line::Object(f)) => {
+            let item = f.item.filter(|v| !v.is_null());
+            let model_sample = f.model_sample.filter(|v| !v.is_null());
+            let sample = f.sample.filter(|v| !v.is_null());
+            classify(f.id, item, model_sample, sample, parts)
+        }
+        Ok(Line::Other(v)) => invalid(
+            None,
+            "not_an_object",
+            format!("line is {}, not a JSON object", kind(&v)),
+        ),
+        Err((code, message)) => invalid(None, code, message),
+    }
+}
+
+/// Parses the line as `T`, or gives the error code and message for invalid UTF-8 or JSON.
+fn strict_parse<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, (&'static str, String)> {
     // A successful parse implies valid UTF-8 (serde_json checks every string, and everything
     // else must be ASCII), so the separate UTF-8 check runs only to classify a failure.
-    let value: Value = match serde_json::from_slice::<super::strict::Strict>(bytes) {
-        Ok(v) => v.0,
-        Err(e) => {
-            if let Err(u) = std::str::from_utf8(bytes) {
-                return invalid(
-                    None,
-                    "invalid_utf8",
-                    format!(
-                        "line is not valid UTF-8 (first bad byte at offset {})",
-                        u.valid_up_to()
-                    ),
-                );
-            }
-            return invalid(
-                None,
-                "invalid_json",
+    serde_json::from_slice::<T>(bytes).map_err(|e| {
+        if let Err(u) = std::str::from_utf8(bytes) {
+            return (
+                "invalid_utf8",
                 format!(
-                    "line is not valid JSON: {} at column {}{}",
-                    crate::io::strip_position(&e.to_string()),
-                    e.column(),
-                    json_hint(bytes, &e)
+                    "line is not valid UTF-8 (first bad byte at offset {})",
+                    u.valid_up_to()
                 ),
             );
         }
-    };
+        (
+            "invalid_json",
+            format!(
+                "line is not valid JSON: {} at column {}{}",
+                crate::io::strip_position(&e.to_string()),
+                e.column(),
+                json_hint(bytes, &e)
+            ),
+        )
+    })
+}
+
+/// `--sample-key K`: the text from `line[K]`, the whole line as the item.
+fn with_sample_key(value: Value, key: &str, parts: SampleParts) -> Parsed {
     let Value::Object(obj) = value else {
         return invalid(
             None,
@@ -82,37 +106,35 @@ pub fn parse(bytes: &[u8], sample_key: Option<&str>, parts: SampleParts) -> Pars
         );
     };
     let id = obj.get("id").cloned();
-    if let Some(key) = sample_key {
-        return match obj.get(key) {
-            Some(Value::String(s)) => {
-                let sample = sample_from_string(s.clone(), parts);
-                Parsed::Grade {
-                    id,
-                    ctx: EvalContext::new(sample, Value::Object(obj)),
-                }
+    match obj.get(key) {
+        Some(Value::String(s)) => {
+            let sample = sample_from_string(s.clone(), parts);
+            Parsed::Grade {
+                id,
+                ctx: EvalContext::new(sample, Value::Object(obj)),
             }
-            Some(Value::Null) | None => invalid(
-                id,
-                "missing_sample",
-                format!("line has no {key:?} field (the --sample-key)"),
-            ),
-            Some(other) => invalid(
-                id,
-                "invalid_sample",
-                format!("{key:?} is {}, expected a string", kind(other)),
-            ),
-        };
+        }
+        Some(Value::Null) | None => invalid(
+            id,
+            "missing_sample",
+            format!("line has no {key:?} field (the --sample-key)"),
+        ),
+        Some(other) => invalid(
+            id,
+            "invalid_sample",
+            format!("{key:?} is {}, expected a string", kind(other)),
+        ),
     }
-    parse_object(obj, id, parts)
 }
 
-fn parse_object(mut obj: Map<String, Value>, id: Option<Value>, parts: SampleParts) -> Parsed {
-    let item = match obj.shift_remove("item") {
-        None | Some(Value::Null) => None,
-        Some(v) => Some(v),
-    };
-    let model_sample = obj.shift_remove("model_sample").filter(|v| !v.is_null());
-    let sample = obj.shift_remove("sample").filter(|v| !v.is_null());
+/// What a line with these fields becomes (null counts as absent).
+fn classify(
+    id: Option<Value>,
+    item: Option<Value>,
+    model_sample: Option<Value>,
+    sample: Option<Value>,
+    parts: SampleParts,
+) -> Parsed {
     match (model_sample, sample) {
         (Some(_), Some(_)) => invalid(
             id,
@@ -202,5 +224,92 @@ mod tests {
             ctx.sample["choices"][0]["message"]["content"],
             serde_json::json!("{\"a\": 1}")
         );
+    }
+}
+
+#[cfg(test)]
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// The reading of a line by way of a whole `serde_json::Value` (how `score` read lines
+    /// before the field-by-field reader): the oracle for the fast path.
+    fn oracle(
+        bytes: &[u8],
+    ) -> Result<(Option<Value>, Option<Value>, Option<Value>, Option<Value>), String> {
+        let v: Value = serde_json::from_slice::<super::super::strict::Strict>(bytes)
+            .map_err(|_| "invalid".to_string())?
+            .0;
+        let Value::Object(m) = v else {
+            return Err("not_an_object".into());
+        };
+        let get = |k: &str| m.get(k).cloned();
+        Ok((get("id"), get("item"), get("model_sample"), get("sample")))
+    }
+
+    fn summary(p: &Parsed) -> String {
+        match p {
+            Parsed::Grade { id, ctx } => format!("grade {id:?} {:?} {:?}", ctx.sample, ctx.item),
+            Parsed::Invalid { id, code, .. } => format!("invalid {id:?} {code}"),
+        }
+    }
+
+    fn json_value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i32>().prop_map(Value::from),
+            "[a-z\u{e9}\"\\\\ ]{0,8}".prop_map(Value::String),
+        ];
+        leaf.prop_recursive(3, 16, 4, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                prop::collection::vec(("[a-c]", inner), 0..4)
+                    .prop_map(|kv| Value::Object(kv.into_iter().collect())),
+            ]
+        })
+    }
+
+    /// A line as text: known and unknown keys, sometimes repeated, in any order.
+    fn line_text() -> impl Strategy<Value = String> {
+        let key = prop_oneof![
+            Just("id"),
+            Just("item"),
+            Just("model_sample"),
+            Just("sample"),
+            Just("x"),
+            Just("y"),
+        ];
+        prop::collection::vec((key, json_value()), 0..6).prop_map(|kv| {
+            let body: Vec<String> = kv
+                .into_iter()
+                .map(|(k, v)| format!("{}: {v}", Value::String(k.into())))
+                .collect();
+            format!("{{{}}}", body.join(", "))
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn field_reader_agrees_with_the_whole_value_reading(text in line_text()) {
+            let fast = parse(text.as_bytes(), None, SampleParts::ALL);
+            match oracle(text.as_bytes()) {
+                Err(_) => prop_assert!(
+                    matches!(&fast, Parsed::Invalid { code: "invalid_json", .. }),
+                    "{text}: {}", summary(&fast)
+                ),
+                Ok((id, item, ms, s)) => {
+                    let nn = |v: Option<Value>| v.filter(|v| !v.is_null());
+                    let want = classify(id, nn(item), nn(ms), nn(s), SampleParts::ALL);
+                    prop_assert_eq!(summary(&fast), summary(&want), "{}", text);
+                }
+            }
+        }
+
+        #[test]
+        fn any_bytes_give_a_row_not_a_panic(bytes in prop::collection::vec(any::<u8>(), 0..64)) {
+            let _ = parse(&bytes, None, SampleParts::ALL);
+            let _ = parse(&bytes, Some("k"), SampleParts::TEXT);
+        }
     }
 }

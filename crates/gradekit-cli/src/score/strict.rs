@@ -74,9 +74,151 @@ impl<'de> Visitor<'de> for StrictVisitor {
     }
 }
 
+/// A `score` input line read without `--sample-key`: the four fields `score` uses come straight
+/// from the parser, without a map for the line itself. Other keys are still read (so a
+/// duplicate key inside them is caught) and dropped; a duplicate top-level key is an error too.
+#[allow(clippy::large_enum_variant)] // built once per line and taken apart at once; boxing would add an allocation per line
+pub enum Line {
+    Object(LineFields),
+    /// Valid JSON that is not an object.
+    Other(Value),
+}
+
+#[derive(Default)]
+pub struct LineFields {
+    pub id: Option<Value>,
+    pub item: Option<Value>,
+    pub model_sample: Option<Value>,
+    pub sample: Option<Value>,
+}
+
+impl<'de> Deserialize<'de> for Line {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(LineVisitor)
+    }
+}
+
+enum Key {
+    Id,
+    Item,
+    ModelSample,
+    Sample,
+    Other(String),
+}
+
+impl<'de> Deserialize<'de> for Key {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl Visitor<'_> for KeyVisitor {
+            type Value = Key;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an object key")
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Key, E> {
+                Ok(match v {
+                    "id" => Key::Id,
+                    "item" => Key::Item,
+                    "model_sample" => Key::ModelSample,
+                    "sample" => Key::Sample,
+                    other => Key::Other(other.to_string()),
+                })
+            }
+        }
+        d.deserialize_str(KeyVisitor)
+    }
+}
+
+struct LineVisitor;
+
+impl<'de> Visitor<'de> for LineVisitor {
+    type Value = Line;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Line, A::Error> {
+        let mut f = LineFields::default();
+        let mut others: Vec<String> = Vec::new();
+        while let Some(key) = map.next_key::<Key>()? {
+            let (slot, name) = match key {
+                Key::Id => (&mut f.id, "id"),
+                Key::Item => (&mut f.item, "item"),
+                Key::ModelSample => (&mut f.model_sample, "model_sample"),
+                Key::Sample => (&mut f.sample, "sample"),
+                Key::Other(k) => {
+                    let Strict(_) = map.next_value()?;
+                    if others.contains(&k) {
+                        return Err(de::Error::custom(format!("duplicate key {k:?}")));
+                    }
+                    others.push(k);
+                    continue;
+                }
+            };
+            let Strict(v) = map.next_value()?;
+            if slot.is_some() {
+                return Err(de::Error::custom(format!("duplicate key {name:?}")));
+            }
+            *slot = Some(v);
+        }
+        Ok(Line::Object(f))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Line, A::Error> {
+        StrictVisitor.visit_seq(seq).map(Line::Other)
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Line, E> {
+        Ok(Line::Other(Value::Bool(v)))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Line, E> {
+        Ok(Line::Other(v.into()))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Line, E> {
+        Ok(Line::Other(v.into()))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Line, E> {
+        StrictVisitor.visit_f64(v).map(Line::Other)
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Line, E> {
+        Ok(Line::Other(Value::String(v.to_string())))
+    }
+    fn visit_unit<E>(self) -> Result<Line, E> {
+        Ok(Line::Other(Value::Null))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::Strict;
+
+    #[test]
+    fn lines_take_their_fields_and_reject_duplicates_anywhere() {
+        use super::Line;
+        let Line::Object(f) = serde_json::from_str::<Line>(
+            r#"{"x": {"y": [1]}, "id": 3, "item": {"a": 1}, "model_sample": "t", "z": null}"#,
+        )
+        .expect("valid") else {
+            panic!("not an object")
+        };
+        assert_eq!(f.id, Some(serde_json::json!(3)));
+        assert_eq!(f.item, Some(serde_json::json!({"a": 1})));
+        assert_eq!(f.model_sample, Some(serde_json::json!("t")));
+        assert!(f.sample.is_none());
+        for dup in [
+            r#"{"id": 1, "id": 2}"#,
+            r#"{"item": {}, "model_sample": "a", "item": {}}"#,
+            r#"{"x": 1, "x": 1}"#,
+            r#"{"x": {"b": 1, "b": 2}}"#,
+            r#"{"item": {"b": 1, "b": 2}}"#,
+        ] {
+            let e = serde_json::from_str::<Line>(dup).err().expect(dup);
+            assert!(e.to_string().contains("duplicate key"), "{dup}: {e}");
+        }
+        assert!(matches!(
+            serde_json::from_str::<Line>("[1, {}]").expect("valid"),
+            Line::Other(serde_json::Value::Array(_))
+        ));
+        assert!(serde_json::from_str::<Line>("[{\"a\": 1, \"a\": 1}]").is_err());
+        assert!(serde_json::from_str::<Line>("\"s\"").is_ok());
+    }
 
     #[test]
     fn duplicates_are_rejected_at_any_depth() {
