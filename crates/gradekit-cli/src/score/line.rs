@@ -232,11 +232,12 @@ mod props {
     use super::*;
     use proptest::prelude::*;
 
+    /// id, item, model_sample, sample.
+    type Fields = (Option<Value>, Option<Value>, Option<Value>, Option<Value>);
+
     /// The reading of a line by way of a whole `serde_json::Value` (how `score` read lines
     /// before the field-by-field reader): the oracle for the fast path.
-    fn oracle(
-        bytes: &[u8],
-    ) -> Result<(Option<Value>, Option<Value>, Option<Value>, Option<Value>), String> {
+    fn oracle(bytes: &[u8]) -> Result<Fields, String> {
         let v: Value = serde_json::from_slice::<super::super::strict::Strict>(bytes)
             .map_err(|_| "invalid".to_string())?
             .0;
