@@ -3,7 +3,7 @@
 
 Workload: the first N pairs (default 2,000) of ../shared/bench/pairs-10k.jsonl
 (or --pairs PATH); input = model_sample, reference = item.reference.
-Rows (one process, one pair per call, best of --repeat, process CPU time):
+Rows (one process, one pair per call, best and median of --repeat, process CPU time):
 
   strings   refmetrics.meteor_nltk(input, reference)  (nltk_tokenize + meteor_score)
   tokens    meteor_score([ref_tokens], hyp_tokens, alpha=0.9, beta=3.0, gamma=0.5)
@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import sys
 import time
 
@@ -52,14 +53,15 @@ def main() -> None:
         return sum(meteor_score([r], h, alpha=0.9, beta=3.0, gamma=0.5) for h, r in toks)
 
     for name, fn in [("strings", strings), ("tokens", tokens)]:
-        best, total = None, None
+        times, total = [], None
         for _ in range(a.repeat):
             c0 = time.process_time()
             total = fn()
-            dt = time.process_time() - c0
-            best = dt if best is None else min(best, dt)
+            times.append(time.process_time() - c0)
+        best, median = min(times), statistics.median(times)
         print(f"nltk meteor {name:8} {len(pairs)} pairs: {best / len(pairs) * 1e6:9.1f} us/pair "
-              f"(cpu, best of {a.repeat}); score sum {total:.12f}")
+              f"(cpu, best of {a.repeat}), median {median / len(pairs) * 1e6:9.1f}; "
+              f"score sum {total:.12f}")
 
 
 if __name__ == "__main__":

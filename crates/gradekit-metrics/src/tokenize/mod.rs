@@ -23,23 +23,28 @@
 //!
 //! # Where the time goes
 //!
-//! Measured with callgrind on the dev-vector texts (`examples/tokenize_speed.rs`; ASCII
-//! texts average 27 words, ~160 bytes, 1.6 Punkt sentences), per ASCII text:
+//! Per ASCII text of the dev vectors (`examples/tokenize_speed.rs`; 27 words, ~160
+//! bytes, 1.6 Punkt sentences on average), [`nltk_tokenize_into`] runs ~10k instructions
+//! (cachegrind, ASCII and NIST texts averaged; ~11.4k before the scans below were
+//! widened).  On the benchmark texts (~240 bytes; `perf`), the Treebank passes with the
+//! final split into token ranges take about two thirds of the tokenizer's time (a
+//! sentence of words, commas and a final period runs about five short scans; every pass
+//! whose trigger bytes are absent is skipped), Punkt about a sixth (per candidate mark a
+//! two- or three-token context is word-tokenized and annotated, with a few hash look-ups
+//! in the 20k-entry parameter tables, which also cost cache misses), and the NIST path
+//! for non-ASCII texts a tenth.  Every scan for trigger bytes (`.?!` for Punkt, the pass
+//! triggers, the spaces of the final split) tests eight bytes per step with exact SWAR
+//! byte flags (`scan.rs`), and the set of trigger groups present is computed once per
+//! sentence, so what remains is spread thinly over many small steps.  [`nltk_tokenize`]
+//! adds one `String` allocation (and later free) per token, about as much again: callers
+//! that only read the tokens should use [`nltk_tokenize_into`] with a reused [`Tokens`]
+//! (the bleu, gleu and meteor entry points do, through per-thread buffers).
 //!
-//! * ~11k instructions for [`nltk_tokenize_into`]: Punkt ~3.3k (one scan for `.?!`, then
-//!   per candidate mark a two- or three-token context is word-tokenized and annotated,
-//!   ~1.1k, with a few FNV hash lookups), the Treebank passes ~6k (a sentence of words,
-//!   commas and a final period runs about five short scans; every other pass is skipped
-//!   because its trigger bytes are absent), and recording the token ranges ~2k;
-//! * [`nltk_tokenize`] adds one `String` allocation (and later free) per token, about as
-//!   much again: callers that only read the tokens should use [`nltk_tokenize_into`]
-//!   with a reused [`Tokens`].
-//!
-//! Timed on this shared 2-core VM (load 15-19), as thread CPU time, against NLTK 3.9.1
-//! timed the same way in the same minutes: ~2.3-2.8 us per ASCII text with
-//! `nltk_tokenize_into` and ~3.9-5.6 us with `nltk_tokenize`, versus 210-240 us in
-//! Python (roughly 80-95x and 40-60x).  Non-ASCII (NIST) texts, 83 characters on
-//! average: ~9k instructions, ~0.8-1.2 us / ~1.6-2.6 us versus 24-39 us.
+//! Timed on this shared 2-core VM (load 3), as thread CPU time, against NLTK 3.9.1 timed
+//! the same way in the same minutes: ~1.4-1.6 us per ASCII text with
+//! `nltk_tokenize_into` (1.9-2.0 us before), versus ~172 us in Python (~110-120x).
+//! Non-ASCII (NIST) texts, 83 characters on average: ~0.7-1.1 us versus ~22 us (NLTK's
+//! NIST tokenizer is four regex substitutions, cheap on short texts).
 //!
 //! The first call pays the one-time data parse (~10M instructions, a few ms: 20k
 //! orthographic-context entries; ~0.7M more for the 64 KiB NIST class table).  Buffers
