@@ -18,6 +18,17 @@ mod score;
 mod serve;
 mod validate;
 
+/// For the fuzz target (`fuzz/fuzz_targets/score_line.rs`): reads one `score` input line the
+/// way `score` does and grades it with `grader`, writing its output row; true when it graded.
+#[doc(hidden)]
+pub fn fuzz_score_line(
+    grader: &gradekit_engine::CompiledGrader,
+    bytes: &[u8],
+    sample_key: Option<&str>,
+) -> bool {
+    score::fuzz_line(grader, bytes, sample_key)
+}
+
 #[derive(Debug, Parser)]
 #[command(
     name = "gradekit",

@@ -32,6 +32,22 @@ use std::sync::mpsc;
 use std::time::Instant;
 use summary::Summary;
 
+/// One line through parse, grade and row serialisation (see `crate::fuzz_score_line`).
+pub(crate) fn fuzz_line(grader: &CompiledGrader, bytes: &[u8], sample_key: Option<&str>) -> bool {
+    let rows = row::RowWriter::new(grader);
+    let mut out = Vec::new();
+    match line::parse(bytes, sample_key, grader.sample_parts()) {
+        line::Parsed::Grade { id, ctx } => {
+            rows.graded(&mut out, 1, id.as_ref(), &grader.grade(&ctx));
+            true
+        }
+        line::Parsed::Invalid { id, code, message } => {
+            row::RowWriter::invalid(&mut out, 1, id.as_ref(), code, &message);
+            false
+        }
+    }
+}
+
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Grader JSON file.
