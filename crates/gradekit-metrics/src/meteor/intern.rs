@@ -32,6 +32,9 @@ struct Entry {
     word: u64,
     start: usize,
     end: usize,
+    /// The caller's value for this key ([`StrTable::set_value`]), kept in the entry the
+    /// probe has just read.
+    value: u32,
 }
 
 /// An empty slot (no id reaches `u32::MAX`: ids are below half the slot count).
@@ -65,6 +68,19 @@ impl StrTable {
     pub(super) fn get(&self, id: u32) -> &str {
         let e = self.entries[id as usize];
         &self.arena[e.start..e.end]
+    }
+
+    /// The value stored for `id` ([`NONE`] until set).
+    #[inline]
+    pub(super) fn value(&self, id: u32) -> u32 {
+        self.entries.get(id as usize).map_or(NONE, |e| e.value)
+    }
+
+    /// Stores a value for `id` (an id this table returned since the last reset).
+    pub(super) fn set_value(&mut self, id: u32, value: u32) {
+        if let Some(e) = self.entries.get_mut(id as usize) {
+            e.value = value;
+        }
     }
 
     /// Slot holding `key`, or the empty slot where it would go (`Err`).
@@ -119,6 +135,7 @@ impl StrTable {
                     word: k.word,
                     start,
                     end: self.arena.len(),
+                    value: NONE,
                 });
                 self.slots[slot] = (tag(k.hash) << 32) | u64::from(id);
                 if self.entries.len() * 2 > self.slots.len() {

@@ -195,7 +195,7 @@ fn score(matches: &[(usize, usize)], hyp_len: usize, ref_len: usize, by_hyp: &mu
     (1.0 - penalty) * fmean
 }
 
-/// `Scratch::stem_wn` entry of a stem not looked up yet.
+/// `StemInfo::wn` of a stem not looked up yet.
 const UNKNOWN: u32 = NONE - 1;
 
 /// Above this many candidate reference stems, stage 3 buckets them by lemma id.
@@ -219,29 +219,48 @@ struct Scratch {
     ref_free: Vec<bool>,
     matches: Vec<(usize, usize)>,
     by_hyp: Vec<u32>,
-    /// Stage 2: lower-cased word → stem id (`stem_of[word id]`), and the distinct stems. These
+    /// Stage 2: lower-cased word → stem id (the table's value), and the distinct stems. These
     /// and the synonym sets below are kept across calls as caches (a grader sees the same
     /// vocabulary again and again), cleared once they pass [`CACHE_LIMIT`] entries.
     stemmed: StrTable,
-    stem_of: Vec<u32>,
     stems: StrTable,
     hyp_s: Vec<u32>,
     ref_s: Vec<u32>,
     stem_buf: String,
     porter_buf: Vec<u8>,
-    /// Stage 3: WordNet id of each free reference stem; synonym ids of each hypothesis stem
-    /// (`syn_ids[syn_range[stem id]]`, sorted, computed on demand).
+    /// Per cached stem id, everything stages 2 and 3 keep about it, in one place (these
+    /// tables grow large, so each separate array would be one more cache miss per stem).
+    stem_info: Vec<StemInfo>,
+    /// Stage 3: WordNet id of each free reference stem.
     ref_wn: Vec<u32>,
-    /// WordNet id (or `NONE`) of each cached stem id, [`UNKNOWN`] until looked up.
-    stem_wn: Vec<u32>,
     /// Free reference positions whose stem is a WordNet lemma, ascending.
     cand: Vec<u32>,
-    /// Buckets by stem id (stage 2) and by lemma id (stage 3), all-NONE between calls.
-    stem_head: Vec<u32>,
+    /// Buckets by lemma id (stage 3), all-NONE between calls.
     wn_head: Vec<u32>,
+    /// Synonym ids of the stems, `syn_ids[StemInfo::syn]` (sorted, distinct).
     syn_ids: Vec<u32>,
-    syn_range: Vec<(u32, u32)>,
     morph_buf: String,
+}
+
+/// What is cached per stem id.
+#[derive(Debug, Clone, Copy)]
+struct StemInfo {
+    /// Stage 2 bucket: right-most free reference position with this stem, NONE between calls.
+    head: u32,
+    /// WordNet id (or `NONE`), [`UNKNOWN`] until looked up.
+    wn: u32,
+    /// Range of the synonym ids in `syn_ids`, `(NONE, NONE)` until computed.
+    syn: (u32, u32),
+}
+
+impl Default for StemInfo {
+    fn default() -> Self {
+        StemInfo {
+            head: NONE,
+            wn: UNKNOWN,
+            syn: (NONE, NONE),
+        }
+    }
 }
 
 impl Scratch {
@@ -356,15 +375,15 @@ impl Scratch {
             });
         }
         self.lower_buf = buf;
-        // Buckets of free reference positions per stem, right-most on top. `stem_head` is
-        // indexed by the cached stem ids and kept all-NONE between calls.
-        if self.stem_head.len() < self.stems.len() {
-            self.stem_head.resize(self.stems.len(), NONE);
+        // Buckets of free reference positions per stem, right-most on top. The heads live
+        // in `stem_info` (indexed by the cached stem ids), all-NONE between calls.
+        if self.stem_info.len() < self.stems.len() {
+            self.stem_info.resize(self.stems.len(), StemInfo::default());
         }
         for (j, &k) in ref_s.iter().enumerate() {
             if k != NONE {
-                self.next[j] = self.stem_head[k as usize];
-                self.stem_head[k as usize] = j as u32;
+                self.next[j] = self.stem_info[k as usize].head;
+                self.stem_info[k as usize].head = j as u32;
             }
         }
         for i in (0..hyp_s.len()).rev() {
@@ -372,9 +391,9 @@ impl Scratch {
             if k == NONE {
                 continue;
             }
-            let j = self.stem_head[k as usize];
+            let j = self.stem_info[k as usize].head;
             if j != NONE {
-                self.stem_head[k as usize] = self.next[j as usize];
+                self.stem_info[k as usize].head = self.next[j as usize];
                 self.hyp_free[i] = false;
                 self.ref_free[j as usize] = false;
                 self.matches.push((i, j as usize));
@@ -382,7 +401,7 @@ impl Scratch {
         }
         for &k in &ref_s {
             if k != NONE {
-                self.stem_head[k as usize] = NONE;
+                self.stem_info[k as usize].head = NONE;
             }
         }
         self.hyp_s = hyp_s;
@@ -392,11 +411,9 @@ impl Scratch {
     /// Forget the cross-call stem and synonym caches (they are bounded by [`CACHE_LIMIT`]).
     fn clear_caches(&mut self) {
         self.stemmed.reset(1024);
-        self.stem_of.clear();
         self.stems.reset(1024);
         self.syn_ids.clear();
-        self.syn_range.clear();
-        self.stem_wn.clear();
+        self.stem_info.clear();
     }
 
     /// Stem id of a lower-cased token (stemmed once per distinct word).
@@ -409,9 +426,9 @@ impl Scratch {
                 &mut self.porter_buf,
             );
             let (s, _) = self.stems.intern(&self.stem_buf);
-            self.stem_of.push(s);
+            self.stemmed.set_value(w, s);
         }
-        self.stem_of[w as usize]
+        self.stemmed.value(w)
     }
 
     /// Stage 3, NLTK's `_enum_wordnetsyn_match` on the stems left by stage 2: each hypothesis
@@ -426,15 +443,15 @@ impl Scratch {
         self.cand.clear();
         // WordNet ids of stems are cached by stem id across calls, like the synonym sets:
         // the lemma map is large, so a fresh look-up is likely a cache miss.
-        if self.stem_wn.len() < self.stems.len() {
-            self.stem_wn.resize(self.stems.len(), UNKNOWN);
+        if self.stem_info.len() < self.stems.len() {
+            self.stem_info.resize(self.stems.len(), StemInfo::default());
         }
         for (j, &s) in self.ref_s.iter().enumerate() {
             let id = if self.ref_free[j] {
-                match self.stem_wn[s as usize] {
+                match self.stem_info[s as usize].wn {
                     UNKNOWN => {
                         let id = wn.id(self.stems.get(s)).unwrap_or(NONE);
-                        self.stem_wn[s as usize] = id;
+                        self.stem_info[s as usize].wn = id;
                         id
                     }
                     id => id,
@@ -451,9 +468,6 @@ impl Scratch {
             return;
         }
         // Synonym sets are cached across calls by stem id (see `clear_caches`).
-        if self.syn_range.len() < self.stems.len() {
-            self.syn_range.resize(self.stems.len(), (NONE, NONE));
-        }
         let bucketed = self.cand.len() > BUCKET_FROM;
         if bucketed {
             // `wn_head` is indexed by lemma id and kept all-NONE between calls.
@@ -503,7 +517,7 @@ impl Scratch {
 
     /// Range in `syn_ids` of the sorted, distinct synonym ids of stem `s` (computed once).
     fn synonyms_of(&mut self, wn: &WordNet, s: u32) -> (u32, u32) {
-        let cached = self.syn_range[s as usize];
+        let cached = self.stem_info[s as usize].syn;
         if cached.0 != NONE {
             return cached;
         }
@@ -519,7 +533,7 @@ impl Scratch {
         }
         self.syn_ids.truncate(end);
         let range = (start as u32, end as u32);
-        self.syn_range[s as usize] = range;
+        self.stem_info[s as usize].syn = range;
         range
     }
 }
