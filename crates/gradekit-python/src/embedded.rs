@@ -20,7 +20,6 @@ use pyo3::exceptions::PySyntaxError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString};
 use serde_json::Value;
-use std::collections::HashMap;
 
 use crate::{CompileErrorKind, PyOutcome, PythonCompileError, PythonOptions};
 
@@ -118,7 +117,7 @@ impl Program {
         Python::attach(|py| {
             let grade = self.grade.bind(py);
             let real = self.real.bind(py);
-            let mut keys = HashMap::new();
+            let mut keys = Vec::new();
             inputs
                 .iter()
                 .map(|(s, i)| call(py, grade, real, s, i, &mut keys))
@@ -191,8 +190,10 @@ fn call<'k, 'py>(
     }
 }
 
-/// Dict keys made so far in this batch.
-type Keys<'k, 'py> = HashMap<&'k str, Bound<'py, PyString>>;
+/// Dict keys made so far in this batch. Samples use a handful of distinct keys, so a short list
+/// scanned in order beats hashing each key; past [`MAX_KEYS`] further keys are made per use.
+type Keys<'k, 'py> = Vec<(&'k str, Bound<'py, PyString>)>;
+const MAX_KEYS: usize = 48;
 
 /// A JSON value as the Python object `json.loads` would give (dict keys in order, ints of any
 /// size within i64/u64, floats as float).
@@ -224,11 +225,13 @@ fn to_py<'k, 'py>(
         Value::Object(m) => {
             let dict = PyDict::new(py);
             for (k, x) in m {
-                let key = match keys.get(k.as_str()) {
-                    Some(key) => key.clone(),
+                let key = match keys.iter().find(|(s, _)| *s == k.as_str()) {
+                    Some((_, key)) => key.clone(),
                     None => {
                         let key = PyString::new(py, k);
-                        keys.insert(k.as_str(), key.clone());
+                        if keys.len() < MAX_KEYS {
+                            keys.push((k.as_str(), key.clone()));
+                        }
                         key
                     }
                 };
@@ -249,7 +252,7 @@ mod tests {
         let v = serde_json::json!({"s": "é", "i": -3, "u": u64::MAX, "f": 2.5, "b": true,
             "n": null, "a": [1, {"s": "x"}], "o": {"i": 1}});
         Python::attach(|py| {
-            let mut keys = HashMap::new();
+            let mut keys = Vec::new();
             let got = to_py(py, &v, &mut keys).unwrap();
             let json = py.import("json").unwrap();
             let want = json.call_method1("loads", (v.to_string(),)).unwrap();
