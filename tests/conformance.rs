@@ -102,14 +102,26 @@ fn suite_through_engine() {
         for b in check_response(&resp, expected) {
             failures.push(format!("{name}: {b}"));
         }
-        // A text sample built with only the parts the grader can observe (what `score` and
-        // the bindings do) must grade the same.
+        // A sample (text or object) built with only the derived parts the grader can observe
+        // (what `score` and the bindings do) must grade the same.
         let text = case
             .get("model_sample")
             .or_else(|| case.get("sample").filter(|s| s.is_string()))
             .and_then(Value::as_str);
-        if let Some(text) = text {
-            let ctx = grader.context_from_text(text.to_string(), case.get("item").cloned());
+        let lean_ctx = match (text, case.get("sample")) {
+            (Some(text), _) => {
+                Some(grader.context_from_text(text.to_string(), case.get("item").cloned()))
+            }
+            (None, Some(obj)) => {
+                gradekit::model::sample_from_object_parts(obj, "sample", grader.sample_parts())
+                    .ok()
+                    .map(|s| {
+                        EvalContext::new(s, case.get("item").cloned().unwrap_or_else(|| json!({})))
+                    })
+            }
+            (None, None) => None,
+        };
+        if let Some(ctx) = lean_ctx {
             let lean = serde_json::to_value(grader.run(&ctx)).unwrap();
             for b in check_response(&lean, expected) {
                 failures.push(format!(

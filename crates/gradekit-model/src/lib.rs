@@ -36,7 +36,9 @@ pub use method::{
 pub use read::{display_key, kind as json_kind};
 pub use request::{RunRequest, ValidateRequest};
 pub use response::{ErrorFlags, RunMetadata, RunResponse, TokenUsage, ERROR_KEYS};
-pub use sample::{sample_from_object, sample_from_string, sample_from_text, SampleParts};
+pub use sample::{
+    sample_from_object, sample_from_object_parts, sample_from_string, sample_from_text, SampleParts,
+};
 
 /// The only documented python grader image tag.
 pub const PYTHON_IMAGE_TAG: &str = "2025-05-08";

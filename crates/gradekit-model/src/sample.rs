@@ -89,6 +89,17 @@ pub fn sample_from_string(text: String, parts: SampleParts) -> Value {
 /// The sample for a sample object (`{"output_text": …, "output_tools": […], …}`). `path` is
 /// where the object sits in its document (`sample`), for error messages.
 pub fn sample_from_object(v: &Value, path: &str) -> Result<Value, ConfigError> {
+    sample_from_object_parts(v, path, SampleParts::ALL)
+}
+
+/// [`sample_from_object`], deriving the missing `output_json`, `output_tools` and `choices`
+/// only when `parts` asks for them. Fields the object gives are always kept, and the object is
+/// validated in full either way.
+pub fn sample_from_object_parts(
+    v: &Value,
+    path: &str,
+    parts: SampleParts,
+) -> Result<Value, ConfigError> {
     let obj = match v {
         Value::Object(o) => o,
         other => return Err(type_error(path, "an object", other)),
@@ -145,7 +156,7 @@ pub fn sample_from_object(v: &Value, path: &str) -> Result<Value, ConfigError> {
         Some(j) => {
             m.insert("output_json".into(), j.clone());
         }
-        None => {
+        None if parts.output_json => {
             if let Some(j) = text
                 .as_deref()
                 .and_then(|t| serde_json::from_str::<Value>(t).ok())
@@ -153,21 +164,25 @@ pub fn sample_from_object(v: &Value, path: &str) -> Result<Value, ConfigError> {
                 m.insert("output_json".into(), j);
             }
         }
+        None => {}
     }
-    m.insert(
-        "output_tools".into(),
-        get("output_tools")
-            .cloned()
-            .unwrap_or_else(|| Value::Array(Vec::new())),
-    );
+    match get("output_tools") {
+        Some(t) => {
+            m.insert("output_tools".into(), t.clone());
+        }
+        None if parts.output_tools => {
+            m.insert("output_tools".into(), Value::Array(Vec::new()));
+        }
+        None => {}
+    }
     match (get("choices"), &text) {
         (Some(c), _) => {
             m.insert("choices".into(), c.clone());
         }
-        (None, Some(t)) => {
+        (None, Some(t)) if parts.choices => {
             m.insert("choices".into(), choices_for(t));
         }
-        (None, None) => {}
+        (None, _) => {}
     }
     if let Some(a) = get("output_audio") {
         m.insert("output_audio".into(), a.clone());

@@ -3,7 +3,7 @@
 use super::strict::Line;
 use gradekit_engine::EvalContext;
 use gradekit_model::json_kind as kind;
-use gradekit_model::{sample_from_string, SampleParts};
+use gradekit_model::{sample_from_object_parts, sample_from_string, SampleParts};
 use serde_json::{Map, Value};
 
 /// What one non-blank input line became.
@@ -160,8 +160,11 @@ fn classify(
                 item.unwrap_or_else(|| Value::Object(Map::new())),
             ),
         },
-        (None, Some(s @ Value::Object(_))) => match EvalContext::from_sample_value(&s, item) {
-            Ok(ctx) => Parsed::Grade { id, ctx },
+        (None, Some(s @ Value::Object(_))) => match sample_from_object_parts(&s, "sample", parts) {
+            Ok(sample) => Parsed::Grade {
+                id,
+                ctx: EvalContext::new(sample, item.unwrap_or_else(|| Value::Object(Map::new()))),
+            },
             Err(e) => invalid(id, "invalid_sample", e.to_string()),
         },
         (None, Some(other)) => invalid(
