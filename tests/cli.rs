@@ -388,6 +388,32 @@ fn score_resume_continues_from_the_checkpoint_and_refuses_another_grader() {
         rows_without_timing(&std::fs::read_to_string(&full).unwrap()),
         want
     );
+    // Resuming a finished run grades nothing new: the summary covers every row, and the rate
+    // counts only this run's rows (none), not the reloaded ones over a tiny elapsed time.
+    let sum = write_temp("resume-summary.json", b"");
+    let (code, _, err) = gradekit(
+        &[
+            "score",
+            "-q",
+            "--resume",
+            "--summary-json",
+            sum.to_str().unwrap(),
+            "-g",
+            g.to_str().unwrap(),
+            inp.to_str().unwrap(),
+            "-o",
+            full.to_str().unwrap(),
+        ],
+        b"",
+    );
+    assert_eq!(code, 0, "{err}");
+    let s: Value = serde_json::from_str(&std::fs::read_to_string(&sum).unwrap()).unwrap();
+    assert_eq!(s["count"], json!(5000));
+    assert_eq!(s["rows_per_second"], json!(0.0));
+    assert_eq!(
+        rows_without_timing(&std::fs::read_to_string(&full).unwrap()),
+        want
+    );
     // Another grader must not continue this output.
     let other = write_temp(
         "g2.json",

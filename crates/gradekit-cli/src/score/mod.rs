@@ -143,6 +143,7 @@ pub fn main(a: Args) -> Result<ExitCode> {
                     );
                 }
                 truncate_and_reload(out, c.output_bytes, threshold, &mut summary)?;
+                summary.resumed_rows = summary.count();
                 start_line = c.line;
                 in_offset = c.input_offset;
                 out_bytes = c.output_bytes;
@@ -170,7 +171,8 @@ pub fn main(a: Args) -> Result<ExitCode> {
     } else {
         progress::Mode::Off
     };
-    let bar = progress::Progress::new(mode, total_bytes);
+    let bar = progress::Progress::new(mode, total_bytes)
+        .resumed_from(summary.resumed_rows as u64, in_offset);
     let start = Instant::now();
 
     // Three stages run at once: a reader thread keeps the next chunks ready, this thread has

@@ -16,6 +16,10 @@ pub struct Progress {
     last: Instant,
     every: Duration,
     total_bytes: Option<u64>,
+    /// Rows and input bytes already done before this run (`--resume`): rates and the ETA
+    /// count only this run's work.
+    base_rows: u64,
+    base_bytes: u64,
 }
 
 /// What the progress line shows.
@@ -55,12 +59,21 @@ impl Progress {
                 _ => Duration::from_millis(200),
             },
             total_bytes,
+            base_rows: 0,
+            base_bytes: 0,
         }
+    }
+
+    /// Work done before this run started (a resumed run).
+    pub fn resumed_from(mut self, rows: u64, bytes: u64) -> Progress {
+        self.base_rows = rows;
+        self.base_bytes = bytes;
+        self
     }
 
     fn line(&self, s: &Snapshot) -> String {
         let secs = self.start.elapsed().as_secs_f64().max(1e-9);
-        let rate = s.rows as f64 / secs;
+        let rate = s.rows.saturating_sub(self.base_rows) as f64 / secs;
         let mut out = String::new();
         if let Some(total) = self.total_bytes.filter(|t| *t > 0) {
             let frac = (s.bytes as f64 / total as f64).min(1.0);
@@ -72,7 +85,10 @@ impl Progress {
                     "-".repeat(24 - filled)
                 ));
             }
-            let eta = if frac > 0.0 { secs / frac - secs } else { 0.0 };
+            // Time per byte of this run, times the bytes left.
+            let done = s.bytes.saturating_sub(self.base_bytes) as f64;
+            let left = total.saturating_sub(s.bytes) as f64;
+            let eta = if done > 0.0 { secs / done * left } else { 0.0 };
             out.push_str(&format!(
                 "{:>3.0}% {} / {}, ETA {} | ",
                 frac * 100.0,

@@ -15,6 +15,9 @@ pub struct Summary {
     pub rows_with_errors: u64,
     errors: IndexMap<String, u64>,
     sub_sums: IndexMap<String, (f64, u64)>,
+    /// Graded rows reloaded from the output of an earlier run (`--resume`); the rate counts
+    /// only the rows graded in this run.
+    pub resumed_rows: usize,
 }
 
 impl Summary {
@@ -167,7 +170,11 @@ impl Summary {
             "pass_rate": pass_rate,
             "errors": self.errors,
             "elapsed_seconds": elapsed,
-            "rows_per_second": if elapsed > 0.0 { n as f64 / elapsed } else { 0.0 },
+            "rows_per_second": if elapsed > 0.0 {
+                n.saturating_sub(self.resumed_rows) as f64 / elapsed
+            } else {
+                0.0
+            },
         });
         if !sub.is_empty() {
             out["sub_rewards"] = Value::Object(sub);
