@@ -112,13 +112,12 @@ fn suite_through_engine() {
             (Some(text), _) => {
                 Some(grader.context_from_text(text.to_string(), case.get("item").cloned()))
             }
-            (None, Some(obj)) => {
-                gradekit::model::sample_from_object_parts(obj, "sample", grader.sample_parts())
-                    .ok()
-                    .map(|s| {
-                        EvalContext::new(s, case.get("item").cloned().unwrap_or_else(|| json!({})))
-                    })
-            }
+            (None, Some(obj)) => EvalContext::from_sample_object(
+                obj,
+                case.get("item").cloned(),
+                grader.sample_parts(),
+            )
+            .ok(),
             (None, None) => None,
         };
         if let Some(ctx) = lean_ctx {

@@ -6,9 +6,7 @@ use crate::graders::Leaf;
 use crate::name::generated_name;
 use crate::result::{GradeResult, Usage};
 use crate::EngineOptions;
-use gradekit_model::{
-    sample_from_string, ConfigErrors, ErrorFlags, Grader, RunResponse, SampleParts,
-};
+use gradekit_model::{ConfigErrors, ErrorFlags, Grader, RunResponse, SampleParts};
 use indexmap::IndexMap;
 use rayon::prelude::*;
 use serde_json::Value;
@@ -154,7 +152,7 @@ impl CompiledGrader {
     }
 
     /// The parts of a text sample this grader can observe (for building contexts by hand with
-    /// `gradekit_model::sample_from_string`).
+    /// `EvalContext::from_string` / `from_sample_object`).
     pub fn sample_parts(&self) -> SampleParts {
         self.sample_parts
     }
@@ -164,10 +162,7 @@ impl CompiledGrader {
     /// `output_tools` when its templates name them), which grades exactly like
     /// [`EvalContext::from_text`] at a fraction of the cost.
     pub fn context_from_text(&self, text: String, item: Option<Value>) -> EvalContext {
-        EvalContext::new(
-            sample_from_string(text, self.sample_parts),
-            item.unwrap_or_else(|| Value::Object(serde_json::Map::new())),
-        )
+        EvalContext::from_string(text, item, self.sample_parts)
     }
 
     /// Grades one sample. Never fails: a failed sample is reward 0 with its error flags.

@@ -1,6 +1,6 @@
 //! What one sample is graded against.
 
-use gradekit_model::{sample_from_object, sample_from_text, ConfigError};
+use gradekit_model::{sample_from_object_parts, sample_from_string, ConfigError, SampleParts};
 use gradekit_template::Context;
 use serde_json::{Map, Value};
 
@@ -22,20 +22,35 @@ impl EvalContext {
 
     /// From a model output string and an optional item (`None` → `{}`).
     pub fn from_text(model_sample: &str, item: Option<Value>) -> Self {
+        Self::from_string(model_sample.to_string(), item, SampleParts::ALL)
+    }
+
+    /// From a model output string (taken), building only `parts` of the sample beside
+    /// `output_text` (see `CompiledGrader::sample_parts`).
+    pub fn from_string(model_sample: String, item: Option<Value>, parts: SampleParts) -> Self {
         EvalContext {
-            sample: sample_from_text(model_sample),
+            sample: sample_from_string(model_sample, parts),
             item: item.unwrap_or_else(|| Value::Object(Map::new())),
         }
     }
 
     /// From a sample given as a string or an object.
     pub fn from_sample_value(sample: &Value, item: Option<Value>) -> Result<Self, SampleError> {
-        let sample = match sample {
-            Value::String(s) => sample_from_text(s),
-            other => sample_from_object(other, "sample")?,
-        };
+        match sample {
+            Value::String(s) => Ok(Self::from_text(s, item)),
+            other => Self::from_sample_object(other, item, SampleParts::ALL),
+        }
+    }
+
+    /// From a sample object, deriving only the missing `parts` (given fields are always kept;
+    /// the object is validated in full). Errors carry the path `sample.…`.
+    pub fn from_sample_object(
+        sample: &Value,
+        item: Option<Value>,
+        parts: SampleParts,
+    ) -> Result<Self, SampleError> {
         Ok(EvalContext {
-            sample,
+            sample: sample_from_object_parts(sample, "sample", parts)?,
             item: item.unwrap_or_else(|| Value::Object(Map::new())),
         })
     }

@@ -15,7 +15,7 @@ use crate::error::{config_errors, grader_error};
 use crate::options::Spec;
 use crate::pool::{default_threads, pool};
 use crate::result::{Origin, PyGradeResult};
-use gradekit_engine::model::{sample_from_object_parts, sample_from_string, SampleParts};
+use gradekit_engine::model::SampleParts;
 use gradekit_engine::{compile, CompiledGrader, ConfigError, EvalContext, GradeResult};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
@@ -93,21 +93,20 @@ fn context(
         _ => None,
     };
     if let Ok(s) = sample.cast::<PyString>() {
-        let sample = sample_from_string(s.to_cow()?.into_owned(), parts);
-        let item = item.unwrap_or_else(|| Value::Object(serde_json::Map::new()));
-        return Ok(EvalContext::new(sample, item));
+        return Ok(EvalContext::from_string(
+            s.to_cow()?.into_owned(),
+            item,
+            parts,
+        ));
     }
     if sample.cast::<PyDict>().is_ok() {
         let v = to_value(sample, &spath)?;
-        let item = item.unwrap_or_else(|| Value::Object(serde_json::Map::new()));
-        return sample_from_object_parts(&v, "sample", parts)
-            .map(|built| EvalContext::new(built, item))
-            .map_err(|mut e| {
-                if let Some(rest) = e.path.strip_prefix("sample") {
-                    e.path = format!("{spath}{rest}");
-                }
-                grader_error(sample.py(), &[e])
-            });
+        return EvalContext::from_sample_object(&v, item, parts).map_err(|mut e| {
+            if let Some(rest) = e.path.strip_prefix("sample") {
+                e.path = format!("{spath}{rest}");
+            }
+            grader_error(sample.py(), &[e])
+        });
     }
     Err(PyTypeError::new_err(format!(
         "{spath} must be a str (the model output) or a dict (a sample object), got {}",

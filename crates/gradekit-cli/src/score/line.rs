@@ -3,8 +3,8 @@
 use super::strict::Line;
 use gradekit_engine::EvalContext;
 use gradekit_model::json_kind as kind;
-use gradekit_model::{sample_from_object_parts, sample_from_string, SampleParts};
-use serde_json::{Map, Value};
+use gradekit_model::SampleParts;
+use serde_json::Value;
 
 /// What one non-blank input line became.
 pub enum Parsed {
@@ -108,10 +108,10 @@ fn with_sample_key(value: Value, key: &str, parts: SampleParts) -> Parsed {
     let id = obj.get("id").cloned();
     match obj.get(key) {
         Some(Value::String(s)) => {
-            let sample = sample_from_string(s.clone(), parts);
+            let text = s.clone();
             Parsed::Grade {
                 id,
-                ctx: EvalContext::new(sample, Value::Object(obj)),
+                ctx: EvalContext::from_string(text, Some(Value::Object(obj)), parts),
             }
         }
         Some(Value::Null) | None => invalid(
@@ -141,32 +141,21 @@ fn classify(
             "invalid_sample",
             "line has both \"model_sample\" and \"sample\"; give one".into(),
         ),
-        (Some(Value::String(s)), None) => Parsed::Grade {
+        (Some(Value::String(s)), None) | (None, Some(Value::String(s))) => Parsed::Grade {
             id,
-            ctx: EvalContext::new(
-                sample_from_string(s, parts),
-                item.unwrap_or_else(|| Value::Object(Map::new())),
-            ),
+            ctx: EvalContext::from_string(s, item, parts),
         },
         (Some(other), None) => invalid(
             id,
             "invalid_sample",
             format!("\"model_sample\" is {}, expected a string", kind(&other)),
         ),
-        (None, Some(Value::String(s))) => Parsed::Grade {
-            id,
-            ctx: EvalContext::new(
-                sample_from_string(s, parts),
-                item.unwrap_or_else(|| Value::Object(Map::new())),
-            ),
-        },
-        (None, Some(s @ Value::Object(_))) => match sample_from_object_parts(&s, "sample", parts) {
-            Ok(sample) => Parsed::Grade {
-                id,
-                ctx: EvalContext::new(sample, item.unwrap_or_else(|| Value::Object(Map::new()))),
-            },
-            Err(e) => invalid(id, "invalid_sample", e.to_string()),
-        },
+        (None, Some(s @ Value::Object(_))) => {
+            match EvalContext::from_sample_object(&s, item, parts) {
+                Ok(ctx) => Parsed::Grade { id, ctx },
+                Err(e) => invalid(id, "invalid_sample", e.to_string()),
+            }
+        }
         (None, Some(other)) => invalid(
             id,
             "invalid_sample",

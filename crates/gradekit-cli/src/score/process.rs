@@ -54,10 +54,15 @@ pub fn process_chunk(
     }
 }
 
+/// The lines of task `t` of a chunk of `n` lines.
+fn task_range(t: usize, n: usize) -> std::ops::Range<usize> {
+    t * TASK_LINES..((t + 1) * TASK_LINES).min(n)
+}
+
 fn tasks(n: usize) -> impl IndexedParallelIterator<Item = std::ops::Range<usize>> {
     (0..n.div_ceil(TASK_LINES))
         .into_par_iter()
-        .map(move |t| t * TASK_LINES..((t + 1) * TASK_LINES).min(n))
+        .map(move |t| task_range(t, n))
 }
 
 fn fused(
@@ -134,8 +139,7 @@ fn staged(
     // Hand each graded result to the part that holds its row.
     let mut results = results.into_iter();
     for (t, part) in parts.iter_mut().enumerate() {
-        let range = t * TASK_LINES..((t + 1) * TASK_LINES).min(slots.len());
-        for slot in &slots[range] {
+        for slot in &slots[task_range(t, slots.len())] {
             part.results.push(match slot {
                 Slot::Graded(..) => results.next(),
                 Slot::Invalid(..) => None,
