@@ -23,6 +23,7 @@ mod context;
 mod graders;
 mod io_pool;
 mod name;
+mod refs;
 mod result;
 
 pub use compile::{compile, compile_for_run, validate, CompiledGrader};
@@ -34,6 +35,7 @@ pub use gradekit_model::{
 };
 pub use gradekit_python as python;
 pub use name::{canonical_json, generated_name};
+pub use refs::{template_refs, TemplateRef};
 pub use result::GradeResult;
 
 use serde_json::Value;
