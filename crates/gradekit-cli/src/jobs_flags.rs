@@ -79,14 +79,16 @@ impl JobsFlags {
         if self.max_upload == 0 {
             anyhow::bail!("--max-upload must be at least 1");
         }
-        let backend = LocalBackend::new(&self.trainer).map_err(|e| anyhow::anyhow!("--trainer: {e}"))?;
+        let backend =
+            LocalBackend::new(&self.trainer).map_err(|e| anyhow::anyhow!("--trainer: {e}"))?;
         let mut cfg = JobsConfig::new(self.data_dir.clone().unwrap_or_else(default_data_dir));
         cfg.max_jobs = self.max_jobs;
         cfg.organization_id = self.organization.clone();
         cfg.models = models;
         cfg.engine = engine;
         let dir = cfg.data_dir.clone();
-        Jobs::open(cfg, Arc::new(backend))
-            .map_err(|e| anyhow::anyhow!("cannot open the jobs data directory {}: {e}", dir.display()))
+        Jobs::open(cfg, Arc::new(backend)).map_err(|e| {
+            anyhow::anyhow!("cannot open the jobs data directory {}: {e}", dir.display())
+        })
     }
 }

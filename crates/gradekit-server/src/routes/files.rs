@@ -27,12 +27,22 @@ fn bad(param: &str, msg: impl Into<String>) -> ApiError {
     ApiError::bad_request("invalid_value", msg).with_param(param)
 }
 
-async fn text_field(mut f: axum::extract::multipart::Field<'_>, name: &str) -> Result<String, ApiError> {
+async fn text_field(
+    mut f: axum::extract::multipart::Field<'_>,
+    name: &str,
+) -> Result<String, ApiError> {
     let mut out = Vec::new();
-    while let Some(c) = f.chunk().await.map_err(|e| bad(name, format!("cannot read the form field {name}: {e}")))? {
+    while let Some(c) = f
+        .chunk()
+        .await
+        .map_err(|e| bad(name, format!("cannot read the form field {name}: {e}")))?
+    {
         out.extend_from_slice(&c);
         if out.len() > MAX_TEXT_FIELD {
-            return Err(bad(name, format!("the form field {name} is longer than {MAX_TEXT_FIELD} bytes")));
+            return Err(bad(
+                name,
+                format!("the form field {name} is longer than {MAX_TEXT_FIELD} bytes"),
+            ));
         }
     }
     String::from_utf8(out).map_err(|_| bad(name, format!("the form field {name} is not UTF-8")))
@@ -79,11 +89,24 @@ struct Form {
     seconds: Option<String>,
 }
 
-async fn read_form(jobs: &Jobs, req: Request, max: u64, tmp: &std::path::Path) -> Result<Form, ApiError> {
-    let mut mp = Multipart::from_request(req, &())
-        .await
-        .map_err(|e| bad("file", format!("the body must be multipart/form-data with a `file` and a `purpose`: {e}")))?;
-    let mut form = Form { file: None, purpose: None, anchor: None, seconds: None };
+async fn read_form(
+    jobs: &Jobs,
+    req: Request,
+    max: u64,
+    tmp: &std::path::Path,
+) -> Result<Form, ApiError> {
+    let mut mp = Multipart::from_request(req, &()).await.map_err(|e| {
+        bad(
+            "file",
+            format!("the body must be multipart/form-data with a `file` and a `purpose`: {e}"),
+        )
+    })?;
+    let mut form = Form {
+        file: None,
+        purpose: None,
+        anchor: None,
+        seconds: None,
+    };
     let _ = jobs;
     for _ in 0..MAX_FIELDS {
         let Some(field) = mp
@@ -104,18 +127,31 @@ async fn read_form(jobs: &Jobs, req: Request, max: u64, tmp: &std::path::Path) -
                 form.file = Some((filename, n));
             }
             "purpose" => form.purpose = Some(text_field(field, "purpose").await?),
-            "expires_after[anchor]" => form.anchor = Some(text_field(field, "expires_after.anchor").await?),
-            "expires_after[seconds]" => form.seconds = Some(text_field(field, "expires_after.seconds").await?),
+            "expires_after[anchor]" => {
+                form.anchor = Some(text_field(field, "expires_after.anchor").await?)
+            }
+            "expires_after[seconds]" => {
+                form.seconds = Some(text_field(field, "expires_after.seconds").await?)
+            }
             other => {
-                return Err(bad(other, format!("Unrecognized request argument supplied: {other}")));
+                return Err(bad(
+                    other,
+                    format!("Unrecognized request argument supplied: {other}"),
+                ));
             }
         }
     }
-    Err(bad("file", format!("the form has more than {MAX_FIELDS} fields")))
+    Err(bad(
+        "file",
+        format!("the form has more than {MAX_FIELDS} fields"),
+    ))
 }
 
 /// `POST /v1/files`.
-pub(crate) async fn upload(State(state): State<AppState>, req: Request) -> Result<Response, ApiError> {
+pub(crate) async fn upload(
+    State(state): State<AppState>,
+    req: Request,
+) -> Result<Response, ApiError> {
     let (jobs, project) = ctx(&state, &req)?;
     let tmp = jobs.upload_path();
     let max = state.0.config.max_upload;
@@ -132,15 +168,30 @@ pub(crate) async fn upload(State(state): State<AppState>, req: Request) -> Resul
             (None, None) => None,
             (Some("created_at"), Some(s)) => match s.parse::<i64>() {
                 Ok(n) if (3600..=2_592_000).contains(&n) => Some(n),
-                _ => return Err(bad("expires_after.seconds", "expires_after.seconds must be an integer from 3600 to 2592000")),
+                _ => {
+                    return Err(bad(
+                        "expires_after.seconds",
+                        "expires_after.seconds must be an integer from 3600 to 2592000",
+                    ))
+                }
             },
             (Some(a), _) if a != "created_at" => {
-                return Err(bad("expires_after.anchor", "the only expires_after.anchor is \"created_at\""))
+                return Err(bad(
+                    "expires_after.anchor",
+                    "the only expires_after.anchor is \"created_at\"",
+                ))
             }
-            _ => return Err(bad("expires_after", "expires_after needs both anchor and seconds")),
+            _ => {
+                return Err(bad(
+                    "expires_after",
+                    "expires_after needs both anchor and seconds",
+                ))
+            }
         };
         let tmp2 = tmp.clone();
-        let row = call(move || jobs.commit_upload(&project, &tmp2, &filename, &purpose, bytes, expires)).await?;
+        let row =
+            call(move || jobs.commit_upload(&project, &tmp2, &filename, &purpose, bytes, expires))
+                .await?;
         ok(&wire::file(&row))
     }
     .await;
@@ -151,17 +202,27 @@ pub(crate) async fn upload(State(state): State<AppState>, req: Request) -> Resul
 }
 
 /// `GET /v1/files`.
-pub(crate) async fn list(State(state): State<AppState>, req: Request) -> Result<Response, ApiError> {
+pub(crate) async fn list(
+    State(state): State<AppState>,
+    req: Request,
+) -> Result<Response, ApiError> {
     let (jobs, project) = ctx(&state, &req)?;
     let q = query(&req)?;
     let (after, limit) = paging(&q, 10_000, 10_000)?;
     let order = match param(&q, "order") {
         None | Some("desc") => Order::NewestFirst,
         Some("asc") => Order::OldestFirst,
-        Some(o) => return Err(bad("order", format!("`order` must be asc or desc, got {o:?}"))),
+        Some(o) => {
+            return Err(bad(
+                "order",
+                format!("`order` must be asc or desc, got {o:?}"),
+            ))
+        }
     };
     let purpose = param(&q, "purpose").map(str::to_string);
-    let page = call(move || jobs.list_files(&project, after.as_deref(), limit, order, purpose.as_deref())).await?;
+    let page =
+        call(move || jobs.list_files(&project, after.as_deref(), limit, order, purpose.as_deref()))
+            .await?;
     ok(&wire::page(&page, wire::Cursor::FirstLast, wire::file))
 }
 
@@ -205,9 +266,13 @@ pub(crate) async fn content(
     let len = f.metadata().await.map(|m| m.len()).ok();
     let body = Body::from_stream(tokio_util::io::ReaderStream::new(f));
     let mut r = (StatusCode::OK, body).into_response();
-    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/octet-stream"),
+    );
     if let Some(n) = len {
-        r.headers_mut().insert(header::CONTENT_LENGTH, HeaderValue::from(n));
+        r.headers_mut()
+            .insert(header::CONTENT_LENGTH, HeaderValue::from(n));
     }
     Ok(r)
 }

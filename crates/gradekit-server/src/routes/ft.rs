@@ -108,7 +108,10 @@ pub(crate) fn ok(v: &Value) -> Result<Response, ApiError> {
 pub(crate) fn query(req: &Request) -> Result<Vec<(String, String)>, ApiError> {
     let q = req.uri().query().unwrap_or("");
     if q.len() > 16 * 1024 {
-        return Err(ApiError::bad_request("invalid_query", "the query string is too long"));
+        return Err(ApiError::bad_request(
+            "invalid_query",
+            "the query string is too long",
+        ));
     }
     serde_urlencoded::from_str(q)
         .map_err(|e| ApiError::bad_request("invalid_query", format!("invalid query string: {e}")))
@@ -116,7 +119,10 @@ pub(crate) fn query(req: &Request) -> Result<Vec<(String, String)>, ApiError> {
 
 /// The value of query parameter `k` (the last one when repeated).
 pub(crate) fn param<'a>(q: &'a [(String, String)], k: &str) -> Option<&'a str> {
-    q.iter().rev().find(|(n, _)| n == k).map(|(_, v)| v.as_str())
+    q.iter()
+        .rev()
+        .find(|(n, _)| n == k)
+        .map(|(_, v)| v.as_str())
 }
 
 /// `after` and `limit` (default `default`, 1 to `max`).
@@ -127,7 +133,9 @@ pub(crate) fn paging(
 ) -> Result<(Option<String>, usize), ApiError> {
     let after = match param(q, "after") {
         Some(a) if a.len() > 256 => {
-            return Err(ApiError::bad_request("invalid_value", "`after` is too long").with_param("after"))
+            return Err(
+                ApiError::bad_request("invalid_value", "`after` is too long").with_param("after"),
+            )
         }
         Some(a) => Some(a.to_string()),
         None => None,

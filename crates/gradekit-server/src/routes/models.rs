@@ -12,21 +12,32 @@ use gradekit_jobs::{wire, Order};
 use serde_json::json;
 
 /// `GET /v1/models`.
-pub(crate) async fn list(State(state): State<AppState>, req: Request) -> Result<Response, ApiError> {
+pub(crate) async fn list(
+    State(state): State<AppState>,
+    req: Request,
+) -> Result<Response, ApiError> {
     let (jobs, project) = ctx(&state, &req)?;
     let data = call(move || jobs.models(&project)).await?;
     ok(&json!({"object": "list", "data": data}))
 }
 
 /// `GET /v1/models/{model}`.
-pub(crate) async fn retrieve(State(state): State<AppState>, Path(id): Path<String>, req: Request) -> Result<Response, ApiError> {
+pub(crate) async fn retrieve(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    req: Request,
+) -> Result<Response, ApiError> {
     let (jobs, project) = ctx(&state, &req)?;
     let id = bounded(id, "model")?;
     ok(&call(move || jobs.model(&project, &id)).await?)
 }
 
 /// `DELETE /v1/models/{model}`: the project's own fine-tuned models and checkpoints only.
-pub(crate) async fn remove(State(state): State<AppState>, Path(id): Path<String>, req: Request) -> Result<Response, ApiError> {
+pub(crate) async fn remove(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    req: Request,
+) -> Result<Response, ApiError> {
     let (jobs, project) = ctx(&state, &req)?;
     let id = bounded(id, "model")?;
     let i2 = id.clone();
@@ -35,17 +46,32 @@ pub(crate) async fn remove(State(state): State<AppState>, Path(id): Path<String>
 }
 
 /// `POST …/permissions` `{"project_ids": [...]}` → a list of permissions.
-pub(crate) async fn grant(State(state): State<AppState>, Path(ckpt): Path<String>, req: Request) -> Result<Response, ApiError> {
+pub(crate) async fn grant(
+    State(state): State<AppState>,
+    Path(ckpt): Path<String>,
+    req: Request,
+) -> Result<Response, ApiError> {
     let (jobs, project) = ctx(&state, &req)?;
     let ckpt = bounded(ckpt, "fine_tuned_model_checkpoint")?;
     let body = read_json(req, state.0.config.max_body).await?;
     let rows = call(move || jobs.grant(&project, &ckpt, &body)).await?;
-    let page = gradekit_jobs::Page { data: rows, has_more: false };
-    ok(&wire::page(&page, wire::Cursor::FirstLast, wire::permission))
+    let page = gradekit_jobs::Page {
+        data: rows,
+        has_more: false,
+    };
+    ok(&wire::page(
+        &page,
+        wire::Cursor::FirstLast,
+        wire::permission,
+    ))
 }
 
 /// `GET …/permissions?project_id&order&after&limit`.
-pub(crate) async fn permissions(State(state): State<AppState>, Path(ckpt): Path<String>, req: Request) -> Result<Response, ApiError> {
+pub(crate) async fn permissions(
+    State(state): State<AppState>,
+    Path(ckpt): Path<String>,
+    req: Request,
+) -> Result<Response, ApiError> {
     let (jobs, project) = ctx(&state, &req)?;
     let ckpt = bounded(ckpt, "fine_tuned_model_checkpoint")?;
     let q = query(&req)?;
@@ -54,12 +80,30 @@ pub(crate) async fn permissions(State(state): State<AppState>, Path(ckpt): Path<
         None | Some("descending") => Order::NewestFirst,
         Some("ascending") => Order::OldestFirst,
         Some(o) => {
-            return Err(ApiError::bad_request("invalid_value", format!("`order` must be ascending or descending, got {o:?}")).with_param("order"))
+            return Err(ApiError::bad_request(
+                "invalid_value",
+                format!("`order` must be ascending or descending, got {o:?}"),
+            )
+            .with_param("order"))
         }
     };
     let pid = param(&q, "project_id").map(str::to_string);
-    let page = call(move || jobs.permissions(&project, &ckpt, pid.as_deref(), after.as_deref(), limit, order)).await?;
-    ok(&wire::page(&page, wire::Cursor::FirstLast, wire::permission))
+    let page = call(move || {
+        jobs.permissions(
+            &project,
+            &ckpt,
+            pid.as_deref(),
+            after.as_deref(),
+            limit,
+            order,
+        )
+    })
+    .await?;
+    ok(&wire::page(
+        &page,
+        wire::Cursor::FirstLast,
+        wire::permission,
+    ))
 }
 
 /// `DELETE …/permissions/{permission_id}`.
