@@ -20,13 +20,12 @@ fi
 if ! { "$venv/bin/maturin" --version && "$venv/bin/python" -c "import pytest"; } >/dev/null 2>&1; then
   "${pip[@]}" install "maturin>=1.9.4,<2" pytest
 fi
-maturin=$venv/bin/maturin
 profile=${GRADEKIT_PY_PROFILE:-dev}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$root/target}
 wheels=$CARGO_TARGET_DIR/gradekit-train-wheels
 rm -rf "$wheels"
 echo "== maturin build --profile $profile (crates/gradekit-py)"
-"$maturin" build --quiet --profile "$profile" -m crates/gradekit-py/Cargo.toml \
+"$venv/bin/maturin" build --quiet --profile "$profile" -m crates/gradekit-py/Cargo.toml \
   -i "$venv/bin/python" -o "$wheels"
 wheel=$(ls "$wheels"/gradekit-*.whl)
 if ! "$venv/bin/python" -c "import torch, trl, transformers, datasets, peft, accelerate" >/dev/null 2>&1; then

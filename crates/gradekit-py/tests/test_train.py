@@ -178,6 +178,8 @@ def test_reinforcement_multi_grader(tiny, tmp_path):
     assert {g["name"] for g in m["scores"]["graders"]} == {"exact", "overlap", "fuzzy"}
     assert m["errors"]["graders"][0]["train_invalid_variable_error_count"] == 0
     assert "train_grader_error_mean" in m
+    t = m["timing"]
+    assert 0 < t["grader_seconds"] < t["full_iteration_seconds"] and t["eval_grader_seconds"] > 0
     assert _regrade_and_compare(MULTI, lines, tmp_path / "out") == 6
     assert any(m["train_reward_mean"] > 0 for m in metrics)  # fuzzy_match scores random text
     ckpts = _of(lines, "checkpoint")

@@ -227,7 +227,7 @@ def check_line(obj: Dict[str, Any], n: int = 0) -> None:
         if "total_steps" in obj:
             assert isinstance(obj["total_steps"], int) and obj["total_steps"] >= obj["step"], where
         for k, v in obj.items():
-            if k in ("type", "scores", "errors"):
+            if k in ("type", "scores", "errors", "timing"):
                 continue
             assert _num(v), "%s: %s is not a number" % (where, k)
     elif t == "checkpoint":

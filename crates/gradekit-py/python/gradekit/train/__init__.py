@@ -19,13 +19,13 @@ Methods
 Hyperparameters ("auto" and numbers) → TRL
 -------------------------------------------
 ``n`` = training examples; LR = the registry's ``learning_rate`` for the model, else the base
-rate below. Values already resolved in the spec are used as given.
+rate below. ``gradekit serve`` resolves "auto" with the same rules (the job object shows the
+values) and the spec carries them; "auto" left in a spec is resolved here.
 
 ===========================  ===============================  =========================================
 OpenAI hyperparameter        "auto"                           TRL argument
 ===========================  ===============================  =========================================
-n_epochs                     supervised 3, dpo 3,             ``num_train_epochs``
-                             reinforcement 1
+n_epochs                     clamp(ceil(300 / n), 3, 10)      ``num_train_epochs``
 batch_size                   clamp(ceil(0.002 n), 1, 256)     supervised/dpo: ``per_device_train_batch
                                                               _size`` = largest divisor ≤ 8,
                                                               ``gradient_accumulation_steps`` = rest;
@@ -39,9 +39,9 @@ learning_rate_multiplier     1.0                              ``learning_rate`` 
 beta (dpo)                   0.1                              ``DPOConfig.beta``
 compute_multiplier (rft)     1.0                              ``num_generations`` =
                                                               clamp(round(8 × cm), 2, 64)
-eval_interval (rft)          ceil(total_steps / 4)            ``eval_strategy="steps"``, ``eval_steps``,
+eval_interval (rft)          1                                ``eval_strategy="steps"``, ``eval_steps``,
                                                               ``save_steps`` (a checkpoint per eval)
-eval_samples (rft)           num_generations                  ``num_generations_eval``,
+eval_samples (rft)           1                                ``num_generations_eval``,
                                                               ``per_device_eval_batch_size``
 reasoning_effort (rft)       "default" (nothing passed)       ``chat_template_kwargs =
                                                               {"reasoning_effort": …}`` (templates that
@@ -51,7 +51,8 @@ seed                         the job's seed                   ``seed``, ``data_s
 
 Fixed: ``logging_steps=1`` (one ``metrics`` line per step); supervised and dpo checkpoint and
 validate once per epoch (``save_strategy="epoch"``); the model registry's ``max_seq_length``
-(default 2048) is SFT/DPO ``max_length``, its ``max_completion_length`` (default 256) GRPO's;
+(default 2048) is SFT/DPO ``max_length``, its ``max_completion_length`` (default: half of
+``max_seq_length``, at least 16, at most 256) GRPO's;
 ``lora = true`` trains a LoRA adapter (r 16, alpha 32, all linear layers) that is merged into
 the saved model. On a GPU: bf16 where supported and gradient checkpointing; without one
 ``use_cpu=True`` in fp32. ``report_to`` is ``"none"`` unless a wandb integration is requested,

@@ -17,6 +17,7 @@ import csv
 import json
 import os
 import signal
+import time
 from typing import Any, Dict, List, Optional
 
 from transformers import TrainerCallback
@@ -64,6 +65,8 @@ class ProtocolCallback(TrainerCallback):
         self.pending: Optional[Dict[str, Any]] = None
         self.tokens = 0
         self.saved = set()
+        self._t0: Optional[float] = None
+        self.step_seconds: Dict[int, float] = {}
         self.csv_path = os.path.join(output_dir, CSV_NAME)
         self.columns = CSV_COLUMNS + (RFT_COLUMNS if method == "reinforcement" else [])
         if resume_from:
@@ -76,6 +79,9 @@ class ProtocolCallback(TrainerCallback):
         signal.signal(signal.SIGTERM, handler)
 
     def on_step_end(self, args, state, control, **kw):
+        if self._t0 is not None:
+            self.step_seconds[state.global_step] = time.perf_counter() - self._t0
+            self._t0 = None
         if self.stop_requested and state.global_step < state.max_steps:
             control.should_save = True
             control.should_training_stop = True
@@ -116,6 +122,7 @@ class ProtocolCallback(TrainerCallback):
 
     def on_step_begin(self, args, state, control, **kw):
         self._flush(state)
+        self._t0 = time.perf_counter()
 
     def on_train_end(self, args, state, control, **kw):
         self._flush(state)
@@ -128,6 +135,12 @@ class ProtocolCallback(TrainerCallback):
         train, valid = vals.pop("_train", None), vals.pop("_valid", None)
         if self.reward is not None:
             vals.update(rft_metrics(self.reward, train, valid))
+            timing = {"grader_seconds": train["seconds"] if train else 0.0}
+            if step in self.step_seconds:
+                timing["full_iteration_seconds"] = self.step_seconds.pop(step)
+            if valid:
+                timing["eval_grader_seconds"] = valid["seconds"]
+            vals["timing"] = timing
         self.latest.update({k: v for k, v in vals.items() if isinstance(v, float)})
         self.latest["step"] = step
         self.p.metrics(step, state.max_steps, vals)

@@ -21,7 +21,6 @@ BASE_LR = {
     ("dpo", False): 1e-6, ("dpo", True): 5e-6,
     ("reinforcement", False): 1e-6, ("reinforcement", True): 1e-5,
 }
-AUTO_EPOCHS = {"supervised": 3, "dpo": 3, "reinforcement": 1}
 AUTO_BETA = 0.1
 GENERATIONS_PER_UNIT_COMPUTE = 8
 MAX_MICRO_BATCH = 8
@@ -110,14 +109,17 @@ def load_spec(path: str) -> Spec:
           "model.learning_rate", "a positive number", lr)
     lora = m.get("lora", False)
     _want(isinstance(lora, bool), "model.lora", "a boolean", lora)
+    max_seq = _pos_int(m.get("max_seq_length", DEFAULT_MAX_SEQ), "model.max_seq_length", 8)
+    max_completion = m.get("max_completion_length")
+    max_completion = (min(DEFAULT_MAX_COMPLETION, max(16, max_seq // 2)) if max_completion is None
+                      else _pos_int(max_completion, "model.max_completion_length"))
     model = ModelSpec(
         name=str(m.get("name") or os.path.basename(m["path"].rstrip("/"))),
         path=m["path"],
         lora=lora,
         learning_rate=float(lr) if lr is not None else None,
-        max_seq_length=_pos_int(m.get("max_seq_length", DEFAULT_MAX_SEQ), "model.max_seq_length", 8),
-        max_completion_length=_pos_int(m.get("max_completion_length", DEFAULT_MAX_COMPLETION),
-                                       "model.max_completion_length", 1),
+        max_seq_length=max_seq,
+        max_completion_length=max_completion,
     )
     for key in ("training_file", "output_dir"):
         _want(isinstance(d.get(key), str) and d[key] != "", key, "a path", d.get(key))
@@ -199,7 +201,7 @@ def resolve(spec: Spec, n_train: int) -> Resolved:
         _want(ok, path + key, ("an integer" if integer else "a number") + " in [%g, %g]" % (lo, hi), v)
         return v
 
-    epochs = int(num("n_epochs", 1, 50, True, AUTO_EPOCHS[mtype]))
+    epochs = int(num("n_epochs", 1, 50, True, min(10, max(3, math.ceil(300 / max(1, n_train))))))
     batch = int(num("batch_size", 1, 256, True, min(256, max(1, math.ceil(n_train * 0.002)))))
     mult = num("learning_rate_multiplier", 1e-12, 1e6, False, 1.0)
     base = spec.model.learning_rate or BASE_LR[(mtype, spec.model.lora)]
@@ -221,9 +223,8 @@ def resolve(spec: Spec, n_train: int) -> Resolved:
     else:
         cm = num("compute_multiplier", 0.00001, 10, False, 1.0)
         gens = min(64, max(2, round(GENERATIONS_PER_UNIT_COMPUTE * cm)))
-        total = steps_per_epoch * epochs
-        interval = int(num("eval_interval", 1, 10**9, True, max(1, math.ceil(total / 4))))
-        samples = int(num("eval_samples", 1, 64, True, gens))
+        interval = int(num("eval_interval", 1, 10**9, True, 1))
+        samples = int(num("eval_samples", 1, 64, True, 1))
         effort = h.get("reasoning_effort", "default")
         _want(effort in REASONING_EFFORTS, path + "reasoning_effort",
               "one of " + ", ".join(REASONING_EFFORTS), effort)
