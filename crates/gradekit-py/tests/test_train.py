@@ -262,3 +262,19 @@ def test_pause_with_sigterm_then_resume(tiny, tmp_path):
     (result,) = _of(lines, "result")
     rows = _csv(result["result_files"][0])
     assert [int(r[0]) for r in rows[1:]] == list(range(1, 37))  # the whole job, across the pause
+
+
+def test_stops_when_the_server_goes_away(tiny, tmp_path):
+    """kill -9 of the server closes the trainer's stdout: it stops instead of training on."""
+    train = ts.write_jsonl(tmp_path / "train.jsonl", ts.supervised_rows(12))
+    method = {"type": "supervised", "supervised": {"hyperparameters": {"n_epochs": 50, "batch_size": 1}}}
+    proc = ts.start(ts.spec(tmp_path, tiny, method, train))
+    for raw in proc.stdout:
+        if json.loads(raw)["type"] == "metrics":
+            break
+    proc.stdout.close()
+    proc.wait(timeout=120)
+    err = proc.stderr.read()
+    assert proc.returncode == 3
+    assert "stdout closed" in _last_stderr_line(err)
+    assert not (tmp_path / "out" / "model").exists()

@@ -69,7 +69,9 @@ graded completion with its item and reward).
 Pause is SIGTERM: a checkpoint is saved and printed at the end of the current step and the
 process exits 0 without a ``result``; run again with ``resume_from`` = that checkpoint. Errors
 (out of memory, a model that cannot be loaded, a grader that fails every sample, a bad spec)
-exit 1 with an ``error`` event and ``gradekit.train: error: …`` as the last stderr line.
+exit 1 with an ``error`` event and ``gradekit.train: error: …`` as the last stderr line. When
+stdout is closed (the server died), the trainer exits 3 at its next line: a restarted server
+resumes the job from its last checkpoint with a new trainer.
 """
 
 import sys

@@ -49,8 +49,14 @@ class Protocol:
             try:
                 self._out.write(line + "\n")
                 self._out.flush()
-            except (BrokenPipeError, OSError):
-                self._out = None  # the reader went away; keep training quietly
+            except OSError:
+                # The reader (the server) went away: nobody records this run any more and a
+                # restarted server resumes the job from its last checkpoint with a new trainer,
+                # so stop now rather than race it on the same output directory.
+                sys.stderr.write("gradekit.train: error: stdout closed (the server went away); "
+                                 "stopping\n")
+                sys.stderr.flush()
+                os._exit(3)
 
     def close(self) -> None:
         with self._lock:

@@ -124,7 +124,8 @@ def load_spec(path: str) -> Spec:
     for key in ("training_file", "output_dir"):
         _want(isinstance(d.get(key), str) and d[key] != "", key, "a path", d.get(key))
     seed = d.get("seed", 42)
-    seed = _pos_int(seed, "seed", 0, 2**32 - 1)
+    _want(isinstance(seed, int) and not isinstance(seed, bool), "seed", "an integer", seed)
+    seed %= 2**32  # numpy's and torch's seed range
     integrations = d.get("integrations") or []
     _want(isinstance(integrations, list), "integrations", "a list", integrations)
     engine = d.get("engine_options") or {}
