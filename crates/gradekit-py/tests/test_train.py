@@ -109,6 +109,20 @@ def test_supervised_trains_only_assistant_messages(tiny):
         data.chat_segments(tok, {"messages": [{"role": "user", "content": "x"}]}, "line 3")
 
 
+def test_reinforcement_rows_and_prompt_room(tiny):
+    from transformers import AutoTokenizer
+
+    from gradekit.train import data
+
+    tok = AutoTokenizer.from_pretrained(tiny)
+    rows = ts.rft_rows(3)
+    ds = data.rft_dataset(rows, "training_file", tok, 100)
+    assert json.loads(ds[1][data.ITEM_COLUMN]) == {"reference_answer": "rome", "meta": {"id": 1}}
+    assert ds[0]["prompt"] == rows[0]["messages"]
+    with pytest.raises(data.DataError, match="training_file line 1: the prompt has"):
+        data.rft_dataset(rows, "training_file", tok, 3)
+
+
 def test_dpo_lora_deterministic(tiny, tmp_path):
     train = ts.write_jsonl(tmp_path / "train.jsonl", ts.dpo_rows(8))
     method = {"type": "dpo", "dpo": {"hyperparameters": {"n_epochs": 1, "batch_size": 2, "beta": 0.3}}}
