@@ -15,13 +15,10 @@ if ! { "$venv/bin/maturin" --version && "$venv/bin/python" -c "import pytest"; }
   "$venv/bin/pip" install -q --disable-pip-version-check "maturin>=1.9.4,<2" pytest
 fi
 # The adapters' tests drive the real libraries: Ray Data on a 2-CPU cluster, a real TRL
-# GRPOTrainer on a tiny offline model, numpy/pyarrow/pandas batches. torch from PyPI is the
-# CUDA build (~6 GB, ~5 min the first time; pip's cache in ~/.cache/pip makes it minutes less).
-heavy=(numpy pyarrow pandas "ray[data]" torch transformers trl datasets tokenizers accelerate)
-if ! "$venv/bin/python" -c "import numpy, pyarrow, pandas, ray.data, torch, transformers, trl, datasets, tokenizers, accelerate" >/dev/null 2>&1; then
-  echo "== installing the adapters' test dependencies into .venv-py (${heavy[*]})"
-  "$venv/bin/pip" install -q --disable-pip-version-check "${heavy[@]}"
-fi
+# GRPOTrainer on a tiny offline model, numpy/pyarrow/pandas batches. They come from the cached
+# ML venv (scripts/requirements-ml.txt; ~5 min and ~6 GB the first time on a machine), seen
+# through a .pth file; .venv-py keeps its own gradekit wheel.
+bash scripts/link_ml_venv.sh "$venv"
 profile=${GRADEKIT_PY_PROFILE:-dev}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$root/target}
 wheels=$CARGO_TARGET_DIR/gradekit-py-wheels
