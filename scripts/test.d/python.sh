@@ -28,7 +28,7 @@ echo "== maturin build --profile $profile (crates/gradekit-py)"
   -i "$venv/bin/python" -o "$wheels"
 "$venv/bin/pip" install -q --disable-pip-version-check --force-reinstall --no-deps "$wheels"/gradekit-*.whl
 # `gradekit score` for the tests that compare the adapters with the CLI.
-cargo build --quiet -p gradekit-cli --bin gradekit
+cargo build --quiet -p gradekit --bin gradekit
 export GRADEKIT_BIN=$CARGO_TARGET_DIR/debug/gradekit
 echo "== pytest crates/gradekit-py/tests"
 cd crates/gradekit-py

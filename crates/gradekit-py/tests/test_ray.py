@@ -121,7 +121,7 @@ def _gradekit_bin():
                  ROOT / "target" / "release" / "gradekit", shutil.which("gradekit")):
         if cand and os.access(str(cand), os.X_OK):
             return str(cand)
-    pytest.skip("no gradekit binary (cargo build -p gradekit-cli, or set GRADEKIT_BIN)")
+    pytest.skip("no gradekit binary (cargo build --bin gradekit, or set GRADEKIT_BIN)")
 
 
 def test_score_dataset_on_two_cpus_with_bad_rows(ray2, exact, jsonl):
