@@ -37,5 +37,5 @@ echo "== cargo build --bin gradekit (for the end-to-end test)"
 cargo build --quiet --locked --bin gradekit
 echo "== pytest crates/gradekit-py/tests/test_train.py tests/test_train_e2e.py"
 cd crates/gradekit-py
-GRADEKIT_BIN=$CARGO_TARGET_DIR/debug/gradekit HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 HF_DATASETS_OFFLINE=1 \
+GRADEKIT_TRAIN_TESTS=1 GRADEKIT_BIN=$CARGO_TARGET_DIR/debug/gradekit HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 HF_DATASETS_OFFLINE=1 \
   "$venv/bin/python" -m pytest -q -p no:cacheprovider -rs tests/test_train.py tests/test_train_e2e.py
