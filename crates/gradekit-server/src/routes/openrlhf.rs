@@ -25,8 +25,9 @@ use crate::{work, AppState};
 use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::response::Response;
+use gradekit_engine::model::SampleParts;
 use gradekit_engine::{ErrorFlags, EvalContext};
-use gradekit_model::{sample_from_text, ConfigError, ConfigErrors};
+use gradekit_model::{ConfigError, ConfigErrors};
 use indexmap::IndexMap;
 use serde_json::{json, Map, Value};
 
@@ -50,7 +51,7 @@ pub(crate) async fn get_reward(
     until(deadline, timeout, async move {
         let bytes = work::blocking(move || {
             let _slot = permit;
-            let ctxs = lists.contexts();
+            let ctxs = lists.contexts(compiled.grader.sample_parts());
             let results = compiled.grader.grade_batch(&ctxs);
             let rewards: Vec<f64> = results.iter().map(|r| r.reward).collect();
             let mut logs: IndexMap<String, Vec<f64>> = IndexMap::new();
@@ -142,7 +143,9 @@ impl Lists {
         }
     }
 
-    fn contexts(&self) -> Vec<EvalContext> {
+    /// One entry per query: the completion as the model output, `{label, prompt}` as the item
+    /// (read by the engine's entry reader like any other entry).
+    fn contexts(&self, parts: SampleParts) -> Vec<EvalContext> {
         (0..self.query.len())
             .map(|i| {
                 let q = &self.query[i];
@@ -158,7 +161,7 @@ impl Lists {
                 if let Some(p) = prompt {
                     item.insert("prompt".into(), Value::String(p.to_string()));
                 }
-                EvalContext::new(sample_from_text(completion), Value::Object(item))
+                EvalContext::from_string(completion.to_string(), Some(Value::Object(item)), parts)
             })
             .collect()
     }
@@ -176,7 +179,7 @@ mod tests {
         let Ok(l) = Lists::read(m) else {
             panic!("valid lists rejected")
         };
-        let c = l.contexts();
+        let c = l.contexts(SampleParts::ALL);
         assert_eq!(c[0].sample["output_text"], "4");
         assert_eq!(c[0].item, json!({"label": "4", "prompt": "Q: 2+2? A: "}));
         assert_eq!(c[1].sample["output_text"], "other 5");
