@@ -5,7 +5,8 @@
 //! (default 1 MiB per side; FILTER is a substring of "metric/shape"). Prints the thread CPU time (and wall time) of
 //! each metric on each input shape (both sides that size, and one side that size against a
 //! 200-byte text), with the checked entry point, so refused pairs show as `refused` and cost
-//! only the check. `WORST_CASE_RAW=1` runs fuzzy_match and rouge_l without their limits.
+//! only the check. FILTER `boundary` times pairs just under each limit instead.
+//! `WORST_CASE_RAW=1` runs fuzzy_match and rouge_l without their limits.
 
 use std::time::Instant;
 
@@ -104,6 +105,10 @@ fn main() {
     let filter = args.get(2).cloned().unwrap_or_default();
     // WORST_CASE_RAW=1: fuzzy_match and rouge_l without their limits (to calibrate them).
     let raw = std::env::var_os("WORST_CASE_RAW").is_some();
+    if filter == "boundary" {
+        boundary();
+        return;
+    }
     let small = words(200, 26, 99, " ");
     for (shape, a, b) in shapes(len) {
         for metric in Metric::ALL {
@@ -130,5 +135,49 @@ fn main() {
                 println!("{name:45} {cpu:8.3} s cpu {secs:8.3} s wall  {what}");
             }
         }
+    }
+}
+
+/// Pairs just under each limit (the slowest inputs the checked entry point accepts).
+fn boundary() {
+    let rouge_a = words(770_000, 2, 1, " ");
+    let rouge_b = words(770_000, 2, 2, " ");
+    let fuzzy_a = words(110_000, 26, 3, " ");
+    let fuzzy_b = words(110_000, 26, 4, " ");
+    let needle = words(5_000, 26, 5, " ");
+    let hay = words(50_000, 26, 6, " ");
+    let tiny = words(64, 26, 7, "x");
+    let long = words(3_900_000, 26, 8, " ");
+    let cases = [
+        (
+            "rouge_l/140k_tokens_a_side",
+            Metric::RougeL,
+            &rouge_a,
+            &rouge_b,
+        ),
+        (
+            "fuzzy_match/110k_chars_a_side",
+            Metric::FuzzyMatch,
+            &fuzzy_a,
+            &fuzzy_b,
+        ),
+        (
+            "fuzzy_match/5k_against_50k",
+            Metric::FuzzyMatch,
+            &needle,
+            &hay,
+        ),
+        (
+            "fuzzy_match/64_against_3.9M",
+            Metric::FuzzyMatch,
+            &tiny,
+            &long,
+        ),
+    ];
+    for (name, metric, x, y) in cases {
+        let (t, cpu) = (Instant::now(), cpu_seconds());
+        let r = checked_score(metric, x, y);
+        let (secs, cpu) = (t.elapsed().as_secs_f64(), cpu_seconds() - cpu);
+        println!("{name:45} {cpu:8.3} s cpu {secs:8.3} s wall  {r:?}");
     }
 }

@@ -81,17 +81,17 @@ impl fmt::Display for Metric {
     }
 }
 
-/// rouge_l: largest `⌈m/64⌉ · n` (token counts m ≤ n) scored; e.g. two texts of ~100k tokens
+/// rouge_l: largest `⌈m/64⌉ · n` (token counts m ≤ n) scored; e.g. two texts of ~140k tokens
 /// each, or any text against one of at most 64 tokens up to ~4·10^9 tokens.
-pub const ROUGE_L_MAX_STEPS: u64 = 160_000_000;
+pub const ROUGE_L_MAX_STEPS: u64 = 320_000_000;
 
 /// fuzzy_match, lengths within 1.5×: largest `⌈m/64⌉ · n` (processed code points, m ≤ n);
-/// e.g. two texts of ~80k characters each.
-pub const FUZZY_MAX_STEPS: u64 = 100_000_000;
+/// e.g. two texts of ~110k characters each.
+pub const FUZZY_MAX_STEPS: u64 = 200_000_000;
 
 /// fuzzy_match, lengths 1.5× or more apart (`partial_ratio`): largest `m · n`; e.g. 5,000
-/// against 30,000 characters, or 64 against 2.3M.
-pub const FUZZY_MAX_PARTIAL_CELLS: u64 = 150_000_000;
+/// against 50,000 characters, or 64 against 3.9M.
+pub const FUZZY_MAX_PARTIAL_CELLS: u64 = 250_000_000;
 
 /// A pair refused because scoring it exactly would cost more than the metric's limit.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -138,7 +138,7 @@ pub(crate) fn check_rouge_l(input_len: usize, reference_len: usize) -> Result<()
         reference_len: reference_len as u64,
         limit: format!(
             "ceil(shorter/64) * longer token count at most {ROUGE_L_MAX_STEPS}, \
-             e.g. 100k tokens a side"
+             e.g. 140k tokens a side"
         ),
     })
 }
@@ -159,7 +159,7 @@ pub(crate) fn check_fuzzy(input_len: usize, reference_len: usize) -> Result<(), 
             m.saturating_mul(n) <= FUZZY_MAX_PARTIAL_CELLS,
             format!(
                 "lengths 1.5x or more apart: shorter * longer at most {FUZZY_MAX_PARTIAL_CELLS}, \
-                 e.g. 5,000 against 30,000 characters"
+                 e.g. 5,000 against 50,000 characters"
             ),
         )
     } else {
@@ -167,7 +167,7 @@ pub(crate) fn check_fuzzy(input_len: usize, reference_len: usize) -> Result<(), 
             lcs_steps(input_len, reference_len) <= FUZZY_MAX_STEPS,
             format!(
                 "lengths within 1.5x: ceil(shorter/64) * longer at most {FUZZY_MAX_STEPS}, \
-                 e.g. 80,000 characters a side"
+                 e.g. 110,000 characters a side"
             ),
         )
     };
@@ -226,10 +226,10 @@ mod tests {
         let e = check_fuzzy(10_000, 30_000).unwrap_err();
         assert!(e.limit.contains("1.5x or more apart"), "{e}");
         assert!(check_fuzzy(60_000, 60_000).is_ok());
-        let e = check_fuzzy(100_000, 120_000).unwrap_err();
+        let e = check_fuzzy(150_000, 160_000).unwrap_err();
         assert!(e.limit.contains("within 1.5x"), "{e}");
         assert!(e
             .to_string()
-            .starts_with("fuzzy_match: input of 100000 characters"));
+            .starts_with("fuzzy_match: input of 150000 characters"));
     }
 }
