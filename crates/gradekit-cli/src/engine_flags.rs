@@ -87,6 +87,10 @@ pub struct EngineFlags {
         help_heading = "Engine"
     )]
     pub judge_response_format: String,
+    /// Largest rendered template field and sample text, in bytes; a sample past it gets
+    /// other_error naming the field and the limit (default 16 MiB).
+    #[arg(long, default_value_t = gradekit_engine::DEFAULT_MAX_FIELD_BYTES, value_name = "BYTES", help_heading = "Engine")]
+    pub max_field_bytes: usize,
 }
 
 impl EngineFlags {
@@ -107,7 +111,11 @@ impl EngineFlags {
         if self.python_workers == Some(0) {
             anyhow::bail!("--python-workers must be at least 1");
         }
+        if self.max_field_bytes == 0 {
+            anyhow::bail!("--max-field-bytes must be at least 1");
+        }
         let mut opts = EngineOptions::default();
+        opts.max_field_bytes = self.max_field_bytes;
         opts.python = PythonRuntime::new(PythonOptions {
             mode: match self.python_mode {
                 PythonModeArg::Sandboxed => PythonMode::Sandboxed,

@@ -40,6 +40,9 @@ pub struct Args {
     /// Compiled graders kept in memory (keyed by content hash; 0 = compile every request).
     #[arg(long, default_value_t = gradekit_server::DEFAULT_CACHE_CAPACITY, value_name = "N")]
     cache_size: usize,
+    /// Most samples in one POST /v1/graders/run_batch request (400 with the limit beyond).
+    #[arg(long, default_value_t = gradekit_server::DEFAULT_MAX_BATCH, value_name = "N")]
+    max_batch_samples: usize,
     /// Allow --python-mode process/embedded: python graders from any client then run without
     /// the sandbox. Only when every client is trusted.
     #[arg(long, alias = "allow-unsandboxed-python")]
@@ -86,6 +89,7 @@ pub fn main(a: Args) -> Result<ExitCode> {
         timeout,
         concurrency: a.concurrency,
         cache_capacity: a.cache_size,
+        max_batch: a.max_batch_samples,
         allow_untrusted_python: a.allow_untrusted_python,
     };
     let state = AppState::new(config, a.engine.to_options()?, graders)?;

@@ -1,10 +1,11 @@
 //! From grader JSON to a [`CompiledGrader`], and the `validate` echo.
 
+use crate::cancel::{Cancel, CANCELLED};
 use crate::context::EvalContext;
 use crate::graders::multi::Multi;
 use crate::graders::Leaf;
 use crate::name::generated_name;
-use crate::result::{GradeResult, Usage};
+use crate::result::{Failure, GradeResult, Usage};
 use crate::EngineOptions;
 use gradekit_model::{ConfigErrors, ErrorFlags, Grader, RunResponse, SampleParts};
 use indexmap::IndexMap;
@@ -29,7 +30,12 @@ pub struct CompiledGrader {
     io_width: Option<usize>,
     /// What of a text sample the grader can observe (see [`Self::context_from_text`]).
     sample_parts: SampleParts,
+    /// Largest sample text graded, in bytes (`EngineOptions::max_field_bytes`).
+    field_limit: usize,
 }
+
+/// Samples per python frame in a cancellable batch: the token is checked between frames.
+const PY_FRAME: usize = 256;
 
 /// Compiles a grader, rejecting it on any fault (what `/validate` does). Errors carry paths
 /// relative to the grader (`graders.email.operation`).
@@ -117,6 +123,7 @@ fn compile_inner(v: &Value, opts: &EngineOptions) -> (Option<CompiledGrader>, Co
         kind: grader.type_name(),
         pass_threshold: grader.pass_threshold(),
         root,
+        field_limit: opts.field_limit(),
         io_width: crate::graders::judge::needs_judge(&grader).then_some(
             match opts.judge_concurrency {
                 0 => crate::graders::judge::DEFAULT_JUDGE_CONCURRENCY,
@@ -167,6 +174,36 @@ impl CompiledGrader {
 
     /// Grades one sample. Never fails: a failed sample is reward 0 with its error flags.
     pub fn grade(&self, ctx: &EvalContext) -> GradeResult {
+        self.grade_inner(ctx, None)
+    }
+
+    /// Like [`Self::grade`], but a multi grader stops between sub-graders once `cancel` fires
+    /// (the sample is then answered `other_error`, "cancelled").
+    pub fn grade_cancellable(&self, ctx: &EvalContext, cancel: &Cancel) -> GradeResult {
+        if cancel.is_cancelled() {
+            return failed(Failure::Limit(CANCELLED.into()), 0.0);
+        }
+        self.grade_inner(ctx, Some(cancel))
+    }
+
+    /// The sample's text when it is past the size budget: that sample is refused, not graded.
+    fn oversized(&self, ctx: &EvalContext) -> Option<GradeResult> {
+        let text = ctx.sample.get("output_text")?.as_str()?;
+        (text.len() > self.field_limit).then(|| {
+            let why = crate::graders::too_large(
+                "sample.output_text",
+                "sample text",
+                text.len(),
+                self.field_limit,
+            );
+            failed(Failure::Limit(why), 0.0)
+        })
+    }
+
+    fn grade_inner(&self, ctx: &EvalContext, cancel: Option<&Cancel>) -> GradeResult {
+        if let Some(r) = self.oversized(ctx) {
+            return r;
+        }
         let start = Instant::now();
         let mut usage = Usage::default();
         let (reward, sub_rewards, errors) = match &self.root {
@@ -186,7 +223,7 @@ impl CompiledGrader {
                 (reward, IndexMap::new(), errors)
             }
             Root::Multi(m) => {
-                let o = m.grade(ctx, &mut usage);
+                let o = m.grade(ctx, &mut usage, cancel);
                 (o.reward, o.sub_rewards, o.errors)
             }
         };
@@ -221,7 +258,7 @@ impl CompiledGrader {
     /// [`Self::io_width`] threads wide, so judge calls in flight do not depend on the cores.
     pub fn grade_batch(&self, ctxs: &[EvalContext]) -> Vec<GradeResult> {
         if let Root::Leaf(Leaf::Python(p)) = &self.root {
-            return p.grade_batch(ctxs); // many samples per worker frame
+            return self.python_frame(p, ctxs); // many samples per worker frame
         }
         if let Some(pool) = self.io_width.and_then(crate::io_pool::pool) {
             return pool.install(|| ctxs.par_iter().map(|c| self.grade(c)).collect());
@@ -229,8 +266,76 @@ impl CompiledGrader {
         ctxs.par_iter().map(|c| self.grade(c)).collect()
     }
 
+    /// [`Self::grade_batch`] that stops once `cancel` fires: the samples not graded by then are
+    /// answered `other_error` ("cancelled"), so the result still has one entry per input, in
+    /// order. Checked before every sample (python: every frame of [`PY_FRAME`] samples).
+    pub fn grade_batch_cancellable(
+        &self,
+        ctxs: &[EvalContext],
+        cancel: &Cancel,
+    ) -> Vec<GradeResult> {
+        let cancelled = || failed(Failure::Limit(CANCELLED.into()), 0.0);
+        if let Root::Leaf(Leaf::Python(p)) = &self.root {
+            let mut out = Vec::with_capacity(ctxs.len());
+            for frame in ctxs.chunks(PY_FRAME) {
+                if cancel.is_cancelled() {
+                    out.extend(frame.iter().map(|_| cancelled()));
+                } else {
+                    out.extend(self.python_frame(p, frame));
+                }
+            }
+            return out;
+        }
+        let one = |c: &EvalContext| self.grade_cancellable(c, cancel);
+        if let Some(pool) = self.io_width.and_then(crate::io_pool::pool) {
+            return pool.install(|| ctxs.par_iter().map(one).collect());
+        }
+        ctxs.par_iter().map(one).collect()
+    }
+
+    /// One python frame; samples past the size budget are answered without being sent.
+    fn python_frame(
+        &self,
+        p: &crate::graders::python::Python,
+        ctxs: &[EvalContext],
+    ) -> Vec<GradeResult> {
+        let refused: Vec<Option<GradeResult>> = ctxs.iter().map(|c| self.oversized(c)).collect();
+        if refused.iter().all(Option::is_none) {
+            return p.grade_batch(ctxs);
+        }
+        let sendable: Vec<EvalContext> = ctxs
+            .iter()
+            .zip(&refused)
+            .filter(|(_, r)| r.is_none())
+            .map(|(c, _)| c.clone())
+            .collect();
+        let mut graded = p.grade_batch(&sendable).into_iter();
+        refused
+            .into_iter()
+            .map(|r| {
+                r.or_else(|| graded.next())
+                    .unwrap_or_else(|| failed(Failure::Other, 0.0))
+            })
+            .collect()
+    }
+
     /// Grades one sample and shapes the `/run` response.
     pub fn run(&self, ctx: &EvalContext) -> RunResponse {
         self.grade(ctx).to_response(&self.name, self.kind)
+    }
+}
+
+/// The result of a sample that failed before or instead of grading.
+fn failed(f: Failure, execution_time: f64) -> GradeResult {
+    let mut errors = ErrorFlags::default();
+    f.apply(&mut errors);
+    GradeResult {
+        reward: 0.0,
+        sub_rewards: IndexMap::new(),
+        errors,
+        execution_time,
+        token_usage: None,
+        sampled_model_name: None,
+        usage_per_model: IndexMap::new(),
     }
 }

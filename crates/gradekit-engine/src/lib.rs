@@ -18,6 +18,7 @@
 //! a multi grader whose *only* fault is its formula, answering with `formula_parse_error`
 //! ([`compile_for_run`]), as DESIGN.md §4 asks.
 
+mod cancel;
 mod compile;
 mod context;
 mod graders;
@@ -25,6 +26,7 @@ mod io_pool;
 mod name;
 mod result;
 
+pub use cancel::{Cancel, CancelOnDrop};
 pub use compile::{compile, compile_for_run, validate, CompiledGrader};
 pub use context::{EvalContext, SampleError};
 pub use gradekit_judge as judge;
@@ -55,6 +57,23 @@ pub struct EngineOptions {
     /// calls are I/O, so their parallelism follows this (`--judge-concurrency`, default 32 when
     /// 0), never the CPU count.
     pub judge_concurrency: usize,
+    /// Size budget of one rendered template field and of the sample text, in bytes
+    /// (`--max-field-bytes`; 0 = [`DEFAULT_MAX_FIELD_BYTES`]). Past it the sample gets
+    /// `other_error` with details naming the field and the limit; nothing is allocated first.
+    pub max_field_bytes: usize,
+}
+
+/// Default of [`EngineOptions::max_field_bytes`]: 16 MiB per rendered field.
+pub const DEFAULT_MAX_FIELD_BYTES: usize = 16 << 20;
+
+impl EngineOptions {
+    /// The effective per-field size budget.
+    pub fn field_limit(&self) -> usize {
+        match self.max_field_bytes {
+            0 => DEFAULT_MAX_FIELD_BYTES,
+            n => n,
+        }
+    }
 }
 
 /// Answers a `/fine_tuning/alpha/graders/run` request body: the response, or every fault of

@@ -49,6 +49,9 @@ pub(crate) enum Failure {
     FormulaParse,
     /// Anything else: a non-finite result, an engine-side bug caught at run time.
     Other,
+    /// A value past one of the engine's size limits (a rendered field, the sample text, a
+    /// metric input): `other_error`, with details naming the field and the limit.
+    Limit(String),
     PythonRuntime(String),
     PythonServer {
         error_type: String,
@@ -70,6 +73,10 @@ impl Failure {
             }
             Failure::FormulaParse => one.formula_parse_error = true,
             Failure::Other => one.other_error = true,
+            Failure::Limit(d) => {
+                one.other_error = true;
+                one.other_error_details = Some(d.clone());
+            }
             Failure::PythonRuntime(d) => {
                 one.python_grader_runtime_error = true;
                 one.python_grader_runtime_error_details = Some(d.clone());

@@ -50,6 +50,11 @@ pub const ERROR_KEYS: [&str; 24] = [
 ];
 
 /// `metadata.errors`: always all 24 keys, in [`ERROR_KEYS`] order (the field order here).
+///
+/// One gradekit addition: `other_error_details`, right after `other_error`, present *only*
+/// when a detail is known (a sample refused by a size limit names the field and the limit).
+/// OpenAI's wire has no details key for `other_error`; a clean response keeps exactly the 24
+/// keys, and SDKs keep unknown keys as extras.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ErrorFlags {
@@ -61,6 +66,8 @@ pub struct ErrorFlags {
     pub invalid_variable_error: bool,
     pub invalid_variable_error_details: Option<String>,
     pub other_error: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub other_error_details: Option<String>,
     pub python_grader_server_error: bool,
     pub python_grader_server_error_type: Option<String>,
     pub python_grader_runtime_error: bool,
@@ -168,6 +175,7 @@ impl ErrorFlags {
             &o.invalid_variable_error_details,
         );
         self.other_error |= o.other_error;
+        merge_detail(&mut self.other_error_details, &o.other_error_details);
         self.python_grader_server_error |= o.python_grader_server_error;
         merge_detail(
             &mut self.python_grader_server_error_type,

@@ -60,6 +60,11 @@ pub const DEFAULT_MAX_BODY: usize = 16 * 1024 * 1024;
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
 /// Default number of requests in flight before 429.
 pub const DEFAULT_CONCURRENCY: usize = 256;
+/// Default most samples in one `/v1/graders/run_batch` request (`--max-batch-samples`): the
+/// answer is built in memory, so its size must follow a server limit, not the client.
+pub const DEFAULT_MAX_BATCH: usize = 400;
+/// Most queries in one OpenRLHF `/get_reward` request (its answer is a few numbers per query).
+pub const MAX_REWARD_QUERIES: usize = 16_384;
 /// Default number of compiled graders kept.
 pub const DEFAULT_CACHE_CAPACITY: usize = 256;
 
@@ -95,6 +100,8 @@ pub struct ServerConfig {
     pub concurrency: usize,
     /// Compiled graders kept in the cache (0 = no cache).
     pub cache_capacity: usize,
+    /// Most samples in one `/v1/graders/run_batch` request (400 beyond, naming the limit).
+    pub max_batch: usize,
     /// Accept an engine whose python mode is not `sandboxed` (code from any client would run
     /// unisolated).
     pub allow_untrusted_python: bool,
@@ -108,6 +115,7 @@ impl Default for ServerConfig {
             timeout: DEFAULT_TIMEOUT,
             concurrency: DEFAULT_CONCURRENCY,
             cache_capacity: DEFAULT_CACHE_CAPACITY,
+            max_batch: DEFAULT_MAX_BATCH,
             allow_untrusted_python: false,
         }
     }
@@ -183,6 +191,11 @@ impl AppState {
         if config.concurrency == 0 {
             return Err(StartError::Config(
                 "--concurrency must be at least 1".into(),
+            ));
+        }
+        if config.max_batch == 0 {
+            return Err(StartError::Config(
+                "--max-batch-samples must be at least 1".into(),
             ));
         }
         if config.max_body == 0 {

@@ -15,6 +15,12 @@
 //!   (`{{ item.x + 1 }}`) is a compile error: it was clearly meant as a reference.
 //! * Rendered values are never re-expanded: a value containing `{{ item.x }}` is output as is.
 //!
+//! **Size budget.** A template can amplify its input: `{{ item.a }}` written 10,000 times over
+//! a 1 MB value renders 10 GB. [`Template::render_limited`] therefore *measures* the rendering
+//! first — string lengths are known, other values are serialised into a counting sink that
+//! stops at the budget — and allocates only when the total fits. Over the budget it answers
+//! [`RenderError::TooLarge`] without having allocated more than the budget's worth of work.
+//!
 //! Values render as strings as-is, and everything else as compact JSON with keys in input
 //! order, non-ASCII unescaped and numbers in shortest round-trip form (this crate relies on
 //! `serde_json`'s `preserve_order` and `float_roundtrip` features, set in the workspace).
@@ -170,6 +176,68 @@ enum Segment {
     Ref(Path),
 }
 
+/// Why a bounded rendering failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RenderError {
+    /// A reference did not resolve.
+    Missing(Missing),
+    /// The rendering would be larger than `limit` bytes (`at_least` is a lower bound of its
+    /// size: measuring stops as soon as the budget is passed).
+    TooLarge { at_least: usize, limit: usize },
+}
+
+impl From<Missing> for RenderError {
+    fn from(m: Missing) -> Self {
+        RenderError::Missing(m)
+    }
+}
+
+impl fmt::Display for RenderError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RenderError::Missing(m) => m.fmt(f),
+            RenderError::TooLarge { at_least, limit } => write!(
+                f,
+                "the rendered text is larger than the limit of {limit} bytes (at least {at_least} bytes)"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for RenderError {}
+
+/// A `fmt`/`io` sink that only counts bytes and fails once more than `cap` arrived, so that
+/// measuring a huge value costs at most `cap` bytes of work and no memory.
+struct Counter {
+    n: usize,
+    cap: usize,
+}
+
+impl std::io::Write for Counter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.n = self.n.saturating_add(buf.len());
+        if self.n > self.cap {
+            Err(std::io::Error::other("over budget"))
+        } else {
+            Ok(buf.len())
+        }
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The number of bytes `v` renders to, or `None` when it is more than `cap`.
+pub fn rendered_len(v: &Value, cap: usize) -> Option<usize> {
+    match v {
+        Value::String(s) => (s.len() <= cap).then_some(s.len()),
+        other => {
+            let mut c = Counter { n: 0, cap };
+            serde_json::to_writer(&mut c, other).ok().map(|()| c.n)
+        }
+    }
+}
+
 /// A parsed template.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Template {
@@ -230,6 +298,61 @@ impl Template {
                 Ok(Cow::Owned(out))
             }
         }
+    }
+
+    /// Renders against `ctx` unless the result would be larger than `limit` bytes: the size is
+    /// measured before anything is allocated (see the crate docs, "Size budget").
+    pub fn render_limited<'a>(
+        &'a self,
+        ctx: &Context<'a>,
+        limit: usize,
+    ) -> Result<Cow<'a, str>, RenderError> {
+        let too_large = |at_least| RenderError::TooLarge { at_least, limit };
+        if let [Segment::Ref(p)] = self.segments.as_slice() {
+            let v = p.resolve(ctx)?;
+            return match v {
+                Value::String(s) if s.len() <= limit => Ok(Cow::Borrowed(s)),
+                Value::String(s) => Err(too_large(s.len())),
+                other => match rendered_len(other, limit) {
+                    Some(n) => {
+                        let mut out = String::with_capacity(n);
+                        write_value(&mut out, other);
+                        Ok(Cow::Owned(out))
+                    }
+                    None => Err(too_large(limit.saturating_add(1))),
+                },
+            };
+        }
+        let total = self.measure(ctx, limit)?;
+        if self.is_literal() {
+            return self.render(ctx).map_err(RenderError::from);
+        }
+        let mut out = String::with_capacity(total);
+        self.render_into(ctx, &mut out)?;
+        Ok(Cow::Owned(out))
+    }
+
+    /// The size of the rendering, resolving every reference, or `TooLarge` as soon as the
+    /// running total passes `limit`.
+    fn measure(&self, ctx: &Context<'_>, limit: usize) -> Result<usize, RenderError> {
+        let mut total = 0usize;
+        for seg in &self.segments {
+            let room = limit - total;
+            let n = match seg {
+                Segment::Lit(s) => (s.len() <= room).then_some(s.len()),
+                Segment::Ref(p) => rendered_len(p.resolve(ctx)?, room),
+            };
+            match n {
+                Some(n) => total += n,
+                None => {
+                    return Err(RenderError::TooLarge {
+                        at_least: total.saturating_add(room).saturating_add(1),
+                        limit,
+                    })
+                }
+            }
+        }
+        Ok(total)
     }
 
     /// Appends the rendering to `out`; on error `out` may hold a partial rendering.

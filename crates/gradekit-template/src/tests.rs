@@ -142,3 +142,95 @@ proptest! {
         prop_assert_eq!(r.as_ref(), s.as_str());
     }
 }
+
+fn render_lim(t: &str, item: &Value, limit: usize) -> Result<String, RenderError> {
+    let t = Template::parse(t).unwrap();
+    let s = json!({});
+    t.render_limited(&Context { item, sample: &s }, limit)
+        .map(|c| c.into_owned())
+}
+
+#[test]
+fn amplification_is_refused_before_allocating() {
+    // 10,000 references to a 1 MB value would render 10 GB; the budget stops it at once.
+    let item = json!({"a": "x".repeat(1 << 20)});
+    let src = "{{ item.a }}".repeat(10_000);
+    let err = render_lim(&src, &item, 16 << 20).unwrap_err();
+    match err {
+        RenderError::TooLarge { at_least, limit } => {
+            assert_eq!(limit, 16 << 20);
+            assert!(at_least > limit);
+        }
+        other => panic!("expected TooLarge, got {other:?}"),
+    }
+    assert!(err_text(&src, &item).contains("16777216"));
+}
+
+fn err_text(src: &str, item: &Value) -> String {
+    render_lim(src, item, 16 << 20).unwrap_err().to_string()
+}
+
+#[test]
+fn budget_is_exact_at_the_edge() {
+    let item = json!({"a": "abc", "o": {"k": [1, 2]}, "n": 12.5});
+    // "abc-abc" is 7 bytes.
+    assert_eq!(
+        render_lim("{{item.a}}-{{item.a}}", &item, 7).unwrap(),
+        "abc-abc"
+    );
+    assert!(matches!(
+        render_lim("{{item.a}}-{{item.a}}", &item, 6),
+        Err(RenderError::TooLarge { limit: 6, .. })
+    ));
+    // Non-string values are measured as their compact JSON: {"k":[1,2]} is 11 bytes.
+    assert_eq!(
+        render_lim("{{item.o}}", &item, 11).unwrap(),
+        r#"{"k":[1,2]}"#
+    );
+    assert!(render_lim("{{item.o}}", &item, 10).is_err());
+    assert!(render_lim("<{{item.o}}>", &item, 12).is_err());
+    assert_eq!(
+        render_lim("<{{item.o}}>", &item, 13).unwrap(),
+        r#"<{"k":[1,2]}>"#
+    );
+    // A single string reference is borrowed, but still bounded.
+    assert!(render_lim("{{item.a}}", &item, 2).is_err());
+    // Literals count too.
+    assert!(render_lim("abcdef", &item, 5).is_err());
+    assert_eq!(render_lim("abcdef", &item, 6).unwrap(), "abcdef");
+    // A missing path is still a Missing, not a size error.
+    assert!(matches!(
+        render_lim("{{item.zz}}", &item, 100),
+        Err(RenderError::Missing(_))
+    ));
+}
+
+proptest! {
+    /// Within budget, the bounded rendering equals the unbounded one; over it, it refuses.
+    #[test]
+    fn limited_agrees_with_unbounded(
+        parts in proptest::collection::vec(prop_oneof![
+            Just("{{item.s}}".to_string()),
+            Just("{{ item.o }}".to_string()),
+            Just("{{item.n}}".to_string()),
+            "[a-z é]{0,5}",
+        ], 0..8),
+        s in "[a-zA-Z0-9 é]{0,20}",
+        limit in 0usize..120,
+    ) {
+        let src = parts.concat();
+        let item = json!({"s": s, "o": {"x": [1, "y", null]}, "n": 1.5});
+        let full = render(&src, &item, &json!({})).unwrap();
+        match render_lim(&src, &item, limit) {
+            Ok(r) => {
+                prop_assert_eq!(&r, &full);
+                prop_assert!(r.len() <= limit);
+            }
+            Err(RenderError::TooLarge { at_least, .. }) => {
+                prop_assert!(full.len() > limit);
+                prop_assert!(at_least > limit && at_least <= full.len().max(limit + 1));
+            }
+            Err(e) => prop_assert!(false, "unexpected {e:?}"),
+        }
+    }
+}

@@ -9,7 +9,7 @@
 
 use std::sync::{Arc, OnceLock};
 
-use super::{join, render, template};
+use super::{join, template, Field};
 use crate::context::EvalContext;
 use crate::result::{Failure, Usage};
 use crate::EngineOptions;
@@ -20,7 +20,6 @@ use gradekit_judge::{
 use gradekit_model::{
     ConfigErrors, ContentItem, Grader, Message, MessageContent, SamplingParams, TokenUsage,
 };
-use gradekit_template::Template;
 
 /// Judge calls in flight when the options do not say (`--judge-concurrency`).
 pub(crate) const DEFAULT_JUDGE_CONCURRENCY: usize = gradekit_judge::DEFAULT_CONCURRENCY;
@@ -91,20 +90,14 @@ pub(crate) fn record(usage: &mut Usage, model: &str, u: &gradekit_judge::Usage) 
 
 #[derive(Debug)]
 enum Part {
-    Text(Template),
-    Image {
-        url: Template,
-        detail: Option<String>,
-    },
-    Audio {
-        data: Template,
-        format: String,
-    },
+    Text(Field),
+    Image { url: Field, detail: Option<String> },
+    Audio { data: Field, format: String },
 }
 
 #[derive(Debug)]
 enum Content {
-    Text(Template),
+    Text(Field),
     Parts(Vec<Part>),
 }
 
@@ -124,6 +117,7 @@ impl Messages {
     pub(crate) fn compile(
         input: &[Message],
         path: &str,
+        opts: &EngineOptions,
         errs: &mut ConfigErrors,
     ) -> Option<Messages> {
         let mut out = Vec::with_capacity(input.len());
@@ -132,15 +126,15 @@ impl Messages {
             let mpath = format!("{}[{i}]", join(path, "input"));
             let cpath = join(&mpath, "content");
             let content = match &m.content {
-                MessageContent::Text(s) => template(s, cpath, errs).map(Content::Text),
+                MessageContent::Text(s) => template(s, cpath, opts, errs).map(Content::Text),
                 MessageContent::Item(item) => {
-                    compile_part(item, &cpath, errs).map(|p| Content::Parts(vec![p]))
+                    compile_part(item, &cpath, opts, errs).map(|p| Content::Parts(vec![p]))
                 }
                 MessageContent::Items(items) => {
                     let parts: Vec<Option<Part>> = items
                         .iter()
                         .enumerate()
-                        .map(|(j, item)| compile_part(item, &format!("{cpath}[{j}]"), errs))
+                        .map(|(j, item)| compile_part(item, &format!("{cpath}[{j}]"), opts, errs))
                         .collect();
                     parts
                         .into_iter()
@@ -165,7 +159,7 @@ impl Messages {
             .iter()
             .map(|m| {
                 let content = match &m.content {
-                    Content::Text(t) => JudgeContent::Text(render(t, ctx)?.into_owned()),
+                    Content::Text(t) => JudgeContent::Text(t.render(ctx)?.into_owned()),
                     Content::Parts(parts) => JudgeContent::Parts(
                         parts
                             .iter()
@@ -182,13 +176,18 @@ impl Messages {
     }
 }
 
-fn compile_part(item: &ContentItem, path: &str, errs: &mut ConfigErrors) -> Option<Part> {
+fn compile_part(
+    item: &ContentItem,
+    path: &str,
+    opts: &EngineOptions,
+    errs: &mut ConfigErrors,
+) -> Option<Part> {
     match item {
         ContentItem::InputText { text } | ContentItem::OutputText { text } => {
-            template(text, join(path, "text"), errs).map(Part::Text)
+            template(text, join(path, "text"), opts, errs).map(Part::Text)
         }
         ContentItem::InputImage { image_url, detail } => {
-            template(image_url, join(path, "image_url"), errs).map(|url| Part::Image {
+            template(image_url, join(path, "image_url"), opts, errs).map(|url| Part::Image {
                 url,
                 detail: detail.clone(),
             })
@@ -196,6 +195,7 @@ fn compile_part(item: &ContentItem, path: &str, errs: &mut ConfigErrors) -> Opti
         ContentItem::InputAudio { input_audio } => template(
             &input_audio.data,
             join(&join(path, "input_audio"), "data"),
+            opts,
             errs,
         )
         .map(|data| Part::Audio {
@@ -208,14 +208,14 @@ fn compile_part(item: &ContentItem, path: &str, errs: &mut ConfigErrors) -> Opti
 fn render_part(p: &Part, ctx: &EvalContext) -> Result<ContentPart, Failure> {
     Ok(match p {
         Part::Text(t) => ContentPart::Text {
-            text: render(t, ctx)?.into_owned(),
+            text: t.render(ctx)?.into_owned(),
         },
         Part::Image { url, detail } => ContentPart::Image {
-            url: render(url, ctx)?.into_owned(),
+            url: url.render(ctx)?.into_owned(),
             detail: detail.clone(),
         },
         Part::Audio { data, format } => ContentPart::Audio {
-            data: render(data, ctx)?.into_owned(),
+            data: data.render(ctx)?.into_owned(),
             format: format.clone(),
         },
     })

@@ -29,7 +29,7 @@ impl LabelModel {
         opts: &EngineOptions,
         errs: &mut ConfigErrors,
     ) -> Option<LabelModel> {
-        let messages = Messages::compile(&c.input, path, errs);
+        let messages = Messages::compile(&c.input, path, opts, errs);
         let judge = match judge::chat_judge(opts) {
             Ok(j) => j,
             Err(e) => {

@@ -5,7 +5,8 @@ use crate::context::EvalContext;
 use crate::result::{Failure, Usage};
 use crate::EngineOptions;
 use gradekit_model::{ConfigError, ConfigErrors, Grader, SampleParts};
-use gradekit_template::{Root as TemplateRoot, Step, Template};
+use gradekit_template::{RenderError, Root as TemplateRoot, Step, Template};
+use std::borrow::Cow;
 
 pub(crate) mod cosine;
 pub(crate) mod judge;
@@ -46,7 +47,7 @@ impl Leaf {
     ) -> Option<Leaf> {
         match g {
             Grader::StringCheck(c) => {
-                string_check::StringCheck::compile(c, path, errs).map(Leaf::StringCheck)
+                string_check::StringCheck::compile(c, path, opts, errs).map(Leaf::StringCheck)
             }
             Grader::TextSimilarity(c) => {
                 text_similarity::TextSimilarity::compile(c, path, opts, errs)
@@ -91,24 +92,57 @@ pub(crate) fn join(path: &str, key: &str) -> String {
     }
 }
 
+/// A template field of a grader: the template, where it is in the config (for messages) and
+/// the size budget of its rendering (`EngineOptions::max_field_bytes`).
+#[derive(Debug)]
+pub(crate) struct Field {
+    pub(crate) template: Template,
+    path: String,
+    limit: usize,
+}
+
+impl Field {
+    /// Renders the field for a sample; a missing path is an `invalid_variable_error`, a
+    /// rendering past the budget an `other_error` naming the field and the limit (measured
+    /// before anything is allocated).
+    pub(crate) fn render<'a>(&'a self, ctx: &'a EvalContext) -> Result<Cow<'a, str>, Failure> {
+        self.template
+            .render_limited(&ctx.template_context(), self.limit)
+            .map_err(|e| match e {
+                RenderError::Missing(m) => Failure::InvalidVariable(m.details),
+                RenderError::TooLarge { at_least, limit } => {
+                    Failure::Limit(too_large(&self.path, "rendered text", at_least, limit))
+                }
+            })
+    }
+}
+
+/// The message of a value refused by the size budget of one field.
+pub(crate) fn too_large(field: &str, what: &str, at_least: usize, limit: usize) -> String {
+    format!(
+        "{field}: the {what} is larger than the limit of {limit} bytes per field \
+         (at least {at_least} bytes); the limit is set by --max-field-bytes"
+    )
+}
+
 /// Parses a template field, reporting a parse error at `path`.
-pub(crate) fn template(src: &str, path: String, errs: &mut ConfigErrors) -> Option<Template> {
+pub(crate) fn template(
+    src: &str,
+    path: String,
+    opts: &EngineOptions,
+    errs: &mut ConfigErrors,
+) -> Option<Field> {
     match Template::parse(src) {
-        Ok(t) => Some(t),
+        Ok(template) => Some(Field {
+            template,
+            path,
+            limit: opts.field_limit(),
+        }),
         Err(e) => {
             errs.push(ConfigError::new(path, e.to_string()));
             None
         }
     }
-}
-
-/// Renders a template for a sample; a missing path is an `invalid_variable_error`.
-pub(crate) fn render<'a>(
-    t: &'a Template,
-    ctx: &'a EvalContext,
-) -> Result<std::borrow::Cow<'a, str>, Failure> {
-    t.render(&ctx.template_context())
-        .map_err(|m| Failure::InvalidVariable(m.details))
 }
 
 /// The error for a grader type whose implementation is not part of this build.

@@ -68,7 +68,14 @@ impl Multi {
         &self.keys
     }
 
-    pub(crate) fn grade(&self, ctx: &EvalContext, usage: &mut Usage) -> MultiOutcome {
+    /// Grades every sub-grader; with a `cancel` token that fires, stops before the next one
+    /// and answers the sample `other_error` ("cancelled").
+    pub(crate) fn grade(
+        &self,
+        ctx: &EvalContext,
+        usage: &mut Usage,
+        cancel: Option<&crate::cancel::Cancel>,
+    ) -> MultiOutcome {
         let mut errors = ErrorFlags::default();
         let Some(formula) = &self.formula else {
             Failure::FormulaParse.apply(&mut errors);
@@ -81,6 +88,14 @@ impl Multi {
         let mut values = Vec::with_capacity(self.subs.len());
         let mut sub_rewards = IndexMap::with_capacity(self.subs.len());
         for (key, sub) in self.keys.iter().zip(&self.subs) {
+            if cancel.is_some_and(crate::cancel::Cancel::is_cancelled) {
+                Failure::Limit(crate::cancel::CANCELLED.into()).apply(&mut errors);
+                return MultiOutcome {
+                    reward: 0.0,
+                    sub_rewards,
+                    errors,
+                };
+            }
             let r = match sub.grade(ctx, usage) {
                 Ok(r) if r.is_finite() => r,
                 Ok(_) => {

@@ -29,7 +29,7 @@ impl ScoreModel {
         opts: &EngineOptions,
         errs: &mut ConfigErrors,
     ) -> Option<ScoreModel> {
-        let messages = Messages::compile(&c.input, path, errs);
+        let messages = Messages::compile(&c.input, path, opts, errs);
         let [min, max] = c.range_or_default();
         if !(min.is_finite() && max.is_finite() && min < max) {
             errs.push(ConfigError::new(

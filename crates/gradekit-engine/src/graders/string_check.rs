@@ -5,7 +5,7 @@
 //! `str.lower()` does — Rust's `str::to_lowercase` uses the same full Unicode mapping — which
 //! is not case folding: "STRASSE" does not contain "straße".
 
-use super::{join, render, template};
+use super::{join, template, Field};
 use crate::context::EvalContext;
 use crate::result::Failure;
 use gradekit_model::{ConfigErrors, Operation, StringCheckGrader};
@@ -13,24 +13,25 @@ use gradekit_template::Template;
 
 #[derive(Debug)]
 pub(crate) struct StringCheck {
-    input: Template,
-    reference: Template,
+    input: Field,
+    reference: Field,
     op: Operation,
 }
 
 impl StringCheck {
     /// The templates rendered per sample.
     pub(crate) fn templates(&self) -> [&Template; 2] {
-        [&self.input, &self.reference]
+        [&self.input.template, &self.reference.template]
     }
 
     pub(crate) fn compile(
         c: &StringCheckGrader,
         path: &str,
+        opts: &crate::EngineOptions,
         errs: &mut ConfigErrors,
     ) -> Option<StringCheck> {
-        let input = template(&c.input, join(path, "input"), errs);
-        let reference = template(&c.reference, join(path, "reference"), errs);
+        let input = template(&c.input, join(path, "input"), opts, errs);
+        let reference = template(&c.reference, join(path, "reference"), opts, errs);
         Some(StringCheck {
             input: input?,
             reference: reference?,
@@ -39,8 +40,8 @@ impl StringCheck {
     }
 
     pub(crate) fn grade(&self, ctx: &EvalContext) -> Result<f64, Failure> {
-        let input = render(&self.input, ctx)?;
-        let reference = render(&self.reference, ctx)?;
+        let input = self.input.render(ctx)?;
+        let reference = self.reference.render(ctx)?;
         let hit = match self.op {
             Operation::Eq => input == reference,
             Operation::Ne => input != reference,

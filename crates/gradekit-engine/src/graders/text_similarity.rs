@@ -1,6 +1,6 @@
 //! `text_similarity`: a metric of gradekit-metrics over the rendered input and reference.
 
-use super::{join, not_supported, render, template};
+use super::{join, not_supported, template, Field};
 use crate::context::EvalContext;
 use crate::result::{Failure, Usage};
 use crate::EngineOptions;
@@ -9,8 +9,8 @@ use gradekit_template::Template;
 
 #[derive(Debug)]
 pub(crate) struct TextSimilarity {
-    input: Template,
-    reference: Template,
+    input: Field,
+    reference: Field,
     metric: Metric,
     /// Set for `cosine`, which embeds through the judge client (issue #5).
     cosine: Option<super::cosine::Cosine>,
@@ -19,7 +19,7 @@ pub(crate) struct TextSimilarity {
 impl TextSimilarity {
     /// The templates rendered per sample.
     pub(crate) fn templates(&self) -> [&Template; 2] {
-        [&self.input, &self.reference]
+        [&self.input.template, &self.reference.template]
     }
 
     pub(crate) fn compile(
@@ -28,8 +28,8 @@ impl TextSimilarity {
         opts: &EngineOptions,
         errs: &mut ConfigErrors,
     ) -> Option<TextSimilarity> {
-        let input = template(&c.input, join(path, "input"), errs);
-        let reference = template(&c.reference, join(path, "reference"), errs);
+        let input = template(&c.input, join(path, "input"), opts, errs);
+        let reference = template(&c.reference, join(path, "reference"), opts, errs);
         let cosine = if c.evaluation_metric == Metric::Cosine {
             match super::cosine::Cosine::new(opts) {
                 Ok(cos) => Some(cos),
@@ -71,8 +71,8 @@ impl TextSimilarity {
     }
 
     pub(crate) fn grade(&self, ctx: &EvalContext, usage: &mut Usage) -> Result<f64, Failure> {
-        let input = render(&self.input, ctx)?;
-        let reference = render(&self.reference, ctx)?;
+        let input = self.input.render(ctx)?;
+        let reference = self.reference.render(ctx)?;
         if let Some(cos) = &self.cosine {
             return cos.score(&input, &reference, usage);
         }

@@ -6,11 +6,19 @@
 //! the engine's `grade_batch` (rayon, or the engine's I/O pool for judge graders) from a
 //! blocking thread. A sample entry that cannot be read is a client bug, not a grading result:
 //! 400 naming it (`samples[3].sample.output_tools`), like any other malformed body.
+//!
+//! **Bounded.** The answer is built in memory, ~1 KB per sample, so a batch holds at most
+//! `--max-batch-samples` samples (default 400); more is a 400 naming the limit, before any
+//! grading. With the body limit this bounds the memory of one request by the server's limits,
+//! not by what a client sends. A batch past its deadline stops between samples (the engine's
+//! cancellation), so a 504 frees its cores and its slot within one sample's cost.
 
-use super::{body_object, compiled_for_run, json_response, request_ctx, to_json, type_error};
+use super::{
+    body_object, cancellation, compiled_for_run, json_response, request_ctx, to_json, type_error,
+};
 use crate::body::read_json;
 use crate::error::ApiError;
-use crate::guard::until;
+use crate::guard::{deadline_exceeded, until};
 use crate::{work, AppState};
 use axum::extract::{Request, State};
 use axum::response::Response;
@@ -52,15 +60,33 @@ pub(crate) async fn run_batch(
     let (Some(grader), Some(samples)) = (grader, samples) else {
         return Err(ApiError::config("invalid_request", &errs));
     };
+    let max = state.0.config.max_batch;
+    if samples.len() > max {
+        errs.push(ConfigError::new(
+            "samples",
+            format!(
+                "a batch holds at most {max} samples (got {}); split it into smaller batches \
+                 (the server's --max-batch-samples limit)",
+                samples.len()
+            ),
+        ));
+    }
     if !errs.is_empty() {
         return Err(ApiError::config("invalid_request", &errs));
     }
+    let (cancel, _armed) = cancellation(deadline);
     until(deadline, timeout, async move {
         let compiled = compiled_for_run(&state, grader).await?;
         let bytes = work::blocking(move || {
             let _slot = permit;
             let ctxs = contexts(samples).map_err(|e| ApiError::config("invalid_request", &e))?;
-            let results = compiled.grader.grade_batch(&ctxs);
+            if cancel.is_cancelled() {
+                return Err(deadline_exceeded(timeout));
+            }
+            let results = compiled.grader.grade_batch_cancellable(&ctxs, &cancel);
+            if cancel.is_cancelled() {
+                return Err(deadline_exceeded(timeout)); // nobody waits for the answer
+            }
             let (name, kind) = (compiled.grader.name(), compiled.grader.kind());
             let mut out = Vec::with_capacity(64 + results.len() * 700);
             out.extend_from_slice(b"{\"results\":[");

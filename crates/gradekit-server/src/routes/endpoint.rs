@@ -11,10 +11,10 @@
 //! dropped instead of rejected, `item` may be missing or null, `trace_id` and unknown top-level
 //! keys are ignored. A failed sample scores 0, as everywhere.
 
-use super::{body_object, json_response, request_ctx, to_json, type_error};
+use super::{body_object, cancellation, json_response, request_ctx, to_json, type_error};
 use crate::body::read_json;
 use crate::error::ApiError;
-use crate::guard::until;
+use crate::guard::{deadline_exceeded, until};
 use crate::{work, AppState};
 use axum::extract::{Path, Request, State};
 use axum::http::StatusCode;
@@ -48,10 +48,15 @@ pub(crate) async fn grade(
     let timeout = state.0.config.timeout;
     let body = read_json(req, state.0.config.max_body).await?;
     let ctx = context(body_object(body)?)?;
+    let (cancel, _armed) = cancellation(deadline);
     until(deadline, timeout, async move {
         let bytes = work::grade(compiled.io_bound, move || {
             let _slot = permit;
-            to_json(&json!({ "score": compiled.grader.grade(&ctx).reward }))
+            if cancel.is_cancelled() {
+                return Err(deadline_exceeded(timeout));
+            }
+            let score = compiled.grader.grade_cancellable(&ctx, &cancel).reward;
+            to_json(&json!({ "score": score }))
         })
         .await??;
         Ok(json_response(bytes))

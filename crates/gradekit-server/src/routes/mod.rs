@@ -42,6 +42,20 @@ pub(crate) fn request_ctx(req: &Request) -> (Option<Deadline>, Option<Permit>) {
     )
 }
 
+/// The request's cancellation token and the guard that fires it when the handler's future is
+/// dropped (the guard's 504, a client that went away). The token also fires at the deadline,
+/// so grading that outlives its request stops between samples and frees its slot and cores.
+pub(crate) fn cancellation(
+    deadline: Option<Deadline>,
+) -> (gradekit_engine::Cancel, gradekit_engine::CancelOnDrop) {
+    let c = match deadline {
+        Some(Deadline(at)) => gradekit_engine::Cancel::with_deadline(at),
+        None => gradekit_engine::Cancel::new(),
+    };
+    let armed = c.on_drop();
+    (c, armed)
+}
+
 /// A 200 with a JSON body already serialised.
 pub(crate) fn json_response(body: Vec<u8>) -> Response {
     let mut r = (StatusCode::OK, body).into_response();

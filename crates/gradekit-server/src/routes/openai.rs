@@ -6,10 +6,10 @@
 //! answered 200 with `formula_parse_error` (the engine's `compile_for_run`). Anything that goes
 //! wrong with the sample is 200 with reward 0 and the flag.
 
-use super::{compiled_for_run, json_response, prefixed, request_ctx, to_json};
+use super::{cancellation, compiled_for_run, json_response, prefixed, request_ctx, to_json};
 use crate::body::read_json;
 use crate::error::ApiError;
-use crate::guard::until;
+use crate::guard::{deadline_exceeded, until};
 use crate::{work, AppState};
 use axum::extract::{Request, State};
 use axum::response::Response;
@@ -24,13 +24,21 @@ pub(crate) async fn run(State(state): State<AppState>, req: Request) -> Result<R
     let body = read_json(req, state.0.config.max_body).await?;
     let rr = RunRequest::from_value(&body).map_err(|e| ApiError::config("invalid_request", &e))?;
     drop(body);
+    let (cancel, _armed) = cancellation(deadline);
     until(deadline, timeout, async move {
         let compiled = compiled_for_run(&state, rr.grader).await?;
         let ctx = EvalContext::new(rr.sample, rr.item);
         let io_bound = compiled.io_bound;
         let bytes = work::grade(io_bound, move || {
             let _slot = permit;
-            to_json(&compiled.grader.run(&ctx))
+            if cancel.is_cancelled() {
+                return Err(deadline_exceeded(timeout)); // queued past the deadline: skip
+            }
+            let g = &compiled.grader;
+            to_json(
+                &g.grade_cancellable(&ctx, &cancel)
+                    .to_response(g.name(), g.kind()),
+            )
         })
         .await??;
         Ok(json_response(bytes))

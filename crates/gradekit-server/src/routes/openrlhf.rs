@@ -16,11 +16,15 @@
 //! sample, `grader_error` (1.0 when any error flag is set) and, for a multi grader, each
 //! sub-grader's reward under its key — OpenRLHF averages them into its training logs. Unknown
 //! top-level keys are ignored: newer trainers may send more.
+//!
+//! **Bounded.** At most [`crate::MAX_REWARD_QUERIES`] queries per request (400 beyond); the
+//! grading contexts are built [`CHUNK`] at a time, so memory follows the body, not a
+//! per-sample amplification of it; a request past its deadline stops between samples.
 
-use super::{body_object, json_response, request_ctx, to_json, type_error};
+use super::{body_object, cancellation, json_response, request_ctx, to_json, type_error};
 use crate::body::read_json;
 use crate::error::ApiError;
-use crate::guard::until;
+use crate::guard::{deadline_exceeded, until};
 use crate::{work, AppState};
 use axum::extract::{Request, State};
 use axum::http::StatusCode;
@@ -47,26 +51,32 @@ pub(crate) async fn get_reward(
     let body = read_json(req, state.0.config.max_body).await?;
     let lists =
         Lists::read(body_object(body)?).map_err(|e| ApiError::config("invalid_request", &e))?;
+    let (cancel, _armed) = cancellation(deadline);
     until(deadline, timeout, async move {
         let bytes = work::blocking(move || {
             let _slot = permit;
-            let ctxs = lists.contexts();
-            let results = compiled.grader.grade_batch(&ctxs);
-            let rewards: Vec<f64> = results.iter().map(|r| r.reward).collect();
-            let mut logs: IndexMap<String, Vec<f64>> = IndexMap::new();
+            let n = lists.query.len();
+            let keys = compiled.grader.sub_grader_keys();
+            let mut rewards: Vec<f64> = Vec::with_capacity(n);
+            let mut errors: Vec<f64> = Vec::with_capacity(n);
+            let mut subs: Vec<Vec<f64>> = keys.iter().map(|_| Vec::with_capacity(n)).collect();
             let clean = ErrorFlags::default();
-            logs.insert(
-                "grader_error".into(),
-                results
-                    .iter()
-                    .map(|r| if r.errors == clean { 0.0 } else { 1.0 })
-                    .collect(),
-            );
-            for key in compiled.grader.sub_grader_keys() {
-                let v = results
-                    .iter()
-                    .map(|r| r.sub_rewards.get(&key).copied().unwrap_or(0.0))
-                    .collect();
+            for start in (0..n).step_by(CHUNK) {
+                if cancel.is_cancelled() {
+                    return Err(deadline_exceeded(timeout));
+                }
+                let ctxs = lists.contexts(start..n.min(start + CHUNK));
+                for r in compiled.grader.grade_batch_cancellable(&ctxs, &cancel) {
+                    rewards.push(r.reward);
+                    errors.push(if r.errors == clean { 0.0 } else { 1.0 });
+                    for (key, v) in keys.iter().zip(&mut subs) {
+                        v.push(r.sub_rewards.get(key).copied().unwrap_or(0.0));
+                    }
+                }
+            }
+            let mut logs: IndexMap<String, Vec<f64>> = IndexMap::new();
+            logs.insert("grader_error".into(), errors);
+            for (key, v) in keys.into_iter().zip(subs) {
                 logs.insert(key, v);
             }
             to_json(&json!({"rewards": rewards, "scores": rewards, "extra_logs": logs}))
@@ -76,6 +86,9 @@ pub(crate) async fn get_reward(
     })
     .await
 }
+
+/// Queries turned into grading contexts at a time.
+const CHUNK: usize = 1024;
 
 struct Lists {
     query: Vec<String>,
@@ -120,6 +133,15 @@ impl Lists {
             }
         };
         let n = query.as_ref().map_or(0, Vec::len);
+        if n > crate::MAX_REWARD_QUERIES {
+            errs.push(ConfigError::new(
+                "query",
+                format!(
+                    "a request holds at most {} queries (got {n}); send smaller batches",
+                    crate::MAX_REWARD_QUERIES
+                ),
+            ));
+        }
         if prompts.as_ref().is_some_and(|p| p.len() != n) {
             errs.push(ConfigError::new(
                 "prompts",
@@ -142,8 +164,8 @@ impl Lists {
         }
     }
 
-    fn contexts(&self) -> Vec<EvalContext> {
-        (0..self.query.len())
+    fn contexts(&self, range: std::ops::Range<usize>) -> Vec<EvalContext> {
+        range
             .map(|i| {
                 let q = &self.query[i];
                 let prompt = self.prompts.as_ref().map(|p| p[i].as_str());
@@ -176,7 +198,7 @@ mod tests {
         let Ok(l) = Lists::read(m) else {
             panic!("valid lists rejected")
         };
-        let c = l.contexts();
+        let c = l.contexts(0..2);
         assert_eq!(c[0].sample["output_text"], "4");
         assert_eq!(c[0].item, json!({"label": "4", "prompt": "Q: 2+2? A: "}));
         assert_eq!(c[1].sample["output_text"], "other 5");

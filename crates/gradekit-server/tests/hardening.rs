@@ -1,0 +1,200 @@
+//! Issue #12 against the server in-process: amplification is one sample's flag, batches are
+//! capped, and a request past its deadline stops its work so its slot and cores come back.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use axum::http::StatusCode;
+use common::*;
+use gradekit_engine::EngineOptions;
+use gradekit_server::{app, ConfiguredGraders, ServerConfig};
+use serde_json::{json, Value};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const RUN_BATCH: &str = "/v1/graders/run_batch";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_amplifying_template_is_one_flagged_sample() {
+    let app = default_app();
+    let grader = json!({"type": "string_check", "name": "amp", "operation": "like",
+        "input": "{{ item.a }}".repeat(10_000), "reference": "zz"});
+    let a = post(
+        &app,
+        RUN,
+        &json!({"grader": grader, "model_sample": "x", "item": {"a": "y".repeat(1 << 20)}}),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::OK);
+    let e = &a.json["metadata"]["errors"];
+    assert_eq!(e["other_error"], json!(true));
+    assert!(e["other_error_details"]
+        .as_str()
+        .unwrap()
+        .contains("16777216"));
+    // Neighbours in a batch are graded.
+    let b = post(
+        &app,
+        RUN_BATCH,
+        &json!({"grader": grader, "samples": [
+            {"model_sample": "x", "item": {"a": "zz"}},
+            {"model_sample": "x", "item": {"a": "y".repeat(1 << 20)}},
+            {"model_sample": "x", "item": {"a": "azz"}}]}),
+    )
+    .await;
+    assert_eq!(b.status, StatusCode::OK);
+    let r = b.json["results"].as_array().unwrap();
+    assert_eq!(r[0]["reward"], json!(1.0));
+    assert_eq!(r[1]["metadata"]["errors"]["other_error"], json!(true));
+    assert_eq!(r[2]["reward"], json!(1.0));
+}
+
+fn batch(n: usize) -> Value {
+    let samples: Vec<Value> = (0..n)
+        .map(|i| json!({"model_sample": "x", "item": {"answer": if i % 2 == 0 { "x" } else { "y" }}}))
+        .collect();
+    json!({"grader": string_check("eq"), "samples": samples})
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_batch_is_capped_at_400_by_default_with_the_limit_in_the_message() {
+    let app = default_app();
+    let ok = post(&app, RUN_BATCH, &batch(400)).await;
+    assert_eq!(ok.status, StatusCode::OK);
+    assert_eq!(ok.json["results"].as_array().unwrap().len(), 400);
+    let over = post(&app, RUN_BATCH, &batch(401)).await;
+    assert_eq!(over.status, StatusCode::BAD_REQUEST);
+    let e = over.envelope();
+    assert_eq!(e["param"], "samples");
+    let m = e["message"].as_str().unwrap();
+    assert!(m.contains("400") && m.contains("401"), "{m}");
+    // Configurable.
+    let small = app_with(ServerConfig {
+        max_batch: 3,
+        ..ServerConfig::default()
+    });
+    assert_eq!(
+        post(&small, RUN_BATCH, &batch(3)).await.status,
+        StatusCode::OK
+    );
+    let a = post(&small, RUN_BATCH, &batch(4)).await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST);
+    assert!(a.envelope()["message"]
+        .as_str()
+        .unwrap()
+        .contains("at most 3"));
+}
+
+fn app_with(config: ServerConfig) -> axum::Router {
+    app(state_with(
+        config,
+        EngineOptions::default(),
+        ConfiguredGraders::default(),
+    ))
+}
+
+/// A judge that counts its calls, each taking `delay`.
+#[derive(Debug)]
+struct CountingJudge {
+    delay: Duration,
+    calls: Arc<AtomicUsize>,
+}
+
+impl gradekit_engine::judge::ChatScorer for CountingJudge {
+    fn chat(
+        &self,
+        req: &gradekit_engine::judge::ChatRequest,
+    ) -> Result<gradekit_engine::judge::ChatReply, gradekit_engine::judge::JudgeError> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        std::thread::sleep(self.delay);
+        Ok(gradekit_engine::judge::ChatReply {
+            content: Some(json!({"steps": [], "result": 0.5}).to_string()),
+            refusal: None,
+            finish_reason: Some("stop".into()),
+            model: req.model.clone(),
+            usage: Default::default(),
+            from_cache: false,
+        })
+    }
+}
+
+/// Item 2: the 504'd batch used to run to its end (here ~4 s) holding its slot, so the cheap
+/// request sent 1 s after the 504 got 429 (or 504 behind it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cheap_request_one_second_after_a_504_succeeds() {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let mut engine = EngineOptions::default();
+    engine.judge = Some(Arc::new(CountingJudge {
+        delay: Duration::from_millis(100),
+        calls: calls.clone(),
+    }));
+    engine.judge_concurrency = 8;
+    let state = state_with(
+        ServerConfig {
+            timeout: Duration::from_millis(800),
+            concurrency: 1,
+            ..ServerConfig::default()
+        },
+        engine,
+        ConfiguredGraders::default(),
+    );
+    let app = app(state);
+    // 320 samples × 100 ms / 8 in flight = 4 s of work.
+    let samples: Vec<Value> = (0..320).map(|_| json!({"model_sample": "x"})).collect();
+    let t = Instant::now();
+    let a = post(
+        &app,
+        RUN_BATCH,
+        &json!({"grader": score_model(), "samples": samples}),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::GATEWAY_TIMEOUT);
+    assert!(t.elapsed() < Duration::from_secs(2));
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let cheap = json!({"grader": string_check("eq"), "model_sample": "x", "item": {"answer": "x"}});
+    let ok = post(&app, RUN, &cheap).await;
+    assert_eq!(ok.status, StatusCode::OK, "{}", ok.json);
+    // The batch stopped: far fewer judge calls than samples, and no more after this point.
+    let seen = calls.load(Ordering::SeqCst);
+    assert!(
+        seen < 200,
+        "{seen} judge calls: the batch was not cancelled"
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(calls.load(Ordering::SeqCst), seen);
+}
+
+/// `/get_reward` answers in chunks and refuses more than its limit of queries.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openrlhf_queries_are_capped() {
+    let state = state_with(
+        ServerConfig::default(),
+        EngineOptions::default(),
+        ConfiguredGraders {
+            openrlhf: Some(
+                json!({"type": "string_check", "name": "l", "operation": "eq",
+                "input": "{{ sample.output_text }}", "reference": "{{ item.label }}"}),
+            ),
+            ..ConfiguredGraders::default()
+        },
+    );
+    let app = app(state);
+    let q: Vec<&str> = vec!["a"; gradekit_server::MAX_REWARD_QUERIES + 1];
+    let a = post(&app, "/get_reward", &json!({"query": q})).await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST);
+    assert!(a.envelope()["message"].as_str().unwrap().contains("16384"));
+    // Up to the limit (in several context chunks), every query is answered in order.
+    let q: Vec<&str> = (0..3000)
+        .map(|i| if i % 3 == 0 { "x" } else { "z" })
+        .collect();
+    let labels: Vec<&str> = vec!["x"; 3000];
+    let a = post(&app, "/get_reward", &json!({"query": q, "labels": labels})).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.json);
+    let r = a.json["rewards"].as_array().unwrap();
+    assert_eq!(r.len(), 3000);
+    assert!(r
+        .iter()
+        .enumerate()
+        .all(|(i, v)| v.as_f64() == Some(if i % 3 == 0 { 1.0 } else { 0.0 })));
+}
