@@ -365,6 +365,9 @@ fn score_resume_continues_from_the_checkpoint_and_refuses_another_grader() {
     ckpt["input_hash"] = json!(format!("{h:016x}"));
     ckpt["line"] = json!(2048);
     ckpt["output_bytes"] = json!(kept);
+    let out_h = xxhash_rust::xxh3::xxh3_64(&text.as_bytes()[..kept]);
+    ckpt["output_hash"] = json!(format!("{out_h:016x}"));
+    ckpt["last_row_line"] = json!(2048);
     ckpt["complete"] = json!(false);
     std::fs::write(&ckpt_path, ckpt.to_string()).unwrap();
     let mut partial = text.as_bytes()[..kept].to_vec();

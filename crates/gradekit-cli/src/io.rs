@@ -8,6 +8,7 @@ use std::path::Path;
 /// Reads a whole file (`-` = stdin).
 pub fn read_input(path: &Path) -> Result<Vec<u8>> {
     if path.as_os_str() == "-" {
+        require_stdin()?;
         let mut buf = Vec::new();
         std::io::stdin()
             .read_to_end(&mut buf)
@@ -62,4 +63,89 @@ pub fn read_grader(path: &Path) -> Result<Value> {
         }
         other => Ok(other),
     }
+}
+
+/// Writes `text` and a newline to standard output, reporting failure as an error instead of
+/// panicking as `println!` does (a closed pipe is then a quiet exit, see [`is_broken_pipe`]).
+pub fn print_stdout(text: &str) -> Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())
+        .and_then(|()| out.write_all(b"\n"))
+        .and_then(|()| out.flush())
+        .context("cannot write to standard output")
+}
+
+/// True when `e` comes from writing to a reader that went away (EPIPE): like ripgrep,
+/// `gradekit … | head` then ends quietly with exit 0.
+pub fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// True when standard stream `fd` (0, 1 or 2) was closed when gradekit started.
+///
+/// Rust's runtime reopens a closed standard descriptor on `/dev/null` before `main` (so that
+/// a later `open` cannot take its number); it opens it read-write, which no shell redirection
+/// does (`>/dev/null` is write-only, `</dev/null` read-only). So a standard stream on
+/// `/dev/null` opened read-write means the parent closed it (`>&-`, `<&-`): writing there would
+/// silently lose every row, reading it would look like an empty input.
+pub fn stdio_closed(fd: u8) -> bool {
+    if !cfg!(target_os = "linux") {
+        return false;
+    }
+    let Ok(target) = std::fs::read_link(format!("/proc/self/fd/{fd}")) else {
+        return false;
+    };
+    if target != Path::new("/dev/null") {
+        return false;
+    }
+    let Ok(info) = std::fs::read_to_string(format!("/proc/self/fdinfo/{fd}")) else {
+        return false;
+    };
+    info.lines()
+        .find_map(|l| l.strip_prefix("flags:"))
+        .and_then(|f| u32::from_str_radix(f.trim(), 8).ok())
+        .is_some_and(|flags| flags & 0o3 == 0o2) // O_ACCMODE == O_RDWR
+}
+
+/// Fails when standard output was closed (see [`stdio_closed`]).
+pub fn require_stdout() -> Result<()> {
+    if stdio_closed(1) {
+        anyhow::bail!("standard output is closed: the results would be lost");
+    }
+    Ok(())
+}
+
+/// Fails when standard input was closed (see [`stdio_closed`]).
+pub fn require_stdin() -> Result<()> {
+    if stdio_closed(0) {
+        anyhow::bail!("standard input is closed: there is nothing to read");
+    }
+    Ok(())
+}
+
+/// A last resort for writes to standard output that still go through `println!` (which panics
+/// when the write fails): a closed pipe ends the process quietly with 0, any other failure
+/// with a one-line error and exit 2 — never a panic message.
+pub fn install_stdout_panic_hook() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let msg = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if msg.starts_with("failed printing to stdout") {
+            if msg.contains("Broken pipe") {
+                std::process::exit(0);
+            }
+            eprintln!("error: cannot write to standard output: {msg}");
+            std::process::exit(2);
+        }
+        default(info);
+    }));
 }

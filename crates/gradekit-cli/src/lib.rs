@@ -5,7 +5,9 @@
 //! the project root and the root `tests/` reach it directly.
 //!
 //! Exit codes: 0 success (even when samples errored — their flags say so); 2 for a fatal
-//! problem: an invalid grader or request, an unreadable file, bad flags.
+//! problem: an invalid grader or request, an unreadable file, bad flags, a closed or failing
+//! standard stream. A reader that closes the pipe (`gradekit … | head`) ends the run quietly
+//! with 0, as ripgrep does.
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -58,15 +60,18 @@ enum Command {
 /// Parses the command line and runs it; the process exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    io::install_stdout_panic_hook();
     let result = match cli.command {
-        Command::Validate(a) => validate::main(a),
-        Command::Run(a) => run::main(a),
+        Command::Validate(a) => io::require_stdout().and_then(|()| validate::main(a)),
+        Command::Run(a) => io::require_stdout().and_then(|()| run::main(a)),
         Command::Score(a) => score::main(a),
         Command::Serve(a) => serve::main(a),
-        Command::Lint(a) => lint::main(a),
+        Command::Lint(a) => io::require_stdout().and_then(|()| lint::main(a)),
     };
     match result {
         Ok(code) => code,
+        // The reader of our output went away (`| head`): nothing left to say.
+        Err(e) if io::is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::from(2)

@@ -17,7 +17,7 @@ pub fn main(a: Args) -> Result<ExitCode> {
     let request = read_json(&a.request)?;
     match gradekit_engine::run(&request, &opts) {
         Ok(resp) => {
-            println!("{}", serde_json::to_string_pretty(&resp)?);
+            crate::io::print_stdout(&serde_json::to_string_pretty(&resp)?)?;
             Ok(ExitCode::SUCCESS)
         }
         Err(errs) => {

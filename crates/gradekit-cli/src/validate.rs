@@ -15,7 +15,7 @@ pub fn main(a: Args) -> Result<ExitCode> {
     match gradekit_engine::validate(&grader, &EngineOptions::default()) {
         Ok(echo) => {
             let out = serde_json::json!({ "grader": echo });
-            println!("{}", serde_json::to_string_pretty(&out)?);
+            crate::io::print_stdout(&serde_json::to_string_pretty(&out)?)?;
             Ok(ExitCode::SUCCESS)
         }
         Err(errs) => {

@@ -24,8 +24,7 @@ use gradekit_engine::CompiledGrader;
 use process::Part;
 pub(crate) use process::Slot;
 use read::Chunk;
-use serde_json::Value;
-use std::io::{BufRead, BufReader, IsTerminal, Write};
+use std::io::{BufReader, IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::mpsc;
@@ -85,6 +84,27 @@ pub struct Args {
 }
 
 pub fn main(a: Args) -> Result<ExitCode> {
+    let stdout = std::path::Path::new("-");
+    let out_name = a.output.as_deref().unwrap_or(stdout);
+    let ckpt = a
+        .output
+        .as_deref()
+        .filter(|p| !io::is_stdio(p) && io::codec_of(p) == io::Codec::Plain)
+        .map(resume::path_for);
+    let mut outputs = vec![(out_name, "output")];
+    outputs.extend(ckpt.as_deref().map(|p| (p, "checkpoint")));
+    outputs.extend(a.summary_json.as_deref().map(|p| (p, "summary file")));
+    outputs.extend(a.report.as_deref().map(|p| (p, "report")));
+    if io::is_stdio(out_name) {
+        crate::io::require_stdout()?;
+    }
+    if io::is_stdio(&a.input) {
+        crate::io::require_stdin()?;
+    }
+    io::refuse_overlaps(
+        &[(a.input.as_path(), "input"), (a.grader.as_path(), "grader")],
+        &outputs,
+    )?;
     let opts = a.engine.to_options()?;
     let grader_json = crate::io::read_grader(&a.grader)?;
     let grader = match gradekit_engine::compile_for_run(&grader_json, &opts) {
@@ -109,6 +129,8 @@ pub fn main(a: Args) -> Result<ExitCode> {
     let mut in_offset = 0u64;
     let mut in_hash = resume::InputHash::default();
     let mut out_bytes = 0u64;
+    let mut out_hash = resume::InputHash::default();
+    let mut last_row_line = 0u64;
     let mut append = false;
     if a.resume {
         let (Some(out), Some(cp)) = (out_path, ckpt_path.as_deref()) else {
@@ -128,6 +150,9 @@ pub fn main(a: Args) -> Result<ExitCode> {
                         out.display()
                     );
                 }
+                // Verify everything before touching anything.
+                out_hash = resume::verify_output(out, &c, threshold, &mut summary)?;
+                last_row_line = c.last_row_line;
                 read::skip_input(&mut reader, c.input_offset, &mut in_hash).with_context(|| {
                     format!(
                         "cannot resume: {} is shorter than the part already graded",
@@ -142,7 +167,7 @@ pub fn main(a: Args) -> Result<ExitCode> {
                         c.input_offset
                     );
                 }
-                truncate_and_reload(out, c.output_bytes, threshold, &mut summary)?;
+                truncate(out, c.output_bytes)?;
                 summary.resumed_rows = summary.count();
                 start_line = c.line;
                 in_offset = c.input_offset;
@@ -186,6 +211,8 @@ pub fn main(a: Args) -> Result<ExitCode> {
     let sink = Sink {
         out,
         out_bytes,
+        out_hash,
+        last_row_line,
         summary,
         bar,
         threshold,
@@ -292,6 +319,9 @@ struct CheckpointTarget {
 struct Sink {
     out: io::Output,
     out_bytes: u64,
+    /// Hash of every byte of OUT so far (checkpoints record it for `--resume`).
+    out_hash: resume::InputHash,
+    last_row_line: u64,
     summary: Summary,
     bar: progress::Progress,
     threshold: Option<f64>,
@@ -309,6 +339,12 @@ impl Sink {
                     .write_all(&part.text)
                     .context("cannot write the output")?;
                 self.out_bytes += part.text.len() as u64;
+                if self.checkpoint.is_some() {
+                    self.out_hash.update(&part.text);
+                    if let Some(l) = resume::last_row_line(&part.text) {
+                        self.last_row_line = l;
+                    }
+                }
                 for r in part.results {
                     match r {
                         Some(r) => self.summary.add(&r, self.threshold),
@@ -328,6 +364,8 @@ impl Sink {
                         input_hash: end.end_hash,
                         line: end.last_line,
                         output_bytes: self.out_bytes,
+                        output_hash: self.out_hash.hex(),
+                        last_row_line: self.last_row_line,
                         complete: end.eof,
                     },
                 )?;
@@ -345,53 +383,12 @@ impl Sink {
     }
 }
 
-/// Cuts OUT back to its last checkpoint and rebuilds the summary from the rows kept.
-fn truncate_and_reload(
-    out: &std::path::Path,
-    len: u64,
-    threshold: Option<f64>,
-    summary: &mut Summary,
-) -> Result<()> {
+/// Cuts OUT back to its last checkpoint (after [`resume::verify_output`] accepted it).
+fn truncate(out: &std::path::Path, len: u64) -> Result<()> {
     let f = std::fs::OpenOptions::new()
         .write(true)
         .open(out)
         .with_context(|| format!("cannot open {}", out.display()))?;
-    if f.metadata()?.len() < len {
-        anyhow::bail!(
-            "cannot resume {}: it is shorter than its checkpoint says",
-            out.display()
-        );
-    }
-    f.set_len(len)?;
-    drop(f);
-    let text = BufReader::new(std::fs::File::open(out)?);
-    for (i, l) in text.lines().enumerate() {
-        let l = l?;
-        let v: Value = serde_json::from_str(&l).with_context(|| {
-            format!(
-                "cannot resume: line {} of {} is not a gradekit row",
-                i + 1,
-                out.display()
-            )
-        })?;
-        match v.get("reward").and_then(Value::as_f64) {
-            None => summary.invalid_lines += 1,
-            Some(r) => {
-                let errs = v.pointer("/metadata/errors").and_then(Value::as_object);
-                let flags = errs
-                    .into_iter()
-                    .flatten()
-                    .filter(|(_, on)| on.as_bool() == Some(true))
-                    .map(|(k, _)| k.as_str());
-                let subs = v
-                    .get("sub_rewards")
-                    .and_then(Value::as_object)
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|(k, x)| x.as_f64().map(|x| (k.as_str(), x)));
-                summary.add_parts(r, flags, subs, threshold);
-            }
-        }
-    }
-    Ok(())
+    f.set_len(len)
+        .with_context(|| format!("cannot truncate {}", out.display()))
 }

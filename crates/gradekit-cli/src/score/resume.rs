@@ -6,9 +6,18 @@
 //! crash can leave output *after* the last checkpoint — possibly half a line — but never a
 //! checkpoint that trusts it: `--resume` truncates OUT back to the checkpoint, checks that
 //! the input still starts with the same bytes and the grader is the same, and continues.
+//!
+//! Nothing is touched before everything is verified ([`verify_output`]): OUT must be at least
+//! as long as the checkpoint says, its kept bytes must hash to the checkpoint's `output_hash`
+//! (an edited or deleted row changes it), end on a row boundary, and their last row must be
+//! the one the checkpoint names. Otherwise `--resume` refuses with a message and leaves OUT,
+//! the checkpoint and the input as they were.
 
+use super::summary::Summary;
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -24,6 +33,10 @@ pub struct Checkpoint {
     pub line: u64,
     /// Length of OUT that holds complete lines.
     pub output_bytes: u64,
+    /// XXH3-64 of those `output_bytes` bytes of OUT, in hex.
+    pub output_hash: String,
+    /// `line` of the last row within `output_bytes` (0 when there is none).
+    pub last_row_line: u64,
     pub complete: bool,
 }
 
@@ -61,7 +74,7 @@ pub fn save(path: &Path, c: &Checkpoint) -> Result<()> {
 }
 
 /// The checkpoint format written by this version; others are refused with a clear message.
-pub const VERSION: u32 = 2;
+pub const VERSION: u32 = 3;
 
 /// XXH3-64 over the input bytes, streamed: cheap enough to run over every byte (≈ 10 GB/s)
 /// on the reader thread without slowing it down.
@@ -83,4 +96,116 @@ pub fn grader_hash(grader: &serde_json::Value) -> String {
     use sha2::{Digest, Sha256};
     let d = Sha256::digest(gradekit_engine::canonical_json(grader).as_bytes());
     d.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The `line` of the last row in `text` (rows start with `{"line":N`), if any.
+pub fn last_row_line(text: &[u8]) -> Option<u64> {
+    let body = text.strip_suffix(b"\n")?;
+    let start = body.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+    let rest = body[start..].strip_prefix(b"{\"line\":")?;
+    let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+    std::str::from_utf8(&rest[..digits]).ok()?.parse().ok()
+}
+
+/// Checks, without writing anything, that the first `c.output_bytes` bytes of `out` are the
+/// rows the checkpoint describes; rebuilds the summary from them and returns the hash state
+/// of those bytes (the writer continues it). See the module docs.
+pub fn verify_output(
+    out: &Path,
+    c: &Checkpoint,
+    threshold: Option<f64>,
+    summary: &mut Summary,
+) -> Result<InputHash> {
+    let refuse = |why: String| {
+        anyhow::anyhow!(
+            "cannot resume {}: {why}; nothing was changed (score the input again without --resume, \
+             or restore the output)",
+            out.display()
+        )
+    };
+    let f = std::fs::File::open(out).with_context(|| format!("cannot open {}", out.display()))?;
+    let len = f.metadata()?.len();
+    if len < c.output_bytes {
+        return Err(refuse(format!(
+            "it is {len} bytes long but its checkpoint covers {} bytes (rows were removed)",
+            c.output_bytes
+        )));
+    }
+    let mut hash = InputHash::default();
+    let mut reader = BufReader::with_capacity(1 << 20, f.take(c.output_bytes));
+    let mut buf = Vec::new();
+    let mut last = 0u64;
+    let mut n = 0u64;
+    loop {
+        buf.clear();
+        if reader.read_until(b'\n', &mut buf)? == 0 {
+            break;
+        }
+        n += 1;
+        hash.update(&buf);
+        if buf.last() != Some(&b'\n') {
+            return Err(refuse(format!(
+                "its checkpoint offset {} falls inside row {n}",
+                c.output_bytes
+            )));
+        }
+        let v: Value = serde_json::from_slice(&buf)
+            .map_err(|_| refuse(format!("line {n} is not a gradekit row")))?;
+        last = v
+            .get("line")
+            .and_then(Value::as_u64)
+            .ok_or_else(|| refuse(format!("line {n} has no \"line\" number")))?;
+        reload_row(&v, threshold, summary);
+    }
+    if hash.hex() != c.output_hash {
+        return Err(refuse(format!(
+            "its first {} bytes are not the ones its checkpoint recorded (rows were edited)",
+            c.output_bytes
+        )));
+    }
+    if last != c.last_row_line {
+        return Err(refuse(format!(
+            "its last kept row is line {last}, but its checkpoint says {}",
+            c.last_row_line
+        )));
+    }
+    Ok(hash)
+}
+
+/// Counts one kept row into the summary, as if it had just been graded.
+fn reload_row(v: &Value, threshold: Option<f64>, summary: &mut Summary) {
+    match v.get("reward").and_then(Value::as_f64) {
+        None => summary.invalid_lines += 1,
+        Some(r) => {
+            let errs = v.pointer("/metadata/errors").and_then(Value::as_object);
+            let flags = errs
+                .into_iter()
+                .flatten()
+                .filter(|(_, on)| on.as_bool() == Some(true))
+                .map(|(k, _)| k.as_str());
+            let subs = v
+                .get("sub_rewards")
+                .and_then(Value::as_object)
+                .into_iter()
+                .flatten()
+                .filter_map(|(k, x)| x.as_f64().map(|x| (k.as_str(), x)));
+            summary.add_parts(r, flags, subs, threshold);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn last_row_line_reads_the_last_row() {
+        assert_eq!(last_row_line(b""), None);
+        assert_eq!(last_row_line(b"{\"line\":7,\"reward\":1}\n"), Some(7));
+        assert_eq!(
+            last_row_line(b"{\"line\":1,\"x\":2}\n{\"line\":12,\"reward\":null}\n"),
+            Some(12)
+        );
+        assert_eq!(last_row_line(b"{\"line\":3"), None);
+    }
 }
