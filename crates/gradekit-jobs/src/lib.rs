@@ -34,6 +34,7 @@ pub mod protocol;
 pub mod request;
 pub mod service;
 pub mod store;
+pub mod timeline;
 pub mod validate_files;
 pub mod wire;
 
