@@ -103,6 +103,13 @@ fn truncate(s: &str, n: usize) -> String {
     }
 }
 
+/// A curve as drawn: its series, its count of finite points, the points kept.
+struct Drawn<'a> {
+    series: &'a Series,
+    total: usize,
+    points: Vec<(f64, f64)>,
+}
+
 /// The plotting area in pixels and the data ranges it maps.
 struct Frame {
     area: (std::ops::Range<i32>, std::ops::Range<i32>),
@@ -179,7 +186,7 @@ pub fn line_chart(c: &LineChart<'_>) -> Result<String, ChartError> {
         .filter(|x| x.is_finite())
         .collect();
     keep.sort_by(f64::total_cmp);
-    let drawn: Vec<(&Series, usize, Vec<(f64, f64)>)> = c
+    let drawn: Vec<Drawn<'_>> = c
         .series
         .iter()
         .map(|s| {
@@ -191,16 +198,20 @@ pub fn line_chart(c: &LineChart<'_>) -> Result<String, ChartError> {
                 .collect();
             pts.sort_by(|a, b| a.0.total_cmp(&b.0));
             let total = pts.len();
-            (s, total, downsample(&pts, c.max_points, &keep))
+            Drawn {
+                series: s,
+                total,
+                points: downsample(&pts, c.max_points, &keep),
+            }
         })
         .collect();
     let xr = range(
         drawn
             .iter()
-            .flat_map(|d| d.2.iter().map(|p| p.0))
+            .flat_map(|d| d.points.iter().map(|p| p.0))
             .chain(keep.iter().copied()),
     );
-    let yr = range(drawn.iter().flat_map(|d| d.2.iter().map(|p| p.1)));
+    let yr = range(drawn.iter().flat_map(|d| d.points.iter().map(|p| p.1)));
     let (w, h) = c.size;
     let rows = c.series.len().div_ceil(2) as u32;
     let legend_h = if rows == 0 { 0 } else { 10 + 18 * rows };
@@ -236,7 +247,15 @@ pub fn line_chart(c: &LineChart<'_>) -> Result<String, ChartError> {
         );
     }
     out.push_str("</g>");
-    for (i, (s, total, pts)) in drawn.iter().enumerate() {
+    for (
+        i,
+        Drawn {
+            series: s,
+            total,
+            points: pts,
+        },
+    ) in drawn.iter().enumerate()
+    {
         let color = PALETTE[i % PALETTE.len()];
         let dash = if i >= PALETTE.len() {
             " stroke-dasharray=\"6 3\""
@@ -271,7 +290,15 @@ pub fn line_chart(c: &LineChart<'_>) -> Result<String, ChartError> {
         }
     }
     out.push_str("<g class=\"legend\">");
-    for (i, (s, total, pts)) in drawn.iter().enumerate() {
+    for (
+        i,
+        Drawn {
+            series: s,
+            total,
+            points: pts,
+        },
+    ) in drawn.iter().enumerate()
+    {
         let color = PALETTE[i % PALETTE.len()];
         let lx = 16.0 + f64::from(w / 2) * (i % 2) as f64;
         let ly = f64::from(h) + 14.0 + 18.0 * (i / 2) as f64;
