@@ -1,11 +1,15 @@
-"""Score a JSONL dataset on Ray Data with a gradekit grader (one compile per worker).
+"""Score a JSONL dataset on Ray Data with a gradekit grader (one compile per worker process).
 
     pip install ./crates/gradekit-py 'ray[data]'
-    python examples/ray_score_jsonl.py GRADER.json INPUT.jsonl OUT_DIR [--sample-column model_sample] [--workers 2]
+    python examples/ray_score_jsonl.py GRADER.json INPUT.jsonl OUT_DIR [--num-cpus 2]
 
-Each input line is a row; the sample column holds the model output, the other columns make up
-the item (``{{ item.reference }}`` reads the ``reference`` column). Writes JSONL files with a
-``reward`` column added (and ``passed`` when the grader has a pass_threshold) to OUT_DIR.
+INPUT.jsonl has the lines of `gradekit score`: ``{"id"?, "item": {...}, "model_sample": "..."}``
+(or ``"sample"``: a string or a sample object). ``--sample-column`` reads the sample from another
+column; when the rows have no ``item`` column, the other columns make up the item
+(``{{ item.reference }}`` reads the ``reference`` column). Writes JSONL files to OUT_DIR with
+``reward`` (null on a bad row), ``error`` (``{code, message}`` on a bad row), ``errors`` (the
+error flags) and ``passed`` (with a pass_threshold) added, and prints a summary. Runs on any
+``ray.init``, a 2-CPU laptop included: grading runs in Ray tasks fused with the reads.
 """
 
 import argparse
@@ -19,15 +23,29 @@ ap = argparse.ArgumentParser()
 ap.add_argument("grader")
 ap.add_argument("input")
 ap.add_argument("out_dir")
-ap.add_argument("--sample-column", default="model_sample")
-ap.add_argument("--workers", type=int, default=2)
+ap.add_argument("--sample-column", default=None,
+                help="the sample column (default: model_sample or sample, as gradekit score)")
+ap.add_argument("--item-column", default="item")
+ap.add_argument("--num-cpus", type=int, default=None, help="CPUs of the local Ray (default: all)")
+ap.add_argument("--concurrency", type=int, default=None, help="at most this many grading tasks")
 args = ap.parse_args()
 
 with open(args.grader) as f:
     config = json.load(f)
-ray.init(include_dashboard=False)
+ray.init(num_cpus=args.num_cpus, include_dashboard=False, ignore_reinit_error=True)
 ds = ray.data.read_json(args.input)
 scored = gradekit.ray.score_dataset(ds, config, sample_column=args.sample_column,
-                                    concurrency=args.workers, with_errors=True)
+                                    item_column=args.item_column, concurrency=args.concurrency,
+                                    with_errors=True).materialize()
 scored.write_json(args.out_dir)
-print(scored.sum("reward") / scored.count(), "mean reward")
+
+
+def bad_rows(batch):  # a pyarrow table; `error` is null on rows that were graded
+    return {"bad": [len(batch) - batch["error"].null_count]}
+
+
+rows = scored.count()
+bad = int(scored.map_batches(bad_rows, batch_format="pyarrow").sum("bad") or 0)
+graded = rows - bad
+mean = (scored.sum("reward") or 0.0) / graded if graded else None
+print(json.dumps({"rows": rows, "graded": graded, "bad_rows": bad, "mean_reward": mean}))

@@ -332,6 +332,7 @@ fn score_resume_continues_from_the_checkpoint_and_refuses_another_grader() {
     }
     let inp = write_temp("in.jsonl", input.as_bytes());
     let full = write_temp("full.jsonl", b"");
+    // A plain run that completes leaves no checkpoint behind ...
     let (code, _, _) = gradekit(
         &[
             "score",
@@ -345,10 +346,27 @@ fn score_resume_continues_from_the_checkpoint_and_refuses_another_grader() {
         b"",
     );
     assert_eq!(code, 0);
+    let ckpt_path = std::path::PathBuf::from(format!("{}.gkresume", full.display()));
+    assert!(!ckpt_path.exists(), "a complete run removes its checkpoint");
+    // ... a --resume run keeps it (resuming a finished output again is a no-op).
+    std::fs::write(&full, b"").unwrap();
+    let (code, _, _) = gradekit(
+        &[
+            "score",
+            "-q",
+            "--resume",
+            "-g",
+            g.to_str().unwrap(),
+            inp.to_str().unwrap(),
+            "-o",
+            full.to_str().unwrap(),
+        ],
+        b"",
+    );
+    assert_eq!(code, 0);
     let want = rows_without_timing(&std::fs::read_to_string(&full).unwrap());
     assert_eq!(want.len(), 5000);
     // Simulate a crash: the checkpoint covers the first chunk, and half a line follows it.
-    let ckpt_path = std::path::PathBuf::from(format!("{}.gkresume", full.display()));
     let mut ckpt: Value =
         serde_json::from_str(&std::fs::read_to_string(&ckpt_path).unwrap()).unwrap();
     let text = std::fs::read_to_string(&full).unwrap();

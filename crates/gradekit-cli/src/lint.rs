@@ -23,7 +23,7 @@ use crate::score::line::{self, Parsed};
 use anyhow::{Context as _, Result};
 use gradekit_engine::model::SampleParts;
 use gradekit_engine::{CompiledGrader, EvalContext, GradeResult};
-use gradekit_template::{Context, Template};
+use gradekit_template::Context;
 use indexmap::IndexMap;
 use serde_json::{json, Value};
 use std::io::BufRead;
@@ -139,7 +139,7 @@ pub fn main(a: Args) -> Result<ExitCode> {
     formula_checks(&grader_json, &mut findings);
 
     let mut uses: Vec<PathUse> = Vec::new();
-    collect_templates(&grader_json, "", &mut uses)?;
+    collect_templates(&grader_json, &mut uses)?;
 
     let dry = plan_dry_run(&grader_json, full, &opts, a.dry_run_all);
     if let Dry::Skipped(why) = &dry {
@@ -551,96 +551,17 @@ fn formula_checks(g: &Value, out: &mut Vec<Finding>) {
     }
 }
 
-fn add_template(src: &str, field: String, out: &mut Vec<PathUse>) -> Result<()> {
-    let t = Template::parse(src)
-        .map_err(|e| anyhow::anyhow!("cannot parse the template at {field}: {e}"))?;
-    for p in t.refs() {
-        match out.iter_mut().find(|u| &u.path == p) {
-            Some(u) => {
-                if !u.fields.contains(&field) {
-                    u.fields.push(field.clone());
-                }
-            }
-            None => out.push(PathUse {
-                path: p.clone(),
-                fields: vec![field.clone()],
-                failed: 0,
-                first_lines: Vec::new(),
-                first_error: None,
-            }),
-        }
-    }
-    Ok(())
-}
-
-fn join(prefix: &str, field: &str) -> String {
-    if prefix.is_empty() {
-        field.to_string()
-    } else {
-        format!("{prefix}.{field}")
-    }
-}
-
-/// Walks the template-bearing fields of a grader (see the module docs).
-fn collect_templates(g: &Value, prefix: &str, out: &mut Vec<PathUse>) -> Result<()> {
-    match g.get("type").and_then(Value::as_str) {
-        Some("string_check" | "text_similarity") => {
-            for f in ["input", "reference"] {
-                if let Some(s) = g.get(f).and_then(Value::as_str) {
-                    add_template(s, join(prefix, f), out)?;
-                }
-            }
-        }
-        Some("score_model" | "label_model") => {
-            for (i, m) in g
-                .get("input")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .enumerate()
-            {
-                let at = join(prefix, &format!("input[{i}].content"));
-                match m.get("content") {
-                    Some(Value::String(s)) => add_template(s, at, out)?,
-                    Some(item @ Value::Object(_)) => content_item(item, &at, out)?,
-                    Some(Value::Array(items)) => {
-                        for (j, it) in items.iter().enumerate() {
-                            let at = format!("{at}[{j}]");
-                            match it {
-                                Value::String(s) => add_template(s, at, out)?,
-                                other => content_item(other, &at, out)?,
-                            }
-                        }
-                    }
-                    _ => {}
-                }
-            }
-        }
-        Some("multi") => {
-            for (k, s) in g
-                .get("graders")
-                .and_then(Value::as_object)
-                .into_iter()
-                .flatten()
-            {
-                collect_templates(s, &join(prefix, &format!("graders.{k}")), out)?;
-            }
-        }
-        _ => {}
-    }
-    Ok(())
-}
-
-fn content_item(it: &Value, at: &str, out: &mut Vec<PathUse>) -> Result<()> {
-    for (f, ptr) in [
-        ("text", "/text"),
-        ("image_url", "/image_url"),
-        ("input_audio.data", "/input_audio/data"),
-    ] {
-        if let Some(s) = it.pointer(ptr).and_then(Value::as_str) {
-            add_template(s, format!("{at}.{f}"), out)?;
-        }
-    }
+/// The grader's template references (the engine's walker, shared with the jobs service).
+fn collect_templates(g: &Value, out: &mut Vec<PathUse>) -> Result<()> {
+    let refs = gradekit_engine::template_refs(g)
+        .map_err(|e| anyhow::anyhow!("cannot parse the template at {}: {}", e.path, e.message))?;
+    out.extend(refs.into_iter().map(|r| PathUse {
+        path: r.path,
+        fields: r.fields,
+        failed: 0,
+        first_lines: Vec::new(),
+        first_error: None,
+    }));
     Ok(())
 }
 
@@ -648,39 +569,6 @@ fn content_item(it: &Value, at: &str, out: &mut Vec<PathUse>) -> Result<()> {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-
-    #[test]
-    fn walks_model_contents_and_multi() {
-        let g = json!({"type": "multi", "calculate_output": "a", "graders": {
-            "a": {"type": "string_check", "input": "{{ sample.output_text }}", "reference": "{{ item.x }}", "operation": "eq"},
-            "b": {"type": "score_model", "model": "m", "input": [
-                {"role": "user", "content": "q {{ item.q }}"},
-                {"role": "user", "content": [{"type": "input_image", "image_url": "{{ item.img }}"},
-                                             {"type": "input_audio", "input_audio": {"data": "{{ item.wav }}", "format": "wav"}},
-                                             "{{ item.x }}"]}]}}});
-        let mut u = Vec::new();
-        collect_templates(&g, "", &mut u).unwrap();
-        let paths: Vec<String> = u.iter().map(|p| p.path.to_string()).collect();
-        assert_eq!(
-            paths,
-            [
-                "sample.output_text",
-                "item.x",
-                "item.q",
-                "item.img",
-                "item.wav"
-            ]
-        );
-        let x = &u[1];
-        assert_eq!(
-            x.fields,
-            ["graders.a.reference", "graders.b.input[1].content[2]"]
-        );
-        assert_eq!(
-            u[4].fields,
-            ["graders.b.input[1].content[1].input_audio.data"]
-        );
-    }
 
     #[test]
     fn costly_detects_python_models_and_cosine() {

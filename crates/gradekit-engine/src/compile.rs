@@ -30,6 +30,8 @@ pub struct CompiledGrader {
     io_width: Option<usize>,
     /// What of a text sample the grader can observe (see [`Self::context_from_text`]).
     sample_parts: SampleParts,
+    /// The top-level item keys the grader can observe (see [`Self::item_keys`]).
+    item_keys: Option<Vec<String>>,
     /// Largest sample text graded, in bytes (`EngineOptions::max_field_bytes`).
     field_limit: usize,
 }
@@ -112,6 +114,17 @@ fn compile_inner(v: &Value, opts: &EngineOptions) -> (Option<CompiledGrader>, Co
         None => generated_name(&normalized(v)),
     };
     let compiled = root.map(|root| CompiledGrader {
+        item_keys: match &root {
+            Root::Leaf(leaf) => leaf.item_keys(),
+            Root::Multi(m) => m.subs().iter().try_fold(Vec::new(), |mut keys, leaf| {
+                for k in leaf.item_keys()? {
+                    if !keys.contains(&k) {
+                        keys.push(k);
+                    }
+                }
+                Some(keys)
+            }),
+        },
         sample_parts: match &root {
             Root::Leaf(leaf) => leaf.sample_parts(),
             Root::Multi(m) => m
@@ -162,6 +175,15 @@ impl CompiledGrader {
     /// `EvalContext::from_string` / `from_sample_object`).
     pub fn sample_parts(&self) -> SampleParts {
         self.sample_parts
+    }
+
+    /// The top-level keys of the item this grader can observe, in first-use order: the keys its
+    /// templates name (`{{ item.answer }}` → `answer`), or `None` when it can observe the whole
+    /// item (python and model graders, `{{ item }}`). A caller holding items in columns (Arrow,
+    /// a DataFrame, TRL's keyword lists) needs to build only these keys: grading an item cut
+    /// down to them gives exactly the result of grading the full item.
+    pub fn item_keys(&self) -> Option<&[String]> {
+        self.item_keys.as_deref()
     }
 
     /// The context for a model output given as text, taking the string. Builds only the parts
@@ -337,5 +359,40 @@ fn failed(f: Failure, execution_time: f64) -> GradeResult {
         token_usage: None,
         sampled_model_name: None,
         usage_per_model: IndexMap::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn keys(g: Value) -> Option<Vec<String>> {
+        let c = compile(&g, &EngineOptions::default()).expect("compiles");
+        c.item_keys().map(<[String]>::to_vec)
+    }
+
+    #[test]
+    fn item_keys_are_the_top_level_keys_templates_name() {
+        let sc = json!({"type": "string_check", "name": "s", "operation": "eq",
+            "input": "{{ item.a.b }} {{ sample.output_text }} {{ item[\"x y\"] }}",
+            "reference": "<< item.c >>{{ item.a }}"});
+        assert_eq!(keys(sc), Some(vec!["a".into(), "x y".into(), "c".into()]));
+        let literal = json!({"type": "string_check", "name": "s", "operation": "eq",
+            "input": "{{ sample.output_text }}", "reference": "x"});
+        assert_eq!(keys(literal), Some(vec![]));
+        let whole = json!({"type": "string_check", "name": "s", "operation": "eq",
+            "input": "{{ item }}", "reference": "{{ item.a }}"});
+        assert_eq!(keys(whole), None);
+        let py = json!({"type": "python", "name": "p",
+            "source": "def grade(sample, item):\n    return 1.0\n"});
+        assert_eq!(keys(py), None);
+        let multi = json!({"type": "multi", "name": "m", "calculate_output": "a + b",
+            "graders": {
+                "a": {"type": "string_check", "name": "a", "operation": "eq",
+                      "input": "{{ item.q }}", "reference": "{{ item.r }}"},
+                "b": {"type": "text_similarity", "name": "b", "evaluation_metric": "bleu",
+                      "input": "{{ sample.output_text }}", "reference": "{{ item.r }}"}}});
+        assert_eq!(keys(multi), Some(vec!["q".into(), "r".into()]));
     }
 }

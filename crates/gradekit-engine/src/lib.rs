@@ -24,6 +24,7 @@ mod context;
 mod graders;
 mod io_pool;
 mod name;
+mod refs;
 mod result;
 
 pub use cancel::{Cancel, CancelOnDrop};
@@ -36,6 +37,7 @@ pub use gradekit_model::{
 };
 pub use gradekit_python as python;
 pub use name::{canonical_json, generated_name};
+pub use refs::{template_refs, TemplateRef};
 pub use result::GradeResult;
 
 use serde_json::Value;

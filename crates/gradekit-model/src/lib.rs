@@ -30,8 +30,8 @@ pub use message::{
     AudioInput, ContentItem, Message, MessageContent, ReasoningEffort, Role, SamplingParams,
 };
 pub use method::{
-    DpoHyperparameters, FineTuneMethod, HyperValue, ReinforcementHyperparameters,
-    ReinforcementMethod, SupervisedHyperparameters,
+    DpoHyperparameters, DpoMethod, FineTuneMethod, HyperValue, ReinforcementHyperparameters,
+    ReinforcementMethod, SupervisedHyperparameters, SupervisedMethod,
 };
 pub use read::{display_key, kind as json_kind};
 pub use request::{RunRequest, ValidateRequest};

@@ -42,9 +42,15 @@ fn convert(obj: &Bound<'_, PyAny>, path: &mut String, depth: usize) -> PyResult<
         if let Ok(u) = obj.extract::<u64>() {
             return Ok(Value::Number(u.into()));
         }
-        // Beyond 64 bits: JSON numbers are doubles for every grader that reads them.
-        let f: f64 = obj.extract()?;
-        return number(f, path);
+        // Beyond 64 bits: JSON numbers are doubles for every grader that reads them; beyond a
+        // double's range there is no JSON number at all.
+        return match obj.extract::<f64>() {
+            Ok(f) => number(f, path),
+            Err(_) => Err(PyValueError::new_err(format!(
+                "{path}: integer too large for a JSON number ({} digits)",
+                obj.str().map(|s| s.len().unwrap_or(0)).unwrap_or(0)
+            ))),
+        };
     }
     if let Ok(f) = obj.cast::<PyFloat>() {
         return number(f.value(), path);

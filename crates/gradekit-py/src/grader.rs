@@ -30,7 +30,41 @@ struct State {
     grader: Arc<CompiledGrader>,
 }
 
-/// A compiled grader. See the stub file `gradekit/_gradekit.pyi` for the documented API.
+/// A grader compiled once, graded many times.
+///
+/// `config` is the grader JSON of OpenAI's `/fine_tuning/alpha/graders` endpoints: a dict, a
+/// JSON string, or an `os.PathLike` to a JSON file. An invalid config raises `GraderError`
+/// (a `ValueError` with `.path` and `.errors`).
+///
+/// Methods: `grade(sample, item=None)` → `GradeResult`; `grade_batch(samples, items=None)` →
+/// list of `GradeResult`; `rewards(samples, items=None, *, as_numpy=False)` → list of floats
+/// (or a float64 NumPy array). Samples are strings (model outputs) or sample dicts; `items` is
+/// a list of dicts, a dict of columns (`{"answer": [...]}`), or Arrow data (pyarrow Table,
+/// RecordBatch or struct Array). Batches grade in parallel with the GIL released and answer
+/// Ctrl-C between chunks.
+///
+/// Engine options (keywords; the CLI's engine flags, `_` for `-`; None = the default):
+///
+/// * `threads` (int): threads of CPU-bound batches; default one per core.
+/// * `python_mode` (str): `"sandboxed"` (default: locked-down worker processes),
+///   `"process"` (plain worker processes, trusted code).
+/// * `python_timeout` (float, seconds): per python grader call; default 120.
+/// * `python_memory` (int, MiB): memory limit of a python worker; default 2048.
+/// * `python_workers` (int): python worker processes; default one per core.
+/// * `python_executable` (path): the interpreter python graders run in.
+/// * `judge_base_url` (str): OpenAI-compatible API of model graders; default
+///   `$OPENAI_BASE_URL`, else `https://api.openai.com/v1`.
+/// * `judge_api_key` (str): default `$OPENAI_API_KEY`.
+/// * `judge_concurrency` (int): judge calls in flight; default 32.
+/// * `judge_timeout` (float, seconds): per judge call; default 60.
+/// * `judge_cache` (path): directory of a content-addressed cache of judge calls.
+/// * `judge_embedding_model` (str): embeddings model of `cosine`; default
+///   `text-embedding-3-large`.
+/// * `judge_response_format` (str): `json_schema` (default), `json_object` or `none`.
+///
+/// An unknown keyword raises `TypeError`; a value of the wrong type or range names the option.
+/// Properties: `name`, `type`, `pass_threshold`, `config`, `engine_options`, `item_keys`,
+/// `sub_grader_keys`. Graders pickle as (config, engine options).
 #[pyclass(module = "gradekit", name = "Grader", frozen)]
 #[derive(Debug)]
 pub struct PyGrader {
@@ -236,7 +270,7 @@ impl PyGrader {
         Ok(PyGrader {
             origin: Arc::new(Origin {
                 name: compiled.name().to_string(),
-                kind: compiled.kind(),
+                kind: compiled.kind().to_string(),
                 pass_threshold: compiled.pass_threshold(),
             }),
             config,
@@ -298,8 +332,8 @@ impl PyGrader {
     /// The grader's wire `type` (`string_check`, `text_similarity`, `multi`, …).
     #[getter]
     #[pyo3(name = "type")]
-    fn kind(&self) -> &'static str {
-        self.origin.kind
+    fn kind(&self) -> &str {
+        &self.origin.kind
     }
 
     /// `pass_threshold` when the config sets one (it never changes rewards).
@@ -312,6 +346,20 @@ impl PyGrader {
     #[getter]
     fn config<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         crate::convert::to_py(py, &self.config)
+    }
+
+    /// The top-level item keys the grader's templates read (`{{ item.answer }}` → `answer`), in
+    /// first-use order; `None` when it can observe the whole item (python and model graders,
+    /// `{{ item }}`). Items given as columns are built from these keys only.
+    #[getter]
+    fn item_keys(&self, py: Python<'_>) -> PyResult<Option<Vec<String>>> {
+        Ok(self.compiled(py)?.item_keys().map(<[String]>::to_vec))
+    }
+
+    /// The engine options this grader was built with (a copy of the keyword arguments).
+    #[getter]
+    fn engine_options<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        self.kwargs.bind(py).copy()
     }
 
     /// Multi graders: the sub-grader keys in config order (`[]` otherwise).

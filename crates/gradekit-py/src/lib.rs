@@ -60,6 +60,16 @@ fn run<'py>(
     convert::to_py(py, &v)
 }
 
+/// Rebuilds a pickled `GradeResult` from its `/run` response JSON.
+#[pyfunction]
+#[pyo3(signature = (response, pass_threshold = None))]
+fn _grade_result(response: &str, pass_threshold: Option<f64>) -> PyResult<result::PyGradeResult> {
+    let r: gradekit_engine::RunResponse = serde_json::from_str(response).map_err(|e| {
+        pyo3::exceptions::PyValueError::new_err(format!("not a /run response: {e}"))
+    })?;
+    Ok(result::PyGradeResult::from_response(r, pass_threshold))
+}
+
 #[pymodule]
 fn _gradekit(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<grader::PyGrader>()?;
@@ -67,6 +77,7 @@ fn _gradekit(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("GraderError", m.py().get_type::<error::GraderError>())?;
     m.add_function(wrap_pyfunction!(validate, m)?)?;
     m.add_function(wrap_pyfunction!(run, m)?)?;
+    m.add_function(wrap_pyfunction!(_grade_result, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

@@ -65,8 +65,38 @@ impl Default for Spec {
     }
 }
 
+/// `v` as a `T`, or a `TypeError` naming the option and what it takes.
+fn typed<'py, T: FromPyObjectOwned<'py>>(
+    v: &Bound<'py, PyAny>,
+    key: &str,
+    what: &str,
+) -> PyResult<T> {
+    // bool is an int in Python, never a sensible count or duration.
+    if v.is_instance_of::<pyo3::types::PyBool>() {
+        return Err(PyTypeError::new_err(format!(
+            "{key} must be {what}, got bool"
+        )));
+    }
+    v.extract::<T>().map_err(|_| {
+        let got = v
+            .get_type()
+            .name()
+            .map(|n| n.to_string())
+            .unwrap_or_else(|_| "object".into());
+        PyTypeError::new_err(format!("{key} must be {what}, got {got} {}", short_repr(v)))
+    })
+}
+
+fn short_repr(v: &Bound<'_, PyAny>) -> String {
+    let r = v.repr().map(|r| r.to_string()).unwrap_or_default();
+    match r.char_indices().nth(40) {
+        Some((i, _)) => format!("{}…", &r[..i]),
+        None => r,
+    }
+}
+
 fn positive_secs(v: &Bound<'_, PyAny>, key: &str) -> PyResult<Duration> {
-    let s: f64 = v.extract()?;
+    let s: f64 = typed(v, key, "a number of seconds")?;
     if !(s.is_finite() && s > 0.0) {
         return Err(PyValueError::new_err(format!(
             "{key} must be a positive number of seconds, got {s}"
@@ -77,7 +107,7 @@ fn positive_secs(v: &Bound<'_, PyAny>, key: &str) -> PyResult<Duration> {
 }
 
 fn at_least_one(v: &Bound<'_, PyAny>, key: &str) -> PyResult<usize> {
-    let n: i64 = v.extract()?;
+    let n: i64 = typed(v, key, "an int")?;
     usize::try_from(n)
         .ok()
         .filter(|n| *n >= 1)
@@ -93,27 +123,31 @@ impl Spec {
         };
         let mut unknown = Vec::new();
         for (k, v) in kwargs.iter() {
-            let key: String = k.extract()?;
+            let key: String = typed(&k, "an engine option name", "a str")?;
             if v.is_none() {
                 continue; // None = the default, as for the CLI flag left out
             }
             match key.as_str() {
                 "python_mode" => {
-                    let m: String = v.extract()?;
-                    s.python.mode = m.parse::<PythonMode>().map_err(PyValueError::new_err)?;
+                    let m: String = typed(&v, &key, "a str")?;
+                    s.python.mode = m
+                        .parse::<PythonMode>()
+                        .map_err(|e| PyValueError::new_err(format!("{key}: {e}")))?;
                 }
                 "python_timeout" => s.python.timeout = positive_secs(&v, &key)?,
                 "python_memory" => s.python.memory_mib = at_least_one(&v, &key)? as u64,
                 "python_workers" => s.python.workers = Some(at_least_one(&v, &key)?),
-                "python_executable" => s.python.python = Some(v.extract::<PathBuf>()?),
-                "judge_base_url" => s.judge_base_url = Some(v.extract()?),
-                "judge_api_key" => s.judge_api_key = Some(v.extract()?),
+                "python_executable" => {
+                    s.python.python = Some(typed::<PathBuf>(&v, &key, "a path")?)
+                }
+                "judge_base_url" => s.judge_base_url = Some(typed(&v, &key, "a str")?),
+                "judge_api_key" => s.judge_api_key = Some(typed(&v, &key, "a str")?),
                 "judge_concurrency" => s.judge_concurrency = at_least_one(&v, &key)?,
                 "judge_timeout" => s.judge_timeout = positive_secs(&v, &key)?,
-                "judge_cache" => s.judge_cache = Some(v.extract::<PathBuf>()?),
-                "judge_embedding_model" => s.judge_embedding_model = v.extract()?,
+                "judge_cache" => s.judge_cache = Some(typed::<PathBuf>(&v, &key, "a path")?),
+                "judge_embedding_model" => s.judge_embedding_model = typed(&v, &key, "a str")?,
                 "judge_response_format" => {
-                    let f: String = v.extract()?;
+                    let f: String = typed(&v, &key, "a str")?;
                     s.judge_response_format = ResponseFormatMode::parse(&f).ok_or_else(|| {
                         PyValueError::new_err(format!(
                             "unknown judge_response_format {f:?}; expected json_schema, json_object or none"

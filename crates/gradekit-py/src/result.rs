@@ -4,17 +4,17 @@
 //! so `grade_batch` pays for the dictionaries a caller actually looks at.
 
 use crate::convert::to_py;
-use gradekit_engine::GradeResult;
+use gradekit_engine::{GradeResult, RunResponse};
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
-use pyo3::types::PyDict;
+use pyo3::types::{PyDict, PyTuple};
 use std::sync::Arc;
 
 /// Name, type and pass threshold of the grader that produced a result (shared by a batch).
 #[derive(Debug)]
 pub struct Origin {
     pub name: String,
-    pub kind: &'static str,
+    pub kind: String,
     pub pass_threshold: Option<f64>,
 }
 
@@ -88,6 +88,28 @@ impl PyGradeResult {
         json(py, serde_json::to_value(self.response()))
     }
 
+    /// Pickles as the `/run` response (Ray tasks and multiprocessing return results).
+    fn __reduce__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
+        let rebuild = py.import("gradekit")?.getattr("_rebuild_result")?;
+        let json = serde_json::to_string(&self.response())
+            .map_err(|e| PyRuntimeError::new_err(format!("cannot serialise result: {e}")))?;
+        let args = (json, self.origin.pass_threshold).into_pyobject(py)?;
+        PyTuple::new(py, [rebuild.into_any(), args.into_any()])
+    }
+
+    fn __eq__(&self, other: &Bound<'_, PyAny>) -> bool {
+        match other.cast::<PyGradeResult>() {
+            Ok(o) => {
+                let o = o.get();
+                o.inner == self.inner
+                    && o.origin.name == self.origin.name
+                    && o.origin.kind == self.origin.kind
+                    && o.origin.pass_threshold == self.origin.pass_threshold
+            }
+            Err(_) => false,
+        }
+    }
+
     fn __float__(&self) -> f64 {
         self.inner.reward
     }
@@ -107,7 +129,27 @@ impl PyGradeResult {
 }
 
 impl PyGradeResult {
+    /// A result from its `/run` response (what `__reduce__` pickles).
+    pub fn from_response(r: RunResponse, pass_threshold: Option<f64>) -> Self {
+        PyGradeResult {
+            origin: Arc::new(Origin {
+                name: r.metadata.name,
+                kind: r.metadata.kind,
+                pass_threshold,
+            }),
+            inner: GradeResult {
+                reward: r.reward,
+                sub_rewards: r.sub_rewards,
+                errors: r.metadata.errors,
+                execution_time: r.metadata.execution_time,
+                token_usage: r.metadata.token_usage,
+                sampled_model_name: r.metadata.sampled_model_name,
+                usage_per_model: r.model_grader_token_usage_per_model,
+            },
+        }
+    }
+
     fn response(&self) -> gradekit_engine::RunResponse {
-        self.inner.to_response(&self.origin.name, self.origin.kind)
+        self.inner.to_response(&self.origin.name, &self.origin.kind)
     }
 }

@@ -106,3 +106,40 @@ def test_completion_text():
     assert t({"role": "assistant", "content": None}) == ""
     with pytest.raises(TypeError):
         t(3)
+
+
+class _Env:
+    """Stands for TRL's environment objects (not JSON)."""
+
+
+def test_only_referenced_columns_and_non_json_keywords_ignored(grader):
+    import datetime
+
+    f = gradekit.trl.reward_function(grader)
+    n = 2
+    out = f(prompts=["q"] * n, completions=["4", "5"], answer=["4", "4"],
+            environments=[_Env(), _Env()], image=[b"\x89PNG", b"\x89PNG"],
+            when=[datetime.datetime(2026, 1, 1)] * n, score=[float("nan"), float("inf")],
+            trainer_state=object(), log_metric=print, log_extra=print, completion_ids=[[1], [2]])
+    assert out == [1.0, 0.0]
+
+
+def test_whole_item_graders_get_every_json_column():
+    py = gradekit.Grader({"type": "python", "name": "keys", "source": (
+        "def grade(sample, item):\n    return float(sorted(item) == ['answer', 'n'])\n")},
+        python_mode="process")
+    f = gradekit.trl.reward_function(py)
+    out = f(prompts=["q", "q"], completions=["a", "b"], answer=["x", "y"], n=[1, 2],
+            environments=[_Env(), _Env()], image=[b"x", b"y"], trainer_state=object())
+    assert out == [1.0, 1.0]
+
+
+def test_missing_referenced_column_warns_once(grader):
+    f = gradekit.trl.reward_function(grader)
+    with pytest.warns(UserWarning, match=r"reads item\.answer .*columns: answr"):
+        assert f(prompts=["q"], completions=["a"], answr=["a"]) == [0.0]
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert f(prompts=["q"], completions=["a"], answr=["a"]) == [0.0]  # no second warning

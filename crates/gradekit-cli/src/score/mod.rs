@@ -221,6 +221,7 @@ pub fn main(a: Args) -> Result<ExitCode> {
             path,
             grader_sha256: grader_sha.clone(),
             input: a.input.display().to_string(),
+            keep_when_complete: a.resume,
         }),
     };
     let writer_thread = std::thread::spawn(move || sink.run(wrx));
@@ -335,6 +336,9 @@ struct CheckpointTarget {
     path: PathBuf,
     grader_sha256: String,
     input: String,
+    /// Keep the checkpoint of a complete run (`--resume` runs: resuming again is a no-op).
+    /// A plain run that completes removes it: nothing is left to resume.
+    keep_when_complete: bool,
 }
 
 /// The writer stage: writes each chunk's rows in order, then its checkpoint; keeps the
@@ -402,6 +406,14 @@ impl Sink {
             });
         }
         self.out.finish().context("cannot write the output")?;
+        if let Some(cp) = self.checkpoint.as_ref().filter(|c| !c.keep_when_complete) {
+            match std::fs::remove_file(&cp.path) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(e).context(format!("cannot remove {}", cp.path.display()));
+                }
+                _ => {}
+            }
+        }
         Ok((self.summary, self.bar))
     }
 }

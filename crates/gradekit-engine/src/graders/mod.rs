@@ -38,6 +38,16 @@ impl Leaf {
         }
     }
 
+    /// The top-level item keys this grader can observe: those its templates name, or `None`
+    /// when it can observe the whole item (python and model graders, `{{ item }}`).
+    pub(crate) fn item_keys(&self) -> Option<Vec<String>> {
+        match self {
+            Leaf::StringCheck(g) => keys_named_by(&g.templates()),
+            Leaf::TextSimilarity(g) => keys_named_by(&g.templates()),
+            Leaf::Python(_) | Leaf::ScoreModel(_) | Leaf::LabelModel(_) => None,
+        }
+    }
+
     /// Compiles a non-multi grader; `None` when errors were pushed.
     pub(crate) fn compile(
         g: &Grader,
@@ -174,4 +184,25 @@ fn parts_named_by(templates: &[&Template]) -> SampleParts {
         }
     }
     parts
+}
+
+/// The top-level item keys that `templates` reference, in first-use order; `None` when one
+/// references the whole item or indexes it (`{{ item }}`, `{{ item[0] }}`).
+fn keys_named_by(templates: &[&Template]) -> Option<Vec<String>> {
+    let mut keys: Vec<String> = Vec::new();
+    let item_refs = templates
+        .iter()
+        .flat_map(|t| t.refs())
+        .filter(|p| p.root == TemplateRoot::Item);
+    for path in item_refs {
+        match path.steps.first() {
+            Some(Step::Key(k)) => {
+                if !keys.contains(k) {
+                    keys.push(k.clone());
+                }
+            }
+            None | Some(Step::Index(_)) => return None,
+        }
+    }
+    Some(keys)
 }

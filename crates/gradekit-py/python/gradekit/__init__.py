@@ -17,7 +17,7 @@ of OpenAI's `/fine_tuning/alpha/graders` endpoints; `run` and `validate` mirror 
 Adapters: `gradekit.trl` (TRL reward functions) and `gradekit.ray` (Ray Data `map_batches`).
 """
 
-from ._gradekit import GradeResult, Grader, GraderError, __version__, run, validate
+from ._gradekit import GradeResult, Grader, GraderError, __version__, _grade_result, run, validate
 
 __all__ = ["Grader", "GradeResult", "GraderError", "run", "validate", "__version__"]
 
@@ -25,3 +25,8 @@ __all__ = ["Grader", "GradeResult", "GraderError", "run", "validate", "__version
 def _rebuild(config, engine_options):
     """Unpickles a `Grader` (see `Grader.__reduce__`): compiles it again in this process."""
     return Grader(config, **engine_options)
+
+
+def _rebuild_result(response, pass_threshold):
+    """Unpickles a `GradeResult` (see `GradeResult.__reduce__`)."""
+    return _grade_result(response, pass_threshold)

@@ -1,34 +1,52 @@
 """Scoring Ray Data datasets with a gradekit grader.
 
-`GraderUDF` is a callable class for ``ray.data.Dataset.map_batches``: Ray constructs it once
-per worker (actor), so the grader is compiled once per worker, then each batch is graded with
-one `Grader.grade_batch` call (parallel, GIL released). Batches may be numpy dicts (Ray's
-default), pandas DataFrames or pyarrow Tables; the output has the same format with a
-``reward`` column added (and ``passed`` when the grader has a ``pass_threshold``,
-``errors`` — the set error flags — when ``with_errors=True``)::
+``score_dataset`` grades a dataset read the way ``gradekit score`` reads JSONL: each row holds
+the sample in ``model_sample`` (a string) or ``sample`` (a string or a sample object), the item
+in ``item`` and an optional ``id``::
 
     import ray, gradekit.ray
-    ds = ray.data.read_json("outputs.jsonl")        # rows like {"model_sample": "...", "answer": "..."}
-    scored = gradekit.ray.score_dataset(ds, grader_config, sample_column="model_sample")
+    ds = ray.data.read_json("outputs.jsonl")       # {"id": 7, "item": {...}, "model_sample": "..."}
+    scored = gradekit.ray.score_dataset(ds, grader_config, with_errors=True)
     scored.write_json("scored/")
 
-or by hand::
+The output has the input's columns plus ``reward`` (null on a bad row), ``passed`` when the
+grader has a ``pass_threshold``, ``error`` (``{code, message}`` on a bad row — the codes of
+``gradekit score``: ``missing_sample``, ``invalid_sample``, ``invalid_item`` — null otherwise)
+and, with ``with_errors=True``, ``errors``: the ``metadata.errors`` flags as an Arrow struct.
+A bad row never fails the job; it keeps its columns (its ``id`` among them) and says why.
 
-    ds.map_batches(gradekit.ray.GraderUDF, fn_constructor_kwargs={"config": grader_config},
-                   concurrency=4, batch_format="pandas")
+Design, for small clusters first:
 
-The item of a row is the dict in ``item_column`` when given, else the row's other columns
-(``item_columns`` picks a subset). This module does not import ``ray`` itself: `GraderUDF`
-works on any batch of those formats, with or without Ray.
+* **Tasks, not actors.** The grading function runs as an ordinary Ray task (fused with the
+  read task that produced its block), so a 2-CPU ``ray.init`` never parks its CPUs in idle
+  actors while the read tasks starve. The grader is compiled once per worker process and
+  cached (keyed by its config and options), which is what an actor would have bought.
+  ``compute=ray.data.ActorPoolStrategy(...)`` still selects actors (`GraderUDF`) when wanted;
+  ``concurrency=N`` is translated to ``compute=TaskPoolStrategy(size=N)``.
+* **Arrow in, Arrow out.** Batches are pyarrow tables: the grader reads only the item keys its
+  templates name, and writes ``errors`` as a typed struct (never pickled objects).
+* **Missing is not null.** Arrow stores a JSON object that lacks a key as a struct whose field
+  is null, so a row whose ``item`` lacks ``answer`` arrives with ``answer: null``. Nulls inside
+  Arrow struct (and pandas/numpy-from-Arrow) items are treated as missing keys, so such a row
+  gets ``invalid_variable_error`` exactly as ``gradekit score`` gives it; a null in a top-level
+  column is missing too (as in the CLI, where ``null`` counts as absent).
+
+The item of a row is the ``item_column`` (default ``"item"``) when the batch has it, else the
+row's other columns (``item_columns`` picks which), as for flat datasets like
+``{"model_sample": "...", "answer": "..."}``. This module does not import ``ray`` at import
+time: `GraderUDF` works on any batch, with or without Ray.
 """
 
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
+import json
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
-from ._gradekit import Grader
+from ._gradekit import Grader, GraderError
 
-__all__ = ["GraderUDF", "score_dataset"]
+__all__ = ["GraderUDF", "score_dataset", "score_batch"]
 
 Config = Union[Mapping[str, Any], str]
+
+_SAMPLE_COLUMNS = ("model_sample", "sample")
 
 
 def _plain(values: Any) -> List[Any]:
@@ -40,32 +58,116 @@ def _plain(values: Any) -> List[Any]:
     return list(values)
 
 
-def _columns(batch: Any) -> Dict[str, List[Any]]:
-    if hasattr(batch, "to_pydict"):  # pyarrow.Table
-        return batch.to_pydict()
-    if hasattr(batch, "columns") and hasattr(batch, "__getitem__") and not isinstance(batch, Mapping):
-        return {str(c): _plain(batch[c]) for c in batch.columns}  # pandas.DataFrame
+def _is_arrow(batch: Any) -> bool:
+    return hasattr(batch, "to_pydict") and hasattr(batch, "schema")
+
+
+def _is_pandas(batch: Any) -> bool:
+    return hasattr(batch, "columns") and hasattr(batch, "assign") and not isinstance(batch, Mapping)
+
+
+def _column_names(batch: Any) -> List[str]:
+    if _is_arrow(batch):
+        return list(batch.schema.names)
+    if _is_pandas(batch):
+        return [str(c) for c in batch.columns]
     if isinstance(batch, Mapping):
-        return {k: _plain(v) for k, v in batch.items()}
+        return [str(c) for c in batch]
     raise TypeError(
         "a batch must be a dict of columns, a pandas DataFrame or a pyarrow Table, got %s"
         % type(batch).__name__
     )
 
 
+def _column(batch: Any, name: str) -> List[Any]:
+    if _is_arrow(batch):
+        return batch.column(name).to_pylist()
+    return _plain(batch[name])
+
+
+def _batch_len(batch: Any) -> int:
+    if _is_arrow(batch) or _is_pandas(batch):
+        return len(batch)
+    for v in batch.values():
+        return len(v)
+    return 0
+
+
+def _drop_nulls(v: Any) -> Any:
+    """An item read from Arrow: struct fields that are null are keys the object lacked."""
+    if isinstance(v, dict):
+        return {k: _drop_nulls(x) for k, x in v.items() if x is not None}
+    if isinstance(v, list):
+        return [_drop_nulls(x) for x in v]
+    return v
+
+
+def _kind(v: Any) -> str:
+    if v is None:
+        return "null"
+    if isinstance(v, bool):
+        return "a boolean"
+    if isinstance(v, (int, float)):
+        return "a number"
+    if isinstance(v, str):
+        return "a string"
+    if isinstance(v, (list, tuple)):
+        return "an array"
+    if isinstance(v, dict):
+        return "an object"
+    return "a %s" % type(v).__name__
+
+
+class _Row:
+    """What one row becomes: a sample and item to grade, or an error."""
+
+    __slots__ = ("sample", "item", "error")
+
+    def __init__(self, sample: Any = None, item: Any = None, error: Optional[Tuple[str, str]] = None):
+        self.sample = sample
+        self.item = item
+        self.error = error
+
+
+def _sample_of(values: Dict[str, Any], sample_column: Optional[str]) -> Tuple[Any, Optional[Tuple[str, str]]]:
+    """The sample of a row, or the error `gradekit score` gives the same line."""
+    if sample_column is not None:
+        v = values.get(sample_column)
+        name = sample_column
+        if v is None:
+            return None, ("missing_sample", "row has no %r value (the sample column)" % sample_column)
+    else:
+        ms, s = values.get("model_sample"), values.get("sample")
+        if ms is not None and s is not None:
+            return None, ("invalid_sample", 'row has both "model_sample" and "sample"; give one')
+        if ms is None and s is None:
+            return None, (
+                "missing_sample",
+                'row has no "model_sample" (string) or "sample" (string or object)',
+            )
+        v, name = (ms, "model_sample") if ms is not None else (s, "sample")
+    if isinstance(v, str):
+        return v, None
+    if isinstance(v, dict) and name != "model_sample":
+        return v, None
+    expected = "a string" if name == "model_sample" else "a string or an object"
+    return None, ("invalid_sample", "%r is %s, expected %s" % (name, _kind(v), expected))
+
+
 class GraderUDF:
-    """A ``map_batches`` callable class that grades one column of a batch.
+    """A ``map_batches`` callable (class or instance) that grades each row of a batch.
 
     Args:
         config: the grader config (dict or JSON string), or a `gradekit.Grader` (pickled to
             the workers and compiled again there).
-        sample_column: the column holding the samples (model output strings or sample
-            objects).
-        item_column: a column holding each row's item dict; when None, the item is built from
-            the row's other columns (``item_columns`` picks which).
-        item_columns: the columns that make up the item when ``item_column`` is None.
+        sample_column: the column holding the sample; default: ``model_sample`` or
+            ``sample``, whichever the row sets (the CLI's rule).
+        item_column: the column holding each row's item (default ``"item"``); when the batch
+            has no such column (or it is None), the item is built from the row's other
+            columns (``item_columns`` picks which).
+        item_columns: the columns that make up the item when there is no item column.
         output_column: the name of the reward column.
-        with_errors: also add an ``errors`` column listing each row's set error flags.
+        with_errors: also add an ``errors`` column: the ``metadata.errors`` flags (a struct).
         engine_options: keyword arguments of `gradekit.Grader`.
     """
 
@@ -73,8 +175,8 @@ class GraderUDF:
         self,
         config: Union[Config, Grader],
         *,
-        sample_column: str = "model_sample",
-        item_column: Optional[str] = None,
+        sample_column: Optional[str] = None,
+        item_column: Optional[str] = "item",
         item_columns: Optional[Sequence[str]] = None,
         output_column: str = "reward",
         with_errors: bool = False,
@@ -90,48 +192,143 @@ class GraderUDF:
         self.output_column = output_column
         self.with_errors = with_errors
 
-    def _items(self, cols: Dict[str, List[Any]], n: int) -> List[Any]:
-        if self.item_column is not None:
-            return cols[self.item_column]
-        names = self.item_columns
-        if names is None:
-            names = [c for c in cols if c != self.sample_column]
-        rows: List[Dict[str, Any]] = [{} for _ in range(n)]
-        for name in names:
-            for row, v in zip(rows, cols[name]):
-                row[name] = v
+    # -- reading rows -------------------------------------------------------------------
+
+    def _rows(self, batch: Any) -> List[_Row]:
+        names = _column_names(batch)
+        n = _batch_len(batch)
+        from_arrow = not isinstance(batch, Mapping) or any(
+            hasattr(v, "dtype") for v in batch.values()
+        )
+        sample_cols = [self.sample_column] if self.sample_column else list(_SAMPLE_COLUMNS)
+        present = [c for c in sample_cols if c in names]
+        if not present:
+            raise KeyError(
+                "sample column %s is not in the batch (columns: %s)"
+                % (" or ".join(repr(c) for c in sample_cols), ", ".join(names))
+            )
+        cols: Dict[str, List[Any]] = {c: _column(batch, c) for c in present}
+        whole_item = self.item_column is not None and self.item_column in names
+        if whole_item:
+            items: List[Any] = _column(batch, self.item_column)  # type: ignore[arg-type]
+        else:
+            skip = set(sample_cols) | {"id"}
+            wanted = self.item_columns
+            if wanted is None:
+                keys = self.grader.item_keys
+                wanted = [c for c in names if c not in skip and (keys is None or c in keys)]
+            missing = [c for c in wanted if c not in names]
+            if missing:
+                raise KeyError(
+                    "item column %r is not in the batch (columns: %s)" % (missing[0], ", ".join(names))
+                )
+            item_cols = {c: _column(batch, c) for c in wanted}
+            items = [
+                {c: v[i] for c, v in item_cols.items() if not (from_arrow and v[i] is None)}
+                for i in range(n)
+            ]
+        rows = []
+        for i in range(n):
+            sample, err = _sample_of({c: v[i] for c, v in cols.items()}, self.sample_column)
+            if err is not None:
+                rows.append(_Row(error=err))
+                continue
+            item = items[i]
+            if whole_item and from_arrow:
+                item = _drop_nulls(item)
+            rows.append(_Row(sample, {} if item is None else item))
         return rows
 
-    def __call__(self, batch: Any) -> Any:
-        cols = _columns(batch)
-        if self.sample_column not in cols:
-            raise KeyError(
-                "sample column %r is not in the batch (columns: %s)"
-                % (self.sample_column, ", ".join(cols))
-            )
-        samples = cols[self.sample_column]
-        results = self.grader.grade_batch(samples, self._items(cols, len(samples)))
-        added: Dict[str, List[Any]] = {self.output_column: [r.reward for r in results]}
+    # -- grading ------------------------------------------------------------------------
+
+    def _grade(self, rows: List[_Row]) -> List[Any]:
+        """One result per row: a GradeResult, or None for an error row (row.error set)."""
+        todo = [i for i, r in enumerate(rows) if r.error is None]
+        out: List[Any] = [None] * len(rows)
+        try:
+            results = self.grader.grade_batch([rows[i].sample for i in todo], [rows[i].item for i in todo])
+            for i, r in zip(todo, results):
+                out[i] = r
+            return out
+        except (TypeError, ValueError, OverflowError):
+            pass  # some row is not gradable: find it, grade the others
+        for i in todo:
+            try:
+                out[i] = self.grader.grade(rows[i].sample, rows[i].item)
+            except GraderError as e:
+                rows[i].error = ("invalid_sample", str(e))
+            except (TypeError, ValueError, OverflowError) as e:
+                rows[i].error = ("invalid_item", str(e))
+        return out
+
+    def columns(self, batch: Any) -> Dict[str, List[Any]]:
+        """The columns this UDF adds to `batch`, as lists."""
+        rows = self._rows(batch)
+        results = self._grade(rows)
+        added: Dict[str, List[Any]] = {
+            self.output_column: [None if r is None else r.reward for r in results]
+        }
         if self.grader.pass_threshold is not None:
-            added["passed"] = [r.passed for r in results]
+            added["passed"] = [None if r is None else r.passed for r in results]
+        added["error"] = [
+            None if row.error is None else {"code": row.error[0], "message": row.error[1]}
+            for row in rows
+        ]
         if self.with_errors:
-            added["errors"] = [
-                [k for k, v in r.errors.items() if v is True] for r in results
-            ]
-        return _with_columns(batch, added)
+            added["errors"] = [None if r is None else r.errors for r in results]
+        return added
+
+    def __call__(self, batch: Any) -> Any:
+        return _with_columns(batch, self.columns(batch))
+
+
+# metadata.errors: flags are booleans, the rest (`*_details`, `*_type`) strings or null.
+def _errors_type(pa: Any) -> Any:
+    keys = _error_keys()
+    return pa.struct(
+        [(k, pa.string() if k.endswith(("_details", "_type")) else pa.bool_()) for k in keys]
+    )
+
+
+_ERROR_KEYS: List[str] = []
+
+
+def _error_keys() -> List[str]:
+    if not _ERROR_KEYS:
+        probe = Grader({"type": "string_check", "name": "keys", "operation": "eq",
+                        "input": "a", "reference": "a"})
+        _ERROR_KEYS.extend(probe.grade("a").errors)
+    return _ERROR_KEYS
+
+
+def _arrow_columns(added: Dict[str, List[Any]]) -> Dict[str, Any]:
+    import pyarrow as pa
+
+    out = {}
+    for k, v in added.items():
+        if k == "error":
+            out[k] = pa.array(v, type=pa.struct([("code", pa.string()), ("message", pa.string())]))
+        elif k == "errors":
+            out[k] = pa.array(v, type=_errors_type(pa))
+        elif k == "passed":
+            out[k] = pa.array(v, type=pa.bool_())
+        else:
+            out[k] = pa.array(v, type=pa.float64())
+    return out
 
 
 def _with_columns(batch: Any, added: Dict[str, List[Any]]) -> Any:
-    """The batch, in its own format, with `added` columns."""
-    if hasattr(batch, "to_pydict") and hasattr(batch, "append_column"):  # pyarrow.Table
-        import pyarrow as pa  # only reached with a pyarrow batch
-
+    """The batch, in its own format, with `added` columns (replacing same-named ones)."""
+    if _is_arrow(batch):
         out = batch
-        for k, v in added.items():
-            out = out.append_column(k, pa.array(v))
+        for k, col in _arrow_columns(added).items():
+            if k in out.schema.names:
+                out = out.set_column(out.schema.get_field_index(k), k, col)
+            else:
+                out = out.append_column(k, col)
         return out
-    if hasattr(batch, "columns") and hasattr(batch, "assign") and not isinstance(batch, Mapping):
-        return batch.assign(**added)  # pandas.DataFrame
+    if _is_pandas(batch):
+        return batch.assign(**added)
     out = dict(batch)
     try:
         import numpy as np
@@ -139,41 +336,98 @@ def _with_columns(batch: Any, added: Dict[str, List[Any]]) -> Any:
         out.update(added)
         return out
     for k, v in added.items():
-        out[k] = np.asarray(v, dtype=object) if k == "errors" else np.asarray(v)
+        if k in ("error", "errors", "passed") or any(x is None for x in v):
+            arr = np.empty(len(v), dtype=object)  # None stays None
+            arr[:] = v
+            out[k] = arr
+        else:
+            out[k] = np.asarray(v, dtype=np.float64)
     return out
+
+
+# -- the task-based path -------------------------------------------------------------------
+
+_CACHE: Dict[str, GraderUDF] = {}
+
+
+def _cached_udf(spec: str) -> GraderUDF:
+    """The UDF of `spec` in this worker process, compiled on first use."""
+    udf = _CACHE.get(spec)
+    if udf is None:
+        s = json.loads(spec)
+        udf = GraderUDF(s["config"], engine_options=s["engine_options"], **s["udf"])
+        if len(_CACHE) >= 16:
+            _CACHE.clear()
+        _CACHE[spec] = udf
+    return udf
+
+
+def score_batch(batch: Any, spec: str) -> Any:
+    """The task-based ``map_batches`` function of `score_dataset`: `spec` is the JSON of
+    ``{"config", "engine_options", "udf"}`` (`GraderUDF` keywords); the grader is compiled
+    once per worker process."""
+    return _cached_udf(spec)(batch)
 
 
 def score_dataset(
     ds: Any,
     config: Union[Config, Grader],
     *,
-    sample_column: str = "model_sample",
-    item_column: Optional[str] = None,
+    sample_column: Optional[str] = None,
+    item_column: Optional[str] = "item",
     item_columns: Optional[Sequence[str]] = None,
     output_column: str = "reward",
     with_errors: bool = False,
+    compute: Any = None,
     concurrency: Optional[int] = None,
-    batch_size: Optional[int] = 1024,
+    batch_size: Optional[int] = 8192,
     engine_options: Optional[Mapping[str, Any]] = None,
     **map_batches_kwargs: Any,
 ) -> Any:
-    """``ds.map_batches(GraderUDF, ...)``: a Ray dataset with a reward column added.
+    """``ds.map_batches(...)`` grading every row: the dataset with ``reward`` (and ``error``,
+    ``passed``, ``errors``) columns added. See the module docs for the row shape.
 
-    The grader is compiled once per actor (``concurrency`` actors; default 1). Other keyword
-    arguments go to ``map_batches`` (``num_cpus``, ``batch_format``, …).
+    Grading runs in Ray tasks (``compute=TaskPoolStrategy``; ``concurrency=N`` caps them at N)
+    and compiles the grader once per worker process. Pass ``compute=ray.data.ActorPoolStrategy(
+    size=N)`` for actors instead. Other keyword arguments go to ``map_batches`` (``num_cpus``,
+    ``memory``, …); the batch format is always pyarrow.
     """
+    import ray.data
+
+    udf_kwargs = {
+        "sample_column": sample_column,
+        "item_column": item_column,
+        "item_columns": list(item_columns) if item_columns is not None else None,
+        "output_column": output_column,
+        "with_errors": with_errors,
+    }
+    options = dict(engine_options or {})
+    if compute is None:
+        compute = ray.data.TaskPoolStrategy(size=concurrency)
+    elif concurrency is not None:
+        raise TypeError("give compute= or concurrency=, not both")
+    map_batches_kwargs.setdefault("batch_format", "pyarrow")
+    if isinstance(compute, ray.data.ActorPoolStrategy):
+        return ds.map_batches(
+            GraderUDF,
+            fn_constructor_args=(config,),
+            fn_constructor_kwargs=dict(udf_kwargs, engine_options=options),
+            compute=compute,
+            batch_size=batch_size,
+            **map_batches_kwargs,
+        )
+    if isinstance(config, Grader):
+        options = dict(config.engine_options, **options)
+        config = config.config
+    elif isinstance(config, str):
+        config = json.loads(config)
+    spec = json.dumps(
+        {"config": dict(config), "engine_options": options, "udf": udf_kwargs}, sort_keys=True
+    )
     return ds.map_batches(
-        GraderUDF,
-        fn_constructor_args=(config,),
-        fn_constructor_kwargs={
-            "sample_column": sample_column,
-            "item_column": item_column,
-            "item_columns": item_columns,
-            "output_column": output_column,
-            "with_errors": with_errors,
-            "engine_options": dict(engine_options or {}),
-        },
-        concurrency=concurrency or 1,
+        score_batch,
+        fn_args=(spec,),
+        compute=compute,
         batch_size=batch_size,
         **map_batches_kwargs,
     )

@@ -7,9 +7,15 @@ TRL's trainers (``GRPOTrainer``, ``RLOOTrainer``, …) call each of their ``rewa
 * the **sample** is the completion: a plain string (standard format), or the content of the
   last assistant message of a chat completion (conversational format,
   ``[{"role": "assistant", "content": "..."}]``);
-* the **item** is the completion's dataset row: every dataset column TRL passes as a keyword
-  argument (``answer``, ``solution``, …), so ``{{ item.answer }}`` in the grader reads the
-  ``answer`` column.
+* the **item** is the completion's dataset row, built from the dataset columns TRL passes as
+  keyword arguments: the columns the grader's templates reference (``{{ item.answer }}`` reads
+  the ``answer`` column; `Grader.item_keys`), or — for graders that see the whole item (python,
+  model graders, ``{{ item }}``) — every column whose values are JSON (strings, numbers,
+  booleans, None, lists, dicts). Other keywords TRL adds (``trainer_state``, ``log_metric``,
+  ``environments``, image, bytes or datetime columns) are ignored; ``item_columns`` overrides
+  the choice. A column the templates reference but TRL does not pass (a typo, a column the
+  dataset lacks) is warned about once (`warnings.warn`), and those samples score 0.0 with
+  ``invalid_variable_error`` — never silently.
 
 The whole batch is graded by one `Grader.rewards` call: in parallel, with the GIL released.
 
@@ -22,6 +28,7 @@ Example::
 """
 
 import asyncio
+import warnings
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Union
 
 from ._gradekit import Grader
@@ -30,8 +37,31 @@ __all__ = ["reward_function", "async_reward_function", "completion_text"]
 
 # Keyword arguments TRL passes that are not dataset columns.
 _NOT_COLUMNS = frozenset(
-    {"prompts", "completions", "completion_ids", "trainer_state", "log_extra", "log_metric"}
+    {
+        "prompts",
+        "completions",
+        "completion_ids",
+        "trainer_state",
+        "log_extra",
+        "log_metric",
+        "environments",
+    }
 )
+
+_JSON_SCALARS = (str, int, float, bool, type(None))
+
+
+def _is_json(v: Any, depth: int = 0) -> bool:
+    """True when `v` is plain JSON data (what an item may hold)."""
+    if isinstance(v, _JSON_SCALARS):
+        return True
+    if depth > 64:
+        return False
+    if isinstance(v, (list, tuple)):
+        return all(_is_json(x, depth + 1) for x in v)
+    if isinstance(v, dict):
+        return all(isinstance(k, str) and _is_json(x, depth + 1) for k, x in v.items())
+    return False
 
 SampleFrom = Union[str, Callable[[Any, Dict[str, Any]], Union[str, Mapping[str, Any]]]]
 
@@ -101,13 +131,35 @@ def _message_sample(completion: Any) -> Union[str, Dict[str, Any]]:
     }
 
 
-def _rows(n: int, kwargs: Mapping[str, Any], columns: Optional[Sequence[str]]) -> List[Dict[str, Any]]:
+def _per_row(values: Any, n: int) -> bool:
+    return not isinstance(values, (str, bytes, Mapping)) and hasattr(values, "__len__") and len(values) == n
+
+
+def _rows(
+    n: int,
+    kwargs: Mapping[str, Any],
+    columns: Optional[Sequence[str]],
+    item_keys: Optional[Sequence[str]],
+    warn_missing: Callable[[List[str], Mapping[str, Any]], None],
+) -> List[Dict[str, Any]]:
     """One item per completion from TRL's per-row keyword arguments."""
-    names = [k for k in kwargs if k not in _NOT_COLUMNS] if columns is None else list(columns)
+    if columns is not None:
+        names = list(columns)
+        for name in names:
+            if name not in kwargs:
+                raise KeyError("dataset column %r was not passed to the reward function" % name)
+    elif item_keys is not None:
+        names = [k for k in item_keys if k in kwargs]
+        missing = [k for k in item_keys if k not in kwargs]
+        if missing:
+            warn_missing(missing, kwargs)
+    else:
+        names = [
+            k for k, v in kwargs.items()
+            if k not in _NOT_COLUMNS and _per_row(v, n) and all(_is_json(x) for x in v)
+        ]
     rows: List[Dict[str, Any]] = [{} for _ in range(n)]
     for name in names:
-        if name not in kwargs:
-            raise KeyError("dataset column %r was not passed to the reward function" % name)
         values = kwargs[name]
         if isinstance(values, (str, bytes)) or not hasattr(values, "__len__"):
             continue  # not a per-row column
@@ -147,10 +199,30 @@ def _scorer(
             "sample_from must be 'completion', 'message' or a callable, got %r" % (sample_from,)
         )
 
+    item_keys = grader.item_keys
+    if item_keys is not None and include_prompt:
+        item_keys = [k for k in item_keys if k != "prompt"]
+    warned: set = set()
+
+    def warn_missing(missing: List[str], kwargs: Mapping[str, Any]) -> None:
+        new = [k for k in missing if k not in warned]
+        if not new:
+            return
+        warned.update(new)
+        passed = sorted(k for k in kwargs if k not in _NOT_COLUMNS)
+        warnings.warn(
+            "gradekit reward function of grader %r: the grader reads item.%s but the trainer "
+            "passed no such dataset column (columns: %s); those samples score %s with "
+            "invalid_variable_error"
+            % (grader.name, ", item.".join(new), ", ".join(passed) or "none", failed_reward),
+            UserWarning,
+            stacklevel=5,
+        )
+
     def score(prompts: Optional[Sequence[Any]], completions: Sequence[Any], **kwargs: Any):
         completions = list(completions)
         n = len(completions)
-        items = _rows(n, kwargs, item_columns)
+        items = _rows(n, kwargs, item_columns, item_keys, warn_missing)
         if include_prompt and prompts is not None:
             for row, p in zip(items, prompts):
                 row["prompt"] = p
@@ -184,8 +256,9 @@ def reward_function(
             last assistant message's content for chat completions); ``"message"``: a sample
             object with ``output_text``, ``output_tools`` (the message's ``tool_calls``) and
             ``choices``; or a callable ``(completion, row) -> str | dict``.
-        item_columns: the dataset columns that make up the item (default: every column TRL
-            passes).
+        item_columns: the dataset columns that make up the item (default: the columns the
+            grader's templates reference, or every JSON column TRL passes for graders that
+            see the whole item).
         include_prompt: also put the prompt in the item as ``item.prompt``.
         failed_reward: the reward of a sample whose grading failed (an error flag is set);
             ``None`` makes TRL ignore it (TRL treats None as "no reward from this function").

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# The TRL trainer (`python -m gradekit.train`, crates/gradekit-py/python/gradekit/train): builds
+# the gradekit wheel (dev profile, like python.sh) into .venv-train, which sees the ML stack of
+# the `[train]` extra (torch, trl, transformers, datasets, peft, accelerate; pinned in
+# scripts/requirements-ml.txt) through scripts/link_ml_venv.sh — a venv cached outside the clone
+# (first install ~5 min, ~6 GB: torch from PyPI is the CUDA build; reused afterwards) — and runs
+# crates/gradekit-py/tests/test_train.py: supervised, dpo and reinforcement jobs on a tiny Llama
+# built offline, pause/resume, failures; CPU only, no downloads at test time (~4 min on 2 cores).
+#   bash scripts/test.d/train.sh            (scripts/test runs it)
+# Env: GRADEKIT_TRAIN_VENV=DIR uses another venv that already has the ML stack;
+# GRADEKIT_PY_PROFILE=release|dev (default dev).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+root=$PWD
+venv=${GRADEKIT_TRAIN_VENV:-$root/.venv-train}
+pip=("$venv/bin/python" -m pip -q --disable-pip-version-check)
+if ! { "$venv/bin/maturin" --version && "$venv/bin/python" -c "import pytest"; } >/dev/null 2>&1; then
+  echo "== creating $venv (maturin, pytest)"
+  [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+  "${pip[@]}" install "maturin>=1.9.4,<2" pytest
+fi
+if ! "$venv/bin/python" -c "import torch, trl, transformers, datasets, peft, accelerate" >/dev/null 2>&1; then
+  bash scripts/link_ml_venv.sh "$venv"
+fi
+profile=${GRADEKIT_PY_PROFILE:-dev}
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$root/target}
+wheels=$CARGO_TARGET_DIR/gradekit-train-wheels
+rm -rf "$wheels"
+echo "== maturin build --profile $profile (crates/gradekit-py)"
+"$venv/bin/maturin" build --quiet --profile "$profile" -m crates/gradekit-py/Cargo.toml \
+  -i "$venv/bin/python" -o "$wheels"
+"${pip[@]}" install --force-reinstall --no-deps "$wheels"/gradekit-*.whl
+echo "== pytest crates/gradekit-py/tests/test_train.py"
+cd crates/gradekit-py
+HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 HF_DATASETS_OFFLINE=1 \
+  "$venv/bin/python" -m pytest -q -p no:cacheprovider tests/test_train.py
