@@ -118,6 +118,7 @@ fn scored_run() -> (tempfile::TempDir, [std::path::PathBuf; 3]) {
     let (code, _, err) = gradekit(
         &[
             "score",
+            "--resume", // keeps the checkpoint of the complete run
             "-q",
             "-g",
             g.to_str().unwrap(),
