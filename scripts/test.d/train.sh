@@ -5,7 +5,9 @@
 # scripts/requirements-ml.txt) through scripts/link_ml_venv.sh — a venv cached outside the clone
 # (first install ~5 min, ~6 GB: torch from PyPI is the CUDA build; reused afterwards) — and runs
 # crates/gradekit-py/tests/test_train.py: supervised, dpo and reinforcement jobs on a tiny Llama
-# built offline, pause/resume, failures; CPU only, no downloads at test time (~4 min on 2 cores).
+# built offline, pause/resume, failures; then tests/test_train_e2e.py: the same jobs created with
+# the official openai SDK against `gradekit serve --trainer "python -m gradekit.train"`.
+# CPU only, no downloads at test time (~6 min on 2 busy cores).
 #   bash scripts/test.d/train.sh            (scripts/test runs it)
 # Env: GRADEKIT_TRAIN_VENV=DIR uses another venv that already has the ML stack;
 # GRADEKIT_PY_PROFILE=release|dev (default dev).
@@ -30,7 +32,10 @@ echo "== maturin build --profile $profile (crates/gradekit-py)"
 "$venv/bin/maturin" build --quiet --profile "$profile" -m crates/gradekit-py/Cargo.toml \
   -i "$venv/bin/python" -o "$wheels"
 "${pip[@]}" install --force-reinstall --no-deps "$wheels"/gradekit-*.whl
-echo "== pytest crates/gradekit-py/tests/test_train.py"
+"$venv/bin/python" -c "import openai" >/dev/null 2>&1 || "${pip[@]}" install "openai>=1.60"
+echo "== cargo build --bin gradekit (for the end-to-end test)"
+cargo build --quiet --locked --bin gradekit
+echo "== pytest crates/gradekit-py/tests/test_train.py tests/test_train_e2e.py"
 cd crates/gradekit-py
-HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 HF_DATASETS_OFFLINE=1 \
-  "$venv/bin/python" -m pytest -q -p no:cacheprovider tests/test_train.py
+GRADEKIT_TRAIN_TESTS=1 GRADEKIT_BIN=$CARGO_TARGET_DIR/debug/gradekit HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 HF_DATASETS_OFFLINE=1 \
+  "$venv/bin/python" -m pytest -q -p no:cacheprovider -rs tests/test_train.py tests/test_train_e2e.py

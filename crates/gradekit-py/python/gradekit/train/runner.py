@@ -74,6 +74,15 @@ def _load(spec: Spec):
     return model, tok
 
 
+def _fit_positions(spec: Spec, config) -> None:
+    """Caps sequence and completion lengths at the model's context (learned position tables
+    index out of range past it)."""
+    limit = getattr(config, "max_position_embeddings", None) or getattr(config, "n_positions", None)
+    if isinstance(limit, int) and limit > 0:
+        spec.model.max_seq_length = min(spec.model.max_seq_length, limit)
+        spec.model.max_completion_length = min(spec.model.max_completion_length, max(1, limit // 2))
+
+
 def _peft(spec: Spec):
     if not spec.model.lora:
         return None
@@ -105,13 +114,15 @@ def build_trainer(spec: Spec, p: Protocol, callback_factory):
 
     train_rows = data.read_jsonl(spec.training_file, "training_file")
     valid_rows = data.maybe(spec.validation_file, "validation_file")
+    r = resolve(spec, len(train_rows))  # spec errors before the (slow) model load
+    model, tok = _load(spec)
+    _fit_positions(spec, model.config)
     r = resolve(spec, len(train_rows))
     report = _wandb(spec, p)
     has_eval = bool(valid_rows)
     kw = _common(spec, r, report, has_eval)
     p.event("Resolved hyperparameters: %s" % ", ".join(
         "%s=%s" % (k, v) for k, v in r.openai().items()))
-    model, tok = _load(spec)
     reward = None
     if spec.method_type == "supervised":
         from trl import SFTConfig, SFTTrainer
@@ -136,8 +147,9 @@ def build_trainer(spec: Spec, p: Protocol, callback_factory):
 
         kw.pop("max_length", None)
         cfg = GRPOConfig(**kw)
-        train = data.rft_dataset(train_rows, "training_file")
-        valid = data.rft_dataset(valid_rows, "validation_file") if has_eval else None
+        room = spec.model.max_seq_length - spec.model.max_completion_length
+        train = data.rft_dataset(train_rows, "training_file", tok, room)
+        valid = data.rft_dataset(valid_rows, "validation_file", tok, room) if has_eval else None
         try:
             reward = GraderReward(spec.grader, spec.engine_options, spec.output_dir)
         except (ValueError, TypeError) as e:
