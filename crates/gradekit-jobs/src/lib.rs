@@ -35,6 +35,7 @@ pub mod ray;
 pub mod request;
 pub mod service;
 pub mod store;
+pub mod timeline;
 pub mod validate_files;
 pub mod wire;
 

@@ -42,7 +42,8 @@ def _free_port() -> int:
 
 
 class Server:
-    def __init__(self, tmp: pathlib.Path, model_dir: pathlib.Path):
+    def __init__(self, tmp: pathlib.Path, model_dir: pathlib.Path, extra=()):
+        self.extra = list(extra)
         self.data = tmp / "data"
         self.models = tmp / "models.toml"
         self.models.write_text('[models."tiny"]\npath = "%s"\nmax_seq_length = 128\n' % model_dir)
@@ -52,7 +53,8 @@ class Server:
 
     def start(self):
         cmd = [str(BIN), "serve", "--port", str(self.port), "--data-dir", str(self.data),
-               "--models", str(self.models), "--trainer", "%s -m gradekit.train" % sys.executable]
+               "--models", str(self.models), "--trainer", "%s -m gradekit.train" % sys.executable
+               ] + self.extra
         self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=self.log, env=ts.trainer_env())
         deadline = time.time() + 60
         while time.time() < deadline:
@@ -162,7 +164,22 @@ def test_sft_and_dpo_succeed(server, tmp_path, method):
     _generate(_model_dir(server, job))
 
 
-def test_reinforcement_rewards_equal_gradekit(server, tmp_path):
+@pytest.fixture(scope="module")
+def ray_server(tmp_path_factory, server):
+    """The same server on the `ray` backend (a local `ray start --head`, GRADEKIT_RAY_ADDRESS)."""
+    addr = os.environ.get("GRADEKIT_RAY_ADDRESS")
+    if not addr:
+        pytest.skip("GRADEKIT_RAY_ADDRESS not set (scripts/test.d/train.sh starts a ray head)")
+    tmp = tmp_path_factory.mktemp("e2e-ray")
+    model = ts.build_tiny_model(tmp / "tiny")
+    srv = Server(tmp, model, ["--ray-address", addr]).start()
+    yield srv
+    srv.stop()
+
+
+@pytest.mark.parametrize("backend", ["local", "ray"])
+def test_reinforcement_rewards_equal_gradekit(request, tmp_path, backend):
+    server = request.getfixturevalue("server" if backend == "local" else "ray_server")
     c = server.client()
     train = _upload(c, tmp_path, "train.jsonl", ts.rft_rows(4))
     valid = _upload(c, tmp_path, "valid.jsonl", ts.rft_rows(2))
