@@ -294,7 +294,7 @@ impl Worker {
         let mut watch = Watch::new(deadline, 1, 0);
         let frame = self.read_frame(&mut watch, None);
         match frame {
-            Ok((protocol::OP_READY, _)) => Ok(()),
+            Ok((protocol::OP_READY, body)) if body.starts_with(&self.nonce) => Ok(()),
             Ok((protocol::OP_ERROR, body)) => {
                 let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
                 let kind = v["kind"].as_str().unwrap_or("init").to_string();
