@@ -3,7 +3,7 @@
 #
 # Protocol (see protocol.rs): every frame is `u32 LE payload length, u8 op, payload`.
 #   engine -> worker  b'I' init JSON  |  b'B' marshal list of (sample, item) tuples
-#   worker -> engine  b'R' ready JSON |  b'E' init error JSON {kind, message}
+#   worker -> engine  b'R' nonce + ready JSON |  b'E' init error JSON {kind, message}
 #                     b'B' the worker's 8-byte nonce (from init), u32 LE batch number (1, 2, …),
 #                        then one record per pair, in order:
 #                        0, f64 LE                 reward
@@ -200,7 +200,7 @@ def main():
         except _TypeError:
             fail("signature", "grade%s must accept two positional arguments (sample, item)" % sig)
 
-    send(82, ready)  # b"R"
+    send(82, nonce + ready)  # b"R"
     seq = 0
     batches = 0
     while True:
