@@ -53,6 +53,17 @@ pub fn fuzzy_match(input: &str, reference: &str) -> f64 {
     wratio::wratio(&a, &b, 0.0) / 100.0
 }
 
+/// [`fuzzy_match`], or a [`crate::LimitError`] when the processed lengths are over the cost
+/// limits of `crate::limits` (checked before the quadratic scorers run).
+pub fn fuzzy_match_checked(input: &str, reference: &str) -> Result<f64, crate::LimitError> {
+    let mut a = Vec::with_capacity(input.len());
+    let mut b = Vec::with_capacity(reference.len());
+    process_into(input, &mut a);
+    process_into(reference, &mut b);
+    crate::limits::check_fuzzy(a.len(), b.len())?;
+    Ok(wratio::wratio(&a, &b, 0.0) / 100.0)
+}
+
 /// A reference prepared once for many `fuzzy_match` calls. Only its `default_process` output
 /// is cached — on the 10k-pair bench that saves nothing measurable (processing is ~5 % of a
 /// call); caching the reference's LCS masks and sorted words, as rapidfuzz's `CachedWRatio`

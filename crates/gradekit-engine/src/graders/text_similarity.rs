@@ -12,6 +12,8 @@ pub(crate) struct TextSimilarity {
     input: Field,
     reference: Field,
     metric: Metric,
+    /// `PATH.input and PATH.reference`: the fields a metric limit error names.
+    fields: String,
     /// Set for `cosine`, which embeds through the judge client (issue #5).
     cosine: Option<super::cosine::Cosine>,
 }
@@ -66,6 +68,7 @@ impl TextSimilarity {
             input: input?,
             reference: reference?,
             metric: c.evaluation_metric,
+            fields: format!("{} and {}", join(path, "input"), join(path, "reference")),
             cosine,
         })
     }
@@ -76,7 +79,13 @@ impl TextSimilarity {
         if let Some(cos) = &self.cosine {
             return cos.score(&input, &reference, usage);
         }
-        score(self.metric, &input, &reference)
+        score(self.metric, &input, &reference).map_err(|e| match e {
+            Refused::Limit(e) => Failure::Limit(format!(
+                "{}: {e}; a longer text against a short one is accepted",
+                self.fields
+            )),
+            Refused::Cosine => Failure::Other,
+        })
     }
 }
 
@@ -84,22 +93,82 @@ fn metric_available(m: Metric) -> bool {
     m != Metric::Cosine
 }
 
-/// The primary variant of each metric (DESIGN.md §4), from gradekit-metrics. The metrics are
-/// total functions into [0, 1]; a non-finite value would be an engine bug and is reported as
-/// `other_error` by the caller rather than passed on.
-fn score(m: Metric, input: &str, reference: &str) -> Result<f64, Failure> {
-    use gradekit_metrics as gm;
-    Ok(match m {
-        Metric::FuzzyMatch => gm::fuzzy::fuzzy_match(input, reference),
-        Metric::Bleu => gm::bleu::bleu(input, reference),
-        Metric::Gleu => gm::gleu::gleu(input, reference),
-        Metric::Meteor => gm::meteor::meteor(input, reference),
-        Metric::Rouge1 => gm::rouge::rouge_n(input, reference, 1),
-        Metric::Rouge2 => gm::rouge::rouge_n(input, reference, 2),
-        Metric::Rouge3 => gm::rouge::rouge_n(input, reference, 3),
-        Metric::Rouge4 => gm::rouge::rouge_n(input, reference, 4),
-        Metric::Rouge5 => gm::rouge::rouge_n(input, reference, 5),
-        Metric::RougeL => gm::rouge::rouge_l(input, reference),
-        Metric::Cosine => return Err(Failure::Other),
-    })
+/// Why [`score`] gave no value.
+enum Refused {
+    /// Over a metric's cost limit (`gradekit_metrics::limits`): `other_error` with details.
+    Limit(gradekit_metrics::LimitError),
+    /// `cosine` is scored through the judge client, never here.
+    Cosine,
+}
+
+/// The primary variant of each metric (DESIGN.md §4), from gradekit-metrics' checked entry
+/// point: a pair whose exact score would cost more than the metric's limit (rouge_l's LCS,
+/// fuzzy_match's Indel/partial_ratio on long texts) is refused instead of stalling a thread.
+/// The metrics are total functions into [0, 1] otherwise; a non-finite value would be an
+/// engine bug and is reported as `other_error` by the caller rather than passed on.
+fn score(m: Metric, input: &str, reference: &str) -> Result<f64, Refused> {
+    use gradekit_metrics::Metric as M;
+    let metric = match m {
+        Metric::FuzzyMatch => M::FuzzyMatch,
+        Metric::Bleu => M::Bleu,
+        Metric::Gleu => M::Gleu,
+        Metric::Meteor => M::Meteor,
+        Metric::Rouge1 => M::RougeN(1),
+        Metric::Rouge2 => M::RougeN(2),
+        Metric::Rouge3 => M::RougeN(3),
+        Metric::Rouge4 => M::RougeN(4),
+        Metric::Rouge5 => M::RougeN(5),
+        Metric::RougeL => M::RougeL,
+        Metric::Cosine => return Err(Refused::Cosine),
+    };
+    gradekit_metrics::score(metric, input, reference).map_err(Refused::Limit)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use crate::{compile, EngineOptions, EvalContext};
+    use serde_json::json;
+
+    fn words(n: usize, seed: u64) -> String {
+        let mut s = seed;
+        let mut out = String::new();
+        for _ in 0..n {
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            out.push_str(["alpha ", "beta ", "gamma ", "delta ", "eps "][(s >> 40) as usize % 5]);
+        }
+        out
+    }
+
+    /// A pair over a metric's cost limit is that sample's `other_error`, with details naming
+    /// the metric, both fields and the limit; its neighbours are graded.
+    #[test]
+    fn metric_limit_is_other_error_with_details() {
+        for metric in ["rouge_l", "fuzzy_match"] {
+            let g = compile(
+                &json!({"type": "multi", "calculate_output": "s",
+                        "graders": {"s": {"type": "text_similarity", "name": "s",
+                            "evaluation_metric": metric,
+                            "input": "{{ sample.output_text }}", "reference": "{{ item.r }}"}}}),
+                &EngineOptions::default(),
+            )
+            .unwrap();
+            let (long_a, long_b) = (words(300_000, 1), words(300_000, 2));
+            let small = EvalContext::from_text("alpha beta", Some(json!({"r": "alpha beta"})));
+            let big = EvalContext::from_text(&long_a, Some(json!({"r": long_b})));
+            let rs = g.grade_batch(&[small.clone(), big, small]);
+            assert_eq!((rs[0].reward, rs[2].reward), (1.0, 1.0), "{metric}");
+            assert!(rs[0].errors.is_clean());
+            assert_eq!(rs[1].reward, 0.0);
+            assert!(rs[1].errors.other_error);
+            let d = rs[1].errors.other_error_details.as_deref().unwrap();
+            assert!(
+                d.starts_with("graders.s.input and graders.s.reference: "),
+                "{d}"
+            );
+            assert!(d.contains(metric) && d.contains("limit"), "{d}");
+        }
+    }
 }

@@ -167,6 +167,18 @@ pub fn rouge_l(input: &str, reference: &str) -> f64 {
     })
 }
 
+/// [`rouge_l`], or a [`crate::LimitError`] when the token counts are over rouge_l's cost
+/// limit (`crate::limits`; checked after tokenising, before the LCS).
+pub fn rouge_l_checked(input: &str, reference: &str) -> Result<f64, crate::LimitError> {
+    with_pair(input, reference, |r, h, s| {
+        if r.len() == 0 || h.len() == 0 {
+            return Ok(0.0);
+        }
+        crate::limits::check_rouge_l(h.len(), r.len())?;
+        Ok(lcs_f(lcs_of(s.split().0), h.len(), r.len()))
+    })
+}
+
 /// All six grader ROUGE scores of one pair, tokenising once.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct RougeScores {

@@ -160,14 +160,20 @@ def rft_rows(rows, what: str) -> List[Dict[str, Any]]:
     return out
 
 
-def rft_dataset(rows, what: str):
+def rft_dataset(rows, what: str, tokenizer=None, max_prompt_tokens: int = 0):
+    """The GRPO dataset; with a tokenizer, a prompt longer than `max_prompt_tokens` (the
+    model's context minus the completion length) is an error naming its line."""
     from datasets import Dataset
 
-    return Dataset.from_list(rft_rows(rows, what))
-
-
-def count_tokens(ds) -> int:
-    return sum(len(x) for x in ds["input_ids"]) if "input_ids" in ds.column_names else 0
+    out = rft_rows(rows, what)
+    if tokenizer is not None:
+        for i, r in enumerate(out):
+            n = len(tokenizer.apply_chat_template(r["prompt"], add_generation_prompt=True,
+                                                  tokenize=True, return_dict=False))
+            if n > max_prompt_tokens:
+                raise DataError("%s line %d: the prompt has %d tokens, more than the %d the model's "
+                                "context leaves beside the completion" % (what, i + 1, n, max_prompt_tokens))
+    return Dataset.from_list(out)
 
 
 def maybe(path: Optional[str], what: str) -> Optional[List[Dict[str, Any]]]:

@@ -59,7 +59,10 @@ def _load(spec: Spec):
         raise TrainError("cannot load model %r: %s is not a directory" % (spec.model.name, path))
     try:
         tok = AutoTokenizer.from_pretrained(path)
-        dtype = torch.bfloat16 if torch.cuda.is_available() and torch.cuda.is_bf16_supported() else torch.float32
+        # LoRA: the frozen base in bf16 on a GPU that has it; a full fine-tune keeps fp32 master
+        # weights (and optimizer state) and trains under bf16 autocast.
+        bf16 = torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+        dtype = torch.bfloat16 if bf16 and spec.model.lora else torch.float32
         model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype)
     except torch.OutOfMemoryError:
         raise
@@ -72,6 +75,15 @@ def _load(spec: Spec):
         raise TrainError("model %r has no chat template in %s (tokenizer_config.json)"
                          % (spec.model.name, path))
     return model, tok
+
+
+def _fit_positions(spec: Spec, config) -> None:
+    """Caps sequence and completion lengths at the model's context (learned position tables
+    index out of range past it)."""
+    limit = getattr(config, "max_position_embeddings", None) or getattr(config, "n_positions", None)
+    if isinstance(limit, int) and limit > 0:
+        spec.model.max_seq_length = min(spec.model.max_seq_length, limit)
+        spec.model.max_completion_length = min(spec.model.max_completion_length, max(1, limit // 2))
 
 
 def _peft(spec: Spec):
@@ -105,13 +117,15 @@ def build_trainer(spec: Spec, p: Protocol, callback_factory):
 
     train_rows = data.read_jsonl(spec.training_file, "training_file")
     valid_rows = data.maybe(spec.validation_file, "validation_file")
+    r = resolve(spec, len(train_rows))  # spec errors before the (slow) model load
+    model, tok = _load(spec)
+    _fit_positions(spec, model.config)
     r = resolve(spec, len(train_rows))
     report = _wandb(spec, p)
     has_eval = bool(valid_rows)
     kw = _common(spec, r, report, has_eval)
     p.event("Resolved hyperparameters: %s" % ", ".join(
         "%s=%s" % (k, v) for k, v in r.openai().items()))
-    model, tok = _load(spec)
     reward = None
     if spec.method_type == "supervised":
         from trl import SFTConfig, SFTTrainer
@@ -136,8 +150,9 @@ def build_trainer(spec: Spec, p: Protocol, callback_factory):
 
         kw.pop("max_length", None)
         cfg = GRPOConfig(**kw)
-        train = data.rft_dataset(train_rows, "training_file")
-        valid = data.rft_dataset(valid_rows, "validation_file") if has_eval else None
+        room = spec.model.max_seq_length - spec.model.max_completion_length
+        train = data.rft_dataset(train_rows, "training_file", tok, room)
+        valid = data.rft_dataset(valid_rows, "validation_file", tok, room) if has_eval else None
         try:
             reward = GraderReward(spec.grader, spec.engine_options, spec.output_dir)
         except (ValueError, TypeError) as e:
