@@ -452,3 +452,15 @@ fn no_anonymous_in_memory_files() {
     let d = runtime_error(sandwich(&program(&rt, "import os", attack)));
     assert!(d.contains("PermissionError"), "{d}");
 }
+
+/// System V shared memory would outlive the worker (and reach other processes of the user).
+#[test]
+fn no_system_v_ipc() {
+    if !sandbox_or_skip() {
+        return;
+    }
+    let rt = runtime();
+    let attack = "libc = ctypes.CDLL(None, use_errno=True)\nid = libc.shmget(0, 1 << 20, 0o1600)\nif id < 0:\n    raise PermissionError('shmget errno %d' % ctypes.get_errno())\nreturn 1.0";
+    let d = runtime_error(sandwich(&program(&rt, "import ctypes", attack)));
+    assert!(d.contains("PermissionError"), "{d}");
+}
