@@ -232,33 +232,30 @@ pub fn with_nltk_token_pair<R>(
     reference: &str,
     f: impl FnOnce(&[&str], &[&str]) -> R,
 ) -> R {
-    with_nltk_tokens(input, reference, |h, r| f(&h.to_vec(), &r.to_vec()))
+    with_nltk_tokens(input, reference, |h, r, _| f(&h.to_vec(), &r.to_vec()))
 }
 
 /// [`with_nltk_token_pair`] handing over the [`Tokens`] themselves (no list of slices is
-/// built): the bleu, gleu and meteor entry points. The buffers are the caller's to modify
-/// (meteor lower-cases them in place).
+/// built) and the pair's cache key: the bleu, gleu and meteor entry points. Each distinct
+/// text is tokenized once while it stays in this thread's cache (`crate::cache`), whichever
+/// metric asks.
 pub(crate) fn with_nltk_tokens<R>(
     input: &str,
     reference: &str,
-    f: impl FnOnce(&mut Tokens, &mut Tokens) -> R,
+    f: impl FnOnce(&Tokens, &Tokens, crate::cache::PairKey) -> R,
 ) -> R {
     thread_local! {
-        static PAIR: std::cell::RefCell<(Tokens, Tokens)> =
-            std::cell::RefCell::new((Tokens::new(), Tokens::new()));
+        static CACHE: std::cell::RefCell<crate::cache::TextCache<Tokens>> =
+            std::cell::RefCell::new(crate::cache::TextCache::default());
     }
-    PAIR.with(|cell| match cell.try_borrow_mut() {
-        Ok(mut pair) => {
-            let (h, r) = &mut *pair;
-            nltk_tokenize_into(input, h);
-            nltk_tokenize_into(reference, r);
-            f(h, r)
-        }
+    let fill = |text: &str, out: &mut Tokens| nltk_tokenize_into(text, out);
+    CACHE.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut cache) => cache.with_pair(input, reference, fill, f),
+        // Re-entered on this thread: tokenize without the cache (and without a key, whose
+        // generations would not be this thread's).
         Err(_) => {
-            let (mut h, mut r) = (Tokens::new(), Tokens::new());
-            nltk_tokenize_into(input, &mut h);
-            nltk_tokenize_into(reference, &mut r);
-            f(&mut h, &mut r)
+            crate::cache::TextCache::default()
+                .with_pair(input, reference, fill, |h, r, _| f(h, r, None))
         }
     })
 }

@@ -83,6 +83,14 @@ impl Tokens {
         self.iter().map(str::to_owned).collect()
     }
 
+    /// Makes `self` a copy of `other`, reusing `self`'s buffers.
+    pub(crate) fn copy_from(&mut self, other: &Tokens) {
+        self.text.clear();
+        self.text.push_str(&other.text);
+        self.spans.clear();
+        self.spans.extend_from_slice(&other.spans);
+    }
+
     /// The current length of both buffers, to undo appends with [`Self::reset_to`].
     #[inline]
     pub(crate) fn mark(&self) -> (usize, usize) {
