@@ -281,6 +281,32 @@ fn score_sample_key_uses_the_whole_line_as_item() {
     assert!(lines[0].get("passed").is_none(), "no threshold, no passed");
 }
 
+/// Regression (issue 13): `"item": null` is an absent item (`{}`) in `run` and in `score`
+/// lines alike (the server's routes are checked in gradekit-server's tests).
+#[test]
+fn a_null_item_reads_the_same_in_run_and_score() {
+    let grader = json!({"type": "string_check", "input": "{{ item }}", "reference": "{}",
+                        "operation": "eq"});
+    let (code, resp, err) = run(&json!({"grader": grader, "model_sample": "x", "item": null}));
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(resp["reward"], json!(1.0));
+    let g = write_temp("null-item.json", &grader.to_string().into_bytes());
+    let input = b"{\"model_sample\": \"x\", \"item\": null}\n{\"sample\": {\"output_text\": \"x\"}, \"item\": null, \"reference_answer\": null}\n";
+    let (code, lines, _) = score(&[g.to_str().unwrap(), "-q"], input);
+    assert_eq!(code, 0);
+    for l in &lines {
+        assert_eq!(l["reward"], resp["reward"], "{l}");
+        assert_eq!(l["metadata"]["errors"], resp["metadata"]["errors"]);
+    }
+    // The legacy reference_answer reads as on /run.
+    let g = write_temp("ref-answer.json", &eq_grader().to_string().into_bytes());
+    let (_, lines, _) = score(
+        &[g.to_str().unwrap(), "-q"],
+        b"{\"model_sample\": \"x\", \"reference_answer\": \"x\"}\n",
+    );
+    assert_eq!(lines[0]["reward"], json!(1.0), "{}", lines[0]);
+}
+
 #[test]
 fn score_bad_grader_exits_2() {
     let (code, out, err) = gradekit(

@@ -21,6 +21,7 @@
 mod cancel;
 mod compile;
 mod context;
+mod entry;
 mod graders;
 mod io_pool;
 mod name;
@@ -30,6 +31,10 @@ mod result;
 pub use cancel::{Cancel, CancelOnDrop};
 pub use compile::{compile, compile_for_run, validate, CompiledGrader};
 pub use context::{EvalContext, SampleError};
+pub use entry::{
+    read_entry, resolve_item, EntryError, EntryErrorKind, EntryFields, EntryRules, EntrySample,
+    RunRequest, SampleEntry, SampleKeys, SAMPLE_FIELDS,
+};
 pub use gradekit_judge as judge;
 pub use gradekit_model as model;
 pub use gradekit_model::{
@@ -81,9 +86,9 @@ impl EngineOptions {
 /// Answers a `/fine_tuning/alpha/graders/run` request body: the response, or every fault of
 /// the request (paths inside the grader are prefixed `grader.`).
 pub fn run(request: &Value, opts: &EngineOptions) -> Result<RunResponse, ConfigErrors> {
-    let req = gradekit_model::RunRequest::from_value(request)?;
+    let req = RunRequest::from_value(request.clone())?;
     let grader = compile_for_run(&req.grader, opts)
         .map_err(|e| ConfigErrors(e.0.into_iter().map(|x| x.prefixed("grader")).collect()))?;
-    let ctx = EvalContext::new(req.sample, req.item);
+    let (_, ctx) = req.context(grader.sample_parts())?;
     Ok(grader.run(&ctx))
 }

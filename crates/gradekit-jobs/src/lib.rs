@@ -17,7 +17,7 @@
 //! - [`protocol`]: the trainer protocol — the spec file the trainer reads, the JSON lines it
 //!   writes.
 //! - [`backend`]: the [`Backend`] trait and the `local` backend (a child process in its own
-//!   process group).
+//!   process group); [`ray`]: the `ray` backend (a Ray Job on an existing cluster).
 //! - [`service`] + [`lifecycle`]: the status machine, the FIFO queue with `max_jobs`, recovery
 //!   after a restart.
 //!
@@ -31,9 +31,11 @@ pub mod error;
 pub mod ids;
 pub mod lifecycle;
 pub mod protocol;
+pub mod ray;
 pub mod request;
 pub mod service;
 pub mod store;
+pub mod timeline;
 pub mod validate_files;
 pub mod wire;
 

@@ -34,7 +34,7 @@ pub use method::{
     ReinforcementMethod, SupervisedHyperparameters, SupervisedMethod,
 };
 pub use read::{display_key, kind as json_kind};
-pub use request::{RunRequest, ValidateRequest};
+pub use request::ValidateRequest;
 pub use response::{ErrorFlags, RunMetadata, RunResponse, TokenUsage, ERROR_KEYS};
 pub use sample::{
     sample_from_object, sample_from_object_parts, sample_from_string, sample_from_text, SampleParts,

@@ -23,24 +23,37 @@
 //!   `grade()` (a loop, `time.sleep`) and keeps the worker. In the engine, a hard deadline per
 //!   sample (soft + grace) kills the worker's process group when the alarm could not act (a
 //!   C-level loop); the sample in flight fails, the rest of its frame is resubmitted (`pool.rs`).
-//! * **Pools are shared**: one per (source hash, mode, limits) in a [`PythonRuntime`], warm across
-//!   calls; compiling the same source again reuses the pool without a new worker.
+//! * **Pools are shared and bounded** (`registry.rs`): one per (source hash, options) for the
+//!   whole process, held weakly — the last program of a pool going away ends its workers. Live
+//!   workers are bounded process-wide ([`max_workers`]; idle workers of the least recently used
+//!   pools are evicted), idle workers exit after [`PythonOptions::idle_timeout`], and a worker
+//!   burning CPU while idle (threads left running after its reply) is killed.
+//! * **Scratch space is private and bounded** (`scratch.rs`): each worker gets its own directory,
+//!   the only one its Landlock rules let it write or read; files are capped by `RLIMIT_FSIZE` and
+//!   the directory by [`PythonOptions::scratch_mib`] (checked every second while the worker runs
+//!   and at check-in; over it the worker is killed and its sample fails). Directories are removed
+//!   on every exit path, and roots of dead processes at the next start.
 //! * [`PythonMode::Process`] is the same pool without the isolation layers (for trusted code or
 //!   machines without Landlock/seccomp); limits and timeouts stay. [`PythonMode::Embedded`] (cargo
 //!   feature `embedded`) is pyo3 in-process for trusted micro-graders; it is **unsafe for
 //!   untrusted code**.
 //!
-//! Grader module state persists between calls inside one worker but not across workers: graders
-//! must not rely on it.
+//! Grader module state (module globals, imported modules, monkey-patched builtins) persists between
+//! calls of the *same* grader inside one worker but not across workers or graders: graders must
+//! not rely on it. The harness itself never depends on it: it captured every builtin and module
+//! function it uses before the grader's code ran (`worker.py`).
 
 #![cfg_attr(not(unix), allow(unused))]
 
 mod marshal;
 mod pool;
 mod protocol;
+mod registry;
 mod runtime;
 mod sandbox;
+mod scratch;
 mod seccomp;
+mod watch;
 mod worker;
 
 #[cfg(feature = "embedded")]
@@ -49,6 +62,7 @@ mod embedded;
 use std::path::PathBuf;
 use std::time::Duration;
 
+pub use registry::{live_workers, max_workers, set_max_workers};
 pub use runtime::{PythonProgram, PythonRuntime};
 pub use sandbox::{sandbox_support, SandboxSupport};
 
@@ -109,6 +123,13 @@ pub struct PythonOptions {
     /// More paths the sandboxed workers may read (datasets, `nltk_data`, a venv outside the
     /// interpreter's prefix).
     pub extra_read_paths: Vec<PathBuf>,
+    /// An idle worker exits after this long without work (the next call starts a new one).
+    /// Default 60 s, or `GRADEKIT_PYTHON_IDLE_TIMEOUT` (seconds).
+    pub idle_timeout: Duration,
+    /// Bytes one worker's scratch directory may hold, MiB (0 = unlimited); also caps
+    /// `RLIMIT_FSIZE`. Default 1024 (OpenAI documents 1 GB of disk), or
+    /// `GRADEKIT_PYTHON_SCRATCH_MIB`.
+    pub scratch_mib: u64,
 }
 
 impl Default for PythonOptions {
@@ -124,8 +145,24 @@ impl Default for PythonOptions {
             file_mib: 1024,
             landlock_min_abi: 1,
             extra_read_paths: Vec::new(),
+            idle_timeout: env_number("GRADEKIT_PYTHON_IDLE_TIMEOUT")
+                .and_then(|s| Duration::try_from_secs_f64(s).ok())
+                .filter(|d| !d.is_zero())
+                .unwrap_or(Duration::from_secs(60)),
+            scratch_mib: env_number("GRADEKIT_PYTHON_SCRATCH_MIB")
+                .filter(|m| *m >= 1.0)
+                .map_or(1024, |m| m as u64),
         }
     }
+}
+
+/// A positive finite number from the environment (defaults that every entry point — CLI, server,
+/// bindings — honours without a flag of its own).
+fn env_number(key: &str) -> Option<f64> {
+    std::env::var(key)
+        .ok()
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .filter(|v| v.is_finite() && *v > 0.0)
 }
 
 /// The result of one `grade()` call.

@@ -1,24 +1,25 @@
-//! [`PythonRuntime`]: resolves the interpreter once, owns the scratch root with the harness, and
-//! keeps one warm pool per grader source; [`PythonProgram`]: a compiled grader.
+//! [`PythonRuntime`]: the options python graders run with; [`PythonProgram`]: a compiled
+//! grader bound to its pool.
+//!
+//! A runtime owns nothing but its options: pools, workers, the resolved interpreter and the
+//! scratch root are process-wide (`registry.rs`, `scratch.rs`), so any number of runtimes — one
+//! per option set, one per `Grader` — costs nothing until a grader is compiled, and compiling the
+//! same source with equal options anywhere in the process reuses the live pool.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::AtomicU8;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::pool::{server_error, Pool};
-use crate::worker::{SpawnError, Spec, Worker};
+use crate::registry;
+use crate::worker::{SpawnError, Spec};
 use crate::{
     sandbox, CompileErrorKind, PyOutcome, PythonCompileError, PythonMode, PythonOptions, IMAGE_TAG,
     MAX_SOURCE_BYTES,
 };
-
-const HARNESS: &str = include_str!("worker.py");
-const MAX_POOLS: usize = 64;
 
 /// System paths a sandboxed worker may read besides the interpreter's own prefixes (which the
 /// harness adds itself): shared libraries, time zones, randomness, its own /proc entry, CPU
@@ -41,26 +42,12 @@ const SYSTEM_READ_PATHS: &[&str] = &[
     "/usr/local/share/nltk_data",
 ];
 
-/// Lazily created, shared by all pools of a runtime.
-#[derive(Debug)]
-struct Env {
-    python: PathBuf,
-    harness: PathBuf,
-    dir: tempfile::TempDir,
-    netns: Arc<AtomicU8>,
-}
-
-/// Pools by source hash, with a last-use tick for eviction; `.0` is the tick counter.
-type PoolMap = (u64, HashMap<[u8; 32], (Arc<Pool>, u64)>);
-
 #[derive(Debug)]
 struct Inner {
     opts: PythonOptions,
-    env: OnceLock<Result<Arc<Env>, String>>,
-    pools: Mutex<PoolMap>,
 }
 
-/// Owns the worker pools; cheap to clone (shared state), `Send + Sync`.
+/// The options python graders are compiled with; cheap to clone, `Send + Sync`.
 #[derive(Debug, Clone)]
 pub struct PythonRuntime {
     inner: Arc<Inner>,
@@ -118,11 +105,7 @@ impl Default for PythonRuntime {
 impl PythonRuntime {
     pub fn new(opts: PythonOptions) -> Self {
         PythonRuntime {
-            inner: Arc::new(Inner {
-                opts,
-                env: OnceLock::new(),
-                pools: Mutex::new((0, HashMap::new())),
-            }),
+            inner: Arc::new(Inner { opts }),
         }
     }
 
@@ -160,8 +143,9 @@ impl PythonRuntime {
         if opts.mode == PythonMode::Embedded {
             return self.compile_embedded(source);
         }
-        let key: [u8; 32] = Sha256::digest(source.as_bytes()).into();
-        if let Some(pool) = self.cached(&key) {
+        let key = (Sha256::digest(source.as_bytes()).into(), opts.clone());
+        let proc = registry::current();
+        if let Some(pool) = proc.shared_pool(&key) {
             return Ok(PythonProgram {
                 imp: Imp::Pool(pool),
             });
@@ -188,10 +172,10 @@ impl PythonRuntime {
             .workers
             .unwrap_or_else(|| default_workers(opts.memory_mib))
             .max(1);
-        match Worker::spawn(&spec, 0) {
-            Ok(w) => {
-                let pool = Arc::new(Pool::new(spec, size, opts.batch_size, Some(w)));
-                self.insert(key, pool.clone());
+        let pool = Pool::new(spec, size, opts.batch_size);
+        match pool.warm() {
+            Ok(()) => {
+                proc.share(key, &pool);
                 Ok(PythonProgram {
                     imp: Imp::Pool(pool),
                 })
@@ -208,13 +192,10 @@ impl PythonRuntime {
             Err(SpawnError::Sandbox(m)) => {
                 Ok(self.failed(source, server_error("sandbox_unavailable", m)))
             }
-            Err(SpawnError::Spawn(_)) => {
-                // Possibly transient: keep a pool that retries spawning (with back-off).
-                let pool = Arc::new(Pool::new(spec, size, opts.batch_size, None));
-                Ok(PythonProgram {
-                    imp: Imp::Pool(pool),
-                })
-            }
+            // Python could not start right now: the pool retries on use (with back-off).
+            Err(SpawnError::Spawn(_)) | Err(SpawnError::Busy) => Ok(PythonProgram {
+                imp: Imp::Pool(pool),
+            }),
         }
     }
 
@@ -234,33 +215,9 @@ impl PythonRuntime {
         ))
     }
 
-    fn cached(&self, key: &[u8; 32]) -> Option<Arc<Pool>> {
-        let mut g = self.inner.pools.lock().unwrap_or_else(|p| p.into_inner());
-        g.0 += 1;
-        let tick = g.0;
-        let e = g.1.get_mut(key)?;
-        e.1 = tick;
-        Some(e.0.clone())
-    }
-
-    fn insert(&self, key: [u8; 32], pool: Arc<Pool>) {
-        let mut g = self.inner.pools.lock().unwrap_or_else(|p| p.into_inner());
-        g.0 += 1;
-        let tick = g.0;
-        if g.1.len() >= MAX_POOLS && !g.1.contains_key(&key) {
-            let oldest = g.1.iter().min_by_key(|(_, (_, t))| *t).map(|(k, _)| *k);
-            if let Some(k) = oldest {
-                g.1.remove(&k);
-            }
-        }
-        g.1.insert(key, (pool, tick));
-    }
-
     fn failed(&self, source: &str, out: PyOutcome) -> PythonProgram {
         let spec = Spec {
             python: PathBuf::new(),
-            harness: PathBuf::new(),
-            root: PathBuf::new(),
             source: source.into(),
             sandboxed: true,
             timeout: self.inner.opts.timeout,
@@ -269,32 +226,23 @@ impl PythonRuntime {
             file_mib: 0,
             landlock_min_abi: 0,
             read_paths: Vec::new(),
-            netns: Arc::new(AtomicU8::new(0)),
-            _keep: None,
+            idle_timeout: self.inner.opts.idle_timeout,
+            scratch_bytes: 0,
         };
         PythonProgram {
-            imp: Imp::Pool(Arc::new(Pool::failed(spec, out))),
+            imp: Imp::Pool(Pool::failed(spec, out)),
         }
     }
 
-    fn env(&self) -> Result<Arc<Env>, PyOutcome> {
-        self.inner
-            .env
-            .get_or_init(|| make_env(&self.inner.opts).map(Arc::new))
-            .clone()
-            .map_err(|m| server_error("spawn_failed", m))
-    }
-
     fn spec(&self, source: &str) -> Result<Spec, PyOutcome> {
-        let env = self.env()?;
         let opts = &self.inner.opts;
-        let mut read_paths: Vec<PathBuf> = vec![env.harness.clone()];
-        read_paths.extend(SYSTEM_READ_PATHS.iter().map(PathBuf::from));
+        let python = registry::current()
+            .interpreter(&opts.python, || resolve_python(opts))
+            .map_err(|m| server_error("spawn_failed", m))?;
+        let mut read_paths: Vec<PathBuf> = SYSTEM_READ_PATHS.iter().map(PathBuf::from).collect();
         read_paths.extend(opts.extra_read_paths.iter().cloned());
         Ok(Spec {
-            python: env.python.clone(),
-            harness: env.harness.clone(),
-            root: env.dir.path().to_path_buf(),
+            python,
             source: source.into(),
             sandboxed: opts.mode == PythonMode::Sandboxed,
             timeout: clamp_timeout(opts.timeout),
@@ -303,15 +251,14 @@ impl PythonRuntime {
             file_mib: opts.file_mib,
             landlock_min_abi: opts.landlock_min_abi.max(1),
             read_paths,
-            netns: env.netns.clone(),
-            _keep: Some(env.clone() as Arc<dyn std::fmt::Debug + Send + Sync>),
+            idle_timeout: opts.idle_timeout.max(Duration::from_millis(1)),
+            scratch_bytes: opts.scratch_mib.saturating_mul(1 << 20),
         })
     }
 }
 
-/// Resolves the interpreter to its real executable (a pyenv shim costs ~150 ms per start) and
-/// writes the harness into a fresh scratch root.
-fn make_env(opts: &PythonOptions) -> Result<Env, String> {
+/// Resolves the interpreter to its real executable (a pyenv shim costs ~150 ms per start).
+fn resolve_python(opts: &PythonOptions) -> Result<PathBuf, String> {
     let requested = opts
         .python
         .clone()
@@ -329,22 +276,10 @@ fn make_env(opts: &PythonOptions) -> Result<Env, String> {
         ));
     }
     let exe = String::from_utf8_lossy(&out.stdout).trim().to_string();
-    let python = if exe.is_empty() {
+    Ok(if exe.is_empty() {
         requested
     } else {
         PathBuf::from(exe)
-    };
-    let dir = tempfile::Builder::new()
-        .prefix("gradekit-python-")
-        .tempdir()
-        .map_err(|e| format!("cannot create scratch dir: {e}"))?;
-    let harness = dir.path().join("worker.py");
-    std::fs::write(&harness, HARNESS).map_err(|e| format!("cannot write harness: {e}"))?;
-    Ok(Env {
-        python,
-        harness,
-        dir,
-        netns: Arc::new(AtomicU8::new(0)),
     })
 }
 

@@ -7,7 +7,7 @@
 //! lives as long as the process (one per process: a forked child starts its own).
 //!
 //! Only async-signal-safe calls run in `pre_exec` (the engine is multi-threaded): `setsid`,
-//! `prctl`, `getppid`, `setrlimit`, `unshare`. Landlock and seccomp are applied later by the
+//! `prctl`, `getppid`, `dup2`/`fcntl`, `setrlimit`, `unshare`. Landlock and seccomp are applied later by the
 //! harness itself (see `worker.py`), because a seccomp filter that forbids `execve` cannot be
 //! installed before the interpreter is exec'd.
 
@@ -26,6 +26,9 @@ pub(crate) struct PreExec {
     pub no_new_privs: bool,
     /// `unshare(CLONE_NEWUSER | CLONE_NEWNET)`: no network interfaces but a down loopback.
     pub netns: bool,
+    /// An fd of the engine (close-on-exec) the worker inherits as `progress_target`; -1 = none.
+    pub progress_fd: i32,
+    pub progress_target: i32,
 }
 
 /// Error code marking "unshare failed" so the caller can retry without the namespace layer.
@@ -52,6 +55,16 @@ pub(crate) fn install(cmd: &mut Command, cfg: PreExec) {
             // The engine may have died between fork and prctl: then nobody would kill us.
             if libc::getppid() as u32 != parent {
                 libc::_exit(1);
+            }
+            if cfg.progress_fd >= 0 {
+                // dup2 clears close-on-exec on the copy; onto itself it would not, so clear it.
+                if cfg.progress_fd == cfg.progress_target {
+                    if libc::fcntl(cfg.progress_fd, libc::F_SETFD, 0) != 0 {
+                        return Err(io::Error::last_os_error());
+                    }
+                } else if libc::dup2(cfg.progress_fd, cfg.progress_target) < 0 {
+                    return Err(io::Error::last_os_error());
+                }
             }
             set_limit(libc::RLIMIT_CORE, 0)?;
             if cfg.memory_bytes > 0 {
@@ -198,6 +211,8 @@ pub fn sandbox_support() -> SandboxSupport {
             file_bytes: 0,
             no_new_privs: true,
             netns: true,
+            progress_fd: -1,
+            progress_target: -1,
         },
     );
     let user_netns = match spawn(cmd) {

@@ -4,12 +4,18 @@
 # Protocol (see protocol.rs): every frame is `u32 LE payload length, u8 op, payload`.
 #   engine -> worker  b'I' init JSON  |  b'B' marshal list of (sample, item) tuples
 #   worker -> engine  b'R' ready JSON |  b'E' init error JSON {kind, message}
-#                     b'B' one record per pair, in order:
+#                     b'B' the worker's 8-byte nonce (from init), u32 LE batch number (1, 2, …),
+#                        then one record per pair, in order:
 #                        0, f64 LE                 reward
 #                        kind (1..4), u32 LE n, n bytes utf-8 details
 #                        (1 exception, 2 bad return value, 3 timeout, 4 memory)
-# Before each grade() call the worker stores (seq, index) in the 8-byte `progress` file that the
-# engine also reads: when the worker dies or hangs, the engine knows which sample was in flight.
+# Before each grade() call the worker stores (seq, index) in the 8-byte progress page (a memfd the
+# engine shares as fd 3): when the worker dies or hangs, the engine knows which sample was in
+# flight — as a hint it verifies, since grader code can reach this process's memory.
+#
+# The grader's code runs in this interpreter and may rebind anything global (builtins.float,
+# json.dumps, this module's names): everything the harness calls after the grader's module has
+# run is captured in locals of main() before it runs.
 import os
 import sys
 
@@ -26,12 +32,15 @@ def main():
     import traceback
     import types
 
-    # Private protocol fds; fds 0, 1 and 2 -> /dev/null so print()/input() in user code can
-    # never corrupt a frame, and a grader that prints on every call cannot fill the disk. The
-    # harness keeps the original stderr (the worker's log file) for its own failures.
-    fd_in = os.dup(0)
-    fd_out = os.dup(1)
-    LOG[0] = os.dup(2)
+    # Private protocol fds, moved far from the usual numbers; fds 0, 1 and 2 -> /dev/null so
+    # print()/input() in user code can never corrupt a frame, and a grader that prints on every
+    # call cannot fill the disk. The harness keeps the original stderr (the worker's log file)
+    # for its own failures.
+    import fcntl
+
+    fd_in = fcntl.fcntl(0, fcntl.F_DUPFD_CLOEXEC, 700)
+    fd_out = fcntl.fcntl(1, fcntl.F_DUPFD_CLOEXEC, 800)
+    LOG[0] = fcntl.fcntl(2, fcntl.F_DUPFD_CLOEXEC, 900)
     null = os.open(os.devnull, os.O_RDWR)
     os.dup2(null, 0)
     os.dup2(null, 1)
@@ -39,33 +48,66 @@ def main():
     os.close(null)
     rd = open(fd_in, "rb", buffering=1 << 16).read
     hdr = struct.Struct("<IB")
+    hpack = hdr.pack
+    hunpack = hdr.unpack
     rec_ok = struct.Struct("<Bd").pack
     rec_err = struct.Struct("<BI").pack
+    batch_tag = struct.Struct("<I").pack
+    write = os.write
+    _exit = os._exit
+    _len = len
+    _mv = memoryview
+    _float = float
+    _type = type
+    _isinstance = isinstance
+    _enumerate = enumerate
+    _str = str
+    _bytes = bytes
+    _complex = complex
+    _BaseException = BaseException
+    _MemoryError = MemoryError
+    _OverflowError = OverflowError
+    _ValueError = ValueError
+    _TypeError = TypeError
+    dumps = json.dumps
+    loads = marshal.loads
+    join = b"".join
 
     def send(op, payload):
-        data = memoryview(hdr.pack(len(payload), op) + payload)
+        data = _mv(hpack(_len(payload), op) + payload)
         while data:
-            n = os.write(fd_out, data)
+            n = write(fd_out, data)
             data = data[n:]
 
     def recv():
         h = rd(5)
-        if len(h) < 5:
+        if _len(h) < 5:
             return None, None
-        n, op = hdr.unpack(h)
+        n, op = hunpack(h)
         body = rd(n)
-        if len(body) < n:
+        if _len(body) < n:
             return None, None
         return op, body
 
     def fail(kind, message):
-        send(ord("E"), json.dumps({"kind": kind, "message": message}).encode())
-        sys.exit(0)
+        send(69, dumps({"kind": kind, "message": message}).encode())  # b"E"
+        _exit(0)
 
     op, body = recv()
     if op != ord("I"):
         return
     cfg = json.loads(body)
+    nonce = bytes.fromhex(cfg.get("nonce", ""))
+
+    # The progress page: mapped before any grader code runs, and its fd closed, so no path or
+    # fd number leads to it.
+    pfd = cfg.get("progress_fd")
+    if pfd is not None:
+        progress_map = mmap.mmap(pfd, 8)
+        os.close(pfd)
+    else:
+        progress_map = mmap.mmap(-1, 8)
+    prog = memoryview(progress_map).cast("I")
 
     info = {"python": sys.version.split()[0]}
     if cfg.get("sandbox"):
@@ -83,6 +125,9 @@ def main():
     # [inside grade(), alarm fired for this call, start of this call, limit of this call]
     flag = [False, False, 0.0, 60.0]
     mono = time.monotonic
+    int_ = int
+    bool_ = bool
+    err = _err
 
     def on_alarm(signum, frame):
         # One timer per batch, not two setitimer calls per sample (~1 µs each): when it fires
@@ -100,6 +145,17 @@ def main():
     signal.signal(signal.SIGALRM, on_alarm)
     setitimer = signal.setitimer
     ITIMER_REAL = signal.ITIMER_REAL
+
+    soft = _float(cfg["timeout"])
+    memory_mib = cfg.get("memory_mib")
+    mem_msg = (
+        "memory limit exceeded (%s MiB)" % memory_mib if memory_mib else "memory limit exceeded"
+    ).encode()
+    timeout_msg = b"grade() exceeded the time limit of %g s" % soft
+    Real = numbers.Real
+    signature = inspect.signature
+    _callable = callable
+    ready = dumps(info).encode()
 
     # Compile and run the module top level (user code too: it runs inside the sandbox).
     source = cfg["source"]
@@ -124,7 +180,7 @@ def main():
         flag[0] = False
         setitimer(ITIMER_REAL, 0)
         fail("module", "module top level exceeded %s s" % cfg.get("init_timeout", 60.0))
-    except BaseException as e:
+    except _BaseException as e:
         flag[0] = False
         setitimer(ITIMER_REAL, 0)
         fail("module", "module top level raised an exception:\n" + fmt_exc(e))
@@ -132,44 +188,34 @@ def main():
     grade = mod.__dict__.get("grade")
     if grade is None:
         fail("no_grade", "source does not define grade(sample, item)")
-    if not callable(grade):
-        fail("no_grade", "grade is %s, not a function taking (sample, item)" % type(grade).__name__)
+    if not _callable(grade):
+        fail("no_grade", "grade is %s, not a function taking (sample, item)" % _type(grade).__name__)
     try:
-        sig = inspect.signature(grade)
-    except (TypeError, ValueError):
+        sig = signature(grade)
+    except (_TypeError, _ValueError):
         sig = None
     if sig is not None:
         try:
             sig.bind(None, None)
-        except TypeError:
+        except _TypeError:
             fail("signature", "grade%s must accept two positional arguments (sample, item)" % sig)
 
-    progress_fd = os.open("progress", os.O_RDWR)
-    progress_map = mmap.mmap(progress_fd, 8)
-    os.close(progress_fd)
-    prog = memoryview(progress_map).cast("I")
-
-    soft = float(cfg["timeout"])
-    memory_mib = cfg.get("memory_mib")
-    mem_msg = (
-        "memory limit exceeded (%s MiB)" % memory_mib if memory_mib else "memory limit exceeded"
-    ).encode()
-    send(ord("R"), json.dumps(info).encode())
-
-    Real = numbers.Real
+    send(82, ready)  # b"R"
     seq = 0
+    batches = 0
     while True:
         op, body = recv()
         if op is None:
             return
-        if op != ord("B"):
+        if op != 66:  # b"B"
             return
-        pairs = marshal.loads(body)
-        out = []
+        pairs = loads(body)
+        batches = (batches + 1) & 0xFFFFFFFF
+        out = [nonce + batch_tag(batches)]
         append = out.append
         flag[3] = soft
         setitimer(ITIMER_REAL, soft, 0.05)
-        for i, pair in enumerate(pairs):
+        for i, pair in _enumerate(pairs):
             seq = (seq + 1) & 0xFFFFFFFF
             prog[1] = i
             prog[0] = seq
@@ -181,54 +227,70 @@ def main():
                 flag[0] = False
             except GradeTimeout:
                 flag[0] = False
-                append(err(rec_err, 3, b"grade() exceeded the time limit of %g s" % soft))
+                append(err(rec_err, 3, timeout_msg))
                 continue
-            except MemoryError:
+            except _MemoryError:
                 flag[0] = False
                 append(err(rec_err, 4, mem_msg + b" (MemoryError in grade())"))
                 continue
-            except BaseException as e:
+            except _BaseException as e:
                 flag[0] = False
                 if flag[1]:
-                    append(err(rec_err, 3, b"grade() exceeded the time limit of %g s" % soft))
+                    append(err(rec_err, 3, timeout_msg))
                 else:
                     append(err(rec_err, 1, fmt_exc(e).encode("utf-8", "replace")))
                 continue
             if flag[1]:
-                append(err(rec_err, 3, b"grade() exceeded the time limit of %g s" % soft))
+                append(err(rec_err, 3, timeout_msg))
                 continue
-            t = type(r)
-            if t is float or t is int or t is bool or (isinstance(r, Real) and not isinstance(r, complex)):
+            t = _type(r)
+            if t is _float:
+                f = r
+            elif t is not int_ and t is not bool_ and (
+                t is _str or t is _bytes or not _isinstance(r, Real) or _isinstance(r, _complex)
+            ):
+                append(err(rec_err, 2, ("grade() returned %s, not a number" % t.__name__).encode()))
+                continue
+            else:
                 try:
-                    f = float(r)
-                except (OverflowError, ValueError, TypeError) as e:
+                    f = _float(r)
+                except (_OverflowError, _ValueError, _TypeError) as e:
                     append(err(rec_err, 2, ("grade() returned %s that is not a finite number: %s" % (t.__name__, e)).encode()))
                     continue
-                if f - f == 0.0:
-                    append(rec_ok(0, f))
-                else:
-                    append(err(rec_err, 2, ("grade() returned %r; expected a finite number" % f).encode()))
+                except _BaseException as e:
+                    append(err(rec_err, 2, ("converting the %s grade() returned raised %s" % (t.__name__, _type(e).__name__)).encode()))
+                    continue
+                if _type(f) is not _float:
+                    append(err(rec_err, 2, ("grade() returned %s, not a number" % t.__name__).encode()))
+                    continue
+            if f - f == 0.0:
+                append(rec_ok(0, f))
             else:
-                append(err(rec_err, 2, ("grade() returned %s, not a number" % t.__name__).encode()))
+                append(err(rec_err, 2, ("grade() returned %r; expected a finite number" % f).encode()))
         setitimer(ITIMER_REAL, 0)
-        send(ord("B"), b"".join(out))
+        send(66, join(out))
 
 
-def err(pack, kind, details):
+def _err(pack, kind, details):
     return pack(kind, len(details)) + details
 
 
 def make_formatter(traceback, limit):
+    format_exception = traceback.format_exception
+    _type, _len, _str, _BaseException = type, len, str, BaseException
+
     def fmt_exc(e):
         try:
             tb = e.__traceback__
             if tb is not None:
                 tb = tb.tb_next  # drop the harness frame
-            text = "".join(traceback.format_exception(type(e), e, tb))
-        except BaseException:
-            text = "%s (unprintable exception)" % type(e).__name__
+            text = "".join(format_exception(_type(e), e, tb))
+            if _type(text) is not _str:
+                raise TypeError
+        except _BaseException:
+            text = "%s (unprintable exception)" % _type(e).__name__
         text = text.rstrip("\n")
-        if len(text) > limit:
+        if _len(text) > limit:
             text = "..." + text[-limit:]
         return text
 

@@ -4,30 +4,45 @@
 //! a timeout. The hard deadline is per *sample*: the harness bumps a sequence number in the
 //! shared `progress` file before each `grade()` call, and the watchdog restarts its clock when it
 //! sees the number move. When a worker dies or misses the deadline, the same file says which
-//! sample was in flight: that one fails, the rest of the frame is resubmitted (pool.rs).
+//! sample was in flight — a hint the pool verifies (pool.rs), since the page is in the worker's
+//! memory where the grader can reach it.
+//!
+//! Each worker has its own scratch directory (`scratch.rs`), its own progress page (a memfd,
+//! inherited as fd 3, not a file anyone can open), its own log, and a random nonce that every
+//! reply must start with, followed by the reply's batch number: bytes a grader writes to the
+//! protocol channel are not taken for a reply.
 
 use std::fs::File;
 use std::io::{self, Read, Write};
 use std::os::unix::fs::FileExt;
-use std::os::unix::io::AsRawFd;
-use std::os::unix::process::ExitStatusExt;
+use std::os::unix::io::{AsRawFd, FromRawFd};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, ChildStdout, Command, ExitStatus, Stdio};
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
 use crate::protocol::{self, Record};
-use crate::{marshal, sandbox, seccomp};
+use crate::registry::{self, Slot};
+pub(crate) use crate::watch::FAR_FUTURE;
+use crate::watch::{describe_exit, Watch};
+use crate::{marshal, sandbox, scratch, seccomp};
+
+/// The harness, written once per process into its scratch root.
+pub(crate) const HARNESS: &str = include_str!("worker.py");
+
+/// The fd number the progress page has in the worker (the harness maps and closes it).
+const PROGRESS_FD: i32 = 3;
+
+/// How often a busy worker's scratch usage is measured (and an idle one's, after CPU use).
+const QUOTA_EVERY: Duration = Duration::from_secs(1);
 
 /// Everything the workers of one pool share.
 #[derive(Debug)]
 pub(crate) struct Spec {
     pub python: PathBuf,
-    pub harness: PathBuf,
-    pub root: PathBuf,
     pub source: Arc<str>,
     pub sandboxed: bool,
     pub timeout: Duration,
@@ -36,10 +51,10 @@ pub(crate) struct Spec {
     pub file_mib: u64,
     pub landlock_min_abi: u32,
     pub read_paths: Vec<PathBuf>,
-    /// Shared per runtime: 0 = untried, 1 = user+net namespace works, 2 = it does not.
-    pub netns: Arc<AtomicU8>,
-    /// Keeps the runtime's scratch root (and harness) alive as long as a pool uses it.
-    pub _keep: Option<Arc<dyn std::fmt::Debug + Send + Sync>>,
+    /// An idle worker exits after this long without work.
+    pub idle_timeout: Duration,
+    /// Bytes (allocated) a worker's scratch directory may hold; past it the worker is killed.
+    pub scratch_bytes: u64,
 }
 
 impl Spec {
@@ -60,20 +75,35 @@ pub(crate) enum SpawnError {
     Sandbox(String),
     /// Python could not be started or died during the handshake.
     Spawn(String),
+    /// Not an error: a worker of the pool became idle while this one waited for room.
+    Busy,
+}
+
+/// What the progress page says about a lost frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Hint {
+    /// No `grade()` call of this frame had started.
+    NotStarted,
+    /// The sample at this index was inside `grade()` (sequence number and index agree).
+    InFlight(usize),
+    /// The page does not make sense (overwritten by the grader): nobody can be blamed.
+    Unknown,
 }
 
 /// The result of running one frame.
 #[derive(Debug)]
 pub(crate) enum BatchEnd {
     Done(Vec<Record>),
-    /// The worker died (`details`) or missed the hard deadline; `in_flight` = the index of the
-    /// sample inside `grade()` at that moment, if any.
+    /// The worker died, missed the hard deadline (`trusted`: the engine itself watched the
+    /// hinted sample run past it), went over its scratch quota or answered something that is
+    /// not a valid reply; it has been killed.
     Lost {
-        in_flight: Option<usize>,
+        hint: Hint,
         details: String,
+        trusted: bool,
     },
-    /// The worker answered something that is not a valid reply.
-    Protocol(String),
+    /// The request could not be sent (frame too large); the worker is untouched.
+    Refused(String),
 }
 
 #[derive(Debug)]
@@ -87,8 +117,19 @@ pub(crate) struct Worker {
     progress: File,
     scratch: PathBuf,
     seq: u32,
+    /// What the progress page holds between batches: (seq, index of the last sample).
+    idle_page: (u32, u32),
+    nonce: [u8; 8],
+    batches: u32,
+    pid: u32,
     pub calls: u64,
     pub recycle: bool,
+    /// When it last went idle (reset by the pool at check-in).
+    pub idle_since: Instant,
+    /// (when, CPU ticks) of the reaper's first look at this idle period.
+    pub cpu_mark: Option<(Instant, u64)>,
+    quota_at: Instant,
+    _slot: Slot,
 }
 
 enum ReadFail {
@@ -96,122 +137,65 @@ enum ReadFail {
     Deadline,
     Io(io::Error),
     TooLarge(usize),
-}
-
-/// Longest deadline the watchdog computes with (timeouts are clamped to it, see runtime.rs).
-pub(crate) const FAR_FUTURE: Duration = Duration::from_secs(86_400 * 365);
-
-struct Watch {
-    last_change: Instant,
-    last_seq: u32,
-    per_sample: Duration,
-    cap: Instant,
-    tick: Duration,
-}
-
-impl Watch {
-    fn new(per_sample: Duration, samples: usize, seq: u32) -> Self {
-        let now = Instant::now();
-        let n = u32::try_from(samples.max(1)).unwrap_or(u32::MAX);
-        let total = per_sample.checked_mul(n).unwrap_or(FAR_FUTURE);
-        Watch {
-            last_change: now,
-            last_seq: seq,
-            per_sample,
-            cap: now
-                .checked_add(total.saturating_add(per_sample))
-                .unwrap_or(now + FAR_FUTURE),
-            tick: (per_sample / 4).max(Duration::from_millis(10)),
-        }
-    }
-
-    /// How long to wait for more bytes, or `None` when a deadline passed.
-    fn next_wait(&mut self, seq: Option<u32>) -> Option<Duration> {
-        let now = Instant::now();
-        if let Some(s) = seq {
-            if s != self.last_seq {
-                self.last_seq = s;
-                self.last_change = now;
-            }
-        }
-        let deadline = match self.last_change.checked_add(self.per_sample) {
-            Some(d) => d.min(self.cap),
-            None => self.cap,
-        };
-        if now >= deadline {
-            return None;
-        }
-        Some((deadline - now).min(self.tick))
-    }
-}
-
-fn describe_exit(status: Option<ExitStatus>) -> String {
-    match status {
-        Some(s) => match (s.code(), s.signal()) {
-            (_, Some(sig)) => {
-                format!(
-                    "grader process terminated by signal {sig} ({})",
-                    signal_name(sig)
-                )
-            }
-            (Some(code), None) => format!("grader process exited with status {code}"),
-            _ => "grader process ended".to_string(),
-        },
-        None => "grader process ended".to_string(),
-    }
-}
-
-fn signal_name(sig: i32) -> &'static str {
-    match sig {
-        libc::SIGSEGV => "SIGSEGV",
-        libc::SIGBUS => "SIGBUS",
-        libc::SIGABRT => "SIGABRT",
-        libc::SIGKILL => "SIGKILL",
-        libc::SIGILL => "SIGILL",
-        libc::SIGFPE => "SIGFPE",
-        libc::SIGSYS => "SIGSYS",
-        libc::SIGTERM => "SIGTERM",
-        libc::SIGXCPU => "SIGXCPU",
-        libc::SIGXFSZ => "SIGXFSZ",
-        _ => "signal",
-    }
+    Quota(u64),
 }
 
 impl Worker {
-    /// Starts a worker, runs the init handshake (sandbox + compile + checks) and returns it idle.
-    pub fn spawn(spec: &Spec, id: u64) -> Result<Worker, SpawnError> {
-        let scratch = spec.root.join(format!("w{id}"));
-        let setup = |e: io::Error| SpawnError::Spawn(format!("cannot prepare scratch dir: {e}"));
-        std::fs::create_dir_all(&scratch).map_err(setup)?;
-        std::fs::write(scratch.join("progress"), [0u8; 8]).map_err(setup)?;
-        let progress = File::open(scratch.join("progress")).map_err(setup)?;
-        let stderr = File::create(scratch.join("stderr.log")).map_err(setup)?;
+    /// Starts a worker in a fresh scratch directory, runs the init handshake (sandbox + compile
+    /// + checks) and returns it idle. `slot` is its place in the process budget.
+    pub fn spawn(spec: &Spec, slot: Slot) -> Result<Worker, SpawnError> {
+        let root = scratch::root(HARNESS).map_err(SpawnError::Spawn)?;
+        let scratch = scratch::worker_dir(root)
+            .map_err(|e| SpawnError::Spawn(format!("cannot create a scratch dir: {e}")))?;
+        match Self::start_in(spec, root, scratch.clone(), slot) {
+            Ok(mut w) => {
+                w.handshake(spec, root)?;
+                Ok(w)
+            }
+            Err(e) => {
+                scratch::remove_tree(&scratch);
+                Err(e)
+            }
+        }
+    }
 
-        let want_netns = spec.sandboxed && spec.netns.load(Ordering::Relaxed) != 2;
-        let mut child = match Self::start(spec, &scratch, &stderr, want_netns) {
+    fn start_in(
+        spec: &Spec,
+        root: &scratch::Root,
+        scratch: PathBuf,
+        mut slot: Slot,
+    ) -> Result<Worker, SpawnError> {
+        let setup = |e: io::Error| SpawnError::Spawn(format!("cannot prepare scratch dir: {e}"));
+        let progress = progress_page().map_err(setup)?;
+        let stderr = File::create(scratch.join("stderr.log")).map_err(setup)?;
+        let netns = &registry::current().netns;
+        let want_netns = spec.sandboxed && netns.load(Ordering::Relaxed) != 2;
+        let pfd = progress.as_raw_fd();
+        let mut child = match Self::start(spec, root, &scratch, &stderr, pfd, want_netns) {
             Ok(c) => {
                 if want_netns {
-                    spec.netns.store(1, Ordering::Relaxed);
+                    netns.store(1, Ordering::Relaxed);
                 }
                 c
             }
             Err(e) if want_netns && e.raw_os_error() == Some(sandbox::UNSHARE_FAILED) => {
                 // No user namespaces here (e.g. AppArmor or a container profile): the network
                 // stays closed through seccomp (no socket()) and Landlock, so go on without.
-                spec.netns.store(2, Ordering::Relaxed);
-                Self::start(spec, &scratch, &stderr, false).map_err(|e| spawn_err(spec, e))?
+                netns.store(2, Ordering::Relaxed);
+                Self::start(spec, root, &scratch, &stderr, pfd, false)
+                    .map_err(|e| spawn_err(spec, e))?
             }
-            Err(e) => {
-                let _ = std::fs::remove_dir_all(&scratch);
-                return Err(spawn_err(spec, e));
-            }
+            Err(e) => return Err(spawn_err(spec, e)),
         };
         let (Some(stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
             let _ = child.kill();
             let _ = child.wait();
             return Err(SpawnError::Spawn("worker pipes missing".into()));
         };
-        let mut w = Worker {
+        slot.set_pid(child.id());
+        let now = Instant::now();
+        Ok(Worker {
+            pid: child.id(),
             child,
             stdin,
             stdout,
@@ -221,16 +205,28 @@ impl Worker {
             progress,
             scratch,
             seq: 0,
+            idle_page: (0, 0),
+            nonce: nonce(),
+            batches: 0,
             calls: 0,
             recycle: false,
-        };
-        w.handshake(spec)?;
-        Ok(w)
+            idle_since: now,
+            cpu_mark: None,
+            quota_at: now,
+            _slot: slot,
+        })
     }
 
-    fn start(spec: &Spec, scratch: &Path, stderr: &File, netns: bool) -> io::Result<Child> {
+    fn start(
+        spec: &Spec,
+        root: &scratch::Root,
+        scratch: &Path,
+        stderr: &File,
+        progress_fd: i32,
+        netns: bool,
+    ) -> io::Result<Child> {
         let mut cmd = Command::new(&spec.python);
-        cmd.arg("-I").arg("-B").arg(&spec.harness);
+        cmd.arg("-I").arg("-B").arg(&root.harness);
         cmd.current_dir(scratch).env_clear();
         for (k, v) in [
             ("PATH", "/usr/local/bin:/usr/bin:/bin"),
@@ -247,20 +243,30 @@ impl Worker {
         cmd.stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(stderr.try_clone()?);
+        // No single file may be larger than the whole scratch quota.
+        let file_bytes = match (spec.file_mib.saturating_mul(1 << 20), spec.scratch_bytes) {
+            (0, q) => q,
+            (f, 0) => f,
+            (f, q) => f.min(q),
+        };
         sandbox::install(
             &mut cmd,
             sandbox::PreExec {
                 memory_bytes: spec.memory_mib.saturating_mul(1 << 20),
-                file_bytes: spec.file_mib.saturating_mul(1 << 20),
+                file_bytes,
                 no_new_privs: spec.sandboxed,
                 netns,
+                progress_fd,
+                progress_target: PROGRESS_FD,
             },
         );
         sandbox::spawn(cmd)
     }
 
-    fn handshake(&mut self, spec: &Spec) -> Result<(), SpawnError> {
+    fn handshake(&mut self, spec: &Spec, root: &scratch::Root) -> Result<(), SpawnError> {
         let pid = self.child.id();
+        let mut read_paths = spec.read_paths.clone();
+        read_paths.push(root.harness.clone());
         let init = serde_json::json!({
             "source": &*spec.source,
             "timeout": spec.timeout.as_secs_f64(),
@@ -269,8 +275,10 @@ impl Worker {
             "sandbox": spec.sandboxed,
             "seccomp": hex(&seccomp::filter_bytes(pid)),
             "landlock_min_abi": spec.landlock_min_abi,
-            "read_paths": spec.read_paths,
+            "read_paths": read_paths,
             "scratch": self.scratch,
+            "progress_fd": PROGRESS_FD,
+            "nonce": hex(&self.nonce),
         });
         protocol::begin_frame(&mut self.wbuf, protocol::OP_INIT);
         let encoded = serde_json::to_writer(&mut self.wbuf, &init);
@@ -284,7 +292,7 @@ impl Worker {
         }
         let deadline = spec.init_timeout.saturating_add(spec.hard_deadline());
         let mut watch = Watch::new(deadline, 1, 0);
-        let frame = self.read_frame(&mut watch, false);
+        let frame = self.read_frame(&mut watch, None);
         match frame {
             Ok((protocol::OP_READY, _)) => Ok(()),
             Ok((protocol::OP_ERROR, body)) => {
@@ -326,6 +334,12 @@ impl Worker {
                     "oversize init reply ({n} bytes)"
                 )))
             }
+            Err(ReadFail::Quota(_)) => {
+                self.kill();
+                Err(SpawnError::Spawn(
+                    "scratch quota exceeded while loading".into(),
+                ))
+            }
         }
     }
 
@@ -350,51 +364,70 @@ impl Worker {
             enc.write_pair(&mut self.wbuf, sample, item);
         }
         if protocol::finish_frame(&mut self.wbuf).is_none() {
-            return BatchEnd::Protocol("request frame too large".into());
+            return BatchEnd::Refused("request frame too large".into());
         }
+        let n = pairs.len();
         let start_seq = self.seq;
+        self.batches = self.batches.wrapping_add(1);
         if self.stdin.write_all(&self.wbuf).is_err() {
-            return self.lost(start_seq, pairs.len(), None);
+            return self.lost(start_seq, n, None, false);
         }
-        let mut watch = Watch::new(spec.hard_deadline(), pairs.len(), start_seq);
-        match self.read_frame(&mut watch, true) {
+        let mut watch = Watch::new(spec.hard_deadline(), n, start_seq);
+        match self.read_frame(&mut watch, Some(spec)) {
             Ok((protocol::OP_BATCH, body)) => {
-                self.seq = start_seq.wrapping_add(pairs.len() as u32);
-                self.calls += pairs.len() as u64;
-                match protocol::parse_records(&body, pairs.len()) {
-                    Some(r) => BatchEnd::Done(r),
-                    None => {
-                        self.kill();
-                        BatchEnd::Protocol("malformed reply from worker".into())
+                let mut tag = [0u8; 12];
+                tag[..8].copy_from_slice(&self.nonce);
+                tag[8..].copy_from_slice(&self.batches.to_le_bytes());
+                let records = body
+                    .strip_prefix(&tag[..])
+                    .and_then(|rest| protocol::parse_records(rest, n));
+                match records {
+                    Some(r) => {
+                        self.seq = start_seq.wrapping_add(n as u32);
+                        self.idle_page = (self.seq, n.saturating_sub(1) as u32);
+                        self.calls += n as u64;
+                        BatchEnd::Done(r)
                     }
+                    None => self.lost(start_seq, n, Some(FORGED.into()), false),
                 }
             }
             Ok((op, _)) => {
-                self.kill();
-                BatchEnd::Protocol(format!("unexpected reply op {op}"))
+                let why = format!("{FORGED} (reply op {op})");
+                self.lost(start_seq, n, Some(why), false)
             }
             Err(ReadFail::Deadline) => {
-                self.kill();
                 let t = spec.timeout.as_secs_f64();
                 let h = spec.hard_deadline().as_secs_f64();
                 let why = format!(
                     "grade() exceeded the time limit of {t} s and did not stop within the hard \
                      deadline of {h} s; worker killed"
                 );
-                self.lost(start_seq, pairs.len(), Some(why))
+                self.lost(start_seq, n, Some(why), true)
             }
-            Err(ReadFail::Eof) | Err(ReadFail::Io(_)) => self.lost(start_seq, pairs.len(), None),
-            Err(ReadFail::TooLarge(n)) => {
-                self.kill();
-                BatchEnd::Protocol(format!("oversize reply frame ({n} bytes)"))
+            Err(ReadFail::Eof) | Err(ReadFail::Io(_)) => self.lost(start_seq, n, None, false),
+            Err(ReadFail::TooLarge(len)) => {
+                let why = format!("{FORGED} (announced {len} bytes)");
+                self.lost(start_seq, n, Some(why), false)
+            }
+            Err(ReadFail::Quota(used)) => {
+                let why = quota_message(used, spec.scratch_bytes);
+                self.lost(start_seq, n, Some(why), false)
             }
         }
     }
 
-    fn lost(&mut self, start_seq: u32, n: usize, why: Option<String>) -> BatchEnd {
+    /// Kills the worker and reads which sample its progress page says was in flight.
+    fn lost(&mut self, start_seq: u32, n: usize, why: Option<String>, trusted: bool) -> BatchEnd {
         self.kill();
-        let (seq, idx) = self.read_progress().unwrap_or((start_seq, 0));
-        let in_flight = (seq != start_seq && (idx as usize) < n).then_some(idx as usize);
+        let hint = match self.read_progress() {
+            Some(page) if page == self.idle_page => Hint::NotStarted,
+            Some((seq, idx))
+                if (idx as usize) < n && seq == start_seq.wrapping_add(idx).wrapping_add(1) =>
+            {
+                Hint::InFlight(idx as usize)
+            }
+            _ => Hint::Unknown,
+        };
         let details = match why {
             Some(w) => w,
             None => {
@@ -402,7 +435,56 @@ impl Worker {
                 describe_exit(status)
             }
         };
-        BatchEnd::Lost { in_flight, details }
+        BatchEnd::Lost {
+            hint,
+            details,
+            trusted: trusted && matches!(hint, Hint::InFlight(_)),
+        }
+    }
+
+    /// Whether the scratch directory is over quota, measured at most once per
+    /// [`QUOTA_EVERY`] (the pool asks at every check-in).
+    pub fn over_quota_due(&mut self, spec: &Spec) -> bool {
+        if spec.scratch_bytes == 0 || self.quota_at.elapsed() < QUOTA_EVERY {
+            return false;
+        }
+        self.quota_at = Instant::now();
+        self.scratch_used(spec).is_some()
+    }
+
+    /// `Some(bytes)` when the scratch directory holds more than the quota allows (bytes or
+    /// [`scratch::MAX_ENTRIES`] entries).
+    fn scratch_used(&self, spec: &Spec) -> Option<u64> {
+        let (bytes, entries) = scratch::usage(&self.scratch, scratch::MAX_ENTRIES);
+        (bytes > spec.scratch_bytes || entries > scratch::MAX_ENTRIES).then_some(bytes)
+    }
+
+    /// The reaper's verdict on an idle worker: `true` = end it (idle too long, burning CPU
+    /// while it should be blocked reading its next frame, or over its scratch quota).
+    pub fn idle_verdict(&mut self, now: Instant, spec: &Spec) -> bool {
+        if now.saturating_duration_since(self.idle_since) >= spec.idle_timeout {
+            return true;
+        }
+        let Some(cpu) = registry::cpu_ticks(self.pid) else {
+            return true; // gone
+        };
+        let Some((at, base)) = self.cpu_mark else {
+            self.cpu_mark = Some((now, cpu));
+            return false;
+        };
+        let window = now.saturating_duration_since(at);
+        if window < Duration::from_millis(900) {
+            return false;
+        }
+        let used = cpu.saturating_sub(base);
+        // An idle harness is blocked in read(): any real CPU use is the grader's threads.
+        let hz = registry::ticks_per_second();
+        let allowed = (hz / 10).max(window.as_millis() as u64 * hz / 10_000);
+        if used > allowed {
+            return true;
+        }
+        self.cpu_mark = Some((now, cpu));
+        used > 0 && self.over_quota_due(spec)
     }
 
     fn read_progress(&self) -> Option<(u32, u32)> {
@@ -414,7 +496,13 @@ impl Worker {
         ))
     }
 
-    fn read_frame(&mut self, watch: &mut Watch, track: bool) -> Result<(u8, Vec<u8>), ReadFail> {
+    /// Reads one frame before the watch's deadline; with `track` (a batch), also follows the
+    /// progress page and the scratch quota.
+    fn read_frame(
+        &mut self,
+        watch: &mut Watch,
+        track: Option<&Spec>,
+    ) -> Result<(u8, Vec<u8>), ReadFail> {
         let fd = self.stdout.as_raw_fd();
         let mut seq = None;
         loop {
@@ -448,8 +536,14 @@ impl Worker {
                 return Err(ReadFail::Io(e));
             }
             if r == 0 {
-                if track {
+                if let Some(spec) = track {
                     seq = self.read_progress().map(|p| p.0);
+                    if spec.scratch_bytes > 0 && self.quota_at.elapsed() >= QUOTA_EVERY {
+                        self.quota_at = Instant::now();
+                        if let Some(used) = self.scratch_used(spec) {
+                            return Err(ReadFail::Quota(used));
+                        }
+                    }
                 }
                 continue;
             }
@@ -493,8 +587,51 @@ impl Worker {
 impl Drop for Worker {
     fn drop(&mut self) {
         self.kill();
-        let _ = std::fs::remove_dir_all(&self.scratch);
+        scratch::remove_tree(&self.scratch);
     }
+}
+
+/// Details of a sample whose worker sent bytes that are not its harness's reply.
+const FORGED: &str = "the worker's reply was not a valid frame from the harness (grader code \
+                      writing to the protocol channel?); worker killed";
+
+fn quota_message(used: u64, quota: u64) -> String {
+    format!(
+        "scratch space limit exceeded: {} MiB used, the limit is {} MiB (or {} files); worker killed",
+        used >> 20,
+        quota >> 20,
+        scratch::MAX_ENTRIES
+    )
+}
+
+/// An 8-byte page shared with the worker (memfd, close-on-exec here; the child gets it as
+/// [`PROGRESS_FD`]).
+fn progress_page() -> io::Result<File> {
+    // SAFETY: memfd_create with a static NUL-terminated name; returns a new fd or -1.
+    let fd = unsafe { libc::memfd_create(c"gradekit-progress".as_ptr(), libc::MFD_CLOEXEC) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: `fd` is a fresh descriptor owned by nobody else.
+    let f = unsafe { File::from_raw_fd(fd) };
+    f.set_len(8)?;
+    Ok(f)
+}
+
+/// 8 random bytes from the kernel (falls back to time and pid, which only an attacker inside
+/// the worker could guess — and it can read the real nonce anyway).
+fn nonce() -> [u8; 8] {
+    let mut b = [0u8; 8];
+    // SAFETY: writes at most 8 bytes into `b`.
+    let r = unsafe { libc::getrandom(b.as_mut_ptr().cast(), b.len(), 0) };
+    if r != 8 {
+        let t = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(0);
+        b = (t ^ (u64::from(std::process::id()) << 32)).to_le_bytes();
+    }
+    b
 }
 
 fn spawn_err(spec: &Spec, e: io::Error) -> SpawnError {

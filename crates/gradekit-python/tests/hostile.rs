@@ -379,3 +379,63 @@ fn limits_and_host_file_metadata_stay_as_they_are() {
     assert_ne!(meta.mode() & 0o777, 0o777);
     assert_ne!(meta.uid(), 1);
 }
+
+/// Issue 12 item 7: rebinding builtins and library functions in one sample changes nothing the
+/// harness does for the next samples (module state persisting for the grader's own code is
+/// documented as allowed).
+#[test]
+fn the_harness_keeps_its_own_references() {
+    if !sandbox_or_skip() {
+        return;
+    }
+    let rt = runtime();
+    let attack = "builtins.float = lambda *a: 99.0\nbuiltins.int = lambda *a: 99\nbuiltins.isinstance = lambda *a: True\nbuiltins.len = lambda *a: 0\nbuiltins.callable = lambda *a: False\nmath.isfinite = lambda x: True\njson.dumps = None\njson.loads = None\nmarshal.loads = None\nstruct.pack = None\nos.write = None\nnumbers.Real.register(str)\nimport __main__\n__main__.err = None\n__main__.make_formatter = None\nreturn 0.5";
+    let p = program(
+        &rt,
+        "import builtins, math, json, marshal, struct, os, numbers",
+        attack,
+    );
+    assert_eq!(sandwich(&p), PyOutcome::Reward(0.5));
+    // A str is still not a number after `numbers.Real.register(str)` (in the same worker).
+    let src =
+        "import numbers\ndef grade(s, i):\n    numbers.Real.register(str)\n    return '0.3'\n";
+    let q = rt.compile(src, None).unwrap();
+    for _ in 0..2 {
+        let d = runtime_error(q.grade(&json!({}), &json!({})));
+        assert!(d.contains("str, not a number"), "{d}");
+    }
+}
+
+/// Issue 12 item 7: bytes a grader writes to the harness's protocol channel are not taken for
+/// the reply; the frame's other samples are retried and graded.
+#[test]
+fn fake_frames_on_the_protocol_channel_fail_only_their_sample() {
+    if !sandbox_or_skip() {
+        return;
+    }
+    let rt = runtime();
+    let attack = "fake = struct.pack('<IB', 27, 66) + (b'\\x00' + struct.pack('<d', 1.0)) * 3\nfor fd in range(3, 1024):\n    try:\n        os.write(fd, fake)\n    except OSError:\n        pass\nreturn 0.5";
+    let d = runtime_error(sandwich(&program(&rt, "import os, struct", attack)));
+    assert!(d.contains("not a valid frame"), "{d}");
+}
+
+/// Issue 12 item 7: a grader that overwrites the progress page (here: forging a consistent
+/// record that blames the sample before it) and then kills its worker fails only itself.
+#[test]
+fn corrupting_the_progress_page_fails_only_its_sample() {
+    if !sandbox_or_skip() {
+        return;
+    }
+    let rt = runtime();
+    let attack = "for line in open('/proc/self/maps'):\n    if 'gradekit-progress' in line or line.rstrip().endswith('/progress'):\n        addr = int(line.split('-')[0], 16)\n        seq, idx = struct.unpack('<II', ctypes.string_at(addr, 8))\n        ctypes.memmove(addr, struct.pack('<II', (seq - 1) & 0xffffffff, (idx - 1) & 0xffffffff), 8)\nos._exit(1)";
+    let d = runtime_error(sandwich(&program(&rt, "import ctypes, os, struct", attack)));
+    assert!(d.contains("exited with status 1"), "{d}");
+    // Garbage instead of a forgery, and a hang instead of an exit.
+    let garbage = "for line in open('/proc/self/maps'):\n    if 'gradekit-progress' in line or line.rstrip().endswith('/progress'):\n        ctypes.memmove(int(line.split('-')[0], 16), b'\\xff' * 8, 8)\nreturn float(sum(range(10**13)))";
+    let d = runtime_error(sandwich(&program(
+        &rt,
+        "import ctypes, os, struct",
+        garbage,
+    )));
+    assert!(d.contains("hard deadline"), "{d}");
+}

@@ -10,6 +10,12 @@
 //! compile leaves the slot empty, so the error is never cached (python compile failures can be
 //! transient). Eviction scans for the least recently used slot; with a few hundred slots that
 //! costs less than hashing one request, and it only happens on a miss when full.
+//!
+//! Python graders are bounded separately ([`MAX_PYTHON`] slots, LRU among themselves): each holds
+//! a worker pool, and a pool lives as long as a compiled grader refers to it. The workers
+//! themselves are bounded process-wide by the python runtime (`max_workers`, idle timeout), so a
+//! cached pool usually holds no process at all; this bound keeps the pools' own bookkeeping small
+//! too, and an evicted grader's pool — with any worker it still has — ends at once.
 
 use crate::error::ApiError;
 use gradekit_engine::CompiledGrader;
@@ -22,6 +28,9 @@ use tokio::sync::OnceCell;
 /// Content hash of a grader.
 pub type Key = [u8; 32];
 
+/// Python graders kept compiled at once (the rest of the capacity serves the other kinds).
+pub const MAX_PYTHON: usize = 64;
+
 /// A compiled grader and how to schedule it.
 #[derive(Debug)]
 pub struct Compiled {
@@ -29,13 +38,20 @@ pub struct Compiled {
     /// Grading waits on something other than this CPU (a python worker, a judge call): run
     /// it on the blocking pool, not on the CPU pool.
     pub io_bound: bool,
+    /// Holds a python worker pool (counted against [`MAX_PYTHON`]).
+    pub python: bool,
 }
 
 impl Compiled {
     /// Wraps a grader compiled from `config`.
     pub fn new(grader: CompiledGrader, config: &Value) -> Self {
-        let io_bound = grader.io_width().is_some() || uses_python(config);
-        Compiled { grader, io_bound }
+        let python = uses_python(config);
+        let io_bound = grader.io_width().is_some() || python;
+        Compiled {
+            grader,
+            io_bound,
+            python,
+        }
     }
 }
 
@@ -80,9 +96,29 @@ struct Lru {
     slots: HashMap<Key, Slot>,
 }
 
+impl Lru {
+    /// Takes out the least recently used python graders other than `keep` past `max`.
+    fn bound_python(&mut self, keep: &Key, max: usize) -> Vec<Slot> {
+        let is_py = |s: &Slot| s.cell.get().is_some_and(|c| c.python);
+        let mut py: Vec<(u64, Key)> = self
+            .slots
+            .iter()
+            .filter(|(k, s)| *k != keep && is_py(s))
+            .map(|(k, s)| (s.last_used, *k))
+            .collect();
+        let over = (py.len() + 1).saturating_sub(max);
+        py.sort_unstable();
+        py.into_iter()
+            .take(over)
+            .filter_map(|(_, k)| self.slots.remove(&k))
+            .collect()
+    }
+}
+
 /// Bounded map from grader hash to compiled grader.
 pub struct GraderCache {
     capacity: usize,
+    max_python: usize,
     inner: Mutex<Lru>,
 }
 
@@ -99,8 +135,15 @@ impl GraderCache {
     pub fn new(capacity: usize) -> Self {
         GraderCache {
             capacity,
+            max_python: MAX_PYTHON,
             inner: Mutex::new(Lru::default()),
         }
+    }
+
+    /// With another bound on python graders (tests).
+    pub fn with_max_python(mut self, max: usize) -> Self {
+        self.max_python = max.max(1);
+        self
     }
 
     fn lock(&self) -> MutexGuard<'_, Lru> {
@@ -162,7 +205,13 @@ impl GraderCache {
             return run().await;
         }
         let cell = self.slot(key);
-        cell.get_or_try_init(run).await.cloned()
+        let compiled = cell.get_or_try_init(run).await.cloned()?;
+        if compiled.python {
+            let evicted = self.lock().bound_python(&key, self.max_python);
+            // Dropped outside the lock: a pool ending kills and reaps its workers.
+            drop(evicted);
+        }
+        Ok(compiled)
     }
 }
 
@@ -266,6 +315,34 @@ mod tests {
             .await;
         assert!(ok.is_ok());
         assert_eq!(cache.len(), 1);
+    }
+
+    #[tokio::test]
+    async fn python_graders_are_bounded_among_themselves() {
+        let cache = GraderCache::new(100).with_max_python(2);
+        let fake_python = |r: &str| {
+            let v = string_check(r);
+            let mut c = compiled(&v).unwrap();
+            c.python = true;
+            Ok(c)
+        };
+        for r in ["p1", "p2", "p3"] {
+            let r = r.to_string();
+            cache
+                .get_or_compile(grader_key(&string_check(&r)), move || fake_python(&r))
+                .await
+                .unwrap();
+        }
+        let other = string_check("plain");
+        let o = other.clone();
+        cache
+            .get_or_compile(grader_key(&other), move || compiled(&o))
+            .await
+            .unwrap();
+        assert_eq!(cache.len(), 3, "two python graders and the plain one");
+        let lru = cache.lock();
+        assert!(!lru.slots.contains_key(&grader_key(&string_check("p1"))));
+        assert!(lru.slots.contains_key(&grader_key(&string_check("p3"))));
     }
 
     #[test]

@@ -225,3 +225,34 @@ async fn openrlhf_get_reward() {
     assert_eq!(unconfigured.status, StatusCode::NOT_FOUND);
     unconfigured.envelope();
 }
+
+/// Regression (issue 13): `"item": null` is an absent item (`{}`) on every route. run_batch
+/// once kept the null, so `{{ item }}` rendered `null` there and `{}` on `/run`.
+#[tokio::test]
+async fn a_null_item_reads_the_same_on_every_route() {
+    let grader = json!({"type": "string_check", "name": "whole_item", "input": "{{ item }}",
+                        "reference": "{}", "operation": "eq"});
+    let app = default_app();
+    let run = post(
+        &app,
+        RUN,
+        &json!({"grader": grader, "model_sample": "x", "item": null}),
+    )
+    .await;
+    assert_eq!(run.status, StatusCode::OK);
+    assert_eq!(run.json["reward"], 1.0, "{}", run.json);
+    let batch = post(
+        &app,
+        BATCH,
+        &json!({"grader": grader, "samples": [
+            {"model_sample": "x", "item": null},
+            {"sample": "x", "item": null, "reference_answer": null},
+            {"sample": {"output_text": "x"}, "item": null}]}),
+    )
+    .await;
+    assert_eq!(batch.status, StatusCode::OK);
+    for r in batch.json["results"].as_array().unwrap() {
+        assert_eq!(r["reward"], run.json["reward"], "{r}");
+        assert_eq!(r["metadata"]["errors"], run.json["metadata"]["errors"]);
+    }
+}

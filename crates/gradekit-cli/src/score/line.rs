@@ -1,7 +1,13 @@
 //! One input line of `score`: parse it into what to grade, or into an error line.
+//!
+//! This file only reads the bytes (strict JSON, duplicate keys rejected, field by field): what
+//! the fields mean — which key holds the sample, nulls, the legacy `reference_answer` — is the
+//! engine's one entry reader (`gradekit_engine::SampleEntry`, rules `SCORE_LINE`), so a line
+//! grades exactly like the same entry on `/run` or `run_batch`. Error codes are the engine's
+//! [`EntryErrorKind`].
 
 use super::strict::Line;
-use gradekit_engine::EvalContext;
+use gradekit_engine::{EntryErrorKind, EntryFields, EntryRules, EvalContext, SampleEntry};
 use gradekit_model::json_kind as kind;
 use gradekit_model::SampleParts;
 use serde_json::Value;
@@ -40,8 +46,12 @@ fn json_hint(bytes: &[u8], e: &serde_json::Error) -> &'static str {
     ""
 }
 
-fn invalid(id: Option<Value>, code: &'static str, message: String) -> Parsed {
-    Parsed::Invalid { id, code, message }
+fn invalid(id: Option<Value>, kind: EntryErrorKind, message: String) -> Parsed {
+    Parsed::Invalid {
+        id,
+        code: kind.code(),
+        message,
+    }
 }
 
 /// Parses one line. `sample_key`: take the sample text from `line[K]` and the whole line as
@@ -55,15 +65,10 @@ pub fn parse(bytes: &[u8], sample_key: Option<&str>, parts: SampleParts) -> Pars
         };
     }
     match strict_parse::<Line>(bytes) {
-        Ok(Line::Object(f)) => {
-            let item = f.item.filter(|v| !v.is_null());
-            let model_sample = f.model_sample.filter(|v| !v.is_null());
-            let sample = f.sample.filter(|v| !v.is_null());
-            classify(f.id, item, model_sample, sample, parts)
-        }
+        Ok(Line::Object(f)) => classify(f.id, f.entry, parts),
         Ok(Line::Other(v)) => invalid(
             None,
-            "not_an_object",
+            EntryErrorKind::NotAnObject,
             format!("line is {}, not a JSON object", kind(&v)),
         ),
         Err((code, message)) => invalid(None, code, message),
@@ -71,13 +76,15 @@ pub fn parse(bytes: &[u8], sample_key: Option<&str>, parts: SampleParts) -> Pars
 }
 
 /// Parses the line as `T`, or gives the error code and message for invalid UTF-8 or JSON.
-fn strict_parse<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, (&'static str, String)> {
+fn strict_parse<T: serde::de::DeserializeOwned>(
+    bytes: &[u8],
+) -> Result<T, (EntryErrorKind, String)> {
     // A successful parse implies valid UTF-8 (serde_json checks every string, and everything
     // else must be ASCII), so the separate UTF-8 check runs only to classify a failure.
     serde_json::from_slice::<T>(bytes).map_err(|e| {
         if let Err(u) = std::str::from_utf8(bytes) {
             return (
-                "invalid_utf8",
+                EntryErrorKind::InvalidUtf8,
                 format!(
                     "line is not valid UTF-8 (first bad byte at offset {})",
                     u.valid_up_to()
@@ -85,7 +92,7 @@ fn strict_parse<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, (&'st
             );
         }
         (
-            "invalid_json",
+            EntryErrorKind::InvalidJson,
             format!(
                 "line is not valid JSON: {} at column {}{}",
                 crate::io::strip_position(&e.to_string()),
@@ -101,7 +108,7 @@ fn with_sample_key(value: Value, key: &str, parts: SampleParts) -> Parsed {
     let Value::Object(obj) = value else {
         return invalid(
             None,
-            "not_an_object",
+            EntryErrorKind::NotAnObject,
             format!("line is {}, not a JSON object", kind(&value)),
         );
     };
@@ -116,59 +123,24 @@ fn with_sample_key(value: Value, key: &str, parts: SampleParts) -> Parsed {
         }
         Some(Value::Null) | None => invalid(
             id,
-            "missing_sample",
+            EntryErrorKind::MissingSample,
             format!("line has no {key:?} field (the --sample-key)"),
         ),
         Some(other) => invalid(
             id,
-            "invalid_sample",
+            EntryErrorKind::InvalidSample,
             format!("{key:?} is {}, expected a string", kind(other)),
         ),
     }
 }
 
-/// What a line with these fields becomes (null counts as absent).
-fn classify(
-    id: Option<Value>,
-    item: Option<Value>,
-    model_sample: Option<Value>,
-    sample: Option<Value>,
-    parts: SampleParts,
-) -> Parsed {
-    match (model_sample, sample) {
-        (Some(_), Some(_)) => invalid(
-            id,
-            "invalid_sample",
-            "line has both \"model_sample\" and \"sample\"; give one".into(),
-        ),
-        (Some(Value::String(s)), None) | (None, Some(Value::String(s))) => Parsed::Grade {
-            id,
-            ctx: EvalContext::from_string(s, item, parts),
-        },
-        (Some(other), None) => invalid(
-            id,
-            "invalid_sample",
-            format!("\"model_sample\" is {}, expected a string", kind(&other)),
-        ),
-        (None, Some(s @ Value::Object(_))) => {
-            match EvalContext::from_sample_object(&s, item, parts) {
-                Ok(ctx) => Parsed::Grade { id, ctx },
-                Err(e) => invalid(id, "invalid_sample", e.to_string()),
-            }
-        }
-        (None, Some(other)) => invalid(
-            id,
-            "invalid_sample",
-            format!(
-                "\"sample\" is {}, expected a string or an object",
-                kind(&other)
-            ),
-        ),
-        (None, None) => invalid(
-            id,
-            "missing_sample",
-            "line has no \"model_sample\" (string) or \"sample\" (string or object)".into(),
-        ),
+/// What a line with these fields becomes: the engine's entry reader decides.
+fn classify(id: Option<Value>, fields: EntryFields, parts: SampleParts) -> Parsed {
+    let read = SampleEntry::from_fields(fields, &EntryRules::SCORE_LINE, "")
+        .and_then(|e| e.into_context(parts, ""));
+    match read {
+        Ok(ctx) => Parsed::Grade { id, ctx },
+        Err(e) => invalid(id, e.kind, e.to_string()),
     }
 }
 
@@ -224,8 +196,8 @@ mod props {
     use super::*;
     use proptest::prelude::*;
 
-    /// id, item, model_sample, sample.
-    type Fields = (Option<Value>, Option<Value>, Option<Value>, Option<Value>);
+    /// id and the entry fields.
+    type Fields = (Option<Value>, EntryFields);
 
     /// The reading of a line by way of a whole `serde_json::Value` (how `score` read lines
     /// before the field-by-field reader): the oracle for the fast path.
@@ -237,7 +209,13 @@ mod props {
             return Err("not_an_object".into());
         };
         let get = |k: &str| m.get(k).cloned();
-        Ok((get("id"), get("item"), get("model_sample"), get("sample")))
+        let entry = EntryFields {
+            model_sample: get("model_sample"),
+            sample: get("sample"),
+            item: get("item"),
+            reference_answer: get("reference_answer"),
+        };
+        Ok((get("id"), entry))
     }
 
     fn summary(p: &Parsed) -> String {
@@ -270,6 +248,7 @@ mod props {
             Just("item"),
             Just("model_sample"),
             Just("sample"),
+            Just("reference_answer"),
             Just("x"),
             Just("y"),
         ];
@@ -291,9 +270,8 @@ mod props {
                     matches!(&fast, Parsed::Invalid { code: "invalid_json", .. }),
                     "{text}: {}", summary(&fast)
                 ),
-                Ok((id, item, ms, s)) => {
-                    let nn = |v: Option<Value>| v.filter(|v| !v.is_null());
-                    let want = classify(id, nn(item), nn(ms), nn(s), SampleParts::ALL);
+                Ok((id, entry)) => {
+                    let want = classify(id, entry, SampleParts::ALL);
                     prop_assert_eq!(summary(&fast), summary(&want), "{}", text);
                 }
             }

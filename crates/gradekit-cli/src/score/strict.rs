@@ -2,6 +2,7 @@
 //! two equal keys silently; for a dataset line that is almost always a bug in the producer, and
 //! grading it would mean grading a value the user may not have meant.
 
+use gradekit_engine::EntryFields;
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::map::Entry;
 use serde_json::{Map, Number, Value};
@@ -84,12 +85,12 @@ pub enum Line {
     Other(Value),
 }
 
+/// The fields of a line: its `id` and the raw entry fields the engine's entry reader
+/// interprets (other keys are data columns, skipped).
 #[derive(Default)]
 pub struct LineFields {
     pub id: Option<Value>,
-    pub item: Option<Value>,
-    pub model_sample: Option<Value>,
-    pub sample: Option<Value>,
+    pub entry: EntryFields,
 }
 
 impl<'de> Deserialize<'de> for Line {
@@ -103,6 +104,7 @@ enum Key {
     Item,
     ModelSample,
     Sample,
+    ReferenceAnswer,
     Other(String),
 }
 
@@ -120,6 +122,7 @@ impl<'de> Deserialize<'de> for Key {
                     "item" => Key::Item,
                     "model_sample" => Key::ModelSample,
                     "sample" => Key::Sample,
+                    "reference_answer" => Key::ReferenceAnswer,
                     other => Key::Other(other.to_string()),
                 })
             }
@@ -142,9 +145,10 @@ impl<'de> Visitor<'de> for LineVisitor {
         while let Some(key) = map.next_key::<Key>()? {
             let (slot, name) = match key {
                 Key::Id => (&mut f.id, "id"),
-                Key::Item => (&mut f.item, "item"),
-                Key::ModelSample => (&mut f.model_sample, "model_sample"),
-                Key::Sample => (&mut f.sample, "sample"),
+                Key::Item => (&mut f.entry.item, "item"),
+                Key::ModelSample => (&mut f.entry.model_sample, "model_sample"),
+                Key::Sample => (&mut f.entry.sample, "sample"),
+                Key::ReferenceAnswer => (&mut f.entry.reference_answer, "reference_answer"),
                 Key::Other(k) => {
                     let Strict(_) = map.next_value()?;
                     if others.contains(&k) {
@@ -199,9 +203,9 @@ mod tests {
             panic!("not an object")
         };
         assert_eq!(f.id, Some(serde_json::json!(3)));
-        assert_eq!(f.item, Some(serde_json::json!({"a": 1})));
-        assert_eq!(f.model_sample, Some(serde_json::json!("t")));
-        assert!(f.sample.is_none());
+        assert_eq!(f.entry.item, Some(serde_json::json!({"a": 1})));
+        assert_eq!(f.entry.model_sample, Some(serde_json::json!("t")));
+        assert!(f.entry.sample.is_none());
         for dup in [
             r#"{"id": 1, "id": 2}"#,
             r#"{"item": {}, "model_sample": "a", "item": {}}"#,

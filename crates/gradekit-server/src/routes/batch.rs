@@ -14,7 +14,8 @@
 //! cancellation), so a 504 frees its cores and its slot within one sample's cost.
 
 use super::{
-    body_object, cancellation, compiled_for_run, json_response, request_ctx, to_json, type_error,
+    body_object, cancellation, compiled_for_run, entry_errors, json_response, request_ctx, to_json,
+    type_error,
 };
 use crate::body::read_json;
 use crate::error::ApiError;
@@ -22,9 +23,10 @@ use crate::guard::{deadline_exceeded, until};
 use crate::{work, AppState};
 use axum::extract::{Request, State};
 use axum::response::Response;
-use gradekit_engine::EvalContext;
-use gradekit_model::{sample_from_object, sample_from_text, ConfigError, ConfigErrors};
-use serde_json::{Map, Value};
+use gradekit_engine::model::SampleParts;
+use gradekit_engine::{read_entry, EntryRules, EvalContext};
+use gradekit_model::{ConfigError, ConfigErrors};
+use serde_json::Value;
 
 /// `POST /v1/graders/run_batch`.
 pub(crate) async fn run_batch(
@@ -79,7 +81,8 @@ pub(crate) async fn run_batch(
         let compiled = compiled_for_run(&state, grader).await?;
         let bytes = work::blocking(move || {
             let _slot = permit;
-            let ctxs = contexts(samples).map_err(|e| ApiError::config("invalid_request", &e))?;
+            let ctxs = contexts(samples, compiled.grader.sample_parts())
+                .map_err(|e| ApiError::config("invalid_request", &e))?;
             if cancel.is_cancelled() {
                 return Err(deadline_exceeded(timeout));
             }
@@ -105,68 +108,22 @@ pub(crate) async fn run_batch(
     .await
 }
 
-/// Every sample entry as a grading context, or every fault with its path.
-fn contexts(samples: Vec<Value>) -> Result<Vec<EvalContext>, ConfigErrors> {
-    let mut errs = ConfigErrors::default();
+/// Every sample entry as a grading context (the engine's one entry reader, with only the
+/// sample parts the grader observes), or every fault with its path.
+fn contexts(samples: Vec<Value>, parts: SampleParts) -> Result<Vec<EvalContext>, ConfigErrors> {
+    let mut errs = Vec::new();
     let mut out = Vec::with_capacity(samples.len());
     for (i, s) in samples.into_iter().enumerate() {
-        match context(&format!("samples[{i}]"), s) {
+        match read_entry(s, &EntryRules::BATCH_ENTRY, &format!("samples[{i}]"), parts) {
             Ok(c) => out.push(c),
-            Err(e) => errs.push(e),
+            Err(e) => errs.extend(e),
         }
     }
     if errs.is_empty() {
         Ok(out)
     } else {
-        Err(errs)
+        Err(entry_errors(errs))
     }
-}
-
-/// One entry: `model_sample` or `sample` (a string or a sample object), `item`, or the legacy
-/// `reference_answer` (→ `item = {"reference_answer": …}`), as on `/run`.
-fn context(path: &str, entry: Value) -> Result<EvalContext, ConfigError> {
-    let mut m = match entry {
-        Value::Object(m) => m,
-        other => return Err(type_error(path, "an object", &other)),
-    };
-    if let Some(k) = m
-        .keys()
-        .find(|k| !["model_sample", "sample", "item", "reference_answer"].contains(&k.as_str()))
-    {
-        return Err(ConfigError::new(format!("{path}.{k}"), "unknown field"));
-    }
-    let (key, sample) = match (m.remove("model_sample"), m.remove("sample")) {
-        (Some(s), None) => ("model_sample", s),
-        (None, Some(s)) => ("sample", s),
-        (Some(_), Some(_)) => {
-            return Err(ConfigError::new(
-                path,
-                "give either model_sample or sample, not both",
-            ))
-        }
-        (None, None) => {
-            return Err(ConfigError::new(
-                format!("{path}.model_sample"),
-                "missing required field (model_sample or sample)",
-            ))
-        }
-    };
-    let sample_path = format!("{path}.{key}");
-    let sample = match &sample {
-        Value::String(s) => sample_from_text(s),
-        obj @ Value::Object(_) => sample_from_object(obj, &sample_path)?,
-        other => return Err(type_error(&sample_path, "a string or an object", other)),
-    };
-    let item = match (m.remove("item"), m.remove("reference_answer")) {
-        (Some(item), _) => item,
-        (None, Some(r)) => {
-            let mut o = Map::new();
-            o.insert("reference_answer".into(), r);
-            Value::Object(o)
-        }
-        (None, None) => Value::Object(Map::new()),
-    };
-    Ok(EvalContext::new(sample, item))
 }
 
 #[cfg(test)]
@@ -176,29 +133,37 @@ mod tests {
 
     #[test]
     fn entries_read_like_run_requests() {
-        let ok = contexts(vec![
-            json!({"model_sample": "a", "item": {"x": 1}}),
-            json!({"sample": {"output_text": "b"}}),
-            json!({"sample": "c", "reference_answer": "r"}),
-        ]);
+        let ok = contexts(
+            vec![
+                json!({"model_sample": "a", "item": {"x": 1}}),
+                json!({"sample": {"output_text": "b"}}),
+                json!({"sample": "c", "reference_answer": "r"}),
+                json!({"model_sample": "d", "item": null}),
+            ],
+            SampleParts::ALL,
+        );
         let ok = ok.ok().unwrap_or_default();
-        assert_eq!(ok.len(), 3);
+        assert_eq!(ok.len(), 4);
         assert_eq!(ok[0].sample["output_text"], "a");
         assert_eq!(ok[0].item, json!({"x": 1}));
         assert_eq!(ok[1].item, json!({}));
         assert_eq!(ok[2].item, json!({"reference_answer": "r"}));
+        assert_eq!(ok[3].item, json!({}), "null is absent, as on /run");
     }
 
     #[test]
     fn bad_entries_name_their_path() {
-        let errs = contexts(vec![
-            json!({"model_sample": "ok"}),
-            json!({"model_sample": 3}),
-            json!({"sample": {"output_txt": "x"}}),
-            json!({"item": {}}),
-            json!({"model_sample": "a", "extra": 1}),
-            json!("nope"),
-        ])
+        let errs = contexts(
+            vec![
+                json!({"model_sample": "ok"}),
+                json!({"model_sample": 3}),
+                json!({"sample": {"output_txt": "x"}}),
+                json!({"item": {}}),
+                json!({"model_sample": "a", "extra": 1}),
+                json!("nope"),
+            ],
+            SampleParts::ALL,
+        )
         .err()
         .unwrap_or_default();
         let paths: Vec<&str> = errs.iter().map(|e| e.path.as_str()).collect();

@@ -11,7 +11,7 @@
 //! dropped instead of rejected, `item` may be missing or null, `trace_id` and unknown top-level
 //! keys are ignored. A failed sample scores 0, as everywhere.
 
-use super::{body_object, cancellation, json_response, request_ctx, to_json, type_error};
+use super::{body_object, cancellation, entry_errors, json_response, request_ctx, to_json};
 use crate::body::read_json;
 use crate::error::ApiError;
 use crate::guard::{deadline_exceeded, until};
@@ -19,17 +19,9 @@ use crate::{work, AppState};
 use axum::extract::{Path, Request, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use gradekit_engine::EvalContext;
-use gradekit_model::{sample_from_object, sample_from_text};
-use serde_json::{json, Map, Value};
-
-const SAMPLE_KEYS: [&str; 5] = [
-    "output_text",
-    "output_json",
-    "output_tools",
-    "choices",
-    "output_audio",
-];
+use gradekit_engine::model::SampleParts;
+use gradekit_engine::{read_entry, EntryRules, EvalContext};
+use serde_json::{json, Value};
 
 /// `POST /v1/endpoint_graders/{name}`.
 pub(crate) async fn grade(
@@ -47,7 +39,8 @@ pub(crate) async fn grade(
     let (deadline, permit) = request_ctx(&req);
     let timeout = state.0.config.timeout;
     let body = read_json(req, state.0.config.max_body).await?;
-    let ctx = context(body_object(body)?)?;
+    let body = Value::Object(body_object(body)?);
+    let ctx = context(body, compiled.grader.sample_parts())?;
     let (cancel, _armed) = cancellation(deadline);
     until(deadline, timeout, async move {
         let bytes = work::grade(compiled.io_bound, move || {
@@ -64,31 +57,9 @@ pub(crate) async fn grade(
     .await
 }
 
-fn context(mut m: Map<String, Value>) -> Result<EvalContext, ApiError> {
-    let invalid = |e| ApiError::config("invalid_request", &gradekit_model::ConfigErrors::from(e));
-    let sample = match m.remove("sample") {
-        Some(Value::String(s)) => sample_from_text(&s),
-        Some(Value::Object(mut o)) => {
-            o.retain(|k, _| SAMPLE_KEYS.contains(&k.as_str()));
-            sample_from_object(&Value::Object(o), "sample").map_err(invalid)?
-        }
-        Some(other) => {
-            return Err(invalid(type_error(
-                "sample",
-                "an object or a string",
-                &other,
-            )))
-        }
-        None => {
-            return Err(invalid(gradekit_model::ConfigError::new(
-                "sample",
-                "missing required field",
-            )))
-        }
-    };
-    let item = match m.remove("item") {
-        None | Some(Value::Null) => Value::Object(Map::new()),
-        Some(v) => v,
-    };
-    Ok(EvalContext::new(sample, item))
+/// The call's sample and item, read by the engine's one entry reader under Azure's lenient
+/// rules (`EntryRules::ENDPOINT`).
+fn context(body: Value, parts: SampleParts) -> Result<EvalContext, ApiError> {
+    read_entry(body, &EntryRules::ENDPOINT, "", parts)
+        .map_err(|e| ApiError::config("invalid_request", &entry_errors(e)))
 }

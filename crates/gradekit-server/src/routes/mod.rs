@@ -89,6 +89,11 @@ pub(crate) async fn compiled_for_run(
         .await
 }
 
+/// Entry errors as the config errors of a 400 envelope.
+pub(crate) fn entry_errors(errs: Vec<gradekit_engine::EntryError>) -> ConfigErrors {
+    ConfigErrors(errs.into_iter().map(ConfigError::from).collect())
+}
+
 pub(crate) fn prefixed(prefix: &str, errs: ConfigErrors) -> ConfigErrors {
     ConfigErrors(errs.0.into_iter().map(|e| e.prefixed(prefix)).collect())
 }

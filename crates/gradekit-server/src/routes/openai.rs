@@ -13,8 +13,8 @@ use crate::guard::{deadline_exceeded, until};
 use crate::{work, AppState};
 use axum::extract::{Request, State};
 use axum::response::Response;
-use gradekit_engine::EvalContext;
-use gradekit_model::{RunRequest, ValidateRequest};
+use gradekit_engine::RunRequest;
+use gradekit_model::ValidateRequest;
 use serde_json::json;
 
 /// `POST /v1/fine_tuning/alpha/graders/run`.
@@ -22,12 +22,10 @@ pub(crate) async fn run(State(state): State<AppState>, req: Request) -> Result<R
     let (deadline, permit) = request_ctx(&req);
     let timeout = state.0.config.timeout;
     let body = read_json(req, state.0.config.max_body).await?;
-    let rr = RunRequest::from_value(&body).map_err(|e| ApiError::config("invalid_request", &e))?;
-    drop(body);
+    let rr = RunRequest::from_value(body).map_err(|e| ApiError::config("invalid_request", &e))?;
     let (cancel, _armed) = cancellation(deadline);
     until(deadline, timeout, async move {
         let compiled = compiled_for_run(&state, rr.grader).await?;
-        let ctx = EvalContext::new(rr.sample, rr.item);
         let io_bound = compiled.io_bound;
         let bytes = work::grade(io_bound, move || {
             let _slot = permit;
@@ -35,6 +33,10 @@ pub(crate) async fn run(State(state): State<AppState>, req: Request) -> Result<R
                 return Err(deadline_exceeded(timeout)); // queued past the deadline: skip
             }
             let g = &compiled.grader;
+            let ctx = rr
+                .entry
+                .into_context(g.sample_parts(), "")
+                .map_err(|e| ApiError::config("invalid_request", &e.into()))?;
             to_json(
                 &g.grade_cancellable(&ctx, &cancel)
                     .to_response(g.name(), g.kind()),

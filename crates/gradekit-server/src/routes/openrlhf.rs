@@ -29,8 +29,9 @@ use crate::{work, AppState};
 use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::response::Response;
+use gradekit_engine::model::SampleParts;
 use gradekit_engine::{ErrorFlags, EvalContext};
-use gradekit_model::{sample_from_text, ConfigError, ConfigErrors};
+use gradekit_model::{ConfigError, ConfigErrors};
 use indexmap::IndexMap;
 use serde_json::{json, Map, Value};
 
@@ -57,6 +58,7 @@ pub(crate) async fn get_reward(
             let _slot = permit;
             let n = lists.query.len();
             let keys = compiled.grader.sub_grader_keys();
+            let parts = compiled.grader.sample_parts();
             let mut rewards: Vec<f64> = Vec::with_capacity(n);
             let mut errors: Vec<f64> = Vec::with_capacity(n);
             let mut subs: Vec<Vec<f64>> = keys.iter().map(|_| Vec::with_capacity(n)).collect();
@@ -65,7 +67,7 @@ pub(crate) async fn get_reward(
                 if cancel.is_cancelled() {
                     return Err(deadline_exceeded(timeout));
                 }
-                let ctxs = lists.contexts(start..n.min(start + CHUNK));
+                let ctxs = lists.contexts(start..n.min(start + CHUNK), parts);
                 for r in compiled.grader.grade_batch_cancellable(&ctxs, &cancel) {
                     rewards.push(r.reward);
                     errors.push(if r.errors == clean { 0.0 } else { 1.0 });
@@ -164,7 +166,9 @@ impl Lists {
         }
     }
 
-    fn contexts(&self, range: std::ops::Range<usize>) -> Vec<EvalContext> {
+    /// Entries `range` of the lists: the completion as the model output, `{label, prompt}` as
+    /// the item (read like any text entry by the engine).
+    fn contexts(&self, range: std::ops::Range<usize>, parts: SampleParts) -> Vec<EvalContext> {
         range
             .map(|i| {
                 let q = &self.query[i];
@@ -180,7 +184,7 @@ impl Lists {
                 if let Some(p) = prompt {
                     item.insert("prompt".into(), Value::String(p.to_string()));
                 }
-                EvalContext::new(sample_from_text(completion), Value::Object(item))
+                EvalContext::from_string(completion.to_string(), Some(Value::Object(item)), parts)
             })
             .collect()
     }
@@ -198,7 +202,7 @@ mod tests {
         let Ok(l) = Lists::read(m) else {
             panic!("valid lists rejected")
         };
-        let c = l.contexts(0..2);
+        let c = l.contexts(0..2, SampleParts::ALL);
         assert_eq!(c[0].sample["output_text"], "4");
         assert_eq!(c[0].item, json!({"label": "4", "prompt": "Q: 2+2? A: "}));
         assert_eq!(c[1].sample["output_text"], "other 5");
