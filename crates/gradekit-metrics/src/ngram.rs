@@ -282,8 +282,10 @@ pub(crate) fn clipped_1_to_4<T: TokenSeq + ?Sized>(
     refr: &T,
     key: crate::cache::PairKey,
 ) -> [u64; 4] {
+    /// The last keyed pair and its counts.
+    type Last = Option<((u64, u64), [u64; 4])>;
     thread_local! {
-        static LAST: Cell<Option<((u64, u64), [u64; 4])>> = const { Cell::new(None) };
+        static LAST: Cell<Last> = const { Cell::new(None) };
     }
     if let (Some(k), Ok(Some((last, counts)))) = (key, LAST.try_with(Cell::get)) {
         if k == last {
