@@ -258,3 +258,26 @@ def _trainer_running(job_id):
         if b"gradekit.train" in cmd and job_id.encode() in cmd:
             return True
     return False
+
+
+def test_server_killed_mid_training_resumes_from_the_checkpoint(tmp_path_factory, server):
+    tmp = tmp_path_factory.mktemp("e2e-restart")
+    srv = Server(tmp, ts.build_tiny_model(tmp / "tiny")).start()
+    try:
+        c = srv.client()
+        train = _upload(c, tmp, "train.jsonl", ts.supervised_rows(10))
+        method = {"type": "supervised", "supervised": {"hyperparameters": {"n_epochs": 6, "batch_size": 1}}}
+        job = c.fine_tuning.jobs.create(model="tiny", training_file=train, method=method, seed=4)
+        deadline = time.time() + 300
+        while time.time() < deadline and not list(c.fine_tuning.jobs.checkpoints.list(job.id)):
+            time.sleep(0.3)
+        srv.proc.kill()  # kill -9: no chance to stop the trainer
+        srv.proc.wait()
+        srv.start()
+        c = srv.client()
+        job = _wait(c, job.id, {"succeeded"})
+        steps = {e.data["step"] for e in _events(c, job.id) if e.type == "metrics"}
+        assert max(steps) == 60
+        _generate(_model_dir(srv, job))
+    finally:
+        srv.stop()
