@@ -44,6 +44,8 @@ use tokio::sync::Semaphore;
 mod body;
 pub mod cache;
 pub mod error;
+#[doc(hidden)]
+pub mod fuzz;
 pub mod guard;
 mod routes;
 pub mod serve;
