@@ -1,0 +1,350 @@
+//! The fine-tuning jobs routes in-process: multipart upload (and its limit), projects by key,
+//! cursor pages, refusals naming their `param`, a job run by the protocol test trainer, and
+//! checkpoint permissions reaching another project's `/v1/models`. (The official SDK drives the
+//! same routes against the binary in tests/sdk/test_jobs.py.)
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use axum::body::Body;
+use axum::http::{header, Method, Request, StatusCode};
+use axum::Router;
+use common::*;
+use gradekit_engine::EngineOptions;
+use gradekit_jobs::{Jobs, JobsConfig, LocalBackend, ModelRegistry};
+use gradekit_server::{app, ApiKey, ConfiguredGraders, ServerConfig};
+use serde_json::{json, Value};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+fn server(dir: &std::path::Path) -> Router {
+    let trainer = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/trainer/fake_trainer.py");
+    let mut cfg = JobsConfig::new(dir.join("data"));
+    cfg.models =
+        ModelRegistry::from_toml(&format!("[models.tiny]\npath = \"{}\"\n", dir.display()))
+            .unwrap();
+    let jobs = Jobs::open(
+        cfg,
+        Arc::new(LocalBackend::new(&format!("python3 {}", trainer.display())).unwrap()),
+    )
+    .unwrap();
+    app(state_with(
+        ServerConfig {
+            project_keys: vec![
+                ("proj_a".into(), vec![ApiKey::new("key-a")]),
+                ("proj_b".into(), vec![ApiKey::new("key-b")]),
+            ],
+            jobs: Some(jobs),
+            max_upload: 4096,
+            ..ServerConfig::default()
+        },
+        EngineOptions::default(),
+        ConfiguredGraders::default(),
+    ))
+}
+
+fn req(method: Method, path: &str, key: &str, body: Option<Value>) -> Request<Body> {
+    let b = Request::builder()
+        .method(method)
+        .uri(path)
+        .header(header::AUTHORIZATION, format!("Bearer {key}"));
+    match body {
+        Some(v) => b
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(v.to_string()))
+            .unwrap(),
+        None => b.body(Body::empty()).unwrap(),
+    }
+}
+
+fn upload(key: &str, purpose: &str, content: &str) -> Request<Body> {
+    let body = format!(
+        "--XX\r\nContent-Disposition: form-data; name=\"purpose\"\r\n\r\n{purpose}\r\n--XX\r\nContent-Disposition: form-data; name=\"file\"; filename=\"t.jsonl\"\r\nContent-Type: application/jsonl\r\n\r\n{content}\r\n--XX--\r\n"
+    );
+    Request::post("/v1/files")
+        .header(header::AUTHORIZATION, format!("Bearer {key}"))
+        .header(header::CONTENT_TYPE, "multipart/form-data; boundary=XX")
+        .body(Body::from(body))
+        .unwrap()
+}
+
+fn refused(a: &Answer, status: StatusCode, param: &str) {
+    assert_eq!(a.status, status, "{}", a.json);
+    assert_eq!(a.envelope()["param"], param, "{}", a.json);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_jobs_api_end_to_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = server(dir.path());
+    let chat = json!({"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}]}).to_string();
+    let text: String = (0..10).map(|_| format!("{chat}\n")).collect();
+
+    // Uploads: bounded, purposes checked, per project.
+    let f = send(&app, upload("key-a", "fine-tune", &text)).await;
+    assert_eq!(f.status, StatusCode::OK, "{}", f.json);
+    assert_eq!(f.json["bytes"], text.len());
+    let fid = f.json["id"].as_str().unwrap().to_string();
+    refused(
+        &send(&app, upload("key-a", "fine-tune", &"x".repeat(5000))).await,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "file",
+    );
+    refused(
+        &send(&app, upload("key-a", "nope", "{}")).await,
+        StatusCode::BAD_REQUEST,
+        "purpose",
+    );
+    assert_eq!(
+        std::fs::read_dir(dir.path().join("data/tmp"))
+            .unwrap()
+            .count(),
+        0,
+        "refused uploads leave nothing"
+    );
+    assert_eq!(
+        send(&app, req(Method::GET, "/v1/files", "wrong", None))
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED
+    );
+    refused(
+        &send(
+            &app,
+            req(Method::GET, &format!("/v1/files/{fid}"), "key-b", None),
+        )
+        .await,
+        StatusCode::NOT_FOUND,
+        "file_id",
+    );
+    let lb = send(&app, req(Method::GET, "/v1/files", "key-b", None)).await;
+    assert_eq!(
+        lb.json,
+        json!({"object": "list", "data": [], "has_more": false, "first_id": null, "last_id": null})
+    );
+
+    // Create: refusals name their param.
+    for (body, param) in [
+        (json!({"model": "other", "training_file": fid}), "model"),
+        (json!({"model": "tiny"}), "training_file"),
+        (
+            json!({"model": "tiny", "training_file": fid, "metadata": {"k": 3}}),
+            "metadata.k",
+        ),
+        (
+            json!({"model": "tiny", "training_file": fid, "method": {"type": "dpo", "dpo": {"hyperparameters": {"batch_size": 0}}}}),
+            "method.dpo.hyperparameters.batch_size",
+        ),
+    ] {
+        refused(
+            &send(
+                &app,
+                req(Method::POST, "/v1/fine_tuning/jobs", "key-a", Some(body)),
+            )
+            .await,
+            StatusCode::BAD_REQUEST,
+            param,
+        );
+    }
+    refused(
+        &send(
+            &app,
+            req(Method::GET, "/v1/fine_tuning/jobs?limit=0", "key-a", None),
+        )
+        .await,
+        StatusCode::BAD_REQUEST,
+        "limit",
+    );
+
+    let mut ids = Vec::new();
+    for suffix in ["one", "two"] {
+        let j = send(&app, req(Method::POST, "/v1/fine_tuning/jobs", "key-a",
+            Some(json!({"model": "tiny", "training_file": fid, "suffix": suffix, "metadata": {"s": suffix}})))).await;
+        assert_eq!(j.status, StatusCode::OK, "{}", j.json);
+        assert_eq!(j.json["status"], "validating_files");
+        ids.push(j.json["id"].as_str().unwrap().to_string());
+    }
+    let page = send(
+        &app,
+        req(Method::GET, "/v1/fine_tuning/jobs?limit=1", "key-a", None),
+    )
+    .await
+    .json;
+    assert_eq!(
+        (page["data"][0]["id"].as_str(), page["has_more"].as_bool()),
+        (Some(ids[1].as_str()), Some(true))
+    );
+    let next = send(
+        &app,
+        req(
+            Method::GET,
+            &format!("/v1/fine_tuning/jobs?limit=1&after={}", ids[1]),
+            "key-a",
+            None,
+        ),
+    )
+    .await
+    .json;
+    assert_eq!(
+        (next["data"][0]["id"].as_str(), next["has_more"].as_bool()),
+        (Some(ids[0].as_str()), Some(false))
+    );
+    let filtered = send(
+        &app,
+        req(
+            Method::GET,
+            "/v1/fine_tuning/jobs?metadata%5Bs%5D=one",
+            "key-a",
+            None,
+        ),
+    )
+    .await
+    .json;
+    assert_eq!(filtered["data"].as_array().unwrap().len(), 1);
+    assert_eq!(filtered["data"][0]["id"], ids[0]);
+    refused(
+        &send(
+            &app,
+            req(
+                Method::POST,
+                &format!("/v1/fine_tuning/jobs/{}/cancel", ids[0]),
+                "key-b",
+                None,
+            ),
+        )
+        .await,
+        StatusCode::NOT_FOUND,
+        "fine_tuning_job_id",
+    );
+
+    // The first job runs to the end.
+    let until = Instant::now() + Duration::from_secs(60);
+    let job = loop {
+        let j = send(
+            &app,
+            req(
+                Method::GET,
+                &format!("/v1/fine_tuning/jobs/{}", ids[0]),
+                "key-a",
+                None,
+            ),
+        )
+        .await
+        .json;
+        if j["status"] == "succeeded" {
+            break j;
+        }
+        assert!(Instant::now() < until, "{j}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let cancel = send(
+        &app,
+        req(
+            Method::POST,
+            &format!("/v1/fine_tuning/jobs/{}/cancel", ids[0]),
+            "key-a",
+            None,
+        ),
+    )
+    .await;
+    refused(&cancel, StatusCode::BAD_REQUEST, "fine_tuning_job_id");
+    assert!(cancel.envelope()["message"]
+        .as_str()
+        .unwrap()
+        .contains("succeeded"));
+    let ev = send(
+        &app,
+        req(
+            Method::GET,
+            &format!("/v1/fine_tuning/jobs/{}/events?limit=2", ids[0]),
+            "key-a",
+            None,
+        ),
+    )
+    .await
+    .json;
+    assert_eq!(
+        ev["data"][0]["message"],
+        "The job has successfully completed"
+    );
+    assert_eq!(ev["has_more"], true);
+    let ck = send(
+        &app,
+        req(
+            Method::GET,
+            &format!("/v1/fine_tuning/jobs/{}/checkpoints", ids[0]),
+            "key-a",
+            None,
+        ),
+    )
+    .await
+    .json;
+    let name = ck["data"][0]["fine_tuned_model_checkpoint"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        name,
+        format!("{}:ckpt-step-6", job["fine_tuned_model"].as_str().unwrap())
+    );
+
+    // Permissions make the checkpoint usable by project b.
+    let models_b = |app: Router| async move {
+        send(&app, req(Method::GET, "/v1/models", "key-b", None))
+            .await
+            .json["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["id"].as_str().unwrap().to_string())
+            .collect::<Vec<_>>()
+    };
+    assert!(!models_b(app.clone()).await.contains(&name));
+    let perm_path = format!(
+        "/v1/fine_tuning/checkpoints/{}/permissions",
+        name.replace(':', "%3A")
+    );
+    refused(
+        &send(
+            &app,
+            req(
+                Method::POST,
+                &perm_path,
+                "key-b",
+                Some(json!({"project_ids": ["proj_b"]})),
+            ),
+        )
+        .await,
+        StatusCode::NOT_FOUND,
+        "fine_tuned_model_checkpoint",
+    );
+    let granted = send(
+        &app,
+        req(
+            Method::POST,
+            &perm_path,
+            "key-a",
+            Some(json!({"project_ids": ["proj_b"]})),
+        ),
+    )
+    .await;
+    assert_eq!(granted.status, StatusCode::OK, "{}", granted.json);
+    assert!(models_b(app.clone()).await.contains(&name));
+    let pid = granted.json["data"][0]["id"].as_str().unwrap();
+    let del = send(
+        &app,
+        req(Method::DELETE, &format!("{perm_path}/{pid}"), "key-a", None),
+    )
+    .await;
+    assert_eq!(
+        del.json,
+        json!({"id": pid, "object": "checkpoint.permission", "deleted": true})
+    );
+    assert!(!models_b(app.clone()).await.contains(&name));
+    refused(
+        &send(&app, req(Method::DELETE, "/v1/models/tiny", "key-a", None)).await,
+        StatusCode::FORBIDDEN,
+        "model",
+    );
+}
