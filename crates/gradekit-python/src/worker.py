@@ -38,9 +38,17 @@ def main():
     # for its own failures.
     import fcntl
 
-    fd_in = fcntl.fcntl(0, fcntl.F_DUPFD_CLOEXEC, 700)
-    fd_out = fcntl.fcntl(1, fcntl.F_DUPFD_CLOEXEC, 800)
-    LOG[0] = fcntl.fcntl(2, fcntl.F_DUPFD_CLOEXEC, 900)
+    dupfd = getattr(fcntl, "F_DUPFD_CLOEXEC", 1030)  # the Linux value, for older Pythons
+
+    def high_dup(fd, at_least):
+        try:
+            return fcntl.fcntl(fd, dupfd, at_least)
+        except OSError:  # a small RLIMIT_NOFILE: any free number will do
+            return fcntl.fcntl(fd, dupfd, 3)
+
+    fd_in = high_dup(0, 700)
+    fd_out = high_dup(1, 800)
+    LOG[0] = high_dup(2, 900)
     null = os.open(os.devnull, os.O_RDWR)
     os.dup2(null, 0)
     os.dup2(null, 1)
