@@ -240,7 +240,7 @@ impl AppState {
         }
         let compile = |what: String, v: &Value| {
             gradekit_engine::compile(v, &engine)
-                .map(|g| Arc::new(Compiled::new(g, v)))
+                .map(|g| Arc::new(Compiled::new(g)))
                 .map_err(|errors| StartError::InvalidGrader { what, errors })
         };
         let mut endpoint_graders = HashMap::new();
