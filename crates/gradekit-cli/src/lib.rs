@@ -14,6 +14,7 @@ use std::process::ExitCode;
 
 mod engine_flags;
 mod io;
+mod jobs_flags;
 mod lint;
 mod run;
 mod score;

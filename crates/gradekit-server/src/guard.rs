@@ -33,9 +33,13 @@ pub struct Permit(pub Arc<OwnedSemaphorePermit>);
 /// Time a handler gets past the deadline to answer 504 itself before the guard does.
 const GRACE: Duration = Duration::from_millis(250);
 
-/// Checks the bearer key against the configured digest, in constant time. Comparing digests
-/// also hides the key's length.
-fn authorized(req: &Request, digest: &[u8; 32]) -> Result<(), ApiError> {
+/// The caller's project (DESIGN §8: every jobs-API object belongs to one).
+#[derive(Debug, Clone)]
+pub struct Project(pub Arc<str>);
+
+/// Checks the bearer key against every configured digest, in constant time (all are
+/// compared); comparing digests also hides the key's length. Returns the key's project.
+fn authorized(req: &Request, keys: &[([u8; 32], Arc<str>)]) -> Result<Arc<str>, ApiError> {
     let Some(value) = req.headers().get(header::AUTHORIZATION) else {
         return Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
@@ -48,12 +52,17 @@ fn authorized(req: &Request, digest: &[u8; 32]) -> Result<(), ApiError> {
         .strip_prefix(b"Bearer ")
         .or_else(|| value.as_bytes().strip_prefix(b"bearer "))
         .map(|t| t.trim_ascii());
-    let ok = token.is_some_and(|t| {
+    let mut found = None;
+    if let Some(t) = token {
         let d: [u8; 32] = Sha256::digest(t).into();
-        bool::from(d.ct_eq(digest))
-    });
-    if ok {
-        Ok(())
+        for (digest, project) in keys {
+            if bool::from(d.ct_eq(digest)) {
+                found = Some(project.clone());
+            }
+        }
+    }
+    if let Some(p) = found {
+        Ok(p)
     } else {
         Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
@@ -68,11 +77,15 @@ pub async fn guard(State(state): State<AppState>, mut req: Request, next: Next) 
     if req.uri().path() == crate::paths::HEALTH {
         return next.run(req).await;
     }
-    if let Some(digest) = &state.0.key_digest {
-        if let Err(e) = authorized(&req, digest) {
-            return e.into_response();
+    let project = if state.0.keys.is_empty() {
+        Arc::from(crate::DEFAULT_PROJECT)
+    } else {
+        match authorized(&req, &state.0.keys) {
+            Ok(p) => p,
+            Err(e) => return e.into_response(),
         }
-    }
+    };
+    req.extensions_mut().insert(Project(project));
     let permit = match state.0.permits.clone().try_acquire_owned() {
         Ok(p) => Arc::new(p),
         Err(_) => {

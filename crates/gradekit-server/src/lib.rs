@@ -105,6 +105,13 @@ pub struct ServerConfig {
     /// Accept an engine whose python mode is not `sandboxed` (code from any client would run
     /// unisolated).
     pub allow_untrusted_python: bool,
+    /// `--api-keys`: project id and its keys; each key authenticates as its project (the
+    /// `api_key` above is the project [`DEFAULT_PROJECT`]).
+    pub project_keys: Vec<(String, Vec<ApiKey>)>,
+    /// The fine-tuning jobs service (DESIGN §8); `None`: its routes answer 404.
+    pub jobs: Option<gradekit_jobs::Jobs>,
+    /// Largest file upload (`POST /v1/files`), in bytes (413 beyond).
+    pub max_upload: u64,
 }
 
 impl Default for ServerConfig {
@@ -117,9 +124,15 @@ impl Default for ServerConfig {
             cache_capacity: DEFAULT_CACHE_CAPACITY,
             max_batch: DEFAULT_MAX_BATCH,
             allow_untrusted_python: false,
+            project_keys: Vec::new(),
+            jobs: None,
+            max_upload: gradekit_jobs::service::DEFAULT_MAX_UPLOAD,
         }
     }
 }
+
+/// The project of callers without a key table: no auth, or the single `--api-key`.
+pub const DEFAULT_PROJECT: &str = "proj_default";
 
 /// Graders fixed at start-up for the protocols whose requests carry no grader.
 #[derive(Debug, Clone, Default)]
@@ -151,7 +164,8 @@ pub struct AppState(Arc<Inner>);
 
 pub(crate) struct Inner {
     pub(crate) config: ServerConfig,
-    pub(crate) key_digest: Option<[u8; 32]>,
+    /// Key digests and their project; empty = no auth.
+    pub(crate) keys: Vec<([u8; 32], Arc<str>)>,
     pub(crate) engine: EngineOptions,
     pub(crate) cache: GraderCache,
     pub(crate) permits: Arc<Semaphore>,
@@ -232,7 +246,14 @@ impl AppState {
             None => None,
         };
         Ok(AppState(Arc::new(Inner {
-            key_digest: config.api_key.as_ref().map(ApiKey::digest),
+            keys: config
+                .api_key
+                .iter()
+                .map(|k| (k.digest(), Arc::from(DEFAULT_PROJECT)))
+                .chain(config.project_keys.iter().flat_map(|(p, ks)| {
+                    ks.iter().map(move |k| (k.digest(), Arc::from(p.as_str())))
+                }))
+                .collect(),
             cache: GraderCache::new(config.cache_capacity),
             permits: Arc::new(Semaphore::new(config.concurrency)),
             engine,
@@ -244,6 +265,11 @@ impl AppState {
 
     pub fn config(&self) -> &ServerConfig {
         &self.0.config
+    }
+
+    /// True when callers must send a key.
+    pub fn auth_enabled(&self) -> bool {
+        !self.0.keys.is_empty()
     }
 
     /// Names of the configured endpoint graders, sorted.
@@ -287,6 +313,7 @@ pub fn app(state: AppState) -> Router {
         .route(paths::RUN_BATCH, post(routes::batch::run_batch))
         .route(paths::ENDPOINT_GRADER, post(routes::endpoint::grade))
         .route(paths::GET_REWARD, post(routes::openrlhf::get_reward))
+        .merge(routes::ft::router())
         .fallback(routes::not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -190,7 +190,7 @@ pub fn serve_until_signal(opts: ServeOptions, state: AppState) -> Result<(), Bin
         .build()
         .map_err(BindPolicyError::Runtime)?;
     let result = rt.block_on(async {
-        let has_key = state.config().api_key.is_some();
+        let has_key = state.auth_enabled();
         let listener = bind(&opts, has_key).await?;
         let addr = listener
             .local_addr()
@@ -204,12 +204,17 @@ pub fn serve_until_signal(opts: ServeOptions, state: AppState) -> Result<(), Bin
             },
             state.openrlhf_grader_name().unwrap_or_else(|| "none".into()),
         );
+        let jobs = state.config().jobs.clone();
         let app = crate::app(state);
         let left = serve(listener, app, &opts, shutdown_signal()).await;
         if left > 0 {
             eprintln!("gradekit serve: drain deadline reached with {left} connection(s) open");
         } else {
             eprintln!("gradekit serve: stopped");
+        }
+        if let Some(j) = jobs {
+            // Trainers checkpoint on SIGTERM; their jobs resume on the next start.
+            j.shutdown(Duration::from_secs(5));
         }
         Ok(())
     });
