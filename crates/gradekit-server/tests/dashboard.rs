@@ -30,8 +30,7 @@ struct Env {
 
 fn env(auth: bool) -> Env {
     let dir = tempfile::tempdir().unwrap();
-    let trainer =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/trainer/fake_trainer.py");
+    let trainer = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/trainer/fake_trainer.py");
     let mut cfg = JobsConfig::new(dir.path());
     cfg.models = ModelRegistry::from_toml(&format!(
         "[models.tiny]\npath = \"{}\"\n",
@@ -50,8 +49,12 @@ fn env(auth: bool) -> Env {
             ("proj_b".into(), vec![ApiKey::new(KEY_B)]),
         ];
     }
-    let state = AppState::new(config, EngineOptions::default(), ConfiguredGraders::default())
-        .unwrap();
+    let state = AppState::new(
+        config,
+        EngineOptions::default(),
+        ConfiguredGraders::default(),
+    )
+    .unwrap();
     Env {
         dir,
         jobs,
@@ -67,9 +70,16 @@ fn upload(jobs: &Jobs, project: &str, lines: &[Value]) -> String {
     let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
     let tmp = jobs.upload_path();
     std::fs::write(&tmp, &text).unwrap();
-    jobs.commit_upload(project, &tmp, "t.jsonl", "fine-tune", text.len() as u64, None)
-        .unwrap()
-        .id
+    jobs.commit_upload(
+        project,
+        &tmp,
+        "t.jsonl",
+        "fine-tune",
+        text.len() as u64,
+        None,
+    )
+    .unwrap()
+    .id
 }
 
 /// A supervised job run to success by the test trainer (6 steps, checkpoints at 2, 4, 6).
@@ -152,7 +162,10 @@ fn polyline_points(svg: &str, series: &str) -> usize {
     let rest = &svg[svg.find(&tag).expect("series drawn")..];
     let p = rest.find(" points=\"").unwrap() + 9;
     let end = rest[p..].find('"').unwrap();
-    rest[p..p + end].split(' ').filter(|s| !s.is_empty()).count()
+    rest[p..p + end]
+        .split(' ')
+        .filter(|s| !s.is_empty())
+        .count()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -183,7 +196,10 @@ async fn without_a_session_nothing_is_shown_and_sign_in_makes_a_session() {
     assert_eq!(p.status, StatusCode::UNAUTHORIZED);
     // A forged or stale cookie is no session either.
     let forged = format!("gradekit_session={}", "ab".repeat(32));
-    assert_eq!(get(&e.app, "/", Some(&forged)).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        get(&e.app, "/", Some(&forged)).await.status,
+        StatusCode::UNAUTHORIZED
+    );
     // The API keeps its own auth.
     let p = get(&e.app, "/v1/fine_tuning/jobs", None).await;
     assert_eq!(p.status, StatusCode::UNAUTHORIZED);
@@ -199,7 +215,10 @@ async fn without_a_session_nothing_is_shown_and_sign_in_makes_a_session() {
     assert_eq!(p.status, StatusCode::SEE_OTHER);
     assert_eq!(p.headers[header::LOCATION], "/");
     let set = p.headers[header::SET_COOKIE].to_str().unwrap();
-    assert!(set.contains("HttpOnly") && set.contains("SameSite=Strict"), "{set}");
+    assert!(
+        set.contains("HttpOnly") && set.contains("SameSite=Strict"),
+        "{set}"
+    );
     assert!(!set.contains(KEY_A) && !p.body.contains(KEY_A));
     let cookie = set.split(';').next().unwrap().to_string();
     let p = get(&e.app, "/", Some(&cookie)).await;
@@ -235,8 +254,14 @@ async fn without_a_session_nothing_is_shown_and_sign_in_makes_a_session() {
     )
     .await;
     assert_eq!(p.status, StatusCode::SEE_OTHER);
-    assert!(p.headers[header::SET_COOKIE].to_str().unwrap().contains("Max-Age=0"));
-    assert_eq!(get(&e.app, "/", Some(&cookie)).await.status, StatusCode::UNAUTHORIZED);
+    assert!(p.headers[header::SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .contains("Max-Age=0"));
+    assert_eq!(
+        get(&e.app, "/", Some(&cookie)).await.status,
+        StatusCode::UNAUTHORIZED
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -247,11 +272,17 @@ async fn a_project_sees_only_its_own_jobs() {
     let p = get(&e.app, "/", Some(&b)).await;
     assert_eq!(p.status, StatusCode::OK);
     assert!(!p.body.contains(&id) && p.body.contains("id=\"no-jobs\""));
-    assert_eq!(get(&e.app, &format!("/jobs/{id}"), Some(&b)).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        get(&e.app, &format!("/jobs/{id}"), Some(&b)).await.status,
+        StatusCode::NOT_FOUND
+    );
     let p = get(&e.app, &format!("/jobs/{id}/live?after=0"), Some(&b)).await;
     assert_eq!(p.status, StatusCode::NOT_FOUND);
     let a = session(&e.app, KEY_A).await;
-    assert_eq!(get(&e.app, &format!("/jobs/{id}"), Some(&a)).await.status, StatusCode::OK);
+    assert_eq!(
+        get(&e.app, &format!("/jobs/{id}"), Some(&a)).await.status,
+        StatusCode::OK
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -293,23 +324,45 @@ async fn hostile_strings_are_escaped_everywhere() {
     for (what, body) in [
         ("list", list.body.clone()),
         ("page", page.body.clone()),
-        ("live events", live["events_html"].as_str().unwrap().to_string()),
-        ("live charts", live["charts_html"].as_str().unwrap().to_string()),
-        ("live summary", live["summary_html"].as_str().unwrap().to_string()),
+        (
+            "live events",
+            live["events_html"].as_str().unwrap().to_string(),
+        ),
+        (
+            "live charts",
+            live["charts_html"].as_str().unwrap().to_string(),
+        ),
+        (
+            "live summary",
+            live["summary_html"].as_str().unwrap().to_string(),
+        ),
     ] {
-        assert!(!body.contains("<script>alert"), "{what}: a script tag got through");
-        assert!(!body.contains("<img src=x"), "{what}: an img tag got through");
+        assert!(
+            !body.contains("<script>alert"),
+            "{what}: a script tag got through"
+        );
+        assert!(
+            !body.contains("<img src=x"),
+            "{what}: an img tag got through"
+        );
         assert!(!body.contains("\"'>"), "{what}: quotes broke out");
     }
-    let esc = "&lt;script&gt;alert(1)&lt;/script&gt;&quot;&#39;&gt;&lt;img src=x onerror=alert(2)&gt;";
+    let esc =
+        "&lt;script&gt;alert(1)&lt;/script&gt;&quot;&#39;&gt;&lt;img src=x onerror=alert(2)&gt;";
     // The metadata, the grader (outline and JSON), the event message and the metric name.
-    assert!(page.body.matches(esc).count() >= 5, "{}", page.body.matches(esc).count());
+    assert!(
+        page.body.matches(esc).count() >= 5,
+        "{}",
+        page.body.matches(esc).count()
+    );
     assert!(page.body.contains("a&quot;b&#39;c&lt;d&gt;&amp;e"));
     assert!(page.body.contains("id=\"grader-json\""));
     assert!(page.body.contains("&lt;/pre&gt;"));
     // The only script is the dashboard's own, and no URL leaves the page.
     assert_eq!(page.body.matches("<script").count(), 1);
-    assert!(page.body.contains("<script src=\"/assets/dashboard.js\" defer></script>"));
+    assert!(page
+        .body
+        .contains("<script src=\"/assets/dashboard.js\" defer></script>"));
     assert!(!page.body.contains("http://") && !page.body.contains("https://"));
 }
 
@@ -328,16 +381,32 @@ async fn every_dashboard_response_forbids_external_loads() {
         let p = get(&e.app, path, c).await;
         let csp = p.headers["content-security-policy"].to_str().unwrap();
         assert!(csp.starts_with("default-src 'none'"), "{path}: {csp}");
-        assert!(csp.contains("script-src 'self'") && !csp.contains("unsafe"), "{path}");
+        assert!(
+            csp.contains("script-src 'self'") && !csp.contains("unsafe"),
+            "{path}"
+        );
         assert_eq!(p.headers["x-content-type-options"], "nosniff");
-        assert!(!p.body.contains("http://") && !p.body.contains("https://"), "{path}");
+        assert!(
+            !p.body.contains("http://") && !p.body.contains("https://"),
+            "{path}"
+        );
     }
     let p = get(&e.app, "/jobs/ftjob-nope", Some(&cookie)).await;
     assert_eq!(p.status, StatusCode::NOT_FOUND);
-    assert!(p.headers[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/html"));
+    assert!(p.headers[header::CONTENT_TYPE]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
     let js = get(&e.app, "/assets/dashboard.js", None).await;
-    assert!(js.headers[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/javascript"));
-    assert!(!js.body.contains("eval(") && !js.body.contains("localStorage") && !js.body.contains("sessionStorage"));
+    assert!(js.headers[header::CONTENT_TYPE]
+        .to_str()
+        .unwrap()
+        .starts_with("text/javascript"));
+    assert!(
+        !js.body.contains("eval(")
+            && !js.body.contains("localStorage")
+            && !js.body.contains("sessionStorage")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -351,13 +420,22 @@ async fn charts_have_one_point_per_step_events_paginate_and_live_updates_arrive(
     assert_eq!(polyline_points(&p.body, "train_loss"), 6);
     assert_eq!(polyline_points(&p.body, "train_mean_token_accuracy"), 6);
     for step in [2, 4, 6] {
-        assert!(p.body.contains(&format!("class=\"marker\" data-x=\"{step}\"")), "{step}");
+        assert!(
+            p.body
+                .contains(&format!("class=\"marker\" data-x=\"{step}\"")),
+            "{step}"
+        );
     }
-    assert!(p.body.contains("data-live=\"false\""), "a finished job is not followed");
+    assert!(
+        p.body.contains("data-live=\"false\""),
+        "a finished job is not followed"
+    );
 
     // 250 more events: pages of 100, newest first, with a link to older ones.
     let mut store = Store::open(&e.dir.path().join("gradekit.sqlite3")).unwrap();
-    let batch: Vec<NewEvent> = (0..250).map(|i| NewEvent::info(format!("bulk event {i}"))).collect();
+    let batch: Vec<NewEvent> = (0..250)
+        .map(|i| NewEvent::info(format!("bulk event {i}")))
+        .collect();
     store.add_events(&id, &batch).unwrap();
     let p = get(&e.app, &format!("/jobs/{id}"), None).await;
     assert_eq!(p.body.matches("<tr class=\"event").count(), 100);
@@ -371,7 +449,16 @@ async fn charts_have_one_point_per_step_events_paginate_and_live_updates_arrive(
     assert_eq!(p2.body.matches("<tr class=\"event").count(), 100);
 
     // Live: nothing new after the newest position; a new event and a new step arrive.
-    let after: i64 = p.body.split("data-after=\"").nth(1).unwrap().split('"').next().unwrap().parse().unwrap();
+    let after: i64 = p
+        .body
+        .split("data-after=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
     let l = get(&e.app, &format!("/jobs/{id}/live?after={after}"), None).await;
     let l: Value = serde_json::from_str(&l.body).unwrap();
     assert!(l["events_html"].is_null() && l["charts_html"].is_null());
@@ -390,11 +477,19 @@ async fn charts_have_one_point_per_step_events_paginate_and_live_updates_arrive(
     let l = get(&e.app, &format!("/jobs/{id}/live?after={after}"), None).await;
     let l: Value = serde_json::from_str(&l.body).unwrap();
     assert_eq!(l["events"], 1);
-    assert!(l["events_html"].as_str().unwrap().contains("Step 7: train_loss=0.1"));
+    assert!(l["events_html"]
+        .as_str()
+        .unwrap()
+        .contains("Step 7: train_loss=0.1"));
     assert!(l["after"].as_i64().unwrap() > after);
-    assert_eq!(polyline_points(l["charts_html"].as_str().unwrap(), "train_loss"), 7);
     assert_eq!(
-        get(&e.app, &format!("/jobs/{id}/live?after=x"), None).await.status,
+        polyline_points(l["charts_html"].as_str().unwrap(), "train_loss"),
+        7
+    );
+    assert_eq!(
+        get(&e.app, &format!("/jobs/{id}/live?after=x"), None)
+            .await
+            .status,
         StatusCode::BAD_REQUEST
     );
 }
@@ -407,8 +502,10 @@ async fn a_100k_step_job_is_downsampled_and_stays_small() {
     let batch: Vec<NewEvent> = (7..=100_000)
         .map(|s| NewEvent {
             kind: "metrics",
-            data: Some(json!({"step": s, "train_loss": 1.0 / f64::from(s) + f64::from(s % 13) * 1e-3,
-                              "train_reward_mean": f64::from(s % 101) / 100.0})),
+            data: Some(
+                json!({"step": s, "train_loss": 1.0 / f64::from(s) + f64::from(s % 13) * 1e-3,
+                              "train_reward_mean": f64::from(s % 101) / 100.0}),
+            ),
             ..NewEvent::info(format!("Step {s}"))
         })
         .collect();
@@ -419,9 +516,14 @@ async fn a_100k_step_job_is_downsampled_and_stays_small() {
     assert_eq!(p.status, StatusCode::OK);
     let n = polyline_points(&p.body, "train_loss");
     assert!(n <= 1000 + 3 && n > 900, "{n}");
-    assert!(p.body.contains(&format!("data-points=\"{n}\" data-total=\"100000\"")));
+    assert!(p
+        .body
+        .contains(&format!("data-points=\"{n}\" data-total=\"100000\"")));
     assert!(p.body.contains("class=\"marker\" data-x=\"4\""));
     assert_eq!(p.body.matches("<tr class=\"event").count(), 100);
     assert!(p.body.len() < 400_000, "page of {} bytes", p.body.len());
-    eprintln!("100k-step job page: {} bytes in {took:?} (debug build)", p.body.len());
+    eprintln!(
+        "100k-step job page: {} bytes in {took:?} (debug build)",
+        p.body.len()
+    );
 }
