@@ -143,14 +143,13 @@ pub(crate) fn project_of_key(keys: &[([u8; 32], Arc<str>)], key: &str) -> Option
 }
 
 /// True when a state-changing request (sign-in, sign-out) comes from the dashboard's own
-/// pages: `Sec-Fetch-Site`, when the browser sends it, is `same-origin` (or `none`: typed or
-/// bookmarked), and `Origin`, when sent, names the host the request was sent to. Clients that
-/// send neither (curl, scripts) are not browsers carrying someone else's cookies.
+/// pages. Browsers send `Sec-Fetch-Site` (pages cannot forge it): it must be `same-origin`
+/// (or `none`: typed or bookmarked). Without it, an `Origin` header, when sent, must name the
+/// host the request was sent to (`null` is refused). Clients that send neither (curl,
+/// scripts) are not browsers carrying someone else's cookies.
 pub(crate) fn same_origin(headers: &HeaderMap) -> bool {
     if let Some(site) = headers.get("sec-fetch-site") {
-        if !matches!(site.as_bytes(), b"same-origin" | b"none") {
-            return false;
-        }
+        return matches!(site.as_bytes(), b"same-origin" | b"none");
     }
     match headers.get(header::ORIGIN) {
         None => true,
@@ -240,5 +239,10 @@ mod tests {
         assert!(!same_origin(&h));
         h.insert("sec-fetch-site", HeaderValue::from_static("same-origin"));
         assert!(same_origin(&h));
+        // A same-origin form post under a strict referrer policy says `Origin: null`.
+        h.insert(header::ORIGIN, HeaderValue::from_static("null"));
+        assert!(same_origin(&h));
+        h.remove("sec-fetch-site");
+        assert!(!same_origin(&h));
     }
 }

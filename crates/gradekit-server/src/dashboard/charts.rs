@@ -200,7 +200,10 @@ fn number(v: f64) -> String {
 /// the latest-metrics table; or a note when the job has reported no metrics yet.
 pub(crate) fn render(curves: &Curves, checkpoints: &[(i64, String)]) -> String {
     if curves.events == 0 {
-        return "<p class=\"empty\" id=\"no-metrics\">No metrics reported yet.</p>".into();
+        return format!(
+            "<p class=\"empty\" id=\"no-metrics\">No metrics reported yet.</p>{}",
+            checkpoint_table(checkpoints)
+        );
     }
     let markers: Vec<Marker> = checkpoints
         .iter()
@@ -226,7 +229,7 @@ pub(crate) fn render(curves: &Curves, checkpoints: &[(i64, String)]) -> String {
             id,
             title,
             x_desc: "step",
-            size: (720, 300),
+            size: (550, 290),
             series: &series,
             markers: &markers,
             max_points: MAX_POINTS,
@@ -255,7 +258,27 @@ pub(crate) fn render(curves: &Curves, checkpoints: &[(i64, String)]) -> String {
         ));
     }
     out.push_str("</tbody></table>");
+    out.push_str(&checkpoint_table(checkpoints));
     out
+}
+
+/// The checkpoints, newest first (part of the charts section, so live updates refresh it).
+fn checkpoint_table(checkpoints: &[(i64, String)]) -> String {
+    if checkpoints.is_empty() {
+        return String::new();
+    }
+    let mut t = String::from(
+        "<table id=\"checkpoints\" class=\"compact\"><thead><tr><th>checkpoint step</th>\
+         <th>model</th></tr></thead><tbody>",
+    );
+    for (step, name) in checkpoints.iter().rev() {
+        t.push_str(&format!(
+            "<tr data-step=\"{step}\"><td>{step}</td><td><code>{}</code></td></tr>",
+            esc(name)
+        ));
+    }
+    t.push_str("</tbody></table>");
+    t
 }
 
 #[cfg(test)]

@@ -27,7 +27,7 @@ pub(crate) fn page(title: &str, project: Option<&str>, signed_in: bool, body: &s
     format!(
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <meta name=\"referrer\" content=\"no-referrer\">\
+         <meta name=\"referrer\" content=\"same-origin\">\
          <title>{} · gradekit</title><link rel=\"stylesheet\" href=\"/assets/dashboard.css\"></head>\
          <body><header class=\"top\"><a class=\"brand\" href=\"/\">gradekit · fine-tuning jobs</a>{who}</header>\
          <main>{body}</main><script src=\"/assets/dashboard.js\" defer></script></body></html>\n",

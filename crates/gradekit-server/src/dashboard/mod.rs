@@ -55,7 +55,7 @@ const STYLE: &str = include_str!("assets/dashboard.css");
 
 /// True for the dashboard's paths (they authenticate with a session, not a bearer header).
 pub(crate) fn owns(path: &str) -> bool {
-    matches!(path, "/" | "/login" | "/logout")
+    matches!(path, "/" | "/login" | "/logout" | "/favicon.ico")
         || path.starts_with("/jobs/")
         || path.starts_with("/assets/")
 }
@@ -70,6 +70,7 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/jobs/{job_id}/live", get(live))
         .route("/assets/dashboard.js", get(script))
         .route("/assets/dashboard.css", get(style))
+        .route("/favicon.ico", get(|| async { StatusCode::NO_CONTENT }))
         .layer(Extension(Arc::new(Sessions::default())))
         .layer(axum::middleware::map_response(secure))
 }
@@ -82,7 +83,7 @@ async fn secure(mut r: Response) -> Response {
         "x-content-type-options",
         HeaderValue::from_static("nosniff"),
     );
-    h.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
+    h.insert("referrer-policy", HeaderValue::from_static("same-origin"));
     h.insert("x-frame-options", HeaderValue::from_static("DENY"));
     h.insert(
         "cross-origin-opener-policy",
@@ -221,15 +222,11 @@ async fn list(
 }
 
 /// The charts section of a job (every metrics event read, curves downsampled).
-fn charts_of(
-    jobs: &Jobs,
-    project: &str,
-    id: &str,
-) -> gradekit_jobs::Result<(String, Vec<(i64, String)>)> {
+fn charts_of(jobs: &Jobs, project: &str, id: &str) -> gradekit_jobs::Result<String> {
     let mut curves = charts::Curves::default();
     jobs.each_metrics_event(project, id, 0, |_, m| curves.add(m))?;
     let ckpts = jobs.checkpoint_steps(project, id)?;
-    Ok((charts::render(&curves, &ckpts), ckpts))
+    Ok(charts::render(&curves, &ckpts))
 }
 
 /// `GET /jobs/{id}` (`?before=POSITION` for older events).
@@ -268,7 +265,7 @@ async fn job(
         let job = jobs.job(project, &id)?;
         let events = jobs.events_before(project, &id, before, pages::EVENTS_PER_PAGE)?;
         let newest = events.data.first().map_or(0, |e| e.seq);
-        let (charts_html, checkpoints) = charts_of(&jobs, project, &id)?;
+        let charts_html = charts_of(&jobs, project, &id)?;
         Ok(pages::job_page(
             project,
             vv.signed_in,
@@ -278,7 +275,6 @@ async fn job(
                 before,
                 newest,
                 charts_html: &charts_html,
-                checkpoints: &checkpoints,
             },
         ))
     })
@@ -344,7 +340,7 @@ async fn live(
         });
         if !new.data.is_empty() {
             out["events_html"] = pages::event_rows(&new.data).into();
-            out["charts_html"] = charts_of(&jobs, &project, &id)?.0.into();
+            out["charts_html"] = charts_of(&jobs, &project, &id)?.into();
         }
         Ok(out)
     })

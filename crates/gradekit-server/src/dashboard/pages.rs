@@ -82,7 +82,7 @@ pub(crate) fn job_list(
         if let Some(last) = jobs.data.last() {
             nav.push_str(&format!(
                 "<a id=\"older-jobs\" href=\"/?after={}\">older jobs →</a>",
-                esc(&j_id(last))
+                esc(&last.id)
             ));
         }
     }
@@ -90,10 +90,6 @@ pub(crate) fn job_list(
         b.push_str(&format!("<nav class=\"pager\">{nav}</nav>"));
     }
     page("Jobs", Some(project), signed_in, &b)
-}
-
-fn j_id(j: &JobRow) -> String {
-    j.id.clone()
 }
 
 fn row(label: &str, value_html: &str) -> String {
@@ -262,8 +258,8 @@ pub(crate) struct JobView<'a> {
     pub(crate) before: Option<i64>,
     /// Newest event position of the job (the live cursor).
     pub(crate) newest: i64,
+    /// The charts and checkpoints section (see [`super::charts::render`]).
     pub(crate) charts_html: &'a str,
-    pub(crate) checkpoints: &'a [(i64, String)],
 }
 
 /// `GET /jobs/{id}`.
@@ -293,19 +289,9 @@ pub(crate) fn job_page(project: &str, signed_in: bool, v: &JobView<'_>) -> Strin
     ));
     b.push_str(&format!("<section id=\"summary\">{}</section>", summary(j)));
     b.push_str(&format!(
-        "<h2>Metrics</h2><section id=\"charts\">{}</section>",
+        "<h2>Metrics and checkpoints</h2><section id=\"charts\">{}</section>",
         v.charts_html
     ));
-    if !v.checkpoints.is_empty() {
-        b.push_str("<h2>Checkpoints</h2><table id=\"checkpoints\" class=\"compact\"><thead><tr><th>step</th><th>model</th></tr></thead><tbody>");
-        for (step, name) in v.checkpoints.iter().rev() {
-            b.push_str(&format!(
-                "<tr><td>{step}</td><td><code>{}</code></td></tr>",
-                esc(name)
-            ));
-        }
-        b.push_str("</tbody></table>");
-    }
     b.push_str("<h2>Events</h2>");
     b.push_str(
         "<table id=\"events\"><thead><tr><th>time (UTC)</th><th>level</th><th>type</th><th>message</th></tr></thead><tbody>",
