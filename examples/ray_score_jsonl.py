@@ -3,6 +3,8 @@
     pip install ./crates/gradekit-py 'ray[data]'
     python examples/ray_score_jsonl.py GRADER.json INPUT.jsonl OUT_DIR [--num-cpus 2]
 
+(``--num-cpus 2``: a new local Ray with 2 CPUs, a laptop's or a CI runner's.)
+
 INPUT.jsonl has the lines of `gradekit score`: ``{"id"?, "item": {...}, "model_sample": "..."}``
 (or ``"sample"``: a string or a sample object). ``--sample-column`` reads the sample from another
 column; when the rows have no ``item`` column, the other columns make up the item
@@ -26,13 +28,18 @@ ap.add_argument("out_dir")
 ap.add_argument("--sample-column", default=None,
                 help="the sample column (default: model_sample or sample, as gradekit score)")
 ap.add_argument("--item-column", default="item")
-ap.add_argument("--num-cpus", type=int, default=None, help="CPUs of the local Ray (default: all)")
+ap.add_argument("--num-cpus", type=int, default=None,
+                help="start a new local Ray with this many CPUs (default: join the running Ray "
+                     "or start one on every CPU)")
 ap.add_argument("--concurrency", type=int, default=None, help="at most this many grading tasks")
 args = ap.parse_args()
 
 with open(args.grader) as f:
     config = json.load(f)
-ray.init(num_cpus=args.num_cpus, include_dashboard=False, ignore_reinit_error=True)
+if args.num_cpus:
+    ray.init(address="local", num_cpus=args.num_cpus, include_dashboard=False)
+else:
+    ray.init(include_dashboard=False)
 ds = ray.data.read_json(args.input)
 scored = gradekit.ray.score_dataset(ds, config, sample_column=args.sample_column,
                                     item_column=args.item_column, concurrency=args.concurrency,

@@ -145,6 +145,47 @@ fn validate_reports_every_error() {
 }
 
 #[test]
+fn validate_json_lists_every_error_with_code_and_path() {
+    let g = json!({"type": "multi", "calculate_output": "a +", "graders": {
+        "a": {"type": "string_check", "input": "x", "reference": "y", "operation": "equals"},
+        "b": {"type": "string_check", "input": "x", "reference": "y", "operation": "eq",
+              "inptu": 1}}});
+    let (code, out, _) = gradekit(&["validate", "--json", "-"], g.to_string().as_bytes());
+    assert_eq!(code, 2);
+    let v: Value = serde_json::from_str(&out).unwrap();
+    let got: Vec<(String, String)> = v["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            assert!(e["message"].as_str().is_some_and(|m| !m.is_empty()));
+            (
+                e["code"].as_str().unwrap().to_string(),
+                e["path"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let want = [
+        ("unknown_value", "graders.a.operation"),
+        ("unknown_field", "graders.b.inptu"),
+        ("unexpected_end", "calculate_output"),
+    ];
+    for (c, p) in want {
+        assert!(got.contains(&(c.into(), p.into())), "{c} {p}: {got:?}");
+    }
+    let (code, out, _) = gradekit(&["validate", "--json", "-"], b"{not json");
+    assert_eq!(code, 2);
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["errors"][0]["code"], "invalid_json");
+    let (code, out, _) = gradekit(
+        &["validate", "--json", "-"],
+        eq_grader().to_string().as_bytes(),
+    );
+    assert_eq!(code, 0);
+    assert!(serde_json::from_str::<Value>(&out).unwrap()["grader"].is_object());
+}
+
+#[test]
 fn fatal_inputs_exit_2_with_a_message() {
     let (code, _, err) = gradekit(&["validate", "does/not/exist.json"], b"");
     assert_eq!(code, 2);

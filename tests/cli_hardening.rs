@@ -118,6 +118,7 @@ fn scored_run() -> (tempfile::TempDir, [std::path::PathBuf; 3]) {
     let (code, _, err) = gradekit(
         &[
             "score",
+            "--resume", // keeps the checkpoint of the complete run
             "-q",
             "-g",
             g.to_str().unwrap(),
@@ -502,4 +503,150 @@ fn a_closed_pipe_ends_quietly() {
         assert_eq!(out.status.code(), Some(0), "{args:?}: {err}");
         assert!(err.is_empty(), "{args:?}: {err}");
     }
+}
+
+/// Starts `gradekit serve --port 0 EXTRA…`; the child and its address (callers wait for it).
+#[allow(clippy::zombie_processes)]
+fn start_server(
+    extra: &[&str],
+) -> (
+    std::process::Child,
+    String,
+    std::io::BufReader<std::process::ChildStderr>,
+) {
+    use std::io::BufRead;
+    let mut child = bin()
+        .args(["serve", "--port", "0"])
+        .args(extra)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    loop {
+        line.clear();
+        assert!(err.read_line(&mut line).unwrap() > 0, "server ended early");
+        if let Some(rest) = line.split("listening on http://").nth(1) {
+            let addr = rest.split_whitespace().next().unwrap().to_string();
+            return (child, addr, err);
+        }
+    }
+}
+
+fn sigterm(child: &std::process::Child) {
+    let ok = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(ok.success());
+}
+
+/// Item 12: requests cut by the drain deadline make the exit status non-zero, and the log
+/// says how many; a clean drain still exits 0.
+#[test]
+fn serve_exit_status_reports_requests_cut_by_the_drain() {
+    use std::io::Read;
+    // Clean: nothing in flight.
+    let (mut child, _addr, mut err) = start_server(&["--drain-timeout", "1"]);
+    sigterm(&child);
+    let status = child.wait().unwrap();
+    let mut rest = String::new();
+    err.read_to_string(&mut rest).unwrap();
+    assert_eq!(status.code(), Some(0), "{rest}");
+
+    // Two requests whose bodies never finish arriving are in flight at SIGTERM.
+    let (mut child, addr, mut err) = start_server(&["--drain-timeout", "1", "--timeout", "60"]);
+    let mut conns = Vec::new();
+    for _ in 0..2 {
+        let mut s = std::net::TcpStream::connect(&addr).unwrap();
+        s.write_all(
+            b"POST /v1/fine_tuning/alpha/graders/run HTTP/1.1\r\nHost: x\r\n\
+              Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"grader\":",
+        )
+        .unwrap();
+        conns.push(s);
+    }
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    sigterm(&child);
+    let status = child.wait().unwrap();
+    let mut rest = String::new();
+    err.read_to_string(&mut rest).unwrap();
+    assert_ne!(status.code(), Some(0), "{rest}");
+    assert!(rest.contains("2 request(s) cut"), "{rest}");
+    drop(conns);
+}
+
+/// Item 5: an absurd --threads is clamped with a warning; 0 is a usage error.
+#[test]
+fn threads_are_validated() {
+    let dir = tempfile::tempdir().unwrap();
+    let g = write(dir.path(), "g.json", eq_grader().to_string().as_bytes());
+    let line = format!("{}\n", json!({"item": {"r": "a"}, "model_sample": "a"}));
+    let t = std::time::Instant::now();
+    let (code, out, err) = gradekit(
+        &[
+            "score",
+            "--threads",
+            "10000",
+            "-g",
+            g.to_str().unwrap(),
+            "-",
+        ],
+        line.as_bytes(),
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        t.elapsed() < std::time::Duration::from_secs(15),
+        "{:?}",
+        t.elapsed()
+    );
+    assert!(err.contains("warning: --threads 10000"), "{err}");
+    assert_eq!(out.lines().count(), 1);
+    let (code, _, err) = gradekit(
+        &["score", "--threads", "0", "-g", g.to_str().unwrap(), "-"],
+        line.as_bytes(),
+    );
+    assert_eq!(code, 2);
+    assert!(err.contains("--threads must be at least 1"), "{err}");
+}
+
+/// Item 8: credentials in OPENAI_BASE_URL never reach the run response, nor stderr.
+#[test]
+fn judge_url_credentials_never_reach_the_output() {
+    let grader = json!({"type": "score_model", "name": "j", "model": "m",
+        "input": [{"role": "user", "content": "grade {{ sample.output_text }}"}]});
+    let req = json!({"grader": grader, "model_sample": "a"}).to_string();
+    let out = bin()
+        .args(["run", "-", "--judge-timeout", "2"])
+        .env(
+            "OPENAI_BASE_URL",
+            "http://alice:hunter2pass@127.0.0.1:9/v1?api_key=qsecret123",
+        )
+        .env("OPENAI_API_KEY", "sk-topsecret-key")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            c.stdin.take().unwrap().write_all(req.as_bytes())?;
+            c.wait_with_output()
+        })
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        v["metadata"]["errors"]["model_grader_server_error"],
+        json!(true)
+    );
+    for s in ["alice", "hunter2pass", "qsecret123", "sk-topsecret-key"] {
+        assert!(!text.contains(s), "{s} leaked: {text}");
+    }
+    assert!(text.contains("127.0.0.1:9"), "{text}");
 }

@@ -74,18 +74,31 @@ fn check_response(resp: &Value, expected: &Value) -> Vec<String> {
     bad
 }
 
+/// True when one of `errs` (`[{"path", "code", "message"}]`) is the `{code, path, message?}`
+/// a case expects (`message`: a substring, given where the wording is the contract).
+fn has_validate_error(errs: &Value, want: &Value) -> bool {
+    errs.as_array().into_iter().flatten().any(|e| {
+        e["code"] == want["code"]
+            && e["path"] == want["path"]
+            && want["message"]
+                .as_str()
+                .is_none_or(|m| e["message"].as_str().unwrap_or("").contains(m))
+    })
+}
+
 #[test]
 fn suite_through_engine() {
     let opts = EngineOptions::default();
     let mut failures = Vec::new();
     for (name, case) in suite() {
         let expected = &case["expected"];
-        if let Some(sub) = expected.get("validate_error").and_then(Value::as_str) {
+        if let Some(want) = expected.get("validate_error") {
             match compile(&case["grader"], &opts) {
                 Ok(_) => failures.push(format!("{name}: validate accepted the grader")),
                 Err(errs) => {
-                    if !errs.iter().any(|e| e.to_string().contains(sub)) {
-                        failures.push(format!("{name}: no error contains {sub:?}: {errs}"));
+                    let errs = serde_json::to_value(&errs.0).unwrap();
+                    if !has_validate_error(&errs, want) {
+                        failures.push(format!("{name}: no error matches {want}: {errs}"));
                     }
                 }
             }
@@ -168,10 +181,12 @@ fn suite_through_cli() {
     let mut failures = Vec::new();
     for (name, case) in suite() {
         let expected = &case["expected"];
-        if let Some(sub) = expected.get("validate_error").and_then(Value::as_str) {
-            let (code, _, err) = gradekit(&["validate", "-"], &case["grader"].to_string());
-            if code != 2 || !err.contains(sub) {
-                failures.push(format!("{name}: validate exit {code}, stderr {err:?}"));
+        if let Some(want) = expected.get("validate_error") {
+            let (code, out, err) =
+                gradekit(&["validate", "--json", "-"], &case["grader"].to_string());
+            let errs = serde_json::from_str::<Value>(&out).unwrap_or(Value::Null);
+            if code != 2 || !has_validate_error(&errs["errors"], want) {
+                failures.push(format!("{name}: validate exit {code}, {out} {err:?}"));
             }
             continue;
         }

@@ -7,6 +7,9 @@ use gradekit_engine::EngineOptions;
 use std::path::PathBuf;
 use std::time::Duration;
 
+/// Most judge calls in flight (each waits on a thread of the engine's I/O pool).
+pub const MAX_JUDGE_CONCURRENCY: usize = 1024;
+
 #[derive(Debug, Clone, clap::ValueEnum)]
 pub enum PythonModeArg {
     /// Worker processes isolated by namespaces, Landlock, seccomp and rlimits (default).
@@ -105,6 +108,15 @@ impl EngineFlags {
         if self.judge_concurrency == 0 {
             anyhow::bail!("--judge-concurrency must be at least 1");
         }
+        let judge_concurrency = if self.judge_concurrency > MAX_JUDGE_CONCURRENCY {
+            eprintln!(
+                "warning: --judge-concurrency {} is more than {MAX_JUDGE_CONCURRENCY}; using {MAX_JUDGE_CONCURRENCY}",
+                self.judge_concurrency
+            );
+            MAX_JUDGE_CONCURRENCY
+        } else {
+            self.judge_concurrency
+        };
         if self.python_memory == 0 {
             anyhow::bail!("--python-memory must be at least 1 MiB");
         }
@@ -136,7 +148,7 @@ impl EngineFlags {
                 .collect::<Result<_>>()?,
             ..PythonOptions::default()
         });
-        opts.judge_concurrency = self.judge_concurrency;
+        opts.judge_concurrency = judge_concurrency;
         opts.embedding_model = Some(self.judge_embedding_model.clone());
         let judge = std::sync::Arc::new(self.judge_client()?);
         opts.judge = Some(judge.clone());
@@ -154,7 +166,7 @@ impl EngineFlags {
         if let Some(key) = &self.judge_api_key {
             cfg.api_key = Some(ApiKey::new(key.clone()));
         }
-        cfg.concurrency = self.judge_concurrency;
+        cfg.concurrency = self.judge_concurrency.min(MAX_JUDGE_CONCURRENCY);
         cfg.timeout = Duration::try_from_secs_f64(self.judge_timeout)
             .map_err(|_| anyhow::anyhow!("--judge-timeout is out of range"))?;
         cfg.response_format = ResponseFormatMode::parse(&self.judge_response_format)

@@ -40,6 +40,10 @@ pub struct Args {
     /// Compiled graders kept in memory (keyed by content hash; 0 = compile every request).
     #[arg(long, default_value_t = gradekit_server::DEFAULT_CACHE_CAPACITY, value_name = "N")]
     cache_size: usize,
+    /// After SIGTERM/SIGINT, seconds in-flight requests get to finish; requests cut after it
+    /// make the exit status 1 (and are counted in the log).
+    #[arg(long, default_value_t = ServeOptions::default().drain_timeout.as_secs_f64(), value_name = "SECS")]
+    drain_timeout: f64,
     /// Most samples in one POST /v1/graders/run_batch request (400 with the limit beyond).
     #[arg(long, default_value_t = gradekit_server::DEFAULT_MAX_BATCH, value_name = "N")]
     max_batch_samples: usize,
@@ -103,11 +107,21 @@ pub fn main(a: Args) -> Result<ExitCode> {
         ..config
     };
     let state = AppState::new(config, engine, graders)?;
+    if !(a.drain_timeout.is_finite() && a.drain_timeout >= 0.0) {
+        anyhow::bail!("--drain-timeout must be a number of seconds");
+    }
     let opts = ServeOptions {
         host: a.host,
         port: a.port,
+        drain_timeout: Duration::try_from_secs_f64(a.drain_timeout)
+            .map_err(|_| anyhow::anyhow!("--drain-timeout is out of range"))?,
         ..ServeOptions::default()
     };
-    gradekit_server::serve_until_signal(opts, state)?;
-    Ok(ExitCode::SUCCESS)
+    let cut = gradekit_server::serve_until_signal(opts, state)?;
+    // Requests cut by the drain deadline lost their answers: say so in the exit status.
+    Ok(if cut > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }

@@ -24,8 +24,8 @@
 
 use crate::context::EvalContext;
 use gradekit_model::{
-    json_kind as kind, sample_from_object_parts, sample_from_string, ConfigError, ConfigErrors,
-    SampleParts,
+    json_kind as kind, sample_from_object_parts, sample_from_string, ConfigError, ConfigErrorKind,
+    ConfigErrors, SampleParts,
 };
 use serde_json::{Map, Value};
 use std::fmt;
@@ -133,7 +133,16 @@ impl std::error::Error for EntryError {}
 
 impl From<EntryError> for ConfigError {
     fn from(e: EntryError) -> ConfigError {
-        ConfigError::new(e.path, e.message)
+        let kind = match e.kind {
+            EntryErrorKind::InvalidJson | EntryErrorKind::InvalidUtf8 => {
+                ConfigErrorKind::InvalidJson
+            }
+            EntryErrorKind::NotAnObject => ConfigErrorKind::InvalidType,
+            EntryErrorKind::MissingSample => ConfigErrorKind::MissingField,
+            EntryErrorKind::InvalidSample => ConfigErrorKind::InvalidValue,
+            EntryErrorKind::UnknownField => ConfigErrorKind::UnknownField,
+        };
+        ConfigError::with(kind, e.path, e.message)
     }
 }
 
@@ -489,7 +498,8 @@ impl RunRequest {
     /// Reads a run body, reporting every fault with its path (`grader` first).
     pub fn from_value(v: Value) -> Result<RunRequest, ConfigErrors> {
         let Value::Object(mut m) = v else {
-            return Err(ConfigError::new(
+            return Err(ConfigError::with(
+                ConfigErrorKind::InvalidType,
                 "",
                 format!(
                     "invalid type: expected an object, but got {} instead",
@@ -505,7 +515,11 @@ impl RunRequest {
             (grader, entry) => {
                 let mut errs = ConfigErrors::default();
                 if grader.is_none() {
-                    errs.push(ConfigError::new("grader", "missing required field"));
+                    errs.push(ConfigError::with(
+                        ConfigErrorKind::MissingField,
+                        "grader",
+                        "missing required field",
+                    ));
                 }
                 for e in entry.err().unwrap_or_default() {
                     errs.push(e.into());

@@ -38,7 +38,8 @@ pub use entry::{
 pub use gradekit_judge as judge;
 pub use gradekit_model as model;
 pub use gradekit_model::{
-    ConfigError, ConfigErrors, ErrorFlags, RunMetadata, RunResponse, TokenUsage,
+    ConfigError, ConfigErrorKind, ConfigErrors, ErrorFlags, PathSegment, RunMetadata, RunResponse,
+    TokenUsage,
 };
 pub use gradekit_python as python;
 pub use name::{canonical_json, generated_name};

@@ -26,7 +26,13 @@ pub fn template_refs(grader: &Value) -> Result<Vec<TemplateRef>, crate::ConfigEr
 }
 
 fn add(src: &str, field: String, out: &mut Vec<TemplateRef>) -> Result<(), crate::ConfigError> {
-    let t = Template::parse(src).map_err(|e| crate::ConfigError::new(&field, e.to_string()))?;
+    let t = Template::parse(src).map_err(|e| {
+        crate::ConfigError::with(
+            crate::model::ConfigErrorKind::TemplateSyntax,
+            &field,
+            e.to_string(),
+        )
+    })?;
     for p in t.refs() {
         match out.iter_mut().find(|u| &u.path == p) {
             Some(u) => {

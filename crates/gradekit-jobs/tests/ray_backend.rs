@@ -322,3 +322,90 @@ fn real_ray_head_pauses_the_fake_trainer() {
     assert!(!rest.iter().any(|l| l.contains("\"result\"")), "{rest:?}");
     assert_eq!(run.wait().code, Some(0));
 }
+
+/// The whole job lifecycle on the `ray` backend (real head, fake trainer): success, pause →
+/// checkpoint → resume from it → success, cancel.
+#[test]
+fn real_ray_head_runs_the_job_lifecycle() {
+    use gradekit_jobs::{Jobs, JobsConfig, ModelRegistry, Status};
+    let Ok(addr) = std::env::var("GRADEKIT_RAY_ADDRESS") else {
+        eprintln!("GRADEKIT_RAY_ADDRESS not set: skipped");
+        return;
+    };
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let trainer = root
+        .join("tests/trainer/fake_trainer.py")
+        .canonicalize()
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = JobsConfig::new(dir.path());
+    cfg.cancel_grace = Duration::from_millis(500);
+    cfg.models = ModelRegistry::from_toml(&format!(
+        "[models.tiny]\npath = \"{}\"\n",
+        dir.path().display()
+    ))
+    .unwrap();
+    let backend = RayBackend::new(&addr, &format!("python3 {}", trainer.display()))
+        .unwrap()
+        .with_poll(Duration::from_millis(100));
+    let jobs = Jobs::open(cfg, Arc::new(backend)).unwrap();
+    let line = json!({"messages": [{"role": "user", "content": "2+2?"}, {"role": "assistant", "content": "4"}]});
+    let text: String = (0..10).map(|_| format!("{line}\n")).collect();
+    let tmp = jobs.upload_path();
+    std::fs::write(&tmp, &text).unwrap();
+    let file = jobs
+        .commit_upload("p", &tmp, "t.jsonl", "fine-tune", text.len() as u64, None)
+        .unwrap()
+        .id;
+    let create = |suffix: &str| {
+        jobs.create_job(
+            "p",
+            &json!({"model": "tiny", "training_file": file, "suffix": suffix}),
+        )
+        .unwrap()
+        .id
+    };
+    let wait = |id: &str, what: &str, cond: &dyn Fn(&gradekit_jobs::store::JobRow) -> bool| {
+        let until = std::time::Instant::now() + Duration::from_secs(120);
+        loop {
+            let j = jobs.job("p", id).unwrap();
+            if cond(&j) {
+                return j;
+            }
+            assert!(
+                std::time::Instant::now() < until,
+                "waiting for {what}: {:?} {:?}",
+                j.status,
+                j.error
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    };
+    let ok = create("garbage");
+    let j = wait(&ok, "success", &|j| j.status == Status::Succeeded);
+    assert!(j.trained_tokens.is_some());
+
+    let id = create("slow");
+    wait(&id, "a checkpoint", &|_| {
+        !jobs.checkpoints("p", &id, None, 1).unwrap().data.is_empty()
+    });
+    assert_eq!(jobs.pause("p", &id).unwrap().status, Status::Paused);
+    let has = |m: &str| {
+        jobs.events("p", &id, None, 1000)
+            .unwrap()
+            .data
+            .iter()
+            .any(|e| e.message.contains(m))
+    };
+    wait(&id, "the paused trainer's exit", &|_| {
+        has("Fine-tuning job paused")
+    });
+    jobs.resume("p", &id).unwrap();
+    wait(&id, "success after resume", &|j| {
+        j.status == Status::Succeeded
+    });
+
+    let id = create("slow-long");
+    wait(&id, "running", &|j| j.status == Status::Running);
+    assert_eq!(jobs.cancel("p", &id).unwrap().status, Status::Cancelled);
+}

@@ -14,7 +14,7 @@
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use serde_json::Value;
 use tokio::runtime::Runtime;
@@ -23,8 +23,9 @@ use tokio::sync::Semaphore;
 use crate::cache::{cache_key, DiskCache};
 use crate::config::ClientConfig;
 use crate::parse::{chat_reply_from_body, embed_reply_from_body, excerpt};
+use crate::redact::Redactor;
 use crate::request::{chat_body, embed_body, ResponseFormatMode};
-use crate::retry::{jitter, retry_after, should_retry_status};
+use crate::retry::{jitter, retry_after, should_retry_status, MAX_RETRY_AFTER};
 use crate::types::{
     ChatReply, ChatRequest, ChatScorer, EmbedReply, Embedder, JudgeError, JudgeErrorKind,
     OutputSpec,
@@ -47,6 +48,8 @@ struct Inner {
     use_json_object: AtomicBool,
     cache: Option<DiskCache>,
     attempts: AtomicU64,
+    /// Keeps the URL's credentials and the key out of every message.
+    redactor: Redactor,
 }
 
 impl std::fmt::Debug for OpenAiClient {
@@ -151,12 +154,13 @@ impl OpenAiClient {
         let permits = Semaphore::new(cfg.concurrency.min(Semaphore::MAX_PERMITS));
         Ok(Self {
             inner: Arc::new(Inner {
-                base_url,
+                base_url: base_url.clone(),
                 http,
                 permits,
                 use_json_object: AtomicBool::new(false),
                 cache,
                 attempts: AtomicU64::new(0),
+                redactor: Redactor::new(&base_url, cfg.api_key.as_ref()),
                 cfg,
             }),
             runtime: Some(runtime),
@@ -208,14 +212,25 @@ impl Inner {
         }
     }
 
-    async fn attempt(&self, url: &str, body: &Value) -> Attempt {
+    /// The URL of endpoint `path` (`chat/completions`) under the base URL, keeping the base's
+    /// query (`?api-version=…`); `None` when the base URL cannot hold a path.
+    fn endpoint(&self, path: &str) -> Option<reqwest::Url> {
+        let mut u = reqwest::Url::parse(&self.base_url).ok()?;
+        u.path_segments_mut()
+            .ok()?
+            .pop_if_empty()
+            .extend(path.split('/'));
+        Some(u)
+    }
+
+    async fn attempt(&self, url: &reqwest::Url, body: &Value, limit: Duration) -> Attempt {
         let permit = match self.permits.acquire().await {
             Ok(p) => p,
             Err(_) => return Attempt::Transport("judge client is shut down".into()),
         };
         self.attempts.fetch_add(1, Ordering::Relaxed);
         let send = async {
-            let mut rb = self.http.post(url).json(body);
+            let mut rb = self.http.post(url.clone()).json(body);
             if let Some(key) = &self.cfg.api_key {
                 rb = rb.bearer_auth(key.expose());
             }
@@ -244,7 +259,7 @@ impl Inner {
                 body: buf,
             }
         };
-        let out = tokio::time::timeout(self.cfg.timeout, send)
+        let out = tokio::time::timeout(limit, send)
             .await
             .unwrap_or(Attempt::TimedOut);
         drop(permit);
@@ -258,7 +273,24 @@ impl Inner {
         path: &str,
         make_body: impl Fn(ResponseFormatMode) -> Value,
     ) -> Result<Vec<u8>, JudgeError> {
-        let url = format!("{}/{path}", self.base_url);
+        let started = Instant::now();
+        let budget = self.cfg.call_budget();
+        let Some(url) = self.endpoint(path) else {
+            return Err(JudgeError::new(
+                JudgeErrorKind::Config,
+                format!(
+                    "judge base URL {} cannot hold the path {path}",
+                    self.redactor.shown_url()
+                ),
+            ));
+        };
+        // Messages name the endpoint without credentials (see `redact`).
+        let shown = format!("{}/{path}", self.redactor.shown_url().trim_end_matches('/'));
+        let shown = match shown.split_once('?') {
+            Some((base, q)) => format!("{}/{path}?{q}", base.trim_end_matches('/')),
+            None => shown,
+        };
+        let shown = shown.as_str();
         let mut mode = self.mode();
         // Why `json_schema` was given up for this call, if it was (kept for error details).
         let mut rejection: Option<String> = None;
@@ -271,7 +303,9 @@ impl Inner {
         let mut retries = 0u32;
         loop {
             let request = make_body(mode);
-            let attempt = self.attempt(&url, &request).await;
+            let left = budget.saturating_sub(started.elapsed());
+            let limit = self.cfg.timeout.min(left).max(Duration::from_millis(1));
+            let attempt = self.attempt(&url, &request, limit).await;
             let (failure, wait) = match attempt {
                 Attempt::Response { status, body, .. } if (200..300).contains(&status) => {
                     if rejection.is_some() {
@@ -297,7 +331,7 @@ impl Inner {
                         continue;
                     }
                     let failure = format!(
-                        "HTTP {status} from {url}: {}",
+                        "HTTP {status} from {shown}: {}",
                         excerpt(&String::from_utf8_lossy(&body))
                     );
                     if !should_retry_status(status, header(&headers, "x-should-retry")) {
@@ -310,17 +344,17 @@ impl Inner {
                     );
                     (failure, wait)
                 }
-                Attempt::Transport(e) => (format!("request to {url} failed: {e}"), None),
+                Attempt::Transport(e) => (format!("request to {shown} failed: {e}"), None),
                 Attempt::TimedOut => (
                     format!(
-                        "request to {url} timed out after {:.3} s",
-                        self.cfg.timeout.as_secs_f64()
+                        "request to {shown} timed out after {:.3} s",
+                        limit.as_secs_f64()
                     ),
                     None,
                 ),
                 Attempt::TooLarge => {
                     return Err(JudgeError::server(format!(
-                        "response from {url} exceeds {} bytes",
+                        "response from {shown} exceeds {} bytes",
                         self.cfg.max_body_bytes
                     )))
                 }
@@ -331,7 +365,21 @@ impl Inner {
                     &rejection,
                 )));
             }
-            let wait = wait.unwrap_or_else(|| self.cfg.retry.backoff(retries, jitter()));
+            let wait = wait
+                .map(|w| w.min(MAX_RETRY_AFTER))
+                .unwrap_or_else(|| self.cfg.retry.backoff(retries, jitter()));
+            if started.elapsed() + wait >= budget {
+                return Err(JudgeError::server(noted(
+                    format!(
+                        "{failure} (after {} attempts; a retry in {:.3} s would pass the call's \
+                         budget of {:.3} s)",
+                        retries + 1,
+                        wait.as_secs_f64(),
+                        budget.as_secs_f64()
+                    ),
+                    &rejection,
+                )));
+            }
             retries += 1;
             tokio::time::sleep(wait).await;
         }
@@ -434,17 +482,27 @@ impl Embedder for LazyOpenAiClient {
     }
 }
 
+impl OpenAiClient {
+    /// Every error leaves the client through here: no secret in its details.
+    fn redacted<T>(&self, r: Result<T, JudgeError>) -> Result<T, JudgeError> {
+        r.map_err(|mut e| {
+            e.details = self.inner.redactor.apply(&e.details);
+            e
+        })
+    }
+}
+
 impl ChatScorer for OpenAiClient {
     fn chat(&self, req: &ChatRequest) -> Result<ChatReply, JudgeError> {
         let inner = Arc::clone(&self.inner);
-        self.block_on(async move { inner.chat(req).await })
+        self.redacted(self.block_on(async move { inner.chat(req).await }))
     }
 }
 
 impl Embedder for OpenAiClient {
     fn embed(&self, model: &str, inputs: &[String]) -> Result<EmbedReply, JudgeError> {
         let inner = Arc::clone(&self.inner);
-        self.block_on(async move { inner.embed(model, inputs).await })
+        self.redacted(self.block_on(async move { inner.embed(model, inputs).await }))
     }
 }
 

@@ -57,6 +57,9 @@ pub struct ClientConfig {
     /// `--judge-cache DIR`.
     pub cache_dir: Option<PathBuf>,
     pub max_body_bytes: usize,
+    /// Longest time one call may take, attempts and waits included (`None`: `(retries + 1) ×
+    /// timeout`, see [`Self::call_budget`]).
+    pub call_budget: Option<Duration>,
 }
 
 impl Default for ClientConfig {
@@ -72,6 +75,7 @@ impl Default for ClientConfig {
             token_cap: TokenCapField::MaxCompletionTokens,
             cache_dir: None,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            call_budget: None,
         }
     }
 }
@@ -93,18 +97,29 @@ impl ClientConfig {
         cfg
     }
 
+    /// The time one call may take in all: the configured budget, else one timeout per attempt.
+    pub fn call_budget(&self) -> Duration {
+        self.call_budget.unwrap_or_else(|| {
+            self.timeout
+                .saturating_mul(self.retry.max_retries.saturating_add(1))
+        })
+    }
+
     /// Checks what can be checked without a network: the base URL's shape and the limits.
     pub fn validate(&self) -> Result<(), JudgeError> {
         let err = |msg: String| Err(JudgeError::new(JudgeErrorKind::Config, msg));
         let base_url = self.base_url.trim().trim_end_matches('/');
+        // Messages show the URL without its credentials (see `redact`).
+        let shown = crate::redact::Redactor::new(base_url, self.api_key.as_ref());
+        let shown = shown.shown_url();
         match reqwest::Url::parse(base_url) {
             Ok(u) if matches!(u.scheme(), "http" | "https") => {}
             Ok(_) => {
                 return err(format!(
-                    "judge base URL {base_url:?} must start with http:// or https://"
+                    "judge base URL {shown:?} must start with http:// or https://"
                 ))
             }
-            Err(e) => return err(format!("invalid judge base URL {base_url:?}: {e}")),
+            Err(e) => return err(format!("invalid judge base URL {shown:?}: {e}")),
         }
         if self.concurrency == 0 {
             return err("judge concurrency must be at least 1".into());

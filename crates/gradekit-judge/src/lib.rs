@@ -25,6 +25,7 @@ pub mod cache;
 pub mod client;
 pub mod config;
 pub mod parse;
+pub mod redact;
 pub mod request;
 pub mod retry;
 #[cfg(feature = "stub")]
@@ -38,7 +39,7 @@ pub use config::{
 };
 pub use parse::cosine;
 pub use request::{ResponseFormatMode, TokenCapField};
-pub use retry::RetryPolicy;
+pub use retry::{RetryPolicy, MAX_RETRY_AFTER};
 pub use types::{
     ChatMessage, ChatReply, ChatRequest, ChatScorer, ContentPart, EmbedReply, Embedder, JudgeError,
     JudgeErrorKind, MessageContent, OutputSpec, SamplingParams, Usage,

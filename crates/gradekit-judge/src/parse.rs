@@ -288,14 +288,34 @@ pub fn cosine(a: &[f64], b: &[f64]) -> Option<f64> {
     if a.len() != b.len() || a.is_empty() {
         return None;
     }
+    let (dot, na, nb) = sums(a, b, 1.0, 1.0);
+    let c = dot / (na.sqrt() * nb.sqrt());
+    if c.is_finite() && na.is_normal() && nb.is_normal() && dot.is_finite() {
+        return Some(c.clamp(-1.0, 1.0));
+    }
+    // The sums overflowed or underflowed (`[1e308; 1000]`, `[1e-200; 1000]`): cosine does not
+    // depend on the vectors' lengths, so divide each by its largest magnitude first (the sums
+    // then lie in [1, n]) — every finite non-zero vector has its true cosine.
+    let scale = |v: &[f64]| v.iter().fold(0.0f64, |m, x| m.max(x.abs()));
+    let (sa, sb) = (scale(a), scale(b));
+    if !(sa.is_finite() && sb.is_finite() && sa > 0.0 && sb > 0.0) {
+        return None; // a zero vector or a non-finite component
+    }
+    let (dot, na, nb) = sums(a, b, sa, sb);
+    let c = dot / (na.sqrt() * nb.sqrt());
+    c.is_finite().then(|| c.clamp(-1.0, 1.0))
+}
+
+/// `(a·b, a·a, b·b)` of `a / sa` and `b / sb`.
+fn sums(a: &[f64], b: &[f64], sa: f64, sb: f64) -> (f64, f64, f64) {
     let (mut dot, mut na, mut nb) = (0.0f64, 0.0f64, 0.0f64);
     for (x, y) in a.iter().zip(b) {
+        let (x, y) = (x / sa, y / sb);
         dot += x * y;
         na += x * x;
         nb += y * y;
     }
-    let c = dot / (na.sqrt() * nb.sqrt());
-    c.is_finite().then(|| c.clamp(-1.0, 1.0))
+    (dot, na, nb)
 }
 
 #[cfg(test)]
@@ -478,6 +498,21 @@ mod tests {
         assert_eq!(cosine(&[1.0, 0.0], &[0.0, 0.0]), None);
         assert_eq!(cosine(&[1.0], &[1.0, 2.0]), None);
         assert_eq!(cosine(&[], &[]), None);
+        // Magnitudes whose squares overflow or underflow still have their true cosine.
+        let big = vec![1e308; 1000];
+        assert_eq!(cosine(&big, &big), Some(1.0));
+        let tiny = vec![1e-200; 1000];
+        assert_eq!(cosine(&tiny, &tiny), Some(1.0));
+        let mixed: Vec<f64> = (0..1000)
+            .map(|i| if i % 2 == 0 { 1e308 } else { -1e308 })
+            .collect();
+        let c = cosine(&big, &mixed).unwrap();
+        assert!(c.abs() < 1e-12, "{c}");
+        let c = cosine(&[1e308, 0.0], &[1e308, 1e308]).unwrap();
+        assert!((c - std::f64::consts::FRAC_1_SQRT_2).abs() < 1e-15, "{c}");
+        assert_eq!(cosine(&[f64::INFINITY, 1.0], &[1.0, 1.0]), None);
+        assert_eq!(cosine(&[f64::NAN, 1.0], &[1.0, 1.0]), None);
+        assert_eq!(cosine(&[0.0, 0.0], &[1e308, 1e308]), None);
     }
 
     #[test]

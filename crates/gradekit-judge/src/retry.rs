@@ -3,8 +3,17 @@
 //! `x-should-retry: true|false` overrides the status; the wait is `retry-after-ms`, else
 //! `retry-after` (seconds or an HTTP date) when it lies in (0, 60] s, else
 //! `min(0.5 s · 2^n, 8 s) · (1 − 0.25·jitter)`.
+//!
+//! Two bounds the SDK does not have, so that a judge cannot stall grading: a server's
+//! `retry-after` is honoured up to [`MAX_RETRY_AFTER`] (10 s; a `retry-after: 59` is waited 10 s),
+//! and a call never runs past its budget (`ClientConfig::call_budget`, by default
+//! `(retries + 1) × --judge-timeout`): an attempt gets at most the time left, and a retry whose
+//! wait would pass the budget is not made — the call fails at once with the last error.
 
 use std::time::{Duration, SystemTime};
+
+/// The longest server-requested wait honoured before a retry.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(10);
 
 /// How many times and how long to retry.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -1,6 +1,6 @@
 //! The six grader types and their reader.
 
-use crate::error::{ConfigError, ConfigErrors};
+use crate::error::{ConfigError, ConfigErrorKind, ConfigErrors};
 use crate::message::{read_messages, Message, SamplingParams};
 use crate::read::{display_key, enum_str, type_error, Obj};
 use indexmap::IndexMap;
@@ -284,7 +284,8 @@ fn read_grader(v: &Value, path: &str, top: bool, errs: &mut ConfigErrors) -> Opt
             let image_tag = o.opt_str("image_tag", errs);
             if let Some(src) = &source {
                 if src.len() > crate::PYTHON_SOURCE_LIMIT {
-                    errs.push(ConfigError::new(
+                    errs.push(ConfigError::with(
+                        ConfigErrorKind::TooLarge,
                         o.at("source"),
                         format!(
                             "source is {} bytes; the limit is {} bytes (256 KiB)",
@@ -296,7 +297,8 @@ fn read_grader(v: &Value, path: &str, top: bool, errs: &mut ConfigErrors) -> Opt
             }
             if let Some(tag) = &image_tag {
                 if tag != crate::PYTHON_IMAGE_TAG {
-                    errs.push(ConfigError::new(
+                    errs.push(ConfigError::with(
+                        ConfigErrorKind::UnknownValue,
                         o.at("image_tag"),
                         format!(
                             "unknown image_tag {}; expected \"{}\"",
@@ -378,7 +380,8 @@ fn read_grader(v: &Value, path: &str, top: bool, errs: &mut ConfigErrors) -> Opt
             })
         }
         other => {
-            errs.push(ConfigError::new(
+            errs.push(ConfigError::with(
+                ConfigErrorKind::UnknownValue,
                 o.at("type"),
                 format!(
                     "unknown grader type {}; expected one of {}",
@@ -401,7 +404,8 @@ fn read_sub_graders(
     let map = match v {
         Value::Object(m) => m,
         Value::Array(_) => {
-            errs.push(ConfigError::new(
+            errs.push(ConfigError::with(
+                ConfigErrorKind::InvalidType,
                 path,
                 "invalid type: expected an object mapping names to graders (the names are the \
                  formula's variables), but got an array instead",

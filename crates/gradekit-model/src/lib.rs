@@ -21,7 +21,7 @@ mod request;
 mod response;
 mod sample;
 
-pub use error::{ConfigError, ConfigErrors};
+pub use error::{ConfigError, ConfigErrorKind, ConfigErrors, PathSegment};
 pub use grader::{
     Grader, LabelModelGrader, Metric, MultiGrader, Operation, PythonGrader, ScoreModelGrader,
     StringCheckGrader, TextSimilarityGrader, GRADER_TYPES,

@@ -1,6 +1,6 @@
 //! Messages of model graders (`score_model`, `label_model`) and their sampling parameters.
 
-use crate::error::{ConfigError, ConfigErrors};
+use crate::error::{ConfigError, ConfigErrorKind, ConfigErrors};
 use crate::read::{enum_str, type_error, Obj};
 use serde::Serialize;
 use serde_json::Value;
@@ -198,7 +198,8 @@ fn read_message(v: &Value, path: &str, errs: &mut ConfigErrors) -> Option<Messag
     let kind = o.opt_str("type", errs);
     if let Some(k) = &kind {
         if k != "message" {
-            errs.push(ConfigError::new(
+            errs.push(ConfigError::with(
+                ConfigErrorKind::UnknownValue,
                 o.at("type"),
                 format!(
                     "unknown message type {}; expected \"message\"",
@@ -262,7 +263,8 @@ fn read_item(v: &Value, path: &str, errs: &mut ConfigErrors) -> Option<ContentIt
             let detail = o.opt_str("detail", errs);
             if let Some(d) = &detail {
                 if !matches!(d.as_str(), "high" | "low" | "auto") {
-                    errs.push(ConfigError::new(
+                    errs.push(ConfigError::with(
+                        ConfigErrorKind::UnknownValue,
                         o.at("detail"),
                         format!(
                             "unknown detail {}; expected high, low, auto",
@@ -284,7 +286,8 @@ fn read_item(v: &Value, path: &str, errs: &mut ConfigErrors) -> Option<ContentIt
             let format = a.req_str("format", errs);
             if let Some(f) = &format {
                 if !matches!(f.as_str(), "mp3" | "wav") {
-                    errs.push(ConfigError::new(
+                    errs.push(ConfigError::with(
+                        ConfigErrorKind::UnknownValue,
                         a.at("format"),
                         format!(
                             "unknown audio format {}; expected mp3, wav",
@@ -302,7 +305,7 @@ fn read_item(v: &Value, path: &str, errs: &mut ConfigErrors) -> Option<ContentIt
             }
         }
         other => {
-            errs.push(ConfigError::new(
+            errs.push(ConfigError::with(ConfigErrorKind::UnknownValue,
                 o.at("type"),
                 format!(
                     "unknown content type {}; expected input_text, output_text, input_image, input_audio",

@@ -7,7 +7,7 @@
 //! writing it back gives the same JSON (the round-trip property test below); resolving
 //! `"auto"` is the jobs service's business, not this crate's.
 
-use crate::error::{ConfigError, ConfigErrors};
+use crate::error::{ConfigError, ConfigErrorKind, ConfigErrors};
 use crate::grader::Grader;
 use crate::read::{type_error, Obj};
 use serde::ser::SerializeMap;
@@ -306,7 +306,8 @@ fn read_method(v: &Value, errs: &mut ConfigErrors) -> Option<FineTuneMethod> {
                     if matches!(r.as_str(), "default" | "low" | "medium" | "high") {
                         hp.reasoning_effort = Some(r);
                     } else {
-                        errs.push(ConfigError::new(
+                        errs.push(ConfigError::with(
+                            ConfigErrorKind::UnknownValue,
                             h.at("reasoning_effort"),
                             format!(
                                 "unknown reasoning_effort {}; expected default, low, medium, high",
@@ -327,7 +328,8 @@ fn read_method(v: &Value, errs: &mut ConfigErrors) -> Option<FineTuneMethod> {
             }))
         }
         other => {
-            errs.push(ConfigError::new(
+            errs.push(ConfigError::with(
+                ConfigErrorKind::UnknownValue,
                 o.at("type"),
                 format!(
                     "unknown method type {}; expected supervised, dpo, reinforcement",

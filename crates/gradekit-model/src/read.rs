@@ -1,7 +1,7 @@
 //! Small helpers for reading a `serde_json::Value` object field by field, collecting errors
 //! with paths and rejecting unknown fields.
 
-use crate::error::{join, ConfigError, ConfigErrors};
+use crate::error::{join, ConfigError, ConfigErrorKind, ConfigErrors};
 use serde_json::{Map, Value};
 
 /// A JSON type name as OpenAI's errors spell it ("a string", "an object").
@@ -17,7 +17,8 @@ pub fn kind(v: &Value) -> &'static str {
 }
 
 pub(crate) fn type_error(path: &str, expected: &str, got: &Value) -> ConfigError {
-    ConfigError::new(
+    ConfigError::with(
+        ConfigErrorKind::InvalidType,
         path,
         format!(
             "invalid type: expected {expected}, but got {} instead",
@@ -65,7 +66,11 @@ impl<'a> Obj<'a> {
     pub fn required(&mut self, key: &'static str, errs: &mut ConfigErrors) -> Option<&'a Value> {
         let v = self.get(key);
         if v.is_none() {
-            errs.push(ConfigError::new(self.at(key), "missing required field"));
+            errs.push(ConfigError::with(
+                ConfigErrorKind::MissingField,
+                self.at(key),
+                "missing required field",
+            ));
         }
         v
     }
@@ -104,7 +109,8 @@ impl<'a> Obj<'a> {
     pub fn finish(self, errs: &mut ConfigErrors) {
         for key in self.map.keys() {
             if !self.seen.iter().any(|s| s == key) {
-                errs.push(ConfigError::new(
+                errs.push(ConfigError::with(
+                    ConfigErrorKind::UnknownField,
                     join(&self.path, &display_key(key)),
                     "unknown field",
                 ));
@@ -145,7 +151,8 @@ pub(crate) fn enum_str<T: Copy>(
         return Some(*t);
     }
     let names: Vec<&str> = table.iter().map(|(n, _)| *n).collect();
-    errs.push(ConfigError::new(
+    errs.push(ConfigError::with(
+        ConfigErrorKind::UnknownValue,
         path,
         format!(
             "unknown {what} {}; expected {}",

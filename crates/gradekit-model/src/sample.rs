@@ -4,7 +4,7 @@
 //! valid JSON), `output_tools: []` and one chat-completions choice. An object may set any of
 //! the five fields; the missing ones are derived the same way.
 
-use crate::error::ConfigError;
+use crate::error::{ConfigError, ConfigErrorKind};
 use crate::read::type_error;
 use serde_json::{json, Map, Value};
 
@@ -106,7 +106,8 @@ pub fn sample_from_object_parts(
     };
     for key in obj.keys() {
         if !SAMPLE_KEYS.contains(&key.as_str()) {
-            return Err(ConfigError::new(
+            return Err(ConfigError::with(
+                ConfigErrorKind::UnknownField,
                 format!("{path}.{key}"),
                 format!(
                     "unknown sample field; expected one of {}",

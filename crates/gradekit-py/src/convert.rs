@@ -114,7 +114,7 @@ fn seq<'py>(
     Ok(Value::Array(out))
 }
 
-fn push_key(path: &mut String, key: &str) {
+pub fn push_key(path: &mut String, key: &str) {
     if !key.is_empty() && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
         path.push('.');
         path.push_str(key);

@@ -10,7 +10,8 @@ pyo3::create_exception!(
     pyo3::exceptions::PyValueError,
     "An invalid grader config or request. The message lists every fault as `path: message`; \
 `.path` is the path of the first (`graders.email.operation`, `` for the root) and `.errors` \
-a list of `{\"path\", \"message\"}` dicts, one per fault."
+a list of `{\"path\", \"code\", \"message\"}` dicts, one per fault (`code` is stable \
+snake_case, e.g. `unknown_field`, `unknown_variable`)."
 );
 
 /// The `GraderError` for these faults (at least one).
@@ -31,6 +32,7 @@ pub fn grader_error(py: Python<'_>, errs: &[ConfigError]) -> PyErr {
         for e in errs {
             let d = PyDict::new(py);
             d.set_item("path", &e.path)?;
+            d.set_item("code", e.code())?;
             d.set_item("message", &e.message)?;
             list.append(d)?;
         }

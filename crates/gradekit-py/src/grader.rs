@@ -10,17 +10,17 @@
 //! python worker pools and judge clients are threads and pipes of the parent and must not be
 //! touched in the child (the inherited compiled grader is leaked, never dropped).
 
+use crate::batch;
 use crate::convert::to_value;
 use crate::error::{config_errors, grader_error};
+use crate::inputs::{item_value, sample_context, Batch};
 use crate::options::Spec;
-use crate::pool::{default_threads, pool};
+use crate::pool::default_threads;
 use crate::result::{Origin, PyGradeResult};
-use gradekit_engine::model::SampleParts;
-use gradekit_engine::{compile, CompiledGrader, ConfigError, EvalContext, GradeResult};
-use pyo3::exceptions::{PyTypeError, PyValueError};
+use gradekit_engine::{compile, CompiledGrader, ConfigError, GradeResult};
+use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyList, PyString, PyTuple};
-use rayon::prelude::*;
+use pyo3::types::{PyByteArray, PyDict, PyList, PyString, PyTuple};
 use serde_json::Value;
 use std::sync::{Arc, Mutex};
 
@@ -110,110 +110,6 @@ pub fn config_value(config: &Bound<'_, PyAny>) -> PyResult<Value> {
     to_value(config, "config")
 }
 
-/// The context of one sample: a string is a model output (built with only the `parts` the
-/// grader can observe), a dict a sample object.
-fn context(
-    sample: &Bound<'_, PyAny>,
-    item: Option<&Bound<'_, PyAny>>,
-    index: Option<usize>,
-    parts: SampleParts,
-) -> PyResult<EvalContext> {
-    let (spath, ipath) = match index {
-        Some(i) => (format!("samples[{i}]"), format!("items[{i}]")),
-        None => ("sample".to_string(), "item".to_string()),
-    };
-    let item = match item {
-        Some(i) if !i.is_none() => Some(to_value(i, &ipath)?),
-        _ => None,
-    };
-    if let Ok(s) = sample.cast::<PyString>() {
-        return Ok(EvalContext::from_string(
-            s.to_cow()?.into_owned(),
-            item,
-            parts,
-        ));
-    }
-    if sample.cast::<PyDict>().is_ok() {
-        let v = to_value(sample, &spath)?;
-        return EvalContext::from_sample_object(&v, item, parts).map_err(|mut e| {
-            if let Some(rest) = e.path.strip_prefix("sample") {
-                e.path = format!("{spath}{rest}");
-            }
-            grader_error(sample.py(), &[e])
-        });
-    }
-    Err(PyTypeError::new_err(format!(
-        "{spath} must be a str (the model output) or a dict (a sample object), got {}",
-        sample
-            .get_type()
-            .name()
-            .map(|n| n.to_string())
-            .unwrap_or_default()
-    )))
-}
-
-/// Contexts of a batch; `items` (when given) must be as long as `samples`.
-fn contexts(
-    samples: &Bound<'_, PyAny>,
-    items: Option<&Bound<'_, PyAny>>,
-    parts: SampleParts,
-) -> PyResult<Vec<EvalContext>> {
-    if samples.cast::<PyString>().is_ok() || samples.cast::<PyDict>().is_ok() {
-        return Err(PyTypeError::new_err(
-            "samples must be a sequence of samples; use grade() for one sample",
-        ));
-    }
-    let samples: Vec<Bound<'_, PyAny>> = sequence(samples, "samples")?;
-    let items: Option<Vec<Bound<'_, PyAny>>> = match items {
-        Some(i) if !i.is_none() => Some(sequence(i, "items")?),
-        _ => None,
-    };
-    if let Some(items) = &items {
-        if items.len() != samples.len() {
-            return Err(PyValueError::new_err(format!(
-                "items has {} entries but samples has {}; give one item per sample",
-                items.len(),
-                samples.len()
-            )));
-        }
-    }
-    samples
-        .iter()
-        .enumerate()
-        .map(|(i, s)| context(s, items.as_ref().map(|v| &v[i]), Some(i), parts))
-        .collect()
-}
-
-fn sequence<'py>(obj: &Bound<'py, PyAny>, what: &str) -> PyResult<Vec<Bound<'py, PyAny>>> {
-    if let Ok(l) = obj.cast::<PyList>() {
-        return Ok(l.iter().collect());
-    }
-    if let Ok(t) = obj.cast::<PyTuple>() {
-        return Ok(t.iter().collect());
-    }
-    let it = obj
-        .try_iter()
-        .map_err(|_| PyTypeError::new_err(format!("{what} must be a list or another iterable")))?;
-    it.collect()
-}
-
-/// Grades a batch on this process's pool; results in input order.
-fn grade_batch(g: &CompiledGrader, ctxs: &[EvalContext], threads: usize) -> Vec<GradeResult> {
-    if ctxs.len() <= 1 {
-        return ctxs.iter().map(|c| g.grade(c)).collect();
-    }
-    if g.kind() == "python" {
-        // The python runtime packs many samples per worker frame and runs its own pool.
-        return g.grade_batch(ctxs);
-    }
-    // Judge-calling graders are I/O-bound: as wide as their concurrency, not the cores.
-    let width = g.io_width().unwrap_or(threads);
-    match pool(width) {
-        Some(p) => p.install(|| ctxs.par_iter().map(|c| g.grade(c)).collect()),
-        None => ctxs.iter().map(|c| g.grade(c)).collect(),
-    }
-}
-
 impl PyGrader {
     /// The compiled grader of this process (recompiled once after a fork).
     fn compiled(&self, py: Python<'_>) -> PyResult<Arc<CompiledGrader>> {
@@ -240,11 +136,40 @@ impl PyGrader {
         }
     }
 
-    fn grade_contexts(&self, py: Python<'_>, ctxs: Vec<EvalContext>) -> PyResult<Vec<GradeResult>> {
+    /// Grades a batch chunk by chunk (see `batch.rs`), keeping `map` of each result.
+    fn run_batch<T: Send + 'static>(
+        &self,
+        py: Python<'_>,
+        samples: &Bound<'_, PyAny>,
+        items: Option<&Bound<'_, PyAny>>,
+        map: fn(GradeResult) -> T,
+    ) -> PyResult<Vec<T>> {
         let g = self.compiled(py)?;
-        let threads = self.threads();
-        Ok(py.detach(move || grade_batch(&g, &ctxs, threads)))
+        let mut input = Batch::new(samples, items, g.item_keys(), g.sample_parts())?;
+        let n = input.len();
+        batch::run(py, &g, n, self.threads(), |r| input.contexts(r), map)
     }
+}
+
+fn reward_of(r: GradeResult) -> f64 {
+    r.reward
+}
+
+fn identity(r: GradeResult) -> GradeResult {
+    r
+}
+
+/// `values` as a float64 NumPy array (one copy into a bytearray NumPy then owns).
+fn numpy_array<'py>(py: Python<'py>, values: &[f64]) -> PyResult<Bound<'py, PyAny>> {
+    let np = py.import("numpy").map_err(|_| {
+        pyo3::exceptions::PyImportError::new_err("as_numpy=True needs numpy (pip install numpy)")
+    })?;
+    let mut bytes = Vec::with_capacity(values.len() * 8);
+    for v in values {
+        bytes.extend_from_slice(&v.to_ne_bytes());
+    }
+    let buf = PyByteArray::new(py, &bytes);
+    np.call_method1("frombuffer", (buf, "float64"))
 }
 
 #[pymethods]
@@ -260,8 +185,8 @@ impl PyGrader {
         let config = config_value(config)?;
         let opts = spec.build()?;
         // Compiling a python grader loads it into workers: no reason to hold the GIL.
-        let compiled = py
-            .detach(|| compile(&config, &opts))
+        let cfg = config.clone();
+        let compiled = batch::interruptible(py, move || compile(&cfg, &opts))?
             .map_err(|e| config_errors(py, &e))?;
         let kwargs = match engine_options {
             Some(d) => d.copy()?.unbind(),
@@ -292,8 +217,18 @@ impl PyGrader {
         item: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<PyGradeResult> {
         let g = self.compiled(py)?;
-        let ctx = context(sample, item, None, g.sample_parts())?;
-        let r = py.detach(move || g.grade(&ctx));
+        let mut path = String::from("item");
+        let item = match item {
+            Some(i) if !i.is_none() => Some(item_value(i, g.item_keys(), &[], &mut path)?),
+            _ => None,
+        };
+        let ctx = sample_context(sample, item, None, g.sample_parts(), &mut path)?;
+        let r = if g.grades_in_batches() {
+            // python and judge graders can take long: stay interruptible
+            batch::interruptible(py, move || g.grade(&ctx))?
+        } else {
+            py.detach(move || g.grade(&ctx))
+        };
         Ok(self.wrap(r))
     }
 
@@ -305,22 +240,25 @@ impl PyGrader {
         samples: &Bound<'_, PyAny>,
         items: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Vec<PyGradeResult>> {
-        let ctxs = contexts(samples, items, self.compiled(py)?.sample_parts())?;
-        let results = self.grade_contexts(py, ctxs)?;
+        let results = self.run_batch(py, samples, items, identity)?;
         Ok(results.into_iter().map(|r| self.wrap(r)).collect())
     }
 
-    /// Like `grade_batch`, returning only the rewards (the hot path of RL training).
-    #[pyo3(signature = (samples, items = None))]
-    fn rewards(
+    /// Like `grade_batch`, returning only the rewards (the hot path of RL training): a list of
+    /// floats, or with `as_numpy=True` a float64 NumPy array.
+    #[pyo3(signature = (samples, items = None, *, as_numpy = false))]
+    fn rewards<'py>(
         &self,
-        py: Python<'_>,
-        samples: &Bound<'_, PyAny>,
-        items: Option<&Bound<'_, PyAny>>,
-    ) -> PyResult<Vec<f64>> {
-        let ctxs = contexts(samples, items, self.compiled(py)?.sample_parts())?;
-        let results = self.grade_contexts(py, ctxs)?;
-        Ok(results.into_iter().map(|r| r.reward).collect())
+        py: Python<'py>,
+        samples: &Bound<'py, PyAny>,
+        items: Option<&Bound<'py, PyAny>>,
+        as_numpy: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let rewards = self.run_batch(py, samples, items, reward_of)?;
+        if as_numpy {
+            return numpy_array(py, &rewards);
+        }
+        Ok(PyList::new(py, rewards)?.into_any())
     }
 
     /// The grader's `name`, or the generated `grader-…` one.

@@ -8,9 +8,12 @@
 //! live in `python/gradekit/` (maturin's mixed layout); the documented API with types is in
 //! `python/gradekit/_gradekit.pyi`.
 
+mod arrow;
+mod batch;
 mod convert;
 mod error;
 mod grader;
+mod inputs;
 mod options;
 mod pool;
 mod result;

@@ -8,15 +8,22 @@
 //! dropping them (their destructors would signal threads that do not exist) and builds its own
 //! on first use. The lock is held only to look a pool up, never while grading, so a fork in the
 //! middle of a batch cannot leave it locked.
+//!
+//! Pools are kept for the [`MAX_POOLS`] most recently used widths only: every distinct
+//! `threads=` (or judge concurrency) would otherwise keep its threads for the life of the
+//! process. An evicted pool ends its threads once the batches still using it finish.
 
 use rayon::ThreadPool;
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 /// Upper bound on one pool's threads (I/O-bound judge batches ask for their concurrency).
 const MAX_THREADS: usize = 1024;
 
-type Pools = (u32, HashMap<usize, Arc<ThreadPool>>);
+/// Widths kept at once (most recently used first).
+pub const MAX_POOLS: usize = 4;
+
+/// The pid that built them, and (width, pool) most recently used first.
+type Pools = (u32, Vec<(usize, Arc<ThreadPool>)>);
 
 static POOLS: Mutex<Option<Pools>> = Mutex::new(None);
 
@@ -36,9 +43,12 @@ pub fn pool(threads: usize) -> Option<Arc<ThreadPool>> {
     if guard.as_ref().is_some_and(|(p, _)| *p != pid) {
         std::mem::forget(guard.take()); // the parent's pools: leak, never touch
     }
-    let (_, pools) = guard.get_or_insert_with(|| (pid, HashMap::new()));
-    if let Some(p) = pools.get(&threads) {
-        return Some(Arc::clone(p));
+    let (_, pools) = guard.get_or_insert_with(|| (pid, Vec::new()));
+    if let Some(i) = pools.iter().position(|(w, _)| *w == threads) {
+        let hit = pools.remove(i);
+        let p = Arc::clone(&hit.1);
+        pools.insert(0, hit);
+        return Some(p);
     }
     let p = Arc::new(
         rayon::ThreadPoolBuilder::new()
@@ -47,6 +57,10 @@ pub fn pool(threads: usize) -> Option<Arc<ThreadPool>> {
             .build()
             .ok()?,
     );
-    pools.insert(threads, Arc::clone(&p));
+    pools.insert(0, (threads, Arc::clone(&p)));
+    let evicted = pools.split_off(pools.len().min(MAX_POOLS));
+    drop(guard);
+    drop(evicted); // outside the lock: dropping tells their threads to finish
     Some(p)
 }
+

@@ -197,8 +197,10 @@ def test_item_conversion_types(exact):
         g.grade("", {"v": float("nan")})
     with pytest.raises(TypeError, match="item.v"):
         g.grade("", {"v": object()})
+    assert g.grade("", {1: "x", "v": [1, 2.5, None, True, {"k": "x"}, "é"]}).reward == 1.0  # unread
+    whole = gradekit.Grader(dict(exact, input="{{ item }}", reference="{}"))
     with pytest.raises(TypeError, match="keys must be str"):
-        g.grade("", {1: "x"})
+        whole.grade("", {1: "x"})
 
 
 def test_python_grader_process_mode():

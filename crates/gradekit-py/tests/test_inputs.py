@@ -27,8 +27,8 @@ def test_engine_option_type_errors_name_the_option(exact):
 
 
 def test_huge_int_names_its_path(g):
-    with pytest.raises(ValueError, match=r"item\.x: integer too large for a JSON number"):
-        g.grade("a", {"x": 10**400})
+    with pytest.raises(ValueError, match=r"item\.answer: integer too large for a JSON number"):
+        g.grade("a", {"answer": 10**400})
     with pytest.raises(ValueError, match=r"items\[1\]\.answer: integer too large"):
         g.rewards(["a", "b"], [{"answer": "a"}, {"answer": 10**400}])
 
@@ -57,3 +57,99 @@ def test_item_keys_and_engine_options(exact):
                           "source": "def grade(sample, item):\n    return 1.0\n"},
                          python_mode="process")
     assert py.item_keys is None
+
+
+def test_items_as_dict_of_columns(g):
+    samples = ["a", "b", "c"]
+    assert g.rewards(samples, {"answer": ["a", "x", "c"]}) == [1.0, 0.0, 1.0]
+    # unread columns are never touched: NaN, inf, objects, wrong lengths
+    cols = {"answer": ("a", "b", "x"), "score": [float("nan"), float("inf"), 1.0],
+            "env": [object()] * 3, "short": [1]}
+    assert g.rewards(samples, cols) == [1.0, 1.0, 0.0]
+    # a referenced column that is absent: every item lacks the key
+    r = g.grade_batch(samples, {"answr": ["a", "b", "c"]})
+    assert [x.errors["invalid_variable_error"] for x in r] == [True] * 3
+    with pytest.raises(ValueError, match=r"items\.answer has 2 values but samples has 3"):
+        g.rewards(samples, {"answer": ["a", "b"]})
+    with pytest.raises(TypeError, match="not a str"):
+        g.rewards(samples, "abc")
+    with pytest.raises(TypeError, match=r"items\.answer must be a column"):
+        g.rewards(samples, {"answer": "abc"})
+
+
+def test_nan_in_unread_item_keys_is_fine(g):
+    items = [{"answer": "a", "loss": float("nan"), "big": 10**400, "when": object()}] * 2
+    assert g.rewards(["a", "b"], items) == [1.0, 0.0]
+    with pytest.raises(ValueError, match=r"items\[1\]\.answer: (?i:nan) is not a JSON number"):
+        g.rewards(["a", "b"], [{"answer": "a"}, {"answer": float("nan")}])
+
+
+def test_repeated_item_objects(g):
+    item = {"answer": "a"}
+    assert g.rewards(["a", "b"] * 5000, [item] * 10000) == [1.0, 0.0] * 5000
+
+
+def test_rewards_as_numpy(g):
+    np = pytest.importorskip("numpy")
+    out = g.rewards(["a", "b", "a"], {"answer": ["a"] * 3}, as_numpy=True)
+    assert isinstance(out, np.ndarray) and out.dtype == np.float64
+    assert out.tolist() == [1.0, 0.0, 1.0]
+    out[0] = 5.0  # writable
+    assert g.rewards([], as_numpy=True).shape == (0,)
+    # numpy columns and sample arrays are read like lists
+    assert g.rewards(np.array(["a", "b"]), {"answer": np.array(["a", "a"])}) == [1.0, 0.0]
+
+
+def test_arrow_inputs(g):
+    pa = pytest.importorskip("pyarrow")
+    samples = pa.array(["a", "b", "c", "d"])
+    table = pa.table({"answer": ["a", "x", None, "d"], "noise": [float("nan")] * 4})
+    want = [1.0, 0.0, 0.0, 1.0]
+    assert g.rewards(samples, table) == want
+    assert g.rewards(samples, table.to_batches()[0]) == want
+    assert g.rewards(samples, pa.StructArray.from_arrays([table["answer"].combine_chunks()],
+                                                         names=["answer"])) == want
+    assert g.rewards(samples, {"answer": table["answer"]}) == want  # a chunked array column
+    assert g.rewards(pa.chunked_array([["a", "b"], ["c", "d"]]), table) == want
+    assert g.rewards(pa.array(["a", "b", "c", "d"], type=pa.large_string()), table) == want
+    # null in Arrow = the key is missing (as in the JSON line Arrow was read from)
+    r = g.grade_batch(samples, table)[2]
+    assert r.errors["invalid_variable_error"] and 'no key "answer"' in r.errors["invalid_variable_error_details"]
+    # Arrow struct items, as Ray's `item` column: nested values become JSON
+    nested = gradekit.Grader({"type": "string_check", "name": "n", "operation": "eq",
+                              "input": "{{ item.meta }}", "reference": '{"k":[1,2],"f":1.5}'})
+    items = pa.array([{"meta": {"k": [1, 2], "f": 1.5}}, {"meta": {"k": [1], "f": None}}])
+    assert nested.rewards(["x", "y"], items) == [1.0, 0.0]
+    with pytest.raises(ValueError, match="has 3 rows but samples has 4"):
+        g.rewards(samples, table.slice(0, 3))
+    with pytest.raises(TypeError, match=r"samples\[1\] is null"):
+        g.rewards(pa.array(["a", None]), {"answer": ["a", "a"]})
+    with pytest.raises(TypeError, match="table, a record batch or a struct array"):
+        g.rewards(samples, pa.array([1, 2, 3, 4]))
+
+
+def test_arrow_dictionary_and_numbers():
+    pa = pytest.importorskip("pyarrow")
+    g = gradekit.Grader({"type": "string_check", "name": "d", "operation": "eq",
+                         "input": "{{ item.cat }}/{{ item.n }}/{{ item.b }}", "reference": "x/1/true"})
+    t = pa.table({"cat": pa.array(["x", "y"]).dictionary_encode(), "n": pa.array([1, 2], pa.int8()),
+                  "b": [True, False]})
+    assert g.rewards(["", ""], t) == [1.0, 0.0]
+
+
+def test_ctrl_c_lands_quickly():
+    import _thread
+    import threading
+    import time
+
+    slow = gradekit.Grader({"type": "text_similarity", "name": "m", "evaluation_metric": "meteor",
+                            "input": "{{ sample.output_text }}", "reference": "{{ item.r }}"}, threads=1)
+    text = "the quick brown fox jumps over the lazy dog " * 4
+    n = 400_000  # a minute or more of meteor
+    timer = threading.Timer(0.5, _thread.interrupt_main)
+    start = time.monotonic()
+    timer.start()
+    with pytest.raises(KeyboardInterrupt):
+        slow.rewards([text] * n, {"r": [text] * n})
+    assert time.monotonic() - start < 0.5 + 1.0
+    timer.cancel()

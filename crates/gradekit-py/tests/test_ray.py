@@ -87,7 +87,8 @@ def test_udf_on_arrow_missing_keys_are_not_nulls(exact):
 def ray2():
     ray = pytest.importorskip("ray")
     pytest.importorskip("pyarrow")
-    ray.init(num_cpus=2, include_dashboard=False, ignore_reinit_error=True, log_to_driver=False)
+    # address="local": a new 2-CPU cluster even when another one runs on this machine
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
     try:
         yield ray
     finally:

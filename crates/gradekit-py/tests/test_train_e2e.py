@@ -112,7 +112,7 @@ def _wait(client, job_id, statuses, timeout=600):
 
 
 def _events(client, job_id):
-    return list(client.fine_tuning.jobs.list_events(job_id, limit=100).auto_paging_iter())
+    return list(client.fine_tuning.jobs.list_events(job_id, limit=100))
 
 
 def _job_dir(server, job_id):
@@ -158,7 +158,7 @@ def test_sft_and_dpo_succeed(server, tmp_path, method):
     metrics = [e for e in _events(c, job.id) if e.type == "metrics"]
     assert sorted(e.data["step"] for e in metrics) == [1, 2, 3]
     assert all("train_loss" in e.data for e in metrics)
-    ckpts = list(c.fine_tuning.jobs.checkpoints.list(job.id).auto_paging_iter())
+    ckpts = list(c.fine_tuning.jobs.checkpoints.list(job.id))
     assert [k.step_number for k in ckpts] == [3]
     assert ckpts[0].metrics.valid_loss is not None
     _generate(_model_dir(server, job))
@@ -181,7 +181,7 @@ def ray_server(tmp_path_factory, server):
 def test_reinforcement_rewards_equal_gradekit(request, tmp_path, backend):
     server = request.getfixturevalue("server" if backend == "local" else "ray_server")
     c = server.client()
-    train = _upload(c, tmp_path, "train.jsonl", ts.rft_rows(4))
+    train = _upload(c, tmp_path, "train.jsonl", ts.rft_rows(10))  # OpenAI's minimum
     valid = _upload(c, tmp_path, "valid.jsonl", ts.rft_rows(2))
     grader = dict(ts.MULTI_GRADER)
     grader["graders"] = dict(grader["graders"], fuzzy={
@@ -195,7 +195,7 @@ def test_reinforcement_rewards_equal_gradekit(request, tmp_path, backend):
             "eval_samples": 1}}})
     job = _wait(c, job.id, {"succeeded"})
     metrics = {e.data["step"]: e.data for e in _events(c, job.id) if e.type == "metrics"}
-    assert sorted(metrics) == [1, 2]
+    assert sorted(metrics) == [1, 2, 3, 4, 5]
     logged = [json.loads(x) for p in _job_dir(server, job.id).rglob("completions.jsonl")
               for x in open(p)]
     g = gradekit.Grader(grader)
@@ -215,8 +215,14 @@ def test_pause_resume_and_cancel(server, tmp_path):
     _wait_metrics(c, job.id)
     c.fine_tuning.jobs.pause(job.id)
     _wait(c, job.id, {"paused"}, timeout=120)
-    ckpts = list(c.fine_tuning.jobs.checkpoints.list(job.id).auto_paging_iter())
-    assert ckpts, "pause made no checkpoint"
+    # The job reads `paused` as soon as the pause is asked for; the trainer's checkpoint
+    # follows at the end of its current step.
+    deadline = time.time() + 120
+    while time.time() < deadline and not list(c.fine_tuning.jobs.checkpoints.list(job.id)):
+        time.sleep(0.3)
+    assert list(c.fine_tuning.jobs.checkpoints.list(job.id)), "pause made no checkpoint"
+    while time.time() < deadline and not any("paused" in e.message for e in _events(c, job.id)):
+        time.sleep(0.3)  # the trainer has exited ("Training paused at step N")
     c.fine_tuning.jobs.resume(job.id)
     job = _wait(c, job.id, {"succeeded"})
     steps = sorted(e.data["step"] for e in _events(c, job.id) if e.type == "metrics")
@@ -252,3 +258,26 @@ def _trainer_running(job_id):
         if b"gradekit.train" in cmd and job_id.encode() in cmd:
             return True
     return False
+
+
+def test_server_killed_mid_training_resumes_from_the_checkpoint(tmp_path_factory, server):
+    tmp = tmp_path_factory.mktemp("e2e-restart")
+    srv = Server(tmp, ts.build_tiny_model(tmp / "tiny")).start()
+    try:
+        c = srv.client()
+        train = _upload(c, tmp, "train.jsonl", ts.supervised_rows(10))
+        method = {"type": "supervised", "supervised": {"hyperparameters": {"n_epochs": 6, "batch_size": 1}}}
+        job = c.fine_tuning.jobs.create(model="tiny", training_file=train, method=method, seed=4)
+        deadline = time.time() + 300
+        while time.time() < deadline and not list(c.fine_tuning.jobs.checkpoints.list(job.id)):
+            time.sleep(0.3)
+        srv.proc.kill()  # kill -9: no chance to stop the trainer
+        srv.proc.wait()
+        srv.start()
+        c = srv.client()
+        job = _wait(c, job.id, {"succeeded"})
+        steps = {e.data["step"] for e in _events(c, job.id) if e.type == "metrics"}
+        assert max(steps) == 60
+        _generate(_model_dir(srv, job))
+    finally:
+        srv.stop()

@@ -124,9 +124,11 @@ pub struct PythonOptions {
     /// interpreter's prefix).
     pub extra_read_paths: Vec<PathBuf>,
     /// An idle worker exits after this long without work (the next call starts a new one).
+    /// Default 60 s, or `GRADEKIT_PYTHON_IDLE_TIMEOUT` (seconds).
     pub idle_timeout: Duration,
     /// Bytes one worker's scratch directory may hold, MiB (0 = unlimited); also caps
-    /// `RLIMIT_FSIZE`. OpenAI documents 1 GB of disk.
+    /// `RLIMIT_FSIZE`. Default 1024 (OpenAI documents 1 GB of disk), or
+    /// `GRADEKIT_PYTHON_SCRATCH_MIB`.
     pub scratch_mib: u64,
 }
 
@@ -143,10 +145,24 @@ impl Default for PythonOptions {
             file_mib: 1024,
             landlock_min_abi: 1,
             extra_read_paths: Vec::new(),
-            idle_timeout: Duration::from_secs(60),
-            scratch_mib: 1024,
+            idle_timeout: env_number("GRADEKIT_PYTHON_IDLE_TIMEOUT")
+                .and_then(|s| Duration::try_from_secs_f64(s).ok())
+                .filter(|d| !d.is_zero())
+                .unwrap_or(Duration::from_secs(60)),
+            scratch_mib: env_number("GRADEKIT_PYTHON_SCRATCH_MIB")
+                .filter(|m| *m >= 1.0)
+                .map_or(1024, |m| m as u64),
         }
     }
+}
+
+/// A positive finite number from the environment (defaults that every entry point — CLI, server,
+/// bindings — honours without a flag of its own).
+fn env_number(key: &str) -> Option<f64> {
+    std::env::var(key)
+        .ok()
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .filter(|v| v.is_finite() && *v > 0.0)
 }
 
 /// The result of one `grade()` call.

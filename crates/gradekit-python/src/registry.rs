@@ -293,13 +293,17 @@ fn reaper(proc: &'static Proc) {
     }
 }
 
-/// Clock ticks of CPU (user + system, all threads) used so far by process `pid`.
+/// Clock ticks of CPU (user + system, all threads) used so far by process `pid`; `None` when it
+/// is gone or has exited (a zombie waiting to be reaped).
 pub(crate) fn cpu_ticks(pid: u32) -> Option<u64> {
     let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     let rest = &s[s.rfind(')')? + 1..];
     let mut f = rest.split_whitespace();
     // After the comm: state(3) ppid … utime is field 14, stime 15 → 11th and 12th here.
-    let utime: u64 = f.nth(11)?.parse().ok()?;
+    if matches!(f.next(), Some("Z" | "X") | None) {
+        return None;
+    }
+    let utime: u64 = f.nth(10)?.parse().ok()?;
     let stime: u64 = f.next()?.parse().ok()?;
     Some(utime + stime)
 }
@@ -328,5 +332,13 @@ mod tests {
         assert!(x > 0);
         assert!(cpu_ticks(me).unwrap() > t0);
         assert!(cpu_ticks(u32::MAX).is_none());
+        // An exited child not yet reaped is a zombie: gone for the reaper.
+        let mut c = std::process::Command::new("true").spawn().unwrap();
+        let t = Instant::now();
+        while cpu_ticks(c.id()).is_some() && t.elapsed() < Duration::from_secs(5) {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert!(cpu_ticks(c.id()).is_none());
+        c.wait().unwrap();
     }
 }

@@ -3,7 +3,7 @@
 #
 # Protocol (see protocol.rs): every frame is `u32 LE payload length, u8 op, payload`.
 #   engine -> worker  b'I' init JSON  |  b'B' marshal list of (sample, item) tuples
-#   worker -> engine  b'R' ready JSON |  b'E' init error JSON {kind, message}
+#   worker -> engine  b'R' nonce + ready JSON |  b'E' init error JSON {kind, message}
 #                     b'B' the worker's 8-byte nonce (from init), u32 LE batch number (1, 2, …),
 #                        then one record per pair, in order:
 #                        0, f64 LE                 reward
@@ -38,9 +38,17 @@ def main():
     # for its own failures.
     import fcntl
 
-    fd_in = fcntl.fcntl(0, fcntl.F_DUPFD_CLOEXEC, 700)
-    fd_out = fcntl.fcntl(1, fcntl.F_DUPFD_CLOEXEC, 800)
-    LOG[0] = fcntl.fcntl(2, fcntl.F_DUPFD_CLOEXEC, 900)
+    dupfd = getattr(fcntl, "F_DUPFD_CLOEXEC", 1030)  # the Linux value, for older Pythons
+
+    def high_dup(fd, at_least):
+        try:
+            return fcntl.fcntl(fd, dupfd, at_least)
+        except OSError:  # a small RLIMIT_NOFILE: any free number will do
+            return fcntl.fcntl(fd, dupfd, 3)
+
+    fd_in = high_dup(0, 700)
+    fd_out = high_dup(1, 800)
+    LOG[0] = high_dup(2, 900)
     null = os.open(os.devnull, os.O_RDWR)
     os.dup2(null, 0)
     os.dup2(null, 1)
@@ -200,7 +208,7 @@ def main():
         except _TypeError:
             fail("signature", "grade%s must accept two positional arguments (sample, item)" % sig)
 
-    send(82, ready)  # b"R"
+    send(82, nonce + ready)  # b"R"
     seq = 0
     batches = 0
     while True:

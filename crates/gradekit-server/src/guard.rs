@@ -17,6 +17,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use sha2::{Digest, Sha256};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use subtle::ConstantTimeEq;
@@ -32,6 +33,22 @@ pub struct Permit(pub Arc<OwnedSemaphorePermit>);
 
 /// Time a handler gets past the deadline to answer 504 itself before the guard does.
 const GRACE: Duration = Duration::from_millis(250);
+
+/// Counts a request from its arrival until its answer is returned or it is dropped.
+struct InFlight(Arc<AtomicUsize>);
+
+impl InFlight {
+    fn enter(n: &Arc<AtomicUsize>) -> InFlight {
+        n.fetch_add(1, Ordering::SeqCst);
+        InFlight(n.clone())
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
 
 /// The caller's project (DESIGN §8: every jobs-API object belongs to one).
 #[derive(Debug, Clone)]
@@ -74,6 +91,7 @@ fn authorized(req: &Request, keys: &[([u8; 32], Arc<str>)]) -> Result<Arc<str>, 
 
 /// Auth, concurrency limit and deadline (see the module docs).
 pub async fn guard(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let _counted = InFlight::enter(&state.0.in_flight);
     if req.uri().path() == crate::paths::HEALTH {
         return next.run(req).await;
     }

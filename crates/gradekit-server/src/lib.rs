@@ -172,6 +172,8 @@ pub(crate) struct Inner {
     pub(crate) permits: Arc<Semaphore>,
     pub(crate) endpoint_graders: HashMap<String, Arc<Compiled>>,
     pub(crate) openrlhf: Option<Arc<Compiled>>,
+    /// Requests received and not yet answered (see [`AppState::requests_in_flight`]).
+    pub(crate) in_flight: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl fmt::Debug for AppState {
@@ -261,6 +263,7 @@ impl AppState {
             endpoint_graders,
             openrlhf,
             config,
+            in_flight: Arc::default(),
         })))
     }
 
@@ -286,6 +289,12 @@ impl AppState {
             .openrlhf
             .as_ref()
             .map(|c| c.grader.name().to_string())
+    }
+
+    /// Requests received and not answered yet: after a drain that gave up, the requests that
+    /// were cut without a response.
+    pub fn requests_in_flight(&self) -> usize {
+        self.0.in_flight.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// Compiled graders currently cached.

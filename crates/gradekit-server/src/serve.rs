@@ -182,7 +182,10 @@ pub async fn shutdown_signal() {
 
 /// `gradekit serve`: builds the runtime, binds (after the policy check), prints the address on
 /// stderr, serves until SIGTERM/SIGINT and drains. Never prints the key.
-pub fn serve_until_signal(opts: ServeOptions, state: AppState) -> Result<(), BindPolicyError> {
+///
+/// Returns how many requests the drain cut without a response (0 after a clean drain); the
+/// CLI exits non-zero when it is not 0, and the log line says how many.
+pub fn serve_until_signal(opts: ServeOptions, state: AppState) -> Result<usize, BindPolicyError> {
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(threads)
@@ -205,10 +208,16 @@ pub fn serve_until_signal(opts: ServeOptions, state: AppState) -> Result<(), Bin
             state.openrlhf_grader_name().unwrap_or_else(|| "none".into()),
         );
         let jobs = state.config().jobs.clone();
-        let app = crate::app(state);
+        let app = crate::app(state.clone());
         let left = serve(listener, app, &opts, shutdown_signal()).await;
-        if left > 0 {
-            eprintln!("gradekit serve: drain deadline reached with {left} connection(s) open");
+        let cut = if left > 0 { state.requests_in_flight() } else { 0 };
+        if cut > 0 {
+            eprintln!(
+                "gradekit serve: drain deadline of {} s reached: {cut} request(s) cut without a response",
+                opts.drain_timeout.as_secs_f64()
+            );
+        } else if left > 0 {
+            eprintln!("gradekit serve: drain deadline reached with {left} idle connection(s) open; no request was cut");
         } else {
             eprintln!("gradekit serve: stopped");
         }
@@ -216,7 +225,7 @@ pub fn serve_until_signal(opts: ServeOptions, state: AppState) -> Result<(), Bin
             // Trainers checkpoint on SIGTERM; their jobs resume on the next start.
             j.shutdown(Duration::from_secs(5));
         }
-        Ok(())
+        Ok(cut)
     });
     // Grading that outlived its request (a python call past the deadline) must not hold the
     // exit: the process is leaving anyway.

@@ -105,6 +105,7 @@ pub fn main(a: Args) -> Result<ExitCode> {
         &[(a.input.as_path(), "input"), (a.grader.as_path(), "grader")],
         &outputs,
     )?;
+    grading_threads(a.threads, true)?; // a usage error before anything is read
     let opts = a.engine.to_options()?;
     let grader_json = crate::io::read_grader(&a.grader)?;
     let grader = match gradekit_engine::compile_for_run(&grader_json, &opts) {
@@ -283,17 +284,39 @@ pub fn main(a: Args) -> Result<ExitCode> {
     })
 }
 
-fn build_pool(a: &Args, grader: &CompiledGrader) -> Result<rayon::ThreadPool> {
-    let mut builder = rayon::ThreadPoolBuilder::new();
-    if let Some(t) = a.threads {
-        if t == 0 {
-            anyhow::bail!("--threads must be at least 1");
+/// Grading threads allowed per core: `--threads` above this only adds switching (the work is
+/// CPU-bound; judge calls have their own width, `--judge-concurrency`).
+const MAX_THREADS_PER_CORE: usize = 4;
+
+/// `--threads` checked: 0 is a usage error; more than [`MAX_THREADS_PER_CORE`] × cores is
+/// clamped with a warning (thousands of threads would spend the run being created).
+fn grading_threads(asked: Option<usize>, quiet: bool) -> Result<Option<usize>> {
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    let max = cores * MAX_THREADS_PER_CORE;
+    match asked {
+        Some(0) => anyhow::bail!("--threads must be at least 1"),
+        Some(t) if t > max => {
+            if !quiet {
+                eprintln!(
+                    "warning: --threads {t} is more than {MAX_THREADS_PER_CORE} per core; using {max} \
+                     ({cores} cores)"
+                );
+            }
+            Ok(Some(max))
         }
+        other => Ok(other),
+    }
+}
+
+fn build_pool(a: &Args, grader: &CompiledGrader) -> Result<rayon::ThreadPool> {
+    let threads = grading_threads(a.threads, a.quiet)?;
+    let mut builder = rayon::ThreadPoolBuilder::new();
+    if let Some(t) = threads {
         builder = builder.num_threads(t);
     }
     if let Some(width) = grader.io_width() {
         // Judge calls are I/O: keep --judge-concurrency samples in flight, whatever the cores.
-        let cpu = a.threads.unwrap_or_else(|| {
+        let cpu = threads.unwrap_or_else(|| {
             std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
         });
         builder = builder.num_threads(cpu.max(width));

@@ -4,7 +4,7 @@
 use crate::context::EvalContext;
 use crate::result::{Failure, Usage};
 use crate::EngineOptions;
-use gradekit_model::{ConfigError, ConfigErrors, Grader, SampleParts};
+use gradekit_model::{ConfigError, ConfigErrorKind, ConfigErrors, Grader, SampleParts};
 use gradekit_template::{RenderError, Root as TemplateRoot, Step, Template};
 use std::borrow::Cow;
 
@@ -149,7 +149,11 @@ pub(crate) fn template(
             limit: opts.field_limit(),
         }),
         Err(e) => {
-            errs.push(ConfigError::new(path, e.to_string()));
+            errs.push(ConfigError::with(
+                ConfigErrorKind::TemplateSyntax,
+                path,
+                e.to_string(),
+            ));
             None
         }
     }
@@ -157,7 +161,8 @@ pub(crate) fn template(
 
 /// The error for a grader type whose implementation is not part of this build.
 pub(crate) fn not_supported(path: &str, what: &str, issue: u32) -> ConfigError {
-    ConfigError::new(
+    ConfigError::with(
+        ConfigErrorKind::Unsupported,
         join(path, "type"),
         format!("{what} is not supported in this build yet (tracked in issue #{issue})"),
     )

@@ -53,7 +53,11 @@ impl Multi {
         let formula = match Formula::parse(&c.calculate_output, &vars) {
             Ok(f) => Some(f),
             Err(e) => {
-                errs.push(ConfigError::formula("calculate_output", e.to_string()));
+                errs.push(ConfigError::formula(
+                    "calculate_output",
+                    e.kind.code(),
+                    e.to_string(),
+                ));
                 None
             }
         };
@@ -138,6 +142,10 @@ pub(crate) fn check_raw_formula(v: &serde_json::Value, errs: &mut ConfigErrors) 
     };
     let vars: Vec<&str> = graders.keys().map(String::as_str).collect();
     if let Err(e) = Formula::parse(calc, &vars) {
-        errs.push(ConfigError::formula("calculate_output", e.to_string()));
+        errs.push(ConfigError::formula(
+            "calculate_output",
+            e.kind.code(),
+            e.to_string(),
+        ));
     }
 }

@@ -9,7 +9,7 @@ use super::join;
 use crate::context::EvalContext;
 use crate::result::{Failure, GradeResult};
 use crate::EngineOptions;
-use gradekit_model::{ConfigError, ConfigErrors, ErrorFlags, PythonGrader};
+use gradekit_model::{ConfigError, ConfigErrorKind, ConfigErrors, ErrorFlags, PythonGrader};
 use gradekit_python::{CompileErrorKind, PyOutcome, PythonProgram};
 use indexmap::IndexMap;
 use std::time::Instant;
@@ -29,11 +29,11 @@ impl Python {
         match opts.python.compile(&c.source, c.image_tag.as_deref()) {
             Ok(program) => Some(Python { program }),
             Err(e) => {
-                let field = match e.kind {
-                    CompileErrorKind::ImageTag => "image_tag",
-                    _ => "source",
+                let (field, kind) = match e.kind {
+                    CompileErrorKind::ImageTag => ("image_tag", ConfigErrorKind::UnknownValue),
+                    _ => ("source", ConfigErrorKind::PythonSource),
                 };
-                errs.push(ConfigError::new(join(path, field), e.message));
+                errs.push(ConfigError::with(kind, join(path, field), e.message));
                 None
             }
         }

@@ -56,6 +56,12 @@ class GradeResult:
         """The `/run` response body (what `gradekit.run` returns for the same input)."""
     def __float__(self) -> float: ...
 
+Items = Union[Sequence[Any], Mapping[str, Sequence[Any]], Any]
+"""One item per sample: a list of dicts, a dict of columns (``{"answer": [...]}``; lists, NumPy
+or Arrow arrays), or Arrow data (pyarrow Table, RecordBatch, struct Array; anything with
+``__arrow_c_stream__``/``__arrow_c_array__``). Only the keys the grader reads are converted;
+Arrow nulls are missing keys."""
+
 class Grader:
     """A grader compiled once, to grade many samples.
 
@@ -80,15 +86,15 @@ class Grader:
         """Grades one sample against `item` (default ``{}``). The GIL is released while
         grading. A failed sample is a result with reward 0 and an error flag, not an
         exception; an invalid sample *object* raises GraderError."""
-    def grade_batch(
-        self, samples: Iterable[Sample], items: Optional[Iterable[Any]] = None
-    ) -> List[GradeResult]:
+    def grade_batch(self, samples: Iterable[Sample], items: Optional[Items] = None) -> List[GradeResult]:
         """Grades many samples in parallel with the GIL released; one result per sample, in
-        input order. `items`, when given, has one item per sample."""
+        input order. `samples`: strings or sample dicts (a list, any iterable, Arrow strings).
+        Batches run in chunks: Ctrl-C raises KeyboardInterrupt between polls (~20 ms)."""
     def rewards(
-        self, samples: Iterable[Sample], items: Optional[Iterable[Any]] = None
-    ) -> List[float]:
-        """`grade_batch` returning only the rewards: the hot path of reward functions."""
+        self, samples: Iterable[Sample], items: Optional[Items] = None, *, as_numpy: bool = False
+    ) -> Any:
+        """`grade_batch` returning only the rewards: the hot path of reward functions. A list
+        of floats, or with ``as_numpy=True`` a float64 NumPy array."""
     @property
     def name(self) -> str:
         """The config's name, or the generated ``grader-…`` name."""
@@ -100,6 +106,12 @@ class Grader:
     @property
     def config(self) -> Dict[str, Any]:
         """A copy of the config this grader was compiled from."""
+    @property
+    def item_keys(self) -> Optional[List[str]]:
+        """The item keys the grader's templates read; None when it sees the whole item."""
+    @property
+    def engine_options(self) -> Dict[str, Any]:
+        """The engine options it was built with (a copy)."""
     @property
     def sub_grader_keys(self) -> List[str]:
         """Multi graders: sub-grader keys in config order; ``[]`` otherwise."""

@@ -278,7 +278,64 @@ class GraderUDF:
             added["errors"] = [None if r is None else r.errors for r in results]
         return added
 
+    def _arrow_columns(self, batch: Any) -> Optional[Dict[str, Any]]:
+        """The added columns of a pyarrow batch graded straight from its Arrow buffers (one
+        `Grader.rewards` call, no Python objects per row), or None when some row needs the
+        row-by-row path (a null or non-string sample, a non-struct item column)."""
+        import pyarrow as pa
+
+        names = batch.schema.names
+        if self.sample_column is not None:
+            sample_col = self.sample_column if self.sample_column in names else None
+        else:
+            present = [c for c in _SAMPLE_COLUMNS if c in names]
+            sample_col = present[0] if len(present) == 1 else None
+        if sample_col is None:
+            return None
+        samples = batch.column(sample_col)
+        if samples.null_count or not (
+            pa.types.is_string(samples.type) or pa.types.is_large_string(samples.type)
+        ):
+            return None
+        if self.item_column is not None and self.item_column in names:
+            items = batch.column(self.item_column)
+            if not pa.types.is_struct(items.type):
+                return None
+        else:
+            skip = set(_SAMPLE_COLUMNS) | {sample_col, "id"}
+            wanted = self.item_columns
+            if wanted is None:
+                keys = self.grader.item_keys
+                wanted = [c for c in names if c not in skip and (keys is None or c in keys)]
+            elif any(c not in names for c in wanted):
+                return None
+            items = {c: batch.column(c) for c in wanted}
+        n = len(batch)
+        try:
+            if self.with_errors:
+                results = self.grader.grade_batch(samples, items)
+                rewards = pa.array([r.reward for r in results], type=pa.float64())
+            else:
+                rewards = pa.array(self.grader.rewards(samples, items, as_numpy=True))
+                results = None
+        except (TypeError, ValueError, OverflowError):
+            return None  # some row is not gradable: the row-by-row path finds it
+        out: Dict[str, Any] = {self.output_column: rewards}
+        threshold = self.grader.pass_threshold
+        if threshold is not None:
+            import pyarrow.compute as pc
+
+            out["passed"] = pc.greater_equal(rewards, pa.scalar(threshold, pa.float64()))
+        out["error"] = pa.nulls(n, type=_ERROR_TYPE(pa))
+        if results is not None:
+            out["errors"] = pa.array([r.errors for r in results], type=_errors_type(pa))
+        return out
+
     def __call__(self, batch: Any) -> Any:
+        if _is_arrow(batch):
+            fast = self._arrow_columns(batch)
+            if fast is not None:
+                return _append_arrow(batch, fast)
         return _with_columns(batch, self.columns(batch))
 
 
@@ -301,13 +358,27 @@ def _error_keys() -> List[str]:
     return _ERROR_KEYS
 
 
-def _arrow_columns(added: Dict[str, List[Any]]) -> Dict[str, Any]:
+def _ERROR_TYPE(pa: Any) -> Any:
+    return pa.struct([("code", pa.string()), ("message", pa.string())])
+
+
+def _append_arrow(batch: Any, cols: Dict[str, Any]) -> Any:
+    out = batch
+    for k, col in cols.items():
+        if k in out.schema.names:
+            out = out.set_column(out.schema.get_field_index(k), k, col)
+        else:
+            out = out.append_column(k, col)
+    return out
+
+
+def _to_arrow(added: Dict[str, List[Any]]) -> Dict[str, Any]:
     import pyarrow as pa
 
     out = {}
     for k, v in added.items():
         if k == "error":
-            out[k] = pa.array(v, type=pa.struct([("code", pa.string()), ("message", pa.string())]))
+            out[k] = pa.array(v, type=_ERROR_TYPE(pa))
         elif k == "errors":
             out[k] = pa.array(v, type=_errors_type(pa))
         elif k == "passed":
@@ -320,13 +391,7 @@ def _arrow_columns(added: Dict[str, List[Any]]) -> Dict[str, Any]:
 def _with_columns(batch: Any, added: Dict[str, List[Any]]) -> Any:
     """The batch, in its own format, with `added` columns (replacing same-named ones)."""
     if _is_arrow(batch):
-        out = batch
-        for k, col in _arrow_columns(added).items():
-            if k in out.schema.names:
-                out = out.set_column(out.schema.get_field_index(k), k, col)
-            else:
-                out = out.append_column(k, col)
-        return out
+        return _append_arrow(batch, _to_arrow(added))
     if _is_pandas(batch):
         return batch.assign(**added)
     out = dict(batch)

@@ -135,14 +135,14 @@ def _per_row(values: Any, n: int) -> bool:
     return not isinstance(values, (str, bytes, Mapping)) and hasattr(values, "__len__") and len(values) == n
 
 
-def _rows(
+def _columns(
     n: int,
     kwargs: Mapping[str, Any],
     columns: Optional[Sequence[str]],
     item_keys: Optional[Sequence[str]],
     warn_missing: Callable[[List[str], Mapping[str, Any]], None],
-) -> List[Dict[str, Any]]:
-    """One item per completion from TRL's per-row keyword arguments."""
+) -> Dict[str, Any]:
+    """The item columns (name → one value per completion) from TRL's keyword arguments."""
     if columns is not None:
         names = list(columns)
         for name in names:
@@ -158,7 +158,7 @@ def _rows(
             k for k, v in kwargs.items()
             if k not in _NOT_COLUMNS and _per_row(v, n) and all(_is_json(x) for x in v)
         ]
-    rows: List[Dict[str, Any]] = [{} for _ in range(n)]
+    out: Dict[str, Any] = {}
     for name in names:
         values = kwargs[name]
         if isinstance(values, (str, bytes)) or not hasattr(values, "__len__"):
@@ -167,9 +167,8 @@ def _rows(
             raise ValueError(
                 "dataset column %r has %d values for %d completions" % (name, len(values), n)
             )
-        for row, v in zip(rows, values):
-            row[name] = v
-    return rows
+        out[name] = values
+    return out
 
 
 def _name(grader: Grader, name: Optional[str]) -> str:
@@ -222,18 +221,19 @@ def _scorer(
     def score(prompts: Optional[Sequence[Any]], completions: Sequence[Any], **kwargs: Any):
         completions = list(completions)
         n = len(completions)
-        items = _rows(n, kwargs, item_columns, item_keys, warn_missing)
+        cols = _columns(n, kwargs, item_columns, item_keys, warn_missing)
         if include_prompt and prompts is not None:
-            for row, p in zip(items, prompts):
-                row["prompt"] = p
+            cols["prompt"] = list(prompts)
         if to_sample is None:
-            samples = [sample_from(c, row) for c, row in zip(completions, items)]  # type: ignore[operator]
+            rows = [{k: v[i] for k, v in cols.items()} for i in range(n)]
+            samples = [sample_from(c, row) for c, row in zip(completions, rows)]  # type: ignore[operator]
         else:
             samples = [to_sample(c) for c in completions]
+        # One call for the whole batch; the columns go in as they are (no per-row dicts).
         if failed_reward == 0.0:
-            return grader.rewards(samples, items)
+            return grader.rewards(samples, cols)
         return [
-            failed_reward if r.failed else r.reward for r in grader.grade_batch(samples, items)
+            failed_reward if r.failed else r.reward for r in grader.grade_batch(samples, cols)
         ]
 
     return score

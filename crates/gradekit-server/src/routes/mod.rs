@@ -16,7 +16,7 @@ use crate::AppState;
 use axum::extract::Request;
 use axum::http::{header, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use gradekit_model::{ConfigError, ConfigErrors};
+use gradekit_model::{ConfigError, ConfigErrorKind, ConfigErrors};
 use serde::Serialize;
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -106,7 +106,8 @@ pub(crate) fn prefixed(prefix: &str, errs: ConfigErrors) -> ConfigErrors {
 pub(crate) use gradekit_model::json_kind as kind;
 
 pub(crate) fn type_error(path: &str, expected: &str, got: &Value) -> ConfigError {
-    ConfigError::new(
+    ConfigError::with(
+        ConfigErrorKind::InvalidType,
         path,
         format!(
             "invalid type: expected {expected}, but got {} instead",
@@ -121,7 +122,8 @@ pub(crate) fn body_object(body: Value) -> Result<serde_json::Map<String, Value>,
         Value::Object(m) => Ok(m),
         other => Err(ApiError::config(
             "invalid_request",
-            &ConfigError::new(
+            &ConfigError::with(
+                ConfigErrorKind::InvalidType,
                 "",
                 format!(
                     "invalid type: expected an object, but got {} instead",

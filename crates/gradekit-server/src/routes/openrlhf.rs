@@ -31,7 +31,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use gradekit_engine::model::SampleParts;
 use gradekit_engine::{ErrorFlags, EvalContext};
-use gradekit_model::{ConfigError, ConfigErrors};
+use gradekit_model::{ConfigError, ConfigErrorKind, ConfigErrors};
 use indexmap::IndexMap;
 use serde_json::{json, Map, Value};
 
@@ -118,7 +118,11 @@ impl Lists {
         let query = match m.remove("query") {
             Some(v) => strings("query", v, &mut errs),
             None => {
-                errs.push(ConfigError::new("query", "missing required field"));
+                errs.push(ConfigError::with(
+                    ConfigErrorKind::MissingField,
+                    "query",
+                    "missing required field",
+                ));
                 None
             }
         };

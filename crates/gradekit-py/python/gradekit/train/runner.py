@@ -59,7 +59,10 @@ def _load(spec: Spec):
         raise TrainError("cannot load model %r: %s is not a directory" % (spec.model.name, path))
     try:
         tok = AutoTokenizer.from_pretrained(path)
-        dtype = torch.bfloat16 if torch.cuda.is_available() and torch.cuda.is_bf16_supported() else torch.float32
+        # LoRA: the frozen base in bf16 on a GPU that has it; a full fine-tune keeps fp32 master
+        # weights (and optimizer state) and trains under bf16 autocast.
+        bf16 = torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+        dtype = torch.bfloat16 if bf16 and spec.model.lora else torch.float32
         model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype)
     except torch.OutOfMemoryError:
         raise

@@ -30,8 +30,11 @@ pub(crate) use crate::watch::FAR_FUTURE;
 use crate::watch::{describe_exit, Watch};
 use crate::{marshal, sandbox, scratch, seccomp};
 
+mod health;
+use health::quota_message;
+
 /// The harness, written once per process into its scratch root.
-pub(crate) const HARNESS: &str = include_str!("worker.py");
+pub(crate) const HARNESS: &str = include_str!("../worker.py");
 
 /// The fd number the progress page has in the worker (the harness maps and closes it).
 const PROGRESS_FD: i32 = 3;
@@ -294,7 +297,7 @@ impl Worker {
         let mut watch = Watch::new(deadline, 1, 0);
         let frame = self.read_frame(&mut watch, None);
         match frame {
-            Ok((protocol::OP_READY, _)) => Ok(()),
+            Ok((protocol::OP_READY, body)) if body.starts_with(&self.nonce) => Ok(()),
             Ok((protocol::OP_ERROR, body)) => {
                 let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
                 let kind = v["kind"].as_str().unwrap_or("init").to_string();
@@ -442,51 +445,6 @@ impl Worker {
         }
     }
 
-    /// Whether the scratch directory is over quota, measured at most once per
-    /// [`QUOTA_EVERY`] (the pool asks at every check-in).
-    pub fn over_quota_due(&mut self, spec: &Spec) -> bool {
-        if spec.scratch_bytes == 0 || self.quota_at.elapsed() < QUOTA_EVERY {
-            return false;
-        }
-        self.quota_at = Instant::now();
-        self.scratch_used(spec).is_some()
-    }
-
-    /// `Some(bytes)` when the scratch directory holds more than the quota allows (bytes or
-    /// [`scratch::MAX_ENTRIES`] entries).
-    fn scratch_used(&self, spec: &Spec) -> Option<u64> {
-        let (bytes, entries) = scratch::usage(&self.scratch, scratch::MAX_ENTRIES);
-        (bytes > spec.scratch_bytes || entries > scratch::MAX_ENTRIES).then_some(bytes)
-    }
-
-    /// The reaper's verdict on an idle worker: `true` = end it (idle too long, burning CPU
-    /// while it should be blocked reading its next frame, or over its scratch quota).
-    pub fn idle_verdict(&mut self, now: Instant, spec: &Spec) -> bool {
-        if now.saturating_duration_since(self.idle_since) >= spec.idle_timeout {
-            return true;
-        }
-        let Some(cpu) = registry::cpu_ticks(self.pid) else {
-            return true; // gone
-        };
-        let Some((at, base)) = self.cpu_mark else {
-            self.cpu_mark = Some((now, cpu));
-            return false;
-        };
-        let window = now.saturating_duration_since(at);
-        if window < Duration::from_millis(900) {
-            return false;
-        }
-        let used = cpu.saturating_sub(base);
-        // An idle harness is blocked in read(): any real CPU use is the grader's threads.
-        let hz = registry::ticks_per_second();
-        let allowed = (hz / 10).max(window.as_millis() as u64 * hz / 10_000);
-        if used > allowed {
-            return true;
-        }
-        self.cpu_mark = Some((now, cpu));
-        used > 0 && self.over_quota_due(spec)
-    }
-
     fn read_progress(&self) -> Option<(u32, u32)> {
         let mut b = [0u8; 8];
         self.progress.read_exact_at(&mut b, 0).ok()?;
@@ -594,15 +552,6 @@ impl Drop for Worker {
 /// Details of a sample whose worker sent bytes that are not its harness's reply.
 const FORGED: &str = "the worker's reply was not a valid frame from the harness (grader code \
                       writing to the protocol channel?); worker killed";
-
-fn quota_message(used: u64, quota: u64) -> String {
-    format!(
-        "scratch space limit exceeded: {} MiB used, the limit is {} MiB (or {} files); worker killed",
-        used >> 20,
-        quota >> 20,
-        scratch::MAX_ENTRIES
-    )
-}
 
 /// An 8-byte page shared with the worker (memfd, close-on-exec here; the child gets it as
 /// [`PROGRESS_FD`]).

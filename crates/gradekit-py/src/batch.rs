@@ -1,0 +1,158 @@
+//! Grading a batch in chunks: conversion under the GIL overlapped with grading without it, and
+//! Ctrl-C answered between polls.
+//!
+//! A batch is cut into chunks of [`CHUNK`] samples. The calling thread converts a chunk's
+//! Python objects into contexts (it must hold the GIL for that), hands the chunk to this
+//! process's thread pool, and converts the next one while the pool grades — so for cheap
+//! graders conversion and grading run at once, and for expensive ones the pool's threads are
+//! all busy. While it waits for a chunk, the calling thread releases the GIL and wakes every
+//! [`POLL`] to run Python's signal handlers: a `KeyboardInterrupt` (or any exception a handler
+//! raises) is returned at once, and the engine's cancellation token stops the chunks in flight
+//! before their next sample (python graders: their next frame). Memory stays bounded by two
+//! chunks of contexts, however long the batch.
+
+use crate::pool::pool;
+use gradekit_engine::{Cancel, CompiledGrader, EvalContext, GradeResult};
+use pyo3::exceptions::PyRuntimeError;
+use pyo3::prelude::*;
+use std::sync::mpsc;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Samples per chunk: large enough that handing a chunk to the pool is noise, small enough that
+/// two chunks of contexts are a few MB.
+pub const CHUNK: usize = 4096;
+
+/// How often a waiting caller checks for signals.
+const POLL: Duration = Duration::from_millis(20);
+
+/// Grades `ctxs` on the calling thread's pool (the caller is inside `pool.install`/`spawn`).
+fn grade_all(g: &CompiledGrader, ctxs: &[EvalContext], cancel: &Cancel) -> Vec<GradeResult> {
+    g.grade_batch_cancellable(ctxs, cancel)
+}
+
+/// Results of a chunk being graded.
+type Pending<T> = mpsc::Receiver<Vec<T>>;
+
+/// Grades `n` samples whose contexts `build` makes chunk by chunk (under the GIL), mapping each
+/// result with `map` on the pool (so only what the caller keeps crosses back). Results in
+/// input order. `width`: the pool's threads for CPU-bound graders.
+pub fn run<T, B, M>(
+    py: Python<'_>,
+    g: &Arc<CompiledGrader>,
+    n: usize,
+    width: usize,
+    mut build: B,
+    map: M,
+) -> PyResult<Vec<T>>
+where
+    T: Send + 'static,
+    B: FnMut(std::ops::Range<usize>) -> PyResult<Vec<EvalContext>>,
+    M: Fn(GradeResult) -> T + Send + Sync + Copy + 'static,
+{
+    let cancel = Cancel::new();
+    let result = run_chunks(py, g, n, width, &mut build, map, &cancel);
+    if result.is_err() {
+        cancel.cancel(); // stop the chunks still in flight
+    }
+    result
+}
+
+fn run_chunks<T, B, M>(
+    py: Python<'_>,
+    g: &Arc<CompiledGrader>,
+    n: usize,
+    width: usize,
+    build: &mut B,
+    map: M,
+    cancel: &Cancel,
+) -> PyResult<Vec<T>>
+where
+    T: Send + 'static,
+    B: FnMut(std::ops::Range<usize>) -> PyResult<Vec<EvalContext>>,
+    M: Fn(GradeResult) -> T + Send + Sync + Copy + 'static,
+{
+    // (Judge-calling graders run on the engine's own I/O pool inside the job.)
+    let pool = pool(width);
+    let mut out: Vec<T> = Vec::with_capacity(n);
+    let mut pending: Option<Pending<T>> = None;
+    let mut start = 0;
+    while start < n {
+        let end = n.min(start + CHUNK);
+        let ctxs = build(start..end)?;
+        start = end;
+        let Some(p) = &pool else {
+            // No threads to be had: grade here, the GIL released, one chunk at a time.
+            let g = Arc::clone(g);
+            let c = cancel.clone();
+            out.extend(py.detach(move || {
+                grade_all(&g, &ctxs, &c)
+                    .into_iter()
+                    .map(map)
+                    .collect::<Vec<_>>()
+            }));
+            py.check_signals()?;
+            continue;
+        };
+        let (tx, rx) = mpsc::sync_channel(1);
+        let (g2, c2) = (Arc::clone(g), cancel.clone());
+        p.spawn(move || {
+            let r: Vec<T> = grade_all(&g2, &ctxs, &c2).into_iter().map(map).collect();
+            let _ = tx.send(r); // the caller may have gone (Ctrl-C): drop the results
+        });
+        if let Some(prev) = pending.take() {
+            out.extend(wait(py, prev)?);
+        }
+        pending = Some(rx);
+    }
+    if let Some(prev) = pending {
+        out.extend(wait(py, prev)?);
+    }
+    Ok(out)
+}
+
+/// Waits for a chunk with the GIL released, checking for signals every [`POLL`].
+fn wait<T: Send>(py: Python<'_>, rx: Pending<T>) -> PyResult<Vec<T>> {
+    recv_polling(py, rx)
+}
+
+/// Receives from `rx` with the GIL released, running signal handlers every [`POLL`] (a
+/// receiver is not `Sync`: it moves into the detached closure and back).
+fn recv_polling<T: Send>(py: Python<'_>, mut rx: mpsc::Receiver<T>) -> PyResult<T> {
+    loop {
+        let (got, back) = py.detach(move || {
+            let got = rx.recv_timeout(POLL);
+            (got, rx)
+        });
+        rx = back;
+        match got {
+            Ok(v) => return Ok(v),
+            Err(mpsc::RecvTimeoutError::Timeout) => py.check_signals()?,
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                return Err(PyRuntimeError::new_err(
+                    "a grading thread stopped without an answer (a panic in the engine)",
+                ))
+            }
+        }
+    }
+}
+
+/// Runs `f` on a new thread with the GIL released, checking for signals while it runs: for
+/// single long calls (compiling a python grader runs its module in the workers). On an
+/// interrupt the thread is left to finish on its own and its result dropped.
+pub fn interruptible<T, F>(py: Python<'_>, f: F) -> PyResult<T>
+where
+    T: Send + 'static,
+    F: FnOnce() -> T + Send + 'static,
+{
+    let (tx, rx) = mpsc::sync_channel(1);
+    let spawned = std::thread::Builder::new()
+        .name("gradekit-py-call".into())
+        .spawn(move || {
+            let _ = tx.send(f());
+        });
+    if spawned.is_err() {
+        return Err(PyRuntimeError::new_err("cannot start a thread"));
+    }
+    recv_polling(py, rx)
+}
