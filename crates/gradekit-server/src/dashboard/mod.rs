@@ -36,7 +36,7 @@ use crate::AppState;
 use auth::Sessions;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Router};
@@ -159,8 +159,16 @@ fn jobs_of(state: &AppState) -> Option<Jobs> {
     state.0.config.jobs.clone()
 }
 
-const NO_JOBS: &str = "The fine-tuning jobs API is not enabled on this server \
-     (start gradekit serve with --data-dir and --models).";
+/// Without the jobs service there is no dashboard: its pages answer the API's 404, as any
+/// unknown path of a graders-only server does.
+fn no_jobs_api(uri: &Uri) -> Response {
+    crate::error::ApiError::new(
+        StatusCode::NOT_FOUND,
+        Some("not_found"),
+        format!("Invalid URL (GET {}): the fine-tuning jobs API and its dashboard are not enabled on this server", uri.path()),
+    )
+    .into_response()
+}
 
 fn query_pairs(q: Option<&str>) -> Vec<(String, String)> {
     match q {
@@ -195,13 +203,14 @@ async fn list(
     State(state): State<AppState>,
     Extension(sessions): Extension<Arc<Sessions>>,
     headers: HeaderMap,
+    uri: Uri,
     RawQuery(q): RawQuery,
 ) -> Response {
     let Some(v) = viewer(&state, &sessions, &headers) else {
         return sign_in_first();
     };
     let Some(jobs) = jobs_of(&state) else {
-        return message(StatusCode::NOT_FOUND, "No jobs API", NO_JOBS, Some(&v));
+        return no_jobs_api(&uri);
     };
     let q = query_pairs(q.as_deref());
     let after = param(&q, "after")
@@ -235,13 +244,14 @@ async fn job(
     Extension(sessions): Extension<Arc<Sessions>>,
     headers: HeaderMap,
     Path(id): Path<String>,
+    uri: Uri,
     RawQuery(q): RawQuery,
 ) -> Response {
     let Some(v) = viewer(&state, &sessions, &headers) else {
         return sign_in_first();
     };
     let Some(jobs) = jobs_of(&state) else {
-        return message(StatusCode::NOT_FOUND, "No jobs API", NO_JOBS, Some(&v));
+        return no_jobs_api(&uri);
     };
     if id.len() > 256 {
         return message(StatusCode::NOT_FOUND, "Not found", "no such job", Some(&v));
@@ -294,6 +304,7 @@ async fn live(
     Extension(sessions): Extension<Arc<Sessions>>,
     headers: HeaderMap,
     Path(id): Path<String>,
+    uri: Uri,
     RawQuery(q): RawQuery,
 ) -> Response {
     let Some(v) = viewer(&state, &sessions, &headers) else {
@@ -303,10 +314,7 @@ async fn live(
         );
     };
     let Some(jobs) = jobs_of(&state) else {
-        return json_answer(
-            StatusCode::NOT_FOUND,
-            &json!({"error": {"message": NO_JOBS}}),
-        );
+        return no_jobs_api(&uri);
     };
     let q = query_pairs(q.as_deref());
     let Some(after) = param(&q, "after")
