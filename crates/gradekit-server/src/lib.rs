@@ -45,6 +45,8 @@ mod body;
 pub mod cache;
 mod dashboard;
 pub mod error;
+#[doc(hidden)]
+pub mod fuzz;
 pub mod guard;
 mod routes;
 pub mod serve;
