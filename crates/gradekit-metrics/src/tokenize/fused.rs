@@ -86,20 +86,22 @@ static CLASS: [u8; 256] = {
 /// The sentence is outside the rules: use the exact port.
 pub(crate) struct Unsupported;
 
-/// Position of the final period (PUNCTUATION 1): the last `.`, preceded by a non-`.`, followed
-/// only by closing brackets and spaces (NLTKWordTokenizer's closer class holds ` `), then
-/// whitespace to the end. (Quotes, the pattern's other closers, are rejected by the scan.)
-fn final_period(s: &[u8]) -> Option<usize> {
-    let p = s.iter().rposition(|&b| b == b'.')?;
+/// Whether the `.` at `p` is the final period (PUNCTUATION 1): preceded by a non-`.`, followed
+/// only by closing brackets and spaces (the pattern's closer class holds a space), then
+/// whitespace to the end — which also makes it the last `.`. (Quotes, the pattern's other
+/// closers, are rejected by the scan.) Decided at each `.` from the bytes after it: a period
+/// inside a sentence fails on its next byte or two, so this costs no pass of its own.
+#[inline]
+fn is_final_period(s: &[u8], p: usize) -> bool {
     if p == 0 || s[p - 1] == b'.' {
-        return None;
+        return false;
     }
     let rest = &s[p + 1..];
     let k = rest
         .iter()
         .take_while(|&&b| matches!(b, b']' | b')' | b'}' | b'>' | b' '))
         .count();
-    rest[k..].iter().all(|&b| is_space(b)).then_some(p)
+    rest[k..].iter().all(|&b| is_space(b))
 }
 
 /// Whether a `\w` run is one of the CONTRACTIONS2 words (case-insensitive).
@@ -137,13 +139,13 @@ fn clitic_after(s: &[u8], i: usize) -> Option<usize> {
 }
 
 /// Whether the character at `i` is split off as (the start of) a token of its own, i.e.
-/// padded with a space on its left — what must follow a clitic. `fp` is the final period.
+/// padded with a space on its left — what must follow a clitic.
 #[inline]
-fn splits_at(s: &[u8], i: usize, fp: Option<usize>) -> bool {
+fn splits_at(s: &[u8], i: usize) -> bool {
     let Some(&c) = s.get(i) else { return true };
     match CLASS[usize::from(c)] {
         SPACE | SPLIT => true,
-        DOT => fp == Some(i) || s.get(i + 1) == Some(&b'.'),
+        DOT => s.get(i + 1) == Some(&b'.') || is_final_period(s, i),
         COMMA => !s
             .get(i + 1)
             .is_some_and(|&d| d.is_ascii_digit() || d == b',' || d == b':'),
@@ -167,7 +169,6 @@ fn scan(text: &str, out: &mut Tokens) -> Result<(), Unsupported> {
     let s = text.as_bytes();
     let n = s.len();
     let base = out.push_source(text);
-    let fp = final_period(s);
     // Start of the word being built (NONE: none), and where a clitic splits it.
     const NONE: usize = usize::MAX;
     let mut start = NONE;
@@ -214,7 +215,7 @@ fn scan(text: &str, out: &mut Tokens) -> Result<(), Unsupported> {
                 i += 1;
             }
             DOT => {
-                if fp == Some(i) {
+                if s.get(i + 1) != Some(&b'.') && is_final_period(s, i) {
                     end_word!(i);
                     tok(i, i + 1);
                     i += 1;
@@ -291,7 +292,7 @@ fn scan(text: &str, out: &mut Tokens) -> Result<(), Unsupported> {
                     return Err(Unsupported);
                 };
                 let end = at + len;
-                if !splits_at(s, end, fp) {
+                if !splits_at(s, end) {
                     return Err(Unsupported);
                 }
                 if at == i - 1 {
