@@ -189,3 +189,29 @@ proptest! {
         prop_assert_eq!(word_tokenize(&s), word_tokenize_exact(&s), "{:?}", s);
     }
 }
+
+#[test]
+fn quote_and_period_corners_agree() {
+    for t in [
+        "\"\"hi\"",
+        "\"",
+        "He said \"hi.\"",
+        "hi. \"",
+        "hi.\" ",
+        "hi.) \"",
+        "(\"a\")",
+        "a \"\" b",
+        "\"'s",
+        "x. \"y\"",
+        "\"John's\" car.",
+        "[\"x\"] {\"y\"} <\"z\">",
+        "a\"b\"c.",
+        "a,\" b:\"",
+        "\"Yes,\" he said, \"it is.\"",
+        "done.\"\"",
+        "done. \"\"",
+        "\t\"a\"\n\"b\"",
+    ] {
+        check(t).unwrap();
+    }
+}
