@@ -107,7 +107,8 @@ fn is_final_period(s: &[u8], p: usize) -> bool {
     let k = rest
         .iter()
         .take_while(|&&b| {
-            let closer = matches!(b, b']' | b')' | b'}' | b'>' | b' ') || (b == b'"' && prev != b' ');
+            let closer =
+                matches!(b, b']' | b')' | b'}' | b'>' | b' ') || (b == b'"' && prev != b' ');
             prev = b;
             closer
         })
