@@ -2,7 +2,8 @@
 
 use anyhow::{Context, Result};
 use gradekit_engine::EngineOptions;
-use gradekit_jobs::{Jobs, JobsConfig, LocalBackend, ModelRegistry};
+use gradekit_jobs::ray::RayBackend;
+use gradekit_jobs::{Backend, Jobs, JobsConfig, LocalBackend, ModelRegistry};
 use gradekit_server::ApiKey;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -33,6 +34,11 @@ pub struct JobsFlags {
     /// Largest file upload, in bytes (OpenAI: 512 MB).
     #[arg(long, default_value_t = gradekit_jobs::service::DEFAULT_MAX_UPLOAD, value_name = "BYTES")]
     max_upload: u64,
+    /// Run trainers as Ray Jobs on an existing Ray cluster (its dashboard, e.g.
+    /// http://127.0.0.1:8265) instead of child processes. The cluster must see --data-dir at
+    /// the same path (a head on this machine or a shared filesystem).
+    #[arg(long, value_name = "URL")]
+    ray_address: Option<String>,
 }
 
 fn default_data_dir() -> PathBuf {
@@ -79,15 +85,22 @@ impl JobsFlags {
         if self.max_upload == 0 {
             anyhow::bail!("--max-upload must be at least 1");
         }
-        let backend =
-            LocalBackend::new(&self.trainer).map_err(|e| anyhow::anyhow!("--trainer: {e}"))?;
+        let backend: Arc<dyn Backend> = match &self.ray_address {
+            Some(addr) => Arc::new(
+                RayBackend::new(addr, &self.trainer)
+                    .map_err(|e| anyhow::anyhow!("--ray-address / --trainer: {e}"))?,
+            ),
+            None => Arc::new(
+                LocalBackend::new(&self.trainer).map_err(|e| anyhow::anyhow!("--trainer: {e}"))?,
+            ),
+        };
         let mut cfg = JobsConfig::new(self.data_dir.clone().unwrap_or_else(default_data_dir));
         cfg.max_jobs = self.max_jobs;
         cfg.organization_id = self.organization.clone();
         cfg.models = models;
         cfg.engine = engine;
         let dir = cfg.data_dir.clone();
-        Jobs::open(cfg, Arc::new(backend)).map_err(|e| {
+        Jobs::open(cfg, backend).map_err(|e| {
             anyhow::anyhow!("cannot open the jobs data directory {}: {e}", dir.display())
         })
     }

@@ -44,6 +44,10 @@ pub struct Args {
     /// make the exit status 1 (and are counted in the log).
     #[arg(long, default_value_t = ServeOptions::default().drain_timeout.as_secs_f64(), value_name = "SECS")]
     drain_timeout: f64,
+    /// Bytes of JSON request bodies held at once (from content-length; --max-body for a body
+    /// without one); past it new requests get 429 with retry-after. Bounds parsing memory.
+    #[arg(long, default_value_t = gradekit_server::DEFAULT_MAX_INFLIGHT_BODY, value_name = "BYTES")]
+    max_inflight_body: usize,
     /// Most samples in one POST /v1/graders/run_batch request (400 with the limit beyond).
     #[arg(long, default_value_t = gradekit_server::DEFAULT_MAX_BATCH, value_name = "N")]
     max_batch_samples: usize,
@@ -96,6 +100,7 @@ pub fn main(a: Args) -> Result<ExitCode> {
         concurrency: a.concurrency,
         cache_capacity: a.cache_size,
         max_batch: a.max_batch_samples,
+        max_inflight_body: a.max_inflight_body,
         allow_untrusted_python: a.allow_untrusted_python,
         project_keys: a.jobs.project_keys()?,
         max_upload: a.jobs.max_upload(),

@@ -34,6 +34,37 @@ pub struct Permit(pub Arc<OwnedSemaphorePermit>);
 /// Time a handler gets past the deadline to answer 504 itself before the guard does.
 const GRACE: Duration = Duration::from_millis(250);
 
+/// `n` bytes in KiB (rounded up, at least 1), as permits of the body budget.
+pub(crate) fn kib(n: usize) -> usize {
+    n.div_ceil(1024)
+        .clamp(1, tokio::sync::Semaphore::MAX_PERMITS)
+}
+
+/// What a request weighs against the body budget, in KiB: its declared length (or the body
+/// limit when it declares none), capped by the body limit; 1 KiB for anything that is not
+/// JSON (uploads stream to disk). `None` when it can never fit (it then gets 429 too).
+fn body_weight(req: &Request, config: &crate::ServerConfig) -> Option<u32> {
+    let json = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.to_ascii_lowercase().contains("json"));
+    let bytes = if json {
+        req.headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|s| s.trim().parse::<u64>().ok())
+            .map_or(config.max_body, |n| {
+                usize::try_from(n)
+                    .unwrap_or(usize::MAX)
+                    .min(config.max_body)
+            })
+    } else {
+        1
+    };
+    u32::try_from(kib(bytes)).ok()
+}
+
 /// Counts a request from its arrival until its answer is returned or it is dropped.
 struct InFlight(Arc<AtomicUsize>);
 
@@ -113,6 +144,23 @@ pub async fn guard(State(state): State<AppState>, mut req: Request, next: Next) 
                 format!(
                     "the server is handling its limit of {} concurrent requests; retry shortly",
                     state.0.config.concurrency
+                ),
+            );
+            e.retry_after = Some(1);
+            return e.into_response();
+        }
+    };
+    let _body_budget = match body_weight(&req, &state.0.config)
+        .and_then(|kib| state.0.body_budget.clone().try_acquire_many_owned(kib).ok())
+    {
+        Some(p) => p,
+        None => {
+            let mut e = ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                Some("server_busy"),
+                format!(
+                    "the server is holding its limit of {} bytes of request bodies; retry shortly",
+                    state.0.config.max_inflight_body
                 ),
             );
             e.retry_after = Some(1);

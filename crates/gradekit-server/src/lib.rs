@@ -44,6 +44,8 @@ use tokio::sync::Semaphore;
 mod body;
 pub mod cache;
 pub mod error;
+#[doc(hidden)]
+pub mod fuzz;
 pub mod guard;
 mod routes;
 pub mod serve;
@@ -65,6 +67,9 @@ pub const DEFAULT_CONCURRENCY: usize = 256;
 pub const DEFAULT_MAX_BATCH: usize = 400;
 /// Most queries in one OpenRLHF `/get_reward` request (its answer is a few numbers per query).
 pub const MAX_REWARD_QUERIES: usize = 16_384;
+/// Default budget of JSON request bodies held at once (`--max-inflight-body`): with the body
+/// limit, what bounds the memory of parsing, whatever the clients send and however many.
+pub const DEFAULT_MAX_INFLIGHT_BODY: usize = 256 * 1024 * 1024;
 /// Default number of compiled graders kept.
 pub const DEFAULT_CACHE_CAPACITY: usize = 256;
 
@@ -102,6 +107,10 @@ pub struct ServerConfig {
     pub cache_capacity: usize,
     /// Most samples in one `/v1/graders/run_batch` request (400 beyond, naming the limit).
     pub max_batch: usize,
+    /// Bytes of JSON request bodies held at once, counted from `content-length` (or `max_body`
+    /// when a body does not declare its length) from the guard to the answer; a request that
+    /// does not fit is answered 429 with `retry-after`. Uploads (streamed to disk) count 1 KiB.
+    pub max_inflight_body: usize,
     /// Accept an engine whose python mode is not `sandboxed` (code from any client would run
     /// unisolated).
     pub allow_untrusted_python: bool,
@@ -123,6 +132,7 @@ impl Default for ServerConfig {
             concurrency: DEFAULT_CONCURRENCY,
             cache_capacity: DEFAULT_CACHE_CAPACITY,
             max_batch: DEFAULT_MAX_BATCH,
+            max_inflight_body: DEFAULT_MAX_INFLIGHT_BODY,
             allow_untrusted_python: false,
             project_keys: Vec::new(),
             jobs: None,
@@ -169,6 +179,8 @@ pub(crate) struct Inner {
     pub(crate) engine: EngineOptions,
     pub(crate) cache: GraderCache,
     pub(crate) permits: Arc<Semaphore>,
+    /// KiB of request bodies in flight ([`ServerConfig::max_inflight_body`]).
+    pub(crate) body_budget: Arc<Semaphore>,
     pub(crate) endpoint_graders: HashMap<String, Arc<Compiled>>,
     pub(crate) openrlhf: Option<Arc<Compiled>>,
     /// Requests received and not yet answered (see [`AppState::requests_in_flight`]).
@@ -217,12 +229,18 @@ impl AppState {
         if config.max_body == 0 {
             return Err(StartError::Config("--max-body must be at least 1".into()));
         }
+        if config.max_inflight_body < config.max_body {
+            return Err(StartError::Config(format!(
+                "--max-inflight-body ({}) must be at least --max-body ({})",
+                config.max_inflight_body, config.max_body
+            )));
+        }
         if config.timeout.is_zero() {
             return Err(StartError::Config("--timeout must be positive".into()));
         }
         let compile = |what: String, v: &Value| {
             gradekit_engine::compile(v, &engine)
-                .map(|g| Arc::new(Compiled::new(g, v)))
+                .map(|g| Arc::new(Compiled::new(g)))
                 .map_err(|errors| StartError::InvalidGrader { what, errors })
         };
         let mut endpoint_graders = HashMap::new();
@@ -258,6 +276,7 @@ impl AppState {
                 .collect(),
             cache: GraderCache::new(config.cache_capacity),
             permits: Arc::new(Semaphore::new(config.concurrency)),
+            body_budget: Arc::new(Semaphore::new(guard::kib(config.max_inflight_body))),
             engine,
             endpoint_graders,
             openrlhf,
