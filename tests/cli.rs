@@ -539,10 +539,10 @@ fn score_reads_and_writes_gzip_and_zstd() {
     }
     let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     enc.write_all(input.as_bytes()).unwrap();
-    let gz = write_temp("in.jsonl.gz", &enc.finish().unwrap());
-    let plain = write_temp("in.jsonl", input.as_bytes());
-    let out_zst = write_temp("out.jsonl.zst", b"");
-    let out_plain = write_temp("out.jsonl", b"");
+    let gz = write_temp("gz-in.jsonl.gz", &enc.finish().unwrap());
+    let plain = write_temp("gz-in.jsonl", input.as_bytes());
+    let out_zst = write_temp("gz-out.jsonl.zst", b"");
+    let out_plain = write_temp("gz-out.jsonl", b"");
     let (code, _, err) = gradekit(
         &[
             "score",

@@ -650,3 +650,52 @@ fn judge_url_credentials_never_reach_the_output() {
     }
     assert!(text.contains("127.0.0.1:9"), "{text}");
 }
+
+/// A line longer than --max-line-bytes is one error row; it is never held in memory whole.
+#[test]
+fn an_overlong_line_is_an_error_row_and_its_neighbours_are_graded() {
+    let dir = tempfile::tempdir().unwrap();
+    let g = write(dir.path(), "g.json", eq_grader().to_string().as_bytes());
+    let ok = json!({"item": {"r": "a"}, "model_sample": "a"}).to_string();
+    let long = json!({"item": {"r": "a"}, "model_sample": "a".repeat(300_000)}).to_string();
+    for (input, rows_expected) in [
+        (
+            format!("{ok}\n{long}\n\n{ok}\n"),
+            vec![(1, true), (2, false), (4, true)],
+        ),
+        (format!("{ok}\n{long}"), vec![(1, true), (2, false)]),
+    ] {
+        let (code, out, err) = gradekit(
+            &[
+                "score",
+                "-q",
+                "--max-line-bytes",
+                "100000",
+                "-g",
+                g.to_str().unwrap(),
+                "-",
+            ],
+            input.as_bytes(),
+        );
+        assert_eq!(code, 0, "{err}");
+        let rows: Vec<Value> = out
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(rows.len(), rows_expected.len(), "{out}");
+        for (row, (line, graded)) in rows.iter().zip(rows_expected) {
+            assert_eq!(row["line"], json!(line));
+            if graded {
+                assert_eq!(row["reward"], json!(1.0));
+            } else {
+                assert_eq!(row["reward"], Value::Null);
+                assert_eq!(row["error"]["code"], json!("line_too_long"));
+                let m = row["error"]["message"].as_str().unwrap();
+                assert!(
+                    m.contains("100000") && m.contains("--max-line-bytes"),
+                    "{m}"
+                );
+            }
+        }
+    }
+}

@@ -5,18 +5,31 @@ use serde_json::Value;
 use std::io::Read;
 use std::path::Path;
 
-/// Reads a whole file (`-` = stdin).
+/// Largest JSON document read by `run`, `validate` and for a grader (a run request, a grader
+/// file): 256 MiB. Past it the command fails with a message instead of reading without bound.
+pub const MAX_DOCUMENT_BYTES: u64 = 256 << 20;
+
+/// Reads a whole file (`-` = stdin), at most [`MAX_DOCUMENT_BYTES`].
 pub fn read_input(path: &Path) -> Result<Vec<u8>> {
-    if path.as_os_str() == "-" {
+    let (name, reader): (String, Box<dyn Read>) = if path.as_os_str() == "-" {
         require_stdin()?;
-        let mut buf = Vec::new();
-        std::io::stdin()
-            .read_to_end(&mut buf)
-            .context("cannot read standard input")?;
-        Ok(buf)
+        ("standard input".into(), Box::new(std::io::stdin()))
     } else {
-        std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))
+        let f =
+            std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
+        (path.display().to_string(), Box::new(f))
+    };
+    let mut buf = Vec::new();
+    reader
+        .take(MAX_DOCUMENT_BYTES + 1)
+        .read_to_end(&mut buf)
+        .with_context(|| format!("cannot read {name}"))?;
+    if buf.len() as u64 > MAX_DOCUMENT_BYTES {
+        anyhow::bail!(
+            "{name} is larger than the limit of {MAX_DOCUMENT_BYTES} bytes for one JSON document"
+        );
     }
+    Ok(buf)
 }
 
 /// Reads and parses one JSON document.

@@ -13,7 +13,10 @@ use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 mod engine_flags;
+mod http;
 mod io;
+mod jobs;
+mod jobs_flags;
 mod lint;
 mod run;
 mod score;
@@ -53,6 +56,8 @@ enum Command {
     Score(score::Args),
     /// Check a grader against real rows: template paths, formula keys, constant rewards, flat groups.
     Lint(lint::Args),
+    /// Fine-tuning jobs of a `gradekit serve`: list, show, events [--follow], cancel, export.
+    Jobs(jobs::Args),
     /// Serve the OpenAI-compatible graders API (run/validate) over HTTP.
     Serve(serve::Args),
 }
@@ -66,6 +71,7 @@ pub fn main() -> ExitCode {
         Command::Run(a) => io::require_stdout().and_then(|()| run::main(a)),
         Command::Score(a) => score::main(a),
         Command::Serve(a) => serve::main(a),
+        Command::Jobs(a) => jobs::main(a),
         Command::Lint(a) => io::require_stdout().and_then(|()| lint::main(a)),
     };
     match result {

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Routes:\n  POST /v1/fine_tuning/alpha/graders/run       OpenAI wire\n  POST /v1/fine_tuning/alpha/graders/validate  OpenAI wire\n  GET  /health                                 no key needed\n  POST /v1/graders/run_batch                   extension: many samples, one grader\n  POST /v1/endpoint_graders/NAME               extension: Azure endpoint-grader protocol\n  POST /get_reward                             extension: OpenRLHF remote reward\n\nExample (the official SDK):\n  gradekit serve --port 8080 &\n  python -c 'import openai; c = openai.OpenAI(base_url=\"http://127.0.0.1:8080/v1\", api_key=\"x\"); print(c.fine_tuning.alpha.graders.validate(grader={\"type\": \"string_check\", \"name\": \"s\", \"input\": \"a\", \"reference\": \"a\", \"operation\": \"eq\"}))'"
+    after_help = "Routes:\n  POST /v1/fine_tuning/alpha/graders/run       OpenAI wire\n  POST /v1/fine_tuning/alpha/graders/validate  OpenAI wire\n  GET  /health                                 no key needed\n  POST /v1/graders/run_batch                   extension: many samples, one grader\n  POST /v1/endpoint_graders/NAME               extension: Azure endpoint-grader protocol\n  POST /get_reward                             extension: OpenRLHF remote reward\n  /v1/files, /v1/fine_tuning/jobs[/ID[/cancel|pause|resume|events|checkpoints]],\n  /v1/fine_tuning/checkpoints/CKPT/permissions[/ID], /v1/models[/ID]\n                                               fine-tuning jobs API (DESIGN.md section 8)\n\nExample (the official SDK):\n  gradekit serve --port 8080 &\n  python -c 'import openai; c = openai.OpenAI(base_url=\"http://127.0.0.1:8080/v1\", api_key=\"x\"); print(c.fine_tuning.alpha.graders.validate(grader={\"type\": \"string_check\", \"name\": \"s\", \"input\": \"a\", \"reference\": \"a\", \"operation\": \"eq\"}))'"
 )]
 pub struct Args {
     /// Address to bind. Anything but a loopback address needs --api-key.
@@ -44,6 +44,10 @@ pub struct Args {
     /// make the exit status 1 (and are counted in the log).
     #[arg(long, default_value_t = ServeOptions::default().drain_timeout.as_secs_f64(), value_name = "SECS")]
     drain_timeout: f64,
+    /// Bytes of JSON request bodies held at once (from content-length; --max-body for a body
+    /// without one); past it new requests get 429 with retry-after. Bounds parsing memory.
+    #[arg(long, default_value_t = gradekit_server::DEFAULT_MAX_INFLIGHT_BODY, value_name = "BYTES")]
+    max_inflight_body: usize,
     /// Most samples in one POST /v1/graders/run_batch request (400 with the limit beyond).
     #[arg(long, default_value_t = gradekit_server::DEFAULT_MAX_BATCH, value_name = "N")]
     max_batch_samples: usize,
@@ -58,6 +62,8 @@ pub struct Args {
     /// Serve OpenRLHF's remote reward protocol (POST /get_reward) with this grader.
     #[arg(long, value_name = "FILE")]
     openrlhf_grader: Option<PathBuf>,
+    #[command(flatten)]
+    jobs: crate::jobs_flags::JobsFlags,
     #[command(flatten)]
     engine: EngineFlags,
 }
@@ -94,9 +100,18 @@ pub fn main(a: Args) -> Result<ExitCode> {
         concurrency: a.concurrency,
         cache_capacity: a.cache_size,
         max_batch: a.max_batch_samples,
+        max_inflight_body: a.max_inflight_body,
         allow_untrusted_python: a.allow_untrusted_python,
+        project_keys: a.jobs.project_keys()?,
+        max_upload: a.jobs.max_upload(),
+        jobs: None,
     };
-    let state = AppState::new(config, a.engine.to_options()?, graders)?;
+    let engine = a.engine.to_options()?;
+    let config = ServerConfig {
+        jobs: Some(a.jobs.open(engine.clone())?),
+        ..config
+    };
+    let state = AppState::new(config, engine, graders)?;
     if !(a.drain_timeout.is_finite() && a.drain_timeout >= 0.0) {
         anyhow::bail!("--drain-timeout must be a number of seconds");
     }

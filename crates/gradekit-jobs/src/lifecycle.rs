@@ -42,6 +42,33 @@ pub(crate) struct Shared {
     validate_tx: Mutex<Sender<String>>,
     stopping: AtomicBool,
     pub(crate) started_at: i64,
+    /// The data directory's lock, held while the service lives.
+    _lock: std::fs::File,
+}
+
+/// Takes the data directory's exclusive lock: two servers on one directory would both run
+/// its queued jobs.
+#[allow(unsafe_code)]
+fn lock_dir(dir: &Path) -> Result<std::fs::File> {
+    use std::os::unix::io::AsRawFd;
+    let f = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(dir.join("lock"))?;
+    // SAFETY: flock on a descriptor this function owns; no memory is passed.
+    let r = unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+    if r != 0 {
+        return Err(Error::invalid(
+            "data_dir_in_use",
+            "data_dir",
+            format!(
+                "{} is in use by another gradekit server (one server per --data-dir)",
+                dir.display()
+            ),
+        ));
+    }
+    Ok(f)
 }
 
 impl std::fmt::Debug for Shared {
@@ -117,6 +144,7 @@ pub(crate) fn start(cfg: JobsConfig, backend: Arc<dyn Backend>) -> Result<Arc<Sh
     for d in ["files", "jobs", "tmp"] {
         std::fs::create_dir_all(dir.join(d))?;
     }
+    let lock = lock_dir(dir)?;
     // Uploads that never completed.
     for e in std::fs::read_dir(dir.join("tmp"))?.flatten() {
         let _ = std::fs::remove_file(e.path());
@@ -140,6 +168,7 @@ pub(crate) fn start(cfg: JobsConfig, backend: Arc<dyn Backend>) -> Result<Arc<Sh
         validate_tx: Mutex::new(tx),
         stopping: AtomicBool::new(false),
         started_at: now(),
+        _lock: lock,
     });
     recover(&sh, &mut store)?;
     drop(store);

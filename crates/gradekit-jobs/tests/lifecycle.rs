@@ -90,6 +90,12 @@ fn messages(jobs: &Jobs, id: &str) -> Vec<(String, String, String)> {
 fn a_supervised_job_runs_to_success() {
     let dir = tempfile::tempdir().unwrap();
     let jobs = open(dir.path(), 1);
+    // One service per data directory.
+    let second = Jobs::open(
+        JobsConfig::new(dir.path()),
+        Arc::new(LocalBackend::new("true").unwrap()),
+    );
+    assert_eq!(second.unwrap_err().param.as_deref(), Some("data_dir"));
     let f = upload(&jobs, "p", &vec![chat(); 20]);
     let j = create(&jobs, "p", &f, "demo");
     assert_eq!(j.status, Status::ValidatingFiles);

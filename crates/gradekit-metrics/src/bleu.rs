@@ -53,7 +53,10 @@ fn bleu_of<T: TokenSeq + ?Sized>(hyp: &T, refr: &T) -> f64 {
 /// BLEU of the text `input` against `reference`, both tokenised with
 /// [`crate::tokenize::nltk_tokenize`] (the grader's `bleu` metric).
 pub fn bleu(input: &str, reference: &str) -> f64 {
-    crate::tokenize::with_nltk_tokens(input, reference, |hyp, refr| bleu_of(hyp, refr))
+    crate::tokenize::with_nltk_tokens(input, reference, |hyp, refr, key| {
+        let clipped = crate::ngram::clipped_1_to_4(hyp, refr, key);
+        score_from_counts(&clipped, hyp.len(), refr.len())
+    })
 }
 
 /// The float part of NLTK's `corpus_bleu` for one sentence pair, from the

@@ -23,17 +23,22 @@ pub fn gleu_tokens<S: AsRef<str>>(hyp: &[S], refr: &[S]) -> f64 {
 }
 
 fn gleu_of<T: TokenSeq + ?Sized>(hyp: &T, refr: &T) -> f64 {
-    let total = |len: usize| (1..=MAX_ORDER).map(|n| ngram_count(len, n)).sum::<u64>();
-    // tpfp / tpfn in NLTK's names.
-    let n_all = total(hyp.count()).max(total(refr.count()));
-    if n_all == 0 {
-        return 0.0;
-    }
     let mut clipped = [0u64; MAX_ORDER];
     with_scratch(|s| {
         s.intern(refr, hyp);
         s.clipped_overlaps(&mut clipped);
     });
+    gleu_from_counts(&clipped, hyp.count(), refr.count())
+}
+
+/// The score from the clipped overlaps of orders 1..=4 and the two token counts.
+fn gleu_from_counts(clipped: &[u64; MAX_ORDER], hyp_len: usize, ref_len: usize) -> f64 {
+    let total = |len: usize| (1..=MAX_ORDER).map(|n| ngram_count(len, n)).sum::<u64>();
+    // tpfp / tpfn in NLTK's names.
+    let n_all = total(hyp_len).max(total(ref_len));
+    if n_all == 0 {
+        return 0.0;
+    }
     let tp: u64 = clipped.iter().sum();
     tp as f64 / n_all as f64
 }
@@ -41,7 +46,13 @@ fn gleu_of<T: TokenSeq + ?Sized>(hyp: &T, refr: &T) -> f64 {
 /// GLEU of the text `input` against `reference`, both tokenised with
 /// [`crate::tokenize::nltk_tokenize`] (the grader's `gleu` metric).
 pub fn gleu(input: &str, reference: &str) -> f64 {
-    crate::tokenize::with_nltk_tokens(input, reference, |hyp, refr| gleu_of(hyp, refr))
+    crate::tokenize::with_nltk_tokens(input, reference, |hyp, refr, key| {
+        gleu_from_counts(
+            &crate::ngram::clipped_1_to_4(hyp, refr, key),
+            hyp.len(),
+            refr.len(),
+        )
+    })
 }
 
 #[cfg(test)]

@@ -19,6 +19,7 @@
 //! * **No allocation per call once warm**: buffers are kept per thread and reused.
 
 pub mod bleu;
+mod cache;
 mod fasthash;
 pub mod fuzzy;
 pub mod gleu;

@@ -274,6 +274,35 @@ pub(crate) fn with_scratch<R>(f: impl FnOnce(&mut Scratch) -> R) -> R {
     r
 }
 
+/// Clipped overlaps of orders 1..=4 of an NLTK-tokenized pair (bleu and gleu both need
+/// exactly these): computed once per pair of cached texts (`key`, see `crate::cache`) and
+/// reused when the other metric asks for the same pair.
+pub(crate) fn clipped_1_to_4<T: TokenSeq + ?Sized>(
+    hyp: &T,
+    refr: &T,
+    key: crate::cache::PairKey,
+) -> [u64; 4] {
+    /// The last keyed pair and its counts.
+    type Last = Option<((u64, u64), [u64; 4])>;
+    thread_local! {
+        static LAST: Cell<Last> = const { Cell::new(None) };
+    }
+    if let (Some(k), Ok(Some((last, counts)))) = (key, LAST.try_with(Cell::get)) {
+        if k == last {
+            return counts;
+        }
+    }
+    let mut clipped = [0u64; 4];
+    with_scratch(|s| {
+        s.intern(refr, hyp);
+        s.clipped_overlaps(&mut clipped);
+    });
+    if let Some(k) = key {
+        let _ = LAST.try_with(|c| c.set(Some((k, clipped))));
+    }
+    clipped
+}
+
 impl Scratch {
     /// Interns a pair of token lists into `self.ids`, ids anchored to `reference`.
     pub(crate) fn intern<R, I>(&mut self, reference: &R, input: &I)

@@ -7,7 +7,9 @@
 //! keyrings, bpf/perf, io_uring, module loading; signals only to the worker itself (`kill`,
 //! `tkill`, `tgkill` whose first argument is the worker's pid); `ENOSYS` for `clone3` so glibc
 //! falls back to `clone`, whose flags the filter can see (threads keep working); no rlimit,
-//! clock, hostname, chmod/chown or xattr changes. Any other
+//! clock, hostname, chmod/chown or xattr changes; no in-memory files (`memfd_create`: memory the
+//! address-space limit and the scratch quota would not see), no System V or message-queue IPC
+//! (objects that outlive the worker and reach other processes). Any other
 //! architecture than the one compiled for is killed; on x86-64 the x32 ABI is refused.
 //! Layout of `struct seccomp_data`: nr at 0, arch at 4, instruction pointer at 8, args at 16.
 
@@ -97,6 +99,29 @@ fn denied() -> Vec<libc::c_long> {
         libc::SYS_rt_sigqueueinfo,
         libc::SYS_rt_tgsigqueueinfo,
         libc::SYS_process_madvise,
+        // Anonymous in-memory files are shared memory: their pages count against neither
+        // RLIMIT_AS (until mapped) nor the scratch quota, so a grader could fill the host's RAM.
+        libc::SYS_memfd_create,
+        // System V and POSIX message-queue IPC: objects that outlive the worker (a 1 GiB shared
+        // segment stays in RAM after it exits) and that reach other processes of the same user.
+        libc::SYS_shmget,
+        libc::SYS_shmat,
+        libc::SYS_shmctl,
+        libc::SYS_shmdt,
+        libc::SYS_msgget,
+        libc::SYS_msgsnd,
+        libc::SYS_msgrcv,
+        libc::SYS_msgctl,
+        libc::SYS_semget,
+        libc::SYS_semop,
+        libc::SYS_semtimedop,
+        libc::SYS_semctl,
+        libc::SYS_mq_open,
+        libc::SYS_mq_unlink,
+        libc::SYS_mq_timedsend,
+        libc::SYS_mq_timedreceive,
+        libc::SYS_mq_notify,
+        libc::SYS_mq_getsetattr,
         libc::SYS_mount_setattr,
         libc::SYS_move_mount,
         libc::SYS_fsopen,

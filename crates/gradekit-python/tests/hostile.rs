@@ -439,3 +439,28 @@ fn corrupting_the_progress_page_fails_only_its_sample() {
     )));
     assert!(d.contains("hard deadline"), "{d}");
 }
+
+/// Memory outside the address-space limit: in-memory files (memfd) would count against neither
+/// `RLIMIT_AS` nor the scratch quota, so they are refused.
+#[test]
+fn no_anonymous_in_memory_files() {
+    if !sandbox_or_skip() {
+        return;
+    }
+    let rt = runtime();
+    let attack = "fd = os.memfd_create('x')\nos.ftruncate(fd, 1 << 30)\nos.write(fd, b'x' * (1 << 20))\nreturn 1.0";
+    let d = runtime_error(sandwich(&program(&rt, "import os", attack)));
+    assert!(d.contains("PermissionError"), "{d}");
+}
+
+/// System V shared memory would outlive the worker (and reach other processes of the user).
+#[test]
+fn no_system_v_ipc() {
+    if !sandbox_or_skip() {
+        return;
+    }
+    let rt = runtime();
+    let attack = "libc = ctypes.CDLL(None, use_errno=True)\nid = libc.shmget(0, 1 << 20, 0o1600)\nif id < 0:\n    raise PermissionError('shmget errno %d' % ctypes.get_errno())\nreturn 1.0";
+    let d = runtime_error(sandwich(&program(&rt, "import ctypes", attack)));
+    assert!(d.contains("PermissionError"), "{d}");
+}

@@ -34,6 +34,37 @@ pub struct Permit(pub Arc<OwnedSemaphorePermit>);
 /// Time a handler gets past the deadline to answer 504 itself before the guard does.
 const GRACE: Duration = Duration::from_millis(250);
 
+/// `n` bytes in KiB (rounded up, at least 1), as permits of the body budget.
+pub(crate) fn kib(n: usize) -> usize {
+    n.div_ceil(1024)
+        .clamp(1, tokio::sync::Semaphore::MAX_PERMITS)
+}
+
+/// What a request weighs against the body budget, in KiB: its declared length (or the body
+/// limit when it declares none), capped by the body limit; 1 KiB for anything that is not
+/// JSON (uploads stream to disk). `None` when it can never fit (it then gets 429 too).
+fn body_weight(req: &Request, config: &crate::ServerConfig) -> Option<u32> {
+    let json = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.to_ascii_lowercase().contains("json"));
+    let bytes = if json {
+        req.headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|s| s.trim().parse::<u64>().ok())
+            .map_or(config.max_body, |n| {
+                usize::try_from(n)
+                    .unwrap_or(usize::MAX)
+                    .min(config.max_body)
+            })
+    } else {
+        1
+    };
+    u32::try_from(kib(bytes)).ok()
+}
+
 /// Counts a request from its arrival until its answer is returned or it is dropped.
 struct InFlight(Arc<AtomicUsize>);
 
@@ -50,9 +81,13 @@ impl Drop for InFlight {
     }
 }
 
-/// Checks the bearer key against the configured digest, in constant time. Comparing digests
-/// also hides the key's length.
-fn authorized(req: &Request, digest: &[u8; 32]) -> Result<(), ApiError> {
+/// The caller's project (DESIGN §8: every jobs-API object belongs to one).
+#[derive(Debug, Clone)]
+pub struct Project(pub Arc<str>);
+
+/// Checks the bearer key against every configured digest, in constant time (all are
+/// compared); comparing digests also hides the key's length. Returns the key's project.
+fn authorized(req: &Request, keys: &[([u8; 32], Arc<str>)]) -> Result<Arc<str>, ApiError> {
     let Some(value) = req.headers().get(header::AUTHORIZATION) else {
         return Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
@@ -65,12 +100,17 @@ fn authorized(req: &Request, digest: &[u8; 32]) -> Result<(), ApiError> {
         .strip_prefix(b"Bearer ")
         .or_else(|| value.as_bytes().strip_prefix(b"bearer "))
         .map(|t| t.trim_ascii());
-    let ok = token.is_some_and(|t| {
+    let mut found = None;
+    if let Some(t) = token {
         let d: [u8; 32] = Sha256::digest(t).into();
-        bool::from(d.ct_eq(digest))
-    });
-    if ok {
-        Ok(())
+        for (digest, project) in keys {
+            if bool::from(d.ct_eq(digest)) {
+                found = Some(project.clone());
+            }
+        }
+    }
+    if let Some(p) = found {
+        Ok(p)
     } else {
         Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
@@ -86,11 +126,15 @@ pub async fn guard(State(state): State<AppState>, mut req: Request, next: Next) 
     if req.uri().path() == crate::paths::HEALTH {
         return next.run(req).await;
     }
-    if let Some(digest) = &state.0.key_digest {
-        if let Err(e) = authorized(&req, digest) {
-            return e.into_response();
+    let project = if state.0.keys.is_empty() {
+        Arc::from(crate::DEFAULT_PROJECT)
+    } else {
+        match authorized(&req, &state.0.keys) {
+            Ok(p) => p,
+            Err(e) => return e.into_response(),
         }
-    }
+    };
+    req.extensions_mut().insert(Project(project));
     let permit = match state.0.permits.clone().try_acquire_owned() {
         Ok(p) => Arc::new(p),
         Err(_) => {
@@ -100,6 +144,23 @@ pub async fn guard(State(state): State<AppState>, mut req: Request, next: Next) 
                 format!(
                     "the server is handling its limit of {} concurrent requests; retry shortly",
                     state.0.config.concurrency
+                ),
+            );
+            e.retry_after = Some(1);
+            return e.into_response();
+        }
+    };
+    let _body_budget = match body_weight(&req, &state.0.config)
+        .and_then(|kib| state.0.body_budget.clone().try_acquire_many_owned(kib).ok())
+    {
+        Some(p) => p,
+        None => {
+            let mut e = ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                Some("server_busy"),
+                format!(
+                    "the server is holding its limit of {} bytes of request bodies; retry shortly",
+                    state.0.config.max_inflight_body
                 ),
             );
             e.retry_after = Some(1);

@@ -44,6 +44,8 @@ use tokio::sync::Semaphore;
 mod body;
 pub mod cache;
 pub mod error;
+#[doc(hidden)]
+pub mod fuzz;
 pub mod guard;
 mod routes;
 pub mod serve;
@@ -65,6 +67,9 @@ pub const DEFAULT_CONCURRENCY: usize = 256;
 pub const DEFAULT_MAX_BATCH: usize = 400;
 /// Most queries in one OpenRLHF `/get_reward` request (its answer is a few numbers per query).
 pub const MAX_REWARD_QUERIES: usize = 16_384;
+/// Default budget of JSON request bodies held at once (`--max-inflight-body`): with the body
+/// limit, what bounds the memory of parsing, whatever the clients send and however many.
+pub const DEFAULT_MAX_INFLIGHT_BODY: usize = 256 * 1024 * 1024;
 /// Default number of compiled graders kept.
 pub const DEFAULT_CACHE_CAPACITY: usize = 256;
 
@@ -102,9 +107,20 @@ pub struct ServerConfig {
     pub cache_capacity: usize,
     /// Most samples in one `/v1/graders/run_batch` request (400 beyond, naming the limit).
     pub max_batch: usize,
+    /// Bytes of JSON request bodies held at once, counted from `content-length` (or `max_body`
+    /// when a body does not declare its length) from the guard to the answer; a request that
+    /// does not fit is answered 429 with `retry-after`. Uploads (streamed to disk) count 1 KiB.
+    pub max_inflight_body: usize,
     /// Accept an engine whose python mode is not `sandboxed` (code from any client would run
     /// unisolated).
     pub allow_untrusted_python: bool,
+    /// `--api-keys`: project id and its keys; each key authenticates as its project (the
+    /// `api_key` above is the project [`DEFAULT_PROJECT`]).
+    pub project_keys: Vec<(String, Vec<ApiKey>)>,
+    /// The fine-tuning jobs service (DESIGN §8); `None`: its routes answer 404.
+    pub jobs: Option<gradekit_jobs::Jobs>,
+    /// Largest file upload (`POST /v1/files`), in bytes (413 beyond).
+    pub max_upload: u64,
 }
 
 impl Default for ServerConfig {
@@ -116,10 +132,17 @@ impl Default for ServerConfig {
             concurrency: DEFAULT_CONCURRENCY,
             cache_capacity: DEFAULT_CACHE_CAPACITY,
             max_batch: DEFAULT_MAX_BATCH,
+            max_inflight_body: DEFAULT_MAX_INFLIGHT_BODY,
             allow_untrusted_python: false,
+            project_keys: Vec::new(),
+            jobs: None,
+            max_upload: gradekit_jobs::service::DEFAULT_MAX_UPLOAD,
         }
     }
 }
+
+/// The project of callers without a key table: no auth, or the single `--api-key`.
+pub const DEFAULT_PROJECT: &str = "proj_default";
 
 /// Graders fixed at start-up for the protocols whose requests carry no grader.
 #[derive(Debug, Clone, Default)]
@@ -151,10 +174,13 @@ pub struct AppState(Arc<Inner>);
 
 pub(crate) struct Inner {
     pub(crate) config: ServerConfig,
-    pub(crate) key_digest: Option<[u8; 32]>,
+    /// Key digests and their project; empty = no auth.
+    pub(crate) keys: Vec<([u8; 32], Arc<str>)>,
     pub(crate) engine: EngineOptions,
     pub(crate) cache: GraderCache,
     pub(crate) permits: Arc<Semaphore>,
+    /// KiB of request bodies in flight ([`ServerConfig::max_inflight_body`]).
+    pub(crate) body_budget: Arc<Semaphore>,
     pub(crate) endpoint_graders: HashMap<String, Arc<Compiled>>,
     pub(crate) openrlhf: Option<Arc<Compiled>>,
     /// Requests received and not yet answered (see [`AppState::requests_in_flight`]).
@@ -203,6 +229,12 @@ impl AppState {
         if config.max_body == 0 {
             return Err(StartError::Config("--max-body must be at least 1".into()));
         }
+        if config.max_inflight_body < config.max_body {
+            return Err(StartError::Config(format!(
+                "--max-inflight-body ({}) must be at least --max-body ({})",
+                config.max_inflight_body, config.max_body
+            )));
+        }
         if config.timeout.is_zero() {
             return Err(StartError::Config("--timeout must be positive".into()));
         }
@@ -234,9 +266,17 @@ impl AppState {
             None => None,
         };
         Ok(AppState(Arc::new(Inner {
-            key_digest: config.api_key.as_ref().map(ApiKey::digest),
+            keys: config
+                .api_key
+                .iter()
+                .map(|k| (k.digest(), Arc::from(DEFAULT_PROJECT)))
+                .chain(config.project_keys.iter().flat_map(|(p, ks)| {
+                    ks.iter().map(move |k| (k.digest(), Arc::from(p.as_str())))
+                }))
+                .collect(),
             cache: GraderCache::new(config.cache_capacity),
             permits: Arc::new(Semaphore::new(config.concurrency)),
+            body_budget: Arc::new(Semaphore::new(guard::kib(config.max_inflight_body))),
             engine,
             endpoint_graders,
             openrlhf,
@@ -247,6 +287,11 @@ impl AppState {
 
     pub fn config(&self) -> &ServerConfig {
         &self.0.config
+    }
+
+    /// True when callers must send a key.
+    pub fn auth_enabled(&self) -> bool {
+        !self.0.keys.is_empty()
     }
 
     /// Names of the configured endpoint graders, sorted.
@@ -296,6 +341,7 @@ pub fn app(state: AppState) -> Router {
         .route(paths::RUN_BATCH, post(routes::batch::run_batch))
         .route(paths::ENDPOINT_GRADER, post(routes::endpoint::grade))
         .route(paths::GET_REWARD, post(routes::openrlhf::get_reward))
+        .merge(routes::ft::router())
         .fallback(routes::not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -193,7 +193,7 @@ pub fn serve_until_signal(opts: ServeOptions, state: AppState) -> Result<usize, 
         .build()
         .map_err(BindPolicyError::Runtime)?;
     let result = rt.block_on(async {
-        let has_key = state.config().api_key.is_some();
+        let has_key = state.auth_enabled();
         let listener = bind(&opts, has_key).await?;
         let addr = listener
             .local_addr()
@@ -207,6 +207,7 @@ pub fn serve_until_signal(opts: ServeOptions, state: AppState) -> Result<usize, 
             },
             state.openrlhf_grader_name().unwrap_or_else(|| "none".into()),
         );
+        let jobs = state.config().jobs.clone();
         let app = crate::app(state.clone());
         let left = serve(listener, app, &opts, shutdown_signal()).await;
         let cut = if left > 0 { state.requests_in_flight() } else { 0 };
@@ -219,6 +220,10 @@ pub fn serve_until_signal(opts: ServeOptions, state: AppState) -> Result<usize, 
             eprintln!("gradekit serve: drain deadline reached with {left} idle connection(s) open; no request was cut");
         } else {
             eprintln!("gradekit serve: stopped");
+        }
+        if let Some(j) = jobs {
+            // Trainers checkpoint on SIGTERM; their jobs resume on the next start.
+            j.shutdown(Duration::from_secs(5));
         }
         Ok(cut)
     });

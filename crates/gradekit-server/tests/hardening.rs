@@ -198,3 +198,55 @@ async fn openrlhf_queries_are_capped() {
         .enumerate()
         .all(|(i, v)| v.as_f64() == Some(if i % 3 == 0 { 1.0 } else { 0.0 })));
 }
+
+/// Memory follows the server's limits: bodies held at once are bounded by
+/// `max_inflight_body`; past it a request is 429 with retry-after, and the budget comes back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn request_bodies_in_flight_are_bounded() {
+    use axum::body::Body;
+    use axum::http::{header, Request};
+    let app = app_with(ServerConfig {
+        max_body: 1 << 20,
+        max_inflight_body: 2 << 20,
+        ..ServerConfig::default()
+    });
+    let stalled: Vec<_> = (0..2)
+        .map(|_| {
+            let app = app.clone();
+            tokio::spawn(async move {
+                let r = Request::post(RUN)
+                    .header(header::CONTENT_TYPE, "application/json")
+                    .header(header::CONTENT_LENGTH, 1 << 20)
+                    .body(Body::new(Stall))
+                    .unwrap();
+                send(&app, r).await
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let body = json!({"grader": string_check("eq"), "model_sample": "x", "item": {"answer": "x"}});
+    let a = post(&app, RUN, &body).await;
+    assert_eq!(a.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(a.headers[axum::http::header::RETRY_AFTER], "1");
+    assert!(a.envelope()["message"]
+        .as_str()
+        .unwrap()
+        .contains("2097152 bytes of request bodies"));
+    for s in stalled {
+        s.abort();
+        let _ = s.await;
+    }
+    let a = post(&app, RUN, &body).await;
+    assert_eq!(a.status, StatusCode::OK);
+    // A configuration whose budget cannot hold one body is refused at start-up.
+    assert!(gradekit_server::AppState::new(
+        ServerConfig {
+            max_body: 4 << 20,
+            max_inflight_body: 1 << 20,
+            ..ServerConfig::default()
+        },
+        EngineOptions::default(),
+        ConfiguredGraders::default(),
+    )
+    .is_err());
+}

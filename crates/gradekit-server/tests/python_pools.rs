@@ -46,3 +46,41 @@ async fn distinct_python_graders_do_not_pile_up_workers() {
     }
     assert_eq!(live_workers(), 0);
 }
+
+/// Two clients' python graders (issue 12 item 6): one keeps a secret in its scratch directory,
+/// the other looks for it in its own directory and beside it — and finds nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_clients_graders_do_not_share_scratch() {
+    let s = gradekit_engine::python::sandbox_support();
+    if s.landlock_abi == 0 || !s.seccomp {
+        eprintln!("SKIP: no Landlock/seccomp here ({s:?})");
+        return;
+    }
+    let app = app(state_with(
+        ServerConfig::default(),
+        EngineOptions::default(),
+        ConfiguredGraders::default(),
+    ));
+    let writer = json!({"type": "python", "name": "writer",
+        "source": "def grade(sample, item):\n    open('secret.txt', 'w').write(sample['output_text'])\n    return 1.0\n"});
+    let reader = json!({"type": "python", "name": "reader",
+        "source": "import os\ndef grade(sample, item):\n    try:\n        near = ['../%s/secret.txt' % d for d in os.listdir('..')]\n    except OSError:\n        near = []\n    hits = 0\n    for p in ['secret.txt'] + near:\n        try:\n            hits += 'TOP-SECRET' in open(p).read()\n        except OSError:\n            pass\n    return float(hits)\n"});
+    for _ in 0..3 {
+        let a = post(
+            &app,
+            RUN,
+            &json!({"grader": writer, "model_sample": "TOP-SECRET-42"}),
+        )
+        .await;
+        assert_eq!(a.json["reward"], json!(1.0), "{}", a.json);
+        let b = post(&app, RUN, &json!({"grader": reader, "model_sample": "x"})).await;
+        assert_eq!(b.json["reward"], json!(0.0), "{}", b.json);
+        let errors = &b.json["metadata"]["errors"];
+        assert_eq!(
+            errors["python_grader_runtime_error"],
+            json!(false),
+            "{}",
+            b.json
+        );
+    }
+}

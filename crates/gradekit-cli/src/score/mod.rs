@@ -76,6 +76,9 @@ pub struct Args {
     /// Continue an interrupted run from the rows already in OUT (needs -o OUT, uncompressed).
     #[arg(long, requires = "output")]
     resume: bool,
+    /// Longest input line read, in bytes; a longer line becomes an error row (line_too_long).
+    #[arg(long, default_value_t = read::DEFAULT_MAX_LINE_BYTES, value_name = "BYTES")]
+    max_line_bytes: usize,
     /// Write a self-contained HTML report (plots, slowest and failed rows) to FILE.
     #[arg(long, value_name = "FILE.html")]
     report: Option<PathBuf>,
@@ -106,6 +109,9 @@ pub fn main(a: Args) -> Result<ExitCode> {
         &outputs,
     )?;
     grading_threads(a.threads, true)?; // a usage error before anything is read
+    if a.max_line_bytes == 0 {
+        anyhow::bail!("--max-line-bytes must be at least 1");
+    }
     let opts = a.engine.to_options()?;
     let grader_json = crate::io::read_grader(&a.grader)?;
     let grader = match gradekit_engine::compile_for_run(&grader_json, &opts) {
@@ -205,8 +211,17 @@ pub fn main(a: Args) -> Result<ExitCode> {
     // the pool grade one, and a writer thread writes the one before, in order.
     let (tx, rx) = mpsc::sync_channel::<Result<Chunk>>(2);
     let input_name = a.input.display().to_string();
+    let max_line = a.max_line_bytes;
     let reader_thread = std::thread::spawn(move || {
-        read::read_chunks(reader, start_line, in_offset, in_hash, &tx, &input_name);
+        read::read_chunks(
+            reader,
+            start_line,
+            in_offset,
+            in_hash,
+            &tx,
+            &input_name,
+            max_line,
+        );
     });
     let (wtx, wrx) = mpsc::sync_channel::<(Vec<Part>, ChunkEnd)>(2);
     let sink = Sink {

@@ -6,7 +6,7 @@
 //! call a judge (their own I/O pool) and runs with `--report` (which keeps the rendered inputs
 //! of some rows) take the staged path: parse everything, grade the batch, serialise.
 
-use super::line::{self, Parsed};
+use super::line::Parsed;
 use super::read::Chunk;
 use super::report;
 use super::row::RowWriter;
@@ -75,8 +75,8 @@ fn fused(
         .map(|range| {
             let mut part = Part::with_lines(range.len());
             for i in range {
-                let (n, bytes) = chunk.line(i);
-                match line::parse(bytes, sample_key, grader.sample_parts()) {
+                let n = chunk.line(i).0;
+                match chunk.parse(i, sample_key, grader.sample_parts()) {
                     Parsed::Grade { id, ctx } => {
                         let r = grader.grade(&ctx);
                         rows.graded(&mut part.text, n, id.as_ref(), &r);
@@ -102,7 +102,7 @@ fn staged(
 ) -> Vec<Part> {
     let parsed: Vec<Parsed> = (0..chunk.len())
         .into_par_iter()
-        .map(|i| line::parse(chunk.line(i).1, sample_key, grader.sample_parts()))
+        .map(|i| chunk.parse(i, sample_key, grader.sample_parts()))
         .collect();
     let mut ctxs = Vec::with_capacity(parsed.len());
     let slots: Vec<Slot> = parsed

@@ -3,6 +3,10 @@
 //!
 //! A chunk keeps its lines in one buffer (one allocation per chunk, not per line) with the
 //! byte range and physical line number of each non-blank line.
+//!
+//! A line longer than `--max-line-bytes` (default [`DEFAULT_MAX_LINE_BYTES`]) is not kept: its
+//! bytes are read, hashed and dropped as they arrive, and the line becomes an error row
+//! (`line_too_long`, naming its size and the limit), so memory never follows a line's length.
 
 use super::line;
 use super::resume::InputHash;
@@ -16,11 +20,17 @@ pub const CHUNK_LINES: usize = 2048;
 /// Bytes per chunk, so that huge lines do not pile up.
 pub const CHUNK_BYTES: usize = 8 << 20;
 
+/// Default longest input line kept (`--max-line-bytes`).
+pub const DEFAULT_MAX_LINE_BYTES: usize = 64 << 20;
+
 /// Lines of input ready to grade, with where the input stands after them.
 pub struct Chunk {
     data: Vec<u8>,
     /// Physical line number (1-based) and byte range in `data` of each non-blank line.
     lines: Vec<(u64, Range<usize>)>,
+    /// Index in `lines` and size of each line that was too long to keep (its range is empty).
+    too_long: Vec<(usize, u64)>,
+    max_line: usize,
     pub last_line: u64,
     pub end_offset: u64,
     pub end_hash: String,
@@ -38,6 +48,26 @@ impl Chunk {
         (*n, &self.data[r.clone()])
     }
 
+    /// The `i`th non-blank line, parsed (a line too long to keep is an error row).
+    pub fn parse(
+        &self,
+        i: usize,
+        sample_key: Option<&str>,
+        parts: gradekit_model::SampleParts,
+    ) -> line::Parsed {
+        if let Ok(k) = self.too_long.binary_search_by_key(&i, |(k, _)| *k) {
+            return line::Parsed::Invalid {
+                id: None,
+                code: "line_too_long",
+                message: format!(
+                    "the line is {} bytes long, over the limit of {} bytes (--max-line-bytes); it was not read",
+                    self.too_long[k].1, self.max_line
+                ),
+            };
+        }
+        line::parse(self.line(i).1, sample_key, parts)
+    }
+
     /// Every line as (number, bytes).
     pub fn lines(&self) -> Vec<(u64, &[u8])> {
         (0..self.len()).map(|i| self.line(i)).collect()
@@ -45,6 +75,7 @@ impl Chunk {
 }
 
 /// Reads chunks until the end of input, an error, or the receiver hanging up.
+#[allow(clippy::too_many_arguments)]
 pub fn read_chunks(
     mut reader: BufReader<Box<dyn Read + Send>>,
     mut line_no: u64,
@@ -52,15 +83,17 @@ pub fn read_chunks(
     mut hash: InputHash,
     tx: &mpsc::SyncSender<Result<Chunk>>,
     input_name: &str,
+    max_line: usize,
 ) {
     loop {
         let mut data = Vec::with_capacity(1 << 20);
         let mut lines = Vec::with_capacity(CHUNK_LINES);
+        let mut too_long = Vec::new();
         let mut eof = false;
         while lines.len() < CHUNK_LINES && data.len() < CHUNK_BYTES {
             let start = data.len();
-            let n = match reader.read_until(b'\n', &mut data) {
-                Ok(n) => n,
+            let (n, kept) = match read_line(&mut reader, &mut data, max_line, &mut hash) {
+                Ok(x) => x,
                 Err(e) => {
                     let _ = tx.send(Err(anyhow::anyhow!(
                         "cannot read {input_name} after line {line_no}: {e}"
@@ -74,7 +107,11 @@ pub fn read_chunks(
             }
             line_no += 1;
             offset += n as u64;
-            hash.update(&data[start..]);
+            if !kept {
+                too_long.push((lines.len(), n as u64));
+                lines.push((line_no, start..start));
+                continue;
+            }
             let mut end = data.len();
             if data[end - 1] == b'\n' {
                 end -= 1;
@@ -91,6 +128,8 @@ pub fn read_chunks(
         let chunk = Chunk {
             data,
             lines,
+            too_long,
+            max_line,
             last_line: line_no,
             end_offset: offset,
             end_hash: hash.hex(),
@@ -100,6 +139,50 @@ pub fn read_chunks(
             return;
         }
     }
+}
+
+/// Reads one line (through its `\n`, or to the end of input), hashing every byte. The line is
+/// appended to `data` when it has at most `max` bytes before its line break; a longer one is
+/// consumed without being kept. Returns the bytes consumed and whether the line was kept.
+fn read_line(
+    reader: &mut impl BufRead,
+    data: &mut Vec<u8>,
+    max: usize,
+    hash: &mut InputHash,
+) -> std::io::Result<(usize, bool)> {
+    let start = data.len();
+    let mut n = 0usize;
+    let mut kept = true;
+    loop {
+        let buf = match reader.fill_buf() {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if buf.is_empty() {
+            break;
+        }
+        let (take, done) = match buf.iter().position(|&b| b == b'\n') {
+            Some(i) => (i + 1, true),
+            None => (buf.len(), false),
+        };
+        hash.update(&buf[..take]);
+        if kept {
+            let body = data.len() - start + take - usize::from(done);
+            if body <= max {
+                data.extend_from_slice(&buf[..take]);
+            } else {
+                kept = false;
+                data.truncate(start);
+            }
+        }
+        reader.consume(take);
+        n += take;
+        if done {
+            break;
+        }
+    }
+    Ok((n, kept))
 }
 
 /// Reads and hashes the first `n` bytes of the input.

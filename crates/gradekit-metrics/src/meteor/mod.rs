@@ -55,7 +55,27 @@ const GAMMA: f64 = 0.5;
 /// assert_eq!(meteor("", "cat"), 0.0);
 /// ```
 pub fn meteor(input: &str, reference: &str) -> f64 {
-    crate::tokenize::with_nltk_tokens(input, reference, |h, r| {
+    thread_local! {
+        static LOWER: RefCell<(Tokens, Tokens)> = RefCell::new(Default::default());
+    }
+    crate::tokenize::with_nltk_tokens(input, reference, |h0, r0, _| {
+        // The tokens are shared (cached for other metrics): lower-case a copy.
+        let mut fresh = Default::default();
+        LOWER.with(|cell| {
+            let mut guard = cell.try_borrow_mut();
+            let (h, r): &mut (Tokens, Tokens) = match &mut guard {
+                Ok(pair) => pair,
+                Err(_) => &mut fresh,
+            };
+            h.copy_from(h0);
+            r.copy_from(r0);
+            meteor_lowered(h, r)
+        })
+    })
+}
+
+fn meteor_lowered(h: &mut Tokens, r: &mut Tokens) -> f64 {
+    {
         // Lower-casing the ASCII letters first leaves each token's `str.lower()` unchanged
         // (the one context-dependent rule, final sigma, looks at casedness, which ASCII
         // lower-casing keeps), and an all-ASCII side then needs no per-token lowering.
@@ -65,7 +85,7 @@ pub fn meteor(input: &str, reference: &str) -> f64 {
             (false, true) => meteor_of(&*h, &Lowered(r)),
             (false, false) => meteor_of(&*h, &*r),
         }
-    })
+    }
 }
 
 /// A token list read by index (the public `&[S: AsRef<str>]` and the tokenizer's

@@ -92,21 +92,28 @@ fn with_tokens<R>(f: impl FnOnce(&mut TokenBuffers) -> R) -> R {
     r
 }
 
-/// Tokenises and interns a pair, then runs `f(reference, input, scratch)`
-/// with the ids in `scratch.ids`.
+/// Tokenises (each distinct text once while it stays in this thread's cache, see
+/// `crate::cache`) and interns a pair, then runs `f(reference, input, scratch)` with the ids
+/// in `scratch.ids`.
 fn with_pair<R>(
     input: &str,
     reference: &str,
     f: impl FnOnce(&Tokens, &Tokens, &mut Scratch) -> R,
 ) -> R {
-    with_tokens(|t| {
-        t.reference.fill(reference);
-        t.input.fill(input);
-        let (r, h) = (&t.reference, &t.input);
+    thread_local! {
+        static CACHE: std::cell::RefCell<crate::cache::TextCache<Tokens>> =
+            std::cell::RefCell::new(crate::cache::TextCache::default());
+    }
+    let fill = |text: &str, out: &mut Tokens| out.fill(text);
+    let score = |h: &Tokens, r: &Tokens, _key| {
         with_scratch(|s| {
             s.intern(r, h);
             f(r, h, s)
         })
+    };
+    CACHE.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut cache) => cache.with_pair(input, reference, fill, score),
+        Err(_) => crate::cache::TextCache::default().with_pair(input, reference, fill, score),
     })
 }
 

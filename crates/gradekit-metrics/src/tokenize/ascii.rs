@@ -7,7 +7,7 @@
 
 /// Python `\s` / `str.isspace()` on an ASCII byte: `\t \n \v \f \r`, `\x1c`..`\x1f`, space.
 #[inline]
-pub(crate) fn is_space(b: u8) -> bool {
+pub(crate) const fn is_space(b: u8) -> bool {
     matches!(b, b'\t'..=b'\r' | 0x1c..=0x1f | b' ')
 }
 

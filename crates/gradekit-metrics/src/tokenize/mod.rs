@@ -12,6 +12,13 @@
 //!   non-overlapping, look-behind read from the pass input).  Keeping NLTK's pass
 //!   structure, rather than fusing everything into one clever scanner, is what makes
 //!   exactness checkable line by line against `nltk/tokenize/{punkt,destructive,nist}.py`.
+//! * **A fused fast path for the common case.** Each Punkt sentence first goes through
+//!   `fused.rs`, one left-to-right scan that knows the Treebank rules for sentences made of
+//!   words, whitespace, plain punctuation and the common clitics, and records tokens as ranges
+//!   of the sentence; anything outside those rules (quotes, `cannot`, `---`, control bytes…)
+//!   sends the sentence to the exact pass-by-pass port below. `word_tokenize_exact` skips the
+//!   fast path: it is the oracle of `tests/tokenize_fused.rs` (committed vectors, ≥ 10M random
+//!   and adversarial strings).
 //! * **ASCII on the NLTK path.**  `word_tokenize` only ever sees ASCII text, so Punkt
 //!   (`punkt.rs`, `punkt_annotate.rs`) and the Treebank passes (`treebank.rs`) work on
 //!   bytes with the ASCII reductions of Python's classes (`ascii.rs`; note that Python's
@@ -57,6 +64,7 @@
 //! `scripts/gen_tokenize_random.py` wrote with NLTK 3.9.1).
 
 mod ascii;
+mod fused;
 mod nist;
 mod punkt;
 mod punkt_annotate;
@@ -97,7 +105,7 @@ pub fn nltk_tokenize_into(text: &str, out: &mut Tokens) {
 fn tokenize_with(text: &str, ws: &mut Workspace, out: &mut Tokens) {
     out.clear();
     if text.is_ascii() {
-        ascii_word_tokenize(text.as_bytes(), ws, out);
+        ascii_word_tokenize(text, ws, out);
     } else {
         nist::international_tokenize_into(text, &mut ws.nist, out);
     }
@@ -109,7 +117,7 @@ fn tokenize_with(text: &str, ws: &mut Workspace, out: &mut Tokens) {
 pub fn word_tokenize(text: &str) -> Option<Vec<String>> {
     text.is_ascii().then(|| {
         let mut out = Tokens::new();
-        with_workspace(|ws| ascii_word_tokenize(text.as_bytes(), ws, &mut out));
+        with_workspace(|ws| ascii_word_tokenize(text, ws, &mut out));
         out.to_strings()
     })
 }
@@ -139,6 +147,8 @@ struct Workspace {
     nist: nist::Scratch,
     spans: Vec<(usize, usize)>,
     tokens: Tokens,
+    /// Set while [`word_tokenize_exact`] runs: skip the fused fast path.
+    exact_only: Option<()>,
 }
 
 fn with_workspace<R>(f: impl FnOnce(&mut Workspace) -> R) -> R {
@@ -158,15 +168,60 @@ fn with_workspace<R>(f: impl FnOnce(&mut Workspace) -> R) -> R {
     result
 }
 
-fn ascii_word_tokenize(text: &[u8], ws: &mut Workspace, out: &mut Tokens) {
+/// `word_tokenize` of an ASCII text: Punkt sentences, then each sentence through the fused
+/// one-pass tokenizer (`fused.rs`), or through the exact Treebank port when the sentence holds
+/// anything the fused rules do not cover.
+fn ascii_word_tokenize(text: &str, ws: &mut Workspace, out: &mut Tokens) {
     let mut spans = std::mem::take(&mut ws.spans);
     spans.clear();
-    punkt::sentence_spans(text, &mut ws.punkt, &mut spans);
+    let bytes = text.as_bytes();
+    punkt::sentence_spans(bytes, &mut ws.punkt, &mut spans);
     for &(a, b) in &spans {
         let a = a.min(text.len());
-        treebank::tokenize_sentence(&text[a..b.clamp(a, text.len())], &mut ws.treebank, out);
+        let b = b.clamp(a, text.len());
+        let fast = ws.exact_only.is_none()
+            && text
+                .get(a..b)
+                .is_some_and(|sentence| fused::tokenize_sentence(sentence, out).is_ok());
+        if !fast {
+            treebank::tokenize_sentence(&bytes[a..b], &mut ws.treebank, out);
+        }
     }
     ws.spans = spans;
+}
+
+/// How many Punkt sentences `text` has and how many of them the fused tokenizer accepts
+/// (`None` when `text` is not ASCII): the fast path's coverage, for tests and benchmarks.
+#[doc(hidden)]
+pub fn fused_coverage(text: &str) -> Option<(usize, usize)> {
+    if !text.is_ascii() {
+        return None;
+    }
+    let mut spans = Vec::new();
+    let mut out = Tokens::new();
+    with_workspace(|ws| punkt::sentence_spans(text.as_bytes(), &mut ws.punkt, &mut spans));
+    let fused = spans
+        .iter()
+        .filter(|&&(a, b)| {
+            text.get(a..b.max(a))
+                .is_some_and(|s| fused::tokenize_sentence(s, &mut out).is_ok())
+        })
+        .count();
+    Some((spans.len(), fused))
+}
+
+/// NLTK `word_tokenize(text)` through the exact Treebank port only (no fused fast path):
+/// the oracle the fused tokenizer is tested against. `None` when `text` is not ASCII.
+pub fn word_tokenize_exact(text: &str) -> Option<Vec<String>> {
+    text.is_ascii().then(|| {
+        let mut out = Tokens::new();
+        with_workspace(|ws| {
+            ws.exact_only = Some(());
+            ascii_word_tokenize(text, ws, &mut out);
+            ws.exact_only = None;
+        });
+        out.to_strings()
+    })
 }
 
 /// Tokenises `input` and `reference` with [`nltk_tokenize`] into per-thread buffers and calls
@@ -177,33 +232,30 @@ pub fn with_nltk_token_pair<R>(
     reference: &str,
     f: impl FnOnce(&[&str], &[&str]) -> R,
 ) -> R {
-    with_nltk_tokens(input, reference, |h, r| f(&h.to_vec(), &r.to_vec()))
+    with_nltk_tokens(input, reference, |h, r, _| f(&h.to_vec(), &r.to_vec()))
 }
 
 /// [`with_nltk_token_pair`] handing over the [`Tokens`] themselves (no list of slices is
-/// built): the bleu, gleu and meteor entry points. The buffers are the caller's to modify
-/// (meteor lower-cases them in place).
+/// built) and the pair's cache key: the bleu, gleu and meteor entry points. Each distinct
+/// text is tokenized once while it stays in this thread's cache (`crate::cache`), whichever
+/// metric asks.
 pub(crate) fn with_nltk_tokens<R>(
     input: &str,
     reference: &str,
-    f: impl FnOnce(&mut Tokens, &mut Tokens) -> R,
+    f: impl FnOnce(&Tokens, &Tokens, crate::cache::PairKey) -> R,
 ) -> R {
     thread_local! {
-        static PAIR: std::cell::RefCell<(Tokens, Tokens)> =
-            std::cell::RefCell::new((Tokens::new(), Tokens::new()));
+        static CACHE: std::cell::RefCell<crate::cache::TextCache<Tokens>> =
+            std::cell::RefCell::new(crate::cache::TextCache::default());
     }
-    PAIR.with(|cell| match cell.try_borrow_mut() {
-        Ok(mut pair) => {
-            let (h, r) = &mut *pair;
-            nltk_tokenize_into(input, h);
-            nltk_tokenize_into(reference, r);
-            f(h, r)
-        }
+    let fill = |text: &str, out: &mut Tokens| nltk_tokenize_into(text, out);
+    CACHE.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut cache) => cache.with_pair(input, reference, fill, f),
+        // Re-entered on this thread: tokenize without the cache (and without a key, whose
+        // generations would not be this thread's).
         Err(_) => {
-            let (mut h, mut r) = (Tokens::new(), Tokens::new());
-            nltk_tokenize_into(input, &mut h);
-            nltk_tokenize_into(reference, &mut r);
-            f(&mut h, &mut r)
+            crate::cache::TextCache::default()
+                .with_pair(input, reference, fill, |h, r, _| f(h, r, None))
         }
     })
 }

@@ -83,6 +83,45 @@ impl Tokens {
         self.iter().map(str::to_owned).collect()
     }
 
+    /// Makes `self` a copy of `other`, reusing `self`'s buffers.
+    pub(crate) fn copy_from(&mut self, other: &Tokens) {
+        self.text.clear();
+        self.text.push_str(&other.text);
+        self.spans.clear();
+        self.spans.extend_from_slice(&other.spans);
+    }
+
+    /// The current length of both buffers, to undo appends with [`Self::reset_to`].
+    #[inline]
+    pub(crate) fn mark(&self) -> (usize, usize) {
+        (self.text.len(), self.spans.len())
+    }
+
+    /// Drops everything appended since `mark` was taken.
+    #[inline]
+    pub(crate) fn reset_to(&mut self, mark: (usize, usize)) {
+        self.text.truncate(mark.0);
+        self.spans.truncate(mark.1);
+    }
+
+    /// Appends `source` to the text buffer without recording a token and returns where it
+    /// starts: tokens that are substrings of it are then recorded with [`Self::push_span`].
+    #[inline]
+    pub(crate) fn push_source(&mut self, source: &str) -> usize {
+        let base = self.text.len();
+        self.text.push_str(source);
+        base
+    }
+
+    /// Records the token `text[start..end]` (a range of text appended before; an empty or
+    /// inverted range records nothing).
+    #[inline]
+    pub(crate) fn push_span(&mut self, start: usize, end: usize) {
+        if start < end {
+            self.spans.push((start, end));
+        }
+    }
+
     /// Start of a token built piecewise with [`Self::push_char`] and [`Self::close`].
     pub(crate) fn open(&self) -> usize {
         self.text.len()

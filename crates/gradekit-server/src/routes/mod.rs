@@ -2,6 +2,10 @@
 
 pub(crate) mod batch;
 pub(crate) mod endpoint;
+pub(crate) mod files;
+pub(crate) mod ft;
+pub(crate) mod jobs;
+pub(crate) mod models;
 pub(crate) mod openai;
 pub(crate) mod openrlhf;
 

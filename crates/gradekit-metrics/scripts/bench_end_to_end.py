@@ -1,0 +1,150 @@
+"""`gradekit score --threads 1` against the Python references, side by side (issue #17).
+
+For each metric: the Python reference loops over pre-read (input, reference) strings of the
+first --pairs benchmark pairs, one call per pair (the NLTK metrics through azure-ai-evaluation's
+tokenizer as in ../shared/reference/refmetrics.py; rouge_l through rouge-score and
+rouge-score-rs; fuzzy_match through rapidfuzz WRatio with default_process). Then
+`gradekit score --threads 1` grades a JSONL file of the same pairs repeated --gk-repeat times
+(2,000 distinct pairs per period: the per-thread text cache never hits across repeats), end to
+end: process start, data parse, read, grade, write rows to a file. Rounds alternate the two
+sides; reported are medians of pairs/s by wall time and by CPU time (user+sys of the process;
+on a shared machine CPU time is the steadier figure) and the ratios of the medians.
+
+Run from the repository root after `cargo build --release --bin gradekit`:
+
+    .venv-ref/bin/python crates/gradekit-metrics/scripts/bench_end_to_end.py --rounds 5
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+os.environ.setdefault("RAYON_NUM_THREADS", "1")
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
+REF_DIR = os.environ.get(
+    "REFMETRICS_DIR", os.path.abspath(os.path.join(ROOT, "..", "shared", "reference"))
+)
+sys.path.insert(0, REF_DIR)
+import refmetrics as R  # noqa: E402
+from rouge_score import rouge_scorer  # noqa: E402
+import rouge_score_rs  # noqa: E402
+from rapidfuzz import fuzz, utils  # noqa: E402
+
+METRICS = ["bleu", "gleu", "meteor", "rouge_l", "fuzzy_match"]
+
+
+def references(metric):
+    """(name, per-pair function) of the Python side(s) of a metric."""
+    if metric == "bleu":
+        return [("nltk", R.bleu_nltk_method4)]
+    if metric == "gleu":
+        return [("nltk", R.gleu_nltk)]
+    if metric == "meteor":
+        return [("nltk", R.meteor_nltk)]
+    if metric == "rouge_l":
+        rs = rouge_scorer.RougeScorer(["rougeL"], use_stemmer=False)
+        rsr = rouge_score_rs.RougeScorer(["rougeL"], use_stemmer=False)
+        return [
+            ("rouge-score", lambda i, r: rs.score(r, i)["rougeL"].fmeasure),
+            ("rouge-score-rs", lambda i, r: rsr.score(r, i)["rougeL"].fmeasure),
+        ]
+    if metric == "fuzzy_match":
+        return [
+            ("rapidfuzz", lambda i, r: fuzz.WRatio(i, r, processor=utils.default_process) / 100)
+        ]
+    raise ValueError(metric)
+
+
+def time_python(fn, pairs):
+    w0, c0 = time.perf_counter(), time.process_time()
+    for i, r in pairs:
+        fn(i, r)
+    return len(pairs) / (time.perf_counter() - w0), len(pairs) / (time.process_time() - c0)
+
+
+def time_gradekit(binary, grader, data, lines, out):
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    w0 = time.perf_counter()
+    subprocess.run(
+        [binary, "score", "-q", "--threads", "1", "-g", grader, data, "-o", out],
+        check=True,
+    )
+    wall = time.perf_counter() - w0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return lines / wall, lines / cpu
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--pairs", type=int, default=2000)
+    ap.add_argument("--gk-repeat", type=int, default=50)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--metrics", default=",".join(METRICS))
+    ap.add_argument("--binary", default=os.path.join(ROOT, "target", "release", "gradekit"))
+    ap.add_argument("--bench", default=os.path.join(ROOT, "fixtures", "bench", "pairs-10k.jsonl"))
+    ap.add_argument("--json", default=None)
+    a = ap.parse_args()
+
+    with open(a.bench, encoding="utf-8") as f:
+        lines = [next(f) for _ in range(a.pairs)]
+    pairs = [(d["model_sample"], d["item"]["reference"]) for d in map(json.loads, lines)]
+    tmp = tempfile.mkdtemp(prefix="gk-e2e-")
+    data = os.path.join(tmp, "pairs.jsonl")
+    with open(data, "w", encoding="utf-8") as f:
+        f.write("".join(lines) * a.gk_repeat)
+    n_lines = a.pairs * a.gk_repeat
+    out = os.path.join(tmp, "out.jsonl")
+    R.nltk_tokenize("warm up. The data.")
+    R.meteor_nltk("warm up", "warm up")
+
+    results = {}
+    for metric in a.metrics.split(","):
+        grader = os.path.join(tmp, f"{metric}.json")
+        with open(grader, "w") as f:
+            json.dump(
+                {
+                    "type": "text_similarity",
+                    "name": metric,
+                    "input": "{{sample.output_text}}",
+                    "reference": "{{item.reference}}",
+                    "evaluation_metric": metric,
+                },
+                f,
+            )
+        refs = references(metric)
+        rows = {"gradekit": []} | {name: [] for name, _ in refs}
+        for _ in range(a.rounds):
+            rows["gradekit"].append(time_gradekit(a.binary, grader, data, n_lines, out))
+            for name, fn in refs:
+                rows[name].append(time_python(fn, pairs))
+        med = {
+            k: (statistics.median(w for w, _ in v), statistics.median(c for _, c in v))
+            for k, v in rows.items()
+        }
+        results[metric] = {"rounds": rows, "median": med}
+        gk = med["gradekit"]
+        for name, _ in refs:
+            ref = med[name]
+            print(
+                f"{metric:12} gradekit {gk[0]:>10,.0f} pairs/s wall {gk[1]:>10,.0f} cpu | "
+                f"{name:15} {ref[0]:>9,.0f} wall {ref[1]:>9,.0f} cpu | "
+                f"ratio wall {gk[0] / ref[0]:6.1f}x cpu {gk[1] / ref[1]:6.1f}x",
+                flush=True,
+            )
+    print(f"load: {os.getloadavg()}")
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump(results, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()

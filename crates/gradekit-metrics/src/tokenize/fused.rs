@@ -1,0 +1,332 @@
+//! The common case of the Treebank word tokenizer in one pass.
+//!
+//! `treebank.rs` replays NLTK's ~30 substitutions one after another, which is what makes it
+//! checkable against NLTK line by line. On ordinary prose nearly all of them do nothing: the
+//! tokens of a sentence made of words, spaces and plain punctuation follow from a handful of
+//! local rules, and every token is a substring of the sentence (no quote is rewritten). This
+//! module applies those rules in a single left-to-right scan and records each token as a range
+//! of the sentence (copied once); the first byte or pattern outside the rules it knows makes
+//! it give up, and the sentence goes through `treebank.rs` instead. Exactness therefore rests
+//! on one claim — *on every sentence this scan accepts, its tokens are NLTK's* — which is
+//! checked against the exact port on the shared vectors and on ≥ 10M random and adversarial
+//! strings (`tests/tokenize_fused.rs`).
+//!
+//! The rules, derived from NLTK 3.9.1 `NLTKWordTokenizer` for sentences without `"`, `` ` ``,
+//! control characters or non-ASCII bytes (each names the NLTK pattern it stands for):
+//!
+//! * whitespace separates tokens (`\s+` → ` `, `split()`);
+//! * `; @ # $ % & ? ! *` and brackets `[](){}<>` are always tokens of their own (PUNCTUATION
+//!   5, 7, 9, PARENS_BRACKETS);
+//! * `,` and `:` are tokens of their own unless a digit follows (`([:,])([^\d])`, `([:,])$`);
+//!   a `,`/`:` followed by another `,`/`:` is left to the port (the first match consumes the
+//!   second character, so the second is not padded);
+//! * a run of two or more periods is a token (`\.{2,}`); the *final period* — the last `.` of
+//!   the sentence, not preceded by a `.`, followed only by closing brackets and spaces (the
+//!   closer class of PUNCTUATION 1 holds a space), then whitespace — is a token (PUNCTUATION 1
+//!   and 6); every other period stays inside its word (`3.88`, `U.S.`);
+//! * `--` is a token (DOUBLE_DASHES); a single `-` stays inside its word, three or more go to
+//!   the port;
+//! * an apostrophe is accepted only as a clitic that ENDING_QUOTES 5/6 split off: `'s 'S 'm
+//!   'M 'd 'D 'll 'LL 're 'RE 've 'VE` after a non-empty word part, or `n't`/`N'T` after at
+//!   least one more character, and only where the clitic is followed by whitespace, the end,
+//!   or a character that is itself split off (NLTK requires a space after the clitic once
+//!   padding is done). Every other apostrophe (quotes, `'tis`, `d'ye`, `rock'n'roll`) goes to
+//!   the port; so do the CONTRACTIONS2 words (`cannot`, `gimme`, `gonna`, `gotta`, `lemme`,
+//!   `wanna` as a whole `\w` run, in any case).
+//! * everything else printable (`\w`, `/ + = ~ ^ | \` and the like) stays inside its word.
+
+use super::ascii::is_space;
+use super::tokens::Tokens;
+
+/// Byte classes of the scan.
+const REJECT: u8 = 0;
+const WORD: u8 = 1;
+const SPACE: u8 = 2;
+const SPLIT: u8 = 3;
+const DOT: u8 = 4;
+const COMMA: u8 = 5;
+const DASH: u8 = 6;
+const APOS: u8 = 7;
+const ATTACH: u8 = 8;
+
+static CLASS: [u8; 256] = {
+    let mut t = [REJECT; 256];
+    let mut b = 0x21;
+    while b < 0x7f {
+        t[b] = ATTACH;
+        b += 1;
+    }
+    let mut b = 0;
+    while b < 128 {
+        let c = b as u8;
+        if c.is_ascii_alphanumeric() || c == b'_' {
+            t[b] = WORD;
+        }
+        if is_space(c) {
+            t[b] = SPACE;
+        }
+        b += 1;
+    }
+    let split = b";@#$%&?!*[](){}<>";
+    let mut i = 0;
+    while i < split.len() {
+        t[split[i] as usize] = SPLIT;
+        i += 1;
+    }
+    t[b'.' as usize] = DOT;
+    t[b',' as usize] = COMMA;
+    t[b':' as usize] = COMMA;
+    t[b'-' as usize] = DASH;
+    t[b'\'' as usize] = APOS;
+    t[b'"' as usize] = REJECT;
+    t[b'`' as usize] = REJECT;
+    t
+};
+
+/// The sentence is outside the rules: use the exact port.
+pub(crate) struct Unsupported;
+
+/// Position of the final period (PUNCTUATION 1): the last `.`, preceded by a non-`.`, followed
+/// only by closing brackets and spaces (NLTKWordTokenizer's closer class holds ` `), then
+/// whitespace to the end. (Quotes, the pattern's other closers, are rejected by the scan.)
+fn final_period(s: &[u8]) -> Option<usize> {
+    let p = s.iter().rposition(|&b| b == b'.')?;
+    if p == 0 || s[p - 1] == b'.' {
+        return None;
+    }
+    let rest = &s[p + 1..];
+    let k = rest
+        .iter()
+        .take_while(|&&b| matches!(b, b']' | b')' | b'}' | b'>' | b' '))
+        .count();
+    rest[k..].iter().all(|&b| is_space(b)).then_some(p)
+}
+
+/// Whether a `\w` run is one of the CONTRACTIONS2 words (case-insensitive).
+#[inline(always)]
+fn is_contraction2(w: &[u8]) -> bool {
+    // Cheap rejection first: five or six bytes starting with c, g, l or w.
+    if !(5..=6).contains(&w.len()) || !matches!(w[0] | 0x20, b'c' | b'g' | b'l' | b'w') {
+        return false;
+    }
+    contraction2_word(w)
+}
+
+#[cold]
+fn contraction2_word(w: &[u8]) -> bool {
+    let mut buf = [0u8; 6];
+    for (d, &c) in buf.iter_mut().zip(w) {
+        *d = c.to_ascii_lowercase();
+    }
+    matches!(
+        &buf[..w.len()],
+        b"cannot" | b"gimme" | b"gonna" | b"gotta" | b"lemme" | b"wanna"
+    )
+}
+
+/// The length of the clitic that starts at the apostrophe `s[i]` (after `s[i]`), if it is one
+/// of ENDING_QUOTES 5/6's `'s 'S 'm 'M 'd 'D 'll 'LL 're 'RE 've 'VE`.
+#[inline]
+fn clitic_after(s: &[u8], i: usize) -> Option<usize> {
+    match s.get(i + 1..).unwrap_or_default() {
+        [b'l', b'l', ..] | [b'L', b'L', ..] | [b'r', b'e', ..] | [b'R', b'E', ..] => Some(2),
+        [b'v', b'e', ..] | [b'V', b'E', ..] => Some(2),
+        [b's' | b'S' | b'm' | b'M' | b'd' | b'D', ..] => Some(1),
+        _ => None,
+    }
+}
+
+/// Whether the character at `i` is split off as (the start of) a token of its own, i.e.
+/// padded with a space on its left — what must follow a clitic. `fp` is the final period.
+#[inline]
+fn splits_at(s: &[u8], i: usize, fp: Option<usize>) -> bool {
+    let Some(&c) = s.get(i) else { return true };
+    match CLASS[usize::from(c)] {
+        SPACE | SPLIT => true,
+        DOT => fp == Some(i) || s.get(i + 1) == Some(&b'.'),
+        COMMA => !s
+            .get(i + 1)
+            .is_some_and(|&d| d.is_ascii_digit() || d == b',' || d == b':'),
+        DASH => s.get(i + 1) == Some(&b'-') && s.get(i + 2) != Some(&b'-'),
+        _ => false,
+    }
+}
+
+/// Tokenizes one ASCII sentence (`text` is the sentence as `str`, `s` its bytes) into `out`,
+/// or leaves `out` as it was and returns [`Unsupported`].
+pub(crate) fn tokenize_sentence(text: &str, out: &mut Tokens) -> Result<(), Unsupported> {
+    let mark = out.mark();
+    let r = scan(text, out);
+    if r.is_err() {
+        out.reset_to(mark);
+    }
+    r
+}
+
+fn scan(text: &str, out: &mut Tokens) -> Result<(), Unsupported> {
+    let s = text.as_bytes();
+    let n = s.len();
+    let base = out.push_source(text);
+    let fp = final_period(s);
+    // Start of the word being built (NONE: none), and where a clitic splits it.
+    const NONE: usize = usize::MAX;
+    let mut start = NONE;
+    let mut split = NONE;
+    let mut tok = |a: usize, b: usize| out.push_span(base + a, base + b);
+    macro_rules! end_word {
+        ($at:expr) => {
+            if start != NONE {
+                if split != NONE {
+                    tok(start, split);
+                    tok(split, $at);
+                    split = NONE;
+                } else {
+                    tok(start, $at);
+                }
+                start = NONE;
+            }
+        };
+    }
+    let mut i = 0;
+    while i < n {
+        let c = s[i];
+        match CLASS[usize::from(c)] {
+            WORD => {
+                let mut j = i + 1;
+                while j < n && CLASS[usize::from(s[j])] == WORD {
+                    j += 1;
+                }
+                if is_contraction2(&s[i..j]) {
+                    return Err(Unsupported);
+                }
+                if start == NONE {
+                    start = i;
+                }
+                i = j;
+            }
+            SPACE => {
+                end_word!(i);
+                i += 1;
+            }
+            SPLIT => {
+                end_word!(i);
+                tok(i, i + 1);
+                i += 1;
+            }
+            DOT => {
+                if fp == Some(i) {
+                    end_word!(i);
+                    tok(i, i + 1);
+                    i += 1;
+                } else if s.get(i + 1) == Some(&b'.') {
+                    let mut j = i + 2;
+                    while j < n && s[j] == b'.' {
+                        j += 1;
+                    }
+                    end_word!(i);
+                    tok(i, j);
+                    i = j;
+                } else {
+                    if split != NONE {
+                        return Err(Unsupported);
+                    }
+                    if start == NONE {
+                        start = i;
+                    }
+                    i += 1;
+                }
+            }
+            COMMA => match s.get(i + 1) {
+                Some(b',' | b':') => return Err(Unsupported),
+                Some(d) if d.is_ascii_digit() => {
+                    if split != NONE {
+                        return Err(Unsupported);
+                    }
+                    if start == NONE {
+                        start = i;
+                    }
+                    i += 1;
+                }
+                _ => {
+                    end_word!(i);
+                    tok(i, i + 1);
+                    i += 1;
+                }
+            },
+            DASH => {
+                if s.get(i + 1) == Some(&b'-') {
+                    if s.get(i + 2) == Some(&b'-') {
+                        return Err(Unsupported);
+                    }
+                    end_word!(i);
+                    tok(i, i + 2);
+                    i += 2;
+                } else {
+                    if split != NONE {
+                        return Err(Unsupported);
+                    }
+                    if start == NONE {
+                        start = i;
+                    }
+                    i += 1;
+                }
+            }
+            APOS => {
+                // A clitic of the word being built: `X's` (at least one character before the
+                // apostrophe) or `Xn't` (at least one before the `n`).
+                if start == NONE || split != NONE {
+                    return Err(Unsupported);
+                }
+                let (at, len) = if i >= start + 2
+                    && ((s[i - 1] == b'n' && s.get(i + 1) == Some(&b't'))
+                        || (s[i - 1] == b'N' && s.get(i + 1) == Some(&b'T')))
+                {
+                    (i - 1, 3)
+                } else if i > start {
+                    match clitic_after(s, i) {
+                        Some(k) => (i, k + 1),
+                        None => return Err(Unsupported),
+                    }
+                } else {
+                    return Err(Unsupported);
+                };
+                let end = at + len;
+                if !splits_at(s, end, fp) {
+                    return Err(Unsupported);
+                }
+                if at == i - 1 {
+                    // `n't` shortens the `\w` run before it by its `n`: CONTRACTIONS2 then
+                    // sees the shorter run.
+                    let mut w = at;
+                    while w > start && CLASS[usize::from(s[w - 1])] == WORD {
+                        w -= 1;
+                    }
+                    if is_contraction2(&s[w..at]) {
+                        return Err(Unsupported);
+                    }
+                }
+                split = at;
+                i = end;
+            }
+            ATTACH => {
+                if split != NONE {
+                    return Err(Unsupported);
+                }
+                if start == NONE {
+                    start = i;
+                }
+                i += 1;
+            }
+            _ => return Err(Unsupported),
+        }
+    }
+    if start != NONE {
+        if split != NONE {
+            tok(start, split);
+            tok(split, n);
+        } else {
+            tok(start, n);
+        }
+    }
+    Ok(())
+}

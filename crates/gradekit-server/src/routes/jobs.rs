@@ -1,0 +1,110 @@
+//! Fine-tuning jobs: create, list (`after`, `limit`, `metadata[k]=v`, `metadata=null`),
+//! retrieve, cancel, pause, resume, events, checkpoints.
+
+use crate::body::read_json;
+use crate::error::ApiError;
+use crate::routes::ft::{bounded, call, ctx, ok, paging, query};
+use crate::AppState;
+use axum::extract::{Path, Request, State};
+use axum::response::Response;
+use gradekit_jobs::wire;
+
+/// `POST /v1/fine_tuning/jobs`.
+pub(crate) async fn create(
+    State(state): State<AppState>,
+    req: Request,
+) -> Result<Response, ApiError> {
+    let (jobs, project) = ctx(&state, &req)?;
+    let body = read_json(req, state.0.config.max_body).await?;
+    let job = call(move || jobs.create_job(&project, &body)).await?;
+    ok(&wire::job(&job))
+}
+
+/// `GET /v1/fine_tuning/jobs`.
+pub(crate) async fn list(
+    State(state): State<AppState>,
+    req: Request,
+) -> Result<Response, ApiError> {
+    let (jobs, project) = ctx(&state, &req)?;
+    let q = query(&req)?;
+    let (after, limit) = paging(&q, 20, 1000)?;
+    let filter =
+        gradekit_jobs::service::metadata_filter(&q).map_err(crate::routes::ft::api_error)?;
+    let page =
+        call(move || jobs.list_jobs(&project, after.as_deref(), limit, filter.as_ref())).await?;
+    ok(&wire::page(&page, wire::Cursor::HasMore, wire::job))
+}
+
+/// `GET /v1/fine_tuning/jobs/{id}`.
+pub(crate) async fn retrieve(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    req: Request,
+) -> Result<Response, ApiError> {
+    let (jobs, project) = ctx(&state, &req)?;
+    let id = bounded(id, "fine_tuning_job_id")?;
+    ok(&wire::job(&call(move || jobs.job(&project, &id)).await?))
+}
+
+/// `POST /v1/fine_tuning/jobs/{id}/cancel`.
+pub(crate) async fn cancel(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    req: Request,
+) -> Result<Response, ApiError> {
+    let (jobs, project) = ctx(&state, &req)?;
+    let id = bounded(id, "fine_tuning_job_id")?;
+    ok(&wire::job(&call(move || jobs.cancel(&project, &id)).await?))
+}
+
+/// `POST /v1/fine_tuning/jobs/{id}/pause`.
+pub(crate) async fn pause(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    req: Request,
+) -> Result<Response, ApiError> {
+    let (jobs, project) = ctx(&state, &req)?;
+    let id = bounded(id, "fine_tuning_job_id")?;
+    ok(&wire::job(&call(move || jobs.pause(&project, &id)).await?))
+}
+
+/// `POST /v1/fine_tuning/jobs/{id}/resume`.
+pub(crate) async fn resume(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    req: Request,
+) -> Result<Response, ApiError> {
+    let (jobs, project) = ctx(&state, &req)?;
+    let id = bounded(id, "fine_tuning_job_id")?;
+    ok(&wire::job(&call(move || jobs.resume(&project, &id)).await?))
+}
+
+/// `GET /v1/fine_tuning/jobs/{id}/events`: newest first.
+pub(crate) async fn events(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    req: Request,
+) -> Result<Response, ApiError> {
+    let (jobs, project) = ctx(&state, &req)?;
+    let id = bounded(id, "fine_tuning_job_id")?;
+    let (after, limit) = paging(&query(&req)?, 20, 1000)?;
+    let page = call(move || jobs.events(&project, &id, after.as_deref(), limit)).await?;
+    ok(&wire::page(&page, wire::Cursor::HasMore, wire::event))
+}
+
+/// `GET /v1/fine_tuning/jobs/{id}/checkpoints`: newest first.
+pub(crate) async fn checkpoints(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    req: Request,
+) -> Result<Response, ApiError> {
+    let (jobs, project) = ctx(&state, &req)?;
+    let id = bounded(id, "fine_tuning_job_id")?;
+    let (after, limit) = paging(&query(&req)?, 10, 1000)?;
+    let page = call(move || jobs.checkpoints(&project, &id, after.as_deref(), limit)).await?;
+    ok(&wire::page(
+        &page,
+        wire::Cursor::FirstLast,
+        wire::checkpoint,
+    ))
+}

@@ -1,0 +1,121 @@
+//! Models (`/v1/models`: the registry's base models, the project's fine-tuned models and the
+//! checkpoints it may use) and checkpoint permissions (`/v1/fine_tuning/checkpoints/{ckpt}/
+//! permissions`: create, list — also the SDK's deprecated `retrieve` — and delete).
+
+use crate::body::read_json;
+use crate::error::ApiError;
+use crate::routes::ft::{bounded, call, ctx, ok, paging, param, query};
+use crate::AppState;
+use axum::extract::{Path, Request, State};
+use axum::response::Response;
+use gradekit_jobs::{wire, Order};
+use serde_json::json;
+
+/// `GET /v1/models`.
+pub(crate) async fn list(
+    State(state): State<AppState>,
+    req: Request,
+) -> Result<Response, ApiError> {
+    let (jobs, project) = ctx(&state, &req)?;
+    let data = call(move || jobs.models(&project)).await?;
+    ok(&json!({"object": "list", "data": data}))
+}
+
+/// `GET /v1/models/{model}`.
+pub(crate) async fn retrieve(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    req: Request,
+) -> Result<Response, ApiError> {
+    let (jobs, project) = ctx(&state, &req)?;
+    let id = bounded(id, "model")?;
+    ok(&call(move || jobs.model(&project, &id)).await?)
+}
+
+/// `DELETE /v1/models/{model}`: the project's own fine-tuned models and checkpoints only.
+pub(crate) async fn remove(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    req: Request,
+) -> Result<Response, ApiError> {
+    let (jobs, project) = ctx(&state, &req)?;
+    let id = bounded(id, "model")?;
+    let i2 = id.clone();
+    call(move || jobs.delete_model(&project, &i2)).await?;
+    ok(&json!({"id": id, "object": "model", "deleted": true}))
+}
+
+/// `POST …/permissions` `{"project_ids": [...]}` → a list of permissions.
+pub(crate) async fn grant(
+    State(state): State<AppState>,
+    Path(ckpt): Path<String>,
+    req: Request,
+) -> Result<Response, ApiError> {
+    let (jobs, project) = ctx(&state, &req)?;
+    let ckpt = bounded(ckpt, "fine_tuned_model_checkpoint")?;
+    let body = read_json(req, state.0.config.max_body).await?;
+    let rows = call(move || jobs.grant(&project, &ckpt, &body)).await?;
+    let page = gradekit_jobs::Page {
+        data: rows,
+        has_more: false,
+    };
+    ok(&wire::page(
+        &page,
+        wire::Cursor::FirstLast,
+        wire::permission,
+    ))
+}
+
+/// `GET …/permissions?project_id&order&after&limit`.
+pub(crate) async fn permissions(
+    State(state): State<AppState>,
+    Path(ckpt): Path<String>,
+    req: Request,
+) -> Result<Response, ApiError> {
+    let (jobs, project) = ctx(&state, &req)?;
+    let ckpt = bounded(ckpt, "fine_tuned_model_checkpoint")?;
+    let q = query(&req)?;
+    let (after, limit) = paging(&q, 10, 1000)?;
+    let order = match param(&q, "order") {
+        None | Some("descending") => Order::NewestFirst,
+        Some("ascending") => Order::OldestFirst,
+        Some(o) => {
+            return Err(ApiError::bad_request(
+                "invalid_value",
+                format!("`order` must be ascending or descending, got {o:?}"),
+            )
+            .with_param("order"))
+        }
+    };
+    let pid = param(&q, "project_id").map(str::to_string);
+    let page = call(move || {
+        jobs.permissions(
+            &project,
+            &ckpt,
+            pid.as_deref(),
+            after.as_deref(),
+            limit,
+            order,
+        )
+    })
+    .await?;
+    ok(&wire::page(
+        &page,
+        wire::Cursor::FirstLast,
+        wire::permission,
+    ))
+}
+
+/// `DELETE …/permissions/{permission_id}`.
+pub(crate) async fn revoke(
+    State(state): State<AppState>,
+    Path((ckpt, pid)): Path<(String, String)>,
+    req: Request,
+) -> Result<Response, ApiError> {
+    let (jobs, project) = ctx(&state, &req)?;
+    let ckpt = bounded(ckpt, "fine_tuned_model_checkpoint")?;
+    let pid = bounded(pid, "permission_id")?;
+    let p2 = pid.clone();
+    call(move || jobs.revoke(&project, &ckpt, &p2)).await?;
+    ok(&json!({"id": pid, "object": "checkpoint.permission", "deleted": true}))
+}
