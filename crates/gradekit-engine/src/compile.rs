@@ -34,6 +34,8 @@ pub struct CompiledGrader {
     item_keys: Option<Vec<String>>,
     /// Largest sample text graded, in bytes (`EngineOptions::max_field_bytes`).
     field_limit: usize,
+    /// Every template reference with the fields that use it (see [`Self::template_refs`]).
+    template_refs: Vec<crate::TemplateRef>,
 }
 
 /// Samples per python frame in a cancellable batch: the token is checked between frames.
@@ -137,6 +139,8 @@ fn compile_inner(v: &Value, opts: &EngineOptions) -> (Option<CompiledGrader>, Co
         pass_threshold: grader.pass_threshold(),
         root,
         field_limit: opts.field_limit(),
+        // The templates compiled without error above, so walking them again cannot fail.
+        template_refs: crate::refs::template_refs(v).unwrap_or_default(),
         io_width: crate::graders::judge::needs_judge(&grader).then_some(
             match opts.judge_concurrency {
                 0 => crate::graders::judge::DEFAULT_JUDGE_CONCURRENCY,
@@ -148,6 +152,34 @@ fn compile_inner(v: &Value, opts: &EngineOptions) -> (Option<CompiledGrader>, Co
 }
 
 impl CompiledGrader {
+    /// Every leaf grader: the root, or a multi grader's sub-graders.
+    pub(crate) fn leaves(&self) -> Vec<&Leaf> {
+        match &self.root {
+            Root::Leaf(l) => vec![l],
+            Root::Multi(m) => m.subs().iter().collect(),
+        }
+    }
+
+    pub(crate) fn multi(&self) -> Option<&Multi> {
+        match &self.root {
+            Root::Multi(m) => Some(m),
+            Root::Leaf(_) => None,
+        }
+    }
+
+    /// A python grader at the root: a batch goes to its workers in frames.
+    pub(crate) fn grades_in_frames(&self) -> bool {
+        matches!(self.root, Root::Leaf(Leaf::Python(_)))
+    }
+
+    /// Every `{{ item.… }}` / `{{ sample.… }}` reference of the grader's templates, in config
+    /// order, each with the config paths of the fields that use it
+    /// (`graders.b.input[1].content[2]`): what `lint` resolves against data rows and the jobs
+    /// service against training lines.
+    pub fn template_refs(&self) -> &[crate::TemplateRef] {
+        &self.template_refs
+    }
+
     /// The grader's `name`, or the generated one.
     pub fn name(&self) -> &str {
         &self.name
@@ -272,7 +304,7 @@ impl CompiledGrader {
     /// a python grader (samples go to its workers in frames) or one that calls a judge (its own
     /// I/O pool). Callers grading CPU-bound samples one by one can skip collecting batches.
     pub fn grades_in_batches(&self) -> bool {
-        matches!(self.root, Root::Leaf(Leaf::Python(_))) || self.io_width.is_some()
+        self.grades_in_frames() || self.io_width.is_some()
     }
 
     /// Grades many samples in parallel; results in input order, one per input. CPU-bound

@@ -14,6 +14,32 @@
 //! and grade millions of samples. [`CompiledGrader::grade_batch`] fans out over rayon and
 //! returns results in input order.
 //!
+//! **The edges ask, the engine decides.** CLI, server and Python bindings only translate: one
+//! sample-entry reader ([`SampleEntry`], [`EntryRules`]) says what a request, batch entry or
+//! data line means; the compiled grader says how to schedule it ([`CompiledGrader::schedule`],
+//! recursively over multi sub-graders), what it is made of ([`CompiledGrader::sub_graders`])
+//! and what it reads ([`CompiledGrader::template_refs`]); errors are data with stable codes
+//! ([`ConfigErrorKind`], [`EntryErrorKind`]).
+//!
+//! **Adding a grader type** (say `regex_check`) touches four code files, each step forced by
+//! the compiler:
+//! 1. `gradekit-model/src/grader.rs`: the config struct, the `Grader::RegexCheck` variant and
+//!    its reader arm; every exhaustive `match` on `Grader` (`type_name`, `needs_judge`, …) then
+//!    fails to compile until it has an arm;
+//! 2. `gradekit-engine/src/graders/regex_check.rs`: `compile` (errors with paths) and `grade`;
+//! 3. `gradekit-engine/src/graders/mod.rs`: the `Leaf::RegexCheck` variant, which the
+//!    exhaustive matches of `Leaf::compile`, `grade`, `sample_parts` and `item_keys` require;
+//! 4. `gradekit-engine/src/schedule.rs`: `Leaf::cost` and `Leaf::kind` (exhaustive too), so
+//!    the server's workers, `score`, `lint`, the bindings and the fuzz target schedule it right.
+//!
+//! Known gap: `refs.rs` still finds template fields by walking the raw JSON by `type` (shared
+//! with the jobs service); a new type with templates must be added there by hand.
+//!
+//! **Adding a text_similarity metric** (say `chrf`) touches four code files: the metric module
+//! in `gradekit-metrics/src/` (a pure function) and its export in that crate's `lib.rs`; the
+//! `Metric::Chrf` variant and its wire name in `gradekit-model/src/grader.rs`; its arm in
+//! `gradekit-engine/src/graders/text_similarity.rs` (an exhaustive `match` on `Metric`).
+//!
 //! `/validate` is "compile and report all errors" ([`validate`]); `/run` additionally accepts
 //! a multi grader whose *only* fault is its formula, answering with `formula_parse_error`
 //! ([`compile_for_run`]), as DESIGN.md §4 asks.
@@ -27,6 +53,7 @@ mod io_pool;
 mod name;
 mod refs;
 mod result;
+mod schedule;
 
 pub use cancel::{Cancel, CancelOnDrop};
 pub use compile::{compile, compile_for_run, validate, CompiledGrader};
@@ -45,6 +72,7 @@ pub use gradekit_python as python;
 pub use name::{canonical_json, generated_name};
 pub use refs::{template_refs, TemplateRef};
 pub use result::GradeResult;
+pub use schedule::{Cost, Schedule, SubGrader};
 
 use serde_json::Value;
 

@@ -17,6 +17,17 @@ pub struct TemplateRef {
     pub fields: Vec<String>,
 }
 
+impl TemplateRef {
+    /// Resolves the reference in a grading context: `Err` with the details a grade would put
+    /// in `invalid_variable_error_details` (the full path and the step that failed).
+    pub fn resolve(&self, ctx: &crate::EvalContext) -> Result<(), String> {
+        self.path
+            .resolve(&ctx.template_context())
+            .map(|_| ())
+            .map_err(|m| m.details)
+    }
+}
+
 /// The distinct references of `grader`, in config order. A template that does not parse is an
 /// error naming its field (the engine's compile reports the same).
 pub fn template_refs(grader: &Value) -> Result<Vec<TemplateRef>, crate::ConfigError> {

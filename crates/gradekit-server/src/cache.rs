@@ -43,26 +43,18 @@ pub struct Compiled {
 }
 
 impl Compiled {
-    /// Wraps a grader compiled from `config`.
-    pub fn new(grader: CompiledGrader, config: &Value) -> Self {
-        let python = uses_python(config);
-        let io_bound = grader.io_width().is_some() || python;
+    /// Wraps a compiled grader.
+    pub fn new(grader: CompiledGrader) -> Self {
+        // Asked of the compiled grader (python anywhere, a multi's sub-graders included).
+        let schedule = grader.schedule();
+        let python = schedule.python;
+        let io_bound = schedule.io_bound();
         Compiled {
             grader,
             io_bound,
             python,
         }
     }
-}
-
-/// True when the grader or one of a multi grader's sub-graders is a python grader.
-fn uses_python(config: &Value) -> bool {
-    let is_py = |v: &Value| v.get("type").and_then(Value::as_str) == Some("python");
-    is_py(config)
-        || config
-            .get("graders")
-            .and_then(Value::as_object)
-            .is_some_and(|m| m.values().any(is_py))
 }
 
 /// The SHA-256 of `grader` written as compact JSON, without building the string.
@@ -231,7 +223,6 @@ mod tests {
     fn compiled(v: &Value) -> Result<Compiled, ApiError> {
         Ok(Compiled::new(
             compile(v, &EngineOptions::default()).unwrap(),
-            v,
         ))
     }
 
@@ -343,14 +334,5 @@ mod tests {
         let lru = cache.lock();
         assert!(!lru.slots.contains_key(&grader_key(&string_check("p1"))));
         assert!(lru.slots.contains_key(&grader_key(&string_check("p3"))));
-    }
-
-    #[test]
-    fn python_graders_are_io_bound() {
-        assert!(uses_python(&json!({"type": "python", "source": ""})));
-        assert!(uses_python(
-            &json!({"type": "multi", "graders": {"a": {"type": "python"}}})
-        ));
-        assert!(!uses_python(&string_check("x")));
     }
 }

@@ -126,7 +126,9 @@ pub async fn guard(State(state): State<AppState>, mut req: Request, next: Next) 
     if req.uri().path() == crate::paths::HEALTH {
         return next.run(req).await;
     }
-    let project = if state.0.keys.is_empty() {
+    // The dashboard's pages authenticate with a session cookie (`dashboard::auth`) and never
+    // read this extension.
+    let project = if state.0.keys.is_empty() || crate::dashboard::owns(req.uri().path()) {
         Arc::from(crate::DEFAULT_PROJECT)
     } else {
         match authorized(&req, &state.0.keys) {
@@ -212,10 +214,10 @@ pub async fn envelope_plain_errors(req: Request, next: Next) -> Response {
     let path = req.uri().path().to_string();
     let resp = next.run(req).await;
     let status = resp.status();
-    let is_json = resp
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    let is_json = resp.headers().get(header::CONTENT_TYPE).is_some_and(|v| {
+        // JSON bodies, and the dashboard's HTML pages, are already what they should be.
+        v.as_bytes().starts_with(b"application/json") || v.as_bytes().starts_with(b"text/html")
+    });
     if !(status.is_client_error() || status.is_server_error()) || is_json {
         return resp;
     }

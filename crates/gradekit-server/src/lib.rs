@@ -43,6 +43,7 @@ use tokio::sync::Semaphore;
 
 mod body;
 pub mod cache;
+mod dashboard;
 pub mod error;
 #[doc(hidden)]
 pub mod fuzz;
@@ -240,7 +241,7 @@ impl AppState {
         }
         let compile = |what: String, v: &Value| {
             gradekit_engine::compile(v, &engine)
-                .map(|g| Arc::new(Compiled::new(g, v)))
+                .map(|g| Arc::new(Compiled::new(g)))
                 .map_err(|errors| StartError::InvalidGrader { what, errors })
         };
         let mut endpoint_graders = HashMap::new();
@@ -342,6 +343,7 @@ pub fn app(state: AppState) -> Router {
         .route(paths::ENDPOINT_GRADER, post(routes::endpoint::grade))
         .route(paths::GET_REWARD, post(routes::openrlhf::get_reward))
         .merge(routes::ft::router())
+        .merge(dashboard::router())
         .fallback(routes::not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

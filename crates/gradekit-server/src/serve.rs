@@ -157,26 +157,37 @@ pub async fn serve(
 }
 
 /// Resolves on SIGTERM or SIGINT.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
+///
+/// The handlers are installed when this function is called, not when the future is first
+/// polled: `serve_until_signal` calls it before printing "listening on", so a supervisor that
+/// sends SIGTERM as soon as it reads that line gets a drain, never the default action (death
+/// by signal, exit status lost).
+pub fn shutdown_signal() -> impl std::future::Future<Output = ()> + Send + 'static {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let term = signal(SignalKind::terminate()).ok();
+        let int = signal(SignalKind::interrupt()).ok();
+        async move {
+            let wait = |s: Option<tokio::signal::unix::Signal>| async move {
+                match s {
+                    Some(mut s) => {
+                        s.recv().await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            };
+            tokio::select! {
+                _ = wait(term) => {}
+                _ = wait(int) => {}
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    async {
         if tokio::signal::ctrl_c().await.is_err() {
             std::future::pending::<()>().await;
         }
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {}
-        _ = term => {}
     }
 }
 
@@ -198,6 +209,7 @@ pub fn serve_until_signal(opts: ServeOptions, state: AppState) -> Result<usize, 
         let addr = listener
             .local_addr()
             .map_err(|e| BindPolicyError::Bind(SocketAddr::from(([0, 0, 0, 0], opts.port)), e))?;
+        let stop = shutdown_signal();
         eprintln!(
             "gradekit serve: listening on http://{addr} (auth {}; endpoint graders: {}; OpenRLHF grader: {})",
             if has_key { "on" } else { "off" },
@@ -209,7 +221,7 @@ pub fn serve_until_signal(opts: ServeOptions, state: AppState) -> Result<usize, 
         );
         let jobs = state.config().jobs.clone();
         let app = crate::app(state.clone());
-        let left = serve(listener, app, &opts, shutdown_signal()).await;
+        let left = serve(listener, app, &opts, stop).await;
         let cut = if left > 0 { state.requests_in_flight() } else { 0 };
         if cut > 0 {
             eprintln!(

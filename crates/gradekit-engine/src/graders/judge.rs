@@ -56,7 +56,7 @@ pub(crate) fn needs_judge(g: &Grader) -> bool {
         Grader::ScoreModel(_) | Grader::LabelModel(_) => true,
         Grader::TextSimilarity(t) => t.evaluation_metric == gradekit_model::Metric::Cosine,
         Grader::Multi(m) => m.graders.values().any(needs_judge),
-        _ => false,
+        Grader::StringCheck(_) | Grader::Python(_) => false,
     }
 }
 

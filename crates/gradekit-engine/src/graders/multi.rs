@@ -29,6 +29,15 @@ pub(crate) struct MultiOutcome {
 }
 
 impl Multi {
+    /// The slots (indexes into [`Self::keys`]) `calculate_output` references; none when it
+    /// did not parse.
+    pub(crate) fn referenced_slots(&self) -> Vec<usize> {
+        self.formula
+            .as_ref()
+            .map(Formula::referenced_slots)
+            .unwrap_or_default()
+    }
+
     /// The sub-graders, in config order.
     pub(crate) fn subs(&self) -> &[Leaf] {
         &self.subs

@@ -19,6 +19,11 @@ pub(crate) struct TextSimilarity {
 }
 
 impl TextSimilarity {
+    /// True for `cosine`, which calls an embedder.
+    pub(crate) fn calls_embedder(&self) -> bool {
+        self.cosine.is_some()
+    }
+
     /// The templates rendered per sample.
     pub(crate) fn templates(&self) -> [&Template; 2] {
         [&self.input.template, &self.reference.template]

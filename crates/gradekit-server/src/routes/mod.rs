@@ -87,7 +87,7 @@ pub(crate) async fn compiled_for_run(
         .cache
         .get_or_compile(key, move || {
             gradekit_engine::compile_for_run(&grader, &st.0.engine)
-                .map(|g| Compiled::new(g, &grader))
+                .map(Compiled::new)
                 .map_err(|e| ApiError::config("invalid_grader", &prefixed("grader", e)))
         })
         .await
