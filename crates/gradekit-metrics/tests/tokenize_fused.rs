@@ -78,6 +78,7 @@ fn committed_vectors_agree_and_mostly_take_the_fast_path() {
             fused += f;
         }
     }
+    eprintln!("bench texts: {fused} of {sentences} sentences take the fused path");
     // The fast path must cover the common case, or it is not worth having.
     assert!(
         fused * 10 >= sentences * 8,
@@ -186,5 +187,31 @@ proptest! {
             s.push_str(sep);
         }
         prop_assert_eq!(word_tokenize(&s), word_tokenize_exact(&s), "{:?}", s);
+    }
+}
+
+#[test]
+fn quote_and_period_corners_agree() {
+    for t in [
+        "\"\"hi\"",
+        "\"",
+        "He said \"hi.\"",
+        "hi. \"",
+        "hi.\" ",
+        "hi.) \"",
+        "(\"a\")",
+        "a \"\" b",
+        "\"'s",
+        "x. \"y\"",
+        "\"John's\" car.",
+        "[\"x\"] {\"y\"} <\"z\">",
+        "a\"b\"c.",
+        "a,\" b:\"",
+        "\"Yes,\" he said, \"it is.\"",
+        "done.\"\"",
+        "done. \"\"",
+        "\t\"a\"\n\"b\"",
+    ] {
+        check(t).unwrap();
     }
 }

@@ -3,7 +3,7 @@
 //! `treebank.rs` replays NLTK's ~30 substitutions one after another, which is what makes it
 //! checkable against NLTK line by line. On ordinary prose nearly all of them do nothing: the
 //! tokens of a sentence made of words, spaces and plain punctuation follow from a handful of
-//! local rules, and every token is a substring of the sentence (no quote is rewritten). This
+//! local rules, and every token but a rewritten `"` is a substring of the sentence. This
 //! module applies those rules in a single left-to-right scan and records each token as a range
 //! of the sentence (copied once); the first byte or pattern outside the rules it knows makes
 //! it give up, and the sentence goes through `treebank.rs` instead. Exactness therefore rests
@@ -11,10 +11,13 @@
 //! checked against the exact port on the shared vectors and on ≥ 10M random and adversarial
 //! strings (`tests/tokenize_fused.rs`).
 //!
-//! The rules, derived from NLTK 3.9.1 `NLTKWordTokenizer` for sentences without `"`, `` ` ``,
+//! The rules, derived from NLTK 3.9.1 `NLTKWordTokenizer` for sentences without `` ` ``,
 //! control characters or non-ASCII bytes (each names the NLTK pattern it stands for):
 //!
 //! * whitespace separates tokens (`\s+` → ` `, `split()`);
+//! * `"` is a token of its own, ```` `` ```` where it opens (at the start, after a space or an
+//!   opening bracket, STARTING_QUOTES 2–4) and `''` elsewhere (ENDING_QUOTES 3); an opening
+//!   one is no closer for the final period;
 //! * `; @ # $ % & ? ! *` and brackets `[](){}<>` are always tokens of their own (PUNCTUATION
 //!   5, 7, 9, PARENS_BRACKETS);
 //! * `,` and `:` are tokens of their own unless a digit follows (`([:,])([^\d])`, `([:,])$`);
@@ -48,6 +51,7 @@ const COMMA: u8 = 5;
 const DASH: u8 = 6;
 const APOS: u8 = 7;
 const ATTACH: u8 = 8;
+const QUOTE: u8 = 9;
 
 static CLASS: [u8; 256] = {
     let mut t = [REJECT; 256];
@@ -78,7 +82,7 @@ static CLASS: [u8; 256] = {
     t[b':' as usize] = COMMA;
     t[b'-' as usize] = DASH;
     t[b'\'' as usize] = APOS;
-    t[b'"' as usize] = REJECT;
+    t[b'"' as usize] = QUOTE;
     t[b'`' as usize] = REJECT;
     t
 };
@@ -86,20 +90,38 @@ static CLASS: [u8; 256] = {
 /// The sentence is outside the rules: use the exact port.
 pub(crate) struct Unsupported;
 
-/// Position of the final period (PUNCTUATION 1): the last `.`, preceded by a non-`.`, followed
-/// only by closing brackets and spaces (NLTKWordTokenizer's closer class holds ` `), then
-/// whitespace to the end. (Quotes, the pattern's other closers, are rejected by the scan.)
-fn final_period(s: &[u8]) -> Option<usize> {
-    let p = s.iter().rposition(|&b| b == b'.')?;
+/// Whether the `.` at `p` is the final period (PUNCTUATION 1): preceded by a non-`.`, followed
+/// only by closing brackets and spaces (the pattern's closer class holds a space), then
+/// whitespace to the end — which also makes it the last `.`. (Quotes, the pattern's other
+/// closers, are rejected by the scan.) Decided at each `.` from the bytes after it: a period
+/// inside a sentence fails on its next byte or two, so this costs no pass of its own.
+#[inline]
+fn is_final_period(s: &[u8], p: usize) -> bool {
     if p == 0 || s[p - 1] == b'.' {
-        return None;
+        return false;
     }
     let rest = &s[p + 1..];
+    // A `"` after a space was an opening quote, already turned into ` `` ` (not a closer) by
+    // STARTING_QUOTES before this pattern runs; any other `"` is still a closer here.
+    let mut prev = b'.';
     let k = rest
         .iter()
-        .take_while(|&&b| matches!(b, b']' | b')' | b'}' | b'>' | b' '))
+        .take_while(|&&b| {
+            let closer =
+                matches!(b, b']' | b')' | b'}' | b'>' | b' ') || (b == b'"' && prev != b' ');
+            prev = b;
+            closer
+        })
         .count();
-    rest[k..].iter().all(|&b| is_space(b)).then_some(p)
+    rest[k..].iter().all(|&b| is_space(b))
+}
+
+/// Whether the `"` at `i` opens (STARTING_QUOTES 2–4: at the start, after ` ([{<`, or right
+/// after a sentence-initial `"`, which pattern 3 has padded with a space by then): it becomes
+/// ```` `` ````; every other `"` becomes `''` (ENDING_QUOTES 3).
+#[inline]
+fn opens(s: &[u8], i: usize) -> bool {
+    i == 0 || matches!(s[i - 1], b' ' | b'(' | b'[' | b'{' | b'<') || (i == 1 && s[0] == b'"')
 }
 
 /// Whether a `\w` run is one of the CONTRACTIONS2 words (case-insensitive).
@@ -137,13 +159,13 @@ fn clitic_after(s: &[u8], i: usize) -> Option<usize> {
 }
 
 /// Whether the character at `i` is split off as (the start of) a token of its own, i.e.
-/// padded with a space on its left — what must follow a clitic. `fp` is the final period.
+/// padded with a space on its left — what must follow a clitic.
 #[inline]
-fn splits_at(s: &[u8], i: usize, fp: Option<usize>) -> bool {
+fn splits_at(s: &[u8], i: usize) -> bool {
     let Some(&c) = s.get(i) else { return true };
     match CLASS[usize::from(c)] {
-        SPACE | SPLIT => true,
-        DOT => fp == Some(i) || s.get(i + 1) == Some(&b'.'),
+        SPACE | SPLIT | QUOTE => true,
+        DOT => s.get(i + 1) == Some(&b'.') || is_final_period(s, i),
         COMMA => !s
             .get(i + 1)
             .is_some_and(|&d| d.is_ascii_digit() || d == b',' || d == b':'),
@@ -167,21 +189,24 @@ fn scan(text: &str, out: &mut Tokens) -> Result<(), Unsupported> {
     let s = text.as_bytes();
     let n = s.len();
     let base = out.push_source(text);
-    let fp = final_period(s);
     // Start of the word being built (NONE: none), and where a clitic splits it.
     const NONE: usize = usize::MAX;
     let mut start = NONE;
     let mut split = NONE;
-    let mut tok = |a: usize, b: usize| out.push_span(base + a, base + b);
+    macro_rules! tok {
+        ($a:expr, $b:expr) => {
+            out.push_span(base + $a, base + $b)
+        };
+    }
     macro_rules! end_word {
         ($at:expr) => {
             if start != NONE {
                 if split != NONE {
-                    tok(start, split);
-                    tok(split, $at);
+                    tok!(start, split);
+                    tok!(split, $at);
                     split = NONE;
                 } else {
-                    tok(start, $at);
+                    tok!(start, $at);
                 }
                 start = NONE;
             }
@@ -210,13 +235,13 @@ fn scan(text: &str, out: &mut Tokens) -> Result<(), Unsupported> {
             }
             SPLIT => {
                 end_word!(i);
-                tok(i, i + 1);
+                tok!(i, i + 1);
                 i += 1;
             }
             DOT => {
-                if fp == Some(i) {
+                if s.get(i + 1) != Some(&b'.') && is_final_period(s, i) {
                     end_word!(i);
-                    tok(i, i + 1);
+                    tok!(i, i + 1);
                     i += 1;
                 } else if s.get(i + 1) == Some(&b'.') {
                     let mut j = i + 2;
@@ -224,7 +249,7 @@ fn scan(text: &str, out: &mut Tokens) -> Result<(), Unsupported> {
                         j += 1;
                     }
                     end_word!(i);
-                    tok(i, j);
+                    tok!(i, j);
                     i = j;
                 } else {
                     if split != NONE {
@@ -249,7 +274,7 @@ fn scan(text: &str, out: &mut Tokens) -> Result<(), Unsupported> {
                 }
                 _ => {
                     end_word!(i);
-                    tok(i, i + 1);
+                    tok!(i, i + 1);
                     i += 1;
                 }
             },
@@ -259,7 +284,7 @@ fn scan(text: &str, out: &mut Tokens) -> Result<(), Unsupported> {
                         return Err(Unsupported);
                     }
                     end_word!(i);
-                    tok(i, i + 2);
+                    tok!(i, i + 2);
                     i += 2;
                 } else {
                     if split != NONE {
@@ -291,7 +316,7 @@ fn scan(text: &str, out: &mut Tokens) -> Result<(), Unsupported> {
                     return Err(Unsupported);
                 };
                 let end = at + len;
-                if !splits_at(s, end, fp) {
+                if !splits_at(s, end) {
                     return Err(Unsupported);
                 }
                 if at == i - 1 {
@@ -308,6 +333,11 @@ fn scan(text: &str, out: &mut Tokens) -> Result<(), Unsupported> {
                 split = at;
                 i = end;
             }
+            QUOTE => {
+                end_word!(i);
+                out.push_literal(if opens(s, i) { "``" } else { "''" });
+                i += 1;
+            }
             ATTACH => {
                 if split != NONE {
                     return Err(Unsupported);
@@ -322,10 +352,10 @@ fn scan(text: &str, out: &mut Tokens) -> Result<(), Unsupported> {
     }
     if start != NONE {
         if split != NONE {
-            tok(start, split);
-            tok(split, n);
+            tok!(start, split);
+            tok!(split, n);
         } else {
-            tok(start, n);
+            tok!(start, n);
         }
     }
     Ok(())

@@ -122,6 +122,14 @@ impl Tokens {
         }
     }
 
+    /// Appends the token `literal` (a replacement text, not a range of the source).
+    #[inline]
+    pub(crate) fn push_literal(&mut self, literal: &str) {
+        let start = self.text.len();
+        self.text.push_str(literal);
+        self.push_span(start, self.text.len());
+    }
+
     /// Start of a token built piecewise with [`Self::push_char`] and [`Self::close`].
     pub(crate) fn open(&self) -> usize {
         self.text.len()
