@@ -14,6 +14,29 @@ use serde_json::{Map, Number, Value};
 /// Deepest nesting accepted (a cycle or a pathological input must not overflow the stack).
 const MAX_DEPTH: usize = 256;
 
+/// `obj` as JSON when it is a plain scalar (`str`, `bool`, `int` within 64 bits, finite
+/// `float`, `None`): the hot path of batch conversion, which needs no path. `None` for anything
+/// else — containers, and the scalars that are errors (NaN, huge ints) — which the caller then
+/// converts with [`to_value`] and a path.
+pub fn scalar(obj: &Bound<'_, PyAny>) -> Option<Value> {
+    if let Ok(s) = obj.cast::<PyString>() {
+        return s.to_str().ok().map(|s| Value::String(s.to_owned()));
+    }
+    if obj.is_none() {
+        return Some(Value::Null);
+    }
+    if let Ok(b) = obj.cast::<PyBool>() {
+        return Some(Value::Bool(b.is_true()));
+    }
+    if obj.cast::<PyInt>().is_ok() {
+        return obj.extract::<i64>().ok().map(|i| Value::Number(i.into()));
+    }
+    if let Ok(f) = obj.cast::<PyFloat>() {
+        return Number::from_f64(f.value()).map(Value::Number);
+    }
+    None
+}
+
 /// Converts `obj` to JSON; `path` names it in errors (`item`, `samples[3]`).
 pub fn to_value(obj: &Bound<'_, PyAny>, path: &str) -> PyResult<Value> {
     convert(obj, &mut path.to_string(), 0)

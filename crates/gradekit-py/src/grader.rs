@@ -217,9 +217,9 @@ impl PyGrader {
         item: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<PyGradeResult> {
         let g = self.compiled(py)?;
-        let mut path = String::from("item");
+        let mut path = String::new();
         let item = match item {
-            Some(i) if !i.is_none() => Some(item_value(i, g.item_keys(), &[], &mut path)?),
+            Some(i) if !i.is_none() => Some(item_value(i, g.item_keys(), &[], &|| "item".into())?),
             _ => None,
         };
         let ctx = sample_context(sample, item, None, g.sample_parts(), &mut path)?;
@@ -259,6 +259,29 @@ impl PyGrader {
             return numpy_array(py, &rewards);
         }
         Ok(PyList::new(py, rewards)?.into_any())
+    }
+
+    /// For benchmarks: seconds the engine alone takes to grade `samples` on one thread, the
+    /// contexts built beforehand (untimed) — the in-process Rust cost `rewards` is held to.
+    #[pyo3(signature = (samples, items = None))]
+    fn _engine_seconds(
+        &self,
+        py: Python<'_>,
+        samples: &Bound<'_, PyAny>,
+        items: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<f64> {
+        let g = self.compiled(py)?;
+        let mut input = Batch::new(samples, items, g.item_keys(), g.sample_parts())?;
+        let ctxs = input.contexts(0..input.len())?;
+        Ok(py.detach(move || {
+            let start = std::time::Instant::now();
+            let mut sum = 0.0;
+            for c in &ctxs {
+                sum += g.grade(c).reward;
+            }
+            std::hint::black_box(sum);
+            start.elapsed().as_secs_f64()
+        }))
     }
 
     /// The grader's `name`, or the generated `grader-…` one.

@@ -14,7 +14,7 @@
 //! bytes object); an item object repeated across samples (`[item] * n`) is converted once.
 
 use crate::arrow::{self, Column};
-use crate::convert::{push_key, to_value};
+use crate::convert::{push_key, scalar, to_value};
 use crate::error::grader_error;
 use gradekit_engine::model::SampleParts;
 use gradekit_engine::EvalContext;
@@ -94,6 +94,12 @@ enum Items<'py> {
     Struct(Column, Vec<String>),
 }
 
+/// The item of one sample: its JSON, or "the same object as the previous sample's".
+enum Item {
+    Value(Option<Value>),
+    Repeat,
+}
+
 /// A batch ready to be converted chunk by chunk.
 pub struct Batch<'py> {
     samples: Samples<'py>,
@@ -104,8 +110,8 @@ pub struct Batch<'py> {
     py_keys: Vec<Bound<'py, PyString>>,
     parts: SampleParts,
     len: usize,
-    /// The last item object converted and its value (a repeated object is converted once).
-    last: Option<(Bound<'py, PyAny>, Value)>,
+    /// The last item object converted (a repeated object is converted once).
+    last: Option<Bound<'py, PyAny>>,
 }
 
 fn type_name(obj: &Bound<'_, PyAny>) -> String {
@@ -245,17 +251,41 @@ impl<'py> Batch<'py> {
 
     /// The contexts of samples `range`.
     pub fn contexts(&mut self, range: std::ops::Range<usize>) -> PyResult<Vec<EvalContext>> {
-        let mut out = Vec::with_capacity(range.len());
-        let mut path = String::new();
+        let mut out: Vec<EvalContext> = Vec::with_capacity(range.len());
         for i in range {
-            let item = self.item(i, &mut path)?;
-            out.push(self.context(i, item, &mut path)?);
+            let item = match self.item(i)? {
+                Item::Value(v) => v,
+                // the same object as the previous sample's: its JSON once more
+                Item::Repeat => match out.last() {
+                    Some(prev) => Some(prev.item.clone()),
+                    None => self.item_fresh(i)?,
+                },
+            };
+            out.push(self.context(i, item)?);
         }
         Ok(out)
     }
 
-    fn item(&mut self, i: usize, path: &mut String) -> PyResult<Option<Value>> {
-        path.clear();
+    fn item(&mut self, i: usize) -> PyResult<Item> {
+        if let Items::Rows(seq) = &self.items {
+            let obj = seq.get(i)?;
+            if obj.is_none() {
+                self.last = None;
+                return Ok(Item::Value(None));
+            }
+            if self.last.as_ref().is_some_and(|prev| prev.is(&obj)) {
+                return Ok(Item::Repeat);
+            }
+            let v = item_value(&obj, self.keys.as_deref(), &self.py_keys, &|| {
+                format!("items[{i}]")
+            })?;
+            self.last = Some(obj);
+            return Ok(Item::Value(Some(v)));
+        }
+        Ok(Item::Value(self.item_fresh(i)?))
+    }
+
+    fn item_fresh(&mut self, i: usize) -> PyResult<Option<Value>> {
         match &self.items {
             Items::None => Ok(None),
             Items::Rows(seq) => {
@@ -263,26 +293,27 @@ impl<'py> Batch<'py> {
                 if obj.is_none() {
                     return Ok(None);
                 }
-                if let Some((prev, v)) = &self.last {
-                    if prev.is(&obj) {
-                        return Ok(Some(v.clone()));
-                    }
-                }
-                path.push_str(&format!("items[{i}]"));
-                let v = item_value(&obj, self.keys.as_deref(), &self.py_keys, path)?;
-                self.last = Some((obj, v.clone()));
-                Ok(Some(v))
+                let path = || format!("items[{i}]");
+                item_value(&obj, self.keys.as_deref(), &self.py_keys, &path).map(Some)
             }
             Items::Columns(cols) => {
                 let mut m = Map::with_capacity(cols.len());
                 for (k, col) in cols {
-                    path.clear();
-                    path.push_str("items");
-                    push_key(path, k);
-                    path.push_str(&format!("[{i}]"));
+                    let path = || {
+                        let mut p = String::from("items");
+                        push_key(&mut p, k);
+                        p.push_str(&format!("[{i}]"));
+                        p
+                    };
                     let v = match col {
-                        Col::Py(seq) => Some(to_value(&seq.get(i)?, path)?),
-                        Col::Arrow(c) => c.row_value(i, path)?,
+                        Col::Py(seq) => {
+                            let x = seq.get(i)?;
+                            Some(match scalar(&x) {
+                                Some(v) => v,
+                                None => to_value(&x, &path())?,
+                            })
+                        }
+                        Col::Arrow(c) => c.row_value(i, &mut path())?,
                     };
                     if let Some(v) = v {
                         m.insert(k.clone(), v);
@@ -296,10 +327,9 @@ impl<'py> Batch<'py> {
                 }
                 let mut m = Map::with_capacity(keys.len());
                 for k in keys {
-                    path.clear();
-                    path.push_str(&format!("items[{i}]"));
-                    push_key(path, k);
-                    if let Some(v) = col.field_value(i, k, path)? {
+                    let mut path = format!("items[{i}]");
+                    push_key(&mut path, k);
+                    if let Some(v) = col.field_value(i, k, &mut path)? {
                         m.insert(k.clone(), v);
                     }
                 }
@@ -308,7 +338,8 @@ impl<'py> Batch<'py> {
         }
     }
 
-    fn context(&self, i: usize, item: Option<Value>, path: &mut String) -> PyResult<EvalContext> {
+    fn context(&self, i: usize, item: Option<Value>) -> PyResult<EvalContext> {
+        let path = &mut String::new();
         match &self.samples {
             Samples::Py(seq) => {
                 let s = seq.get(i)?;
@@ -337,27 +368,33 @@ impl<'py> Batch<'py> {
 }
 
 /// One item object as JSON: a dict cut down to `keys` (with their `str` objects `py_keys`,
-/// or made here when empty), anything else whole. `path` names it (`item`, `items[3]`).
+/// or made here when empty), anything else whole. `path` makes its name for errors (`item`,
+/// `items[3]`) — only when there is one.
 pub fn item_value(
     obj: &Bound<'_, PyAny>,
     keys: Option<&[String]>,
     py_keys: &[Bound<'_, PyString>],
-    path: &mut String,
+    path: &dyn Fn() -> String,
 ) -> PyResult<Value> {
     let (Ok(d), Some(keys)) = (obj.cast::<PyDict>(), keys) else {
-        return to_value(obj, path);
+        return to_value(obj, &path());
     };
     let mut m = Map::with_capacity(keys.len());
-    let base = path.len();
     for (n, k) in keys.iter().enumerate() {
         let x = match py_keys.get(n) {
             Some(pk) => d.get_item(pk)?,
             None => d.get_item(k)?,
         };
         if let Some(x) = x {
-            push_key(path, k);
-            m.insert(k.clone(), to_value(&x, path)?);
-            path.truncate(base);
+            let v = match scalar(&x) {
+                Some(v) => v,
+                None => {
+                    let mut p = path();
+                    push_key(&mut p, k);
+                    to_value(&x, &p)?
+                }
+            };
+            m.insert(k.clone(), v);
         }
     }
     Ok(Value::Object(m))

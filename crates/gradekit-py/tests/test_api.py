@@ -142,7 +142,7 @@ def test_grader_error_has_path_and_all_errors():
     assert err.path == "graders.email.operation"
     assert "graders.email.operation" in str(err) and "equals" in str(err)
     assert len(err.errors) >= 2  # the formula's unknown variable is reported too
-    assert all(set(x) == {"path", "message"} for x in err.errors)
+    assert all({"path", "code", "message"} <= set(x) for x in err.errors)
     with pytest.raises(gradekit.GraderError) as e:
         gradekit.validate(cfg)
     assert e.value.path == "graders.email.operation"

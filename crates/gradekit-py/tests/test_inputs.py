@@ -144,12 +144,13 @@ def test_ctrl_c_lands_quickly():
 
     slow = gradekit.Grader({"type": "text_similarity", "name": "m", "evaluation_metric": "meteor",
                             "input": "{{ sample.output_text }}", "reference": "{{ item.r }}"}, threads=1)
-    text = "the quick brown fox jumps over the lazy dog " * 4
-    n = 400_000  # a minute or more of meteor
+    text = "the quick brown fox jumps over the lazy dog and runs far away " * 4
+    ref = "a fast brown fox leaped over lazy dogs and then ran away home " * 4
+    n = 2_000_000  # far more than a second of meteor, release build or not
     timer = threading.Timer(0.5, _thread.interrupt_main)
     start = time.monotonic()
     timer.start()
     with pytest.raises(KeyboardInterrupt):
-        slow.rewards([text] * n, {"r": [text] * n})
+        slow.rewards([text] * n, {"r": [ref] * n})
     assert time.monotonic() - start < 0.5 + 1.0
     timer.cancel()

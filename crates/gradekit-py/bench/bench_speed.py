@@ -1,0 +1,173 @@
+"""Python at native speed: `Grader.rewards()` against the engine's own cost and against bare
+Python loops, side by side in one process, on ../shared/bench/pairs-10k.jsonl.
+
+    GRADEKIT_PY_PROFILE=release bash scripts/test.d/python.sh   # or maturin build --release
+    .venv-py/bin/python crates/gradekit-py/bench/bench_speed.py [--repeat 5] [--ray]
+
+Rows printed (best of --repeat, wall clock):
+* string_check rewards/s on one thread from lists, a dict of columns and Arrow, beside a bare
+  `==` loop over pre-extracted references (and the ratio);
+* rouge_l / bleu / meteor: seconds per pair from Python (`rewards`, threads=1) against the Rust
+  engine alone in the same process (`Grader._engine_seconds`: contexts built beforehand,
+  sequential `grade` calls), and the speed-up of 2 threads over 1;
+* fuzzy_match against a Python loop over `rapidfuzz.fuzz.WRatio(..., processor=default_process)`;
+* with --ray: `gradekit.ray.score_dataset` end to end (read JSONL → rewards) on a new 2-CPU
+  local Ray, and `gradekit score` on the same file (GRADEKIT_BIN, default target/release).
+"""
+
+import argparse
+import json
+import os
+import pathlib
+import subprocess
+import sys
+import tempfile
+import time
+
+import gradekit
+
+ROOT = pathlib.Path(__file__).resolve().parents[3]
+PAIRS = ROOT.parent / "shared" / "bench" / "pairs-10k.jsonl"
+
+
+def best(fn, repeat):
+    times, out = [], None
+    for _ in range(repeat):
+        t = time.perf_counter()
+        out = fn()
+        times.append(time.perf_counter() - t)
+    return min(times), out
+
+
+def sim(metric):
+    return {"type": "text_similarity", "name": metric, "evaluation_metric": metric,
+            "input": "{{ sample.output_text }}", "reference": "{{ item.reference }}"}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--pairs", default=str(PAIRS))
+    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--ray", action="store_true")
+    ap.add_argument("--ray-rows", type=int, default=1_000_000)
+    args = ap.parse_args()
+
+    rows = [json.loads(line) for line in open(args.pairs) if line.strip()]
+    samples = [r["model_sample"] for r in rows]
+    items = [r["item"] for r in rows]
+    refs = [it["reference"] for it in items]
+    n = len(rows)
+    print("gradekit %s, %d pairs, python %s, load %s" % (
+        gradekit.__version__, n, sys.version.split()[0], os.getloadavg()))
+
+    # -- string_check ------------------------------------------------------------------------
+    sc = gradekit.Grader({"type": "string_check", "name": "sc", "operation": "eq",
+                          "input": "{{ sample.output_text }}", "reference": "{{ item.reference }}"},
+                         threads=1)
+    big = 20  # 200k samples per call: long enough to time
+    s_big, i_big, r_big = samples * big, items * big, refs * big
+    cols = {"reference": r_big}
+    t_eq, want = best(lambda: [1.0 if s == r else 0.0 for s, r in zip(s_big, r_big)], args.repeat)
+    print("\n| string_check, 1 thread | rewards/s | ratio to the `==` loop |")
+    print("|---|---:|---:|")
+    print("| bare Python `==` loop (pre-extracted references) | %.0f | 1 |" % (len(s_big) / t_eq))
+    shapes = [("rewards(list[str], list[dict])", lambda: sc.rewards(s_big, i_big)),
+              ("rewards(list[str], {column: list})", lambda: sc.rewards(s_big, cols))]
+    try:
+        import pyarrow as pa
+
+        a_s, a_t = pa.array(s_big), pa.table({"reference": r_big})
+        shapes.append(("rewards(pa.Array, pa.Table)", lambda: sc.rewards(a_s, a_t)))
+        shapes.append(("rewards(pa.Array, pa.Table, as_numpy=True)",
+                       lambda: sc.rewards(a_s, a_t, as_numpy=True).tolist()))
+    except ImportError:
+        pass
+    for name, fn in shapes:
+        t, got = best(fn, args.repeat)
+        assert list(got) == want, name
+        print("| %s | %.0f | %.3f |" % (name, len(s_big) / t, t_eq / t))
+    eng = min(sc._engine_seconds(s_big, i_big) for _ in range(args.repeat))
+    print("| (engine alone, contexts prebuilt) | %.0f | |" % (len(s_big) / eng))
+
+    # -- metrics: Python vs the engine in process, 1 vs 2 threads ------------------------------
+    print("\n| metric | engine alone µs/pair | rewards() 1 thread µs/pair | ratio | rewards() 2 threads µs/pair | 2T speed-up |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for metric in ("rouge_l", "bleu", "meteor"):
+        g1 = gradekit.Grader(sim(metric), threads=1)
+        g2 = gradekit.Grader(sim(metric), threads=2)
+        g1.rewards(samples[:200], items[:200])  # warm-up (lazy tables)
+        e = min(g1._engine_seconds(samples, items) for _ in range(args.repeat))
+        t1, r1 = best(lambda: g1.rewards(samples, items), args.repeat)
+        t2, r2 = best(lambda: g2.rewards(samples, items), args.repeat)
+        assert r1 == r2
+        print("| %s | %.2f | %.2f | %.3f | %.2f | %.2f× |" % (
+            metric, e / n * 1e6, t1 / n * 1e6, t1 / e, t2 / n * 1e6, t1 / t2))
+
+    # -- fuzzy_match vs rapidfuzz ---------------------------------------------------------------
+    try:
+        from rapidfuzz import fuzz, utils
+
+        fz = gradekit.Grader(sim("fuzzy_match"), threads=1)
+        fz2 = gradekit.Grader(sim("fuzzy_match"))
+        t_rf, rf = best(lambda: [fuzz.WRatio(s, r, processor=utils.default_process) / 100
+                                 for s, r in zip(samples, refs)], args.repeat)
+        t_g, g = best(lambda: fz.rewards(samples, items), args.repeat)
+        t_g2, _ = best(lambda: fz2.rewards(samples, items), args.repeat)
+        diff = max(abs(a - b) for a, b in zip(g, rf))
+        print("\n| fuzzy_match | rewards/s | ratio to the rapidfuzz loop |")
+        print("|---|---:|---:|")
+        print("| Python loop over rapidfuzz WRatio(default_process) | %.0f | 1 |" % (n / t_rf))
+        print("| gradekit rewards(), 1 thread | %.0f | %.2f× |" % (n / t_g, t_rf / t_g))
+        print("| gradekit rewards(), %d threads | %.0f | %.2f× |" % (os.cpu_count(), n / t_g2, t_rf / t_g2))
+        print("(max |difference| %.1e)" % diff)
+    except ImportError:
+        print("rapidfuzz not installed: fuzzy_match comparison skipped")
+
+    if args.ray:
+        ray_bench(rows, args.ray_rows)
+
+
+def ray_bench(rows, total):
+    import ray
+    import gradekit.ray
+
+    tmp = pathlib.Path(tempfile.mkdtemp(prefix="gk-ray-bench-"))
+    path = tmp / "in.jsonl"
+    with open(path, "w") as f:
+        k = 0
+        while k < total:
+            for r in rows:
+                if k >= total:
+                    break
+                f.write(json.dumps({"id": k, "item": r["item"], "model_sample": r["model_sample"]}) + "\n")
+                k += 1
+    config = {"type": "string_check", "name": "sc", "operation": "eq",
+              "input": "{{ sample.output_text }}", "reference": "{{ item.reference }}"}
+    (tmp / "g.json").write_text(json.dumps(config))
+    size = path.stat().st_size / 1e6
+    binary = os.environ.get("GRADEKIT_BIN", str(ROOT / "target" / "release" / "gradekit"))
+    cli = []
+    for _ in range(3):
+        t = time.perf_counter()
+        subprocess.run([binary, "score", "-q", "--threads", "2", "-g", str(tmp / "g.json"), str(path),
+                        "-o", str(tmp / "cli.jsonl")], check=True)
+        cli.append(time.perf_counter() - t)
+    t_cli = min(cli)
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
+    times = []
+    for _ in range(3):
+        t = time.perf_counter()
+        ds = gradekit.ray.score_dataset(ray.data.read_json(str(path)), config)
+        got = ds.sum("reward")
+        times.append(time.perf_counter() - t)
+    ray.shutdown()
+    t_ray = min(times)
+    print("\n| string_check, %d rows (%.0f MB JSONL), 2 CPUs | seconds | rows/s |" % (total, size))
+    print("|---|---:|---:|")
+    print("| `gradekit score --threads 2` (file → file) | %.2f | %.0f |" % (t_cli, total / t_cli))
+    print("| `gradekit.ray.score_dataset(read_json(...))` → sum(reward) | %.2f | %.0f |" % (t_ray, total / t_ray))
+    print("ratio ray/cli: %.2f×; ray reward sum %.0f" % (t_ray / t_cli, got))
+
+
+if __name__ == "__main__":
+    main()
