@@ -2,31 +2,8 @@
 #![allow(clippy::unwrap_used)]
 
 use serde_json::{json, Value};
-use std::io::Write;
-use std::process::{Command, Stdio};
-
-fn gradekit(args: &[&str], stdin: &[u8]) -> (i32, String, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_gradekit"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // Feed stdin from another thread: a large input and output would otherwise fill both pipes.
-    let mut pipe = child.stdin.take().unwrap();
-    let data = stdin.to_vec();
-    let feeder = std::thread::spawn(move || pipe.write_all(&data));
-    let out = child.wait_with_output().unwrap();
-    // A process that fails early may not read its stdin: a broken pipe is not a test failure.
-    let _ = feeder.join().unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
+mod common;
+use common::gradekit;
 
 fn run(req: &Value) -> (i32, Value, String) {
     let (code, out, err) = gradekit(&["run", "-"], req.to_string().as_bytes());
