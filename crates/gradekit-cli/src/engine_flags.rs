@@ -1,195 +1,205 @@
-//! Engine flags shared by `run`, `score` and `serve` (DESIGN.md §5).
+//! Engine flags of `run`, `score`, `lint` and `serve` (DESIGN.md §5): generated from the
+//! engine's option table ([`gradekit_engine::OPTIONS`]), parsed into its
+//! [`EngineSpec`] — no flag, default or check of its own here. Each command offers the options
+//! whose edges include it (`threads` is not a flag of `run` or `lint`).
+//!
+//! A bad value is a usage error (exit 2) naming the flag, from the spec's own check.
 
 use anyhow::Result;
-use gradekit_engine::judge::{
-    ApiKey, ClientConfig, LazyOpenAiClient, ResponseFormatMode, TokenCapField,
-};
-use gradekit_engine::python::{PythonMode, PythonOptions, PythonRuntime};
-use gradekit_engine::EngineOptions;
-use std::path::PathBuf;
-use std::time::Duration;
+use clap::builder::PossibleValuesParser;
+use clap::{Arg, ArgAction, ArgMatches, Command};
+use gradekit_engine::options::{Edge, OptionDef, OptionValue, ValueKind};
+use gradekit_engine::{EngineOptions, EngineSpec, OPTIONS};
+use std::marker::PhantomData;
 
-/// Most judge calls in flight (each waits on a thread of the engine's I/O pool).
-pub const MAX_JUDGE_CONCURRENCY: usize = 1024;
-
-#[derive(Debug, Clone, clap::ValueEnum)]
-pub enum PythonModeArg {
-    /// Worker processes isolated by namespaces, Landlock, seccomp and rlimits (default).
-    Sandboxed,
-    /// Worker processes with limits and timeouts but no isolation: trusted code only.
-    Process,
-    /// In-process interpreter (pyo3): fastest, trusted code only.
-    Embedded,
+/// Which command the flags belong to.
+pub trait EdgeKind: Send + Sync + 'static {
+    const EDGE: Edge;
+}
+#[derive(Debug, Clone, Default)]
+pub struct Run;
+#[derive(Debug, Clone, Default)]
+pub struct Score;
+#[derive(Debug, Clone, Default)]
+pub struct Lint;
+#[derive(Debug, Clone, Default)]
+pub struct Serve;
+impl EdgeKind for Run {
+    const EDGE: Edge = Edge::Run;
+}
+impl EdgeKind for Score {
+    const EDGE: Edge = Edge::Score;
+}
+impl EdgeKind for Lint {
+    const EDGE: Edge = Edge::Lint;
+}
+impl EdgeKind for Serve {
+    const EDGE: Edge = Edge::Serve;
 }
 
-#[derive(Debug, Clone, clap::Args)]
-pub struct EngineFlags {
-    /// How python graders run.
-    #[arg(long, value_enum, default_value = "sandboxed", help_heading = "Engine")]
-    pub python_mode: PythonModeArg,
-    /// Seconds per python grader call.
-    #[arg(
-        long,
-        default_value_t = 120.0,
-        value_name = "SECS",
-        help_heading = "Engine"
-    )]
-    pub python_timeout: f64,
-    /// Memory limit of a python worker, in MiB.
-    #[arg(
-        long,
-        default_value_t = 2048,
-        value_name = "MIB",
-        help_heading = "Engine"
-    )]
-    pub python_memory: u64,
-    /// Number of python worker processes (default: from cores and memory).
-    #[arg(long, value_name = "N", help_heading = "Engine")]
-    pub python_workers: Option<usize>,
-    /// A file or directory sandboxed python workers may also read (datasets, nltk_data, a venv
-    /// outside the interpreter's prefix); repeat for several. Everything else stays unreadable.
-    #[arg(long, value_name = "PATH", help_heading = "Engine")]
-    pub python_read_path: Vec<PathBuf>,
-    /// Base URL of the OpenAI-compatible judge (default $OPENAI_BASE_URL, else https://api.openai.com/v1).
-    #[arg(long, value_name = "URL", help_heading = "Engine")]
-    pub judge_base_url: Option<String>,
-    /// API key of the judge (default $OPENAI_API_KEY). Never logged.
-    #[arg(
-        long,
-        value_name = "KEY",
-        hide_env_values = true,
-        help_heading = "Engine"
-    )]
-    pub judge_api_key: Option<String>,
-    /// Concurrent judge calls, independent of --threads.
-    #[arg(long, default_value_t = 32, value_name = "N", help_heading = "Engine")]
-    pub judge_concurrency: usize,
-    /// Seconds per judge call attempt.
-    #[arg(
-        long,
-        default_value_t = 60.0,
-        value_name = "SECS",
-        help_heading = "Engine"
-    )]
-    pub judge_timeout: f64,
-    /// Directory of the content-addressed judge cache (off by default).
-    #[arg(long, value_name = "DIR", help_heading = "Engine")]
-    pub judge_cache: Option<PathBuf>,
-    /// Embedding model of the text_similarity `cosine` metric.
-    #[arg(
-        long,
-        default_value = "text-embedding-3-large",
-        value_name = "MODEL",
-        help_heading = "Engine"
-    )]
-    pub judge_embedding_model: String,
-    /// How the judge is asked for structured output: json_schema (OpenAI, vLLM; falls back to
-    /// json_object by itself when the server rejects it), json_object (llama-cpp-python) or none.
-    #[arg(
-        long,
-        default_value = "json_schema",
-        value_parser = ["json_schema", "json_object", "none"],
-        help_heading = "Engine"
-    )]
-    pub judge_response_format: String,
-    /// Which request field carries the grader's max_completions_tokens: max_completion_tokens
-    /// (OpenAI), max_tokens (llama-cpp-python, LM Studio: they ignore the other) or both.
-    #[arg(
-        long,
-        default_value = "max_completion_tokens",
-        value_parser = ["max_completion_tokens", "max_tokens", "both"],
-        help_heading = "Engine"
-    )]
-    pub judge_token_cap_field: String,
-    /// Largest rendered template field and sample text, in bytes; a sample past it gets
-    /// other_error naming the field and the limit (default 16 MiB).
-    #[arg(long, default_value_t = gradekit_engine::DEFAULT_MAX_FIELD_BYTES, value_name = "BYTES", help_heading = "Engine")]
-    pub max_field_bytes: usize,
+/// The engine options given on the command line of command `E`.
+#[derive(Debug, Clone, Default)]
+pub struct EngineFlags<E> {
+    pub spec: EngineSpec,
+    edge: PhantomData<E>,
 }
 
-impl EngineFlags {
-    /// The engine options these flags describe.
-    pub fn to_options(&self) -> Result<EngineOptions> {
-        if !(self.python_timeout.is_finite() && self.python_timeout > 0.0) {
-            anyhow::bail!("--python-timeout must be a positive number of seconds");
-        }
-        if !(self.judge_timeout.is_finite() && self.judge_timeout > 0.0) {
-            anyhow::bail!("--judge-timeout must be a positive number of seconds");
-        }
-        if self.judge_concurrency == 0 {
-            anyhow::bail!("--judge-concurrency must be at least 1");
-        }
-        let judge_concurrency = if self.judge_concurrency > MAX_JUDGE_CONCURRENCY {
-            eprintln!(
-                "warning: --judge-concurrency {} is more than {MAX_JUDGE_CONCURRENCY}; using {MAX_JUDGE_CONCURRENCY}",
-                self.judge_concurrency
-            );
-            MAX_JUDGE_CONCURRENCY
-        } else {
-            self.judge_concurrency
-        };
-        if self.python_memory == 0 {
-            anyhow::bail!("--python-memory must be at least 1 MiB");
-        }
-        if self.python_workers == Some(0) {
-            anyhow::bail!("--python-workers must be at least 1");
-        }
-        if self.max_field_bytes == 0 {
-            anyhow::bail!("--max-field-bytes must be at least 1");
-        }
-        let mut opts = EngineOptions::default();
-        opts.max_field_bytes = self.max_field_bytes;
-        opts.python = PythonRuntime::new(PythonOptions {
-            mode: match self.python_mode {
-                PythonModeArg::Sandboxed => PythonMode::Sandboxed,
-                PythonModeArg::Process => PythonMode::Process,
-                PythonModeArg::Embedded => PythonMode::Embedded,
-            },
-            timeout: Duration::try_from_secs_f64(self.python_timeout)
-                .map_err(|_| anyhow::anyhow!("--python-timeout is out of range"))?,
-            memory_mib: self.python_memory,
-            workers: self.python_workers,
-            extra_read_paths: self
-                .python_read_path
-                .iter()
-                .map(|p| {
-                    std::fs::canonicalize(p)
-                        .map_err(|e| anyhow::anyhow!("--python-read-path {}: {e}", p.display()))
-                })
-                .collect::<Result<_>>()?,
-            ..PythonOptions::default()
+fn offered<E: EdgeKind>() -> impl Iterator<Item = &'static OptionDef> {
+    OPTIONS.iter().filter(|d| d.applies_to(E::EDGE))
+}
+
+fn arg(def: &'static OptionDef) -> Arg {
+    let mut help = format!("{} [default: {}", def.help, def.default);
+    if let Some(var) = def.env {
+        help.push_str(&format!(", or ${var}"));
+    }
+    help.push(']');
+    let mut a = Arg::new(def.name)
+        .long(def.flag)
+        .value_name(def.value_name)
+        .help(help)
+        .long_help(format!(
+            "{}\n\nDefault: {}{}. Limits: {}.",
+            def.help,
+            def.default,
+            def.env.map(|v| format!(", or ${v}")).unwrap_or_default(),
+            def.limits
+        ))
+        .help_heading("Engine")
+        .action(match def.kind {
+            ValueKind::Paths => ArgAction::Append,
+            _ => ArgAction::Set,
         });
-        opts.judge_concurrency = judge_concurrency;
-        opts.embedding_model = Some(self.judge_embedding_model.clone());
-        let judge = std::sync::Arc::new(self.judge_client()?);
-        opts.judge = Some(judge.clone());
-        opts.embedder = Some(judge);
-        Ok(opts)
+    match def.kind {
+        ValueKind::Choice(names) => {
+            a = a.value_parser(PossibleValuesParser::new(names.iter().copied()));
+        }
+        // `-1` is a value to check (and refuse by name), not an unknown flag.
+        ValueKind::Seconds | ValueKind::Count { .. } => a = a.allow_negative_numbers(true),
+        _ => {}
+    }
+    if def.name == "judge_api_key" {
+        a = a.hide_env_values(true);
+    }
+    a
+}
+
+impl<E: EdgeKind> clap::Args for EngineFlags<E> {
+    fn augment_args(cmd: Command) -> Command {
+        cmd.args(offered::<E>().map(arg))
+    }
+    fn augment_args_for_update(cmd: Command) -> Command {
+        Self::augment_args(cmd)
+    }
+}
+
+impl<E: EdgeKind> clap::FromArgMatches for EngineFlags<E> {
+    fn from_arg_matches(m: &ArgMatches) -> Result<Self, clap::Error> {
+        let mut flags = EngineFlags {
+            spec: EngineSpec::default(),
+            edge: PhantomData,
+        };
+        flags.update_from_arg_matches(m)?;
+        Ok(flags)
     }
 
-    /// The judge client these flags describe; built on the first judge call, so graders that
-    /// never call one start nothing. The key is never printed.
-    fn judge_client(&self) -> Result<LazyOpenAiClient> {
-        let mut cfg = ClientConfig::from_env();
-        if let Some(url) = &self.judge_base_url {
-            cfg.base_url = url.clone();
+    fn update_from_arg_matches(&mut self, m: &ArgMatches) -> Result<(), clap::Error> {
+        for def in offered::<E>() {
+            let Some(values) = m.get_many::<String>(def.name) else {
+                continue;
+            };
+            for v in values {
+                self.spec
+                    .set(def.name, OptionValue::Text(v.clone()))
+                    .map_err(|e| {
+                        clap::Error::raw(
+                            clap::error::ErrorKind::ValueValidation,
+                            format!("{}\n", e.for_cli()),
+                        )
+                    })?;
+            }
         }
-        if let Some(key) = &self.judge_api_key {
-            cfg.api_key = Some(ApiKey::new(key.clone()));
+        Ok(())
+    }
+}
+
+impl<E: EdgeKind> EngineFlags<E> {
+    /// The engine options these flags describe (warnings about adjusted values on stderr).
+    pub fn to_options(&self) -> Result<EngineOptions> {
+        for (option, message) in self.spec.warnings() {
+            let flag = option.replace('_', "-");
+            eprintln!("warning: --{flag} {message}");
         }
-        cfg.concurrency = self.judge_concurrency.min(MAX_JUDGE_CONCURRENCY);
-        cfg.timeout = Duration::try_from_secs_f64(self.judge_timeout)
-            .map_err(|_| anyhow::anyhow!("--judge-timeout is out of range"))?;
-        cfg.response_format = ResponseFormatMode::parse(&self.judge_response_format)
-            .ok_or_else(|| anyhow::anyhow!("unknown --judge-response-format"))?;
-        cfg.token_cap = TokenCapField::parse(&self.judge_token_cap_field)
-            .ok_or_else(|| anyhow::anyhow!("unknown --judge-token-cap-field"))?;
-        if let Some(dir) = &self.judge_cache {
-            std::fs::create_dir_all(dir).map_err(|e| {
-                anyhow::anyhow!("cannot create --judge-cache {}: {e}", dir.display())
-            })?;
-            cfg.cache_dir = Some(dir.clone());
+        self.spec.build().map_err(|e| anyhow::anyhow!(e.for_cli()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use clap::CommandFactory;
+    use std::collections::BTreeSet;
+
+    /// The engine flags (heading "Engine") of each subcommand, against the spec's list for
+    /// that edge: the CLI and the server (`serve`) offer exactly the spec's options.
+    #[test]
+    fn every_command_offers_exactly_the_specs_options() {
+        let cli = crate::Cli::command();
+        for (name, edge) in [
+            ("run", Edge::Run),
+            ("score", Edge::Score),
+            ("lint", Edge::Lint),
+            ("serve", Edge::Serve),
+        ] {
+            let sub = cli.find_subcommand(name).unwrap();
+            let flags: BTreeSet<String> = sub
+                .get_arguments()
+                .filter(|a| a.get_help_heading() == Some("Engine"))
+                .map(|a| a.get_long().unwrap().replace('-', "_"))
+                .collect();
+            let spec: BTreeSet<String> = OPTIONS
+                .iter()
+                .filter(|d| d.applies_to(edge))
+                .map(|d| d.name.to_string())
+                .collect();
+            assert_eq!(flags, spec, "gradekit {name}");
         }
-        LazyOpenAiClient::new(cfg).map_err(|e| anyhow::anyhow!("{}", e.details))
+    }
+
+    #[test]
+    fn flags_parse_into_the_spec_and_bad_values_name_the_flag() {
+        let cli = || crate::Cli::command();
+        let m = cli()
+            .try_get_matches_from([
+                "gradekit",
+                "serve",
+                "--threads",
+                "3",
+                "--python-read-path",
+                "/a",
+                "--python-read-path",
+                "/b",
+                "--judge-token-cap-field",
+                "max_tokens",
+            ])
+            .unwrap();
+        let (_, sub) = m.subcommand().unwrap();
+        let f = <EngineFlags<Serve> as clap::FromArgMatches>::from_arg_matches(sub).unwrap();
+        assert_eq!(f.spec.threads, Some(3));
+        assert_eq!(f.spec.python_read_path.len(), 2);
+        let m = cli()
+            .try_get_matches_from(["gradekit", "run", "-", "--judge-timeout", "-1"])
+            .unwrap();
+        let (_, sub) = m.subcommand().unwrap();
+        let e = <EngineFlags<Run> as clap::FromArgMatches>::from_arg_matches(sub).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("--judge-timeout must be a positive number of seconds"),
+            "{e}"
+        );
+        assert!(cli()
+            .try_get_matches_from(["gradekit", "run", "-", "--threads", "2"])
+            .is_err());
     }
 }

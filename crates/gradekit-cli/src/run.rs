@@ -1,4 +1,4 @@
-use crate::engine_flags::EngineFlags;
+use crate::engine_flags::{EngineFlags, Run};
 use crate::io::{read_json, report};
 use anyhow::Result;
 use std::path::PathBuf;
@@ -9,7 +9,7 @@ pub struct Args {
     /// Run request JSON: {"grader", "model_sample", "item"?} (`-` = stdin).
     request: PathBuf,
     #[command(flatten)]
-    engine: EngineFlags,
+    engine: EngineFlags<Run>,
 }
 
 pub fn main(a: Args) -> Result<ExitCode> {

@@ -1,7 +1,7 @@
 //! `gradekit serve`: the OpenAI-compatible graders API over HTTP (DESIGN.md §6; the server is
 //! `crates/gradekit-server`).
 
-use crate::engine_flags::EngineFlags;
+use crate::engine_flags::{EngineFlags, Serve};
 use anyhow::{Context, Result};
 use gradekit_server::{ApiKey, AppState, ConfiguredGraders, ServeOptions, ServerConfig};
 use serde_json::Value;
@@ -65,7 +65,7 @@ pub struct Args {
     #[command(flatten)]
     jobs: crate::jobs_flags::JobsFlags,
     #[command(flatten)]
-    engine: EngineFlags,
+    engine: EngineFlags<Serve>,
 }
 
 fn read_grader(path: &Path) -> Result<Value> {
@@ -107,6 +107,14 @@ pub fn main(a: Args) -> Result<ExitCode> {
         jobs: None,
     };
     let engine = a.engine.to_options()?;
+    if let Some(n) = a.engine.spec.threads {
+        // The server grades CPU-bound graders on rayon's global pool (`gradekit_server::work`).
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .thread_name(|i| format!("gradekit-grade-{i}"))
+            .build_global()
+            .map_err(|e| anyhow::anyhow!("--threads {n}: cannot start the grading threads: {e}"))?;
+    }
     let config = ServerConfig {
         jobs: Some(a.jobs.open(engine.clone())?),
         ..config

@@ -40,6 +40,10 @@
 //! `Metric::Chrf` variant and its wire name in `gradekit-model/src/grader.rs`; its arm in
 //! `gradekit-engine/src/graders/text_similarity.rs` (an exhaustive `match` on `Metric`).
 //!
+//! **Engine options** are one spec ([`options`]): a table of every option with its default
+//! and limits, plain data ([`EngineSpec`]) that the CLI flags, the server's flags and Python's
+//! keywords parse into, and one [`EngineSpec::build`] into [`EngineOptions`].
+//!
 //! `/validate` is "compile and report all errors" ([`validate`]); `/run` additionally accepts
 //! a multi grader whose *only* fault is its formula, answering with `formula_parse_error`
 //! ([`compile_for_run`]), as DESIGN.md §4 asks.
@@ -51,6 +55,7 @@ mod entry;
 mod graders;
 mod io_pool;
 mod name;
+pub mod options;
 mod refs;
 mod result;
 mod schedule;
@@ -70,47 +75,14 @@ pub use gradekit_model::{
 };
 pub use gradekit_python as python;
 pub use name::{canonical_json, generated_name};
+pub use options::{
+    EngineOptions, EngineSpec, OptionError, OptionValue, DEFAULT_MAX_FIELD_BYTES, OPTIONS,
+};
 pub use refs::{template_refs, TemplateRef};
 pub use result::GradeResult;
 pub use schedule::{Cost, Schedule, SubGrader};
 
 use serde_json::Value;
-
-/// Options shared by every grader an engine compiles (python runtime, judge client, …).
-#[derive(Debug, Clone, Default)]
-#[non_exhaustive]
-pub struct EngineOptions {
-    /// Runs python graders; shared (cheap clone) so pools stay warm across compiles.
-    pub python: gradekit_python::PythonRuntime,
-    /// The chat judge of score_model / label_model. `None`: one process-wide OpenAI-compatible
-    /// client configured from `OPENAI_BASE_URL` / `OPENAI_API_KEY`, built on first use.
-    pub judge: Option<std::sync::Arc<dyn gradekit_judge::ChatScorer>>,
-    /// The embedder of the text_similarity `cosine` metric (`None`: as for `judge`).
-    pub embedder: Option<std::sync::Arc<dyn gradekit_judge::Embedder>>,
-    /// Embedding model of `cosine` (`None`: `text-embedding-3-large`).
-    pub embedding_model: Option<String>,
-    /// Threads on which [`CompiledGrader::grade_batch`] runs graders that call a judge: judge
-    /// calls are I/O, so their parallelism follows this (`--judge-concurrency`, default 32 when
-    /// 0), never the CPU count.
-    pub judge_concurrency: usize,
-    /// Size budget of one rendered template field and of the sample text, in bytes
-    /// (`--max-field-bytes`; 0 = [`DEFAULT_MAX_FIELD_BYTES`]). Past it the sample gets
-    /// `other_error` with details naming the field and the limit; nothing is allocated first.
-    pub max_field_bytes: usize,
-}
-
-/// Default of [`EngineOptions::max_field_bytes`]: 16 MiB per rendered field.
-pub const DEFAULT_MAX_FIELD_BYTES: usize = 16 << 20;
-
-impl EngineOptions {
-    /// The effective per-field size budget.
-    pub fn field_limit(&self) -> usize {
-        match self.max_field_bytes {
-            0 => DEFAULT_MAX_FIELD_BYTES,
-            n => n,
-        }
-    }
-}
 
 /// Answers a `/fine_tuning/alpha/graders/run` request body: the response, or every fault of
 /// the request (paths inside the grader are prefixed `grader.`).

@@ -25,7 +25,7 @@ mod formula;
 mod groups;
 mod templates;
 
-use crate::engine_flags::EngineFlags;
+use crate::engine_flags::{EngineFlags, Lint};
 use crate::score::line::{self, Parsed};
 use anyhow::{Context as _, Result};
 use gradekit_engine::model::SampleParts;
@@ -61,7 +61,7 @@ pub struct Args {
     #[arg(long)]
     json: bool,
     #[command(flatten)]
-    engine: EngineFlags,
+    engine: EngineFlags<Lint>,
 }
 
 /// Line numbers shown per finding.

@@ -17,7 +17,7 @@ mod row;
 mod strict;
 mod summary;
 
-use crate::engine_flags::EngineFlags;
+use crate::engine_flags::{EngineFlags, Score};
 use anyhow::{Context, Result};
 use gradekit_engine::CompiledGrader;
 use process::Part;
@@ -57,9 +57,6 @@ pub struct Args {
     /// Output JSONL (default: stdout).
     #[arg(long, short = 'o', value_name = "OUT.jsonl")]
     output: Option<PathBuf>,
-    /// Grading threads (default: all cores).
-    #[arg(long, value_name = "N")]
-    threads: Option<usize>,
     /// Take the sample text from this field of each line and use the whole line as the item.
     #[arg(long, value_name = "K")]
     sample_key: Option<String>,
@@ -82,7 +79,7 @@ pub struct Args {
     #[arg(long, value_name = "FILE.html")]
     report: Option<PathBuf>,
     #[command(flatten)]
-    engine: EngineFlags,
+    engine: EngineFlags<Score>,
 }
 
 pub fn main(a: Args) -> Result<ExitCode> {
@@ -107,7 +104,7 @@ pub fn main(a: Args) -> Result<ExitCode> {
         &[(a.input.as_path(), "input"), (a.grader.as_path(), "grader")],
         &outputs,
     )?;
-    grading_threads(a.threads, true)?; // a usage error before anything is read
+    grading_threads(a.engine.spec.threads, true)?; // a usage error before anything is read
     if a.max_line_bytes == 0 {
         anyhow::bail!("--max-line-bytes must be at least 1");
     }
@@ -323,7 +320,7 @@ fn grading_threads(asked: Option<usize>, quiet: bool) -> Result<Option<usize>> {
 }
 
 fn build_pool(a: &Args, grader: &CompiledGrader) -> Result<rayon::ThreadPool> {
-    let threads = grading_threads(a.threads, a.quiet)?;
+    let threads = grading_threads(a.engine.spec.threads, a.quiet)?;
     let mut builder = rayon::ThreadPoolBuilder::new();
     if let Some(t) = threads {
         builder = builder.num_threads(t);
