@@ -43,28 +43,11 @@ struct State {
 /// RecordBatch or struct Array). Batches grade in parallel with the GIL released and answer
 /// Ctrl-C between chunks.
 ///
-/// Engine options (keywords; the CLI's engine flags, `_` for `-`; None = the default):
+/// Engine options are keywords, the same as the CLI's engine flags (`_` for `-`); the list,
+/// with defaults and limits, follows (rendered from the engine's option table).
 ///
-/// * `threads` (int): threads of CPU-bound batches; default one per core.
-/// * `python_mode` (str): `"sandboxed"` (default: locked-down worker processes),
-///   `"process"` (plain worker processes, trusted code).
-/// * `python_timeout` (float, seconds): per python grader call; default 120.
-/// * `python_memory` (int, MiB): memory limit of a python worker; default 2048.
-/// * `python_workers` (int): python worker processes; default one per core.
-/// * `python_executable` (path): the interpreter python graders run in.
-/// * `judge_base_url` (str): OpenAI-compatible API of model graders; default
-///   `$OPENAI_BASE_URL`, else `https://api.openai.com/v1`.
-/// * `judge_api_key` (str): default `$OPENAI_API_KEY`.
-/// * `judge_concurrency` (int): judge calls in flight; default 32.
-/// * `judge_timeout` (float, seconds): per judge call; default 60.
-/// * `judge_cache` (path): directory of a content-addressed cache of judge calls.
-/// * `judge_embedding_model` (str): embeddings model of `cosine`; default
-///   `text-embedding-3-large`.
-/// * `judge_response_format` (str): `json_schema` (default), `json_object` or `none`.
-/// * `judge_token_cap_field` (str): the request field of the grader's token cap:
-///   `max_completion_tokens` (default), `max_tokens` (llama-cpp-python) or `both`.
-///
-/// An unknown keyword raises `TypeError`; a value of the wrong type or range names the option.
+/// An unknown keyword or a value of the wrong type raises `TypeError`; a value out of range
+/// raises `GraderError` with `.path` the keyword.
 /// Properties: `name`, `type`, `pass_threshold`, `config`, `engine_options`, `item_keys`,
 /// `sub_grader_keys`. Graders pickle as (config, engine options).
 #[pyclass(module = "gradekit", name = "Grader", frozen)]

@@ -82,5 +82,6 @@ fn _gradekit(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(run, m)?)?;
     m.add_function(wrap_pyfunction!(_grade_result, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    options::register(m)?;
     Ok(())
 }

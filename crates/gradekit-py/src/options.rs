@@ -1,73 +1,36 @@
-//! `**engine_options` keyword arguments → [`EngineOptions`], mirroring the CLI's engine flags
-//! (DESIGN.md §5): same names with `_` for `-`, same defaults, same checks.
+//! `**engine_options` keyword arguments → the engine's [`EngineSpec`]: a thin parser. The
+//! options, their defaults and their checks are the engine's option table
+//! ([`gradekit_engine::OPTIONS`], the same the CLI's flags are generated from); this module
+//! only turns Python values into [`OptionValue`]s of the kind each option takes.
+//!
+//! Errors, consistently with the rest of the API: an unknown keyword or a value of the wrong
+//! Python type is a `TypeError` naming it; a value the option refuses (out of range, unknown
+//! name, unusable URL, missing read path, …) is a `GraderError` (a `ValueError`) whose `.path`
+//! is the keyword and whose `.errors[0]["code"]` is the spec's code.
 //!
 //! The parsed [`Spec`] is kept by each `Grader`, not only the options built from it: after a
 //! `fork()` the child must not touch the parent's python worker pools or judge client (their
 //! threads did not survive the fork), so a `Grader` used in a new process rebuilds its options
 //! from the spec and recompiles (see `grader.rs`).
 
-use gradekit_engine::judge::{
-    ApiKey, ClientConfig, LazyOpenAiClient, ResponseFormatMode, TokenCapField,
+use crate::error::GraderError;
+use gradekit_engine::options::{OptionDef, ValueKind};
+use gradekit_engine::python::{PythonOptions, PythonRuntime};
+use gradekit_engine::{
+    ConfigErrorKind, EngineOptions, EngineSpec, OptionError, OptionValue, OPTIONS,
 };
-use gradekit_engine::python::{PythonMode, PythonOptions, PythonRuntime};
-use gradekit_engine::EngineOptions;
-use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::exceptions::{PyTypeError, PyUserWarning};
 use pyo3::prelude::*;
-use pyo3::types::PyDict;
+use pyo3::types::{PyDict, PyList, PyString, PyTuple};
 use std::collections::HashMap;
-use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
-
-/// Every accepted keyword, for the error message about unknown ones.
-const KNOWN: &[&str] = &[
-    "python_mode",
-    "python_timeout",
-    "python_memory",
-    "python_workers",
-    "python_executable",
-    "judge_base_url",
-    "judge_api_key",
-    "judge_concurrency",
-    "judge_timeout",
-    "judge_cache",
-    "judge_embedding_model",
-    "judge_response_format",
-    "judge_token_cap_field",
-    "threads",
-];
+use std::sync::Mutex;
 
 /// The engine options of one `Grader` (or one `validate`/`run` call), as given.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct Spec {
-    python: PythonOptions,
-    judge_base_url: Option<String>,
-    judge_api_key: Option<String>,
-    judge_concurrency: usize,
-    judge_timeout: Duration,
-    judge_cache: Option<PathBuf>,
-    judge_embedding_model: String,
-    judge_response_format: ResponseFormatMode,
-    judge_token_cap_field: TokenCapField,
+    engine: EngineSpec,
     /// Threads of CPU-bound batches (`None`: one per core).
     pub threads: Option<usize>,
-}
-
-impl Default for Spec {
-    fn default() -> Self {
-        Spec {
-            python: PythonOptions::default(),
-            judge_base_url: None,
-            judge_api_key: None,
-            judge_concurrency: 32,
-            judge_timeout: Duration::from_secs(60),
-            judge_cache: None,
-            judge_embedding_model: "text-embedding-3-large".into(),
-            judge_response_format: ResponseFormatMode::JsonSchema,
-            judge_token_cap_field: TokenCapField::MaxCompletionTokens,
-            threads: None,
-        }
-    }
 }
 
 /// `v` as a `T`, or a `TypeError` naming the option and what it takes.
@@ -100,23 +63,47 @@ fn short_repr(v: &Bound<'_, PyAny>) -> String {
     }
 }
 
-fn positive_secs(v: &Bound<'_, PyAny>, key: &str) -> PyResult<Duration> {
-    let s: f64 = typed(v, key, "a number of seconds")?;
-    if !(s.is_finite() && s > 0.0) {
-        return Err(PyValueError::new_err(format!(
-            "{key} must be a positive number of seconds, got {s}"
-        )));
-    }
-    Duration::try_from_secs_f64(s)
-        .map_err(|_| PyValueError::new_err(format!("{key} is out of range")))
+/// The Python value as the kind of value option `def` takes.
+fn value(def: &OptionDef, v: &Bound<'_, PyAny>) -> PyResult<OptionValue> {
+    let key = def.name;
+    Ok(match def.kind {
+        ValueKind::Choice(_) | ValueKind::Text => OptionValue::Text(typed(v, key, "a str")?),
+        ValueKind::Seconds => OptionValue::Float(typed(v, key, "a number of seconds")?),
+        ValueKind::Count { .. } => OptionValue::Int(typed(v, key, "an int")?),
+        ValueKind::Path => OptionValue::Path(typed(v, key, "a path")?),
+        ValueKind::Paths => {
+            // One path, or a list of them (a str is a sequence too: take it as one path).
+            if v.is_instance_of::<PyString>() || v.hasattr("__fspath__")? {
+                OptionValue::Paths(vec![typed(v, key, "a path or a list of paths")?])
+            } else {
+                OptionValue::Paths(typed(v, key, "a path or a list of paths")?)
+            }
+        }
+    })
 }
 
-fn at_least_one(v: &Bound<'_, PyAny>, key: &str) -> PyResult<usize> {
-    let n: i64 = typed(v, key, "an int")?;
-    usize::try_from(n)
-        .ok()
-        .filter(|n| *n >= 1)
-        .ok_or_else(|| PyValueError::new_err(format!("{key} must be at least 1, got {n}")))
+/// The Python exception for an option the engine refused: `TypeError` for a value of the
+/// wrong type, else `GraderError` with the keyword as `.path` and the spec's code.
+fn option_error(py: Python<'_>, e: &OptionError) -> PyErr {
+    let message = e.shown_as(&e.option);
+    if e.kind == ConfigErrorKind::InvalidType {
+        return PyTypeError::new_err(message);
+    }
+    let err = GraderError::new_err(message.clone());
+    let attach = || -> PyResult<()> {
+        let value = err.value(py);
+        let d = PyDict::new(py);
+        d.set_item("path", &e.option)?;
+        d.set_item("code", e.code())?;
+        d.set_item("message", &message)?;
+        value.setattr("path", &e.option)?;
+        value.setattr("errors", PyList::new(py, [d])?)?;
+        Ok(())
+    };
+    match attach() {
+        Ok(()) => err,
+        Err(e) => e,
+    }
 }
 
 impl Spec {
@@ -126,58 +113,37 @@ impl Spec {
         let Some(kwargs) = kwargs else {
             return Ok(s);
         };
+        let py = kwargs.py();
         let mut unknown = Vec::new();
         for (k, v) in kwargs.iter() {
             let key: String = typed(&k, "an engine option name", "a str")?;
+            let Some(def) = OPTIONS.iter().find(|d| d.name == key && is_offered(d)) else {
+                unknown.push(key);
+                continue;
+            };
             if v.is_none() {
                 continue; // None = the default, as for the CLI flag left out
             }
-            match key.as_str() {
-                "python_mode" => {
-                    let m: String = typed(&v, &key, "a str")?;
-                    s.python.mode = m
-                        .parse::<PythonMode>()
-                        .map_err(|e| PyValueError::new_err(format!("{key}: {e}")))?;
-                }
-                "python_timeout" => s.python.timeout = positive_secs(&v, &key)?,
-                "python_memory" => s.python.memory_mib = at_least_one(&v, &key)? as u64,
-                "python_workers" => s.python.workers = Some(at_least_one(&v, &key)?),
-                "python_executable" => {
-                    s.python.python = Some(typed::<PathBuf>(&v, &key, "a path")?)
-                }
-                "judge_base_url" => s.judge_base_url = Some(typed(&v, &key, "a str")?),
-                "judge_api_key" => s.judge_api_key = Some(typed(&v, &key, "a str")?),
-                "judge_concurrency" => s.judge_concurrency = at_least_one(&v, &key)?,
-                "judge_timeout" => s.judge_timeout = positive_secs(&v, &key)?,
-                "judge_cache" => s.judge_cache = Some(typed::<PathBuf>(&v, &key, "a path")?),
-                "judge_embedding_model" => s.judge_embedding_model = typed(&v, &key, "a str")?,
-                "judge_response_format" => {
-                    let f: String = typed(&v, &key, "a str")?;
-                    s.judge_response_format = ResponseFormatMode::parse(&f).ok_or_else(|| {
-                        PyValueError::new_err(format!(
-                            "unknown judge_response_format {f:?}; expected json_schema, json_object or none"
-                        ))
-                    })?;
-                }
-                "judge_token_cap_field" => {
-                    let f: String = typed(&v, &key, "a str")?;
-                    s.judge_token_cap_field = TokenCapField::parse(&f).ok_or_else(|| {
-                        PyValueError::new_err(format!(
-                            "unknown judge_token_cap_field {f:?}; expected max_completion_tokens, max_tokens or both"
-                        ))
-                    })?;
-                }
-                "threads" => s.threads = Some(at_least_one(&v, &key)?),
-                _ => unknown.push(key),
-            }
+            s.engine
+                .set(def.name, value(def, &v)?)
+                .map_err(|e| option_error(py, &e))?;
         }
         if !unknown.is_empty() {
             return Err(PyTypeError::new_err(format!(
                 "unexpected engine option{} {}; expected one of {}",
                 if unknown.len() > 1 { "s" } else { "" },
                 unknown.join(", "),
-                KNOWN.join(", ")
+                names().join(", ")
             )));
+        }
+        s.threads = s.engine.threads;
+        for (option, message) in s.engine.warnings() {
+            PyErr::warn(
+                py,
+                &py.get_type::<PyUserWarning>(),
+                &std::ffi::CString::new(format!("{option} {message}")).unwrap_or_default(),
+                1,
+            )?;
         }
         Ok(s)
     }
@@ -185,34 +151,24 @@ impl Spec {
     /// Fresh engine options for the current process: python runtime from the per-process
     /// cache, and a judge client that connects on its first call only.
     pub fn build(&self) -> PyResult<EngineOptions> {
-        let mut opts = EngineOptions::default();
-        opts.python = runtime(&self.python);
-        opts.judge_concurrency = self.judge_concurrency;
-        opts.embedding_model = Some(self.judge_embedding_model.clone());
-        let mut cfg = ClientConfig::from_env();
-        if let Some(url) = &self.judge_base_url {
-            cfg.base_url = url.clone();
-        }
-        if let Some(key) = &self.judge_api_key {
-            cfg.api_key = Some(ApiKey::new(key.clone()));
-        }
-        cfg.concurrency = self.judge_concurrency;
-        cfg.timeout = self.judge_timeout;
-        cfg.response_format = self.judge_response_format;
-        cfg.token_cap = self.judge_token_cap_field;
-        if let Some(dir) = &self.judge_cache {
-            std::fs::create_dir_all(dir).map_err(|e| {
-                PyValueError::new_err(format!("cannot create judge_cache {}: {e}", dir.display()))
-            })?;
-            cfg.cache_dir = Some(dir.clone());
-        }
-        let judge = Arc::new(
-            LazyOpenAiClient::new(cfg).map_err(|e| PyValueError::new_err(e.details.clone()))?,
-        );
-        opts.judge = Some(judge.clone());
-        opts.embedder = Some(judge);
+        let err = |e: OptionError| Python::attach(|py| option_error(py, &e));
+        let mut opts = self.engine.build().map_err(err)?;
+        opts.python = runtime(&self.engine.python_options().map_err(err)?);
         Ok(opts)
     }
+}
+
+fn is_offered(def: &OptionDef) -> bool {
+    def.applies_to(gradekit_engine::options::Edge::Python)
+}
+
+/// The keyword arguments `Grader(config, **options)` accepts, in the spec's order.
+pub fn names() -> Vec<&'static str> {
+    OPTIONS
+        .iter()
+        .filter(|d| is_offered(d))
+        .map(|d| d.name)
+        .collect()
 }
 
 /// One python runtime per distinct options per process, so graders that share a source share a
@@ -231,4 +187,48 @@ fn runtime(opts: &PythonOptions) -> PythonRuntime {
     map.entry(opts.clone())
         .or_insert_with(|| PythonRuntime::new(opts.clone()))
         .clone()
+}
+
+/// The engine options section of `help(gradekit.Grader)`, rendered from the spec.
+pub fn doc() -> String {
+    let mut out = String::from(
+        "Engine options (keywords; the CLI's engine flags with `_` for `-`; None = the default):\n\n",
+    );
+    for d in OPTIONS.iter().filter(|d| is_offered(d)) {
+        let env = d.env.map(|v| format!(", or ${v}")).unwrap_or_default();
+        out.push_str(&format!(
+            "* `{}` ({}): {} Default: {}{}. Limits: {}.\n",
+            d.name,
+            kind_name(d.kind),
+            d.help,
+            d.default,
+            env,
+            d.limits
+        ));
+    }
+    out
+}
+
+fn kind_name(k: ValueKind) -> &'static str {
+    match k {
+        ValueKind::Choice(_) | ValueKind::Text => "str",
+        ValueKind::Seconds => "float, seconds",
+        ValueKind::Count { .. } => "int",
+        ValueKind::Path => "path",
+        ValueKind::Paths => "path or list of paths",
+    }
+}
+
+/// Adds `ENGINE_OPTIONS` (the keyword names) to the module and the options section, rendered
+/// from the spec, to `help(gradekit.Grader)`.
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    let py = m.py();
+    m.add("ENGINE_OPTIONS", PyTuple::new(py, names())?)?;
+    let grader = m.getattr("Grader")?;
+    let base: String = grader
+        .getattr("__doc__")?
+        .extract::<Option<String>>()?
+        .unwrap_or_default();
+    grader.setattr("__doc__", format!("{}\n\n{}", base.trim_end(), doc()))?;
+    Ok(())
 }

@@ -175,7 +175,7 @@ def test_unknown_engine_option_is_type_error(exact):
         gradekit.Grader(exact, python_modee="process")
     with pytest.raises(TypeError, match="threadz"):
         gradekit.validate(exact, threadz=2)
-    with pytest.raises(ValueError, match="python mode"):
+    with pytest.raises(ValueError, match="python_mode"):
         gradekit.Grader(exact, python_mode="docker")
     with pytest.raises(ValueError, match="python_timeout"):
         gradekit.Grader(exact, python_timeout=-1)

@@ -17,9 +17,13 @@ of OpenAI's `/fine_tuning/alpha/graders` endpoints; `run` and `validate` mirror 
 Adapters: `gradekit.trl` (TRL reward functions) and `gradekit.ray` (Ray Data `map_batches`).
 """
 
-from ._gradekit import GradeResult, Grader, GraderError, __version__, _grade_result, run, validate
+from ._gradekit import (
+    ENGINE_OPTIONS, GradeResult, Grader, GraderError, __version__, _grade_result, run, validate,
+)
 
-__all__ = ["Grader", "GradeResult", "GraderError", "run", "validate", "__version__"]
+__all__ = [
+    "Grader", "GradeResult", "GraderError", "run", "validate", "ENGINE_OPTIONS", "__version__",
+]
 
 
 def _rebuild(config, engine_options):

@@ -5,6 +5,12 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Typed
 
 __version__: str
 
+ENGINE_OPTIONS: tuple[str, ...]
+"""The engine option keywords of `Grader`, `validate` and `run` (the CLI's engine flags with
+``_`` for ``-``); ``help(gradekit.Grader)`` lists them with defaults and limits."""
+
+StrPath = Union[str, "os.PathLike[str]"]
+
 Config = Union[Mapping[str, Any], str, "os.PathLike[str]"]
 """A grader config: a dict, a JSON string, or a path to a JSON file."""
 
@@ -67,11 +73,9 @@ class Grader:
 
     Args:
         config: the grader JSON (dict, JSON string or path to a JSON file).
-        **engine_options: python_mode ("sandboxed" | "process" | "embedded"),
-            python_timeout (s), python_memory (MiB), python_workers, python_executable,
-            judge_base_url, judge_api_key, judge_concurrency, judge_timeout (s), judge_cache
-            (directory), judge_embedding_model, judge_response_format, threads (batch
-            threads; default one per core). Unknown names raise TypeError.
+        engine options (keywords, None = the default): see ``ENGINE_OPTIONS`` and
+            ``help(gradekit.Grader)``. Unknown names and wrong types raise TypeError; a
+            value out of range raises GraderError naming the option.
 
     Raises:
         GraderError: the config is invalid (every fault, with paths).
@@ -81,7 +85,32 @@ class Grader:
     pickles as (config, engine options).
     """
 
-    def __init__(self, config: Config, **engine_options: Any) -> None: ...
+    def __init__(
+        self,
+        config: Config,
+        *,
+        python_mode: Optional[str] = None,
+        python_timeout: Optional[float] = None,
+        python_memory: Optional[int] = None,
+        python_workers: Optional[int] = None,
+        python_max_workers: Optional[int] = None,
+        python_executable: Optional[StrPath] = None,
+        python_read_path: Union[StrPath, Sequence[StrPath], None] = None,
+        python_idle_timeout: Optional[float] = None,
+        python_scratch: Optional[int] = None,
+        judge_base_url: Optional[str] = None,
+        judge_api_key: Optional[str] = None,
+        judge_api_key_env: Optional[str] = None,
+        judge_timeout: Optional[float] = None,
+        judge_retries: Optional[int] = None,
+        judge_concurrency: Optional[int] = None,
+        judge_cache: Optional[StrPath] = None,
+        judge_embedding_model: Optional[str] = None,
+        judge_response_format: Optional[str] = None,
+        judge_token_cap_field: Optional[str] = None,
+        max_field_bytes: Optional[int] = None,
+        threads: Optional[int] = None,
+    ) -> None: ...
     def grade(self, sample: Sample, item: Any = None) -> GradeResult:
         """Grades one sample against `item` (default ``{}``). The GIL is released while
         grading. A failed sample is a result with reward 0 and an error flag, not an
