@@ -8,14 +8,15 @@ SUITE = ROOT / "fixtures" / "suite"
 
 
 def suite_cases():
-    """Every case of fixtures/suite, as pytest params named like the Rust runner's tests
-    (`<file>#<index> <description>`); each case dict gets its `_key` (`<file>-<index>`)."""
+    """Every case of fixtures/suite, as pytest params named `<file>-<index>` (`-k` cannot
+    take the Rust runner's `<file>#<index>`); each case dict gets that `_key` and its `_name`
+    (`<file>#<index> <description>`, which failures show)."""
     cases = []
     for f in sorted(SUITE.glob("*.json")):
         for i, case in enumerate(json.loads(f.read_text())):
             case["_key"] = "%s-%d" % (f.stem, i)
-            name = "%s#%d %s" % (f.stem, i, case.get("description", ""))
-            cases.append(pytest.param(case, id=name))
+            case["_name"] = "%s#%d %s" % (f.stem, i, case.get("description", ""))
+            cases.append(pytest.param(case, id=case["_key"]))
     return cases
 
 

@@ -1,6 +1,6 @@
-"""Every case of fixtures/suite/*.json through the Python API, one test per case named like the
-Rust runner's (`pytest -k 'templates#27'`; tests/conformance/ runs the same cases through the
-engine, the CLI and the server). Each entry point — `gradekit.run`, `Grader.grade`,
+"""Every case of fixtures/suite/*.json through the Python API, one test per case
+(`pytest -k templates-27`; tests/conformance/ runs the same cases through the engine, the CLI
+and the server). Each entry point — `gradekit.run`, `Grader.grade`,
 `grade_batch`, `rewards`, `gradekit.validate` — must give the case's `expected` and the same
 answer as `gradekit.run`, byte for byte (`execution_time` aside). Model-grader cases get their
 canned judge replies from a loopback stub (judge_stub.py). An entry point whose wire cannot
@@ -144,7 +144,7 @@ def test_case(case, judge):
         with pytest.raises(gradekit.GraderError):
             gradekit.Grader(case["grader"], **opts)
         skip("Grader", "a grader whose only fault is its formula does not compile")
-        assert bad == [], "\n".join(bad)
+        assert bad == [], "\n".join([case["_name"]] + bad)
         return
 
     grader = gradekit.Grader(case["grader"], **opts)
@@ -154,7 +154,7 @@ def test_case(case, judge):
     if reason is not None:
         for entry in ("grade", "grade_batch", "rewards"):
             skip(entry, reason)
-        assert bad == [], "\n".join(bad)
+        assert bad == [], "\n".join([case["_name"]] + bad)
         return
     item = case.get("item")
     result = grader.grade(sample, item)
@@ -175,7 +175,7 @@ def test_case(case, judge):
     rewards = grader.rewards([sample, "", sample], [item, neighbour_item, item])
     if [text(rewards[0]), text(rewards[2])] != [text(one["reward"])] * 2:
         bad.append("rewards: %r, grade: %r" % (rewards, one["reward"]))
-    assert bad == [], "\n".join(bad)
+    assert bad == [], "\n".join([case["_name"]] + bad)
 
 
 def invalid(case, opts):
