@@ -12,13 +12,13 @@
 //! not starve the others. The per-attempt timeout covers connect, send and reading the body.
 
 use std::future::Future;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use serde_json::Value;
 use tokio::runtime::Runtime;
-use tokio::sync::Semaphore;
+use tokio::sync::{Mutex, Semaphore};
 
 use crate::cache::{cache_key, DiskCache};
 use crate::config::ClientConfig;
@@ -44,8 +44,16 @@ struct Inner {
     base_url: String,
     http: reqwest::Client,
     permits: Semaphore,
-    /// Set once a `json_object` fallback succeeded against this endpoint.
-    use_json_object: AtomicBool,
+    /// What this endpoint does with `json_schema`: [`UNKNOWN`], [`ACCEPTS_SCHEMA`] or
+    /// [`REJECTS_SCHEMA`] (then every call sends `json_object`).
+    dialect: AtomicU8,
+    /// Held by the one call whose attempt is probing `json_schema` while the dialect is
+    /// unknown, so concurrent calls wait for its verdict instead of each sending a probe the
+    /// server rejects.
+    probe: Mutex<()>,
+    /// Set when a probe ended without a verdict (timeout, 429, 5xx unrelated to the format):
+    /// calls then stop queueing behind probes, so a failing server cannot serialise them.
+    probe_inconclusive: AtomicBool,
     cache: Option<DiskCache>,
     attempts: AtomicU64,
     /// Keeps the URL's credentials and the key out of every message.
@@ -96,6 +104,10 @@ fn describe(e: &reqwest::Error) -> String {
     }
     out
 }
+
+const UNKNOWN: u8 = 0;
+const ACCEPTS_SCHEMA: u8 = 1;
+const REJECTS_SCHEMA: u8 = 2;
 
 /// Whether a failed response says the server does not accept `response_format: json_schema`
 /// (llama-cpp-python answers 500 with a validation error naming `response_format`).
@@ -157,7 +169,9 @@ impl OpenAiClient {
                 base_url: base_url.clone(),
                 http,
                 permits,
-                use_json_object: AtomicBool::new(false),
+                dialect: AtomicU8::new(UNKNOWN),
+                probe: Mutex::new(()),
+                probe_inconclusive: AtomicBool::new(false),
                 cache,
                 attempts: AtomicU64::new(0),
                 redactor: Redactor::new(&base_url, cfg.api_key.as_ref()),
@@ -204,7 +218,7 @@ impl OpenAiClient {
 impl Inner {
     fn mode(&self) -> ResponseFormatMode {
         if self.cfg.response_format == ResponseFormatMode::JsonSchema
-            && self.use_json_object.load(Ordering::Relaxed)
+            && self.dialect.load(Ordering::Acquire) == REJECTS_SCHEMA
         {
             ResponseFormatMode::JsonObject
         } else {
@@ -291,6 +305,22 @@ impl Inner {
             None => shown,
         };
         let shown = shown.as_str();
+        // The json_schema → json_object fallback is decided once per client: while it is
+        // open, one call probes and the others wait for its first attempt's verdict.
+        let probing = self.cfg.json_object_fallback
+            && self.cfg.response_format == ResponseFormatMode::JsonSchema
+            && make_body(ResponseFormatMode::JsonSchema)
+                .get("response_format")
+                .is_some();
+        let mut probe_guard = None;
+        if probing && self.dialect.load(Ordering::Acquire) == UNKNOWN {
+            let guard = self.probe.lock().await;
+            if self.dialect.load(Ordering::Acquire) == UNKNOWN
+                && !self.probe_inconclusive.load(Ordering::Acquire)
+            {
+                probe_guard = Some(guard);
+            }
+        }
         let mut mode = self.mode();
         // Why `json_schema` was given up for this call, if it was (kept for error details).
         let mut rejection: Option<String> = None;
@@ -306,11 +336,31 @@ impl Inner {
             let left = budget.saturating_sub(started.elapsed());
             let limit = self.cfg.timeout.min(left).max(Duration::from_millis(1));
             let attempt = self.attempt(&url, &request, limit).await;
+            // The verdict: json_schema answered (accepted), or json_schema rejected and the
+            // json_object resend answered (rejected). A rejection alone is no verdict yet: the
+            // prober keeps the lock for its resend, so waiting calls learn which form works.
+            let ok =
+                matches!(&attempt, Attempt::Response { status, .. } if (200..300).contains(status));
+            let sent_schema = probing && mode == ResponseFormatMode::JsonSchema;
+            let rejected_now = sent_schema
+                && matches!(&attempt, Attempt::Response { status, body, .. }
+                    if rejects_json_schema(*status, body));
+            let verdict = match (ok, sent_schema, rejection.is_some()) {
+                (true, true, _) => Some(ACCEPTS_SCHEMA),
+                (true, false, true) => Some(REJECTS_SCHEMA),
+                _ => None,
+            };
+            if let Some(v) = verdict {
+                self.dialect.store(v, Ordering::Release);
+            }
+            if !rejected_now {
+                if verdict.is_none() && probe_guard.is_some() {
+                    self.probe_inconclusive.store(true, Ordering::Release);
+                }
+                drop(probe_guard.take());
+            }
             let (failure, wait) = match attempt {
                 Attempt::Response { status, body, .. } if (200..300).contains(&status) => {
-                    if rejection.is_some() {
-                        self.use_json_object.store(true, Ordering::Relaxed);
-                    }
                     return Ok(body);
                 }
                 Attempt::Response {

@@ -51,7 +51,8 @@ pub struct ClientConfig {
     pub concurrency: usize,
     pub response_format: ResponseFormatMode,
     /// Resend once with `json_object` + schema when the server rejects `json_schema`, and keep
-    /// using it for this endpoint once that worked.
+    /// using it for this endpoint once that worked. Decided once per client: while undecided,
+    /// one call probes and concurrent calls wait for its verdict (no burst of rejected probes).
     pub json_object_fallback: bool,
     pub token_cap: TokenCapField,
     /// `--judge-cache DIR`.
