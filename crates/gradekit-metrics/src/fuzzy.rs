@@ -64,6 +64,19 @@ pub fn fuzzy_match_checked(input: &str, reference: &str) -> Result<f64, crate::L
     Ok(wratio::wratio(&a, &b, 0.0) / 100.0)
 }
 
+/// `default_process` of both texts and their sorted word split, uncached: fuzzy_match's
+/// tokenizing floor (`crate::floor`). Returns the number of words.
+pub(crate) fn tokenize_floor(
+    input: &str,
+    reference: &str,
+    bufs: &mut (Vec<u32>, Vec<u32>),
+) -> usize {
+    process_into(input, &mut bufs.0);
+    process_into(reference, &mut bufs.1);
+    let a = token::sorted_split(&bufs.0, token::is_narrow(&bufs.0)).len();
+    a + token::sorted_split(&bufs.1, token::is_narrow(&bufs.1)).len()
+}
+
 /// A reference prepared once for many `fuzzy_match` calls. Only its `default_process` output
 /// is cached — on the 10k-pair bench that saves nothing measurable (processing is ~5 % of a
 /// call); caching the reference's LCS masks and sorted words, as rapidfuzz's `CachedWRatio`

@@ -21,6 +21,7 @@
 pub mod bleu;
 mod cache;
 mod fasthash;
+mod floor;
 pub mod fuzzy;
 pub mod gleu;
 mod limits;
@@ -28,6 +29,8 @@ pub mod meteor;
 mod ngram;
 pub mod rouge;
 pub mod tokenize;
+#[doc(hidden)]
+pub use floor::tokenize_pair;
 pub use limits::{
     score, LimitError, Metric, FUZZY_MAX_PARTIAL_CELLS, FUZZY_MAX_STEPS, ROUGE_L_MAX_STEPS,
 };

@@ -35,9 +35,14 @@ pub(crate) fn is_narrow(s: &[u32]) -> bool {
 
 /// Words of `s`, sorted by code point (with duplicates).
 pub(crate) fn sorted_split(s: &[u32], narrow: bool) -> Vec<&[u32]> {
-    // (first two code points packed, word): the packed key decides most comparisons; a missing
-    // character packs as 0, so equal keys fall back to the full comparison
-    let mut keyed: Vec<(u64, &[u32])> = Vec::new();
+    // (packed prefix, start, end): the packed key decides most comparisons; equal keys fall
+    // back to the full comparison. For a narrow string (every code point below 256) the key
+    // is the first eight code points, one byte each, big-endian, a missing one packing as 0;
+    // otherwise the first two, 32 bits each. Either way `key(x) < key(y)` implies `x < y` and
+    // `x < y` implies `key(x) <= key(y)` (code points are ≥ 0 and a prefix sorts first), so
+    // sorting by (key, word) is sorting by word.
+    let mut keyed: Vec<(u64, u32, u32)> = Vec::with_capacity(s.len() / 4 + 1);
+    let key = if narrow { key_narrow } else { key_wide };
     let mut start = 0;
     for (i, &c) in s.iter().enumerate() {
         // fast exit for the common non-space range before the full table
@@ -45,22 +50,41 @@ pub(crate) fn sorted_split(s: &[u32], narrow: bool) -> Vec<&[u32]> {
             continue;
         }
         if i > start {
-            keyed.push((key(&s[start..i]), &s[start..i]));
+            keyed.push((key(&s[start..i]), start as u32, i as u32));
         }
         start = i + 1;
     }
     if s.len() > start {
-        keyed.push((key(&s[start..]), &s[start..]));
+        keyed.push((key(&s[start..]), start as u32, s.len() as u32));
     }
-    keyed.sort_unstable_by(|x, y| x.0.cmp(&y.0).then_with(|| x.1.cmp(y.1)));
-    keyed.into_iter().map(|(_, w)| w).collect()
+    let word = |&(_, a, b): &(u64, u32, u32)| &s[a as usize..b as usize];
+    keyed.sort_unstable_by(|x, y| match x.0.cmp(&y.0) {
+        std::cmp::Ordering::Equal => word(x).cmp(word(y)),
+        o => o,
+    });
+    keyed.iter().map(word).collect()
 }
 
 #[inline]
-fn key(w: &[u32]) -> u64 {
+fn key_wide(w: &[u32]) -> u64 {
     let c0 = w.first().copied().unwrap_or(0);
     let c1 = w.get(1).copied().unwrap_or(0);
     (u64::from(c0) << 32) | u64::from(c1)
+}
+
+#[inline]
+fn key_narrow(w: &[u32]) -> u64 {
+    let n = w.len().min(8);
+    let mut k = 0u64;
+    for &c in &w[..n] {
+        k = (k << 8) | u64::from(c as u8);
+    }
+    // the missing code points pack as 0 (words are never empty; an empty one keys as 0)
+    if n == 0 {
+        0
+    } else {
+        k << (8 * (8 - n))
+    }
 }
 
 /// Words joined with single spaces.
@@ -267,6 +291,34 @@ mod tests {
             cps("fuzzy was a bear but not a cat"),
         );
         assert_eq!(token_set_ratio(&a, &b, 0.0), 92.3076923076923);
+    }
+
+    /// The packed sort keys order words exactly as a plain sort of the slices does,
+    /// prefixes, NULs, long shared prefixes and wide code points included.
+    #[test]
+    fn sorted_split_is_a_plain_sort() {
+        let mut seed = 11u64;
+        let alphabet = [0u32, 1, 97, 98, 255, 0x20, 0x4E2D];
+        for round in 0..3000 {
+            let len = (round % 40) as usize;
+            let s: Vec<u32> = (0..len)
+                .map(|_| {
+                    seed = seed
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1442695040888963407);
+                    let k = (seed >> 33) as usize % if round % 2 == 0 { 6 } else { 7 };
+                    alphabet[k]
+                })
+                .collect();
+            let narrow = is_narrow(&s);
+            let got = sorted_split(&s, narrow);
+            let mut want: Vec<&[u32]> = s
+                .split(|&c| is_space(c, narrow))
+                .filter(|w| !w.is_empty())
+                .collect();
+            want.sort();
+            assert_eq!(got, want, "{s:?}");
+        }
     }
 
     #[test]
