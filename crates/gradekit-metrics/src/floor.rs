@@ -16,7 +16,7 @@ use std::cell::RefCell;
 #[derive(Default)]
 struct Buffers {
     nltk: (crate::tokenize::Tokens, crate::tokenize::Tokens),
-    fuzzy: (Vec<u32>, Vec<u32>),
+    fuzzy: (Vec<u32>, Vec<u32>, Vec<crate::fuzzy::FloorWord>),
 }
 
 thread_local! {

@@ -35,6 +35,9 @@ mod wratio;
 
 pub use process::default_process;
 
+/// A word of the tokenizing floor's buffers (`crate::floor`).
+pub(crate) type FloorWord = token::Word;
+
 use process::{code_points, process_into};
 
 /// The `fuzzy_match` metric in [0, 1]: `WRatio(default_process(input),
@@ -69,12 +72,14 @@ pub fn fuzzy_match_checked(input: &str, reference: &str) -> Result<f64, crate::L
 pub(crate) fn tokenize_floor(
     input: &str,
     reference: &str,
-    bufs: &mut (Vec<u32>, Vec<u32>),
+    bufs: &mut (Vec<u32>, Vec<u32>, Vec<token::Word>),
 ) -> usize {
     process_into(input, &mut bufs.0);
     process_into(reference, &mut bufs.1);
-    let a = token::sorted_split(&bufs.0, token::is_narrow(&bufs.0)).len();
-    a + token::sorted_split(&bufs.1, token::is_narrow(&bufs.1)).len()
+    token::sorted_words_into(&bufs.0, token::is_narrow(&bufs.0), &mut bufs.2);
+    let a = bufs.2.len();
+    token::sorted_words_into(&bufs.1, token::is_narrow(&bufs.1), &mut bufs.2);
+    a + bufs.2.len()
 }
 
 /// A reference prepared once for many `fuzzy_match` calls. Only its `default_process` output
