@@ -24,8 +24,8 @@ mod sample;
 
 pub use error::{ConfigError, ConfigErrorKind, ConfigErrors, PathSegment};
 pub use grader::{
-    FormulaOutline, Grader, LabelModelGrader, Metric, MultiGrader, Operation, PythonGrader,
-    ScoreModelGrader, StringCheckGrader, TextSimilarityGrader, Unread, GRADER_TYPES,
+    FormulaOutline, Grader, GraderType, LabelModelGrader, Metric, MultiGrader, Operation,
+    PythonGrader, ScoreModelGrader, StringCheckGrader, TextSimilarityGrader, Unread, GRADER_TYPES,
 };
 pub use layout::{Layout, Num};
 pub use message::{
