@@ -199,6 +199,15 @@ pub struct MultiGrader {
     pub layout: Layout,
 }
 
+/// One line of [`Grader::outline`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OutlineField<'a> {
+    pub label: &'static str,
+    pub text: &'a str,
+    /// Source code, shown as a block rather than a line.
+    pub code: bool,
+}
+
 /// What is known of a top-level multi grader's formula when the grader as a whole could not
 /// be read (a sub-grader is broken): its source and the keys it may name, so that `/validate`
 /// reports a bad formula alongside the other faults (the engine parses it).
@@ -259,6 +268,36 @@ impl Grader {
     /// The wire `type` (`string_check`, `multi`, …).
     pub fn type_name(&self) -> &'static str {
         self.kind().as_str()
+    }
+
+    /// The fields that say what this grader does, in display order, for outlines (the
+    /// server's dashboard); a multi grader's sub-graders are in [`MultiGrader::graders`].
+    pub fn outline(&self) -> Vec<OutlineField<'_>> {
+        let line = |label, text| OutlineField {
+            label,
+            text,
+            code: false,
+        };
+        match self {
+            Grader::StringCheck(g) => vec![
+                line("input", &g.input),
+                line("operation", g.operation.as_str()),
+                line("reference", &g.reference),
+            ],
+            Grader::TextSimilarity(g) => vec![
+                line("metric", g.evaluation_metric.as_str()),
+                line("input", &g.input),
+                line("reference", &g.reference),
+            ],
+            Grader::Python(g) => vec![OutlineField {
+                label: "source",
+                text: &g.source,
+                code: true,
+            }],
+            Grader::ScoreModel(g) => vec![line("model", &g.model)],
+            Grader::LabelModel(g) => vec![line("model", &g.model)],
+            Grader::Multi(g) => vec![line("calculate_output", &g.calculate_output)],
+        }
     }
 
     fn layout_mut(&mut self) -> &mut Layout {
