@@ -7,6 +7,8 @@ canned judge replies from a loopback stub (judge_stub.py). An entry point whose 
 carry a case is skipped with its reason, counted in the summary (conftest.SUITE_SKIPS)."""
 
 import json
+import os
+import subprocess
 
 import pytest
 
@@ -106,6 +108,20 @@ def run_request(case):
     return req, None
 
 
+def cli_run(req, opts):
+    """`gradekit run` of the same request with the same engine options, when scripts/test.d
+    gives the binary ($GRADEKIT_BIN): the bindings and the CLI agree across the language edge."""
+    binary = os.environ.get("GRADEKIT_BIN")
+    if not binary:
+        return None
+    args = [binary, "run", "-", "--python-workers", str(opts["python_workers"]),
+            "--judge-base-url", opts["judge_base_url"], "--judge-api-key", opts["judge_api_key"],
+            "--judge-timeout", str(opts["judge_timeout"])]
+    out = subprocess.run(args, input=json.dumps(req), capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout)
+
+
 def validate_matches(errors, want, prefix=""):
     path = want["path"]
     if prefix:
@@ -138,6 +154,9 @@ def test_case(case, judge):
     else:
         reference = gradekit.run(req, **opts)
         answer("gradekit.run", reference, None)
+        cli = cli_run(req, opts)
+        if cli is not None:
+            answer("gradekit run (the CLI)", cli, reference)
 
     if expected.get("errors", {}).get("formula_parse_error") is True:
         # Only the run wire answers a bad formula with a flag; compiling (Grader) rejects it.
