@@ -319,7 +319,7 @@ impl CompiledGrader {
 
     /// [`Self::grade_batch`] that stops once `cancel` fires: the samples not graded by then are
     /// answered `other_error` ("cancelled"), so the result still has one entry per input, in
-    /// order. Checked before every sample (python: every frame of [`PY_FRAME`] samples).
+    /// order. Checked before every sample (python: every frame of `PY_FRAME` samples).
     pub fn grade_batch_cancellable(
         &self,
         ctxs: &[EvalContext],
