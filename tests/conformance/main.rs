@@ -418,6 +418,13 @@ fn bad_entry(env: &Env, case: &Case) -> Vec<String> {
     }
     match case.run_request() {
         Ok(req) => {
+            // The config-error channel (Python's GraderError, validate-style lists) carries the
+            // same code as the score row.
+            match gradekit::run(&req, &server::engine(&url)) {
+                Ok(_) => bad.push("engine run accepted the entry".into()),
+                Err(errs) if errs.iter().any(|e| e.kind.code() == code) => {}
+                Err(errs) => bad.push(format!("engine run: no {code}: {errs}")),
+            }
             if let Ok(resp) = cli::run(&req, &url) {
                 bad.push(format!("gradekit run accepted the entry: {resp}"));
             }
