@@ -30,6 +30,15 @@ ROOT = pathlib.Path(__file__).resolve().parents[3]
 PAIRS = ROOT.parent / "shared" / "bench" / "pairs-10k.jsonl"
 
 
+VERDICTS = []
+
+
+def verdict(name, value, ok, target):
+    """Records one target: printed again, all together, at the end."""
+    VERDICTS.append((name, value, ok, target))
+    return "PASS" if ok else "FAIL"
+
+
 def best(fn, repeat):
     times, out = [], None
     for _ in range(repeat):
@@ -85,7 +94,10 @@ def main():
     for name, fn in shapes:
         t, got = best(fn, args.repeat)
         assert list(got) == want, name
-        print("| %s | %.0f | %.3f |" % (name, len(s_big) / t, t_eq / t))
+        rate, ratio = len(s_big) / t, t_eq / t
+        print("| %s | %.0f | %.3f |" % (name, rate, ratio))
+        verdict("string_check %s, 1 thread" % name, "%.2fM/s, %.3f× the == loop" % (rate / 1e6, ratio),
+                rate >= 2e6 and ratio >= 0.075, "≥ 2M/s and ≥ 0.075×")
     eng = min(sc._engine_seconds(s_big, i_big) for _ in range(args.repeat))
     print("| (engine alone, contexts prebuilt) | %.0f | |" % (len(s_big) / eng))
 
@@ -102,6 +114,9 @@ def main():
         assert r1 == r2
         print("| %s | %.2f | %.2f | %.3f | %.2f | %.2f× |" % (
             metric, e / n * 1e6, t1 / n * 1e6, t1 / e, t2 / n * 1e6, t1 / t2))
+        verdict("%s rewards() / engine alone, 1 thread" % metric, "%.3f×" % (t1 / e), t1 / e <= 1.25,
+                "≤ 1.25×")
+        verdict("%s 2 threads / 1 thread" % metric, "%.2f×" % (t1 / t2), t1 / t2 >= 1.7, "≥ 1.7×")
 
     # -- fuzzy_match vs rapidfuzz ---------------------------------------------------------------
     try:
@@ -120,11 +135,21 @@ def main():
         print("| gradekit rewards(), 1 thread | %.0f | %.2f× |" % (n / t_g, t_rf / t_g))
         print("| gradekit rewards(), %d threads | %.0f | %.2f× |" % (os.cpu_count(), n / t_g2, t_rf / t_g2))
         print("(max |difference| %.1e)" % diff)
+        verdict("fuzzy_match rewards(), %d threads / rapidfuzz loop" % os.cpu_count(),
+                "%.2f×" % (t_rf / t_g2), t_rf / t_g2 >= 2.0, "≥ 2×")
     except ImportError:
         print("rapidfuzz not installed: fuzzy_match comparison skipped")
 
     if args.ray:
         ray_bench(rows, args.ray_rows)
+
+    print("\n## Targets (issue 14), load %s" % (os.getloadavg(),))
+    print("| target | measured | wanted | verdict |")
+    print("|---|---:|---:|---|")
+    for name, value, ok, target in VERDICTS:
+        print("| %s | %s | %s | %s |" % (name, value, target, "PASS" if ok else "FAIL"))
+    failed = sum(1 for v in VERDICTS if not v[2])
+    print("%d of %d targets met" % (len(VERDICTS) - failed, len(VERDICTS)))
 
 
 def ray_bench(rows, total):
@@ -167,6 +192,10 @@ def ray_bench(rows, total):
     print("| `gradekit score --threads 2` (file → file) | %.2f | %.0f |" % (t_cli, total / t_cli))
     print("| `gradekit.ray.score_dataset(read_json(...))` → sum(reward) | %.2f | %.0f |" % (t_ray, total / t_ray))
     print("ratio ray/cli: %.2f×; ray reward sum %.0f" % (t_ray / t_cli, got))
+    verdict("Ray string_check end to end, 2 CPUs", "%.0fk rows/s" % (total / t_ray / 1e3),
+            total / t_ray >= 100e3, "≥ 100k rows/s")
+    verdict("Ray / `gradekit score` on the same file", "%.2f×" % (t_ray / t_cli), t_ray / t_cli <= 3.0,
+            "≤ 3×")
 
 
 if __name__ == "__main__":

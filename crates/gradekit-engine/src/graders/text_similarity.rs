@@ -1,11 +1,10 @@
 //! `text_similarity`: a metric of gradekit-metrics over the rendered input and reference.
 
 use super::{join, not_supported, template, Field};
-use crate::context::EvalContext;
 use crate::result::{Failure, Usage};
 use crate::EngineOptions;
 use gradekit_model::{ConfigErrors, Metric, TextSimilarityGrader};
-use gradekit_template::Template;
+use gradekit_template::{Scope, Template};
 
 #[derive(Debug)]
 pub(crate) struct TextSimilarity {
@@ -78,7 +77,7 @@ impl TextSimilarity {
         })
     }
 
-    pub(crate) fn grade(&self, ctx: &EvalContext, usage: &mut Usage) -> Result<f64, Failure> {
+    pub(crate) fn grade(&self, ctx: &dyn Scope, usage: &mut Usage) -> Result<f64, Failure> {
         let input = self.input.render(ctx)?;
         let reference = self.reference.render(ctx)?;
         if let Some(cos) = &self.cosine {
