@@ -32,9 +32,6 @@
 //! 4. `gradekit-engine/src/schedule.rs`: `Leaf::cost` and `Leaf::kind` (exhaustive too), so
 //!    the server's workers, `score`, `lint`, the bindings and the fuzz target schedule it right.
 //!
-//! Known gap: `refs.rs` still finds template fields by walking the raw JSON by `type` (shared
-//! with the jobs service); a new type with templates must be added there by hand.
-//!
 //! **Adding a text_similarity metric** (say `chrf`) touches four code files: the metric module
 //! in `gradekit-metrics/src/` (a pure function) and its export in that crate's `lib.rs`; the
 //! `Metric::Chrf` variant and its wire name in `gradekit-model/src/grader.rs`; its arm in
@@ -73,7 +70,7 @@ pub use gradekit_model::{
 pub use gradekit_python as python;
 pub use gradekit_template::{Resolved, Scope};
 pub use name::{canonical_json, generated_name};
-pub use refs::{template_refs, TemplateRef};
+pub use refs::TemplateRef;
 pub use result::GradeResult;
 pub use schedule::{Cost, Schedule, SubGrader};
 

@@ -20,7 +20,7 @@ use crate::protocol::{self, TrainerLine, TrainerSpec};
 use crate::request;
 use crate::service::{job_error, method_type, JobsConfig};
 use crate::store::{CheckpointRow, FileRow, JobRow, NewEvent, Status, Store};
-use crate::validate_files::{check_file, Which};
+use crate::validate_files::{check_file, item_refs, Which};
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
@@ -246,21 +246,14 @@ fn validate(sh: &Arc<Shared>, id: &str) -> Result<()> {
         return Ok(());
     }
     let mt = method_type(&job);
-    let grader = job.method.pointer("/reinforcement/grader").cloned();
+    let refs = match job.method.pointer("/reinforcement/grader") {
+        Some(g) => item_refs(g, &sh.cfg.engine),
+        None => Vec::new(),
+    };
     let dir = sh.job_dir(id);
-    let mut outcome = check_file(
-        &dir.join("training.jsonl"),
-        mt,
-        grader.as_ref(),
-        Which::Training,
-    );
+    let mut outcome = check_file(&dir.join("training.jsonl"), mt, &refs, Which::Training);
     if let (Ok(_), Some(_)) = (&outcome, &job.validation_file) {
-        if let Err(e) = check_file(
-            &dir.join("validation.jsonl"),
-            mt,
-            grader.as_ref(),
-            Which::Validation,
-        ) {
+        if let Err(e) = check_file(&dir.join("validation.jsonl"), mt, &refs, Which::Validation) {
             outcome = Err(e);
         }
     }

@@ -14,6 +14,7 @@
 
 mod error;
 mod grader;
+mod layout;
 mod message;
 mod method;
 mod read;
@@ -23,9 +24,10 @@ mod sample;
 
 pub use error::{ConfigError, ConfigErrorKind, ConfigErrors, PathSegment};
 pub use grader::{
-    Grader, LabelModelGrader, Metric, MultiGrader, Operation, PythonGrader, ScoreModelGrader,
-    StringCheckGrader, TextSimilarityGrader, GRADER_TYPES,
+    FormulaOutline, Grader, LabelModelGrader, Metric, MultiGrader, Operation, PythonGrader,
+    ScoreModelGrader, StringCheckGrader, TextSimilarityGrader, Unread, GRADER_TYPES,
 };
+pub use layout::{Layout, Num};
 pub use message::{
     AudioInput, ContentItem, Message, MessageContent, ReasoningEffort, Role, SamplingParams,
 };

@@ -12,7 +12,6 @@ mod process;
 mod progress;
 mod read;
 mod report;
-mod report_svg;
 mod resume;
 mod row;
 mod strict;

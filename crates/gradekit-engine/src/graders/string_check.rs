@@ -8,7 +8,7 @@
 use super::{join, template, Field};
 use crate::result::Failure;
 use gradekit_model::{ConfigErrors, Operation, StringCheckGrader};
-use gradekit_template::{Scope, Template};
+use gradekit_template::Scope;
 
 #[derive(Debug)]
 pub(crate) struct StringCheck {
@@ -18,9 +18,9 @@ pub(crate) struct StringCheck {
 }
 
 impl StringCheck {
-    /// The templates rendered per sample.
-    pub(crate) fn templates(&self) -> [&Template; 2] {
-        [&self.input.template, &self.reference.template]
+    /// The template fields rendered per sample.
+    pub(crate) fn fields(&self) -> [&Field; 2] {
+        [&self.input, &self.reference]
     }
 
     pub(crate) fn compile(
