@@ -325,7 +325,7 @@ impl CompiledGrader {
 
     /// [`Self::grade_batch`] that stops once `cancel` fires: the samples not graded by then are
     /// answered `other_error` ("cancelled"), so the result still has one entry per input, in
-    /// order. Checked before every sample (python: every frame of [`PY_FRAME`] samples).
+    /// order. Checked before every sample (python: every frame of `PY_FRAME` samples).
     pub fn grade_batch_cancellable(
         &self,
         ctxs: &[EvalContext],
@@ -429,5 +429,33 @@ mod tests {
                 "b": {"type": "text_similarity", "name": "b", "evaluation_metric": "bleu",
                       "input": "{{ sample.output_text }}", "reference": "{{ item.r }}"}}});
         assert_eq!(keys(multi), Some(vec!["q".into(), "r".into()]));
+    }
+
+    /// A multi grader whose sub-grader does not read still has its formula checked, against
+    /// the keys given (the typed reader's formula outline).
+    #[test]
+    fn a_bad_formula_is_reported_beside_a_broken_sub_grader() {
+        let g = json!({"type": "multi", "calculate_output": "a + nope", "graders": {
+            "a": {"type": "string_check", "input": "x", "reference": "y", "operation": "eq"},
+            "b": {"type": "string_check", "input": "x", "operation": "eq"}}});
+        let errs = compile(&g, &EngineOptions::default()).expect_err("invalid");
+        let seen: Vec<(&str, &str)> = errs
+            .0
+            .iter()
+            .map(|e| (e.path.as_str(), e.kind.code()))
+            .collect();
+        assert!(
+            seen.contains(&("graders.b.reference", "missing_field")),
+            "{seen:?}"
+        );
+        assert!(
+            seen.contains(&("calculate_output", "unknown_variable")),
+            "{seen:?}"
+        );
+        // A formula naming only the given keys is not reported.
+        let mut ok_formula = g.clone();
+        ok_formula["calculate_output"] = json!("a + b");
+        let errs = compile(&ok_formula, &EngineOptions::default()).expect_err("invalid");
+        assert!(errs.0.iter().all(|e| e.path != "calculate_output"));
     }
 }

@@ -8,15 +8,47 @@ use indexmap::IndexMap;
 use serde::{Serialize, Serializer};
 use serde_json::Value;
 
-/// The wire `type` of every grader this crate knows.
-pub const GRADER_TYPES: &[&str] = &[
-    "string_check",
-    "text_similarity",
-    "python",
-    "score_model",
-    "label_model",
-    "multi",
-];
+/// Declares [`GraderType`] and [`GRADER_TYPES`] from one list of `Variant = "wire type"`
+/// lines: the reader dispatches on a `GraderType` with an exhaustive `match`, so a new line
+/// does not compile until the reader (and every other `match`) handles it.
+macro_rules! grader_types {
+    ($($variant:ident = $wire:literal,)+) => {
+        /// The wire `type` of a grader.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum GraderType {
+            $($variant,)+
+        }
+
+        /// The wire `type` of every grader this crate knows, in the order errors list them.
+        pub const GRADER_TYPES: &[&str] = &[$($wire,)+];
+
+        impl GraderType {
+            /// The wire name.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(GraderType::$variant => $wire,)+
+                }
+            }
+
+            /// The type of a wire name.
+            pub fn from_wire(name: &str) -> Option<GraderType> {
+                match name {
+                    $($wire => Some(GraderType::$variant),)+
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
+grader_types! {
+    StringCheck = "string_check",
+    TextSimilarity = "text_similarity",
+    Python = "python",
+    ScoreModel = "score_model",
+    LabelModel = "label_model",
+    Multi = "multi",
+}
 
 /// A grader config, tagged by `type` on the wire. Serializes as [`Grader::to_value`].
 #[derive(Debug, Clone, PartialEq)]
@@ -167,6 +199,15 @@ pub struct MultiGrader {
     pub layout: Layout,
 }
 
+/// One line of [`Grader::outline`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OutlineField<'a> {
+    pub label: &'static str,
+    pub text: &'a str,
+    /// Source code, shown as a block rather than a line.
+    pub code: bool,
+}
+
 /// What is known of a top-level multi grader's formula when the grader as a whole could not
 /// be read (a sub-grader is broken): its source and the keys it may name, so that `/validate`
 /// reports a bad formula alongside the other faults (the engine parses it).
@@ -212,14 +253,50 @@ impl Grader {
         }
     }
 
-    pub fn type_name(&self) -> &'static str {
+    /// The grader's type.
+    pub fn kind(&self) -> GraderType {
         match self {
-            Grader::StringCheck(_) => "string_check",
-            Grader::TextSimilarity(_) => "text_similarity",
-            Grader::Python(_) => "python",
-            Grader::ScoreModel(_) => "score_model",
-            Grader::LabelModel(_) => "label_model",
-            Grader::Multi(_) => "multi",
+            Grader::StringCheck(_) => GraderType::StringCheck,
+            Grader::TextSimilarity(_) => GraderType::TextSimilarity,
+            Grader::Python(_) => GraderType::Python,
+            Grader::ScoreModel(_) => GraderType::ScoreModel,
+            Grader::LabelModel(_) => GraderType::LabelModel,
+            Grader::Multi(_) => GraderType::Multi,
+        }
+    }
+
+    /// The wire `type` (`string_check`, `multi`, …).
+    pub fn type_name(&self) -> &'static str {
+        self.kind().as_str()
+    }
+
+    /// The fields that say what this grader does, in display order, for outlines (the
+    /// server's dashboard); a multi grader's sub-graders are in [`MultiGrader::graders`].
+    pub fn outline(&self) -> Vec<OutlineField<'_>> {
+        let line = |label, text| OutlineField {
+            label,
+            text,
+            code: false,
+        };
+        match self {
+            Grader::StringCheck(g) => vec![
+                line("input", &g.input),
+                line("operation", g.operation.as_str()),
+                line("reference", &g.reference),
+            ],
+            Grader::TextSimilarity(g) => vec![
+                line("metric", g.evaluation_metric.as_str()),
+                line("input", &g.input),
+                line("reference", &g.reference),
+            ],
+            Grader::Python(g) => vec![OutlineField {
+                label: "source",
+                text: &g.source,
+                code: true,
+            }],
+            Grader::ScoreModel(g) => vec![line("model", &g.model)],
+            Grader::LabelModel(g) => vec![line("model", &g.model)],
+            Grader::Multi(g) => vec![line("calculate_output", &g.calculate_output)],
         }
     }
 
@@ -399,8 +476,20 @@ fn read_grader(
     };
     let name = o.opt_str("name", errs);
     let pass_threshold = o.opt_num("pass_threshold", errs);
+    let Some(ty) = GraderType::from_wire(ty) else {
+        errs.push(ConfigError::with(
+            ConfigErrorKind::UnknownValue,
+            o.at("type"),
+            format!(
+                "unknown grader type {}; expected one of {}",
+                Value::String(ty.to_string()),
+                GRADER_TYPES.join(", ")
+            ),
+        ));
+        return None;
+    };
     let g = match ty {
-        "string_check" => {
+        GraderType::StringCheck => {
             let input = o.req_str("input", errs);
             let reference = o.req_str("reference", errs);
             let operation = o.required("operation", errs).and_then(|op| {
@@ -419,7 +508,7 @@ fn read_grader(
                 layout: Layout::default(),
             })
         }
-        "text_similarity" => {
+        GraderType::TextSimilarity => {
             let input = o.req_str("input", errs);
             let reference = o.req_str("reference", errs);
             let metric = o.required("evaluation_metric", errs).and_then(|m| {
@@ -440,7 +529,7 @@ fn read_grader(
                 layout: Layout::default(),
             })
         }
-        "python" => {
+        GraderType::Python => {
             let source = o.req_str("source", errs);
             let image_tag = o.opt_str("image_tag", errs);
             if let Some(src) = &source {
@@ -477,7 +566,7 @@ fn read_grader(
                 layout: Layout::default(),
             })
         }
-        "score_model" | "label_model" => {
+        GraderType::ScoreModel | GraderType::LabelModel => {
             let model = o.req_str("model", errs);
             let input = o
                 .required("input", errs)
@@ -485,7 +574,7 @@ fn read_grader(
             let sampling_params = o
                 .get("sampling_params")
                 .and_then(|s| SamplingParams::read(s, &o.at("sampling_params"), errs));
-            if ty == "score_model" {
+            if ty == GraderType::ScoreModel {
                 let range = o
                     .get("range")
                     .and_then(|r| read_range(r, &o.at("range"), errs));
@@ -520,7 +609,7 @@ fn read_grader(
                 })
             }
         }
-        "multi" => {
+        GraderType::Multi => {
             let Some(outline) = outline else {
                 errs.push(ConfigError::new(
                     o.at("type"),
@@ -548,18 +637,6 @@ fn read_grader(
                 pass_threshold,
                 layout: Layout::default(),
             })
-        }
-        other => {
-            errs.push(ConfigError::with(
-                ConfigErrorKind::UnknownValue,
-                o.at("type"),
-                format!(
-                    "unknown grader type {}; expected one of {}",
-                    Value::String(other.to_string()),
-                    GRADER_TYPES.join(", ")
-                ),
-            ));
-            return None;
         }
     };
     let mut g = g;

@@ -102,8 +102,8 @@ impl From<EntryError> for ConfigError {
                 ConfigErrorKind::InvalidJson
             }
             EntryErrorKind::NotAnObject => ConfigErrorKind::InvalidType,
-            EntryErrorKind::MissingSample => ConfigErrorKind::MissingField,
-            EntryErrorKind::InvalidSample => ConfigErrorKind::InvalidValue,
+            EntryErrorKind::MissingSample => ConfigErrorKind::MissingSample,
+            EntryErrorKind::InvalidSample => ConfigErrorKind::InvalidSample,
             EntryErrorKind::UnknownField => ConfigErrorKind::UnknownField,
         };
         ConfigError::with(kind, e.path, e.message)

@@ -192,7 +192,7 @@ impl SampleEntry {
                 ))
             }
         };
-        let reference = f.reference_answer.filter(|_| rules.reference_answer);
+        let reference = f.reference_answer;
         Ok(SampleEntry {
             sample,
             sample_key: Some(key),
@@ -437,7 +437,7 @@ mod tests {
         .expect("lenient");
         assert_eq!(c.sample["output_text"], "a");
         assert!(c.sample.get("extra").is_none());
-        assert_eq!(c.item, json!({}));
+        assert_eq!(c.item, json!({"reference_answer": "r"}));
         let c = read(
             json!({"model_sample": "a", "x": 1, "id": 2}),
             &EntryRules::SCORE_LINE,

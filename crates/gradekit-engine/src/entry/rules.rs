@@ -16,9 +16,6 @@ pub enum SampleKeys {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EntryRules {
     pub sample_keys: SampleKeys,
-    /// Whether `item` and `reference_answer` are read (Azure's wire has `item` only; a
-    /// `reference_answer` there is just an unknown key).
-    pub reference_answer: bool,
     /// Keys the entry point reads itself (`grader` on `/run`, `id` on score lines): neither
     /// read here nor unknown.
     pub own_keys: &'static [&'static str],
@@ -32,7 +29,6 @@ impl EntryRules {
     /// `/fine_tuning/alpha/graders/run` (and `gradekit run`, Python `gradekit.run`).
     pub const RUN_REQUEST: EntryRules = EntryRules {
         sample_keys: SampleKeys::ModelSample,
-        reference_answer: true,
         own_keys: &["grader"],
         reject_unknown: true,
         drop_unknown_sample_fields: false,
@@ -40,7 +36,6 @@ impl EntryRules {
     /// One entry of `/v1/graders/run_batch`'s `samples`.
     pub const BATCH_ENTRY: EntryRules = EntryRules {
         sample_keys: SampleKeys::Either,
-        reference_answer: true,
         own_keys: &[],
         reject_unknown: true,
         drop_unknown_sample_fields: false,
@@ -48,16 +43,15 @@ impl EntryRules {
     /// One line of `gradekit score` input: extra columns are data, not typos.
     pub const SCORE_LINE: EntryRules = EntryRules {
         sample_keys: SampleKeys::Either,
-        reference_answer: true,
         own_keys: &["id"],
         reject_unknown: false,
         drop_unknown_sample_fields: false,
     };
     /// Azure's endpoint-grader call `{sample, item, trace_id}`: lenient, because Azure discards
-    /// a rollout after three failed calls.
+    /// a rollout after three failed calls. The legacy `reference_answer` means what it means on
+    /// every other wire (Azure never sends it), so one entry grades the same on every route.
     pub const ENDPOINT: EntryRules = EntryRules {
         sample_keys: SampleKeys::Sample,
-        reference_answer: false,
         own_keys: &[],
         reject_unknown: false,
         drop_unknown_sample_fields: true,
@@ -68,7 +62,7 @@ impl EntryRules {
             "model_sample" => self.sample_keys != SampleKeys::Sample,
             "sample" => self.sample_keys != SampleKeys::ModelSample,
             "item" => true,
-            "reference_answer" => self.reference_answer,
+            "reference_answer" => true,
             _ => false,
         }
     }

@@ -4,7 +4,7 @@
 use crate::context::GradeInput;
 use crate::result::{Failure, Usage};
 use crate::{Cost, EngineOptions};
-use gradekit_model::{ConfigError, ConfigErrorKind, ConfigErrors, Grader, SampleParts};
+use gradekit_model::{ConfigError, ConfigErrorKind, ConfigErrors, Grader, GraderType, SampleParts};
 use gradekit_template::{RenderError, Root as TemplateRoot, Scope, Step, Template};
 use std::borrow::Cow;
 
@@ -31,14 +31,14 @@ pub(crate) enum Leaf {
 /// type does not compile until it says what it is called, what it costs, which template fields
 /// it renders and what of the sample and item it can observe.
 impl Leaf {
-    /// The wire `type` of this leaf.
-    pub(crate) fn kind(&self) -> &'static str {
+    /// The type of this leaf.
+    pub(crate) fn kind(&self) -> GraderType {
         match self {
-            Leaf::StringCheck(_) => "string_check",
-            Leaf::TextSimilarity(_) => "text_similarity",
-            Leaf::Python(_) => "python",
-            Leaf::ScoreModel(_) => "score_model",
-            Leaf::LabelModel(_) => "label_model",
+            Leaf::StringCheck(_) => GraderType::StringCheck,
+            Leaf::TextSimilarity(_) => GraderType::TextSimilarity,
+            Leaf::Python(_) => GraderType::Python,
+            Leaf::ScoreModel(_) => GraderType::ScoreModel,
+            Leaf::LabelModel(_) => GraderType::LabelModel,
         }
     }
 
