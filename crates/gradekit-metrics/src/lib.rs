@@ -108,6 +108,7 @@
 pub mod bleu;
 mod cache;
 mod fasthash;
+mod floor;
 pub mod fuzzy;
 pub mod gleu;
 mod limits;
@@ -115,6 +116,8 @@ pub mod meteor;
 mod ngram;
 pub mod rouge;
 pub mod tokenize;
+#[doc(hidden)]
+pub use floor::tokenize_pair;
 pub use limits::{
     score, LimitError, Metric, FUZZY_MAX_PARTIAL_CELLS, FUZZY_MAX_STEPS, ROUGE_L_MAX_STEPS,
 };
