@@ -81,17 +81,17 @@ impl Case {
         Value::Object(self.fields.clone())
     }
 
-    /// The endpoint-grader body `{sample, item}` (Azure's wire: no `reference_answer`).
+    /// The endpoint-grader body `{sample, item, reference_answer?}` (Azure's wire, with the
+    /// legacy key every wire reads).
     pub fn endpoint_body(&self) -> Result<Value, &'static str> {
-        if self.has("reference_answer") {
-            return Err("the endpoint-grader wire has no reference_answer");
-        }
         let mut body = json!({});
         if let Some(s) = self.single_sample()? {
             body["sample"] = s.clone();
         }
-        if let Some(item) = self.fields.get("item") {
-            body["item"] = item.clone();
+        for k in ["item", "reference_answer"] {
+            if let Some(v) = self.fields.get(k) {
+                body[k] = v.clone();
+            }
         }
         Ok(body)
     }

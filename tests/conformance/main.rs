@@ -418,6 +418,13 @@ fn bad_entry(env: &Env, case: &Case) -> Vec<String> {
     }
     match case.run_request() {
         Ok(req) => {
+            // The config-error channel (Python's GraderError, validate-style lists) carries the
+            // same code as the score row.
+            match gradekit::run(&req, &server::engine(&url)) {
+                Ok(_) => bad.push("engine run accepted the entry".into()),
+                Err(errs) if errs.iter().any(|e| e.kind.code() == code) => {}
+                Err(errs) => bad.push(format!("engine run: no {code}: {errs}")),
+            }
             if let Ok(resp) = cli::run(&req, &url) {
                 bad.push(format!("gradekit run accepted the entry: {resp}"));
             }
@@ -431,9 +438,21 @@ fn bad_entry(env: &Env, case: &Case) -> Vec<String> {
             env.skip("/run", reason);
         }
     }
-    env.skip(
-        "endpoint route",
-        "lenient by design (Azure drops a rollout after three failed calls)",
-    );
+    // The endpoint route rejects it too, except a bad sample-object field, which its lenient
+    // rules drop (Azure discards a rollout after three failed calls).
+    match case.endpoint_body() {
+        Ok(_) if path.starts_with("sample.") => env.skip(
+            "endpoint route",
+            "drops unknown sample-object fields by design (Azure discards a rollout after three failed calls)",
+        ),
+        Ok(body) => {
+            let route = format!("/v1/endpoint_graders/{}", case.key);
+            match srv.post(&app, &route, &body) {
+                (400, _) => {}
+                (s, resp) => bad.push(format!("endpoint route: want 400: {s} {resp}")),
+            }
+        }
+        Err(reason) => env.skip("endpoint route", reason),
+    }
     bad
 }

@@ -1,7 +1,7 @@
 //! From grader JSON to a [`CompiledGrader`], and the `validate` echo.
 
 use crate::cancel::{Cancel, CANCELLED};
-use crate::context::EvalContext;
+use crate::context::{EvalContext, GradeInput};
 use crate::graders::multi::Multi;
 use crate::graders::Leaf;
 use crate::name::generated_name;
@@ -228,6 +228,12 @@ impl CompiledGrader {
         self.grade_inner(ctx, None)
     }
 
+    /// [`Self::grade`] for a sample in any shape (a [`crate::LeanContext`] borrows the
+    /// caller's strings): the same result as for the equivalent [`EvalContext`].
+    pub fn grade_input(&self, input: &dyn GradeInput) -> GradeResult {
+        self.grade_inner(input, None)
+    }
+
     /// Like [`Self::grade`], but a multi grader stops between sub-graders once `cancel` fires
     /// (the sample is then answered `other_error`, "cancelled").
     pub fn grade_cancellable(&self, ctx: &EvalContext, cancel: &Cancel) -> GradeResult {
@@ -238,8 +244,8 @@ impl CompiledGrader {
     }
 
     /// The sample's text when it is past the size budget: that sample is refused, not graded.
-    fn oversized(&self, ctx: &EvalContext) -> Option<GradeResult> {
-        let text = ctx.sample.get("output_text")?.as_str()?;
+    fn oversized(&self, input: &dyn GradeInput) -> Option<GradeResult> {
+        let text = input.output_text()?;
         (text.len() > self.field_limit).then(|| {
             let why = crate::graders::too_large(
                 "sample.output_text",
@@ -251,7 +257,7 @@ impl CompiledGrader {
         })
     }
 
-    fn grade_inner(&self, ctx: &EvalContext, cancel: Option<&Cancel>) -> GradeResult {
+    pub(crate) fn grade_inner(&self, ctx: &dyn GradeInput, cancel: Option<&Cancel>) -> GradeResult {
         if let Some(r) = self.oversized(ctx) {
             return r;
         }
@@ -319,7 +325,7 @@ impl CompiledGrader {
 
     /// [`Self::grade_batch`] that stops once `cancel` fires: the samples not graded by then are
     /// answered `other_error` ("cancelled"), so the result still has one entry per input, in
-    /// order. Checked before every sample (python: every frame of [`PY_FRAME`] samples).
+    /// order. Checked before every sample (python: every frame of `PY_FRAME` samples).
     pub fn grade_batch_cancellable(
         &self,
         ctxs: &[EvalContext],
@@ -345,7 +351,7 @@ impl CompiledGrader {
     }
 
     /// One python frame; samples past the size budget are answered without being sent.
-    fn python_frame(
+    pub(crate) fn python_frame(
         &self,
         p: &crate::graders::python::Python,
         ctxs: &[EvalContext],
@@ -377,7 +383,7 @@ impl CompiledGrader {
 }
 
 /// The result of a sample that failed before or instead of grading.
-fn failed(f: Failure, execution_time: f64) -> GradeResult {
+pub(crate) fn failed(f: Failure, execution_time: f64) -> GradeResult {
     let mut errors = ErrorFlags::default();
     f.apply(&mut errors);
     GradeResult {
@@ -423,5 +429,33 @@ mod tests {
                 "b": {"type": "text_similarity", "name": "b", "evaluation_metric": "bleu",
                       "input": "{{ sample.output_text }}", "reference": "{{ item.r }}"}}});
         assert_eq!(keys(multi), Some(vec!["q".into(), "r".into()]));
+    }
+
+    /// A multi grader whose sub-grader does not read still has its formula checked, against
+    /// the keys given (the typed reader's formula outline).
+    #[test]
+    fn a_bad_formula_is_reported_beside_a_broken_sub_grader() {
+        let g = json!({"type": "multi", "calculate_output": "a + nope", "graders": {
+            "a": {"type": "string_check", "input": "x", "reference": "y", "operation": "eq"},
+            "b": {"type": "string_check", "input": "x", "operation": "eq"}}});
+        let errs = compile(&g, &EngineOptions::default()).expect_err("invalid");
+        let seen: Vec<(&str, &str)> = errs
+            .0
+            .iter()
+            .map(|e| (e.path.as_str(), e.kind.code()))
+            .collect();
+        assert!(
+            seen.contains(&("graders.b.reference", "missing_field")),
+            "{seen:?}"
+        );
+        assert!(
+            seen.contains(&("calculate_output", "unknown_variable")),
+            "{seen:?}"
+        );
+        // A formula naming only the given keys is not reported.
+        let mut ok_formula = g.clone();
+        ok_formula["calculate_output"] = json!("a + b");
+        let errs = compile(&ok_formula, &EngineOptions::default()).expect_err("invalid");
+        assert!(errs.0.iter().all(|e| e.path != "calculate_output"));
     }
 }

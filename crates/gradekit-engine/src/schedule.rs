@@ -95,7 +95,7 @@ impl CompiledGrader {
             .enumerate()
             .map(|(i, (key, leaf))| SubGrader {
                 key: key.clone(),
-                kind: leaf.kind(),
+                kind: leaf.kind().as_str(),
                 cost: leaf.cost(),
                 in_formula: used.contains(&i),
                 identifier: gradekit_formula::is_identifier(key),

@@ -23,10 +23,7 @@ mod response;
 mod sample;
 
 pub use error::{ConfigError, ConfigErrorKind, ConfigErrors, PathSegment};
-pub use grader::{
-    FormulaOutline, Grader, LabelModelGrader, Metric, MultiGrader, Operation, PythonGrader,
-    ScoreModelGrader, StringCheckGrader, TextSimilarityGrader, Unread, GRADER_TYPES,
-};
+pub use grader::*;
 pub use layout::{Layout, Num};
 pub use message::{
     AudioInput, ContentItem, Message, MessageContent, ReasoningEffort, Role, SamplingParams,

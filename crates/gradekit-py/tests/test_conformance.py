@@ -227,8 +227,10 @@ def bad_entry(case, opts):
     if req is None:
         skip("gradekit.run", reason)
     else:
-        with pytest.raises(gradekit.GraderError):
+        with pytest.raises(gradekit.GraderError) as e:
             gradekit.run(req, **opts)
+        # The same code as `gradekit score`'s error row for the entry.
+        assert any(x["code"] == want["code"] for x in e.value.errors), e.value.errors
     sample, reason = single_sample(case)
     if reason is None and "model_sample" not in case and "sample" not in case:
         reason = "Grader.grade takes the sample positionally: it cannot be missing"
@@ -241,6 +243,7 @@ def bad_entry(case, opts):
     with pytest.raises((TypeError, ValueError)) as e:
         grader.grade(sample, case.get("item"))
     if isinstance(e.value, gradekit.GraderError) and want["path"].startswith("sample"):
-        assert any(x["path"] == want["path"] for x in e.value.errors), e.value.errors
+        assert any(x["path"] == want["path"] and x["code"] == want["code"]
+                   for x in e.value.errors), e.value.errors
     with pytest.raises((TypeError, ValueError)):
         grader.grade_batch([sample], [case.get("item")])

@@ -6,7 +6,7 @@
 //! its type.
 
 use super::join;
-use crate::context::EvalContext;
+use crate::context::{EvalContext, GradeInput};
 use crate::result::{Failure, GradeResult};
 use crate::EngineOptions;
 use gradekit_model::{ConfigError, ConfigErrorKind, ConfigErrors, ErrorFlags, PythonGrader};
@@ -31,6 +31,10 @@ impl Python {
             Err(e) => {
                 let (field, kind) = match e.kind {
                     CompileErrorKind::ImageTag => ("image_tag", ConfigErrorKind::UnknownValue),
+                    CompileErrorKind::TooLarge => ("source", ConfigErrorKind::TooLarge),
+                    CompileErrorKind::EmbeddedNotBuilt => ("source", ConfigErrorKind::Unsupported),
+                    // Syntax, Module, NoGrade, Signature and kinds the python crate adds later
+                    // (its enum is non-exhaustive): the source does not load.
                     _ => ("source", ConfigErrorKind::PythonSource),
                 };
                 errs.push(ConfigError::with(kind, join(path, field), e.message));
@@ -39,7 +43,8 @@ impl Python {
         }
     }
 
-    pub(crate) fn grade(&self, ctx: &EvalContext) -> Result<f64, Failure> {
+    pub(crate) fn grade(&self, input: &dyn GradeInput) -> Result<f64, Failure> {
+        let ctx = input.eval_context();
         outcome(self.program.grade(&ctx.sample, &ctx.item))
     }
 

@@ -190,9 +190,9 @@ pub(crate) fn event_rows(events: &[SeqEvent]) -> String {
 }
 
 /// The grader of a reinforcement job: an outline (name, type and the fields that say what it
-/// does, for each sub-grader of a multi grader) and the JSON as given. The outline reads the
-/// typed grader (an exhaustive match, so a new grader type must say what it shows); a grader
-/// that does not read (it did when the job was created) shows only its JSON.
+/// does, for each sub-grader of a multi grader) and the JSON as given. The outline is the typed
+/// grader's (`Grader::outline`, an exhaustive match in the model); a grader that does not read
+/// (it did when the job was created) shows only its JSON.
 pub(crate) fn grader(j: &JobRow) -> Option<String> {
     let g = j.method.get("reinforcement")?.get("grader")?;
     let mut out = String::from("<div class=\"grader\">");
@@ -213,31 +213,15 @@ fn outline(g: &gradekit_engine::model::Grader, out: &mut String) {
         esc(g.name().unwrap_or("")),
         esc(g.type_name())
     ));
-    let mut field = |label: &str, v: &str| {
-        if !v.is_empty() {
+    for f in g.outline() {
+        if f.code {
+            out.push_str(&format!("<pre class=\"source\">{}</pre>", esc(f.text)));
+        } else if !f.text.is_empty() {
             out.push_str(&format!(
                 "<div class=\"gfield\"><span>{}</span> <code>{}</code></div>",
-                esc(label),
-                esc(v)
+                esc(f.label),
+                esc(f.text)
             ));
-        }
-    };
-    match g {
-        Grader::StringCheck(c) => {
-            field("input", &c.input);
-            field("operation", c.operation.as_str());
-            field("reference", &c.reference);
-        }
-        Grader::TextSimilarity(c) => {
-            field("metric", c.evaluation_metric.as_str());
-            field("input", &c.input);
-            field("reference", &c.reference);
-        }
-        Grader::ScoreModel(c) => field("model", &c.model),
-        Grader::LabelModel(c) => field("model", &c.model),
-        Grader::Multi(c) => field("calculate_output", &c.calculate_output),
-        Grader::Python(c) => {
-            out.push_str(&format!("<pre class=\"source\">{}</pre>", esc(&c.source)))
         }
     }
     if let Grader::Multi(m) = g {
