@@ -69,6 +69,7 @@ mod compile;
 mod context;
 mod entry;
 mod graders;
+mod inputs;
 mod io_pool;
 mod name;
 mod refs;
@@ -77,10 +78,11 @@ mod schedule;
 
 pub use cancel::{Cancel, CancelOnDrop};
 pub use compile::{compile, compile_for_run, validate, CompiledGrader};
-pub use context::{EvalContext, SampleError};
+pub use context::{EvalContext, GradeInput, SampleError};
 pub use entry::{
     read_entry, resolve_item, EntryError, EntryErrorKind, EntryFields, EntryRules, EntrySample,
-    RunRequest, SampleEntry, SampleKeys, SAMPLE_FIELDS,
+    LeanContext, LeanItem, LeanSample, LeanValue, RunRequest, SampleEntry, SampleKeys,
+    SAMPLE_FIELDS,
 };
 pub use gradekit_judge as judge;
 pub use gradekit_model as model;
@@ -89,6 +91,7 @@ pub use gradekit_model::{
     TokenUsage,
 };
 pub use gradekit_python as python;
+pub use gradekit_template::{Resolved, Scope};
 pub use name::{canonical_json, generated_name};
 pub use refs::TemplateRef;
 pub use result::GradeResult;
