@@ -121,6 +121,38 @@ fn unreachable_judge_is_a_flagged_sample_not_a_failure() {
     );
 }
 
+/// llama-cpp-python ignores `max_completion_tokens`: `--judge-token-cap-field` picks the field
+/// that carries the grader's `sampling_params.max_completions_tokens`.
+#[test]
+fn token_cap_field_chooses_the_fields_sent() {
+    let server = answering(7.0, 0);
+    let mut g = grader();
+    g["sampling_params"] = json!({"max_completions_tokens": 64});
+    let req = json!({"grader": g, "model_sample": "x", "item": {"ref": "y"}});
+    let url = server.base_url();
+    for (field, expect) in [
+        (None, &["max_completion_tokens"][..]),
+        (
+            Some("max_completion_tokens"),
+            &["max_completion_tokens"][..],
+        ),
+        (Some("max_tokens"), &["max_tokens"][..]),
+        (Some("both"), &["max_completion_tokens", "max_tokens"][..]),
+    ] {
+        let mut args = vec!["run", "-", "--judge-base-url", &url];
+        args.extend(field.iter().flat_map(|f| ["--judge-token-cap-field", f]));
+        let before = server.requests().len();
+        let (code, out, err) = gradekit(&args, req.to_string().as_bytes(), &[]);
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(serde_json::from_str::<Value>(&out).unwrap()["reward"], 7.0);
+        let sent = server.requests()[before].json();
+        for key in ["max_completion_tokens", "max_tokens"] {
+            let want = expect.contains(&key).then_some(json!(64));
+            assert_eq!(sent.get(key).cloned(), want, "{field:?}: {key}");
+        }
+    }
+}
+
 #[test]
 fn bad_judge_flags_exit_2() {
     let req = json!({"grader": grader(), "model_sample": "x"});
@@ -128,6 +160,7 @@ fn bad_judge_flags_exit_2() {
         vec!["--judge-base-url", "not a url"],
         vec!["--judge-concurrency", "0"],
         vec!["--judge-timeout", "-1"],
+        vec!["--judge-token-cap-field", "max_token"],
     ] {
         let mut args = vec!["run", "-"];
         args.extend(flags.iter().copied());

@@ -33,3 +33,16 @@ pub fn gradekit(args: &[&str], stdin: &[u8]) -> (i32, String, String) {
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
 }
+
+/// Writes `bytes` to `dir/name`; the path.
+pub fn write(dir: &std::path::Path, name: &str, bytes: &[u8]) -> std::path::PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, bytes).unwrap();
+    p
+}
+
+/// `string_check` eq of the sample's output text and `item.r`.
+pub fn eq_grader() -> serde_json::Value {
+    serde_json::json!({"type": "string_check", "name": "eq", "input": "{{ sample.output_text }}",
+           "reference": "{{ item.r }}", "operation": "eq"})
+}

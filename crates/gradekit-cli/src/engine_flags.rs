@@ -1,7 +1,9 @@
 //! Engine flags shared by `run`, `score` and `serve` (DESIGN.md §5).
 
 use anyhow::Result;
-use gradekit_engine::judge::{ApiKey, ClientConfig, LazyOpenAiClient, ResponseFormatMode};
+use gradekit_engine::judge::{
+    ApiKey, ClientConfig, LazyOpenAiClient, ResponseFormatMode, TokenCapField,
+};
 use gradekit_engine::python::{PythonMode, PythonOptions, PythonRuntime};
 use gradekit_engine::EngineOptions;
 use std::path::PathBuf;
@@ -90,6 +92,15 @@ pub struct EngineFlags {
         help_heading = "Engine"
     )]
     pub judge_response_format: String,
+    /// Which request field carries the grader's max_completions_tokens: max_completion_tokens
+    /// (OpenAI), max_tokens (llama-cpp-python, LM Studio: they ignore the other) or both.
+    #[arg(
+        long,
+        default_value = "max_completion_tokens",
+        value_parser = ["max_completion_tokens", "max_tokens", "both"],
+        help_heading = "Engine"
+    )]
+    pub judge_token_cap_field: String,
     /// Largest rendered template field and sample text, in bytes; a sample past it gets
     /// other_error naming the field and the limit (default 16 MiB).
     #[arg(long, default_value_t = gradekit_engine::DEFAULT_MAX_FIELD_BYTES, value_name = "BYTES", help_heading = "Engine")]
@@ -171,6 +182,8 @@ impl EngineFlags {
             .map_err(|_| anyhow::anyhow!("--judge-timeout is out of range"))?;
         cfg.response_format = ResponseFormatMode::parse(&self.judge_response_format)
             .ok_or_else(|| anyhow::anyhow!("unknown --judge-response-format"))?;
+        cfg.token_cap = TokenCapField::parse(&self.judge_token_cap_field)
+            .ok_or_else(|| anyhow::anyhow!("unknown --judge-token-cap-field"))?;
         if let Some(dir) = &self.judge_cache {
             std::fs::create_dir_all(dir).map_err(|e| {
                 anyhow::anyhow!("cannot create --judge-cache {}: {e}", dir.display())

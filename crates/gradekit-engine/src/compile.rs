@@ -36,6 +36,8 @@ pub struct CompiledGrader {
     field_limit: usize,
     /// Every template reference with the fields that use it (see [`Self::template_refs`]).
     template_refs: Vec<crate::TemplateRef>,
+    /// The typed config it was compiled from: the source of the echo.
+    grader: Grader,
 }
 
 /// Samples per python frame in a cancellable batch: the token is checked between frames.
@@ -62,47 +64,24 @@ pub fn compile_for_run(
     }
 }
 
-/// `/validate`: compiles the grader and returns its echo — the grader as given, with the
-/// `neq` alias written `ne` and a generated `name` added when it had none.
+/// `/validate`: compiles the grader and returns its echo — the grader as given (key order,
+/// nulls and numbers as written), with the `neq` alias written `ne` and a generated `name`
+/// added when it had none. Written from the typed grader ([`Grader::to_value`]), so reading
+/// the echo back gives the same grader.
 pub fn validate(grader: &Value, opts: &EngineOptions) -> Result<Value, ConfigErrors> {
-    compile(grader, opts)?;
-    let mut echo = normalized(grader);
-    if let Value::Object(m) = &mut echo {
-        if m.get("name").is_none_or(Value::is_null) {
-            let name = generated_name(&normalized(grader));
-            m.insert("name".into(), Value::String(name));
-        }
-    }
-    Ok(echo)
-}
-
-/// The grader with `operation: "neq"` rewritten to `"ne"` (top level and inside multi).
-fn normalized(grader: &Value) -> Value {
-    let mut g = grader.clone();
-    fn fix(v: &mut Value) {
-        if let Value::Object(m) = v {
-            if m.get("type").and_then(Value::as_str) == Some("string_check")
-                && m.get("operation").and_then(Value::as_str) == Some("neq")
-            {
-                m.insert("operation".into(), Value::String("ne".into()));
-            }
-            if let Some(Value::Object(subs)) = m.get_mut("graders") {
-                for (_, s) in subs.iter_mut() {
-                    fix(s);
-                }
-            }
-        }
-    }
-    fix(&mut g);
-    g
+    Ok(compile(grader, opts)?.echo())
 }
 
 fn compile_inner(v: &Value, opts: &EngineOptions) -> (Option<CompiledGrader>, ConfigErrors) {
-    let grader = match Grader::from_value(v) {
+    let grader = match Grader::read(v) {
         Ok(g) => g,
-        Err(mut errs) => {
+        Err(unread) => {
             // Report a bad formula too, even when a sub-grader is broken: the keys are known.
-            crate::graders::multi::check_raw_formula(v, &mut errs);
+            let mut errs = unread.errors;
+            if let Some(f) = unread.formula {
+                let vars: Vec<&str> = f.variables.iter().map(String::as_str).collect();
+                crate::graders::multi::parse_formula(&f.calculate_output, &vars, &mut errs);
+            }
             return (None, errs);
         }
     };
@@ -113,12 +92,15 @@ fn compile_inner(v: &Value, opts: &EngineOptions) -> (Option<CompiledGrader>, Co
     };
     let name = match grader.name() {
         Some(n) => n.to_string(),
-        None => generated_name(&normalized(v)),
+        None => generated_name(&grader),
     };
-    let compiled = root.map(|root| CompiledGrader {
-        item_keys: match &root {
-            Root::Leaf(leaf) => leaf.item_keys(),
-            Root::Multi(m) => m.subs().iter().try_fold(Vec::new(), |mut keys, leaf| {
+    let compiled = root.map(|root| {
+        let leaves: Vec<&Leaf> = match &root {
+            Root::Leaf(leaf) => vec![leaf],
+            Root::Multi(m) => m.subs().iter().collect(),
+        };
+        CompiledGrader {
+            item_keys: leaves.iter().try_fold(Vec::new(), |mut keys, leaf| {
                 for k in leaf.item_keys()? {
                     if !keys.contains(&k) {
                         keys.push(k);
@@ -126,32 +108,47 @@ fn compile_inner(v: &Value, opts: &EngineOptions) -> (Option<CompiledGrader>, Co
                 }
                 Some(keys)
             }),
-        },
-        sample_parts: match &root {
-            Root::Leaf(leaf) => leaf.sample_parts(),
-            Root::Multi(m) => m
-                .subs()
+            sample_parts: leaves
                 .iter()
                 .fold(SampleParts::TEXT, |p, leaf| p.union(leaf.sample_parts())),
-        },
-        name,
-        kind: grader.type_name(),
-        pass_threshold: grader.pass_threshold(),
-        root,
-        field_limit: opts.field_limit(),
-        // The templates compiled without error above, so walking them again cannot fail.
-        template_refs: crate::refs::template_refs(v).unwrap_or_default(),
-        io_width: crate::graders::judge::needs_judge(&grader).then_some(
-            match opts.judge_concurrency {
-                0 => crate::graders::judge::DEFAULT_JUDGE_CONCURRENCY,
-                n => n,
-            },
-        ),
+            template_refs: crate::refs::collect(leaves.iter().flat_map(|l| l.fields())),
+            io_width: leaves
+                .iter()
+                .any(|l| l.cost() == crate::Cost::Io)
+                .then_some(match opts.judge_concurrency {
+                    0 => crate::graders::judge::DEFAULT_JUDGE_CONCURRENCY,
+                    n => n,
+                }),
+            name,
+            kind: grader.type_name(),
+            pass_threshold: grader.pass_threshold(),
+            field_limit: opts.field_limit(),
+            root,
+            grader,
+        }
     });
     (compiled, errs)
 }
 
 impl CompiledGrader {
+    /// The typed config this grader was compiled from.
+    pub fn config(&self) -> &Grader {
+        &self.grader
+    }
+
+    /// The `/validate` echo (see [`validate`]): the config as given, `neq` written `ne`, and
+    /// the generated name added when it has none.
+    pub fn echo(&self) -> Value {
+        let mut echo = self.grader.to_value();
+        if let Value::Object(m) = &mut echo {
+            if self.grader.name().is_none() {
+                // In place of a `"name": null`, else last.
+                m.insert("name".into(), Value::String(self.name.clone()));
+            }
+        }
+        echo
+    }
+
     /// Every leaf grader: the root, or a multi grader's sub-graders.
     pub(crate) fn leaves(&self) -> Vec<&Leaf> {
         match &self.root {
@@ -322,7 +319,7 @@ impl CompiledGrader {
 
     /// [`Self::grade_batch`] that stops once `cancel` fires: the samples not graded by then are
     /// answered `other_error` ("cancelled"), so the result still has one entry per input, in
-    /// order. Checked before every sample (python: every frame of [`PY_FRAME`] samples).
+    /// order. Checked before every sample (python: every frame of `PY_FRAME` samples).
     pub fn grade_batch_cancellable(
         &self,
         ctxs: &[EvalContext],
@@ -426,5 +423,33 @@ mod tests {
                 "b": {"type": "text_similarity", "name": "b", "evaluation_metric": "bleu",
                       "input": "{{ sample.output_text }}", "reference": "{{ item.r }}"}}});
         assert_eq!(keys(multi), Some(vec!["q".into(), "r".into()]));
+    }
+
+    /// A multi grader whose sub-grader does not read still has its formula checked, against
+    /// the keys given (the typed reader's formula outline).
+    #[test]
+    fn a_bad_formula_is_reported_beside_a_broken_sub_grader() {
+        let g = json!({"type": "multi", "calculate_output": "a + nope", "graders": {
+            "a": {"type": "string_check", "input": "x", "reference": "y", "operation": "eq"},
+            "b": {"type": "string_check", "input": "x", "operation": "eq"}}});
+        let errs = compile(&g, &EngineOptions::default()).expect_err("invalid");
+        let seen: Vec<(&str, &str)> = errs
+            .0
+            .iter()
+            .map(|e| (e.path.as_str(), e.kind.code()))
+            .collect();
+        assert!(
+            seen.contains(&("graders.b.reference", "missing_field")),
+            "{seen:?}"
+        );
+        assert!(
+            seen.contains(&("calculate_output", "unknown_variable")),
+            "{seen:?}"
+        );
+        // A formula naming only the given keys is not reported.
+        let mut ok_formula = g.clone();
+        ok_formula["calculate_output"] = json!("a + b");
+        let errs = compile(&ok_formula, &EngineOptions::default()).expect_err("invalid");
+        assert!(errs.0.iter().all(|e| e.path != "calculate_output"));
     }
 }

@@ -138,8 +138,8 @@ impl From<EntryError> for ConfigError {
                 ConfigErrorKind::InvalidJson
             }
             EntryErrorKind::NotAnObject => ConfigErrorKind::InvalidType,
-            EntryErrorKind::MissingSample => ConfigErrorKind::MissingField,
-            EntryErrorKind::InvalidSample => ConfigErrorKind::InvalidValue,
+            EntryErrorKind::MissingSample => ConfigErrorKind::MissingSample,
+            EntryErrorKind::InvalidSample => ConfigErrorKind::InvalidSample,
             EntryErrorKind::UnknownField => ConfigErrorKind::UnknownField,
         };
         ConfigError::with(kind, e.path, e.message)
@@ -168,9 +168,6 @@ pub enum SampleKeys {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EntryRules {
     pub sample_keys: SampleKeys,
-    /// Whether `item` and `reference_answer` are read (Azure's wire has `item` only; a
-    /// `reference_answer` there is just an unknown key).
-    pub reference_answer: bool,
     /// Keys the entry point reads itself (`grader` on `/run`, `id` on score lines): neither
     /// read here nor unknown.
     pub own_keys: &'static [&'static str],
@@ -184,7 +181,6 @@ impl EntryRules {
     /// `/fine_tuning/alpha/graders/run` (and `gradekit run`, Python `gradekit.run`).
     pub const RUN_REQUEST: EntryRules = EntryRules {
         sample_keys: SampleKeys::ModelSample,
-        reference_answer: true,
         own_keys: &["grader"],
         reject_unknown: true,
         drop_unknown_sample_fields: false,
@@ -192,7 +188,6 @@ impl EntryRules {
     /// One entry of `/v1/graders/run_batch`'s `samples`.
     pub const BATCH_ENTRY: EntryRules = EntryRules {
         sample_keys: SampleKeys::Either,
-        reference_answer: true,
         own_keys: &[],
         reject_unknown: true,
         drop_unknown_sample_fields: false,
@@ -200,16 +195,15 @@ impl EntryRules {
     /// One line of `gradekit score` input: extra columns are data, not typos.
     pub const SCORE_LINE: EntryRules = EntryRules {
         sample_keys: SampleKeys::Either,
-        reference_answer: true,
         own_keys: &["id"],
         reject_unknown: false,
         drop_unknown_sample_fields: false,
     };
     /// Azure's endpoint-grader call `{sample, item, trace_id}`: lenient, because Azure discards
-    /// a rollout after three failed calls.
+    /// a rollout after three failed calls. The legacy `reference_answer` means what it means on
+    /// every other wire (Azure never sends it), so one entry grades the same on every route.
     pub const ENDPOINT: EntryRules = EntryRules {
         sample_keys: SampleKeys::Sample,
-        reference_answer: false,
         own_keys: &[],
         reject_unknown: false,
         drop_unknown_sample_fields: true,
@@ -220,7 +214,7 @@ impl EntryRules {
             "model_sample" => self.sample_keys != SampleKeys::Sample,
             "sample" => self.sample_keys != SampleKeys::ModelSample,
             "item" => true,
-            "reference_answer" => self.reference_answer,
+            "reference_answer" => true,
             _ => false,
         }
     }
@@ -378,7 +372,7 @@ impl SampleEntry {
                 ))
             }
         };
-        let reference = f.reference_answer.filter(|_| rules.reference_answer);
+        let reference = f.reference_answer;
         Ok(SampleEntry {
             sample,
             sample_key: Some(key),
@@ -623,7 +617,7 @@ mod tests {
         .expect("lenient");
         assert_eq!(c.sample["output_text"], "a");
         assert!(c.sample.get("extra").is_none());
-        assert_eq!(c.item, json!({}));
+        assert_eq!(c.item, json!({"reference_answer": "r"}));
         let c = read(
             json!({"model_sample": "a", "x": 1, "id": 2}),
             &EntryRules::SCORE_LINE,

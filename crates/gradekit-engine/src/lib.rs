@@ -1,14 +1,20 @@
 //! The grading engine: grader JSON in, compiled grader out, rewards for samples.
 //!
 //! Three steps, never mixed (STYLE.md "parse, compile, evaluate"):
-//! 1. **parse** — `gradekit_model::Grader::from_value` checks the shape of the config and
-//!    collects every fault with its path;
+//! 1. **parse** — `gradekit_model::Grader::read` checks the shape of the config and collects
+//!    every fault with its path, into the typed tree;
 //! 2. **compile** — [`compile`] turns the typed config into a [`CompiledGrader`]: templates
 //!    parsed, formula variables bound to sub-grader slots, python source validated and loaded
 //!    into a worker pool, judge client attached. Everything that can be checked without a
 //!    sample is checked here, so grading does no parsing and no validation;
 //! 3. **grade** — [`CompiledGrader::grade`] is a pure function of the sample and the item. A
 //!    failed *sample* is data (reward 0 and an error flag), never an `Err` and never a panic.
+//!
+//! After parsing, the raw JSON is not looked at again: the typed tree is the single source of
+//! the compiled grader, of the `/validate` echo and of the generated name (the tree keeps the
+//! config's key order, nulls and number forms in `gradekit_model::Layout` / `Num`, so the echo
+//! is the config as given; `tests/echo_roundtrip.rs` proves parse → echo → parse is the
+//! identity). Template references come from the compiled templates themselves.
 //!
 //! A `CompiledGrader` is immutable and `Send + Sync`: compile once, share it across threads,
 //! and grade millions of samples. [`CompiledGrader::grade_batch`] fans out over rayon and
@@ -19,26 +25,41 @@
 //! data line means; the compiled grader says how to schedule it ([`CompiledGrader::schedule`],
 //! recursively over multi sub-graders), what it is made of ([`CompiledGrader::sub_graders`])
 //! and what it reads ([`CompiledGrader::template_refs`]); errors are data with stable codes
-//! ([`ConfigErrorKind`], [`EntryErrorKind`]).
+//! ([`ConfigErrorKind`], [`EntryErrorKind`]). No edge matches grader `type` strings or has a
+//! per-type arm: the server's dashboard prints `Grader::outline`, lint and the jobs service
+//! read `template_refs`, workers and caches read `schedule`.
 //!
-//! **Adding a grader type** (say `regex_check`) touches four code files, each step forced by
-//! the compiler:
-//! 1. `gradekit-model/src/grader.rs`: the config struct, the `Grader::RegexCheck` variant and
-//!    its reader arm; every exhaustive `match` on `Grader` (`type_name`, `needs_judge`, …) then
-//!    fails to compile until it has an arm;
-//! 2. `gradekit-engine/src/graders/regex_check.rs`: `compile` (errors with paths) and `grade`;
-//! 3. `gradekit-engine/src/graders/mod.rs`: the `Leaf::RegexCheck` variant, which the
-//!    exhaustive matches of `Leaf::compile`, `grade`, `sample_parts` and `item_keys` require;
-//! 4. `gradekit-engine/src/schedule.rs`: `Leaf::cost` and `Leaf::kind` (exhaustive too), so
-//!    the server's workers, `score`, `lint`, the bindings and the fuzz target schedule it right.
+//! **Adding a grader type** (say `regex_check`) touches three code files, each step after the
+//! first forced by a compiler error (tried with a throwaway variant; `cargo check --workspace
+//! --all-targets` then passes with no other file touched):
+//! 1. `gradekit-model/src/grader.rs`: the line `RegexCheck = "regex_check"` in
+//!    `grader_types!` (this alone fails with E0004 "`GraderType::RegexCheck` not covered" in
+//!    the reader's dispatch), then the `RegexCheckGrader` config struct, the
+//!    `Grader::RegexCheck` variant and its reader arm. E0004 then lists every other exhaustive
+//!    `match` on `Grader` in the file: `kind`, `name`, `pass_threshold`, `to_value` (the echo),
+//!    `outline` (the dashboard) and the layout accessor;
+//! 2. `gradekit-engine/src/graders/mod.rs`: `Leaf::compile` fails with E0004 on
+//!    `Grader::RegexCheck`; adding the `Leaf::RegexCheck` variant makes E0004 list `Leaf::kind`,
+//!    `cost` (scheduling: server workers, `score`, `lint`, the bindings, the fuzz target),
+//!    `fields` (template references: lint, the jobs service; sample parts and item keys),
+//!    `sees_everything` and `grade`;
+//! 3. `gradekit-engine/src/graders/regex_check.rs`: the new module, `compile` (errors with
+//!    config paths) and `grade`.
 //!
-//! Known gap: `refs.rs` still finds template fields by walking the raw JSON by `type` (shared
-//! with the jobs service); a new type with templates must be added there by hand.
+//! **Adding a text_similarity metric** (say `chrf`) touches five code files today, each after
+//! the first forced by E0004 (tried the same way):
+//! 1. `gradekit-model/src/grader.rs`: the line `Chrf = "chrf"` in `metrics!` (wire name,
+//!    `Metric::ALL`, the reader and the echo follow from it); E0004 then names
+//! 2. `gradekit-engine/src/graders/text_similarity.rs`: the arm of `local_metric`, mapping the
+//!    wire metric onto gradekit-metrics' `Metric::Chrf`, which does not exist yet, so
+//! 3. `gradekit-metrics/src/limits.rs`: the `Metric::Chrf` variant; E0004 names `Metric::name`
+//!    and the dispatch of `score` (append it to `Metric::ALL` too: the fuzz target and the
+//!    metric tests iterate it, and the compiler does not check that list);
+//! 4. `gradekit-metrics/src/chrf.rs`: the metric, a pure function `(input, reference) -> f64`;
+//! 5. `gradekit-metrics/src/lib.rs`: `pub mod chrf;`.
 //!
-//! **Adding a text_similarity metric** (say `chrf`) touches four code files: the metric module
-//! in `gradekit-metrics/src/` (a pure function) and its export in that crate's `lib.rs`; the
-//! `Metric::Chrf` variant and its wire name in `gradekit-model/src/grader.rs`; its arm in
-//! `gradekit-engine/src/graders/text_similarity.rs` (an exhaustive `match` on `Metric`).
+//! Files 3 and 5 become one (four files) once the metrics crate declares its `Metric` enum and
+//! the `score` dispatch in `lib.rs`, next to the module list.
 //!
 //! `/validate` is "compile and report all errors" ([`validate`]); `/run` additionally accepts
 //! a multi grader whose *only* fault is its formula, answering with `formula_parse_error`
@@ -70,7 +91,7 @@ pub use gradekit_model::{
 };
 pub use gradekit_python as python;
 pub use name::{canonical_json, generated_name};
-pub use refs::{template_refs, TemplateRef};
+pub use refs::TemplateRef;
 pub use result::GradeResult;
 pub use schedule::{Cost, Schedule, SubGrader};
 

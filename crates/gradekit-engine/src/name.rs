@@ -3,6 +3,7 @@
 //! OpenAI invents a random name per call; we derive it from the content instead, so
 //! `validate`, `run` and every later run agree (DESIGN.md §4 "name").
 
+use gradekit_model::Grader;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
@@ -46,15 +47,15 @@ fn write_canonical(v: &Value, out: &mut String) {
     }
 }
 
-/// The name a grader without one gets; `grader` is its JSON (its own `name` key is ignored).
-pub fn generated_name(grader: &Value) -> String {
-    let canon = match grader {
-        Value::Object(m) => {
-            let mut m = m.clone();
+/// The name a grader without one gets: a hash of its echo ([`Grader::to_value`], the config
+/// as given with `neq` written `ne`) in canonical form, its own `name` left out.
+pub fn generated_name(grader: &Grader) -> String {
+    let canon = match grader.to_value() {
+        Value::Object(mut m) => {
             m.shift_remove("name");
             canonical_json(&Value::Object(m))
         }
-        other => canonical_json(other),
+        other => canonical_json(&other),
     };
     let digest = Sha256::digest(canon.as_bytes());
     let mut name = String::from("grader-");
@@ -69,18 +70,44 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    fn name_of(v: Value) -> String {
+        generated_name(&Grader::from_value(&v).expect("a valid grader"))
+    }
+
     #[test]
     fn name_ignores_key_order_whitespace_and_name() {
-        let a = generated_name(&json!({"type": "string_check", "input": "a", "name": "x"}));
-        let b = generated_name(&json!({"input": "a", "type": "string_check"}));
+        let a = name_of(json!({"type": "string_check", "input": "a", "name": "x",
+                               "reference": "b", "operation": "eq"}));
+        let b = name_of(
+            json!({"operation": "eq", "input": "a", "type": "string_check",
+                               "reference": "b"}),
+        );
         assert_eq!(a, b);
         assert_eq!(a.len(), "grader-".len() + 12);
         assert!(a["grader-".len()..]
             .chars()
             .all(|c| c.is_ascii_alphanumeric()));
-        assert_ne!(
-            a,
-            generated_name(&json!({"input": "b", "type": "string_check"}))
-        );
+        let other = json!({"input": "b", "type": "string_check", "reference": "b",
+                           "operation": "eq"});
+        assert_ne!(a, name_of(other));
+    }
+
+    /// The hash is of the canonical echo: `neq` and `ne` name alike, and the known value of
+    /// one grader pins the canonical form (a change would rename every unnamed grader).
+    #[test]
+    fn name_is_the_hash_of_the_canonical_echo() {
+        let g = |op: &str| {
+            json!({"type": "string_check", "input": "{{ sample.output_text }}",
+                   "reference": "{{ item.r }}", "operation": op})
+        };
+        assert_eq!(name_of(g("neq")), name_of(g("ne")));
+        let canon = r#"{"input":"{{ sample.output_text }}","operation":"ne","reference":"{{ item.r }}","type":"string_check"}"#;
+        let digest = Sha256::digest(canon.as_bytes());
+        let want: String = digest
+            .iter()
+            .take(12)
+            .map(|b| ALPHABET[(*b as usize) % ALPHABET.len()] as char)
+            .collect();
+        assert_eq!(name_of(g("neq")), format!("grader-{want}"));
     }
 }

@@ -41,7 +41,6 @@ impl GradeResult {
 
 /// Why one (sub-)grader failed on one sample. Each maps onto one flag of `metadata.errors`.
 #[derive(Debug, Clone, PartialEq)]
-#[allow(dead_code)] // some variants are produced only by grader types built with their issue
 pub(crate) enum Failure {
     /// A template path did not resolve.
     InvalidVariable(String),
@@ -112,7 +111,6 @@ pub(crate) struct Usage {
     pub(crate) per_model: IndexMap<String, TokenUsage>,
 }
 
-#[allow(dead_code)] // used by model-backed graders
 impl Usage {
     /// Records one judge reply: `model` is the name the server answered with.
     pub(crate) fn record(&mut self, model: &str, usage: &TokenUsage) {

@@ -4,8 +4,8 @@
 //! targets) used to answer "is this grader python / I/O-bound / costly?" by matching `type`
 //! strings in raw JSON, four different ways, and a python sub-grader inside a multi was missed
 //! by some. The answers now come from the compiled tree, through exhaustive matches over the
-//! grader types ([`Leaf::cost`]): adding a grader type does not compile until it says how it
-//! is scheduled.
+//! grader types (`Leaf::cost`, `Leaf::kind` in `graders/mod.rs`): adding a grader type does
+//! not compile until it says how it is scheduled.
 
 use crate::compile::CompiledGrader;
 use crate::graders::Leaf;
@@ -65,30 +65,6 @@ pub struct SubGrader {
     pub identifier: bool,
 }
 
-impl Leaf {
-    /// The cost of grading this leaf: an exhaustive match, so a new grader type must say.
-    pub(crate) fn cost(&self) -> Cost {
-        match self {
-            Leaf::StringCheck(_) => Cost::Cpu,
-            Leaf::TextSimilarity(t) if t.calls_embedder() => Cost::Io,
-            Leaf::TextSimilarity(_) => Cost::Cpu,
-            Leaf::Python(_) => Cost::Python,
-            Leaf::ScoreModel(_) | Leaf::LabelModel(_) => Cost::Io,
-        }
-    }
-
-    /// The wire `type` of this leaf.
-    pub(crate) fn kind(&self) -> &'static str {
-        match self {
-            Leaf::StringCheck(_) => "string_check",
-            Leaf::TextSimilarity(_) => "text_similarity",
-            Leaf::Python(_) => "python",
-            Leaf::ScoreModel(_) => "score_model",
-            Leaf::LabelModel(_) => "label_model",
-        }
-    }
-}
-
 impl CompiledGrader {
     /// How to schedule this grader, recursively over a multi grader's sub-graders.
     pub fn schedule(&self) -> Schedule {
@@ -119,7 +95,7 @@ impl CompiledGrader {
             .enumerate()
             .map(|(i, (key, leaf))| SubGrader {
                 key: key.clone(),
-                kind: leaf.kind(),
+                kind: leaf.kind().as_str(),
                 cost: leaf.cost(),
                 in_formula: used.contains(&i),
                 identifier: gradekit_formula::is_identifier(key),

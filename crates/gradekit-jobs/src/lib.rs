@@ -13,7 +13,7 @@
 //!   by the engine), and the documented rule that resolves `"auto"` hyperparameters.
 //! - [`validate_files`]: per-method checks of training/validation files before training; for
 //!   reinforcement every `item.*` reference of the grader must resolve on every line (the
-//!   engine's [`template_refs`](gradekit_engine::template_refs), as `gradekit lint` uses).
+//!   compiled grader's [`template_refs`](gradekit_engine::CompiledGrader::template_refs), as `gradekit lint` uses).
 //! - [`protocol`]: the trainer protocol — the spec file the trainer reads, the JSON lines it
 //!   writes.
 //! - [`backend`]: the [`Backend`] trait and the `local` backend (a child process in its own

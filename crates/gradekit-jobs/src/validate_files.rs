@@ -7,15 +7,15 @@
 //! - **dpo**: `{input: {messages, tools?, parallel_tool_calls?}, preferred_output: [one
 //!   assistant message], non_preferred_output: [one assistant message]}`;
 //! - **reinforcement**: `{messages: [...], tools?, …}` where every other key is the grader's
-//!   `item`; every `item.*` reference of the grader (the engine's [`template_refs`], the same
-//!   walk `gradekit lint` does) must resolve on every line.
+//!   `item`; every `item.*` reference of the compiled grader ([`template_refs`], what
+//!   `gradekit lint` checks too) must resolve on every line.
 //!
 //! The file is read once, streaming, line by line. The first bad line fails the job with
 //! `error {code, message naming the line (and the path in it), param: training_file |
 //! validation_file}`. At least [`MIN_TRAINING_EXAMPLES`] training examples
 //! (`invalid_n_examples`).
 //!
-//! [`template_refs`]: gradekit_engine::template_refs
+//! [`template_refs`]: gradekit_engine::CompiledGrader::template_refs
 
 use crate::request::MethodType;
 use gradekit_template::{Context, Path as TPath, Root};
@@ -72,12 +72,14 @@ pub struct FileStats {
 }
 
 /// The `item.*` references of a reinforcement grader (sample references depend on the model's
-/// output and cannot be checked on the data).
-pub fn item_refs(grader: &Value) -> Vec<TPath> {
-    gradekit_engine::template_refs(grader)
-        .map(|v| {
-            v.into_iter()
-                .map(|r| r.path)
+/// output and cannot be checked on the data), asked of the compiled grader. A grader that no
+/// longer compiles (it did when the job was created) has none to check.
+pub fn item_refs(grader: &Value, engine: &gradekit_engine::EngineOptions) -> Vec<TPath> {
+    gradekit_engine::compile(grader, engine)
+        .map(|g| {
+            g.template_refs()
+                .iter()
+                .map(|r| r.path.clone())
                 .filter(|p| p.root == Root::Item)
                 .collect()
         })
@@ -88,7 +90,7 @@ pub fn item_refs(grader: &Value) -> Vec<TPath> {
 pub fn check_file(
     path: &Path,
     method: MethodType,
-    grader: Option<&Value>,
+    item_refs: &[TPath],
     which: Which,
 ) -> Result<FileStats, FileError> {
     let fail = |message: String| FileError {
@@ -96,7 +98,6 @@ pub fn check_file(
         message,
         param: which.param(),
     };
-    let refs = grader.map(item_refs).unwrap_or_default();
     let f = std::fs::File::open(path)
         .map_err(|e| fail(format!("{} file cannot be read: {e}", which.name())))?;
     let mut reader = BufReader::with_capacity(1 << 20, f);
@@ -145,7 +146,7 @@ pub fn check_file(
         let r = match method {
             MethodType::Supervised => check_supervised(&obj),
             MethodType::Dpo => check_dpo(&obj),
-            MethodType::Reinforcement => check_reinforcement(&obj, &refs),
+            MethodType::Reinforcement => check_reinforcement(&obj, item_refs),
         };
         if let Err(m) = r {
             return Err(fail(format!(
@@ -311,13 +312,13 @@ mod tests {
     #[test]
     fn supervised_counts_and_minimum() {
         let f = file(&vec![chat(); 12]);
-        let s = check_file(f.path(), MethodType::Supervised, None, Which::Training).unwrap();
+        let s = check_file(f.path(), MethodType::Supervised, &[], Which::Training).unwrap();
         assert_eq!(s.examples, 12);
         let f = file(&vec![chat(); 7]);
-        let e = check_file(f.path(), MethodType::Supervised, None, Which::Training).unwrap_err();
+        let e = check_file(f.path(), MethodType::Supervised, &[], Which::Training).unwrap_err();
         assert_eq!(e.code, "invalid_n_examples");
         assert!(e.message.contains("7 example(s)"), "{}", e.message);
-        let s = check_file(f.path(), MethodType::Supervised, None, Which::Validation).unwrap();
+        let s = check_file(f.path(), MethodType::Supervised, &[], Which::Validation).unwrap();
         assert_eq!(s.examples, 7);
     }
 
@@ -326,7 +327,7 @@ mod tests {
         let mut lines = vec![chat(); 11];
         lines[4] = json!({"messages": [{"content": "no role"}]});
         let f = file(&lines);
-        let e = check_file(f.path(), MethodType::Supervised, None, Which::Training).unwrap_err();
+        let e = check_file(f.path(), MethodType::Supervised, &[], Which::Training).unwrap_err();
         assert_eq!(
             (e.code, e.param),
             ("invalid_training_file", "training_file")
@@ -346,10 +347,9 @@ mod tests {
         let mut bad = good.clone();
         bad["non_preferred_output"] = json!([]);
         let mut lines = vec![good; 10];
-        assert!(check_file(file(&lines).path(), MethodType::Dpo, None, Which::Training).is_ok());
+        assert!(check_file(file(&lines).path(), MethodType::Dpo, &[], Which::Training).is_ok());
         lines.push(bad);
-        let e =
-            check_file(file(&lines).path(), MethodType::Dpo, None, Which::Training).unwrap_err();
+        let e = check_file(file(&lines).path(), MethodType::Dpo, &[], Which::Training).unwrap_err();
         assert!(
             e.message.contains("Line 11") && e.message.contains("non_preferred_output"),
             "{}",
@@ -361,12 +361,13 @@ mod tests {
     fn reinforcement_item_paths_resolve_on_every_line() {
         let grader = json!({"type": "string_check", "name": "g", "input": "{{ sample.output_text }}",
             "reference": "{{ item.answer.text }}", "operation": "eq"});
+        let refs = item_refs(&grader, &gradekit_engine::EngineOptions::default());
         let line = |a: Value| json!({"messages": [{"role": "user", "content": "q"}], "answer": a});
         let mut lines = vec![line(json!({"text": "x"})); 10];
         assert!(check_file(
             file(&lines).path(),
             MethodType::Reinforcement,
-            Some(&grader),
+            &refs,
             Which::Training
         )
         .is_ok());
@@ -374,7 +375,7 @@ mod tests {
         let e = check_file(
             file(&lines).path(),
             MethodType::Reinforcement,
-            Some(&grader),
+            &refs,
             Which::Validation,
         )
         .unwrap_err();

@@ -35,13 +35,38 @@ impl ResponseFormatMode {
     }
 }
 
-/// Which body field carries the token cap.
+/// Which body field carries the grader's token cap (`sampling_params.max_completions_tokens`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum TokenCapField {
+    /// OpenAI's current field (reasoning models reject `max_tokens`).
     #[default]
     MaxCompletionTokens,
-    /// Servers that ignore `max_completion_tokens` (llama-cpp-python, LM Studio).
+    /// The legacy field, for servers that ignore `max_completion_tokens` (llama-cpp-python,
+    /// LM Studio, older vLLM).
     MaxTokens,
+    /// Both fields with the same value, for a server whose dialect is unknown.
+    Both,
+}
+
+impl TokenCapField {
+    /// Parses the CLI / config spelling.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "max_completion_tokens" => Some(Self::MaxCompletionTokens),
+            "max_tokens" => Some(Self::MaxTokens),
+            "both" => Some(Self::Both),
+            _ => None,
+        }
+    }
+
+    /// The body fields set, in order.
+    pub fn fields(self) -> &'static [&'static str] {
+        match self {
+            Self::MaxCompletionTokens => &["max_completion_tokens"],
+            Self::MaxTokens => &["max_tokens"],
+            Self::Both => &["max_completion_tokens", "max_tokens"],
+        }
+    }
 }
 
 /// The schema name sent in `json_schema.name`.
@@ -163,11 +188,9 @@ pub fn chat_body(req: &ChatRequest, mode: ResponseFormatMode, cap: TokenCapField
     );
     let s = &req.sampling;
     if let Some(n) = s.max_completions_tokens {
-        let key = match cap {
-            TokenCapField::MaxCompletionTokens => "max_completion_tokens",
-            TokenCapField::MaxTokens => "max_tokens",
-        };
-        body.insert(key.into(), json!(n));
+        for key in cap.fields() {
+            body.insert((*key).into(), json!(n));
+        }
     }
     if let Some(e) = &s.reasoning_effort {
         body.insert("reasoning_effort".into(), json!(e));
@@ -297,6 +320,14 @@ mod tests {
         let body = chat_body(&r, ResponseFormatMode::JsonSchema, TokenCapField::MaxTokens);
         assert_eq!(body["max_tokens"], 512);
         assert!(body.get("max_completion_tokens").is_none());
+        let body = chat_body(&r, ResponseFormatMode::JsonSchema, TokenCapField::Both);
+        assert_eq!(body["max_tokens"], 512);
+        assert_eq!(body["max_completion_tokens"], 512);
+        for name in ["max_completion_tokens", "max_tokens", "both"] {
+            let cap = TokenCapField::parse(name).unwrap();
+            assert!(cap.fields().contains(&name) || name == "both");
+        }
+        assert_eq!(TokenCapField::parse("max_token"), None);
     }
 
     #[test]

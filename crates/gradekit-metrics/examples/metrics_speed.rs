@@ -1,16 +1,19 @@
-//! Quick per-metric speed check on the benchmark pairs (tokenizer included, one pair per
-//! call, one thread): thread CPU time per pair, best and median of the repeats. A lighter
-//! twin of `benches/metrics.rs` for before/after comparisons on a busy machine, covering
-//! meteor too; the Python side is `scripts/bench_reference.py` / `scripts/bench_meteor.py`.
+//! Per-metric in-process cost on the benchmark pairs, one pair per call, one thread, as the
+//! engine calls it ([`gradekit_metrics::score`], tokenizer and per-thread text cache included;
+//! the pairs are distinct, so the cache only shares work inside a pair), next to the cost of
+//! tokenizing the same two texts with the metric's tokenizer
+//! ([`gradekit_metrics::tokenize_pair`], uncached): issue #17's "each metric's in-process
+//! cost ≤ 2× the cost of tokenizing its two texts". Thread CPU time per pair, best and median
+//! of the repeats; `scripts/bench_end_to_end.py` runs it and reads the `cost` lines.
 //!
 //! `cargo run --release -p gradekit-metrics --example metrics_speed -- [PAIRS.jsonl] [N] [REPEAT] [FILTER]`
-//! (defaults: fixtures/bench/pairs-10k.jsonl, 3000, 7, all rows; each sample spans ≥ 0.25 s, or
-//! `METRICS_SPEED_PASSES` passes over the pairs (for instruction counts under valgrind); FILTER is a substring of
-//! the row names).
+//! (defaults: fixtures/bench/pairs-10k.jsonl, 3000, 7, all metrics; each sample spans ≥ 0.25 s, or
+//! `METRICS_SPEED_PASSES` passes over the pairs (for instruction counts under valgrind); FILTER is a
+//! comma-separated list of metric names).
 
 use std::hint::black_box;
 
-use gradekit_metrics::{bleu, gleu, meteor, rouge};
+use gradekit_metrics::{score, tokenize_pair, Metric};
 
 /// CPU time of this thread in seconds (Linux `/proc/thread-self/schedstat`).
 fn cpu_seconds() -> Option<f64> {
@@ -19,7 +22,41 @@ fn cpu_seconds() -> Option<f64> {
     Some(ns / 1e9)
 }
 
-type Row<'a> = (&'a str, &'a dyn Fn(&str, &str) -> f64);
+/// Best and median µs per pair of `f` over `pairs`.
+fn time(
+    pairs: &[(String, String)],
+    repeat: usize,
+    f: &dyn Fn(&str, &str) -> f64,
+) -> Result<(f64, f64, f64), Box<dyn std::error::Error>> {
+    // Warm-up pass: one-time data parses (Punkt, WordNet) and buffer growth.
+    let mut sum: f64 = pairs.iter().map(|(i, r)| f(i, r)).sum();
+    // The kernel may account thread CPU time in scheduler ticks (4 ms): time passes over the
+    // pairs until each sample spans at least 0.25 s.
+    let c0 = cpu_seconds().ok_or("no thread CPU clock")?;
+    let _: f64 = pairs
+        .iter()
+        .map(|(i, r)| f(black_box(i), black_box(r)))
+        .sum();
+    let once = cpu_seconds().ok_or("no thread CPU clock")? - c0;
+    let passes = match std::env::var("METRICS_SPEED_PASSES") {
+        Ok(p) => p.parse()?,
+        Err(_) => (0.25 / once.max(1e-3)).ceil().max(1.0) as usize,
+    };
+    let mut times = Vec::with_capacity(repeat);
+    for _ in 0..repeat {
+        let c0 = cpu_seconds().ok_or("no thread CPU clock")?;
+        for _ in 0..passes {
+            sum = pairs
+                .iter()
+                .map(|(i, r)| f(black_box(i), black_box(r)))
+                .sum();
+        }
+        let c1 = cpu_seconds().ok_or("no thread CPU clock")?;
+        times.push((c1 - c0) / (passes * pairs.len()) as f64 * 1e6);
+    }
+    times.sort_by(f64::total_cmp);
+    Ok((times[0], times[times.len() / 2], sum))
+}
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
@@ -44,51 +81,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .to_owned();
         pairs.push((input, reference));
     }
-    let rows: [Row; 7] = [
-        ("bleu", &bleu::bleu),
-        ("gleu", &gleu::gleu),
-        ("meteor", &meteor::meteor),
-        ("rouge_1", &|i, r| rouge::rouge_n(i, r, 1)),
-        ("rouge_2", &|i, r| rouge::rouge_n(i, r, 2)),
-        ("rouge_l", &rouge::rouge_l),
-        ("rouge_all_six", &|i, r| rouge::rouge_all(i, r).rouge_l),
-    ];
-    for (name, f) in rows {
-        if !name.contains(filter.as_str()) {
+    let wanted: Vec<&str> = filter.split(',').filter(|s| !s.is_empty()).collect();
+    for metric in Metric::ALL {
+        if !wanted.is_empty() && !wanted.contains(&metric.name()) {
             continue;
         }
-        // Warm-up pass: one-time data parses (Punkt, WordNet) and buffer growth.
-        let mut sum: f64 = pairs.iter().map(|(i, r)| f(i, r)).sum();
-        // The kernel may account thread CPU time in scheduler ticks (4 ms): time passes
-        // over the pairs until each sample spans at least 0.25 s.
-        let c0 = cpu_seconds().ok_or("no thread CPU clock")?;
-        let _: f64 = pairs
-            .iter()
-            .map(|(i, r)| f(black_box(i), black_box(r)))
-            .sum();
-        let once = cpu_seconds().ok_or("no thread CPU clock")? - c0;
-        let passes = match std::env::var("METRICS_SPEED_PASSES") {
-            Ok(p) => p.parse()?,
-            Err(_) => (0.25 / once.max(1e-3)).ceil().max(1.0) as usize,
-        };
-        let mut times = Vec::with_capacity(repeat);
-        for _ in 0..repeat {
-            let c0 = cpu_seconds().ok_or("no thread CPU clock")?;
-            for _ in 0..passes {
-                sum = pairs
-                    .iter()
-                    .map(|(i, r)| f(black_box(i), black_box(r)))
-                    .sum();
-            }
-            let c1 = cpu_seconds().ok_or("no thread CPU clock")?;
-            times.push((c1 - c0) / (passes * pairs.len()) as f64 * 1e6);
-        }
-        times.sort_by(f64::total_cmp);
+        let (best, median, sum) = time(&pairs, repeat, &|i, r| {
+            score(metric, i, r).unwrap_or(f64::NAN)
+        })?;
+        let (tbest, tmedian, _) = time(&pairs, repeat, &|i, r| tokenize_pair(metric, i, r) as f64)?;
         println!(
-            "{name:14} {} pairs: best {:6.2} µs/pair, median {:6.2} µs/pair (cpu, {repeat} runs); score sum {sum:.12}",
-            pairs.len(),
-            times[0],
-            times[times.len() / 2],
+            "cost {name} metric_us {median:.3} tokenize_us {tmedian:.3} ratio {ratio:.2} \
+             (best {best:.3} / {tbest:.3}; {n} pairs, {repeat} runs, thread cpu; score sum {sum:.12})",
+            name = metric.name(),
+            ratio = median / tmedian,
+            n = pairs.len(),
         );
     }
     Ok(())

@@ -35,6 +35,9 @@ mod wratio;
 
 pub use process::default_process;
 
+/// A word of the tokenizing floor's buffers (`crate::floor`).
+pub(crate) type FloorWord = token::Word;
+
 use process::{code_points, process_into};
 
 /// The `fuzzy_match` metric in [0, 1]: `WRatio(default_process(input),
@@ -62,6 +65,21 @@ pub fn fuzzy_match_checked(input: &str, reference: &str) -> Result<f64, crate::L
     process_into(reference, &mut b);
     crate::limits::check_fuzzy(a.len(), b.len())?;
     Ok(wratio::wratio(&a, &b, 0.0) / 100.0)
+}
+
+/// `default_process` of both texts and their sorted word split, uncached: fuzzy_match's
+/// tokenizing floor (`crate::floor`). Returns the number of words.
+pub(crate) fn tokenize_floor(
+    input: &str,
+    reference: &str,
+    bufs: &mut (Vec<u32>, Vec<u32>, Vec<token::Word>),
+) -> usize {
+    process_into(input, &mut bufs.0);
+    process_into(reference, &mut bufs.1);
+    token::sorted_words_into(&bufs.0, token::is_narrow(&bufs.0), &mut bufs.2);
+    let a = bufs.2.len();
+    token::sorted_words_into(&bufs.1, token::is_narrow(&bufs.1), &mut bufs.2);
+    a + bufs.2.len()
 }
 
 /// A reference prepared once for many `fuzzy_match` calls. Only its `default_process` output

@@ -35,6 +35,12 @@ pub enum ConfigErrorKind {
     Unsupported,
     /// A document that is not JSON at all.
     InvalidJson,
+    /// A sample entry without a sample (`model_sample` / `sample` absent or null); the code
+    /// a `score` error row gives for the same fault.
+    MissingSample,
+    /// A sample of the wrong type, both sample keys at once, or a sample object with a bad
+    /// field; the code a `score` error row gives for the same fault.
+    InvalidSample,
     /// A multi grader's `calculate_output` formula; the code is the formula crate's
     /// (`unknown_variable`, `unexpected_end`, …).
     Formula(&'static str),
@@ -54,6 +60,8 @@ impl ConfigErrorKind {
             ConfigErrorKind::PythonSource => "python_source",
             ConfigErrorKind::Unsupported => "unsupported",
             ConfigErrorKind::InvalidJson => "invalid_json",
+            ConfigErrorKind::MissingSample => "missing_sample",
+            ConfigErrorKind::InvalidSample => "invalid_sample",
             ConfigErrorKind::Formula(code) => code,
         }
     }

@@ -1,25 +1,57 @@
 //! The six grader types and their reader.
 
 use crate::error::{ConfigError, ConfigErrorKind, ConfigErrors};
+use crate::layout::{opt, Layout, Num};
 use crate::message::{read_messages, Message, SamplingParams};
 use crate::read::{display_key, enum_str, type_error, Obj};
 use indexmap::IndexMap;
-use serde::Serialize;
+use serde::{Serialize, Serializer};
 use serde_json::Value;
 
-/// The wire `type` of every grader this crate knows.
-pub const GRADER_TYPES: &[&str] = &[
-    "string_check",
-    "text_similarity",
-    "python",
-    "score_model",
-    "label_model",
-    "multi",
-];
+/// Declares [`GraderType`] and [`GRADER_TYPES`] from one list of `Variant = "wire type"`
+/// lines: the reader dispatches on a `GraderType` with an exhaustive `match`, so a new line
+/// does not compile until the reader (and every other `match`) handles it.
+macro_rules! grader_types {
+    ($($variant:ident = $wire:literal,)+) => {
+        /// The wire `type` of a grader.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum GraderType {
+            $($variant,)+
+        }
 
-/// A grader config, tagged by `type` on the wire.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+        /// The wire `type` of every grader this crate knows, in the order errors list them.
+        pub const GRADER_TYPES: &[&str] = &[$($wire,)+];
+
+        impl GraderType {
+            /// The wire name.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(GraderType::$variant => $wire,)+
+                }
+            }
+
+            /// The type of a wire name.
+            pub fn from_wire(name: &str) -> Option<GraderType> {
+                match name {
+                    $($wire => Some(GraderType::$variant),)+
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
+grader_types! {
+    StringCheck = "string_check",
+    TextSimilarity = "text_similarity",
+    Python = "python",
+    ScoreModel = "score_model",
+    LabelModel = "label_model",
+    Multi = "multi",
+}
+
+/// A grader config, tagged by `type` on the wire. Serializes as [`Grader::to_value`].
+#[derive(Debug, Clone, PartialEq)]
 pub enum Grader {
     StringCheck(StringCheckGrader),
     TextSimilarity(TextSimilarityGrader),
@@ -29,8 +61,7 @@ pub enum Grader {
     Multi(MultiGrader),
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Operation {
     Eq,
     Ne,
@@ -38,156 +69,245 @@ pub enum Operation {
     Ilike,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+impl Operation {
+    /// The wire name (`neq` is read as [`Operation::Ne`] and written `ne`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Operation::Eq => "eq",
+            Operation::Ne => "ne",
+            Operation::Like => "like",
+            Operation::Ilike => "ilike",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
 pub struct StringCheckGrader {
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     pub input: String,
     pub reference: String,
     pub operation: Operation,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub pass_threshold: Option<f64>,
+    pub pass_threshold: Option<Num>,
+    /// How the object was written (see [`Layout`]).
+    pub layout: Layout,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Metric {
-    Cosine,
-    FuzzyMatch,
-    Bleu,
-    Gleu,
-    Meteor,
-    #[serde(rename = "rouge_1")]
-    Rouge1,
-    #[serde(rename = "rouge_2")]
-    Rouge2,
-    #[serde(rename = "rouge_3")]
-    Rouge3,
-    #[serde(rename = "rouge_4")]
-    Rouge4,
-    #[serde(rename = "rouge_5")]
-    Rouge5,
-    #[serde(rename = "rouge_l")]
-    RougeL,
+/// Declares [`Metric`] from one list of `Variant = "wire name"` lines, so that a metric
+/// cannot exist without its wire name or be missing from [`Metric::ALL`] (which the reader
+/// accepts): adding a line is the whole model change, and every `match` on `Metric` (the
+/// engine's scorer) then fails to compile until it has an arm.
+macro_rules! metrics {
+    ($($variant:ident = $wire:literal,)+) => {
+        /// A text_similarity `evaluation_metric`.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum Metric {
+            $($variant,)+
+        }
+
+        impl Metric {
+            /// Every metric with its wire name, in the order error messages list them.
+            pub const ALL: &'static [(&'static str, Metric)] = &[$(($wire, Metric::$variant),)+];
+
+            /// The wire name.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Metric::$variant => $wire,)+
+                }
+            }
+        }
+    };
 }
 
-impl Metric {
-    pub const ALL: &'static [(&'static str, Metric)] = &[
-        ("cosine", Metric::Cosine),
-        ("fuzzy_match", Metric::FuzzyMatch),
-        ("bleu", Metric::Bleu),
-        ("gleu", Metric::Gleu),
-        ("meteor", Metric::Meteor),
-        ("rouge_1", Metric::Rouge1),
-        ("rouge_2", Metric::Rouge2),
-        ("rouge_3", Metric::Rouge3),
-        ("rouge_4", Metric::Rouge4),
-        ("rouge_5", Metric::Rouge5),
-        ("rouge_l", Metric::RougeL),
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        Metric::ALL
-            .iter()
-            .find(|(_, m)| *m == self)
-            .map(|(n, _)| *n)
-            .unwrap_or("unknown")
-    }
+metrics! {
+    Cosine = "cosine",
+    FuzzyMatch = "fuzzy_match",
+    Bleu = "bleu",
+    Gleu = "gleu",
+    Meteor = "meteor",
+    Rouge1 = "rouge_1",
+    Rouge2 = "rouge_2",
+    Rouge3 = "rouge_3",
+    Rouge4 = "rouge_4",
+    Rouge5 = "rouge_5",
+    RougeL = "rouge_l",
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct TextSimilarityGrader {
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     pub input: String,
     pub reference: String,
     pub evaluation_metric: Metric,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub pass_threshold: Option<f64>,
+    pub pass_threshold: Option<Num>,
+    /// How the object was written (see [`Layout`]).
+    pub layout: Layout,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct PythonGrader {
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     pub source: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub image_tag: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub pass_threshold: Option<f64>,
+    pub pass_threshold: Option<Num>,
+    /// How the object was written (see [`Layout`]).
+    pub layout: Layout,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ScoreModelGrader {
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     pub model: String,
     pub input: Vec<Message>,
     /// `[min, max]`; `None` means the default `[0, 1]`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub range: Option<[f64; 2]>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    pub range: Option<[Num; 2]>,
     pub sampling_params: Option<SamplingParams>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub pass_threshold: Option<f64>,
+    pub pass_threshold: Option<Num>,
+    /// How the object was written (see [`Layout`]).
+    pub layout: Layout,
 }
 
 impl ScoreModelGrader {
     pub fn range_or_default(&self) -> [f64; 2] {
-        self.range.unwrap_or([0.0, 1.0])
+        match &self.range {
+            Some([lo, hi]) => [lo.get(), hi.get()],
+            None => [0.0, 1.0],
+        }
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct LabelModelGrader {
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     pub model: String,
     pub input: Vec<Message>,
     pub labels: Vec<String>,
     pub passing_labels: Vec<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sampling_params: Option<SamplingParams>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub pass_threshold: Option<f64>,
+    pub pass_threshold: Option<Num>,
+    /// How the object was written (see [`Layout`]).
+    pub layout: Layout,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct MultiGrader {
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// Key → sub-grader; the keys are the formula's variables. Order as given.
     pub graders: IndexMap<String, Grader>,
     pub calculate_output: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub pass_threshold: Option<f64>,
+    pub pass_threshold: Option<Num>,
+    /// How the object was written (see [`Layout`]).
+    pub layout: Layout,
+}
+
+/// One line of [`Grader::outline`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OutlineField<'a> {
+    pub label: &'static str,
+    pub text: &'a str,
+    /// Source code, shown as a block rather than a line.
+    pub code: bool,
+}
+
+/// What is known of a top-level multi grader's formula when the grader as a whole could not
+/// be read (a sub-grader is broken): its source and the keys it may name, so that `/validate`
+/// reports a bad formula alongside the other faults (the engine parses it).
+#[derive(Debug, Clone, PartialEq)]
+pub struct FormulaOutline {
+    /// The keys of `graders`, in config order: the formula's variables.
+    pub variables: Vec<String>,
+    pub calculate_output: String,
+}
+
+/// A grader that could not be read: every fault with its path, and the formula outline of a
+/// multi grader.
+#[derive(Debug, Clone)]
+pub struct Unread {
+    pub errors: ConfigErrors,
+    pub formula: Option<FormulaOutline>,
 }
 
 impl Grader {
     /// Reads a grader from JSON, reporting every fault with its path. Paths are relative to
     /// the grader object (`graders.email.operation`).
     pub fn from_value(v: &Value) -> Result<Grader, ConfigErrors> {
+        Grader::read(v).map_err(|u| u.errors)
+    }
+
+    /// [`Grader::from_value`] that also gives, on failure, what is known of a multi grader's
+    /// formula.
+    pub fn read(v: &Value) -> Result<Grader, Unread> {
         let mut errs = ConfigErrors::default();
-        let g = read_grader(v, "", true, &mut errs);
+        let mut formula = None;
+        let g = read_grader(v, "", Some(&mut formula), &mut errs);
         match g {
             Some(g) if errs.is_empty() => Ok(g),
             _ => {
                 if errs.is_empty() {
                     errs.push(ConfigError::new("", "invalid grader"));
                 }
-                Err(errs)
+                Err(Unread {
+                    errors: errs,
+                    formula,
+                })
             }
         }
     }
 
-    pub fn type_name(&self) -> &'static str {
+    /// The grader's type.
+    pub fn kind(&self) -> GraderType {
         match self {
-            Grader::StringCheck(_) => "string_check",
-            Grader::TextSimilarity(_) => "text_similarity",
-            Grader::Python(_) => "python",
-            Grader::ScoreModel(_) => "score_model",
-            Grader::LabelModel(_) => "label_model",
-            Grader::Multi(_) => "multi",
+            Grader::StringCheck(_) => GraderType::StringCheck,
+            Grader::TextSimilarity(_) => GraderType::TextSimilarity,
+            Grader::Python(_) => GraderType::Python,
+            Grader::ScoreModel(_) => GraderType::ScoreModel,
+            Grader::LabelModel(_) => GraderType::LabelModel,
+            Grader::Multi(_) => GraderType::Multi,
+        }
+    }
+
+    /// The wire `type` (`string_check`, `multi`, …).
+    pub fn type_name(&self) -> &'static str {
+        self.kind().as_str()
+    }
+
+    /// The fields that say what this grader does, in display order, for outlines (the
+    /// server's dashboard); a multi grader's sub-graders are in [`MultiGrader::graders`].
+    pub fn outline(&self) -> Vec<OutlineField<'_>> {
+        let line = |label, text| OutlineField {
+            label,
+            text,
+            code: false,
+        };
+        match self {
+            Grader::StringCheck(g) => vec![
+                line("input", &g.input),
+                line("operation", g.operation.as_str()),
+                line("reference", &g.reference),
+            ],
+            Grader::TextSimilarity(g) => vec![
+                line("metric", g.evaluation_metric.as_str()),
+                line("input", &g.input),
+                line("reference", &g.reference),
+            ],
+            Grader::Python(g) => vec![OutlineField {
+                label: "source",
+                text: &g.source,
+                code: true,
+            }],
+            Grader::ScoreModel(g) => vec![line("model", &g.model)],
+            Grader::LabelModel(g) => vec![line("model", &g.model)],
+            Grader::Multi(g) => vec![line("calculate_output", &g.calculate_output)],
+        }
+    }
+
+    fn layout_mut(&mut self) -> &mut Layout {
+        match self {
+            Grader::StringCheck(g) => &mut g.layout,
+            Grader::TextSimilarity(g) => &mut g.layout,
+            Grader::Python(g) => &mut g.layout,
+            Grader::ScoreModel(g) => &mut g.layout,
+            Grader::LabelModel(g) => &mut g.layout,
+            Grader::Multi(g) => &mut g.layout,
         }
     }
 
@@ -203,14 +323,123 @@ impl Grader {
     }
 
     pub fn pass_threshold(&self) -> Option<f64> {
-        match self {
-            Grader::StringCheck(g) => g.pass_threshold,
-            Grader::TextSimilarity(g) => g.pass_threshold,
-            Grader::Python(g) => g.pass_threshold,
-            Grader::ScoreModel(g) => g.pass_threshold,
-            Grader::LabelModel(g) => g.pass_threshold,
-            Grader::Multi(g) => g.pass_threshold,
-        }
+        let t = match self {
+            Grader::StringCheck(g) => &g.pass_threshold,
+            Grader::TextSimilarity(g) => &g.pass_threshold,
+            Grader::Python(g) => &g.pass_threshold,
+            Grader::ScoreModel(g) => &g.pass_threshold,
+            Grader::LabelModel(g) => &g.pass_threshold,
+            Grader::Multi(g) => &g.pass_threshold,
+        };
+        t.as_ref().map(Num::get)
+    }
+
+    /// The grader as JSON, as given: keys in the order given, keys given as `null` kept,
+    /// numbers as written, `neq` written `ne` (the only alias), no defaults filled in. What
+    /// `/validate` echoes (the engine adds a generated `name` when there is none). Reading it
+    /// back gives an equal grader.
+    pub fn to_value(&self) -> Value {
+        let ty = Some(("type", Value::from(self.type_name())));
+        let s = |k: &'static str, v: &String| Some((k, Value::String(v.clone())));
+        let (layout, fields) = match self {
+            Grader::StringCheck(g) => (
+                &g.layout,
+                vec![
+                    ty,
+                    opt("name", g.name.clone()),
+                    s("input", &g.input),
+                    s("reference", &g.reference),
+                    Some(("operation", g.operation.as_str().into())),
+                    opt("pass_threshold", g.pass_threshold.as_ref()),
+                ],
+            ),
+            Grader::TextSimilarity(g) => (
+                &g.layout,
+                vec![
+                    ty,
+                    opt("name", g.name.clone()),
+                    s("input", &g.input),
+                    s("reference", &g.reference),
+                    Some(("evaluation_metric", g.evaluation_metric.as_str().into())),
+                    opt("pass_threshold", g.pass_threshold.as_ref()),
+                ],
+            ),
+            Grader::Python(g) => (
+                &g.layout,
+                vec![
+                    ty,
+                    opt("name", g.name.clone()),
+                    s("source", &g.source),
+                    opt("image_tag", g.image_tag.clone()),
+                    opt("pass_threshold", g.pass_threshold.as_ref()),
+                ],
+            ),
+            Grader::ScoreModel(g) => (
+                &g.layout,
+                vec![
+                    ty,
+                    opt("name", g.name.clone()),
+                    s("model", &g.model),
+                    Some(("input", messages_value(&g.input))),
+                    opt(
+                        "range",
+                        g.range
+                            .as_ref()
+                            .map(|r| Value::Array(r.iter().map(Value::from).collect())),
+                    ),
+                    opt(
+                        "sampling_params",
+                        g.sampling_params.as_ref().map(SamplingParams::to_value),
+                    ),
+                    opt("pass_threshold", g.pass_threshold.as_ref()),
+                ],
+            ),
+            Grader::LabelModel(g) => (
+                &g.layout,
+                vec![
+                    ty,
+                    opt("name", g.name.clone()),
+                    s("model", &g.model),
+                    Some(("input", messages_value(&g.input))),
+                    Some(("labels", g.labels.clone().into())),
+                    Some(("passing_labels", g.passing_labels.clone().into())),
+                    opt(
+                        "sampling_params",
+                        g.sampling_params.as_ref().map(SamplingParams::to_value),
+                    ),
+                    opt("pass_threshold", g.pass_threshold.as_ref()),
+                ],
+            ),
+            Grader::Multi(g) => (
+                &g.layout,
+                vec![
+                    ty,
+                    opt("name", g.name.clone()),
+                    Some((
+                        "graders",
+                        Value::Object(
+                            g.graders
+                                .iter()
+                                .map(|(k, sub)| (k.clone(), sub.to_value()))
+                                .collect(),
+                        ),
+                    )),
+                    s("calculate_output", &g.calculate_output),
+                    opt("pass_threshold", g.pass_threshold.as_ref()),
+                ],
+            ),
+        };
+        layout.write(fields.into_iter().flatten().collect())
+    }
+}
+
+fn messages_value(input: &[Message]) -> Value {
+    Value::Array(input.iter().map(Message::to_value).collect())
+}
+
+impl Serialize for Grader {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.to_value().serialize(s)
     }
 }
 
@@ -228,7 +457,14 @@ const OPERATIONS: &[(&str, Operation)] = &[
     ("ilike", Operation::Ilike),
 ];
 
-fn read_grader(v: &Value, path: &str, top: bool, errs: &mut ConfigErrors) -> Option<Grader> {
+/// Reads one grader; `outline` is given at the top level only (where multi is allowed) and
+/// receives a multi grader's formula outline.
+fn read_grader(
+    v: &Value,
+    path: &str,
+    outline: Option<&mut Option<FormulaOutline>>,
+    errs: &mut ConfigErrors,
+) -> Option<Grader> {
     let mut o = Obj::new(v, path, errs)?;
     let ty = match o.required("type", errs) {
         Some(Value::String(s)) => s.as_str(),
@@ -239,9 +475,21 @@ fn read_grader(v: &Value, path: &str, top: bool, errs: &mut ConfigErrors) -> Opt
         None => return None,
     };
     let name = o.opt_str("name", errs);
-    let pass_threshold = o.opt_f64("pass_threshold", errs);
+    let pass_threshold = o.opt_num("pass_threshold", errs);
+    let Some(ty) = GraderType::from_wire(ty) else {
+        errs.push(ConfigError::with(
+            ConfigErrorKind::UnknownValue,
+            o.at("type"),
+            format!(
+                "unknown grader type {}; expected one of {}",
+                Value::String(ty.to_string()),
+                GRADER_TYPES.join(", ")
+            ),
+        ));
+        return None;
+    };
     let g = match ty {
-        "string_check" => {
+        GraderType::StringCheck => {
             let input = o.req_str("input", errs);
             let reference = o.req_str("reference", errs);
             let operation = o.required("operation", errs).and_then(|op| {
@@ -257,9 +505,10 @@ fn read_grader(v: &Value, path: &str, top: bool, errs: &mut ConfigErrors) -> Opt
                 reference: reference?,
                 operation: operation?,
                 pass_threshold,
+                layout: Layout::default(),
             })
         }
-        "text_similarity" => {
+        GraderType::TextSimilarity => {
             let input = o.req_str("input", errs);
             let reference = o.req_str("reference", errs);
             let metric = o.required("evaluation_metric", errs).and_then(|m| {
@@ -277,9 +526,10 @@ fn read_grader(v: &Value, path: &str, top: bool, errs: &mut ConfigErrors) -> Opt
                 reference: reference?,
                 evaluation_metric: metric?,
                 pass_threshold,
+                layout: Layout::default(),
             })
         }
-        "python" => {
+        GraderType::Python => {
             let source = o.req_str("source", errs);
             let image_tag = o.opt_str("image_tag", errs);
             if let Some(src) = &source {
@@ -313,9 +563,10 @@ fn read_grader(v: &Value, path: &str, top: bool, errs: &mut ConfigErrors) -> Opt
                 source: source?,
                 image_tag,
                 pass_threshold,
+                layout: Layout::default(),
             })
         }
-        "score_model" | "label_model" => {
+        GraderType::ScoreModel | GraderType::LabelModel => {
             let model = o.req_str("model", errs);
             let input = o
                 .required("input", errs)
@@ -323,7 +574,7 @@ fn read_grader(v: &Value, path: &str, top: bool, errs: &mut ConfigErrors) -> Opt
             let sampling_params = o
                 .get("sampling_params")
                 .and_then(|s| SamplingParams::read(s, &o.at("sampling_params"), errs));
-            if ty == "score_model" {
+            if ty == GraderType::ScoreModel {
                 let range = o
                     .get("range")
                     .and_then(|r| read_range(r, &o.at("range"), errs));
@@ -334,6 +585,7 @@ fn read_grader(v: &Value, path: &str, top: bool, errs: &mut ConfigErrors) -> Opt
                     range,
                     sampling_params,
                     pass_threshold,
+                    layout: Layout::default(),
                 })
             } else {
                 let labels = o
@@ -353,11 +605,12 @@ fn read_grader(v: &Value, path: &str, top: bool, errs: &mut ConfigErrors) -> Opt
                     passing_labels: passing?,
                     sampling_params,
                     pass_threshold,
+                    layout: Layout::default(),
                 })
             }
         }
-        "multi" => {
-            if !top {
+        GraderType::Multi => {
+            let Some(outline) = outline else {
                 errs.push(ConfigError::new(
                     o.at("type"),
                     "a multi grader cannot contain another multi grader",
@@ -365,34 +618,29 @@ fn read_grader(v: &Value, path: &str, top: bool, errs: &mut ConfigErrors) -> Opt
                 o.get("graders");
                 o.get("calculate_output");
                 return None;
-            }
-            let graders = o
-                .required("graders", errs)
-                .and_then(|g| read_sub_graders(g, &o.at("graders"), errs));
+            };
+            let raw_graders = o.required("graders", errs);
             // The formula itself is parsed by the engine (gradekit-formula), which also reports
             // an empty one.
             let calc = o.req_str("calculate_output", errs);
+            if let (Some(Value::Object(subs)), Some(calc)) = (raw_graders, &calc) {
+                *outline = Some(FormulaOutline {
+                    variables: subs.keys().cloned().collect(),
+                    calculate_output: calc.clone(),
+                });
+            }
+            let graders = raw_graders.and_then(|g| read_sub_graders(g, &o.at("graders"), errs));
             Grader::Multi(MultiGrader {
                 name,
                 graders: graders?,
                 calculate_output: calc?,
                 pass_threshold,
+                layout: Layout::default(),
             })
         }
-        other => {
-            errs.push(ConfigError::with(
-                ConfigErrorKind::UnknownValue,
-                o.at("type"),
-                format!(
-                    "unknown grader type {}; expected one of {}",
-                    Value::String(other.to_string()),
-                    GRADER_TYPES.join(", ")
-                ),
-            ));
-            return None;
-        }
     };
-    o.finish(errs);
+    let mut g = g;
+    *g.layout_mut() = o.finish(errs);
     Some(g)
 }
 
@@ -429,7 +677,7 @@ fn read_sub_graders(
     let mut ok = true;
     for (key, sub) in map {
         let sub_path = crate::error::join(path, &display_key(key));
-        match read_grader(sub, &sub_path, false, errs) {
+        match read_grader(sub, &sub_path, None, errs) {
             Some(g) => {
                 out.insert(key.clone(), g);
             }
@@ -439,7 +687,7 @@ fn read_sub_graders(
     ok.then_some(out)
 }
 
-fn read_range(v: &Value, path: &str, errs: &mut ConfigErrors) -> Option<[f64; 2]> {
+fn read_range(v: &Value, path: &str, errs: &mut ConfigErrors) -> Option<[Num; 2]> {
     let arr = match v {
         Value::Array(a) => a,
         other => {
@@ -447,7 +695,10 @@ fn read_range(v: &Value, path: &str, errs: &mut ConfigErrors) -> Option<[f64; 2]
             return None;
         }
     };
-    let nums: Vec<Option<f64>> = arr.iter().map(Value::as_f64).collect();
+    let nums: Vec<Option<Num>> = arr
+        .iter()
+        .map(|x| x.as_number().cloned().map(Num::from))
+        .collect();
     if arr.len() != 2 || nums.iter().any(Option::is_none) {
         errs.push(ConfigError::new(
             path,
@@ -458,11 +709,16 @@ fn read_range(v: &Value, path: &str, errs: &mut ConfigErrors) -> Option<[f64; 2]
         ));
         return None;
     }
-    let (lo, hi) = (nums[0]?, nums[1]?);
-    if lo >= hi {
+    let mut nums = nums.into_iter().flatten();
+    let (lo, hi) = (nums.next()?, nums.next()?);
+    if lo.get() >= hi.get() {
         errs.push(ConfigError::new(
             path,
-            format!("min must be less than max, got [{lo}, {hi}]"),
+            format!(
+                "min must be less than max, got [{}, {}]",
+                lo.get(),
+                hi.get()
+            ),
         ));
         return None;
     }

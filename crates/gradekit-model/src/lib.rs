@@ -14,6 +14,7 @@
 
 mod error;
 mod grader;
+mod layout;
 mod message;
 mod method;
 mod read;
@@ -22,10 +23,8 @@ mod response;
 mod sample;
 
 pub use error::{ConfigError, ConfigErrorKind, ConfigErrors, PathSegment};
-pub use grader::{
-    Grader, LabelModelGrader, Metric, MultiGrader, Operation, PythonGrader, ScoreModelGrader,
-    StringCheckGrader, TextSimilarityGrader, GRADER_TYPES,
-};
+pub use grader::*;
+pub use layout::{Layout, Num};
 pub use message::{
     AudioInput, ContentItem, Message, MessageContent, ReasoningEffort, Role, SamplingParams,
 };

@@ -1,6 +1,7 @@
 //! Messages of model graders (`score_model`, `label_model`) and their sampling parameters.
 
 use crate::error::{ConfigError, ConfigErrorKind, ConfigErrors};
+use crate::layout::{opt, Layout, Num};
 use crate::read::{enum_str, type_error, Obj};
 use serde::Serialize;
 use serde_json::Value;
@@ -33,50 +34,127 @@ impl Role {
 }
 
 /// One input message (`EvalItem` in OpenAI's schema).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Message {
     pub role: Role,
     pub content: MessageContent,
-    /// Always `"message"` when present.
-    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    /// Always `"message"` when present (wire key `type`).
     pub kind: Option<String>,
+    /// How the object was written (see [`Layout`]).
+    pub layout: Layout,
+}
+
+impl Message {
+    /// The message as given (see `Grader::to_value`).
+    pub fn to_value(&self) -> Value {
+        let content = match &self.content {
+            MessageContent::Text(t) => Value::String(t.clone()),
+            MessageContent::Item(item) => item.to_value(),
+            MessageContent::Items(items) => {
+                Value::Array(items.iter().map(ContentItem::to_value).collect())
+            }
+        };
+        let fields = [
+            Some(("role", Value::from(self.role.as_str()))),
+            Some(("content", content)),
+            opt("type", self.kind.clone()),
+        ];
+        self.layout.write(fields.into_iter().flatten().collect())
+    }
 }
 
 /// A message's content: a string, one content item, or a list of them.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(untagged)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum MessageContent {
     Text(String),
     Item(ContentItem),
     Items(Vec<ContentItem>),
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+/// One part of a message's content, tagged by `type` on the wire.
+#[derive(Debug, Clone, PartialEq)]
 pub enum ContentItem {
+    /// A bare string inside a content list: read as `input_text`, echoed as the string.
+    PlainText(String),
     InputText {
         text: String,
+        layout: Layout,
     },
     OutputText {
         text: String,
+        layout: Layout,
     },
     InputImage {
         image_url: String,
-        #[serde(skip_serializing_if = "Option::is_none")]
+        /// `high`, `low` or `auto`.
         detail: Option<String>,
+        layout: Layout,
     },
     InputAudio {
         input_audio: AudioInput,
+        layout: Layout,
     },
 }
 
+impl ContentItem {
+    /// The item as given (see `Grader::to_value`).
+    pub fn to_value(&self) -> Value {
+        let s = |k: &'static str, v: &String| Some((k, Value::String(v.clone())));
+        let (layout, fields) = match self {
+            ContentItem::PlainText(t) => return Value::String(t.clone()),
+            ContentItem::InputText { text, layout } => (
+                layout,
+                vec![s("type", &"input_text".into()), s("text", text)],
+            ),
+            ContentItem::OutputText { text, layout } => (
+                layout,
+                vec![s("type", &"output_text".into()), s("text", text)],
+            ),
+            ContentItem::InputImage {
+                image_url,
+                detail,
+                layout,
+            } => (
+                layout,
+                vec![
+                    s("type", &"input_image".into()),
+                    s("image_url", image_url),
+                    opt("detail", detail.clone()),
+                ],
+            ),
+            ContentItem::InputAudio {
+                input_audio,
+                layout,
+            } => (
+                layout,
+                vec![
+                    s("type", &"input_audio".into()),
+                    Some(("input_audio", input_audio.to_value())),
+                ],
+            ),
+        };
+        layout.write(fields.into_iter().flatten().collect())
+    }
+}
+
 /// The payload of an `input_audio` content item.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct AudioInput {
     /// base64 audio (may be a template).
     pub data: String,
     /// `mp3` or `wav`.
     pub format: String,
+    /// How the object was written (see [`Layout`]).
+    pub layout: Layout,
+}
+
+impl AudioInput {
+    fn to_value(&self) -> Value {
+        self.layout.write(vec![
+            ("data", Value::String(self.data.clone())),
+            ("format", Value::String(self.format.clone())),
+        ])
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -103,32 +181,48 @@ const EFFORTS: &[(&str, ReasoningEffort)] = &[
 
 impl ReasoningEffort {
     pub fn as_str(self) -> &'static str {
-        EFFORTS
-            .iter()
-            .find(|(_, e)| *e == self)
-            .map(|(n, _)| *n)
-            .unwrap_or("medium")
+        match self {
+            ReasoningEffort::None => "none",
+            ReasoningEffort::Minimal => "minimal",
+            ReasoningEffort::Low => "low",
+            ReasoningEffort::Medium => "medium",
+            ReasoningEffort::High => "high",
+            ReasoningEffort::Xhigh => "xhigh",
+            ReasoningEffort::Max => "max",
+        }
     }
 }
 
 /// `sampling_params` of a model grader. Every field is optional and nullable.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct SamplingParams {
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub seed: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub top_p: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub temperature: Option<f64>,
+    pub top_p: Option<Num>,
+    pub temperature: Option<Num>,
     /// Spelled `max_completions_tokens` on the wire (sic); sent to chat completions as
     /// `max_completion_tokens`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_completions_tokens: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reasoning_effort: Option<ReasoningEffort>,
+    /// How the object was written (see [`Layout`]).
+    pub layout: Layout,
 }
 
 impl SamplingParams {
+    /// The parameters as given (see `Grader::to_value`).
+    pub fn to_value(&self) -> Value {
+        let fields = [
+            opt("seed", self.seed),
+            opt("top_p", self.top_p.as_ref()),
+            opt("temperature", self.temperature.as_ref()),
+            opt("max_completions_tokens", self.max_completions_tokens),
+            opt(
+                "reasoning_effort",
+                self.reasoning_effort.map(ReasoningEffort::as_str),
+            ),
+        ];
+        self.layout.write(fields.into_iter().flatten().collect())
+    }
+
     pub(crate) fn read(v: &Value, path: &str, errs: &mut ConfigErrors) -> Option<SamplingParams> {
         let mut o = Obj::new(v, path, errs)?;
         let mut p = SamplingParams::default();
@@ -138,8 +232,8 @@ impl SamplingParams {
                 None => errs.push(type_error(&o.at("seed"), "an integer", s)),
             }
         }
-        p.top_p = o.opt_f64("top_p", errs);
-        p.temperature = o.opt_f64("temperature", errs);
+        p.top_p = o.opt_num("top_p", errs);
+        p.temperature = o.opt_num("temperature", errs);
         if let Some(m) = o.get("max_completions_tokens") {
             match m.as_u64() {
                 Some(n) if n >= 1 => p.max_completions_tokens = Some(n),
@@ -158,7 +252,7 @@ impl SamplingParams {
                 errs,
             );
         }
-        o.finish(errs);
+        p.layout = o.finish(errs);
         Some(p)
     }
 }
@@ -220,7 +314,7 @@ fn read_message(v: &Value, path: &str, errs: &mut ConfigErrors) -> Option<Messag
                     let ipath = format!("{cpath}[{i}]");
                     let item = match it {
                         // A bare string inside the list is read as input_text.
-                        Value::String(s) => Some(ContentItem::InputText { text: s.clone() }),
+                        Value::String(s) => Some(ContentItem::PlainText(s.clone())),
                         _ => read_item(it, &ipath, errs),
                     };
                     match item {
@@ -240,23 +334,27 @@ fn read_message(v: &Value, path: &str, errs: &mut ConfigErrors) -> Option<Messag
             }
         }
     });
-    o.finish(errs);
+    let layout = o.finish(errs);
     Some(Message {
         role: role?,
         content: content?,
         kind,
+        layout,
     })
 }
 
 fn read_item(v: &Value, path: &str, errs: &mut ConfigErrors) -> Option<ContentItem> {
     let mut o = Obj::new(v, path, errs)?;
     let ty = o.req_str("type", errs)?;
-    let item = match ty.as_str() {
+    let layout = Layout::default();
+    let mut item = match ty.as_str() {
         "input_text" => ContentItem::InputText {
             text: o.req_str("text", errs)?,
+            layout,
         },
         "output_text" => ContentItem::OutputText {
             text: o.req_str("text", errs)?,
+            layout,
         },
         "input_image" => {
             let image_url = o.req_str("image_url", errs);
@@ -276,6 +374,7 @@ fn read_item(v: &Value, path: &str, errs: &mut ConfigErrors) -> Option<ContentIt
             ContentItem::InputImage {
                 image_url: image_url?,
                 detail,
+                layout,
             }
         }
         "input_audio" => {
@@ -296,12 +395,14 @@ fn read_item(v: &Value, path: &str, errs: &mut ConfigErrors) -> Option<ContentIt
                     ));
                 }
             }
-            a.finish(errs);
+            let audio_layout = a.finish(errs);
             ContentItem::InputAudio {
                 input_audio: AudioInput {
                     data: data?,
                     format: format?,
+                    layout: audio_layout,
                 },
+                layout,
             }
         }
         other => {
@@ -315,6 +416,13 @@ fn read_item(v: &Value, path: &str, errs: &mut ConfigErrors) -> Option<ContentIt
             return None;
         }
     };
-    o.finish(errs);
+    let given = o.finish(errs);
+    match &mut item {
+        ContentItem::PlainText(_) => {}
+        ContentItem::InputText { layout, .. }
+        | ContentItem::OutputText { layout, .. }
+        | ContentItem::InputImage { layout, .. }
+        | ContentItem::InputAudio { layout, .. } => *layout = given,
+    }
     Some(item)
 }

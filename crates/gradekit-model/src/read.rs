@@ -2,6 +2,7 @@
 //! with paths and rejecting unknown fields.
 
 use crate::error::{join, ConfigError, ConfigErrorKind, ConfigErrors};
+use crate::layout::{Layout, Num};
 use serde_json::{Map, Value};
 
 /// A JSON type name as OpenAI's errors spell it ("a string", "an object").
@@ -95,9 +96,9 @@ impl<'a> Obj<'a> {
         }
     }
 
-    pub fn opt_f64(&mut self, key: &'static str, errs: &mut ConfigErrors) -> Option<f64> {
+    pub fn opt_num(&mut self, key: &'static str, errs: &mut ConfigErrors) -> Option<Num> {
         match self.get(key)? {
-            Value::Number(n) => n.as_f64(),
+            Value::Number(n) => Some(Num::from(n.clone())),
             other => {
                 errs.push(type_error(&self.at(key), "a number", other));
                 None
@@ -105,17 +106,21 @@ impl<'a> Obj<'a> {
         }
     }
 
-    /// Reports every key that was never asked for.
-    pub fn finish(self, errs: &mut ConfigErrors) {
-        for key in self.map.keys() {
-            if !self.seen.iter().any(|s| s == key) {
-                errs.push(ConfigError::with(
+    /// Reports every key that was never asked for; returns how the object was written (the
+    /// order of its keys and which were `null`) for the echo.
+    pub fn finish(self, errs: &mut ConfigErrors) -> Layout {
+        let mut layout = Layout::default();
+        for (key, v) in self.map {
+            match self.seen.iter().find(|s| *s == key) {
+                Some(known) => layout.push(known, v.is_null()),
+                None => errs.push(ConfigError::with(
                     ConfigErrorKind::UnknownField,
                     join(&self.path, &display_key(key)),
                     "unknown field",
-                ));
+                )),
             }
         }
+        layout
     }
 }
 

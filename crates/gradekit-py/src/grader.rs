@@ -61,6 +61,8 @@ struct State {
 /// * `judge_embedding_model` (str): embeddings model of `cosine`; default
 ///   `text-embedding-3-large`.
 /// * `judge_response_format` (str): `json_schema` (default), `json_object` or `none`.
+/// * `judge_token_cap_field` (str): the request field of the grader's token cap:
+///   `max_completion_tokens` (default), `max_tokens` (llama-cpp-python) or `both`.
 ///
 /// An unknown keyword raises `TypeError`; a value of the wrong type or range names the option.
 /// Properties: `name`, `type`, `pass_threshold`, `config`, `engine_options`, `item_keys`,

@@ -6,7 +6,9 @@
 //! threads did not survive the fork), so a `Grader` used in a new process rebuilds its options
 //! from the spec and recompiles (see `grader.rs`).
 
-use gradekit_engine::judge::{ApiKey, ClientConfig, LazyOpenAiClient, ResponseFormatMode};
+use gradekit_engine::judge::{
+    ApiKey, ClientConfig, LazyOpenAiClient, ResponseFormatMode, TokenCapField,
+};
 use gradekit_engine::python::{PythonMode, PythonOptions, PythonRuntime};
 use gradekit_engine::EngineOptions;
 use pyo3::exceptions::{PyTypeError, PyValueError};
@@ -31,6 +33,7 @@ const KNOWN: &[&str] = &[
     "judge_cache",
     "judge_embedding_model",
     "judge_response_format",
+    "judge_token_cap_field",
     "threads",
 ];
 
@@ -45,6 +48,7 @@ pub struct Spec {
     judge_cache: Option<PathBuf>,
     judge_embedding_model: String,
     judge_response_format: ResponseFormatMode,
+    judge_token_cap_field: TokenCapField,
     /// Threads of CPU-bound batches (`None`: one per core).
     pub threads: Option<usize>,
 }
@@ -60,6 +64,7 @@ impl Default for Spec {
             judge_cache: None,
             judge_embedding_model: "text-embedding-3-large".into(),
             judge_response_format: ResponseFormatMode::JsonSchema,
+            judge_token_cap_field: TokenCapField::MaxCompletionTokens,
             threads: None,
         }
     }
@@ -154,6 +159,14 @@ impl Spec {
                         ))
                     })?;
                 }
+                "judge_token_cap_field" => {
+                    let f: String = typed(&v, &key, "a str")?;
+                    s.judge_token_cap_field = TokenCapField::parse(&f).ok_or_else(|| {
+                        PyValueError::new_err(format!(
+                            "unknown judge_token_cap_field {f:?}; expected max_completion_tokens, max_tokens or both"
+                        ))
+                    })?;
+                }
                 "threads" => s.threads = Some(at_least_one(&v, &key)?),
                 _ => unknown.push(key),
             }
@@ -186,6 +199,7 @@ impl Spec {
         cfg.concurrency = self.judge_concurrency;
         cfg.timeout = self.judge_timeout;
         cfg.response_format = self.judge_response_format;
+        cfg.token_cap = self.judge_token_cap_field;
         if let Some(dir) = &self.judge_cache {
             std::fs::create_dir_all(dir).map_err(|e| {
                 PyValueError::new_err(format!("cannot create judge_cache {}: {e}", dir.display()))

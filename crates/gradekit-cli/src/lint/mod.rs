@@ -112,7 +112,7 @@ pub fn main(a: Args) -> Result<ExitCode> {
     let mut missing_key = (0u64, Vec::new());
     let mut invalid = (0u64, Vec::new(), None::<String>);
 
-    let (input, _) = crate::score::io_open(&a.input)?;
+    let (input, _) = crate::io::open_input(&a.input)?;
     let reader = std::io::BufReader::with_capacity(1 << 20, input);
     let mut rows = 0usize;
     let mut batch: Vec<(u64, EvalContext, Option<String>)> = Vec::new();

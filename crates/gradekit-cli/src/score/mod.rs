@@ -5,20 +5,18 @@
 //! by the chunk, not the file. Every non-blank line yields exactly one output line: a result,
 //! or an error line naming what was wrong with it. Nothing is dropped.
 
-mod io;
-pub(crate) use io::open_input as io_open;
 pub(crate) mod line;
 mod process;
 mod progress;
 mod read;
 mod report;
-mod report_svg;
 mod resume;
 mod row;
 mod strict;
 mod summary;
 
 use crate::engine_flags::EngineFlags;
+use crate::io;
 use anyhow::{Context, Result};
 use gradekit_engine::CompiledGrader;
 use process::Part;
@@ -99,10 +97,10 @@ pub fn main(a: Args) -> Result<ExitCode> {
     outputs.extend(a.summary_json.as_deref().map(|p| (p, "summary file")));
     outputs.extend(a.report.as_deref().map(|p| (p, "report")));
     if io::is_stdio(out_name) {
-        crate::io::require_stdout()?;
+        io::require_stdout()?;
     }
     if io::is_stdio(&a.input) {
-        crate::io::require_stdin()?;
+        io::require_stdin()?;
     }
     io::refuse_overlaps(
         &[(a.input.as_path(), "input"), (a.grader.as_path(), "grader")],
@@ -113,11 +111,11 @@ pub fn main(a: Args) -> Result<ExitCode> {
         anyhow::bail!("--max-line-bytes must be at least 1");
     }
     let opts = a.engine.to_options()?;
-    let grader_json = crate::io::read_grader(&a.grader)?;
+    let grader_json = io::read_grader(&a.grader)?;
     let grader = match gradekit_engine::compile_for_run(&grader_json, &opts) {
         Ok(g) => g,
         Err(errs) => {
-            crate::io::report(&errs, &format!("grader {}", a.grader.display()));
+            io::report(&errs, &format!("grader {}", a.grader.display()));
             return Ok(ExitCode::from(2));
         }
     };

@@ -18,7 +18,7 @@ use gradekit_judge::{
     LazyOpenAiClient, MessageContent as JudgeContent, SamplingParams as JudgeSampling,
 };
 use gradekit_model::{
-    ConfigErrors, ContentItem, Grader, Message, MessageContent, SamplingParams, TokenUsage,
+    ConfigErrors, ContentItem, Message, MessageContent, Num, SamplingParams, TokenUsage,
 };
 
 /// Judge calls in flight when the options do not say (`--judge-concurrency`).
@@ -46,17 +46,6 @@ pub(crate) fn embedder(opts: &EngineOptions) -> Result<Arc<dyn Embedder>, JudgeE
     match &opts.embedder {
         Some(e) => Ok(Arc::clone(e)),
         None => default_client().map(|c| c as Arc<dyn Embedder>),
-    }
-}
-
-/// Whether grading `g` calls a judge (score_model, label_model, cosine, or a multi holding one):
-/// such graders are I/O bound and are batched on a wide pool.
-pub(crate) fn needs_judge(g: &Grader) -> bool {
-    match g {
-        Grader::ScoreModel(_) | Grader::LabelModel(_) => true,
-        Grader::TextSimilarity(t) => t.evaluation_metric == gradekit_model::Metric::Cosine,
-        Grader::Multi(m) => m.graders.values().any(needs_judge),
-        Grader::StringCheck(_) | Grader::Python(_) => false,
     }
 }
 
@@ -153,6 +142,22 @@ impl Messages {
         ok.then_some(Messages(out))
     }
 
+    /// Every template field, in config order.
+    pub(crate) fn fields(&self) -> Vec<&Field> {
+        let mut out = Vec::new();
+        for m in &self.0 {
+            match &m.content {
+                Content::Text(t) => out.push(t),
+                Content::Parts(parts) => out.extend(parts.iter().map(|p| match p {
+                    Part::Text(t) => t,
+                    Part::Image { url, .. } => url,
+                    Part::Audio { data, .. } => data,
+                })),
+            }
+        }
+        out
+    }
+
     /// The messages rendered for one sample.
     pub(crate) fn render(&self, ctx: &EvalContext) -> Result<Vec<ChatMessage>, Failure> {
         self.0
@@ -183,16 +188,20 @@ fn compile_part(
     errs: &mut ConfigErrors,
 ) -> Option<Part> {
     match item {
-        ContentItem::InputText { text } | ContentItem::OutputText { text } => {
+        // A bare string in a content list is its own path (`content[2]`).
+        ContentItem::PlainText(text) => {
+            template(text, path.to_string(), opts, errs).map(Part::Text)
+        }
+        ContentItem::InputText { text, .. } | ContentItem::OutputText { text, .. } => {
             template(text, join(path, "text"), opts, errs).map(Part::Text)
         }
-        ContentItem::InputImage { image_url, detail } => {
-            template(image_url, join(path, "image_url"), opts, errs).map(|url| Part::Image {
-                url,
-                detail: detail.clone(),
-            })
-        }
-        ContentItem::InputAudio { input_audio } => template(
+        ContentItem::InputImage {
+            image_url, detail, ..
+        } => template(image_url, join(path, "image_url"), opts, errs).map(|url| Part::Image {
+            url,
+            detail: detail.clone(),
+        }),
+        ContentItem::InputAudio { input_audio, .. } => template(
             &input_audio.data,
             join(&join(path, "input_audio"), "data"),
             opts,
@@ -230,7 +239,7 @@ pub(crate) fn sampling(p: Option<&SamplingParams>) -> JudgeSampling {
         max_completions_tokens: p.max_completions_tokens,
         reasoning_effort: p.reasoning_effort.map(|e| e.as_str().to_string()),
         seed: p.seed,
-        temperature: p.temperature,
-        top_p: p.top_p,
+        temperature: p.temperature.as_ref().map(Num::get),
+        top_p: p.top_p.as_ref().map(Num::get),
     }
 }

@@ -23,6 +23,11 @@ pub(crate) struct LabelModel {
 }
 
 impl LabelModel {
+    /// The messages sent to the judge, as compiled templates.
+    pub(crate) fn messages(&self) -> &Messages {
+        &self.messages
+    }
+
     pub(crate) fn compile(
         c: &LabelModelGrader,
         path: &str,

@@ -3,8 +3,8 @@
 
 use crate::context::EvalContext;
 use crate::result::{Failure, Usage};
-use crate::EngineOptions;
-use gradekit_model::{ConfigError, ConfigErrorKind, ConfigErrors, Grader, SampleParts};
+use crate::{Cost, EngineOptions};
+use gradekit_model::{ConfigError, ConfigErrorKind, ConfigErrors, Grader, GraderType, SampleParts};
 use gradekit_template::{RenderError, Root as TemplateRoot, Step, Template};
 use std::borrow::Cow;
 
@@ -27,25 +27,69 @@ pub(crate) enum Leaf {
     LabelModel(label_model::LabelModel),
 }
 
+/// Every question about a leaf is an exhaustive `match` over its type, here: a new grader
+/// type does not compile until it says what it is called, what it costs, which template fields
+/// it renders and what of the sample and item it can observe.
 impl Leaf {
+    /// The type of this leaf.
+    pub(crate) fn kind(&self) -> GraderType {
+        match self {
+            Leaf::StringCheck(_) => GraderType::StringCheck,
+            Leaf::TextSimilarity(_) => GraderType::TextSimilarity,
+            Leaf::Python(_) => GraderType::Python,
+            Leaf::ScoreModel(_) => GraderType::ScoreModel,
+            Leaf::LabelModel(_) => GraderType::LabelModel,
+        }
+    }
+
+    /// The cost of grading this leaf (how batches are scheduled, `CompiledGrader::schedule`).
+    pub(crate) fn cost(&self) -> Cost {
+        match self {
+            Leaf::StringCheck(_) => Cost::Cpu,
+            Leaf::TextSimilarity(t) if t.calls_embedder() => Cost::Io,
+            Leaf::TextSimilarity(_) => Cost::Cpu,
+            Leaf::Python(_) => Cost::Python,
+            Leaf::ScoreModel(_) | Leaf::LabelModel(_) => Cost::Io,
+        }
+    }
+
+    /// The template fields this leaf renders, in config order (its template references,
+    /// `CompiledGrader::template_refs`).
+    pub(crate) fn fields(&self) -> Vec<&Field> {
+        match self {
+            Leaf::StringCheck(g) => g.fields().to_vec(),
+            Leaf::TextSimilarity(g) => g.fields().to_vec(),
+            Leaf::Python(_) => Vec::new(),
+            Leaf::ScoreModel(g) => g.messages().fields(),
+            Leaf::LabelModel(g) => g.messages().fields(),
+        }
+    }
+
+    /// Whether the grader sees the whole sample and item (python code, a judge's prompt may
+    /// quote anything), not only what its templates name.
+    fn sees_everything(&self) -> bool {
+        match self {
+            Leaf::StringCheck(_) | Leaf::TextSimilarity(_) => false,
+            Leaf::Python(_) | Leaf::ScoreModel(_) | Leaf::LabelModel(_) => true,
+        }
+    }
+
     /// The parts of a text sample this grader can observe: those its templates name, or all
     /// of them for graders that see the whole sample (python, model graders).
     pub(crate) fn sample_parts(&self) -> SampleParts {
-        match self {
-            Leaf::StringCheck(g) => parts_named_by(&g.templates()),
-            Leaf::TextSimilarity(g) => parts_named_by(&g.templates()),
-            Leaf::Python(_) | Leaf::ScoreModel(_) | Leaf::LabelModel(_) => SampleParts::ALL,
+        if self.sees_everything() {
+            return SampleParts::ALL;
         }
+        parts_named_by(self.fields().into_iter().map(|f| &f.template))
     }
 
     /// The top-level item keys this grader can observe: those its templates name, or `None`
     /// when it can observe the whole item (python and model graders, `{{ item }}`).
     pub(crate) fn item_keys(&self) -> Option<Vec<String>> {
-        match self {
-            Leaf::StringCheck(g) => keys_named_by(&g.templates()),
-            Leaf::TextSimilarity(g) => keys_named_by(&g.templates()),
-            Leaf::Python(_) | Leaf::ScoreModel(_) | Leaf::LabelModel(_) => None,
+        if self.sees_everything() {
+            return None;
         }
+        keys_named_by(self.fields().into_iter().map(|f| &f.template))
     }
 
     /// Compiles a non-multi grader; `None` when errors were pushed.
@@ -112,6 +156,11 @@ pub(crate) struct Field {
 }
 
 impl Field {
+    /// Where the field is in the config (`graders.b.input[1].content[2]`).
+    pub(crate) fn path(&self) -> &str {
+        &self.path
+    }
+
     /// Renders the field for a sample; a missing path is an `invalid_variable_error`, a
     /// rendering past the budget an `other_error` naming the field and the limit (measured
     /// before anything is allocated).
@@ -159,21 +208,11 @@ pub(crate) fn template(
     }
 }
 
-/// The error for a grader type whose implementation is not part of this build.
-pub(crate) fn not_supported(path: &str, what: &str, issue: u32) -> ConfigError {
-    ConfigError::with(
-        ConfigErrorKind::Unsupported,
-        join(path, "type"),
-        format!("{what} is not supported in this build yet (tracked in issue #{issue})"),
-    )
-}
-
 /// The sample parts that `templates` reference. A reference to the whole `sample` needs all;
 /// a name that no text sample has is missing with or without the optional parts.
-fn parts_named_by(templates: &[&Template]) -> SampleParts {
+fn parts_named_by<'a>(templates: impl Iterator<Item = &'a Template>) -> SampleParts {
     let mut parts = SampleParts::TEXT;
     let sample_refs = templates
-        .iter()
         .flat_map(|t| t.refs())
         .filter(|p| p.root == TemplateRoot::Sample);
     for path in sample_refs {
@@ -193,10 +232,9 @@ fn parts_named_by(templates: &[&Template]) -> SampleParts {
 
 /// The top-level item keys that `templates` reference, in first-use order; `None` when one
 /// references the whole item or indexes it (`{{ item }}`, `{{ item[0] }}`).
-fn keys_named_by(templates: &[&Template]) -> Option<Vec<String>> {
+fn keys_named_by<'a>(templates: impl Iterator<Item = &'a Template>) -> Option<Vec<String>> {
     let mut keys: Vec<String> = Vec::new();
     let item_refs = templates
-        .iter()
         .flat_map(|t| t.refs())
         .filter(|p| p.root == TemplateRoot::Item);
     for path in item_refs {

@@ -59,17 +59,7 @@ impl Multi {
         }
         let keys: Vec<String> = c.graders.keys().cloned().collect();
         let vars: Vec<&str> = keys.iter().map(String::as_str).collect();
-        let formula = match Formula::parse(&c.calculate_output, &vars) {
-            Ok(f) => Some(f),
-            Err(e) => {
-                errs.push(ConfigError::formula(
-                    "calculate_output",
-                    e.kind.code(),
-                    e.to_string(),
-                ));
-                None
-            }
-        };
+        let formula = parse_formula(&c.calculate_output, &vars, errs);
         ok.then_some(Multi {
             keys,
             subs,
@@ -136,25 +126,17 @@ impl Multi {
     }
 }
 
-/// Parses the formula of a multi grader that failed shape checks, so that `/validate` still
-/// reports every fault. Does nothing unless `graders` is a map and the formula a string.
-pub(crate) fn check_raw_formula(v: &serde_json::Value, errs: &mut ConfigErrors) {
-    let Some(obj) = v.as_object() else { return };
-    if obj.get("type").and_then(|t| t.as_str()) != Some("multi") {
-        return;
-    }
-    let (Some(graders), Some(calc)) = (
-        obj.get("graders").and_then(|g| g.as_object()),
-        obj.get("calculate_output").and_then(|c| c.as_str()),
-    ) else {
-        return;
-    };
-    let vars: Vec<&str> = graders.keys().map(String::as_str).collect();
-    if let Err(e) = Formula::parse(calc, &vars) {
-        errs.push(ConfigError::formula(
-            "calculate_output",
-            e.kind.code(),
-            e.to_string(),
-        ));
-    }
+/// Parses `calculate_output` with the sub-graders' keys as its variables, reporting a fault at
+/// `calculate_output` with the formula crate's code. Also run on the formula outline of a
+/// multi grader whose sub-graders failed to read, so that `/validate` reports every fault.
+pub(crate) fn parse_formula(src: &str, vars: &[&str], errs: &mut ConfigErrors) -> Option<Formula> {
+    Formula::parse(src, vars)
+        .map_err(|e| {
+            errs.push(ConfigError::formula(
+                "calculate_output",
+                e.kind.code(),
+                e.to_string(),
+            ))
+        })
+        .ok()
 }

@@ -31,6 +31,10 @@ impl Python {
             Err(e) => {
                 let (field, kind) = match e.kind {
                     CompileErrorKind::ImageTag => ("image_tag", ConfigErrorKind::UnknownValue),
+                    CompileErrorKind::TooLarge => ("source", ConfigErrorKind::TooLarge),
+                    CompileErrorKind::EmbeddedNotBuilt => ("source", ConfigErrorKind::Unsupported),
+                    // Syntax, Module, NoGrade, Signature and kinds the python crate adds later
+                    // (its enum is non-exhaustive): the source does not load.
                     _ => ("source", ConfigErrorKind::PythonSource),
                 };
                 errs.push(ConfigError::with(kind, join(path, field), e.message));

@@ -23,6 +23,11 @@ pub(crate) struct ScoreModel {
 }
 
 impl ScoreModel {
+    /// The messages sent to the judge, as compiled templates.
+    pub(crate) fn messages(&self) -> &Messages {
+        &self.messages
+    }
+
     pub(crate) fn compile(
         c: &ScoreModelGrader,
         path: &str,

@@ -9,7 +9,6 @@ use super::{join, template, Field};
 use crate::context::EvalContext;
 use crate::result::Failure;
 use gradekit_model::{ConfigErrors, Operation, StringCheckGrader};
-use gradekit_template::Template;
 
 #[derive(Debug)]
 pub(crate) struct StringCheck {
@@ -19,9 +18,9 @@ pub(crate) struct StringCheck {
 }
 
 impl StringCheck {
-    /// The templates rendered per sample.
-    pub(crate) fn templates(&self) -> [&Template; 2] {
-        [&self.input.template, &self.reference.template]
+    /// The template fields rendered per sample.
+    pub(crate) fn fields(&self) -> [&Field; 2] {
+        [&self.input, &self.reference]
     }
 
     pub(crate) fn compile(

@@ -1,32 +1,38 @@
 //! `text_similarity`: a metric of gradekit-metrics over the rendered input and reference.
 
-use super::{join, not_supported, template, Field};
+use super::{join, template, Field};
 use crate::context::EvalContext;
 use crate::result::{Failure, Usage};
 use crate::EngineOptions;
 use gradekit_model::{ConfigErrors, Metric, TextSimilarityGrader};
-use gradekit_template::Template;
 
 #[derive(Debug)]
 pub(crate) struct TextSimilarity {
     input: Field,
     reference: Field,
-    metric: Metric,
+    scorer: Scorer,
     /// `PATH.input and PATH.reference`: the fields a metric limit error names.
     fields: String,
-    /// Set for `cosine`, which embeds through the judge client (issue #5).
-    cosine: Option<super::cosine::Cosine>,
+}
+
+/// How a metric is scored, decided once at compile time.
+#[derive(Debug)]
+enum Scorer {
+    /// A pure function of gradekit-metrics, on this thread.
+    Local(gradekit_metrics::Metric),
+    /// `cosine`: two embeddings from the judge client's embedder (issue #5).
+    Cosine(super::cosine::Cosine),
 }
 
 impl TextSimilarity {
     /// True for `cosine`, which calls an embedder.
     pub(crate) fn calls_embedder(&self) -> bool {
-        self.cosine.is_some()
+        matches!(self.scorer, Scorer::Cosine(_))
     }
 
-    /// The templates rendered per sample.
-    pub(crate) fn templates(&self) -> [&Template; 2] {
-        [&self.input.template, &self.reference.template]
+    /// The template fields rendered per sample.
+    pub(crate) fn fields(&self) -> [&Field; 2] {
+        [&self.input, &self.reference]
     }
 
     pub(crate) fn compile(
@@ -37,9 +43,10 @@ impl TextSimilarity {
     ) -> Option<TextSimilarity> {
         let input = template(&c.input, join(path, "input"), opts, errs);
         let reference = template(&c.reference, join(path, "reference"), opts, errs);
-        let cosine = if c.evaluation_metric == Metric::Cosine {
-            match super::cosine::Cosine::new(opts) {
-                Ok(cos) => Some(cos),
+        let scorer = match local_metric(c.evaluation_metric) {
+            Some(m) => Scorer::Local(m),
+            None => match super::cosine::Cosine::new(opts) {
+                Ok(cos) => Scorer::Cosine(cos),
                 Err(e) => {
                     errs.push(gradekit_model::ConfigError::new(
                         join(path, "evaluation_metric"),
@@ -47,73 +54,42 @@ impl TextSimilarity {
                     ));
                     return None;
                 }
-            }
-        } else {
-            None
+            },
         };
-        if cosine.is_none() && !metric_available(c.evaluation_metric) {
-            let issue = if c.evaluation_metric == Metric::Cosine {
-                5
-            } else {
-                3
-            };
-            let mut e = not_supported(
-                path,
-                &format!(
-                    "text_similarity metric \"{}\"",
-                    c.evaluation_metric.as_str()
-                ),
-                issue,
-            );
-            e.path = join(path, "evaluation_metric");
-            errs.push(e);
-            return None;
-        }
         Some(TextSimilarity {
             input: input?,
             reference: reference?,
-            metric: c.evaluation_metric,
+            scorer,
             fields: format!("{} and {}", join(path, "input"), join(path, "reference")),
-            cosine,
         })
     }
 
+    /// The primary variant of each metric (DESIGN.md §4), from gradekit-metrics' checked entry
+    /// point: a pair whose exact score would cost more than the metric's limit (rouge_l's LCS,
+    /// fuzzy_match's Indel/partial_ratio on long texts) is refused with `other_error` instead
+    /// of stalling a thread. The metrics are total functions into [0, 1] otherwise; a
+    /// non-finite value would be an engine bug and is reported as `other_error` by the caller
+    /// rather than passed on.
     pub(crate) fn grade(&self, ctx: &EvalContext, usage: &mut Usage) -> Result<f64, Failure> {
         let input = self.input.render(ctx)?;
         let reference = self.reference.render(ctx)?;
-        if let Some(cos) = &self.cosine {
-            return cos.score(&input, &reference, usage);
+        match &self.scorer {
+            Scorer::Cosine(cos) => cos.score(&input, &reference, usage),
+            Scorer::Local(m) => gradekit_metrics::score(*m, &input, &reference).map_err(|e| {
+                Failure::Limit(format!(
+                    "{}: {e}; a longer text against a short one is accepted",
+                    self.fields
+                ))
+            }),
         }
-        score(self.metric, &input, &reference).map_err(|e| match e {
-            Refused::Limit(e) => Failure::Limit(format!(
-                "{}: {e}; a longer text against a short one is accepted",
-                self.fields
-            )),
-            Refused::Cosine => Failure::Other,
-        })
     }
 }
 
-fn metric_available(m: Metric) -> bool {
-    m != Metric::Cosine
-}
-
-/// Why [`score`] gave no value.
-enum Refused {
-    /// Over a metric's cost limit (`gradekit_metrics::limits`): `other_error` with details.
-    Limit(gradekit_metrics::LimitError),
-    /// `cosine` is scored through the judge client, never here.
-    Cosine,
-}
-
-/// The primary variant of each metric (DESIGN.md §4), from gradekit-metrics' checked entry
-/// point: a pair whose exact score would cost more than the metric's limit (rouge_l's LCS,
-/// fuzzy_match's Indel/partial_ratio on long texts) is refused instead of stalling a thread.
-/// The metrics are total functions into [0, 1] otherwise; a non-finite value would be an
-/// engine bug and is reported as `other_error` by the caller rather than passed on.
-fn score(m: Metric, input: &str, reference: &str) -> Result<f64, Refused> {
+/// The wire metric as a local metric of gradekit-metrics; `None` for `cosine`, which embeds
+/// through the judge client. Exhaustive: a new `Metric` does not compile until it is mapped.
+fn local_metric(m: Metric) -> Option<gradekit_metrics::Metric> {
     use gradekit_metrics::Metric as M;
-    let metric = match m {
+    Some(match m {
         Metric::FuzzyMatch => M::FuzzyMatch,
         Metric::Bleu => M::Bleu,
         Metric::Gleu => M::Gleu,
@@ -124,9 +100,8 @@ fn score(m: Metric, input: &str, reference: &str) -> Result<f64, Refused> {
         Metric::Rouge4 => M::RougeN(4),
         Metric::Rouge5 => M::RougeN(5),
         Metric::RougeL => M::RougeL,
-        Metric::Cosine => return Err(Refused::Cosine),
-    };
-    gradekit_metrics::score(metric, input, reference).map_err(Refused::Limit)
+        Metric::Cosine => return None,
+    })
 }
 
 #[cfg(test)]

@@ -12,12 +12,16 @@
 //! (Latin-1 through a 256-entry table, other code points through a small open-addressing hash
 //! table) so the match masks take σ·⌈m/64⌉ words, not 256·⌈m/64⌉.
 
+use std::cell::Cell;
+
 /// Match masks of a pattern: for each distinct character, the bit set of its positions.
 #[derive(Debug, Clone)]
 pub(crate) struct PatternMatch {
     words: usize,
     /// Dense index (0 = absent) of each Latin-1 character.
     latin: [u32; 256],
+    /// The Latin-1 characters with a non-zero entry in `latin`.
+    latin_used: Vec<u8>,
     /// Open-addressing table of the other characters: (code point, dense index); 0 = empty.
     wide: Vec<(u32, u32)>,
     /// `(σ + 1) · words` masks, index 0 all zeros.
@@ -31,38 +35,54 @@ fn hash(c: u32) -> usize {
 
 impl PatternMatch {
     pub(crate) fn new(pattern: &[u32]) -> Self {
-        let words = pattern.len().div_ceil(64).max(1);
         let mut pm = PatternMatch {
-            words,
+            words: 1,
             latin: [0; 256],
+            latin_used: Vec::new(),
             wide: Vec::new(),
             masks: Vec::new(),
         };
+        pm.rebuild(pattern);
+        pm
+    }
+
+    /// Makes `self` the masks of `pattern`, reusing its buffers (only the Latin-1 entries the
+    /// previous pattern set are cleared, not the whole table).
+    fn rebuild(&mut self, pattern: &[u32]) {
+        for &c in &self.latin_used {
+            self.latin[usize::from(c)] = 0;
+        }
+        self.latin_used.clear();
+        let words = pattern.len().div_ceil(64).max(1);
+        self.words = words;
+        self.wide.clear();
         let wide_count = pattern.iter().filter(|&&c| c >= 256).count();
         if wide_count > 0 {
-            pm.wide = vec![(0, 0); (wide_count * 2).next_power_of_two()];
+            self.wide
+                .resize((wide_count * 2).next_power_of_two(), (0, 0));
         }
-        // pass 1: dense indices; pass 2: one allocation for all masks, then the bits
+        // pass 1: dense indices; pass 2: the masks, then the bits
         let mut sigma = 0u32;
         for &c in pattern {
-            if pm.index(c) == 0 {
+            if self.index(c) == 0 {
                 sigma += 1;
-                pm.insert(c, sigma);
+                self.insert(c, sigma);
             }
         }
-        pm.masks = vec![0; (sigma as usize + 1) * words];
+        self.masks.clear();
+        self.masks.resize((sigma as usize + 1) * words, 0);
         for (pos, &c) in pattern.iter().enumerate() {
-            let slot = pm.index(c) as usize * words + pos / 64;
-            if let Some(m) = pm.masks.get_mut(slot) {
+            let slot = self.index(c) as usize * words + pos / 64;
+            if let Some(m) = self.masks.get_mut(slot) {
                 *m |= 1u64 << (pos % 64);
             }
         }
-        pm
     }
 
     fn insert(&mut self, c: u32, idx: u32) {
         if let Some(slot) = self.latin.get_mut(c as usize) {
             *slot = idx;
+            self.latin_used.push(c as u8);
             return;
         }
         let mask = self.wide.len() - 1;
@@ -233,8 +253,26 @@ pub(crate) fn lcs(a: &[u32], b: &[u32]) -> usize {
         return affix;
     }
     let (pattern, text) = if a.len() <= b.len() { (a, b) } else { (b, a) };
-    affix + PatternMatch::new(pattern).lcs(text)
+    thread_local! {
+        static PM: Cell<Option<Box<PatternMatch>>> = const { Cell::new(None) };
+    }
+    // This thread's masks, taken out for the call (a nested call builds its own) and put back
+    // unless a long pattern made them large.
+    let mut pm = PM
+        .try_with(Cell::take)
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| Box::new(PatternMatch::new(&[])));
+    pm.rebuild(pattern);
+    let l = pm.lcs(text);
+    if pm.masks.len() <= KEEP_MASK_WORDS {
+        let _ = PM.try_with(|c| c.set(Some(pm)));
+    }
+    affix + l
 }
+
+/// Mask words kept per thread between calls of [`lcs`] (256 KiB).
+const KEEP_MASK_WORDS: usize = 1 << 15;
 
 /// Indel distance of two code-point strings.
 pub(crate) fn distance(a: &[u32], b: &[u32]) -> usize {

@@ -13,6 +13,8 @@
 //!
 //! `score_cutoff` (0–100) is threaded through as in rapidfuzz: a part below it counts as 0.
 
+use std::cell::Cell;
+
 use super::indel;
 use super::partial::partial_ratio;
 use super::ratio::{norm_distance, ratio, score_cutoff_to_distance};
@@ -35,32 +37,121 @@ pub(crate) fn is_narrow(s: &[u32]) -> bool {
 
 /// Words of `s`, sorted by code point (with duplicates).
 pub(crate) fn sorted_split(s: &[u32], narrow: bool) -> Vec<&[u32]> {
-    // (first two code points packed, word): the packed key decides most comparisons; a missing
-    // character packs as 0, so equal keys fall back to the full comparison
-    let mut keyed: Vec<(u64, &[u32])> = Vec::new();
-    let mut start = 0;
-    for (i, &c) in s.iter().enumerate() {
-        // fast exit for the common non-space range before the full table
-        if (0x21..0x85).contains(&c) || !is_space(c, narrow) {
-            continue;
+    let mut keyed = Vec::new();
+    sorted_words_into(s, narrow, &mut keyed);
+    keyed.iter().map(|&w| word(s, w)).collect()
+}
+
+/// A word of a string: its sort key and its range.
+pub(crate) type Word = (u64, u32, u32);
+
+#[inline]
+fn word(s: &[u32], (_, a, b): Word) -> &[u32] {
+    s.get(a as usize..b as usize).unwrap_or_default()
+}
+
+/// The words of `s`, sorted, into `out` (cleared first).
+///
+/// Each word carries a packed prefix: the packed key decides most comparisons; equal keys fall
+/// back to the full comparison. For a narrow string (every code point below 256) the key is
+/// the first eight code points, one byte each, big-endian, a missing one packing as 0;
+/// otherwise the first two, 32 bits each. Either way `key(x) < key(y)` implies `x < y` and
+/// `x < y` implies `key(x) <= key(y)` (code points are ≥ 0 and a prefix sorts first), so
+/// sorting by (key, word) is sorting by word.
+pub(crate) fn sorted_words_into(s: &[u32], narrow: bool, out: &mut Vec<Word>) {
+    out.clear();
+    if narrow {
+        narrow_words(s, out);
+    } else {
+        let mut start = 0;
+        for (i, &c) in s.iter().enumerate() {
+            // fast exit for the common non-space range before the full table
+            if (0x21..0x85).contains(&c) || !is_space(c, narrow) {
+                continue;
+            }
+            if i > start {
+                out.push((key_wide(&s[start..i]), start as u32, i as u32));
+            }
+            start = i + 1;
         }
-        if i > start {
-            keyed.push((key(&s[start..i]), &s[start..i]));
+        if s.len() > start {
+            out.push((key_wide(&s[start..]), start as u32, s.len() as u32));
         }
-        start = i + 1;
+    }
+    let cmp = |x: &Word, y: &Word| match x.0.cmp(&y.0) {
+        std::cmp::Ordering::Equal => word(s, *x).cmp(word(s, *y)),
+        o => o,
+    };
+    if out.len() <= INSERTION_MAX {
+        // Sentence-sized lists: insertion sort moves few elements and mispredicts about once
+        // per word (the library sort's small-sort network and merges cost more here).
+        for k in 1..out.len() {
+            let x = out[k];
+            let mut j = k;
+            while j > 0 && cmp(&x, &out[j - 1]).is_lt() {
+                out[j] = out[j - 1];
+                j -= 1;
+            }
+            out[j] = x;
+        }
+    } else {
+        out.sort_unstable_by(cmp);
+    }
+}
+
+/// Longest word list sorted by insertion.
+const INSERTION_MAX: usize = 48;
+
+/// rapidfuzz's `is_space` for narrow strings, per code point below 256.
+static NARROW_SPACE: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut c = 0;
+    while c < 256 {
+        t[c] = matches!(c, 0x09..=0x0D | 0x1C..=0x20);
+        c += 1;
+    }
+    t
+};
+
+/// The words of a narrow string with their keys: the spaces of each 64 code points are
+/// gathered into a bit mask first (table look-ups, no branch per code point), then the words
+/// are the gaps between the set bits.
+fn narrow_words(s: &[u32], out: &mut Vec<Word>) {
+    let mut start = 0usize;
+    for (ci, chunk) in s.chunks(64).enumerate() {
+        let mut spaces = 0u64;
+        for (k, &c) in chunk.iter().enumerate() {
+            spaces |= u64::from(NARROW_SPACE[(c & 0xff) as usize]) << k;
+        }
+        while spaces != 0 {
+            let i = ci * 64 + spaces.trailing_zeros() as usize;
+            if i > start {
+                out.push((key_narrow(&s[start..i]), start as u32, i as u32));
+            }
+            start = i + 1;
+            spaces &= spaces - 1;
+        }
     }
     if s.len() > start {
-        keyed.push((key(&s[start..]), &s[start..]));
+        out.push((key_narrow(&s[start..]), start as u32, s.len() as u32));
     }
-    keyed.sort_unstable_by(|x, y| x.0.cmp(&y.0).then_with(|| x.1.cmp(y.1)));
-    keyed.into_iter().map(|(_, w)| w).collect()
 }
 
 #[inline]
-fn key(w: &[u32]) -> u64 {
+fn key_wide(w: &[u32]) -> u64 {
     let c0 = w.first().copied().unwrap_or(0);
     let c1 = w.get(1).copied().unwrap_or(0);
     (u64::from(c0) << 32) | u64::from(c1)
+}
+
+#[inline]
+fn key_narrow(w: &[u32]) -> u64 {
+    // the missing code points pack as 0
+    let mut b = [0u8; 8];
+    for (d, &c) in b.iter_mut().zip(w) {
+        *d = c as u8;
+    }
+    u64::from_be_bytes(b)
 }
 
 /// Words joined with single spaces.
@@ -132,16 +223,25 @@ pub(crate) fn decompose<'a>(a: &[&'a [u32]], b: &[&'a [u32]]) -> Decomposition<'
 fn set_scores(d: &Decomposition<'_>, score_cutoff: f64) -> f64 {
     let diff_ab = join(&d.diff_ab);
     let diff_ba = join(&d.diff_ba);
+    set_scores_of(
+        joined_len(&d.intersection),
+        &diff_ab,
+        &diff_ba,
+        score_cutoff,
+    )
+}
+
+/// [`set_scores`] from the intersection's joined length and the joined differences.
+fn set_scores_of(sect_len: usize, diff_ab: &[u32], diff_ba: &[u32], score_cutoff: f64) -> f64 {
     let ab_len = diff_ab.len();
     let ba_len = diff_ba.len();
-    let sect_len = joined_len(&d.intersection);
     let sep = usize::from(sect_len != 0);
     let sect_ab_len = sect_len + sep + ab_len;
     let sect_ba_len = sect_len + sep + ba_len;
 
     let mut result = 0.0f64;
     let cutoff_distance = score_cutoff_to_distance(score_cutoff, sect_ab_len + sect_ba_len);
-    let dist = indel::distance(&diff_ab, &diff_ba);
+    let dist = indel::distance(diff_ab, diff_ba);
     if dist <= cutoff_distance {
         result = norm_distance(dist, sect_ab_len + sect_ba_len, score_cutoff);
     }
@@ -183,7 +283,123 @@ pub(crate) fn token_set_ratio(s1: &[u32], s2: &[u32], score_cutoff: f64) -> f64 
 /// `fuzz.token_ratio`: max of `token_sort_ratio` and `token_set_ratio` in one pass (as
 /// rapidfuzz-cpp's `token_ratio`, which WRatio uses). Unlike `token_set_ratio` it does not
 /// return 0 for an empty side.
+///
+/// WRatio's common path (lengths within 1.5×), so it works in per-thread buffers: the sorted
+/// words are ranges of the inputs, and the set decomposition writes the two joined
+/// differences directly (the intersection is only measured) — no allocation once warm.
+/// `tests::token_ratio_equals_the_decomposition` holds it to the allocating composition.
 pub(crate) fn token_ratio(s1: &[u32], s2: &[u32], score_cutoff: f64) -> f64 {
+    if score_cutoff > 100.0 {
+        return 0.0;
+    }
+    thread_local! {
+        static SCRATCH: Cell<Option<Box<Scratch>>> = const { Cell::new(None) };
+    }
+    let mut sc = SCRATCH
+        .try_with(Cell::take)
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    let r = token_ratio_in(s1, s2, score_cutoff, &mut sc);
+    if sc.ja.capacity().max(sc.jb.capacity()) <= KEEP_CODE_POINTS {
+        let _ = SCRATCH.try_with(|c| c.set(Some(sc)));
+    }
+    r
+}
+
+/// Code points of buffer kept per thread between calls of [`token_ratio`].
+const KEEP_CODE_POINTS: usize = 1 << 16;
+
+/// Buffers of [`token_ratio`].
+#[derive(Default)]
+struct Scratch {
+    wa: Vec<Word>,
+    wb: Vec<Word>,
+    /// All sorted words of each side, joined.
+    ja: Vec<u32>,
+    jb: Vec<u32>,
+    /// The deduped differences `a − b` and `b − a`, joined.
+    da: Vec<u32>,
+    db: Vec<u32>,
+}
+
+/// Appends `w` to a space-joined word list.
+#[inline]
+fn push_word(out: &mut Vec<u32>, w: &[u32]) {
+    if !out.is_empty() {
+        out.push(0x20);
+    }
+    out.extend_from_slice(w);
+}
+
+fn token_ratio_in(s1: &[u32], s2: &[u32], score_cutoff: f64, sc: &mut Scratch) -> f64 {
+    sorted_words_into(s1, is_narrow(s1), &mut sc.wa);
+    sorted_words_into(s2, is_narrow(s2), &mut sc.wb);
+    let (wa, wb) = (&sc.wa, &sc.wb);
+    let a = |k: usize| word(s1, wa[k]);
+    let b = |k: usize| word(s2, wb[k]);
+    // merge of the two sorted lists, skipping repeats (= dedupe + set operations)
+    let next_a = |mut k: usize| {
+        while k + 1 < wa.len() && a(k + 1) == a(k) {
+            k += 1;
+        }
+        k + 1
+    };
+    let next_b = |mut k: usize| {
+        while k + 1 < wb.len() && b(k + 1) == b(k) {
+            k += 1;
+        }
+        k + 1
+    };
+    sc.da.clear();
+    sc.db.clear();
+    let (mut sect_words, mut sect_chars) = (0usize, 0usize);
+    let (mut i, mut j) = (0, 0);
+    while i < wa.len() && j < wb.len() {
+        match a(i).cmp(b(j)) {
+            std::cmp::Ordering::Less => {
+                push_word(&mut sc.da, a(i));
+                i = next_a(i);
+            }
+            std::cmp::Ordering::Greater => {
+                push_word(&mut sc.db, b(j));
+                j = next_b(j);
+            }
+            std::cmp::Ordering::Equal => {
+                sect_words += 1;
+                sect_chars += a(i).len();
+                i = next_a(i);
+                j = next_b(j);
+            }
+        }
+    }
+    while i < wa.len() {
+        push_word(&mut sc.da, a(i));
+        i = next_a(i);
+    }
+    while j < wb.len() {
+        push_word(&mut sc.db, b(j));
+        j = next_b(j);
+    }
+    if sect_words > 0 && (sc.da.is_empty() || sc.db.is_empty()) {
+        return 100.0;
+    }
+    sc.ja.clear();
+    sc.jb.clear();
+    for k in 0..wa.len() {
+        push_word(&mut sc.ja, a(k));
+    }
+    for k in 0..wb.len() {
+        push_word(&mut sc.jb, b(k));
+    }
+    let sect_len = (sect_chars + sect_words).saturating_sub(1);
+    let sorted = ratio(&sc.ja, &sc.jb, score_cutoff);
+    sorted.max(set_scores_of(sect_len, &sc.da, &sc.db, score_cutoff))
+}
+
+/// `token_ratio` composed from the allocating parts (the oracle of the fast one).
+#[cfg(test)]
+fn token_ratio_composed(s1: &[u32], s2: &[u32], score_cutoff: f64) -> f64 {
     if score_cutoff > 100.0 {
         return 0.0;
     }
@@ -267,6 +483,71 @@ mod tests {
             cps("fuzzy was a bear but not a cat"),
         );
         assert_eq!(token_set_ratio(&a, &b, 0.0), 92.3076923076923);
+    }
+
+    /// The packed sort keys order words exactly as a plain sort of the slices does,
+    /// prefixes, NULs, long shared prefixes and wide code points included.
+    #[test]
+    fn sorted_split_is_a_plain_sort() {
+        let mut seed = 11u64;
+        let alphabet = [0u32, 1, 97, 98, 255, 0x20, 0x4E2D];
+        for round in 0..3000 {
+            let len = (round % 40) as usize;
+            let s: Vec<u32> = (0..len)
+                .map(|_| {
+                    seed = seed
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1442695040888963407);
+                    let k = (seed >> 33) as usize % if round % 2 == 0 { 6 } else { 7 };
+                    alphabet[k]
+                })
+                .collect();
+            let narrow = is_narrow(&s);
+            let got = sorted_split(&s, narrow);
+            let mut want: Vec<&[u32]> = s
+                .split(|&c| is_space(c, narrow))
+                .filter(|w| !w.is_empty())
+                .collect();
+            want.sort();
+            assert_eq!(got, want, "{s:?}");
+        }
+    }
+
+    #[test]
+    fn token_ratio_equals_the_decomposition() {
+        let mut seed = 5u64;
+        let words = [
+            "a",
+            "ab",
+            "b",
+            "abc",
+            "x",
+            "\u{4e2d}",
+            "aaaaaaaaab",
+            "aaaaaaaaa",
+        ];
+        for round in 0..4000 {
+            let mut side = || {
+                let n = (round % 9) as usize;
+                let mut t = String::new();
+                for _ in 0..n {
+                    seed = seed
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1442695040888963407);
+                    t.push_str(words[(seed >> 33) as usize % words.len()]);
+                    t.push(if seed >> 40 & 3 == 0 { '\t' } else { ' ' });
+                }
+                cps(&t)
+            };
+            let (a, b) = (side(), side());
+            for cutoff in [0.0, 50.0, 90.0, 101.0] {
+                assert_eq!(
+                    token_ratio(&a, &b, cutoff).to_bits(),
+                    token_ratio_composed(&a, &b, cutoff).to_bits(),
+                    "{a:?} {b:?} {cutoff}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -117,6 +117,16 @@ fn with_pair<R>(
     })
 }
 
+/// Tokenizes both texts into this thread's buffers, uncached (`crate::floor`); returns the
+/// number of tokens.
+pub(crate) fn tokenize_floor(input: &str, reference: &str) -> usize {
+    with_tokens(|t| {
+        t.input.fill(input);
+        t.reference.fill(reference);
+        t.input.len() + t.reference.len()
+    })
+}
+
 /// Clipped overlap of order `n` between interned id lists (n ≥ 1).
 fn overlap_of_order(
     work: &mut Work,

@@ -190,11 +190,15 @@ pub(crate) fn event_rows(events: &[SeqEvent]) -> String {
 }
 
 /// The grader of a reinforcement job: an outline (name, type and the fields that say what it
-/// does, recursively for multi graders) and the JSON as given.
+/// does, for each sub-grader of a multi grader) and the JSON as given. The outline is the typed
+/// grader's (`Grader::outline`, an exhaustive match in the model); a grader that does not read
+/// (it did when the job was created) shows only its JSON.
 pub(crate) fn grader(j: &JobRow) -> Option<String> {
     let g = j.method.get("reinforcement")?.get("grader")?;
     let mut out = String::from("<div class=\"grader\">");
-    outline(g, &mut out, 0);
+    if let Ok(typed) = gradekit_engine::model::Grader::from_value(g) {
+        outline(&typed, &mut out);
+    }
     out.push_str(&format!(
         "<details><summary>grader JSON</summary><pre id=\"grader-json\">{}</pre></details></div>",
         esc(&json_pretty(g))
@@ -202,47 +206,31 @@ pub(crate) fn grader(j: &JobRow) -> Option<String> {
     Some(out)
 }
 
-fn outline(g: &Value, out: &mut String, depth: usize) {
-    let s = |k: &str| g.get(k).and_then(Value::as_str).unwrap_or("");
+fn outline(g: &gradekit_engine::model::Grader, out: &mut String) {
+    use gradekit_engine::model::Grader;
     out.push_str(&format!(
         "<div class=\"grader-node\"><b>{}</b> <span class=\"gtype\">{}</span>",
-        esc(s("name")),
-        esc(s("type"))
+        esc(g.name().unwrap_or("")),
+        esc(g.type_name())
     ));
-    let mut field = |label: &str, v: &str| {
-        if !v.is_empty() {
+    for f in g.outline() {
+        if f.code {
+            out.push_str(&format!("<pre class=\"source\">{}</pre>", esc(f.text)));
+        } else if !f.text.is_empty() {
             out.push_str(&format!(
                 "<div class=\"gfield\"><span>{}</span> <code>{}</code></div>",
-                esc(label),
-                esc(v)
+                esc(f.label),
+                esc(f.text)
             ));
         }
-    };
-    match s("type") {
-        "string_check" => {
-            field("input", s("input"));
-            field("operation", s("operation"));
-            field("reference", s("reference"));
-        }
-        "text_similarity" => {
-            field("metric", s("evaluation_metric"));
-            field("input", s("input"));
-            field("reference", s("reference"));
-        }
-        "score_model" | "label_model" => field("model", s("model")),
-        "multi" => field("calculate_output", s("calculate_output")),
-        _ => {}
     }
-    if s("type") == "python" {
-        out.push_str(&format!("<pre class=\"source\">{}</pre>", esc(s("source"))));
-    }
-    if let (Some(Value::Object(subs)), true) = (g.get("graders"), depth < 8) {
-        for (key, sub) in subs {
+    if let Grader::Multi(m) = g {
+        for (key, sub) in &m.graders {
             out.push_str(&format!(
                 "<div class=\"gsub\"><span class=\"gkey\">{}</span>",
                 esc(key)
             ));
-            outline(sub, out, depth + 1);
+            outline(sub, out);
             out.push_str("</div>");
         }
     }

@@ -9,7 +9,8 @@
 //! Azure retries a failed call three times and then discards the rollout, so this route is
 //! lenient where `/run` is strict: sample keys other than the five of the sample namespace are
 //! dropped instead of rejected, `item` may be missing or null, `trace_id` and unknown top-level
-//! keys are ignored. A failed sample scores 0, as everywhere.
+//! keys are ignored. What the fields mean is the engine's one entry reader, as on every route (a
+//! legacy `reference_answer` included). A failed sample scores 0, as everywhere.
 
 use super::{body_object, cancellation, entry_errors, json_response, request_ctx, to_json};
 use crate::body::read_json;

@@ -4,7 +4,7 @@
 //! page's tests and readers find plots by it) and loses its `xmlns` attribute, which inline SVG
 //! in HTML does not need, so the page holds no URL at all.
 
-use super::report::SubDist;
+use super::collect::SubDist;
 use anyhow::Result;
 use plotters::prelude::*;
 
@@ -20,16 +20,13 @@ fn finish(svg: String, id: &str, title: &str) -> String {
     let svg = svg.replacen(" xmlns=\"http://www.w3.org/2000/svg\"", "", 1);
     let open = format!(
         "<svg id=\"{}\" role=\"img\" aria-label=\"{}\" ",
-        super::report::esc(id),
-        super::report::esc(title)
+        super::esc(id),
+        super::esc(title)
     );
     let mut out = svg.replacen("<svg ", &open, 1);
     // A <title> child gives the plot a tooltip and an accessible name.
     if let Some(end) = out.find('>') {
-        out.insert_str(
-            end + 1,
-            &format!("<title>{}</title>", super::report::esc(title)),
-        );
+        out.insert_str(end + 1, &format!("<title>{}</title>", super::esc(title)));
     }
     out
 }

@@ -1,4 +1,5 @@
-"""`gradekit score --threads 1` against the Python references, side by side (issue #17).
+"""Issue #17's targets in one run: `gradekit score --threads 1` against the Python references,
+side by side, and each metric's in-process cost against the cost of tokenizing its two texts.
 
 For each metric: the Python reference loops over pre-read (input, reference) strings of the
 first --pairs benchmark pairs, one call per pair (the NLTK metrics through azure-ai-evaluation's
@@ -21,6 +22,7 @@ import argparse
 import json
 import os
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -28,7 +30,7 @@ import tempfile
 import time
 
 os.environ.setdefault("RAYON_NUM_THREADS", "1")
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 REF_DIR = os.environ.get(
     "REFMETRICS_DIR", os.path.abspath(os.path.join(ROOT, "..", "shared", "reference"))
 )
@@ -39,6 +41,18 @@ import rouge_score_rs  # noqa: E402
 from rapidfuzz import fuzz, utils  # noqa: E402
 
 METRICS = ["bleu", "gleu", "meteor", "rouge_l", "fuzzy_match"]
+
+# (metric, reference) -> smallest ratio of gradekit's pairs/s to the reference's (issue #17).
+TARGETS = {
+    ("bleu", "nltk"): 100.0,
+    ("gleu", "nltk"): 100.0,
+    ("meteor", "nltk"): 100.0,
+    ("rouge_l", "rouge-score"): 150.0,
+    ("rouge_l", "rouge-score-rs"): 3.0,
+    ("fuzzy_match", "rapidfuzz"): 1.5,
+}
+# In-process metric cost over the cost of tokenizing its two texts: at most this.
+COST_TARGET = 2.0
 
 
 def references(metric):
@@ -71,6 +85,8 @@ def time_python(fn, pairs):
 
 
 def time_gradekit(binary, grader, data, lines, out):
+    if os.path.exists(out):
+        os.unlink(out)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     w0 = time.perf_counter()
     subprocess.run(
@@ -90,6 +106,11 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--metrics", default=",".join(METRICS))
     ap.add_argument("--binary", default=os.path.join(ROOT, "target", "release", "gradekit"))
+    ap.add_argument(
+        "--speed",
+        default=os.path.join(ROOT, "target", "release", "examples", "metrics_speed"),
+        help="the metrics_speed example (in-process costs); 'none' to skip",
+    )
     ap.add_argument("--bench", default=os.path.join(ROOT, "fixtures", "bench", "pairs-10k.jsonl"))
     ap.add_argument("--json", default=None)
     a = ap.parse_args()
@@ -106,7 +127,14 @@ def main():
     R.nltk_tokenize("warm up. The data.")
     R.meteor_nltk("warm up", "warm up")
 
+    for path, build in [
+        (a.binary, "cargo build --release --bin gradekit"),
+        (a.speed, "cargo build --release -p gradekit-metrics --example metrics_speed"),
+    ]:
+        if path != "none" and not os.path.exists(path):
+            sys.exit(f"{path} is missing: run `{build}` first")
     results = {}
+    verdicts = []
     for metric in a.metrics.split(","):
         grader = os.path.join(tmp, f"{metric}.json")
         with open(grader, "w") as f:
@@ -134,13 +162,42 @@ def main():
         gk = med["gradekit"]
         for name, _ in refs:
             ref = med[name]
+            wall, cpu = gk[0] / ref[0], gk[1] / ref[1]
+            target = TARGETS[(metric, name)]
+            verdict = "PASS" if wall >= target else "FAIL"
+            verdicts.append(verdict)
+            results[metric].setdefault("ratios", {})[name] = {"wall": wall, "cpu": cpu}
             print(
                 f"{metric:12} gradekit {gk[0]:>10,.0f} pairs/s wall {gk[1]:>10,.0f} cpu | "
                 f"{name:15} {ref[0]:>9,.0f} wall {ref[1]:>9,.0f} cpu | "
-                f"ratio wall {gk[0] / ref[0]:6.1f}x cpu {gk[1] / ref[1]:6.1f}x",
+                f"ratio wall {wall:6.1f}x cpu {cpu:6.1f}x | target >= {target:g}x {verdict}",
                 flush=True,
             )
+    if a.speed != "none":
+        print("in-process cost (thread CPU, µs per pair) against tokenizing the two texts:")
+        out = subprocess.run(
+            [a.speed, a.bench, str(a.pairs), "5", a.metrics],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+        for line in out.splitlines():
+            f = line.split()
+            if not f or f[0] != "cost":
+                continue
+            metric, metric_us, tok_us = f[1], float(f[3]), float(f[5])
+            ratio = metric_us / tok_us
+            verdict = "PASS" if ratio <= COST_TARGET else "FAIL"
+            verdicts.append(verdict)
+            results.setdefault(metric, {})["cost"] = {"metric_us": metric_us, "tokenize_us": tok_us}
+            print(
+                f"{metric:12} metric {metric_us:6.2f} µs | tokenize {tok_us:6.2f} µs | "
+                f"ratio {ratio:5.2f}x | target <= {COST_TARGET:g}x {verdict}",
+                flush=True,
+            )
+    print(f"targets: {verdicts.count('PASS')} PASS, {verdicts.count('FAIL')} FAIL")
     print(f"load: {os.getloadavg()}")
+    shutil.rmtree(tmp, ignore_errors=True)
     if a.json:
         with open(a.json, "w") as f:
             json.dump(results, f, indent=1)

@@ -1,0 +1,269 @@
+//! Issue #12 against the CLI, files half: `score --resume` refuses a checkpoint that does not
+//! match its output, and an output that is one of the inputs; nothing is ever lost or
+//! overwritten. Each test fails on the code before its fix.
+#![allow(clippy::unwrap_used)]
+
+use serde_json::{json, Value};
+use std::process::Stdio;
+
+mod common;
+use common::{bin, eq_grader, gradekit, write};
+
+/// A finished 5,000-line run: (dir, grader, input, output) paths.
+fn scored_run() -> (tempfile::TempDir, [std::path::PathBuf; 3]) {
+    let dir = tempfile::tempdir().unwrap();
+    let g = write(dir.path(), "g.json", eq_grader().to_string().as_bytes());
+    let mut input = String::new();
+    for i in 0..5000 {
+        input.push_str(&json!({"id": i, "item": {"r": "a"}, "model_sample": "a"}).to_string());
+        input.push('\n');
+    }
+    let inp = write(dir.path(), "in.jsonl", input.as_bytes());
+    let out = dir.path().join("out.jsonl");
+    let (code, _, err) = gradekit(
+        &[
+            "score",
+            "--resume", // keeps the checkpoint of the complete run
+            "-q",
+            "-g",
+            g.to_str().unwrap(),
+            inp.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+        ],
+        b"",
+    );
+    assert_eq!(code, 0, "{err}");
+    (dir, [g, inp, out])
+}
+
+fn resume(paths: &[std::path::PathBuf; 3]) -> (i32, String) {
+    let [g, inp, out] = paths;
+    let (code, _, err) = gradekit(
+        &[
+            "score",
+            "-q",
+            "--resume",
+            "-g",
+            g.to_str().unwrap(),
+            inp.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+        ],
+        b"",
+    );
+    (code, err)
+}
+
+fn ckpt_path(out: &std::path::Path) -> std::path::PathBuf {
+    std::path::PathBuf::from(format!("{}.gkresume", out.display()))
+}
+
+/// Item 10: every tampering is refused before anything is written.
+#[test]
+fn resume_refuses_a_checkpoint_that_does_not_match_its_output() {
+    let (_dir, paths) = scored_run();
+    let out = &paths[2];
+    let text = std::fs::read(out).unwrap();
+    let ck: Value = serde_json::from_slice(&std::fs::read(ckpt_path(out)).unwrap()).unwrap();
+    assert_eq!(ck["output_bytes"].as_u64().unwrap(), text.len() as u64);
+    assert_eq!(ck["last_row_line"], json!(5000));
+    let row_starts: Vec<usize> = std::iter::once(0)
+        .chain(
+            text.iter()
+                .enumerate()
+                .filter(|(_, &b)| b == b'\n')
+                .map(|(i, _)| i + 1),
+        )
+        .collect();
+
+    let cases: Vec<(&str, Vec<u8>, Value)> = vec![
+        // output_bytes edited down to an earlier row boundary: 2,000 rows would be dropped.
+        ("edited output_bytes", text.clone(), {
+            let mut c = ck.clone();
+            c["output_bytes"] = json!(row_starts[3000]);
+            c
+        }),
+        // A row deleted from the output (the file is now shorter than the checkpoint says).
+        (
+            "deleted row",
+            {
+                let mut t = text[..row_starts[10]].to_vec();
+                t.extend_from_slice(&text[row_starts[11]..]);
+                t
+            },
+            ck.clone(),
+        ),
+        // A row deleted, and the checkpoint shortened to match the length.
+        (
+            "deleted row, length fixed",
+            {
+                let mut t = text[..row_starts[10]].to_vec();
+                t.extend_from_slice(&text[row_starts[11]..]);
+                t
+            },
+            {
+                let mut c = ck.clone();
+                c["output_bytes"] = json!(text.len() - (row_starts[11] - row_starts[10]));
+                c
+            },
+        ),
+        // An offset in the middle of a row.
+        ("mid-line offset", text.clone(), {
+            let mut c = ck.clone();
+            c["output_bytes"] = json!(row_starts[100] + 5);
+            c
+        }),
+        // A row edited in place (same length).
+        (
+            "edited row",
+            {
+                let mut t = text.clone();
+                let at = row_starts[7] + 2; // inside `"line"`
+                t[at] = b'X';
+                t
+            },
+            ck.clone(),
+        ),
+    ];
+    for (what, out_bytes, ckpt) in cases {
+        std::fs::write(out, &out_bytes).unwrap();
+        let ck_bytes = ckpt.to_string().into_bytes();
+        std::fs::write(ckpt_path(out), &ck_bytes).unwrap();
+        let (code, err) = resume(&paths);
+        assert_eq!(code, 2, "{what}: {err}");
+        assert!(
+            err.contains("cannot resume") && err.contains("nothing was changed"),
+            "{what}: {err}"
+        );
+        assert_eq!(
+            std::fs::read(out).unwrap(),
+            out_bytes,
+            "{what}: output touched"
+        );
+        assert_eq!(
+            std::fs::read(ckpt_path(out)).unwrap(),
+            ck_bytes,
+            "{what}: checkpoint touched"
+        );
+    }
+    // The genuine pair still resumes (nothing left to do) and keeps every row.
+    std::fs::write(out, &text).unwrap();
+    std::fs::write(ckpt_path(out), ck.to_string()).unwrap();
+    let (code, err) = resume(&paths);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        std::fs::read(out)
+            .unwrap()
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count(),
+        5000
+    );
+}
+
+/// Runs `gradekit` with stdin and stdout taken from files.
+fn gradekit_files(
+    args: &[&str],
+    stdin: Option<&std::path::Path>,
+    stdout: Option<std::fs::File>,
+) -> (i32, String) {
+    let mut c = bin();
+    c.args(args).stderr(Stdio::piped());
+    match stdin {
+        Some(p) => c.stdin(std::fs::File::open(p).unwrap()),
+        None => c.stdin(Stdio::null()),
+    };
+    match stdout {
+        Some(f) => c.stdout(f),
+        None => c.stdout(Stdio::piped()),
+    };
+    let out = c.output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Item 9: an output that is the same file as an input is refused, exit 2, nothing touched.
+#[test]
+fn score_refuses_to_write_over_its_inputs() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let grader = eq_grader().to_string();
+    let g = write(d, "g.json", grader.as_bytes());
+    let input = format!("{}\n", json!({"item": {"r": "a"}, "model_sample": "a"}));
+    let inp = write(d, "in.jsonl", input.as_bytes());
+    let link = d.join("link.jsonl");
+    std::os::unix::fs::symlink(&inp, &link).unwrap();
+    let hard = d.join("hard.jsonl");
+    std::fs::hard_link(&inp, &hard).unwrap();
+    let (gs, is, ls, hs) = (
+        g.to_str().unwrap(),
+        inp.to_str().unwrap(),
+        link.to_str().unwrap(),
+        hard.to_str().unwrap(),
+    );
+    let check = |what: &str, code: i32, err: &str| {
+        assert_eq!(code, 2, "{what}: {err}");
+        assert!(err.contains("same file"), "{what}: {err}");
+        assert_eq!(
+            std::fs::read_to_string(&inp).unwrap(),
+            input,
+            "{what}: input touched"
+        );
+        assert_eq!(
+            std::fs::read_to_string(&g).unwrap(),
+            grader,
+            "{what}: grader touched"
+        );
+    };
+    for (what, args) in [
+        ("-o = input", vec!["score", "-q", "-g", gs, is, "-o", is]),
+        (
+            "-o = symlink to input",
+            vec!["score", "-q", "-g", gs, is, "-o", ls],
+        ),
+        (
+            "input is a symlink to -o",
+            vec!["score", "-q", "-g", gs, ls, "-o", is],
+        ),
+        (
+            "-o = hard link of input",
+            vec!["score", "-q", "-g", gs, is, "-o", hs],
+        ),
+        ("-o = grader", vec!["score", "-q", "-g", gs, is, "-o", gs]),
+        (
+            "--summary-json = input",
+            vec!["score", "-q", "-g", gs, is, "--summary-json", is],
+        ),
+        (
+            "--report = grader",
+            vec!["score", "-q", "-g", gs, is, "--report", gs],
+        ),
+    ] {
+        let (code, err) = gradekit_files(&args, None, None);
+        check(what, code, &err);
+    }
+    // stdin redirected from the output file.
+    let (code, err) = gradekit_files(&["score", "-q", "-g", gs, "-", "-o", is], Some(&inp), None);
+    check("stdin from -o", code, &err);
+    // stdout appended to the input (`>> in.jsonl`) would grow the input forever.
+    let append = std::fs::OpenOptions::new().append(true).open(&inp).unwrap();
+    let (code, err) = gradekit_files(&["score", "-q", "-g", gs, is], None, Some(append));
+    check("stdout >> input", code, &err);
+    // Two outputs on one file.
+    let o = d.join("o.jsonl");
+    let os = o.to_str().unwrap();
+    let (code, err) = gradekit_files(
+        &["score", "-q", "-g", gs, is, "-o", os, "--summary-json", os],
+        None,
+        None,
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(!o.exists());
+    // A different file is fine.
+    let (code, err) = gradekit_files(&["score", "-q", "-g", gs, is, "-o", os], None, None);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(std::fs::read_to_string(&o).unwrap().lines().count(), 1);
+}
