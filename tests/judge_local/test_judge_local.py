@@ -187,11 +187,14 @@ def answered(proxy):
     return [reply_of(e) for e in proxy.chat_exchanges() if e.status == 200]
 
 
-def assert_short_replies(replies):
-    """The token cap took effect: no reply ran past it (llama-cpp-python ignores
-    `max_completion_tokens`, so this fails if gradekit sent only that)."""
-    for _, _, usage, _ in replies:
-        assert usage["completion_tokens"] <= SAMPLING["max_completions_tokens"], usage
+def assert_capped(exchanges, cap=SAMPLING["max_completions_tokens"]):
+    """The grader's max_completions_tokens went out as `max_tokens` (llama-cpp-python ignores
+    `max_completion_tokens`) and no reply ran past it."""
+    for e in exchanges:
+        assert e.request.get("max_tokens") == cap, e.request
+        assert "max_completion_tokens" not in e.request, e.request
+        if e.status == 200:
+            assert e.response["usage"]["completion_tokens"] <= cap, e.response["usage"]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -205,7 +208,14 @@ def gradekit_cli(*args, stdin=None):
 
 
 def judge_flags(base_url, *extra, timeout=TIMEOUT):
-    return ["--judge-base-url", base_url, "--judge-timeout", str(timeout), *extra]
+    """The CLI's judge flags; the token cap goes out as `max_tokens`, the field
+    llama-cpp-python reads."""
+    return ["--judge-base-url", base_url, "--judge-timeout", str(timeout),
+            "--judge-token-cap-field", "max_tokens", *extra]
+
+
+JUDGE_KWARGS = {"judge_response_format": "json_object", "judge_token_cap_field": "max_tokens",
+                "judge_timeout": TIMEOUT, "judge_concurrency": 1}
 
 
 def embeddings(texts):
@@ -273,8 +283,8 @@ def test_cli_run_score_model_falls_back_to_json_object_and_scores_the_reply(chat
     assert sent["response_format"]["schema"]["required"] == ["steps", "result"]
     assert sent["temperature"] == 0 and sent["seed"] == 7
 
+    assert_capped(exchanges)
     replies = answered(chat_proxy)
-    assert_short_replies(replies)
     (result, finish, _, model), = replies
     reward, flag = expected_score(result, finish, 0, 10)
     assert flag is None, f"the judge's reply did not parse as a score: {exchanges[-1].response}"
@@ -285,6 +295,28 @@ def test_cli_run_score_model_falls_back_to_json_object_and_scores_the_reply(chat
     assert_flags(meta["errors"], None)
     assert meta["sampled_model_name"] == model
     assert_usage(meta["token_usage"], response["model_grader_token_usage_per_model"], replies)
+
+
+def test_cli_run_reply_cut_by_the_token_cap_is_exceeded_max_tokens_error(chat_proxy):
+    """A cap too small for the JSON: the server stops at the cap (finish_reason "length"),
+    gradekit reports reward 0 with model_grader_exceeded_max_tokens_error, and still counts the
+    tokens the judge spent."""
+    cap = 6
+    grader = score_grader(sampling_params={**SAMPLING, "max_completions_tokens": cap})
+    request = {"grader": grader, "model_sample": "Paris", "item": PARIS}
+    code, out, err = gradekit_cli("run", "-", *judge_flags(chat_proxy.base_url, "--judge-response-format",
+                                                            "json_object"), stdin=json.dumps(request))
+    assert code == 0, err
+    response = json.loads(out)
+    exchanges = chat_proxy.chat_exchanges()
+    assert len(exchanges) == 1 and exchanges[0].status == 200, exchanges
+    assert_capped(exchanges, cap)
+    replies = answered(chat_proxy)
+    (_, finish, usage, model), = replies
+    assert finish == "length" and usage["completion_tokens"] == cap, exchanges[0].response
+    assert response["reward"] == 0
+    assert_flags(response["metadata"]["errors"], "model_grader_exceeded_max_tokens_error")
+    assert_usage(response["metadata"]["token_usage"], response["model_grader_token_usage_per_model"], replies)
 
 
 def test_cli_score_label_model_rows_and_summary(chat_proxy, tmp_path):
@@ -313,8 +345,8 @@ def test_cli_score_label_model_rows_and_summary(chat_proxy, tmp_path):
     assert all(e.request["response_format"]["type"] == "json_object" for e in exchanges)
     assert all(e.request["response_format"]["schema"]["properties"]["result"]["enum"] == LABELS
                for e in exchanges)
+    assert_capped(exchanges)
     replies = answered(chat_proxy)
-    assert_short_replies(replies)
     for row, line in zip(rows, lines):
         # The reply for this row: the request that carried this row's sample.
         (exchange,) = [e for e in exchanges
@@ -352,9 +384,7 @@ def test_python_multi_of_score_and_label_sums_usage_over_both_calls(chat_proxy):
             "calculate_output": "score / 10 + label",
         },
         judge_base_url=chat_proxy.base_url,
-        judge_response_format="json_object",
-        judge_timeout=TIMEOUT,
-        judge_concurrency=1,
+        **JUDGE_KWARGS,
     )
     result = grader.grade("Paris", PARIS)
     exchanges = chat_proxy.chat_exchanges()
@@ -363,8 +393,8 @@ def test_python_multi_of_score_and_label_sums_usage_over_both_calls(chat_proxy):
     for e in exchanges:
         enum = e.request["response_format"]["schema"]["properties"]["result"].get("enum")
         by_kind["label" if enum else "score"] = e
+    assert_capped(exchanges)
     replies = answered(chat_proxy)
-    assert_short_replies(replies)
 
     score_result, score_finish, *_ = reply_of(by_kind["score"])
     label_result, label_finish, *_ = reply_of(by_kind["label"])
@@ -384,14 +414,12 @@ def test_python_grade_batch_score_model_in_range_and_passed(chat_proxy):
     grader = gradekit.Grader(
         score_grader(range=[0, 1], pass_threshold=0.5),
         judge_base_url=chat_proxy.base_url,
-        judge_response_format="json_object",
-        judge_timeout=TIMEOUT,
-        judge_concurrency=1,
+        **JUDGE_KWARGS,
     )
     results = grader.grade_batch(["Paris", "Madrid"], [PARIS, PARIS])
     exchanges = chat_proxy.chat_exchanges()
     assert len(exchanges) == 2 and all(e.status == 200 for e in exchanges), exchanges
-    assert_short_replies(answered(chat_proxy))
+    assert_capped(exchanges)
     for sample, res in zip(["Paris", "Madrid"], results):
         (exchange,) = [e for e in exchanges
                        if f"Student answer: {sample}\n" in e.request["messages"][1]["content"]]
