@@ -1,7 +1,7 @@
 //! From grader JSON to a [`CompiledGrader`], and the `validate` echo.
 
 use crate::cancel::{Cancel, CANCELLED};
-use crate::context::EvalContext;
+use crate::context::{EvalContext, GradeInput};
 use crate::graders::multi::Multi;
 use crate::graders::Leaf;
 use crate::name::generated_name;
@@ -228,6 +228,12 @@ impl CompiledGrader {
         self.grade_inner(ctx, None)
     }
 
+    /// [`Self::grade`] for a sample in any shape (a [`crate::LeanContext`] borrows the
+    /// caller's strings): the same result as for the equivalent [`EvalContext`].
+    pub fn grade_input(&self, input: &dyn GradeInput) -> GradeResult {
+        self.grade_inner(input, None)
+    }
+
     /// Like [`Self::grade`], but a multi grader stops between sub-graders once `cancel` fires
     /// (the sample is then answered `other_error`, "cancelled").
     pub fn grade_cancellable(&self, ctx: &EvalContext, cancel: &Cancel) -> GradeResult {
@@ -238,8 +244,8 @@ impl CompiledGrader {
     }
 
     /// The sample's text when it is past the size budget: that sample is refused, not graded.
-    fn oversized(&self, ctx: &EvalContext) -> Option<GradeResult> {
-        let text = ctx.sample.get("output_text")?.as_str()?;
+    fn oversized(&self, input: &dyn GradeInput) -> Option<GradeResult> {
+        let text = input.output_text()?;
         (text.len() > self.field_limit).then(|| {
             let why = crate::graders::too_large(
                 "sample.output_text",
@@ -251,7 +257,7 @@ impl CompiledGrader {
         })
     }
 
-    fn grade_inner(&self, ctx: &EvalContext, cancel: Option<&Cancel>) -> GradeResult {
+    pub(crate) fn grade_inner(&self, ctx: &dyn GradeInput, cancel: Option<&Cancel>) -> GradeResult {
         if let Some(r) = self.oversized(ctx) {
             return r;
         }
@@ -345,7 +351,7 @@ impl CompiledGrader {
     }
 
     /// One python frame; samples past the size budget are answered without being sent.
-    fn python_frame(
+    pub(crate) fn python_frame(
         &self,
         p: &crate::graders::python::Python,
         ctxs: &[EvalContext],
@@ -377,7 +383,7 @@ impl CompiledGrader {
 }
 
 /// The result of a sample that failed before or instead of grading.
-fn failed(f: Failure, execution_time: f64) -> GradeResult {
+pub(crate) fn failed(f: Failure, execution_time: f64) -> GradeResult {
     let mut errors = ErrorFlags::default();
     f.apply(&mut errors);
     GradeResult {

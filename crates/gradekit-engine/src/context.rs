@@ -2,8 +2,9 @@
 
 use crate::entry::{resolve_item, SampleEntry};
 use gradekit_model::{sample_from_string, ConfigError, SampleParts};
-use gradekit_template::Context;
+use gradekit_template::{Context, Missing, Path, Resolved, Scope};
 use serde_json::Value;
+use std::borrow::Cow;
 
 /// The `sample` and `item` namespaces of one grading call.
 #[derive(Debug, Clone, PartialEq)]
@@ -62,5 +63,32 @@ impl EvalContext {
             item: &self.item,
             sample: &self.sample,
         }
+    }
+}
+
+impl Scope for EvalContext {
+    fn resolve_ref<'s>(&'s self, path: &Path) -> Result<Resolved<'s>, Missing> {
+        path.resolve(&self.template_context()).map(Resolved::of)
+    }
+}
+
+/// What grading one sample needs, whatever shape the caller holds it in: template references
+/// answered (a [`Scope`]), the sample text (for the size budget), and the whole context for
+/// graders that see everything (python). [`EvalContext`] is one (owned JSON trees);
+/// [`crate::LeanContext`] another (borrowed strings, see `entry/lean.rs`).
+pub trait GradeInput: Scope + Sync {
+    /// The sample's `output_text`, when it is a string.
+    fn output_text(&self) -> Option<&str>;
+    /// The sample and item as JSON trees.
+    fn eval_context(&self) -> Cow<'_, EvalContext>;
+}
+
+impl GradeInput for EvalContext {
+    fn output_text(&self) -> Option<&str> {
+        self.sample.get("output_text")?.as_str()
+    }
+
+    fn eval_context(&self) -> Cow<'_, EvalContext> {
+        Cow::Borrowed(self)
     }
 }

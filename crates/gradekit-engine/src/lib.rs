@@ -29,26 +29,28 @@
 //! per-type arm: the server's dashboard prints `Grader::outline`, lint and the jobs service
 //! read `template_refs`, workers and caches read `schedule`.
 //!
-//! **Adding a grader type** (say `regex_check`) touches three code files, each step after the
+//! **Adding a grader type** (say `regex_check`) touches four code files, each step after the
 //! first forced by a compiler error (tried with a throwaway variant; `cargo check --workspace
 //! --all-targets` then passes with no other file touched):
-//! 1. `gradekit-model/src/grader.rs`: the line `RegexCheck = "regex_check"` in
-//!    `grader_types!` (this alone fails with E0004 "`GraderType::RegexCheck` not covered" in
-//!    the reader's dispatch), then the `RegexCheckGrader` config struct, the
-//!    `Grader::RegexCheck` variant and its reader arm. E0004 then lists every other exhaustive
-//!    `match` on `Grader` in the file: `kind`, `name`, `pass_threshold`, `to_value` (the echo),
-//!    `outline` (the dashboard) and the layout accessor;
-//! 2. `gradekit-engine/src/graders/mod.rs`: `Leaf::compile` fails with E0004 on
+//! 1. `gradekit-model/src/grader/mod.rs`: the line `RegexCheck = "regex_check"` in
+//!    `grader_types!`, the `RegexCheckGrader` config struct and the `Grader::RegexCheck`
+//!    variant. E0004 ("`GraderType::RegexCheck` not covered", "`Grader::RegexCheck` not
+//!    covered") then lists every exhaustive `match` of the file: `kind`, `name`,
+//!    `pass_threshold`, `to_value` (the echo), `outline` (the server's dashboard) and the
+//!    layout accessor; and of
+//! 2. `gradekit-model/src/grader/read.rs`: the reader's dispatch on `GraderType`, which needs
+//!    the arm that reads the new config;
+//! 3. `gradekit-engine/src/graders/mod.rs`: `Leaf::compile` fails with E0004 on
 //!    `Grader::RegexCheck`; adding the `Leaf::RegexCheck` variant makes E0004 list `Leaf::kind`,
 //!    `cost` (scheduling: server workers, `score`, `lint`, the bindings, the fuzz target),
 //!    `fields` (template references: lint, the jobs service; sample parts and item keys),
 //!    `sees_everything` and `grade`;
-//! 3. `gradekit-engine/src/graders/regex_check.rs`: the new module, `compile` (errors with
+//! 4. `gradekit-engine/src/graders/regex_check.rs`: the new module, `compile` (errors with
 //!    config paths) and `grade`.
 //!
 //! **Adding a text_similarity metric** (say `chrf`) touches five code files today, each after
 //! the first forced by E0004 (tried the same way):
-//! 1. `gradekit-model/src/grader.rs`: the line `Chrf = "chrf"` in `metrics!` (wire name,
+//! 1. `gradekit-model/src/grader/mod.rs`: the line `Chrf = "chrf"` in `metrics!` (wire name,
 //!    `Metric::ALL`, the reader and the echo follow from it); E0004 then names
 //! 2. `gradekit-engine/src/graders/text_similarity.rs`: the arm of `local_metric`, mapping the
 //!    wire metric onto gradekit-metrics' `Metric::Chrf`, which does not exist yet, so
@@ -70,6 +72,7 @@ mod compile;
 mod context;
 mod entry;
 mod graders;
+mod inputs;
 mod io_pool;
 mod name;
 mod refs;
@@ -78,10 +81,11 @@ mod schedule;
 
 pub use cancel::{Cancel, CancelOnDrop};
 pub use compile::{compile, compile_for_run, validate, CompiledGrader};
-pub use context::{EvalContext, SampleError};
+pub use context::{EvalContext, GradeInput, SampleError};
 pub use entry::{
     read_entry, resolve_item, EntryError, EntryErrorKind, EntryFields, EntryRules, EntrySample,
-    RunRequest, SampleEntry, SampleKeys, SAMPLE_FIELDS,
+    LeanContext, LeanItem, LeanSample, LeanValue, RunRequest, SampleEntry, SampleKeys,
+    SAMPLE_FIELDS,
 };
 pub use gradekit_judge as judge;
 pub use gradekit_model as model;
@@ -90,6 +94,7 @@ pub use gradekit_model::{
     TokenUsage,
 };
 pub use gradekit_python as python;
+pub use gradekit_template::{Resolved, Scope};
 pub use name::{canonical_json, generated_name};
 pub use refs::TemplateRef;
 pub use result::GradeResult;

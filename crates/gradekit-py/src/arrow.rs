@@ -108,6 +108,16 @@ impl Column {
         }
     }
 
+    /// Field `name` of row `i` of a struct column when it is a (non-null) string, borrowed.
+    pub fn field_str(&self, i: usize, name: &str) -> Option<&str> {
+        let (a, j) = self.at(i)?;
+        if a.is_null(j) {
+            return None;
+        }
+        let col = a.as_struct_opt()?.column_by_name(name)?;
+        str_value(col.as_ref(), j)
+    }
+
     /// Row `i` as JSON (`None` when null).
     pub fn row_value(&self, i: usize, path: &mut String) -> PyResult<Option<Value>> {
         match self.at(i) {
@@ -124,15 +134,20 @@ impl Column {
     /// Row `i` as a string when the column holds strings.
     pub fn str_at(&self, i: usize) -> Option<&str> {
         let (a, j) = self.at(i)?;
-        if a.is_null(j) {
-            return None;
-        }
-        match a.data_type() {
-            DataType::Utf8 => Some(a.as_string::<i32>().value(j)),
-            DataType::LargeUtf8 => Some(a.as_string::<i64>().value(j)),
-            DataType::Utf8View => Some(a.as_string_view().value(j)),
-            _ => None,
-        }
+        str_value(a, j)
+    }
+}
+
+/// Row `j` of `a` when `a` holds strings and the row is not null.
+fn str_value(a: &dyn Array, j: usize) -> Option<&str> {
+    if a.is_null(j) {
+        return None;
+    }
+    match a.data_type() {
+        DataType::Utf8 => Some(a.as_string::<i32>().value(j)),
+        DataType::LargeUtf8 => Some(a.as_string::<i64>().value(j)),
+        DataType::Utf8View => Some(a.as_string_view().value(j)),
+        _ => None,
     }
 }
 

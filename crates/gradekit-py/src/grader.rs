@@ -148,6 +148,10 @@ impl PyGrader {
     ) -> PyResult<Vec<T>> {
         let g = self.compiled(py)?;
         let mut input = Batch::new(samples, items, g.item_keys(), g.sample_parts())?;
+        if g.item_keys().is_some() && g.schedule().cpu_only() {
+            // The templates name what they read: lend it, no JSON trees (lean.rs).
+            return batch::run_lean(py, &g, &input, self.threads(), map);
+        }
         let n = input.len();
         batch::run(py, &g, n, self.threads(), |r| input.contexts(r), map)
     }

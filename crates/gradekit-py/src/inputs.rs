@@ -24,7 +24,7 @@ use pyo3::types::{PyDict, PyList, PyString, PyTuple};
 use serde_json::{Map, Value};
 
 /// A Python sequence read by index.
-enum Seq<'py> {
+pub(crate) enum Seq<'py> {
     List(Bound<'py, PyList>),
     Tuple(Bound<'py, PyTuple>),
     Vec(Vec<Bound<'py, PyAny>>),
@@ -47,7 +47,7 @@ impl<'py> Seq<'py> {
         Ok(Seq::Vec(it.collect::<PyResult<_>>()?))
     }
 
-    fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         match self {
             Seq::List(l) => l.len(),
             Seq::Tuple(t) => t.len(),
@@ -55,7 +55,7 @@ impl<'py> Seq<'py> {
         }
     }
 
-    fn get(&self, i: usize) -> PyResult<Bound<'py, PyAny>> {
+    pub(crate) fn get(&self, i: usize) -> PyResult<Bound<'py, PyAny>> {
         match self {
             Seq::List(l) => l.get_item(i),
             Seq::Tuple(t) => t.get_item(i),
@@ -65,7 +65,7 @@ impl<'py> Seq<'py> {
 }
 
 /// One column of item values.
-enum Col<'py> {
+pub(crate) enum Col<'py> {
     Py(Seq<'py>),
     Arrow(Column),
 }
@@ -79,12 +79,12 @@ impl Col<'_> {
     }
 }
 
-enum Samples<'py> {
+pub(crate) enum Samples<'py> {
     Py(Seq<'py>),
     Arrow(Column),
 }
 
-enum Items<'py> {
+pub(crate) enum Items<'py> {
     None,
     /// One object per sample (usually a dict).
     Rows(Seq<'py>),
@@ -102,19 +102,19 @@ enum Item {
 
 /// A batch ready to be converted chunk by chunk.
 pub struct Batch<'py> {
-    samples: Samples<'py>,
-    items: Items<'py>,
+    pub(crate) samples: Samples<'py>,
+    pub(crate) items: Items<'py>,
     /// Keys to build for each item; `None` = the whole item.
-    keys: Option<Vec<String>>,
+    pub(crate) keys: Option<Vec<String>>,
     /// Python `str` objects of `keys`, for dict lookups without re-creating them.
-    py_keys: Vec<Bound<'py, PyString>>,
-    parts: SampleParts,
+    pub(crate) py_keys: Vec<Bound<'py, PyString>>,
+    pub(crate) parts: SampleParts,
     len: usize,
     /// The last item object converted (a repeated object is converted once).
     last: Option<Bound<'py, PyAny>>,
 }
 
-fn type_name(obj: &Bound<'_, PyAny>) -> String {
+pub(crate) fn type_name(obj: &Bound<'_, PyAny>) -> String {
     obj.get_type()
         .name()
         .map(|n| n.to_string())
@@ -435,7 +435,7 @@ pub fn sample_context(
     )))
 }
 
-fn object_context(
+pub(crate) fn object_context(
     v: &Value,
     item: Option<Value>,
     path: &str,

@@ -14,6 +14,7 @@ mod convert;
 mod error;
 mod grader;
 mod inputs;
+mod lean;
 mod options;
 mod pool;
 mod result;

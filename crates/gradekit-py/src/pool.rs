@@ -63,4 +63,3 @@ pub fn pool(threads: usize) -> Option<Arc<ThreadPool>> {
     drop(evicted); // outside the lock: dropping tells their threads to finish
     Some(p)
 }
-

@@ -30,8 +30,10 @@ use std::borrow::Cow;
 use std::fmt;
 
 mod parse;
+mod scope;
 
 pub use parse::TemplateError;
+pub use scope::{Resolved, Scope};
 
 /// The namespace a reference starts from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -112,28 +114,35 @@ impl std::error::Error for Missing {}
 impl Path {
     /// Follows the path through `ctx`.
     pub fn resolve<'a>(&self, ctx: &Context<'a>) -> Result<&'a Value, Missing> {
-        let mut cur: &'a Value = match self.root {
+        let root: &'a Value = match self.root {
             Root::Item => ctx.item,
             Root::Sample => ctx.sample,
         };
-        for (i, step) in self.steps.iter().enumerate() {
-            let next = match (step, cur) {
-                (Step::Key(k), Value::Object(m)) => m.get(k),
-                (Step::Index(n), Value::Array(a)) => a.get(*n),
-                _ => None,
-            };
-            match next {
-                Some(v) => cur = v,
-                None => return Err(self.missing_at(i, cur)),
-            }
-        }
-        Ok(cur)
+        self.resolve_from(0, root)
     }
 
-    fn missing_at(&self, i: usize, parent: &Value) -> Missing {
+    fn step<'a>(&self, step: &Step, cur: &'a Value) -> Option<&'a Value> {
+        match (step, cur) {
+            (Step::Key(k), Value::Object(m)) => m.get(k),
+            (Step::Index(n), Value::Array(a)) => a.get(*n),
+            _ => None,
+        }
+    }
+
+    /// The error of step `i` failing on `parent` (the value the steps before it reached): what
+    /// [`Path::resolve`] reports, for scopes that find the failure without a JSON tree.
+    /// `i` past the last step names the last one.
+    pub fn missing_at(&self, i: usize, parent: &Value) -> Missing {
+        let i = i.min(self.steps.len().saturating_sub(1));
+        let Some(step) = self.steps.get(i) else {
+            return Missing {
+                path: self.to_string(),
+                details: format!("{self}: not found"),
+            };
+        };
         let mut at = self.root.as_str().to_string();
         let _ = write_steps(&mut at, &self.steps[..i]);
-        let why = match (&self.steps[i], parent) {
+        let why = match (step, parent) {
             (Step::Key(k), Value::Object(_)) => {
                 format!("{at} has no key {}", Value::String(k.clone()))
             }

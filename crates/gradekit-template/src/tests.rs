@@ -234,3 +234,68 @@ proptest! {
         }
     }
 }
+
+/// A scope that holds the item's top-level values apart (strings borrowed, others owned per
+/// resolution), like the lean scopes of the engine: it must render exactly like the tree.
+struct Lean<'a> {
+    item: &'a Value,
+}
+
+impl Scope for Lean<'_> {
+    fn resolve_ref<'s>(&'s self, path: &Path) -> Result<Resolved<'s>, Missing> {
+        match path.steps.first() {
+            Some(Step::Key(k)) if path.root == Root::Item => match self.item.get(k) {
+                Some(Value::String(s)) if path.steps.len() == 1 => Ok(Resolved::Str(s)),
+                Some(v) => path.resolve_from(1, v).map(|v| Resolved::Owned(v.clone())),
+                None => Err(path.missing_at(0, self.item)),
+            },
+            _ => {
+                let empty = json!({});
+                let ctx = Context {
+                    item: self.item,
+                    sample: &empty,
+                };
+                path.resolve(&ctx).map(|v| Resolved::Owned(v.clone()))
+            }
+        }
+    }
+}
+
+proptest! {
+    /// Any scope renders what the JSON tree renders: the same bytes, the same budget answer and
+    /// the same missing-path details.
+    #[test]
+    fn scoped_agrees_with_tree(
+        parts in proptest::collection::vec(prop_oneof![
+            Just("{{item.s}}".to_string()),
+            Just("{{ item.o }}".to_string()),
+            Just("{{ item.o.x[1] }}".to_string()),
+            Just("{{item.n}}".to_string()),
+            Just("{{item.zz}}".to_string()),
+            Just("{{item.s.k}}".to_string()),
+            Just("{{item.o.x[9]}}".to_string()),
+            Just("{{ item }}".to_string()),
+            "[a-z é]{0,5}",
+        ], 0..6),
+        s in "[a-zA-Z0-9 é]{0,20}",
+        limit in 0usize..160,
+    ) {
+        let src = parts.concat();
+        let t = Template::parse(&src).unwrap();
+        let item = json!({"s": s, "o": {"x": [1, "y", null]}, "n": 1.5});
+        let sample = json!({});
+        let tree = t.render_limited(&Context { item: &item, sample: &sample }, limit);
+        let scope = Lean { item: &item };
+        let lean = t.render_scoped(&scope, limit);
+        prop_assert_eq!(tree, lean);
+    }
+}
+
+#[test]
+fn missing_at_an_empty_path_does_not_panic() {
+    let p = Path {
+        root: Root::Item,
+        steps: vec![],
+    };
+    assert_eq!(p.missing_at(0, &json!(1)).details, "item: not found");
+}

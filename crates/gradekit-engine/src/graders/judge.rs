@@ -10,7 +10,6 @@
 use std::sync::{Arc, OnceLock};
 
 use super::{join, template, Field};
-use crate::context::EvalContext;
 use crate::result::{Failure, Usage};
 use crate::EngineOptions;
 use gradekit_judge::{
@@ -20,6 +19,7 @@ use gradekit_judge::{
 use gradekit_model::{
     ConfigErrors, ContentItem, Message, MessageContent, Num, SamplingParams, TokenUsage,
 };
+use gradekit_template::Scope;
 
 /// Judge calls in flight when the options do not say (`--judge-concurrency`).
 pub(crate) const DEFAULT_JUDGE_CONCURRENCY: usize = gradekit_judge::DEFAULT_CONCURRENCY;
@@ -159,7 +159,7 @@ impl Messages {
     }
 
     /// The messages rendered for one sample.
-    pub(crate) fn render(&self, ctx: &EvalContext) -> Result<Vec<ChatMessage>, Failure> {
+    pub(crate) fn render(&self, ctx: &dyn Scope) -> Result<Vec<ChatMessage>, Failure> {
         self.0
             .iter()
             .map(|m| {
@@ -214,7 +214,7 @@ fn compile_part(
     }
 }
 
-fn render_part(p: &Part, ctx: &EvalContext) -> Result<ContentPart, Failure> {
+fn render_part(p: &Part, ctx: &dyn Scope) -> Result<ContentPart, Failure> {
     Ok(match p {
         Part::Text(t) => ContentPart::Text {
             text: t.render(ctx)?.into_owned(),

@@ -6,11 +6,11 @@
 use std::sync::Arc;
 
 use super::judge::{self, Messages};
-use crate::context::EvalContext;
 use crate::result::{Failure, Usage};
 use crate::EngineOptions;
 use gradekit_judge::{ChatRequest, ChatScorer, OutputSpec, SamplingParams};
 use gradekit_model::{ConfigError, ConfigErrors, LabelModelGrader};
+use gradekit_template::Scope;
 
 #[derive(Debug)]
 pub(crate) struct LabelModel {
@@ -52,7 +52,7 @@ impl LabelModel {
         })
     }
 
-    pub(crate) fn grade(&self, ctx: &EvalContext, usage: &mut Usage) -> Result<f64, Failure> {
+    pub(crate) fn grade(&self, ctx: &dyn Scope, usage: &mut Usage) -> Result<f64, Failure> {
         let request = ChatRequest {
             model: self.model.clone(),
             messages: self.messages.render(ctx)?,

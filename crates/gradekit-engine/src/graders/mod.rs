@@ -1,11 +1,11 @@
 //! One module per grader `type`. Each compiles its config (collecting errors with paths)
 //! and grades one sample: `Ok(reward)` or a [`Failure`] that becomes an error flag.
 
-use crate::context::EvalContext;
+use crate::context::GradeInput;
 use crate::result::{Failure, Usage};
 use crate::{Cost, EngineOptions};
 use gradekit_model::{ConfigError, ConfigErrorKind, ConfigErrors, Grader, GraderType, SampleParts};
-use gradekit_template::{RenderError, Root as TemplateRoot, Step, Template};
+use gradekit_template::{RenderError, Root as TemplateRoot, Scope, Step, Template};
 use std::borrow::Cow;
 
 pub(crate) mod cosine;
@@ -124,7 +124,7 @@ impl Leaf {
         }
     }
 
-    pub(crate) fn grade(&self, ctx: &EvalContext, usage: &mut Usage) -> Result<f64, Failure> {
+    pub(crate) fn grade(&self, ctx: &dyn GradeInput, usage: &mut Usage) -> Result<f64, Failure> {
         match self {
             Leaf::StringCheck(g) => g.grade(ctx),
             Leaf::TextSimilarity(g) => g.grade(ctx, usage),
@@ -164,9 +164,9 @@ impl Field {
     /// Renders the field for a sample; a missing path is an `invalid_variable_error`, a
     /// rendering past the budget an `other_error` naming the field and the limit (measured
     /// before anything is allocated).
-    pub(crate) fn render<'a>(&'a self, ctx: &'a EvalContext) -> Result<Cow<'a, str>, Failure> {
+    pub(crate) fn render<'a>(&'a self, ctx: &'a dyn Scope) -> Result<Cow<'a, str>, Failure> {
         self.template
-            .render_limited(&ctx.template_context(), self.limit)
+            .render_scoped(ctx, self.limit)
             .map_err(|e| match e {
                 RenderError::Missing(m) => Failure::InvalidVariable(m.details),
                 RenderError::TooLarge { at_least, limit } => {

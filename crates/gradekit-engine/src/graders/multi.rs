@@ -5,7 +5,7 @@
 //! is reward 0 with `other_error`; a finite one is not clamped.
 
 use super::{join, Leaf};
-use crate::context::EvalContext;
+use crate::context::GradeInput;
 use crate::result::{Failure, Usage};
 use crate::EngineOptions;
 use gradekit_formula::Formula;
@@ -75,7 +75,7 @@ impl Multi {
     /// and answers the sample `other_error` ("cancelled").
     pub(crate) fn grade(
         &self,
-        ctx: &EvalContext,
+        ctx: &dyn GradeInput,
         usage: &mut Usage,
         cancel: Option<&crate::cancel::Cancel>,
     ) -> MultiOutcome {

@@ -6,7 +6,7 @@
 //! its type.
 
 use super::join;
-use crate::context::EvalContext;
+use crate::context::{EvalContext, GradeInput};
 use crate::result::{Failure, GradeResult};
 use crate::EngineOptions;
 use gradekit_model::{ConfigError, ConfigErrorKind, ConfigErrors, ErrorFlags, PythonGrader};
@@ -43,7 +43,8 @@ impl Python {
         }
     }
 
-    pub(crate) fn grade(&self, ctx: &EvalContext) -> Result<f64, Failure> {
+    pub(crate) fn grade(&self, input: &dyn GradeInput) -> Result<f64, Failure> {
+        let ctx = input.eval_context();
         outcome(self.program.grade(&ctx.sample, &ctx.item))
     }
 

@@ -6,9 +6,9 @@
 //! is not case folding: "STRASSE" does not contain "straße".
 
 use super::{join, template, Field};
-use crate::context::EvalContext;
 use crate::result::Failure;
 use gradekit_model::{ConfigErrors, Operation, StringCheckGrader};
+use gradekit_template::Scope;
 
 #[derive(Debug)]
 pub(crate) struct StringCheck {
@@ -38,7 +38,7 @@ impl StringCheck {
         })
     }
 
-    pub(crate) fn grade(&self, ctx: &EvalContext) -> Result<f64, Failure> {
+    pub(crate) fn grade(&self, ctx: &dyn Scope) -> Result<f64, Failure> {
         let input = self.input.render(ctx)?;
         let reference = self.reference.render(ctx)?;
         let hit = match self.op {

@@ -1,10 +1,10 @@
 //! `text_similarity`: a metric of gradekit-metrics over the rendered input and reference.
 
 use super::{join, template, Field};
-use crate::context::EvalContext;
 use crate::result::{Failure, Usage};
 use crate::EngineOptions;
 use gradekit_model::{ConfigErrors, Metric, TextSimilarityGrader};
+use gradekit_template::Scope;
 
 #[derive(Debug)]
 pub(crate) struct TextSimilarity {
@@ -70,7 +70,7 @@ impl TextSimilarity {
     /// of stalling a thread. The metrics are total functions into [0, 1] otherwise; a
     /// non-finite value would be an engine bug and is reported as `other_error` by the caller
     /// rather than passed on.
-    pub(crate) fn grade(&self, ctx: &EvalContext, usage: &mut Usage) -> Result<f64, Failure> {
+    pub(crate) fn grade(&self, ctx: &dyn Scope, usage: &mut Usage) -> Result<f64, Failure> {
         let input = self.input.render(ctx)?;
         let reference = self.reference.render(ctx)?;
         match &self.scorer {

@@ -7,7 +7,7 @@
 //! no visible file (the leftover is removed on the next start).
 
 use crate::error::ApiError;
-use crate::routes::ft::{bounded, call, ctx, ok, paging, param, query};
+use crate::routes::ft::{call, ctx, deleted, ok, on_id, paging, param, query};
 use crate::AppState;
 use axum::body::Body;
 use axum::extract::{FromRequest, Multipart, Path, Request, State};
@@ -15,7 +15,6 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use gradekit_jobs::wire;
 use gradekit_jobs::{Jobs, Order};
-use serde_json::json;
 use tokio::io::AsyncWriteExt;
 
 /// Largest text field of the upload form.
@@ -232,10 +231,9 @@ pub(crate) async fn retrieve(
     Path(id): Path<String>,
     req: Request,
 ) -> Result<Response, ApiError> {
-    let (jobs, project) = ctx(&state, &req)?;
-    let id = bounded(id, "file_id")?;
-    let f = call(move || jobs.file(&project, &id)).await?;
-    ok(&wire::file(&f))
+    ok(&wire::file(
+        &on_id(ctx(&state, &req)?, id, "file_id", Jobs::file).await?,
+    ))
 }
 
 /// `DELETE /v1/files/{file_id}`.
@@ -244,11 +242,9 @@ pub(crate) async fn remove(
     Path(id): Path<String>,
     req: Request,
 ) -> Result<Response, ApiError> {
-    let (jobs, project) = ctx(&state, &req)?;
-    let id = bounded(id, "file_id")?;
     let i2 = id.clone();
-    call(move || jobs.delete_file(&project, &i2)).await?;
-    ok(&json!({"id": id, "object": "file", "deleted": true}))
+    on_id(ctx(&state, &req)?, i2, "file_id", Jobs::delete_file).await?;
+    deleted(&id, "file")
 }
 
 /// `GET /v1/files/{file_id}/content`: the bytes, streamed from disk.
@@ -257,9 +253,7 @@ pub(crate) async fn content(
     Path(id): Path<String>,
     req: Request,
 ) -> Result<Response, ApiError> {
-    let (jobs, project) = ctx(&state, &req)?;
-    let id = bounded(id, "file_id")?;
-    let (_, path) = call(move || jobs.file_content(&project, &id)).await?;
+    let (_, path) = on_id(ctx(&state, &req)?, id, "file_id", Jobs::file_content).await?;
     let f = tokio::fs::File::open(&path)
         .await
         .map_err(|e| ApiError::internal(format!("cannot read the file: {e}")))?;

@@ -15,7 +15,7 @@ use axum::response::Response;
 use axum::routing::{delete, get, post};
 use axum::Router;
 use gradekit_jobs::{Jobs, Kind};
-use serde_json::Value;
+use serde_json::{json, Value};
 use std::sync::Arc;
 
 pub(crate) const FILES: &str = "/v1/files";
@@ -154,6 +154,27 @@ pub(crate) fn paging(
         },
     };
     Ok((after, limit))
+}
+
+/// Runs `f(jobs, project, id)` on the blocking pool for a route on one object, given
+/// [`ctx`]'s service and project; the path's `id` is bounded (named `name` in the 404).
+pub(crate) async fn on_id<T, F>(
+    (jobs, project): (Jobs, Arc<str>),
+    id: String,
+    name: &str,
+    f: F,
+) -> Result<T, ApiError>
+where
+    F: FnOnce(&Jobs, &str, &str) -> gradekit_jobs::Result<T> + Send + 'static,
+    T: Send + 'static,
+{
+    let id = bounded(id, name)?;
+    call(move || f(&jobs, &project, &id)).await
+}
+
+/// The body of a successful `DELETE`: `{"id", "object", "deleted": true}`.
+pub(crate) fn deleted(id: &str, object: &str) -> Result<Response, ApiError> {
+    ok(&json!({"id": id, "object": object, "deleted": true}))
 }
 
 /// A path parameter, bounded (ids are short; a huge one is simply not found).

@@ -3,11 +3,14 @@
 
 use crate::body::read_json;
 use crate::error::ApiError;
-use crate::routes::ft::{bounded, call, ctx, ok, paging, query};
+use crate::routes::ft::{bounded, call, ctx, ok, on_id, paging, query};
 use crate::AppState;
 use axum::extract::{Path, Request, State};
 use axum::response::Response;
-use gradekit_jobs::wire;
+use gradekit_jobs::{wire, Jobs};
+
+/// The path parameter of every job route, as errors name it.
+const JOB_ID: &str = "fine_tuning_job_id";
 
 /// `POST /v1/fine_tuning/jobs`.
 pub(crate) async fn create(
@@ -41,9 +44,9 @@ pub(crate) async fn retrieve(
     Path(id): Path<String>,
     req: Request,
 ) -> Result<Response, ApiError> {
-    let (jobs, project) = ctx(&state, &req)?;
-    let id = bounded(id, "fine_tuning_job_id")?;
-    ok(&wire::job(&call(move || jobs.job(&project, &id)).await?))
+    ok(&wire::job(
+        &on_id(ctx(&state, &req)?, id, JOB_ID, Jobs::job).await?,
+    ))
 }
 
 /// `POST /v1/fine_tuning/jobs/{id}/cancel`.
@@ -52,9 +55,9 @@ pub(crate) async fn cancel(
     Path(id): Path<String>,
     req: Request,
 ) -> Result<Response, ApiError> {
-    let (jobs, project) = ctx(&state, &req)?;
-    let id = bounded(id, "fine_tuning_job_id")?;
-    ok(&wire::job(&call(move || jobs.cancel(&project, &id)).await?))
+    ok(&wire::job(
+        &on_id(ctx(&state, &req)?, id, JOB_ID, Jobs::cancel).await?,
+    ))
 }
 
 /// `POST /v1/fine_tuning/jobs/{id}/pause`.
@@ -63,9 +66,9 @@ pub(crate) async fn pause(
     Path(id): Path<String>,
     req: Request,
 ) -> Result<Response, ApiError> {
-    let (jobs, project) = ctx(&state, &req)?;
-    let id = bounded(id, "fine_tuning_job_id")?;
-    ok(&wire::job(&call(move || jobs.pause(&project, &id)).await?))
+    ok(&wire::job(
+        &on_id(ctx(&state, &req)?, id, JOB_ID, Jobs::pause).await?,
+    ))
 }
 
 /// `POST /v1/fine_tuning/jobs/{id}/resume`.
@@ -74,9 +77,9 @@ pub(crate) async fn resume(
     Path(id): Path<String>,
     req: Request,
 ) -> Result<Response, ApiError> {
-    let (jobs, project) = ctx(&state, &req)?;
-    let id = bounded(id, "fine_tuning_job_id")?;
-    ok(&wire::job(&call(move || jobs.resume(&project, &id)).await?))
+    ok(&wire::job(
+        &on_id(ctx(&state, &req)?, id, JOB_ID, Jobs::resume).await?,
+    ))
 }
 
 /// `GET /v1/fine_tuning/jobs/{id}/events`: newest first.
@@ -86,7 +89,7 @@ pub(crate) async fn events(
     req: Request,
 ) -> Result<Response, ApiError> {
     let (jobs, project) = ctx(&state, &req)?;
-    let id = bounded(id, "fine_tuning_job_id")?;
+    let id = bounded(id, JOB_ID)?;
     let (after, limit) = paging(&query(&req)?, 20, 1000)?;
     let page = call(move || jobs.events(&project, &id, after.as_deref(), limit)).await?;
     ok(&wire::page(&page, wire::Cursor::HasMore, wire::event))
@@ -99,7 +102,7 @@ pub(crate) async fn checkpoints(
     req: Request,
 ) -> Result<Response, ApiError> {
     let (jobs, project) = ctx(&state, &req)?;
-    let id = bounded(id, "fine_tuning_job_id")?;
+    let id = bounded(id, JOB_ID)?;
     let (after, limit) = paging(&query(&req)?, 10, 1000)?;
     let page = call(move || jobs.checkpoints(&project, &id, after.as_deref(), limit)).await?;
     ok(&wire::page(

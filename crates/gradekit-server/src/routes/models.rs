@@ -4,11 +4,11 @@
 
 use crate::body::read_json;
 use crate::error::ApiError;
-use crate::routes::ft::{bounded, call, ctx, ok, paging, param, query};
+use crate::routes::ft::{bounded, call, ctx, deleted, ok, on_id, paging, param, query};
 use crate::AppState;
 use axum::extract::{Path, Request, State};
 use axum::response::Response;
-use gradekit_jobs::{wire, Order};
+use gradekit_jobs::{wire, Jobs, Order};
 use serde_json::json;
 
 /// `GET /v1/models`.
@@ -27,9 +27,7 @@ pub(crate) async fn retrieve(
     Path(id): Path<String>,
     req: Request,
 ) -> Result<Response, ApiError> {
-    let (jobs, project) = ctx(&state, &req)?;
-    let id = bounded(id, "model")?;
-    ok(&call(move || jobs.model(&project, &id)).await?)
+    ok(&on_id(ctx(&state, &req)?, id, "model", Jobs::model).await?)
 }
 
 /// `DELETE /v1/models/{model}`: the project's own fine-tuned models and checkpoints only.
@@ -38,11 +36,9 @@ pub(crate) async fn remove(
     Path(id): Path<String>,
     req: Request,
 ) -> Result<Response, ApiError> {
-    let (jobs, project) = ctx(&state, &req)?;
-    let id = bounded(id, "model")?;
     let i2 = id.clone();
-    call(move || jobs.delete_model(&project, &i2)).await?;
-    ok(&json!({"id": id, "object": "model", "deleted": true}))
+    on_id(ctx(&state, &req)?, i2, "model", Jobs::delete_model).await?;
+    deleted(&id, "model")
 }
 
 /// `POST …/permissions` `{"project_ids": [...]}` → a list of permissions.
@@ -117,5 +113,5 @@ pub(crate) async fn revoke(
     let pid = bounded(pid, "permission_id")?;
     let p2 = pid.clone();
     call(move || jobs.revoke(&project, &ckpt, &p2)).await?;
-    ok(&json!({"id": pid, "object": "checkpoint.permission", "deleted": true}))
+    deleted(&pid, "checkpoint.permission")
 }

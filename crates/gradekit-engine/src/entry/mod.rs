@@ -21,6 +21,19 @@
 //! the [`EvalContext`] with only the sample parts the compiled grader observes
 //! ([`crate::CompiledGrader::sample_parts`]). Errors are [`EntryError`]s: a stable code, the
 //! path of the field (relative to the entry's own path) and a message.
+//!
+//! Files: the rules of each entry point (`rules.rs`), the error codes (`error.rs`), and the
+//! *borrowed* reading (`lean.rs`): a [`LeanContext`] lends the strings a caller already holds
+//! (Python objects, Arrow buffers) for what the compiled grader observes, with the same rules
+//! applied, instead of building JSON trees per sample.
+
+mod error;
+mod lean;
+mod rules;
+
+pub use error::{EntryError, EntryErrorKind};
+pub use lean::{LeanContext, LeanItem, LeanSample, LeanValue};
+pub use rules::{EntryRules, SampleKeys};
 
 use crate::context::EvalContext;
 use gradekit_model::{
@@ -28,7 +41,6 @@ use gradekit_model::{
     ConfigErrors, SampleParts,
 };
 use serde_json::{Map, Value};
-use std::fmt;
 
 /// The fields of the sample namespace a sample object may set.
 pub const SAMPLE_FIELDS: [&str; 5] = [
@@ -38,198 +50,6 @@ pub const SAMPLE_FIELDS: [&str; 5] = [
     "choices",
     "output_audio",
 ];
-
-/// Why an entry could not be read: a stable snake_case code (`score` writes it in its error
-/// lines; the server's envelopes and Python's `GraderError` carry the path and message).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum EntryErrorKind {
-    /// The entry's text is not JSON (a `score` line).
-    InvalidJson,
-    /// The entry's bytes are not UTF-8 (a `score` line).
-    InvalidUtf8,
-    /// The entry is valid JSON but not an object.
-    NotAnObject,
-    /// Neither sample key holds a value.
-    MissingSample,
-    /// The sample has the wrong type, both sample keys are given, or a sample object field is
-    /// wrong.
-    InvalidSample,
-    /// A key the entry point does not accept.
-    UnknownField,
-}
-
-impl EntryErrorKind {
-    /// Every kind, in declaration order.
-    pub const ALL: [EntryErrorKind; 6] = [
-        EntryErrorKind::InvalidJson,
-        EntryErrorKind::InvalidUtf8,
-        EntryErrorKind::NotAnObject,
-        EntryErrorKind::MissingSample,
-        EntryErrorKind::InvalidSample,
-        EntryErrorKind::UnknownField,
-    ];
-
-    /// The stable snake_case code.
-    pub fn code(self) -> &'static str {
-        match self {
-            EntryErrorKind::InvalidJson => "invalid_json",
-            EntryErrorKind::InvalidUtf8 => "invalid_utf8",
-            EntryErrorKind::NotAnObject => "not_an_object",
-            EntryErrorKind::MissingSample => "missing_sample",
-            EntryErrorKind::InvalidSample => "invalid_sample",
-            EntryErrorKind::UnknownField => "unknown_field",
-        }
-    }
-
-    /// The kind of a code (the inverse of [`Self::code`]).
-    pub fn from_code(code: &str) -> Option<EntryErrorKind> {
-        Self::ALL.into_iter().find(|k| k.code() == code)
-    }
-}
-
-impl fmt::Display for EntryErrorKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.code())
-    }
-}
-
-/// An entry that could not be read.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EntryError {
-    pub kind: EntryErrorKind,
-    /// The offending field (`samples[3].model_sample`, `sample.output_tools`); empty for the
-    /// entry itself at the root.
-    pub path: String,
-    pub message: String,
-}
-
-impl EntryError {
-    pub fn new(kind: EntryErrorKind, path: impl Into<String>, message: impl Into<String>) -> Self {
-        EntryError {
-            kind,
-            path: path.into(),
-            message: message.into(),
-        }
-    }
-
-    /// The stable code of the kind.
-    pub fn code(&self) -> &'static str {
-        self.kind.code()
-    }
-}
-
-impl fmt::Display for EntryError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.path.is_empty() {
-            f.write_str(&self.message)
-        } else {
-            write!(f, "{}: {}", self.path, self.message)
-        }
-    }
-}
-
-impl std::error::Error for EntryError {}
-
-impl From<EntryError> for ConfigError {
-    fn from(e: EntryError) -> ConfigError {
-        let kind = match e.kind {
-            EntryErrorKind::InvalidJson | EntryErrorKind::InvalidUtf8 => {
-                ConfigErrorKind::InvalidJson
-            }
-            EntryErrorKind::NotAnObject => ConfigErrorKind::InvalidType,
-            EntryErrorKind::MissingSample => ConfigErrorKind::MissingSample,
-            EntryErrorKind::InvalidSample => ConfigErrorKind::InvalidSample,
-            EntryErrorKind::UnknownField => ConfigErrorKind::UnknownField,
-        };
-        ConfigError::with(kind, e.path, e.message)
-    }
-}
-
-impl From<EntryError> for ConfigErrors {
-    fn from(e: EntryError) -> ConfigErrors {
-        ConfigErrors::from(ConfigError::from(e))
-    }
-}
-
-/// Which keys may hold the sample.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SampleKeys {
-    /// Only `model_sample` (OpenAI's `/run` wire).
-    ModelSample,
-    /// Only `sample` (Azure's endpoint-grader wire).
-    Sample,
-    /// Either, not both (`run_batch` entries, `score` lines).
-    Either,
-}
-
-/// How one entry point reads its entries. Only *which keys are accepted* differs between entry
-/// points, never what an accepted entry means.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct EntryRules {
-    pub sample_keys: SampleKeys,
-    /// Keys the entry point reads itself (`grader` on `/run`, `id` on score lines): neither
-    /// read here nor unknown.
-    pub own_keys: &'static [&'static str],
-    /// Reject other keys with their path (`true`), or ignore them.
-    pub reject_unknown: bool,
-    /// Drop sample-object fields outside the sample namespace instead of rejecting them.
-    pub drop_unknown_sample_fields: bool,
-}
-
-impl EntryRules {
-    /// `/fine_tuning/alpha/graders/run` (and `gradekit run`, Python `gradekit.run`).
-    pub const RUN_REQUEST: EntryRules = EntryRules {
-        sample_keys: SampleKeys::ModelSample,
-        own_keys: &["grader"],
-        reject_unknown: true,
-        drop_unknown_sample_fields: false,
-    };
-    /// One entry of `/v1/graders/run_batch`'s `samples`.
-    pub const BATCH_ENTRY: EntryRules = EntryRules {
-        sample_keys: SampleKeys::Either,
-        own_keys: &[],
-        reject_unknown: true,
-        drop_unknown_sample_fields: false,
-    };
-    /// One line of `gradekit score` input: extra columns are data, not typos.
-    pub const SCORE_LINE: EntryRules = EntryRules {
-        sample_keys: SampleKeys::Either,
-        own_keys: &["id"],
-        reject_unknown: false,
-        drop_unknown_sample_fields: false,
-    };
-    /// Azure's endpoint-grader call `{sample, item, trace_id}`: lenient, because Azure discards
-    /// a rollout after three failed calls. The legacy `reference_answer` means what it means on
-    /// every other wire (Azure never sends it), so one entry grades the same on every route.
-    pub const ENDPOINT: EntryRules = EntryRules {
-        sample_keys: SampleKeys::Sample,
-        own_keys: &[],
-        reject_unknown: false,
-        drop_unknown_sample_fields: true,
-    };
-
-    fn reads(&self, key: &str) -> bool {
-        match key {
-            "model_sample" => self.sample_keys != SampleKeys::Sample,
-            "sample" => self.sample_keys != SampleKeys::ModelSample,
-            "item" => true,
-            "reference_answer" => true,
-            _ => false,
-        }
-    }
-
-    fn missing_message(&self) -> (&'static str, &'static str) {
-        match self.sample_keys {
-            SampleKeys::ModelSample => ("model_sample", "missing required field"),
-            SampleKeys::Sample => ("sample", "missing required field"),
-            SampleKeys::Either => (
-                "model_sample",
-                "missing required field: give \"model_sample\" (a string) or \"sample\" (a string or a sample object)",
-            ),
-        }
-    }
-}
 
 /// The raw fields of an entry as an edge collected them (a field-by-field JSON reader, a
 /// Python call). Nothing is interpreted yet: nulls are kept, both sample keys may be set.
