@@ -212,10 +212,7 @@ where
             let fields = chunk.fields(&strs);
             let ctxs = chunk.contexts(&strs, &fields, keys, parts);
             let began = std::time::Instant::now();
-            let graded: Vec<T> = py.detach(|| {
-                let rs = g.grade_inputs(&ctxs, None, &cancel);
-                rs.into_iter().map(map).collect()
-            });
+            let graded: Vec<T> = py.detach(|| g.grade_inputs_map(&ctxs, None, &cancel, map));
             out.extend(graded);
             py.check_signals()?;
             size = next_size(began.elapsed(), end - start);
@@ -236,8 +233,7 @@ where
         let (read, graded) = pool.in_place_scope(|s| {
             let (ctxs, cancel, pool) = (&ctxs, &cancel, &pool);
             s.spawn(move |_| {
-                let rs = g.grade_inputs(ctxs, Some(pool), cancel);
-                let _ = tx.send(rs.into_iter().map(map).collect::<Vec<T>>());
+                let _ = tx.send(g.grade_inputs_map(ctxs, Some(pool), cancel, map));
             });
             let read = (!next.is_empty()).then(|| Chunk::read(batch, &cols, next.clone()));
             if matches!(read, Some(Err(_))) {

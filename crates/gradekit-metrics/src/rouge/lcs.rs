@@ -180,6 +180,48 @@ impl Pattern {
     }
 }
 
+/// [`Pattern::lcs`] for a pattern of at most 64 ids, with this thread's mask buffer (the
+/// common case, sentence-sized texts: no allocation once warm). Only the masks of the
+/// pattern's ids are set and cleared again, not the whole vocabulary.
+pub(crate) fn lcs_one_word(pattern: &[u32], text: &[u32], vocab: usize) -> usize {
+    use std::cell::Cell;
+    thread_local! {
+        static MASKS: Cell<Vec<u64>> = const { Cell::new(Vec::new()) };
+    }
+    debug_assert!(pattern.len() <= 64);
+    if pattern.is_empty() {
+        return 0;
+    }
+    let mut masks = MASKS.try_with(Cell::take).unwrap_or_default();
+    if masks.len() < vocab {
+        masks.resize(vocab, 0);
+    }
+    for (j, &id) in pattern.iter().enumerate() {
+        if let Some(m) = masks.get_mut(id as usize) {
+            *m |= 1u64 << j;
+        }
+    }
+    let mut v = !0u64;
+    for &t in text {
+        if let Some(&m) = masks.get(t as usize) {
+            let u = v & m;
+            v = v.wrapping_add(u) | (v & !m);
+        }
+    }
+    for &id in pattern {
+        if let Some(m) = masks.get_mut(id as usize) {
+            *m = 0;
+        }
+    }
+    let len = pattern.len();
+    let low = if len == 64 { !0u64 } else { (1u64 << len) - 1 };
+    // Keep the buffer unless a huge vocabulary made it large.
+    if masks.len() <= 1 << 16 {
+        let _ = MASKS.try_with(|c| c.set(masks));
+    }
+    len - (v & low).count_ones() as usize
+}
+
 /// One Hyyrö step over multi-word vectors: `V = (V + (V & M)) | (V & !M)`
 /// with the carry of the addition propagated from low to high words.
 #[inline]
@@ -248,6 +290,34 @@ mod tests {
             let p = Pattern::new(&a, sigma as usize);
             assert_eq!(p.lcs(b.iter().copied()), lcs_dp(&a, &b), "m={m} n={n}");
         }
+    }
+
+    #[test]
+    fn one_word_path_matches_dp() {
+        let mut state = 0x2545_F491_4F6C_DD1Du64;
+        let mut next = |k: u64| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % k) as u32
+        };
+        for round in 0..500u64 {
+            let sigma = 1 + round % 9;
+            let (m, n) = (1 + (round % 64) as usize, (round * 7 % 90) as usize);
+            let a: Vec<u32> = (0..m).map(|_| next(sigma)).collect();
+            let b: Vec<u32> = (0..n)
+                .map(|_| match next(sigma + 1) {
+                    x if x == sigma as u32 => ABSENT,
+                    x => x,
+                })
+                .collect();
+            assert_eq!(
+                lcs_one_word(&a, &b, sigma as usize),
+                lcs_dp(&a, &b),
+                "{a:?} {b:?}"
+            );
+        }
+        assert_eq!(lcs_one_word(&[], &[1], 2), 0);
     }
 
     #[test]

@@ -154,11 +154,15 @@ fn overlap_of_order(
 
 /// LCS length of two interned id lists, the shorter one as bit vector.
 fn lcs_of(ids: &Ids) -> usize {
-    if ids.input.len() < ids.reference.len() {
-        Pattern::new(&ids.input, ids.vocab).lcs(ids.reference.iter().copied())
+    let (pattern, text) = if ids.input.len() < ids.reference.len() {
+        (&ids.input, &ids.reference)
     } else {
-        Pattern::new(&ids.reference, ids.vocab).lcs(ids.input.iter().copied())
+        (&ids.reference, &ids.input)
+    };
+    if pattern.len() <= 64 {
+        return lcs::lcs_one_word(pattern, text, ids.vocab);
     }
+    Pattern::new(pattern, ids.vocab).lcs(text.iter().copied())
 }
 
 /// ROUGE-N F-measure of `input` against `reference` (the grader's `rouge_1`
