@@ -23,19 +23,38 @@ impl CompiledGrader {
         pool: Option<&rayon::ThreadPool>,
         cancel: &Cancel,
     ) -> Vec<GradeResult> {
+        self.grade_inputs_map(inputs, pool, cancel, |r| r)
+    }
+
+    /// [`Self::grade_inputs`] keeping only `map` of each result, applied on the grading thread
+    /// as soon as the sample is graded (a caller that wants rewards never holds a batch of
+    /// whole results: they are large, and moving them around costs more than a string_check).
+    pub fn grade_inputs_map<I, T, F>(
+        &self,
+        inputs: &[I],
+        pool: Option<&rayon::ThreadPool>,
+        cancel: &Cancel,
+        map: F,
+    ) -> Vec<T>
+    where
+        I: GradeInput,
+        T: Send,
+        F: Fn(GradeResult) -> T + Sync + Send,
+    {
         if self.grades_in_frames() {
             let ctxs: Vec<EvalContext> = inputs
                 .iter()
                 .map(|i| i.eval_context().into_owned())
                 .collect();
-            return self.grade_batch_cancellable(&ctxs, cancel);
+            let rs = self.grade_batch_cancellable(&ctxs, cancel);
+            return rs.into_iter().map(map).collect();
         }
         let one = |i: &I| {
-            if cancel.is_cancelled() {
+            map(if cancel.is_cancelled() {
                 failed(Failure::Limit(CANCELLED.into()), 0.0)
             } else {
                 self.grade_inner(i, Some(cancel))
-            }
+            })
         };
         if let Some(io) = self.io_width().and_then(crate::io_pool::pool) {
             return io.install(|| inputs.par_iter().map(one).collect());

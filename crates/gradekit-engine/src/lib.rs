@@ -48,20 +48,17 @@
 //! 4. `gradekit-engine/src/graders/regex_check.rs`: the new module, `compile` (errors with
 //!    config paths) and `grade`.
 //!
-//! **Adding a text_similarity metric** (say `chrf`) touches five code files today, each after
-//! the first forced by E0004 (tried the same way):
+//! **Adding a text_similarity metric** (say `chrf`) touches four code files, each after the
+//! first forced by a compiler error (tried the same way):
 //! 1. `gradekit-model/src/grader/mod.rs`: the line `Chrf = "chrf"` in `metrics!` (wire name,
 //!    `Metric::ALL`, the reader and the echo follow from it); E0004 then names
 //! 2. `gradekit-engine/src/graders/text_similarity.rs`: the arm of `local_metric`, mapping the
-//!    wire metric onto gradekit-metrics' `Metric::Chrf`, which does not exist yet, so
-//! 3. `gradekit-metrics/src/limits.rs`: the `Metric::Chrf` variant; E0004 names `Metric::name`
-//!    and the dispatch of `score` (append it to `Metric::ALL` too: the fuzz target and the
-//!    metric tests iterate it, and the compiler does not check that list);
-//! 4. `gradekit-metrics/src/chrf.rs`: the metric, a pure function `(input, reference) -> f64`;
-//! 5. `gradekit-metrics/src/lib.rs`: `pub mod chrf;`.
-//!
-//! Files 3 and 5 become one (four files) once the metrics crate declares its `Metric` enum and
-//! the `score` dispatch in `lib.rs`, next to the module list.
+//!    wire metric onto gradekit-metrics' `Metric::Chrf`, which does not exist yet (E0599), so
+//! 3. `gradekit-metrics/src/lib.rs`: the `Metric::Chrf` variant and `pub mod chrf;`; E0004
+//!    names `Metric::name` and the dispatch of `score`, both in that file (append it to
+//!    `Metric::ALL` too: the fuzz target and the metric tests iterate it, and the compiler does
+//!    not check that list);
+//! 4. `gradekit-metrics/src/chrf.rs`: the metric, a pure function `(input, reference) -> f64`.
 //!
 //! **Engine options** are one spec ([`options`]): a table of every option with its default
 //! and limits, plain data ([`EngineSpec`]) that the CLI flags, the server's flags and Python's

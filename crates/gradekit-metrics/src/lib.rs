@@ -100,10 +100,10 @@
 //!
 //! # Adding a metric
 //!
-//! A module here with a pure `(input, reference) -> f64`, its `pub mod` line below, and in
-//! `limits.rs` the [`Metric`] variant (the compiler then asks for its arm in [`Metric::name`]
-//! and in [`score`]'s dispatch; append it to [`Metric::ALL`] too, which the fuzz target and
-//! the tests iterate). The engine's crate docs give the whole trace through the wire model.
+//! A module here with a pure `(input, reference) -> f64`, and in this file its `pub mod`
+//! line and the [`Metric`] variant (the compiler then asks for its arm in [`Metric::name`] and
+//! in [`score`]'s dispatch, both below; append it to [`Metric::ALL`] too, which the fuzz target
+//! and the tests iterate). The engine's crate docs give the whole trace through the wire model.
 
 pub mod bleu;
 mod cache;
@@ -118,7 +118,83 @@ pub mod rouge;
 pub mod tokenize;
 #[doc(hidden)]
 pub use floor::tokenize_pair;
-pub use limits::{
-    score, LimitError, Metric, FUZZY_MAX_PARTIAL_CELLS, FUZZY_MAX_STEPS, ROUGE_L_MAX_STEPS,
-};
+pub use limits::{LimitError, FUZZY_MAX_PARTIAL_CELLS, FUZZY_MAX_STEPS, ROUGE_L_MAX_STEPS};
 pub use tokenize::nltk_tokenize;
+
+use std::fmt;
+
+/// A text-similarity metric of the grader (every `evaluation_metric` except `cosine`, which
+/// needs an embeddings endpoint).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Metric {
+    FuzzyMatch,
+    Bleu,
+    Gleu,
+    Meteor,
+    /// `rouge_1` … `rouge_5` (the value is N, 1..=5; other values score as rouge-score would
+    /// for that order).
+    RougeN(u8),
+    RougeL,
+}
+
+impl Metric {
+    /// Every grader metric, in the wire's order.
+    pub const ALL: [Metric; 10] = [
+        Metric::FuzzyMatch,
+        Metric::Bleu,
+        Metric::Gleu,
+        Metric::Meteor,
+        Metric::RougeN(1),
+        Metric::RougeN(2),
+        Metric::RougeN(3),
+        Metric::RougeN(4),
+        Metric::RougeN(5),
+        Metric::RougeL,
+    ];
+
+    /// The wire name (`fuzzy_match`, `rouge_3`, …).
+    pub fn name(self) -> &'static str {
+        match self {
+            Metric::FuzzyMatch => "fuzzy_match",
+            Metric::Bleu => "bleu",
+            Metric::Gleu => "gleu",
+            Metric::Meteor => "meteor",
+            Metric::RougeN(1) => "rouge_1",
+            Metric::RougeN(2) => "rouge_2",
+            Metric::RougeN(3) => "rouge_3",
+            Metric::RougeN(4) => "rouge_4",
+            Metric::RougeN(5) => "rouge_5",
+            Metric::RougeN(_) => "rouge_n",
+            Metric::RougeL => "rouge_l",
+        }
+    }
+}
+
+impl fmt::Display for Metric {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The grader's score of `metric` for `input` against `reference`, in [0, 1], or a
+/// [`LimitError`] when the pair is over the metric's cost limit (see the module docs).
+///
+/// ```
+/// use gradekit_metrics::{score, Metric};
+/// assert_eq!(score(Metric::Bleu, "the cat", "the cat").map(|s| s > 0.2), Ok(true));
+/// let long = "a ".repeat(2_000_000);
+/// let other = "b a ".repeat(1_000_000);
+/// let err = score(Metric::RougeL, &long, &other).unwrap_err();
+/// assert!(err.to_string().starts_with("rouge_l: input of 2000000 tokens"));
+/// ```
+pub fn score(metric: Metric, input: &str, reference: &str) -> Result<f64, LimitError> {
+    Ok(match metric {
+        Metric::FuzzyMatch => crate::fuzzy::fuzzy_match_checked(input, reference)?,
+        Metric::Bleu => crate::bleu::bleu(input, reference),
+        Metric::Gleu => crate::gleu::gleu(input, reference),
+        Metric::Meteor => crate::meteor::meteor(input, reference),
+        Metric::RougeN(n) => crate::rouge::rouge_n(input, reference, usize::from(n)),
+        Metric::RougeL => crate::rouge::rouge_l_checked(input, reference)?,
+    })
+}

@@ -25,61 +25,8 @@
 //! a fixed number of passes; n-grams are interned by hashing; METEOR's alignment walks each
 //! side a fixed number of times) and have no limit beyond the caller's size budget.
 
+use crate::Metric;
 use std::fmt;
-
-/// A text-similarity metric of the grader (every `evaluation_metric` except `cosine`, which
-/// needs an embeddings endpoint).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Metric {
-    FuzzyMatch,
-    Bleu,
-    Gleu,
-    Meteor,
-    /// `rouge_1` … `rouge_5` (the value is N, 1..=5; other values score as rouge-score would
-    /// for that order).
-    RougeN(u8),
-    RougeL,
-}
-
-impl Metric {
-    /// Every grader metric, in the wire's order.
-    pub const ALL: [Metric; 10] = [
-        Metric::FuzzyMatch,
-        Metric::Bleu,
-        Metric::Gleu,
-        Metric::Meteor,
-        Metric::RougeN(1),
-        Metric::RougeN(2),
-        Metric::RougeN(3),
-        Metric::RougeN(4),
-        Metric::RougeN(5),
-        Metric::RougeL,
-    ];
-
-    /// The wire name (`fuzzy_match`, `rouge_3`, …).
-    pub fn name(self) -> &'static str {
-        match self {
-            Metric::FuzzyMatch => "fuzzy_match",
-            Metric::Bleu => "bleu",
-            Metric::Gleu => "gleu",
-            Metric::Meteor => "meteor",
-            Metric::RougeN(1) => "rouge_1",
-            Metric::RougeN(2) => "rouge_2",
-            Metric::RougeN(3) => "rouge_3",
-            Metric::RougeN(4) => "rouge_4",
-            Metric::RougeN(5) => "rouge_5",
-            Metric::RougeN(_) => "rouge_n",
-            Metric::RougeL => "rouge_l",
-        }
-    }
-}
-
-impl fmt::Display for Metric {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
 
 /// rouge_l: largest `⌈m/64⌉ · n` (token counts m ≤ n) scored; e.g. two texts of ~140k tokens
 /// each, or any text against one of at most 64 tokens up to ~4·10^9 tokens.
@@ -180,28 +127,6 @@ pub(crate) fn check_fuzzy(input_len: usize, reference_len: usize) -> Result<(), 
         input_len: input_len as u64,
         reference_len: reference_len as u64,
         limit,
-    })
-}
-
-/// The grader's score of `metric` for `input` against `reference`, in [0, 1], or a
-/// [`LimitError`] when the pair is over the metric's cost limit (see the module docs).
-///
-/// ```
-/// use gradekit_metrics::{score, Metric};
-/// assert_eq!(score(Metric::Bleu, "the cat", "the cat").map(|s| s > 0.2), Ok(true));
-/// let long = "a ".repeat(2_000_000);
-/// let other = "b a ".repeat(1_000_000);
-/// let err = score(Metric::RougeL, &long, &other).unwrap_err();
-/// assert!(err.to_string().starts_with("rouge_l: input of 2000000 tokens"));
-/// ```
-pub fn score(metric: Metric, input: &str, reference: &str) -> Result<f64, LimitError> {
-    Ok(match metric {
-        Metric::FuzzyMatch => crate::fuzzy::fuzzy_match_checked(input, reference)?,
-        Metric::Bleu => crate::bleu::bleu(input, reference),
-        Metric::Gleu => crate::gleu::gleu(input, reference),
-        Metric::Meteor => crate::meteor::meteor(input, reference),
-        Metric::RougeN(n) => crate::rouge::rouge_n(input, reference, usize::from(n)),
-        Metric::RougeL => crate::rouge::rouge_l_checked(input, reference)?,
     })
 }
 

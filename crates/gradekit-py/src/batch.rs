@@ -174,12 +174,12 @@ fn next_size(took: Duration, samples: usize) -> usize {
     }
 }
 
-/// Grades a batch read without JSON trees (`lean.rs`). With one thread, this thread reads a
-/// chunk under the GIL and grades it without; with more, it is pipelined: while this process's
-/// pool (`width` threads) grades one chunk with the GIL released, the calling thread reads the
-/// next one under the GIL, then waits for the graded chunk with the GIL released, answering
-/// signals every [`POLL`]. Reading is the serial part of a batch; overlapping it with grading
-/// is what lets two threads grade twice as fast as one. Chunks are sized from the pace of the previous
+/// Grades a batch read without JSON trees (`lean.rs`), pipelined: while this process's pool
+/// (`width` grading threads; the caller is not one of them) grades one chunk with the GIL
+/// released, the calling thread reads the next one under the GIL, then waits for the graded
+/// chunk with the GIL released, answering signals every [`POLL`]. Reading is the serial part of
+/// a batch; overlapping it with grading is what keeps one grading thread at the engine's own
+/// pace and lets two grade twice as fast as one. Chunks are sized from the pace of the previous
 /// one (see [`CHUNK_TIME`]). Results in input order, `map`ped on the grading threads.
 pub fn run_lean<T, M>(
     py: Python<'_>,
@@ -199,10 +199,8 @@ where
     let cols = column_index(batch);
     let cancel = Cancel::new();
     let mut out: Vec<T> = Vec::with_capacity(n);
-    let pool = if width > 1 { pool(width) } else { None };
-    let Some(pool) = pool else {
-        // One thread (or no threads to be had): read and grade in turn on this thread, the GIL
-        // released while grading — no hand-off, and one core is all it uses.
+    let Some(pool) = pool(width) else {
+        // No threads to be had: read and grade in turn on this thread, the GIL released.
         let mut start = 0;
         let mut size = LEAN_MIN;
         while start < n {
@@ -212,10 +210,7 @@ where
             let fields = chunk.fields(&strs);
             let ctxs = chunk.contexts(&strs, &fields, keys, parts);
             let began = std::time::Instant::now();
-            let graded: Vec<T> = py.detach(|| {
-                let rs = g.grade_inputs(&ctxs, None, &cancel);
-                rs.into_iter().map(map).collect()
-            });
+            let graded: Vec<T> = py.detach(|| g.grade_inputs_map(&ctxs, None, &cancel, map));
             out.extend(graded);
             py.check_signals()?;
             size = next_size(began.elapsed(), end - start);
@@ -236,8 +231,7 @@ where
         let (read, graded) = pool.in_place_scope(|s| {
             let (ctxs, cancel, pool) = (&ctxs, &cancel, &pool);
             s.spawn(move |_| {
-                let rs = g.grade_inputs(ctxs, Some(pool), cancel);
-                let _ = tx.send(rs.into_iter().map(map).collect::<Vec<T>>());
+                let _ = tx.send(g.grade_inputs_map(ctxs, Some(pool), cancel, map));
             });
             let read = (!next.is_empty()).then(|| Chunk::read(batch, &cols, next.clone()));
             if matches!(read, Some(Err(_))) {

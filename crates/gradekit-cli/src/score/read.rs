@@ -162,7 +162,9 @@ fn read_line(
         if buf.is_empty() {
             break;
         }
-        let (take, done) = match buf.iter().position(|&b| b == b'\n') {
+        // memchr: a line is ~0.5–1 KB, a byte-at-a-time search was a visible share of the
+        // reader thread
+        let (take, done) = match memchr::memchr(b'\n', buf) {
             Some(i) => (i + 1, true),
             None => (buf.len(), false),
         };
