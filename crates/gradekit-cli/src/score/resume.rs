@@ -190,6 +190,16 @@ fn reload_row(v: &Value, threshold: Option<f64>, summary: &mut Summary) {
                 .flatten()
                 .filter_map(|(k, x)| x.as_f64().map(|x| (k.as_str(), x)));
             summary.add_parts(r, flags, subs, threshold);
+            // Rows carry the summed usage and the model only when one model answered.
+            let model = v
+                .pointer("/metadata/sampled_model_name")
+                .and_then(Value::as_str);
+            let usage = v.pointer("/metadata/token_usage").and_then(|u| {
+                serde_json::from_value::<gradekit_engine::TokenUsage>(u.clone()).ok()
+            });
+            if let (Some(m), Some(u)) = (model, usage) {
+                summary.add_usage(m, &u);
+            }
         }
     }
 }

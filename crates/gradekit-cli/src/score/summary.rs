@@ -1,6 +1,6 @@
 //! Running statistics of a `score` run and the end-of-run summary.
 
-use gradekit_engine::GradeResult;
+use gradekit_engine::{GradeResult, TokenUsage};
 use indexmap::IndexMap;
 use serde_json::{json, Value};
 
@@ -18,6 +18,9 @@ pub struct Summary {
     /// Graded rows reloaded from the output of an earlier run (`--resume`); the rate counts
     /// only the rows graded in this run.
     pub resumed_rows: usize,
+    /// Judge token usage summed per model (rows of model graders; a resumed row counts when
+    /// its one answering model is known from `sampled_model_name`).
+    usage: IndexMap<String, TokenUsage>,
 }
 
 impl Summary {
@@ -28,6 +31,19 @@ impl Summary {
             r.sub_rewards.iter().map(|(k, v)| (k.as_str(), *v)),
             threshold,
         );
+        for (model, u) in &r.usage_per_model {
+            self.add_usage(model, u);
+        }
+    }
+
+    /// Adds one judge model's token usage of a row.
+    pub fn add_usage(&mut self, model: &str, u: &TokenUsage) {
+        match self.usage.get_mut(model) {
+            Some(t) => t.add(u),
+            None => {
+                self.usage.insert(model.to_string(), *u);
+            }
+        }
     }
 
     /// Adds one graded row given by parts (also used to rebuild the summary from an output
@@ -179,6 +195,13 @@ impl Summary {
         if !sub.is_empty() {
             out["sub_rewards"] = Value::Object(sub);
         }
+        if !self.usage.is_empty() {
+            let mut total = TokenUsage::default();
+            for u in self.usage.values() {
+                total.add(u);
+            }
+            out["token_usage"] = json!({"total": total, "per_model": self.usage});
+        }
         out
     }
 
@@ -201,6 +224,12 @@ impl Summary {
         for (k, (sum, c)) in &self.sub_sums {
             s.push_str(&format!("\nsub-grader {k}: mean {:.4}", sum / *c as f64));
         }
+        for (model, u) in &self.usage {
+            s.push_str(&format!(
+                "\njudge {model}: {} tokens ({} prompt, {} completion)",
+                u.total_tokens, u.prompt_tokens, u.completion_tokens
+            ));
+        }
         let h = self.histogram();
         if !h.is_empty() {
             s.push('\n');
@@ -221,7 +250,51 @@ fn quantile(sorted: &[f64], q: f64) -> f64 {
 
 #[cfg(test)]
 mod tests {
-    use super::quantile;
+    use super::{quantile, Summary};
+    use gradekit_engine::{GradeResult, TokenUsage};
+    use serde_json::json;
+
+    fn usage(p: u64, c: u64) -> TokenUsage {
+        TokenUsage {
+            prompt_tokens: p,
+            completion_tokens: c,
+            total_tokens: p + c,
+            cached_tokens: 0,
+        }
+    }
+
+    #[test]
+    fn token_usage_is_totalled_per_model() {
+        let mut s = Summary::default();
+        let mut r = GradeResult {
+            reward: 1.0,
+            sub_rewards: Default::default(),
+            errors: Default::default(),
+            execution_time: 0.0,
+            token_usage: None,
+            sampled_model_name: None,
+            usage_per_model: Default::default(),
+        };
+        s.add(&r, None);
+        assert!(s.to_json(None, 1.0).get("token_usage").is_none());
+        r.usage_per_model.insert("judge-a".into(), usage(10, 5));
+        r.usage_per_model.insert("judge-b".into(), usage(1, 1));
+        s.add(&r, None);
+        r.usage_per_model.clear();
+        r.usage_per_model.insert("judge-a".into(), usage(2, 3));
+        s.add(&r, None);
+        let j = s.to_json(None, 1.0);
+        assert_eq!(
+            j["token_usage"]["per_model"]["judge-a"],
+            json!({"prompt_tokens": 12, "completion_tokens": 8, "total_tokens": 20, "cached_tokens": 0})
+        );
+        assert_eq!(j["token_usage"]["per_model"]["judge-b"]["total_tokens"], 2);
+        assert_eq!(j["token_usage"]["total"]["total_tokens"], 22);
+        assert_eq!(j["token_usage"]["total"]["prompt_tokens"], 13);
+        assert!(s
+            .human(None, 1.0)
+            .contains("judge judge-a: 20 tokens (12 prompt, 8 completion)"));
+    }
 
     #[test]
     fn quantiles_interpolate() {
