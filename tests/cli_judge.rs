@@ -247,3 +247,54 @@ fn judge_cache_makes_a_rerun_call_nothing() {
     assert_eq!(r2["reward"], 6.0);
     assert_eq!(r1["metadata"]["token_usage"], r2["metadata"]["token_usage"]);
 }
+
+#[test]
+fn score_summary_totals_judge_tokens_per_model() {
+    // The stub answers every call with usage 10 prompt + 5 completion (stub::completion).
+    let server = answering(7.0, 0);
+    let dir = tempfile::tempdir().unwrap();
+    let grader_path = dir.path().join("g.json");
+    let summary_path = dir.path().join("s.json");
+    std::fs::write(&grader_path, grader().to_string()).unwrap();
+    let lines: String = (0..3)
+        .map(|i| {
+            format!(
+                "{}\n",
+                json!({"model_sample": format!("s{i}"), "item": {"ref": "r"}})
+            )
+        })
+        .collect();
+    let url = server.base_url();
+    let (code, out, err) = gradekit(
+        &[
+            "score",
+            "--grader",
+            grader_path.to_str().unwrap(),
+            "-",
+            "--judge-base-url",
+            &url,
+            "--summary-json",
+            summary_path.to_str().unwrap(),
+        ],
+        lines.as_bytes(),
+        &[],
+    );
+    assert_eq!(code, 0, "{err}");
+    let row: Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
+    let model = row["metadata"]["sampled_model_name"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let s: Value = serde_json::from_str(&std::fs::read_to_string(&summary_path).unwrap()).unwrap();
+    let per_model = s["token_usage"]["per_model"].as_object().unwrap();
+    assert_eq!(per_model.len(), 1, "{s}");
+    let want = json!({"prompt_tokens": 30, "completion_tokens": 15, "total_tokens": 45, "cached_tokens": 0});
+    assert_eq!(per_model[&model], want, "{s}");
+    assert_eq!(s["token_usage"]["total"], want);
+    assert!(
+        err.contains(&format!(
+            "judge {model}: 45 tokens (30 prompt, 15 completion)"
+        )),
+        "{err}"
+    );
+}
