@@ -19,21 +19,9 @@ mod svg;
 pub use collect::Collector;
 pub use html::PageInfo;
 
-/// HTML-escapes text (element content and attribute values).
-pub fn esc(s: &str) -> String {
-    let mut o = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => o.push_str("&amp;"),
-            '<' => o.push_str("&lt;"),
-            '>' => o.push_str("&gt;"),
-            '"' => o.push_str("&quot;"),
-            '\'' => o.push_str("&#39;"),
-            c => o.push(c),
-        }
-    }
-    o
-}
+/// HTML-escapes text (element content and attribute values): the chart crate's, shared with
+/// the dashboard.
+pub use gradekit_chart::esc;
 
 #[cfg(test)]
 mod tests {
