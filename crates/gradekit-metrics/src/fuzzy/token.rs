@@ -32,7 +32,8 @@ fn is_space(c: u32, narrow: bool) -> bool {
 
 /// Whether rapidfuzz would hold `s` in a 1-byte string (all code points below 256).
 pub(crate) fn is_narrow(s: &[u32]) -> bool {
-    s.iter().all(|&c| c < 256)
+    // an OR over all code points (no early exit) vectorizes; texts are short
+    s.iter().fold(0, |m, &c| m | c) < 256
 }
 
 /// Words of `s`, sorted by code point (with duplicates).
@@ -141,38 +142,39 @@ fn cmp_keyed(sa: &[u32], x: Word, sb: &[u32], y: Word, cover: u32) -> std::cmp::
     })
 }
 
-/// rapidfuzz's `is_space` for narrow strings, per code point below 256.
-static NARROW_SPACE: [bool; 256] = {
-    let mut t = [false; 256];
-    let mut c = 0;
-    while c < 256 {
-        t[c] = matches!(c, 0x09..=0x0D | 0x1C..=0x20);
-        c += 1;
-    }
-    t
-};
+/// rapidfuzz's `is_space` for narrow strings: the bytes in these ranges.
+const NARROW_SPACE: &[(u8, u8, bool)] = &[(0x09, 0x0D, false), (0x1C, 0x20, false)];
 
-/// The words of a narrow string with their keys: the spaces of each 64 code points are
-/// gathered into a bit mask first (table look-ups, no branch per code point), then the words
-/// are the gaps between the set bits.
+/// The words of a narrow string with their keys: the code points are narrowed to bytes (one
+/// vectorizable pass), the non-space bytes become a bitmap eight at a time
+/// (`crate::bitruns`), the words are its runs, and a word's key is the eight bytes at its
+/// start, masked to its length and byte-swapped (first code point in the top byte).
 fn narrow_words(s: &[u32], out: &mut Vec<Word>) {
-    let mut start = 0usize;
-    for (ci, chunk) in s.chunks(64).enumerate() {
-        let mut spaces = 0u64;
-        for (k, &c) in chunk.iter().enumerate() {
-            spaces |= u64::from(NARROW_SPACE[(c & 0xff) as usize]) << k;
-        }
-        while spaces != 0 {
-            let i = ci * 64 + spaces.trailing_zeros() as usize;
-            if i > start {
-                out.push(make_word(key_narrow(&s[start..i]), start, i));
-            }
-            start = i + 1;
-            spaces &= spaces - 1;
-        }
+    use crate::bitruns::{bitmap, word_of, Runs};
+    use std::cell::Cell;
+    thread_local! {
+        static BUF: Cell<(Vec<u8>, Vec<u64>)> = const { Cell::new((Vec::new(), Vec::new())) };
     }
-    if s.len() > start {
-        out.push(make_word(key_narrow(&s[start..]), start, s.len()));
+    let (mut bytes, mut bits) = BUF.try_with(Cell::take).unwrap_or_default();
+    bytes.clear();
+    bytes.extend(s.iter().map(|&c| c as u8));
+    bitmap(&bytes, NARROW_SPACE, true, &mut bits);
+    for (start, end) in Runs::new(&bits) {
+        let w = word_of(
+            bytes
+                .get(start..(start + 8).min(bytes.len()))
+                .unwrap_or_default(),
+        );
+        let len = end - start;
+        let w = if len >= 8 {
+            w
+        } else {
+            w & ((1u64 << (8 * len)) - 1)
+        };
+        out.push(make_word(w.swap_bytes(), start, end));
+    }
+    if bytes.capacity() <= 1 << 16 {
+        let _ = BUF.try_with(|c| c.set((bytes, bits)));
     }
 }
 
@@ -181,16 +183,6 @@ fn key_wide(w: &[u32]) -> u64 {
     let c0 = w.first().copied().unwrap_or(0);
     let c1 = w.get(1).copied().unwrap_or(0);
     (u64::from(c0) << 32) | u64::from(c1)
-}
-
-#[inline]
-fn key_narrow(w: &[u32]) -> u64 {
-    // the missing code points pack as 0
-    let mut b = [0u8; 8];
-    for (d, &c) in b.iter_mut().zip(w) {
-        *d = c as u8;
-    }
-    u64::from_be_bytes(b)
 }
 
 /// Words joined with single spaces.

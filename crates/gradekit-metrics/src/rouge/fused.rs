@@ -37,20 +37,16 @@
 use std::cell::Cell;
 
 use super::lcs::{lcs_one_word, Pattern};
+use crate::bitruns::{bitmap, Runs};
 use crate::fasthash::Seed;
 use crate::ngram::ABSENT;
 
 /// Per byte, `0x20` (lowercases an ASCII letter, keeps a digit).
 const LOWER: u64 = 0x2020_2020_2020_2020;
-const ONES: u64 = 0x0101_0101_0101_0101;
 const HIGH: u64 = 0x8080_8080_8080_8080;
 
-/// Flags (0x80 per byte) the bytes of `x` (all < 0x80) in `lo..=hi`.
-#[inline(always)]
-fn in_range(x: u64, lo: u8, hi: u8) -> u64 {
-    (x.wrapping_add(ONES * u64::from(0x80 - lo)) & !x.wrapping_add(ONES * u64::from(0x7F - hi)))
-        & HIGH
-}
+/// rouge-score's token bytes: `[A-Za-z0-9]`.
+const TOKEN_CLASS: &[(u8, u8, bool)] = &[(b'a', b'z', true), (b'0', b'9', false)];
 
 /// Little-endian word of `b[at..at + 8]`, zero-padded past the end of `b`.
 #[inline(always)]
@@ -78,119 +74,24 @@ fn load8_tail(b: &[u8], at: usize) -> u64 {
 /// The token bitmap of one text.
 #[derive(Debug, Default)]
 struct Bitmap {
-    /// Bit `i % 64` of word `i / 64`: byte `i` is in `[A-Za-z0-9]`. One zero word past the
-    /// end, so every token ends inside the bitmap.
+    /// Bit `i % 64` of word `i / 64`: byte `i` is in `[A-Za-z0-9]`; a zero word at the end.
     bits: Vec<u64>,
     tokens: usize,
-}
-
-/// `[A-Za-z0-9]` flags of eight bytes, one bit per byte (bit k = byte k).
-#[inline(always)]
-fn flags8(x: u64) -> u64 {
-    let ascii = !x & HIGH;
-    let x7 = x & !HIGH;
-    let keep = (in_range(x7 | LOWER, b'a', b'z') | in_range(x7, b'0', b'9')) & ascii;
-    // Bit 7 of each byte → bit k of the top byte (the multiply adds no carries).
-    (keep >> 7).wrapping_mul(0x0102_0408_1020_4080) >> 56
 }
 
 impl Bitmap {
     /// Builds the bitmap of `text`; returns false when `text` holds U+0130 or U+212A (the
     /// general path is needed).
     fn fill(&mut self, text: &[u8]) -> bool {
-        self.bits.clear();
-        self.bits.reserve(text.len() / 64 + 2);
-        let mut any_high = 0u64;
-        let mut prev_top = 0u64;
-        let mut tokens = 0u32;
-        let (blocks, rest) = text.as_chunks::<64>();
-        for block in blocks {
-            let mut word = 0u64;
-            let (eights, _) = block.as_chunks::<8>();
-            for (k, e) in eights.iter().enumerate() {
-                let x = u64::from_le_bytes(*e);
-                any_high |= x;
-                word |= flags8(x) << (8 * k);
-            }
-            tokens += (word & !((word << 1) | prev_top)).count_ones();
-            prev_top = word >> 63;
-            self.bits.push(word);
-        }
-        if !rest.is_empty() {
-            let mut word = 0u64;
-            for (k, e) in rest.chunks(8).enumerate() {
-                let mut w = [0u8; 8];
-                w[..e.len()].copy_from_slice(e);
-                let x = u64::from_le_bytes(w);
-                any_high |= x;
-                word |= flags8(x) << (8 * k);
-            }
-            tokens += (word & !((word << 1) | prev_top)).count_ones();
-            self.bits.push(word);
-        }
-        self.bits.push(0);
-        self.tokens = tokens as usize;
-        any_high & HIGH == 0 || !super::tokenize::has_special_in(text)
+        let (tokens, any) = bitmap(text, TOKEN_CLASS, false, &mut self.bits);
+        self.tokens = tokens;
+        any & HIGH == 0 || !super::tokenize::has_special_in(text)
     }
 
-    /// The tokens (maximal runs of set bits) as `(start, end)`, in order.
+    /// The tokens as `(start, end)`, in order.
     #[inline(always)]
-    fn tokens(&self) -> TokenIter<'_> {
-        TokenIter {
-            bits: &self.bits,
-            w: 0,
-            cur: self.bits.first().copied().unwrap_or(0),
-        }
-    }
-}
-
-/// Iterator over the tokens of a [`Bitmap`].
-#[derive(Debug)]
-struct TokenIter<'a> {
-    bits: &'a [u64],
-    w: usize,
-    /// Bits of word `w` not yet consumed.
-    cur: u64,
-}
-
-impl Iterator for TokenIter<'_> {
-    type Item = (usize, usize);
-
-    #[inline(always)]
-    fn next(&mut self) -> Option<(usize, usize)> {
-        while self.cur == 0 {
-            self.w += 1;
-            self.cur = *self.bits.get(self.w)?;
-        }
-        let s = self.cur.trailing_zeros();
-        let start = self.w * 64 + s as usize;
-        // Ones from bit `s` up (≤ 64 − s: the shift brings in zeros).
-        let run = (!(self.cur >> s)).trailing_zeros();
-        if s + run < 64 {
-            // Bits below `s` are already clear; drop the token's.
-            self.cur &= !0u64 << (s + run);
-            return Some((start, start + run as usize));
-        }
-        Some((start, self.long_run()))
-    }
-}
-
-impl TokenIter<'_> {
-    /// End of a token that reaches the top bit of word `w`; moves past it.
-    #[inline(never)]
-    fn long_run(&mut self) -> usize {
-        let mut end = (self.w + 1) * 64;
-        self.w += 1;
-        self.cur = self.bits.get(self.w).copied().unwrap_or(0);
-        while self.cur == !0u64 {
-            end += 64;
-            self.w += 1;
-            self.cur = self.bits.get(self.w).copied().unwrap_or(0);
-        }
-        // `cur` has a zero bit (the bitmap ends with a zero word).
-        let r = (!self.cur).trailing_zeros();
-        self.cur &= !0u64 << r;
-        end + r as usize
+    fn tokens(&self) -> Runs<'_> {
+        Runs::new(&self.bits)
     }
 }
 
