@@ -63,15 +63,19 @@ impl PatternMatch {
     fn rebuild(&mut self, pattern: &[u32]) {
         if self.narrow {
             // Clear the rows the previous pattern set (with its row width).
-            let old = self.words;
-            for (k, bits) in self.used.iter_mut().enumerate() {
-                while *bits != 0 {
-                    let c = k * 64 + bits.trailing_zeros() as usize;
-                    let row = (c + 1) * old;
-                    if let Some(r) = self.masks.get_mut(row..row + old) {
-                        r.fill(0);
+            let used = std::mem::take(&mut self.used);
+            match self.words {
+                1 => clear_rows::<1>(used, &mut self.masks),
+                2 => clear_rows::<2>(used, &mut self.masks),
+                3 => clear_rows::<3>(used, &mut self.masks),
+                4 => clear_rows::<4>(used, &mut self.masks),
+                old => {
+                    for c in set_bits(used) {
+                        let row = (c + 1) * old;
+                        if let Some(r) = self.masks.get_mut(row..row + old) {
+                            r.fill(0);
+                        }
                     }
-                    *bits &= *bits - 1;
                 }
             }
         }
@@ -84,13 +88,13 @@ impl PatternMatch {
             }
             self.narrow = true;
             self.words = words;
-            for (pos, &c) in pattern.iter().enumerate() {
-                let c = (c & 0xff) as usize;
-                if let Some(m) = self.masks.get_mut((c + 1) * words + pos / 64) {
-                    *m |= 1u64 << (pos % 64);
-                }
-                self.used[c / 64] |= 1u64 << (c % 64);
-            }
+            self.used = match words {
+                1 => narrow_rows::<1>(pattern, &mut self.masks),
+                2 => narrow_rows::<2>(pattern, &mut self.masks),
+                3 => narrow_rows::<3>(pattern, &mut self.masks),
+                4 => narrow_rows::<4>(pattern, &mut self.masks),
+                _ => narrow_rows_any(pattern, words, &mut self.masks),
+            };
             return;
         }
         self.narrow = false;
@@ -318,6 +322,59 @@ pub(crate) fn lcs(a: &[u32], b: &[u32]) -> usize {
         let _ = PM.try_with(|c| c.set(Some(pm)));
     }
     affix + l
+}
+
+/// Sets the narrow-layout rows of `pattern` (rows of `W` words, all zero before) and returns
+/// the set of code points used.
+#[inline(always)]
+fn narrow_rows<const W: usize>(pattern: &[u32], masks: &mut [u64]) -> [u64; 4] {
+    let mut used = [0u64; 4];
+    let (rows, _) = masks.as_chunks_mut::<W>();
+    for (pos, &c) in pattern.iter().enumerate() {
+        let c = (c & 0xff) as usize;
+        if let Some(row) = rows.get_mut(c + 1) {
+            row[(pos / 64) % W] |= 1u64 << (pos % 64);
+        }
+        used[c / 64] |= 1u64 << (c % 64);
+    }
+    used
+}
+
+/// The members of a 256-bit set, in order.
+fn set_bits(set: [u64; 4]) -> impl Iterator<Item = usize> {
+    set.into_iter().enumerate().flat_map(|(k, mut bits)| {
+        std::iter::from_fn(move || {
+            (bits != 0).then(|| {
+                let c = k * 64 + bits.trailing_zeros() as usize;
+                bits &= bits - 1;
+                c
+            })
+        })
+    })
+}
+
+/// Zeroes the narrow-layout rows (of `W` words) of the code points in `used`.
+#[inline(always)]
+fn clear_rows<const W: usize>(used: [u64; 4], masks: &mut [u64]) {
+    let (rows, _) = masks.as_chunks_mut::<W>();
+    for c in set_bits(used) {
+        if let Some(row) = rows.get_mut(c + 1) {
+            *row = [0; W];
+        }
+    }
+}
+
+/// [`narrow_rows`] for any row width.
+fn narrow_rows_any(pattern: &[u32], words: usize, masks: &mut [u64]) -> [u64; 4] {
+    let mut used = [0u64; 4];
+    for (pos, &c) in pattern.iter().enumerate() {
+        let c = (c & 0xff) as usize;
+        if let Some(m) = masks.get_mut((c + 1) * words + pos / 64) {
+            *m |= 1u64 << (pos % 64);
+        }
+        used[c / 64] |= 1u64 << (c % 64);
+    }
+    used
 }
 
 /// Longest pattern given the narrow layout (257 rows of ⌈m/64⌉ words: 66 KiB at most).
