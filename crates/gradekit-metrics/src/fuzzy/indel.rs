@@ -18,16 +18,13 @@ use std::cell::Cell;
 ///
 /// Two layouts. *Narrow* (every pattern code point below 256, pattern of at most
 /// [`NARROW_MAX`] code points): row `c + 1` holds the masks of code point `c`, built in one
-/// pass with no index table, and only the rows the pattern set are cleared before the next
-/// pattern. *Compact* (anything else): every distinct character gets a dense index first.
+/// pass with no index table (all rows are zeroed first: one `memset`). *Compact* (anything else): every distinct character gets a dense index first.
 /// Row 0 is all zeros in both (characters absent from the pattern).
 #[derive(Debug, Clone)]
 pub(crate) struct PatternMatch {
     words: usize,
     /// Narrow layout in use (`masks` holds 257 rows).
     narrow: bool,
-    /// Narrow layout: the code points whose rows are set (a 256-bit set).
-    used: [u64; 4],
     /// Dense index (0 = absent) of each Latin-1 character.
     latin: [u32; 256],
     /// The Latin-1 characters with a non-zero entry in `latin`.
@@ -48,7 +45,6 @@ impl PatternMatch {
         let mut pm = PatternMatch {
             words: 1,
             narrow: false,
-            used: [0; 4],
             latin: [0; 256],
             latin_used: Vec::new(),
             wide: Vec::new(),
@@ -61,44 +57,24 @@ impl PatternMatch {
     /// Makes `self` the masks of `pattern`, reusing its buffers (only the Latin-1 entries the
     /// previous pattern set are cleared, not the whole table).
     fn rebuild(&mut self, pattern: &[u32]) {
-        if self.narrow {
-            // Clear the rows the previous pattern set (with its row width).
-            let used = std::mem::take(&mut self.used);
-            match self.words {
-                1 => clear_rows::<1>(used, &mut self.masks),
-                2 => clear_rows::<2>(used, &mut self.masks),
-                3 => clear_rows::<3>(used, &mut self.masks),
-                4 => clear_rows::<4>(used, &mut self.masks),
-                old => {
-                    for c in set_bits(used) {
-                        let row = (c + 1) * old;
-                        if let Some(r) = self.masks.get_mut(row..row + old) {
-                            r.fill(0);
-                        }
-                    }
-                }
-            }
-        }
         if pattern.len() <= NARROW_MAX && pattern.iter().fold(0, |m, &c| m | c) < 256 {
             let words = pattern.len().div_ceil(64).max(1);
-            if !self.narrow || self.masks.len() < 257 * words {
-                // Entering the layout, or wider rows: start from all zeros.
-                self.masks.clear();
-                self.masks.resize(257 * words, 0);
-            }
+            // Zeroing all 257 rows (one `memset` of at most 66 KiB, 8 KiB for a sentence)
+            // is cheaper than tracking and clearing only the rows the last pattern set.
+            self.masks.clear();
+            self.masks.resize(257 * words, 0);
             self.narrow = true;
             self.words = words;
-            self.used = match words {
+            match words {
                 1 => narrow_rows::<1>(pattern, &mut self.masks),
                 2 => narrow_rows::<2>(pattern, &mut self.masks),
                 3 => narrow_rows::<3>(pattern, &mut self.masks),
                 4 => narrow_rows::<4>(pattern, &mut self.masks),
                 _ => narrow_rows_any(pattern, words, &mut self.masks),
-            };
+            }
             return;
         }
         self.narrow = false;
-        self.used = [0; 4];
         for &c in &self.latin_used {
             self.latin[usize::from(c)] = 0;
         }
@@ -324,57 +300,26 @@ pub(crate) fn lcs(a: &[u32], b: &[u32]) -> usize {
     affix + l
 }
 
-/// Sets the narrow-layout rows of `pattern` (rows of `W` words, all zero before) and returns
-/// the set of code points used.
+/// Sets the narrow-layout rows of `pattern` (rows of `W` words, all zero before).
 #[inline(always)]
-fn narrow_rows<const W: usize>(pattern: &[u32], masks: &mut [u64]) -> [u64; 4] {
-    let mut used = [0u64; 4];
+fn narrow_rows<const W: usize>(pattern: &[u32], masks: &mut [u64]) {
     let (rows, _) = masks.as_chunks_mut::<W>();
     for (pos, &c) in pattern.iter().enumerate() {
         let c = (c & 0xff) as usize;
         if let Some(row) = rows.get_mut(c + 1) {
             row[(pos / 64) % W] |= 1u64 << (pos % 64);
         }
-        used[c / 64] |= 1u64 << (c % 64);
-    }
-    used
-}
-
-/// The members of a 256-bit set, in order.
-fn set_bits(set: [u64; 4]) -> impl Iterator<Item = usize> {
-    set.into_iter().enumerate().flat_map(|(k, mut bits)| {
-        std::iter::from_fn(move || {
-            (bits != 0).then(|| {
-                let c = k * 64 + bits.trailing_zeros() as usize;
-                bits &= bits - 1;
-                c
-            })
-        })
-    })
-}
-
-/// Zeroes the narrow-layout rows (of `W` words) of the code points in `used`.
-#[inline(always)]
-fn clear_rows<const W: usize>(used: [u64; 4], masks: &mut [u64]) {
-    let (rows, _) = masks.as_chunks_mut::<W>();
-    for c in set_bits(used) {
-        if let Some(row) = rows.get_mut(c + 1) {
-            *row = [0; W];
-        }
     }
 }
 
 /// [`narrow_rows`] for any row width.
-fn narrow_rows_any(pattern: &[u32], words: usize, masks: &mut [u64]) -> [u64; 4] {
-    let mut used = [0u64; 4];
+fn narrow_rows_any(pattern: &[u32], words: usize, masks: &mut [u64]) {
     for (pos, &c) in pattern.iter().enumerate() {
         let c = (c & 0xff) as usize;
         if let Some(m) = masks.get_mut((c + 1) * words + pos / 64) {
             *m |= 1u64 << (pos % 64);
         }
-        used[c / 64] |= 1u64 << (c % 64);
     }
-    used
 }
 
 /// Longest pattern given the narrow layout (257 rows of ⌈m/64⌉ words: 66 KiB at most).

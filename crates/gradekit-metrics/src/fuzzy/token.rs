@@ -101,23 +101,73 @@ pub(crate) fn sorted_words_into(s: &[u32], narrow: bool, out: &mut Vec<Word>) {
     // Integer order is (key, length) order, which is word order except between two words
     // longer than the key covers with equal keys (`cmp_keyed`): those sit at the end of their
     // run of equal keys and are re-sorted by their code points.
-    out.sort_unstable();
+    sort_packed(out);
     let cover = if narrow { NARROW_COVER } else { WIDE_COVER };
     let mut i = 0;
     while i + 1 < out.len() {
+        if word_key(out[i]) != word_key(out[i + 1]) || word_len(out[i + 1]) <= cover {
+            i += 1;
+            continue;
+        }
         let key = word_key(out[i]);
         let mut j = i + 1;
         while j < out.len() && word_key(out[j]) == key {
             j += 1;
         }
-        if j - i > 1 {
-            let run = &mut out[i..j];
-            let long = run.partition_point(|&w| word_len(w) <= cover);
-            if run.len() - long > 1 {
-                run[long..].sort_unstable_by(|&x, &y| word(s, x).cmp(word(s, y)));
-            }
+        let run = &mut out[i..j];
+        let long = run.partition_point(|&w| word_len(w) <= cover);
+        if run.len() - long > 1 {
+            run[long..].sort_unstable_by(|&x, &y| word(s, x).cmp(word(s, y)));
         }
         i = j;
+    }
+}
+
+/// Sorts packed words as integers. Sentence-sized lists: a counting sort on the key's top
+/// byte (the first code point's low byte, narrow, or its top byte, wide), then insertion
+/// sort, which only moves words within a bucket; longer lists: the library sort.
+fn sort_packed(out: &mut [Word]) {
+    if out.len() > 256 {
+        out.sort_unstable();
+        return;
+    }
+    if out.len() > 12 {
+        use std::cell::Cell;
+        thread_local! {
+            static TMP: Cell<Vec<Word>> = const { Cell::new(Vec::new()) };
+        }
+        let mut counts = [0u16; 257];
+        let (mut lo, mut hi) = (255usize, 0usize);
+        for &w in out.iter() {
+            let b = (w >> 120) as usize;
+            counts[b + 1] += 1;
+            lo = lo.min(b);
+            hi = hi.max(b);
+        }
+        for b in lo + 1..=hi {
+            counts[b] += counts[b - 1];
+        }
+        let mut sorted = TMP.try_with(Cell::take).unwrap_or_default();
+        sorted.clear();
+        sorted.resize(out.len(), 0);
+        for &w in out.iter() {
+            let b = (w >> 120) as usize;
+            if let Some(slot) = sorted.get_mut(usize::from(counts[b])) {
+                *slot = w;
+            }
+            counts[b] += 1;
+        }
+        out.copy_from_slice(&sorted);
+        let _ = TMP.try_with(|c| c.set(sorted));
+    }
+    for k in 1..out.len() {
+        let x = out[k];
+        let mut j = k;
+        while j > 0 && x < out[j - 1] {
+            out[j] = out[j - 1];
+            j -= 1;
+        }
+        out[j] = x;
     }
 }
 
@@ -583,7 +633,8 @@ mod tests {
         let mut seed = 11u64;
         let alphabet = [0u32, 1, 97, 98, 255, 0x20, 0x4E2D];
         for round in 0..3000 {
-            let len = (round % 40) as usize;
+            // up to ~150 words (the counting sort) as well as short lists
+            let len = (round % 40 + if round % 3 == 0 { round % 300 } else { 0 }) as usize;
             let s: Vec<u32> = (0..len)
                 .map(|_| {
                     seed = seed
@@ -602,6 +653,19 @@ mod tests {
             want.sort();
             assert_eq!(got, want, "{s:?}");
         }
+        // more than 256 words: the library sort
+        let s: Vec<u32> = (0..3000u32)
+            .map(|i| {
+                if i % 5 == 4 {
+                    0x20
+                } else {
+                    97 + (i * 7919 % 13)
+                }
+            })
+            .collect();
+        let mut want: Vec<&[u32]> = s.split(|&c| c == 0x20).filter(|w| !w.is_empty()).collect();
+        want.sort();
+        assert_eq!(sorted_split(&s, true), want);
     }
 
     #[test]

@@ -144,6 +144,40 @@ fn long_eq(a: &[u8], a_start: usize, b: &[u8], b_start: usize, len: usize) -> bo
     true
 }
 
+/// The reference's table, for look-ups of input tokens.
+struct Table<'a> {
+    slots: &'a [Slot],
+    stamp: u32,
+    mask: usize,
+    shift: u32,
+    seed: [u64; 2],
+    reference: &'a [u8],
+}
+
+impl Table<'_> {
+    /// The slot of the token `text[start..end]`, if the reference has it.
+    #[inline(always)]
+    fn find(&self, text: &[u8], start: usize, end: usize) -> Option<&Slot> {
+        let (word, hash) = token_key(&self.seed, text, start, end);
+        let len = (end - start) as u32;
+        let mut i = (hash >> self.shift) as usize & self.mask;
+        loop {
+            let s = self.slots.get(i)?;
+            if s.stamp != self.stamp {
+                return None;
+            }
+            if s.word == word
+                && s.len == len
+                && (len <= 8
+                    || long_eq(self.reference, s.start as usize, text, start, len as usize))
+            {
+                return Some(s);
+            }
+            i = (i + 1) & self.mask;
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, Default)]
 struct Slot {
     /// First eight lowercased bytes, zero-padded.
@@ -293,24 +327,15 @@ impl Fused {
 
         // Input → lookups: the slot of `text[start..end]`, if the reference has the token.
         let slots = &*slots;
-        let lookup = |start: usize, end: usize| -> Option<&Slot> {
-            let (word, hash) = token_key(&seed, inp, start, end);
-            let len = (end - start) as u32;
-            let mut i = (hash >> shift) as usize & mask;
-            loop {
-                let s = &slots[i];
-                if s.stamp != stamp {
-                    return None;
-                }
-                if s.word == word
-                    && s.len == len
-                    && (len <= 8 || long_eq(refr, s.start as usize, inp, start, len as usize))
-                {
-                    return Some(s);
-                }
-                i = (i + 1) & mask;
-            }
+        let table = Table {
+            slots,
+            stamp,
+            mask,
+            shift,
+            seed,
+            reference: refr,
         };
+        let lookup = |start: usize, end: usize| table.find(inp, start, end);
         let lcs = if single {
             let mut v = !0u64;
             for (start, end) in self.input.tokens() {
