@@ -464,7 +464,7 @@ def read_jsonl(
         scored = gradekit.ray.score_dataset(ds, config)
 
     Each file is split into byte ranges (two per CPU of the cluster, at most ``block_bytes``,
-    default 32 MiB, at least 1 MiB; ``override_num_blocks=N``: N ranges), cut at line ends,
+    default 32 MiB, at least 256 KiB; ``override_num_blocks=N``: N ranges), cut at line ends,
     one Ray read task each, which `score_dataset` fuses with the grading. Arrow parses each
     range with an explicit schema: ``id``, the sample column (``model_sample``/``sample``, or
     ``sample_column``) and the item — the ``item_column`` struct reduced to the grader's item
