@@ -36,6 +36,18 @@ pub(crate) struct Key {
     pub(crate) word: u64,
 }
 
+/// A token's key for exact comparison without reading its bytes again: a key of at most
+/// 16 bytes *is* `(w0, w1, len)` (its bytes `0..8` and `8..16`, little-endian, zero-padded);
+/// a longer one shares `(w0, w1, len)` with other keys and must be compared byte by byte.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Key16 {
+    pub(crate) hash: u64,
+    pub(crate) w0: u64,
+    pub(crate) w1: u64,
+    /// The key's length (saturated at `u32::MAX`).
+    pub(crate) len: u32,
+}
+
 #[inline(always)]
 fn fold_mul(a: u64, b: u64) -> u64 {
     let p = u128::from(a) * u128::from(b);
@@ -138,6 +150,72 @@ impl Seed {
         Key { hash: h, word }
     }
 
+    /// The exact key of `b` ([`Key16`]): its first 16 bytes as two zero-padded words, its
+    /// length, and a hash of all of it.
+    #[inline(always)]
+    pub(crate) fn key16(&self, b: &[u8]) -> Key16 {
+        let n = b.len();
+        let (w0, w1) = if n < 8 {
+            (load_short(b), 0)
+        } else if n == 8 {
+            (load8(b, 0), 0)
+        } else if n < 16 {
+            // Bytes 8..n of the key: the last 8 bytes shifted down past the overlap.
+            (load8(b, 0), load8(b, n - 8) >> (8 * (16 - n)))
+        } else {
+            (load8(b, 0), load8(b, 8))
+        };
+        self.key16_of(b, w0, w1)
+    }
+
+    /// [`Self::key16`] of `window[..len]`, where `window` holds the key followed by any
+    /// bytes: with 16 bytes readable, a key of at most 16 bytes is two masked loads.
+    #[inline(always)]
+    pub(crate) fn key16_in(&self, window: &[u8], len: usize) -> Key16 {
+        if len <= 16 && window.len() >= 16 {
+            // Masks of the key's bytes in each word, without a branch on the length.
+            let m0 = ((1u128 << (8 * len.min(8))) - 1) as u64;
+            let m1 = ((1u128 << (8 * len.saturating_sub(8))) - 1) as u64;
+            let w0 = load8(window, 0) & m0;
+            let w1 = load8(window, 8) & m1;
+            Key16 {
+                hash: fold_mul(w0 ^ self.0[0], w1 ^ self.0[1] ^ ((len as u64) << 56)),
+                w0,
+                w1,
+                len: len as u32,
+            }
+        } else {
+            self.key16(window.get(..len).unwrap_or(window))
+        }
+    }
+
+    /// [`Self::key16`] of a key of at most 8 bytes whose word ([`Key::word`]) is known.
+    #[inline(always)]
+    pub(crate) fn key16_short(&self, word: u64, len: usize) -> Key16 {
+        Key16 {
+            hash: fold_mul(word ^ self.0[0], self.0[1] ^ ((len as u64) << 56)),
+            w0: word,
+            w1: 0,
+            len: len as u32,
+        }
+    }
+
+    #[inline(always)]
+    fn key16_of(&self, b: &[u8], w0: u64, w1: u64) -> Key16 {
+        let n = b.len();
+        let hash = if n <= 16 {
+            fold_mul(w0 ^ self.0[0], w1 ^ self.0[1] ^ ((n as u64) << 56))
+        } else {
+            self.long(b, w0).hash
+        };
+        Key16 {
+            hash,
+            w0,
+            w1,
+            len: u32::try_from(n).unwrap_or(u32::MAX),
+        }
+    }
+
     /// Hash of a 64-bit integer key (packed n-gram pairs).
     #[inline(always)]
     pub(crate) fn int(&self, x: u64) -> u64 {
@@ -173,6 +251,28 @@ mod tests {
                     seed.key(&text[start..start + len]),
                     "{start} {len}"
                 );
+            }
+        }
+    }
+
+    #[test]
+    fn key16_is_exact_up_to_16_bytes_and_key16_in_agrees() {
+        let seed = Seed::default();
+        let text: Vec<u8> = (0..64u8).map(|i| b'a' + (i * 7) % 26).collect();
+        for start in 0..40 {
+            for len in 0..=24usize {
+                let b = &text[start..start + len];
+                let k = seed.key16(b);
+                let mut w = [0u8; 16];
+                let m = len.min(16);
+                w[..m].copy_from_slice(&b[..m]);
+                let w0 = u64::from_le_bytes(w[..8].try_into().unwrap_or_default());
+                let w1 = u64::from_le_bytes(w[8..].try_into().unwrap_or_default());
+                assert_eq!((k.w0, k.w1, k.len as usize), (w0, w1, len), "{start} {len}");
+                assert_eq!(seed.key16_in(&text[start..], len), k, "{start} {len}");
+                if len <= 8 {
+                    assert_eq!(seed.key16_short(seed.key(b).word, len), k);
+                }
             }
         }
     }

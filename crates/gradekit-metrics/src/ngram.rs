@@ -41,7 +41,7 @@
 
 use std::cell::Cell;
 
-use crate::fasthash::{Key, Seed};
+use crate::fasthash::{Key, Key16, Seed};
 
 /// Seeded hasher for maps keyed by token bytes (rouge's prepared references).
 pub(crate) type Hasher = foldhash::fast::RandomState;
@@ -60,6 +60,17 @@ pub(crate) trait TokenSeq {
     fn keyed(&self, k: usize, seed: &Seed) -> (Key, &[u8]) {
         let b = self.bytes(k);
         (seed.key(b), b)
+    }
+    /// The exact key and the bytes of the `k`-th token (what the pair interning uses).
+    #[inline]
+    fn key16(&self, k: usize, seed: &Seed) -> (Key16, &[u8]) {
+        // Through `keyed`, which a list may implement with a cheaper load of short tokens.
+        let (key, b) = self.keyed(k, seed);
+        if b.len() <= 8 {
+            (seed.key16_short(key.word, b.len()), b)
+        } else {
+            (seed.key16(b), b)
+        }
     }
 }
 
@@ -142,67 +153,113 @@ impl Slots {
 
 /// The token table of one pair: reference tokens → dense ids.
 ///
-/// Each slot packs the low 32 bits of the token's hash (a tag, compared first) and
-/// `id + 1` (0 = empty). Per id the table keeps the token's first-8-byte word, its
-/// length and its first reference position: a token of at most 8 bytes is compared by
-/// word and length alone; a longer one also by its bytes, read from the reference.
+/// Each slot holds the token's exact key (`Key16`: its first 16 bytes as two words, and its
+/// length) with its id, so a probe reads one slot: a token of at most 16 bytes never has its
+/// bytes read again; a longer one is then compared byte by byte with the reference token at
+/// the id's first position. Slots carry the stamp of the call that filled them, so the table
+/// is never cleared between calls; it is at most a quarter full for references of up to
+/// [`SPARSE_UP_TO`] tokens, so a look-up rarely meets another key in its first slot and
+/// decides hit or miss without a data-dependent branch.
 #[derive(Debug, Default)]
 struct TokenTable {
-    slots: Vec<u64>,
+    slots: Vec<Slot>,
     mask: usize,
     shift: u32,
-    entries: Vec<Entry>,
+    stamp: u32,
+    /// First reference position of each id.
+    first: Vec<u32>,
 }
 
-/// What the table keeps per id.
-#[derive(Debug, Clone, Copy)]
-struct Entry {
-    /// The token's first-8-byte word ([`Key::word`]).
-    word: u64,
+#[derive(Debug, Default, Clone, Copy)]
+struct Slot {
+    w0: u64,
+    w1: u64,
     len: u32,
-    /// Its first reference position.
-    first: u32,
+    id: u32,
+    /// Live only when equal to the table's current stamp (never 0).
+    stamp: u32,
 }
+
+/// References up to this many tokens get a table at most a quarter full (beyond: half).
+const SPARSE_UP_TO: usize = 4096;
+
+/// Token tables larger than this many slots (2 MiB) are not kept for the next call.
+const KEEP_SLOTS: usize = 1 << 16;
 
 impl TokenTable {
     fn reset(&mut self, items: usize) {
-        let (cap, shift) = table_size(items);
-        self.slots.clear();
-        self.slots.resize(cap, 0);
+        let (cap, shift) = table_size(if items <= SPARSE_UP_TO {
+            items * 2
+        } else {
+            items
+        });
+        if self.slots.len() < cap || self.slots.len() > KEEP_SLOTS.max(cap) {
+            self.slots.clear();
+            self.slots.resize(cap, Slot::default());
+            self.stamp = 0;
+        }
+        self.stamp = self.stamp.wrapping_add(1);
+        if self.stamp == 0 {
+            self.slots.iter_mut().for_each(|s| s.stamp = 0);
+            self.stamp = 1;
+        }
         self.mask = cap - 1;
         self.shift = shift;
-        self.entries.clear();
+        self.first.clear();
     }
 
     fn len(&self) -> usize {
-        self.entries.len()
+        self.first.len()
     }
 
-    /// Whether id `id` holds `tok` (whose key is `k`).
+    /// Id of `tok` (`Ok`), or the free slot where it would go (`Err`).
     #[inline(always)]
-    fn holds<R: TokenSeq + ?Sized>(&self, id: usize, k: Key, tok: &[u8], reference: &R) -> bool {
-        let e = self.entries[id];
-        e.word == k.word
-            && e.len as usize == tok.len()
-            && (tok.len() <= 8 || bytes_eq(reference.bytes(e.first as usize), tok))
-    }
-
-    /// Slot holding `tok`'s id (`Ok`), or the empty slot where it would go (`Err`).
-    #[inline(always)]
-    fn probe<R: TokenSeq + ?Sized>(&self, k: Key, tok: &[u8], reference: &R) -> Result<u32, usize> {
-        let tag = k.hash & 0xffff_ffff;
+    fn probe<R: TokenSeq + ?Sized>(
+        &self,
+        k: Key16,
+        tok: &[u8],
+        reference: &R,
+    ) -> Result<u32, usize> {
         let mut i = home(k.hash, self.shift, self.mask);
         loop {
             let s = self.slots[i];
-            if s == 0 {
+            if s.stamp != self.stamp {
                 return Err(i);
             }
-            let id = (s as u32).wrapping_sub(1);
-            if s >> 32 == tag && self.holds(id as usize, k, tok, reference) {
-                return Ok(id);
+            if s.w0 == k.w0
+                && s.w1 == k.w1
+                && s.len == k.len
+                && (k.len <= 16 || self.long_eq(s.id, tok, reference))
+            {
+                return Ok(s.id);
             }
             i = (i + 1) & self.mask;
         }
+    }
+
+    /// Id of `tok`, or [`ABSENT`]: the first slot decides without a branch on the outcome
+    /// unless it holds another key (or `tok` is longer than 16 bytes).
+    #[inline(always)]
+    fn find<R: TokenSeq + ?Sized>(&self, k: Key16, tok: &[u8], reference: &R) -> u32 {
+        let s = self.slots[home(k.hash, self.shift, self.mask)];
+        let live = s.stamp == self.stamp;
+        let same = live & (s.w0 == k.w0) & (s.w1 == k.w1) & (s.len == k.len);
+        if !live | (same & (k.len <= 16)) {
+            if same {
+                s.id
+            } else {
+                ABSENT
+            }
+        } else {
+            self.probe(k, tok, reference).unwrap_or(ABSENT)
+        }
+    }
+
+    #[cold]
+    fn long_eq<R: TokenSeq + ?Sized>(&self, id: u32, tok: &[u8], reference: &R) -> bool {
+        self.first
+            .get(id as usize)
+            .is_some_and(|&j| bytes_eq(reference.bytes(j as usize), tok))
     }
 }
 
@@ -267,7 +324,9 @@ pub(crate) fn with_scratch<R>(f: impl FnOnce(&mut Scratch) -> R) -> R {
         .flatten()
         .unwrap_or_default();
     let r = f(&mut s);
-    if s.ids.reference.capacity().max(s.ids.input.capacity()) <= KEEP_LIMIT {
+    if s.ids.reference.capacity().max(s.ids.input.capacity()) <= KEEP_LIMIT
+        && s.tokens.slots.len() <= KEEP_SLOTS
+    {
         // Fails only during thread teardown; the buffers are then dropped.
         let _ = SCRATCH.try_with(|c| c.set(Some(s)));
     }
@@ -316,17 +375,19 @@ impl Scratch {
         let t = &mut self.tokens;
         t.reset(reference.count());
         for k in 0..reference.count() {
-            let (key, tok) = reference.keyed(k, &self.seed);
+            let (key, tok) = reference.key16(k, &self.seed);
             let id = match t.probe(key, tok, reference) {
                 Ok(id) => id,
                 Err(slot) => {
                     let id = t.len() as u32;
-                    t.slots[slot] = ((key.hash & 0xffff_ffff) << 32) | u64::from(id + 1);
-                    t.entries.push(Entry {
-                        word: key.word,
-                        len: tok.len() as u32,
-                        first: k as u32,
-                    });
+                    t.slots[slot] = Slot {
+                        w0: key.w0,
+                        w1: key.w1,
+                        len: key.len,
+                        id,
+                        stamp: t.stamp,
+                    };
+                    t.first.push(k as u32);
                     id
                 }
             };
@@ -338,9 +399,8 @@ impl Scratch {
             return;
         }
         for k in 0..input.count() {
-            let (key, tok) = input.keyed(k, &self.seed);
-            ids.input
-                .push(t.probe(key, tok, reference).unwrap_or(ABSENT));
+            let (key, tok) = input.key16(k, &self.seed);
+            ids.input.push(t.find(key, tok, reference));
         }
     }
 

@@ -212,6 +212,17 @@ impl crate::ngram::TokenSeq for Tokens {
             _ => (seed.key(&[]), &[]),
         }
     }
+    #[inline(always)]
+    fn key16(&self, k: usize, seed: &crate::fasthash::Seed) -> (crate::fasthash::Key16, &[u8]) {
+        let text = self.text.as_bytes();
+        match self.spans.get(k) {
+            Some(&(start, end)) if start <= end && end <= text.len() => (
+                seed.key16_in(&text[start..], end - start),
+                &text[start..end],
+            ),
+            _ => (seed.key16(&[]), &[]),
+        }
+    }
 }
 
 #[cfg(test)]
