@@ -187,7 +187,10 @@ def _range_bytes(path: str, start: int, end: int, size: int) -> Tuple[bytes, int
         else:
             nl = buf.find(b"\n")
             while nl < 0 and lo + len(buf) < size:
-                buf += f.read_at(min(len(buf), size - lo - len(buf)), lo + len(buf))
+                more = f.read_at(min(max(len(buf), _TAIL), size - lo - len(buf)), lo + len(buf))
+                if not more:
+                    break  # the file shrank under us
+                buf += more
                 nl = buf.find(b"\n")
             if nl < 0 or lo + nl + 1 >= end:
                 return b"", end
@@ -196,7 +199,10 @@ def _range_bytes(path: str, start: int, end: int, size: int) -> Tuple[bytes, int
         last = buf.find(b"\n", max(end - 1 - lo, first))
         while last < 0 and lo + len(buf) < size:
             old = len(buf)
-            buf += f.read_at(min(max(old, _TAIL), size - lo - old), lo + old)
+            more = f.read_at(min(max(old, _TAIL), size - lo - old), lo + old)
+            if not more:
+                break
+            buf += more
             last = buf.find(b"\n", old)
         stop = len(buf) if last < 0 else last + 1
         return bytes(buf[first:stop]), lo + first
