@@ -189,6 +189,10 @@ def test_read_jsonl_reads_each_line_once_whatever_the_split(ray2, exact, tmp_pat
         assert set(got[0]) == {"id", "model_sample", "item", "error"}
         assert set(got[0]["item"]) == {"answer"}
         assert all(r["error"] is None for r in got)
+    # the grading runs inside the read tasks (no hop through the object store): Ray fuses them
+    scored = gradekit.ray.score_dataset(ds, exact).select_columns(["id", "reward"])
+    assert len(scored.take_all()) == 3000
+    assert "ReadGradekitJSONL->MapBatches(score_batch)->Project" in scored.stats()
     # grader=None keeps every field
     everything = gradekit.ray.read_jsonl(str(path)).take(1)[0]
     assert {"other", "item", "model_sample", "id"} <= set(everything)

@@ -464,7 +464,7 @@ def read_jsonl(
         scored = gradekit.ray.score_dataset(ds, config)
 
     Each file is split into byte ranges (two per CPU of the cluster, at most ``block_bytes``,
-    default 32 MiB, at least 1 MiB; ``override_num_blocks=N``: N ranges), cut at line ends,
+    default 32 MiB, at least 256 KiB; ``override_num_blocks=N``: N ranges), cut at line ends,
     one Ray read task each, which `score_dataset` fuses with the grading. Arrow parses each
     range with an explicit schema: ``id``, the sample column (``model_sample``/``sample``, or
     ``sample_column``) and the item — the ``item_column`` struct reduced to the grader's item
@@ -496,7 +496,12 @@ def read_jsonl(
     kwargs: Dict[str, Any] = {"override_num_blocks": max(len(source.ranges()), 1)}
     if ray_remote_args:
         kwargs["ray_remote_args"] = dict(ray_remote_args)
-    return ray.data.read_datasource(source, **kwargs)
+    ds = ray.data.read_datasource(source, **kwargs)
+    try:
+        ds._gradekit_fusable = True  # score_dataset: grade whole blocks, fused with the reads
+    except AttributeError:
+        pass
+    return ds
 
 
 def score_dataset(
@@ -510,7 +515,7 @@ def score_dataset(
     with_errors: bool = False,
     compute: Any = None,
     concurrency: Optional[int] = None,
-    batch_size: Optional[int] = None,
+    batch_size: Union[int, str, None] = "auto",
     engine_options: Optional[Mapping[str, Any]] = None,
     **map_batches_kwargs: Any,
 ) -> Any:
@@ -521,9 +526,10 @@ def score_dataset(
     and compiles the grader once per worker process. Pass ``compute=ray.data.ActorPoolStrategy(
     size=N)`` for actors instead. Other keyword arguments go to ``map_batches`` (``num_cpus``,
     ``memory``, …); the batch format is always pyarrow (zero-copy into the grader).
-    ``batch_size=None`` (the default) grades each block whole, which lets Ray fuse the grading
-    into the read task (`read_jsonl`): the rows never travel through the object store before
-    they are graded. Each task grades on one thread (its one Ray CPU) unless
+    ``batch_size="auto"`` (the default) grades each block whole (``None``) on a `read_jsonl`
+    dataset, which lets Ray fuse the grading into the read tasks: the rows never travel through
+    the object store before they are graded; on other datasets (whose reads Ray splits, which
+    are never fused) it is 8192 rows, fewer and larger tasks. Each task grades on one thread (its one Ray CPU) unless
     ``engine_options={"threads": N}`` says otherwise. Rows whose ``error`` column is already
     set (lines `read_jsonl` could not read) stay error rows.
 
@@ -539,6 +545,8 @@ def score_dataset(
         "output_column": output_column,
         "with_errors": with_errors,
     }
+    if batch_size == "auto":
+        batch_size = None if getattr(ds, "_gradekit_fusable", False) else 8192
     options = dict(engine_options or {})
     if compute is None:
         compute = ray.data.TaskPoolStrategy(size=concurrency)
