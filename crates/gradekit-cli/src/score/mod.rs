@@ -214,7 +214,9 @@ pub fn main(a: Args) -> Result<ExitCode> {
     let input_name = a.input.display().to_string();
     let max_line = a.max_line_bytes;
     let reader_planner = planner.clone();
-    let (spare_tx, spare_rx) = mpsc::sync_channel::<read::Spare>(2);
+    // As many as chunks can be in flight (reader, two queued, grading, two queued, writer):
+    // buffers are then reused, never dropped and allocated again.
+    let (spare_tx, spare_rx) = mpsc::sync_channel::<read::Spare>(8);
     let reader_thread = std::thread::spawn(move || {
         read::read_chunks(
             reader,

@@ -63,6 +63,7 @@ pub struct Plans {
     /// Per lean line with an item, one entry per observed key (in the grader's key order).
     pub keyvals: Vec<Option<ValRef>>,
     pub plans: Vec<Plan>,
+    scratch: scan::Scratch,
 }
 
 impl Plans {
@@ -99,16 +100,27 @@ impl Plans {
     /// Reads one line and appends its plan.
     pub fn push_line(&mut self, bytes: &[u8], planner: &Planner) {
         let line = simdutf8::basic::from_utf8(bytes).ok();
-        if let Some((line, Scan::Fast(f))) = line.map(|l| (l, scan::scan(l, &planner.keys))) {
+        let mut scratch = std::mem::take(&mut self.scratch);
+        let scan = line.map(|l| (l, scan::scan(l, &planner.keys, &mut scratch)));
+        let fast = match scan {
+            Some((line, Scan::Fast(f))) => Some((line, f)),
+            _ => None,
+        };
+        let lean = fast.and_then(|(line, f)| {
             let (text, keyvals, values) = (self.text.len(), self.keyvals.len(), self.values.len());
-            if let Some(p) = self.lean(line, f, planner) {
-                self.plans.push(p);
-                return;
+            let plan = self.lean(line, f, &scratch.item_values, planner);
+            if plan.is_none() {
+                // Not expected (the scan accepted the line): undo, read it the established way.
+                self.text.truncate(text);
+                self.keyvals.truncate(keyvals);
+                self.values.truncate(values);
             }
-            // Not expected (the scan accepted the line): undo and read it the established way.
-            self.text.truncate(text);
-            self.keyvals.truncate(keyvals);
-            self.values.truncate(values);
+            plan
+        });
+        self.scratch = scratch;
+        if let Some(p) = lean {
+            self.plans.push(p);
+            return;
         }
         let plan = match line::parse(bytes, None, planner.parts) {
             Parsed::Grade { id, ctx } => Plan::Built {
@@ -153,7 +165,13 @@ impl Plans {
         Some(ValRef::Json(self.values.len() - 1))
     }
 
-    fn lean(&mut self, line: &str, f: scan::Fields, planner: &Planner) -> Option<Plan> {
+    fn lean(
+        &mut self,
+        line: &str,
+        f: scan::Fields,
+        item_values: &[Option<Token>],
+        planner: &Planner,
+    ) -> Option<Plan> {
         let id = match &f.id {
             None => None,
             Some(t) => {
@@ -175,7 +193,7 @@ impl Plans {
         let start = self.keyvals.len();
         let item = match (&f.item, &f.reference_answer) {
             (Some(_), _) => {
-                for t in &f.item_values {
+                for t in item_values {
                     let v = match t {
                         Some(t) => Some(self.val_ref(line, t)?),
                         None => None,
