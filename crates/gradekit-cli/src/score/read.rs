@@ -9,8 +9,10 @@
 //! (`line_too_long`, naming its size and the limit), so memory never follows a line's length.
 
 use super::line;
+use super::plan::{Planner, Plans};
 use super::resume::InputHash;
 use anyhow::Result;
+use gradekit_engine::GradeResult;
 use std::io::{BufRead, BufReader, Read};
 use std::ops::Range;
 use std::sync::mpsc;
@@ -35,6 +37,16 @@ pub struct Chunk {
     pub end_offset: u64,
     pub end_hash: String,
     pub eof: bool,
+    /// What each line grades as, read on the reader thread (when the run reads lines lean).
+    pub plans: Option<Plans>,
+    /// An empty vector for the chunk's results (reused from an earlier chunk when possible).
+    pub results: Vec<Option<GradeResult>>,
+}
+
+fn too_long_message(size: u64, max: usize) -> String {
+    format!(
+        "the line is {size} bytes long, over the limit of {max} bytes (--max-line-bytes); it was not read"
+    )
 }
 
 impl Chunk {
@@ -59,22 +71,57 @@ impl Chunk {
             return line::Parsed::Invalid {
                 id: None,
                 code: "line_too_long",
-                message: format!(
-                    "the line is {} bytes long, over the limit of {} bytes (--max-line-bytes); it was not read",
-                    self.too_long[k].1, self.max_line
-                ),
+                message: too_long_message(self.too_long[k].1, self.max_line),
             };
         }
         line::parse(self.line(i).1, sample_key, parts)
     }
 
     /// Every line as (number, bytes).
+    /// The chunk's buffers, for the reader to fill again (see [`Spare`]), with the results
+    /// vector the chunk's results came in.
+    pub fn into_spare(self, results: Vec<Option<GradeResult>>) -> Spare {
+        Spare {
+            data: self.data,
+            lines: self.lines,
+            plans: self.plans,
+            results,
+        }
+    }
+
     pub fn lines(&self) -> Vec<(u64, &[u8])> {
         (0..self.len()).map(|i| self.line(i)).collect()
     }
+
+    /// Reads every line into its plan (see [`Plans`]).
+    fn plan(&self, planner: &Planner, mut plans: Plans) -> Plans {
+        plans.clear(self.len());
+        let mut too_long = self.too_long.iter().peekable();
+        for i in 0..self.len() {
+            match too_long.next_if(|(k, _)| *k == i) {
+                Some((_, size)) => {
+                    plans.push_invalid("line_too_long", too_long_message(*size, self.max_line))
+                }
+                None => plans.push_line(self.line(i).1, planner),
+            }
+        }
+        plans
+    }
 }
 
-/// Reads chunks until the end of input, an error, or the receiver hanging up.
+/// The buffers of a written chunk, handed back to the reader: a chunk is a megabyte or more,
+/// and fresh memory for every chunk costs a page fault per 4 KiB.
+#[derive(Default)]
+pub struct Spare {
+    data: Vec<u8>,
+    lines: Vec<(u64, Range<usize>)>,
+    plans: Option<Plans>,
+    results: Vec<Option<GradeResult>>,
+}
+
+/// Reads chunks until the end of input, an error, or the receiver hanging up. With a
+/// `planner`, every line is read into its plan here (see [`Plans`]); `spares` are buffers of
+/// chunks already written, reused when there are some.
 #[allow(clippy::too_many_arguments)]
 pub fn read_chunks(
     mut reader: BufReader<Box<dyn Read + Send>>,
@@ -84,10 +131,17 @@ pub fn read_chunks(
     tx: &mpsc::SyncSender<Result<Chunk>>,
     input_name: &str,
     max_line: usize,
+    planner: Option<&Planner>,
+    spares: Option<&mpsc::Receiver<Spare>>,
 ) {
     loop {
-        let mut data = Vec::with_capacity(1 << 20);
-        let mut lines = Vec::with_capacity(CHUNK_LINES);
+        let spare = spares.and_then(|s| s.try_recv().ok()).unwrap_or_default();
+        let mut data = spare.data;
+        data.clear();
+        data.reserve(1 << 20);
+        let mut lines = spare.lines;
+        lines.clear();
+        lines.reserve(CHUNK_LINES);
         let mut too_long = Vec::new();
         let mut eof = false;
         while lines.len() < CHUNK_LINES && data.len() < CHUNK_BYTES {
@@ -125,7 +179,7 @@ pub fn read_chunks(
             }
             lines.push((line_no, start..end));
         }
-        let chunk = Chunk {
+        let mut chunk = Chunk {
             data,
             lines,
             too_long,
@@ -134,7 +188,11 @@ pub fn read_chunks(
             end_offset: offset,
             end_hash: hash.hex(),
             eof,
+            plans: None,
+            results: spare.results,
         };
+        chunk.results.clear();
+        chunk.plans = planner.map(|p| chunk.plan(p, spare.plans.unwrap_or_default()));
         if tx.send(Ok(chunk)).is_err() || eof {
             return;
         }
