@@ -81,10 +81,14 @@ impl Chunk {
     /// The chunk's buffers, for the reader to fill again (see [`Spare`]), with the results
     /// vector the chunk's results came in.
     pub fn into_spare(self, results: Vec<Option<GradeResult>>) -> Spare {
+        // A chunk that held a huge line does not keep its memory for the rest of the run.
+        let keep = |cap: usize| cap <= 2 * CHUNK_BYTES;
         Spare {
-            data: self.data,
+            data: Some(self.data)
+                .filter(|d| keep(d.capacity()))
+                .unwrap_or_default(),
             lines: self.lines,
-            plans: self.plans,
+            plans: self.plans.filter(|p| keep(p.text.capacity())),
             results,
         }
     }
