@@ -81,10 +81,14 @@ impl Chunk {
     /// The chunk's buffers, for the reader to fill again (see [`Spare`]), with the results
     /// vector the chunk's results came in.
     pub fn into_spare(self, results: Vec<Option<GradeResult>>) -> Spare {
+        // A chunk that held a huge line does not keep its memory for the rest of the run.
+        let keep = |cap: usize| cap <= 2 * CHUNK_BYTES;
         Spare {
-            data: self.data,
+            data: Some(self.data)
+                .filter(|d| keep(d.capacity()))
+                .unwrap_or_default(),
             lines: self.lines,
-            plans: self.plans,
+            plans: self.plans.filter(|p| keep(p.text.capacity())),
             results,
         }
     }
@@ -144,9 +148,13 @@ pub fn read_chunks(
         lines.reserve(CHUNK_LINES);
         let mut too_long = Vec::new();
         let mut eof = false;
+        // Bytes of `data` not hashed yet: kept lines are hashed in one piece at the end of the
+        // chunk (blank lines stay in `data` for that), a too-long line as it streams by.
+        let mut hashed = 0;
         while lines.len() < CHUNK_LINES && data.len() < CHUNK_BYTES {
             let start = data.len();
-            let (n, kept) = match read_line(&mut reader, &mut data, max_line, &mut hash) {
+            let read = read_line(&mut reader, &mut data, max_line, &mut hash, &mut hashed);
+            let (n, kept) = match read {
                 Ok(x) => x,
                 Err(e) => {
                     let _ = tx.send(Err(anyhow::anyhow!(
@@ -174,11 +182,11 @@ pub fn read_chunks(
                 }
             }
             if line::is_blank(&data[start..end]) {
-                data.truncate(start);
                 continue;
             }
             lines.push((line_no, start..end));
         }
+        hash.update(&data[hashed..]);
         let mut chunk = Chunk {
             data,
             lines,
@@ -199,14 +207,16 @@ pub fn read_chunks(
     }
 }
 
-/// Reads one line (through its `\n`, or to the end of input), hashing every byte. The line is
-/// appended to `data` when it has at most `max` bytes before its line break; a longer one is
-/// consumed without being kept. Returns the bytes consumed and whether the line was kept.
+/// Reads one line (through its `\n`, or to the end of input). The line is appended to `data`
+/// when it has at most `max` bytes before its line break (and hashed later, from `data`); a
+/// longer one is consumed without being kept, hashed as it goes after `data[hashed..]` (the
+/// bytes before it not hashed yet), so the hash always covers the input in order.
 fn read_line(
     reader: &mut impl BufRead,
     data: &mut Vec<u8>,
     max: usize,
     hash: &mut InputHash,
+    hashed: &mut usize,
 ) -> std::io::Result<(usize, bool)> {
     let start = data.len();
     let mut n = 0usize;
@@ -226,15 +236,19 @@ fn read_line(
             Some(i) => (i + 1, true),
             None => (buf.len(), false),
         };
-        hash.update(&buf[..take]);
         if kept {
             let body = data.len() - start + take - usize::from(done);
             if body <= max {
                 data.extend_from_slice(&buf[..take]);
             } else {
                 kept = false;
+                hash.update(&data[*hashed..]);
                 data.truncate(start);
+                *hashed = start;
             }
+        }
+        if !kept {
+            hash.update(&buf[..take]);
         }
         reader.consume(take);
         n += take;
@@ -258,4 +272,64 @@ pub fn skip_input(reader: &mut impl BufRead, mut n: u64, hash: &mut InputHash) -
         n -= take as u64;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    /// Every chunk's hash is the hash of the input up to its end, whatever the lines: blank,
+    /// CRLF, too long to keep (streamed past), across chunk boundaries.
+    #[test]
+    fn chunk_hashes_cover_the_input_in_order() {
+        let mut input = Vec::new();
+        for i in 0..5000usize {
+            match i % 7 {
+                0 => input.extend_from_slice(b"   \n"),
+                1 => input.extend_from_slice(b"\r\n"),
+                2 => input.extend(std::iter::repeat_n(b'x', 70 + i % 50)),
+                _ => input.extend_from_slice(format!("{{\"n\": {i}}}").as_bytes()),
+            }
+            input.extend_from_slice(if i % 3 == 0 { b"\r\n" } else { b"\n" });
+        }
+        input.extend_from_slice(b"{\"last\": true}"); // no final line break
+        let (tx, rx) = mpsc::sync_channel(64);
+        let reader: Box<dyn Read + Send> = Box::new(std::io::Cursor::new(input.clone()));
+        // A small buffer: lines straddle refills.
+        let reader = BufReader::with_capacity(97, reader);
+        read_chunks(
+            reader,
+            0,
+            0,
+            InputHash::default(),
+            &tx,
+            "in",
+            64,
+            None,
+            None,
+        );
+        drop(tx);
+        let mut lines = 0;
+        let mut too_long = 0;
+        let mut last = 0;
+        for chunk in rx {
+            let chunk = chunk.unwrap();
+            let mut want = InputHash::default();
+            want.update(&input[..chunk.end_offset as usize]);
+            assert_eq!(
+                chunk.end_hash,
+                want.hex(),
+                "chunk ending at {}",
+                chunk.end_offset
+            );
+            lines += chunk.len();
+            too_long += chunk.too_long.len();
+            last = chunk.end_offset;
+        }
+        assert_eq!(last, input.len() as u64);
+        // Blank lines give no line; the x-lines over 64 bytes are too long to keep.
+        assert_eq!(lines, 5000 - 2 * 715 + 1);
+        assert!(too_long > 500, "{too_long}");
+    }
 }
