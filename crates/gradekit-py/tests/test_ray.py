@@ -164,6 +164,9 @@ def _odd_lines():
         json.dumps({"id": 2002, "item": {"answer": 5, "more": {"x": 1}}, "model_sample": "5"}),
         json.dumps({"id": 2003, "item": {"answer": 5}, "model_sample": "6"}),
         json.dumps({"id": 2004, "item": {"answer": {"deep": 1}}, "model_sample": "6"}),
+        # a present null is not a missing key: it renders "null", no invalid_variable_error
+        json.dumps({"id": 2005, "item": {"answer": None, "other": None}, "model_sample": "null"}),
+        json.dumps({"id": 2006, "item": {"answer": None}, "model_sample": "x"}),
     ] + good[40:]
 
 
@@ -186,7 +189,7 @@ def test_read_jsonl_reads_each_line_once_whatever_the_split(ray2, exact, tmp_pat
         got = ds.take_all()
         assert sorted(r["id"] for r in got) == list(range(3000)), blocks
         # only what the grader reads: id, the sample, item.answer (no "other", no "unread")
-        assert set(got[0]) == {"id", "model_sample", "item", "error"}
+        assert set(got[0]) == {"id", "model_sample", "item", "error", "_gradekit_item"}
         assert set(got[0]["item"]) == {"answer"}
         assert all(r["error"] is None for r in got)
     # the grading runs inside the read tasks (no hop through the object store): Ray fuses them
@@ -206,7 +209,7 @@ def test_read_jsonl_turns_unreadable_lines_into_error_rows_like_the_cli(ray2, ex
     for blocks in (1, 3):
         ds = gradekit.ray.read_jsonl(str(path), exact, override_num_blocks=blocks)
         scored = gradekit.ray.score_dataset(ds, exact, with_errors=True).take_all()
-        assert len(scored) == len(cli) == 72
+        assert len(scored) == len(cli) == 74
         key = lambda r: (r.get("id") is None, r.get("id") or 0, (r.get("error") or {}).get("code"))
         mine = sorted(((r["id"], r["reward"], r["error"] and r["error"]["code"],
                         r["errors"] and r["errors"]["invalid_variable_error"]) for r in scored),
@@ -221,10 +224,43 @@ def test_read_jsonl_turns_unreadable_lines_into_error_rows_like_the_cli(ray2, ex
         assert by_id[2004]["error"]["code"] == "invalid_item"
         assert "item.answer is an object" in by_id[2004]["error"]["message"]
         assert by_id[2002]["reward"] == 1.0 and by_id[2003]["reward"] == 0.0
+        assert by_id[2005]["reward"] == 1.0 and by_id[2006]["reward"] == 0.0
+        assert not by_id[2006]["errors"]["invalid_variable_error"]
+        assert "_gradekit_item" not in scored[0]  # read_jsonl's side column is dropped
         lines = sorted(r["error"]["message"] for r in scored if r["error"] and r["id"] is None)
         assert any("odd.jsonl line 41: line is not valid JSON" in m for m in lines), lines
         assert any("line 42: line is an array, not a JSON object" in m for m in lines), lines
         assert any("line 44" in m and "NaN" in m for m in lines), lines
+
+
+def test_read_jsonl_present_nulls_are_not_missing_keys(ray2, tmp_path):
+    # Arrow reads {"answer": null} and {} alike; the CLI renders the first "null" and flags
+    # the second. read_jsonl keeps them apart (on the fast path: no line needs the slow one).
+    config = {"type": "string_check", "name": "n", "operation": "eq",
+              "input": "{{ sample.output_text }}", "reference": "{{ item.answer }}/{{ item.m.z }}"}
+    rows = []
+    for i in range(300):
+        kind = i % 5
+        item = {"answer": "a", "m": {"z": 1}}
+        if kind == 1:
+            item["answer"] = None
+        elif kind == 2:
+            del item["answer"]
+        elif kind == 3:
+            item["m"] = {"z": None}
+        elif kind == 4:
+            item["m"] = {}
+        rows.append({"id": i, "item": item, "model_sample": ["a/1", "null/1", "/1", "a/null", "a/"][kind]})
+    path = tmp_path / "nulls.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    cli = {r["id"]: (r["reward"], r["metadata"]["errors"]["invalid_variable_error"])
+           for r in _cli_rows(config, path, tmp_path)}
+    assert sorted(set(cli.values())) == [(0.0, True), (1.0, False)]
+    for blocks in (1, 4):
+        ds = gradekit.ray.read_jsonl(str(path), config, override_num_blocks=blocks)
+        scored = gradekit.ray.score_dataset(ds, config, with_errors=True).take_all()
+        mine = {r["id"]: (r["reward"], r["errors"]["invalid_variable_error"]) for r in scored}
+        assert mine == cli
 
 
 def test_read_jsonl_flat_rows_and_directories(ray2, exact, tmp_path):
@@ -235,7 +271,7 @@ def test_read_jsonl_flat_rows_and_directories(ray2, exact, tmp_path):
     (d / "b.jsonl").write_text('{"model_sample": "c", "noise": 2}\n')
     (d / "skip.txt").write_text("not read")
     ds = gradekit.ray.read_jsonl(str(d), exact)
-    assert set(ds.schema().names) == {"model_sample", "answer", "error"}
+    assert set(ds.schema().names) == {"model_sample", "answer", "error", "_gradekit_item"}
     rows = gradekit.ray.score_dataset(ds, exact, with_errors=True).take_all()
     got = sorted((r["model_sample"], r["reward"], r["errors"]["invalid_variable_error"]) for r in rows)
     assert got == [("a", 1.0, False), ("b", 0.0, False), ("c", 0.0, True)]

@@ -267,18 +267,95 @@ def _fit_item(v: Any, t: pa.DataType) -> Tuple[Any, Optional[str]]:
     return None, ""
 
 
+# The item of a row whose observed item values hold a JSON null, as JSON text: Arrow reads a
+# present null and a missing key alike (a null struct field), the CLI does not (`null` renders
+# as "null", a missing key is invalid_variable_error). `score_dataset` grades such a row from
+# this column and drops it.
+ITEM_JSON = "_gradekit_item"
+
+
+def _has_null(v: Any) -> bool:
+    if v is None:
+        return True
+    if isinstance(v, dict):
+        return any(_has_null(x) for x in v.values())
+    if isinstance(v, list):
+        return any(isinstance(x, (dict, list)) and _has_null(x) for x in v)  # list nulls stay
+    return False
+
+
+def _item_json(obj: Dict[str, Any], item_col: Optional[str], keys: Optional[List[str]]) -> Optional[str]:
+    """JSON of the observed part of the row's item when it holds a present null, else None."""
+    if item_col is None:
+        return None
+    item = obj.get(item_col)
+    if not isinstance(item, dict):
+        return None
+    seen = item if keys is None else {k: item[k] for k in keys if k in item}
+    return json.dumps(seen) if _has_null(seen) else None
+
+
+def _item_keys(schema: pa.Schema, item_col: Optional[str]) -> Optional[List[str]]:
+    if item_col is None or item_col not in schema.names:
+        return None
+    t = schema.field(item_col).type
+    return [f.name for f in t] if pa.types.is_struct(t) else None
+
+
+def _null_fields(arr: Any) -> Any:
+    """Rows of struct column `arr` that are valid but hold a null field (at any struct depth):
+    a boolean mask, or None when the struct has no fields."""
+    import pyarrow.compute as pc
+
+    mask = None
+    for i, f in enumerate(arr.type):
+        child = pc.struct_field(arr, [i])
+        m = pc.is_null(child)
+        if pa.types.is_struct(f.type):
+            deeper = _null_fields(child)
+            if deeper is not None:
+                m = pc.or_(m, deeper)
+        mask = m if mask is None else pc.or_(mask, m)
+    return None if mask is None else pc.and_(mask, pc.is_valid(arr))
+
+
+def _null_items(data: bytes, table: pa.Table, item_col: Optional[str],
+                keys: Optional[List[str]]) -> Optional[List[Optional[str]]]:
+    """`ITEM_JSON` of the rows Arrow read from `data` (None: no row needs it). Only rows whose
+    item has a null field — a missing key or a present null — are looked at again, in their
+    line; raises ValueError when lines and rows do not line up."""
+    import pyarrow.compute as pc
+
+    if item_col is None or item_col not in table.column_names:
+        return None
+    mask = _null_fields(table.column(item_col))
+    if mask is None or not pc.any(mask).as_py():
+        return None
+    lines = [line for line in data.split(b"\n") if line.strip()]
+    n = len(table)
+    if len(lines) != n:
+        raise ValueError("lines and rows differ")
+    out: List[Optional[str]] = [None] * n
+    for i in pc.indices_nonzero(mask).to_pylist():
+        out[i] = _item_json(json.loads(lines[i]), item_col, keys)
+    return out if any(v is not None for v in out) else None
+
+
 def _slow_table(data: bytes, offset: int, path: str, schema: pa.Schema,
-                sample_cols: Sequence[str]) -> pa.Table:
+                sample_cols: Sequence[str], item_col: Optional[str] = None) -> pa.Table:
     """Line by line, for a range Arrow could not parse with the schema: good lines become
     rows, the others rows whose ``error`` says what is wrong (codes and wording of
     ``gradekit score``, plus the file and line)."""
     first_line = _line_number(path, offset)
     rows: List[Dict[str, Any]] = []
     errors: List[Optional[Dict[str, str]]] = []
+    item_json: List[Optional[str]] = []
+    keys = _item_keys(schema, item_col)
     names = schema.names
     for k, line in enumerate(data.split(b"\n")):
         if not line.strip():
             continue
+        item_json.append(None)
         where = "%s line %d" % (path, first_line + k)
         try:
             obj = json.loads(line, parse_constant=_reject_constant)
@@ -294,6 +371,7 @@ def _slow_table(data: bytes, offset: int, path: str, schema: pa.Schema,
             continue
         row: Dict[str, Any] = {}
         error = None
+        item_json[-1] = _item_json(obj, item_col, keys)
         for n in names:
             v, t = obj.get(n), schema.field(n).type
             if n in sample_cols:
@@ -316,11 +394,12 @@ def _slow_table(data: bytes, offset: int, path: str, schema: pa.Schema,
         rows.append(row)
         errors.append(error)
     table = pa.Table.from_pylist(rows, schema=schema) if rows else schema.empty_table()
-    return table.append_column("error", pa.array(errors, type=_ERROR_TYPE))
+    table = table.append_column("error", pa.array(errors, type=_ERROR_TYPE))
+    return table.append_column(ITEM_JSON, pa.array(item_json, type=pa.string()))
 
 
 def read_range(path: str, start: int, end: int, size: int, schema: pa.Schema,
-               sample_cols: Sequence[str]) -> Iterator[pa.Table]:
+               sample_cols: Sequence[str], item_col: Optional[str] = None) -> Iterator[pa.Table]:
     """The read task: one table of the lines starting in [start, end)."""
     data, offset = _range_bytes(path, start, end, size)
     if not data.strip():
@@ -332,9 +411,13 @@ def read_range(path: str, start: int, end: int, size: int, schema: pa.Schema,
             parse_options=pajson.ParseOptions(explicit_schema=schema,
                                               unexpected_field_behavior="ignore"),
         )
+        nulls = _null_items(data, table, item_col, _item_keys(schema, item_col))
         table = table.append_column("error", pa.nulls(len(table), type=_ERROR_TYPE))
-    except pa.ArrowInvalid:
-        table = _slow_table(data, offset, path, schema, sample_cols)
+        table = table.append_column(
+            ITEM_JSON, pa.nulls(len(table), pa.string()) if nulls is None
+            else pa.array(nulls, type=pa.string()))
+    except (pa.ArrowInvalid, ValueError):
+        table = _slow_table(data, offset, path, schema, sample_cols, item_col)
     yield table
 
 
@@ -342,11 +425,15 @@ class JsonlDatasource(Datasource):
     """JSONL files split into byte ranges, parsed with an explicit schema (see the module)."""
 
     def __init__(self, files: List[Tuple[str, int]], schema: pa.Schema, block_bytes: int,
-                 sample_cols: Sequence[str], num_blocks: Optional[int] = None) -> None:
+                 sample_cols: Sequence[str], num_blocks: Optional[int] = None,
+                 item_col: Optional[str] = None) -> None:
         self._files = files
         self._schema = schema
         self._block_bytes = max(int(block_bytes), 1)
         self._sample_cols = list(sample_cols)
+        struct = item_col is not None and item_col in schema.names and pa.types.is_struct(
+            schema.field(item_col).type)
+        self._item_col = item_col if struct else None
         self._num_blocks = num_blocks
 
     def get_name(self) -> str:
@@ -383,14 +470,15 @@ class JsonlDatasource(Datasource):
     def get_read_tasks(self, parallelism: int, per_task_row_limit: Optional[int] = None,
                        data_context: Any = None) -> List[ReadTask]:
         tasks = []
-        schema = self._schema.append(pa.field("error", _ERROR_TYPE))
+        schema = self._schema.append(pa.field("error", _ERROR_TYPE)).append(
+            pa.field(ITEM_JSON, pa.string()))
         for path, start, end, size in self.ranges():
             meta = BlockMetadata(num_rows=None, size_bytes=end - start, exec_stats=None,
                                  input_files=[path])
 
             def read(path=path, start=start, end=end, size=size, schema=self._schema,
-                     cols=self._sample_cols):
-                return read_range(path, start, end, size, schema, cols)
+                     cols=self._sample_cols, item_col=self._item_col):
+                return read_range(path, start, end, size, schema, cols, item_col)
 
             tasks.append(ReadTask(read, meta, schema=schema, per_task_row_limit=per_task_row_limit))
         return tasks

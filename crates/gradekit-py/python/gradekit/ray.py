@@ -33,7 +33,9 @@ Design, for small clusters first:
   is null, so a row whose ``item`` lacks ``answer`` arrives with ``answer: null``. Nulls inside
   Arrow struct (and pandas/numpy-from-Arrow) items are treated as missing keys, so such a row
   gets ``invalid_variable_error`` exactly as ``gradekit score`` gives it; a null in a top-level
-  column is missing too (as in the CLI, where ``null`` counts as absent).
+  column is missing too (as in the CLI, where ``null`` counts as absent). A *present* null
+  (``{"answer": null}``, which the CLI renders as ``"null"``) survives only through
+  `read_jsonl`, whose ``_gradekit_item`` column carries such items as JSON.
 
 The item of a row is the ``item_column`` (default ``"item"``) when the batch has it, else the
 row's other columns (``item_columns`` picks which), as for flat datasets like
@@ -51,6 +53,8 @@ __all__ = ["GraderUDF", "read_jsonl", "score_dataset", "score_batch"]
 Config = Union[Mapping[str, Any], str]
 
 _SAMPLE_COLUMNS = ("model_sample", "sample")
+# read_jsonl's column of items holding present nulls (see gradekit._ray_jsonl.ITEM_JSON).
+_ITEM_JSON = "_gradekit_item"
 
 
 def _plain(values: Any) -> List[Any]:
@@ -216,7 +220,7 @@ class GraderUDF:
         if whole_item:
             items: List[Any] = _column(batch, self.item_column)  # type: ignore[arg-type]
         else:
-            skip = set(sample_cols) | {"id", "error"}
+            skip = set(sample_cols) | {"id", "error", _ITEM_JSON}
             wanted = self.item_columns
             if wanted is None:
                 keys = self.grader.item_keys
@@ -232,6 +236,8 @@ class GraderUDF:
                 for i in range(n)
             ]
         read_errors = _column(batch, "error") if "error" in names else [None] * n
+        # read_jsonl: the item as JSON where it holds present nulls (Arrow made them missing)
+        item_json = _column(batch, _ITEM_JSON) if _ITEM_JSON in names else [None] * n
         rows = []
         for i in range(n):
             prior = read_errors[i]
@@ -243,7 +249,9 @@ class GraderUDF:
                 rows.append(_Row(error=err))
                 continue
             item = items[i]
-            if whole_item and from_arrow:
+            if whole_item and isinstance(item_json[i], str):
+                item = json.loads(item_json[i])
+            elif whole_item and from_arrow:
                 item = _drop_nulls(item)
             rows.append(_Row(sample, {} if item is None else item))
         return rows
@@ -296,6 +304,8 @@ class GraderUDF:
         names = batch.schema.names
         if "error" in names and batch.column("error").null_count != len(batch):
             return None  # rows read_jsonl could not read: the row-by-row path keeps their error
+        if _ITEM_JSON in names and batch.column(_ITEM_JSON).null_count != len(batch):
+            return None  # items with present nulls: graded from their JSON, row by row
         if self.sample_column is not None:
             sample_col = self.sample_column if self.sample_column in names else None
         else:
@@ -313,7 +323,7 @@ class GraderUDF:
             if not pa.types.is_struct(items.type):
                 return None
         else:
-            skip = set(_SAMPLE_COLUMNS) | {sample_col, "id", "error"}
+            skip = set(_SAMPLE_COLUMNS) | {sample_col, "id", "error", _ITEM_JSON}
             wanted = self.item_columns
             if wanted is None:
                 keys = self.grader.item_keys
@@ -345,9 +355,15 @@ class GraderUDF:
     def __call__(self, batch: Any) -> Any:
         if _is_arrow(batch):
             fast = self._arrow_columns(batch)
-            if fast is not None:
-                return _append_arrow(batch, fast)
-        return _with_columns(batch, self.columns(batch))
+            out = _append_arrow(batch, fast if fast is not None else _to_arrow(self.columns(batch)))
+            if _ITEM_JSON in out.schema.names:
+                out = out.drop_columns([_ITEM_JSON])
+            return out
+        out = _with_columns(batch, self.columns(batch))
+        if _is_pandas(out):
+            return out.drop(columns=[_ITEM_JSON]) if _ITEM_JSON in out.columns else out
+        out.pop(_ITEM_JSON, None)
+        return out
 
 
 # metadata.errors: flags are booleans, the rest (`*_details`, `*_type`) strings or null.
@@ -475,8 +491,14 @@ def read_jsonl(
     A line that is not a JSON object, or whose values do not fit the schema, becomes a row
     whose ``error`` column is ``{code, message}`` (``invalid_json``, ``invalid_item`` or
     ``invalid_sample``; the message names the file and line); good rows have a null ``error``.
-    `score_dataset` keeps such rows as error rows. ``ray.data.read_json`` works too, but it
-    parses each file in one single-threaded task with type inference on every value.
+    `score_dataset` keeps such rows as error rows. Arrow cannot tell a present ``null`` from a
+    missing key (both are null struct fields); for a row whose item holds a null where the
+    grader looks, ``_gradekit_item`` carries the observed item as JSON, and `score_dataset`
+    grades the row from it — ``null`` renders as ``"null"``, a missing key is
+    ``invalid_variable_error``, as in ``gradekit score`` — and drops the column.
+    ``ray.data.read_json`` works too, but it parses each file in one single-threaded task with
+    type inference on every value, fails the job on a line it cannot read, and reads present
+    nulls as missing keys.
     """
     import ray.data
 
@@ -490,7 +512,7 @@ def read_jsonl(
         schema = rj.infer_schema(files[0][0], g, sample_column, item_column, item_columns)
     sample_cols = [sample_column] if sample_column else list(_SAMPLE_COLUMNS)
     source = rj.JsonlDatasource(files, schema, block_bytes or rj.DEFAULT_BLOCK_BYTES, sample_cols,
-                                override_num_blocks)
+                                override_num_blocks, item_column)
     # One output block per range: with fewer read tasks than Ray's default parallelism (200)
     # Ray would split each task's output, and split reads are not fused with the grading.
     kwargs: Dict[str, Any] = {"override_num_blocks": max(len(source.ranges()), 1)}
