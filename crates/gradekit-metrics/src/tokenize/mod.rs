@@ -224,6 +224,19 @@ pub fn word_tokenize_exact(text: &str) -> Option<Vec<String>> {
     })
 }
 
+thread_local! {
+    /// Texts the metrics' token cache has tokenized on this thread ([`nltk_cache_fills`]).
+    static FILLS: Cell<u64> = const { Cell::new(0) };
+}
+
+/// How many texts the bleu, gleu and meteor entry points have tokenized on this thread (cache
+/// misses): what `tests/cache.rs` counts to hold "each distinct text tokenized once per
+/// sample, whichever metrics read it".
+#[doc(hidden)]
+pub fn nltk_cache_fills() -> u64 {
+    FILLS.try_with(Cell::get).unwrap_or(0)
+}
+
 /// Tokenises `input` and `reference` with [`nltk_tokenize`] into per-thread buffers and calls
 /// `f` with the two token lists — no `String` per token (the bleu and gleu entry points; the
 /// tokenizer dominates their cost). Falls back to owned tokens if re-entered on one thread.
@@ -248,7 +261,10 @@ pub(crate) fn with_nltk_tokens<R>(
         static CACHE: std::cell::RefCell<crate::cache::TextCache<Tokens>> =
             std::cell::RefCell::new(crate::cache::TextCache::default());
     }
-    let fill = |text: &str, out: &mut Tokens| nltk_tokenize_into(text, out);
+    let fill = |text: &str, out: &mut Tokens| {
+        nltk_tokenize_into(text, out);
+        let _ = FILLS.try_with(|n| n.set(n.get() + 1));
+    };
     CACHE.with(|cell| match cell.try_borrow_mut() {
         Ok(mut cache) => cache.with_pair(input, reference, fill, f),
         // Re-entered on this thread: tokenize without the cache (and without a key, whose
