@@ -258,7 +258,7 @@ mod tests {
     #[test]
     fn key16_is_exact_up_to_16_bytes_and_key16_in_agrees() {
         let seed = Seed::default();
-        let text: Vec<u8> = (0..64u8).map(|i| b'a' + (i * 7) % 26).collect();
+        let text: Vec<u8> = (0..64usize).map(|i| b'a' + (i * 7 % 26) as u8).collect();
         for start in 0..40 {
             for len in 0..=24usize {
                 let b = &text[start..start + len];

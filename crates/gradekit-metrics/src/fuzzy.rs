@@ -49,22 +49,38 @@ use process::{code_points, process_into};
 /// assert_eq!(fuzzy_match("!!!", "..."), 0.0);
 /// ```
 pub fn fuzzy_match(input: &str, reference: &str) -> f64 {
-    let mut a = Vec::with_capacity(input.len());
-    let mut b = Vec::with_capacity(reference.len());
-    process_into(input, &mut a);
-    process_into(reference, &mut b);
-    wratio::wratio(&a, &b, 0.0) / 100.0
+    with_processed(input, reference, |a, b| wratio::wratio(a, b, 0.0) / 100.0)
 }
 
 /// [`fuzzy_match`], or a [`crate::LimitError`] when the processed lengths are over the cost
 /// limits of `crate::limits` (checked before the quadratic scorers run).
 pub fn fuzzy_match_checked(input: &str, reference: &str) -> Result<f64, crate::LimitError> {
-    let mut a = Vec::with_capacity(input.len());
-    let mut b = Vec::with_capacity(reference.len());
-    process_into(input, &mut a);
-    process_into(reference, &mut b);
-    crate::limits::check_fuzzy(a.len(), b.len())?;
-    Ok(wratio::wratio(&a, &b, 0.0) / 100.0)
+    with_processed(input, reference, |a, b| {
+        crate::limits::check_fuzzy(a.len(), b.len())?;
+        Ok(wratio::wratio(a, b, 0.0) / 100.0)
+    })
+}
+
+/// Runs `f` with `default_process` of both texts, in this thread's reused buffers (fresh
+/// ones when nested; buffers past 64 Ki code points are not kept).
+fn with_processed<R>(input: &str, reference: &str, f: impl FnOnce(&[u32], &[u32]) -> R) -> R {
+    use std::cell::Cell;
+    type Buffers = Option<Box<(Vec<u32>, Vec<u32>)>>;
+    thread_local! {
+        static BUFFERS: Cell<Buffers> = const { Cell::new(None) };
+    }
+    let mut b = BUFFERS
+        .try_with(Cell::take)
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    process_into(input, &mut b.0);
+    process_into(reference, &mut b.1);
+    let r = f(&b.0, &b.1);
+    if b.0.capacity().max(b.1.capacity()) <= 1 << 16 {
+        let _ = BUFFERS.try_with(|c| c.set(Some(b)));
+    }
+    r
 }
 
 /// `default_process` of both texts and their sorted word split, uncached: fuzzy_match's

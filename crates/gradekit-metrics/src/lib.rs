@@ -105,6 +105,7 @@
 //! in [`score`]'s dispatch, both below; append it to [`Metric::ALL`] too, which the fuzz target
 //! and the tests iterate). The engine's crate docs give the whole trace through the wire model.
 
+mod bitruns;
 pub mod bleu;
 mod cache;
 mod fasthash;

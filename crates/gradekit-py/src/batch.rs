@@ -174,6 +174,11 @@ fn next_size(took: Duration, samples: usize) -> usize {
     }
 }
 
+/// A chunk holding a string this long (bytes) leaves the lean path (see [`run_lean`]). One
+/// fuzzy_match pair of two 32 KiB texts costs tens of ms; at the metric's limit (~110k
+/// characters a side) about half a second, which a scoped chunk would make Ctrl-C wait for.
+pub const LEAN_MAX_STR: usize = 32 << 10;
+
 /// Grades a batch read without JSON trees (`lean.rs`), pipelined: while this process's pool
 /// (`width` grading threads; the caller is not one of them) grades one chunk with the GIL
 /// released, the calling thread reads the next one under the GIL, then waits for the graded
@@ -181,13 +186,20 @@ fn next_size(took: Duration, samples: usize) -> usize {
 /// a batch; overlapping it with grading is what keeps one grading thread at the engine's own
 /// pace and lets two grade twice as fast as one. Chunks are sized from the pace of the previous
 /// one (see [`CHUNK_TIME`]). Results in input order, `map`ped on the grading threads.
+///
+/// Returns the results and where it stopped: `batch.len()`, or the start of the first chunk
+/// holding a string of [`LEAN_MAX_STR`] bytes or more, which the caller grades through [`run`]
+/// instead. Lean contexts borrow from the caller's stack, so their chunk must finish before
+/// `run_lean` can return — Ctrl-C waits for the samples in flight; [`run`]'s contexts are
+/// owned, its chunks detached, and Ctrl-C returns at once while the pair in flight (a long
+/// fuzzy_match) finishes in the background.
 pub fn run_lean<T, M>(
     py: Python<'_>,
     g: &CompiledGrader,
     batch: &crate::inputs::Batch<'_>,
     width: usize,
     map: M,
-) -> PyResult<Vec<T>>
+) -> PyResult<(Vec<T>, usize)>
 where
     T: Send,
     M: Fn(GradeResult) -> T + Send + Sync + Copy,
@@ -207,6 +219,9 @@ where
             let end = n.min(start.saturating_add(size));
             let chunk = Chunk::read(batch, &cols, start..end)?;
             let strs = chunk.strs();
+            if chunk.longest(&strs) >= LEAN_MAX_STR {
+                return Ok((out, start));
+            }
             let fields = chunk.fields(&strs);
             let ctxs = chunk.contexts(&strs, &fields, keys, parts);
             let began = std::time::Instant::now();
@@ -216,13 +231,16 @@ where
             size = next_size(began.elapsed(), end - start);
             start = end;
         }
-        return Ok(out);
+        return Ok((out, n));
     };
     let mut size = LEAN_MIN;
     let first = 0..n.min(size);
     let mut cur = Some((Chunk::read(batch, &cols, first.clone())?, first));
     while let Some((chunk, range)) = cur.take() {
         let strs = chunk.strs();
+        if chunk.longest(&strs) >= LEAN_MAX_STR {
+            return Ok((out, range.start));
+        }
         let fields = chunk.fields(&strs);
         let ctxs = chunk.contexts(&strs, &fields, keys, parts);
         let began = std::time::Instant::now();
@@ -250,5 +268,5 @@ where
             None => None,
         };
     }
-    Ok(out)
+    Ok((out, n))
 }

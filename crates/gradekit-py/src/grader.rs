@@ -131,12 +131,28 @@ impl PyGrader {
     ) -> PyResult<Vec<T>> {
         let g = self.compiled(py)?;
         let mut input = Batch::new(samples, items, g.item_keys(), g.sample_parts())?;
-        if g.item_keys().is_some() && g.schedule().cpu_only() {
-            // The templates name what they read: lend it, no JSON trees (lean.rs).
-            return batch::run_lean(py, &g, &input, self.threads(), map);
-        }
         let n = input.len();
-        batch::run(py, &g, n, self.threads(), |r| input.contexts(r), map)
+        let mut done = Vec::new();
+        let mut from = 0;
+        if g.item_keys().is_some() && g.schedule().cpu_only() {
+            // The templates name what they read: lend it, no JSON trees (lean.rs) — up to the
+            // first chunk with a very long string, whose pairs may each take long enough that
+            // Ctrl-C must not wait for them (batch::run_lean).
+            (done, from) = batch::run_lean(py, &g, &input, self.threads(), map)?;
+            if from >= n {
+                return Ok(done);
+            }
+        }
+        let rest = batch::run(
+            py,
+            &g,
+            n - from,
+            self.threads(),
+            |r| input.contexts(r.start + from..r.end + from),
+            map,
+        )?;
+        done.extend(rest);
+        Ok(done)
     }
 }
 

@@ -274,6 +274,16 @@ impl<'py, 'b> Chunk<'py, 'b> {
         self.strs.iter().map(|s| s.to_str().unwrap_or("")).collect()
     }
 
+    /// Bytes of the longest string of the chunk (`strs` from [`Self::strs`]; JSON-converted
+    /// values are small or nested, and are not counted).
+    pub fn longest(&self, strs: &[&str]) -> usize {
+        let arrow = self.samples.iter().chain(&self.fields).map(|s| match *s {
+            Slot::Arrow(t) => t.len(),
+            _ => 0,
+        });
+        strs.iter().map(|s| s.len()).chain(arrow).max().unwrap_or(0)
+    }
+
     /// The item values of every sample, borrowed (`strs` from [`Self::strs`]).
     pub fn fields<'c>(&'c self, strs: &[&'c str]) -> Vec<Option<LeanValue<'c>>> {
         self.fields

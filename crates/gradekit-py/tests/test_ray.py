@@ -150,7 +150,137 @@ def test_score_dataset_on_two_cpus_with_bad_rows(ray2, exact, jsonl):
     assert pairs == sorted(repr((r["id"], r["reward"])) for r in rows)
 
 
-def test_same_rewards_as_gradekit_score(ray2, exact, jsonl, tmp_path):
+def _odd_lines():
+    """Lines `ray.data.read_json` cannot read at all, beside good ones: not JSON, not an object,
+    NaN, a blank line, a sample of the wrong type, an item value of another type than in the
+    first rows (a number where they have strings), a sample object where they have strings."""
+    good = [json.dumps(r) for r in _lines(60)]
+    return good[:40] + [
+        "not json",
+        "[1, 2]",
+        json.dumps({"id": 2000, "item": {"answer": "1"}, "model_sample": 7}),
+        '{"id": 2001, "item": {"answer": NaN}, "model_sample": "1"}',
+        "",
+        json.dumps({"id": 2002, "item": {"answer": 5, "more": {"x": 1}}, "model_sample": "5"}),
+        json.dumps({"id": 2003, "item": {"answer": 5}, "model_sample": "6"}),
+        json.dumps({"id": 2004, "item": {"answer": {"deep": 1}}, "model_sample": "6"}),
+        # a present null is not a missing key: it renders "null", no invalid_variable_error
+        json.dumps({"id": 2005, "item": {"answer": None, "other": None}, "model_sample": "null"}),
+        json.dumps({"id": 2006, "item": {"answer": None}, "model_sample": "x"}),
+    ] + good[40:]
+
+
+def _cli_rows(exact, path, tmp_path):
+    grader = tmp_path / "grader.json"
+    grader.write_text(json.dumps(exact))
+    out = tmp_path / "cli.jsonl"
+    subprocess.run([_gradekit_bin(), "score", "--grader", str(grader), str(path), "-o", str(out)],
+                   check=True, capture_output=True)
+    return [json.loads(line) for line in out.read_text().splitlines()]
+
+
+def test_read_jsonl_reads_each_line_once_whatever_the_split(ray2, exact, tmp_path):
+    path = tmp_path / "many.jsonl"
+    rows = [{"id": i, "item": {"answer": "x" * (i % 97), "unread": list(range(i % 5))},
+             "model_sample": "y" * (i % 89), "other": {"z": i}} for i in range(3000)]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows)[:-1])  # no final newline
+    for blocks in (1, 2, 7, 64):
+        ds = gradekit.ray.read_jsonl(str(path), exact, override_num_blocks=blocks)
+        got = ds.take_all()
+        assert sorted(r["id"] for r in got) == list(range(3000)), blocks
+        # only what the grader reads: id, the sample, item.answer (no "other", no "unread")
+        assert set(got[0]) == {"id", "model_sample", "item", "error", "_gradekit_item"}
+        assert set(got[0]["item"]) == {"answer"}
+        assert all(r["error"] is None for r in got)
+    # the grading runs inside the read tasks (no hop through the object store): Ray fuses them
+    scored = gradekit.ray.score_dataset(ds, exact).select_columns(["id", "reward"])
+    assert len(scored.take_all()) == 3000
+    assert "ReadGradekitJSONL->MapBatches(score_batch)->Project" in scored.stats()
+    # grader=None keeps every field
+    everything = gradekit.ray.read_jsonl(str(path)).take(1)[0]
+    assert {"other", "item", "model_sample", "id"} <= set(everything)
+    assert "unread" in everything["item"]
+
+
+def test_read_jsonl_turns_unreadable_lines_into_error_rows_like_the_cli(ray2, exact, tmp_path):
+    path = tmp_path / "odd.jsonl"
+    path.write_text("\n".join(_odd_lines()) + "\n")
+    cli = _cli_rows(exact, path, tmp_path)
+    for blocks in (1, 3):
+        ds = gradekit.ray.read_jsonl(str(path), exact, override_num_blocks=blocks)
+        scored = gradekit.ray.score_dataset(ds, exact, with_errors=True).take_all()
+        assert len(scored) == len(cli) == 74
+        key = lambda r: (r.get("id") is None, r.get("id") or 0, (r.get("error") or {}).get("code"))
+        mine = sorted(((r["id"], r["reward"], r["error"] and r["error"]["code"],
+                        r["errors"] and r["errors"]["invalid_variable_error"]) for r in scored),
+                      key=lambda t: key({"id": t[0], "error": {"code": t[2]}}))
+        theirs = sorted(((r.get("id"), r.get("reward"), (r.get("error") or {}).get("code"),
+                          r.get("metadata", {}).get("errors", {}).get("invalid_variable_error"))
+                         for r in cli), key=lambda t: key({"id": t[0], "error": {"code": t[2]}}))
+        # 2004 (an object where the first rows have strings) is the one row the schema
+        # cannot carry: an error row naming the field, where the CLI grades it
+        assert [m for m in mine if m[0] != 2004] == [t for t in theirs if t[0] != 2004]
+        by_id = {r["id"]: r for r in scored if r["id"] is not None}
+        assert by_id[2004]["error"]["code"] == "invalid_item"
+        assert "item.answer is an object" in by_id[2004]["error"]["message"]
+        assert by_id[2002]["reward"] == 1.0 and by_id[2003]["reward"] == 0.0
+        assert by_id[2005]["reward"] == 1.0 and by_id[2006]["reward"] == 0.0
+        assert not by_id[2006]["errors"]["invalid_variable_error"]
+        assert "_gradekit_item" not in scored[0]  # read_jsonl's side column is dropped
+        lines = sorted(r["error"]["message"] for r in scored if r["error"] and r["id"] is None)
+        assert any("odd.jsonl line 41: line is not valid JSON" in m for m in lines), lines
+        assert any("line 42: line is an array, not a JSON object" in m for m in lines), lines
+        assert any("line 44" in m and "NaN" in m for m in lines), lines
+
+
+def test_read_jsonl_present_nulls_are_not_missing_keys(ray2, tmp_path):
+    # Arrow reads {"answer": null} and {} alike; the CLI renders the first "null" and flags
+    # the second. read_jsonl keeps them apart (on the fast path: no line needs the slow one).
+    config = {"type": "string_check", "name": "n", "operation": "eq",
+              "input": "{{ sample.output_text }}", "reference": "{{ item.answer }}/{{ item.m.z }}"}
+    rows = []
+    for i in range(300):
+        kind = i % 5
+        item = {"answer": "a", "m": {"z": 1}}
+        if kind == 1:
+            item["answer"] = None
+        elif kind == 2:
+            del item["answer"]
+        elif kind == 3:
+            item["m"] = {"z": None}
+        elif kind == 4:
+            item["m"] = {}
+        rows.append({"id": i, "item": item, "model_sample": ["a/1", "null/1", "/1", "a/null", "a/"][kind]})
+    path = tmp_path / "nulls.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    cli = {r["id"]: (r["reward"], r["metadata"]["errors"]["invalid_variable_error"])
+           for r in _cli_rows(config, path, tmp_path)}
+    assert sorted(set(cli.values())) == [(0.0, True), (1.0, False)]
+    for blocks in (1, 4):
+        ds = gradekit.ray.read_jsonl(str(path), config, override_num_blocks=blocks)
+        scored = gradekit.ray.score_dataset(ds, config, with_errors=True).take_all()
+        mine = {r["id"]: (r["reward"], r["errors"]["invalid_variable_error"]) for r in scored}
+        assert mine == cli
+
+
+def test_read_jsonl_flat_rows_and_directories(ray2, exact, tmp_path):
+    d = tmp_path / "parts"
+    d.mkdir()
+    (d / "a.jsonl").write_text('{"model_sample": "a", "answer": "a", "noise": [1]}\n'
+                               '{"model_sample": "b", "answer": "a"}\n')
+    (d / "b.jsonl").write_text('{"model_sample": "c", "noise": 2}\n')
+    (d / "skip.txt").write_text("not read")
+    ds = gradekit.ray.read_jsonl(str(d), exact)
+    assert set(ds.schema().names) == {"model_sample", "answer", "error", "_gradekit_item"}
+    rows = gradekit.ray.score_dataset(ds, exact, with_errors=True).take_all()
+    got = sorted((r["model_sample"], r["reward"], r["errors"]["invalid_variable_error"]) for r in rows)
+    assert got == [("a", 1.0, False), ("b", 0.0, False), ("c", 0.0, True)]
+    with pytest.raises(FileNotFoundError):
+        gradekit.ray.read_jsonl(str(tmp_path / "nope.jsonl"), exact)
+
+
+@pytest.mark.parametrize("reader", ["read_json", "read_jsonl"])
+def test_same_rewards_as_gradekit_score(ray2, exact, jsonl, tmp_path, reader):
     grader = tmp_path / "grader.json"
     grader.write_text(json.dumps(exact))
     out = tmp_path / "cli.jsonl"
@@ -161,8 +291,9 @@ def test_same_rewards_as_gradekit_score(ray2, exact, jsonl, tmp_path):
         r = json.loads(line)
         cli[r["id"]] = (r["reward"], r.get("error", {}).get("code"),
                         r.get("metadata", {}).get("errors", {}).get("invalid_variable_error"))
-    rows = gradekit.ray.score_dataset(ray2.data.read_json(str(jsonl)), exact,
-                                      with_errors=True).take_all()
+    ds = (ray2.data.read_json(str(jsonl)) if reader == "read_json"
+          else gradekit.ray.read_jsonl(str(jsonl), exact, override_num_blocks=3))
+    rows = gradekit.ray.score_dataset(ds, exact, with_errors=True).take_all()
     mine = {r["id"]: (r["reward"], r["error"] and r["error"]["code"],
                       r["errors"] and r["errors"]["invalid_variable_error"]) for r in rows}
     assert mine == cli
@@ -172,6 +303,8 @@ def test_example_script_on_two_cpus(exact, jsonl, tmp_path):
     pytest.importorskip("ray")
     grader = tmp_path / "grader.json"
     grader.write_text(json.dumps(exact))
+    with open(jsonl, "a") as f:  # a line that is not JSON: one more error row, never a failure
+        f.write("{not json\n")
     out_dir = tmp_path / "scored"
     r = subprocess.run(
         [sys.executable, str(ROOT / "examples" / "ray_score_jsonl.py"), str(grader), str(jsonl),
@@ -180,7 +313,8 @@ def test_example_script_on_two_cpus(exact, jsonl, tmp_path):
     )
     assert r.returncode == 0, r.stderr[-3000:]
     summary = json.loads(r.stdout.strip().splitlines()[-1])
-    assert summary["rows"] == 205 and summary["bad_rows"] == 2 and summary["graded"] == 203
+    assert summary["rows"] == 206 and summary["bad_rows"] == 3 and summary["graded"] == 203
     written = [json.loads(line) for f in sorted(out_dir.iterdir()) for line in f.read_text().splitlines()]
-    assert len(written) == 205
-    assert sum(1 for w in written if w["error"] is not None) == 2
+    assert len(written) == 206
+    codes = sorted(w["error"]["code"] for w in written if w["error"] is not None)
+    assert codes == ["invalid_json", "invalid_sample", "missing_sample"]

@@ -2,6 +2,7 @@
 
 import asyncio
 import inspect
+import json
 
 import pytest
 
@@ -73,7 +74,7 @@ def test_sample_from_message_and_callable():
     assert h(prompts=["q"], completions=["a"]) == [1.0]
     with pytest.raises(ValueError, match="sample_from"):
         gradekit.trl.reward_function(gradekit.Grader(cfg), sample_from="prompt")
-    with pytest.raises(TypeError):
+    with pytest.raises(gradekit.GraderError, match="reference"):  # a config is compiled
         gradekit.trl.reward_function({"type": "string_check"})
 
 
@@ -143,3 +144,12 @@ def test_missing_referenced_column_warns_once(grader):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert f(prompts=["q"], completions=["a"], answr=["a"]) == [0.0]  # no second warning
+
+
+def test_config_dict_or_json_compiles(exact):
+    for config in (exact, json.dumps(exact)):
+        reward = gradekit.trl.reward_function(config)
+        assert reward(prompts=["p", "p"], completions=["a", "b"], answer=["a", "a"]) == [1.0, 0.0]
+        assert reward.__name__ == "gradekit_exact"
+    with pytest.raises(TypeError, match="grader config"):
+        gradekit.trl.reward_function(42)

@@ -6,19 +6,22 @@
 //! or an error line naming what was wrong with it. Nothing is dropped.
 
 pub(crate) mod line;
+mod plan;
 mod process;
 mod progress;
 mod read;
 mod report;
 mod resume;
 mod row;
+mod scan;
 mod strict;
 mod summary;
 
 use crate::engine_flags::{EngineFlags, Score};
 use crate::io;
 use anyhow::{Context, Result};
-use gradekit_engine::CompiledGrader;
+use gradekit_engine::{CompiledGrader, GradeResult};
+use plan::Planner;
 use process::Part;
 pub(crate) use process::Slot;
 use read::Chunk;
@@ -204,9 +207,16 @@ pub fn main(a: Args) -> Result<ExitCode> {
 
     // Three stages run at once: a reader thread keeps the next chunks ready, this thread has
     // the pool grade one, and a writer thread writes the one before, in order.
+    // Lines in the common shape are read on the reader thread and their rows written on the
+    // writer thread, so the grading threads only grade (see `plan`).
+    let planner = planner(&grader, a.sample_key.as_deref(), a.report.is_some());
     let (tx, rx) = mpsc::sync_channel::<Result<Chunk>>(2);
     let input_name = a.input.display().to_string();
     let max_line = a.max_line_bytes;
+    let reader_planner = planner.clone();
+    // As many as chunks can be in flight (reader, two queued, grading, two queued, writer):
+    // buffers are then reused, never dropped and allocated again.
+    let (spare_tx, spare_rx) = mpsc::sync_channel::<read::Spare>(8);
     let reader_thread = std::thread::spawn(move || {
         read::read_chunks(
             reader,
@@ -216,10 +226,15 @@ pub fn main(a: Args) -> Result<ExitCode> {
             &tx,
             &input_name,
             max_line,
+            reader_planner.as_ref(),
+            Some(&spare_rx),
         );
     });
-    let (wtx, wrx) = mpsc::sync_channel::<(Vec<Part>, ChunkEnd)>(2);
+    let (wtx, wrx) = mpsc::sync_channel::<(Batch, ChunkEnd)>(2);
     let sink = Sink {
+        rows: row::RowWriter::new(&grader),
+        buf: Vec::with_capacity(WRITE_BYTES + (64 << 10)),
+        spares: spare_tx,
         out,
         out_bytes,
         out_hash,
@@ -240,7 +255,7 @@ pub fn main(a: Args) -> Result<ExitCode> {
     let mut done_ok = true;
     let mut collector = a.report.as_ref().map(|_| report::Collector::new());
     for chunk in rx {
-        let chunk = match chunk {
+        let mut chunk = match chunk {
             Ok(c) => c,
             Err(e) => {
                 done_ok = false;
@@ -248,17 +263,23 @@ pub fn main(a: Args) -> Result<ExitCode> {
                 break;
             }
         };
-        let parts = pool.install(|| {
-            process::process_chunk(&grader, &rows, &chunk, sample_key, collector.as_mut())
-        });
         let end = ChunkEnd {
             last_line: chunk.last_line,
             end_offset: chunk.end_offset,
             end_hash: chunk.end_hash.clone(),
             eof: chunk.eof,
         };
-        drop(chunk);
-        if wtx.send((parts, end)).is_err() {
+        let batch = match (&planner, &chunk.plans) {
+            (Some(p), Some(plans)) => {
+                let mut results = std::mem::take(&mut chunk.results);
+                pool.install(|| process::grade_plans(&grader, p, plans, &mut results));
+                Batch::Graded(chunk, results)
+            }
+            _ => Batch::Parts(pool.install(|| {
+                process::process_chunk(&grader, &rows, &chunk, sample_key, collector.as_mut())
+            })),
+        };
+        if wtx.send((batch, end)).is_err() {
             break; // the writer stopped on an error, reported below
         }
     }
@@ -334,6 +355,36 @@ fn build_pool(a: &Args, grader: &CompiledGrader) -> Result<rayon::ThreadPool> {
     builder.build().context("cannot start the grading threads")
 }
 
+/// The reader-side reading for this run, when lines can be read lean: a CPU-bound grader
+/// observing only named item keys and the sample text, without `--sample-key` or `--report`
+/// (which read lines their own way).
+fn planner(grader: &CompiledGrader, sample_key: Option<&str>, report: bool) -> Option<Planner> {
+    let parts = gradekit_model::SampleParts::TEXT;
+    if sample_key.is_some()
+        || report
+        || grader.grades_in_batches()
+        || grader.sample_parts() != parts
+    {
+        return None;
+    }
+    Some(Planner {
+        keys: grader.item_keys()?.to_vec(),
+        parts,
+    })
+}
+
+/// A chunk on its way to the writer: rows written on the grading threads, or the chunk's
+/// plans with their results, whose rows the writer writes.
+#[allow(clippy::large_enum_variant)] // one per chunk, moved once
+enum Batch {
+    Parts(Vec<Part>),
+    Graded(Chunk, Vec<Option<GradeResult>>),
+}
+
+/// Rows written at once by the writer: small enough to stay in the cache between being
+/// formatted, hashed and copied by `write`.
+const WRITE_BYTES: usize = 64 << 10;
+
 /// Where the input stands after a chunk, for its checkpoint and the progress line.
 struct ChunkEnd {
     last_line: u64,
@@ -354,6 +405,11 @@ struct CheckpointTarget {
 /// The writer stage: writes each chunk's rows in order, then its checkpoint; keeps the
 /// summary and the progress display.
 struct Sink {
+    rows: row::RowWriter,
+    /// Rows of a [`Batch::Graded`] chunk on their way out (kept between chunks).
+    buf: Vec<u8>,
+    /// Buffers of written chunks, back to the reader.
+    spares: mpsc::SyncSender<read::Spare>,
     out: io::Output,
     out_bytes: u64,
     /// Hash of every byte of OUT so far (checkpoints record it for `--resume`).
@@ -366,28 +422,71 @@ struct Sink {
 }
 
 impl Sink {
+    /// Writes rows and counts their results (`None`: an error row).
+    fn emit<'r>(
+        &mut self,
+        text: &[u8],
+        results: impl Iterator<Item = Option<&'r GradeResult>>,
+    ) -> Result<()> {
+        self.out
+            .write_all(text)
+            .context("cannot write the output")?;
+        self.out_bytes += text.len() as u64;
+        if self.checkpoint.is_some() {
+            self.out_hash.update(text);
+            if let Some(l) = resume::last_row_line(text) {
+                self.last_row_line = l;
+            }
+        }
+        for r in results {
+            match r {
+                Some(r) => self.summary.add(r, self.threshold),
+                None => self.summary.invalid_lines += 1,
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes the rows of a chunk graded from its plans, [`WRITE_BYTES`] at a time (rows are
+    /// written while they are still in the cache), and hands its buffers back to the reader.
+    fn graded(&mut self, chunk: Chunk, mut results: Vec<Option<GradeResult>>) -> Result<()> {
+        let mut buf = std::mem::take(&mut self.buf);
+        let mut from = 0;
+        if let Some(plans) = &chunk.plans {
+            for (i, r) in results.iter().enumerate() {
+                let n = chunk.line(i).0;
+                match (r, plans.plans.get(i)) {
+                    (Some(r), _) => self.rows.graded_raw(&mut buf, n, plans.id(i), r),
+                    (None, Some(plan::Plan::Invalid { code, message, .. })) => {
+                        row::RowWriter::invalid_raw(&mut buf, n, plans.id(i), code, message)
+                    }
+                    (None, _) => {} // every plan but an error row has a result
+                }
+                if buf.len() >= WRITE_BYTES || i + 1 == results.len() {
+                    self.emit(&buf, results[from..=i].iter().map(Option::as_ref))?;
+                    buf.clear();
+                    from = i + 1;
+                }
+            }
+        }
+        self.buf = buf;
+        results.clear();
+        let _ = self.spares.try_send(chunk.into_spare(results));
+        Ok(())
+    }
+
     fn run(
         mut self,
-        rx: mpsc::Receiver<(Vec<Part>, ChunkEnd)>,
+        rx: mpsc::Receiver<(Batch, ChunkEnd)>,
     ) -> Result<(Summary, progress::Progress)> {
-        for (parts, end) in rx {
-            for part in parts {
-                self.out
-                    .write_all(&part.text)
-                    .context("cannot write the output")?;
-                self.out_bytes += part.text.len() as u64;
-                if self.checkpoint.is_some() {
-                    self.out_hash.update(&part.text);
-                    if let Some(l) = resume::last_row_line(&part.text) {
-                        self.last_row_line = l;
+        for (batch, end) in rx {
+            match batch {
+                Batch::Parts(parts) => {
+                    for part in parts {
+                        self.emit(&part.text, part.results.iter().map(Option::as_ref))?;
                     }
                 }
-                for r in part.results {
-                    match r {
-                        Some(r) => self.summary.add(&r, self.threshold),
-                        None => self.summary.invalid_lines += 1,
-                    }
-                }
+                Batch::Graded(chunk, results) => self.graded(chunk, results)?,
             }
             self.out.flush().context("cannot write the output")?;
             if let Some(cp) = &self.checkpoint {

@@ -7,6 +7,7 @@
 //! of some rows) take the staged path: parse everything, grade the batch, serialise.
 
 use super::line::Parsed;
+use super::plan::{Planner, Plans};
 use super::read::Chunk;
 use super::report;
 use super::row::RowWriter;
@@ -52,6 +53,32 @@ pub fn process_chunk(
         None if !grader.grades_in_batches() => fused(grader, rows, chunk, sample_key),
         report => staged(grader, rows, chunk, sample_key, report),
     }
+}
+
+/// Grades the lines of a chunk read into plans on the reader thread (see [`Plans`]): per line
+/// its result, `None` for an error row. Only grading happens here: the rows are written by
+/// the writer thread.
+pub fn grade_plans(
+    grader: &CompiledGrader,
+    planner: &Planner,
+    plans: &Plans,
+    out: &mut Vec<Option<GradeResult>>,
+) {
+    let n = plans.plans.len();
+    let one = |i: usize| {
+        plans.grade(
+            i,
+            planner,
+            |lean| grader.grade_input(lean),
+            |ctx| grader.grade(ctx),
+        )
+    };
+    if rayon::current_num_threads() == 1 {
+        return out.extend((0..n).map(one));
+    }
+    let parts: Vec<Vec<Option<GradeResult>>> =
+        tasks(n).map(|range| range.map(one).collect()).collect();
+    out.extend(parts.into_iter().flatten());
 }
 
 /// The lines of task `t` of a chunk of `n` lines.

@@ -13,22 +13,6 @@ use gradekit_model::ErrorFlags;
 use serde::Serialize;
 use serde_json::Value;
 
-/// An error row: the line could not be graded at all.
-#[derive(Serialize)]
-struct ErrLine<'a> {
-    line: u64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    id: Option<&'a Value>,
-    reward: Option<f64>,
-    error: ErrBody<'a>,
-}
-
-#[derive(Serialize)]
-struct ErrBody<'a> {
-    code: &'a str,
-    message: &'a str,
-}
-
 /// Writes rows for one grader; cheap to share between threads.
 pub(super) struct RowWriter {
     /// `"metadata":{"name":…,"type":…,"errors":` — up to the errors object.
@@ -56,11 +40,17 @@ impl RowWriter {
 
     /// Appends the row of a graded sample and a newline.
     pub fn graded(&self, out: &mut Vec<u8>, line: u64, id: Option<&Value>, r: &GradeResult) {
+        let id = id.map(|v| serde_json::to_vec(v).unwrap_or_else(|_| b"null".to_vec()));
+        self.graded_raw(out, line, id.as_deref(), r);
+    }
+
+    /// [`Self::graded`] with the `id` already serialised.
+    pub fn graded_raw(&self, out: &mut Vec<u8>, line: u64, id: Option<&[u8]>, r: &GradeResult) {
         out.extend_from_slice(b"{\"line\":");
-        json(out, &line);
+        uint(out, line);
         if let Some(id) = id {
             out.extend_from_slice(b",\"id\":");
-            json(out, id);
+            out.extend_from_slice(id);
         }
         out.extend_from_slice(b",\"reward\":");
         json(out, &r.reward);
@@ -93,17 +83,39 @@ impl RowWriter {
 
     /// Appends the error row of a line that could not be graded, and a newline.
     pub fn invalid(out: &mut Vec<u8>, line: u64, id: Option<&Value>, code: &str, message: &str) {
-        json(
-            out,
-            &ErrLine {
-                line,
-                id,
-                reward: None,
-                error: ErrBody { code, message },
-            },
-        );
-        out.push(b'\n');
+        let id = id.map(|v| serde_json::to_vec(v).unwrap_or_else(|_| b"null".to_vec()));
+        Self::invalid_raw(out, line, id.as_deref(), code, message);
     }
+
+    /// [`Self::invalid`] with the `id` already serialised.
+    pub fn invalid_raw(out: &mut Vec<u8>, line: u64, id: Option<&[u8]>, code: &str, message: &str) {
+        out.extend_from_slice(b"{\"line\":");
+        uint(out, line);
+        if let Some(id) = id {
+            out.extend_from_slice(b",\"id\":");
+            out.extend_from_slice(id);
+        }
+        out.extend_from_slice(b",\"reward\":null,\"error\":{\"code\":");
+        json(out, code);
+        out.extend_from_slice(b",\"message\":");
+        json(out, message);
+        out.extend_from_slice(b"}}\n");
+    }
+}
+
+/// A line number, as serde_json writes it.
+fn uint(out: &mut Vec<u8>, mut n: u64) {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&buf[i..]);
 }
 
 /// serde_json into a byte buffer. Writing into a `Vec` cannot fail, and none of the types
@@ -147,6 +159,22 @@ mod tests {
             passed: g.pass_threshold().map(|t| r.reward >= t),
         };
         serde_json::to_string(&row).unwrap() + "\n"
+    }
+
+    /// An error row: the line could not be graded at all.
+    #[derive(Serialize)]
+    struct ErrLine<'a> {
+        line: u64,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        id: Option<&'a Value>,
+        reward: Option<f64>,
+        error: ErrBody<'a>,
+    }
+
+    #[derive(Serialize)]
+    struct ErrBody<'a> {
+        code: &'a str,
+        message: &'a str,
     }
 
     fn grader(v: Value) -> CompiledGrader {
@@ -207,6 +235,35 @@ mod tests {
                             reference(g, line, id.as_ref(), r)
                         );
                     }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn error_rows_are_byte_identical_to_the_serde_serialisation() {
+        for id in [
+            None,
+            Some(json!(7)),
+            Some(json!("é\"\n")),
+            Some(json!([1, {"a": null}])),
+        ] {
+            for (code, message) in [
+                ("invalid_json", "bad \"x\" \u{1}\t é"),
+                ("missing_sample", ""),
+            ] {
+                for line in [1, 42, u64::MAX] {
+                    let mut out = Vec::new();
+                    RowWriter::invalid(&mut out, line, id.as_ref(), code, message);
+                    let want = serde_json::to_string(&ErrLine {
+                        line,
+                        id: id.as_ref(),
+                        reward: None,
+                        error: ErrBody { code, message },
+                    })
+                    .unwrap()
+                        + "\n";
+                    assert_eq!(String::from_utf8(out).unwrap(), want);
                 }
             }
         }

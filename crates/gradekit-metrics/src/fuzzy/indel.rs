@@ -15,9 +15,16 @@
 use std::cell::Cell;
 
 /// Match masks of a pattern: for each distinct character, the bit set of its positions.
+///
+/// Two layouts. *Narrow* (every pattern code point below 256, pattern of at most
+/// [`NARROW_MAX`] code points): row `c + 1` holds the masks of code point `c`, built in one
+/// pass with no index table (all rows are zeroed first: one `memset`). *Compact* (anything else): every distinct character gets a dense index first.
+/// Row 0 is all zeros in both (characters absent from the pattern).
 #[derive(Debug, Clone)]
 pub(crate) struct PatternMatch {
     words: usize,
+    /// Narrow layout in use (`masks` holds 257 rows).
+    narrow: bool,
     /// Dense index (0 = absent) of each Latin-1 character.
     latin: [u32; 256],
     /// The Latin-1 characters with a non-zero entry in `latin`.
@@ -37,6 +44,7 @@ impl PatternMatch {
     pub(crate) fn new(pattern: &[u32]) -> Self {
         let mut pm = PatternMatch {
             words: 1,
+            narrow: false,
             latin: [0; 256],
             latin_used: Vec::new(),
             wide: Vec::new(),
@@ -49,6 +57,24 @@ impl PatternMatch {
     /// Makes `self` the masks of `pattern`, reusing its buffers (only the Latin-1 entries the
     /// previous pattern set are cleared, not the whole table).
     fn rebuild(&mut self, pattern: &[u32]) {
+        if pattern.len() <= NARROW_MAX && pattern.iter().fold(0, |m, &c| m | c) < 256 {
+            let words = pattern.len().div_ceil(64).max(1);
+            // Zeroing all 257 rows (one `memset` of at most 66 KiB, 8 KiB for a sentence)
+            // is cheaper than tracking and clearing only the rows the last pattern set.
+            self.masks.clear();
+            self.masks.resize(257 * words, 0);
+            self.narrow = true;
+            self.words = words;
+            match words {
+                1 => narrow_rows::<1>(pattern, &mut self.masks),
+                2 => narrow_rows::<2>(pattern, &mut self.masks),
+                3 => narrow_rows::<3>(pattern, &mut self.masks),
+                4 => narrow_rows::<4>(pattern, &mut self.masks),
+                _ => narrow_rows_any(pattern, words, &mut self.masks),
+            }
+            return;
+        }
+        self.narrow = false;
         for &c in &self.latin_used {
             self.latin[usize::from(c)] = 0;
         }
@@ -99,9 +125,12 @@ impl PatternMatch {
         }
     }
 
-    /// Dense index of `c` (0 when `c` is not in the pattern).
+    /// Row of `c` in `masks` (0 when `c` is not in the pattern).
     #[inline]
     pub(crate) fn index(&self, c: u32) -> u32 {
+        if self.narrow {
+            return if c < 256 { c + 1 } else { 0 };
+        }
         if let Some(&idx) = self.latin.get(c as usize) {
             return idx;
         }
@@ -271,6 +300,31 @@ pub(crate) fn lcs(a: &[u32], b: &[u32]) -> usize {
     affix + l
 }
 
+/// Sets the narrow-layout rows of `pattern` (rows of `W` words, all zero before).
+#[inline(always)]
+fn narrow_rows<const W: usize>(pattern: &[u32], masks: &mut [u64]) {
+    let (rows, _) = masks.as_chunks_mut::<W>();
+    for (pos, &c) in pattern.iter().enumerate() {
+        let c = (c & 0xff) as usize;
+        if let Some(row) = rows.get_mut(c + 1) {
+            row[(pos / 64) % W] |= 1u64 << (pos % 64);
+        }
+    }
+}
+
+/// [`narrow_rows`] for any row width.
+fn narrow_rows_any(pattern: &[u32], words: usize, masks: &mut [u64]) {
+    for (pos, &c) in pattern.iter().enumerate() {
+        let c = (c & 0xff) as usize;
+        if let Some(m) = masks.get_mut((c + 1) * words + pos / 64) {
+            *m |= 1u64 << (pos % 64);
+        }
+    }
+}
+
+/// Longest pattern given the narrow layout (257 rows of ⌈m/64⌉ words: 66 KiB at most).
+const NARROW_MAX: usize = 2048;
+
 /// Mask words kept per thread between calls of [`lcs`] (256 KiB).
 const KEEP_MASK_WORDS: usize = 1 << 15;
 
@@ -365,6 +419,39 @@ mod tests {
                 let pm = PatternMatch::new(&a);
                 pm.lcs_profile(&b, |k, l| assert_eq!(l, naive_lcs(&a, &b[..k])));
             }
+        }
+    }
+
+    /// One reused `PatternMatch` across narrow and wide patterns of many lengths (the narrow
+    /// layout, its row clearing when the width changes, the switch to the compact layout and
+    /// back, and patterns past `NARROW_MAX`) always gives the LCS of the DP.
+    #[test]
+    fn reused_masks_across_layouts_match_dp() {
+        let mut seed = 99;
+        let mut pm = PatternMatch::new(&[]);
+        for round in 0..300 {
+            let wide = round % 3 == 0;
+            let m = match round % 7 {
+                0 => 1 + (lcg(&mut seed) % 64) as usize,
+                1 => NARROW_MAX + (lcg(&mut seed) % 100) as usize,
+                2 => 60 + (lcg(&mut seed) % 200) as usize,
+                _ => 1 + (lcg(&mut seed) % 400) as usize,
+            };
+            let n = (lcg(&mut seed) % 300) as usize;
+            let pick = |seed: &mut u64| {
+                let c = 97 + (lcg(seed) % 6) as u32;
+                if wide && lcg(seed).is_multiple_of(5) {
+                    0x4E2D
+                } else if lcg(seed).is_multiple_of(7) {
+                    255
+                } else {
+                    c
+                }
+            };
+            let a: Vec<u32> = (0..m).map(|_| pick(&mut seed)).collect();
+            let b: Vec<u32> = (0..n).map(|_| pick(&mut seed)).collect();
+            pm.rebuild(&a);
+            assert_eq!(pm.lcs(&b), naive_lcs(&a, &b), "round {round}");
         }
     }
 

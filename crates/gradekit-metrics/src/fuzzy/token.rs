@@ -32,7 +32,8 @@ fn is_space(c: u32, narrow: bool) -> bool {
 
 /// Whether rapidfuzz would hold `s` in a 1-byte string (all code points below 256).
 pub(crate) fn is_narrow(s: &[u32]) -> bool {
-    s.iter().all(|&c| c < 256)
+    // an OR over all code points (no early exit) vectorizes; texts are short
+    s.iter().fold(0, |m, &c| m | c) < 256
 }
 
 /// Words of `s`, sorted by code point (with duplicates).
@@ -42,18 +43,37 @@ pub(crate) fn sorted_split(s: &[u32], narrow: bool) -> Vec<&[u32]> {
     keyed.iter().map(|&w| word(s, w)).collect()
 }
 
-/// A word of a string: its sort key and its range.
-pub(crate) type Word = (u64, u32, u32);
+/// A word of a string packed for sorting: its key (bits 64..128), its length (32..64) and its
+/// start (0..32). Integer order is (key, length, start) order.
+pub(crate) type Word = u128;
+
+#[inline(always)]
+fn make_word(key: u64, start: usize, end: usize) -> Word {
+    (u128::from(key) << 64) | (((end - start) as u128) << 32) | start as u128
+}
+
+#[inline(always)]
+fn word_len(w: Word) -> u32 {
+    (w >> 32) as u32
+}
+
+#[inline(always)]
+fn word_key(w: Word) -> u64 {
+    (w >> 64) as u64
+}
 
 #[inline]
-fn word(s: &[u32], (_, a, b): Word) -> &[u32] {
-    s.get(a as usize..b as usize).unwrap_or_default()
+fn word(s: &[u32], w: Word) -> &[u32] {
+    let start = w as u32 as usize;
+    s.get(start..start + word_len(w) as usize)
+        .unwrap_or_default()
 }
 
 /// The words of `s`, sorted, into `out` (cleared first).
 ///
-/// Each word carries a packed prefix: the packed key decides most comparisons; equal keys fall
-/// back to the full comparison. For a narrow string (every code point below 256) the key is
+/// Each word is one `u128` (its key, length and start, see [`Word`]) sorted as an integer:
+/// the key decides most comparisons, the length the rest, and only words longer than their
+/// key with equal keys are compared code point by code point (`cmp_keyed`). For a narrow string (every code point below 256) the key is
 /// the first eight code points, one byte each, big-endian, a missing one packing as 0;
 /// otherwise the first two, 32 bits each. Either way `key(x) < key(y)` implies `x < y` and
 /// `x < y` implies `key(x) <= key(y)` (code points are ≥ 0 and a prefix sorts first), so
@@ -70,70 +90,141 @@ pub(crate) fn sorted_words_into(s: &[u32], narrow: bool, out: &mut Vec<Word>) {
                 continue;
             }
             if i > start {
-                out.push((key_wide(&s[start..i]), start as u32, i as u32));
+                out.push(make_word(key_wide(&s[start..i]), start, i));
             }
             start = i + 1;
         }
         if s.len() > start {
-            out.push((key_wide(&s[start..]), start as u32, s.len() as u32));
+            out.push(make_word(key_wide(&s[start..]), start, s.len()));
         }
     }
-    let cmp = |x: &Word, y: &Word| match x.0.cmp(&y.0) {
-        std::cmp::Ordering::Equal => word(s, *x).cmp(word(s, *y)),
-        o => o,
-    };
-    if out.len() <= INSERTION_MAX {
-        // Sentence-sized lists: insertion sort moves few elements and mispredicts about once
-        // per word (the library sort's small-sort network and merges cost more here).
-        for k in 1..out.len() {
-            let x = out[k];
-            let mut j = k;
-            while j > 0 && cmp(&x, &out[j - 1]).is_lt() {
-                out[j] = out[j - 1];
-                j -= 1;
-            }
-            out[j] = x;
+    // Integer order is (key, length) order, which is word order except between two words
+    // longer than the key covers with equal keys (`cmp_keyed`): those sit at the end of their
+    // run of equal keys and are re-sorted by their code points.
+    sort_packed(out);
+    let cover = if narrow { NARROW_COVER } else { WIDE_COVER };
+    let mut i = 0;
+    while i + 1 < out.len() {
+        if word_key(out[i]) != word_key(out[i + 1]) || word_len(out[i + 1]) <= cover {
+            i += 1;
+            continue;
         }
-    } else {
-        out.sort_unstable_by(cmp);
+        let key = word_key(out[i]);
+        let mut j = i + 1;
+        while j < out.len() && word_key(out[j]) == key {
+            j += 1;
+        }
+        let run = &mut out[i..j];
+        let long = run.partition_point(|&w| word_len(w) <= cover);
+        if run.len() - long > 1 {
+            run[long..].sort_unstable_by(|&x, &y| word(s, x).cmp(word(s, y)));
+        }
+        i = j;
     }
 }
 
-/// Longest word list sorted by insertion.
-const INSERTION_MAX: usize = 48;
-
-/// rapidfuzz's `is_space` for narrow strings, per code point below 256.
-static NARROW_SPACE: [bool; 256] = {
-    let mut t = [false; 256];
-    let mut c = 0;
-    while c < 256 {
-        t[c] = matches!(c, 0x09..=0x0D | 0x1C..=0x20);
-        c += 1;
+/// Sorts packed words as integers. Sentence-sized lists: a counting sort on the key's top
+/// byte (the first code point's low byte, narrow, or its top byte, wide), then insertion
+/// sort, which only moves words within a bucket; longer lists: the library sort.
+fn sort_packed(out: &mut [Word]) {
+    if out.len() > 256 {
+        out.sort_unstable();
+        return;
     }
-    t
-};
-
-/// The words of a narrow string with their keys: the spaces of each 64 code points are
-/// gathered into a bit mask first (table look-ups, no branch per code point), then the words
-/// are the gaps between the set bits.
-fn narrow_words(s: &[u32], out: &mut Vec<Word>) {
-    let mut start = 0usize;
-    for (ci, chunk) in s.chunks(64).enumerate() {
-        let mut spaces = 0u64;
-        for (k, &c) in chunk.iter().enumerate() {
-            spaces |= u64::from(NARROW_SPACE[(c & 0xff) as usize]) << k;
+    if out.len() > 12 {
+        use std::cell::Cell;
+        thread_local! {
+            static TMP: Cell<Vec<Word>> = const { Cell::new(Vec::new()) };
         }
-        while spaces != 0 {
-            let i = ci * 64 + spaces.trailing_zeros() as usize;
-            if i > start {
-                out.push((key_narrow(&s[start..i]), start as u32, i as u32));
+        let mut counts = [0u16; 257];
+        let (mut lo, mut hi) = (255usize, 0usize);
+        for &w in out.iter() {
+            let b = (w >> 120) as usize;
+            counts[b + 1] += 1;
+            lo = lo.min(b);
+            hi = hi.max(b);
+        }
+        for b in lo + 1..=hi {
+            counts[b] += counts[b - 1];
+        }
+        let mut sorted = TMP.try_with(Cell::take).unwrap_or_default();
+        sorted.clear();
+        sorted.resize(out.len(), 0);
+        for &w in out.iter() {
+            let b = (w >> 120) as usize;
+            if let Some(slot) = sorted.get_mut(usize::from(counts[b])) {
+                *slot = w;
             }
-            start = i + 1;
-            spaces &= spaces - 1;
+            counts[b] += 1;
         }
+        out.copy_from_slice(&sorted);
+        let _ = TMP.try_with(|c| c.set(sorted));
     }
-    if s.len() > start {
-        out.push((key_narrow(&s[start..]), start as u32, s.len() as u32));
+    for k in 1..out.len() {
+        let x = out[k];
+        let mut j = k;
+        while j > 0 && x < out[j - 1] {
+            out[j] = out[j - 1];
+            j -= 1;
+        }
+        out[j] = x;
+    }
+}
+
+/// Code points a narrow / wide key holds.
+const NARROW_COVER: u32 = 8;
+const WIDE_COVER: u32 = 2;
+
+/// Order of two words keyed alike (both narrow or both wide; `cover` code points per key):
+/// the same as comparing the words. Equal keys mean the words agree on their first `cover`
+/// code points, a missing one counting as 0; when at least one of them is no longer than
+/// `cover`, the shorter one is then a prefix of the other (or they are equal), so comparing
+/// lengths decides; only two longer words need their code points compared.
+#[inline(always)]
+fn cmp_keyed(sa: &[u32], x: Word, sb: &[u32], y: Word, cover: u32) -> std::cmp::Ordering {
+    let (lx, ly) = (word_len(x), word_len(y));
+    word_key(x).cmp(&word_key(y)).then_with(|| {
+        if lx > cover && ly > cover {
+            word(sa, x).cmp(word(sb, y))
+        } else {
+            lx.cmp(&ly)
+        }
+    })
+}
+
+/// rapidfuzz's `is_space` for narrow strings: the bytes in these ranges.
+const NARROW_SPACE: &[(u8, u8, bool)] = &[(0x09, 0x0D, false), (0x1C, 0x20, false)];
+
+/// The words of a narrow string with their keys: the code points are narrowed to bytes (one
+/// vectorizable pass), the non-space bytes become a bitmap eight at a time
+/// (`crate::bitruns`), the words are its runs, and a word's key is the eight bytes at its
+/// start, masked to its length and byte-swapped (first code point in the top byte).
+fn narrow_words(s: &[u32], out: &mut Vec<Word>) {
+    use crate::bitruns::{bitmap, word_of, Runs};
+    use std::cell::Cell;
+    thread_local! {
+        static BUF: Cell<(Vec<u8>, Vec<u64>)> = const { Cell::new((Vec::new(), Vec::new())) };
+    }
+    let (mut bytes, mut bits) = BUF.try_with(Cell::take).unwrap_or_default();
+    bytes.clear();
+    bytes.extend(s.iter().map(|&c| c as u8));
+    bitmap(&bytes, NARROW_SPACE, true, &mut bits);
+    for (start, end) in Runs::new(&bits) {
+        let w = word_of(
+            bytes
+                .get(start..(start + 8).min(bytes.len()))
+                .unwrap_or_default(),
+        );
+        let len = end - start;
+        let w = if len >= 8 {
+            w
+        } else {
+            w & ((1u64 << (8 * len)) - 1)
+        };
+        out.push(make_word(w.swap_bytes(), start, end));
+    }
+    if bytes.capacity() <= 1 << 16 {
+        let _ = BUF.try_with(|c| c.set((bytes, bits)));
     }
 }
 
@@ -142,16 +233,6 @@ fn key_wide(w: &[u32]) -> u64 {
     let c0 = w.first().copied().unwrap_or(0);
     let c1 = w.get(1).copied().unwrap_or(0);
     (u64::from(c0) << 32) | u64::from(c1)
-}
-
-#[inline]
-fn key_narrow(w: &[u32]) -> u64 {
-    // the missing code points pack as 0
-    let mut b = [0u8; 8];
-    for (d, &c) in b.iter_mut().zip(w) {
-        *d = c as u8;
-    }
-    u64::from_be_bytes(b)
 }
 
 /// Words joined with single spaces.
@@ -321,6 +402,49 @@ struct Scratch {
     /// The deduped differences `a − b` and `b − a`, joined.
     da: Vec<u32>,
     db: Vec<u32>,
+    /// Code point counts of the two joined sides (narrow strings).
+    hist: Vec<[u32; 2]>,
+}
+
+/// Whether the token sort ratio (`ratio` of the two joined sorted word lists) can still
+/// reach `score_cutoff`: from the code point counts alone, the LCS is at most
+/// `H = Σ_c min(count_a(c), count_b(c))`, so the Indel distance is at least `lensum − 2H`,
+/// and the normalized similarity never increases with the distance. When even that distance
+/// scores 0 under the cutoff, so does the exact one (`ratio` then returns 0 too).
+/// Narrow strings only (a 256-entry count per side); wide ones always say `true`.
+fn sort_ratio_may_pass(
+    s1: &[u32],
+    wa: &[Word],
+    s2: &[u32],
+    wb: &[Word],
+    score_cutoff: f64,
+    hist: &mut Vec<[u32; 2]>,
+) -> bool {
+    if score_cutoff <= 0.0 || wa.is_empty() || wb.is_empty() {
+        return true;
+    }
+    hist.clear();
+    hist.resize(256, [0, 0]);
+    let mut len = [0usize; 2];
+    for (side, (s, ws)) in [(s1, wa), (s2, wb)].into_iter().enumerate() {
+        for &w in ws {
+            for &c in word(s, w) {
+                match hist.get_mut(c as usize) {
+                    Some(h) => h[side] += 1,
+                    None => return true,
+                }
+            }
+            len[side] += word_len(w) as usize;
+        }
+        // the joining spaces (a space is never inside a word)
+        let spaces = ws.len() - 1;
+        hist[0x20][side] += spaces as u32;
+        len[side] += spaces;
+    }
+    let common: usize = hist.iter().map(|h| h[0].min(h[1]) as usize).sum();
+    let lensum = len[0] + len[1];
+    let best = indel::normalized_similarity_from(lensum - 2 * common, lensum, score_cutoff / 100.0);
+    best != 0.0
 }
 
 /// Appends `w` to a space-joined word list.
@@ -333,20 +457,33 @@ fn push_word(out: &mut Vec<u32>, w: &[u32]) {
 }
 
 fn token_ratio_in(s1: &[u32], s2: &[u32], score_cutoff: f64, sc: &mut Scratch) -> f64 {
-    sorted_words_into(s1, is_narrow(s1), &mut sc.wa);
-    sorted_words_into(s2, is_narrow(s2), &mut sc.wb);
+    let (n1, n2) = (is_narrow(s1), is_narrow(s2));
+    sorted_words_into(s1, n1, &mut sc.wa);
+    sorted_words_into(s2, n2, &mut sc.wb);
     let (wa, wb) = (&sc.wa, &sc.wb);
     let a = |k: usize| word(s1, wa[k]);
     let b = |k: usize| word(s2, wb[k]);
+    // Keys of the same width compare like the words (`cmp_keyed`); mixed widths compare
+    // the code points.
+    let same = n1 == n2;
+    let cover = if n1 { NARROW_COVER } else { WIDE_COVER };
+    let cmp_ab = |i: usize, j: usize| {
+        if same {
+            cmp_keyed(s1, wa[i], s2, wb[j], cover)
+        } else {
+            a(i).cmp(b(j))
+        }
+    };
     // merge of the two sorted lists, skipping repeats (= dedupe + set operations)
     let next_a = |mut k: usize| {
-        while k + 1 < wa.len() && a(k + 1) == a(k) {
+        while k + 1 < wa.len() && cmp_keyed(s1, wa[k + 1], s1, wa[k], cover).is_eq() {
             k += 1;
         }
         k + 1
     };
     let next_b = |mut k: usize| {
-        while k + 1 < wb.len() && b(k + 1) == b(k) {
+        let cover = if n2 { NARROW_COVER } else { WIDE_COVER };
+        while k + 1 < wb.len() && cmp_keyed(s2, wb[k + 1], s2, wb[k], cover).is_eq() {
             k += 1;
         }
         k + 1
@@ -356,7 +493,7 @@ fn token_ratio_in(s1: &[u32], s2: &[u32], score_cutoff: f64, sc: &mut Scratch) -
     let (mut sect_words, mut sect_chars) = (0usize, 0usize);
     let (mut i, mut j) = (0, 0);
     while i < wa.len() && j < wb.len() {
-        match a(i).cmp(b(j)) {
+        match cmp_ab(i, j) {
             std::cmp::Ordering::Less => {
                 push_word(&mut sc.da, a(i));
                 i = next_a(i);
@@ -384,16 +521,20 @@ fn token_ratio_in(s1: &[u32], s2: &[u32], score_cutoff: f64, sc: &mut Scratch) -
     if sect_words > 0 && (sc.da.is_empty() || sc.db.is_empty()) {
         return 100.0;
     }
-    sc.ja.clear();
-    sc.jb.clear();
-    for k in 0..wa.len() {
-        push_word(&mut sc.ja, a(k));
-    }
-    for k in 0..wb.len() {
-        push_word(&mut sc.jb, b(k));
-    }
     let sect_len = (sect_chars + sect_words).saturating_sub(1);
-    let sorted = ratio(&sc.ja, &sc.jb, score_cutoff);
+    let sorted = if sort_ratio_may_pass(s1, wa, s2, wb, score_cutoff, &mut sc.hist) {
+        sc.ja.clear();
+        sc.jb.clear();
+        for k in 0..wa.len() {
+            push_word(&mut sc.ja, a(k));
+        }
+        for k in 0..wb.len() {
+            push_word(&mut sc.jb, b(k));
+        }
+        ratio(&sc.ja, &sc.jb, score_cutoff)
+    } else {
+        0.0
+    };
     sorted.max(set_scores_of(sect_len, &sc.da, &sc.db, score_cutoff))
 }
 
@@ -492,7 +633,8 @@ mod tests {
         let mut seed = 11u64;
         let alphabet = [0u32, 1, 97, 98, 255, 0x20, 0x4E2D];
         for round in 0..3000 {
-            let len = (round % 40) as usize;
+            // up to ~150 words (the counting sort) as well as short lists
+            let len = (round % 40 + if round % 3 == 0 { round % 300 } else { 0 }) as usize;
             let s: Vec<u32> = (0..len)
                 .map(|_| {
                     seed = seed
@@ -511,6 +653,19 @@ mod tests {
             want.sort();
             assert_eq!(got, want, "{s:?}");
         }
+        // more than 256 words: the library sort
+        let s: Vec<u32> = (0..3000u32)
+            .map(|i| {
+                if i % 5 == 4 {
+                    0x20
+                } else {
+                    97 + (i * 7919 % 13)
+                }
+            })
+            .collect();
+        let mut want: Vec<&[u32]> = s.split(|&c| c == 0x20).filter(|w| !w.is_empty()).collect();
+        want.sort();
+        assert_eq!(sorted_split(&s, true), want);
     }
 
     #[test]
@@ -541,6 +696,69 @@ mod tests {
             };
             let (a, b) = (side(), side());
             for cutoff in [0.0, 50.0, 90.0, 101.0] {
+                assert_eq!(
+                    token_ratio(&a, &b, cutoff).to_bits(),
+                    token_ratio_composed(&a, &b, cutoff).to_bits(),
+                    "{a:?} {b:?} {cutoff}"
+                );
+            }
+        }
+    }
+
+    /// Near-duplicate sentences (the pairs WRatio sends to `token_ratio`) at the cutoffs WRatio
+    /// passes (`ratio / 0.95`): the fast path (count bound, keyed merge) equals the composition.
+    #[test]
+    fn token_ratio_near_duplicates_at_wratio_cutoffs() {
+        let mut seed = 17u64;
+        let vocab = [
+            "the",
+            "a",
+            "of",
+            "cat",
+            "cats",
+            "sat",
+            "on",
+            "mat",
+            "mats",
+            "internationalization",
+            "internationalisation",
+            "x",
+            "\u{e9}t\u{e9}",
+            "\u{4e2d}\u{6587}",
+            "42",
+            "b\tc",
+        ];
+        let mut next = |k: usize| {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) as usize % k
+        };
+        for _ in 0..3000 {
+            let n = 1 + next(30);
+            let words: Vec<&str> = (0..n).map(|_| vocab[next(vocab.len())]).collect();
+            let mut other = words.clone();
+            for _ in 0..next(4) {
+                match next(3) {
+                    0 if !other.is_empty() => {
+                        let k = next(other.len());
+                        other.remove(k);
+                    }
+                    1 => {
+                        let k = next(other.len() + 1);
+                        other.insert(k, vocab[next(vocab.len())]);
+                    }
+                    _ => {
+                        let (i, j) = (next(other.len().max(1)), next(other.len().max(1)));
+                        if i < other.len() && j < other.len() {
+                            other.swap(i, j);
+                        }
+                    }
+                }
+            }
+            let (a, b) = (cps(&words.join(" ")), cps(&other.join("  ")));
+            let r = ratio(&a, &b, 0.0);
+            for cutoff in [r / 0.95, r, 0.0, 99.0, 100.0] {
                 assert_eq!(
                     token_ratio(&a, &b, cutoff).to_bits(),
                     token_ratio_composed(&a, &b, cutoff).to_bits(),

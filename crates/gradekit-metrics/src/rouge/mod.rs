@@ -21,6 +21,7 @@
 //! [`PreparedReference`] tokenises and interns a reference once (and builds
 //! its LCS masks) for scoring many inputs against it.
 
+mod fused;
 mod lcs;
 mod tokenize;
 
@@ -178,8 +179,22 @@ pub fn rouge_n(input: &str, reference: &str, n: usize) -> f64 {
 
 /// ROUGE-L (sentence-level LCS, not rougeLsum) F-measure of `input` against
 /// `reference`. O(|input| · ⌈|reference|/64⌉) time on the shorter side as
-/// bit vector; see the module docs.
+/// bit vector; see the module docs. One pass over each text (`fused`); texts
+/// holding U+0130 or U+212A take the general path.
 pub fn rouge_l(input: &str, reference: &str) -> f64 {
+    match fused::with_fused(|f| f.lcs(input, reference, false)) {
+        fused::Outcome::Counts {
+            input,
+            reference,
+            lcs,
+        } => lcs_f(lcs, input, reference),
+        _ => rouge_l_general(input, reference),
+    }
+}
+
+/// [`rouge_l`] through the general path: cached token lists, interned ids, LCS over the ids
+/// (the oracle of the fused path, and its fallback).
+fn rouge_l_general(input: &str, reference: &str) -> f64 {
     with_pair(input, reference, |r, h, s| {
         if r.len() == 0 || h.len() == 0 {
             return 0.0;
@@ -191,6 +206,15 @@ pub fn rouge_l(input: &str, reference: &str) -> f64 {
 /// [`rouge_l`], or a [`crate::LimitError`] when the token counts are over rouge_l's cost
 /// limit (`crate::limits`; checked after tokenising, before the LCS).
 pub fn rouge_l_checked(input: &str, reference: &str) -> Result<f64, crate::LimitError> {
+    match fused::with_fused(|f| f.lcs(input, reference, true)) {
+        fused::Outcome::Counts {
+            input,
+            reference,
+            lcs,
+        } => return Ok(lcs_f(lcs, input, reference)),
+        fused::Outcome::Limit(e) => return Err(e),
+        fused::Outcome::General => {}
+    }
     with_pair(input, reference, |r, h, s| {
         if r.len() == 0 || h.len() == 0 {
             return Ok(0.0);

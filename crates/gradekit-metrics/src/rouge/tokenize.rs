@@ -234,6 +234,17 @@ fn has_special(bytes: &[u8], base: usize, len: usize) -> bool {
     })
 }
 
+/// Whether `bytes` holds U+0130 (C4 B0) or U+212A (E2 84 AA) anywhere.
+pub(super) fn has_special_in(bytes: &[u8]) -> bool {
+    bytes.iter().enumerate().any(|(i, &b)| {
+        (b == 0xC4 || b == 0xE2)
+            && match b {
+                0xC4 => bytes.get(i + 1) == Some(&0xB0),
+                _ => bytes.get(i + 1..i + 3) == Some(&[0x84, 0xAA]),
+            }
+    })
+}
+
 /// Table value of the lead bytes of U+0130 and U+212A.
 const SPECIAL: u8 = 0xFF;
 

@@ -5,9 +5,13 @@ the sample in ``model_sample`` (a string) or ``sample`` (a string or a sample ob
 in ``item`` and an optional ``id``::
 
     import ray, gradekit.ray
-    ds = ray.data.read_json("outputs.jsonl")       # {"id": 7, "item": {...}, "model_sample": "..."}
+    ds = gradekit.ray.read_jsonl("outputs.jsonl", grader_config)   # or ray.data.read_json(...)
     scored = gradekit.ray.score_dataset(ds, grader_config, with_errors=True)
     scored.write_json("scored/")
+
+``read_jsonl`` (see `gradekit._ray_jsonl`) splits the files into byte ranges parsed in parallel
+with an explicit schema of only the columns the grader reads, and turns unreadable lines into
+error rows; ``score_dataset`` fuses its grading into those read tasks.
 
 The output has the input's columns plus ``reward`` (null on a bad row), ``passed`` when the
 grader has a ``pass_threshold``, ``error`` (``{code, message}`` on a bad row — the codes of
@@ -29,7 +33,9 @@ Design, for small clusters first:
   is null, so a row whose ``item`` lacks ``answer`` arrives with ``answer: null``. Nulls inside
   Arrow struct (and pandas/numpy-from-Arrow) items are treated as missing keys, so such a row
   gets ``invalid_variable_error`` exactly as ``gradekit score`` gives it; a null in a top-level
-  column is missing too (as in the CLI, where ``null`` counts as absent).
+  column is missing too (as in the CLI, where ``null`` counts as absent). A *present* null
+  (``{"answer": null}``, which the CLI renders as ``"null"``) survives only through
+  `read_jsonl`, whose ``_gradekit_item`` column carries such items as JSON.
 
 The item of a row is the ``item_column`` (default ``"item"``) when the batch has it, else the
 row's other columns (``item_columns`` picks which), as for flat datasets like
@@ -42,11 +48,13 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 from ._gradekit import Grader, GraderError
 
-__all__ = ["GraderUDF", "score_dataset", "score_batch"]
+__all__ = ["GraderUDF", "read_jsonl", "score_dataset", "score_batch"]
 
 Config = Union[Mapping[str, Any], str]
 
 _SAMPLE_COLUMNS = ("model_sample", "sample")
+# read_jsonl's column of items holding present nulls (see gradekit._ray_jsonl.ITEM_JSON).
+_ITEM_JSON = "_gradekit_item"
 
 
 def _plain(values: Any) -> List[Any]:
@@ -212,7 +220,7 @@ class GraderUDF:
         if whole_item:
             items: List[Any] = _column(batch, self.item_column)  # type: ignore[arg-type]
         else:
-            skip = set(sample_cols) | {"id"}
+            skip = set(sample_cols) | {"id", "error", _ITEM_JSON}
             wanted = self.item_columns
             if wanted is None:
                 keys = self.grader.item_keys
@@ -227,14 +235,23 @@ class GraderUDF:
                 {c: v[i] for c, v in item_cols.items() if not (from_arrow and v[i] is None)}
                 for i in range(n)
             ]
+        read_errors = _column(batch, "error") if "error" in names else [None] * n
+        # read_jsonl: the item as JSON where it holds present nulls (Arrow made them missing)
+        item_json = _column(batch, _ITEM_JSON) if _ITEM_JSON in names else [None] * n
         rows = []
         for i in range(n):
+            prior = read_errors[i]
+            if isinstance(prior, Mapping) and prior.get("code"):
+                rows.append(_Row(error=(str(prior["code"]), str(prior.get("message") or ""))))
+                continue
             sample, err = _sample_of({c: v[i] for c, v in cols.items()}, self.sample_column)
             if err is not None:
                 rows.append(_Row(error=err))
                 continue
             item = items[i]
-            if whole_item and from_arrow:
+            if whole_item and isinstance(item_json[i], str):
+                item = json.loads(item_json[i])
+            elif whole_item and from_arrow:
                 item = _drop_nulls(item)
             rows.append(_Row(sample, {} if item is None else item))
         return rows
@@ -285,6 +302,10 @@ class GraderUDF:
         import pyarrow as pa
 
         names = batch.schema.names
+        if "error" in names and batch.column("error").null_count != len(batch):
+            return None  # rows read_jsonl could not read: the row-by-row path keeps their error
+        if _ITEM_JSON in names and batch.column(_ITEM_JSON).null_count != len(batch):
+            return None  # items with present nulls: graded from their JSON, row by row
         if self.sample_column is not None:
             sample_col = self.sample_column if self.sample_column in names else None
         else:
@@ -302,7 +323,7 @@ class GraderUDF:
             if not pa.types.is_struct(items.type):
                 return None
         else:
-            skip = set(_SAMPLE_COLUMNS) | {sample_col, "id"}
+            skip = set(_SAMPLE_COLUMNS) | {sample_col, "id", "error", _ITEM_JSON}
             wanted = self.item_columns
             if wanted is None:
                 keys = self.grader.item_keys
@@ -334,9 +355,15 @@ class GraderUDF:
     def __call__(self, batch: Any) -> Any:
         if _is_arrow(batch):
             fast = self._arrow_columns(batch)
-            if fast is not None:
-                return _append_arrow(batch, fast)
-        return _with_columns(batch, self.columns(batch))
+            out = _append_arrow(batch, fast if fast is not None else _to_arrow(self.columns(batch)))
+            if _ITEM_JSON in out.schema.names:
+                out = out.drop_columns([_ITEM_JSON])
+            return out
+        out = _with_columns(batch, self.columns(batch))
+        if _is_pandas(out):
+            return out.drop(columns=[_ITEM_JSON]) if _ITEM_JSON in out.columns else out
+        out.pop(_ITEM_JSON, None)
+        return out
 
 
 # metadata.errors: flags are booleans, the rest (`*_details`, `*_type`) strings or null.
@@ -434,6 +461,71 @@ def score_batch(batch: Any, spec: str) -> Any:
     return _cached_udf(spec)(batch)
 
 
+def read_jsonl(
+    paths: Union[str, Sequence[str]],
+    grader: Union[Config, Grader, None] = None,
+    *,
+    sample_column: Optional[str] = None,
+    item_column: Optional[str] = "item",
+    item_columns: Optional[Sequence[str]] = None,
+    schema: Any = None,
+    block_bytes: Optional[int] = None,
+    override_num_blocks: Optional[int] = None,
+    ray_remote_args: Optional[Mapping[str, Any]] = None,
+) -> Any:
+    """JSONL files (a path, a directory of ``*.jsonl``/``*.json``, or a list) as a Ray Dataset
+    holding only what `grader` reads — the fast way into `score_dataset`::
+
+        ds = gradekit.ray.read_jsonl("outputs.jsonl", config)
+        scored = gradekit.ray.score_dataset(ds, config)
+
+    Each file is split into byte ranges (two per CPU of the cluster, at most ``block_bytes``,
+    default 32 MiB, at least 256 KiB; ``override_num_blocks=N``: N ranges), cut at line ends,
+    one Ray read task each, which `score_dataset` fuses with the grading. Arrow parses each
+    range with an explicit schema: ``id``, the sample column (``model_sample``/``sample``, or
+    ``sample_column``) and the item — the ``item_column`` struct reduced to the grader's item
+    keys, or with no such column the flat columns it reads (``item_columns`` to pick) — typed
+    from the first 4 MiB of the first file (``schema=``, a ``pyarrow.Schema``, overrides); every
+    other field is skipped unparsed. With ``grader=None`` every field is kept.
+
+    A line that is not a JSON object, or whose values do not fit the schema, becomes a row
+    whose ``error`` column is ``{code, message}`` (``invalid_json``, ``invalid_item`` or
+    ``invalid_sample``; the message names the file and line); good rows have a null ``error``.
+    `score_dataset` keeps such rows as error rows. Arrow cannot tell a present ``null`` from a
+    missing key (both are null struct fields); for a row whose item holds a null where the
+    grader looks, ``_gradekit_item`` carries the observed item as JSON, and `score_dataset`
+    grades the row from it — ``null`` renders as ``"null"``, a missing key is
+    ``invalid_variable_error``, as in ``gradekit score`` — and drops the column.
+    ``ray.data.read_json`` works too, but it parses each file in one single-threaded task with
+    type inference on every value, fails the job on a line it cannot read, and reads present
+    nulls as missing keys.
+    """
+    import ray.data
+
+    from . import _ray_jsonl as rj
+
+    g = grader if isinstance(grader, Grader) or grader is None else Grader(grader)
+    files = rj._expand(paths)
+    if not files:
+        raise FileNotFoundError("no .jsonl or .json files in %r" % (paths,))
+    if schema is None:
+        schema = rj.infer_schema(files[0][0], g, sample_column, item_column, item_columns)
+    sample_cols = [sample_column] if sample_column else list(_SAMPLE_COLUMNS)
+    source = rj.JsonlDatasource(files, schema, block_bytes or rj.DEFAULT_BLOCK_BYTES, sample_cols,
+                                override_num_blocks, item_column)
+    # One output block per range: with fewer read tasks than Ray's default parallelism (200)
+    # Ray would split each task's output, and split reads are not fused with the grading.
+    kwargs: Dict[str, Any] = {"override_num_blocks": max(len(source.ranges()), 1)}
+    if ray_remote_args:
+        kwargs["ray_remote_args"] = dict(ray_remote_args)
+    ds = ray.data.read_datasource(source, **kwargs)
+    try:
+        ds._gradekit_fusable = True  # score_dataset: grade whole blocks, fused with the reads
+    except AttributeError:
+        pass
+    return ds
+
+
 def score_dataset(
     ds: Any,
     config: Union[Config, Grader],
@@ -445,7 +537,7 @@ def score_dataset(
     with_errors: bool = False,
     compute: Any = None,
     concurrency: Optional[int] = None,
-    batch_size: Optional[int] = 8192,
+    batch_size: Union[int, str, None] = "auto",
     engine_options: Optional[Mapping[str, Any]] = None,
     **map_batches_kwargs: Any,
 ) -> Any:
@@ -455,7 +547,16 @@ def score_dataset(
     Grading runs in Ray tasks (``compute=TaskPoolStrategy``; ``concurrency=N`` caps them at N)
     and compiles the grader once per worker process. Pass ``compute=ray.data.ActorPoolStrategy(
     size=N)`` for actors instead. Other keyword arguments go to ``map_batches`` (``num_cpus``,
-    ``memory``, …); the batch format is always pyarrow.
+    ``memory``, …); the batch format is always pyarrow (zero-copy into the grader).
+    ``batch_size="auto"`` (the default) grades each block whole (``None``) on a `read_jsonl`
+    dataset, which lets Ray fuse the grading into the read tasks: the rows never travel through
+    the object store before they are graded; on other datasets (whose reads Ray splits, which
+    are never fused) it is 8192 rows, fewer and larger tasks. Each task grades on one thread (its one Ray CPU) unless
+    ``engine_options={"threads": N}`` says otherwise. Rows whose ``error`` column is already
+    set (lines `read_jsonl` could not read) stay error rows.
+
+    Only want the rewards? ``.select_columns(["id", "reward", "error"])`` on the result (Ray
+    fuses it into the same task) keeps the samples from being shipped to whoever consumes it.
     """
     import ray.data
 
@@ -466,6 +567,8 @@ def score_dataset(
         "output_column": output_column,
         "with_errors": with_errors,
     }
+    if batch_size == "auto":
+        batch_size = None if getattr(ds, "_gradekit_fusable", False) else 8192
     options = dict(engine_options or {})
     if compute is None:
         compute = ray.data.TaskPoolStrategy(size=concurrency)
@@ -486,6 +589,7 @@ def score_dataset(
         config = config.config
     elif isinstance(config, str):
         config = json.loads(config)
+    options.setdefault("threads", 1)  # one Ray CPU per task; Ray runs the tasks in parallel
     spec = json.dumps(
         {"config": dict(config), "engine_options": options, "udf": udf_kwargs}, sort_keys=True
     )

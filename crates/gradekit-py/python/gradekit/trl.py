@@ -178,6 +178,18 @@ def _name(grader: Grader, name: Optional[str]) -> str:
     return "gradekit_" + cleaned
 
 
+def _as_grader(grader: Any) -> Grader:
+    """A `Grader`, or a config (dict or JSON string) compiled into one."""
+    if isinstance(grader, Grader):
+        return grader
+    if isinstance(grader, (Mapping, str)):
+        return Grader(grader)
+    raise TypeError(
+        "grader must be a gradekit.Grader or a grader config (dict or JSON string), got %s"
+        % type(grader).__name__
+    )
+
+
 def _scorer(
     grader: Grader,
     sample_from: SampleFrom,
@@ -185,8 +197,6 @@ def _scorer(
     include_prompt: bool,
     failed_reward: Optional[float],
 ) -> Callable[..., List[Optional[float]]]:
-    if not isinstance(grader, Grader):
-        raise TypeError("grader must be a gradekit.Grader, got %s" % type(grader).__name__)
     if callable(sample_from):
         to_sample = None
     elif sample_from == "completion":
@@ -240,7 +250,7 @@ def _scorer(
 
 
 def reward_function(
-    grader: Grader,
+    grader: Union[Grader, Mapping[str, Any], str],
     *,
     sample_from: SampleFrom = "completion",
     item_columns: Optional[Sequence[str]] = None,
@@ -251,7 +261,7 @@ def reward_function(
     """A TRL reward function ``f(prompts, completions, **dataset_columns) -> list[float]``.
 
     Args:
-        grader: the compiled grader.
+        grader: the compiled grader, or a grader config (dict or JSON string) to compile.
         sample_from: ``"completion"`` (default): the sample is the completion's text (the
             last assistant message's content for chat completions); ``"message"``: a sample
             object with ``output_text``, ``output_tools`` (the message's ``tool_calls``) and
@@ -265,6 +275,7 @@ def reward_function(
         name: the function's ``__name__`` (TRL logs rewards under it); default
             ``gradekit_<grader name>``.
     """
+    grader = _as_grader(grader)
     score = _scorer(grader, sample_from, item_columns, include_prompt, failed_reward)
 
     def reward(prompts=None, completions=(), **kwargs):
@@ -276,7 +287,7 @@ def reward_function(
 
 
 def async_reward_function(
-    grader: Grader,
+    grader: Union[Grader, Mapping[str, Any], str],
     *,
     sample_from: SampleFrom = "completion",
     item_columns: Optional[Sequence[str]] = None,
@@ -290,6 +301,7 @@ def async_reward_function(
     loop keeps serving other reward functions (judge-backed graders, remote verifiers) while a
     batch is graded. Arguments as for `reward_function`.
     """
+    grader = _as_grader(grader)
     score = _scorer(grader, sample_from, item_columns, include_prompt, failed_reward)
 
     async def reward(prompts=None, completions=(), **kwargs):

@@ -1,0 +1,621 @@
+//! The fast reading of a `score` line: one validating pass over its bytes that keeps only what
+//! the grader observes.
+//!
+//! [`super::line::parse`] builds a `serde_json::Value` for every field it reads (the item map,
+//! the sample text, the sample namespace map) and drops most of it after grading; for a line of
+//! half a kilobyte that was most of the per-line cost of `score`. This scanner instead walks
+//! the line once — strict JSON, duplicate keys rejected at any depth, nesting bounded — and
+//! records *where* the fields the compiled grader observes are: the sample text, the item's
+//! observed keys ([`gradekit_engine::CompiledGrader::item_keys`]), the legacy
+//! `reference_answer` and the `id`. Nothing else is copied or allocated.
+//!
+//! It accepts only the common shape, and says [`Scan::Other`] for everything else, which the
+//! caller then reads the established way ([`super::line::parse`]): every error message (invalid
+//! JSON, duplicate keys, lone surrogates, numbers out of range, missing or conflicting sample
+//! keys, non-object items, sample objects) stays that reader's. Accepted means: a valid UTF-8
+//! line holding one JSON object with no duplicate key at any depth and no escaped key, nesting
+//! at most [`MAX_DEPTH`] deep, numbers without exponents and with at most
+//! [`MAX_INT_DIGITS`] integer digits (so none can overflow to infinity), escapes that decode to
+//! Unicode scalar values; exactly one of `model_sample` / `sample` non-null and a string; `item`
+//! absent, null or an object. For such a line the result is the one the entry reader gives
+//! (tested against it, `props` below).
+
+use std::ops::Range;
+
+/// Deepest nesting the scanner follows (serde_json stops at 128; deeper lines go the slow way).
+pub const MAX_DEPTH: usize = 100;
+/// Longest integer part of a number accepted (f64 overflows past 309 digits).
+pub const MAX_INT_DIGITS: usize = 300;
+/// Most keys in one object whose duplicates are checked pairwise here.
+const MAX_KEYS: usize = 64;
+
+/// Where a JSON value sits in the line, and what it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Token {
+    /// The value's bytes (a string's include its quotes).
+    pub span: Range<usize>,
+    pub kind: Kind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// A string; `escaped` when it holds a backslash escape.
+    Str {
+        escaped: bool,
+    },
+    Null,
+    /// A non-negative integer of at most 18 digits without a leading zero: serde_json writes it
+    /// back byte for byte.
+    SmallUint,
+    /// Any other number, `true`, `false`.
+    Scalar,
+    Object,
+    Array,
+}
+
+/// The fields of an accepted line.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Fields {
+    pub id: Option<Token>,
+    /// The sample text (a string token: `model_sample` or `sample`).
+    pub sample: Option<Token>,
+    /// The item's shape: `None` when absent or null.
+    pub item: Option<Token>,
+    /// `reference_answer`, when it matters (no item) and is not null.
+    pub reference_answer: Option<Token>,
+}
+
+/// Buffers a scan works in, reused from line to line.
+#[derive(Debug, Default)]
+pub struct Scratch {
+    /// Keys of the objects being read, innermost last (for duplicate checks).
+    keys: Vec<Range<usize>>,
+    /// For each key the grader observes (in its order): its value in the item object.
+    pub item_values: Vec<Option<Token>>,
+}
+
+/// What the scanner made of a line.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Scan {
+    Fast(Fields),
+    /// Read it the established way (an error, or a shape this scanner does not take).
+    Other,
+}
+
+/// Scans `line` (its bytes known to be UTF-8) for a grader observing the item `keys`; the
+/// observed item values are left in `scratch.item_values`.
+pub fn scan(line: &str, keys: &[String], scratch: &mut Scratch) -> Scan {
+    let b = line.as_bytes();
+    scratch.keys.clear();
+    scratch.item_values.clear();
+    scratch.item_values.resize(keys.len(), None);
+    let mut s = Scanner {
+        b,
+        i: 0,
+        // No control byte anywhere (the usual JSONL line): strings end at the next quote or
+        // backslash, found with memchr.
+        plain: !b.iter().fold(false, |a, &c| a | (c < 0x20)),
+        keys: &mut scratch.keys,
+    };
+    match s.line(keys, &mut scratch.item_values) {
+        Some(f) => Scan::Fast(f),
+        None => Scan::Other,
+    }
+}
+
+struct Scanner<'a> {
+    b: &'a [u8],
+    i: usize,
+    /// The line holds no byte below 0x20.
+    plain: bool,
+    /// Keys of the objects being read, innermost last (for duplicate checks).
+    keys: &'a mut Vec<Range<usize>>,
+}
+
+/// A byte that needs a look inside a string: `"`, `\` or a control character.
+fn special(b: u8) -> bool {
+    (b == b'"') | (b == b'\\') | (b < 0x20)
+}
+
+const LO: u64 = 0x0101_0101_0101_0101;
+const HI: u64 = 0x8080_8080_8080_8080;
+
+/// True when one of the eight bytes of `w` is [`special`] (bytes ≥ 0x80 are never special).
+fn any_special(w: u64) -> bool {
+    let zero = |x: u64| x.wrapping_sub(LO) & !x & HI;
+    let quote = zero(w ^ (LO * u64::from(b'"')));
+    let slash = zero(w ^ (LO * u64::from(b'\\')));
+    let ctrl = w.wrapping_sub(LO * 0x20) & !w & HI;
+    quote | slash | ctrl != 0
+}
+
+fn hex(b: &[u8]) -> Option<u32> {
+    let mut n = 0u32;
+    for &c in b.get(..4)? {
+        n = n * 16 + (c as char).to_digit(16)?;
+    }
+    Some(n)
+}
+
+impl Scanner<'_> {
+    fn peek(&self) -> Option<u8> {
+        self.b.get(self.i).copied()
+    }
+
+    fn ws(&mut self) {
+        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.peek() {
+            self.i += 1;
+        }
+    }
+
+    fn eat(&mut self, c: u8) -> Option<()> {
+        (self.peek()? == c).then(|| self.i += 1)
+    }
+
+    /// The top-level object.
+    fn line(&mut self, item_keys: &[String], values: &mut [Option<Token>]) -> Option<Fields> {
+        self.ws();
+        self.eat(b'{')?;
+        let mut f = Fields::default();
+        let (mut model_sample, mut sample) = (None, None);
+        let mut reference = None;
+        self.members(0, |s, key| {
+            let slot = match key {
+                b"id" => &mut f.id,
+                b"model_sample" => &mut model_sample,
+                b"sample" => &mut sample,
+                b"reference_answer" => &mut reference,
+                b"item" if s.peek() == Some(b'{') => {
+                    let start = s.i;
+                    s.i += 1;
+                    s.item_object(item_keys, values)?;
+                    f.item = Some(Token {
+                        span: start..s.i,
+                        kind: Kind::Object,
+                    });
+                    return Some(());
+                }
+                b"item" => &mut f.item,
+                _ => return s.value(1).map(drop),
+            };
+            *slot = Some(s.value(1)?);
+            Some(())
+        })?;
+        self.ws();
+        if self.i != self.b.len() {
+            return None;
+        }
+        let present = |t: Option<Token>| t.filter(|t| t.kind != Kind::Null);
+        f.sample = match (present(model_sample), present(sample)) {
+            (Some(t), None) | (None, Some(t)) if matches!(t.kind, Kind::Str { .. }) => Some(t),
+            _ => return None,
+        };
+        f.item = present(f.item);
+        match &f.item {
+            None => f.reference_answer = present(reference),
+            Some(t) if t.kind == Kind::Object => {}
+            Some(_) => return None,
+        }
+        Some(f)
+    }
+
+    /// The members of an object whose `{` was read, through its `}`: `on` reads each value
+    /// (the scanner stands at it) given the key's raw bytes. Duplicate and escaped keys fail.
+    fn members(
+        &mut self,
+        depth: usize,
+        mut on: impl FnMut(&mut Self, &[u8]) -> Option<()>,
+    ) -> Option<()> {
+        let base = self.keys.len();
+        self.ws();
+        if self.eat(b'}').is_some() {
+            return Some(());
+        }
+        loop {
+            self.ws();
+            let start = self.i + 1;
+            if self.string()? {
+                return None; // an escaped key: duplicates could hide behind escapes
+            }
+            let key = start..self.i - 1;
+            let b = self.b;
+            let new = &b[key.clone()];
+            if self.keys.len() - base >= MAX_KEYS
+                || self.keys[base..].iter().any(|k| &b[k.clone()] == new)
+            {
+                return None;
+            }
+            self.keys.push(key);
+            self.ws();
+            self.eat(b':')?;
+            self.ws();
+            if depth == 0 {
+                on(self, new)?;
+            } else {
+                self.value(depth + 1)?;
+            }
+            self.ws();
+            match self.peek()? {
+                b',' => self.i += 1,
+                b'}' => {
+                    self.i += 1;
+                    self.keys.truncate(base);
+                    return Some(());
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    /// The item object (its `{` read): records the values of the observed keys.
+    fn item_object(&mut self, item_keys: &[String], out: &mut [Option<Token>]) -> Option<()> {
+        self.members(0, |s, key| {
+            let t = s.value(2)?;
+            if let Some(k) = item_keys.iter().position(|k| k.as_bytes() == key) {
+                out[k] = Some(t);
+            }
+            Some(())
+        })
+    }
+
+    /// One value at nesting `depth` (the scanner stands at its first byte).
+    fn value(&mut self, depth: usize) -> Option<Token> {
+        let start = self.i;
+        let kind = match self.peek()? {
+            b'"' => Kind::Str {
+                escaped: self.string()?,
+            },
+            b'{' | b'[' if depth > MAX_DEPTH => return None,
+            b'{' => {
+                self.i += 1;
+                self.members(depth, |_, _| None)?;
+                Kind::Object
+            }
+            b'[' => {
+                self.i += 1;
+                self.array(depth)?;
+                Kind::Array
+            }
+            b'n' => self.literal(b"null", Kind::Null)?,
+            b't' => self.literal(b"true", Kind::Scalar)?,
+            b'f' => self.literal(b"false", Kind::Scalar)?,
+            _ => self.number()?,
+        };
+        Some(Token {
+            span: start..self.i,
+            kind,
+        })
+    }
+
+    fn literal(&mut self, word: &[u8], kind: Kind) -> Option<Kind> {
+        self.b.get(self.i..)?.starts_with(word).then(|| {
+            self.i += word.len();
+            kind
+        })
+    }
+
+    fn array(&mut self, depth: usize) -> Option<()> {
+        self.ws();
+        if self.eat(b']').is_some() {
+            return Some(());
+        }
+        loop {
+            self.ws();
+            self.value(depth + 1)?;
+            self.ws();
+            match self.peek()? {
+                b',' => self.i += 1,
+                b']' => {
+                    self.i += 1;
+                    return Some(());
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    fn digits(&mut self) -> usize {
+        let start = self.i;
+        while self.peek().is_some_and(|c| c.is_ascii_digit()) {
+            self.i += 1;
+        }
+        self.i - start
+    }
+
+    /// A number without an exponent (see the module docs).
+    fn number(&mut self) -> Option<Kind> {
+        let negative = self.eat(b'-').is_some();
+        let first = self.peek()?;
+        let int = self.digits();
+        if int == 0 || int > MAX_INT_DIGITS || (first == b'0' && int > 1) {
+            return None;
+        }
+        let mut kind = if negative || int > 18 {
+            Kind::Scalar
+        } else {
+            Kind::SmallUint
+        };
+        if self.eat(b'.').is_some() {
+            if self.digits() == 0 {
+                return None;
+            }
+            kind = Kind::Scalar;
+        }
+        match self.peek() {
+            Some(b'e' | b'E') => None,
+            _ => Some(kind),
+        }
+    }
+
+    /// A string (the scanner stands at its `"`), through its closing quote; true when it holds
+    /// an escape. The line is valid UTF-8, so only quotes, escapes and control bytes matter.
+    fn string(&mut self) -> Option<bool> {
+        self.eat(b'"')?;
+        let mut escaped = false;
+        if self.plain {
+            loop {
+                self.i += memchr::memchr2(b'"', b'\\', self.b.get(self.i..)?)?;
+                if self.peek()? == b'"' {
+                    self.i += 1;
+                    return Some(escaped);
+                }
+                self.escape()?;
+                escaped = true;
+            }
+        }
+        loop {
+            // 32 bytes at a time while none is special (a branch-free fold the compiler turns
+            // into vector compares), then 8, then byte by byte.
+            while let Some(blk) = self.b.get(self.i..self.i + 32) {
+                let blk: &[u8; 32] = blk.try_into().ok()?;
+                if blk.iter().fold(false, |a, &c| a | special(c)) {
+                    break;
+                }
+                self.i += 32;
+            }
+            while let Some(w) = self.b.get(self.i..self.i + 8) {
+                let w = u64::from_le_bytes(w.try_into().ok()?);
+                if any_special(w) {
+                    break;
+                }
+                self.i += 8;
+            }
+            let c = self.peek()?;
+            if !special(c) {
+                self.i += 1;
+                continue;
+            }
+            match c {
+                b'"' => {
+                    self.i += 1;
+                    return Some(escaped);
+                }
+                b'\\' => {
+                    self.escape()?;
+                    escaped = true;
+                }
+                _ => return None, // a control character
+            }
+        }
+    }
+
+    /// One escape (the scanner stands at its `\`), which must decode to a scalar value.
+    fn escape(&mut self) -> Option<()> {
+        let b = self.b;
+        match *b.get(self.i + 1)? {
+            b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => self.i += 2,
+            b'u' => {
+                let n = hex(b.get(self.i + 2..)?)?;
+                self.i += 6;
+                if (0xDC00..0xE000).contains(&n) {
+                    return None;
+                }
+                if (0xD800..0xDC00).contains(&n) {
+                    if b.get(self.i..self.i + 2)? != b"\\u" {
+                        return None;
+                    }
+                    let lo = hex(b.get(self.i + 2..)?)?;
+                    if !(0xDC00..0xE000).contains(&lo) {
+                        return None;
+                    }
+                    self.i += 6;
+                }
+            }
+            _ => return None,
+        }
+        Some(())
+    }
+}
+
+/// Appends the text of string token `t` of `line` (accepted by [`scan`]) to `out`, escapes
+/// decoded. False (nothing appended) if it is not such a string.
+pub fn push_str(line: &str, t: &Token, out: &mut String) -> bool {
+    let Kind::Str { escaped } = t.kind else {
+        return false;
+    };
+    let Some(body) = t
+        .span
+        .start
+        .checked_add(1)
+        .zip(t.span.end.checked_sub(1))
+        .and_then(|(a, z)| line.get(a..z))
+    else {
+        return false;
+    };
+    if !escaped {
+        out.push_str(body);
+        return true;
+    }
+    let start = out.len();
+    let mut rest = body;
+    while let Some(at) = memchr::memchr(b'\\', rest.as_bytes()) {
+        out.push_str(&rest[..at]);
+        let e = rest.as_bytes();
+        let (c, len) = match e.get(at + 1) {
+            Some(b'"') => ('"', 2),
+            Some(b'\\') => ('\\', 2),
+            Some(b'/') => ('/', 2),
+            Some(b'b') => ('\u{8}', 2),
+            Some(b'f') => ('\u{c}', 2),
+            Some(b'n') => ('\n', 2),
+            Some(b'r') => ('\r', 2),
+            Some(b't') => ('\t', 2),
+            Some(b'u') => match decode_u(&e[at..]) {
+                Some(x) => x,
+                None => {
+                    out.truncate(start);
+                    return false;
+                }
+            },
+            _ => {
+                out.truncate(start);
+                return false;
+            }
+        };
+        out.push(c);
+        match rest.get(at + len..) {
+            Some(r) => rest = r,
+            None => {
+                out.truncate(start);
+                return false;
+            }
+        }
+    }
+    out.push_str(rest);
+    true
+}
+
+/// A `\uXXXX` escape (or a surrogate pair of two) at the start of `e`: the character and the
+/// bytes it took.
+fn decode_u(e: &[u8]) -> Option<(char, usize)> {
+    let n = hex(e.get(2..)?)?;
+    if (0xD800..0xDC00).contains(&n) {
+        if e.get(6..8)? != b"\\u" {
+            return None;
+        }
+        let lo = hex(e.get(8..)?)?;
+        let c = 0x10000 + ((n - 0xD800) << 10) + lo.checked_sub(0xDC00)?;
+        return Some((char::from_u32(c)?, 12));
+    }
+    Some((char::from_u32(n)?, 6))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn keys(k: &[&str]) -> Vec<String> {
+        k.iter().map(|s| s.to_string()).collect()
+    }
+
+    /// The fields of `line` and the observed item values.
+    fn fields(line: &str, k: &[&str]) -> Option<(Fields, Vec<Option<Token>>)> {
+        let mut scratch = Scratch::default();
+        match scan(line, &keys(k), &mut scratch) {
+            Scan::Fast(f) => Some((f, scratch.item_values)),
+            Scan::Other => None,
+        }
+    }
+
+    fn text(line: &str, t: &Token) -> String {
+        let mut s = String::new();
+        assert!(push_str(line, t, &mut s));
+        s
+    }
+
+    #[test]
+    fn the_common_line_is_read_in_one_pass() {
+        let plain = r#" {"item": {"reference": "a \"b\" \u00e9\ud83d\ude00", "x": [1, {"y": null}]}, "model_sample": "tab\there", "id": 12} "#;
+        // A raw tab between tokens: the byte-by-byte string scan.
+        let tabbed = plain.replace(", \"id\"", ",\t\"id\"");
+        for line in [plain, &tabbed] {
+            let (f, values) = fields(line, &["reference", "nope"]).expect("fast");
+            assert_eq!(text(line, f.sample.as_ref().unwrap()), "tab\there");
+            let r = values[0].as_ref().unwrap();
+            assert_eq!(text(line, r), "a \"b\" \u{e9}\u{1f600}");
+            assert_eq!(values[1], None);
+            let id = f.id.unwrap();
+            assert_eq!((&line[id.span], id.kind), ("12", Kind::SmallUint));
+        }
+    }
+
+    #[test]
+    fn unusual_or_invalid_lines_go_the_established_way() {
+        for line in [
+            r#"{"model_sample": "a", "model_sample": "b"}"#,
+            r#"{"model_sample": "a", "x": {"k": 1, "k": 2}}"#,
+            r#"{"model_sample": "a", "x": [{"k": 1, "k": 2}]}"#,
+            r#"{"model_sample": "a", "\u0069d": 1}"#,
+            r#"{"model_sample": "a", "x": 1e5}"#,
+            r#"{"model_sample": "a", "x": 01}"#,
+            r#"{"model_sample": "a", "x": 1.}"#,
+            r#"{"model_sample": "a", "x": NaN}"#,
+            r#"{"model_sample": "\ud800"}"#,
+            r#"{"model_sample": "\udc00x"}"#,
+            r#"{"model_sample": "\ud800\u0041"}"#,
+            r#"{"model_sample": "\x"}"#,
+            "{\"model_sample\": \"a\u{1}\"}",
+            "{\"model_sample\": \"a\tb\"}",
+            r#"{"model_sample": "a\"}"#,
+            r#"{"model_sample": "a"} x"#,
+            r#"{"model_sample": "a",}"#,
+            r#"{"model_sample": "a""#,
+            r#"["model_sample"]"#,
+            r#"{"model_sample": {"output_text": "a"}}"#,
+            r#"{"model_sample": "a", "sample": "b"}"#,
+            r#"{"model_sample": null}"#,
+            r#"{"item": {}}"#,
+            r#"{"model_sample": "a", "item": "ref"}"#,
+            r#"{"model_sample": 3}"#,
+        ] {
+            assert_eq!(fields(line, &["k"]), None, "{line}");
+        }
+        let deep = format!(
+            "{{\"model_sample\": \"a\", \"x\": {}{}}}",
+            "[".repeat(MAX_DEPTH + 1),
+            "]".repeat(MAX_DEPTH + 1)
+        );
+        assert_eq!(fields(&deep, &[]), None);
+        let ok = format!(
+            "{{\"model_sample\": \"a\", \"x\": {}{}}}",
+            "[".repeat(MAX_DEPTH - 2),
+            "]".repeat(MAX_DEPTH - 2)
+        );
+        assert!(fields(&ok, &[]).is_some());
+    }
+
+    #[test]
+    fn null_is_absent_and_the_legacy_reference_counts_only_without_an_item() {
+        let (f, _) = fields(
+            r#"{"model_sample": null, "sample": "s", "item": null, "reference_answer": "r"}"#,
+            &[],
+        )
+        .unwrap();
+        assert!(f.item.is_none() && f.reference_answer.is_some());
+        let (f, values) = fields(
+            r#"{"sample": "s", "item": {"a": 1}, "reference_answer": "r"}"#,
+            &["a"],
+        )
+        .unwrap();
+        assert!(f.reference_answer.is_none());
+        assert_eq!(values[0].as_ref().unwrap().kind, Kind::SmallUint);
+    }
+
+    #[test]
+    fn special_bytes_are_found_in_any_lane() {
+        for at in 0..8 {
+            for c in [b'"', b'\\', 0, 0x1f] {
+                let mut w = [b'a'; 8];
+                w[at] = c;
+                assert!(any_special(u64::from_le_bytes(w)), "{at} {c}");
+            }
+            let mut w = [0xC3u8; 8];
+            w[at] = b' ';
+            assert!(!any_special(u64::from_le_bytes(w)));
+            assert!(!any_special(u64::from_le_bytes([
+                0x7f, 0x80, 0xff, 0x21, 0x5b, 0x5d, 0x23, 0x20
+            ])));
+        }
+    }
+}

@@ -1,0 +1,222 @@
+//! Byte classes eight at a time (SWAR) into bitmaps, and the maximal runs of set bits of a
+//! bitmap: how rouge_l's fused path finds its tokens and fuzzy_match its words without a
+//! branch per byte.
+//!
+//! A class is a set of byte ranges below 0x80; [`flags8`] flags the bytes of a little-endian
+//! word that fall in any of them with carry-free range tests and gathers the eight flags into
+//! one byte by a multiply (bit `k` of the result = byte `k`). A bitmap holds one bit per byte
+//! of a text, 64 per word, and ends with a zero word so every run ends inside it; [`Runs`]
+//! walks its runs with `trailing_zeros`.
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGH: u64 = 0x8080_8080_8080_8080;
+
+/// Flags (0x80 per byte) the bytes of `x` (all < 0x80) in `lo..=hi`.
+#[inline(always)]
+fn in_range(x: u64, lo: u8, hi: u8) -> u64 {
+    (x.wrapping_add(ONES * u64::from(0x80 - lo)) & !x.wrapping_add(ONES * u64::from(0x7F - hi)))
+        & HIGH
+}
+
+/// Bit `k` set when byte `k` of `x` lies in one of `ranges` (inclusive, all below 0x80; bytes
+/// from 0x80 up are never in the class). `fold` is OR-ed into each byte before the tests of
+/// the ranges marked `true` (0x20 folds ASCII case).
+#[inline(always)]
+pub(crate) fn flags8(x: u64, ranges: &[(u8, u8, bool)]) -> u64 {
+    let ascii = !x & HIGH;
+    let x7 = x & !HIGH;
+    let mut f = 0u64;
+    for &(lo, hi, fold) in ranges {
+        let y = if fold { x7 | (ONES * 0x20) } else { x7 };
+        f |= in_range(y, lo, hi);
+    }
+    ((f & ascii) >> 7).wrapping_mul(0x0102_0408_1020_4080) >> 56
+}
+
+/// The little-endian word of up to eight bytes, zero-padded.
+#[inline(always)]
+pub(crate) fn word_of(chunk: &[u8]) -> u64 {
+    match <[u8; 8]>::try_from(chunk) {
+        Ok(full) => u64::from_le_bytes(full),
+        Err(_) => {
+            let mut w = [0u8; 8];
+            let n = chunk.len().min(8);
+            w[..n].copy_from_slice(&chunk[..n]);
+            u64::from_le_bytes(w)
+        }
+    }
+}
+
+/// Fills `bits` with the bitmap of `text` for `class` (bit `i` = byte `i` is in the class; with
+/// `invert`, = byte `i` is *not* in it), plus a final zero word; returns the number of runs
+/// and the OR of all bytes' words (its 0x80 bits say whether any byte is non-ASCII).
+#[inline(always)]
+pub(crate) fn bitmap(
+    text: &[u8],
+    class: &[(u8, u8, bool)],
+    invert: bool,
+    bits: &mut Vec<u64>,
+) -> (usize, u64) {
+    bits.clear();
+    bits.reserve(text.len() / 64 + 2);
+    let mut any = 0u64;
+    let mut prev_top = 0u64;
+    let mut runs = 0u32;
+    let (blocks, rest) = text.as_chunks::<64>();
+    for block in blocks {
+        let mut word = 0u64;
+        let (eights, _) = block.as_chunks::<8>();
+        for (k, e) in eights.iter().enumerate() {
+            let x = u64::from_le_bytes(*e);
+            any |= x;
+            word |= flags8(x, class) << (8 * k);
+        }
+        if invert {
+            word = !word;
+        }
+        runs += (word & !((word << 1) | prev_top)).count_ones();
+        prev_top = word >> 63;
+        bits.push(word);
+    }
+    if !rest.is_empty() {
+        let mut word = 0u64;
+        for (k, e) in rest.chunks(8).enumerate() {
+            let x = word_of(e);
+            any |= x;
+            word |= flags8(x, class) << (8 * k);
+        }
+        if invert {
+            // only the bytes of the text (rest.len() < 64)
+            word = !word & ((1u64 << rest.len()) - 1);
+        }
+        runs += (word & !((word << 1) | prev_top)).count_ones();
+        bits.push(word);
+    }
+    bits.push(0);
+    (runs as usize, any)
+}
+
+/// The maximal runs of set bits of a bitmap ending with a zero word, as `(start, end)`.
+#[derive(Debug)]
+pub(crate) struct Runs<'a> {
+    bits: &'a [u64],
+    w: usize,
+    /// Bits of word `w` not yet consumed.
+    cur: u64,
+}
+
+impl<'a> Runs<'a> {
+    pub(crate) fn new(bits: &'a [u64]) -> Self {
+        Runs {
+            bits,
+            w: 0,
+            cur: bits.first().copied().unwrap_or(0),
+        }
+    }
+
+    /// End of a run that reaches the top bit of word `w`; moves past it.
+    #[inline(never)]
+    fn long_run(&mut self) -> usize {
+        let mut end = (self.w + 1) * 64;
+        self.w += 1;
+        self.cur = self.bits.get(self.w).copied().unwrap_or(0);
+        while self.cur == !0u64 {
+            end += 64;
+            self.w += 1;
+            self.cur = self.bits.get(self.w).copied().unwrap_or(0);
+        }
+        // `cur` has a zero bit (the bitmap ends with a zero word, or past its end cur = 0).
+        let r = (!self.cur).trailing_zeros();
+        self.cur &= !0u64 << r;
+        end + r as usize
+    }
+}
+
+impl Iterator for Runs<'_> {
+    type Item = (usize, usize);
+
+    #[inline(always)]
+    fn next(&mut self) -> Option<(usize, usize)> {
+        while self.cur == 0 {
+            self.w += 1;
+            self.cur = *self.bits.get(self.w)?;
+        }
+        let s = self.cur.trailing_zeros();
+        let start = self.w * 64 + s as usize;
+        // Ones from bit `s` up (at most 64 − s: the shift brings in zeros).
+        let run = (!(self.cur >> s)).trailing_zeros();
+        if s + run < 64 {
+            // Bits below `s` are already clear; drop the run's.
+            self.cur &= !0u64 << (s + run);
+            return Some((start, start + run as usize));
+        }
+        Some((start, self.long_run()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn runs_of_random_bitmaps_equal_a_scan() {
+        let mut seed = 0x2545_F491_4F6C_DD1Du64;
+        let class: &[(u8, u8, bool)] = &[(b'a', b'z', true), (b'0', b'9', false)];
+        for round in 0..3000 {
+            let len = (round * 7) % 400;
+            let text: Vec<u8> = (0..len)
+                .map(|_| {
+                    seed ^= seed << 13;
+                    seed ^= seed >> 7;
+                    seed ^= seed << 17;
+                    // long runs sometimes, to cross 64-byte words
+                    match seed % 11 {
+                        0 => b' ',
+                        1 => 0xC3,
+                        2 => b'Z',
+                        3 => b'5',
+                        4 => b'.',
+                        _ if round % 3 == 0 => b'q',
+                        _ => [b'a', b'@', b'[', b'`', b'{', b'/', b':'][(seed >> 8) as usize % 7],
+                    }
+                })
+                .collect();
+            let mut bits = Vec::new();
+            let (n, _) = bitmap(&text, class, false, &mut bits);
+            let runs: Vec<(usize, usize)> = Runs::new(&bits).collect();
+            let mut inv = Vec::new();
+            let (n_inv, _) = bitmap(&text, class, true, &mut inv);
+            let gaps: Vec<(usize, usize)> = Runs::new(&inv).collect();
+            let mut want_gaps = Vec::new();
+            let mut i = 0;
+            while i < text.len() {
+                if !text[i].is_ascii_alphanumeric() {
+                    let s = i;
+                    while i < text.len() && !text[i].is_ascii_alphanumeric() {
+                        i += 1;
+                    }
+                    want_gaps.push((s, i));
+                } else {
+                    i += 1;
+                }
+            }
+            assert_eq!(gaps, want_gaps, "{text:?}");
+            assert_eq!(n_inv, want_gaps.len());
+            let mut want = Vec::new();
+            let mut i = 0;
+            while i < text.len() {
+                if text[i].is_ascii_alphanumeric() {
+                    let s = i;
+                    while i < text.len() && text[i].is_ascii_alphanumeric() {
+                        i += 1;
+                    }
+                    want.push((s, i));
+                } else {
+                    i += 1;
+                }
+            }
+            assert_eq!(runs, want, "{text:?}");
+            assert_eq!(n, want.len());
+        }
+    }
+}

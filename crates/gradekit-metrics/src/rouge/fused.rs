@@ -1,0 +1,526 @@
+//! rouge_l in one pass over each text: tokenize, intern and run the bit-parallel LCS without
+//! materialising token lists (issue #17: a metric within 2× of the cost of tokenizing its two
+//! texts).
+//!
+//! The general path ([`super::rouge_l`] before this module existed, still the path of
+//! rouge_N and the fallback here) tokenizes each text into a lowercased copy with token
+//! ranges, caches it, interns both token lists into ids through a hash table and finally runs
+//! the LCS over the id lists. Here, per text:
+//!
+//! 1. **Bitmap pass.** Eight bytes at a time, the bytes in `[A-Za-z0-9]` are flagged by
+//!    carry-free range tests (SWAR) and the eight flags gathered into one byte by a multiply,
+//!    giving one bit per text byte (`1` = token byte). The same pass counts tokens (0 → 1
+//!    transitions) and notes whether any byte is non-ASCII.
+//! 2. **Tokens from the bitmap.** A token is a maximal run of set bits, found with
+//!    `trailing_zeros`. Its key is read straight from the text: for a token of at most eight
+//!    bytes, the eight bytes at its start masked to its length and OR-ed with `0x20` per byte
+//!    (which lowercases `A-Z` and leaves `a-z0-9` alone: the token is lowercased without a
+//!    copy). Token bytes are never zero, so that word alone identifies a short token. Longer
+//!    tokens hash all their bytes the same way and are compared byte-wise, case-folded, with
+//!    their first occurrence in the reference text.
+//! 3. **Reference → table.** Reference tokens are interned into an open-addressing table
+//!    (random seed per thread, load ≤ ½, slots live by generation stamp so nothing is
+//!    cleared between calls) with dense ids; when the reference has at most 64 tokens the
+//!    slot also accumulates the token's LCS match mask (bit `j` = reference position `j`).
+//! 4. **Input → LCS.** With a reference of at most 64 tokens, each input token is looked up
+//!    and its mask applied to the one-word Hyyrö state `V` on the spot — no input token
+//!    list, no id list. Longer references collect both id lists and use `super::lcs`
+//!    (shorter side as pattern, multiword beyond 64 tokens).
+//!
+//! Python's `str.lower` maps exactly two non-ASCII code points to ASCII letters (U+0130 and
+//! U+212A, see `super::tokenize`); a text holding either (rare: checked only for texts with
+//! non-ASCII bytes) takes the general path. Every other non-ASCII byte separates tokens, as
+//! the bitmap's range tests decide. Scores are the general path's to the bit: the LCS length
+//! and the token counts are integers, and the F-measure is the same code
+//! (`tests::fused_equals_general` checks it on random and adversarial pairs).
+
+use std::cell::Cell;
+
+use super::lcs::{lcs_one_word, Pattern};
+use crate::bitruns::{bitmap, Runs};
+use crate::fasthash::Seed;
+use crate::ngram::ABSENT;
+
+/// Per byte, `0x20` (lowercases an ASCII letter, keeps a digit).
+const LOWER: u64 = 0x2020_2020_2020_2020;
+const HIGH: u64 = 0x8080_8080_8080_8080;
+
+/// rouge-score's token bytes: `[A-Za-z0-9]`.
+const TOKEN_CLASS: &[(u8, u8, bool)] = &[(b'a', b'z', true), (b'0', b'9', false)];
+
+/// Little-endian word of `b[at..at + 8]`, zero-padded past the end of `b`.
+#[inline(always)]
+fn load8(b: &[u8], at: usize) -> u64 {
+    match b.get(at..at + 8) {
+        Some(s) => {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(s);
+            u64::from_le_bytes(w)
+        }
+        None => load8_tail(b, at),
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn load8_tail(b: &[u8], at: usize) -> u64 {
+    let mut w = [0u8; 8];
+    let tail = b.get(at..).unwrap_or_default();
+    let n = tail.len().min(8);
+    w[..n].copy_from_slice(&tail[..n]);
+    u64::from_le_bytes(w)
+}
+
+/// The token bitmap of one text.
+#[derive(Debug, Default)]
+struct Bitmap {
+    /// Bit `i % 64` of word `i / 64`: byte `i` is in `[A-Za-z0-9]`; a zero word at the end.
+    bits: Vec<u64>,
+    tokens: usize,
+}
+
+impl Bitmap {
+    /// Builds the bitmap of `text`; returns false when `text` holds U+0130 or U+212A (the
+    /// general path is needed).
+    fn fill(&mut self, text: &[u8]) -> bool {
+        let (tokens, any) = bitmap(text, TOKEN_CLASS, false, &mut self.bits);
+        self.tokens = tokens;
+        any & HIGH == 0 || !super::tokenize::has_special_in(text)
+    }
+
+    /// The tokens as `(start, end)`, in order.
+    #[inline(always)]
+    fn tokens(&self) -> Runs<'_> {
+        Runs::new(&self.bits)
+    }
+}
+
+/// Key of the token `text[start..end]` (non-empty, every byte in `[A-Za-z0-9]`): its first
+/// eight bytes lowercased and zero-padded, and its hash.
+#[inline(always)]
+fn token_key(seed: &[u64; 2], text: &[u8], start: usize, end: usize) -> (u64, u64) {
+    let len = end - start;
+    let first = load8(text, start) | LOWER;
+    if len <= 8 {
+        let word = first & (u64::MAX >> (8 * (8 - len)));
+        // Multiplicative hashing (the table indexes by the top bits) with a random odd factor.
+        return (word, (word ^ seed[0]).wrapping_mul(seed[1]));
+    }
+    (first, long_hash(seed, text, start, len, first))
+}
+
+#[inline(always)]
+fn fold_mul(a: u64, b: u64) -> u64 {
+    let p = u128::from(a) * u128::from(b);
+    (p as u64) ^ ((p >> 64) as u64)
+}
+
+/// Hash of a token longer than eight bytes, over its lowercased bytes.
+#[inline(never)]
+fn long_hash(seed: &[u64; 2], text: &[u8], start: usize, len: usize, first: u64) -> u64 {
+    let mut h = fold_mul(first ^ seed[0], (len as u64) ^ seed[1]);
+    let mut at = 8;
+    while at < len {
+        let n = (len - at).min(8);
+        let w = (load8(text, start + at) | LOWER) & (u64::MAX >> (8 * (8 - n)));
+        h = fold_mul(w ^ h, seed[1]);
+        at += 8;
+    }
+    h
+}
+
+/// Case-folded equality of two token byte strings of length `len` (> 8; every byte in
+/// `[A-Za-z0-9]`, where OR-ing 0x20 is an exact case fold).
+fn long_eq(a: &[u8], a_start: usize, b: &[u8], b_start: usize, len: usize) -> bool {
+    let mut at = 0;
+    while at < len {
+        let n = (len - at).min(8);
+        let mask = u64::MAX >> (8 * (8 - n));
+        if (load8(a, a_start + at) | LOWER) & mask != (load8(b, b_start + at) | LOWER) & mask {
+            return false;
+        }
+        at += 8;
+    }
+    true
+}
+
+/// The reference's table, for look-ups of input tokens.
+struct Table<'a> {
+    slots: &'a [Slot],
+    stamp: u32,
+    mask: usize,
+    shift: u32,
+    seed: [u64; 2],
+    reference: &'a [u8],
+}
+
+impl Table<'_> {
+    /// The slot of the token `text[start..end]`, if the reference has it.
+    #[inline(always)]
+    fn find(&self, text: &[u8], start: usize, end: usize) -> Option<&Slot> {
+        let (word, hash) = token_key(&self.seed, text, start, end);
+        let len = (end - start) as u32;
+        let mut i = (hash >> self.shift) as usize & self.mask;
+        loop {
+            let s = self.slots.get(i)?;
+            if s.stamp != self.stamp {
+                return None;
+            }
+            if s.word == word
+                && s.len == len
+                && (len <= 8
+                    || long_eq(self.reference, s.start as usize, text, start, len as usize))
+            {
+                return Some(s);
+            }
+            i = (i + 1) & self.mask;
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct Slot {
+    /// First eight lowercased bytes, zero-padded.
+    word: u64,
+    /// LCS match mask (references of at most 64 tokens).
+    mask: u64,
+    /// Live when equal to the table's current stamp.
+    stamp: u32,
+    id: u32,
+    /// First occurrence in the reference text (to compare long tokens).
+    start: u32,
+    len: u32,
+}
+
+/// This thread's buffers.
+#[derive(Debug, Default)]
+pub(crate) struct Fused {
+    seed: Option<[u64; 2]>,
+    slots: Vec<Slot>,
+    stamp: u32,
+    reference: Bitmap,
+    input: Bitmap,
+    ref_ids: Vec<u32>,
+    inp_ids: Vec<u32>,
+}
+
+/// Outcome of one pair.
+pub(crate) enum Outcome {
+    /// Token counts (input, reference) and LCS length.
+    Counts {
+        input: usize,
+        reference: usize,
+        lcs: usize,
+    },
+    /// The general path is needed (U+0130 / U+212A).
+    General,
+    /// Over the cost limit (only when checking).
+    Limit(crate::LimitError),
+}
+
+thread_local! {
+    static FUSED: Cell<Option<Box<Fused>>> = const { Cell::new(None) };
+}
+
+/// Buffers above this many elements are not kept for the next call.
+const KEEP: usize = 1 << 16;
+
+/// Runs `f` with this thread's buffers (fresh ones when nested).
+pub(crate) fn with_fused<R>(f: impl FnOnce(&mut Fused) -> R) -> R {
+    let mut b: Box<Fused> = FUSED
+        .try_with(Cell::take)
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    let r = f(&mut b);
+    let big = b
+        .slots
+        .len()
+        .max(b.ref_ids.capacity())
+        .max(b.inp_ids.capacity());
+    if big <= KEEP && b.reference.bits.capacity().max(b.input.bits.capacity()) <= KEEP {
+        let _ = FUSED.try_with(|c| c.set(Some(b)));
+    }
+    r
+}
+
+impl Fused {
+    /// LCS and token counts of a pair; `check` applies rouge_l's cost limit before the LCS.
+    pub(crate) fn lcs(&mut self, input: &str, reference: &str, check: bool) -> Outcome {
+        let (inp, refr) = (input.as_bytes(), reference.as_bytes());
+        if !self.reference.fill(refr) || !self.input.fill(inp) {
+            return Outcome::General;
+        }
+        let (n_ref, n_inp) = (self.reference.tokens, self.input.tokens);
+        if n_ref == 0 || n_inp == 0 {
+            return Outcome::Counts {
+                input: n_inp,
+                reference: n_ref,
+                lcs: 0,
+            };
+        }
+        if check {
+            if let Err(e) = crate::limits::check_rouge_l(n_inp, n_ref) {
+                return Outcome::Limit(e);
+            }
+        }
+        let seed = *self.seed.get_or_insert_with(|| {
+            let s = Seed::default();
+            let k = s.key(b"rouge_l fused");
+            [k.hash, s.key(b"seed").hash | 1]
+        });
+        // Table of ≥ 2·n_ref slots (load ≤ ½), reused: slots of older calls are dead by stamp.
+        let cap = (n_ref * 2).next_power_of_two().max(16);
+        if self.slots.len() < cap {
+            self.slots.clear();
+            self.slots.resize(cap, Slot::default());
+            self.stamp = 0;
+        }
+        self.stamp = self.stamp.wrapping_add(1);
+        if self.stamp == 0 {
+            self.slots.iter_mut().for_each(|s| s.stamp = 0);
+            self.stamp = 1;
+        }
+        let stamp = self.stamp;
+        let mask = cap - 1;
+        let shift = 64 - cap.trailing_zeros();
+        let slots = &mut self.slots[..cap];
+        let single = n_ref <= 64;
+
+        // Reference → ids (and masks when it fits one word).
+        let mut next_id = 0u32;
+        let ref_ids = &mut self.ref_ids;
+        ref_ids.clear();
+        for (pos, (start, end)) in self.reference.tokens().enumerate() {
+            let (word, hash) = token_key(&seed, refr, start, end);
+            let len = (end - start) as u32;
+            let mut i = (hash >> shift) as usize & mask;
+            loop {
+                let s = &mut slots[i];
+                if s.stamp != stamp {
+                    *s = Slot {
+                        word,
+                        mask: 0,
+                        stamp,
+                        id: next_id,
+                        start: start as u32,
+                        len,
+                    };
+                    next_id += 1;
+                    break;
+                }
+                if s.word == word
+                    && s.len == len
+                    && (len <= 8 || long_eq(refr, s.start as usize, refr, start, len as usize))
+                {
+                    break;
+                }
+                i = (i + 1) & mask;
+            }
+            let s = &mut slots[i];
+            if single {
+                s.mask |= 1u64 << (pos & 63);
+            } else {
+                ref_ids.push(s.id);
+            }
+        }
+
+        // Input → lookups: the slot of `text[start..end]`, if the reference has the token.
+        let slots = &*slots;
+        let table = Table {
+            slots,
+            stamp,
+            mask,
+            shift,
+            seed,
+            reference: refr,
+        };
+        let lookup = |start: usize, end: usize| table.find(inp, start, end);
+        let lcs = if single {
+            let mut v = !0u64;
+            for (start, end) in self.input.tokens() {
+                let m = lookup(start, end).map_or(0, |s| s.mask);
+                let u = v & m;
+                v = v.wrapping_add(u) | (v & !m);
+            }
+            let low = u64::MAX >> (64 - n_ref);
+            n_ref - (v & low).count_ones() as usize
+        } else {
+            let inp_ids = &mut self.inp_ids;
+            inp_ids.clear();
+            inp_ids.extend(
+                self.input
+                    .tokens()
+                    .map(|(start, end)| lookup(start, end).map_or(ABSENT, |s| s.id)),
+            );
+            let vocab = next_id as usize;
+            if inp_ids.len() <= 64 {
+                lcs_one_word(inp_ids, ref_ids, vocab)
+            } else {
+                let (pattern, text) = if inp_ids.len() < ref_ids.len() {
+                    (&*inp_ids, &*ref_ids)
+                } else {
+                    (&*ref_ids, &*inp_ids)
+                };
+                Pattern::new(pattern, vocab).lcs(text.iter().copied())
+            }
+        };
+        Outcome::Counts {
+            input: n_inp,
+            reference: n_ref,
+            lcs,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fused_tokens(text: &str) -> Option<Vec<String>> {
+        let mut b = Bitmap::default();
+        if !b.fill(text.as_bytes()) {
+            return None;
+        }
+        let mut out = Vec::new();
+        for (s, e) in b.tokens() {
+            out.push(text[s..e].to_ascii_lowercase());
+        }
+        assert_eq!(out.len(), b.tokens, "{text:?}");
+        Some(out)
+    }
+
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+        fn below(&mut self, n: usize) -> usize {
+            (self.next() % n as u64) as usize
+        }
+    }
+
+    /// Random text over pieces chosen to hit every corner: case, digits, separators, non-ASCII
+    /// (including the two special code points and E2/C4 lead bytes of other characters),
+    /// tokens of exactly 7/8/9/16/17 bytes sharing their first eight bytes, runs across
+    /// 64-byte block boundaries.
+    fn random_text(r: &mut Rng, max_pieces: usize) -> String {
+        const PIECES: &[&str] = &[
+            "a",
+            "B",
+            "cat",
+            "Cat",
+            "CAT",
+            "the",
+            "The",
+            "0",
+            "42",
+            "x9",
+            " ",
+            "  ",
+            ".",
+            ",",
+            "-",
+            "_",
+            "'",
+            "\n",
+            "\t",
+            "é",
+            "É",
+            "ß",
+            "東",
+            "“",
+            "”",
+            "…",
+            "€",
+            "Ĳ",
+            "ĭ",
+            "abcdefg",
+            "abcdefgh",
+            "ABCDEFGH",
+            "abcdefghi",
+            "abcdefghj",
+            "ABCDEFGHI",
+            "abcdefghijklmnop",
+            "abcdefghijklmnoq",
+            "abcdefghijklmnopq",
+            "ABCDEFGHIJKLMNOPQ",
+            "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+            "İ",
+            "\u{212A}",
+            "zz",
+            "Zz",
+            "\u{0}",
+            "\u{7f}",
+        ];
+        let n = r.below(max_pieces + 1);
+        let mut s = String::new();
+        for _ in 0..n {
+            s.push_str(PIECES[r.below(PIECES.len())]);
+            if r.below(3) == 0 {
+                s.push(' ');
+            }
+        }
+        s
+    }
+
+    #[test]
+    fn bitmap_tokens_equal_the_tokenizer() {
+        let mut r = Rng(0x9E37_79B9_7F4A_7C15);
+        for round in 0..20_000 {
+            let t = random_text(&mut r, if round % 10 == 0 { 200 } else { 30 });
+            match fused_tokens(&t) {
+                Some(tokens) => assert_eq!(tokens, super::super::tokenize(&t), "{t:?}"),
+                None => assert!(t.contains('İ') || t.contains('\u{212A}'), "{t:?}"),
+            }
+        }
+        for len in 0..300 {
+            let t = "x".repeat(len);
+            assert_eq!(fused_tokens(&t), Some(super::super::tokenize(&t)));
+            let t = format!("{} y", "Q".repeat(len));
+            assert_eq!(fused_tokens(&t), Some(super::super::tokenize(&t)));
+        }
+    }
+
+    #[test]
+    fn fused_equals_general() {
+        let mut r = Rng(0x2545_F491_4F6C_DD1D);
+        let mut general = 0;
+        for round in 0..30_000 {
+            let max = match round % 20 {
+                0 => 300, // beyond 64 tokens on both sides
+                1 | 2 => 120,
+                _ => 40,
+            };
+            let a = random_text(&mut r, max);
+            let b = if round % 7 == 0 {
+                // a close edit of `a`
+                let mut b = a.to_uppercase();
+                b.push_str(" extra words here");
+                b
+            } else {
+                random_text(&mut r, if round % 5 == 0 { 300 } else { max })
+            };
+            for (i, rf) in [(&a, &b), (&b, &a)] {
+                let want = super::super::rouge_l_general(i, rf);
+                let got = with_fused(|f| match f.lcs(i, rf, false) {
+                    Outcome::Counts {
+                        input,
+                        reference,
+                        lcs,
+                    } => Some(super::super::lcs_f(lcs, input, reference)),
+                    _ => None,
+                });
+                match got {
+                    Some(got) => assert_eq!(got.to_bits(), want.to_bits(), "{i:?} / {rf:?}"),
+                    None => general += 1,
+                }
+                assert_eq!(super::super::rouge_l(i, rf).to_bits(), want.to_bits());
+            }
+        }
+        assert!(general > 0, "the special code points were never generated");
+    }
+}
