@@ -156,8 +156,11 @@ pub(crate) fn non_word_mask(w: u64) -> u64 {
     // x > hi; neither sum carries out of its byte. `| 0x20` folds A-Z onto a-z (and no
     // other byte onto a-z).
     let l = w | (LO * 0x20);
-    let alpha = (l + LO * (0x80 - u64::from(b'a'))) & !(l + LO * (0x7f - u64::from(b'z')));
-    let digit = (w + LO * (0x80 - u64::from(b'0'))) & !(w + LO * (0x7f - u64::from(b'9')));
+    // Wrapping: a byte ≥ 0x80 may carry out of the top byte (its flags are not used then).
+    let ge = |x: u64, lo: u8| x.wrapping_add(LO * (0x80 - u64::from(lo)));
+    let gt = |x: u64, hi: u8| x.wrapping_add(LO * (0x7f - u64::from(hi)));
+    let alpha = ge(l, b'a') & !gt(l, b'z');
+    let digit = ge(w, b'0') & !gt(w, b'9');
     let word = (alpha | digit | eq_mask(w, b'_')) & !w;
     !word & HI
 }
