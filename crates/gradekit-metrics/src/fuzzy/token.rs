@@ -734,7 +734,12 @@ mod tests {
                 .wrapping_add(1442695040888963407);
             (seed >> 33) as usize % k
         };
-        for _ in 0..3000 {
+        // FUZZY_TOKEN_CASES=N for a longer run.
+        let cases: usize = std::env::var("FUZZY_TOKEN_CASES")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(3000);
+        for _ in 0..cases {
             let n = 1 + next(30);
             let words: Vec<&str> = (0..n).map(|_| vocab[next(vocab.len())]).collect();
             let mut other = words.clone();
