@@ -15,8 +15,9 @@
 //! No key is derived from anything but the full text, so a cache hit can never return the
 //! tokens of another text: scores are those of the uncached functions (`tests/cache.rs`).
 
-/// Texts kept per tokenizer and thread.
-pub(crate) const SLOTS: usize = 4;
+/// Texts kept per tokenizer and thread: a sample whose graders read up to this many distinct
+/// texts tokenizes each once (`tests/cache.rs`).
+pub(crate) const SLOTS: usize = 8;
 
 /// Longest text cached, in bytes.
 pub(crate) const MAX_TEXT: usize = 1 << 16;
@@ -131,7 +132,7 @@ mod tests {
         assert_eq!(fills.get(), 3);
         assert!(k3.is_some_and(|(x, y)| x == y) && k3 != k1);
         // Evicting: SLOTS new texts push "a" out; its refill gets a new generation.
-        for t in ["d", "e", "f", "g"] {
+        for t in ["d", "e", "f", "g", "h", "i", "j", "k"] {
             c.with_pair(t, "c", fill, |_, _, _| ());
         }
         let k4 = c.with_pair("a", "b", fill, |_, _, k| k);

@@ -200,6 +200,13 @@ impl Seed {
         }
     }
 
+    /// The hash [`Self::key16`] gives a key of at most 16 bytes, from its words and length
+    /// (to rehash a table that keeps only those).
+    #[inline(always)]
+    pub(crate) fn hash16(&self, w0: u64, w1: u64, len: usize) -> u64 {
+        fold_mul(w0 ^ self.0[0], w1 ^ self.0[1] ^ ((len as u64) << 56))
+    }
+
     #[inline(always)]
     fn key16_of(&self, b: &[u8], w0: u64, w1: u64) -> Key16 {
         let n = b.len();
@@ -272,6 +279,9 @@ mod tests {
                 assert_eq!(seed.key16_in(&text[start..], len), k, "{start} {len}");
                 if len <= 8 {
                     assert_eq!(seed.key16_short(seed.key(b).word, len), k);
+                }
+                if len <= 16 {
+                    assert_eq!(seed.hash16(k.w0, k.w1, len), k.hash);
                 }
             }
         }

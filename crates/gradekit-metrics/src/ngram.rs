@@ -23,10 +23,16 @@
 //! orders stop early once an order has no match (no longer n-gram can match
 //! then).
 //!
-//! Speed (this and the tokenizer are the whole cost of bleu/gleu): tokens are
-//! hashed with `crate::fasthash` (a token of ≤ 8 bytes is compared as one
-//! word, without reading its bytes again) into an open-addressing table whose
-//! slots carry a 32-bit hash tag; the pairs of step 2 are looked up in a
+//! Speed (this and the tokenizer are the whole cost of bleu/gleu): a token is
+//! keyed by its first 16 bytes as two words plus its length (`fasthash::Key16`,
+//! two masked loads from the token buffer, no branch on the length), which *is*
+//! the token for tokens of ≤ 16 bytes — nearly all of them — so a table slot
+//! holds the key and the id and a probe compares three words without reading
+//! token bytes again (longer tokens are then compared byte by byte). The token
+//! table is a quarter full and its slots carry a per-call stamp (never
+//! cleared); an input token's first slot decides hit or miss without a branch
+//! on the outcome (input tokens are found or not about as often, so that branch
+//! mispredicted half the time). The pairs of step 2 are looked up in a
 //! *direct* table indexed by `prefix rank · vocab + id` (no hashing, no probe
 //! loop, no branch that depends on the data; entries carry a per-order stamp,
 //! so the table is never cleared) whenever that table has at most
@@ -35,9 +41,9 @@
 //! input forces collisions; all buffers live in a per-thread [`Scratch`]
 //! reused across calls, so a call allocates nothing once warm.
 //!
-//! On the benchmark pairs (~45 tokens a side) interning costs ~8k
-//! instructions per pair and orders 1–4 ~9k (cachegrind), about a third of
-//! bleu/gleu; the NLTK tokenizer is the rest.
+//! On the benchmark pairs (~46 tokens a side) interning and orders 1–4 take
+//! about as long as tokenizing the two texts (perf; interning ~1 µs a pair
+//! before the exact 16-byte keys, ~0.3 µs less after, BENCHMARKS.md).
 
 use std::cell::Cell;
 

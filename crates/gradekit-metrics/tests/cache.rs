@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used)]
 
 use gradekit_metrics::rouge::PreparedReference;
+use gradekit_metrics::tokenize::nltk_cache_fills;
 use gradekit_metrics::{bleu, gleu, meteor, nltk_tokenize, score, Metric};
 
 const POOL: &[&str] = &[
@@ -63,4 +64,37 @@ fn long_texts_bypass_the_cache() {
         assert_eq!(a.to_bits(), b.to_bits());
         assert_eq!(a.to_bits(), oracle(m, &long, &other).to_bits(), "{m}");
     }
+}
+
+#[test]
+fn each_distinct_text_is_tokenized_once_per_sample() {
+    let nltk = [Metric::Bleu, Metric::Gleu, Metric::Meteor];
+    for i in 0..200 {
+        // Fresh texts each sample, so nothing is cached from an earlier one.
+        let a = format!("Sample {i}: the cat sat on the mat. It was happy.");
+        let b = format!("In sample {i} a cat sat on a mat!");
+        // A multi grader: every NLTK metric, some twice, in both directions, and one
+        // input equal to its reference.
+        let before = nltk_cache_fills();
+        for m in nltk.iter().chain(&nltk) {
+            score(*m, &a, &b).unwrap();
+            score(*m, &b, &a).unwrap();
+            score(*m, &a, &a).unwrap();
+        }
+        assert_eq!(nltk_cache_fills() - before, 2, "sample {i}");
+    }
+    // A sample reading eight distinct texts (the cache's size): each tokenized once.
+    let texts: Vec<String> = (0..8)
+        .map(|k| format!("text number {k}, one of eight."))
+        .collect();
+    let before = nltk_cache_fills();
+    for _ in 0..3 {
+        for (k, a) in texts.iter().enumerate() {
+            let b = &texts[(k + 3) % texts.len()];
+            for m in nltk {
+                score(m, a, b).unwrap();
+            }
+        }
+    }
+    assert_eq!(nltk_cache_fills() - before, 8);
 }

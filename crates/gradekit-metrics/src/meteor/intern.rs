@@ -9,7 +9,7 @@
 //! collisions, and a key of at most 8 bytes is compared by its word and length (kept per id)
 //! without reading the arena.
 
-use crate::fasthash::{Key, Seed};
+use crate::fasthash::{Key, Key16, Seed};
 
 /// "No entry" in slots and linked lists.
 pub(super) const NONE: u32 = u32::MAX;
@@ -161,6 +161,106 @@ impl StrTable {
     }
 }
 
+/// Lower-cased words of at most [`WordMemo::MAX_KEY`] bytes → a value (their stem id), kept
+/// across calls. Each slot holds the word's exact key (`Key16`) and the value, so a hit reads
+/// one slot: this table grows to tens of thousands of words and is looked up at random, so each
+/// further read (an entry array, the key's bytes) would be one more likely cache miss.
+#[derive(Debug, Default)]
+pub(super) struct WordMemo {
+    seed: Seed,
+    slots: Vec<MemoSlot>,
+    len: usize,
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+struct MemoSlot {
+    w0: u64,
+    w1: u64,
+    /// Key length + 1; 0 = empty.
+    klen: u32,
+    value: u32,
+}
+
+impl WordMemo {
+    /// Longest word kept (longer words go through a [`StrTable`]).
+    pub(super) const MAX_KEY: usize = 16;
+
+    pub(super) fn clear(&mut self) {
+        self.slots.clear();
+        self.len = 0;
+    }
+
+    pub(super) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// The key of `word` (at most [`Self::MAX_KEY`] bytes).
+    #[inline(always)]
+    pub(super) fn key(&self, word: &[u8]) -> Key16 {
+        self.seed.key16(word)
+    }
+
+    #[inline(always)]
+    fn home(&self, hash: u64) -> usize {
+        (hash >> 32) as usize & (self.slots.len() - 1)
+    }
+
+    /// The value kept for the word of key `k`.
+    #[inline]
+    pub(super) fn get(&self, k: &Key16) -> Option<u32> {
+        if self.slots.is_empty() {
+            return None;
+        }
+        let mask = self.slots.len() - 1;
+        let mut i = self.home(k.hash);
+        loop {
+            let s = self.slots[i];
+            if s.klen == 0 {
+                return None;
+            }
+            if s.w0 == k.w0 && s.w1 == k.w1 && s.klen == k.len.wrapping_add(1) {
+                return Some(s.value);
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    /// Keeps `value` for the word of key `k`, which must not be kept yet (and must be at most
+    /// [`Self::MAX_KEY`] bytes long).
+    pub(super) fn insert(&mut self, k: &Key16, value: u32) {
+        if (self.len + 1) * 2 > self.slots.len() {
+            self.grow();
+        }
+        self.place(MemoSlot {
+            w0: k.w0,
+            w1: k.w1,
+            klen: k.len.wrapping_add(1),
+            value,
+        });
+        self.len += 1;
+    }
+
+    fn place(&mut self, slot: MemoSlot) {
+        let hash = self
+            .seed
+            .hash16(slot.w0, slot.w1, slot.klen.saturating_sub(1) as usize);
+        let mask = self.slots.len() - 1;
+        let mut i = self.home(hash);
+        while self.slots[i].klen != 0 {
+            i = (i + 1) & mask;
+        }
+        self.slots[i] = slot;
+    }
+
+    fn grow(&mut self) {
+        let cap = (self.slots.len() * 2).max(1024);
+        let old = std::mem::replace(&mut self.slots, vec![MemoSlot::default(); cap]);
+        for s in old.into_iter().filter(|s| s.klen != 0) {
+            self.place(s);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -183,5 +283,29 @@ mod tests {
         assert_eq!(t.len(), 0);
         assert_eq!(t.lookup("w1"), None);
         assert_eq!(t.intern(""), (0, true));
+    }
+
+    #[test]
+    fn memo_keeps_values_through_growth() {
+        let mut m = WordMemo::default();
+        let words: Vec<String> = (0..5000).map(|i| format!("w{i}x")).collect();
+        for (i, w) in words.iter().enumerate() {
+            let k = m.key(w.as_bytes());
+            assert_eq!(m.get(&k), None);
+            m.insert(&k, i as u32);
+        }
+        assert_eq!(m.len(), 5000);
+        for (i, w) in words.iter().enumerate() {
+            assert_eq!(m.get(&m.key(w.as_bytes())), Some(i as u32));
+        }
+        // Equal words of other lengths, a zero byte, the empty word: distinct keys.
+        assert_eq!(m.get(&m.key(b"w1")), None);
+        assert_eq!(m.get(&m.key(b"w1x\0")), None);
+        assert_eq!(m.get(&m.key(b"")), None);
+        let k = m.key(b"");
+        m.insert(&k, 7);
+        assert_eq!(m.get(&k), Some(7));
+        m.clear();
+        assert_eq!(m.get(&m.key(b"w1x")), None);
     }
 }

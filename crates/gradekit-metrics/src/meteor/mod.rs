@@ -23,10 +23,11 @@
 //! reference id a stack of its free positions (right-most on top), so each hypothesis word is
 //! one look-up. Typically only a few words are left for stage 2: they are stemmed once per
 //! distinct word — the word → stem, stem → WordNet id and stem → synonyms results are kept
-//! across calls as bounded per-thread caches — and paired by a direct scan. WordNet is
-//! consulted only when a free reference stem is a WordNet lemma at all. On the benchmark pairs
-//! the tokenizer is about 60% of the time; the large lemma and stem tables cost cache misses,
-//! hence the per-stem caches.
+//! across calls as bounded per-thread caches (a word of ≤ 16 bytes is looked up in
+//! `intern::WordMemo`, whose slot holds the word's exact key and its stem id: one read per
+//! hit) — and paired by a direct scan. WordNet is consulted only when a free reference stem is
+//! a WordNet lemma at all. On the benchmark pairs the tokenizer is about half the time; the
+//! large lemma and stem tables cost cache misses, hence the per-stem caches.
 //!
 //! Proof of parity: `tests/meteor_vectors.rs` (the dev vectors, thousands of random
 //! synonym-rich pairs scored by NLTK, and the Porter stemmer on a large word list).
@@ -38,7 +39,7 @@ pub mod wordnet;
 use std::cell::RefCell;
 
 use crate::tokenize::Tokens;
-use intern::{StrTable, NONE};
+use intern::{StrTable, WordMemo, NONE};
 use wordnet::WordNet;
 
 /// NLTK's defaults, which azure-ai-evaluation passes explicitly.
@@ -243,6 +244,8 @@ struct Scratch {
     /// and the synonym sets below are kept across calls as caches (a grader sees the same
     /// vocabulary again and again), cleared once they pass [`CACHE_LIMIT`] entries.
     stemmed: StrTable,
+    /// The same for words of at most 16 bytes (nearly all), one slot read per hit.
+    memo: WordMemo,
     stems: StrTable,
     hyp_s: Vec<u32>,
     ref_s: Vec<u32>,
@@ -369,7 +372,7 @@ impl Scratch {
 
     /// Stage 2, NLTK's `_enum_stem_match`: the same walk on the Porter stems of the words left.
     fn stem_stage<H: Words + ?Sized, R: Words + ?Sized>(&mut self, hyp: &H, refr: &R) {
-        if self.stemmed.len() > CACHE_LIMIT
+        if self.stemmed.len() + self.memo.len() > CACHE_LIMIT
             || self.stemmed.text_bytes() + self.stems.text_bytes() > CACHE_LIMIT * 64
             || self.syn_ids.len() > CACHE_LIMIT * 16
         {
@@ -431,6 +434,7 @@ impl Scratch {
     /// Forget the cross-call stem and synonym caches (they are bounded by [`CACHE_LIMIT`]).
     fn clear_caches(&mut self) {
         self.stemmed.reset(1024);
+        self.memo.clear();
         self.stems.reset(1024);
         self.syn_ids.clear();
         self.stem_info.clear();
@@ -438,6 +442,16 @@ impl Scratch {
 
     /// Stem id of a lower-cased token (stemmed once per distinct word).
     fn stem_id(&mut self, lowered: &str) -> u32 {
+        if lowered.len() <= WordMemo::MAX_KEY {
+            let k = self.memo.key(lowered.as_bytes());
+            if let Some(s) = self.memo.get(&k) {
+                return s;
+            }
+            porter::stem_with(lowered, &mut self.stem_buf, &mut self.porter_buf);
+            let (s, _) = self.stems.intern(&self.stem_buf);
+            self.memo.insert(&k, s);
+            return s;
+        }
         let (w, new) = self.stemmed.intern(lowered);
         if new {
             porter::stem_with(

@@ -147,6 +147,38 @@ pub(crate) fn eq_mask(w: u64, c: u8) -> u64 {
     !(((y & LOW7) + LOW7) | y | LOW7)
 }
 
+/// Bit 7 of each byte of the result is set iff that byte of `w` is not Python's ASCII `\w`
+/// (`[0-9A-Za-z_]`). Exact for a word of ASCII bytes; a byte ≥ 0x80 is flagged too, and only
+/// flags above it (later bytes) can be wrong, so the lowest flag is always exact.
+#[inline(always)]
+pub(crate) fn non_word_mask(w: u64) -> u64 {
+    // For x < 0x80, `x + (0x80 - lo)` has bit 7 set iff x ≥ lo and `x + (0x7f - hi)` iff
+    // x > hi; neither sum carries out of its byte. `| 0x20` folds A-Z onto a-z (and no
+    // other byte onto a-z).
+    let l = w | (LO * 0x20);
+    // Wrapping: a byte ≥ 0x80 may carry out of the top byte (its flags are not used then).
+    let ge = |x: u64, lo: u8| x.wrapping_add(LO * (0x80 - u64::from(lo)));
+    let gt = |x: u64, hi: u8| x.wrapping_add(LO * (0x7f - u64::from(hi)));
+    let alpha = ge(l, b'a') & !gt(l, b'z');
+    let digit = ge(w, b'0') & !gt(w, b'9');
+    let word = (alpha | digit | eq_mask(w, b'_')) & !w;
+    !word & HI
+}
+
+/// End of the run of `\w` bytes of ASCII `s` starting at `from` (eight bytes per step).
+#[inline(always)]
+pub(crate) fn word_run_end(s: &[u8], from: usize) -> usize {
+    let mut at = from;
+    loop {
+        // Padding past the end is a space, which ends the run.
+        let m = non_word_mask(word_at(s, at, b' '));
+        if m != 0 {
+            return (at + (m.trailing_zeros() / 8) as usize).min(s.len());
+        }
+        at += 8;
+    }
+}
+
 /// Eight bytes of `b` from `at` as a little-endian word (`pad` past the end).
 #[inline(always)]
 pub(crate) fn word_at(b: &[u8], at: usize, pad: u8) -> u64 {
@@ -207,4 +239,29 @@ pub(crate) fn find_byte(hay: &[u8], c: u8) -> Option<usize> {
         .iter()
         .position(|&b| b == c)
         .map(|p| base + p)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn word_run_end_agrees_with_the_byte_class() {
+        let is_word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+        let mut bytes: Vec<u8> = (0u8..=255).collect();
+        bytes.extend_from_slice(b"abc_XYZ019 @[`{/:");
+        for (i, &c) in bytes.iter().enumerate() {
+            for len in 0..20 {
+                // A run of word bytes, then `c`, then more word bytes.
+                let mut s: Vec<u8> = (0..len).map(|k| b"aZ9_q"[k % 5]).collect();
+                s.push(c);
+                s.extend_from_slice(b"word");
+                let want = s.iter().position(|&b| !is_word(b)).unwrap_or(s.len());
+                assert_eq!(word_run_end(&s, 0), want, "{i} {len}");
+            }
+        }
+        assert_eq!(word_run_end(b"abc", 0), 3);
+        assert_eq!(word_run_end(b"", 0), 0);
+        assert_eq!(word_run_end(b"ab cd", 3), 5);
+    }
 }
