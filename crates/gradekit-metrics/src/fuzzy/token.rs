@@ -103,6 +103,14 @@ pub(crate) fn sorted_words_into(s: &[u32], narrow: bool, out: &mut Vec<Word>) {
     // run of equal keys and are re-sorted by their code points.
     sort_packed(out);
     let cover = if narrow { NARROW_COVER } else { WIDE_COVER };
+    // A register-only scan first: most lists have no such pair, and the fix-up loop below
+    // keeps its index in memory (a store-to-load chain per word).
+    if !out
+        .windows(2)
+        .any(|p| word_key(p[0]) == word_key(p[1]) && word_len(p[1]) > cover)
+    {
+        return;
+    }
     let mut i = 0;
     while i + 1 < out.len() {
         if word_key(out[i]) != word_key(out[i + 1]) || word_len(out[i + 1]) <= cover {
@@ -144,8 +152,12 @@ fn sort_packed(out: &mut [Word]) {
             lo = lo.min(b);
             hi = hi.max(b);
         }
-        for b in lo + 1..=hi {
-            counts[b] += counts[b - 1];
+        // prefix sums with the running total in a register (not a load of the previous
+        // entry just stored: a store-to-load chain per bucket)
+        let mut acc = 0u16;
+        for c in counts.iter_mut().take(hi + 1).skip(lo + 1) {
+            acc += *c;
+            *c = acc;
         }
         let mut sorted = TMP.try_with(Cell::take).unwrap_or_default();
         sorted.clear();
