@@ -665,6 +665,29 @@ mod tests {
             want.sort();
             assert_eq!(got, want, "{s:?}");
         }
+        // many first-letter buckets not starting at 0 (the counting sort's prefix sums over
+        // lo..=hi), words of 1–12 letters so some share 8-byte keys (the fix-up scan)
+        for round in 0..2000u64 {
+            let words = 1 + round % 60;
+            let mut s: Vec<u32> = Vec::new();
+            for _ in 0..words {
+                seed = seed
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                let r = seed >> 20;
+                let len = 1 + (r % 12) as u32;
+                let first = [b'0', b'a', b'q', b'z'][(r >> 8) as usize % 4];
+                s.push(u32::from(first) + (r >> 12) as u32 % 3);
+                for i in 1..len {
+                    s.push(97 + ((r >> (16 + i)) as u32 & 1) * (1 + round as u32 % 25));
+                }
+                s.push(0x20);
+            }
+            let got = sorted_split(&s, true);
+            let mut want: Vec<&[u32]> = s.split(|&c| c == 0x20).filter(|w| !w.is_empty()).collect();
+            want.sort();
+            assert_eq!(got, want, "{s:?}");
+        }
         // more than 256 words: the library sort
         let s: Vec<u32> = (0..3000u32)
             .map(|i| {
