@@ -32,20 +32,45 @@ use std::sync::mpsc;
 use std::time::Instant;
 use summary::Summary;
 
-/// One line through parse, grade and row serialisation (see `crate::fuzz_score_line`).
+/// One line through parse, grade and row serialisation (see `crate::fuzz_score_line`); when
+/// the run would read the line lean (see `plan`), that reading must write the same row (timing
+/// aside) — it panics otherwise, which is what a fuzzer looks for.
 pub(crate) fn fuzz_line(grader: &CompiledGrader, bytes: &[u8], sample_key: Option<&str>) -> bool {
     let rows = row::RowWriter::new(grader);
+    let steady = |mut r: GradeResult| {
+        r.execution_time = 0.0;
+        r
+    };
     let mut out = Vec::new();
-    match line::parse(bytes, sample_key, grader.sample_parts()) {
+    let graded = match line::parse(bytes, sample_key, grader.sample_parts()) {
         line::Parsed::Grade { id, ctx } => {
-            rows.graded(&mut out, 1, id.as_ref(), &grader.grade(&ctx));
+            rows.graded(&mut out, 1, id.as_ref(), &steady(grader.grade(&ctx)));
             true
         }
         line::Parsed::Invalid { id, code, message } => {
             row::RowWriter::invalid(&mut out, 1, id.as_ref(), code, &message);
             false
         }
+    };
+    if let Some(p) = planner(grader, sample_key, false) {
+        let mut plans = plan::Plans::default();
+        plans.push_line(bytes, &p);
+        let r = plans.grade(0, &p, |l| grader.grade_input(l), |c| grader.grade(c));
+        let mut lean = Vec::new();
+        match (r, plans.plans.first()) {
+            (Some(r), _) => rows.graded_raw(&mut lean, 1, plans.id(0), &steady(r)),
+            (None, Some(plan::Plan::Invalid { code, message, .. })) => {
+                row::RowWriter::invalid_raw(&mut lean, 1, plans.id(0), code, message)
+            }
+            (None, _) => {}
+        }
+        assert_eq!(
+            String::from_utf8_lossy(&lean),
+            String::from_utf8_lossy(&out),
+            "the lean reading of a score line differs from the established one"
+        );
     }
+    graded
 }
 
 #[derive(Debug, clap::Args)]
