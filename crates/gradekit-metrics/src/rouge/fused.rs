@@ -202,7 +202,23 @@ pub(crate) struct Fused {
     input: Bitmap,
     ref_ids: Vec<u32>,
     inp_ids: Vec<u32>,
+    /// The reference the table holds, when it may be reused: its text and what the build
+    /// produced. In RL the G completions of one prompt are scored against one reference one
+    /// after another; the table then stands and only the input is tokenized.
+    last: Option<Built>,
+    last_text: Vec<u8>,
 }
+
+/// What building the table for a reference produced.
+#[derive(Debug, Clone, Copy)]
+struct Built {
+    n_ref: usize,
+    vocab: u32,
+    cap: usize,
+}
+
+/// Longest reference kept for reuse, in bytes.
+const REUSE_MAX: usize = 1 << 14;
 
 /// Outcome of one pair.
 pub(crate) enum Outcome {
@@ -237,7 +253,8 @@ pub(crate) fn with_fused<R>(f: impl FnOnce(&mut Fused) -> R) -> R {
         .slots
         .len()
         .max(b.ref_ids.capacity())
-        .max(b.inp_ids.capacity());
+        .max(b.inp_ids.capacity())
+        .max(b.last_text.capacity());
     if big <= KEEP && b.reference.bits.capacity().max(b.input.bits.capacity()) <= KEEP {
         let _ = FUSED.try_with(|c| c.set(Some(b)));
     }
@@ -245,31 +262,9 @@ pub(crate) fn with_fused<R>(f: impl FnOnce(&mut Fused) -> R) -> R {
 }
 
 impl Fused {
-    /// LCS and token counts of a pair; `check` applies rouge_l's cost limit before the LCS.
-    pub(crate) fn lcs(&mut self, input: &str, reference: &str, check: bool) -> Outcome {
-        let (inp, refr) = (input.as_bytes(), reference.as_bytes());
-        // Slots keep reference offsets in 32 bits.
-        if refr.len() > u32::MAX as usize || !self.reference.fill(refr) || !self.input.fill(inp) {
-            return Outcome::General;
-        }
-        let (n_ref, n_inp) = (self.reference.tokens, self.input.tokens);
-        if n_ref == 0 || n_inp == 0 {
-            return Outcome::Counts {
-                input: n_inp,
-                reference: n_ref,
-                lcs: 0,
-            };
-        }
-        if check {
-            if let Err(e) = crate::limits::check_rouge_l(n_inp, n_ref) {
-                return Outcome::Limit(e);
-            }
-        }
-        let seed = *self.seed.get_or_insert_with(|| {
-            let s = Seed::default();
-            let k = s.key(b"rouge_l fused");
-            [k.hash, s.key(b"seed").hash | 1]
-        });
+    /// Interns the reference's tokens (bitmap in `self.reference`) into the table: dense ids,
+    /// and the LCS masks when it has at most 64 tokens; remembers the reference for reuse.
+    fn build(&mut self, refr: &[u8], n_ref: usize, seed: &[u64; 2]) -> Built {
         // Table of ≥ 2·n_ref slots (load ≤ ½), reused: slots of older calls are dead by stamp.
         let cap = (n_ref * 2).next_power_of_two().max(16);
         if self.slots.len() < cap {
@@ -293,7 +288,7 @@ impl Fused {
         let ref_ids = &mut self.ref_ids;
         ref_ids.clear();
         for (pos, (start, end)) in self.reference.tokens().enumerate() {
-            let (word, hash) = token_key(&seed, refr, start, end);
+            let (word, hash) = token_key(seed, refr, start, end);
             let len = (end - start) as u32;
             let mut i = (hash >> shift) as usize & mask;
             loop {
@@ -325,9 +320,69 @@ impl Fused {
                 ref_ids.push(s.id);
             }
         }
+        let built = Built {
+            n_ref,
+            vocab: next_id,
+            cap,
+        };
+        self.last_text.clear();
+        if refr.len() <= REUSE_MAX {
+            self.last_text.extend_from_slice(refr);
+            self.last = Some(built);
+        } else {
+            self.last = None;
+        }
+        built
+    }
+
+    /// LCS and token counts of a pair; `check` applies rouge_l's cost limit before the LCS.
+    pub(crate) fn lcs(&mut self, input: &str, reference: &str, check: bool) -> Outcome {
+        let (inp, refr) = (input.as_bytes(), reference.as_bytes());
+        // The table of the previous call's reference, if it is this one (same bytes).
+        let reused = match self.last {
+            Some(built) if self.last_text.as_slice() == refr => Some(built),
+            _ => None,
+        };
+        // Slots keep reference offsets in 32 bits.
+        if reused.is_none() && (refr.len() > u32::MAX as usize || !self.reference.fill(refr)) {
+            self.last = None;
+            return Outcome::General;
+        }
+        if !self.input.fill(inp) {
+            return Outcome::General;
+        }
+        let n_ref = reused.map_or(self.reference.tokens, |b| b.n_ref);
+        let n_inp = self.input.tokens;
+        if n_ref == 0 || n_inp == 0 {
+            return Outcome::Counts {
+                input: n_inp,
+                reference: n_ref,
+                lcs: 0,
+            };
+        }
+        if check {
+            if let Err(e) = crate::limits::check_rouge_l(n_inp, n_ref) {
+                return Outcome::Limit(e);
+            }
+        }
+        let seed = *self.seed.get_or_insert_with(|| {
+            let s = Seed::default();
+            let k = s.key(b"rouge_l fused");
+            [k.hash, s.key(b"seed").hash | 1]
+        });
+        let single = n_ref <= 64;
+        let built = match reused {
+            Some(built) => built,
+            None => self.build(refr, n_ref, &seed),
+        };
+        let (cap, stamp) = (built.cap, self.stamp);
+        let next_id = built.vocab;
+        let mask = cap - 1;
+        let shift = 64 - cap.trailing_zeros();
+        let slots = &self.slots[..cap];
+        let ref_ids = &self.ref_ids;
 
         // Input → lookups: the slot of `text[start..end]`, if the reference has the token.
-        let slots = &*slots;
         let table = Table {
             slots,
             stamp,
@@ -359,9 +414,9 @@ impl Fused {
                 lcs_one_word(inp_ids, ref_ids, vocab)
             } else {
                 let (pattern, text) = if inp_ids.len() < ref_ids.len() {
-                    (&*inp_ids, &*ref_ids)
+                    (&*inp_ids, ref_ids)
                 } else {
-                    (&*ref_ids, &*inp_ids)
+                    (ref_ids, &*inp_ids)
                 };
                 Pattern::new(pattern, vocab).lcs(text.iter().copied())
             }
@@ -483,6 +538,35 @@ mod tests {
             assert_eq!(fused_tokens(&t), Some(super::super::tokenize(&t)));
             let t = format!("{} y", "Q".repeat(len));
             assert_eq!(fused_tokens(&t), Some(super::super::tokenize(&t)));
+        }
+    }
+
+    /// One reference against many inputs in a row (the table is reused), interleaved with
+    /// inputs that leave early (empty, special code points, other references).
+    #[test]
+    fn reused_reference_equals_general() {
+        let mut r = Rng(0x1234_5678_9ABC_DEF1);
+        for round in 0..3000 {
+            let reference = random_text(&mut r, if round % 10 == 0 { 300 } else { 40 });
+            for k in 0..6 {
+                let input = match (round + k) % 9 {
+                    0 => String::new(),
+                    1 => "İ x".to_owned(),
+                    2 => reference.clone(),
+                    _ => random_text(&mut r, 60),
+                };
+                let got = super::super::rouge_l(&input, &reference);
+                let want = super::super::rouge_l_general(&input, &reference);
+                assert_eq!(got.to_bits(), want.to_bits(), "{input:?} / {reference:?}");
+                if k == 3 {
+                    // another reference in between, then back to this one
+                    let other = random_text(&mut r, 40);
+                    assert_eq!(
+                        super::super::rouge_l(&input, &other).to_bits(),
+                        super::super::rouge_l_general(&input, &other).to_bits()
+                    );
+                }
+            }
         }
     }
 
