@@ -29,7 +29,9 @@
 //! the token for tokens of ≤ 16 bytes — nearly all of them — so a table slot
 //! holds the key and the id and a probe compares three words without reading
 //! token bytes again (longer tokens are then compared byte by byte). The token
-//! table is a quarter full and its slots carry a per-call stamp (never
+//! table is a quarter full (half past 4,096 ids), sized by the reference up to
+//! 4,096 tokens and grown with its vocabulary beyond (memory follows distinct
+//! tokens, not tokens), and its slots carry a per-call stamp (never
 //! cleared); an input token's first slot decides hit or miss without a branch
 //! on the outcome (input tokens are found or not about as often, so that branch
 //! mispredicted half the time). The pairs of step 2 are looked up in a
@@ -172,6 +174,8 @@ struct TokenTable {
     mask: usize,
     shift: u32,
     stamp: u32,
+    /// Ids the table takes before it grows.
+    limit: usize,
     /// First reference position of each id.
     first: Vec<u32>,
 }
@@ -193,12 +197,11 @@ const SPARSE_UP_TO: usize = 4096;
 const KEEP_SLOTS: usize = 1 << 16;
 
 impl TokenTable {
+    /// Empties the table, sized for `items` tokens — at most [`SPARSE_UP_TO`] of them: a longer
+    /// reference grows the table as its distinct tokens come ([`Self::grow`]), so memory follows
+    /// the vocabulary, not the token count.
     fn reset(&mut self, items: usize) {
-        let (cap, shift) = table_size(if items <= SPARSE_UP_TO {
-            items * 2
-        } else {
-            items
-        });
+        let (cap, shift) = table_size(items.min(SPARSE_UP_TO) * 2);
         if self.slots.len() < cap || self.slots.len() > KEEP_SLOTS.max(cap) {
             self.slots.clear();
             self.slots.resize(cap, Slot::default());
@@ -209,13 +212,54 @@ impl TokenTable {
             self.slots.iter_mut().for_each(|s| s.stamp = 0);
             self.stamp = 1;
         }
-        self.mask = cap - 1;
-        self.shift = shift;
+        self.set_size(cap, shift);
         self.first.clear();
     }
 
     fn len(&self) -> usize {
         self.first.len()
+    }
+
+    /// Whether the table is past its load limit (a quarter up to [`SPARSE_UP_TO`] ids, then
+    /// a half) and must [`Self::grow`] before the next insertion.
+    #[inline(always)]
+    fn full(&self) -> bool {
+        self.first.len() >= self.limit
+    }
+
+    /// Sets the mask, shift and load limit of a table of `cap` slots.
+    fn set_size(&mut self, cap: usize, shift: u32) {
+        self.mask = cap - 1;
+        self.shift = shift;
+        self.limit = if cap <= SPARSE_UP_TO * 4 {
+            cap / 4
+        } else {
+            cap / 2
+        };
+    }
+
+    /// Doubles the table and places every id again (keys recomputed from the reference).
+    #[cold]
+    fn grow<R: TokenSeq + ?Sized>(&mut self, reference: &R, seed: &Seed) {
+        let (cap, shift) = table_size(self.mask + 1);
+        self.slots.clear();
+        self.slots.resize(cap, Slot::default());
+        self.stamp = 1;
+        self.set_size(cap, shift);
+        for (id, &j) in self.first.iter().enumerate() {
+            let (k, _) = reference.key16(j as usize, seed);
+            let mut i = home(k.hash, shift, self.mask);
+            while self.slots[i].stamp == self.stamp {
+                i = (i + 1) & self.mask;
+            }
+            self.slots[i] = Slot {
+                w0: k.w0,
+                w1: k.w1,
+                len: k.len,
+                id: id as u32,
+                stamp: self.stamp,
+            };
+        }
     }
 
     /// Id of `tok` (`Ok`), or the free slot where it would go (`Err`).
@@ -394,6 +438,9 @@ impl Scratch {
                         stamp: t.stamp,
                     };
                     t.first.push(k as u32);
+                    if t.full() {
+                        t.grow(reference, &self.seed);
+                    }
                     id
                 }
             };
@@ -727,6 +774,41 @@ mod tests {
             let mut out = [0u64; 5];
             s.clipped_overlaps(&mut out);
             for n in 1..=5 {
+                assert_eq!(out[n - 1], naive(&r, &h, n), "n={n}");
+            }
+        });
+    }
+
+    #[test]
+    fn a_large_vocabulary_grows_the_token_table() {
+        // 20,000 distinct tokens (short and long) in a reference of 30,000: the table starts
+        // sized for SPARSE_UP_TO tokens and grows several times.
+        let words: Vec<String> = (0..30_000)
+            .map(|i| {
+                let k = i % 20_000;
+                if k % 3 == 0 {
+                    format!("a-rather-long-token-{k}")
+                } else {
+                    format!("w{k}")
+                }
+            })
+            .collect();
+        let r: Vec<&str> = words.iter().map(String::as_str).collect();
+        let h: Vec<&str> = r
+            .iter()
+            .step_by(7)
+            .chain(["absent", "w3"].iter())
+            .copied()
+            .collect();
+        with_scratch(|s| {
+            s.intern(&r[..], &h[..]);
+            assert_eq!(s.ids.vocab, 20_000);
+            for (j, &id) in s.ids.reference.iter().enumerate() {
+                assert_eq!(s.ids.reference[j % 20_000], id, "{j}");
+            }
+            let mut out = [0u64; 2];
+            s.clipped_overlaps(&mut out);
+            for n in 1..=2 {
                 assert_eq!(out[n - 1], naive(&r, &h, n), "n={n}");
             }
         });

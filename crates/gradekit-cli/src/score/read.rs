@@ -123,9 +123,17 @@ pub struct Spare {
     results: Vec<Option<GradeResult>>,
 }
 
+/// Bytes asked of the input per read, straight into the chunk's buffer. Small enough that
+/// the bytes read past a chunk's last line (copied to the next chunk) stay a few per cent.
+const READ_BYTES: usize = 64 << 10;
+
 /// Reads chunks until the end of input, an error, or the receiver hanging up. With a
 /// `planner`, every line is read into its plan here (see [`Plans`]); `spares` are buffers of
 /// chunks already written, reused when there are some.
+///
+/// The input is read straight into the chunk's buffer (no copy through a `BufReader`): a
+/// chunk's `data` is a zero-filled buffer whose first `filled` bytes were read; lines are
+/// split in place, and the bytes after the chunk's last line are carried to the next chunk.
 #[allow(clippy::too_many_arguments)]
 pub fn read_chunks(
     mut reader: BufReader<Box<dyn Read + Send>>,
@@ -138,11 +146,25 @@ pub fn read_chunks(
     planner: Option<&Planner>,
     spares: Option<&mpsc::Receiver<Spare>>,
 ) {
+    // What the `BufReader` already holds (after `skip_input`) comes first.
+    let mut carry = reader.buffer().to_vec();
+    let held = carry.len();
+    reader.consume(held);
+    let mut input = reader.into_inner();
+    let mut at_eof = false;
     loop {
         let spare = spares.and_then(|s| s.try_recv().ok()).unwrap_or_default();
         let mut data = spare.data;
-        data.clear();
-        data.reserve(1 << 20);
+        // Zero-filled once per buffer: `data` keeps its length between chunks.
+        if data.len() < (1 << 20) + READ_BYTES {
+            data.resize((1 << 20) + READ_BYTES, 0);
+        }
+        if data.len() < carry.len() + READ_BYTES {
+            data.resize(carry.len() + READ_BYTES, 0);
+        }
+        data[..carry.len()].copy_from_slice(&carry);
+        let mut filled = carry.len();
+        let mut pos = 0usize;
         let mut lines = spare.lines;
         lines.clear();
         lines.reserve(CHUNK_LINES);
@@ -151,9 +173,18 @@ pub fn read_chunks(
         // Bytes of `data` not hashed yet: kept lines are hashed in one piece at the end of the
         // chunk (blank lines stay in `data` for that), a too-long line as it streams by.
         let mut hashed = 0;
-        while lines.len() < CHUNK_LINES && data.len() < CHUNK_BYTES {
-            let start = data.len();
-            let read = read_line(&mut reader, &mut data, max_line, &mut hash, &mut hashed);
+        while lines.len() < CHUNK_LINES && pos < CHUNK_BYTES {
+            let start = pos;
+            let read = next_line(
+                &mut input,
+                &mut data,
+                &mut filled,
+                &mut pos,
+                &mut at_eof,
+                max_line,
+                &mut hash,
+                &mut hashed,
+            );
             let (n, kept) = match read {
                 Ok(x) => x,
                 Err(e) => {
@@ -171,10 +202,10 @@ pub fn read_chunks(
             offset += n as u64;
             if !kept {
                 too_long.push((lines.len(), n as u64));
-                lines.push((line_no, start..start));
+                lines.push((line_no, pos..pos));
                 continue;
             }
-            let mut end = data.len();
+            let mut end = pos;
             if data[end - 1] == b'\n' {
                 end -= 1;
                 if end > start && data[end - 1] == b'\r' {
@@ -186,7 +217,9 @@ pub fn read_chunks(
             }
             lines.push((line_no, start..end));
         }
-        hash.update(&data[hashed..]);
+        hash.update(&data[hashed..pos]);
+        carry.clear();
+        carry.extend_from_slice(&data[pos..filled]);
         let mut chunk = Chunk {
             data,
             lines,
@@ -207,56 +240,109 @@ pub fn read_chunks(
     }
 }
 
-/// Reads one line (through its `\n`, or to the end of input). The line is appended to `data`
-/// when it has at most `max` bytes before its line break (and hashed later, from `data`); a
-/// longer one is consumed without being kept, hashed as it goes after `data[hashed..]` (the
-/// bytes before it not hashed yet), so the hash always covers the input in order.
-fn read_line(
-    reader: &mut impl BufRead,
+/// One read into `data[filled..]` (at most [`READ_BYTES`], growing `data` when it is nearly
+/// full); returns how many bytes came (0: end of input).
+fn fill(input: &mut impl Read, data: &mut Vec<u8>, filled: &mut usize) -> std::io::Result<usize> {
+    if data.len() - *filled < READ_BYTES {
+        let grow = (data.len() / 2).max(READ_BYTES);
+        data.resize(data.len() + grow, 0);
+    }
+    let end = (*filled + READ_BYTES).min(data.len());
+    loop {
+        match input.read(&mut data[*filled..end]) {
+            Ok(n) => {
+                *filled += n;
+                return Ok(n);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Takes the next line (through its `\n`, or to the end of input) starting at `data[*pos]`,
+/// reading more input when the line is not all in `data[..*filled]` yet. A line with at most
+/// `max` bytes before its line break is kept: `*pos` moves past it (it is hashed later, from
+/// `data`). A longer one is consumed without being kept: `data[*hashed..]` up to the line is
+/// hashed, then the line as it streams by, and `*pos` stays (so the hash covers the input in
+/// order). Returns the line's size in the input (0: end of input) and whether it was kept.
+#[allow(clippy::too_many_arguments)]
+fn next_line(
+    input: &mut impl Read,
     data: &mut Vec<u8>,
+    filled: &mut usize,
+    pos: &mut usize,
+    at_eof: &mut bool,
     max: usize,
     hash: &mut InputHash,
     hashed: &mut usize,
 ) -> std::io::Result<(usize, bool)> {
-    let start = data.len();
-    let mut n = 0usize;
-    let mut kept = true;
+    let start = *pos;
+    // Bytes of the line already searched for a line break.
+    let mut searched = start;
     loop {
-        let buf = match reader.fill_buf() {
-            Ok(b) => b,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        };
-        if buf.is_empty() {
-            break;
-        }
         // memchr: a line is ~0.5–1 KB, a byte-at-a-time search was a visible share of the
         // reader thread
-        let (take, done) = match memchr::memchr(b'\n', buf) {
-            Some(i) => (i + 1, true),
-            None => (buf.len(), false),
-        };
-        if kept {
-            let body = data.len() - start + take - usize::from(done);
-            if body <= max {
-                data.extend_from_slice(&buf[..take]);
-            } else {
-                kept = false;
-                hash.update(&data[*hashed..]);
-                data.truncate(start);
-                *hashed = start;
+        if let Some(i) = memchr::memchr(b'\n', &data[searched..*filled]) {
+            let nl = searched + i;
+            if nl - start <= max {
+                *pos = nl + 1;
+                return Ok((nl + 1 - start, true));
             }
+            // Too long, though all in memory: hashed from `data` later like any other bytes
+            // (the line is skipped, not kept).
+            *pos = nl + 1;
+            return Ok((nl + 1 - start, false));
         }
-        if !kept {
-            hash.update(&buf[..take]);
+        searched = *filled;
+        if *filled - start > max {
+            return skip_long_line(input, data, filled, start, at_eof, hash, hashed);
         }
-        reader.consume(take);
-        n += take;
-        if done {
-            break;
+        if *at_eof || fill(input, data, filled)? == 0 {
+            *at_eof = true;
+            *pos = *filled;
+            return Ok((*filled - start, true));
         }
     }
-    Ok((n, kept))
+}
+
+/// Streams past the rest of a line too long to keep whose first bytes are `data[start..
+/// *filled]`, hashing everything up to its end in order; the bytes after it are moved to
+/// `data[start..]`. Returns the line's size and `false` (not kept).
+fn skip_long_line(
+    input: &mut impl Read,
+    data: &mut Vec<u8>,
+    filled: &mut usize,
+    start: usize,
+    at_eof: &mut bool,
+    hash: &mut InputHash,
+    hashed: &mut usize,
+) -> std::io::Result<(usize, bool)> {
+    let mut n = *filled - start;
+    hash.update(&data[*hashed..*filled]);
+    *hashed = start;
+    *filled = start;
+    loop {
+        if *at_eof || fill(input, data, filled)? == 0 {
+            *at_eof = true;
+            return Ok((n, false));
+        }
+        let got = &data[start..*filled];
+        match memchr::memchr(b'\n', got) {
+            Some(i) => {
+                hash.update(&got[..=i]);
+                n += i + 1;
+                data.copy_within(start + i + 1..*filled, start);
+                *filled -= i + 1;
+                return Ok((n, false));
+            }
+            None => {
+                hash.update(got);
+                n += got.len();
+                *filled = start;
+            }
+        }
+    }
 }
 
 /// Reads and hashes the first `n` bytes of the input.
@@ -279,57 +365,94 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
 
+    /// Gives at most a few bytes per read (sizes cycle through 1..=`max`), so that lines
+    /// straddle reads.
+    struct Trickle {
+        bytes: std::io::Cursor<Vec<u8>>,
+        max: usize,
+        next: usize,
+    }
+
+    impl Read for Trickle {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            self.next = self.next % self.max + 1;
+            let n = buf.len().min(self.next);
+            self.bytes.read(&mut buf[..n])
+        }
+    }
+
     /// Every chunk's hash is the hash of the input up to its end, whatever the lines: blank,
-    /// CRLF, too long to keep (streamed past), across chunk boundaries.
+    /// CRLF, too long to keep (streamed past, or all read at once), across chunk boundaries,
+    /// whatever the sizes the input comes in; the kept lines are the input's lines.
     #[test]
     fn chunk_hashes_cover_the_input_in_order() {
         let mut input = Vec::new();
+        let mut want_lines = Vec::new();
         for i in 0..5000usize {
-            match i % 7 {
-                0 => input.extend_from_slice(b"   \n"),
-                1 => input.extend_from_slice(b"\r\n"),
-                2 => input.extend(std::iter::repeat_n(b'x', 70 + i % 50)),
-                _ => input.extend_from_slice(format!("{{\"n\": {i}}}").as_bytes()),
+            let line = match i % 7 {
+                0 => b"   ".to_vec(),
+                1 => b"\r".to_vec(),
+                2 => std::iter::repeat_n(b'x', 60 + i % 50).collect(),
+                _ => format!("{{\"n\": {i}}}").into_bytes(),
+            };
+            input.extend_from_slice(&line);
+            // The limit counts a CRLF's `\r`.
+            let body = line.len() + usize::from(i % 3 == 0);
+            if i % 7 > 2 || (i % 7 == 2 && body <= 64) {
+                want_lines.push((i as u64 + 1, line));
             }
             input.extend_from_slice(if i % 3 == 0 { b"\r\n" } else { b"\n" });
         }
         input.extend_from_slice(b"{\"last\": true}"); // no final line break
-        let (tx, rx) = mpsc::sync_channel(64);
-        let reader: Box<dyn Read + Send> = Box::new(std::io::Cursor::new(input.clone()));
-        // A small buffer: lines straddle refills.
-        let reader = BufReader::with_capacity(97, reader);
-        read_chunks(
-            reader,
-            0,
-            0,
-            InputHash::default(),
-            &tx,
-            "in",
-            64,
-            None,
-            None,
-        );
-        drop(tx);
-        let mut lines = 0;
-        let mut too_long = 0;
-        let mut last = 0;
-        for chunk in rx {
-            let chunk = chunk.unwrap();
-            let mut want = InputHash::default();
-            want.update(&input[..chunk.end_offset as usize]);
-            assert_eq!(
-                chunk.end_hash,
-                want.hex(),
-                "chunk ending at {}",
-                chunk.end_offset
+        want_lines.push((5001, b"{\"last\": true}".to_vec()));
+        for max_read in [1, 7, 97, 1000, usize::MAX] {
+            // Something already buffered, as after `skip_input`.
+            let inner: Box<dyn Read + Send> = Box::new(Trickle {
+                bytes: std::io::Cursor::new(input.clone()),
+                max: max_read,
+                next: 0,
+            });
+            let mut reader = BufReader::with_capacity(97, inner);
+            reader.fill_buf().unwrap();
+            let (tx, rx) = mpsc::sync_channel(64);
+            read_chunks(
+                reader,
+                0,
+                0,
+                InputHash::default(),
+                &tx,
+                "in",
+                64,
+                None,
+                None,
             );
-            lines += chunk.len();
-            too_long += chunk.too_long.len();
-            last = chunk.end_offset;
+            drop(tx);
+            let mut lines = Vec::new();
+            let mut too_long = 0;
+            let mut last = 0;
+            for chunk in rx {
+                let chunk = chunk.unwrap();
+                let mut want = InputHash::default();
+                want.update(&input[..chunk.end_offset as usize]);
+                assert_eq!(
+                    chunk.end_hash,
+                    want.hex(),
+                    "chunk ending at {} (reads of {max_read})",
+                    chunk.end_offset
+                );
+                for i in 0..chunk.len() {
+                    if chunk.too_long.iter().all(|(k, _)| *k != i) {
+                        let (n, l) = chunk.line(i);
+                        lines.push((n, l.to_vec()));
+                    }
+                }
+                too_long += chunk.too_long.len();
+                last = chunk.end_offset;
+            }
+            assert_eq!(last, input.len() as u64);
+            // Blank lines give no line; the x-lines over 64 bytes are too long to keep.
+            assert_eq!(lines, want_lines, "reads of {max_read}");
+            assert!(too_long > 500, "{too_long}");
         }
-        assert_eq!(last, input.len() as u64);
-        // Blank lines give no line; the x-lines over 64 bytes are too long to keep.
-        assert_eq!(lines, 5000 - 2 * 715 + 1);
-        assert!(too_long > 500, "{too_long}");
     }
 }

@@ -4,7 +4,8 @@
 //! sample that graded cleanly — the 24-key `metadata.errors` object, which alone is ~900 of the
 //! row's ~1,100 bytes. [`RowWriter`] serialises those parts once and copies them; only the line
 //! number, reward, sub-rewards, timing and the rare per-row values are formatted per row, by
-//! serde_json, straight into the chunk's output buffer. The bytes are exactly what serialising
+//! serde_json, straight into the chunk's output buffer (`null`s, `passed` and rewards of
+//! exactly 0 or 1 are copied as the text serde_json gives them). The bytes are exactly what serialising
 //! the row struct with serde_json gives (a test holds the two together), so the wire format has one
 //! definition.
 
@@ -53,7 +54,7 @@ impl RowWriter {
             out.extend_from_slice(id);
         }
         out.extend_from_slice(b",\"reward\":");
-        json(out, &r.reward);
+        float(out, r.reward);
         out.extend_from_slice(b",\"sub_rewards\":");
         if r.sub_rewards.is_empty() {
             out.extend_from_slice(b"{}");
@@ -70,15 +71,20 @@ impl RowWriter {
         out.extend_from_slice(b",\"execution_time\":");
         json(out, &r.execution_time);
         out.extend_from_slice(b",\"scores\":{},\"token_usage\":");
-        json(out, &r.token_usage);
-        out.extend_from_slice(b",\"sampled_model_name\":");
-        json(out, &r.sampled_model_name);
-        out.push(b'}');
-        if let Some(t) = self.threshold {
-            out.extend_from_slice(b",\"passed\":");
-            json(out, &(r.reward >= t));
+        match &r.token_usage {
+            None => out.extend_from_slice(b"null"),
+            Some(u) => json(out, u),
         }
-        out.extend_from_slice(b"}\n");
+        out.extend_from_slice(b",\"sampled_model_name\":");
+        match &r.sampled_model_name {
+            None => out.extend_from_slice(b"null"),
+            Some(m) => json(out, m),
+        }
+        out.extend_from_slice(match self.threshold {
+            None => b"}}\n",
+            Some(t) if r.reward >= t => b"},\"passed\":true}\n",
+            Some(_) => b"},\"passed\":false}\n",
+        });
     }
 
     /// Appends the error row of a line that could not be graded, and a newline.
@@ -116,6 +122,18 @@ fn uint(out: &mut Vec<u8>, mut n: u64) {
         }
     }
     out.extend_from_slice(&buf[i..]);
+}
+
+/// A float as serde_json writes it; the rewards most graders give most often (exactly `0.0`
+/// and `1.0`, compared bit for bit so that `-0.0` still goes through serde_json) are copied.
+fn float(out: &mut Vec<u8>, x: f64) {
+    if x.to_bits() == 0f64.to_bits() {
+        out.extend_from_slice(b"0.0");
+    } else if x.to_bits() == 1f64.to_bits() {
+        out.extend_from_slice(b"1.0");
+    } else {
+        json(out, &x);
+    }
 }
 
 /// serde_json into a byte buffer. Writing into a `Vec` cannot fail, and none of the types
@@ -214,6 +232,10 @@ mod tests {
             cached_tokens: 0,
         });
         with_usage.sampled_model_name = Some("gpt-4o-2024".into());
+        let mut negative_zero = result();
+        negative_zero.reward = -0.0;
+        let mut nan = result();
+        nan.reward = f64::NAN;
         let mut with_subs = result();
         with_subs.reward = 1.0;
         with_subs.sub_rewards.insert("a".into(), 1.0);
@@ -225,7 +247,14 @@ mod tests {
             Some(json!({"k": [1, 2.5]})),
         ];
         for g in [&plain, &multi] {
-            for r in [&result(), &with_errors, &with_usage, &with_subs] {
+            for r in [
+                &result(),
+                &with_errors,
+                &with_usage,
+                &with_subs,
+                &negative_zero,
+                &nan,
+            ] {
                 for id in &ids {
                     for line in [1, u64::MAX] {
                         let mut out = Vec::new();

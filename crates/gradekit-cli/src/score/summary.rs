@@ -25,9 +25,11 @@ pub struct Summary {
 
 impl Summary {
     pub fn add(&mut self, r: &GradeResult, threshold: Option<f64>) {
+        // A clean row (nearly all of them) sets no flag: skip walking the flags.
+        let flags = (!r.errors.is_clean()).then(|| r.errors.set_flags());
         self.add_parts(
             r.reward,
-            r.errors.set_flags(),
+            flags.into_iter().flatten(),
             r.sub_rewards.iter().map(|(k, v)| (k.as_str(), *v)),
             threshold,
         );
