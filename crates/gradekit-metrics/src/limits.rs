@@ -101,26 +101,26 @@ pub(crate) fn check_fuzzy(input_len: usize, reference_len: usize) -> Result<(), 
     }
     // WRatio's own branch: lr = n / m as f64, partial path from 1.5 on.
     let partial = n as f64 / m as f64 >= 1.5;
-    let (ok, limit) = if partial {
-        (
-            m.saturating_mul(n) <= FUZZY_MAX_PARTIAL_CELLS,
-            format!(
-                "lengths 1.5x or more apart: shorter * longer at most {FUZZY_MAX_PARTIAL_CELLS}, \
-                 e.g. 5,000 against 50,000 characters"
-            ),
-        )
+    let ok = if partial {
+        m.saturating_mul(n) <= FUZZY_MAX_PARTIAL_CELLS
     } else {
-        (
-            lcs_steps(input_len, reference_len) <= FUZZY_MAX_STEPS,
-            format!(
-                "lengths within 1.5x: ceil(shorter/64) * longer at most {FUZZY_MAX_STEPS}, \
-                 e.g. 110,000 characters a side"
-            ),
-        )
+        lcs_steps(input_len, reference_len) <= FUZZY_MAX_STEPS
     };
     if ok {
         return Ok(());
     }
+    // The message is built only on the error path: this check runs once per graded pair.
+    let limit = if partial {
+        format!(
+            "lengths 1.5x or more apart: shorter * longer at most {FUZZY_MAX_PARTIAL_CELLS}, \
+             e.g. 5,000 against 50,000 characters"
+        )
+    } else {
+        format!(
+            "lengths within 1.5x: ceil(shorter/64) * longer at most {FUZZY_MAX_STEPS}, \
+             e.g. 110,000 characters a side"
+        )
+    };
     Err(LimitError {
         metric: Metric::FuzzyMatch,
         unit: "characters after default_process",
