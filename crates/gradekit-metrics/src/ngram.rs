@@ -49,7 +49,10 @@
 
 use std::cell::Cell;
 
+mod table;
+
 use crate::fasthash::{Key, Key16, Seed};
+use table::{TokenTable, KEEP_SLOTS};
 
 /// Seeded hasher for maps keyed by token bytes (rouge's prepared references).
 pub(crate) type Hasher = foldhash::fast::RandomState;
@@ -159,160 +162,6 @@ impl Slots {
     }
 }
 
-/// The token table of one pair: reference tokens → dense ids.
-///
-/// Each slot holds the token's exact key (`Key16`: its first 16 bytes as two words, and its
-/// length) with its id, so a probe reads one slot: a token of at most 16 bytes never has its
-/// bytes read again; a longer one is then compared byte by byte with the reference token at
-/// the id's first position. Slots carry the stamp of the call that filled them, so the table
-/// is never cleared between calls; it is at most a quarter full for references of up to
-/// [`SPARSE_UP_TO`] tokens, so a look-up rarely meets another key in its first slot and
-/// decides hit or miss without a data-dependent branch.
-#[derive(Debug, Default)]
-struct TokenTable {
-    slots: Vec<Slot>,
-    mask: usize,
-    shift: u32,
-    stamp: u32,
-    /// Ids the table takes before it grows.
-    limit: usize,
-    /// First reference position of each id.
-    first: Vec<u32>,
-}
-
-#[derive(Debug, Default, Clone, Copy)]
-struct Slot {
-    w0: u64,
-    w1: u64,
-    len: u32,
-    id: u32,
-    /// Live only when equal to the table's current stamp (never 0).
-    stamp: u32,
-}
-
-/// References up to this many tokens get a table at most a quarter full (beyond: half).
-const SPARSE_UP_TO: usize = 4096;
-
-/// Token tables larger than this many slots (2 MiB) are not kept for the next call.
-const KEEP_SLOTS: usize = 1 << 16;
-
-impl TokenTable {
-    /// Empties the table, sized for `items` tokens — at most [`SPARSE_UP_TO`] of them: a longer
-    /// reference grows the table as its distinct tokens come ([`Self::grow`]), so memory follows
-    /// the vocabulary, not the token count.
-    fn reset(&mut self, items: usize) {
-        let (cap, shift) = table_size(items.min(SPARSE_UP_TO) * 2);
-        if self.slots.len() < cap || self.slots.len() > KEEP_SLOTS.max(cap) {
-            self.slots.clear();
-            self.slots.resize(cap, Slot::default());
-            self.stamp = 0;
-        }
-        self.stamp = self.stamp.wrapping_add(1);
-        if self.stamp == 0 {
-            self.slots.iter_mut().for_each(|s| s.stamp = 0);
-            self.stamp = 1;
-        }
-        self.set_size(cap, shift);
-        self.first.clear();
-    }
-
-    fn len(&self) -> usize {
-        self.first.len()
-    }
-
-    /// Whether the table is past its load limit (a quarter up to [`SPARSE_UP_TO`] ids, then
-    /// a half) and must [`Self::grow`] before the next insertion.
-    #[inline(always)]
-    fn full(&self) -> bool {
-        self.first.len() >= self.limit
-    }
-
-    /// Sets the mask, shift and load limit of a table of `cap` slots.
-    fn set_size(&mut self, cap: usize, shift: u32) {
-        self.mask = cap - 1;
-        self.shift = shift;
-        self.limit = if cap <= SPARSE_UP_TO * 4 {
-            cap / 4
-        } else {
-            cap / 2
-        };
-    }
-
-    /// Doubles the table and places every id again (keys recomputed from the reference).
-    #[cold]
-    fn grow<R: TokenSeq + ?Sized>(&mut self, reference: &R, seed: &Seed) {
-        let (cap, shift) = table_size(self.mask + 1);
-        self.slots.clear();
-        self.slots.resize(cap, Slot::default());
-        self.stamp = 1;
-        self.set_size(cap, shift);
-        for (id, &j) in self.first.iter().enumerate() {
-            let (k, _) = reference.key16(j as usize, seed);
-            let mut i = home(k.hash, shift, self.mask);
-            while self.slots[i].stamp == self.stamp {
-                i = (i + 1) & self.mask;
-            }
-            self.slots[i] = Slot {
-                w0: k.w0,
-                w1: k.w1,
-                len: k.len,
-                id: id as u32,
-                stamp: self.stamp,
-            };
-        }
-    }
-
-    /// Id of `tok` (`Ok`), or the free slot where it would go (`Err`).
-    #[inline(always)]
-    fn probe<R: TokenSeq + ?Sized>(
-        &self,
-        k: Key16,
-        tok: &[u8],
-        reference: &R,
-    ) -> Result<u32, usize> {
-        let mut i = home(k.hash, self.shift, self.mask);
-        loop {
-            let s = self.slots[i];
-            if s.stamp != self.stamp {
-                return Err(i);
-            }
-            if s.w0 == k.w0
-                && s.w1 == k.w1
-                && s.len == k.len
-                && (k.len <= 16 || self.long_eq(s.id, tok, reference))
-            {
-                return Ok(s.id);
-            }
-            i = (i + 1) & self.mask;
-        }
-    }
-
-    /// Id of `tok`, or [`ABSENT`]: the first slot decides without a branch on the outcome
-    /// unless it holds another key (or `tok` is longer than 16 bytes).
-    #[inline(always)]
-    fn find<R: TokenSeq + ?Sized>(&self, k: Key16, tok: &[u8], reference: &R) -> u32 {
-        let s = self.slots[home(k.hash, self.shift, self.mask)];
-        let live = s.stamp == self.stamp;
-        let same = live & (s.w0 == k.w0) & (s.w1 == k.w1) & (s.len == k.len);
-        if !live | (same & (k.len <= 16)) {
-            if same {
-                s.id
-            } else {
-                ABSENT
-            }
-        } else {
-            self.probe(k, tok, reference).unwrap_or(ABSENT)
-        }
-    }
-
-    #[cold]
-    fn long_eq<R: TokenSeq + ?Sized>(&self, id: u32, tok: &[u8], reference: &R) -> bool {
-        self.first
-            .get(id as usize)
-            .is_some_and(|&j| bytes_eq(reference.bytes(j as usize), tok))
-    }
-}
-
 /// Reusable buffers for interning and overlap counting (one per thread).
 #[derive(Debug, Default)]
 pub(crate) struct Scratch {
@@ -375,7 +224,7 @@ pub(crate) fn with_scratch<R>(f: impl FnOnce(&mut Scratch) -> R) -> R {
         .unwrap_or_default();
     let r = f(&mut s);
     if s.ids.reference.capacity().max(s.ids.input.capacity()) <= KEEP_LIMIT
-        && s.tokens.slots.len() <= KEEP_SLOTS
+        && s.tokens.slot_count() <= KEEP_SLOTS
     {
         // Fails only during thread teardown; the buffers are then dropped.
         let _ = SCRATCH.try_with(|c| c.set(Some(s)));
@@ -429,15 +278,7 @@ impl Scratch {
             let id = match t.probe(key, tok, reference) {
                 Ok(id) => id,
                 Err(slot) => {
-                    let id = t.len() as u32;
-                    t.slots[slot] = Slot {
-                        w0: key.w0,
-                        w1: key.w1,
-                        len: key.len,
-                        id,
-                        stamp: t.stamp,
-                    };
-                    t.first.push(k as u32);
+                    let id = t.insert(slot, key, k);
                     if t.full() {
                         t.grow(reference, &self.seed);
                     }
@@ -675,31 +516,6 @@ impl Work {
     }
 }
 
-/// Byte-slice equality without a `memcmp` call for the short tokens that
-/// dominate text (two overlapping 8-byte loads cover 8..=16 bytes).
-#[inline]
-fn bytes_eq(a: &[u8], b: &[u8]) -> bool {
-    #[inline(always)]
-    fn load(s: &[u8], at: usize) -> u64 {
-        let mut w = [0u8; 8];
-        if let Some(src) = s.get(at..at + 8) {
-            w.copy_from_slice(src);
-        }
-        u64::from_le_bytes(w)
-    }
-    let n = a.len();
-    if n != b.len() {
-        return false;
-    }
-    if n < 8 {
-        a.iter().zip(b).all(|(x, y)| x == y)
-    } else if n <= 16 {
-        load(a, 0) == load(b, 0) && load(a, n - 8) == load(b, n - 8)
-    } else {
-        a == b
-    }
-}
-
 /// Number of n-grams of order `n` in a list of `len` tokens.
 #[inline]
 pub(crate) fn ngram_count(len: usize, n: usize) -> u64 {
@@ -707,137 +523,4 @@ pub(crate) fn ngram_count(len: usize, n: usize) -> u64 {
 }
 
 #[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used)]
-    use super::*;
-    use std::collections::HashMap;
-
-    /// Brute-force multiset intersection of n-gram tuples.
-    fn naive(reference: &[&str], input: &[&str], n: usize) -> u64 {
-        let mut counts: HashMap<Vec<&str>, i64> = HashMap::new();
-        if reference.len() >= n {
-            for w in reference.windows(n) {
-                *counts.entry(w.to_vec()).or_default() += 1;
-            }
-        }
-        let mut o = 0;
-        if input.len() >= n {
-            for w in input.windows(n) {
-                if let Some(c) = counts.get_mut(w) {
-                    if *c > 0 {
-                        *c -= 1;
-                        o += 1;
-                    }
-                }
-            }
-        }
-        o
-    }
-
-    #[test]
-    fn matches_naive_counts() {
-        let cases: &[(&str, &str)] = &[
-            ("the cat sat on the mat", "the cat is on the mat"),
-            ("a a a a a", "a a a"),
-            ("a b a b a b", "b a b a"),
-            ("x y z", "p q r"),
-            ("", "a b"),
-            ("a b", ""),
-            ("a b c d e f", "a b c d e f"),
-            ("the the the the the the the", "the cat is on the mat"),
-        ];
-        with_scratch(|s| {
-            for (r, h) in cases {
-                let r: Vec<&str> = r.split_whitespace().collect();
-                let h: Vec<&str> = h.split_whitespace().collect();
-                s.intern(&r[..], &h[..]);
-                let mut out = [0u64; 5];
-                s.clipped_overlaps(&mut out);
-                for n in 1..=5 {
-                    assert_eq!(out[n - 1], naive(&r, &h, n), "{r:?} {h:?} n={n}");
-                }
-            }
-        });
-    }
-
-    #[test]
-    fn matches_naive_counts_past_the_direct_table() {
-        // 300 distinct reference tokens: 300 × 300 entries exceed DIRECT_LIMIT, so the
-        // hashed path runs; long tokens exercise the byte comparison.
-        let words: Vec<String> = (0..300)
-            .map(|i| format!("token-number-{}", i % 290))
-            .collect();
-        let r: Vec<&str> = words.iter().map(String::as_str).collect();
-        let h: Vec<&str> = r.iter().rev().chain(r.iter().skip(7)).copied().collect();
-        with_scratch(|s| {
-            s.intern(&r[..], &h[..]);
-            let mut out = [0u64; 5];
-            s.clipped_overlaps(&mut out);
-            for n in 1..=5 {
-                assert_eq!(out[n - 1], naive(&r, &h, n), "n={n}");
-            }
-        });
-    }
-
-    #[test]
-    fn a_large_vocabulary_grows_the_token_table() {
-        // 20,000 distinct tokens (short and long) in a reference of 30,000: the table starts
-        // sized for SPARSE_UP_TO tokens and grows several times.
-        let words: Vec<String> = (0..30_000)
-            .map(|i| {
-                let k = i % 20_000;
-                if k % 3 == 0 {
-                    format!("a-rather-long-token-{k}")
-                } else {
-                    format!("w{k}")
-                }
-            })
-            .collect();
-        let r: Vec<&str> = words.iter().map(String::as_str).collect();
-        let h: Vec<&str> = r
-            .iter()
-            .step_by(7)
-            .chain(["absent", "w3"].iter())
-            .copied()
-            .collect();
-        with_scratch(|s| {
-            s.intern(&r[..], &h[..]);
-            assert_eq!(s.ids.vocab, 20_000);
-            for (j, &id) in s.ids.reference.iter().enumerate() {
-                assert_eq!(s.ids.reference[j % 20_000], id, "{j}");
-            }
-            let mut out = [0u64; 2];
-            s.clipped_overlaps(&mut out);
-            for n in 1..=2 {
-                assert_eq!(out[n - 1], naive(&r, &h, n), "n={n}");
-            }
-        });
-    }
-
-    #[test]
-    fn bytes_eq_agrees_with_slice_eq() {
-        let words: Vec<Vec<u8>> = (0..40usize)
-            .map(|n| (0..n).map(|i| b'a' + (i % 3) as u8).collect())
-            .collect();
-        for a in &words {
-            for b in &words {
-                assert_eq!(bytes_eq(a, b), a == b);
-                let mut c = b.clone();
-                if let Some(last) = c.last_mut() {
-                    *last = b'z';
-                    assert_eq!(bytes_eq(a, &c), *a == c);
-                }
-                if let Some(first) = c.first_mut() {
-                    *first = b'y';
-                    assert_eq!(bytes_eq(a, &c), *a == c);
-                }
-            }
-        }
-    }
-
-    #[test]
-    fn nested_scratch_use_falls_back_to_fresh_buffers() {
-        let v = with_scratch(|_| with_scratch(|s| s.ids.vocab));
-        assert_eq!(v, 0);
-    }
-}
+mod tests;

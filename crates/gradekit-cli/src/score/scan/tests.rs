@@ -1,0 +1,118 @@
+//! The lean line scan against serde_json's reading: accepted lines, rejected lines, escapes.
+
+#![allow(clippy::unwrap_used)]
+use super::*;
+
+fn keys(k: &[&str]) -> Vec<String> {
+    k.iter().map(|s| s.to_string()).collect()
+}
+
+/// The fields of `line` and the observed item values.
+fn fields(line: &str, k: &[&str]) -> Option<(Fields, Vec<Option<Token>>)> {
+    let mut scratch = Scratch::default();
+    match scan(line, &keys(k), &mut scratch) {
+        Scan::Fast(f) => Some((f, scratch.item_values)),
+        Scan::Other => None,
+    }
+}
+
+fn text(line: &str, t: &Token) -> String {
+    let mut s = String::new();
+    assert!(push_str(line, t, &mut s));
+    s
+}
+
+#[test]
+fn the_common_line_is_read_in_one_pass() {
+    let plain = r#" {"item": {"reference": "a \"b\" \u00e9\ud83d\ude00", "x": [1, {"y": null}]}, "model_sample": "tab\there", "id": 12} "#;
+    // A raw tab between tokens: the byte-by-byte string scan.
+    let tabbed = plain.replace(", \"id\"", ",\t\"id\"");
+    for line in [plain, &tabbed] {
+        let (f, values) = fields(line, &["reference", "nope"]).expect("fast");
+        assert_eq!(text(line, f.sample.as_ref().unwrap()), "tab\there");
+        let r = values[0].as_ref().unwrap();
+        assert_eq!(text(line, r), "a \"b\" \u{e9}\u{1f600}");
+        assert_eq!(values[1], None);
+        let id = f.id.unwrap();
+        assert_eq!((&line[id.span], id.kind), ("12", Kind::SmallUint));
+    }
+}
+
+#[test]
+fn unusual_or_invalid_lines_go_the_established_way() {
+    for line in [
+        r#"{"model_sample": "a", "model_sample": "b"}"#,
+        r#"{"model_sample": "a", "x": {"k": 1, "k": 2}}"#,
+        r#"{"model_sample": "a", "x": [{"k": 1, "k": 2}]}"#,
+        r#"{"model_sample": "a", "\u0069d": 1}"#,
+        r#"{"model_sample": "a", "x": 1e5}"#,
+        r#"{"model_sample": "a", "x": 01}"#,
+        r#"{"model_sample": "a", "x": 1.}"#,
+        r#"{"model_sample": "a", "x": NaN}"#,
+        r#"{"model_sample": "\ud800"}"#,
+        r#"{"model_sample": "\udc00x"}"#,
+        r#"{"model_sample": "\ud800\u0041"}"#,
+        r#"{"model_sample": "\x"}"#,
+        "{\"model_sample\": \"a\u{1}\"}",
+        "{\"model_sample\": \"a\tb\"}",
+        r#"{"model_sample": "a\"}"#,
+        r#"{"model_sample": "a"} x"#,
+        r#"{"model_sample": "a",}"#,
+        r#"{"model_sample": "a""#,
+        r#"["model_sample"]"#,
+        r#"{"model_sample": {"output_text": "a"}}"#,
+        r#"{"model_sample": "a", "sample": "b"}"#,
+        r#"{"model_sample": null}"#,
+        r#"{"item": {}}"#,
+        r#"{"model_sample": "a", "item": "ref"}"#,
+        r#"{"model_sample": 3}"#,
+    ] {
+        assert_eq!(fields(line, &["k"]), None, "{line}");
+    }
+    let deep = format!(
+        "{{\"model_sample\": \"a\", \"x\": {}{}}}",
+        "[".repeat(MAX_DEPTH + 1),
+        "]".repeat(MAX_DEPTH + 1)
+    );
+    assert_eq!(fields(&deep, &[]), None);
+    let ok = format!(
+        "{{\"model_sample\": \"a\", \"x\": {}{}}}",
+        "[".repeat(MAX_DEPTH - 2),
+        "]".repeat(MAX_DEPTH - 2)
+    );
+    assert!(fields(&ok, &[]).is_some());
+}
+
+#[test]
+fn null_is_absent_and_the_legacy_reference_counts_only_without_an_item() {
+    let (f, _) = fields(
+        r#"{"model_sample": null, "sample": "s", "item": null, "reference_answer": "r"}"#,
+        &[],
+    )
+    .unwrap();
+    assert!(f.item.is_none() && f.reference_answer.is_some());
+    let (f, values) = fields(
+        r#"{"sample": "s", "item": {"a": 1}, "reference_answer": "r"}"#,
+        &["a"],
+    )
+    .unwrap();
+    assert!(f.reference_answer.is_none());
+    assert_eq!(values[0].as_ref().unwrap().kind, Kind::SmallUint);
+}
+
+#[test]
+fn special_bytes_are_found_in_any_lane() {
+    for at in 0..8 {
+        for c in [b'"', b'\\', 0, 0x1f] {
+            let mut w = [b'a'; 8];
+            w[at] = c;
+            assert!(any_special(u64::from_le_bytes(w)), "{at} {c}");
+        }
+        let mut w = [0xC3u8; 8];
+        w[at] = b' ';
+        assert!(!any_special(u64::from_le_bytes(w)));
+        assert!(!any_special(u64::from_le_bytes([
+            0x7f, 0x80, 0xff, 0x21, 0x5b, 0x5d, 0x23, 0x20
+        ])));
+    }
+}

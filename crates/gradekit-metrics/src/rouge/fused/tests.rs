@@ -1,0 +1,184 @@
+//! The fused rouge_l path against the general tokenizer and LCS (the oracle).
+
+use super::*;
+
+fn fused_tokens(text: &str) -> Option<Vec<String>> {
+    let mut b = Bitmap::default();
+    if !b.fill(text.as_bytes()) {
+        return None;
+    }
+    let mut out = Vec::new();
+    for (s, e) in b.tokens() {
+        out.push(text[s..e].to_ascii_lowercase());
+    }
+    assert_eq!(out.len(), b.tokens, "{text:?}");
+    Some(out)
+}
+
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+}
+
+/// Random text over pieces chosen to hit every corner: case, digits, separators, non-ASCII
+/// (including the two special code points and E2/C4 lead bytes of other characters),
+/// tokens of exactly 7/8/9/16/17 bytes sharing their first eight bytes, runs across
+/// 64-byte block boundaries.
+fn random_text(r: &mut Rng, max_pieces: usize) -> String {
+    const PIECES: &[&str] = &[
+        "a",
+        "B",
+        "cat",
+        "Cat",
+        "CAT",
+        "the",
+        "The",
+        "0",
+        "42",
+        "x9",
+        " ",
+        "  ",
+        ".",
+        ",",
+        "-",
+        "_",
+        "'",
+        "\n",
+        "\t",
+        "é",
+        "É",
+        "ß",
+        "東",
+        "“",
+        "”",
+        "…",
+        "€",
+        "Ĳ",
+        "ĭ",
+        "abcdefg",
+        "abcdefgh",
+        "ABCDEFGH",
+        "abcdefghi",
+        "abcdefghj",
+        "ABCDEFGHI",
+        "abcdefghijklmnop",
+        "abcdefghijklmnoq",
+        "abcdefghijklmnopq",
+        "ABCDEFGHIJKLMNOPQ",
+        "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+        "İ",
+        "\u{212A}",
+        "zz",
+        "Zz",
+        "\u{0}",
+        "\u{7f}",
+    ];
+    let n = r.below(max_pieces + 1);
+    let mut s = String::new();
+    for _ in 0..n {
+        s.push_str(PIECES[r.below(PIECES.len())]);
+        if r.below(3) == 0 {
+            s.push(' ');
+        }
+    }
+    s
+}
+
+#[test]
+fn bitmap_tokens_equal_the_tokenizer() {
+    let mut r = Rng(0x9E37_79B9_7F4A_7C15);
+    for round in 0..20_000 {
+        let t = random_text(&mut r, if round % 10 == 0 { 200 } else { 30 });
+        match fused_tokens(&t) {
+            Some(tokens) => assert_eq!(tokens, super::super::tokenize(&t), "{t:?}"),
+            None => assert!(t.contains('İ') || t.contains('\u{212A}'), "{t:?}"),
+        }
+    }
+    for len in 0..300 {
+        let t = "x".repeat(len);
+        assert_eq!(fused_tokens(&t), Some(super::super::tokenize(&t)));
+        let t = format!("{} y", "Q".repeat(len));
+        assert_eq!(fused_tokens(&t), Some(super::super::tokenize(&t)));
+    }
+}
+
+/// One reference against many inputs in a row (the table is reused), interleaved with
+/// inputs that leave early (empty, special code points, other references).
+#[test]
+fn reused_reference_equals_general() {
+    let mut r = Rng(0x1234_5678_9ABC_DEF1);
+    for round in 0..3000 {
+        let reference = random_text(&mut r, if round % 10 == 0 { 300 } else { 40 });
+        for k in 0..6 {
+            let input = match (round + k) % 9 {
+                0 => String::new(),
+                1 => "İ x".to_owned(),
+                2 => reference.clone(),
+                _ => random_text(&mut r, 60),
+            };
+            let got = super::super::rouge_l(&input, &reference);
+            let want = super::super::rouge_l_general(&input, &reference);
+            assert_eq!(got.to_bits(), want.to_bits(), "{input:?} / {reference:?}");
+            if k == 3 {
+                // another reference in between, then back to this one
+                let other = random_text(&mut r, 40);
+                assert_eq!(
+                    super::super::rouge_l(&input, &other).to_bits(),
+                    super::super::rouge_l_general(&input, &other).to_bits()
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn fused_equals_general() {
+    let mut r = Rng(0x2545_F491_4F6C_DD1D);
+    let mut general = 0;
+    // ROUGE_FUSED_CASES=N for a longer run (e.g. 1,000,000 in release).
+    let cases: usize = std::env::var("ROUGE_FUSED_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(30_000);
+    for round in 0..cases {
+        let max = match round % 20 {
+            0 => 300, // beyond 64 tokens on both sides
+            1 | 2 => 120,
+            _ => 40,
+        };
+        let a = random_text(&mut r, max);
+        let b = if round % 7 == 0 {
+            // a close edit of `a`
+            let mut b = a.to_uppercase();
+            b.push_str(" extra words here");
+            b
+        } else {
+            random_text(&mut r, if round % 5 == 0 { 300 } else { max })
+        };
+        for (i, rf) in [(&a, &b), (&b, &a)] {
+            let want = super::super::rouge_l_general(i, rf);
+            let got = with_fused(|f| match f.lcs(i, rf, false) {
+                Outcome::Counts {
+                    input,
+                    reference,
+                    lcs,
+                } => Some(super::super::lcs_f(lcs, input, reference)),
+                _ => None,
+            });
+            match got {
+                Some(got) => assert_eq!(got.to_bits(), want.to_bits(), "{i:?} / {rf:?}"),
+                None => general += 1,
+            }
+            assert_eq!(super::super::rouge_l(i, rf).to_bits(), want.to_bits());
+        }
+    }
+    assert!(general > 0, "the special code points were never generated");
+}
