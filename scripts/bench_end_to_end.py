@@ -13,7 +13,7 @@ on a shared machine CPU time is the steadier figure) and the ratios of the media
 
 Run from the repository root after `cargo build --release --bin gradekit`:
 
-    .venv-ref/bin/python crates/gradekit-metrics/scripts/bench_end_to_end.py --rounds 5
+    .venv-ref/bin/python scripts/bench_end_to_end.py --rounds 5
 """
 
 from __future__ import annotations
