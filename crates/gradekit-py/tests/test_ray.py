@@ -318,3 +318,21 @@ def test_example_script_on_two_cpus(exact, jsonl, tmp_path):
     assert len(written) == 206
     codes = sorted(w["error"]["code"] for w in written if w["error"] is not None)
     assert codes == ["invalid_json", "invalid_sample", "missing_sample"]
+
+
+def test_fused_read_and_grade_is_not_serialised_by_resource_reservation(ray2, exact, jsonl):
+    # Ray Data's per-operator resource reservation ran the fused read+grade tasks one at a time
+    # on a 2-CPU cluster; score_dataset switches it off for the fused dataset only.
+    import ray.data
+
+    before = ray.data.DataContext.get_current().op_resource_reservation_enabled
+    fused = gradekit.ray.score_dataset(
+        gradekit.ray.read_jsonl(str(jsonl), exact, override_num_blocks=4), exact)
+    picked = fused.select_columns(["id", "reward"])
+    assert fused.context.op_resource_reservation_enabled is False
+    assert picked.context.op_resource_reservation_enabled is False  # derived datasets keep it
+    assert ray.data.DataContext.get_current().op_resource_reservation_enabled == before
+    plain = gradekit.ray.score_dataset(ray.data.read_json(str(jsonl)), exact)
+    assert plain.context.op_resource_reservation_enabled == before  # not fused: Ray's default
+    rows = picked.take_all()
+    assert len(rows) == len(jsonl.read_text().splitlines())
