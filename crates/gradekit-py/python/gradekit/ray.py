@@ -553,7 +553,9 @@ def score_dataset(
     the object store before they are graded; on other datasets (whose reads Ray splits, which
     are never fused) it is 8192 rows, fewer and larger tasks. Each task grades on one thread (its one Ray CPU) unless
     ``engine_options={"threads": N}`` says otherwise. Rows whose ``error`` column is already
-    set (lines `read_jsonl` could not read) stay error rows.
+    set (lines `read_jsonl` could not read) stay error rows. On a fused `read_jsonl` dataset the
+    returned dataset's own context has Ray Data's per-operator resource reservation off (it
+    ran the fused tasks one at a time on small clusters); the global ``DataContext`` is kept.
 
     Only want the rewards? ``.select_columns(["id", "reward", "error"])`` on the result (Ray
     fuses it into the same task) keeps the samples from being shipped to whoever consumes it.
