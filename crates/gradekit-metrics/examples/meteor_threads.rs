@@ -11,9 +11,12 @@
 //! `cargo run --release -p gradekit-metrics --example meteor_threads -- [PAIRS.jsonl] [N] [PASSES]`
 //! (defaults: fixtures/bench/pairs-10k.jsonl, 10000 pairs, 5 passes).
 
+mod common;
+
 use std::hint::black_box;
 use std::time::Instant;
 
+use common::{pairs_path, read_pairs};
 use gradekit_metrics::{score, Metric};
 
 /// Wall seconds of the first pass and of each later pass (max over threads, per pass).
@@ -60,13 +63,7 @@ fn run(pairs: &[(String, String)], metric: Metric, threads: usize, passes: usize
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
-    let path = args.get(1).cloned().unwrap_or_else(|| {
-        concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../fixtures/bench/pairs-10k.jsonl"
-        )
-        .to_owned()
-    });
+    let path = pairs_path(&args);
     let n: usize = args
         .get(2)
         .map(|s| s.parse())
@@ -78,17 +75,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .transpose()?
         .unwrap_or(5)
         .max(2);
-    let text = std::fs::read_to_string(&path)?;
-    let mut pairs = Vec::new();
-    for line in text.lines().take(n) {
-        let v: serde_json::Value = serde_json::from_str(line)?;
-        let a = v["model_sample"].as_str().ok_or("model_sample")?.to_owned();
-        let b = v["item"]["reference"]
-            .as_str()
-            .ok_or("reference")?
-            .to_owned();
-        pairs.push((a, b));
-    }
+    let pairs = read_pairs(&path, n)?;
     // One-time global data (Punkt, WordNet) parsed before timing: this pair reaches the
     // synonym stage ("sat" and "sit" meet through WordNet).
     let _ = score(Metric::Meteor, "The cat sat.", "the cat was sitting");

@@ -11,16 +11,12 @@
 //! `METRICS_SPEED_PASSES` passes over the pairs (for instruction counts under valgrind); FILTER is a
 //! comma-separated list of metric names).
 
+mod common;
+
 use std::hint::black_box;
 
+use common::{cpu_seconds, pairs_path, read_pairs};
 use gradekit_metrics::{score, tokenize_pair, Metric};
-
-/// CPU time of this thread in seconds (Linux `/proc/thread-self/schedstat`).
-fn cpu_seconds() -> Option<f64> {
-    let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
-    let ns: f64 = s.split_whitespace().next()?.parse().ok()?;
-    Some(ns / 1e9)
-}
 
 /// Best and median µs per pair of `f` over `pairs`.
 fn time(
@@ -60,27 +56,11 @@ fn time(
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
-    let path = args.get(1).cloned().unwrap_or_else(|| {
-        concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../fixtures/bench/pairs-10k.jsonl"
-        )
-        .to_owned()
-    });
+    let path = pairs_path(&args);
     let n: usize = args.get(2).map(|s| s.parse()).transpose()?.unwrap_or(3000);
     let repeat: usize = args.get(3).map(|s| s.parse()).transpose()?.unwrap_or(7);
     let filter = args.get(4).cloned().unwrap_or_default();
-    let text = std::fs::read_to_string(&path)?;
-    let mut pairs = Vec::new();
-    for line in text.lines().take(n) {
-        let v: serde_json::Value = serde_json::from_str(line)?;
-        let input = v["model_sample"].as_str().ok_or("model_sample")?.to_owned();
-        let reference = v["item"]["reference"]
-            .as_str()
-            .ok_or("reference")?
-            .to_owned();
-        pairs.push((input, reference));
-    }
+    let pairs = read_pairs(&path, n)?;
     let wanted: Vec<&str> = filter.split(',').filter(|s| !s.is_empty()).collect();
     for metric in Metric::ALL {
         if !wanted.is_empty() && !wanted.contains(&metric.name()) {

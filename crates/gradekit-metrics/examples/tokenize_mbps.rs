@@ -9,16 +9,12 @@
 //! (defaults: fixtures/bench/pairs-10k.jsonl, 2000 pairs, 9 repeats of ≥ 0.25 s each, both
 //! kinds of text).
 
+mod common;
+
 use std::hint::black_box;
 
+use common::{cpu_seconds, pairs_path};
 use gradekit_metrics::tokenize::{fused_coverage, nltk_tokenize_into, Tokens};
-
-/// CPU time of this thread in seconds (Linux `/proc/thread-self/schedstat`).
-fn cpu_seconds() -> Option<f64> {
-    let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
-    let ns: f64 = s.split_whitespace().next()?.parse().ok()?;
-    Some(ns / 1e9)
-}
 
 /// Median and best MB/s of tokenizing `texts` one by one.
 fn mbps(texts: &[String], repeat: usize) -> Result<(f64, f64), Box<dyn std::error::Error>> {
@@ -52,13 +48,7 @@ fn mbps(texts: &[String], repeat: usize) -> Result<(f64, f64), Box<dyn std::erro
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
-    let path = args.get(1).cloned().unwrap_or_else(|| {
-        concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../fixtures/bench/pairs-10k.jsonl"
-        )
-        .to_owned()
-    });
+    let path = pairs_path(&args);
     let n: usize = args.get(2).map(|s| s.parse()).transpose()?.unwrap_or(2000);
     let repeat: usize = args.get(3).map(|s| s.parse()).transpose()?.unwrap_or(9);
     let only = args.get(4).cloned().unwrap_or_default();
