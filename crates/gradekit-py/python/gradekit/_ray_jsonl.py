@@ -31,14 +31,17 @@ import pyarrow.json as pajson
 from ray.data import Datasource, ReadTask
 from ray.data.block import BlockMetadata
 
-_SAMPLE_COLUMNS = ("model_sample", "sample")
+# Shared with the batch side: the sample columns, how a value is named in messages, the
+# `error` struct.
+from .ray import _ERROR_TYPE as _error_type, _SAMPLE_COLUMNS, _kind
+
 # The first rows of the first file type the schema.
 SAMPLE_BYTES = 4 << 20
 DEFAULT_BLOCK_BYTES = 32 << 20
 # Smallest default range: a Ray task costs milliseconds, but a small file graded by an
 # expensive grader still wants every CPU.
 MIN_RANGE_BYTES = 256 << 10
-_ERROR_TYPE = pa.struct([("code", pa.string()), ("message", pa.string())])
+_ERROR_TYPE = _error_type(pa)
 # Extra bytes read past a range's end to finish its last line (grown when a line is longer).
 _TAIL = 1 << 16
 
@@ -224,20 +227,6 @@ def _line_number(path: str, offset: int) -> int:
             n += chunk.count(b"\n")
             pos += len(chunk)
     return n
-
-
-def _kind(v: Any) -> str:
-    if isinstance(v, bool):
-        return "a boolean"
-    if isinstance(v, (int, float)):
-        return "a number"
-    if isinstance(v, str):
-        return "a string"
-    if isinstance(v, list):
-        return "an array"
-    if isinstance(v, dict):
-        return "an object"
-    return "null"
 
 
 def _fits(v: Any, t: pa.DataType) -> bool:
