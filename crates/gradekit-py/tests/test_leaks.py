@@ -109,22 +109,31 @@ def test_distinct_threads_values_do_not_keep_thread_pools(tmp_path):
         """
         import os, gradekit
         def threads():
-            return len(os.listdir("/proc/self/task"))
+            # only the pools' own threads: other libraries may start helpers of their own
+            n = 0
+            for t in os.listdir("/proc/self/task"):
+                try:
+                    with open("/proc/self/task/%s/comm" % t) as f:
+                        n += f.read().startswith("gradekit-py-")
+                except OSError:
+                    pass  # the thread ended while we looked
+            return n
         before = threads()
         g = {"type": "string_check", "name": "s", "input": "{{ sample.output_text }}",
              "reference": "a", "operation": "eq"}
         for t in range(2, 62):
             assert gradekit.Grader(g, threads=t).rewards(["a", "b"] * 50) == [1.0, 0.0] * 50
         import time
-        deadline = time.monotonic() + 10
-        while threads() - before > 4 * 61 and time.monotonic() < deadline:
+        deadline = time.monotonic() + 30
+        # the evicted pools' threads finish; the newest pool's have all named themselves
+        while not 61 <= threads() - before <= 58 + 59 + 60 + 61 and time.monotonic() < deadline:
             time.sleep(0.05)
         print(threads() - before)
         """,
         tmp_path,
     )
     # 60 widths kept would be 1,890 threads; at most the 4 most recent (58..61) stay.
-    assert int(out) <= 58 + 59 + 60 + 61, out
+    assert 61 <= int(out) <= 58 + 59 + 60 + 61, out
 
 
 def test_no_scratch_directory_outlives_its_process_or_forked_children(tmp_path):
