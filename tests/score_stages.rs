@@ -16,9 +16,17 @@ fn input(n: usize) -> Vec<u8> {
             0..=4 => json!({"item": {"reference": format!("the cat {}", i % 4)},
                             "model_sample": format!("the cat {}", i % 3), "id": i})
             .to_string(),
-            5 => format!(r#"{{"model_sample": "caf\u00e9 {i}", "item": {{"reference": "café {i}"}}}}"#),
+            5 => format!(
+                r#"{{"model_sample": "caf\u00e9 {i}", "item": {{"reference": "café {i}"}}}}"#
+            ),
             6 => "   ".to_string(),
-            7 => if i % 2 == 0 { "{not json".to_string() } else { format!("[{i}]") },
+            7 => {
+                if i % 2 == 0 {
+                    "{not json".to_string()
+                } else {
+                    format!("[{i}]")
+                }
+            }
             _ => format!(r#"{{"model_sample": "{}"}}"#, "y".repeat(300)),
         };
         out.push_str(&line);
@@ -77,11 +85,19 @@ fn every_way_of_running_the_stages_gives_the_same_rows() {
             .lines()
             .filter(|l| !l.trim().is_empty())
             .count();
-        assert_eq!(want.len(), non_blank, "one row per non-blank line ({n} lines)");
+        assert_eq!(
+            want.len(),
+            non_blank,
+            "one row per non-blank line ({n} lines)"
+        );
         for threads in ["1", "2"] {
             for stdin in [false, true] {
                 let out = run(&["--threads", threads], stdin);
-                assert_eq!(rows(&out), want, "--threads {threads}, stdin {stdin}, {n} lines");
+                assert_eq!(
+                    rows(&out),
+                    want,
+                    "--threads {threads}, stdin {stdin}, {n} lines"
+                );
             }
         }
         // To a file, with a summary: the same rows, the same counts, and a plain run leaves no
