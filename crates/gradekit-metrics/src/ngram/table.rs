@@ -21,7 +21,10 @@ pub(super) struct TokenTable {
     stamp: u32,
     /// Ids the table takes before it grows.
     limit: usize,
-    /// First reference position of each id.
+    /// Ids handed out in this call.
+    ids: usize,
+    /// First reference position of each id (`first[..ids]`; sized to the reference, so an
+    /// insertion writes its entry without a branch).
     first: Vec<u32>,
 }
 
@@ -42,20 +45,78 @@ pub(super) const SPARSE_UP_TO: usize = 4096;
 pub(super) const KEEP_SLOTS: usize = 1 << 16;
 
 impl TokenTable {
-    /// Fills the empty `slot` (from [`TokenTable::probe`]) with the reference token at
-    /// position `k` of key `key`; returns its new id.
-    #[inline]
-    pub(super) fn insert(&mut self, slot: usize, key: Key16, k: usize) -> u32 {
-        let id = self.len() as u32;
-        self.slots[slot] = Slot {
+    /// Id of the reference token at position `k` (key `key`, bytes `tok`), a new one if the
+    /// token is new. The first slot decides without a branch on whether the token is new
+    /// (about as unpredictable as a coin on prose) unless it holds another key or the token
+    /// is longer than 16 bytes.
+    #[inline(always)]
+    pub(super) fn intern<R: TokenSeq + ?Sized>(
+        &mut self,
+        key: Key16,
+        k: usize,
+        tok: &[u8],
+        reference: &R,
+        seed: &Seed,
+    ) -> u32 {
+        let i = home(key.hash, self.shift, self.mask);
+        let s = self.slots[i];
+        let fresh = s.stamp != self.stamp;
+        let same = (s.w0 == key.w0) & (s.w1 == key.w1) & (s.len == key.len) & (key.len <= 16);
+        if !(fresh | same) {
+            return self.intern_probing(key, k, tok, reference, seed);
+        }
+        let id = if fresh { self.ids as u32 } else { s.id };
+        self.slots[i] = Slot {
             w0: key.w0,
             w1: key.w1,
             len: key.len,
             id,
             stamp: self.stamp,
         };
-        self.first.push(k as u32);
+        // `ids ≤ k < first.len()`; the entry is overwritten by the next new id if this
+        // token was not new.
+        if let Some(f) = self.first.get_mut(self.ids) {
+            *f = k as u32;
+        }
+        self.ids += usize::from(fresh);
+        if self.full() {
+            self.grow(reference, seed);
+        }
         id
+    }
+
+    /// [`Self::intern`] when the first slot holds another key or the token is long.
+    #[cold]
+    #[inline(never)]
+    fn intern_probing<R: TokenSeq + ?Sized>(
+        &mut self,
+        key: Key16,
+        k: usize,
+        tok: &[u8],
+        reference: &R,
+        seed: &Seed,
+    ) -> u32 {
+        match self.probe(key, tok, reference) {
+            Ok(id) => id,
+            Err(slot) => {
+                let id = self.ids as u32;
+                self.slots[slot] = Slot {
+                    w0: key.w0,
+                    w1: key.w1,
+                    len: key.len,
+                    id,
+                    stamp: self.stamp,
+                };
+                if let Some(f) = self.first.get_mut(self.ids) {
+                    *f = k as u32;
+                }
+                self.ids += 1;
+                if self.full() {
+                    self.grow(reference, seed);
+                }
+                id
+            }
+        }
     }
 
     /// Slots held (what decides whether the table is kept for the next call).
@@ -63,9 +124,9 @@ impl TokenTable {
         self.slots.len()
     }
 
-    /// Empties the table, sized for `items` tokens — at most [`SPARSE_UP_TO`] of them: a longer
-    /// reference grows the table as its distinct tokens come ([`Self::grow`]), so memory follows
-    /// the vocabulary, not the token count.
+    /// Empties the table for a reference of `items` tokens, sized for at most
+    /// [`SPARSE_UP_TO`] of them: a longer reference grows the table as its distinct tokens
+    /// come ([`Self::grow`]), so memory follows the vocabulary, not the token count.
     pub(super) fn reset(&mut self, items: usize) {
         let (cap, shift) = table_size(items.min(SPARSE_UP_TO) * 2);
         if self.slots.len() < cap || self.slots.len() > KEEP_SLOTS.max(cap) {
@@ -79,18 +140,23 @@ impl TokenTable {
             self.stamp = 1;
         }
         self.set_size(cap, shift);
-        self.first.clear();
+        self.ids = 0;
+        if self.first.len() < items || self.first.len() > KEEP_SLOTS.max(items) {
+            self.first.clear();
+            self.first.resize(items, 0);
+        }
     }
 
+    /// Distinct reference tokens interned so far.
     pub(super) fn len(&self) -> usize {
-        self.first.len()
+        self.ids
     }
 
     /// Whether the table is past its load limit (a quarter up to [`SPARSE_UP_TO`] ids, then
     /// a half) and must [`Self::grow`] before the next insertion.
     #[inline(always)]
-    pub(super) fn full(&self) -> bool {
-        self.first.len() >= self.limit
+    fn full(&self) -> bool {
+        self.ids >= self.limit
     }
 
     /// Sets the mask, shift and load limit of a table of `cap` slots.
@@ -106,13 +172,14 @@ impl TokenTable {
 
     /// Doubles the table and places every id again (keys recomputed from the reference).
     #[cold]
-    pub(super) fn grow<R: TokenSeq + ?Sized>(&mut self, reference: &R, seed: &Seed) {
+    #[inline(never)]
+    fn grow<R: TokenSeq + ?Sized>(&mut self, reference: &R, seed: &Seed) {
         let (cap, shift) = table_size(self.mask + 1);
         self.slots.clear();
         self.slots.resize(cap, Slot::default());
         self.stamp = 1;
         self.set_size(cap, shift);
-        for (id, &j) in self.first.iter().enumerate() {
+        for (id, &j) in self.first.iter().take(self.ids).enumerate() {
             let (k, _) = reference.key16(j as usize, seed);
             let mut i = home(k.hash, shift, self.mask);
             while self.slots[i].stamp == self.stamp {
@@ -173,9 +240,12 @@ impl TokenTable {
 
     #[cold]
     fn long_eq<R: TokenSeq + ?Sized>(&self, id: u32, tok: &[u8], reference: &R) -> bool {
-        self.first
-            .get(id as usize)
-            .is_some_and(|&j| bytes_eq(reference.bytes(j as usize), tok))
+        let id = id as usize;
+        (id < self.ids)
+            && self
+                .first
+                .get(id)
+                .is_some_and(|&j| bytes_eq(reference.bytes(j as usize), tok))
     }
 }
 
