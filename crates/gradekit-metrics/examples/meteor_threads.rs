@@ -76,8 +76,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .unwrap_or(5)
         .max(2);
     let pairs = read_pairs(&path, n)?;
-    // One-time global data (Punkt, WordNet) parsed before timing: this pair reaches the
-    // synonym stage ("sat" and "sit" meet through WordNet).
+    // One-time global data (Punkt) loaded before timing: this pair reaches the synonym stage
+    // ("sat" and "sit" meet through WordNet).
     let _ = score(Metric::Meteor, "The cat sat.", "the cat was sitting");
     for metric in [Metric::Bleu, Metric::Meteor] {
         let (c1, w1) = run(&pairs, metric, 1, passes);

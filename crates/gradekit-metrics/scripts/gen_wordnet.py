@@ -34,6 +34,10 @@ Files written to crates/gradekit-metrics/data/wordnet/:
   whose bases were all dropped stays (its presence still stops morphy's
   suffix rules).
 * LICENSE -- the WordNet 3.0 licence, copied from the distribution.
+
+The crate does not parse these files at run time: its build script
+(build/wordnet.rs) turns them into flat arrays compiled into the binary, and
+the text parser is kept as the tests' oracle (src/meteor/wordnet/parsed.rs).
 """
 
 from __future__ import annotations

@@ -1,21 +1,11 @@
-//! WordNet 3.0 synonym lookup, as METEOR's third stage asks NLTK for it.
-//!
-//! NLTK computes, for a word `w`, the names without `_` of every synset of
-//! `wordnet.synsets(w)`: for each part of speech (noun, verb, adjective, adverb) `morphy` yields
-//! the base forms of `w` — `w` itself and either its exception-list bases or the results of the
-//! part of speech's suffix rules (applied once, not recursively) — that the lemma index knows
-//! for that part of speech, and every synset of those (form, pos) index entries is taken.
-//!
-//! The tables are generated from NLTK's own reader by `scripts/gen_wordnet.py` and compiled in
-//! (`data/wordnet/`, ~2 MB of text, WordNet licence beside them); they keep only what can
-//! change a METEOR score: names that are all lower-case (the word they are compared with is
-//! always lower-cased) and index entries that lead to at least one such name. Word sets are
-//! shared between synsets and parts of speech, so a lookup unions a few short integer lists.
-//! Parsing happens once, on first use ([`WordNet::get`]).
+//! The test oracle: the text tables of `data/wordnet/` parsed into hash maps, and morphy over
+//! them, as the crate did at run time before the tables were generated at build time. The
+//! tests in `tests.rs` compare the compiled-in tables with this on every lemma, every
+//! exception form and many more words.
 
 use std::sync::OnceLock;
 
-use super::porter::py_lower;
+use super::SUBSTITUTIONS;
 
 static LEMMAS: &str = include_str!(concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -33,43 +23,15 @@ static EXCEPTIONS: &str = include_str!(concat!(
 /// Parts of speech in NLTK's `POS_LIST` order.
 const POS: [u8; 4] = [b'n', b'v', b'a', b'r'];
 
-/// `WordNetCorpusReader.MORPHOLOGICAL_SUBSTITUTIONS` (adjective satellites share the adjective
-/// rules; NLTK's `synsets` never asks for them separately).
-const SUBSTITUTIONS: [&[(&str, &str)]; 4] = [
-    &[
-        ("s", ""),
-        ("ses", "s"),
-        ("ves", "f"),
-        ("xes", "x"),
-        ("zes", "z"),
-        ("ches", "ch"),
-        ("shes", "sh"),
-        ("men", "man"),
-        ("ies", "y"),
-    ],
-    &[
-        ("s", ""),
-        ("ies", "y"),
-        ("es", "e"),
-        ("es", ""),
-        ("ed", "e"),
-        ("ed", ""),
-        ("ing", "e"),
-        ("ing", ""),
-    ],
-    &[("er", ""), ("est", ""), ("er", "e"), ("est", "e")],
-    &[],
-];
-
 /// Reference to the set {the lemma itself} in `refs`.
 const OWN: u32 = u32::MAX;
 
 /// Hash map used for word look-ups (foldhash: fast on short strings).
 type Map<K, V> = foldhash::HashMap<K, V>;
 
-/// The compiled-in WordNet tables, parsed.
+/// The WordNet text tables, parsed.
 #[derive(Debug)]
-pub struct WordNet {
+pub(super) struct Parsed {
     /// Lemma strings; the index is the word id.
     words: Vec<&'static str>,
     ids: Map<&'static str, u32>,
@@ -85,19 +47,15 @@ pub struct WordNet {
     exc_bases: Vec<u32>,
 }
 
-impl WordNet {
-    /// The tables, parsed on first use. Parsing compiled-in data cannot fail unless the data files
-    /// are corrupt; a unit test guards that, and a corrupt table degrades to "no synonyms" rather
-    /// than a panic.
-    pub fn get() -> &'static WordNet {
-        static WN: OnceLock<WordNet> = OnceLock::new();
-        WN.get_or_init(|| {
-            WordNet::parse(LEMMAS, SYNSETS, EXCEPTIONS).unwrap_or_else(|_| WordNet::empty())
-        })
+impl Parsed {
+    /// The tables, parsed once per test process.
+    pub(super) fn get() -> &'static Parsed {
+        static WN: OnceLock<Parsed> = OnceLock::new();
+        WN.get_or_init(|| Parsed::parse(LEMMAS, SYNSETS, EXCEPTIONS).expect("tables parse"))
     }
 
-    fn empty() -> WordNet {
-        WordNet {
+    fn empty() -> Parsed {
+        Parsed {
             words: Vec::new(),
             ids: Map::default(),
             entry: Vec::new(),
@@ -113,10 +71,10 @@ impl WordNet {
         lemmas: &'static str,
         synsets: &'static str,
         exceptions: &'static str,
-    ) -> Result<WordNet, String> {
+    ) -> Result<Parsed, String> {
         // Hand-rolled byte parsing: per-field `split`/`parse` made first use several times
         // slower on these ~2 MB of tables.
-        let mut wn = WordNet::empty();
+        let mut wn = Parsed::empty();
         let n_words = lemmas.bytes().filter(|&b| b == b'\n').count();
         wn.words.reserve(n_words);
         wn.entry.reserve(n_words);
@@ -203,31 +161,31 @@ impl WordNet {
         Ok(wn)
     }
 
-    /// Number of lemmas in the table.
-    pub fn len(&self) -> usize {
-        self.words.len()
+    /// Every lemma, in id order.
+    pub(super) fn lemmas(&self) -> &[&'static str] {
+        &self.words
     }
 
-    /// Whether the table is empty (only if the compiled-in data were corrupt).
-    pub fn is_empty(&self) -> bool {
-        self.words.is_empty()
+    /// Every exception form (of any part of speech).
+    pub(super) fn exception_forms(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.exceptions.iter().flat_map(|m| m.keys().copied())
     }
 
     /// The id of a lemma, if it has any synonym.
     #[inline]
-    pub fn id(&self, word: &str) -> Option<u32> {
+    pub(super) fn id(&self, word: &str) -> Option<u32> {
         self.ids.get(word).copied()
     }
 
     /// The lemma of an id.
-    pub fn word(&self, id: u32) -> Option<&'static str> {
+    pub(super) fn word(&self, id: u32) -> Option<&'static str> {
         self.words.get(id as usize).copied()
     }
 
     /// Push the word ids of every lower-case, `_`-free synset name of `wordnet.synsets(word)`
     /// onto `out` (not deduplicated; `scratch` is a reusable buffer for morphy's candidates).
     /// `word` must already be lower-case, as NLTK lower-cases it first.
-    pub(crate) fn synonym_ids_into(&self, word: &str, out: &mut Vec<u32>, scratch: &mut String) {
+    pub(super) fn synonym_ids_into(&self, word: &str, out: &mut Vec<u32>, scratch: &mut String) {
         for (p, rules) in SUBSTITUTIONS.iter().enumerate() {
             if let Some(id) = self.id(word) {
                 self.push_sets(id, p, out);
@@ -267,25 +225,6 @@ impl WordNet {
             }
         }
     }
-
-    /// The synonyms METEOR accepts for `word`: the sorted, distinct names without `_` of all
-    /// synsets of `wordnet.synsets(word)` that could equal a lower-cased word (NLTK lower-cases
-    /// `word` first; METEOR also accepts the word itself, which is not added here).
-    ///
-    /// ```
-    /// use gradekit_metrics::meteor::wordnet::WordNet;
-    /// let syn = WordNet::get().synonyms("ran");
-    /// assert!(syn.contains(&"run") && syn.contains(&"scarper"));
-    /// ```
-    pub fn synonyms(&self, word: &str) -> Vec<&'static str> {
-        let word = py_lower(word);
-        let mut ids = Vec::new();
-        self.synonym_ids_into(&word, &mut ids, &mut String::new());
-        let mut out: Vec<&'static str> = ids.iter().filter_map(|&i| self.word(i)).collect();
-        out.sort_unstable();
-        out.dedup();
-        out
-    }
 }
 
 /// The lines of a table (`\n`-terminated; no `\r` in generated data).
@@ -310,30 +249,4 @@ fn parse_u32(digits: &[u8]) -> Result<u32, String> {
 
 fn len_u32<T>(v: &[T]) -> Result<u32, String> {
     u32::try_from(v.len()).map_err(|e| e.to_string())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn compiled_tables_parse() {
-        let wn = WordNet::parse(LEMMAS, SYNSETS, EXCEPTIONS).expect("tables parse");
-        assert_eq!(wn.len(), LEMMAS.lines().count());
-        assert!(wn.len() > 80_000);
-    }
-
-    #[test]
-    fn morphy_rules_and_exceptions() {
-        let wn = WordNet::get();
-        // Checked with NLTK 3.9.1: exception list geese -> goose; rules dogs -> dog, running -> run.
-        assert!(wn.synonyms("geese").contains(&"goose"));
-        assert!(wn.synonyms("dogs").contains(&"dog"));
-        assert!(wn.synonyms("Dogs").contains(&"frump"));
-        assert!(wn.synonyms("running").contains(&"run"));
-        // names with "_" or capitals never appear
-        assert!(wn.synonyms("run").iter().all(|s| !s.contains('_')));
-        assert!(wn.synonyms("xyzzyq").is_empty());
-        assert!(wn.synonyms("").is_empty());
-    }
 }

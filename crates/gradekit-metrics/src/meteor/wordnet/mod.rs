@@ -1,0 +1,283 @@
+//! WordNet 3.0 synonym lookup, as METEOR's third stage asks NLTK for it.
+//!
+//! NLTK computes, for a word `w`, the names without `_` of every synset of
+//! `wordnet.synsets(w)`: for each part of speech (noun, verb, adjective, adverb) `morphy` yields
+//! the base forms of `w` — `w` itself and either its exception-list bases or the results of the
+//! part of speech's suffix rules (applied once, not recursively) — that the lemma index knows
+//! for that part of speech, and every synset of those (form, pos) index entries is taken.
+//!
+//! The data are generated from NLTK's own reader by `scripts/gen_wordnet.py` into
+//! `data/wordnet/` (~2 MB of text, WordNet licence beside them); they keep only what can
+//! change a METEOR score: names that are all lower-case (the word they are compared with is
+//! always lower-cased) and index entries that lead to at least one such name. Word sets are
+//! shared between synsets and parts of speech, so a lookup unions a few short integer lists.
+//!
+//! Nothing is parsed at run time: the build script (`build/wordnet.rs`) turns the text into
+//! flat little-endian arrays that are compiled in as bytes, so the first look-up of a process
+//! costs only the few pages it touches (parsing the text took ~20 ms, most of a small
+//! `gradekit score` run). Layout, by key id `k` (lemmas and exception forms; ids
+//! `0..LEMMA_FORMS` are exception forms that are lemmas, `LEMMA_FORMS..EXC_KEYS` exception
+//! forms that are not, the rest lemmas):
+//!
+//! * `KEY_TEXT[KEY_END[k]..KEY_END[k + 1]]` — the key's text;
+//! * `SLOTS` — open addressing, linear probing, at most 40 % full: `(tag << 32) | k` or
+//!   `u64::MAX`, home slot and tag from [`hash::hash`] (a fixed hash the build script
+//!   compiles too); a probe stops after `PROBE_LIMIT` slots, the longest run measured;
+//! * `REFS[POS_START[4k + p]..POS_START[4k + p + 1]]` — the lemma's references for part of
+//!   speech `p`: [`OWN`] (its own singleton) or a set `s`, whose word ids are
+//!   `MEMBERS[SET_START[s]..SET_START[s + 1]]`;
+//! * for `k < EXC_KEYS`: bit `p` of `EXC_MASK[k]` says whether the form has an exception entry
+//!   for part of speech `p` (which stops the suffix rules even when it lists no base), and
+//!   `EXC_BASES[EXC_START[4k + p]..EXC_START[4k + p + 1]]` are its bases.
+//!
+//! The text parser is kept as the test oracle (`parsed.rs`): the tests compare both on every
+//! lemma, every exception form and morphy-shaped and random words.
+
+pub(crate) mod hash;
+#[cfg(test)]
+mod parsed;
+
+use super::porter::py_lower;
+
+#[allow(clippy::unreadable_literal)]
+mod tables {
+    include!(concat!(env!("OUT_DIR"), "/wordnet_tables.rs"));
+}
+
+/// `WordNetCorpusReader.MORPHOLOGICAL_SUBSTITUTIONS` (adjective satellites share the adjective
+/// rules; NLTK's `synsets` never asks for them separately), in NLTK's `POS_LIST` order
+/// (noun, verb, adjective, adverb).
+pub(super) const SUBSTITUTIONS: [&[(&str, &str)]; 4] = [
+    &[
+        ("s", ""),
+        ("ses", "s"),
+        ("ves", "f"),
+        ("xes", "x"),
+        ("zes", "z"),
+        ("ches", "ch"),
+        ("shes", "sh"),
+        ("men", "man"),
+        ("ies", "y"),
+    ],
+    &[
+        ("s", ""),
+        ("ies", "y"),
+        ("es", "e"),
+        ("es", ""),
+        ("ed", "e"),
+        ("ed", ""),
+        ("ing", "e"),
+        ("ing", ""),
+    ],
+    &[("er", ""), ("est", ""), ("er", "e"), ("est", "e")],
+    &[],
+];
+
+// The probe bound the build measured stays short (the table is at most 40 % full).
+const _: () = assert!(tables::PROBE_LIMIT < 64);
+
+/// Reference to the set {the lemma itself} in `REFS`.
+const OWN: u32 = u32::MAX;
+/// An empty slot.
+const EMPTY: u64 = u64::MAX;
+
+/// Little-endian `u32`s compiled in as bytes (read with bounds checks; a read past the end
+/// gives 0, which the generated tables never need).
+#[derive(Clone, Copy)]
+struct U32s(&'static [u8]);
+
+impl U32s {
+    #[inline(always)]
+    fn at(self, i: usize) -> u32 {
+        match self.0.get(i * 4..i * 4 + 4) {
+            Some(&[a, b, c, d]) => u32::from_le_bytes([a, b, c, d]),
+            _ => 0,
+        }
+    }
+
+    /// Elements `a..b` (empty if out of range).
+    #[inline(always)]
+    fn range(self, a: u32, b: u32) -> impl Iterator<Item = u32> {
+        self.0
+            .get(a as usize * 4..b as usize * 4)
+            .unwrap_or_default()
+            .chunks_exact(4)
+            .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+    }
+}
+
+/// The compiled-in WordNet tables (see the module docs for the layout).
+pub struct WordNet {
+    key_text: &'static str,
+    key_end: U32s,
+    slots: &'static [u8],
+    pos_start: U32s,
+    refs: U32s,
+    set_start: U32s,
+    members: U32s,
+    exc_start: U32s,
+    exc_mask: &'static [u8],
+    exc_bases: U32s,
+}
+
+impl std::fmt::Debug for WordNet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WordNet")
+            .field("keys", &tables::N_KEYS)
+            .field("slots", &(tables::SLOT_MASK + 1))
+            .finish_non_exhaustive()
+    }
+}
+
+static WN: WordNet = WordNet {
+    key_text: tables::KEY_TEXT,
+    key_end: U32s(tables::KEY_END),
+    slots: tables::SLOTS,
+    pos_start: U32s(tables::POS_START),
+    refs: U32s(tables::REFS),
+    set_start: U32s(tables::SET_START),
+    members: U32s(tables::MEMBERS),
+    exc_start: U32s(tables::EXC_START),
+    exc_mask: tables::EXC_MASK,
+    exc_bases: U32s(tables::EXC_BASES),
+};
+
+impl WordNet {
+    /// The tables (compiled in: nothing to load).
+    pub fn get() -> &'static WordNet {
+        &WN
+    }
+
+    /// Number of ids (lemmas and exception forms; [`Self::id`] gives lemmas only).
+    pub fn len(&self) -> usize {
+        tables::N_KEYS as usize
+    }
+
+    /// Whether the table is empty (never, with the committed data).
+    pub fn is_empty(&self) -> bool {
+        tables::N_KEYS == 0
+    }
+
+    #[inline(always)]
+    fn slot(&self, i: usize) -> u64 {
+        match self.slots.get(i * 8..i * 8 + 8) {
+            Some(&[a, b, c, d, e, f, g, h]) => u64::from_le_bytes([a, b, c, d, e, f, g, h]),
+            _ => EMPTY,
+        }
+    }
+
+    /// The text of key `k` (empty if out of range).
+    #[inline(always)]
+    fn key_str(&self, k: u32) -> &'static str {
+        let (a, b) = (self.key_end.at(k as usize), self.key_end.at(k as usize + 1));
+        self.key_text
+            .get(a as usize..b as usize)
+            .unwrap_or_default()
+    }
+
+    /// The key id of a lemma or exception form.
+    #[inline]
+    fn key(&self, word: &str) -> Option<u32> {
+        let h = hash::hash(word.as_bytes());
+        let tag = h >> 32;
+        let mut i = h as usize & tables::SLOT_MASK;
+        for _ in 0..tables::PROBE_LIMIT {
+            let s = self.slot(i);
+            if s == EMPTY {
+                return None;
+            }
+            if s >> 32 == tag && self.key_str(s as u32) == word {
+                return Some(s as u32);
+            }
+            i = (i + 1) & tables::SLOT_MASK;
+        }
+        None
+    }
+
+    #[inline(always)]
+    fn is_lemma(k: u32) -> bool {
+        !(tables::LEMMA_FORMS..tables::EXC_KEYS).contains(&k)
+    }
+
+    /// The id of a lemma, if it has any synonym.
+    #[inline]
+    pub fn id(&self, word: &str) -> Option<u32> {
+        self.key(word).filter(|&k| Self::is_lemma(k))
+    }
+
+    /// The lemma of an id.
+    pub fn word(&self, id: u32) -> Option<&'static str> {
+        (id < tables::N_KEYS).then(|| self.key_str(id))
+    }
+
+    /// Push the word ids of every lower-case, `_`-free synset name of `wordnet.synsets(word)`
+    /// onto `out` (not deduplicated; `scratch` is a reusable buffer for morphy's candidates).
+    /// `word` must already be lower-case, as NLTK lower-cases it first.
+    pub(crate) fn synonym_ids_into(&self, word: &str, out: &mut Vec<u32>, scratch: &mut String) {
+        let key = self.key(word);
+        let lemma = key.filter(|&k| Self::is_lemma(k));
+        let exc = key
+            .filter(|&k| k < tables::EXC_KEYS)
+            .map_or(0, |k| self.exc_mask.get(k as usize).copied().unwrap_or(0));
+        for (p, rules) in SUBSTITUTIONS.iter().enumerate() {
+            if let Some(id) = lemma {
+                self.push_sets(id, p, out);
+            }
+            if exc & (1 << p) != 0 {
+                let at = key.unwrap_or_default() as usize * 4 + p;
+                let (a, b) = (self.exc_start.at(at), self.exc_start.at(at + 1));
+                for id in self.exc_bases.range(a, b) {
+                    self.push_sets(id, p, out);
+                }
+                continue;
+            }
+            for &(old, new) in *rules {
+                if let Some(stem) = word.strip_suffix(old) {
+                    scratch.clear();
+                    scratch.push_str(stem);
+                    scratch.push_str(new);
+                    if let Some(id) = self.id(scratch) {
+                        self.push_sets(id, p, out);
+                    }
+                }
+            }
+        }
+    }
+
+    #[inline]
+    fn push_sets(&self, id: u32, p: usize, out: &mut Vec<u32>) {
+        let at = id as usize * 4 + p;
+        let (a, b) = (self.pos_start.at(at), self.pos_start.at(at + 1));
+        for r in self.refs.range(a, b) {
+            if r == OWN {
+                out.push(id);
+            } else {
+                let s = r as usize;
+                let (a, b) = (self.set_start.at(s), self.set_start.at(s + 1));
+                out.extend(self.members.range(a, b));
+            }
+        }
+    }
+
+    /// The synonyms METEOR accepts for `word`: the sorted, distinct names without `_` of all
+    /// synsets of `wordnet.synsets(word)` that could equal a lower-cased word (NLTK lower-cases
+    /// `word` first; METEOR also accepts the word itself, which is not added here).
+    ///
+    /// ```
+    /// use gradekit_metrics::meteor::wordnet::WordNet;
+    /// let syn = WordNet::get().synonyms("ran");
+    /// assert!(syn.contains(&"run") && syn.contains(&"scarper"));
+    /// ```
+    pub fn synonyms(&self, word: &str) -> Vec<&'static str> {
+        let word = py_lower(word);
+        let mut ids = Vec::new();
+        self.synonym_ids_into(&word, &mut ids, &mut String::new());
+        let mut out: Vec<&'static str> = ids.iter().filter_map(|&i| self.word(i)).collect();
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests;

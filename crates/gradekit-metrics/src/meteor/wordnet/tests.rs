@@ -1,0 +1,179 @@
+//! The compiled-in tables against the parsed text tables (`parsed.rs`, the oracle).
+
+use proptest::prelude::*;
+
+use super::parsed::Parsed;
+use super::*;
+
+/// The oracle's synonyms of a lower-cased word, sorted and distinct.
+fn oracle(word: &str) -> Vec<&'static str> {
+    let p = Parsed::get();
+    let mut ids = Vec::new();
+    p.synonym_ids_into(word, &mut ids, &mut String::new());
+    let mut out: Vec<&'static str> = ids.iter().filter_map(|&i| p.word(i)).collect();
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+/// Both forms agree on `word`: its synonyms and whether it is a lemma.
+fn agree(word: &str) -> Result<(), String> {
+    let wn = WordNet::get();
+    let (got, want) = (wn.synonyms(word), oracle(word));
+    if got != want {
+        return Err(format!("synonyms({word:?}): {got:?} != {want:?}"));
+    }
+    let (got, want) = (
+        wn.id(word).and_then(|i| wn.word(i)),
+        Parsed::get().id(word).and_then(|i| Parsed::get().word(i)),
+    );
+    if got != want {
+        return Err(format!("lemma({word:?}): {got:?} != {want:?}"));
+    }
+    Ok(())
+}
+
+fn check_all<'a>(words: impl Iterator<Item = &'a str>) -> usize {
+    let mut bad = Vec::new();
+    let mut n = 0;
+    for w in words {
+        n += 1;
+        if let Err(e) = agree(w) {
+            bad.push(e);
+        }
+    }
+    assert!(
+        bad.is_empty(),
+        "{} mismatches, e.g.\n{}",
+        bad.len(),
+        bad[..bad.len().min(20)].join("\n")
+    );
+    n
+}
+
+#[test]
+fn every_lemma_agrees() {
+    let lemmas = Parsed::get().lemmas();
+    assert!(lemmas.len() > 80_000);
+    assert_eq!(check_all(lemmas.iter().copied()), lemmas.len());
+}
+
+#[test]
+fn every_exception_form_agrees() {
+    let n = check_all(Parsed::get().exception_forms());
+    assert!(n > 5_000, "{n}");
+}
+
+#[test]
+fn every_key_is_found_at_its_id() {
+    let wn = WordNet::get();
+    for k in 0..tables::N_KEYS {
+        let w = wn.key_str(k);
+        assert!(!w.is_empty());
+        assert_eq!(wn.key(w), Some(k), "{w}");
+    }
+    assert_eq!(wn.word(tables::N_KEYS), None);
+    assert_eq!(wn.len(), tables::N_KEYS as usize);
+    // Every lemma and exception form is a key, nothing else.
+    let p = Parsed::get();
+    let mut all: Vec<&str> = p
+        .lemmas()
+        .iter()
+        .copied()
+        .chain(p.exception_forms())
+        .collect();
+    all.sort_unstable();
+    all.dedup();
+    assert_eq!(all.len(), wn.len());
+}
+
+/// Every word morphy's suffix rules map onto a lemma (the lemma with a rule's `new` ending
+/// replaced by its `old` one, for every rule of every part of speech): the inflected forms
+/// whose synonyms go through the rules.
+#[test]
+fn morphy_shaped_words_agree() {
+    let rules: Vec<(&str, &str)> = SUBSTITUTIONS
+        .iter()
+        .flat_map(|r| r.iter().copied())
+        .collect();
+    let mut words = Vec::new();
+    for lemma in Parsed::get().lemmas() {
+        for &(old, new) in &rules {
+            if let Some(stem) = lemma.strip_suffix(new) {
+                words.push(format!("{stem}{old}"));
+            }
+        }
+    }
+    words.sort_unstable();
+    words.dedup();
+    assert!(words.len() > 300_000, "{}", words.len());
+    check_all(words.iter().map(String::as_str));
+}
+
+#[test]
+fn morphy_rules_and_exceptions() {
+    let wn = WordNet::get();
+    // Checked with NLTK 3.9.1: exception list geese -> goose; rules dogs -> dog, running -> run.
+    assert!(wn.synonyms("geese").contains(&"goose"));
+    assert!(wn.synonyms("dogs").contains(&"dog"));
+    assert!(wn.synonyms("Dogs").contains(&"frump"));
+    assert!(wn.synonyms("running").contains(&"run"));
+    // names with "_" or capitals never appear
+    assert!(wn.synonyms("run").iter().all(|s| !s.contains('_')));
+    assert!(wn.synonyms("xyzzyq").is_empty());
+    assert!(wn.synonyms("").is_empty());
+    assert_eq!(wn.id(""), None);
+    // An exception form that is no lemma has no id but still maps to its bases.
+    assert_eq!(wn.id("geese"), None);
+    assert_eq!(wn.id("goose").and_then(|i| wn.word(i)), Some("goose"));
+}
+
+/// Lemmas and exception forms to build random words from.
+fn vocabulary() -> &'static [&'static str] {
+    static V: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
+    V.get_or_init(|| {
+        let p = Parsed::get();
+        p.lemmas()
+            .iter()
+            .copied()
+            .chain(p.exception_forms())
+            .collect()
+    })
+}
+
+fn near_word() -> impl Strategy<Value = String> {
+    let suffixes = [
+        "", "", "s", "es", "ed", "ing", "er", "est", "ies", "ves", "men", "ches", "shes", "xes",
+        "zes", "ses", "e", "y", "'s", "é", "\u{0}",
+    ];
+    (
+        0..vocabulary().len(),
+        0..4usize,
+        proptest::sample::select(suffixes.to_vec()),
+    )
+        .prop_map(|(i, cut, suffix)| {
+            let w = vocabulary()[i];
+            let keep = w.len().saturating_sub(cut);
+            format!("{}{suffix}", w.get(..keep).unwrap_or(w))
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(4000))]
+
+    #[test]
+    fn random_words_agree(w in "[a-z'.-]{0,14}") {
+        prop_assert_eq!(agree(&w), Ok(()));
+    }
+
+    #[test]
+    fn near_lemma_words_agree(w in near_word()) {
+        prop_assert_eq!(agree(&w), Ok(()));
+    }
+
+    #[test]
+    fn any_text_agrees(w in any::<String>()) {
+        let w = py_lower(&w);
+        prop_assert_eq!(agree(&w), Ok(()));
+    }
+}
