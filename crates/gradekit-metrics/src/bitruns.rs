@@ -299,7 +299,7 @@ mod tests {
                         assert_eq!(bit, member(b) != invert, "byte {b:#x} at {i}");
                     }
                     // no bits past the text
-                    if text.len() % 64 != 0 {
+                    if !text.len().is_multiple_of(64) {
                         assert_eq!(bits[text.len() / 64] >> (text.len() % 64), 0);
                     }
                     assert_eq!(any & 0x80 != 0, text.iter().any(|&b| b >= 0x80));
