@@ -41,6 +41,13 @@ pub fn bleu_tokens<S: AsRef<str>>(hyp: &[S], refr: &[S]) -> f64 {
     bleu_of(hyp, refr)
 }
 
+/// [`bleu_tokens`] of two lists from [`crate::tokenize::nltk_tokenize_into`], uncached: the
+/// n-gram part of [`bleu`] alone, for `examples/ngram_speed.rs`.
+#[doc(hidden)]
+pub fn bleu_nltk_tokens(hyp: &crate::tokenize::Tokens, refr: &crate::tokenize::Tokens) -> f64 {
+    bleu_of(hyp, refr)
+}
+
 fn bleu_of<T: TokenSeq + ?Sized>(hyp: &T, refr: &T) -> f64 {
     let mut clipped = [0u64; MAX_ORDER];
     with_scratch(|s| {

@@ -48,6 +48,21 @@ pub(crate) struct Key16 {
     pub(crate) len: u32,
 }
 
+/// `MASK16[n]`: the masks of the first `n` bytes (n ≤ 16) in two little-endian words.
+const MASK16: [[u64; 2]; 17] = {
+    let mut m = [[0u64; 2]; 17];
+    let mut n = 1;
+    while n <= 16 {
+        m[n] = if n <= 8 {
+            [u64::MAX >> (64 - 8 * n), 0]
+        } else {
+            [u64::MAX, u64::MAX >> (128 - 8 * n)]
+        };
+        n += 1;
+    }
+    m
+};
+
 #[inline(always)]
 fn fold_mul(a: u64, b: u64) -> u64 {
     let p = u128::from(a) * u128::from(b);
@@ -169,15 +184,14 @@ impl Seed {
     }
 
     /// [`Self::key16`] of `window[..len]`, where `window` holds the key followed by any
-    /// bytes: with 16 bytes readable, a key of at most 16 bytes is two masked loads.
+    /// bytes: with 16 bytes readable, a key of at most 16 bytes is two masked loads (the masks
+    /// from a table indexed by the length: no branch, no variable shift).
     #[inline(always)]
     pub(crate) fn key16_in(&self, window: &[u8], len: usize) -> Key16 {
-        if len <= 16 && window.len() >= 16 {
-            // Masks of the key's bytes in each word, without a branch on the length.
-            let m0 = ((1u128 << (8 * len.min(8))) - 1) as u64;
-            let m1 = ((1u128 << (8 * len.saturating_sub(8))) - 1) as u64;
-            let w0 = load8(window, 0) & m0;
-            let w1 = load8(window, 8) & m1;
+        if let (Some(&[m0, m1]), Some(w)) = (MASK16.get(len), window.first_chunk::<16>()) {
+            let v = u128::from_le_bytes(*w);
+            let w0 = v as u64 & m0;
+            let w1 = (v >> 64) as u64 & m1;
             Key16 {
                 hash: fold_mul(w0 ^ self.0[0], w1 ^ self.0[1] ^ ((len as u64) << 56)),
                 w0,

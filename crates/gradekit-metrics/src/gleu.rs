@@ -22,6 +22,13 @@ pub fn gleu_tokens<S: AsRef<str>>(hyp: &[S], refr: &[S]) -> f64 {
     gleu_of(hyp, refr)
 }
 
+/// [`gleu_tokens`] of two lists from [`crate::tokenize::nltk_tokenize_into`], uncached: the
+/// n-gram part of [`gleu`] alone, for `examples/ngram_speed.rs`.
+#[doc(hidden)]
+pub fn gleu_nltk_tokens(hyp: &crate::tokenize::Tokens, refr: &crate::tokenize::Tokens) -> f64 {
+    gleu_of(hyp, refr)
+}
+
 fn gleu_of<T: TokenSeq + ?Sized>(hyp: &T, refr: &T) -> f64 {
     let mut clipped = [0u64; MAX_ORDER];
     with_scratch(|s| {

@@ -49,6 +49,7 @@
 
 use std::cell::Cell;
 
+mod fused;
 mod table;
 
 use crate::fasthash::{Key, Key16, Seed};
@@ -204,6 +205,8 @@ pub(crate) struct Work {
     direct: Vec<u64>,
     /// Stamp of the current order (never 0, so zeroed entries are never live).
     stamp: u32,
+    /// Buffers of the one-pass path for orders 2..=5 (`fused.rs`).
+    fused: fused::Fused,
 }
 
 thread_local! {
@@ -269,33 +272,20 @@ impl Scratch {
         I: TokenSeq + ?Sized,
     {
         let ids = &mut self.ids;
-        ids.reference.clear();
-        ids.input.clear();
         let t = &mut self.tokens;
+        let seed = &self.seed;
         t.reset(reference.count());
-        for k in 0..reference.count() {
-            let (key, tok) = reference.key16(k, &self.seed);
-            let id = match t.probe(key, tok, reference) {
-                Ok(id) => id,
-                Err(slot) => {
-                    let id = t.insert(slot, key, k);
-                    if t.full() {
-                        t.grow(reference, &self.seed);
-                    }
-                    id
-                }
-            };
-            ids.reference.push(id);
-        }
+        ids.reference.clear();
+        ids.reference.resize(reference.count(), 0);
+        t.intern_all(reference, seed, &mut ids.reference);
         ids.vocab = t.len();
+        ids.input.clear();
         if ids.vocab == 0 {
-            ids.input.extend((0..input.count()).map(|_| ABSENT));
+            ids.input.resize(input.count(), ABSENT);
             return;
         }
-        for k in 0..input.count() {
-            let (key, tok) = input.key16(k, &self.seed);
-            ids.input.push(t.find(key, tok, reference));
-        }
+        ids.input.resize(input.count(), 0);
+        t.find_all(input, reference, seed, &mut ids.input);
     }
 
     /// [`Work::clipped_overlaps`] of the interned pair.
@@ -330,6 +320,22 @@ impl Work {
         if out.is_empty() || reference.is_empty() || input.is_empty() {
             return;
         }
+        let f = &mut self.fused;
+        let done = match out.len() {
+            2 => f.overlaps::<2>(reference, input, vocab, out),
+            3 => f.overlaps::<3>(reference, input, vocab, out),
+            4 => f.overlaps::<4>(reference, input, vocab, out),
+            5 => f.overlaps::<5>(reference, input, vocab, out),
+            _ => false,
+        };
+        if !done {
+            self.by_order(reference, input, vocab, out);
+        }
+    }
+
+    /// [`Self::clipped_overlaps`] order by order (any number of orders, any pair size):
+    /// ranks of order `n` from those of order `n − 1`, kept in arrays between orders.
+    fn by_order(&mut self, reference: &[u32], input: &[u32], vocab: usize, out: &mut [u64]) {
         // Order 1: counts per token id. Index `vocab` is a dummy that absent input
         // tokens count into (its reference count stays 0), so the loop has no branch.
         self.ref_count.clear();

@@ -21,7 +21,10 @@ pub(super) struct TokenTable {
     stamp: u32,
     /// Ids the table takes before it grows.
     limit: usize,
-    /// First reference position of each id.
+    /// Ids handed out in this call.
+    ids: usize,
+    /// First reference position of each id (`first[..ids]`; sized to the reference, so an
+    /// insertion writes its entry without a branch).
     first: Vec<u32>,
 }
 
@@ -42,20 +45,141 @@ pub(super) const SPARSE_UP_TO: usize = 4096;
 pub(super) const KEEP_SLOTS: usize = 1 << 16;
 
 impl TokenTable {
-    /// Fills the empty `slot` (from [`TokenTable::probe`]) with the reference token at
-    /// position `k` of key `key`; returns its new id.
-    #[inline]
-    pub(super) fn insert(&mut self, slot: usize, key: Key16, k: usize) -> u32 {
-        let id = self.len() as u32;
-        self.slots[slot] = Slot {
-            w0: key.w0,
-            w1: key.w1,
-            len: key.len,
-            id,
-            stamp: self.stamp,
+    /// Interns every reference token, its id into `out` (one entry per token, in order).
+    pub(super) fn intern_all<R: TokenSeq + ?Sized>(
+        &mut self,
+        reference: &R,
+        seed: &Seed,
+        out: &mut [u32],
+    ) {
+        let mut k = 0;
+        while k < out.len() {
+            k = self.intern_run(reference, seed, out, k);
+            if self.full() {
+                self.grow(reference, seed);
+            } else if let Some(id) = out.get_mut(k) {
+                let (key, tok) = reference.key16(k, seed);
+                *id = self.intern_probing(key, k, tok, reference, seed);
+                k += 1;
+            }
+        }
+    }
+
+    /// Interns reference tokens from position `k` on while each is decided by its first slot
+    /// (an empty slot: a new token; the same key: a known one) and the table is below its
+    /// load limit; returns the position where it stopped. The first slot decides without a
+    /// branch on whether the token is new (about as unpredictable as a coin on prose), and
+    /// the table's fields live in registers for the run.
+    #[inline(always)]
+    fn intern_run<R: TokenSeq + ?Sized>(
+        &mut self,
+        reference: &R,
+        seed: &Seed,
+        out: &mut [u32],
+        mut k: usize,
+    ) -> usize {
+        let (stamp, shift, mask, limit) = (self.stamp, self.shift, self.mask, self.limit);
+        let mut ids = self.ids;
+        let Some(slots) = self.slots.get_mut(..=mask) else {
+            return k;
         };
-        self.first.push(k as u32);
-        id
+        let first = &mut self.first[..];
+        while let Some(out_k) = out.get_mut(k) {
+            let (key, _) = reference.key16(k, seed);
+            let i = home(key.hash, shift, mask);
+            let s = slots[i];
+            let fresh = s.stamp != stamp;
+            let same = (s.w0 == key.w0) & (s.w1 == key.w1) & (s.len == key.len) & (key.len <= 16);
+            if !(fresh | same) {
+                break;
+            }
+            let id = if fresh { ids as u32 } else { s.id };
+            slots[i] = Slot {
+                w0: key.w0,
+                w1: key.w1,
+                len: key.len,
+                id,
+                stamp,
+            };
+            // `ids ≤ k < first.len()`; the entry is overwritten by the next new id if this
+            // token was not new.
+            if let Some(f) = first.get_mut(ids) {
+                *f = k as u32;
+            }
+            ids += usize::from(fresh);
+            *out_k = id;
+            k += 1;
+            if ids >= limit {
+                break;
+            }
+        }
+        self.ids = ids;
+        k
+    }
+
+    /// Looks up every input token, its id or [`ABSENT`] into `out` (one entry per token).
+    pub(super) fn find_all<R: TokenSeq + ?Sized, I: TokenSeq + ?Sized>(
+        &self,
+        input: &I,
+        reference: &R,
+        seed: &Seed,
+        out: &mut [u32],
+    ) {
+        let (stamp, shift, mask) = (self.stamp, self.shift, self.mask);
+        let Some(slots) = self.slots.get(..=mask) else {
+            return;
+        };
+        for (k, id) in out.iter_mut().enumerate() {
+            let (key, tok) = input.key16(k, seed);
+            let s = slots[home(key.hash, shift, mask)];
+            let live = s.stamp == stamp;
+            let same = live & (s.w0 == key.w0) & (s.w1 == key.w1) & (s.len == key.len);
+            // The first slot decides without a branch on the outcome unless it holds another
+            // key (or the token is longer than 16 bytes).
+            *id = if !live | (same & (key.len <= 16)) {
+                if same {
+                    s.id
+                } else {
+                    ABSENT
+                }
+            } else {
+                self.probe(key, tok, reference).unwrap_or(ABSENT)
+            };
+        }
+    }
+
+    /// [`Self::intern`] when the first slot holds another key or the token is long.
+    #[cold]
+    #[inline(never)]
+    fn intern_probing<R: TokenSeq + ?Sized>(
+        &mut self,
+        key: Key16,
+        k: usize,
+        tok: &[u8],
+        reference: &R,
+        seed: &Seed,
+    ) -> u32 {
+        match self.probe(key, tok, reference) {
+            Ok(id) => id,
+            Err(slot) => {
+                let id = self.ids as u32;
+                self.slots[slot] = Slot {
+                    w0: key.w0,
+                    w1: key.w1,
+                    len: key.len,
+                    id,
+                    stamp: self.stamp,
+                };
+                if let Some(f) = self.first.get_mut(self.ids) {
+                    *f = k as u32;
+                }
+                self.ids += 1;
+                if self.full() {
+                    self.grow(reference, seed);
+                }
+                id
+            }
+        }
     }
 
     /// Slots held (what decides whether the table is kept for the next call).
@@ -63,9 +187,9 @@ impl TokenTable {
         self.slots.len()
     }
 
-    /// Empties the table, sized for `items` tokens — at most [`SPARSE_UP_TO`] of them: a longer
-    /// reference grows the table as its distinct tokens come ([`Self::grow`]), so memory follows
-    /// the vocabulary, not the token count.
+    /// Empties the table for a reference of `items` tokens, sized for at most
+    /// [`SPARSE_UP_TO`] of them: a longer reference grows the table as its distinct tokens
+    /// come ([`Self::grow`]), so memory follows the vocabulary, not the token count.
     pub(super) fn reset(&mut self, items: usize) {
         let (cap, shift) = table_size(items.min(SPARSE_UP_TO) * 2);
         if self.slots.len() < cap || self.slots.len() > KEEP_SLOTS.max(cap) {
@@ -79,18 +203,23 @@ impl TokenTable {
             self.stamp = 1;
         }
         self.set_size(cap, shift);
-        self.first.clear();
+        self.ids = 0;
+        if self.first.len() < items || self.first.len() > KEEP_SLOTS.max(items) {
+            self.first.clear();
+            self.first.resize(items, 0);
+        }
     }
 
+    /// Distinct reference tokens interned so far.
     pub(super) fn len(&self) -> usize {
-        self.first.len()
+        self.ids
     }
 
     /// Whether the table is past its load limit (a quarter up to [`SPARSE_UP_TO`] ids, then
     /// a half) and must [`Self::grow`] before the next insertion.
     #[inline(always)]
-    pub(super) fn full(&self) -> bool {
-        self.first.len() >= self.limit
+    fn full(&self) -> bool {
+        self.ids >= self.limit
     }
 
     /// Sets the mask, shift and load limit of a table of `cap` slots.
@@ -106,13 +235,14 @@ impl TokenTable {
 
     /// Doubles the table and places every id again (keys recomputed from the reference).
     #[cold]
-    pub(super) fn grow<R: TokenSeq + ?Sized>(&mut self, reference: &R, seed: &Seed) {
+    #[inline(never)]
+    fn grow<R: TokenSeq + ?Sized>(&mut self, reference: &R, seed: &Seed) {
         let (cap, shift) = table_size(self.mask + 1);
         self.slots.clear();
         self.slots.resize(cap, Slot::default());
         self.stamp = 1;
         self.set_size(cap, shift);
-        for (id, &j) in self.first.iter().enumerate() {
+        for (id, &j) in self.first.iter().take(self.ids).enumerate() {
             let (k, _) = reference.key16(j as usize, seed);
             let mut i = home(k.hash, shift, self.mask);
             while self.slots[i].stamp == self.stamp {
@@ -153,29 +283,14 @@ impl TokenTable {
         }
     }
 
-    /// Id of `tok`, or [`ABSENT`]: the first slot decides without a branch on the outcome
-    /// unless it holds another key (or `tok` is longer than 16 bytes).
-    #[inline(always)]
-    pub(super) fn find<R: TokenSeq + ?Sized>(&self, k: Key16, tok: &[u8], reference: &R) -> u32 {
-        let s = self.slots[home(k.hash, self.shift, self.mask)];
-        let live = s.stamp == self.stamp;
-        let same = live & (s.w0 == k.w0) & (s.w1 == k.w1) & (s.len == k.len);
-        if !live | (same & (k.len <= 16)) {
-            if same {
-                s.id
-            } else {
-                ABSENT
-            }
-        } else {
-            self.probe(k, tok, reference).unwrap_or(ABSENT)
-        }
-    }
-
     #[cold]
     fn long_eq<R: TokenSeq + ?Sized>(&self, id: u32, tok: &[u8], reference: &R) -> bool {
-        self.first
-            .get(id as usize)
-            .is_some_and(|&j| bytes_eq(reference.bytes(j as usize), tok))
+        let id = id as usize;
+        (id < self.ids)
+            && self
+                .first
+                .get(id)
+                .is_some_and(|&j| bytes_eq(reference.bytes(j as usize), tok))
     }
 }
 

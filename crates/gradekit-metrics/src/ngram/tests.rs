@@ -111,3 +111,212 @@ fn nested_scratch_use_falls_back_to_fresh_buffers() {
     let v = with_scratch(|_| with_scratch(|s| s.ids.vocab));
     assert_eq!(v, 0);
 }
+
+// ---- Property tests: every path against the naive tuple count. ----
+
+use proptest::prelude::*;
+
+/// Token pool: many repeats of short tokens, tokens that differ only past byte 8 or 16, a
+/// trailing NUL (same words as a shorter token), long tokens sharing a 16-byte prefix, and
+/// non-ASCII text.
+const POOL: &[&str] = &[
+    "the",
+    "a",
+    ",",
+    ".",
+    "cat",
+    "mat",
+    "on",
+    "é",
+    "日本",
+    "naïve",
+    "a\0",
+    "abcdefgh",
+    "abcdefgi",
+    "abcdefghijklmnop",
+    "abcdefghijklmnoq",
+    "abcdefghijklmnopq",
+    "abcdefghijklmnopr",
+    "a-rather-long-token-that-passes-16-bytes",
+    "a-rather-long-token-that-passes-16-bytez",
+    "🙂🙂🙂🙂🙂",
+];
+
+/// A token list over the first `k` pool tokens, or (when `fresh`) with tokens made up from
+/// the index (a large vocabulary).
+fn tokens(picks: &[usize], k: usize, fresh: bool) -> Vec<String> {
+    picks
+        .iter()
+        .map(|&p| {
+            if fresh {
+                format!("w{}", p % (k * 40 + 1))
+            } else {
+                POOL[p % k.clamp(1, POOL.len())].to_owned()
+            }
+        })
+        .collect()
+}
+
+/// A `Tokens` list holding `toks` (space-separated; the pool has no spaces).
+fn as_tokens(toks: &[String]) -> crate::tokenize::Tokens {
+    let mut t = crate::tokenize::Tokens::new();
+    t.push_space_separated(toks.join(" ").as_bytes());
+    t
+}
+
+/// Overlaps of orders 1..=orders by the crate's path for `Tokens` and for `[&str]`, checked
+/// equal to each other and to the naive count.
+fn check_pair(r: &[String], h: &[String], orders: usize) -> Result<(), TestCaseError> {
+    let rs: Vec<&str> = r.iter().map(String::as_str).collect();
+    let hs: Vec<&str> = h.iter().map(String::as_str).collect();
+    let (rt, ht) = (as_tokens(r), as_tokens(h));
+    prop_assert_eq!(rt.len(), r.len());
+    let mut by_str = vec![0u64; orders];
+    let mut by_tokens = vec![0u64; orders];
+    with_scratch(|s| {
+        s.intern(&rs[..], &hs[..]);
+        s.clipped_overlaps(&mut by_str);
+        s.intern(&rt, &ht);
+        s.clipped_overlaps(&mut by_tokens);
+    });
+    for n in 1..=orders {
+        prop_assert_eq!(by_str[n - 1], naive(&rs, &hs, n), "order {}", n);
+    }
+    prop_assert_eq!(by_tokens, by_str);
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(1000))]
+
+    /// Short lists over a few tokens: many repeats, runs of ≥ 4 identical tokens.
+    #[test]
+    fn overlaps_match_naive_on_repetitive_lists(
+        rp in prop::collection::vec(0usize..64, 0..40),
+        hp in prop::collection::vec(0usize..64, 0..40),
+        k in 1usize..6,
+        orders in 1usize..8,
+    ) {
+        check_pair(&tokens(&rp, k, false), &tokens(&hp, k, false), orders)?;
+    }
+
+    /// The whole pool, including long and Unicode tokens, up to 300 tokens a side.
+    #[test]
+    fn overlaps_match_naive_on_the_pool(
+        rp in prop::collection::vec(0usize..1000, 0..300),
+        hp in prop::collection::vec(0usize..1000, 0..300),
+        k in 1usize..=20,
+        orders in 1usize..7,
+    ) {
+        check_pair(&tokens(&rp, k, false), &tokens(&hp, k, false), orders)?;
+    }
+
+    /// Large vocabularies (past the direct tables) and long lists, bleu/gleu's 4 orders.
+    #[test]
+    fn overlaps_match_naive_on_large_vocabularies(
+        rp in prop::collection::vec(0usize..100_000, 0..700),
+        hp in prop::collection::vec(0usize..100_000, 0..700),
+        k in 1usize..200,
+    ) {
+        check_pair(&tokens(&rp, k, true), &tokens(&hp, k, true), 4)?;
+    }
+
+    /// The fused path against the order-by-order one on id lists (input ids `vocab` and
+    /// above stand for absent tokens), many pairs of varied sizes through one `Work` (stale
+    /// table entries of earlier calls must never count).
+    #[test]
+    fn fused_matches_by_order_across_calls(
+        pairs in prop::collection::vec(
+            (
+                prop::collection::vec(0u32..12, 1..120),
+                prop::collection::vec(0u32..16, 1..120),
+                2usize..=5,
+            ),
+            1..12,
+        ),
+    ) {
+        let mut work = Work::default();
+        let mut oracle = Work::default();
+        for (r, h, orders) in pairs {
+            let (r, h, vocab) = dense(&r, &h);
+            let mut fast = vec![0u64; orders];
+            work.clipped_overlaps(&r, &h, vocab, &mut fast);
+            let mut slow = vec![0u64; orders];
+            oracle.by_order(&r, &h, vocab, &mut slow);
+            prop_assert_eq!(&fast, &slow);
+            let rs: Vec<String> = r.iter().map(|i| i.to_string()).collect();
+            let hs: Vec<String> = h.iter().map(|i| i.to_string()).collect();
+            let rs: Vec<&str> = rs.iter().map(String::as_str).collect();
+            let hs: Vec<&str> = hs.iter().map(String::as_str).collect();
+            for n in 1..=orders {
+                prop_assert_eq!(fast[n - 1], naive(&rs, &hs, n), "order {}", n);
+            }
+        }
+    }
+}
+
+/// Reference ids renumbered dense by first occurrence, input ids mapped alike (`ABSENT`
+/// when not in the reference); returns both and the vocabulary size.
+fn dense(r: &[u32], h: &[u32]) -> (Vec<u32>, Vec<u32>, usize) {
+    let mut map = HashMap::new();
+    let r: Vec<u32> = r
+        .iter()
+        .map(|&t| {
+            let next = map.len() as u32;
+            *map.entry(t).or_insert(next)
+        })
+        .collect();
+    let h = h
+        .iter()
+        .map(|t| map.get(t).copied().unwrap_or(ABSENT))
+        .collect();
+    (r, h, map.len())
+}
+
+#[test]
+fn fused_tag_reset_clears_the_table() {
+    // Pair A is scored just below the tag limit, a pair B passes it (reset), then the tag is
+    // put back where A's entries were written, as if 2^31 tokens had passed: pair C, of the
+    // same table layout, must not see A's n-grams (the reset cleared them).
+    let a = [0u32, 1, 2, 3, 4, 5];
+    let c = [5u32, 4, 3, 2, 1, 0];
+    let mut expect = [0u64; 4];
+    Work::default().by_order(&c, &a, 6, &mut expect);
+    let mut work = Work::default();
+    let start = (1 << 31) - 10;
+    work.fused.set_tag_for_test(start);
+    let mut out = [0u64; 4];
+    work.clipped_overlaps(&a, &a, 6, &mut out);
+    assert_eq!(out, [6, 5, 4, 3]);
+    // Other keys than A's, so A's entries stay in the table unless cleared.
+    work.clipped_overlaps(&[0; 6], &[0; 6], 1, &mut out);
+    assert_eq!(out, [6, 5, 4, 3]);
+    work.fused.set_tag_for_test(start);
+    work.clipped_overlaps(&c, &a, 6, &mut out);
+    assert_eq!(out, expect);
+    // And near the top of u32: the tag never overflows.
+    work.fused.set_tag_for_test(u32::MAX - 3);
+    work.clipped_overlaps(&a, &a, 6, &mut out);
+    assert_eq!(out, [6, 5, 4, 3]);
+}
+
+#[test]
+fn pairs_past_the_fused_limits_take_the_order_by_order_path() {
+    // 5,000 tokens (past the fused path's reference limit) and a vocabulary whose tables
+    // exceed its entry limit: both still exact.
+    let long: Vec<String> = (0..5_000).map(|i| format!("t{}", i % 7)).collect();
+    let wide: Vec<String> = (0..600).map(|i| format!("v{}", i % 500)).collect();
+    for r in [&long, &wide] {
+        let h: Vec<String> = r.iter().skip(3).step_by(2).cloned().collect();
+        let rs: Vec<&str> = r.iter().map(String::as_str).collect();
+        let hs: Vec<&str> = h.iter().map(String::as_str).collect();
+        with_scratch(|s| {
+            s.intern(&rs[..], &hs[..]);
+            let mut out = [0u64; 4];
+            s.clipped_overlaps(&mut out);
+            for n in 1..=4 {
+                assert_eq!(out[n - 1], naive(&rs, &hs, n), "n={n}");
+            }
+        });
+    }
+}

@@ -12,71 +12,31 @@
 //! ASCII digits; emoji outside the BMP are in no list).  `data/nist_charclass.txt`
 //! records, for every code point, membership in the character classes NLTK actually
 //! compiles (tested with those very regexes by `scripts/gen_tokenize_data.py`), plus
-//! Python's `str.isspace()`.  It is expanded once into a 64 KiB table for the BMP; the
-//! few astral ranges are binary-searched.
+//! Python's `str.isspace()`.  `build/tokenize.rs` turns it into a two-level table at build
+//! time (a block number per 256 code points, then the distinct blocks): two loads per
+//! character, no first-use parse.
 
 use std::borrow::Cow;
-use std::sync::OnceLock;
 
 use super::tokens::Tokens;
 
-const DATA: &str = include_str!("../../data/nist_charclass.txt");
+include!(concat!(env!("OUT_DIR"), "/nist_tables.rs"));
 
 const NUMBER: u8 = 1;
 const PUNCT: u8 = 2;
 const SYMBOL: u8 = 4;
 const SPACE: u8 = 8;
 
-#[derive(Debug)]
-struct CharClasses {
-    bmp: Vec<u8>,
-    astral: Vec<(u32, u32, u8)>,
-}
-
-fn classes() -> &'static CharClasses {
-    static CLASSES: OnceLock<CharClasses> = OnceLock::new();
-    CLASSES.get_or_init(|| {
-        let mut c = CharClasses {
-            bmp: vec![0; 0x10000],
-            astral: Vec::new(),
-        };
-        for line in DATA.lines() {
-            let mut it = line.split(' ').map(|f| u32::from_str_radix(f, 16));
-            let (Some(Ok(a)), Some(Ok(b)), Some(Ok(fl))) = (it.next(), it.next(), it.next()) else {
-                continue;
-            };
-            let fl = (fl & 0xff) as u8;
-            if b < 0x10000 {
-                for cp in a..=b {
-                    c.bmp[cp as usize] = fl;
-                }
-            } else {
-                c.astral.push((a, b, fl));
-            }
-        }
-        c
-    })
-}
-
-impl CharClasses {
-    #[inline]
-    fn flags(&self, ch: char) -> u8 {
-        let cp = ch as u32;
-        if let Some(&f) = self.bmp.get(cp as usize) {
-            return f;
-        }
-        match self.astral.binary_search_by(|&(a, b, _)| {
-            if b < cp {
-                std::cmp::Ordering::Less
-            } else if a > cp {
-                std::cmp::Ordering::Greater
-            } else {
-                std::cmp::Ordering::Equal
-            }
-        }) {
-            Ok(i) => self.astral[i].2,
-            Err(_) => 0,
-        }
+/// The class flags of `ch` (0 past the last block with any flag).
+#[inline]
+fn flags(ch: char) -> u8 {
+    let cp = ch as usize;
+    match BLOCK_OF.get(cp >> 8) {
+        Some(&block) => BLOCKS
+            .get(usize::from(block) << 8 | (cp & 0xff))
+            .copied()
+            .unwrap_or(0),
+        None => 0,
     }
 }
 
@@ -128,7 +88,6 @@ pub(crate) fn international_tokenize_into(text: &str, scratch: &mut Scratch, out
     if s.contains('&') {
         s = Cow::Owned(xml_unescape(&s));
     }
-    let cls = classes();
     let space = (' ', SPACE);
 
     // NONASCII: `([\x00-\x7f]+)` → ` \1 `.  Each character is stored with its class
@@ -143,7 +102,7 @@ pub(crate) fn international_tokenize_into(text: &str, scratch: &mut Scratch, out
             a.push(space);
             in_ascii = ch.is_ascii();
         }
-        a.push((ch, cls.flags(ch)));
+        a.push((ch, flags(ch)));
     }
     if in_ascii {
         a.push(space);
@@ -234,8 +193,47 @@ mod tests {
     #[test]
     fn python_space() {
         for ch in ['\u{1c}', '\u{85}', '\u{a0}', '\u{3000}', '\u{2028}'] {
-            assert!(classes().flags(ch) & SPACE != 0, "{ch:?}");
+            assert!(flags(ch) & SPACE != 0, "{ch:?}");
         }
-        assert!(classes().flags('\u{200b}') & SPACE == 0 && classes().flags('x') & SPACE == 0);
+        assert!(flags('\u{200b}') & SPACE == 0 && flags('x') & SPACE == 0);
+    }
+
+    /// The text form parsed as the crate did at run time before the table was generated (a
+    /// 64 KiB BMP table, the ranges past the BMP binary-searched), against the generated
+    /// table at every code point.
+    #[test]
+    fn generated_table_equals_the_parsed_text() {
+        const DATA: &str = include_str!("../../data/nist_charclass.txt");
+        let mut bmp = vec![0u8; 0x10000];
+        let mut astral: Vec<(u32, u32, u8)> = Vec::new();
+        for line in DATA.lines() {
+            let mut it = line.split(' ').map(|f| u32::from_str_radix(f, 16));
+            let (Some(Ok(a)), Some(Ok(b)), Some(Ok(fl))) = (it.next(), it.next(), it.next()) else {
+                continue;
+            };
+            let fl = (fl & 0xff) as u8;
+            if b < 0x10000 {
+                for cp in a..=b {
+                    bmp[cp as usize] = fl;
+                }
+            } else {
+                astral.push((a, b, fl));
+            }
+        }
+        let oracle = |cp: u32| -> u8 {
+            if let Some(&f) = bmp.get(cp as usize) {
+                return f;
+            }
+            astral
+                .iter()
+                .find(|&&(a, b, _)| a <= cp && cp <= b)
+                .map_or(0, |&(_, _, f)| f)
+        };
+        let mut flagged = 0;
+        for ch in (0..=0x10_FFFF).filter_map(char::from_u32) {
+            assert_eq!(flags(ch), oracle(ch as u32), "{:#x}", ch as u32);
+            flagged += usize::from(flags(ch) != 0);
+        }
+        assert!(flagged > 10_000, "{flagged}");
     }
 }

@@ -1,15 +1,15 @@
 //! The English Punkt parameters (`punkt_tab/english`) compiled into the crate.
 //!
 //! `data/punkt_english.txt` is written by `scripts/gen_tokenize_data.py`, which reads the
-//! parameters back through NLTK 3.9.1's own `PunktTokenizer("english")`, so the sets below
-//! are exactly what `word_tokenize` consults.  The text is embedded with `include_str!` and
-//! parsed once, on first use, into hash sets keyed by borrowed `&'static str` (no copies).
+//! parameters back through NLTK 3.9.1's own `PunktTokenizer("english")`, so the tables are
+//! exactly what `word_tokenize` consults. `build/tokenize.rs` turns the text into static hash
+//! tables ([`StrMap`], `strmap.rs`) at build time: no process parses anything on first use
+//! (that parse used to cost every `gradekit score` run ~1.4 ms and ~230 page faults). The
+//! unit tests below still parse the text, as the oracle the generated tables must match.
 
-use std::collections::{HashMap, HashSet};
-use std::hash::{BuildHasherDefault, Hasher};
-use std::sync::OnceLock;
+use super::strmap::StrMap;
 
-const DATA: &str = include_str!("../../data/punkt_english.txt");
+include!(concat!(env!("OUT_DIR"), "/punkt_tables.rs"));
 
 /// Orthographic-context flags (NLTK `_ORTHO_*`).
 pub(crate) const ORTHO_BEG_UC: u8 = 1 << 1;
@@ -21,46 +21,24 @@ pub(crate) const ORTHO_UNK_LC: u8 = 1 << 6;
 pub(crate) const ORTHO_UC: u8 = ORTHO_BEG_UC | ORTHO_MID_UC | ORTHO_UNK_UC;
 pub(crate) const ORTHO_LC: u8 = ORTHO_BEG_LC | ORTHO_MID_LC | ORTHO_UNK_LC;
 
-/// FNV-1a: the keys are short ASCII words, for which SipHash's setup cost dominates.
-#[derive(Debug, Default, Clone, Copy)]
-pub(crate) struct Fnv(u64);
-
-impl Hasher for Fnv {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        let mut h = if self.0 == 0 {
-            0xcbf2_9ce4_8422_2325
-        } else {
-            self.0
-        };
-        for &b in bytes {
-            h ^= u64::from(b);
-            h = h.wrapping_mul(0x0100_0000_01b3);
-        }
-        self.0 = h;
-    }
-}
-
-type FnvBuild = BuildHasherDefault<Fnv>;
-
-/// NLTK `PunktParameters` for English.
+/// NLTK `PunktParameters` for English (the compiled-in tables).
 #[derive(Debug)]
 pub(crate) struct PunktParams {
-    abbrev_types: HashSet<&'static str, FnvBuild>,
-    sent_starters: HashSet<&'static str, FnvBuild>,
-    collocations: Vec<(&'static str, &'static str)>,
-    ortho_context: HashMap<&'static str, u8, FnvBuild>,
+    abbrev_types: StrMap<'static>,
+    sent_starters: StrMap<'static>,
+    collocations: &'static [(&'static str, &'static str)],
+    ortho_context: StrMap<'static>,
 }
 
 impl PunktParams {
+    #[inline]
     pub(crate) fn is_abbrev(&self, typ: &str) -> bool {
-        self.abbrev_types.contains(typ)
+        self.abbrev_types.contains(typ.as_bytes())
     }
 
+    #[inline]
     pub(crate) fn is_sent_starter(&self, typ: &str) -> bool {
-        self.sent_starters.contains(typ)
+        self.sent_starters.contains(typ.as_bytes())
     }
 
     /// 37 pairs: a linear scan beats hashing a tuple.
@@ -69,82 +47,160 @@ impl PunktParams {
     }
 
     /// `ortho_context[typ]` of the `defaultdict(int)`: 0 when unseen.
+    #[inline]
     pub(crate) fn ortho_context(&self, typ: &str) -> u8 {
-        self.ortho_context.get(typ).copied().unwrap_or(0)
+        self.ortho_context.get(typ.as_bytes()).unwrap_or(0)
     }
 }
 
-/// The parameters, parsed on first use.
+static PARAMS: PunktParams = PunktParams {
+    abbrev_types: ABBREV,
+    sent_starters: STARTERS,
+    collocations: &COLLOCATIONS,
+    ortho_context: ORTHO,
+};
+
+/// The parameters (static data: nothing happens on first use).
+#[inline]
 pub(crate) fn params() -> &'static PunktParams {
-    static PARAMS: OnceLock<PunktParams> = OnceLock::new();
-    PARAMS.get_or_init(|| parse(DATA))
-}
-
-fn parse(data: &'static str) -> PunktParams {
-    #[derive(Clone, Copy)]
-    enum Section {
-        None,
-        Abbrev,
-        Starters,
-        Colloc,
-        Ortho,
-    }
-    let mut p = PunktParams {
-        abbrev_types: HashSet::default(),
-        sent_starters: HashSet::default(),
-        collocations: Vec::new(),
-        ortho_context: HashMap::with_capacity_and_hasher(21_000, FnvBuild::default()),
-    };
-    let mut section = Section::None;
-    // Split on '\n' only: entries may end in spaces (the abbreviation ". . " does).
-    for line in data.split('\n') {
-        match line {
-            "#abbrev" => section = Section::Abbrev,
-            "#starters" => section = Section::Starters,
-            "#colloc" => section = Section::Colloc,
-            "#ortho" => section = Section::Ortho,
-            "" => {}
-            _ => match section {
-                Section::None => {}
-                Section::Abbrev => {
-                    p.abbrev_types.insert(line);
-                }
-                Section::Starters => {
-                    p.sent_starters.insert(line);
-                }
-                Section::Colloc => {
-                    if let Some((a, b)) = line.split_once('\t') {
-                        p.collocations.push((a, b));
-                    }
-                }
-                Section::Ortho => {
-                    if let Some((k, v)) = line.rsplit_once('\t') {
-                        if let Ok(v) = v.parse::<u8>() {
-                            p.ortho_context.insert(k, v);
-                        }
-                    }
-                }
-            },
-        }
-    }
-    p
+    &PARAMS
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::{HashMap, HashSet};
+
+    const DATA: &str = include_str!("../../data/punkt_english.txt");
+
+    /// The text form parsed as the crate did at run time before the tables were generated.
+    struct Parsed {
+        abbrev: HashSet<&'static str>,
+        starters: HashSet<&'static str>,
+        colloc: Vec<(&'static str, &'static str)>,
+        ortho: HashMap<&'static str, u8>,
+    }
+
+    fn parse(data: &'static str) -> Parsed {
+        let mut p = Parsed {
+            abbrev: HashSet::new(),
+            starters: HashSet::new(),
+            colloc: Vec::new(),
+            ortho: HashMap::new(),
+        };
+        let mut section = "";
+        // Split on '\n' only: entries may end in spaces (the abbreviation ". . " does).
+        for line in data.split('\n') {
+            match line {
+                "#abbrev" | "#starters" | "#colloc" | "#ortho" => section = line,
+                "" => {}
+                _ => match section {
+                    "#abbrev" => {
+                        p.abbrev.insert(line);
+                    }
+                    "#starters" => {
+                        p.starters.insert(line);
+                    }
+                    "#colloc" => {
+                        if let Some((a, b)) = line.split_once('\t') {
+                            p.colloc.push((a, b));
+                        }
+                    }
+                    "#ortho" => {
+                        if let Some((k, v)) = line.rsplit_once('\t') {
+                            if let Ok(v) = v.parse::<u8>() {
+                                p.ortho.insert(k, v);
+                            }
+                        }
+                    }
+                    _ => {}
+                },
+            }
+        }
+        p
+    }
+
+    fn filled(m: &StrMap<'_>) -> usize {
+        m.slots.iter().filter(|&&s| s != 0).count()
+    }
+
+    /// Keys that are not in a table but look like its keys: each key with one byte changed,
+    /// cut short, extended, upper-cased.
+    fn near_misses(key: &str) -> Vec<String> {
+        let mut out = vec![
+            format!("{key}."),
+            format!("{key} "),
+            format!("{key}s"),
+            key.to_ascii_uppercase(),
+            format!(".{key}"),
+        ];
+        if !key.is_empty() {
+            out.push(key[..key.len() - 1].to_owned());
+            let mut b = key.as_bytes().to_vec();
+            b[0] ^= 1;
+            out.push(String::from_utf8_lossy(&b).into_owned());
+            let last = b.len() - 1;
+            b[last] ^= 0x20;
+            out.push(String::from_utf8_lossy(&b).into_owned());
+        }
+        out
+    }
 
     #[test]
     fn counts_match_nltk_punkt_tab_english() {
         let p = params();
         // Counts printed by scripts/gen_tokenize_data.py from NLTK's loaded parameters.
-        assert_eq!(p.abbrev_types.len(), 156);
-        assert_eq!(p.sent_starters.len(), 39);
+        assert_eq!(filled(&p.abbrev_types), 156);
+        assert_eq!(filled(&p.sent_starters), 39);
         assert_eq!(p.collocations.len(), 37);
-        assert_eq!(p.ortho_context.len(), 20_366);
+        assert_eq!(filled(&p.ortho_context), 20_366);
         assert!(p.is_abbrev("dr") && p.is_abbrev("u.s") && p.is_abbrev(". . "));
         assert!(p.is_sent_starter("however"));
         assert!(p.is_collocation("##number##", "abreast"));
         assert_eq!(p.ortho_context("unseen-type-xyz"), 0);
+    }
+
+    #[test]
+    fn generated_tables_equal_the_parsed_text() {
+        let want = parse(DATA);
+        let p = params();
+        assert_eq!(filled(&p.abbrev_types), want.abbrev.len());
+        assert_eq!(filled(&p.sent_starters), want.starters.len());
+        assert_eq!(filled(&p.ortho_context), want.ortho.len());
+        assert_eq!(p.collocations, want.colloc.as_slice());
+        for &k in &want.abbrev {
+            assert!(p.is_abbrev(k), "{k:?}");
+        }
+        for &k in &want.starters {
+            assert!(p.is_sent_starter(k), "{k:?}");
+        }
+        for (&k, &v) in &want.ortho {
+            assert_eq!(p.ortho_context(k), v, "{k:?}");
+        }
+        // Look-ups of absent keys (every section's keys, changed a little, against every
+        // table), plus a few odd ones.
+        let mut probes: Vec<String> = ["", " ", "#ortho", "##number##", "\u{e9}t\u{e9}"]
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect();
+        for k in want
+            .abbrev
+            .iter()
+            .chain(&want.starters)
+            .chain(want.ortho.keys())
+        {
+            probes.push((*k).to_owned());
+            probes.extend(near_misses(k));
+        }
+        for k in &probes {
+            assert_eq!(p.is_abbrev(k), want.abbrev.contains(k.as_str()), "{k:?}");
+            assert_eq!(
+                p.is_sent_starter(k),
+                want.starters.contains(k.as_str()),
+                "{k:?}"
+            );
+            let v = want.ortho.get(k.as_str()).copied().unwrap_or(0);
+            assert_eq!(p.ortho_context(k), v, "{k:?}");
+        }
     }
 }
