@@ -277,10 +277,7 @@ impl Scratch {
         t.reset(reference.count());
         ids.reference.clear();
         ids.reference.resize(reference.count(), 0);
-        for (k, id) in ids.reference.iter_mut().enumerate() {
-            let (key, tok) = reference.key16(k, seed);
-            *id = t.intern(key, k, tok, reference, seed);
-        }
+        t.intern_all(reference, seed, &mut ids.reference);
         ids.vocab = t.len();
         ids.input.clear();
         if ids.vocab == 0 {
@@ -288,10 +285,7 @@ impl Scratch {
             return;
         }
         ids.input.resize(input.count(), 0);
-        for (k, id) in ids.input.iter_mut().enumerate() {
-            let (key, tok) = input.key16(k, seed);
-            *id = t.find(key, tok, reference);
-        }
+        t.find_all(input, reference, seed, &mut ids.input);
     }
 
     /// [`Work::clipped_overlaps`] of the interned pair.

@@ -170,7 +170,8 @@ impl<const K: usize> Layout<K> {
         for j in full..reference.len() {
             let mut w = [0u32; K];
             let tail = &reference[j..];
-            w[..tail.len()].copy_from_slice(tail);
+            // An element loop (not `copy_from_slice`'s `memcpy` call) for ≤ K − 1 ids.
+            w.iter_mut().zip(tail).for_each(|(d, &s)| *d = s);
             self.reference_at(&w, tail.len(), &mut ranks, table, count);
         }
     }
@@ -224,7 +225,7 @@ impl<const K: usize> Layout<K> {
         for j in full..input.len() {
             let mut w = [0u32; K];
             let tail = &input[j..];
-            w[..tail.len()].copy_from_slice(tail);
+            w.iter_mut().zip(tail).for_each(|(d, &s)| *d = s);
             self.input_at(&w, tail.len(), &mut clipped, table, ref_count, count);
         }
         clipped
