@@ -28,8 +28,9 @@ use read::Chunk;
 use std::io::{BufReader, IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::mpsc;
-use std::time::Instant;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{mpsc, Arc};
+use std::time::{Duration, Instant};
 use summary::Summary;
 
 /// One line through parse, grade and row serialisation (see `crate::fuzz_score_line`); when
@@ -366,11 +367,22 @@ fn build_pool(threads: Option<usize>, grader: &CompiledGrader) -> Result<rayon::
 }
 
 /// A plain input file at most this large is read, graded and written by one thread: starting
-/// threads and handing chunks between them costs more than overlapping the three saves.
-const INLINE_BYTES: u64 = 64 << 10;
+/// a thread and handing chunks between two costs more than overlapping reading and writing
+/// with grading saves (measured: ~0.5 ms; the two cross near 1,000 lines of 530 bytes for
+/// rouge_l, later for cheaper graders).
+const INLINE_BYTES: u64 = 256 << 10;
 
 /// Chunks read ahead of the writer with one I/O thread: one being graded, the next ones ready.
 const AHEAD: usize = 3;
+
+/// Chunks over which the one I/O thread measures how long grading waits for it (the first
+/// window is not counted: the chunks are still growing).
+const SPLIT_WINDOW: usize = 8;
+
+/// Share of the time the grading thread waits for the one I/O thread past which writing gets
+/// a thread of its own: with a cheap grader, reading and writing in turn on one thread is
+/// what bounds the run, and a third thread on two cores costs less than it gains.
+const SPLIT_IDLE: f64 = 1.0 / 3.0;
 
 /// Largest chunk with one I/O thread: a chunk's input, plans and rows then stay in the
 /// cache between being read, scanned and written (one grading thread needs no more lines
@@ -483,13 +495,21 @@ impl Grading<'_> {
     }
 
     /// Grades chunks from `rx` into `tx` until either closes; false when a chunk was an
-    /// error (reported here: the run stops after the rows before it are written).
+    /// error (reported here: the run stops after the rows before it are written). The time
+    /// spent waiting for chunks is added to `idle` (nanoseconds).
     fn serve(
         &mut self,
         rx: mpsc::Receiver<Result<Chunk>>,
         tx: mpsc::SyncSender<(Batch, ChunkEnd)>,
+        idle: Option<&AtomicU64>,
     ) -> bool {
-        for chunk in rx {
+        loop {
+            let waiting = idle.map(|_| Instant::now());
+            let Ok(chunk) = rx.recv() else { break };
+            if let (Some(idle), Some(t)) = (idle, waiting) {
+                let ns = u64::try_from(t.elapsed().as_nanos()).unwrap_or(u64::MAX);
+                idle.fetch_add(ns, Ordering::Relaxed);
+            }
             let chunk = match chunk {
                 Ok(c) => c,
                 Err(e) => {
@@ -526,45 +546,65 @@ impl Grading<'_> {
     }
 
     /// [`Stages::OneIo`]: the I/O thread keeps up to [`AHEAD`] chunks read ahead, and writes
-    /// each graded chunk as soon as it is back.
+    /// each graded chunk as soon as it is back. When grading turns out to wait for the I/O
+    /// thread (a cheap grader: this thread idle more than [`SPLIT_IDLE`] of the time over
+    /// [`SPLIT_WINDOW`] chunks), the writing moves to a thread of its own: reading, grading
+    /// and writing then run at once, as with a pool.
     fn with_io_thread(&mut self, mut source: read::Source, mut sink: Sink) -> Result<Finished> {
         let (tx, rx) = mpsc::sync_channel::<Result<Chunk>>(AHEAD);
         let (wtx, wrx) = mpsc::sync_channel::<(Batch, ChunkEnd)>(AHEAD);
+        let idle = Arc::new(AtomicU64::new(0));
+        let grading_idle = Arc::clone(&idle);
         let io = std::thread::spawn(move || -> Result<(Summary, progress::Progress)> {
+            let mut io = OneIo::new(grading_idle);
             let mut tx = Some(tx);
-            let mut spares: Vec<read::Spare> = Vec::new();
-            let mut in_flight = 0usize;
-            loop {
-                if let Some(to_grade) = tx.as_ref().filter(|_| in_flight < AHEAD) {
-                    match source.next_chunk(spares.pop().unwrap_or_default()) {
+            let mut split = false;
+            while !split {
+                if let Some(to_grade) = tx.as_ref().filter(|_| io.in_flight < AHEAD) {
+                    match source.next_chunk(io.spares.pop().unwrap_or_default()) {
                         Some(chunk) => {
                             let last = chunk.as_ref().map_or(true, |c| c.eof);
                             if to_grade.send(chunk).is_err() || last {
                                 tx = None;
                             }
-                            in_flight += 1;
+                            io.in_flight += 1;
                         }
                         None => tx = None,
                     }
                     // Rows graded meanwhile are written before the next chunk is read.
-                    while let Ok((batch, end)) = wrx.try_recv() {
-                        in_flight = in_flight.saturating_sub(1);
-                        spares.push(sink.write(batch, end)?);
+                    while let Ok(graded) = wrx.try_recv() {
+                        split |= io.write(&mut sink, graded)?;
                     }
-                    continue;
-                }
-                match wrx.recv() {
-                    Ok((batch, end)) => {
-                        in_flight = in_flight.saturating_sub(1);
-                        spares.push(sink.write(batch, end)?);
+                } else {
+                    match wrx.recv() {
+                        Ok(graded) => split = io.write(&mut sink, graded)?,
+                        // Grading ended: every chunk it graded was received.
+                        Err(_) => return sink.finish(),
                     }
-                    // Grading ended: every chunk it graded was received.
-                    Err(_) => break,
                 }
+                // Only worth it while there is input left to read.
+                split &= tx.is_some();
             }
-            sink.finish()
+            let Some(tx) = tx else {
+                return Err(anyhow::anyhow!("internal: split with nothing left to read"));
+            };
+            let (spare_tx, spare_rx) = mpsc::sync_channel::<read::Spare>(8);
+            for s in io.spares.drain(..) {
+                let _ = spare_tx.try_send(s);
+            }
+            let writer = std::thread::spawn(move || {
+                for (batch, end) in wrx {
+                    let _ = spare_tx.try_send(sink.write(batch, end)?);
+                }
+                sink.finish()
+            });
+            read::read_chunks(source, &tx, Some(&spare_rx));
+            drop(tx);
+            writer
+                .join()
+                .map_err(|_| anyhow::anyhow!("the output writer thread failed"))?
         });
-        let ok = self.serve(rx, wtx);
+        let ok = self.serve(rx, wtx, Some(&idle));
         let (summary, bar) = io
             .join()
             .map_err(|_| anyhow::anyhow!("the input and output thread failed"))??;
@@ -586,12 +626,54 @@ impl Grading<'_> {
             }
             sink.finish()
         });
-        let ok = self.serve(rx, wtx);
+        let ok = self.serve(rx, wtx, None);
         let _ = reader.join();
         let (summary, bar) = writer
             .join()
             .map_err(|_| anyhow::anyhow!("the output writer thread failed"))??;
         Ok((ok, summary, bar))
+    }
+}
+
+/// The state of the one I/O thread of [`Stages::OneIo`].
+struct OneIo {
+    /// Nanoseconds the grading thread waited for chunks.
+    grading_idle: Arc<AtomicU64>,
+    /// Start of the current window of [`SPLIT_WINDOW`] chunks: when, and the grading thread's
+    /// waits by then.
+    window: (Instant, u64),
+    /// Buffers of written chunks, for the next chunks read.
+    spares: Vec<read::Spare>,
+    /// Chunks read and not written yet.
+    in_flight: usize,
+    written: usize,
+}
+
+impl OneIo {
+    fn new(grading_idle: Arc<AtomicU64>) -> OneIo {
+        OneIo {
+            grading_idle,
+            window: (Instant::now(), 0),
+            spares: Vec::new(),
+            in_flight: 0,
+            written: 0,
+        }
+    }
+
+    /// Writes a graded chunk; true when writing should move to a thread of its own: the
+    /// grading thread waited more than [`SPLIT_IDLE`] of a window of [`SPLIT_WINDOW`] chunks
+    /// (windows start after the first ones, read while the chunks grow and the caches fill).
+    fn write(&mut self, sink: &mut Sink, (batch, end): (Batch, ChunkEnd)) -> Result<bool> {
+        self.in_flight = self.in_flight.saturating_sub(1);
+        self.spares.push(sink.write(batch, end)?);
+        self.written += 1;
+        if !self.written.is_multiple_of(SPLIT_WINDOW) {
+            return Ok(false);
+        }
+        let idle = self.grading_idle.load(Ordering::Relaxed);
+        let (since, idle_then) = std::mem::replace(&mut self.window, (Instant::now(), idle));
+        let waited = Duration::from_nanos(idle.saturating_sub(idle_then));
+        Ok(self.written > SPLIT_WINDOW && waited > since.elapsed().mul_f64(SPLIT_IDLE))
     }
 }
 
