@@ -290,24 +290,27 @@ pub(super) fn ascii_lower_word(w: u64) -> u64 {
 pub(super) fn lower_key(t: &Tokens, i: usize, seed: &Seed, buf: &mut String) -> Key16 {
     let (k, bytes) = t.keyed(i, seed);
     let n = bytes.len();
-    if n <= 16 {
-        let (w0, w1) = if n <= 8 {
-            (k.word, 0)
-        } else {
-            // Bytes 8..n: the last eight bytes shifted down past the overlap.
-            (load8(bytes, 0), load8(bytes, n - 8) >> (8 * (16 - n)))
-        };
-        if (w0 | w1) & HIGH == 0 {
-            let (w0, w1) = (ascii_lower_word(w0), ascii_lower_word(w1));
-            return Key16 {
-                hash: seed.hash16(w0, w1, n),
-                w0,
-                w1,
-                len: n as u32,
-            };
+    let (w0, w1) = if n <= 8 {
+        if k.word & HIGH != 0 {
+            return lower_key_slow(t, i, seed, buf);
         }
+        (ascii_lower_word(k.word), 0)
+    } else if n <= 16 {
+        // Bytes 8..n: the last eight bytes shifted down past the overlap.
+        let (w0, w1) = (load8(bytes, 0), load8(bytes, n - 8) >> (8 * (16 - n)));
+        if (w0 | w1) & HIGH != 0 {
+            return lower_key_slow(t, i, seed, buf);
+        }
+        (ascii_lower_word(w0), ascii_lower_word(w1))
+    } else {
+        return lower_key_slow(t, i, seed, buf);
+    };
+    Key16 {
+        hash: seed.hash16(w0, w1, n),
+        w0,
+        w1,
+        len: n as u32,
     }
-    lower_key_slow(t, i, seed, buf)
 }
 
 /// [`lower_key`] of a word over 16 bytes or not ASCII.
@@ -316,6 +319,28 @@ pub(super) fn lower_key(t: &Tokens, i: usize, seed: &Seed, buf: &mut String) -> 
 fn lower_key_slow(t: &Tokens, i: usize, seed: &Seed, buf: &mut String) -> Key16 {
     let word = t.get(i).unwrap_or_default();
     seed.key16(py_lower_in(word, buf).as_bytes())
+}
+
+/// `a == b` for the short byte strings words are, without a call: two overlapping loads
+/// per side by length class.
+#[inline(always)]
+pub(super) fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    match (a.first_chunk::<8>(), b.first_chunk::<8>()) {
+        (Some(a0), Some(b0)) => {
+            a0 == b0
+                && match (a.last_chunk::<8>(), b.last_chunk::<8>()) {
+                    (Some(a1), Some(b1)) if a.len() <= 16 => a1 == b1,
+                    _ => a == b,
+                }
+        }
+        _ => match (a.first_chunk::<4>(), b.first_chunk::<4>()) {
+            (Some(a0), Some(b0)) => a0 == b0 && a.last_chunk::<4>() == b.last_chunk::<4>(),
+            _ => a == b,
+        },
+    }
 }
 
 /// Whether word `a` of `ta` and word `b` of `tb` are equal once lower-cased (Python's
@@ -464,6 +489,46 @@ impl PairTable {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn same_bytes_is_equality() {
+        for n in 0..40usize {
+            let a: Vec<u8> = (0..n).map(|k| b'a' + (k % 26) as u8).collect();
+            assert!(same_bytes(&a, &a.clone()));
+            let mut longer = a.clone();
+            longer.push(b'a');
+            assert!(!same_bytes(&a, &longer));
+            for k in 0..n {
+                let mut c = a.clone();
+                c[k] ^= 1;
+                assert!(!same_bytes(&a, &c), "{n} {k}");
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        /// The in-place key of a word is the exact key of its `str.lower()`, whatever sits
+        /// beside it in the token buffer.
+        #[test]
+        fn lower_key_is_the_key_of_the_lowered_word(
+            before in "[a-zA-Z]{0,20}",
+            word in prop_oneof!["[a-zA-Z0-9'.,-]{1,24}", "[a-zA-Zé]{1,20}", any::<String>()],
+            after in "[a-zA-Z]{0,20}",
+        ) {
+            let mut t = Tokens::new();
+            t.push_literal(&before);
+            t.push_literal(&word);
+            t.push_literal(&after);
+            let i = usize::from(!before.is_empty());
+            prop_assume!(!word.is_empty());
+            let seed = Seed::default();
+            let lowered = py_lower(&word);
+            prop_assert_eq!(lower_key(&t, i, &seed, &mut String::new()), seed.key16(lowered.as_bytes()));
+        }
+    }
 
     #[test]
     fn interns_and_grows() {

@@ -320,7 +320,9 @@ impl Scratch {
         // cheaper than hashing, and only the words before the tail enter the table.
         let (hn, rn) = (h.len(), r.len());
         let mut tail = 0;
-        while tail < hn.min(rn) && h.bytes_at(hn - 1 - tail) == r.bytes_at(rn - 1 - tail) {
+        while tail < hn.min(rn)
+            && intern::same_bytes(h.bytes_at(hn - 1 - tail), r.bytes_at(rn - 1 - tail))
+        {
             self.pair(hn - 1 - tail, rn - 1 - tail);
             tail += 1;
         }
