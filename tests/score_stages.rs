@@ -90,14 +90,11 @@ fn every_way_of_running_the_stages_gives_the_same_rows() {
             non_blank,
             "one row per non-blank line ({n} lines)"
         );
-        for threads in ["1", "2"] {
+        // (No `--threads`: a pool as wide as the cores, or inline for a small file.)
+        for threads in [&[][..], &["--threads", "1"], &["--threads", "2"]] {
             for stdin in [false, true] {
-                let out = run(&["--threads", threads], stdin);
-                assert_eq!(
-                    rows(&out),
-                    want,
-                    "--threads {threads}, stdin {stdin}, {n} lines"
-                );
+                let out = run(threads, stdin);
+                assert_eq!(rows(&out), want, "{threads:?}, stdin {stdin}, {n} lines");
             }
         }
         // To a file, with a summary: the same rows, the same counts, and a plain run leaves no

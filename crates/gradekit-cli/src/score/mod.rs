@@ -372,6 +372,11 @@ fn build_pool(threads: Option<usize>, grader: &CompiledGrader) -> Result<rayon::
 /// rouge_l, later for cheaper graders).
 const INLINE_BYTES: u64 = 256 << 10;
 
+/// A plain input file at most this large is graded inline whatever `--threads` says: starting
+/// a pool of grading threads and a reader and a writer costs ≈ 1 ms, more than spreading a
+/// few dozen lines over the cores saves.
+const POOLLESS_BYTES: u64 = 64 << 10;
+
 /// Chunks read ahead of the writer with one I/O thread: one being graded, the next ones ready.
 const AHEAD: usize = 3;
 
@@ -392,7 +397,8 @@ const ONE_IO_CHUNK_LINES: usize = 512;
 /// Who reads, grades and writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Stages {
-    /// One thread does everything in turn: `--threads 1`, a CPU-bound grader and a small file.
+    /// One thread does everything in turn: a CPU-bound grader and a small file (see
+    /// [`INLINE_BYTES`], [`POOLLESS_BYTES`]).
     Inline,
     /// `--threads 1` and a CPU-bound grader: this thread grades, one I/O thread reads the
     /// input and writes the rows. Two threads for the two stages that matter, instead of
@@ -410,12 +416,16 @@ impl Stages {
         report: bool,
         input_left: Option<u64>,
     ) -> Stages {
-        if threads != Some(1) || grader.grades_in_batches() || report {
+        let one = threads == Some(1);
+        let small = if one { INLINE_BYTES } else { POOLLESS_BYTES };
+        if grader.grades_in_batches() || report {
             Stages::Pool
-        } else if input_left.is_some_and(|b| b <= INLINE_BYTES) {
+        } else if input_left.is_some_and(|b| b <= small) {
             Stages::Inline
-        } else {
+        } else if one {
             Stages::OneIo
+        } else {
+            Stages::Pool
         }
     }
 }
