@@ -13,12 +13,12 @@
 //!   hash collision costs a compare, never a wrong score.
 //! * **Slots.** 256 (load ≤ ¼ with ≤ 64 distinct tokens: every probe sequence ends at an
 //!   empty slot, and most look-ups decide at the first slot), first word 0 = empty. The slot is
-//!   chosen by the top eight bits of a folded multiply of the key with a random per-thread
+//!   chosen by the top eight bits of a multiply of the key (words folded) by a random per-thread
 //!   seed, so no fixed input makes long probe runs.
 //! * **Clearing.** Only the slots the previous reference used are emptied (a list of at most
 //!   64 indices), not the table.
 
-use super::{fold_mul, load8, long_eq, long_hash, LOWER};
+use super::{load8, long_eq, long_hash, LOWER};
 use crate::bitruns::for_each_run;
 
 /// Number of slots (a power of two, > 64).
@@ -88,7 +88,10 @@ fn key(seed: &[u64; 2], text: &[u8], start: usize, end: usize) -> (u64, u64, usi
             load8(text, start + 8) | LOWER,
         ) | LONG
     };
-    let home = (fold_mul(k0 ^ seed[0], k1 ^ seed[1]) >> 56) as usize;
+    // Multiplicative hashing by a random odd factor, indexed by the top byte (which depends on
+    // every bit of the multiplied word); the second word is folded in rotated, so short tokens
+    // (k1 = 0) cost one multiply.
+    let home = ((k0 ^ k1.rotate_left(29) ^ seed[0]).wrapping_mul(seed[1] | 1) >> 56) as usize;
     (k0, k1, home)
 }
 
