@@ -85,7 +85,7 @@ mod treebank;
 
 use std::cell::Cell;
 
-pub use nist::international_tokenize;
+pub use nist::{international_tokenize, international_tokenize_exact};
 pub use tokens::Tokens;
 
 /// azure-ai-evaluation's `nltk_tokenize`: NLTK `word_tokenize` for ASCII text, NIST
@@ -117,7 +117,7 @@ fn tokenize_with(text: &str, ws: &mut Workspace, out: &mut Tokens) {
     if text.is_ascii() {
         ascii_word_tokenize(text, ws, out);
     } else {
-        nist::international_tokenize_into(text, &mut ws.nist, out);
+        nist::international_tokenize_into(text, out);
     }
 }
 
@@ -154,7 +154,6 @@ pub fn sent_tokenize(text: &str) -> Option<Vec<&str>> {
 struct Workspace {
     punkt: punkt::Scratch,
     treebank: treebank::Scratch,
-    nist: nist::Scratch,
     spans: Vec<(usize, usize)>,
     tokens: Tokens,
     /// Set while [`word_tokenize_exact`] runs: skip the fused fast path.
@@ -185,6 +184,7 @@ fn ascii_word_tokenize(text: &str, ws: &mut Workspace, out: &mut Tokens) {
     let mut spans = std::mem::take(&mut ws.spans);
     spans.clear();
     let bytes = text.as_bytes();
+    ws.punkt.exact = ws.exact_only.is_some();
     punkt::sentence_spans(bytes, &mut ws.punkt, &mut spans);
     for &(a, b) in &spans {
         let a = a.min(text.len());

@@ -14,7 +14,7 @@
 //! index for truthiness).  The word-level decisions live in `punkt_annotate.rs`.
 
 use super::ascii::{is_space, is_string_whitespace};
-use super::punkt_annotate::{self, context_has_sentbreak};
+use super::punkt_annotate::{self, context_has_sentbreak, quick_sentbreak};
 use super::scan::{eq_mask, Flagged};
 
 /// Buffers of [`sentence_spans`], reused across calls.
@@ -23,6 +23,9 @@ pub(crate) struct Scratch {
     contexts: Vec<(EndMatch, usize, usize)>,
     slices: Vec<(usize, usize)>,
     annotate: punkt_annotate::Scratch,
+    /// Skip the shortcut of [`quick_sentbreak`] (the exact procedure only: the oracle of
+    /// the tests).
+    pub(crate) exact: bool,
 }
 
 /// A hit of NLTK's `period_context_re`: `[.?!]` followed by a non-word character
@@ -158,6 +161,7 @@ pub(crate) fn sentence_spans(text: &[u8], scratch: &mut Scratch, out: &mut Vec<(
         contexts,
         slices,
         annotate,
+        exact,
     } = scratch;
     contexts.clear();
     slices.clear();
@@ -166,7 +170,13 @@ pub(crate) fn sentence_spans(text: &[u8], scratch: &mut Scratch, out: &mut Vec<(
     // `_slices_from_text`.
     let mut last_break = 0;
     for &(m, cs, ce) in contexts.iter() {
-        if context_has_sentbreak(&text[cs.min(ce)..ce], annotate) {
+        let context = &text[cs.min(ce)..ce];
+        let quick = if *exact {
+            None
+        } else {
+            quick_sentbreak(context)
+        };
+        if quick.unwrap_or_else(|| context_has_sentbreak(context, annotate)) {
             slices.push((last_break, m.start + 1));
             last_break = m.next_tok.unwrap_or(m.start + 1);
         }

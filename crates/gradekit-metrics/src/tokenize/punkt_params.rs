@@ -46,6 +46,12 @@ impl PunktParams {
         self.collocations.iter().any(|&(x, y)| x == a && y == b)
     }
 
+    /// Whether `typ` is the first word of any collocation.
+    #[inline]
+    pub(crate) fn has_collocation_first(&self, typ: &str) -> bool {
+        self.collocations.iter().any(|&(x, _)| x == typ)
+    }
+
     /// `ortho_context[typ]` of the `defaultdict(int)`: 0 when unseen.
     #[inline]
     pub(crate) fn ortho_context(&self, typ: &str) -> u8 {

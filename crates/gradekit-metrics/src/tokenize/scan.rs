@@ -165,6 +165,31 @@ pub(crate) fn non_word_mask(w: u64) -> u64 {
     !word & HI
 }
 
+/// [`non_word_mask`] for `[0-9A-Za-z]` (no underscore).
+#[inline(always)]
+pub(crate) fn non_alnum_mask(w: u64) -> u64 {
+    let l = w | (LO * 0x20);
+    let ge = |x: u64, lo: u8| x.wrapping_add(LO * (0x80 - u64::from(lo)));
+    let gt = |x: u64, hi: u8| x.wrapping_add(LO * (0x7f - u64::from(hi)));
+    let alpha = ge(l, b'a') & !gt(l, b'z');
+    let digit = ge(w, b'0') & !gt(w, b'9');
+    !((alpha | digit) & !w) & HI
+}
+
+/// End of the run of ASCII `[0-9A-Za-z]` bytes of `s` starting at `from` (eight bytes per
+/// step; any byte ≥ 0x80 ends the run).
+#[inline(always)]
+pub(crate) fn alnum_run_end(s: &[u8], from: usize) -> usize {
+    let mut at = from;
+    loop {
+        let m = non_alnum_mask(word_at(s, at, b' '));
+        if m != 0 {
+            return (at + (m.trailing_zeros() / 8) as usize).min(s.len());
+        }
+        at += 8;
+    }
+}
+
 /// End of the run of `\w` bytes of ASCII `s` starting at `from` (eight bytes per step).
 #[inline(always)]
 pub(crate) fn word_run_end(s: &[u8], from: usize) -> usize {
@@ -263,5 +288,25 @@ mod tests {
         assert_eq!(word_run_end(b"abc", 0), 3);
         assert_eq!(word_run_end(b"", 0), 0);
         assert_eq!(word_run_end(b"ab cd", 3), 5);
+    }
+
+    #[test]
+    fn alnum_run_end_agrees_with_the_byte_class() {
+        let mut bytes: Vec<u8> = (0u8..=255).collect();
+        bytes.extend_from_slice(b"abc_XYZ019 @[`{/:");
+        for (i, &c) in bytes.iter().enumerate() {
+            for len in 0..20 {
+                let mut s: Vec<u8> = (0..len).map(|k| b"aZ9zq"[k % 5]).collect();
+                s.push(c);
+                s.extend_from_slice(b"word");
+                let want = s
+                    .iter()
+                    .position(|&b| !b.is_ascii_alphanumeric())
+                    .unwrap_or(s.len());
+                assert_eq!(alnum_run_end(&s, 0), want, "{i} {len}");
+            }
+        }
+        assert_eq!(alnum_run_end("ab\u{e9}".as_bytes(), 0), 2);
+        assert_eq!(alnum_run_end(b"", 0), 0);
     }
 }
