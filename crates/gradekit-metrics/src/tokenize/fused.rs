@@ -190,17 +190,32 @@ fn splits_at(s: &[u8], i: usize) -> bool {
 /// or leaves `out` as it was and returns [`Unsupported`].
 pub(crate) fn tokenize_sentence(text: &str, out: &mut Tokens) -> Result<(), Unsupported> {
     let mark = out.mark();
-    let r = scan(text, out);
+    let base = out.push_source(text);
+    let r = scan(text.as_bytes(), base, out);
     if r.is_err() {
         out.reset_to(mark);
     }
     r
 }
 
-fn scan(text: &str, out: &mut Tokens) -> Result<(), Unsupported> {
-    let s = text.as_bytes();
+/// [`tokenize_sentence`] of a sentence already copied into `out`'s text at `base` (the whole
+/// text is copied once, not each sentence); on [`Unsupported`] the tokens recorded are
+/// dropped and the text is kept.
+pub(crate) fn tokenize_sentence_at(
+    sentence: &[u8],
+    base: usize,
+    out: &mut Tokens,
+) -> Result<(), Unsupported> {
+    let mark = out.mark();
+    let r = scan(sentence, base, out);
+    if r.is_err() {
+        out.reset_to(mark);
+    }
+    r
+}
+
+fn scan(s: &[u8], base: usize, out: &mut Tokens) -> Result<(), Unsupported> {
     let n = s.len();
-    let base = out.push_source(text);
     // Start of the word being built (NONE: none), and where a clitic splits it.
     const NONE: usize = usize::MAX;
     let mut start = NONE;

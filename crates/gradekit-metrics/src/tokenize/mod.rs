@@ -186,13 +186,13 @@ fn ascii_word_tokenize(text: &str, ws: &mut Workspace, out: &mut Tokens) {
     let bytes = text.as_bytes();
     ws.punkt.exact = ws.exact_only.is_some();
     punkt::sentence_spans(bytes, &mut ws.punkt, &mut spans);
+    // The text is copied into `out` once; fused sentences record ranges of that copy.
+    let base = (ws.exact_only.is_none() && !spans.is_empty()).then(|| out.push_source(text));
     for &(a, b) in &spans {
         let a = a.min(text.len());
         let b = b.clamp(a, text.len());
-        let fast = ws.exact_only.is_none()
-            && text
-                .get(a..b)
-                .is_some_and(|sentence| fused::tokenize_sentence(sentence, out).is_ok());
+        let fast = base
+            .is_some_and(|base| fused::tokenize_sentence_at(&bytes[a..b], base + a, out).is_ok());
         if !fast {
             treebank::tokenize_sentence(&bytes[a..b], &mut ws.treebank, out);
         }

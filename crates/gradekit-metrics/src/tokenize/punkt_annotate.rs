@@ -293,7 +293,7 @@ pub(crate) fn quick_sentbreak(ctx: &[u8]) -> Option<bool> {
     typ.copy_from_slice(&ctx[..a]);
     typ.make_ascii_lowercase();
     let p = params();
-    let typ = std::str::from_utf8(typ).ok()?;
+    let typ = &*typ;
     if p.has_collocation_first(typ) {
         return None;
     }
@@ -304,7 +304,7 @@ pub(crate) fn quick_sentbreak(ctx: &[u8]) -> Option<bool> {
     let next_typ = &mut next_typ[..next.len()];
     next_typ.copy_from_slice(next);
     next_typ.make_ascii_lowercase();
-    let next_typ = std::str::from_utf8(next_typ).ok()?;
+    let next_typ = &*next_typ;
     let upper = next[0].is_ascii_uppercase();
     // `_ortho_heuristic(B)` == True (B is no punctuation token), then the sentence starters.
     let ctx_flags = p.ortho_context(next_typ);
@@ -403,10 +403,10 @@ mod tests {
     fn quick_sentbreak_agrees_with_the_full_procedure() {
         let words = [
             "dr", "Dr", "DR", "mr", "Mrs", "jan", "Jan", "st", "co", "Corp", "inc", "vs", "sept",
-            "a", "I", "b", "j", "o", "The", "the", "THE", "However", "however", "he", "He",
-            "in", "In", "cat", "Cat", "artist", "Smith", "business", "abreast", "magnin",
-            "Magnin", "number", "u", "us", "x", "Tracks", "edelman", "Who", "who", "Pepper",
-            "ok", "Ok", "OK", "wed", "Wed", "yr", "ms", "Ms", "It", "This", "lt", "vt",
+            "a", "I", "b", "j", "o", "The", "the", "THE", "However", "however", "he", "He", "in",
+            "In", "cat", "Cat", "artist", "Smith", "business", "abreast", "magnin", "Magnin",
+            "number", "u", "us", "x", "Tracks", "edelman", "Who", "who", "Pepper", "ok", "Ok",
+            "OK", "wed", "Wed", "yr", "ms", "Ms", "It", "This", "lt", "vt",
         ];
         let marks = [".", "?", "!", ",", ";", "..", "-"];
         let gaps = [" ", "  ", "\n", "", " \t "];

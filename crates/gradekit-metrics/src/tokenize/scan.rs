@@ -135,7 +135,7 @@ impl<F: Fn(u64) -> u64> Iterator for Flagged<'_, F> {
 }
 
 const LO: u64 = 0x0101_0101_0101_0101;
-const HI: u64 = 0x8080_8080_8080_8080;
+pub(crate) const HI: u64 = 0x8080_8080_8080_8080;
 const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
 
 /// Exact per-byte equality flags of a word: bit 7 of each byte of the result is set iff
