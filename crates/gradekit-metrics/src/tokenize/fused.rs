@@ -40,8 +40,10 @@
 //!   'M 'd 'D 'll 'LL 're 'RE 've 'VE` after a non-empty word part, or `n't`/`N'T` after at
 //!   least one more character, and only where the clitic is followed by whitespace, the end,
 //!   or a character that is itself split off (NLTK requires a space after the clitic once
-//!   padding is done). Every other apostrophe (quotes, `'tis`, `d'ye`, `rock'n'roll`) goes to
-//!   the port; so do the CONTRACTIONS2 words (`cannot`, `gimme`, `gonna`, `gotta`, `lemme`,
+//!   padding is done). An apostrophe right after a `\w` byte of a word without a clitic, where
+//!   a clitic could end (`jurors' verdict`, `Jones'.`), is a token of its own (PUNCTUATION 8
+//!   `([^'])' `, or ENDING_QUOTES 5's bare `'` once later padding has put the space there).
+//!   Every other apostrophe (quotes, `'tis`, `d'ye`, `rock'n'roll`) goes to the port; so do the CONTRACTIONS2 words (`cannot`, `gimme`, `gonna`, `gotta`, `lemme`,
 //!   `wanna` as a whole `\w` run, in any case).
 //! * everything else printable (`\w`, `/ + = ~ ^ | \` and the like) stays inside its word.
 
@@ -334,6 +336,13 @@ fn scan(s: &[u8], base: usize, out: &mut Tokens) -> Result<(), Unsupported> {
                 // apostrophe) or `Xn't` (at least one before the `n`).
                 if start == NONE || split != NONE {
                     return Err(Unsupported);
+                }
+                if CLASS[usize::from(s[i - 1])] == WORD && splits_at(s, i + 1) {
+                    // `X' ` (a plural possessive): the quote is a token of its own.
+                    end_word!(i);
+                    tok!(i, i + 1);
+                    i += 1;
+                    continue;
                 }
                 let (at, len) = if i >= start + 2
                     && ((s[i - 1] == b'n' && s.get(i + 1) == Some(&b't'))
