@@ -15,7 +15,7 @@
 
 use super::ascii::{is_space, is_string_whitespace};
 use super::punkt_annotate::{self, context_has_sentbreak, quick_sentbreak};
-use super::scan::{eq_mask, Flagged};
+use super::scan::{ascii_mark_flags, Flagged};
 
 /// Buffers of [`sentence_spans`], reused across calls.
 #[derive(Debug, Default)]
@@ -96,9 +96,7 @@ fn period_context_at(text: &[u8], p: usize) -> Option<EndMatch> {
 fn potential_end_contexts(text: &[u8], out: &mut Vec<(EndMatch, usize, usize)>) {
     let mut prev_slice = (0usize, 0usize);
     let mut prev_match: Option<EndMatch> = None;
-    let marks = Flagged::new(text, |w| {
-        eq_mask(w, b'.') | eq_mask(w, b'?') | eq_mask(w, b'!')
-    });
+    let marks = Flagged::new(text, ascii_mark_flags);
     for p in marks {
         let Some(m) = period_context_at(text, p) else {
             continue;

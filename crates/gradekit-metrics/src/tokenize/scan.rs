@@ -147,6 +147,16 @@ pub(crate) fn eq_mask(w: u64, c: u8) -> u64 {
     !(((y & LOW7) + LOW7) | y | LOW7)
 }
 
+/// Bit 7 of each byte of the result is set iff that byte of `w` is `.`, `?` or `!`, for a
+/// word of ASCII bytes (Punkt's sentence-end marks; Punkt only sees ASCII text). With every
+/// byte below 0x80, `y + 0x7f` sets bit 7 of a byte exactly when that byte of `y` is not zero
+/// and never carries into the next byte: two operations per mark instead of `eq_mask`'s six.
+#[inline(always)]
+pub(crate) fn ascii_mark_flags(w: u64) -> u64 {
+    let nonzero = |c: u8| (w ^ LO.wrapping_mul(u64::from(c))).wrapping_add(LOW7);
+    !(nonzero(b'.') & nonzero(b'?') & nonzero(b'!')) & HI
+}
+
 /// Bit 7 of each byte of the result is set iff that byte of `w` is not Python's ASCII `\w`
 /// (`[0-9A-Za-z_]`). Exact for a word of ASCII bytes; a byte ≥ 0x80 is flagged too, and only
 /// flags above it (later bytes) can be wrong, so the lowest flag is always exact.
@@ -288,6 +298,22 @@ mod tests {
         assert_eq!(word_run_end(b"abc", 0), 3);
         assert_eq!(word_run_end(b"", 0), 0);
         assert_eq!(word_run_end(b"ab cd", 3), 5);
+    }
+
+    #[test]
+    fn ascii_mark_flags_are_exact_on_ascii() {
+        for a in 0u8..128 {
+            for b in 0u8..128 {
+                let w = u64::from_le_bytes([a, b, b'.', a, b'?', b, b'!', a]);
+                let want: u64 = [a, b, b'.', a, b'?', b, b'!', a]
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, c)| matches!(c, b'.' | b'?' | b'!'))
+                    .map(|(k, _)| 0x80u64 << (8 * k))
+                    .sum();
+                assert_eq!(ascii_mark_flags(w), want, "{a} {b}");
+            }
+        }
     }
 
     #[test]
