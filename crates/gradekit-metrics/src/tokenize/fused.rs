@@ -16,7 +16,7 @@
 //! and "word, one space, word" — most of prose — is taken in the word arm without going back
 //! through the dispatch. What is left is about one unpredictable branch per token (which rule
 //! the next byte starts); on the benchmark texts the tokenizer as a whole (Punkt included)
-//! runs at ~200–230 MB/s of ASCII prose (`examples/tokenize_mbps.rs`, BENCHMARKS.md).
+//! runs at ~245–255 MB/s of ASCII prose (`examples/tokenize_mbps.rs`, BENCHMARKS.md).
 //!
 //! The rules, derived from NLTK 3.9.1 `NLTKWordTokenizer` for sentences without `` ` ``,
 //! control characters or non-ASCII bytes (each names the NLTK pattern it stands for):

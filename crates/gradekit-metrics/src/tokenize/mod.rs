@@ -55,11 +55,14 @@
 //! NIST tokenizer is four regex substitutions, cheap on short texts).
 //!
 //! On the benchmark pairs (240-byte texts, 2026-12-05): `examples/tokenize_mbps.rs` measures
-//! `nltk_tokenize_into` at ~210–230 MB/s of ASCII prose by thread CPU time (perf: the fused scan
-//! ~45 %, Punkt ~25 %, the Treebank fallback for the ~5 % of sentences the fused scan refuses
-//! ~8 %, copies and the ASCII check the rest); the NIST path ~100 MB/s. The 1 GB/s aim of issue
-//! #17 would take a different design (block-wise byte classes turned into token boundary
-//! masks, Punkt decided from those masks), not more tuning of this one.
+//! `nltk_tokenize_into` at ~245–255 MB/s of ASCII prose by thread CPU time (~200 before the
+//! Punkt shortcut `punkt_annotate::quick_sentbreak`, the possessive apostrophe in the fused
+//! scan, which left 2 % of sentences to the Treebank port instead of 5 %, and one copy of the
+//! text per call; perf: the fused scan ~55 %, Punkt ~20 %) and the NIST path at ~290–310 MB/s
+//! (~105 before it became one pass over the characters). The 1 GB/s aim of issue #17 would
+//! take a different design (block-wise byte classes turned into token boundary masks, Punkt
+//! decided from those masks): masks computed per call of the word arm were tried and were no
+//! faster than the per-token scan (about one unpredictable branch per token remains).
 //!
 //! The first call used to pay a one-time parse of those data files (~10M instructions, +1.4 ms
 //! and +230 page faults on a one-line `gradekit score` run); the build-time tables made that
@@ -70,7 +73,11 @@
 //!
 //! Checked by `tests/tokenize_dev.rs` (every text of the shared dev vectors) and
 //! `tests/tokenize_random.rs` (thousands of adversarial strings whose expected tokens
-//! `scripts/gen_tokenize_random.py` wrote with NLTK 3.9.1).
+//! `scripts/gen_tokenize_random.py` wrote with NLTK 3.9.1). Each fast path has the exact
+//! procedure it replaces as its oracle: [`word_tokenize_exact`] skips both the fused scan and
+//! the Punkt shortcut (`tests/tokenize_fused.rs`, ≥ 10M strings), `quick_sentbreak` is checked
+//! against the full context annotation, and [`international_tokenize_exact`] (the NIST
+//! pass-by-pass port) against the one-pass NIST tokenizer (`tests/tokenize_random.rs`).
 
 mod ascii;
 mod fused;
