@@ -23,6 +23,14 @@
 //! orders stop early once an order has no match (no longer n-gram can match
 //! then).
 //!
+//! The common case — 2 to 5 orders (bleu and gleu ask for 4, rouge for up to
+//! 5), a reference of at most 4,096 tokens and tables of at most 2^17 entries —
+//! runs steps 2 and 3 for **all orders in one pass over each side**
+//! (`ngram/fused.rs`): the rank of each n-gram is found while its prefix's rank
+//! is still in a register, so there are no rank arrays and no per-order passes
+//! (−28 % instructions for the overlaps on the benchmark pairs). Other pairs
+//! take the order-by-order path below ([`Work::clipped_overlaps`]).
+//!
 //! Speed (this and the tokenizer are the whole cost of bleu/gleu): a token is
 //! keyed by its first 16 bytes as two words plus its length (`fasthash::Key16`,
 //! two masked loads from the token buffer, no branch on the length), which *is*
@@ -44,8 +52,10 @@
 //! reused across calls, so a call allocates nothing once warm.
 //!
 //! On the benchmark pairs (~46 tokens a side) interning and orders 1–4 take
-//! about as long as tokenizing the two texts (perf; interning ~1 µs a pair
-//! before the exact 16-byte keys, ~0.3 µs less after, BENCHMARKS.md).
+//! ~16,000 instructions a pair against ~22,600 for tokenizing the two texts
+//! (callgrind; ~20,200 before the fused pass, BENCHMARKS.md). About half of
+//! interning's ~90 instructions a token is reading the token (`TokenSeq::key16`:
+//! its span, the 16-byte window, the hash).
 
 use std::cell::Cell;
 
@@ -277,10 +287,7 @@ impl Scratch {
         t.reset(reference.count());
         ids.reference.clear();
         ids.reference.resize(reference.count(), 0);
-        for (k, id) in ids.reference.iter_mut().enumerate() {
-            let (key, tok) = reference.key16(k, seed);
-            *id = t.intern(key, k, tok, reference, seed);
-        }
+        t.intern_all(reference, seed, &mut ids.reference);
         ids.vocab = t.len();
         ids.input.clear();
         if ids.vocab == 0 {
@@ -288,10 +295,7 @@ impl Scratch {
             return;
         }
         ids.input.resize(input.count(), 0);
-        for (k, id) in ids.input.iter_mut().enumerate() {
-            let (key, tok) = input.key16(k, seed);
-            *id = t.find(key, tok, reference);
-        }
+        t.find_all(input, reference, seed, &mut ids.input);
     }
 
     /// [`Work::clipped_overlaps`] of the interned pair.

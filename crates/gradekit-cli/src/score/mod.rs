@@ -28,8 +28,9 @@ use read::Chunk;
 use std::io::{BufReader, IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::mpsc;
-use std::time::Instant;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{mpsc, Arc};
+use std::time::{Duration, Instant};
 use summary::Summary;
 
 /// One line through parse, grade and row serialisation (see `crate::fuzz_score_line`); when
@@ -131,7 +132,8 @@ pub fn main(a: Args) -> Result<ExitCode> {
         &[(a.input.as_path(), "input"), (a.grader.as_path(), "grader")],
         &outputs,
     )?;
-    grading_threads(a.engine.spec.threads, true)?; // a usage error before anything is read
+    // A usage error before anything is read.
+    let threads = grading_threads(a.engine.spec.threads, a.quiet)?;
     if a.max_line_bytes == 0 {
         anyhow::bail!("--max-line-bytes must be at least 1");
     }
@@ -146,7 +148,9 @@ pub fn main(a: Args) -> Result<ExitCode> {
     };
     let threshold = grader.pass_threshold();
     let (input, total_bytes) = io::open_input(&a.input)?;
-    let mut reader = BufReader::with_capacity(1 << 20, input);
+    // Only `--resume` reads through this buffer (to skip the graded part); chunks are read
+    // straight into their own buffers, and the untouched allocation costs nothing.
+    let mut reader = BufReader::with_capacity(64 << 10, input);
 
     // Checkpoints exist only for a plain output file (resume needs to truncate and append).
     let out_path = a.output.as_deref().filter(|p| !io::is_stdio(p));
@@ -215,7 +219,17 @@ pub fn main(a: Args) -> Result<ExitCode> {
         }
     }
     let out = io::Output::create(out_path, append)?;
-    let pool = build_pool(&a, &grader)?;
+    let planner = planner(&grader, a.sample_key.as_deref(), a.report.is_some());
+    let stages = Stages::choose(
+        threads,
+        &grader,
+        a.report.is_some(),
+        total_bytes.map(|t| t.saturating_sub(in_offset)),
+    );
+    let pool = match stages {
+        Stages::Pool => Some(build_pool(threads, &grader)?),
+        Stages::Inline | Stages::OneIo => None,
+    };
 
     let mode = if a.quiet {
         progress::Mode::Off
@@ -230,36 +244,27 @@ pub fn main(a: Args) -> Result<ExitCode> {
         .resumed_from(summary.resumed_rows as u64, in_offset);
     let start = Instant::now();
 
-    // Three stages run at once: a reader thread keeps the next chunks ready, this thread has
-    // the pool grade one, and a writer thread writes the one before, in order.
-    // Lines in the common shape are read on the reader thread and their rows written on the
-    // writer thread, so the grading threads only grade (see `plan`).
-    let planner = planner(&grader, a.sample_key.as_deref(), a.report.is_some());
-    let (tx, rx) = mpsc::sync_channel::<Result<Chunk>>(2);
-    let input_name = a.input.display().to_string();
-    let max_line = a.max_line_bytes;
-    let reader_planner = planner.clone();
-    // As many as chunks can be in flight (reader, two queued, grading, two queued, writer):
-    // buffers are then reused, never dropped and allocated again.
-    let (spare_tx, spare_rx) = mpsc::sync_channel::<read::Spare>(8);
-    let reader_thread = std::thread::spawn(move || {
-        read::read_chunks(
-            reader,
-            start_line,
-            in_offset,
-            in_hash,
-            &tx,
-            &input_name,
-            max_line,
-            reader_planner.as_ref(),
-            Some(&spare_rx),
-        );
+    let source = read::Source::new(
+        reader,
+        start_line,
+        in_offset,
+        in_hash,
+        &a.input.display().to_string(),
+        a.max_line_bytes,
+        planner.clone(),
+        total_bytes.map(|t| t.saturating_sub(in_offset)),
+        match stages {
+            Stages::OneIo => read::FIRST_CHUNK_LINES,
+            Stages::Inline | Stages::Pool => read::CHUNK_LINES,
+        },
+    )
+    .max_chunk_lines(match stages {
+        Stages::OneIo => ONE_IO_CHUNK_LINES,
+        Stages::Inline | Stages::Pool => read::CHUNK_LINES,
     });
-    let (wtx, wrx) = mpsc::sync_channel::<(Batch, ChunkEnd)>(2);
     let sink = Sink {
         rows: row::RowWriter::new(&grader),
-        buf: Vec::with_capacity(WRITE_BYTES + (64 << 10)),
-        spares: spare_tx,
+        buf: Vec::new(),
         out,
         out_bytes,
         out_hash,
@@ -272,53 +277,29 @@ pub fn main(a: Args) -> Result<ExitCode> {
             grader_sha256: grader_sha.clone(),
             input: a.input.display().to_string(),
             keep_when_complete: a.resume,
+            saved: None,
+            pending: None,
         }),
     };
-    let writer_thread = std::thread::spawn(move || sink.run(wrx));
-    let rows = row::RowWriter::new(&grader);
-    let sample_key = a.sample_key.as_deref();
-    let mut done_ok = true;
-    let mut collector = a.report.as_ref().map(|_| report::Collector::new());
-    for chunk in rx {
-        let mut chunk = match chunk {
-            Ok(c) => c,
-            Err(e) => {
-                done_ok = false;
-                eprintln!("error: {e:#}");
-                break;
-            }
-        };
-        let end = ChunkEnd {
-            last_line: chunk.last_line,
-            end_offset: chunk.end_offset,
-            end_hash: chunk.end_hash.clone(),
-            eof: chunk.eof,
-        };
-        let batch = match (&planner, &chunk.plans) {
-            (Some(p), Some(plans)) => {
-                let mut results = std::mem::take(&mut chunk.results);
-                pool.install(|| process::grade_plans(&grader, p, plans, &mut results));
-                Batch::Graded(chunk, results)
-            }
-            _ => Batch::Parts(pool.install(|| {
-                process::process_chunk(&grader, &rows, &chunk, sample_key, collector.as_mut())
-            })),
-        };
-        if wtx.send((batch, end)).is_err() {
-            break; // the writer stopped on an error, reported below
-        }
-    }
-    drop(wtx);
-    let _ = reader_thread.join();
-    let (summary, bar) = writer_thread
-        .join()
-        .map_err(|_| anyhow::anyhow!("the output writer thread failed"))??;
+    let mut grading = Grading {
+        grader: &grader,
+        rows: row::RowWriter::new(&grader),
+        planner,
+        pool,
+        sample_key: a.sample_key.as_deref(),
+        collector: a.report.as_ref().map(|_| report::Collector::new()),
+    };
+    let (done_ok, summary, bar) = match stages {
+        Stages::Inline => grading.inline(source, sink)?,
+        Stages::OneIo => grading.with_io_thread(source, sink)?,
+        Stages::Pool => grading.with_reader_and_writer(source, sink)?,
+    };
     bar.finish();
     let elapsed = start.elapsed().as_secs_f64();
     if !a.quiet {
         eprintln!("{}", summary.human(threshold, elapsed));
     }
-    if let (Some(p), Some(c)) = (&a.report, &collector) {
+    if let (Some(p), Some(c)) = (&a.report, &grading.collector) {
         let info = report::PageInfo {
             grader_name: grader.name(),
             grader_kind: grader.kind(),
@@ -344,14 +325,22 @@ pub fn main(a: Args) -> Result<ExitCode> {
 /// CPU-bound; judge calls have their own width, `--judge-concurrency`).
 const MAX_THREADS_PER_CORE: usize = 4;
 
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+}
+
 /// `--threads` checked: 0 is a usage error; more than [`MAX_THREADS_PER_CORE`] × cores is
-/// clamped with a warning (thousands of threads would spend the run being created).
+/// clamped with a warning (thousands of threads would spend the run being created). The cores
+/// are counted only when that can matter (counting them reads cgroup files).
 fn grading_threads(asked: Option<usize>, quiet: bool) -> Result<Option<usize>> {
-    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
-    let max = cores * MAX_THREADS_PER_CORE;
     match asked {
         Some(0) => anyhow::bail!("--threads must be at least 1"),
-        Some(t) if t > max => {
+        Some(t) if t > MAX_THREADS_PER_CORE => {
+            let cores = cores();
+            let max = cores * MAX_THREADS_PER_CORE;
+            if t <= max {
+                return Ok(Some(t));
+            }
             if !quiet {
                 eprintln!(
                     "warning: --threads {t} is more than {MAX_THREADS_PER_CORE} per core; using {max} \
@@ -364,20 +353,81 @@ fn grading_threads(asked: Option<usize>, quiet: bool) -> Result<Option<usize>> {
     }
 }
 
-fn build_pool(a: &Args, grader: &CompiledGrader) -> Result<rayon::ThreadPool> {
-    let threads = grading_threads(a.engine.spec.threads, a.quiet)?;
+fn build_pool(threads: Option<usize>, grader: &CompiledGrader) -> Result<rayon::ThreadPool> {
     let mut builder = rayon::ThreadPoolBuilder::new();
     if let Some(t) = threads {
         builder = builder.num_threads(t);
     }
     if let Some(width) = grader.io_width() {
         // Judge calls are I/O: keep --judge-concurrency samples in flight, whatever the cores.
-        let cpu = threads.unwrap_or_else(|| {
-            std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
-        });
+        let cpu = threads.unwrap_or_else(cores);
         builder = builder.num_threads(cpu.max(width));
     }
     builder.build().context("cannot start the grading threads")
+}
+
+/// A plain input file at most this large is read, graded and written by one thread: starting
+/// a thread and handing chunks between two costs more than overlapping reading and writing
+/// with grading saves (measured: ~0.5 ms; the two cross near 1,000 lines of 530 bytes for
+/// rouge_l, later for cheaper graders).
+const INLINE_BYTES: u64 = 256 << 10;
+
+/// A plain input file at most this large is graded inline whatever `--threads` says: starting
+/// a pool of grading threads and a reader and a writer costs ≈ 1 ms, more than spreading a
+/// few dozen lines over the cores saves.
+const POOLLESS_BYTES: u64 = 64 << 10;
+
+/// Chunks read ahead of the writer with one I/O thread: one being graded, the next ones ready.
+const AHEAD: usize = 3;
+
+/// Chunks over which the one I/O thread measures how long grading waits for it (the first
+/// window is not counted: the chunks are still growing).
+const SPLIT_WINDOW: usize = 8;
+
+/// Share of the time the grading thread waits for the one I/O thread past which writing gets
+/// a thread of its own: with a cheap grader, reading and writing in turn on one thread is
+/// what bounds the run, and a third thread on two cores costs less than it gains.
+const SPLIT_IDLE: f64 = 1.0 / 3.0;
+
+/// Largest chunk with one I/O thread: a chunk's input, plans and rows then stay in the
+/// cache between being read, scanned and written (one grading thread needs no more lines
+/// at once to stay busy).
+const ONE_IO_CHUNK_LINES: usize = 512;
+
+/// Who reads, grades and writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stages {
+    /// One thread does everything in turn: a CPU-bound grader and a small file (see
+    /// [`INLINE_BYTES`], [`POOLLESS_BYTES`]).
+    Inline,
+    /// `--threads 1` and a CPU-bound grader: this thread grades, one I/O thread reads the
+    /// input and writes the rows. Two threads for the two stages that matter, instead of
+    /// three (reader, writer, grading pool) on top of this waiting one.
+    OneIo,
+    /// A grading pool, a reader thread and a writer thread (several grading threads, python
+    /// graders, judges, `--report`).
+    Pool,
+}
+
+impl Stages {
+    fn choose(
+        threads: Option<usize>,
+        grader: &CompiledGrader,
+        report: bool,
+        input_left: Option<u64>,
+    ) -> Stages {
+        let one = threads == Some(1);
+        let small = if one { INLINE_BYTES } else { POOLLESS_BYTES };
+        if grader.grades_in_batches() || report {
+            Stages::Pool
+        } else if input_left.is_some_and(|b| b <= small) {
+            Stages::Inline
+        } else if one {
+            Stages::OneIo
+        } else {
+            Stages::Pool
+        }
+    }
 }
 
 /// The reader-side reading for this run, when lines can be read lean: a CPU-bound grader
@@ -399,23 +449,271 @@ fn planner(grader: &CompiledGrader, sample_key: Option<&str>, report: bool) -> O
 }
 
 /// A chunk on its way to the writer: rows written on the grading threads, or the chunk's
-/// plans with their results, whose rows the writer writes.
+/// plans with their results, whose rows the writer writes; with the chunk itself (its
+/// buffers go back to the reader once written).
 #[allow(clippy::large_enum_variant)] // one per chunk, moved once
 enum Batch {
-    Parts(Vec<Part>),
-    Graded(Chunk, Vec<Option<GradeResult>>),
+    Parts(Chunk, Vec<Part>),
+    Graded(Chunk, Vec<Option<row::Outcome>>),
+}
+
+/// The grading stage, and the three ways of running the stages around it (see [`Stages`]).
+struct Grading<'g> {
+    grader: &'g CompiledGrader,
+    rows: row::RowWriter,
+    planner: Option<Planner>,
+    /// `None`: grade on the calling thread.
+    pool: Option<rayon::ThreadPool>,
+    sample_key: Option<&'g str>,
+    collector: Option<report::Collector>,
+}
+
+/// What a run of the stages ends with: whether every line was read, the summary, the bar.
+type Finished = (bool, Summary, progress::Progress);
+
+impl Grading<'_> {
+    fn grade(&mut self, mut chunk: Chunk) -> Batch {
+        let grader = self.grader;
+        let parallel = self.pool.is_some();
+        let install = |f: &mut (dyn FnMut() + Send)| match &self.pool {
+            Some(pool) => pool.install(f),
+            None => f(),
+        };
+        match (&self.planner, &chunk.plans) {
+            (Some(p), Some(plans)) => {
+                let mut results = std::mem::take(&mut chunk.results);
+                install(&mut || process::grade_plans(grader, p, plans, &mut results, parallel));
+                Batch::Graded(chunk, results)
+            }
+            _ => {
+                let mut parts = Vec::new();
+                let collector = &mut self.collector;
+                let (rows, key) = (&self.rows, self.sample_key);
+                install(&mut || {
+                    parts = process::process_chunk(
+                        grader,
+                        rows,
+                        &chunk,
+                        key,
+                        collector.as_mut(),
+                        parallel,
+                    );
+                });
+                Batch::Parts(chunk, parts)
+            }
+        }
+    }
+
+    /// Grades chunks from `rx` into `tx` until either closes; false when a chunk was an
+    /// error (reported here: the run stops after the rows before it are written). The time
+    /// spent waiting for chunks is added to `idle` (nanoseconds).
+    fn serve(
+        &mut self,
+        rx: mpsc::Receiver<Result<Chunk>>,
+        tx: mpsc::SyncSender<(Batch, ChunkEnd)>,
+        idle: Option<&AtomicU64>,
+    ) -> bool {
+        loop {
+            let waiting = idle.map(|_| Instant::now());
+            let Ok(chunk) = rx.recv() else { break };
+            if let (Some(idle), Some(t)) = (idle, waiting) {
+                let ns = u64::try_from(t.elapsed().as_nanos()).unwrap_or(u64::MAX);
+                idle.fetch_add(ns, Ordering::Relaxed);
+            }
+            let chunk = match chunk {
+                Ok(c) => c,
+                Err(e) => {
+                    eprintln!("error: {e:#}");
+                    return false;
+                }
+            };
+            let end = ChunkEnd::of(&chunk);
+            if tx.send((self.grade(chunk), end)).is_err() {
+                break; // the writer stopped on an error, reported by the caller
+            }
+        }
+        true
+    }
+
+    /// [`Stages::Inline`].
+    fn inline(&mut self, mut source: read::Source, mut sink: Sink) -> Result<Finished> {
+        let mut spare = read::Spare::default();
+        let mut ok = true;
+        while let Some(chunk) = source.next_chunk(spare) {
+            let chunk = match chunk {
+                Ok(c) => c,
+                Err(e) => {
+                    eprintln!("error: {e:#}");
+                    ok = false;
+                    break;
+                }
+            };
+            let end = ChunkEnd::of(&chunk);
+            spare = sink.write(self.grade(chunk), end)?;
+        }
+        let (summary, bar) = sink.finish()?;
+        Ok((ok, summary, bar))
+    }
+
+    /// [`Stages::OneIo`]: the I/O thread keeps up to [`AHEAD`] chunks read ahead, and writes
+    /// each graded chunk as soon as it is back. When grading turns out to wait for the I/O
+    /// thread (a cheap grader: this thread idle more than [`SPLIT_IDLE`] of the time over
+    /// [`SPLIT_WINDOW`] chunks), the writing moves to a thread of its own: reading, grading
+    /// and writing then run at once, as with a pool.
+    fn with_io_thread(&mut self, mut source: read::Source, mut sink: Sink) -> Result<Finished> {
+        let (tx, rx) = mpsc::sync_channel::<Result<Chunk>>(AHEAD);
+        let (wtx, wrx) = mpsc::sync_channel::<(Batch, ChunkEnd)>(AHEAD);
+        let idle = Arc::new(AtomicU64::new(0));
+        let grading_idle = Arc::clone(&idle);
+        let io = std::thread::spawn(move || -> Result<(Summary, progress::Progress)> {
+            let mut io = OneIo::new(grading_idle);
+            let mut tx = Some(tx);
+            let mut split = false;
+            while !split {
+                if let Some(to_grade) = tx.as_ref().filter(|_| io.in_flight < AHEAD) {
+                    match source.next_chunk(io.spares.pop().unwrap_or_default()) {
+                        Some(chunk) => {
+                            let last = chunk.as_ref().map_or(true, |c| c.eof);
+                            if to_grade.send(chunk).is_err() || last {
+                                tx = None;
+                            }
+                            io.in_flight += 1;
+                        }
+                        None => tx = None,
+                    }
+                    // Rows graded meanwhile are written before the next chunk is read.
+                    while let Ok(graded) = wrx.try_recv() {
+                        split |= io.write(&mut sink, graded)?;
+                    }
+                } else {
+                    match wrx.recv() {
+                        Ok(graded) => split = io.write(&mut sink, graded)?,
+                        // Grading ended: every chunk it graded was received.
+                        Err(_) => return sink.finish(),
+                    }
+                }
+                // Only worth it while there is input left to read.
+                split &= tx.is_some();
+            }
+            let Some(tx) = tx else {
+                return Err(anyhow::anyhow!("internal: split with nothing left to read"));
+            };
+            let (spare_tx, spare_rx) = mpsc::sync_channel::<read::Spare>(8);
+            for s in io.spares.drain(..) {
+                let _ = spare_tx.try_send(s);
+            }
+            let writer = std::thread::spawn(move || {
+                for (batch, end) in wrx {
+                    let _ = spare_tx.try_send(sink.write(batch, end)?);
+                }
+                sink.finish()
+            });
+            read::read_chunks(source, &tx, Some(&spare_rx));
+            drop(tx);
+            writer
+                .join()
+                .map_err(|_| anyhow::anyhow!("the output writer thread failed"))?
+        });
+        let ok = self.serve(rx, wtx, Some(&idle));
+        let (summary, bar) = io
+            .join()
+            .map_err(|_| anyhow::anyhow!("the input and output thread failed"))??;
+        Ok((ok, summary, bar))
+    }
+
+    /// [`Stages::Pool`]: a reader thread keeps the next chunks ready, this thread has the pool
+    /// grade one, and a writer thread writes the one before, in order.
+    fn with_reader_and_writer(&mut self, source: read::Source, mut sink: Sink) -> Result<Finished> {
+        let (tx, rx) = mpsc::sync_channel::<Result<Chunk>>(2);
+        // As many as chunks can be in flight (reader, two queued, grading, two queued, writer):
+        // buffers are then reused, never dropped and allocated again.
+        let (spare_tx, spare_rx) = mpsc::sync_channel::<read::Spare>(8);
+        let reader = std::thread::spawn(move || read::read_chunks(source, &tx, Some(&spare_rx)));
+        let (wtx, wrx) = mpsc::sync_channel::<(Batch, ChunkEnd)>(2);
+        let writer = std::thread::spawn(move || {
+            for (batch, end) in wrx {
+                let _ = spare_tx.try_send(sink.write(batch, end)?);
+            }
+            sink.finish()
+        });
+        let ok = self.serve(rx, wtx, None);
+        let _ = reader.join();
+        let (summary, bar) = writer
+            .join()
+            .map_err(|_| anyhow::anyhow!("the output writer thread failed"))??;
+        Ok((ok, summary, bar))
+    }
+}
+
+/// The state of the one I/O thread of [`Stages::OneIo`].
+struct OneIo {
+    /// Nanoseconds the grading thread waited for chunks.
+    grading_idle: Arc<AtomicU64>,
+    /// Start of the current window of [`SPLIT_WINDOW`] chunks: when, and the grading thread's
+    /// waits by then.
+    window: (Instant, u64),
+    /// Buffers of written chunks, for the next chunks read.
+    spares: Vec<read::Spare>,
+    /// Chunks read and not written yet.
+    in_flight: usize,
+    written: usize,
+}
+
+impl OneIo {
+    fn new(grading_idle: Arc<AtomicU64>) -> OneIo {
+        OneIo {
+            grading_idle,
+            window: (Instant::now(), 0),
+            spares: Vec::new(),
+            in_flight: 0,
+            written: 0,
+        }
+    }
+
+    /// Writes a graded chunk; true when writing should move to a thread of its own: the
+    /// grading thread waited more than [`SPLIT_IDLE`] of a window of [`SPLIT_WINDOW`] chunks
+    /// (windows start after the first ones, read while the chunks grow and the caches fill).
+    fn write(&mut self, sink: &mut Sink, (batch, end): (Batch, ChunkEnd)) -> Result<bool> {
+        self.in_flight = self.in_flight.saturating_sub(1);
+        self.spares.push(sink.write(batch, end)?);
+        self.written += 1;
+        if !self.written.is_multiple_of(SPLIT_WINDOW) {
+            return Ok(false);
+        }
+        let idle = self.grading_idle.load(Ordering::Relaxed);
+        let (since, idle_then) = std::mem::replace(&mut self.window, (Instant::now(), idle));
+        let waited = Duration::from_nanos(idle.saturating_sub(idle_then));
+        Ok(self.written > SPLIT_WINDOW && waited > since.elapsed().mul_f64(SPLIT_IDLE))
+    }
 }
 
 /// Rows written at once by the writer: small enough to stay in the cache between being
 /// formatted, hashed and copied by `write`.
 const WRITE_BYTES: usize = 64 << 10;
 
+/// Least time between two checkpoints. Replacing the checkpoint costs a file write and a
+/// rename (which ext4 follows with a flush of the new file): after every chunk that was a
+/// visible share of a fast run. A crash redoes at most this much work more.
+const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(100);
+
 /// Where the input stands after a chunk, for its checkpoint and the progress line.
+#[derive(Clone)]
 struct ChunkEnd {
     last_line: u64,
     end_offset: u64,
-    end_hash: String,
+    end_hash: u64,
     eof: bool,
+}
+
+impl ChunkEnd {
+    fn of(c: &Chunk) -> ChunkEnd {
+        ChunkEnd {
+            last_line: c.last_line,
+            end_offset: c.end_offset,
+            end_hash: c.end_hash,
+            eof: c.eof,
+        }
+    }
 }
 
 struct CheckpointTarget {
@@ -425,16 +723,19 @@ struct CheckpointTarget {
     /// Keep the checkpoint of a complete run (`--resume` runs: resuming again is a no-op).
     /// A plain run that completes removes it: nothing is left to resume.
     keep_when_complete: bool,
+    /// When the last checkpoint was saved (`None`: none yet).
+    saved: Option<Instant>,
+    /// The state after the last chunk written, when it was not saved yet.
+    pending: Option<resume::Checkpoint>,
 }
 
-/// The writer stage: writes each chunk's rows in order, then its checkpoint; keeps the
-/// summary and the progress display.
+/// The writer stage: writes each chunk's rows in order, then its checkpoint (after the first
+/// chunk, then at most every [`CHECKPOINT_EVERY`], and at the end of a `--resume` run); keeps
+/// the summary and the progress display.
 struct Sink {
     rows: row::RowWriter,
     /// Rows of a [`Batch::Graded`] chunk on their way out (kept between chunks).
     buf: Vec<u8>,
-    /// Buffers of written chunks, back to the reader.
-    spares: mpsc::SyncSender<read::Spare>,
     out: io::Output,
     out_bytes: u64,
     /// Hash of every byte of OUT so far (checkpoints record it for `--resume`).
@@ -447,12 +748,8 @@ struct Sink {
 }
 
 impl Sink {
-    /// Writes rows and counts their results (`None`: an error row).
-    fn emit<'r>(
-        &mut self,
-        text: &[u8],
-        results: impl Iterator<Item = Option<&'r GradeResult>>,
-    ) -> Result<()> {
+    /// Writes rows (their results are counted by the caller).
+    fn emit(&mut self, text: &[u8]) -> Result<()> {
         self.out
             .write_all(text)
             .context("cannot write the output")?;
@@ -463,89 +760,108 @@ impl Sink {
                 self.last_row_line = l;
             }
         }
-        for r in results {
-            match r {
-                Some(r) => self.summary.add(r, self.threshold),
-                None => self.summary.invalid_lines += 1,
-            }
-        }
         Ok(())
     }
 
     /// Writes the rows of a chunk graded from its plans, [`WRITE_BYTES`] at a time (rows are
     /// written while they are still in the cache), and hands its buffers back to the reader.
-    fn graded(&mut self, chunk: Chunk, mut results: Vec<Option<GradeResult>>) -> Result<()> {
+    fn graded(
+        &mut self,
+        chunk: Chunk,
+        mut results: Vec<Option<row::Outcome>>,
+    ) -> Result<read::Spare> {
         let mut buf = std::mem::take(&mut self.buf);
-        let mut from = 0;
         if let Some(plans) = &chunk.plans {
             for (i, r) in results.iter().enumerate() {
                 let n = chunk.line(i).0;
                 match (r, plans.plans.get(i)) {
-                    (Some(r), _) => self.rows.graded_raw(&mut buf, n, plans.id(i), r),
-                    (None, Some(plan::Plan::Invalid { code, message, .. })) => {
-                        row::RowWriter::invalid_raw(&mut buf, n, plans.id(i), code, message)
+                    (Some(r), _) => {
+                        self.rows.outcome_raw(&mut buf, n, plans.id(i), r);
+                        self.summary.add_outcome(r, self.threshold);
                     }
-                    (None, _) => {} // every plan but an error row has a result
+                    (None, Some(plan::Plan::Invalid { code, message, .. })) => {
+                        row::RowWriter::invalid_raw(&mut buf, n, plans.id(i), code, message);
+                        self.summary.invalid_lines += 1;
+                    }
+                    (None, _) => self.summary.invalid_lines += 1, // not expected: see `Plans::grade`
                 }
                 if buf.len() >= WRITE_BYTES || i + 1 == results.len() {
-                    self.emit(&buf, results[from..=i].iter().map(Option::as_ref))?;
+                    self.emit(&buf)?;
                     buf.clear();
-                    from = i + 1;
                 }
             }
         }
         self.buf = buf;
         results.clear();
-        let _ = self.spares.try_send(chunk.into_spare(results));
-        Ok(())
+        Ok(chunk.into_spare(results))
     }
 
-    fn run(
-        mut self,
-        rx: mpsc::Receiver<(Batch, ChunkEnd)>,
-    ) -> Result<(Summary, progress::Progress)> {
-        for (batch, end) in rx {
-            match batch {
-                Batch::Parts(parts) => {
-                    for part in parts {
-                        self.emit(&part.text, part.results.iter().map(Option::as_ref))?;
+    /// Writes one chunk's rows (and maybe its checkpoint); returns its buffers for reuse.
+    fn write(&mut self, batch: Batch, end: ChunkEnd) -> Result<read::Spare> {
+        let spare = match batch {
+            Batch::Parts(chunk, parts) => {
+                for part in parts {
+                    self.emit(&part.text)?;
+                    for r in &part.results {
+                        match r {
+                            Some(r) => self.summary.add(r, self.threshold),
+                            None => self.summary.invalid_lines += 1,
+                        }
                     }
                 }
-                Batch::Graded(chunk, results) => self.graded(chunk, results)?,
+                chunk.into_spare(Vec::new())
             }
-            self.out.flush().context("cannot write the output")?;
-            if let Some(cp) = &self.checkpoint {
-                resume::save(
-                    &cp.path,
-                    &resume::Checkpoint {
-                        version: resume::VERSION,
-                        grader_sha256: cp.grader_sha256.clone(),
-                        input: cp.input.clone(),
-                        input_offset: end.end_offset,
-                        input_hash: end.end_hash,
-                        line: end.last_line,
-                        output_bytes: self.out_bytes,
-                        output_hash: self.out_hash.hex(),
-                        last_row_line: self.last_row_line,
-                        complete: end.eof,
-                    },
-                )?;
+            Batch::Graded(chunk, results) => self.graded(chunk, results)?,
+        };
+        self.out.flush().context("cannot write the output")?;
+        if let Some(cp) = &mut self.checkpoint {
+            let state = resume::Checkpoint {
+                version: resume::VERSION,
+                grader_sha256: cp.grader_sha256.clone(),
+                input: cp.input.clone(),
+                input_offset: end.end_offset,
+                input_hash: resume::hex(end.end_hash),
+                line: end.last_line,
+                output_bytes: self.out_bytes,
+                output_hash: self.out_hash.hex(),
+                last_row_line: self.last_row_line,
+                complete: end.eof,
+            };
+            // The last one of a plain run is not saved: the run removes it when it completes.
+            let due = (cp.keep_when_complete || !end.eof)
+                && cp.saved.is_none_or(|t| t.elapsed() >= CHECKPOINT_EVERY);
+            if due {
+                resume::save(&cp.path, &state)?;
+                cp.saved = Some(Instant::now());
+                cp.pending = None;
+            } else {
+                cp.pending = Some(state);
             }
-            self.bar.tick(&progress::Snapshot {
-                rows: self.summary.count() as u64,
-                bytes: end.end_offset,
-                mean: self.summary.running_mean(),
-                errors: self.summary.rows_with_errors,
-                invalid: self.summary.invalid_lines,
-            });
         }
+        self.bar.tick(&progress::Snapshot {
+            rows: self.summary.count() as u64,
+            bytes: end.end_offset,
+            mean: self.summary.running_mean(),
+            errors: self.summary.rows_with_errors,
+            invalid: self.summary.invalid_lines,
+        });
+        Ok(spare)
+    }
+
+    /// Completes the output; then removes the checkpoint of a plain run (nothing is left to
+    /// resume), or saves the last state of a `--resume` run.
+    fn finish(mut self) -> Result<(Summary, progress::Progress)> {
         self.out.finish().context("cannot write the output")?;
-        if let Some(cp) = self.checkpoint.as_ref().filter(|c| !c.keep_when_complete) {
-            match std::fs::remove_file(&cp.path) {
-                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                    return Err(e).context(format!("cannot remove {}", cp.path.display()));
+        if let Some(cp) = self.checkpoint.as_mut() {
+            if !cp.keep_when_complete {
+                match std::fs::remove_file(&cp.path) {
+                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                        return Err(e).context(format!("cannot remove {}", cp.path.display()));
+                    }
+                    _ => {}
                 }
-                _ => {}
+            } else if let Some(state) = cp.pending.take() {
+                resume::save(&cp.path, &state)?;
             }
         }
         Ok((self.summary, self.bar))

@@ -10,7 +10,7 @@ use super::line::Parsed;
 use super::plan::{Planner, Plans};
 use super::read::Chunk;
 use super::report;
-use super::row::RowWriter;
+use super::row::{Outcome, RowWriter};
 use gradekit_engine::{CompiledGrader, GradeResult};
 use rayon::prelude::*;
 use serde_json::Value;
@@ -42,42 +42,46 @@ pub enum Slot {
     Invalid(Option<Value>, &'static str, String),
 }
 
+/// Parses, grades and serialises the lines of `chunk`: on the current rayon pool when
+/// `parallel`, else on this thread alone (no pool: a CPU-bound grader without `--report`).
 pub fn process_chunk(
     grader: &CompiledGrader,
     rows: &RowWriter,
     chunk: &Chunk,
     sample_key: Option<&str>,
     report: Option<&mut report::Collector>,
+    parallel: bool,
 ) -> Vec<Part> {
     match report {
-        None if !grader.grades_in_batches() => fused(grader, rows, chunk, sample_key),
+        None if !grader.grades_in_batches() => fused(grader, rows, chunk, sample_key, parallel),
         report => staged(grader, rows, chunk, sample_key, report),
     }
 }
 
 /// Grades the lines of a chunk read into plans on the reader thread (see [`Plans`]): per line
 /// its result, `None` for an error row. Only grading happens here: the rows are written by
-/// the writer thread.
+/// the writer. `parallel`: on the current rayon pool (else on this thread).
 pub fn grade_plans(
     grader: &CompiledGrader,
     planner: &Planner,
     plans: &Plans,
-    out: &mut Vec<Option<GradeResult>>,
+    out: &mut Vec<Option<Outcome>>,
+    parallel: bool,
 ) {
     let n = plans.plans.len();
     let one = |i: usize| {
         plans.grade(
             i,
             planner,
-            |lean| grader.grade_input(lean),
-            |ctx| grader.grade(ctx),
+            |lean| Outcome::new(grader.grade_input(lean)),
+            |ctx| Outcome::new(grader.grade(ctx)),
         )
     };
-    if rayon::current_num_threads() == 1 {
+    // (`current_num_threads` outside a pool would start rayon's global pool.)
+    if !parallel || rayon::current_num_threads() == 1 {
         return out.extend((0..n).map(one));
     }
-    let parts: Vec<Vec<Option<GradeResult>>> =
-        tasks(n).map(|range| range.map(one).collect()).collect();
+    let parts: Vec<Vec<Option<Outcome>>> = tasks(n).map(|range| range.map(one).collect()).collect();
     out.extend(parts.into_iter().flatten());
 }
 
@@ -97,27 +101,30 @@ fn fused(
     rows: &RowWriter,
     chunk: &Chunk,
     sample_key: Option<&str>,
+    parallel: bool,
 ) -> Vec<Part> {
-    tasks(chunk.len())
-        .map(|range| {
-            let mut part = Part::with_lines(range.len());
-            for i in range {
-                let n = chunk.line(i).0;
-                match chunk.parse(i, sample_key, grader.sample_parts()) {
-                    Parsed::Grade { id, ctx } => {
-                        let r = grader.grade(&ctx);
-                        rows.graded(&mut part.text, n, id.as_ref(), &r);
-                        part.results.push(Some(r));
-                    }
-                    Parsed::Invalid { id, code, message } => {
-                        RowWriter::invalid(&mut part.text, n, id.as_ref(), code, &message);
-                        part.results.push(None);
-                    }
+    let part = |range: std::ops::Range<usize>| {
+        let mut part = Part::with_lines(range.len());
+        for i in range {
+            let n = chunk.line(i).0;
+            match chunk.parse(i, sample_key, grader.sample_parts()) {
+                Parsed::Grade { id, ctx } => {
+                    let r = grader.grade(&ctx);
+                    rows.graded(&mut part.text, n, id.as_ref(), &r);
+                    part.results.push(Some(r));
+                }
+                Parsed::Invalid { id, code, message } => {
+                    RowWriter::invalid(&mut part.text, n, id.as_ref(), code, &message);
+                    part.results.push(None);
                 }
             }
-            part
-        })
-        .collect()
+        }
+        part
+    };
+    if !parallel {
+        return vec![part(0..chunk.len())];
+    }
+    tasks(chunk.len()).map(part).collect()
 }
 
 fn staged(

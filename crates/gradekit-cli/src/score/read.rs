@@ -11,8 +11,8 @@
 use super::line;
 use super::plan::{Planner, Plans};
 use super::resume::InputHash;
+use super::row::Outcome;
 use anyhow::Result;
-use gradekit_engine::GradeResult;
 use std::io::{BufRead, BufReader, Read};
 use std::ops::Range;
 use std::sync::mpsc;
@@ -35,12 +35,13 @@ pub struct Chunk {
     max_line: usize,
     pub last_line: u64,
     pub end_offset: u64,
-    pub end_hash: String,
+    /// XXH3-64 of the input up to `end_offset` (see [`super::resume::hex`]).
+    pub end_hash: u64,
     pub eof: bool,
     /// What each line grades as, read on the reader thread (when the run reads lines lean).
     pub plans: Option<Plans>,
     /// An empty vector for the chunk's results (reused from an earlier chunk when possible).
-    pub results: Vec<Option<GradeResult>>,
+    pub results: Vec<Option<Outcome>>,
 }
 
 fn too_long_message(size: u64, max: usize) -> String {
@@ -77,10 +78,9 @@ impl Chunk {
         line::parse(self.line(i).1, sample_key, parts)
     }
 
-    /// Every line as (number, bytes).
     /// The chunk's buffers, for the reader to fill again (see [`Spare`]), with the results
     /// vector the chunk's results came in.
-    pub fn into_spare(self, results: Vec<Option<GradeResult>>) -> Spare {
+    pub fn into_spare(self, results: Vec<Option<Outcome>>) -> Spare {
         // A chunk that held a huge line does not keep its memory for the rest of the run.
         let keep = |cap: usize| cap <= 2 * CHUNK_BYTES;
         Spare {
@@ -93,23 +93,9 @@ impl Chunk {
         }
     }
 
+    /// Every line as (number, bytes).
     pub fn lines(&self) -> Vec<(u64, &[u8])> {
         (0..self.len()).map(|i| self.line(i)).collect()
-    }
-
-    /// Reads every line into its plan (see [`Plans`]).
-    fn plan(&self, planner: &Planner, mut plans: Plans) -> Plans {
-        plans.clear(self.len());
-        let mut too_long = self.too_long.iter().peekable();
-        for i in 0..self.len() {
-            match too_long.next_if(|(k, _)| *k == i) {
-                Some((_, size)) => {
-                    plans.push_invalid("line_too_long", too_long_message(*size, self.max_line))
-                }
-                None => plans.push_line(self.line(i).1, planner),
-            }
-        }
-        plans
     }
 }
 
@@ -120,90 +106,188 @@ pub struct Spare {
     data: Vec<u8>,
     lines: Vec<(u64, Range<usize>)>,
     plans: Option<Plans>,
-    results: Vec<Option<GradeResult>>,
+    results: Vec<Option<Outcome>>,
 }
 
 /// Bytes asked of the input per read, straight into the chunk's buffer. Small enough that
 /// the bytes read past a chunk's last line (copied to the next chunk) stay a few per cent.
 const READ_BYTES: usize = 64 << 10;
 
-/// Reads chunks until the end of input, an error, or the receiver hanging up. With a
-/// `planner`, every line is read into its plan here (see [`Plans`]); `spares` are buffers of
-/// chunks already written, reused when there are some.
-///
-/// The input is read straight into the chunk's buffer (no copy through a `BufReader`): a
-/// chunk's `data` is a zero-filled buffer whose first `filled` bytes were read; lines are
-/// split in place, and the bytes after the chunk's last line are carried to the next chunk.
-#[allow(clippy::too_many_arguments)]
-pub fn read_chunks(
-    mut reader: BufReader<Box<dyn Read + Send>>,
-    mut line_no: u64,
-    mut offset: u64,
-    mut hash: InputHash,
-    tx: &mpsc::SyncSender<Result<Chunk>>,
-    input_name: &str,
+/// Lines in the first chunk of a pipelined run; each next chunk doubles, up to
+/// [`CHUNK_LINES`]. Grading starts after a few dozen lines instead of a whole chunk, and the
+/// last rows are written right after they are graded: on a file of a few thousand lines,
+/// reading, grading and writing overlap instead of following one another.
+pub const FIRST_CHUNK_LINES: usize = 64;
+
+/// Bytes hashed at once while a chunk is read: the lines just read and scanned are still in
+/// the cache (hashing a whole chunk at its end read it from memory again).
+const HASH_BYTES: usize = 32 << 10;
+
+/// The input, split into chunks of lines (see the module docs), with the position and the
+/// hash of what was read so far.
+pub struct Source {
+    input: Box<dyn Read + Send>,
+    /// Bytes read past the last chunk's last line: the start of the next chunk.
+    carry: Vec<u8>,
+    at_eof: bool,
+    /// The last chunk (or an error) was handed out.
+    done: bool,
+    line_no: u64,
+    offset: u64,
+    hash: InputHash,
+    input_name: String,
     max_line: usize,
-    planner: Option<&Planner>,
-    spares: Option<&mpsc::Receiver<Spare>>,
-) {
-    // What the `BufReader` already holds (after `skip_input`) comes first.
-    let mut carry = reader.buffer().to_vec();
-    let held = carry.len();
-    reader.consume(held);
-    let mut input = reader.into_inner();
-    let mut at_eof = false;
-    loop {
-        let spare = spares.and_then(|s| s.try_recv().ok()).unwrap_or_default();
+    planner: Option<Planner>,
+    /// Lines of the next chunk (doubles up to `max_lines`).
+    chunk_lines: usize,
+    max_lines: usize,
+    /// Offset of the end of the input when its size is known (a plain file).
+    end: Option<u64>,
+}
+
+/// Size of a chunk buffer of [`CHUNK_LINES`] lines (it grows for longer lines).
+const FULL_BYTES: usize = (1 << 20) + READ_BYTES;
+/// Bytes per line a chunk buffer is first sized for.
+const LINE_BYTES_GUESS: usize = 1 << 10;
+
+impl Source {
+    /// The chunks of `reader` from input line `line_no` (0-based count of lines already
+    /// consumed), byte `offset` and hash state `hash` on (a resumed run starts past the graded
+    /// part; what `reader` already buffered comes first). `size` is what is left of the input
+    /// when known (a plain file): buffers are no larger than it needs. `first_lines`: lines of
+    /// the first chunk (doubling up to [`CHUNK_LINES`]).
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        mut reader: BufReader<Box<dyn Read + Send>>,
+        line_no: u64,
+        offset: u64,
+        hash: InputHash,
+        input_name: &str,
+        max_line: usize,
+        planner: Option<Planner>,
+        size: Option<u64>,
+        first_lines: usize,
+    ) -> Source {
+        let carry = reader.buffer().to_vec();
+        let held = carry.len();
+        reader.consume(held);
+        Source {
+            input: reader.into_inner(),
+            carry,
+            at_eof: false,
+            done: false,
+            line_no,
+            offset,
+            hash,
+            input_name: input_name.to_string(),
+            max_line,
+            planner,
+            chunk_lines: first_lines.clamp(1, CHUNK_LINES),
+            max_lines: CHUNK_LINES,
+            end: size.map(|s| offset.saturating_add(s)),
+        }
+    }
+
+    /// Chunks of at most `max` lines (at most [`CHUNK_LINES`]).
+    pub fn max_chunk_lines(mut self, max: usize) -> Source {
+        self.max_lines = max.clamp(1, CHUNK_LINES);
+        self.chunk_lines = self.chunk_lines.min(self.max_lines);
+        self
+    }
+
+    /// The size a chunk buffer starts at: room for the chunk's lines at a guessed length, for
+    /// no more than what is left of the input, and for one more read (the end of input is a
+    /// read of 0 bytes). Zeroing memory that is never used costs a page fault per 4 KiB: a
+    /// small input does not get a megabyte.
+    fn buffer_bytes(&self) -> usize {
+        let want = (self.chunk_lines * LINE_BYTES_GUESS + READ_BYTES).min(FULL_BYTES);
+        match self.end {
+            Some(end) => {
+                let left = usize::try_from(end.saturating_sub(self.offset)).unwrap_or(usize::MAX);
+                want.min(left.saturating_add(READ_BYTES))
+            }
+            None => want,
+        }
+    }
+
+    /// The next chunk, in buffers taken from `spare` when it has some; `None` after the last
+    /// chunk (the one with `eof`) or after an error.
+    pub fn next_chunk(&mut self, spare: Spare) -> Option<Result<Chunk>> {
+        if self.done {
+            return None;
+        }
+        let r = self.read_chunk(spare);
+        self.done = r.as_ref().map_or(true, |c| c.eof);
+        Some(r)
+    }
+
+    fn read_chunk(&mut self, spare: Spare) -> Result<Chunk> {
         let mut data = spare.data;
         // Zero-filled once per buffer: `data` keeps its length between chunks.
-        if data.len() < (1 << 20) + READ_BYTES {
-            data.resize((1 << 20) + READ_BYTES, 0);
+        let size = self.buffer_bytes();
+        if data.len() < size {
+            data.resize(size, 0);
         }
+        let carry = &mut self.carry;
         if data.len() < carry.len() + READ_BYTES {
             data.resize(carry.len() + READ_BYTES, 0);
         }
-        data[..carry.len()].copy_from_slice(&carry);
+        data[..carry.len()].copy_from_slice(carry);
         let mut filled = carry.len();
         let mut pos = 0usize;
         let mut lines = spare.lines;
         lines.clear();
-        lines.reserve(CHUNK_LINES);
+        lines.reserve(self.chunk_lines);
         let mut too_long = Vec::new();
         let mut eof = false;
-        // Bytes of `data` not hashed yet: kept lines are hashed in one piece at the end of the
-        // chunk (blank lines stay in `data` for that), a too-long line as it streams by.
+        // Each line is read into its plan as soon as it is split, while it is in the cache.
+        let planner = self.planner.as_ref();
+        let mut plans = planner.map(|_| {
+            let mut p = spare.plans.unwrap_or_default();
+            p.clear(self.chunk_lines);
+            p
+        });
+        // Bytes of `data` not hashed yet: kept lines are hashed a few dozen kilobytes at a
+        // time, while still in the cache (blank lines stay in `data` for that), a too-long
+        // line as it streams by.
         let mut hashed = 0;
-        while lines.len() < CHUNK_LINES && pos < CHUNK_BYTES {
+        while lines.len() < self.chunk_lines && pos < CHUNK_BYTES {
             let start = pos;
             let read = next_line(
-                &mut input,
+                &mut self.input,
                 &mut data,
                 &mut filled,
                 &mut pos,
-                &mut at_eof,
-                max_line,
-                &mut hash,
+                &mut self.at_eof,
+                self.max_line,
+                &mut self.hash,
                 &mut hashed,
             );
             let (n, kept) = match read {
                 Ok(x) => x,
-                Err(e) => {
-                    let _ = tx.send(Err(anyhow::anyhow!(
-                        "cannot read {input_name} after line {line_no}: {e}"
-                    )));
-                    return;
-                }
+                Err(e) => anyhow::bail!(
+                    "cannot read {} after line {}: {e}",
+                    self.input_name,
+                    self.line_no
+                ),
             };
             if n == 0 {
                 eof = true;
                 break;
             }
-            line_no += 1;
-            offset += n as u64;
+            self.line_no += 1;
+            self.offset += n as u64;
             if !kept {
                 too_long.push((lines.len(), n as u64));
-                lines.push((line_no, pos..pos));
+                lines.push((self.line_no, pos..pos));
+                if let Some(p) = &mut plans {
+                    p.push_invalid("line_too_long", too_long_message(n as u64, self.max_line));
+                }
                 continue;
+            }
+            if pos - hashed >= HASH_BYTES {
+                self.hash.update(&data[hashed..pos]);
+                hashed = pos;
             }
             let mut end = pos;
             if data[end - 1] == b'\n' {
@@ -215,27 +299,49 @@ pub fn read_chunks(
             if line::is_blank(&data[start..end]) {
                 continue;
             }
-            lines.push((line_no, start..end));
+            if let (Some(p), Some(planner)) = (&mut plans, planner) {
+                p.push_line(&data[start..end], planner);
+            }
+            lines.push((self.line_no, start..end));
         }
-        hash.update(&data[hashed..pos]);
+        self.hash.update(&data[hashed..pos]);
         carry.clear();
         carry.extend_from_slice(&data[pos..filled]);
         let mut chunk = Chunk {
             data,
             lines,
             too_long,
-            max_line,
-            last_line: line_no,
-            end_offset: offset,
-            end_hash: hash.hex(),
+            max_line: self.max_line,
+            last_line: self.line_no,
+            end_offset: self.offset,
+            end_hash: self.hash.digest(),
             eof,
-            plans: None,
+            plans,
             results: spare.results,
         };
         chunk.results.clear();
-        chunk.plans = planner.map(|p| chunk.plan(p, spare.plans.unwrap_or_default()));
-        if tx.send(Ok(chunk)).is_err() || eof {
-            return;
+        self.chunk_lines = (self.chunk_lines * 2).min(self.max_lines);
+        Ok(chunk)
+    }
+}
+
+/// Reads chunks until the end of input, an error, or the receiver hanging up (the reader
+/// thread of a run with a grading pool); `spares` are buffers of chunks already written,
+/// reused when there are some.
+pub fn read_chunks(
+    mut source: Source,
+    tx: &mpsc::SyncSender<Result<Chunk>>,
+    spares: Option<&mpsc::Receiver<Spare>>,
+) {
+    loop {
+        let spare = spares.and_then(|s| s.try_recv().ok()).unwrap_or_default();
+        match source.next_chunk(spare) {
+            Some(c) => {
+                if tx.send(c).is_err() {
+                    return;
+                }
+            }
+            None => return,
         }
     }
 }
@@ -383,76 +489,116 @@ mod tests {
 
     /// Every chunk's hash is the hash of the input up to its end, whatever the lines: blank,
     /// CRLF, too long to keep (streamed past, or all read at once), across chunk boundaries,
-    /// whatever the sizes the input comes in; the kept lines are the input's lines.
+    /// whatever the sizes the input comes in, the first chunk's size and the size the input
+    /// was said to have; the kept lines are the input's lines.
     #[test]
     fn chunk_hashes_cover_the_input_in_order() {
         let mut input = Vec::new();
-        let mut want_lines = Vec::new();
+        // (line number, line, body length with a CRLF's `\r`)
+        let mut all_lines = Vec::new();
         for i in 0..5000usize {
             let line = match i % 7 {
                 0 => b"   ".to_vec(),
                 1 => b"\r".to_vec(),
-                2 => std::iter::repeat_n(b'x', 60 + i % 50).collect(),
+                2 => std::iter::repeat_n(b'x', 60 + (i % 50) * 40).collect(),
                 _ => format!("{{\"n\": {i}}}").into_bytes(),
             };
             input.extend_from_slice(&line);
             // The limit counts a CRLF's `\r`.
             let body = line.len() + usize::from(i % 3 == 0);
-            if i % 7 > 2 || (i % 7 == 2 && body <= 64) {
-                want_lines.push((i as u64 + 1, line));
+            if i % 7 > 1 {
+                all_lines.push((i as u64 + 1, line, body));
             }
             input.extend_from_slice(if i % 3 == 0 { b"\r\n" } else { b"\n" });
         }
         input.extend_from_slice(b"{\"last\": true}"); // no final line break
-        want_lines.push((5001, b"{\"last\": true}".to_vec()));
-        for max_read in [1, 7, 97, 1000, usize::MAX] {
-            // Something already buffered, as after `skip_input`.
-            let inner: Box<dyn Read + Send> = Box::new(Trickle {
-                bytes: std::io::Cursor::new(input.clone()),
-                max: max_read,
-                next: 0,
-            });
-            let mut reader = BufReader::with_capacity(97, inner);
-            reader.fill_buf().unwrap();
-            let (tx, rx) = mpsc::sync_channel(64);
-            read_chunks(
-                reader,
-                0,
-                0,
-                InputHash::default(),
-                &tx,
-                "in",
-                64,
-                None,
-                None,
-            );
-            drop(tx);
-            let mut lines = Vec::new();
-            let mut too_long = 0;
-            let mut last = 0;
-            for chunk in rx {
-                let chunk = chunk.unwrap();
-                let mut want = InputHash::default();
-                want.update(&input[..chunk.end_offset as usize]);
-                assert_eq!(
-                    chunk.end_hash,
-                    want.hex(),
-                    "chunk ending at {} (reads of {max_read})",
-                    chunk.end_offset
+        all_lines.push((5001, b"{\"last\": true}".to_vec(), 14));
+        let sizes = [None, Some(0), Some(100), Some(input.len() as u64)];
+        for (k, max_read) in [1, 7, 97, 1000, usize::MAX].into_iter().enumerate() {
+            for max_line in [64, 1 << 20] {
+                // Something already buffered, as after `skip_input`.
+                let inner: Box<dyn Read + Send> = Box::new(Trickle {
+                    bytes: std::io::Cursor::new(input.clone()),
+                    max: max_read,
+                    next: 0,
+                });
+                let mut reader = BufReader::with_capacity(97, inner);
+                reader.fill_buf().unwrap();
+                let first = [1, 64, CHUNK_LINES][k % 3];
+                let source = Source::new(
+                    reader,
+                    0,
+                    0,
+                    InputHash::default(),
+                    "in",
+                    max_line,
+                    None,
+                    sizes[k % sizes.len()],
+                    first,
                 );
-                for i in 0..chunk.len() {
-                    if chunk.too_long.iter().all(|(k, _)| *k != i) {
-                        let (n, l) = chunk.line(i);
-                        lines.push((n, l.to_vec()));
+                let (tx, rx) = mpsc::sync_channel(64);
+                read_chunks(source, &tx, None);
+                drop(tx);
+                let mut lines = Vec::new();
+                let mut too_long = 0;
+                let mut last = 0;
+                for chunk in rx {
+                    let chunk = chunk.unwrap();
+                    let mut want = InputHash::default();
+                    want.update(&input[..chunk.end_offset as usize]);
+                    assert_eq!(
+                        chunk.end_hash,
+                        want.digest(),
+                        "chunk ending at {} (reads of {max_read})",
+                        chunk.end_offset
+                    );
+                    for i in 0..chunk.len() {
+                        if chunk.too_long.iter().all(|(k, _)| *k != i) {
+                            let (n, l) = chunk.line(i);
+                            lines.push((n, l.to_vec()));
+                        }
                     }
+                    too_long += chunk.too_long.len();
+                    last = chunk.end_offset;
                 }
-                too_long += chunk.too_long.len();
-                last = chunk.end_offset;
+                assert_eq!(last, input.len() as u64);
+                // Blank lines give no line; the x-lines over the limit are too long to keep.
+                let want_lines: Vec<(u64, Vec<u8>)> = all_lines
+                    .iter()
+                    .filter(|(_, _, body)| *body <= max_line)
+                    .map(|(n, l, _)| (*n, l.clone()))
+                    .collect();
+                assert_eq!(lines, want_lines, "reads of {max_read}, limit {max_line}");
+                assert_eq!(too_long, all_lines.len() - want_lines.len());
+                if max_line == 64 {
+                    assert!(too_long > 500, "{too_long}");
+                }
             }
-            assert_eq!(last, input.len() as u64);
-            // Blank lines give no line; the x-lines over 64 bytes are too long to keep.
-            assert_eq!(lines, want_lines, "reads of {max_read}");
-            assert!(too_long > 500, "{too_long}");
         }
+    }
+
+    /// Chunks start small and double up to [`CHUNK_LINES`].
+    #[test]
+    fn chunks_grow_from_the_first_size() {
+        let input: Vec<u8> = (0..10_000)
+            .flat_map(|i| format!("{i}\n").into_bytes())
+            .collect();
+        let inner: Box<dyn Read + Send> = Box::new(std::io::Cursor::new(input));
+        let source = Source::new(
+            BufReader::new(inner),
+            0,
+            0,
+            InputHash::default(),
+            "in",
+            100,
+            None,
+            None,
+            FIRST_CHUNK_LINES,
+        );
+        let (tx, rx) = mpsc::sync_channel(64);
+        read_chunks(source, &tx, None);
+        drop(tx);
+        let sizes: Vec<usize> = rx.iter().map(|c| c.unwrap().len()).collect();
+        assert_eq!(sizes, [64, 128, 256, 512, 1024, 2048, 2048, 2048, 1872]);
     }
 }

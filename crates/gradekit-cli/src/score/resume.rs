@@ -1,6 +1,7 @@
 //! Checkpoints that make `score --resume` safe.
 //!
-//! After each chunk of output lines is written and flushed, `OUT.gkresume` is replaced
+//! After the first chunk of output lines is written and flushed, then after the chunk that
+//! ends each [`CHECKPOINT_EVERY`](super::CHECKPOINT_EVERY) or so, `OUT.gkresume` is replaced
 //! atomically (write a temporary file, rename it) with: how many output bytes are complete,
 //! how many input bytes they cover, a hash of those input bytes and a hash of the grader. A
 //! crash can leave output *after* the last checkpoint — possibly half a line — but never a
@@ -87,8 +88,17 @@ impl InputHash {
     }
 
     pub fn hex(&self) -> String {
-        format!("{:016x}", self.0.digest())
+        hex(self.digest())
     }
+
+    pub fn digest(&self) -> u64 {
+        self.0.digest()
+    }
+}
+
+/// A hash as checkpoints write it.
+pub fn hex(digest: u64) -> String {
+    format!("{digest:016x}")
 }
 
 /// sha256 of the grader's canonical JSON (key order and whitespace do not matter).

@@ -1,5 +1,6 @@
 //! Running statistics of a `score` run and the end-of-run summary.
 
+use super::row::Outcome;
 use gradekit_engine::{GradeResult, TokenUsage};
 use indexmap::IndexMap;
 use serde_json::{json, Value};
@@ -35,6 +36,16 @@ impl Summary {
         );
         for (model, u) in &r.usage_per_model {
             self.add_usage(model, u);
+        }
+    }
+
+    /// [`Self::add`] of a compact result.
+    pub fn add_outcome(&mut self, o: &Outcome, threshold: Option<f64>) {
+        match o {
+            Outcome::Clean { reward, .. } => {
+                self.add_parts(*reward, std::iter::empty(), std::iter::empty(), threshold)
+            }
+            Outcome::Full(r) => self.add(r, threshold),
         }
     }
 

@@ -16,18 +16,20 @@
 //!    gives 0, as NLTK's `except ZeroDivisionError` does.
 //!
 //! Speed (the grader calls this once per sample, millions of times): each thread keeps one
-//! `Scratch` of buffers, so a call allocates nothing once warm. [`meteor`] tokenises into the
-//! tokenizer's per-thread buffers and lower-cases them in place (ASCII letters in one pass; an
-//! all-ASCII side then needs no per-token `str.lower()`), and stage 1 interns both sides in
-//! place with the n-gram module's token table (ids anchored to the reference), keeping per
-//! reference id a stack of its free positions (right-most on top), so each hypothesis word is
-//! one look-up. Typically only a few words are left for stage 2: they are stemmed once per
-//! distinct word — the word → stem, stem → WordNet id and stem → synonyms results are kept
-//! across calls as bounded per-thread caches (a word of ≤ 16 bytes is looked up in
+//! `Scratch` of buffers, so a call allocates nothing once warm. [`meteor`] reads the tokenizer's
+//! (cached, shared) token lists where they are. Stage 1 first pairs off the common tail of the
+//! two lists by comparing bytes (the algorithm pairs a shared tail position by position), then
+//! keys every other word by its lower-cased first 16 bytes — an ASCII word is lower-cased in
+//! registers, others go through `str.lower()` — and one probe of a per-call table
+//! (`intern::PairTable`, whose slots hold the key and the word's stack of free reference
+//! positions) interns a reference word or pairs a hypothesis word. Stages 2 and 3 work on the
+//! lists of positions stage 1 left free (a few per pair on typical data): each word is stemmed
+//! once per distinct word — the word → stem, stem → WordNet id and stem → synonyms results are
+//! kept across calls as bounded per-thread caches (a word of ≤ 16 bytes is looked up in
 //! `intern::WordMemo`, whose slot holds the word's exact key and its stem id: one read per
 //! hit) — and paired by a direct scan. WordNet is consulted only when a free reference stem is
-//! a WordNet lemma at all. On the benchmark pairs the tokenizer is about half the time; the
-//! large lemma and stem tables cost cache misses, hence the per-stem caches.
+//! a WordNet lemma at all; its tables are compiled in ([`wordnet`]). The score's chunk count
+//! reads the matches laid out by hypothesis position, without sorting.
 //!
 //! Proof of parity: `tests/meteor_vectors.rs` (the dev vectors, thousands of random
 //! synonym-rich pairs scored by NLTK, and the Porter stemmer on a large word list).
@@ -39,7 +41,7 @@ pub mod wordnet;
 use std::cell::RefCell;
 
 use crate::tokenize::Tokens;
-use intern::{StrTable, WordMemo, NONE};
+use intern::{PairTable, StrTable, WordMemo, NONE};
 use wordnet::WordNet;
 
 /// NLTK's defaults, which azure-ai-evaluation passes explicitly.
@@ -56,37 +58,9 @@ const GAMMA: f64 = 0.5;
 /// assert_eq!(meteor("", "cat"), 0.0);
 /// ```
 pub fn meteor(input: &str, reference: &str) -> f64 {
-    thread_local! {
-        static LOWER: RefCell<(Tokens, Tokens)> = RefCell::new(Default::default());
-    }
-    crate::tokenize::with_nltk_tokens(input, reference, |h0, r0, _| {
-        // The tokens are shared (cached for other metrics): lower-case a copy.
-        let mut fresh = Default::default();
-        LOWER.with(|cell| {
-            let mut guard = cell.try_borrow_mut();
-            let (h, r): &mut (Tokens, Tokens) = match &mut guard {
-                Ok(pair) => pair,
-                Err(_) => &mut fresh,
-            };
-            h.copy_from(h0);
-            r.copy_from(r0);
-            meteor_lowered(h, r)
-        })
-    })
-}
-
-fn meteor_lowered(h: &mut Tokens, r: &mut Tokens) -> f64 {
-    {
-        // Lower-casing the ASCII letters first leaves each token's `str.lower()` unchanged
-        // (the one context-dependent rule, final sigma, looks at casedness, which ASCII
-        // lower-casing keeps), and an all-ASCII side then needs no per-token lowering.
-        match (h.ascii_lowercase(), r.ascii_lowercase()) {
-            (true, true) => meteor_of(&Lowered(h), &Lowered(r)),
-            (true, false) => meteor_of(&Lowered(h), &*r),
-            (false, true) => meteor_of(&*h, &Lowered(r)),
-            (false, false) => meteor_of(&*h, &*r),
-        }
-    }
+    // The tokens are shared (cached for other metrics) and read where they are: stage 1
+    // lower-cases each word's key as it hashes it ([`intern::lower_key`]).
+    crate::tokenize::with_nltk_tokens(input, reference, |h, r, _| meteor_of(h, r))
 }
 
 /// A token list read by index (the public `&[S: AsRef<str>]` and the tokenizer's
@@ -99,32 +73,10 @@ trait Words {
     fn lower<'a>(&'a self, i: usize, buf: &'a mut String) -> &'a str {
         porter::py_lower_in(self.word(i), buf)
     }
-    /// The tokens, when they are already lower-cased.
+    /// The tokenizer's list, for stage 1's in-place path ([`Scratch::exact_stage_tokens`]).
     #[inline(always)]
-    fn lowered_tokens(&self) -> Option<&Tokens> {
+    fn tokens(&self) -> Option<&Tokens> {
         None
-    }
-}
-
-/// Tokens already lower-cased (all ASCII, after [`Tokens::ascii_lowercase`]).
-struct Lowered<'t>(&'t Tokens);
-
-impl Words for Lowered<'_> {
-    #[inline(always)]
-    fn n(&self) -> usize {
-        self.0.len()
-    }
-    #[inline(always)]
-    fn word(&self, i: usize) -> &str {
-        self.0.get(i).unwrap_or_default()
-    }
-    #[inline(always)]
-    fn lower<'a>(&'a self, i: usize, _: &'a mut String) -> &'a str {
-        self.word(i)
-    }
-    #[inline(always)]
-    fn lowered_tokens(&self) -> Option<&Tokens> {
-        Some(self.0)
     }
 }
 
@@ -147,6 +99,10 @@ impl Words for Tokens {
     #[inline(always)]
     fn word(&self, i: usize) -> &str {
         self.get(i).unwrap_or_default()
+    }
+    #[inline(always)]
+    fn tokens(&self) -> Option<&Tokens> {
+        Some(self)
     }
 }
 
@@ -179,10 +135,11 @@ fn meteor_of<H: Words + ?Sized, R: Words + ?Sized>(hyp: &H, refr: &R) -> f64 {
     })
 }
 
-/// Python's float arithmetic of `single_meteor_score`, in the same order. `by_hyp` is a work
-/// buffer: the matches are laid out by hypothesis position instead of sorted.
-fn score(matches: &[(usize, usize)], hyp_len: usize, ref_len: usize, by_hyp: &mut Vec<u32>) -> f64 {
-    let m = matches.len();
+/// Python's float arithmetic of `single_meteor_score`, in the same order. The `m` matches are
+/// laid out by hypothesis position (`hyp_match[i]` = the reference position of hypothesis word
+/// `i`, or [`NONE`]) instead of sorted.
+fn score(hyp_match: &[u32], m: usize, ref_len: usize) -> f64 {
+    let hyp_len = hyp_match.len();
     if m == 0 || hyp_len == 0 || ref_len == 0 {
         return 0.0;
     }
@@ -193,23 +150,15 @@ fn score(matches: &[(usize, usize)], hyp_len: usize, ref_len: usize, by_hyp: &mu
         return 0.0;
     }
     let fmean = (precision * recall) / denom;
-    // `_count_chunks` on the matches sorted by hypothesis position: a new chunk starts
-    // wherever the next match is not adjacent in both texts.
-    by_hyp.clear();
-    by_hyp.resize(hyp_len, NONE);
-    for &(h, r) in matches {
-        by_hyp[h] = r as u32;
-    }
+    // `_count_chunks` on the matches sorted by hypothesis position: a new chunk starts at
+    // every match that does not follow a match of the previous hypothesis word in the
+    // reference (branch-free: `prev` is the previous word's reference position or NONE).
     let mut chunks = 0usize;
-    let mut prev: Option<(usize, u32)> = None;
-    for (h, &r) in by_hyp.iter().enumerate() {
-        if r == NONE {
-            continue;
-        }
-        if !matches!(prev, Some((ph, pr)) if ph + 1 == h && pr.wrapping_add(1) == r) {
-            chunks += 1;
-        }
-        prev = Some((h, r));
+    let mut prev = NONE;
+    for &r in hyp_match {
+        let continues = prev != NONE && prev.wrapping_add(1) == r;
+        chunks += usize::from(r != NONE && !continues);
+        prev = r;
     }
     let frag = chunks as f64 / m as f64;
     let penalty = GAMMA * frag.powf(BETA);
@@ -236,10 +185,13 @@ struct Scratch {
     /// to its left with the same key (bucketed linked lists, reused by stages 1 and 2).
     head: Vec<u32>,
     next: Vec<u32>,
-    hyp_free: Vec<bool>,
+    /// Stage 1 on the tokenizer's lists: the reference's words and their free positions.
+    pairs: PairTable,
+    /// Per hypothesis position: the reference position it is matched with, or [`NONE`].
+    hyp_match: Vec<u32>,
+    /// Number of matches so far.
+    n_match: usize,
     ref_free: Vec<bool>,
-    matches: Vec<(usize, usize)>,
-    by_hyp: Vec<u32>,
     /// Stage 2: lower-cased word → stem id (the table's value), and the distinct stems. These
     /// and the synonym sets below are kept across calls as caches (a grader sees the same
     /// vocabulary again and again), cleared once they pass [`CACHE_LIMIT`] entries.
@@ -247,6 +199,9 @@ struct Scratch {
     /// The same for words of at most 16 bytes (nearly all), one slot read per hit.
     memo: WordMemo,
     stems: StrTable,
+    /// Positions left free by stage 1, ascending, and the stem ids of their words.
+    free_h: Vec<u32>,
+    free_r: Vec<u32>,
     hyp_s: Vec<u32>,
     ref_s: Vec<u32>,
     stem_buf: String,
@@ -254,9 +209,10 @@ struct Scratch {
     /// Per cached stem id, everything stages 2 and 3 keep about it, in one place (these
     /// tables grow large, so each separate array would be one more cache miss per stem).
     stem_info: Vec<StemInfo>,
-    /// Stage 3: WordNet id of each free reference stem.
+    /// Stage 3: WordNet id of the stem of each `free_r` position (NONE once matched).
     ref_wn: Vec<u32>,
-    /// Free reference positions whose stem is a WordNet lemma, ascending.
+    /// Indices into `free_r` of the still free positions whose stem is a WordNet lemma,
+    /// ascending.
     cand: Vec<u32>,
     /// Buckets by lemma id (stage 3), all-NONE between calls.
     wn_head: Vec<u32>,
@@ -289,34 +245,45 @@ impl Default for StemInfo {
 impl Scratch {
     fn meteor<H: Words + ?Sized, R: Words + ?Sized>(&mut self, hyp: &H, refr: &R) -> f64 {
         let (h_len, r_len) = (hyp.n(), refr.n());
-        self.hyp_free.clear();
-        self.hyp_free.resize(h_len, true);
+        self.hyp_match.clear();
+        self.hyp_match.resize(h_len, NONE);
         self.ref_free.clear();
         self.ref_free.resize(r_len, true);
-        self.matches.clear();
+        self.n_match = 0;
 
         self.exact_stage(hyp, refr);
-        let open = |s: &Scratch| s.matches.len() < h_len.min(r_len);
+        let open = |s: &Scratch| s.n_match < h_len.min(r_len);
         if open(self) {
             self.stem_stage(hyp, refr);
             if open(self) {
                 self.synonym_stage();
             }
         }
-        score(&self.matches, h_len, r_len, &mut self.by_hyp)
+        score(&self.hyp_match, self.n_match, r_len)
+    }
+
+    /// Hypothesis position `i` and reference position `j` are matched.
+    #[inline(always)]
+    fn pair(&mut self, i: usize, j: usize) {
+        if let Some(m) = self.hyp_match.get_mut(i) {
+            *m = j as u32;
+        }
+        if let Some(f) = self.ref_free.get_mut(j) {
+            *f = false;
+        }
+        self.n_match += 1;
+    }
+
+    #[inline(always)]
+    fn hyp_free(&self, i: usize) -> bool {
+        self.hyp_match.get(i) == Some(&NONE)
     }
 
     /// Stage 1, NLTK's `_match_enums` on the lower-cased words: each hypothesis word, last
     /// first, takes the right-most unmatched reference position holding the same word.
     fn exact_stage<H: Words + ?Sized, R: Words + ?Sized>(&mut self, hyp: &H, refr: &R) {
-        if let (Some(h), Some(r)) = (hyp.lowered_tokens(), refr.lowered_tokens()) {
-            // Both sides lower-cased in their buffers: intern them in place (`crate::ngram`,
-            // ids anchored to the reference) instead of copying words into `self.words`.
-            crate::ngram::with_scratch(|s| {
-                s.intern(r, h);
-                self.exact_stage_ids(&s.ids.reference, &s.ids.input, s.ids.vocab);
-            });
-            return;
+        if let (Some(h), Some(r)) = (hyp.tokens(), refr.tokens()) {
+            return self.exact_stage_tokens(h, r);
         }
         self.words.reset(refr.n());
         self.head.clear();
@@ -336,38 +303,48 @@ impl Scratch {
                 let j = self.head[id as usize];
                 if j != NONE {
                     self.head[id as usize] = self.next[j as usize];
-                    self.hyp_free[i] = false;
-                    self.ref_free[j as usize] = false;
-                    self.matches.push((i, j as usize));
+                    self.pair(i, j as usize);
                 }
             }
         }
     }
 
-    /// [`Self::exact_stage`] on interned ids (`input` ids are `ABSENT` for words the
-    /// reference lacks).
-    fn exact_stage_ids(&mut self, reference: &[u32], input: &[u32], vocab: usize) {
-        self.head.clear();
-        self.head.resize(vocab, NONE);
+    /// [`Self::exact_stage`] on the tokenizer's lists, read in place: each word's key is its
+    /// lower-cased form's first 16 bytes as two words (an ASCII word is lower-cased in
+    /// registers, [`intern::lower_key`]) and one probe interns or pairs it ([`PairTable`]);
+    /// no word is copied.
+    fn exact_stage_tokens(&mut self, h: &Tokens, r: &Tokens) {
+        // A common tail of equal words pairs off position by position: the last hypothesis
+        // word takes the last reference position (the right-most of all), the one before it
+        // the position before that (every later one is taken), and so on. Comparing bytes is
+        // cheaper than hashing, and only the words before the tail enter the table.
+        let (hn, rn) = (h.len(), r.len());
+        let mut tail = 0;
+        while tail < hn.min(rn)
+            && intern::same_bytes(h.bytes_at(hn - 1 - tail), r.bytes_at(rn - 1 - tail))
+        {
+            self.pair(hn - 1 - tail, rn - 1 - tail);
+            tail += 1;
+        }
+        let (hn, rn) = (hn - tail, rn - tail);
         self.next.clear();
-        self.next.resize(reference.len(), NONE);
-        for (j, &id) in reference.iter().enumerate() {
-            if let Some(h) = self.head.get_mut(id as usize) {
-                self.next[j] = *h;
-                *h = j as u32;
+        self.next.resize(rn, NONE);
+        self.pairs.start(rn);
+        let mut buf = std::mem::take(&mut self.lower_buf);
+        for j in 0..rn {
+            let k = intern::lower_key(r, j, self.pairs.seed(), &mut buf);
+            self.pairs.push_ref(&k, j as u32, &mut self.next, |f| {
+                intern::same_lowered(r, f as usize, r, j)
+            });
+        }
+        for i in (0..hn).rev() {
+            let k = intern::lower_key(h, i, self.pairs.seed(), &mut buf);
+            let same = |f: u32| intern::same_lowered(r, f as usize, h, i);
+            if let Some(j) = self.pairs.pop(&k, &self.next, same) {
+                self.pair(i, j as usize);
             }
         }
-        for (i, &id) in input.iter().enumerate().rev() {
-            if let Some(h) = self.head.get_mut(id as usize) {
-                let j = *h;
-                if j != NONE {
-                    *h = self.next[j as usize];
-                    self.hyp_free[i] = false;
-                    self.ref_free[j as usize] = false;
-                    self.matches.push((i, j as usize));
-                }
-            }
-        }
+        self.lower_buf = buf;
     }
 
     /// Stage 2, NLTK's `_enum_stem_match`: the same walk on the Porter stems of the words left.
@@ -378,55 +355,54 @@ impl Scratch {
         {
             self.clear_caches();
         }
+        // The positions stage 1 left free (usually a few): stages 2 and 3 work on these lists,
+        // `hyp_s[k]` / `ref_s[k]` being the stem ids of `free_h[k]` / `free_r[k]`.
+        let mut free_h = std::mem::take(&mut self.free_h);
+        let mut free_r = std::mem::take(&mut self.free_r);
+        free_h.clear();
+        free_r.clear();
+        free_h.extend((0..hyp.n()).filter(|&i| self.hyp_free(i)).map(|i| i as u32));
+        free_r.extend(
+            (0..refr.n())
+                .filter(|&j| self.ref_free[j])
+                .map(|j| j as u32),
+        );
         let mut hyp_s = std::mem::take(&mut self.hyp_s);
         let mut ref_s = std::mem::take(&mut self.ref_s);
         hyp_s.clear();
         ref_s.clear();
         let mut buf = std::mem::take(&mut self.lower_buf);
-        for i in 0..hyp.n() {
-            hyp_s.push(if self.hyp_free[i] {
-                self.stem_id(hyp.lower(i, &mut buf))
-            } else {
-                NONE
-            });
+        for &i in &free_h {
+            hyp_s.push(self.stem_id(hyp.lower(i as usize, &mut buf)));
         }
-        for j in 0..refr.n() {
-            ref_s.push(if self.ref_free[j] {
-                self.stem_id(refr.lower(j, &mut buf))
-            } else {
-                NONE
-            });
+        for &j in &free_r {
+            ref_s.push(self.stem_id(refr.lower(j as usize, &mut buf)));
         }
         self.lower_buf = buf;
-        // Buckets of free reference positions per stem, right-most on top. The heads live
-        // in `stem_info` (indexed by the cached stem ids), all-NONE between calls.
+        // Buckets of free reference positions per stem (as indices into `free_r`), right-most
+        // on top. The heads live in `stem_info` (indexed by the cached stem ids), all-NONE
+        // between calls.
         if self.stem_info.len() < self.stems.len() {
             self.stem_info.resize(self.stems.len(), StemInfo::default());
         }
-        for (j, &k) in ref_s.iter().enumerate() {
+        self.next.clear();
+        self.next.resize(free_r.len(), NONE);
+        for (k, &s) in ref_s.iter().enumerate() {
+            self.next[k] = self.stem_info[s as usize].head;
+            self.stem_info[s as usize].head = k as u32;
+        }
+        for (&i, &s) in free_h.iter().zip(&hyp_s).rev() {
+            let k = self.stem_info[s as usize].head;
             if k != NONE {
-                self.next[j] = self.stem_info[k as usize].head;
-                self.stem_info[k as usize].head = j as u32;
+                self.stem_info[s as usize].head = self.next[k as usize];
+                self.pair(i as usize, free_r[k as usize] as usize);
             }
         }
-        for i in (0..hyp_s.len()).rev() {
-            let k = hyp_s[i];
-            if k == NONE {
-                continue;
-            }
-            let j = self.stem_info[k as usize].head;
-            if j != NONE {
-                self.stem_info[k as usize].head = self.next[j as usize];
-                self.hyp_free[i] = false;
-                self.ref_free[j as usize] = false;
-                self.matches.push((i, j as usize));
-            }
+        for &s in &ref_s {
+            self.stem_info[s as usize].head = NONE;
         }
-        for &k in &ref_s {
-            if k != NONE {
-                self.stem_info[k as usize].head = NONE;
-            }
-        }
+        self.free_h = free_h;
+        self.free_r = free_r;
         self.hyp_s = hyp_s;
         self.ref_s = ref_s;
     }
@@ -480,8 +456,8 @@ impl Scratch {
         if self.stem_info.len() < self.stems.len() {
             self.stem_info.resize(self.stems.len(), StemInfo::default());
         }
-        for (j, &s) in self.ref_s.iter().enumerate() {
-            let id = if self.ref_free[j] {
+        for (&j, &s) in self.free_r.iter().zip(&self.ref_s) {
+            let id = if self.ref_free[j as usize] {
                 match self.stem_info[s as usize].wn {
                     UNKNOWN => {
                         let id = wn.id(self.stems.get(s)).unwrap_or(NONE);
@@ -493,10 +469,10 @@ impl Scratch {
             } else {
                 NONE
             };
-            self.ref_wn.push(id);
             if id != NONE {
-                self.cand.push(j as u32);
+                self.cand.push(self.ref_wn.len() as u32);
             }
+            self.ref_wn.push(id);
         }
         if self.cand.is_empty() {
             return;
@@ -508,17 +484,20 @@ impl Scratch {
             if self.wn_head.len() < wn.len() {
                 self.wn_head.resize(wn.len(), NONE);
             }
-            for &j in &self.cand {
-                let id = self.ref_wn[j as usize] as usize;
-                self.next[j as usize] = self.wn_head[id];
-                self.wn_head[id] = j;
+            self.next.clear();
+            self.next.resize(self.ref_wn.len(), NONE);
+            for &k in &self.cand {
+                let id = self.ref_wn[k as usize] as usize;
+                self.next[k as usize] = self.wn_head[id];
+                self.wn_head[id] = k;
             }
         }
-        for i in (0..self.hyp_s.len()).rev() {
-            if !self.hyp_free[i] {
+        for kh in (0..self.free_h.len()).rev() {
+            let i = self.free_h[kh] as usize;
+            if !self.hyp_free(i) {
                 continue;
             }
-            let (a, b) = self.synonyms_of(wn, self.hyp_s[i]);
+            let (a, b) = self.synonyms_of(wn, self.hyp_s[kh]);
             let syns = &self.syn_ids[a as usize..b as usize];
             let found = if bucketed {
                 syns.iter()
@@ -526,25 +505,23 @@ impl Scratch {
                     .filter(|&j| j != NONE)
                     .max()
             } else {
-                self.cand.iter().rev().copied().find(|&j| {
-                    self.ref_free[j as usize]
-                        && syns.binary_search(&self.ref_wn[j as usize]).is_ok()
+                self.cand.iter().rev().copied().find(|&k| {
+                    self.ref_free[self.free_r[k as usize] as usize]
+                        && syns.binary_search(&self.ref_wn[k as usize]).is_ok()
                 })
             };
-            if let Some(j) = found {
-                let j = j as usize;
+            if let Some(k) = found {
+                let k = k as usize;
                 if bucketed {
-                    let id = self.ref_wn[j] as usize;
-                    self.wn_head[id] = self.next[j];
+                    let id = self.ref_wn[k] as usize;
+                    self.wn_head[id] = self.next[k];
                 }
-                self.hyp_free[i] = false;
-                self.ref_free[j] = false;
-                self.matches.push((i, j));
+                self.pair(i, self.free_r[k] as usize);
             }
         }
         if bucketed {
-            for &j in &self.cand {
-                self.wn_head[self.ref_wn[j as usize] as usize] = NONE;
+            for &k in &self.cand {
+                self.wn_head[self.ref_wn[k as usize] as usize] = NONE;
             }
         }
     }

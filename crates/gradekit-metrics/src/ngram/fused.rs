@@ -22,11 +22,11 @@
 //!   least 2^31 reference tokens). An input look-up is one subtraction: a rank, or a huge
 //!   value that acts as "absent" (clamped to a dummy count, or making the next order's index
 //!   pass the region).
-//! * Counts: one row per order and side of a power of two above `|reference|`, zeroed per
-//!   call; an input n-gram the reference lacks counts into the row's last entry, whose
-//!   reference count stays 0, so the clipped count `Σ_g min(ref_g, input_g)` is accumulated
-//!   while scanning the input (an occurrence counts while fewer were seen than the reference
-//!   holds).
+//! * Counts: one row per order of a power of two above `|reference|`, zeroed per call. The
+//!   reference pass counts each n-gram's occurrences by rank; the input pass takes one back
+//!   for each occurrence it finds and counts it as clipped while any is left, so the clipped
+//!   count `Σ_g min(ref_g, input_g)` is accumulated while scanning the input. An input n-gram
+//!   the reference lacks goes to the row's last entry, which no rank reaches and stays 0.
 //!
 //! Equality of ranks is equality of n-grams, as in the order-by-order method (by induction
 //! on `n`: same rank of the prefix and same last id), so the counts are exact; the property
@@ -50,10 +50,9 @@ pub(super) struct Fused {
     table: Vec<u32>,
     /// Tag of the current call (≥ 1 once a call ran).
     tag: u32,
-    /// Reference counts: row `n − 1` holds order `n`'s counts by rank.
-    ref_count: Vec<u32>,
-    /// Input counts, same layout; the last entry of a row counts absent n-grams.
-    inp_count: Vec<u32>,
+    /// Occurrences of each reference n-gram not yet matched by the input: row `n − 1` holds
+    /// order `n`'s by rank; the last entry of a row (absent input n-grams) stays 0.
+    unmatched: Vec<u32>,
 }
 
 /// Regions and rows of one call, shared by both passes.
@@ -109,10 +108,11 @@ impl Fused {
         let tag = self.next_tag(total, r_len);
         let row = (r_len + 1).next_power_of_two();
         let counts = (K * row).next_power_of_two();
-        self.ref_count.clear();
-        self.ref_count.resize(counts, 0);
-        self.inp_count.clear();
-        self.inp_count.resize(counts, 0);
+        if self.unmatched.len() < counts {
+            self.unmatched.resize(counts, 0);
+        }
+        // A slice fill is one `memset`; `Vec::resize` writes element by element.
+        self.unmatched[..counts].fill(0);
         let layout = Layout {
             base,
             size,
@@ -122,8 +122,8 @@ impl Fused {
             count_mask: counts - 1,
             tag,
         };
-        layout.reference(reference, &mut self.table, &mut self.ref_count);
-        let clipped = layout.input(input, &self.table, &self.ref_count, &mut self.inp_count);
+        layout.reference(reference, &mut self.table, &mut self.unmatched);
+        let clipped = layout.input(input, &self.table, &mut self.unmatched);
         for (o, c) in out.iter_mut().zip(clipped) {
             *o = u64::from(c);
         }
@@ -170,7 +170,8 @@ impl<const K: usize> Layout<K> {
         for j in full..reference.len() {
             let mut w = [0u32; K];
             let tail = &reference[j..];
-            w[..tail.len()].copy_from_slice(tail);
+            // An element loop (not `copy_from_slice`'s `memcpy` call) for ≤ K − 1 ids.
+            w.iter_mut().zip(tail).for_each(|(d, &s)| *d = s);
             self.reference_at(&w, tail.len(), &mut ranks, table, count);
         }
     }
@@ -204,28 +205,21 @@ impl<const K: usize> Layout<K> {
     }
 
     /// Looks up every input n-gram and returns the clipped overlap of each order.
-    fn input(
-        &self,
-        input: &[u32],
-        table: &[u32],
-        ref_count: &[u32],
-        count: &mut [u32],
-    ) -> [u32; K] {
+    fn input(&self, input: &[u32], table: &[u32], count: &mut [u32]) -> [u32; K] {
         let table = &table[..=self.table_mask];
-        let ref_count = &ref_count[..=self.count_mask];
         let count = &mut count[..=self.count_mask];
         let mut clipped = [0u32; K];
         let full = (input.len() + 1).saturating_sub(K);
         for w in input.windows(K) {
             if let Some(w) = w.first_chunk::<K>() {
-                self.input_at(w, K, &mut clipped, table, ref_count, count);
+                self.input_at(w, K, &mut clipped, table, count);
             }
         }
         for j in full..input.len() {
             let mut w = [0u32; K];
             let tail = &input[j..];
-            w[..tail.len()].copy_from_slice(tail);
-            self.input_at(&w, tail.len(), &mut clipped, table, ref_count, count);
+            w.iter_mut().zip(tail).for_each(|(d, &s)| *d = s);
+            self.input_at(&w, tail.len(), &mut clipped, table, count);
         }
         clipped
     }
@@ -239,7 +233,6 @@ impl<const K: usize> Layout<K> {
         fits: usize,
         clipped: &mut [u32; K],
         table: &[u32],
-        ref_count: &[u32],
         count: &mut [u32],
     ) {
         // The last entry of each row: no rank reaches it (ranks < |reference| < row).
@@ -247,9 +240,11 @@ impl<const K: usize> Layout<K> {
         let mut prefix = w[0];
         let mut tally = |n: usize, rank: u32| {
             let k = (n * self.row + (rank as usize).min(dummy)) & self.count_mask;
+            // An occurrence is clipped while the reference has unmatched ones left.
             let c = count[k];
-            clipped[n] += u32::from(c < ref_count[k]);
-            count[k] = c + 1;
+            let hit = u32::from(c != 0);
+            clipped[n] += hit;
+            count[k] = c - hit;
         };
         tally(0, prefix);
         // `n` indexes the window, the regions and the counts in step.

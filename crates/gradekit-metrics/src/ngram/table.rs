@@ -45,44 +45,107 @@ pub(super) const SPARSE_UP_TO: usize = 4096;
 pub(super) const KEEP_SLOTS: usize = 1 << 16;
 
 impl TokenTable {
-    /// Id of the reference token at position `k` (key `key`, bytes `tok`), a new one if the
-    /// token is new. The first slot decides without a branch on whether the token is new
-    /// (about as unpredictable as a coin on prose) unless it holds another key or the token
-    /// is longer than 16 bytes.
-    #[inline(always)]
-    pub(super) fn intern<R: TokenSeq + ?Sized>(
+    /// Interns every reference token, its id into `out` (one entry per token, in order).
+    pub(super) fn intern_all<R: TokenSeq + ?Sized>(
         &mut self,
-        key: Key16,
-        k: usize,
-        tok: &[u8],
         reference: &R,
         seed: &Seed,
-    ) -> u32 {
-        let i = home(key.hash, self.shift, self.mask);
-        let s = self.slots[i];
-        let fresh = s.stamp != self.stamp;
-        let same = (s.w0 == key.w0) & (s.w1 == key.w1) & (s.len == key.len) & (key.len <= 16);
-        if !(fresh | same) {
-            return self.intern_probing(key, k, tok, reference, seed);
+        out: &mut [u32],
+    ) {
+        let mut k = 0;
+        while k < out.len() {
+            k = self.intern_run(reference, seed, out, k);
+            if self.full() {
+                self.grow(reference, seed);
+            } else if let Some(id) = out.get_mut(k) {
+                let (key, tok) = reference.key16(k, seed);
+                *id = self.intern_probing(key, k, tok, reference, seed);
+                k += 1;
+            }
         }
-        let id = if fresh { self.ids as u32 } else { s.id };
-        self.slots[i] = Slot {
-            w0: key.w0,
-            w1: key.w1,
-            len: key.len,
-            id,
-            stamp: self.stamp,
+    }
+
+    /// Interns reference tokens from position `k` on while each is decided by its first slot
+    /// (an empty slot: a new token; the same key: a known one) and the table is below its
+    /// load limit; returns the position where it stopped. The first slot decides without a
+    /// branch on whether the token is new (about as unpredictable as a coin on prose), and
+    /// the table's fields live in registers for the run.
+    #[inline(always)]
+    fn intern_run<R: TokenSeq + ?Sized>(
+        &mut self,
+        reference: &R,
+        seed: &Seed,
+        out: &mut [u32],
+        mut k: usize,
+    ) -> usize {
+        let (stamp, shift, mask, limit) = (self.stamp, self.shift, self.mask, self.limit);
+        let mut ids = self.ids;
+        let Some(slots) = self.slots.get_mut(..=mask) else {
+            return k;
         };
-        // `ids ≤ k < first.len()`; the entry is overwritten by the next new id if this
-        // token was not new.
-        if let Some(f) = self.first.get_mut(self.ids) {
-            *f = k as u32;
+        let first = &mut self.first[..];
+        while let Some(out_k) = out.get_mut(k) {
+            let (key, _) = reference.key16(k, seed);
+            let i = home(key.hash, shift, mask);
+            let s = slots[i];
+            let fresh = s.stamp != stamp;
+            let same = (s.w0 == key.w0) & (s.w1 == key.w1) & (s.len == key.len) & (key.len <= 16);
+            if !(fresh | same) {
+                break;
+            }
+            let id = if fresh { ids as u32 } else { s.id };
+            slots[i] = Slot {
+                w0: key.w0,
+                w1: key.w1,
+                len: key.len,
+                id,
+                stamp,
+            };
+            // `ids ≤ k < first.len()`; the entry is overwritten by the next new id if this
+            // token was not new.
+            if let Some(f) = first.get_mut(ids) {
+                *f = k as u32;
+            }
+            ids += usize::from(fresh);
+            *out_k = id;
+            k += 1;
+            if ids >= limit {
+                break;
+            }
         }
-        self.ids += usize::from(fresh);
-        if self.full() {
-            self.grow(reference, seed);
+        self.ids = ids;
+        k
+    }
+
+    /// Looks up every input token, its id or [`ABSENT`] into `out` (one entry per token).
+    pub(super) fn find_all<R: TokenSeq + ?Sized, I: TokenSeq + ?Sized>(
+        &self,
+        input: &I,
+        reference: &R,
+        seed: &Seed,
+        out: &mut [u32],
+    ) {
+        let (stamp, shift, mask) = (self.stamp, self.shift, self.mask);
+        let Some(slots) = self.slots.get(..=mask) else {
+            return;
+        };
+        for (k, id) in out.iter_mut().enumerate() {
+            let (key, tok) = input.key16(k, seed);
+            let s = slots[home(key.hash, shift, mask)];
+            let live = s.stamp == stamp;
+            let same = live & (s.w0 == key.w0) & (s.w1 == key.w1) & (s.len == key.len);
+            // The first slot decides without a branch on the outcome unless it holds another
+            // key (or the token is longer than 16 bytes).
+            *id = if !live | (same & (key.len <= 16)) {
+                if same {
+                    s.id
+                } else {
+                    ABSENT
+                }
+            } else {
+                self.probe(key, tok, reference).unwrap_or(ABSENT)
+            };
         }
-        id
     }
 
     /// [`Self::intern`] when the first slot holds another key or the token is long.
@@ -217,24 +280,6 @@ impl TokenTable {
                 return Ok(s.id);
             }
             i = (i + 1) & self.mask;
-        }
-    }
-
-    /// Id of `tok`, or [`ABSENT`]: the first slot decides without a branch on the outcome
-    /// unless it holds another key (or `tok` is longer than 16 bytes).
-    #[inline(always)]
-    pub(super) fn find<R: TokenSeq + ?Sized>(&self, k: Key16, tok: &[u8], reference: &R) -> u32 {
-        let s = self.slots[home(k.hash, self.shift, self.mask)];
-        let live = s.stamp == self.stamp;
-        let same = live & (s.w0 == k.w0) & (s.w1 == k.w1) & (s.len == k.len);
-        if !live | (same & (k.len <= 16)) {
-            if same {
-                s.id
-            } else {
-                ABSENT
-            }
-        } else {
-            self.probe(k, tok, reference).unwrap_or(ABSENT)
         }
     }
 

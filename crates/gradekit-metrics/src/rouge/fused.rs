@@ -18,14 +18,19 @@
 //!    copy). Token bytes are never zero, so that word alone identifies a short token. Longer
 //!    tokens hash all their bytes the same way and are compared byte-wise, case-folded, with
 //!    their first occurrence in the reference text.
-//! 3. **Reference → table.** Reference tokens are interned into an open-addressing table
-//!    (random seed per thread, load ≤ ½, slots live by generation stamp so nothing is
-//!    cleared between calls) with dense ids; when the reference has at most 64 tokens the
-//!    slot also accumulates the token's LCS match mask (bit `j` = reference position `j`).
+//! 3. **Reference → table.** A reference of at most 64 tokens (nearly all) fills the small
+//!    table of `small`: 256 slots keyed exactly by the token's first 16 lowercased bytes (a
+//!    hash plus a byte check only past 16 bytes), each slot holding the token's LCS match mask
+//!    (bit `j` = reference position `j`); only the slots the previous reference used are
+//!    cleared. A longer reference is interned into the id table below (random seed per thread,
+//!    load ≤ ½, slots live by generation stamp so nothing is cleared between calls).
 //! 4. **Input → LCS.** With a reference of at most 64 tokens, each input token is looked up
 //!    and its mask applied to the one-word Hyyrö state `V` on the spot — no input token
 //!    list, no id list. Longer references collect both id lists and use `super::lcs`
 //!    (shorter side as pattern, multiword beyond 64 tokens).
+//!
+//! Tokens are walked with `crate::bitruns::for_each_run` (a loop, not an iterator: the
+//! iterator's state was spilled to the stack in these loop bodies).
 //!
 //! Python's `str.lower` maps exactly two non-ASCII code points to ASCII letters (U+0130 and
 //! U+212A, see `super::tokenize`); a text holding either (rare: checked only for texts with
@@ -35,6 +40,8 @@
 //! (`tests::fused_equals_general` checks it on random and adversarial pairs).
 
 use std::cell::Cell;
+
+mod small;
 
 use super::lcs::{lcs_one_word, Pattern};
 use crate::bitruns::{bitmap, Runs};
@@ -182,8 +189,6 @@ impl Table<'_> {
 struct Slot {
     /// First eight lowercased bytes, zero-padded.
     word: u64,
-    /// LCS match mask (references of at most 64 tokens).
-    mask: u64,
     /// Live when equal to the table's current stamp.
     stamp: u32,
     id: u32,
@@ -198,6 +203,8 @@ pub(crate) struct Fused {
     seed: Option<[u64; 2]>,
     slots: Vec<Slot>,
     stamp: u32,
+    /// The table of a reference of at most 64 tokens.
+    small: small::Small,
     reference: Bitmap,
     input: Bitmap,
     ref_ids: Vec<u32>,
@@ -262,9 +269,32 @@ pub(crate) fn with_fused<R>(f: impl FnOnce(&mut Fused) -> R) -> R {
 }
 
 impl Fused {
-    /// Interns the reference's tokens (bitmap in `self.reference`) into the table: dense ids,
-    /// and the LCS masks when it has at most 64 tokens; remembers the reference for reuse.
+    /// Fills the table of the reference's tokens (bitmap in `self.reference`): the small one
+    /// with LCS masks when it has at most 64 tokens, else dense ids; remembers the reference
+    /// for reuse.
     fn build(&mut self, refr: &[u8], n_ref: usize, seed: &[u64; 2]) -> Built {
+        let built = if n_ref <= 64 {
+            self.small.build(seed, refr, &self.reference.bits);
+            Built {
+                n_ref,
+                vocab: 0,
+                cap: 0,
+            }
+        } else {
+            self.build_ids(refr, n_ref, seed)
+        };
+        self.last_text.clear();
+        if refr.len() <= REUSE_MAX {
+            self.last_text.extend_from_slice(refr);
+            self.last = Some(built);
+        } else {
+            self.last = None;
+        }
+        built
+    }
+
+    /// Interns the reference's tokens into the id table (references of more than 64 tokens).
+    fn build_ids(&mut self, refr: &[u8], n_ref: usize, seed: &[u64; 2]) -> Built {
         // Table of ≥ 2·n_ref slots (load ≤ ½), reused: slots of older calls are dead by stamp.
         let cap = (n_ref * 2).next_power_of_two().max(16);
         if self.slots.len() < cap {
@@ -281,13 +311,12 @@ impl Fused {
         let mask = cap - 1;
         let shift = 64 - cap.trailing_zeros();
         let slots = &mut self.slots[..cap];
-        let single = n_ref <= 64;
 
         // Reference → ids (and masks when it fits one word).
         let mut next_id = 0u32;
         let ref_ids = &mut self.ref_ids;
         ref_ids.clear();
-        for (pos, (start, end)) in self.reference.tokens().enumerate() {
+        for (start, end) in self.reference.tokens() {
             let (word, hash) = token_key(seed, refr, start, end);
             let len = (end - start) as u32;
             let mut i = (hash >> shift) as usize & mask;
@@ -296,7 +325,6 @@ impl Fused {
                 if s.stamp != stamp {
                     *s = Slot {
                         word,
-                        mask: 0,
                         stamp,
                         id: next_id,
                         start: start as u32,
@@ -313,26 +341,13 @@ impl Fused {
                 }
                 i = (i + 1) & mask;
             }
-            let s = &mut slots[i];
-            if single {
-                s.mask |= 1u64 << (pos & 63);
-            } else {
-                ref_ids.push(s.id);
-            }
+            ref_ids.push(slots[i].id);
         }
-        let built = Built {
+        Built {
             n_ref,
             vocab: next_id,
             cap,
-        };
-        self.last_text.clear();
-        if refr.len() <= REUSE_MAX {
-            self.last_text.extend_from_slice(refr);
-            self.last = Some(built);
-        } else {
-            self.last = None;
         }
-        built
     }
 
     /// LCS and token counts of a pair; `check` applies rouge_l's cost limit before the LCS.
@@ -370,11 +385,18 @@ impl Fused {
             let k = s.key(b"rouge_l fused");
             [k.hash, s.key(b"seed").hash | 1]
         });
-        let single = n_ref <= 64;
         let built = match reused {
             Some(built) => built,
             None => self.build(refr, n_ref, &seed),
         };
+        if n_ref <= 64 {
+            let lcs = self.small.lcs(&seed, refr, n_ref, inp, &self.input.bits);
+            return Outcome::Counts {
+                input: n_inp,
+                reference: n_ref,
+                lcs,
+            };
+        }
         let (cap, stamp) = (built.cap, self.stamp);
         let next_id = built.vocab;
         let mask = cap - 1;
@@ -392,16 +414,7 @@ impl Fused {
             reference: refr,
         };
         let lookup = |start: usize, end: usize| table.find(inp, start, end);
-        let lcs = if single {
-            let mut v = !0u64;
-            for (start, end) in self.input.tokens() {
-                let m = lookup(start, end).map_or(0, |s| s.mask);
-                let u = v & m;
-                v = v.wrapping_add(u) | (v & !m);
-            }
-            let low = u64::MAX >> (64 - n_ref);
-            n_ref - (v & low).count_ones() as usize
-        } else {
+        let lcs = {
             let inp_ids = &mut self.inp_ids;
             inp_ids.clear();
             inp_ids.extend(

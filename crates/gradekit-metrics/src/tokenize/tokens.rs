@@ -58,14 +58,6 @@ impl Tokens {
         }
     }
 
-    /// Lower-cases the ASCII letters of every token in place (one pass over the buffer)
-    /// and returns whether all tokens are ASCII — then each token is its own Python
-    /// `str.lower()`. Non-ASCII characters are left as they are.
-    pub(crate) fn ascii_lowercase(&mut self) -> bool {
-        self.text.make_ascii_lowercase();
-        self.text.is_ascii()
-    }
-
     /// The tokens in order.
     pub fn iter(&self) -> impl ExactSizeIterator<Item = &str> + '_ {
         self.spans
@@ -81,14 +73,6 @@ impl Tokens {
     /// The tokens as owned strings.
     pub fn to_strings(&self) -> Vec<String> {
         self.iter().map(str::to_owned).collect()
-    }
-
-    /// Makes `self` a copy of `other`, reusing `self`'s buffers.
-    pub(crate) fn copy_from(&mut self, other: &Tokens) {
-        self.text.clear();
-        self.text.push_str(&other.text);
-        self.spans.clear();
-        self.spans.extend_from_slice(&other.spans);
     }
 
     /// The current length of both buffers, to undo appends with [`Self::reset_to`].

@@ -182,3 +182,67 @@ fn fused_equals_general() {
     }
     assert!(general > 0, "the special code points were never generated");
 }
+
+/// The small table (references of at most 64 tokens) at its edges: exactly 64 and 65 tokens,
+/// many distinct tokens (long probe runs), tokens of 8/9/16/17/24/25+ bytes sharing their first
+/// 8 or 16 bytes and differing only in case, length or a late byte, repeated tokens, and
+/// Unicode characters whose case mappings are non-ASCII (separators); scored against the
+/// general path.
+#[test]
+fn small_table_edges_equal_general() {
+    const VOCAB: &[&str] = &[
+        "abcdefgh",
+        "ABCDEFGH",
+        "abcdefghi",
+        "abcdefghj",
+        "abcdefghijklmnop",
+        "abcdefghijklmnoP",
+        "abcdefghijklmnoq",
+        "abcdefghijklmnopq",
+        "abcdefghijklmnopr",
+        "ABCDEFGHIJKLMNOPQ",
+        "abcdefghijklmnopqrstuvwx",
+        "abcdefghijklmnopqrstuvwy",
+        "abcdefghijklmnopqrstuvwxy",
+        "abcdefghijklmnopqrstuvwxyz0123456789",
+        "abcdefghijklmnopqrstuvwxyz0123456780",
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789",
+        "x",
+        "X",
+        "9",
+        "the",
+        "The",
+        "ǅungla",
+        "ﬁne",
+        "ẞtraße",
+        "Σίσυφος",
+        "ſtar",
+    ];
+    let mut r = Rng(0x0DDB_1A5E_5BAD_5EED);
+    for round in 0..4000 {
+        let n_ref = match round % 4 {
+            0 => 64,
+            1 => 65,
+            2 => 1 + r.below(64),
+            _ => 60 + r.below(8),
+        };
+        let word = |r: &mut Rng| -> String {
+            if r.below(3) == 0 {
+                // many distinct tokens: fills the table far past its usual load
+                format!("w{}", r.below(200))
+            } else {
+                VOCAB[r.below(VOCAB.len())].to_owned()
+            }
+        };
+        let reference: Vec<String> = (0..n_ref).map(|_| word(&mut r)).collect();
+        let reference = reference.join(if round % 2 == 0 { " " } else { ", " });
+        for _ in 0..3 {
+            let n = r.below(90);
+            let input: Vec<String> = (0..n).map(|_| word(&mut r)).collect();
+            let input = input.join(" ");
+            let want = super::super::rouge_l_general(&input, &reference);
+            let got = super::super::rouge_l(&input, &reference);
+            assert_eq!(got.to_bits(), want.to_bits(), "{input:?} / {reference:?}");
+        }
+    }
+}

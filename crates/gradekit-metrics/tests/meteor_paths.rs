@@ -1,0 +1,163 @@
+//! The string entry point `meteor::meteor` reads the tokenizer's list in place (keys lower-cased
+//! in registers, a common tail paired without hashing, non-ASCII and long words lower-cased
+//! into a buffer); `meteor_tokens` on the same tokens takes the general path (each word through
+//! `str.lower()`, a string table), which `tests/meteor_vectors.rs` pins to NLTK and to a naive
+//! transcription. Both must agree on every pair.
+
+use gradekit_metrics::meteor::{meteor, meteor_tokens};
+use gradekit_metrics::tokenize::nltk_tokenize;
+use proptest::prelude::*;
+
+/// Both paths on a pair of texts.
+fn check(hyp: &str, refr: &str) -> Result<(), TestCaseError> {
+    let (h, r) = (nltk_tokenize(hyp), nltk_tokenize(refr));
+    prop_assert_eq!(
+        meteor(hyp, refr).to_bits(),
+        meteor_tokens(&h, &r).to_bits(),
+        "hyp {:?} ref {:?}",
+        h,
+        r
+    );
+    Ok(())
+}
+
+/// Words of every key shape: 1–8 bytes, 9–16, over 16 (equal first 16 bytes, equal lengths),
+/// capitals, non-ASCII (case pairs, final sigma, a lower-casing that changes the length),
+/// inflections and synonyms (so stages 2 and 3 see what stage 1 leaves).
+fn word() -> impl Strategy<Value = String> {
+    let words = [
+        "the",
+        "The",
+        "THE",
+        "a",
+        "A",
+        "cat",
+        "Cat",
+        "cats",
+        "sat",
+        "sitting",
+        "sits",
+        "on",
+        "mat",
+        ".",
+        ",",
+        "'s",
+        "n't",
+        "run",
+        "ran",
+        "Running",
+        "runs",
+        "big",
+        "large",
+        "dogs",
+        "hound",
+        "geese",
+        "goose",
+        "abcdefgh",
+        "ABCDEFGH",
+        "abcdefghi",
+        "Abcdefghi",
+        "responsibility",
+        "Responsibilities",
+        "abcdefghijklmnop",
+        "ABCDEFGHIJKLMNOP",
+        "abcdefghijklmnopq",
+        "abcdefghijklmnopQ",
+        "abcdefghijklmnopr",
+        "internationalization",
+        "Internationalization",
+        "internationalizations",
+        "café",
+        "Café",
+        "CAFÉ",
+        "ΣΑΣ",
+        "σας",
+        "Straße",
+        "STRASSE",
+        "İstanbul",
+        "istanbul",
+        "ǅemal",
+        "ꭰꭱꭲꭳꭴꭵꭶꭷꭸꭹꭺꭻꭼꭽꭾ",
+        "ᏀᏁᏂᏃᏄᏅᏆᏇᏈᏉᏊᏋᏌᏍᏎ",
+        "日本語",
+        "42",
+    ];
+    prop_oneof![
+        8 => proptest::sample::select(words.to_vec()).prop_map(str::to_owned),
+        1 => "[a-zA-Z]{1,20}",
+        1 => "[a-zé]{1,3}",
+    ]
+}
+
+/// A reference and a hypothesis made from it by dropping, replacing, re-casing and inserting
+/// words, so the pair shares most words, often a tail, and sometimes nothing.
+fn pair() -> impl Strategy<Value = (String, String)> {
+    (
+        prop::collection::vec(word(), 0..40),
+        prop::collection::vec((0..5u8, word()), 0..40),
+        prop::collection::vec(word(), 0..4),
+    )
+        .prop_map(|(refr, edits, tail)| {
+            let mut hyp = Vec::new();
+            for (k, w) in refr.iter().enumerate() {
+                match edits.get(k).map(|e| e.0) {
+                    Some(0) => {}
+                    Some(1) => hyp.push(edits[k].1.clone()),
+                    Some(2) => hyp.push(w.to_uppercase()),
+                    Some(3) => {
+                        hyp.push(edits[k].1.clone());
+                        hyp.push(w.clone());
+                    }
+                    _ => hyp.push(w.clone()),
+                }
+            }
+            let mut refr = refr;
+            refr.extend(tail.iter().cloned());
+            hyp.extend(tail);
+            (hyp.join(" "), refr.join(" "))
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(3000))]
+
+    #[test]
+    fn string_path_matches_general_path((hyp, refr) in pair()) {
+        check(&hyp, &refr)?;
+        // The other direction and a text against itself (one cached tokenization).
+        check(&refr, &hyp)?;
+        check(&hyp, &hyp)?;
+    }
+
+    #[test]
+    fn string_path_matches_general_path_on_any_text(a in any::<String>(), b in any::<String>()) {
+        check(&a, &b)?;
+        check(&format!("{a} {b}"), &b)?;
+    }
+}
+
+#[test]
+fn edge_pairs() {
+    let cases = [
+        ("", ""),
+        ("a", ""),
+        ("", "a"),
+        ("The cat", "the cat"),
+        ("cat the the the", "the the cat the"),
+        (
+            "Internationalization internationalizations",
+            "internationalizations INTERNATIONALIZATION",
+        ),
+        (
+            "abcdefghijklmnopq abcdefghijklmnopr",
+            "abcdefghijklmnopr abcdefghijklmnopq",
+        ),
+        ("ΣΑΣ σας Σας", "σας ΣΑΣ"),
+        ("Café café CAFÉ", "café"),
+        ("İstanbul", "i̇stanbul"),
+        ("sat on the mat", "sitting on the mat"),
+    ];
+    for (h, r) in cases {
+        check(h, r).unwrap_or_else(|e| panic!("{h:?} / {r:?}: {e}"));
+    }
+}
