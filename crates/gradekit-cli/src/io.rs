@@ -188,13 +188,14 @@ pub fn is_stdio(path: &Path) -> bool {
     path.as_os_str() == "-"
 }
 
-/// The input stream (decompressed) and, for a plain file, its size in bytes.
+/// The input stream (decompressed) and, for a plain regular file, its size in bytes.
 pub fn open_input(path: &Path) -> Result<(Box<dyn Read + Send>, Option<u64>)> {
     if is_stdio(path) {
         return Ok((Box::new(std::io::stdin()), None));
     }
     let f = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-    let size = f.metadata().ok().map(|m| m.len());
+    // Only a regular file's length is its size (a named pipe or `<(…)` says 0).
+    let size = f.metadata().ok().filter(|m| m.is_file()).map(|m| m.len());
     Ok(match codec_of(path) {
         Codec::Plain => (Box::new(f), size),
         Codec::Gzip => (

@@ -167,6 +167,15 @@ fn punkt_tables(data: &str, out: &Path) -> io::Result<()> {
         let _ = write!(s, "\n    ({a:?}, {b:?}),");
     }
     s.push_str("\n];\n");
+    let lens = p
+        .colloc
+        .iter()
+        .fold(0u64, |m, (a, _)| m | 1 << a.len().min(63));
+    let _ = writeln!(
+        s,
+        "/// Bit `n` (`n` < 63) is set when a collocation's first word has `n` bytes; bit 63 for \
+         any longer.\npub(crate) const COLLOCATION_FIRST_LENS: u64 = {lens:#x};"
+    );
     std::fs::write(out.join("punkt_tables.rs"), s)
 }
 

@@ -82,3 +82,146 @@ fn long_pathological_inputs_are_fast() {
     // Generous: a quadratic step would take hours here, not minutes (debug build, loaded VM).
     assert!(secs < 300.0, "pathological inputs took {secs:.1} s");
 }
+
+/// Characters of every NIST class and their mixes: ASCII letters, digits and punctuation
+/// (Number and/or Punctuation in NLTK's lists), non-ASCII letters, digits, punctuation,
+/// symbols, Python whitespace (U+3000, U+0085, U+001C), U+2028, entities and `<skipped>`.
+const NIST_PIECES: &[&str] = &[
+    "a",
+    "Z",
+    "7",
+    "0",
+    ".",
+    ",",
+    "!",
+    "\"",
+    "#",
+    "$",
+    "%",
+    "'",
+    "(",
+    ")",
+    "*",
+    "+",
+    "-",
+    "/",
+    ":",
+    ";",
+    "<",
+    "=",
+    ">",
+    "?",
+    "@",
+    "[",
+    "\\",
+    "]",
+    "^",
+    "_",
+    "`",
+    "{",
+    "|",
+    "}",
+    "~",
+    " ",
+    "  ",
+    "\t",
+    "\n",
+    "é",
+    "É",
+    "ß",
+    "東",
+    "京",
+    "、",
+    "。",
+    "«",
+    "»",
+    "¡",
+    "¿",
+    "–",
+    "—",
+    "…",
+    "€",
+    "£",
+    "©",
+    "°",
+    "±",
+    "×",
+    "÷",
+    "½",
+    "²",
+    "٣",
+    "٫",
+    "٬",
+    "١",
+    "・",
+    "！",
+    "？",
+    "１",
+    "Ａ",
+    "＄",
+    "\u{3000}",
+    "\u{85}",
+    "\u{a0}",
+    "\u{1c}",
+    "\u{2028}",
+    "\u{200b}",
+    "🍕",
+    "𝒳",
+    "&amp;",
+    "&lt;",
+    "&gt;",
+    "&quot;",
+    "&apos;",
+    "&#124;",
+    "&#91;",
+    "&#93;",
+    "&amp;lt;",
+    "&",
+    "<skipped>",
+    "caf",
+    "3.14",
+    "1,000",
+    "x-y",
+    "Amazon.com",
+];
+
+#[test]
+fn one_pass_nist_equals_the_pass_by_pass_port() {
+    use gradekit_metrics::tokenize::international_tokenize_exact;
+    let cases: usize = std::env::var("NIST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(200_000);
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    let mut failed = Vec::new();
+    for _ in 0..cases {
+        let mut s = String::new();
+        for _ in 0..next() % 16 {
+            s.push_str(NIST_PIECES[(next() % NIST_PIECES.len() as u64) as usize]);
+        }
+        let (got, want) = (international_tokenize(&s), international_tokenize_exact(&s));
+        if got != want {
+            failed.push(format!("{s:?}\n  want {want:?}\n  got  {got:?}"));
+            if failed.len() >= 20 {
+                break;
+            }
+        }
+    }
+    assert!(failed.is_empty(), "{}", failed.join("\n"));
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(3000))]
+
+    #[test]
+    fn one_pass_nist_equals_the_port_on_any_string(s in any::<String>()) {
+        use gradekit_metrics::tokenize::international_tokenize_exact;
+        prop_assert_eq!(international_tokenize(&s), international_tokenize_exact(&s));
+    }
+}

@@ -16,7 +16,7 @@
 //! and "word, one space, word" — most of prose — is taken in the word arm without going back
 //! through the dispatch. What is left is about one unpredictable branch per token (which rule
 //! the next byte starts); on the benchmark texts the tokenizer as a whole (Punkt included)
-//! runs at ~200–230 MB/s of ASCII prose (`examples/tokenize_mbps.rs`, BENCHMARKS.md).
+//! runs at ~245–255 MB/s of ASCII prose (`examples/tokenize_mbps.rs`, BENCHMARKS.md).
 //!
 //! The rules, derived from NLTK 3.9.1 `NLTKWordTokenizer` for sentences without `` ` ``,
 //! control characters or non-ASCII bytes (each names the NLTK pattern it stands for):
@@ -40,8 +40,10 @@
 //!   'M 'd 'D 'll 'LL 're 'RE 've 'VE` after a non-empty word part, or `n't`/`N'T` after at
 //!   least one more character, and only where the clitic is followed by whitespace, the end,
 //!   or a character that is itself split off (NLTK requires a space after the clitic once
-//!   padding is done). Every other apostrophe (quotes, `'tis`, `d'ye`, `rock'n'roll`) goes to
-//!   the port; so do the CONTRACTIONS2 words (`cannot`, `gimme`, `gonna`, `gotta`, `lemme`,
+//!   padding is done). An apostrophe right after a `\w` byte of a word without a clitic, where
+//!   a clitic could end (`jurors' verdict`, `Jones'.`), is a token of its own (PUNCTUATION 8
+//!   `([^'])' `, or ENDING_QUOTES 5's bare `'` once later padding has put the space there).
+//!   Every other apostrophe (quotes, `'tis`, `d'ye`, `rock'n'roll`) goes to the port; so do the CONTRACTIONS2 words (`cannot`, `gimme`, `gonna`, `gotta`, `lemme`,
 //!   `wanna` as a whole `\w` run, in any case).
 //! * everything else printable (`\w`, `/ + = ~ ^ | \` and the like) stays inside its word.
 
@@ -190,17 +192,32 @@ fn splits_at(s: &[u8], i: usize) -> bool {
 /// or leaves `out` as it was and returns [`Unsupported`].
 pub(crate) fn tokenize_sentence(text: &str, out: &mut Tokens) -> Result<(), Unsupported> {
     let mark = out.mark();
-    let r = scan(text, out);
+    let base = out.push_source(text);
+    let r = scan(text.as_bytes(), base, out);
     if r.is_err() {
         out.reset_to(mark);
     }
     r
 }
 
-fn scan(text: &str, out: &mut Tokens) -> Result<(), Unsupported> {
-    let s = text.as_bytes();
+/// [`tokenize_sentence`] of a sentence already copied into `out`'s text at `base` (the whole
+/// text is copied once, not each sentence); on [`Unsupported`] the tokens recorded are
+/// dropped and the text is kept.
+pub(crate) fn tokenize_sentence_at(
+    sentence: &[u8],
+    base: usize,
+    out: &mut Tokens,
+) -> Result<(), Unsupported> {
+    let mark = out.mark();
+    let r = scan(sentence, base, out);
+    if r.is_err() {
+        out.reset_to(mark);
+    }
+    r
+}
+
+fn scan(s: &[u8], base: usize, out: &mut Tokens) -> Result<(), Unsupported> {
     let n = s.len();
-    let base = out.push_source(text);
     // Start of the word being built (NONE: none), and where a clitic splits it.
     const NONE: usize = usize::MAX;
     let mut start = NONE;
@@ -319,6 +336,13 @@ fn scan(text: &str, out: &mut Tokens) -> Result<(), Unsupported> {
                 // apostrophe) or `Xn't` (at least one before the `n`).
                 if start == NONE || split != NONE {
                     return Err(Unsupported);
+                }
+                if CLASS[usize::from(s[i - 1])] == WORD && splits_at(s, i + 1) {
+                    // `X' ` (a plural possessive): the quote is a token of its own.
+                    end_word!(i);
+                    tok!(i, i + 1);
+                    i += 1;
+                    continue;
                 }
                 let (at, len) = if i >= start + 2
                     && ((s[i - 1] == b'n' && s.get(i + 1) == Some(&b't'))

@@ -55,11 +55,14 @@
 //! NIST tokenizer is four regex substitutions, cheap on short texts).
 //!
 //! On the benchmark pairs (240-byte texts, 2026-12-05): `examples/tokenize_mbps.rs` measures
-//! `nltk_tokenize_into` at ~210–230 MB/s of ASCII prose by thread CPU time (perf: the fused scan
-//! ~45 %, Punkt ~25 %, the Treebank fallback for the ~5 % of sentences the fused scan refuses
-//! ~8 %, copies and the ASCII check the rest); the NIST path ~100 MB/s. The 1 GB/s aim of issue
-//! #17 would take a different design (block-wise byte classes turned into token boundary
-//! masks, Punkt decided from those masks), not more tuning of this one.
+//! `nltk_tokenize_into` at ~245–255 MB/s of ASCII prose by thread CPU time (~200 before the
+//! Punkt shortcut `punkt_annotate::quick_sentbreak`, the possessive apostrophe in the fused
+//! scan, which left 2 % of sentences to the Treebank port instead of 5 %, and one copy of the
+//! text per call; perf: the fused scan ~55 %, Punkt ~20 %) and the NIST path at ~290–310 MB/s
+//! (~105 before it became one pass over the characters). The 1 GB/s aim of issue #17 would
+//! take a different design (block-wise byte classes turned into token boundary masks, Punkt
+//! decided from those masks): masks computed per call of the word arm were tried and were no
+//! faster than the per-token scan (about one unpredictable branch per token remains).
 //!
 //! The first call used to pay a one-time parse of those data files (~10M instructions, +1.4 ms
 //! and +230 page faults on a one-line `gradekit score` run); the build-time tables made that
@@ -70,7 +73,11 @@
 //!
 //! Checked by `tests/tokenize_dev.rs` (every text of the shared dev vectors) and
 //! `tests/tokenize_random.rs` (thousands of adversarial strings whose expected tokens
-//! `scripts/gen_tokenize_random.py` wrote with NLTK 3.9.1).
+//! `scripts/gen_tokenize_random.py` wrote with NLTK 3.9.1). Each fast path has the exact
+//! procedure it replaces as its oracle: [`word_tokenize_exact`] skips both the fused scan and
+//! the Punkt shortcut (`tests/tokenize_fused.rs`, ≥ 10M strings), `quick_sentbreak` is checked
+//! against the full context annotation, and [`international_tokenize_exact`] (the NIST
+//! pass-by-pass port) against the one-pass NIST tokenizer (`tests/tokenize_random.rs`).
 
 mod ascii;
 mod fused;
@@ -85,7 +92,7 @@ mod treebank;
 
 use std::cell::Cell;
 
-pub use nist::international_tokenize;
+pub use nist::{international_tokenize, international_tokenize_exact};
 pub use tokens::Tokens;
 
 /// azure-ai-evaluation's `nltk_tokenize`: NLTK `word_tokenize` for ASCII text, NIST
@@ -117,7 +124,7 @@ fn tokenize_with(text: &str, ws: &mut Workspace, out: &mut Tokens) {
     if text.is_ascii() {
         ascii_word_tokenize(text, ws, out);
     } else {
-        nist::international_tokenize_into(text, &mut ws.nist, out);
+        nist::international_tokenize_into(text, out);
     }
 }
 
@@ -154,7 +161,6 @@ pub fn sent_tokenize(text: &str) -> Option<Vec<&str>> {
 struct Workspace {
     punkt: punkt::Scratch,
     treebank: treebank::Scratch,
-    nist: nist::Scratch,
     spans: Vec<(usize, usize)>,
     tokens: Tokens,
     /// Set while [`word_tokenize_exact`] runs: skip the fused fast path.
@@ -185,14 +191,15 @@ fn ascii_word_tokenize(text: &str, ws: &mut Workspace, out: &mut Tokens) {
     let mut spans = std::mem::take(&mut ws.spans);
     spans.clear();
     let bytes = text.as_bytes();
+    ws.punkt.exact = ws.exact_only.is_some();
     punkt::sentence_spans(bytes, &mut ws.punkt, &mut spans);
+    // The text is copied into `out` once; fused sentences record ranges of that copy.
+    let base = (ws.exact_only.is_none() && !spans.is_empty()).then(|| out.push_source(text));
     for &(a, b) in &spans {
         let a = a.min(text.len());
         let b = b.clamp(a, text.len());
-        let fast = ws.exact_only.is_none()
-            && text
-                .get(a..b)
-                .is_some_and(|sentence| fused::tokenize_sentence(sentence, out).is_ok());
+        let fast = base
+            .is_some_and(|base| fused::tokenize_sentence_at(&bytes[a..b], base + a, out).is_ok());
         if !fast {
             treebank::tokenize_sentence(&bytes[a..b], &mut ws.treebank, out);
         }

@@ -18,6 +18,7 @@
 
 use std::borrow::Cow;
 
+use super::scan::alnum_run_end;
 use super::tokens::Tokens;
 
 include!(concat!(env!("OUT_DIR"), "/nist_tables.rs"));
@@ -65,7 +66,16 @@ fn xml_unescape(text: &str) -> String {
 /// NIST `international_tokenize` of any text.
 pub fn international_tokenize(text: &str) -> Vec<String> {
     let mut out = Tokens::new();
-    international_tokenize_into(text, &mut Scratch::default(), &mut out);
+    international_tokenize_into(text, &mut out);
+    out.to_strings()
+}
+
+/// [`international_tokenize`] through the pass-by-pass port: the oracle the one-pass version
+/// is tested against.
+#[doc(hidden)]
+pub fn international_tokenize_exact(text: &str) -> Vec<String> {
+    let mut out = Tokens::new();
+    international_tokenize_passes_into(text, &mut Scratch::default(), &mut out);
     out.to_strings()
 }
 
@@ -76,8 +86,9 @@ pub(crate) struct Scratch {
     b: Vec<(char, u8)>,
 }
 
-/// [`international_tokenize`], appending to `out`.
-pub(crate) fn international_tokenize_into(text: &str, scratch: &mut Scratch, out: &mut Tokens) {
+/// The string steps before the substitutions: remove `<skipped>`, U+2028 to a space,
+/// `xml_unescape`.
+fn preprocess(text: &str) -> Cow<'_, str> {
     let mut s = Cow::Borrowed(text);
     if s.contains("<skipped>") {
         s = Cow::Owned(s.replace("<skipped>", ""));
@@ -88,6 +99,115 @@ pub(crate) fn international_tokenize_into(text: &str, scratch: &mut Scratch, out
     if s.contains('&') {
         s = Cow::Owned(xml_unescape(&s));
     }
+    s
+}
+
+/// [`international_tokenize`], appending to `out`: the four substitutions and the split
+/// decided in one pass over the characters.
+///
+/// Every substitution only inserts spaces, so the tokens are the substrings of the
+/// preprocessed text between *cuts*, minus its whitespace characters; the pass finds the cuts
+/// between each character and the next, reproducing each `re.sub`'s leftmost,
+/// non-overlapping matching with one flag of state per pass:
+///
+/// * NONASCII pads every ASCII run: a cut wherever ASCII-ness changes (so no pair of a later
+///   pass straddles such a boundary);
+/// * PUNCT_1 (`\1 \2 `) matches a Number then a Punctuation character, adjacent in its input,
+///   unless the first was the second character of the previous match: cuts between and
+///   after the pair;
+/// * PUNCT_2 (` \1 \2`) runs on PUNCT_1's output, where two characters are adjacent unless a
+///   PUNCT_1 cut lies between them: cuts before and between its pair;
+/// * SYMBOLS pads every Symbol character: cuts on both sides.
+///
+/// `international_tokenize_passes_into`, the pass-by-pass port, is the oracle of the tests.
+pub(crate) fn international_tokenize_into(text: &str, out: &mut Tokens) {
+    let s = preprocess(text);
+    let base = out.push_source(&s);
+    let b = s.as_bytes();
+    let n = b.len();
+    // The character at byte `i` and its length.
+    let decode = |i: usize| -> (char, usize) {
+        match b.get(i) {
+            Some(&c) if c < 0x80 => (char::from(c), 1),
+            _ => s
+                .get(i..)
+                .and_then(|t| t.chars().next())
+                .map_or((' ', 1), |c| (c, c.len_utf8())),
+        }
+    };
+    if n == 0 {
+        return;
+    }
+    const NONE: usize = usize::MAX;
+    let mut open = NONE;
+    let (mut i, (mut c, mut len)) = (0, decode(0));
+    // Whether the current character is the second of a PUNCT_1 / PUNCT_2 match. (A cut after
+    // the previous character has closed its token already.)
+    let (mut p1_second, mut p2_second) = (false, false);
+    loop {
+        // Inside a run of ASCII letters and digits nothing is cut (letters are Number only,
+        // digits in no class: no pair and no symbol), and every character but the first is
+        // the second of no match: jump to the run's last character.
+        if c.is_ascii_alphanumeric() {
+            let j = alnum_run_end(b, i + 1);
+            if j > i + 1 {
+                if open == NONE {
+                    open = i;
+                }
+                i = j - 1;
+                c = char::from(b[i]);
+                p1_second = false;
+                p2_second = false;
+            }
+        }
+        let f = flags(c);
+        let end = i + len;
+        let (next, nf, same) = if end < n {
+            let (d, dlen) = decode(end);
+            (Some((d, dlen)), flags(d), d.is_ascii() == c.is_ascii())
+        } else {
+            (None, SPACE, false)
+        };
+        let p1 = same && !p1_second && f & NUMBER != 0 && nf & PUNCT != 0;
+        let adjacent_after_p1 = same && !p1 && !p1_second;
+        let p2 = adjacent_after_p1 && !p2_second && f & PUNCT != 0 && nf & NUMBER != 0;
+        let cut_after = !adjacent_after_p1 || p2 || (f | nf) & SYMBOL != 0;
+        if f & SPACE != 0 {
+            if open != NONE {
+                out.push_span(base + open, base + i);
+                open = NONE;
+            }
+        } else {
+            if open != NONE && (p2 || f & SYMBOL != 0) {
+                out.push_span(base + open, base + i);
+                open = NONE;
+            }
+            if open == NONE {
+                open = i;
+            }
+            if cut_after {
+                out.push_span(base + open, base + end);
+                open = NONE;
+            }
+        }
+        let Some((d, dlen)) = next else { break };
+        p1_second = p1;
+        p2_second = p2;
+        (i, c, len) = (end, d, dlen);
+    }
+    if open != NONE {
+        out.push_span(base + open, base + n);
+    }
+}
+
+/// [`international_tokenize`] replayed pass by pass (characters with their flags copied
+/// from pass to pass), appending to `out`: the oracle of [`international_tokenize_into`].
+pub(crate) fn international_tokenize_passes_into(
+    text: &str,
+    scratch: &mut Scratch,
+    out: &mut Tokens,
+) {
+    let s = preprocess(text);
     let space = (' ', SPACE);
 
     // NONASCII: `([\x00-\x7f]+)` → ` \1 `.  Each character is stored with its class

@@ -14,8 +14,8 @@
 //! index for truthiness).  The word-level decisions live in `punkt_annotate.rs`.
 
 use super::ascii::{is_space, is_string_whitespace};
-use super::punkt_annotate::{self, context_has_sentbreak};
-use super::scan::{eq_mask, Flagged};
+use super::punkt_annotate::{self, context_has_sentbreak, quick_sentbreak};
+use super::scan::{ascii_mark_flags, Flagged};
 
 /// Buffers of [`sentence_spans`], reused across calls.
 #[derive(Debug, Default)]
@@ -23,6 +23,9 @@ pub(crate) struct Scratch {
     contexts: Vec<(EndMatch, usize, usize)>,
     slices: Vec<(usize, usize)>,
     annotate: punkt_annotate::Scratch,
+    /// Skip the shortcut of [`quick_sentbreak`] (the exact procedure only: the oracle of
+    /// the tests).
+    pub(crate) exact: bool,
 }
 
 /// A hit of NLTK's `period_context_re`: `[.?!]` followed by a non-word character
@@ -93,9 +96,7 @@ fn period_context_at(text: &[u8], p: usize) -> Option<EndMatch> {
 fn potential_end_contexts(text: &[u8], out: &mut Vec<(EndMatch, usize, usize)>) {
     let mut prev_slice = (0usize, 0usize);
     let mut prev_match: Option<EndMatch> = None;
-    let marks = Flagged::new(text, |w| {
-        eq_mask(w, b'.') | eq_mask(w, b'?') | eq_mask(w, b'!')
-    });
+    let marks = Flagged::new(text, ascii_mark_flags);
     for p in marks {
         let Some(m) = period_context_at(text, p) else {
             continue;
@@ -158,6 +159,7 @@ pub(crate) fn sentence_spans(text: &[u8], scratch: &mut Scratch, out: &mut Vec<(
         contexts,
         slices,
         annotate,
+        exact,
     } = scratch;
     contexts.clear();
     slices.clear();
@@ -166,7 +168,13 @@ pub(crate) fn sentence_spans(text: &[u8], scratch: &mut Scratch, out: &mut Vec<(
     // `_slices_from_text`.
     let mut last_break = 0;
     for &(m, cs, ce) in contexts.iter() {
-        if context_has_sentbreak(&text[cs.min(ce)..ce], annotate) {
+        let context = &text[cs.min(ce)..ce];
+        let quick = if *exact {
+            None
+        } else {
+            quick_sentbreak(context)
+        };
+        if quick.unwrap_or_else(|| context_has_sentbreak(context, annotate)) {
             slices.push((last_break, m.start + 1));
             last_break = m.next_tok.unwrap_or(m.start + 1);
         }

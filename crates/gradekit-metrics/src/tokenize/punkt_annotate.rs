@@ -259,6 +259,94 @@ impl Ctx<'_> {
     }
 }
 
+/// [`context_has_sentbreak`] of the commonest context shapes, decided without tokenizing
+/// it: `A. B…`, `A? B…` or `A! B…` — `A` a run of ASCII letters (with single hyphens inside),
+/// whitespace, then `B` a run of ASCII letters, optionally followed by a tail that starts with
+/// a character ending `B`'s token (a Punkt non-word character, or a `,` before a space, a
+/// non-word character or the end) and holds no `.`, `?`, `!` or whitespace. `None` for every
+/// other context (the caller then runs the full procedure).
+///
+/// For those shapes Punkt's word tokenizer gives `["A.", "B", tail tokens…]` (or
+/// `["A", "?", "B", …]`); no tail token can be a break (none holds a mark), so the answer is
+/// whether the first token is one after both passes: a `?`/`!` token is; `A.` is unless its
+/// type (or the part after its last hyphen) is an abbreviation (a collocation needs a first
+/// word that is a number or one letter, and a one-letter `A.` is an initial: both are left to
+/// the full procedure), and an abbreviation is a break again when the orthographic heuristic
+/// or a capitalised sentence starter says `B` starts a sentence (`_second_pass_annotation`).
+#[inline]
+pub(crate) fn quick_sentbreak(ctx: &[u8]) -> Option<bool> {
+    let a = ctx
+        .iter()
+        .position(|&b| !(b.is_ascii_alphabetic() || b == b'-'))?;
+    let word = &ctx[..a];
+    let (&first, &last) = (word.first()?, word.last()?);
+    if !first.is_ascii_alphabetic()
+        || !last.is_ascii_alphabetic()
+        || word.windows(2).any(|w| w == b"--")
+    {
+        return None;
+    }
+    let mark = *ctx.get(a)?;
+    let rest = ctx.get(a + 1..)?;
+    let gap = rest.iter().position(|&b| !is_space(b))?;
+    let next = &rest[gap..];
+    let l = next
+        .iter()
+        .position(|b| !b.is_ascii_alphabetic())
+        .unwrap_or(next.len());
+    if gap == 0 || l == 0 {
+        return None;
+    }
+    let tail = &next[l..];
+    if let Some(&c) = tail.first() {
+        let ends_token = is_non_word_char(c)
+            || (c == b','
+                && tail
+                    .get(1)
+                    .is_none_or(|&d| is_space(d) || is_non_word_char(d)));
+        let plain = !tail
+            .iter()
+            .any(|&b| matches!(b, b'.' | b'?' | b'!') || is_space(b));
+        if !(ends_token && plain) {
+            return None;
+        }
+    }
+    let next = &next[..l];
+    match mark {
+        b'?' | b'!' => return Some(true),
+        b'.' if a >= 2 => {}
+        _ => return None,
+    }
+    const MAX: usize = 32;
+    if a > MAX || next.len() > MAX {
+        return None;
+    }
+    let mut typ = [0u8; MAX];
+    let typ = &mut typ[..a];
+    typ.copy_from_slice(word);
+    typ.make_ascii_lowercase();
+    let p = params();
+    let typ = &*typ;
+    if p.has_collocation_first(typ) {
+        return None;
+    }
+    // `tok[:-1].lower()` and its part after the last '-'.
+    let after_hyphen = typ.rsplit(|&b| b == b'-').next().unwrap_or(typ);
+    if !p.is_abbrev(typ) && !p.is_abbrev(after_hyphen) {
+        return Some(true);
+    }
+    let mut next_typ = [0u8; MAX];
+    let next_typ = &mut next_typ[..next.len()];
+    next_typ.copy_from_slice(next);
+    next_typ.make_ascii_lowercase();
+    let next_typ = &*next_typ;
+    let upper = next[0].is_ascii_uppercase();
+    // `_ortho_heuristic(B)` == True (B is no punctuation token), then the sentence starters.
+    let ctx_flags = p.ortho_context(next_typ);
+    let ortho_true = upper && ctx_flags & ORTHO_LC != 0 && ctx_flags & ORTHO_MID_UC == 0;
+    Some(ortho_true || (upper && p.is_sent_starter(next_typ)))
+}
+
 /// Buffers of [`context_has_sentbreak`], reused across calls.
 #[derive(Debug, Default)]
 pub(crate) struct Scratch {
@@ -341,6 +429,46 @@ mod tests {
     fn numeric_types() {
         assert!(is_numeric(b"3.14") && is_numeric(b"-,5") && is_numeric(b"1,000."));
         assert!(!is_numeric(b"a1") && !is_numeric(b"-") && !is_numeric(b"1a"));
+    }
+
+    /// The shortcut agrees with the full procedure wherever it answers, over contexts built
+    /// from abbreviations, initials, sentence starters, collocation words, numbers and common
+    /// words in several cases, every mark, and several gaps.
+    #[test]
+    fn quick_sentbreak_agrees_with_the_full_procedure() {
+        let words = [
+            "dr", "Dr", "DR", "mr", "Mrs", "jan", "Jan", "st", "co", "Corp", "inc", "vs", "sept",
+            "a", "I", "b", "j", "o", "The", "the", "THE", "However", "however", "he", "He", "in",
+            "In", "cat", "Cat", "artist", "Smith", "business", "abreast", "magnin", "Magnin",
+            "number", "u", "us", "x", "Tracks", "edelman", "Who", "who", "Pepper", "ok", "Ok",
+            "OK", "wed", "Wed", "yr", "ms", "Ms", "It", "This", "lt", "vt",
+        ];
+        let marks = [".", "?", "!", ",", ";", "..", "-"];
+        let gaps = [" ", "  ", "\n", "", " \t ", "\x1c", "\n\n", " \r\n"];
+        let tails = [
+            "", ",", ",x", ", ", ",)", ",,", "'s", "'", ":", ")", ");", "\"", "?", ".", "!", "-x",
+            "--", "...", ",.", "x", "1", "(a)", "'s.", "*", "@x", ";", "]", ",--", ",'",
+        ];
+        let mut s = Scratch::default();
+        let (mut answered, mut total) = (0, 0);
+        for a in words {
+            for m in marks {
+                for g in gaps {
+                    for b in words.iter().chain(&["3", "x1", "(The"]) {
+                        for t in tails {
+                            let ctx = format!("{a}{m}{g}{b}{t}");
+                            total += 1;
+                            if let Some(q) = quick_sentbreak(ctx.as_bytes()) {
+                                answered += 1;
+                                let full = context_has_sentbreak(ctx.as_bytes(), &mut s);
+                                assert_eq!(q, full, "{ctx:?}");
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        assert!(answered * 20 > total, "{answered} of {total}");
     }
 
     #[test]

@@ -32,13 +32,13 @@ pub(crate) struct PunktParams {
 
 impl PunktParams {
     #[inline]
-    pub(crate) fn is_abbrev(&self, typ: &str) -> bool {
-        self.abbrev_types.contains(typ.as_bytes())
+    pub(crate) fn is_abbrev(&self, typ: impl AsRef<[u8]>) -> bool {
+        self.abbrev_types.contains(typ.as_ref())
     }
 
     #[inline]
-    pub(crate) fn is_sent_starter(&self, typ: &str) -> bool {
-        self.sent_starters.contains(typ.as_bytes())
+    pub(crate) fn is_sent_starter(&self, typ: impl AsRef<[u8]>) -> bool {
+        self.sent_starters.contains(typ.as_ref())
     }
 
     /// 37 pairs: a linear scan beats hashing a tuple.
@@ -46,10 +46,19 @@ impl PunktParams {
         self.collocations.iter().any(|&(x, y)| x == a && y == b)
     }
 
+    /// Whether `typ` is the first word of any collocation (the lengths of those words are
+    /// tested first: a bit set at build time).
+    #[inline]
+    pub(crate) fn has_collocation_first(&self, typ: impl AsRef<[u8]>) -> bool {
+        let typ = typ.as_ref();
+        COLLOCATION_FIRST_LENS >> typ.len().min(63) & 1 != 0
+            && self.collocations.iter().any(|&(x, _)| x.as_bytes() == typ)
+    }
+
     /// `ortho_context[typ]` of the `defaultdict(int)`: 0 when unseen.
     #[inline]
-    pub(crate) fn ortho_context(&self, typ: &str) -> u8 {
-        self.ortho_context.get(typ.as_bytes()).unwrap_or(0)
+    pub(crate) fn ortho_context(&self, typ: impl AsRef<[u8]>) -> u8 {
+        self.ortho_context.get(typ.as_ref()).unwrap_or(0)
     }
 }
 
@@ -158,6 +167,8 @@ mod tests {
         assert!(p.is_sent_starter("however"));
         assert!(p.is_collocation("##number##", "abreast"));
         assert_eq!(p.ortho_context("unseen-type-xyz"), 0);
+        assert!(p.has_collocation_first("##number##") && p.has_collocation_first("b"));
+        assert!(!p.has_collocation_first("##number#") && !p.has_collocation_first("x"));
     }
 
     #[test]
@@ -168,6 +179,9 @@ mod tests {
         assert_eq!(filled(&p.sent_starters), want.starters.len());
         assert_eq!(filled(&p.ortho_context), want.ortho.len());
         assert_eq!(p.collocations, want.colloc.as_slice());
+        for (a, _) in &want.colloc {
+            assert!(p.has_collocation_first(a), "{a:?}");
+        }
         for &k in &want.abbrev {
             assert!(p.is_abbrev(k), "{k:?}");
         }
