@@ -1,0 +1,338 @@
+//! Who reads, grades and writes in `gradekit score`: everything on the calling thread (small
+//! files), the calling thread grading beside one I/O thread (`--threads 1`), or a pool of
+//! grading threads between a reader and a writer; and the grading stage they share.
+
+use super::*;
+
+/// A plain input file at most this large is read, graded and written by one thread: starting
+/// a thread and handing chunks between two costs more than overlapping reading and writing
+/// with grading saves (measured: ~0.5 ms; the two cross near 1,000 lines of 530 bytes for
+/// rouge_l, later for cheaper graders).
+pub(super) const INLINE_BYTES: u64 = 256 << 10;
+
+/// A plain input file at most this large is graded inline whatever `--threads` says: starting
+/// a pool of grading threads and a reader and a writer costs ≈ 1 ms, more than spreading a
+/// few dozen lines over the cores saves.
+pub(super) const POOLLESS_BYTES: u64 = 64 << 10;
+
+/// Chunks read ahead of the writer with one I/O thread: one being graded, the next ones ready.
+pub(super) const AHEAD: usize = 3;
+
+/// Chunks over which the one I/O thread measures how long grading waits for it (the first
+/// window is not counted: the chunks are still growing).
+pub(super) const SPLIT_WINDOW: usize = 8;
+
+/// Share of the time the grading thread waits for the one I/O thread past which writing gets
+/// a thread of its own: with a cheap grader, reading and writing in turn on one thread is
+/// what bounds the run, and a third thread on two cores costs less than it gains.
+pub(super) const SPLIT_IDLE: f64 = 1.0 / 3.0;
+
+/// Largest chunk with one I/O thread: a chunk's input, plans and rows then stay in the
+/// cache between being read, scanned and written (one grading thread needs no more lines
+/// at once to stay busy).
+pub(super) const ONE_IO_CHUNK_LINES: usize = 512;
+
+/// Who reads, grades and writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Stages {
+    /// One thread does everything in turn: a CPU-bound grader and a small file (see
+    /// [`INLINE_BYTES`], [`POOLLESS_BYTES`]).
+    Inline,
+    /// `--threads 1` and a CPU-bound grader: this thread grades, one I/O thread reads the
+    /// input and writes the rows. Two threads for the two stages that matter, instead of
+    /// three (reader, writer, grading pool) on top of this waiting one.
+    OneIo,
+    /// A grading pool, a reader thread and a writer thread (several grading threads, python
+    /// graders, judges, `--report`).
+    Pool,
+}
+
+impl Stages {
+    pub(super) fn choose(
+        threads: Option<usize>,
+        grader: &CompiledGrader,
+        report: bool,
+        input_left: Option<u64>,
+    ) -> Stages {
+        let one = threads == Some(1);
+        let small = if one { INLINE_BYTES } else { POOLLESS_BYTES };
+        if grader.grades_in_batches() || report {
+            Stages::Pool
+        } else if input_left.is_some_and(|b| b <= small) {
+            Stages::Inline
+        } else if one {
+            Stages::OneIo
+        } else {
+            Stages::Pool
+        }
+    }
+}
+
+/// The reader-side reading for this run, when lines can be read lean: a CPU-bound grader
+/// observing only named item keys and the sample text, without `--sample-key` or `--report`
+/// (which read lines their own way).
+pub(super) fn planner(
+    grader: &CompiledGrader,
+    sample_key: Option<&str>,
+    report: bool,
+) -> Option<Planner> {
+    let parts = gradekit_model::SampleParts::TEXT;
+    if sample_key.is_some()
+        || report
+        || grader.grades_in_batches()
+        || grader.sample_parts() != parts
+    {
+        return None;
+    }
+    Some(Planner {
+        keys: grader.item_keys()?.to_vec(),
+        parts,
+    })
+}
+
+/// A chunk on its way to the writer: rows written on the grading threads, or the chunk's
+/// plans with their results, whose rows the writer writes; with the chunk itself (its
+/// buffers go back to the reader once written).
+#[allow(clippy::large_enum_variant)] // one per chunk, moved once
+pub(super) enum Batch {
+    Parts(Chunk, Vec<Part>),
+    Graded(Chunk, Vec<Option<row::Outcome>>),
+}
+
+/// The grading stage, and the three ways of running the stages around it (see [`Stages`]).
+pub(super) struct Grading<'g> {
+    pub(super) grader: &'g CompiledGrader,
+    pub(super) rows: row::RowWriter,
+    pub(super) planner: Option<Planner>,
+    /// `None`: grade on the calling thread.
+    pub(super) pool: Option<rayon::ThreadPool>,
+    pub(super) sample_key: Option<&'g str>,
+    pub(super) collector: Option<report::Collector>,
+}
+
+/// What a run of the stages ends with: whether every line was read, the summary, the bar.
+type Finished = (bool, Summary, progress::Progress);
+
+impl Grading<'_> {
+    fn grade(&mut self, mut chunk: Chunk) -> Batch {
+        let grader = self.grader;
+        let parallel = self.pool.is_some();
+        let install = |f: &mut (dyn FnMut() + Send)| match &self.pool {
+            Some(pool) => pool.install(f),
+            None => f(),
+        };
+        match (&self.planner, &chunk.plans) {
+            (Some(p), Some(plans)) => {
+                let mut results = std::mem::take(&mut chunk.results);
+                install(&mut || process::grade_plans(grader, p, plans, &mut results, parallel));
+                Batch::Graded(chunk, results)
+            }
+            _ => {
+                let mut parts = Vec::new();
+                let collector = &mut self.collector;
+                let (rows, key) = (&self.rows, self.sample_key);
+                install(&mut || {
+                    parts = process::process_chunk(
+                        grader,
+                        rows,
+                        &chunk,
+                        key,
+                        collector.as_mut(),
+                        parallel,
+                    );
+                });
+                Batch::Parts(chunk, parts)
+            }
+        }
+    }
+
+    /// Grades chunks from `rx` into `tx` until either closes; false when a chunk was an
+    /// error (reported here: the run stops after the rows before it are written). The time
+    /// spent waiting for chunks is added to `idle` (nanoseconds).
+    fn serve(
+        &mut self,
+        rx: mpsc::Receiver<Result<Chunk>>,
+        tx: mpsc::SyncSender<(Batch, ChunkEnd)>,
+        idle: Option<&AtomicU64>,
+    ) -> bool {
+        loop {
+            let waiting = idle.map(|_| Instant::now());
+            let Ok(chunk) = rx.recv() else { break };
+            if let (Some(idle), Some(t)) = (idle, waiting) {
+                let ns = u64::try_from(t.elapsed().as_nanos()).unwrap_or(u64::MAX);
+                idle.fetch_add(ns, Ordering::Relaxed);
+            }
+            let chunk = match chunk {
+                Ok(c) => c,
+                Err(e) => {
+                    eprintln!("error: {e:#}");
+                    return false;
+                }
+            };
+            let end = ChunkEnd::of(&chunk);
+            if tx.send((self.grade(chunk), end)).is_err() {
+                break; // the writer stopped on an error, reported by the caller
+            }
+        }
+        true
+    }
+
+    /// [`Stages::Inline`].
+    pub(super) fn inline(&mut self, mut source: read::Source, mut sink: Sink) -> Result<Finished> {
+        let mut spare = read::Spare::default();
+        let mut ok = true;
+        while let Some(chunk) = source.next_chunk(spare) {
+            let chunk = match chunk {
+                Ok(c) => c,
+                Err(e) => {
+                    eprintln!("error: {e:#}");
+                    ok = false;
+                    break;
+                }
+            };
+            let end = ChunkEnd::of(&chunk);
+            spare = sink.write(self.grade(chunk), end)?;
+        }
+        let (summary, bar) = sink.finish()?;
+        Ok((ok, summary, bar))
+    }
+
+    /// [`Stages::OneIo`]: the I/O thread keeps up to [`AHEAD`] chunks read ahead, and writes
+    /// each graded chunk as soon as it is back. When grading turns out to wait for the I/O
+    /// thread (a cheap grader: this thread idle more than [`SPLIT_IDLE`] of the time over
+    /// [`SPLIT_WINDOW`] chunks), the writing moves to a thread of its own: reading, grading
+    /// and writing then run at once, as with a pool.
+    pub(super) fn with_io_thread(
+        &mut self,
+        mut source: read::Source,
+        mut sink: Sink,
+    ) -> Result<Finished> {
+        let (tx, rx) = mpsc::sync_channel::<Result<Chunk>>(AHEAD);
+        let (wtx, wrx) = mpsc::sync_channel::<(Batch, ChunkEnd)>(AHEAD);
+        let idle = Arc::new(AtomicU64::new(0));
+        let grading_idle = Arc::clone(&idle);
+        let io = std::thread::spawn(move || -> Result<(Summary, progress::Progress)> {
+            let mut io = OneIo::new(grading_idle);
+            let mut tx = Some(tx);
+            let mut split = false;
+            while !split {
+                if let Some(to_grade) = tx.as_ref().filter(|_| io.in_flight < AHEAD) {
+                    match source.next_chunk(io.spares.pop().unwrap_or_default()) {
+                        Some(chunk) => {
+                            let last = chunk.as_ref().map_or(true, |c| c.eof);
+                            if to_grade.send(chunk).is_err() || last {
+                                tx = None;
+                            }
+                            io.in_flight += 1;
+                        }
+                        None => tx = None,
+                    }
+                    // Rows graded meanwhile are written before the next chunk is read.
+                    while let Ok(graded) = wrx.try_recv() {
+                        split |= io.write(&mut sink, graded)?;
+                    }
+                } else {
+                    match wrx.recv() {
+                        Ok(graded) => split = io.write(&mut sink, graded)?,
+                        // Grading ended: every chunk it graded was received.
+                        Err(_) => return sink.finish(),
+                    }
+                }
+                // Only worth it while there is input left to read.
+                split &= tx.is_some();
+            }
+            let Some(tx) = tx else {
+                return Err(anyhow::anyhow!("internal: split with nothing left to read"));
+            };
+            let (spare_tx, spare_rx) = mpsc::sync_channel::<read::Spare>(8);
+            for s in io.spares.drain(..) {
+                let _ = spare_tx.try_send(s);
+            }
+            let writer = std::thread::spawn(move || {
+                for (batch, end) in wrx {
+                    let _ = spare_tx.try_send(sink.write(batch, end)?);
+                }
+                sink.finish()
+            });
+            read::read_chunks(source, &tx, Some(&spare_rx));
+            drop(tx);
+            writer
+                .join()
+                .map_err(|_| anyhow::anyhow!("the output writer thread failed"))?
+        });
+        let ok = self.serve(rx, wtx, Some(&idle));
+        let (summary, bar) = io
+            .join()
+            .map_err(|_| anyhow::anyhow!("the input and output thread failed"))??;
+        Ok((ok, summary, bar))
+    }
+
+    /// [`Stages::Pool`]: a reader thread keeps the next chunks ready, this thread has the pool
+    /// grade one, and a writer thread writes the one before, in order.
+    pub(super) fn with_reader_and_writer(
+        &mut self,
+        source: read::Source,
+        mut sink: Sink,
+    ) -> Result<Finished> {
+        let (tx, rx) = mpsc::sync_channel::<Result<Chunk>>(2);
+        // As many as chunks can be in flight (reader, two queued, grading, two queued, writer):
+        // buffers are then reused, never dropped and allocated again.
+        let (spare_tx, spare_rx) = mpsc::sync_channel::<read::Spare>(8);
+        let reader = std::thread::spawn(move || read::read_chunks(source, &tx, Some(&spare_rx)));
+        let (wtx, wrx) = mpsc::sync_channel::<(Batch, ChunkEnd)>(2);
+        let writer = std::thread::spawn(move || {
+            for (batch, end) in wrx {
+                let _ = spare_tx.try_send(sink.write(batch, end)?);
+            }
+            sink.finish()
+        });
+        let ok = self.serve(rx, wtx, None);
+        let _ = reader.join();
+        let (summary, bar) = writer
+            .join()
+            .map_err(|_| anyhow::anyhow!("the output writer thread failed"))??;
+        Ok((ok, summary, bar))
+    }
+}
+
+/// The state of the one I/O thread of [`Stages::OneIo`].
+pub(super) struct OneIo {
+    /// Nanoseconds the grading thread waited for chunks.
+    grading_idle: Arc<AtomicU64>,
+    /// Start of the current window of [`SPLIT_WINDOW`] chunks: when, and the grading thread's
+    /// waits by then.
+    window: (Instant, u64),
+    /// Buffers of written chunks, for the next chunks read.
+    spares: Vec<read::Spare>,
+    /// Chunks read and not written yet.
+    in_flight: usize,
+    written: usize,
+}
+
+impl OneIo {
+    fn new(grading_idle: Arc<AtomicU64>) -> OneIo {
+        OneIo {
+            grading_idle,
+            window: (Instant::now(), 0),
+            spares: Vec::new(),
+            in_flight: 0,
+            written: 0,
+        }
+    }
+
+    /// Writes a graded chunk; true when writing should move to a thread of its own: the
+    /// grading thread waited more than [`SPLIT_IDLE`] of a window of [`SPLIT_WINDOW`] chunks
+    /// (windows start after the first ones, read while the chunks grow and the caches fill).
+    fn write(&mut self, sink: &mut Sink, (batch, end): (Batch, ChunkEnd)) -> Result<bool> {
+        self.in_flight = self.in_flight.saturating_sub(1);
+        self.spares.push(sink.write(batch, end)?);
+        self.written += 1;
+        if !self.written.is_multiple_of(SPLIT_WINDOW) {
+            return Ok(false);
+        }
+        let idle = self.grading_idle.load(Ordering::Relaxed);
+        let (since, idle_then) = std::mem::replace(&mut self.window, (Instant::now(), idle));
+        let waited = Duration::from_nanos(idle.saturating_sub(idle_then));
+        Ok(self.written > SPLIT_WINDOW && waited > since.elapsed().mul_f64(SPLIT_IDLE))
+    }
+}
