@@ -2,44 +2,24 @@
 //! benchmark pairs; the NLTK twin is `scripts/bench_meteor.py` (same rows, same pairs).
 //!
 //! `cargo run --release -p gradekit-metrics --example meteor_speed -- [PAIRS.jsonl] [N] [REPEAT]`
-//! (defaults: ../shared/bench/pairs-10k.jsonl relative to the workspace root, 2000, 5);
+//! (defaults: fixtures/bench/pairs-10k.jsonl, 2000, 5);
 //! `METEOR_SPEED_ROW=tokens` (or `strings`) runs one row only, for profiling.
 
+mod common;
+
 use std::time::Instant;
+
+use common::{cpu_seconds, pairs_path, read_pairs};
 
 use gradekit_metrics::meteor::{meteor, meteor_tokens};
 use gradekit_metrics::tokenize::nltk_tokenize;
 
-/// CPU time of this thread (Linux `/proc/thread-self/schedstat`, nanoseconds): on a shared,
-/// loaded machine it stays close to uncontended wall time, like Python's `process_time`.
-fn cpu_seconds() -> Option<f64> {
-    let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
-    let ns: f64 = s.split_whitespace().next()?.parse().ok()?;
-    Some(ns / 1e9)
-}
-
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
-    let path = args.get(1).cloned().unwrap_or_else(|| {
-        concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../../shared/bench/pairs-10k.jsonl"
-        )
-        .to_owned()
-    });
+    let path = pairs_path(&args);
     let n: usize = args.get(2).map(|s| s.parse()).transpose()?.unwrap_or(2000);
     let repeat: usize = args.get(3).map(|s| s.parse()).transpose()?.unwrap_or(5);
-    let text = std::fs::read_to_string(&path)?;
-    let mut pairs = Vec::new();
-    for line in text.lines().take(n) {
-        let v: serde_json::Value = serde_json::from_str(line)?;
-        let input = v["model_sample"].as_str().ok_or("model_sample")?.to_owned();
-        let reference = v["item"]["reference"]
-            .as_str()
-            .ok_or("reference")?
-            .to_owned();
-        pairs.push((input, reference));
-    }
+    let pairs = read_pairs(&path, n)?;
     let toks: Vec<(Vec<String>, Vec<String>)> = pairs
         .iter()
         .map(|(i, r)| (nltk_tokenize(i), nltk_tokenize(r)))

@@ -15,43 +15,22 @@ mod common;
 
 use std::hint::black_box;
 
-use common::{cpu_seconds, pairs_path, read_pairs};
+use common::{pairs_path, read_pairs, time_passes};
 use gradekit_metrics::{score, tokenize_pair, Metric};
 
-/// Best and median µs per pair of `f` over `pairs`.
+/// Best and median µs per pair of `f` over `pairs` (the warm-up pass covers first-use work
+/// such as buffer growth).
 fn time(
     pairs: &[(String, String)],
     repeat: usize,
     f: &dyn Fn(&str, &str) -> f64,
 ) -> Result<(f64, f64, f64), Box<dyn std::error::Error>> {
-    // Warm-up pass: one-time data parses (Punkt, WordNet) and buffer growth.
-    let mut sum: f64 = pairs.iter().map(|(i, r)| f(i, r)).sum();
-    // The kernel may account thread CPU time in scheduler ticks (4 ms): time passes over the
-    // pairs until each sample spans at least 0.25 s.
-    let c0 = cpu_seconds().ok_or("no thread CPU clock")?;
-    let _: f64 = pairs
-        .iter()
-        .map(|(i, r)| f(black_box(i), black_box(r)))
-        .sum();
-    let once = cpu_seconds().ok_or("no thread CPU clock")? - c0;
-    let passes = match std::env::var("METRICS_SPEED_PASSES") {
-        Ok(p) => p.parse()?,
-        Err(_) => (0.25 / once.max(1e-3)).ceil().max(1.0) as usize,
-    };
-    let mut times = Vec::with_capacity(repeat);
-    for _ in 0..repeat {
-        let c0 = cpu_seconds().ok_or("no thread CPU clock")?;
-        for _ in 0..passes {
-            sum = pairs
-                .iter()
-                .map(|(i, r)| f(black_box(i), black_box(r)))
-                .sum();
-        }
-        let c1 = cpu_seconds().ok_or("no thread CPU clock")?;
-        times.push((c1 - c0) / (passes * pairs.len()) as f64 * 1e6);
-    }
-    times.sort_by(f64::total_cmp);
-    Ok((times[0], times[times.len() / 2], sum))
+    time_passes(pairs.len(), repeat, "METRICS_SPEED_PASSES", &mut || {
+        pairs
+            .iter()
+            .map(|(i, r)| f(black_box(i), black_box(r)))
+            .sum()
+    })
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -12,7 +12,7 @@ mod common;
 
 use std::hint::black_box;
 
-use common::{cpu_seconds, pairs_path, read_pairs};
+use common::{pairs_path, read_pairs, time_passes};
 use gradekit_metrics::bleu::bleu_nltk_tokens;
 use gradekit_metrics::gleu::gleu_nltk_tokens;
 use gradekit_metrics::tokenize::{nltk_tokenize_into, Tokens};
@@ -24,31 +24,12 @@ fn time(
     repeat: usize,
     f: fn(&Toks, &Toks) -> f64,
 ) -> Result<(f64, f64, f64), Box<dyn std::error::Error>> {
-    let run = || -> f64 {
+    time_passes(pairs.len(), repeat, "NGRAM_SPEED_PASSES", &mut || {
         pairs
             .iter()
             .map(|(h, r)| f(black_box(h), black_box(r)))
             .sum()
-    };
-    let mut sum = run();
-    let c0 = cpu_seconds().ok_or("no thread CPU clock")?;
-    run();
-    let once = cpu_seconds().ok_or("no thread CPU clock")? - c0;
-    let passes = match std::env::var("NGRAM_SPEED_PASSES") {
-        Ok(p) => p.parse()?,
-        Err(_) => (0.25 / once.max(1e-3)).ceil().max(1.0) as usize,
-    };
-    let mut times = Vec::with_capacity(repeat);
-    for _ in 0..repeat {
-        let c0 = cpu_seconds().ok_or("no thread CPU clock")?;
-        for _ in 0..passes {
-            sum = run();
-        }
-        let c1 = cpu_seconds().ok_or("no thread CPU clock")?;
-        times.push((c1 - c0) / (passes * pairs.len()) as f64 * 1e6);
-    }
-    times.sort_by(f64::total_cmp);
-    Ok((times[0], times[times.len() / 2], sum))
+    })
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -40,3 +40,35 @@ pub fn read_pairs(
     }
     Ok(pairs)
 }
+
+/// Best and median thread CPU µs per pair of `run` (one pass over `pairs` pairs, returning a
+/// score sum kept so the work is not optimised away), over `repeat` samples, and the last sum.
+/// A warm-up pass runs first (buffer growth, first-use work). The kernel may account thread CPU
+/// time in scheduler ticks (4 ms), so each sample runs enough passes to span ≥ 0.25 s unless
+/// the environment variable `passes_var` fixes the count (1 for callgrind instruction counts).
+pub fn time_passes(
+    pairs: usize,
+    repeat: usize,
+    passes_var: &str,
+    run: &mut dyn FnMut() -> f64,
+) -> Result<(f64, f64, f64), Box<dyn std::error::Error>> {
+    let mut sum = run();
+    let c0 = cpu_seconds().ok_or("no thread CPU clock")?;
+    run();
+    let once = cpu_seconds().ok_or("no thread CPU clock")? - c0;
+    let passes = match std::env::var(passes_var) {
+        Ok(p) => p.parse()?,
+        Err(_) => (0.25 / once.max(1e-3)).ceil().max(1.0) as usize,
+    };
+    let mut times = Vec::with_capacity(repeat.max(1));
+    for _ in 0..repeat.max(1) {
+        let c0 = cpu_seconds().ok_or("no thread CPU clock")?;
+        for _ in 0..passes {
+            sum = run();
+        }
+        let c1 = cpu_seconds().ok_or("no thread CPU clock")?;
+        times.push((c1 - c0) / (passes * pairs.max(1)) as f64 * 1e6);
+    }
+    times.sort_by(f64::total_cmp);
+    Ok((times[0], times[times.len() / 2], sum))
+}
