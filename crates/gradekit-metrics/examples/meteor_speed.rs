@@ -1,26 +1,15 @@
-//! Times meteor on the benchmark pairs, one thread, thread CPU µs per pair (median of the
-//! repeats, [`common::time_passes`]):
-//!
-//! * `strings` — `meteor::meteor(input, reference)`, as the grader calls it: tokenizer (through
-//!   the per-thread text cache) and metric;
-//! * `twice` — the same call twice per pair: the second call finds both texts in the cache, so
-//!   `twice − strings` is what meteor itself costs on the tokenizer's lists (stage 1 in place,
-//!   stages 2–3, the score) plus a cache hit (two `memcmp`s of the texts) — the part of issue
-//!   #17's cost ratio that this module owns, measured without the tokenizer's noise;
-//! * `tokens` — `meteor::meteor_tokens` on pre-tokenised `Vec<String>` lists (the general path:
-//!   every word through `str.lower()`, a string table).
-//!
-//! The NLTK twin is `scripts/bench_meteor.py` (same rows, same pairs).
+//! Times `meteor::meteor` (tokenizer included) and `meteor::meteor_tokens` (metric alone) on the
+//! benchmark pairs; the NLTK twin is `scripts/bench_meteor.py` (same rows, same pairs).
 //!
 //! `cargo run --release -p gradekit-metrics --example meteor_speed -- [PAIRS.jsonl] [N] [REPEAT]`
-//! (defaults: fixtures/bench/pairs-10k.jsonl, 3000, 7; `METEOR_SPEED_PASSES` fixes the passes per
-//! sample, e.g. 1 under callgrind); `METEOR_SPEED_ROW=strings|twice|tokens` runs one row only.
+//! (defaults: fixtures/bench/pairs-10k.jsonl, 2000, 5);
+//! `METEOR_SPEED_ROW=tokens` (or `strings`) runs one row only, for profiling.
 
 mod common;
 
-use std::hint::black_box;
+use std::time::Instant;
 
-use common::{pairs_path, read_pairs, time_passes};
+use common::{cpu_seconds, pairs_path, read_pairs};
 
 use gradekit_metrics::meteor::{meteor, meteor_tokens};
 use gradekit_metrics::tokenize::nltk_tokenize;
@@ -28,56 +17,42 @@ use gradekit_metrics::tokenize::nltk_tokenize;
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
     let path = pairs_path(&args);
-    let n: usize = args.get(2).map(|s| s.parse()).transpose()?.unwrap_or(3000);
-    let repeat: usize = args.get(3).map(|s| s.parse()).transpose()?.unwrap_or(7);
+    let n: usize = args.get(2).map(|s| s.parse()).transpose()?.unwrap_or(2000);
+    let repeat: usize = args.get(3).map(|s| s.parse()).transpose()?.unwrap_or(5);
     let pairs = read_pairs(&path, n)?;
     let toks: Vec<(Vec<String>, Vec<String>)> = pairs
         .iter()
         .map(|(i, r)| (nltk_tokenize(i), nltk_tokenize(r)))
         .collect();
+    let _ = meteor_tokens(&["warm"], &["up"]); // first-use work outside the timing
 
-    type Row<'a> = (&'a str, &'a dyn Fn() -> f64);
-    let rows: [Row; 3] = [
-        ("strings", &|| {
-            pairs
-                .iter()
-                .map(|(i, r)| meteor(black_box(i), black_box(r)))
-                .sum()
-        }),
-        ("twice", &|| {
-            pairs
-                .iter()
-                .map(|(i, r)| {
-                    meteor(black_box(i), black_box(r)) + meteor(black_box(i), black_box(r))
-                })
-                .sum::<f64>()
-                / 2.0
-        }),
+    let rows: [(&str, &dyn Fn() -> f64); 2] = [
+        ("strings", &|| pairs.iter().map(|(i, r)| meteor(i, r)).sum()),
         ("tokens", &|| {
-            toks.iter()
-                .map(|(h, r)| meteor_tokens(black_box(h), black_box(r)))
-                .sum()
+            toks.iter().map(|(h, r)| meteor_tokens(h, r)).sum()
         }),
     ];
     let only = std::env::var("METEOR_SPEED_ROW").ok();
-    let mut medians = Vec::new();
     for (name, f) in rows {
         if only.as_deref().is_some_and(|o| o != name) {
             continue;
         }
-        let (best, median, sum) =
-            time_passes(pairs.len(), repeat, "METEOR_SPEED_PASSES", &mut || f())?;
+        let (mut best, mut best_cpu) = (f64::INFINITY, f64::INFINITY);
+        let mut total = 0.0;
+        for _ in 0..repeat {
+            let (t0, c0) = (Instant::now(), cpu_seconds());
+            total = f();
+            best = best.min(t0.elapsed().as_secs_f64());
+            if let (Some(c0), Some(c1)) = (c0, cpu_seconds()) {
+                best_cpu = best_cpu.min(c1 - c0);
+            }
+        }
+        let per = |t: f64| t / pairs.len() as f64 * 1e6;
         println!(
-            "gradekit meteor {name:8} {} pairs: {median:8.3} us/pair cpu median (best {best:.3}, {repeat} runs); score sum {sum:.12}",
+            "gradekit meteor {name:8} {} pairs: {:8.2} us/pair cpu, {:8.2} us/pair wall (best of {repeat}); score sum {total:.12}",
             pairs.len(),
-        );
-        medians.push((name, median));
-    }
-    let get = |row: &str| medians.iter().find(|(n, _)| *n == row).map(|&(_, m)| m);
-    if let (Some(once), Some(twice)) = (get("strings"), get("twice")) {
-        println!(
-            "meteor in place, tokens cached: {:.3} us/pair (twice - strings)",
-            twice - once
+            per(best_cpu),
+            per(best),
         );
     }
     Ok(())

@@ -23,6 +23,8 @@
 //! lower-casing or hashing them again. `tests/meteor_paths.rs` holds this path equal to the
 //! general one (`meteor_tokens`) on random texts of every key shape.
 
+use std::hint::select_unpredictable;
+
 use crate::fasthash::{Key16, Seed};
 use crate::tokenize::Tokens;
 
@@ -269,7 +271,7 @@ impl Exact {
             };
             let s = slots.get(at).copied().unwrap_or_default();
             if let Some(n) = next.get_mut(j) {
-                *n = if found { s.head } else { NONE };
+                *n = select_unpredictable(found, s.head, NONE);
             }
             if let Some(slot) = slots.get_mut(at) {
                 *slot = Slot {
@@ -278,7 +280,7 @@ impl Exact {
                     len: k.len,
                     stamp,
                     head: j as u32,
-                    first: if found { s.first } else { j as u32 },
+                    first: select_unpredictable(found, s.first, j as u32),
                 };
             }
         }
@@ -301,12 +303,12 @@ impl Exact {
             let Some(slot) = slots.get_mut(at) else {
                 continue;
             };
-            let j = if found { slot.head } else { NONE };
+            let j = select_unpredictable(found, slot.head, NONE);
             let hit = j != NONE;
-            let jj = if hit { j as usize } else { 0 };
+            let jj = select_unpredictable(hit, j as usize, 0);
             let after = next.get(jj).copied().unwrap_or(NONE);
             // Unmatched: `at` is an empty slot (its head is dead) or the word's stack is empty.
-            slot.head = if hit { after } else { slot.head };
+            slot.head = select_unpredictable(hit, after, slot.head);
             if let Some(m) = hyp_match.get_mut(i) {
                 *m = j;
             }
@@ -325,9 +327,16 @@ impl Exact {
 #[inline(always)]
 fn first_probe(slots: &[Slot], home: usize, stamp: u32, k: &Key16) -> Option<(usize, bool)> {
     let s = slots.get(home)?;
-    let empty = s.stamp != stamp;
-    let same = !empty & (s.w0 == k.w0) & (s.w1 == k.w1) & (s.len == k.len) & (k.len <= 16);
-    (empty | same).then_some((home, same))
+    let live = s.stamp == stamp;
+    let differ = (s.w0 ^ k.w0) | (s.w1 ^ k.w1) | u64::from(s.len ^ k.len) | u64::from(k.len > 16);
+    // Decisive unless live and different. `black_box` keeps the compiler from splitting the
+    // test into a branch on `live` (a coin flip) and one on `differ`: one rarely taken branch
+    // remains, whose operand's latency the branch predictor hides.
+    let collides = std::hint::black_box(select_unpredictable(live, differ, 0));
+    if collides != 0 {
+        return None;
+    }
+    Some((home, live))
 }
 
 /// Linear probing from `home` for key `k`: `(slot, true)` where it is, or `(empty slot,
