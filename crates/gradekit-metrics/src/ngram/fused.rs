@@ -47,15 +47,12 @@ const TAG_LIMIT: u32 = 1 << 31;
 pub(super) struct Fused {
     /// Direct tables of orders 2..=K, one region each (see the module docs); its length is
     /// a power of two.
-    pub(super) table: Vec<u32>,
+    table: Vec<u32>,
     /// Tag of the current call (≥ 1 once a call ran).
     tag: u32,
     /// Occurrences of each reference n-gram not yet matched by the input: row `n − 1` holds
     /// order `n`'s by rank; the last entry of a row (absent input n-grams) stays 0.
-    pub(super) unmatched: Vec<u32>,
-    /// The count rows of the streaming path (`stream.rs`): fixed-length rows, so a row's
-    /// start is a constant.
-    pub(super) rows: Vec<u32>,
+    unmatched: Vec<u32>,
 }
 
 /// Regions and rows of one call, shared by both passes.
@@ -135,7 +132,7 @@ impl Fused {
 
     /// The tag of a call on a reference of `r_len` tokens whose tables take `total` entries
     /// (the table is grown to a power of two ≥ `total`, and cleared when the tag wraps).
-    pub(super) fn next_tag(&mut self, total: usize, r_len: usize) -> u32 {
+    fn next_tag(&mut self, total: usize, r_len: usize) -> u32 {
         if self.table.len() < total {
             self.table.clear();
             self.table.resize(total.next_power_of_two(), 0);

@@ -4,24 +4,26 @@
 //! common case of bleu and gleu; [`Scratch::overlaps`] falls back to interning into
 //! [`super::Ids`] and [`super::Work::clipped_overlaps`] for other pairs).
 //!
-//! The n-gram table is that of `fused.rs` (same buffer, same tag scheme: an entry of an
-//! earlier call reads as a huge rank), with these differences:
+//! The n-gram table works like that of `fused.rs` (one region per order, entries `tag + rank`
+//! so an entry of an earlier call reads as a huge rank and nothing is cleared between calls;
+//! this path has its own buffers, [`Stream`]), with these differences:
 //!
 //! * **n-grams are taken where they end**, not where they start: the rank of the `n`-gram
-//!   ending at token `j` is found at `(rank of the (n−1)-gram ending at j−1) · stride + id of
-//!   token j` in order `n`'s region, so every order at `j` needs only the ranks found at
-//!   `j − 1` (kept in registers) and the id just found: the K − 1 look-ups of a position do
-//!   not wait for each other (in the start-anchored pass each waits for the one before).
-//! * the vocabulary is not known while the reference is read, so the **stride is the
-//!   reference length + 1**: ids and ranks lie below the reference length `r`, and `r` itself
-//!   is the *absent* marker. An input token or n-gram the reference lacks (id `ABSENT`, or an
-//!   entry of an earlier call) is turned into the marker by one conditional move, and the
-//!   marker's row and column of each region are never written: the next order's look-up
-//!   needs no clamp, and the marker's count is 0 in every row. Each region is `(r + 1)²`
-//!   entries; pairs whose regions pass [`LIMIT`] entries (references past ~200 tokens for
-//!   4 orders) take the fallback.
-//! * count rows have a fixed length ([`ROW`]) in a fixed-size buffer, so a row's start is a
-//!   constant and an index is masked by a constant (no bounds check, no register).
+//!   ending at token `j` is found at `(rank of the (n−1)-gram ending at j−1) · S + id of token
+//!   j` in order `n`'s region, so every order at `j` needs only the ranks found at `j − 1`
+//!   (kept in registers) and the id just found: the K − 1 look-ups of a position do not wait
+//!   for each other (in the start-anchored pass each waits for the one before).
+//! * the vocabulary is not known while the reference is read, so the **stride `S` is a
+//!   constant** above the reference length (32, 64 or 128: references of up to 126 tokens
+//!   take this path): ids and ranks lie below the reference length, `S − 2` is a *start*
+//!   marker (the n-grams that would begin before the first token, see [`reference_pass`]) and
+//!   `S − 1` the *absent* marker. An input token or n-gram the reference lacks (id `ABSENT`,
+//!   or an entry of an earlier call) is turned into the absent marker by one conditional
+//!   move; its row and column of each region are never written, so the next order's look-up
+//!   needs no clamp, and its count is 0 in every row. With a constant stride, the regions,
+//!   the count rows and their masks are constants too: an index is a shift, an add and an
+//!   `and` with an immediate (no bounds check, no register), which is most of this path's
+//!   gain; and every position runs the same code (no bound per order for the first ones).
 //! * the token table's first slot decides a token without a branch on new-or-known
 //!   (`table::View`); first positions are recorded only for tokens longer than 16 bytes,
 //!   which take the probing path (the table is sized so it never grows here).
@@ -33,41 +35,77 @@
 //! are exact; `tests.rs` checks them against the fallback and a naive tuple count.
 //!
 //! Measured on the benchmark pairs (BENCHMARKS.md, #17): interning and counting a bleu pair
-//! took ~16,100 instructions before (intern, then the fused start-anchored pass) and ~14,300
-//! with this path (callgrind), ~10 % less CPU time for the whole metric.
+//! took ~16,100 instructions (interning, then the fused start-anchored pass) and takes
+//! ~12,800 with this path (callgrind); the metric's cost beyond tokenizing fell by ~25 %.
+//! Memory: 256 KiB of table and 4 KiB of counts per thread once used.
 
-use super::fused::LIMIT;
 use super::{Scratch, TokenSeq};
 use std::hint::select_unpredictable;
 
-/// Length of a count row: one row per order, rank `r` of order `n` at `(n − 1) · ROW + r`
-/// (a constant offset per order).
-const ROW: usize = 256;
+/// Largest row stride of the regions and length of a count row (`S` below): ids and ranks
+/// lie below the reference length, which is below `S − 2`; `S − 2` is the start marker and
+/// `S − 1` the absent marker. A call takes the smallest of 32, 64 and 128 that fits its
+/// reference (the smaller the regions, the fewer cache lines the tables spread over).
+const S_MAX: usize = 128;
 
-/// Count rows kept (orders up to 8).
-const COUNTS: usize = 8 * ROW;
+/// Longest reference this path takes (`S − 2` is the start marker, see [`reference_pass`]).
+pub(super) const MAX_REFERENCE: usize = S_MAX - 2;
 
-/// Longest reference this path takes: ranks, ids and the absent marker (the reference length)
-/// fit a count row.
-pub(super) const MAX_REFERENCE: usize = ROW - 1;
+/// Most orders this path counts.
+pub(super) const MAX_ORDER: usize = 5;
 
-/// Plan of one call: the regions of the n-gram table.
-struct Plan<const K: usize> {
-    /// Start of order `n + 1`'s region at index `n` (index 0 unused).
-    base: [usize; K],
-    /// Row stride of the regions: the reference length + 1 (ids, and the absent marker).
-    stride: usize,
-    /// Rank (or id) standing for "not in the reference": the reference length.
-    absent: u32,
-    table_mask: usize,
+/// Table entries: one region of `S²` per order from 2 to [`MAX_ORDER`].
+const TABLE: usize = ((MAX_ORDER - 1) * S_MAX * S_MAX).next_power_of_two();
+
+/// Count entries: one row of `S` per order, rounded to a power of two.
+const COUNTS: usize = (MAX_ORDER * S_MAX).next_power_of_two();
+
+/// The tag is reset (and the table cleared) before it would pass this.
+const TAG_LIMIT: u32 = 1 << 31;
+
+/// Buffers of the streaming path (kept across calls in the thread's `Work`).
+#[derive(Debug, Default)]
+pub(super) struct Stream {
+    /// The n-gram regions: `TABLE` entries once used. Entry `tag + rank` of this call, or
+    /// anything below `tag` (an earlier call's, or 0).
+    table: Vec<u32>,
+    /// Tag of the current call (≥ 1 once a call ran).
     tag: u32,
+    /// Count rows: `COUNTS` entries once used.
+    rows: Vec<u32>,
+}
+
+impl Stream {
+    /// The tag of a call on a reference of `r_len` tokens; sizes the buffers on first use and
+    /// clears the table when the tag would wrap.
+    fn next_tag(&mut self, r_len: usize) -> u32 {
+        if self.table.len() != TABLE || self.rows.len() != COUNTS {
+            self.table = vec![0; TABLE];
+            self.rows = vec![0; COUNTS];
+            self.tag = 0;
+        }
+        // r_len < S_MAX and tag ≤ 2^31: the sum does not overflow.
+        if self.tag == 0 || self.tag as usize + r_len > TAG_LIMIT as usize {
+            self.table.iter_mut().for_each(|e| *e = 0);
+            self.tag = 1;
+        }
+        let tag = self.tag;
+        self.tag += r_len as u32;
+        tag
+    }
+
+    /// Sets the next call's tag (tests of the reset near the limit).
+    #[cfg(test)]
+    pub(super) fn set_tag_for_test(&mut self, tag: u32) {
+        self.tag = tag;
+    }
 }
 
 impl Scratch {
     /// Writes the clipped overlaps of orders `1..=K` of the pair into `out`, computed in one
     /// pass over each list, and returns true; returns false (leaving `out` alone) for pairs
-    /// this path does not take (an empty side, K < 2 or K > 8, a reference past
-    /// [`MAX_REFERENCE`] tokens or whose regions pass [`LIMIT`] entries).
+    /// this path does not take (an empty side, K < 2 or K > [`MAX_ORDER`], a reference past
+    /// [`MAX_REFERENCE`] tokens).
     pub(super) fn overlaps_streamed<const K: usize, R, I>(
         &mut self,
         reference: &R,
@@ -79,48 +117,35 @@ impl Scratch {
         I: TokenSeq + ?Sized,
     {
         let r_len = reference.count();
-        if !(2..=COUNTS / ROW).contains(&K)
+        if !(2..=MAX_ORDER).contains(&K)
             || r_len == 0
             || r_len > MAX_REFERENCE
             || input.count() == 0
         {
             return false;
         }
-        // Order n + 1's region: (rank of the n-gram ending before, or absent) × (id, or
-        // absent), both in 0..=r_len.
-        let stride = r_len + 1;
-        let region = stride * stride;
-        let total = (K - 1) * region;
-        if total > LIMIT {
+        let st = &mut self.work.stream;
+        let tag = st.next_tag(r_len);
+        // Sized for twice the reference (plus one): the table never fills up, so it never
+        // grows (growing re-places ids from their first positions, which the fast path records
+        // only for long tokens), and a first slot rarely holds another key (at most 1/8 full).
+        self.tokens.reset(2 * (r_len + 1));
+        let Scratch {
+            seed, tokens, work, ..
+        } = self;
+        let (Some(table), Some(count)) = (
+            work.stream.table.first_chunk_mut::<TABLE>(),
+            work.stream.rows.first_chunk_mut::<COUNTS>(),
+        ) else {
             return false;
-        }
-        let mut base = [0usize; K];
-        for (n, b) in base.iter_mut().enumerate().skip(1) {
-            *b = (n - 1) * region;
-        }
-        let f = &mut self.work.fused;
-        let tag = f.next_tag(total, r_len);
-        if f.rows.len() != COUNTS {
-            f.rows.clear();
-            f.rows.resize(COUNTS, 0);
-        }
-        // Rows 0..K−1 up to the absent marker; the rest of a row is never reached.
-        for row in f.rows.chunks_mut(ROW).take(K) {
-            row[..stride].fill(0);
-        }
-        let plan = Plan {
-            base,
-            stride,
-            absent: r_len as u32,
-            table_mask: f.table.len() - 1,
-            tag,
         };
-        // Sized for one more token than the reference holds: the table never fills up, so
-        // it never grows (growing re-places ids from their first positions, which the fast
-        // path records only for long tokens).
-        self.tokens.reset(stride);
-        plan.reference(self, reference);
-        let clipped = plan.input(self, reference, input);
+        let clipped = if r_len < 31 {
+            passes::<K, 32, R, I>(reference, input, seed, tokens, tag, table, count)
+        } else if r_len < 63 {
+            passes::<K, 64, R, I>(reference, input, seed, tokens, tag, table, count)
+        } else {
+            passes::<K, 128, R, I>(reference, input, seed, tokens, tag, table, count)
+        };
         for (o, c) in out.iter_mut().zip(clipped) {
             *o = u64::from(c);
         }
@@ -128,164 +153,150 @@ impl Scratch {
     }
 }
 
-/// The count rows as a fixed-size array (indices masked by a constant).
+/// Both passes with stride `S` (a power of two ≤ [`S_MAX`] above the reference length).
 #[inline(always)]
-fn rows(v: &mut [u32]) -> Option<&mut [u32; COUNTS]> {
-    v.first_chunk_mut::<COUNTS>()
+fn passes<const K: usize, const S: usize, R, I>(
+    reference: &R,
+    input: &I,
+    seed: &crate::fasthash::Seed,
+    tokens: &mut super::table::TokenTable,
+    tag: u32,
+    table: &mut [u32; TABLE],
+    count: &mut [u32; COUNTS],
+) -> [u32; K]
+where
+    R: TokenSeq + ?Sized,
+    I: TokenSeq + ?Sized,
+{
+    // Ranks of this call lie below the reference length: entries past it in a row are never
+    // read but the marker's (S − 1), which is never counted into in this call (it may hold a
+    // count of an earlier call of another stride).
+    for row in count.chunks_mut(S).take(K) {
+        row[..reference.count().min(S)].fill(0);
+        if let Some(m) = row.last_mut() {
+            *m = 0;
+        }
+    }
+    reference_pass::<K, S, R>(reference, seed, tokens, tag, table, count);
+    input_pass::<K, S, R, I>(reference, input, seed, tokens, tag, table, count)
 }
 
-impl<const K: usize> Plan<K> {
-    /// Interns every reference token and ranks and counts the n-grams ending at it.
-    fn reference<R: TokenSeq + ?Sized>(&self, s: &mut Scratch, reference: &R) {
-        let seed = s.seed;
-        let table = &mut s.work.fused.table[..=self.table_mask];
-        let Some(count) = rows(&mut s.work.fused.rows) else {
-            return;
-        };
-        let tokens = &mut s.tokens;
-        // Ranks handed out per order, and the ranks of the n-grams ending at the previous
-        // token (index n − 1 for order n).
-        let mut ranks = [0u32; K];
-        let mut prev = [0u32; K];
-        let mut view = tokens.view();
-        macro_rules! token {
-            ($j:expr, $fits:expr) => {{
-                let j = $j;
-                let (key, _) = reference.key16(j, &seed);
-                let id = match view.intern(key) {
-                    Some(id) => id,
-                    None => {
-                        // Its first slot did not decide: the table's probing path.
-                        let ids = view.ids;
-                        tokens.set_ids(ids);
-                        let id = tokens.intern_slow(key, j, reference, &seed);
-                        view = tokens.view();
-                        id
-                    }
-                };
-                self.reference_at(id, $fits, &mut ranks, &mut prev, table, count);
-            }};
-        }
-        // The first K − 1 tokens end fewer than K n-grams; the others all K (a constant).
-        let head = (K - 1).min(reference.count());
-        for j in 0..head {
-            token!(j, j + 1);
-        }
-        for j in head..reference.count() {
-            token!(j, K);
-        }
-        let ids = view.ids;
-        tokens.set_ids(ids);
-    }
+/// Index of the entry of order `n + 1` (n ≥ 1) for the n-gram ranked `prev` followed by the
+/// token `id` (both ≤ the marker `S − 1`).
+#[inline(always)]
+fn entry<const S: usize>(n: usize, prev: u32, id: u32) -> usize {
+    ((n - 1) * S * S + ((prev as usize) << S.trailing_zeros()) + id as usize) & (TABLE - 1)
+}
 
-    /// The n-grams of orders `1..=fits` ending at a reference token of id `id`.
-    #[inline(always)]
-    fn reference_at(
-        &self,
-        id: u32,
-        fits: usize,
-        ranks: &mut [u32; K],
-        prev: &mut [u32; K],
-        table: &mut [u32],
-        count: &mut [u32; COUNTS],
-    ) {
-        count[id as usize & (COUNTS - 1)] += 1;
+/// Index of the count of rank `rank` (≤ the marker `S − 1`) of order `n + 1`.
+#[inline(always)]
+fn counter<const S: usize>(n: usize, rank: u32) -> usize {
+    (n * S + rank as usize) & (COUNTS - 1)
+}
+
+/// Interns every reference token and ranks and counts the n-grams ending at it.
+///
+/// The first K − 1 tokens end fewer than K n-grams: they are given the missing ones anyway,
+/// prefixed by the *start* marker `S − 2` (ranked and counted like the others, one per
+/// position and order, so ranks stay below the reference length). No input n-gram can equal
+/// one of them: the input's ranks are real ranks or the absent marker, never the start marker
+/// or a rank derived from it. So every position runs the same code, without a bound per order.
+#[inline(always)]
+fn reference_pass<const K: usize, const S: usize, R: TokenSeq + ?Sized>(
+    reference: &R,
+    seed: &crate::fasthash::Seed,
+    tokens: &mut super::table::TokenTable,
+    tag: u32,
+    table: &mut [u32; TABLE],
+    count: &mut [u32; COUNTS],
+) {
+    // Ranks handed out per order, and the ranks of the n-grams ending at the previous token
+    // (index n − 1 for order n).
+    let mut ranks = [0u32; K];
+    let mut prev = [(S - 2) as u32; K];
+    let mut view = tokens.view();
+    for j in 0..reference.count() {
+        let id = match view.intern(reference.key16_only(j, seed)) {
+            Some(id) => id,
+            None => {
+                // Its first slot did not decide: the table's probing path.
+                let ids = view.ids;
+                tokens.set_ids(ids);
+                let id = tokens.intern_slow(j, reference, seed);
+                view = tokens.view();
+                id
+            }
+        };
+        count[counter::<S>(0, id)] += 1;
         let mut cur = [id; K];
         for n in 1..K {
-            if n < fits {
-                let key = (self.base[n] + prev[n - 1] as usize * self.stride + id as usize)
-                    & self.table_mask;
-                let seen = table[key].wrapping_sub(self.tag);
-                let fresh = seen >= ranks[n];
-                let rank = select_unpredictable(fresh, ranks[n], seen);
-                table[key] = self.tag + rank;
-                ranks[n] += u32::from(fresh);
-                count[(n * ROW + rank as usize) & (COUNTS - 1)] += 1;
-                cur[n] = rank;
+            let e = entry::<S>(n, prev[n - 1], id);
+            let seen = table[e].wrapping_sub(tag);
+            let fresh = seen >= ranks[n];
+            let rank = select_unpredictable(fresh, ranks[n], seen);
+            table[e] = tag + rank;
+            ranks[n] += u32::from(fresh);
+            count[counter::<S>(n, rank)] += 1;
+            cur[n] = rank;
+        }
+        prev = cur;
+    }
+    let ids = view.ids;
+    tokens.set_ids(ids);
+}
+
+/// Looks up every input token and the n-grams ending at it; returns the clipped overlap of
+/// each order. The first K − 1 tokens look up their missing n-grams with the absent marker as
+/// prefix, which finds nothing.
+#[inline(always)]
+fn input_pass<const K: usize, const S: usize, R, I>(
+    reference: &R,
+    input: &I,
+    seed: &crate::fasthash::Seed,
+    tokens: &mut super::table::TokenTable,
+    tag: u32,
+    table: &[u32; TABLE],
+    count: &mut [u32; COUNTS],
+) -> [u32; K]
+where
+    R: TokenSeq + ?Sized,
+    I: TokenSeq + ?Sized,
+{
+    let mark = (S - 1) as u32;
+    let mut clipped = [0u32; K];
+    let mut prev = [mark; K];
+    let mut view = tokens.view();
+    // An occurrence is clipped while the reference has unmatched ones left.
+    let mut tally = |n: usize, rank: u32| {
+        let k = counter::<S>(n, rank);
+        let c = count[k];
+        let hit = u32::from(c != 0);
+        clipped[n] += hit;
+        count[k] = c - hit;
+    };
+    for j in 0..input.count() {
+        let id = match view.find(input.key16_only(j, seed)) {
+            Some(id) => id,
+            None => {
+                let id = tokens.find_slow(j, input, reference, seed);
+                view = tokens.view();
+                id
             }
-        }
-        *prev = cur;
-    }
-
-    /// Looks up every input token and the n-grams ending at it; returns the clipped overlap
-    /// of each order.
-    fn input<R, I>(&self, s: &mut Scratch, reference: &R, input: &I) -> [u32; K]
-    where
-        R: TokenSeq + ?Sized,
-        I: TokenSeq + ?Sized,
-    {
-        let seed = s.seed;
-        let table = &s.work.fused.table[..=self.table_mask];
-        let mut clipped = [0u32; K];
-        let Some(count) = rows(&mut s.work.fused.rows) else {
-            return clipped;
         };
-        let tokens = &mut s.tokens;
-        let mut view = tokens.view();
-        let mut prev = [0u32; K];
-        macro_rules! token {
-            ($j:expr, $fits:expr) => {{
-                let j = $j;
-                let (key, tok) = input.key16(j, &seed);
-                let id = match view.find(key) {
-                    Some(id) => id,
-                    None => {
-                        let id = tokens.find_slow(key, tok, reference);
-                        view = tokens.view();
-                        id
-                    }
-                };
-                self.input_at(id, $fits, &mut clipped, &mut prev, table, count);
-            }};
-        }
-        let head = (K - 1).min(input.count());
-        for j in 0..head {
-            token!(j, j + 1);
-        }
-        for j in head..input.count() {
-            token!(j, K);
-        }
-        clipped
-    }
-
-    /// The n-grams of orders `1..=fits` ending at an input token of id `id` (or `ABSENT`).
-    #[inline(always)]
-    fn input_at(
-        &self,
-        id: u32,
-        fits: usize,
-        clipped: &mut [u32; K],
-        prev: &mut [u32; K],
-        table: &[u32],
-        count: &mut [u32; COUNTS],
-    ) {
-        let absent = self.absent;
-        // Absent ids and ranks (huge: `ABSENT`, or an entry of an earlier call) become the
-        // absent marker, whose count is 0 in every row and whose row and column in every
-        // region no reference n-gram writes. Conditional moves, not branches: absent and
-        // present n-grams interleave on text pairs.
-        let id = select_unpredictable(id < absent, id, absent);
-        let mut tally = |n: usize, rank: u32| {
-            // An occurrence is clipped while the reference has unmatched ones left.
-            let k = (n * ROW + rank as usize) & (COUNTS - 1);
-            let c = count[k];
-            let hit = u32::from(c != 0);
-            clipped[n] += hit;
-            count[k] = c - hit;
-        };
+        // Absent ids and ranks (`ABSENT`, or an entry of an earlier call: huge) become the
+        // marker, whose count is 0 in every row and whose row and column in every region no
+        // reference n-gram writes. Conditional moves, not branches: absent and present
+        // n-grams interleave on text pairs.
+        let id = select_unpredictable(id < mark, id, mark);
         tally(0, id);
         let mut cur = [id; K];
         for n in 1..K {
-            if n < fits {
-                // prev[n − 1] and id are ≤ absent < stride: the key lies in the region.
-                let key = (self.base[n] + prev[n - 1] as usize * self.stride + id as usize)
-                    & self.table_mask;
-                let rank = table[key].wrapping_sub(self.tag);
-                let rank = select_unpredictable(rank < absent, rank, absent);
-                tally(n, rank);
-                cur[n] = rank;
-            }
+            let rank = table[entry::<S>(n, prev[n - 1], id)].wrapping_sub(tag);
+            let rank = select_unpredictable(rank < mark, rank, mark);
+            tally(n, rank);
+            cur[n] = rank;
         }
-        *prev = cur;
+        prev = cur;
     }
+    clipped
 }

@@ -119,29 +119,31 @@ impl TokenTable {
         self.ids = ids;
     }
 
-    /// The id of reference token `k` when its first slot did not decide it (see [`View`]).
+    /// The id of reference token `k` when its first slot did not decide it (see [`View`]);
+    /// its key is computed again here, so the fast path need not keep it.
     #[cold]
     #[inline(never)]
     pub(super) fn intern_slow<R: TokenSeq + ?Sized>(
         &mut self,
-        key: Key16,
         k: usize,
         reference: &R,
         seed: &Seed,
     ) -> u32 {
-        let tok = reference.bytes(k);
+        let (key, tok) = reference.key16(k, seed);
         self.intern_probing(key, k, tok, reference, seed)
     }
 
-    /// The id of an input token when its first slot did not decide it (see [`View`]).
+    /// The id of input token `k` (or [`ABSENT`]) when its first slot did not decide it.
     #[cold]
     #[inline(never)]
-    pub(super) fn find_slow<R: TokenSeq + ?Sized>(
+    pub(super) fn find_slow<R: TokenSeq + ?Sized, I: TokenSeq + ?Sized>(
         &self,
-        key: Key16,
-        tok: &[u8],
+        k: usize,
+        input: &I,
         reference: &R,
+        seed: &Seed,
     ) -> u32 {
+        let (key, tok) = input.key16(k, seed);
         self.probe(key, tok, reference).unwrap_or(ABSENT)
     }
 }

@@ -194,11 +194,10 @@ fn check_pair(r: &[String], h: &[String], orders: usize) -> Result<(), TestCaseE
         prop_assert_eq!(by_str[n - 1], naive(&rs, &hs, n), "order {}", n);
     }
     prop_assert_eq!(&by_tokens, &by_str);
-    let takes = (2..=8).contains(&orders)
+    let takes = (2..=stream::MAX_ORDER).contains(&orders)
         && !r.is_empty()
         && !h.is_empty()
-        && r.len() <= stream::MAX_REFERENCE
-        && (orders - 1) * (r.len() + 1).pow(2) <= fused::LIMIT;
+        && r.len() <= stream::MAX_REFERENCE;
     for st in streamed {
         prop_assert_eq!(st.is_some(), takes);
         if let Some(st) = st {
@@ -410,11 +409,15 @@ proptest! {
 
 #[test]
 fn streamed_limits_and_tag_reset() {
-    // The longest reference the streaming path takes, one past it (fallback), and a tag reset
-    // between calls: all exact.
+    // References at the edges of the streaming path's strides (32, 64, 128), one past the
+    // longest (fallback), and a tag reset between calls: all exact.
     let words =
         |n: usize, m: usize| -> Vec<String> { (0..n).map(|i| format!("w{}", i % m)).collect() };
     for (n, m) in [
+        (30, 300),
+        (31, 300),
+        (62, 40),
+        (63, 300),
         (stream::MAX_REFERENCE, 300),
         (stream::MAX_REFERENCE, 3),
         (stream::MAX_REFERENCE + 1, 7),
@@ -433,7 +436,7 @@ fn streamed_limits_and_tag_reset() {
         for tag in [None, Some((1u32 << 31) - 5)] {
             with_scratch(|s| {
                 if let Some(t) = tag {
-                    s.work.fused.set_tag_for_test(t);
+                    s.work.stream.set_tag_for_test(t);
                 }
                 let mut out = [0u64; 4];
                 s.overlaps(&rs[..], &hs[..], &mut out);

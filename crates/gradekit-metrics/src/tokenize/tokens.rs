@@ -213,6 +213,13 @@ impl crate::ngram::TokenSeq for Tokens {
         }
     }
     #[inline(always)]
+    fn key16_only(&self, k: usize, seed: &crate::fasthash::Seed) -> crate::fasthash::Key16 {
+        match self.spans.get(k) {
+            Some(&(start, end)) => seed.key16_span(self.text.as_bytes(), start, end),
+            None => seed.key16(&[]),
+        }
+    }
+    #[inline(always)]
     fn key16(&self, k: usize, seed: &crate::fasthash::Seed) -> (crate::fasthash::Key16, &[u8]) {
         let text = self.text.as_bytes();
         match self.spans.get(k) {
