@@ -203,6 +203,28 @@ impl Seed {
         }
     }
 
+    /// [`Self::key16`] of `text[start..end]` (empty if that range is not in `text`): with 16
+    /// bytes readable from `start` (token lists padded for keys), a key of at most 16 bytes
+    /// is two masked loads; three compares decide that, none of them on the token's bytes.
+    #[inline(always)]
+    pub(crate) fn key16_span(&self, text: &[u8], start: usize, end: usize) -> Key16 {
+        let len = end.wrapping_sub(start);
+        let window = text.get(start..).and_then(<[u8]>::first_chunk::<16>);
+        if let (Some(&[m0, m1]), Some(w)) = (MASK16.get(len), window) {
+            let v = u128::from_le_bytes(*w);
+            let w0 = v as u64 & m0;
+            let w1 = (v >> 64) as u64 & m1;
+            Key16 {
+                hash: fold_mul(w0 ^ self.0[0], w1 ^ self.0[1] ^ ((len as u64) << 56)),
+                w0,
+                w1,
+                len: len as u32,
+            }
+        } else {
+            self.key16(text.get(start..end).unwrap_or_default())
+        }
+    }
+
     /// [`Self::key16`] of a key of at most 8 bytes whose word ([`Key::word`]) is known.
     #[inline(always)]
     pub(crate) fn key16_short(&self, word: u64, len: usize) -> Key16 {
@@ -294,6 +316,7 @@ mod tests {
                 if len <= 8 {
                     assert_eq!(seed.key16_short(seed.key(b).word, len), k);
                 }
+                assert_eq!(seed.key16_span(&text, start, start + len), k);
                 if len <= 16 {
                     assert_eq!(seed.hash16(k.w0, k.w1, len), k.hash);
                 }

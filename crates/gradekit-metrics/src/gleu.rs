@@ -31,10 +31,7 @@ pub fn gleu_nltk_tokens(hyp: &crate::tokenize::Tokens, refr: &crate::tokenize::T
 
 fn gleu_of<T: TokenSeq + ?Sized>(hyp: &T, refr: &T) -> f64 {
     let mut clipped = [0u64; MAX_ORDER];
-    with_scratch(|s| {
-        s.intern(refr, hyp);
-        s.clipped_overlaps(&mut clipped);
-    });
+    with_scratch(|s| s.overlaps(refr, hyp, &mut clipped));
     gleu_from_counts(&clipped, hyp.count(), refr.count())
 }
 

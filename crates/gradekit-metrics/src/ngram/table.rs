@@ -44,6 +44,110 @@ pub(super) const SPARSE_UP_TO: usize = 4096;
 /// Token tables larger than this many slots (2 MiB) are not kept for the next call.
 pub(super) const KEEP_SLOTS: usize = 1 << 16;
 
+/// The hot fields of a [`TokenTable`] borrowed for a run of one-token operations (the
+/// streaming path, `stream.rs`, which interns or looks up a token and counts its n-grams
+/// before reading the next): the fields live in registers for the run. A token its first
+/// slot cannot decide (another key there, or a token longer than 16 bytes that matches the
+/// slot's words) returns `None`: the caller puts the view back ([`Self::ids`] into
+/// [`TokenTable::set_ids`]) and takes the probing path of the table itself.
+pub(super) struct View<'a> {
+    slots: &'a mut [Slot],
+    stamp: u32,
+    shift: u32,
+    mask: usize,
+    /// Ids handed out so far.
+    pub(super) ids: usize,
+}
+
+impl View<'_> {
+    /// Id of a reference token of at most 16 bytes, a new id if it is new. The table must
+    /// not fill up (reset for more tokens than it will take): new ids are not recorded in
+    /// `first`, which growing and the comparison of long tokens read — long tokens take the
+    /// probing path, which records them.
+    #[inline(always)]
+    pub(super) fn intern(&mut self, key: Key16) -> Option<u32> {
+        let i = home(key.hash, self.shift, self.mask);
+        let s = *self.slots.get(i)?;
+        let fresh = s.stamp != self.stamp;
+        let same = (s.w0 == key.w0) & (s.w1 == key.w1) & (s.len == key.len);
+        if !((fresh | same) & (key.len <= 16)) {
+            return None;
+        }
+        // New or known is a coin toss on prose: a conditional move, not a branch.
+        let id = std::hint::select_unpredictable(fresh, self.ids as u32, s.id);
+        if let Some(slot) = self.slots.get_mut(i) {
+            *slot = Slot {
+                w0: key.w0,
+                w1: key.w1,
+                len: key.len,
+                id,
+                stamp: self.stamp,
+            };
+        }
+        self.ids += usize::from(fresh);
+        Some(id)
+    }
+
+    /// Id of the input token `key`, or [`ABSENT`].
+    #[inline(always)]
+    pub(super) fn find(&self, key: Key16) -> Option<u32> {
+        let s = *self.slots.get(home(key.hash, self.shift, self.mask))?;
+        let live = s.stamp == self.stamp;
+        let same = live & (s.w0 == key.w0) & (s.w1 == key.w1) & (s.len == key.len);
+        (!live | (same & (key.len <= 16)))
+            .then(|| std::hint::select_unpredictable(same, s.id, ABSENT))
+    }
+}
+
+impl TokenTable {
+    /// The table's hot fields for a run of [`View`] operations.
+    #[inline(always)]
+    pub(super) fn view(&mut self) -> View<'_> {
+        let mask = self.mask;
+        View {
+            slots: self.slots.get_mut(..=mask).unwrap_or_default(),
+            stamp: self.stamp,
+            shift: self.shift,
+            mask,
+            ids: self.ids,
+        }
+    }
+
+    /// Takes back the ids count of a [`View`].
+    #[inline(always)]
+    pub(super) fn set_ids(&mut self, ids: usize) {
+        self.ids = ids;
+    }
+
+    /// The id of reference token `k` when its first slot did not decide it (see [`View`]);
+    /// its key is computed again here, so the fast path need not keep it.
+    #[cold]
+    #[inline(never)]
+    pub(super) fn intern_slow<R: TokenSeq + ?Sized>(
+        &mut self,
+        k: usize,
+        reference: &R,
+        seed: &Seed,
+    ) -> u32 {
+        let (key, tok) = reference.key16(k, seed);
+        self.intern_probing(key, k, tok, reference, seed)
+    }
+
+    /// The id of input token `k` (or [`ABSENT`]) when its first slot did not decide it.
+    #[cold]
+    #[inline(never)]
+    pub(super) fn find_slow<R: TokenSeq + ?Sized, I: TokenSeq + ?Sized>(
+        &self,
+        k: usize,
+        input: &I,
+        reference: &R,
+        seed: &Seed,
+    ) -> u32 {
+        let (key, tok) = input.key16(k, seed);
+        self.probe(key, tok, reference).unwrap_or(ABSENT)
+    }
+}
+
 impl TokenTable {
     /// Interns every reference token, its id into `out` (one entry per token, in order).
     pub(super) fn intern_all<R: TokenSeq + ?Sized>(

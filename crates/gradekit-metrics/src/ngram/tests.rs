@@ -165,25 +165,73 @@ fn as_tokens(toks: &[String]) -> crate::tokenize::Tokens {
 }
 
 /// Overlaps of orders 1..=orders by the crate's path for `Tokens` and for `[&str]`, checked
-/// equal to each other and to the naive count.
+/// equal to each other and to the naive count; and by the streaming path (`stream.rs`) for
+/// both kinds of lists (padded `Tokens` as the text cache keeps them, and unpadded), checked
+/// equal to them whenever it takes the pair.
 fn check_pair(r: &[String], h: &[String], orders: usize) -> Result<(), TestCaseError> {
     let rs: Vec<&str> = r.iter().map(String::as_str).collect();
     let hs: Vec<&str> = h.iter().map(String::as_str).collect();
     let (rt, ht) = (as_tokens(r), as_tokens(h));
+    let (mut rp, mut hp) = (rt.clone(), ht.clone());
+    rp.pad_for_keys();
+    hp.pad_for_keys();
     prop_assert_eq!(rt.len(), r.len());
     let mut by_str = vec![0u64; orders];
     let mut by_tokens = vec![0u64; orders];
-    with_scratch(|s| {
+    let streamed = with_scratch(|s| {
         s.intern(&rs[..], &hs[..]);
         s.clipped_overlaps(&mut by_str);
         s.intern(&rt, &ht);
         s.clipped_overlaps(&mut by_tokens);
+        [
+            streamed(s, &rs[..], &hs[..], orders),
+            streamed(s, &rt, &ht, orders),
+            streamed(s, &rp, &hp, orders),
+            streamed(s, &rt, &hp, orders),
+        ]
     });
     for n in 1..=orders {
         prop_assert_eq!(by_str[n - 1], naive(&rs, &hs, n), "order {}", n);
     }
-    prop_assert_eq!(by_tokens, by_str);
+    prop_assert_eq!(&by_tokens, &by_str);
+    let takes = (2..=stream::MAX_ORDER).contains(&orders)
+        && !r.is_empty()
+        && !h.is_empty()
+        && r.len() <= stream::MAX_REFERENCE;
+    for st in streamed {
+        prop_assert_eq!(st.is_some(), takes);
+        if let Some(st) = st {
+            prop_assert_eq!(&st, &by_str);
+        }
+    }
     Ok(())
+}
+
+/// The streaming path's overlaps of orders 1..=orders (2 to 8), `None` when it does not take
+/// the pair.
+fn streamed<R, I>(s: &mut Scratch, r: &R, h: &I, orders: usize) -> Option<Vec<u64>>
+where
+    R: TokenSeq + ?Sized,
+    I: TokenSeq + ?Sized,
+{
+    fn run<const K: usize, R, I>(s: &mut Scratch, r: &R, h: &I) -> Option<Vec<u64>>
+    where
+        R: TokenSeq + ?Sized,
+        I: TokenSeq + ?Sized,
+    {
+        let mut out = [u64::MAX; K];
+        s.overlaps_streamed(r, h, &mut out).then(|| out.to_vec())
+    }
+    match orders {
+        2 => run::<2, _, _>(s, r, h),
+        3 => run::<3, _, _>(s, r, h),
+        4 => run::<4, _, _>(s, r, h),
+        5 => run::<5, _, _>(s, r, h),
+        6 => run::<6, _, _>(s, r, h),
+        7 => run::<7, _, _>(s, r, h),
+        8 => run::<8, _, _>(s, r, h),
+        _ => None,
+    }
 }
 
 proptest! {
@@ -318,5 +366,89 @@ fn pairs_past_the_fused_limits_take_the_order_by_order_path() {
                 assert_eq!(out[n - 1], naive(&rs, &hs, n), "n={n}");
             }
         });
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    /// Many pairs in a row through one scratch, bleu/gleu's entry (`Scratch::overlaps`, 4
+    /// orders) against the naive count: the streaming path's tables and token table are reused
+    /// across calls (entries of earlier pairs must never count), and pairs past its limits
+    /// take the fallback in between.
+    #[test]
+    fn overlaps_1_to_4_across_calls(
+        pairs in prop::collection::vec(
+            (
+                prop::collection::vec(0usize..1000, 0..80),
+                prop::collection::vec(0usize..1000, 0..80),
+                1usize..=20,
+                any::<bool>(),
+            ),
+            1..10,
+        ),
+    ) {
+        with_scratch(|s| -> Result<(), TestCaseError> {
+            for (rp, hp, k, fresh) in &pairs {
+                let (r, h) = (tokens(rp, *k, *fresh), tokens(hp, *k, *fresh));
+                let (mut rt, mut ht) = (as_tokens(&r), as_tokens(&h));
+                rt.pad_for_keys();
+                ht.pad_for_keys();
+                let mut out = [0u64; 4];
+                s.overlaps(&rt, &ht, &mut out);
+                let rs: Vec<&str> = r.iter().map(String::as_str).collect();
+                let hs: Vec<&str> = h.iter().map(String::as_str).collect();
+                for n in 1..=4 {
+                    prop_assert_eq!(out[n - 1], naive(&rs, &hs, n), "order {}", n);
+                }
+            }
+            Ok(())
+        })?;
+    }
+}
+
+#[test]
+fn streamed_limits_and_tag_reset() {
+    // References at the edges of the streaming path's strides (32, 64, 128), one past the
+    // longest (fallback), and a tag reset between calls: all exact.
+    let words =
+        |n: usize, m: usize| -> Vec<String> { (0..n).map(|i| format!("w{}", i % m)).collect() };
+    for (n, m) in [
+        (30, 300),
+        (31, 300),
+        (62, 40),
+        (63, 300),
+        (stream::MAX_REFERENCE, 300),
+        (stream::MAX_REFERENCE, 3),
+        (stream::MAX_REFERENCE + 1, 7),
+        (1, 1),
+    ] {
+        let r = words(n, m);
+        let h: Vec<String> = r
+            .iter()
+            .skip(1)
+            .step_by(2)
+            .chain(r.iter())
+            .cloned()
+            .collect();
+        let rs: Vec<&str> = r.iter().map(String::as_str).collect();
+        let hs: Vec<&str> = h.iter().map(String::as_str).collect();
+        for tag in [None, Some((1u32 << 31) - 5)] {
+            with_scratch(|s| {
+                if let Some(t) = tag {
+                    s.work.stream.set_tag_for_test(t);
+                }
+                let mut out = [0u64; 4];
+                s.overlaps(&rs[..], &hs[..], &mut out);
+                for k in 1..=4 {
+                    assert_eq!(out[k - 1], naive(&rs, &hs, k), "n={n} m={m} order {k}");
+                }
+                // Twice: after the reset the tag starts low again.
+                s.overlaps(&rs[..], &hs[..], &mut out);
+                for k in 1..=4 {
+                    assert_eq!(out[k - 1], naive(&rs, &hs, k), "n={n} m={m} order {k}");
+                }
+            });
+        }
     }
 }

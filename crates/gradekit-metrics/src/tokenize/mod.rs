@@ -280,6 +280,7 @@ pub(crate) fn with_nltk_tokens<R>(
     }
     let fill = |text: &str, out: &mut Tokens| {
         nltk_tokenize_into(text, out);
+        out.pad_for_keys();
         let _ = FILLS.try_with(|n| n.set(n.get() + 1));
     };
     CACHE.with(|cell| match cell.try_borrow_mut() {

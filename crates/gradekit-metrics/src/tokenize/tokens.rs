@@ -75,6 +75,15 @@ impl Tokens {
         self.iter().map(str::to_owned).collect()
     }
 
+    /// Appends 16 bytes after the last token's bytes (no token): every token then has 16
+    /// bytes readable from its start, so its n-gram key (`fasthash::Key16`) is two masked
+    /// loads with no branch on where the token lies (the cached token lists of bleu and gleu,
+    /// `with_nltk_tokens`). Appending tokens later is still allowed.
+    #[inline]
+    pub(crate) fn pad_for_keys(&mut self) {
+        self.text.push_str("\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0");
+    }
+
     /// The current length of both buffers, to undo appends with [`Self::reset_to`].
     #[inline]
     pub(crate) fn mark(&self) -> (usize, usize) {
@@ -194,6 +203,13 @@ impl crate::ngram::TokenSeq for Tokens {
                 (seed.key_in(&text[start..], end - start), &text[start..end])
             }
             _ => (seed.key(&[]), &[]),
+        }
+    }
+    #[inline(always)]
+    fn key16_only(&self, k: usize, seed: &crate::fasthash::Seed) -> crate::fasthash::Key16 {
+        match self.spans.get(k) {
+            Some(&(start, end)) => seed.key16_span(self.text.as_bytes(), start, end),
+            None => seed.key16(&[]),
         }
     }
     #[inline(always)]

@@ -1,0 +1,302 @@
+//! Clipped overlaps of orders `1..=K` straight from two token lists: each side is read once,
+//! and each token is interned (reference) or looked up (input) and its n-grams counted before
+//! the next token is read — no id arrays between the token table and the n-gram tables (the
+//! common case of bleu and gleu; [`Scratch::overlaps`] falls back to interning into
+//! [`super::Ids`] and [`super::Work::clipped_overlaps`] for other pairs).
+//!
+//! The n-gram table works like that of `fused.rs` (one region per order, entries `tag + rank`
+//! so an entry of an earlier call reads as a huge rank and nothing is cleared between calls;
+//! this path has its own buffers, [`Stream`]), with these differences:
+//!
+//! * **n-grams are taken where they end**, not where they start: the rank of the `n`-gram
+//!   ending at token `j` is found at `(rank of the (n−1)-gram ending at j−1) · S + id of token
+//!   j` in order `n`'s region, so every order at `j` needs only the ranks found at `j − 1`
+//!   (kept in registers) and the id just found: the K − 1 look-ups of a position do not wait
+//!   for each other (in the start-anchored pass each waits for the one before).
+//! * the vocabulary is not known while the reference is read, so the **stride `S` is a
+//!   constant** above the reference length (32, 64 or 128: references of up to 126 tokens
+//!   take this path): ids and ranks lie below the reference length, `S − 2` is a *start*
+//!   marker (the n-grams that would begin before the first token, see [`reference_pass`]) and
+//!   `S − 1` the *absent* marker. An input token or n-gram the reference lacks (id `ABSENT`,
+//!   or an entry of an earlier call) is turned into the absent marker by one conditional
+//!   move; its row and column of each region are never written, so the next order's look-up
+//!   needs no clamp, and its count is 0 in every row. With a constant stride, the regions,
+//!   the count rows and their masks are constants too: an index is a shift, an add and an
+//!   `and` with an immediate (no bounds check, no register), which is most of this path's
+//!   gain; and every position runs the same code (no bound per order for the first ones).
+//! * the token table's first slot decides a token without a branch on new-or-known
+//!   (`table::View`); first positions are recorded only for tokens longer than 16 bytes,
+//!   which take the probing path (the table is sized so it never grows here).
+//!
+//! The counting is that of `fused.rs`: the reference pass counts each n-gram's occurrences by
+//! rank, the input pass takes one back for each occurrence it finds and counts it as clipped
+//! while any is left. Equality of ranks is equality of n-grams (by induction on `n`: an
+//! n-gram ending at `j` is its (n−1)-gram ending at `j − 1` and its last token), so the counts
+//! are exact; `tests.rs` checks them against the fallback and a naive tuple count.
+//!
+//! Measured on the benchmark pairs (BENCHMARKS.md, #17): interning and counting a bleu pair
+//! took ~16,100 instructions (interning, then the fused start-anchored pass) and takes
+//! ~12,800 with this path (callgrind); the metric's cost beyond tokenizing fell by ~25 %.
+//! Memory: 256 KiB of table and 4 KiB of counts per thread once used.
+
+use super::{Scratch, TokenSeq};
+use std::hint::select_unpredictable;
+
+/// Largest row stride of the regions and length of a count row (`S` below): ids and ranks
+/// lie below the reference length, which is below `S − 2`; `S − 2` is the start marker and
+/// `S − 1` the absent marker. A call takes the smallest of 32, 64 and 128 that fits its
+/// reference (the smaller the regions, the fewer cache lines the tables spread over).
+const S_MAX: usize = 128;
+
+/// Longest reference this path takes (`S − 2` is the start marker, see [`reference_pass`]).
+pub(super) const MAX_REFERENCE: usize = S_MAX - 2;
+
+/// Most orders this path counts.
+pub(super) const MAX_ORDER: usize = 5;
+
+/// Table entries: one region of `S²` per order from 2 to [`MAX_ORDER`].
+const TABLE: usize = ((MAX_ORDER - 1) * S_MAX * S_MAX).next_power_of_two();
+
+/// Count entries: one row of `S` per order, rounded to a power of two.
+const COUNTS: usize = (MAX_ORDER * S_MAX).next_power_of_two();
+
+/// The tag is reset (and the table cleared) before it would pass this.
+const TAG_LIMIT: u32 = 1 << 31;
+
+/// Buffers of the streaming path (kept across calls in the thread's `Work`).
+#[derive(Debug, Default)]
+pub(super) struct Stream {
+    /// The n-gram regions: `TABLE` entries once used. Entry `tag + rank` of this call, or
+    /// anything below `tag` (an earlier call's, or 0).
+    table: Vec<u32>,
+    /// Tag of the current call (≥ 1 once a call ran).
+    tag: u32,
+    /// Count rows: `COUNTS` entries once used.
+    rows: Vec<u32>,
+}
+
+impl Stream {
+    /// The tag of a call on a reference of `r_len` tokens; sizes the buffers on first use and
+    /// clears the table when the tag would wrap.
+    fn next_tag(&mut self, r_len: usize) -> u32 {
+        if self.table.len() != TABLE || self.rows.len() != COUNTS {
+            self.table = vec![0; TABLE];
+            self.rows = vec![0; COUNTS];
+            self.tag = 0;
+        }
+        // r_len < S_MAX and tag ≤ 2^31: the sum does not overflow.
+        if self.tag == 0 || self.tag as usize + r_len > TAG_LIMIT as usize {
+            self.table.iter_mut().for_each(|e| *e = 0);
+            self.tag = 1;
+        }
+        let tag = self.tag;
+        self.tag += r_len as u32;
+        tag
+    }
+
+    /// Sets the next call's tag (tests of the reset near the limit).
+    #[cfg(test)]
+    pub(super) fn set_tag_for_test(&mut self, tag: u32) {
+        self.tag = tag;
+    }
+}
+
+impl Scratch {
+    /// Writes the clipped overlaps of orders `1..=K` of the pair into `out`, computed in one
+    /// pass over each list, and returns true; returns false (leaving `out` alone) for pairs
+    /// this path does not take (an empty side, K < 2 or K > [`MAX_ORDER`], a reference past
+    /// [`MAX_REFERENCE`] tokens).
+    pub(super) fn overlaps_streamed<const K: usize, R, I>(
+        &mut self,
+        reference: &R,
+        input: &I,
+        out: &mut [u64; K],
+    ) -> bool
+    where
+        R: TokenSeq + ?Sized,
+        I: TokenSeq + ?Sized,
+    {
+        let r_len = reference.count();
+        if !(2..=MAX_ORDER).contains(&K)
+            || r_len == 0
+            || r_len > MAX_REFERENCE
+            || input.count() == 0
+        {
+            return false;
+        }
+        let st = &mut self.work.stream;
+        let tag = st.next_tag(r_len);
+        // Sized for twice the reference (plus one): the table never fills up, so it never
+        // grows (growing re-places ids from their first positions, which the fast path records
+        // only for long tokens), and a first slot rarely holds another key (at most 1/8 full).
+        self.tokens.reset(2 * (r_len + 1));
+        let Scratch {
+            seed, tokens, work, ..
+        } = self;
+        let (Some(table), Some(count)) = (
+            work.stream.table.first_chunk_mut::<TABLE>(),
+            work.stream.rows.first_chunk_mut::<COUNTS>(),
+        ) else {
+            return false;
+        };
+        let clipped = if r_len < 31 {
+            passes::<K, 32, R, I>(reference, input, seed, tokens, tag, table, count)
+        } else if r_len < 63 {
+            passes::<K, 64, R, I>(reference, input, seed, tokens, tag, table, count)
+        } else {
+            passes::<K, 128, R, I>(reference, input, seed, tokens, tag, table, count)
+        };
+        for (o, c) in out.iter_mut().zip(clipped) {
+            *o = u64::from(c);
+        }
+        true
+    }
+}
+
+/// Both passes with stride `S` (a power of two ≤ [`S_MAX`] above the reference length).
+#[inline(always)]
+fn passes<const K: usize, const S: usize, R, I>(
+    reference: &R,
+    input: &I,
+    seed: &crate::fasthash::Seed,
+    tokens: &mut super::table::TokenTable,
+    tag: u32,
+    table: &mut [u32; TABLE],
+    count: &mut [u32; COUNTS],
+) -> [u32; K]
+where
+    R: TokenSeq + ?Sized,
+    I: TokenSeq + ?Sized,
+{
+    // Ranks of this call lie below the reference length: entries past it in a row are never
+    // read but the marker's (S − 1), which is never counted into in this call (it may hold a
+    // count of an earlier call of another stride).
+    for row in count.chunks_mut(S).take(K) {
+        row[..reference.count().min(S)].fill(0);
+        if let Some(m) = row.last_mut() {
+            *m = 0;
+        }
+    }
+    reference_pass::<K, S, R>(reference, seed, tokens, tag, table, count);
+    input_pass::<K, S, R, I>(reference, input, seed, tokens, tag, table, count)
+}
+
+/// Index of the entry of order `n + 1` (n ≥ 1) for the n-gram ranked `prev` followed by the
+/// token `id` (both ≤ the marker `S − 1`).
+#[inline(always)]
+fn entry<const S: usize>(n: usize, prev: u32, id: u32) -> usize {
+    ((n - 1) * S * S + ((prev as usize) << S.trailing_zeros()) + id as usize) & (TABLE - 1)
+}
+
+/// Index of the count of rank `rank` (≤ the marker `S − 1`) of order `n + 1`.
+#[inline(always)]
+fn counter<const S: usize>(n: usize, rank: u32) -> usize {
+    (n * S + rank as usize) & (COUNTS - 1)
+}
+
+/// Interns every reference token and ranks and counts the n-grams ending at it.
+///
+/// The first K − 1 tokens end fewer than K n-grams: they are given the missing ones anyway,
+/// prefixed by the *start* marker `S − 2` (ranked and counted like the others, one per
+/// position and order, so ranks stay below the reference length). No input n-gram can equal
+/// one of them: the input's ranks are real ranks or the absent marker, never the start marker
+/// or a rank derived from it. So every position runs the same code, without a bound per order.
+#[inline(always)]
+fn reference_pass<const K: usize, const S: usize, R: TokenSeq + ?Sized>(
+    reference: &R,
+    seed: &crate::fasthash::Seed,
+    tokens: &mut super::table::TokenTable,
+    tag: u32,
+    table: &mut [u32; TABLE],
+    count: &mut [u32; COUNTS],
+) {
+    // Ranks handed out per order, and the ranks of the n-grams ending at the previous token
+    // (index n − 1 for order n).
+    let mut ranks = [0u32; K];
+    let mut prev = [(S - 2) as u32; K];
+    let mut view = tokens.view();
+    for j in 0..reference.count() {
+        let id = match view.intern(reference.key16_only(j, seed)) {
+            Some(id) => id,
+            None => {
+                // Its first slot did not decide: the table's probing path.
+                let ids = view.ids;
+                tokens.set_ids(ids);
+                let id = tokens.intern_slow(j, reference, seed);
+                view = tokens.view();
+                id
+            }
+        };
+        count[counter::<S>(0, id)] += 1;
+        let mut cur = [id; K];
+        for n in 1..K {
+            let e = entry::<S>(n, prev[n - 1], id);
+            let seen = table[e].wrapping_sub(tag);
+            let fresh = seen >= ranks[n];
+            let rank = select_unpredictable(fresh, ranks[n], seen);
+            table[e] = tag + rank;
+            ranks[n] += u32::from(fresh);
+            count[counter::<S>(n, rank)] += 1;
+            cur[n] = rank;
+        }
+        prev = cur;
+    }
+    let ids = view.ids;
+    tokens.set_ids(ids);
+}
+
+/// Looks up every input token and the n-grams ending at it; returns the clipped overlap of
+/// each order. The first K − 1 tokens look up their missing n-grams with the absent marker as
+/// prefix, which finds nothing.
+#[inline(always)]
+fn input_pass<const K: usize, const S: usize, R, I>(
+    reference: &R,
+    input: &I,
+    seed: &crate::fasthash::Seed,
+    tokens: &mut super::table::TokenTable,
+    tag: u32,
+    table: &[u32; TABLE],
+    count: &mut [u32; COUNTS],
+) -> [u32; K]
+where
+    R: TokenSeq + ?Sized,
+    I: TokenSeq + ?Sized,
+{
+    let mark = (S - 1) as u32;
+    let mut clipped = [0u32; K];
+    let mut prev = [mark; K];
+    let mut view = tokens.view();
+    // An occurrence is clipped while the reference has unmatched ones left.
+    let mut tally = |n: usize, rank: u32| {
+        let k = counter::<S>(n, rank);
+        let c = count[k];
+        let hit = u32::from(c != 0);
+        clipped[n] += hit;
+        count[k] = c - hit;
+    };
+    for j in 0..input.count() {
+        let id = match view.find(input.key16_only(j, seed)) {
+            Some(id) => id,
+            None => {
+                let id = tokens.find_slow(j, input, reference, seed);
+                view = tokens.view();
+                id
+            }
+        };
+        // Absent ids and ranks (`ABSENT`, or an entry of an earlier call: huge) become the
+        // marker, whose count is 0 in every row and whose row and column in every region no
+        // reference n-gram writes. Conditional moves, not branches: absent and present
+        // n-grams interleave on text pairs.
+        let id = select_unpredictable(id < mark, id, mark);
+        tally(0, id);
+        let mut cur = [id; K];
+        for n in 1..K {
+            let rank = table[entry::<S>(n, prev[n - 1], id)].wrapping_sub(tag);
+            let rank = select_unpredictable(rank < mark, rank, mark);
+            tally(n, rank);
+            cur[n] = rank;
+        }
+        prev = cur;
+    }
+    clipped
+}
