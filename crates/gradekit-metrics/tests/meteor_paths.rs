@@ -118,8 +118,34 @@ fn pair() -> impl Strategy<Value = (String, String)> {
         })
 }
 
+/// Long texts of unrelated words: dozens of positions left free by stage 1, so stage 2 pairs
+/// through its per-stem buckets rather than its scan of few positions.
+fn long_pair() -> impl Strategy<Value = (String, String)> {
+    (
+        prop::collection::vec(word(), 60..160),
+        prop::collection::vec(word(), 60..160),
+    )
+        .prop_map(|(h, r)| (h.join(" "), r.join(" ")))
+}
+
+/// Both paths on a pair, the general one in a thread of its own: the paths share their thread's
+/// stem caches, so a wrong stem cached by one would be read back by the other.
+fn check_apart(hyp: &str, refr: &str) -> Result<(), TestCaseError> {
+    let (h, r) = (nltk_tokenize(hyp), nltk_tokenize(refr));
+    let general = std::thread::spawn(move || meteor_tokens(&h, &r))
+        .join()
+        .map_err(|_| TestCaseError::fail("general path panicked"))?;
+    prop_assert_eq!(meteor(hyp, refr).to_bits(), general.to_bits());
+    Ok(())
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(3000))]
+
+    #[test]
+    fn string_path_matches_general_path_on_long_texts((hyp, refr) in long_pair()) {
+        check(&hyp, &refr)?;
+    }
 
     #[test]
     fn string_path_matches_general_path((hyp, refr) in pair()) {
@@ -127,6 +153,11 @@ proptest! {
         // The other direction and a text against itself (one cached tokenization).
         check(&refr, &hyp)?;
         check(&hyp, &hyp)?;
+    }
+
+    #[test]
+    fn string_path_matches_general_path_with_separate_caches((hyp, refr) in pair()) {
+        check_apart(&hyp, &refr)?;
     }
 
     #[test]

@@ -34,6 +34,7 @@
 //! Proof of parity: `tests/meteor_vectors.rs` (the dev vectors, thousands of random
 //! synonym-rich pairs scored by NLTK, and the Porter stemmer on a large word list).
 
+mod exact;
 mod intern;
 pub mod porter;
 pub mod wordnet;
@@ -41,7 +42,8 @@ pub mod wordnet;
 use std::cell::RefCell;
 
 use crate::tokenize::Tokens;
-use intern::{PairTable, StrTable, WordMemo, NONE};
+use exact::{Exact, Side};
+use intern::{StrTable, WordMemo, NONE};
 use wordnet::WordNet;
 
 /// NLTK's defaults, which azure-ai-evaluation passes explicitly.
@@ -171,6 +173,10 @@ const UNKNOWN: u32 = NONE - 1;
 /// Above this many candidate reference stems, stage 3 buckets them by lemma id.
 const BUCKET_FROM: usize = 32;
 
+/// Stage 2 pairs by scanning (`free hypothesis × free reference` compares, no table) up to
+/// this many compares, with at most 64 free reference positions.
+const SCAN_UP_TO: usize = 1024;
+
 /// Distinct words kept in a thread's stem cache before it is cleared (with the byte and
 /// synonym-id limits below: ~10 MB at most).
 const CACHE_LIMIT: usize = 1 << 16;
@@ -185,8 +191,8 @@ struct Scratch {
     /// to its left with the same key (bucketed linked lists, reused by stages 1 and 2).
     head: Vec<u32>,
     next: Vec<u32>,
-    /// Stage 1 on the tokenizer's lists: the reference's words and their free positions.
-    pairs: PairTable,
+    /// Stage 1 on the tokenizer's lists.
+    exact: Exact,
     /// Per hypothesis position: the reference position it is matched with, or [`NONE`].
     hyp_match: Vec<u32>,
     /// Number of matches so far.
@@ -285,6 +291,7 @@ impl Scratch {
         if let (Some(h), Some(r)) = (hyp.tokens(), refr.tokens()) {
             return self.exact_stage_tokens(h, r);
         }
+        self.exact.forget_keys();
         self.words.reset(refr.n());
         self.head.clear();
         self.next.clear();
@@ -309,41 +316,17 @@ impl Scratch {
         }
     }
 
-    /// [`Self::exact_stage`] on the tokenizer's lists, read in place: each word's key is its
-    /// lower-cased form's first 16 bytes as two words (an ASCII word is lower-cased in
-    /// registers, [`intern::lower_key`]) and one probe interns or pairs it ([`PairTable`]);
-    /// no word is copied.
+    /// [`Self::exact_stage`] on the tokenizer's lists, read in place ([`exact`]).
     fn exact_stage_tokens(&mut self, h: &Tokens, r: &Tokens) {
-        // A common tail of equal words pairs off position by position: the last hypothesis
-        // word takes the last reference position (the right-most of all), the one before it
-        // the position before that (every later one is taken), and so on. Comparing bytes is
-        // cheaper than hashing, and only the words before the tail enter the table.
-        let (hn, rn) = (h.len(), r.len());
-        let mut tail = 0;
-        while tail < hn.min(rn)
-            && intern::same_bytes(h.bytes_at(hn - 1 - tail), r.bytes_at(rn - 1 - tail))
-        {
-            self.pair(hn - 1 - tail, rn - 1 - tail);
-            tail += 1;
-        }
-        let (hn, rn) = (hn - tail, rn - tail);
-        self.next.clear();
-        self.next.resize(rn, NONE);
-        self.pairs.start(rn);
         let mut buf = std::mem::take(&mut self.lower_buf);
-        for j in 0..rn {
-            let k = intern::lower_key(r, j, self.pairs.seed(), &mut buf);
-            self.pairs.push_ref(&k, j as u32, &mut self.next, |f| {
-                intern::same_lowered(r, f as usize, r, j)
-            });
-        }
-        for i in (0..hn).rev() {
-            let k = intern::lower_key(h, i, self.pairs.seed(), &mut buf);
-            let same = |f: u32| intern::same_lowered(r, f as usize, h, i);
-            if let Some(j) = self.pairs.pop(&k, &self.next, same) {
-                self.pair(i, j as usize);
-            }
-        }
+        self.n_match += self.exact.run(
+            h,
+            r,
+            self.memo.seed(),
+            &mut buf,
+            &mut self.hyp_match,
+            &mut self.ref_free,
+        );
         self.lower_buf = buf;
     }
 
@@ -356,55 +339,82 @@ impl Scratch {
             self.clear_caches();
         }
         // The positions stage 1 left free (usually a few): stages 2 and 3 work on these lists,
-        // `hyp_s[k]` / `ref_s[k]` being the stem ids of `free_h[k]` / `free_r[k]`.
+        // `hyp_s[k]` / `ref_s[k]` being the stem ids of `free_h[k]` / `free_r[k]`. (Gathered
+        // without a branch per position: which positions are free is a coin flip.)
         let mut free_h = std::mem::take(&mut self.free_h);
         let mut free_r = std::mem::take(&mut self.free_r);
-        free_h.clear();
-        free_r.clear();
-        free_h.extend((0..hyp.n()).filter(|&i| self.hyp_free(i)).map(|i| i as u32));
-        free_r.extend(
-            (0..refr.n())
-                .filter(|&j| self.ref_free[j])
-                .map(|j| j as u32),
-        );
+        gather(&mut free_h, self.hyp_match.iter().map(|&m| m == NONE));
+        gather(&mut free_r, self.ref_free.iter().copied());
         let mut hyp_s = std::mem::take(&mut self.hyp_s);
         let mut ref_s = std::mem::take(&mut self.ref_s);
         hyp_s.clear();
         ref_s.clear();
         let mut buf = std::mem::take(&mut self.lower_buf);
         for &i in &free_h {
-            hyp_s.push(self.stem_id(hyp.lower(i as usize, &mut buf)));
+            hyp_s.push(self.stem_at(hyp, Side::Hyp, i as usize, &mut buf));
         }
         for &j in &free_r {
-            ref_s.push(self.stem_id(refr.lower(j as usize, &mut buf)));
+            ref_s.push(self.stem_at(refr, Side::Ref, j as usize, &mut buf));
         }
         self.lower_buf = buf;
-        // Buckets of free reference positions per stem (as indices into `free_r`), right-most
-        // on top. The heads live in `stem_info` (indexed by the cached stem ids), all-NONE
-        // between calls.
         if self.stem_info.len() < self.stems.len() {
             self.stem_info.resize(self.stems.len(), StemInfo::default());
         }
-        self.next.clear();
-        self.next.resize(free_r.len(), NONE);
-        for (k, &s) in ref_s.iter().enumerate() {
-            self.next[k] = self.stem_info[s as usize].head;
-            self.stem_info[s as usize].head = k as u32;
-        }
-        for (&i, &s) in free_h.iter().zip(&hyp_s).rev() {
-            let k = self.stem_info[s as usize].head;
-            if k != NONE {
-                self.stem_info[s as usize].head = self.next[k as usize];
-                self.pair(i as usize, free_r[k as usize] as usize);
+        if free_r.len() <= 64 && free_h.len() * free_r.len() <= SCAN_UP_TO {
+            pair_small(&hyp_s, &ref_s, |kh, kr| {
+                if let (Some(&i), Some(&j)) = (free_h.get(kh), free_r.get(kr)) {
+                    self.pair(i as usize, j as usize);
+                }
+            });
+        } else {
+            // Buckets of free reference positions per stem (as indices into `free_r`),
+            // right-most on top. The heads live in `stem_info` (indexed by the cached stem
+            // ids), all-NONE between calls.
+            self.next.clear();
+            self.next.resize(free_r.len(), NONE);
+            for (k, &s) in ref_s.iter().enumerate() {
+                self.next[k] = self.stem_info[s as usize].head;
+                self.stem_info[s as usize].head = k as u32;
             }
-        }
-        for &s in &ref_s {
-            self.stem_info[s as usize].head = NONE;
+            for (&i, &s) in free_h.iter().zip(&hyp_s).rev() {
+                let k = self.stem_info[s as usize].head;
+                if k != NONE {
+                    self.stem_info[s as usize].head = self.next[k as usize];
+                    self.pair(i as usize, free_r[k as usize] as usize);
+                }
+            }
+            for &s in &ref_s {
+                self.stem_info[s as usize].head = NONE;
+            }
         }
         self.free_h = free_h;
         self.free_r = free_r;
         self.hyp_s = hyp_s;
         self.ref_s = ref_s;
+    }
+
+    /// Stem id of word `i` of `side` (list `w`). Stage 1 on the tokenizer's lists kept the
+    /// word's lower-cased key, made with the memo's seed: a word of at most 16 bytes is looked
+    /// up by it directly (its bytes are the key's), without lower-casing or hashing it again.
+    #[inline]
+    fn stem_at<W: Words + ?Sized>(&mut self, w: &W, side: Side, i: usize, buf: &mut String) -> u32 {
+        if let Some(&k) = self.exact.key(side, i) {
+            if k.len as usize <= WordMemo::MAX_KEY {
+                if let Some(s) = self.memo.get(&k) {
+                    return s;
+                }
+                let mut bytes = [0u8; 16];
+                bytes[..8].copy_from_slice(&k.w0.to_le_bytes());
+                bytes[8..].copy_from_slice(&k.w1.to_le_bytes());
+                if let Some(Ok(lowered)) = bytes.get(..k.len as usize).map(std::str::from_utf8) {
+                    porter::stem_with(lowered, &mut self.stem_buf, &mut self.porter_buf);
+                    let (s, _) = self.stems.intern(&self.stem_buf);
+                    self.memo.insert(&k, s);
+                    return s;
+                }
+            }
+        }
+        self.stem_id(w.lower(i, buf))
     }
 
     /// Forget the cross-call stem and synonym caches (they are bounded by [`CACHE_LIMIT`]).
@@ -549,6 +559,46 @@ impl Scratch {
     }
 }
 
+/// Sets `out` to the indices of the `true` flags, ascending, without a branch per flag.
+fn gather(out: &mut Vec<u32>, flags: impl ExactSizeIterator<Item = bool>) {
+    out.clear();
+    out.resize(flags.len(), 0);
+    let mut n = 0;
+    for (i, f) in flags.enumerate() {
+        if let Some(slot) = out.get_mut(n) {
+            *slot = i as u32;
+        }
+        n += usize::from(f);
+    }
+    out.truncate(n);
+}
+
+/// Stage 2's walk on few free positions (at most 64 reference ones): each hypothesis stem,
+/// last first, takes the right-most still free reference position with the same stem, found
+/// as the highest bit of a mask of the equal ones; `pair(kh, kr)` gets the indices into
+/// `hyp_s` and `ref_s`. No table (the per-stem buckets are in a large cross-call array, one
+/// likely cache miss per stem), and no branch per compare.
+fn pair_small(hyp_s: &[u32], ref_s: &[u32], mut pair: impl FnMut(usize, usize)) {
+    let mut free = match ref_s.len() {
+        0 => return,
+        n @ 1..=63 => (1u64 << n) - 1,
+        _ => u64::MAX,
+    };
+    for (kh, &s) in hyp_s.iter().enumerate().rev() {
+        let same = ref_s
+            .iter()
+            .take(64)
+            .enumerate()
+            .fold(0u64, |m, (k, &t)| m | (u64::from(t == s) << k));
+        let hit = same & free;
+        if hit != 0 {
+            let kr = 63 - hit.leading_zeros() as usize;
+            free &= !(1u64 << kr);
+            pair(kh, kr);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -568,6 +618,43 @@ mod tests {
             ),
             0.0
         );
+    }
+
+    /// Stage 2's walk as NLTK writes it: each hypothesis item, last first, takes the
+    /// right-most unused equal reference item.
+    fn naive_pairs(hyp_s: &[u32], ref_s: &[u32]) -> Vec<(usize, usize)> {
+        let mut used = vec![false; ref_s.len()];
+        let mut out = Vec::new();
+        for kh in (0..hyp_s.len()).rev() {
+            if let Some(kr) = (0..ref_s.len())
+                .rev()
+                .find(|&kr| !used[kr] && ref_s[kr] == hyp_s[kh])
+            {
+                used[kr] = true;
+                out.push((kh, kr));
+            }
+        }
+        out
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn pair_small_is_the_naive_walk(
+            hyp_s in proptest::collection::vec(0u32..6, 0..70),
+            ref_s in proptest::collection::vec(0u32..6, 0..=64),
+        ) {
+            let mut got = Vec::new();
+            pair_small(&hyp_s, &ref_s, |kh, kr| got.push((kh, kr)));
+            proptest::prop_assert_eq!(got, naive_pairs(&hyp_s, &ref_s));
+        }
+
+        #[test]
+        fn gather_lists_the_true_flags(flags in proptest::collection::vec(proptest::bool::ANY, 0..100)) {
+            let mut out = vec![7, 7];
+            gather(&mut out, flags.iter().copied());
+            let want: Vec<u32> = (0..flags.len() as u32).filter(|&i| flags[i as usize]).collect();
+            proptest::prop_assert_eq!(out, want);
+        }
     }
 
     #[test]

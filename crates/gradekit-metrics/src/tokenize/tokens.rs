@@ -49,6 +49,13 @@ impl Tokens {
         self.text.get(start..end)
     }
 
+    /// The text buffer and each token's byte range in it, for readers that load a token's
+    /// bytes together with the bytes after it (meteor keys a word by one 16-byte load).
+    #[inline(always)]
+    pub(crate) fn raw_parts(&self) -> (&[u8], &[(usize, usize)]) {
+        (self.text.as_bytes(), &self.spans)
+    }
+
     /// The bytes of the `i`-th token (empty when out of range).
     #[inline]
     pub(crate) fn bytes_at(&self, i: usize) -> &[u8] {

@@ -1,0 +1,420 @@
+//! Stage 1 of METEOR (exact matches of the lower-cased words) on the tokenizer's lists, read
+//! in place: NLTK's `_match_enums`, where each hypothesis word, last first, takes the right-most
+//! unmatched reference position holding the same word.
+//!
+//! What it costs is mostly branch mispredictions, not instructions: whether a reference word is
+//! new or seen, whether a hypothesis word is in the reference, how long a word is — all are
+//! coin flips on real text. So every step is written to branch only on what is nearly always
+//! the same:
+//!
+//! * a common tail of equal words pairs off position by position (the last hypothesis word
+//!   takes the last reference position, the right-most of all; the one before it the position
+//!   before that, every later one being taken; ...) and is compared by one masked 16-byte load
+//!   per side, whatever the word's length;
+//! * every other word is keyed by one masked 16-byte load of its bytes in the token buffer,
+//!   lower-cased in registers ([`ascii_key`]; a word over 16 bytes, not ASCII, or at the very
+//!   end of the buffer goes through `str.lower()`, [`lower_key_slow`]);
+//! * the per-call table ([`Exact`]) is at most a quarter full, so a word's home slot is nearly
+//!   always either empty or its own: that case (new word or seen word, pop or no partner) is
+//!   handled with selects instead of branches, and only a collision probes on.
+//!
+//! The keys are kept per position ([`Exact::key`]): they are the exact keys of the lower-cased
+//! words (for words of at most 16 bytes), which stage 2 looks the words' stems up by without
+//! lower-casing or hashing them again. `tests/meteor_paths.rs` holds this path equal to the
+//! general one (`meteor_tokens`) on random texts of every key shape.
+
+use std::hint::select_unpredictable;
+
+use crate::fasthash::{Key16, Seed};
+use crate::tokenize::Tokens;
+
+use super::intern::NONE;
+use super::porter::{py_lower, py_lower_in};
+
+/// The high bit of every byte.
+const HIGH: u64 = 0x8080_8080_8080_8080;
+
+/// `MASK[n]`: the mask of the first `n` bytes of a little-endian 16-byte word (n ≤ 16).
+const MASK: [u128; 17] = {
+    let mut m = [0u128; 17];
+    let mut n = 1;
+    while n <= 16 {
+        m[n] = u128::MAX >> (128 - 8 * n);
+        n += 1;
+    }
+    m
+};
+
+/// `w` with the ASCII capitals of its bytes lower-cased (every byte of `w` must be below 0x80:
+/// then adding 0x3f sets a byte's high bit exactly when it is ≥ `A`, adding 0x25 when it is
+/// > `Z`, and no addition carries into the next byte).
+#[inline(always)]
+fn ascii_lower_word(w: u64) -> u64 {
+    let ge_a = w.wrapping_add(0x3f3f_3f3f_3f3f_3f3f);
+    let gt_z = w.wrapping_add(0x2525_2525_2525_2525);
+    w | ((ge_a & !gt_z & HIGH) >> 2)
+}
+
+/// The 16 bytes of `text` from `start` (if there are that many).
+#[inline(always)]
+fn window(text: &[u8], start: usize) -> Option<u128> {
+    let w = text.get(start..)?.first_chunk::<16>()?;
+    Some(u128::from_le_bytes(*w))
+}
+
+/// The [`Key16`] of the word `text[start..end]` lower-cased, if it is ASCII, at most 16 bytes
+/// long and followed by enough bytes that one 16-byte load covers it: the load is masked to the
+/// word's length, its capitals are lower-cased in the two key words, and the hash is
+/// [`Seed::hash16`] of them — what [`Seed::key16`] gives the lower-cased bytes, which is how
+/// every other word is keyed ([`lower_key_slow`]).
+#[inline(always)]
+fn ascii_key(text: &[u8], (start, end): (usize, usize), seed: &Seed) -> Option<Key16> {
+    let n = end.wrapping_sub(start);
+    let v = window(text, start)? & *MASK.get(n)?;
+    let (w0, w1) = (v as u64, (v >> 64) as u64);
+    if (w0 | w1) & HIGH != 0 {
+        return None;
+    }
+    let (w0, w1) = (ascii_lower_word(w0), ascii_lower_word(w1));
+    Some(Key16 {
+        hash: seed.hash16(w0, w1, n),
+        w0,
+        w1,
+        len: n as u32,
+    })
+}
+
+/// The [`Key16`] of word `i` of `t` lower-cased as Python's `str.lower()` does
+/// ([`ascii_key`] where it applies, else [`lower_key_slow`]), as [`Exact::run`] keys it.
+#[cfg(test)]
+fn lower_key(t: &Tokens, i: usize, seed: &Seed, buf: &mut String) -> Key16 {
+    let (text, spans) = t.raw_parts();
+    match spans.get(i).and_then(|&span| ascii_key(text, span, seed)) {
+        Some(k) => k,
+        None => lower_key_slow(t, i, seed, buf),
+    }
+}
+
+/// [`lower_key`] of a word over 16 bytes, not ASCII, or too near the end of the token buffer
+/// for one 16-byte load.
+#[inline(never)]
+fn lower_key_slow(t: &Tokens, i: usize, seed: &Seed, buf: &mut String) -> Key16 {
+    let word = t.get(i).unwrap_or_default();
+    seed.key16(py_lower_in(word, buf).as_bytes())
+}
+
+/// Whether the words `a_text[a]` and `b_text[b]` (byte ranges) are the same bytes: one masked
+/// 16-byte load per side for words of at most 16 bytes, whatever their length.
+#[inline(always)]
+fn same_word(a_text: &[u8], a: (usize, usize), b_text: &[u8], b: (usize, usize)) -> bool {
+    let n = a.1.wrapping_sub(a.0);
+    if n != b.1.wrapping_sub(b.0) {
+        return false;
+    }
+    match (window(a_text, a.0), window(b_text, b.0), MASK.get(n)) {
+        (Some(x), Some(y), Some(&m)) => (x ^ y) & m == 0,
+        _ => match (a_text.get(a.0..a.1), b_text.get(b.0..b.1)) {
+            (Some(x), Some(y)) => x == y,
+            _ => false,
+        },
+    }
+}
+
+/// Whether word `a` of `ta` and word `b` of `tb` are equal once lower-cased (Python's
+/// `str.lower()`); called only for words over 16 bytes whose keys are equal.
+#[cold]
+fn same_lowered(ta: &Tokens, a: usize, tb: &Tokens, b: usize) -> bool {
+    let (x, y) = (ta.get(a).unwrap_or_default(), tb.get(b).unwrap_or_default());
+    if x.is_ascii() && y.is_ascii() {
+        x.eq_ignore_ascii_case(y)
+    } else {
+        py_lower(x) == py_lower(y)
+    }
+}
+
+/// Stage 1's buffers, reused by every call: the per-call table of the reference's distinct
+/// words, each slot holding the word's exact [`Key16`] (words of at most 16 bytes — nearly all —
+/// compare without touching their bytes) and its stack of free reference positions (right-most
+/// on top, linked through `next`). Slots are live only while they carry the current call's
+/// stamp, so nothing is cleared between calls; a call uses the first `2^k ≥ 4·|reference|`
+/// slots.
+#[derive(Debug, Default)]
+pub(super) struct Exact {
+    slots: Vec<Slot>,
+    mask: usize,
+    stamp: u32,
+    next: Vec<u32>,
+    /// The lower-cased keys of the words before the common tail, by position.
+    hkeys: Vec<Key16>,
+    rkeys: Vec<Key16>,
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+struct Slot {
+    w0: u64,
+    w1: u64,
+    /// Key length (saturated), as in [`Key16`].
+    len: u32,
+    /// The call this slot belongs to (0: never used).
+    stamp: u32,
+    /// Right-most free reference position holding the word, or [`NONE`].
+    head: u32,
+    /// First reference position of the word (to compare the bytes of words over 16 bytes).
+    first: u32,
+}
+
+/// A key slot's filler.
+const NO_KEY: Key16 = Key16 {
+    hash: 0,
+    w0: 0,
+    w1: 0,
+    len: 0,
+};
+
+/// Which side of the pair a position is on.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Side {
+    Hyp,
+    Ref,
+}
+
+impl Exact {
+    /// Starts a call whose reference has `n` words (before the common tail).
+    fn start(&mut self, n: usize) {
+        let cap = n.saturating_mul(4).next_power_of_two().max(16);
+        if self.slots.len() < cap {
+            self.slots.resize(cap, Slot::default());
+        }
+        self.mask = cap - 1;
+        self.stamp = self.stamp.wrapping_add(1);
+        if self.stamp == 0 {
+            // Wrapped: forget every old stamp.
+            self.slots.iter_mut().for_each(|s| s.stamp = 0);
+            self.stamp = 1;
+        }
+    }
+
+    /// The lower-cased key stage 1 computed for position `i` of `side` (`None` for a position of
+    /// the common tail, which stage 1 always matches, or when stage 1 has not keyed the call).
+    #[inline(always)]
+    pub(super) fn key(&self, side: Side, i: usize) -> Option<&Key16> {
+        match side {
+            Side::Hyp => self.hkeys.get(i),
+            Side::Ref => self.rkeys.get(i),
+        }
+    }
+
+    /// Forgets the keys of the last call (stage 1 ran on other lists).
+    pub(super) fn forget_keys(&mut self) {
+        self.hkeys.clear();
+        self.rkeys.clear();
+    }
+
+    /// Stage 1 on hypothesis `h` and reference `r`: records each match in `hyp_match` (the
+    /// reference position of each hypothesis position, [`NONE`]-filled on entry, one entry per
+    /// word of `h`) and `ref_free` (`true`-filled, one per word of `r`), and returns the number
+    /// of matches. Keys are computed with `seed` (stage 2's word memo's, so they are its keys).
+    pub(super) fn run(
+        &mut self,
+        h: &Tokens,
+        r: &Tokens,
+        seed: &Seed,
+        buf: &mut String,
+        hyp_match: &mut [u32],
+        ref_free: &mut [bool],
+    ) -> usize {
+        let (ht, hs) = h.raw_parts();
+        let (rt, rs) = r.raw_parts();
+        let hs = hs.get(..hyp_match.len()).unwrap_or(hs);
+        let rs = rs.get(..ref_free.len()).unwrap_or(rs);
+        self.forget_keys();
+
+        let mut tail = 0;
+        let common = hs.len().min(rs.len());
+        while tail < common {
+            let (i, j) = (hs.len() - 1 - tail, rs.len() - 1 - tail);
+            if !same_word(ht, hs[i], rt, rs[j]) {
+                break;
+            }
+            hyp_match[i] = j as u32;
+            ref_free[j] = false;
+            tail += 1;
+        }
+        let hs = &hs[..hs.len() - tail];
+        let rs = &rs[..rs.len() - tail];
+        if hs.is_empty() || rs.is_empty() {
+            return tail;
+        }
+
+        self.start(rs.len());
+        let (mask, stamp) = (self.mask, self.stamp);
+        self.next.clear();
+        self.next.resize(rs.len(), NONE);
+        self.rkeys.resize(rs.len(), NO_KEY);
+        self.hkeys.resize(hs.len(), NO_KEY);
+        let slots = &mut self.slots[..];
+        let next = &mut self.next[..];
+
+        // Every reference word onto its word's stack (a new slot if the word is new).
+        for (j, (&span, key)) in rs.iter().zip(self.rkeys.iter_mut()).enumerate() {
+            let k = match ascii_key(rt, span, seed) {
+                Some(k) => k,
+                None => lower_key_slow(r, j, seed, buf),
+            };
+            *key = k;
+            let home = (k.hash >> 32) as usize & mask;
+            let (at, found) = match first_probe(slots, home, stamp, &k) {
+                Some(hit) => hit,
+                None => probe(slots, mask, home, stamp, &k, |first| {
+                    same_lowered(r, first as usize, r, j)
+                }),
+            };
+            let s = slots.get(at).copied().unwrap_or_default();
+            if let Some(n) = next.get_mut(j) {
+                *n = select_unpredictable(found, s.head, NONE);
+            }
+            if let Some(slot) = slots.get_mut(at) {
+                *slot = Slot {
+                    w0: k.w0,
+                    w1: k.w1,
+                    len: k.len,
+                    stamp,
+                    head: j as u32,
+                    first: select_unpredictable(found, s.first, j as u32),
+                };
+            }
+        }
+
+        // Each hypothesis word, last first, pops the top of its word's stack, if any.
+        let mut matched = tail;
+        for (i, (&span, key)) in hs.iter().zip(self.hkeys.iter_mut()).enumerate().rev() {
+            let k = match ascii_key(ht, span, seed) {
+                Some(k) => k,
+                None => lower_key_slow(h, i, seed, buf),
+            };
+            *key = k;
+            let home = (k.hash >> 32) as usize & mask;
+            let (at, found) = match first_probe(slots, home, stamp, &k) {
+                Some(hit) => hit,
+                None => probe(slots, mask, home, stamp, &k, |first| {
+                    same_lowered(r, first as usize, h, i)
+                }),
+            };
+            let Some(slot) = slots.get_mut(at) else {
+                continue;
+            };
+            let j = select_unpredictable(found, slot.head, NONE);
+            let hit = j != NONE;
+            let jj = select_unpredictable(hit, j as usize, 0);
+            let after = next.get(jj).copied().unwrap_or(NONE);
+            // Unmatched: `at` is an empty slot (its head is dead) or the word's stack is empty.
+            slot.head = select_unpredictable(hit, after, slot.head);
+            if let Some(m) = hyp_match.get_mut(i) {
+                *m = j;
+            }
+            if let Some(f) = ref_free.get_mut(jj) {
+                *f &= !hit;
+            }
+            matched += usize::from(hit);
+        }
+        matched
+    }
+}
+
+/// The home slot's verdict on key `k` when it is decisive: `(home, true)` if it holds `k` (a
+/// word of at most 16 bytes), `(home, false)` if it is empty; `None` when the probe must go on
+/// (another word, or a word over 16 bytes whose bytes must be compared). Branch-free.
+#[inline(always)]
+fn first_probe(slots: &[Slot], home: usize, stamp: u32, k: &Key16) -> Option<(usize, bool)> {
+    let s = slots.get(home)?;
+    let live = s.stamp == stamp;
+    let differ = (s.w0 ^ k.w0) | (s.w1 ^ k.w1) | u64::from(s.len ^ k.len) | u64::from(k.len > 16);
+    // Decisive unless live and different. `black_box` keeps the compiler from splitting the
+    // test into a branch on `live` (a coin flip) and one on `differ`: one rarely taken branch
+    // remains, whose operand's latency the branch predictor hides.
+    let collides = std::hint::black_box(select_unpredictable(live, differ, 0));
+    if collides != 0 {
+        return None;
+    }
+    Some((home, live))
+}
+
+/// Linear probing from `home` for key `k`: `(slot, true)` where it is, or `(empty slot,
+/// false)`. `same_long(first)` compares a word over 16 bytes with the word at reference
+/// position `first` once their keys agree. (The table is at most a quarter full, so an empty
+/// slot is always reached.)
+#[inline(never)]
+fn probe(
+    slots: &[Slot],
+    mask: usize,
+    home: usize,
+    stamp: u32,
+    k: &Key16,
+    same_long: impl Fn(u32) -> bool,
+) -> (usize, bool) {
+    let mut at = home;
+    while let Some(s) = slots.get(at) {
+        if s.stamp != stamp {
+            return (at, false);
+        }
+        if s.w0 == k.w0 && s.w1 == k.w1 && s.len == k.len && (k.len <= 16 || same_long(s.first)) {
+            return (at, true);
+        }
+        at = (at + 1) & mask;
+    }
+    (home, false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn same_word_is_byte_equality() {
+        for n in 1..40usize {
+            let a: Vec<u8> = (0..n).map(|k| b'a' + (k % 26) as u8).collect();
+            let text = format!(
+                "{} {} x",
+                String::from_utf8_lossy(&a),
+                String::from_utf8_lossy(&a)
+            );
+            let t = text.as_bytes();
+            // The same word at two places; then the word against itself one byte longer or
+            // with any one byte flipped.
+            assert!(same_word(t, (0, n), t, (n + 1, 2 * n + 1)));
+            assert!(!same_word(t, (0, n), t, (n + 1, 2 * n + 2)));
+            for k in 0..n {
+                let mut c = text.clone().into_bytes();
+                c[n + 1 + k] ^= 1;
+                assert!(!same_word(t, (0, n), &c, (n + 1, 2 * n + 1)), "{n} {k}");
+            }
+            // At the very end of the buffer (no 16-byte window).
+            let end = &t[..2 * n + 1];
+            assert!(same_word(t, (0, n), end, (n + 1, 2 * n + 1)));
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        /// The in-place key of a word is the exact key of its `str.lower()`, whatever sits
+        /// beside it in the token buffer.
+        #[test]
+        fn lower_key_is_the_key_of_the_lowered_word(
+            before in "[a-zA-Z]{0,20}",
+            word in prop_oneof!["[a-zA-Z0-9'.,-]{1,24}", "[a-zA-Zé]{1,20}", any::<String>()],
+            after in "[a-zA-Z]{0,20}",
+        ) {
+            let mut t = Tokens::new();
+            t.push_literal(&before);
+            t.push_literal(&word);
+            t.push_literal(&after);
+            let i = usize::from(!before.is_empty());
+            prop_assume!(!word.is_empty());
+            let seed = Seed::default();
+            let lowered = py_lower(&word);
+            prop_assert_eq!(lower_key(&t, i, &seed, &mut String::new()), seed.key16(lowered.as_bytes()));
+        }
+    }
+}
