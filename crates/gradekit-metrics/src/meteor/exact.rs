@@ -14,7 +14,7 @@
 //! * every other word is keyed by one masked 16-byte load of its bytes in the token buffer,
 //!   lower-cased in registers ([`ascii_key`]; a word over 16 bytes, not ASCII, or at the very
 //!   end of the buffer goes through `str.lower()`, [`lower_key_slow`]);
-//! * the per-call table ([`Exact`]) is at most a quarter full, so a word's home slot is nearly
+//! * the per-call table ([`Exact`]) is at most an eighth full, so a word's home slot is nearly
 //!   always either empty or its own: that case (new word or seen word, pop or no partner) is
 //!   handled with selects instead of branches, and only a collision probes on.
 //!
@@ -136,7 +136,7 @@ fn same_lowered(ta: &Tokens, a: usize, tb: &Tokens, b: usize) -> bool {
 /// words, each slot holding the word's exact [`Key16`] (words of at most 16 bytes — nearly all —
 /// compare without touching their bytes) and its stack of free reference positions (right-most
 /// on top, linked through `next`). Slots are live only while they carry the current call's
-/// stamp, so nothing is cleared between calls; a call uses the first `2^k ≥ 4·|reference|`
+/// stamp, so nothing is cleared between calls; a call uses the first `2^k ≥ 8·|reference|`
 /// slots.
 #[derive(Debug, Default)]
 pub(super) struct Exact {
@@ -181,7 +181,7 @@ pub(super) enum Side {
 impl Exact {
     /// Starts a call whose reference has `n` words (before the common tail).
     fn start(&mut self, n: usize) {
-        let cap = n.saturating_mul(4).next_power_of_two().max(16);
+        let cap = n.saturating_mul(8).next_power_of_two().max(16);
         if self.slots.len() < cap {
             self.slots.resize(cap, Slot::default());
         }
@@ -341,7 +341,7 @@ fn first_probe(slots: &[Slot], home: usize, stamp: u32, k: &Key16) -> Option<(us
 
 /// Linear probing from `home` for key `k`: `(slot, true)` where it is, or `(empty slot,
 /// false)`. `same_long(first)` compares a word over 16 bytes with the word at reference
-/// position `first` once their keys agree. (The table is at most a quarter full, so an empty
+/// position `first` once their keys agree. (The table is at most an eighth full, so an empty
 /// slot is always reached.)
 #[inline(never)]
 fn probe(
