@@ -257,15 +257,12 @@ impl Exact {
 
         // Every reference word onto its word's stack (a new slot if the word is new).
         for (j, (&span, key)) in rs.iter().zip(self.rkeys.iter_mut()).enumerate() {
-            let k = match ascii_key(rt, span, seed) {
-                Some(k) => k,
-                None => lower_key_slow(r, j, seed, buf),
-            };
-            *key = k;
+            let k = keyed(key, rt, span, seed, || lower_key_slow(r, j, seed, buf));
             let home = (k.hash >> 32) as usize & mask;
             let (at, found) = match first_probe(slots, home, stamp, &k) {
                 Some(hit) => hit,
-                None => probe(slots, mask, home, stamp, &k, |first| {
+                // The key in the list, not `k`: `k` stays in registers.
+                None => probe(slots, mask, home, stamp, key, |first| {
                     same_lowered(r, first as usize, r, j)
                 }),
             };
@@ -288,15 +285,12 @@ impl Exact {
         // Each hypothesis word, last first, pops the top of its word's stack, if any.
         let mut matched = tail;
         for (i, (&span, key)) in hs.iter().zip(self.hkeys.iter_mut()).enumerate().rev() {
-            let k = match ascii_key(ht, span, seed) {
-                Some(k) => k,
-                None => lower_key_slow(h, i, seed, buf),
-            };
-            *key = k;
+            let k = keyed(key, ht, span, seed, || lower_key_slow(h, i, seed, buf));
             let home = (k.hash >> 32) as usize & mask;
             let (at, found) = match first_probe(slots, home, stamp, &k) {
                 Some(hit) => hit,
-                None => probe(slots, mask, home, stamp, &k, |first| {
+                // The key in the list, not `k`: `k` stays in registers.
+                None => probe(slots, mask, home, stamp, key, |first| {
                     same_lowered(r, first as usize, h, i)
                 }),
             };
@@ -318,6 +312,37 @@ impl Exact {
             matched += usize::from(hit);
         }
         matched
+    }
+}
+
+/// Sets `*key` to the key of the word `text[span]` ([`ascii_key`], else `slow()`) and returns
+/// it. (The slow path's key, returned through memory, is read back field by field rather than
+/// merged with the fast path's as a whole, which would keep every key in memory.)
+#[inline(always)]
+fn keyed(
+    key: &mut Key16,
+    text: &[u8],
+    span: (usize, usize),
+    seed: &Seed,
+    slow: impl FnOnce() -> Key16,
+) -> Key16 {
+    match ascii_key(text, span, seed) {
+        Some(k) => {
+            key.hash = k.hash;
+            key.w0 = k.w0;
+            key.w1 = k.w1;
+            key.len = k.len;
+            k
+        }
+        None => {
+            *key = slow();
+            Key16 {
+                hash: key.hash,
+                w0: key.w0,
+                w1: key.w1,
+                len: key.len,
+            }
+        }
     }
 }
 
