@@ -5,7 +5,7 @@ use crate::context::{EvalContext, GradeInput};
 use crate::graders::multi::Multi;
 use crate::graders::Leaf;
 use crate::name::generated_name;
-use crate::result::{Failure, GradeResult, Usage};
+use crate::result::{Compact, Failure, GradeResult, Usage};
 use crate::EngineOptions;
 use gradekit_model::{ConfigErrors, ErrorFlags, Grader, RunResponse, SampleParts};
 use indexmap::IndexMap;
@@ -234,6 +234,63 @@ impl CompiledGrader {
         self.grade_inner(input, None)
     }
 
+    /// [`Self::grade_input`] for one of a run of samples graded back to back on one thread,
+    /// reading the clock once per sample instead of twice: `clock` holds when this sample's
+    /// grading began — for the first sample a fresh `Instant::now()`, for the next ones what
+    /// this call left in it for the sample before — and is left at the end of this one. The
+    /// result's `execution_time` runs from start to end, so it also holds what the caller did
+    /// between the two calls (for `score`: lending the sample's strings, a few dozen
+    /// nanoseconds; a clock read is ~20 ns, rouge_l grades a pair in ~0.9 µs).
+    pub fn grade_input_since(&self, input: &dyn GradeInput, clock: &mut Instant) -> GradeResult {
+        self.grade_timed(input, None, Some(clock))
+    }
+
+    /// [`Self::grade_input_since`] in [`Compact`] form: equal to `Compact::new` of its result
+    /// (the time aside). A single grader's clean sample is answered without building the
+    /// full result.
+    pub fn grade_compact_since(&self, input: &dyn GradeInput, clock: &mut Instant) -> Compact {
+        let Root::Leaf(leaf) = &self.root else {
+            return Compact::new(self.grade_input_since(input, clock));
+        };
+        if let Some(r) = self.oversized(input) {
+            return Compact::Full(Box::new(r));
+        }
+        let start = *clock;
+        let mut usage = Usage::default();
+        let graded = leaf.grade(input, &mut usage);
+        *clock = Instant::now();
+        let execution_time = clock.saturating_duration_since(start).as_secs_f64();
+        let mut errors = ErrorFlags::default();
+        let reward = match graded {
+            Ok(r) if r.is_finite() => {
+                if usage.total.is_none() && usage.per_model.is_empty() {
+                    return Compact::Clean {
+                        reward: r,
+                        execution_time,
+                    };
+                }
+                r
+            }
+            Ok(_) => {
+                crate::result::Failure::Other.apply(&mut errors);
+                0.0
+            }
+            Err(f) => {
+                f.apply(&mut errors);
+                0.0
+            }
+        };
+        Compact::Full(Box::new(GradeResult {
+            reward,
+            sub_rewards: IndexMap::new(),
+            errors,
+            execution_time,
+            sampled_model_name: usage.sampled_model_name(),
+            token_usage: usage.total,
+            usage_per_model: usage.per_model,
+        }))
+    }
+
     /// Like [`Self::grade`], but a multi grader stops between sub-graders once `cancel` fires
     /// (the sample is then answered `other_error`, "cancelled").
     pub fn grade_cancellable(&self, ctx: &EvalContext, cancel: &Cancel) -> GradeResult {
@@ -258,10 +315,23 @@ impl CompiledGrader {
     }
 
     pub(crate) fn grade_inner(&self, ctx: &dyn GradeInput, cancel: Option<&Cancel>) -> GradeResult {
+        self.grade_timed(ctx, cancel, None)
+    }
+
+    /// Grades one sample, timed from `clock` when given (and leaves the end in it), else from
+    /// now. One function builds the result in place: a [`GradeResult`] is ~400 bytes, and
+    /// moving it through helpers costs more than a clock read saves.
+    #[inline]
+    fn grade_timed(
+        &self,
+        ctx: &dyn GradeInput,
+        cancel: Option<&Cancel>,
+        clock: Option<&mut Instant>,
+    ) -> GradeResult {
         if let Some(r) = self.oversized(ctx) {
             return r;
         }
-        let start = Instant::now();
+        let start = clock.as_deref().copied().unwrap_or_else(Instant::now);
         let mut usage = Usage::default();
         let (reward, sub_rewards, errors) = match &self.root {
             Root::Leaf(leaf) => {
@@ -284,11 +354,15 @@ impl CompiledGrader {
                 (o.reward, o.sub_rewards, o.errors)
             }
         };
+        let end = Instant::now();
+        if let Some(c) = clock {
+            *c = end;
+        }
         GradeResult {
             reward,
             sub_rewards,
             errors,
-            execution_time: start.elapsed().as_secs_f64(),
+            execution_time: end.saturating_duration_since(start).as_secs_f64(),
             sampled_model_name: usage.sampled_model_name(),
             token_usage: usage.total,
             usage_per_model: usage.per_model,
@@ -401,6 +475,62 @@ pub(crate) fn failed(f: Failure, execution_time: f64) -> GradeResult {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// `grade_compact_since` is `Compact::new` of `grade` (times aside) for clean, failed,
+    /// refused and multi results, and leaves the clock at the end of the sample.
+    #[test]
+    fn the_compact_result_is_the_full_one_compacted() {
+        let untimed = |c: Compact| match c {
+            Compact::Clean { reward, .. } => Compact::Clean {
+                reward,
+                execution_time: 0.0,
+            },
+            Compact::Full(mut r) => {
+                r.execution_time = 0.0;
+                Compact::Full(r)
+            }
+        };
+        let opts = EngineOptions {
+            max_field_bytes: 64,
+            ..EngineOptions::default()
+        };
+        let graders = [
+            json!({"type": "string_check", "operation": "eq",
+                   "input": "{{ sample.output_text }}", "reference": "{{ item.reference }}"}),
+            json!({"type": "text_similarity", "evaluation_metric": "rouge_l",
+                   "input": "{{ sample.output_text }}", "reference": "{{ item.reference }}"}),
+            json!({"type": "text_similarity", "evaluation_metric": "bleu",
+                   "input": "{{ sample.output_text }}", "reference": "{{ item.missing }}"}),
+            json!({"type": "multi", "calculate_output": "a", "graders": {
+                "a": {"type": "string_check", "operation": "eq",
+                      "input": "{{ sample.output_text }}", "reference": "{{ item.reference }}"}}}),
+        ];
+        let samples = [
+            ("the cat sat", json!({"reference": "the cat sat"})),
+            ("a dog", json!({"reference": "the cat sat"})),
+            ("x", json!({})),
+            (&*"long ".repeat(40), json!({"reference": "x"})),
+        ];
+        let mut kinds = (0, 0);
+        for g in &graders {
+            let c = compile(g, &opts).expect("compiles");
+            for (text, item) in &samples {
+                let ctx = EvalContext::from_text(text, Some(item.clone()));
+                let mut r = c.grade(&ctx);
+                r.execution_time = 0.0;
+                let before = Instant::now();
+                let mut clock = before;
+                let got = untimed(c.grade_compact_since(&ctx, &mut clock));
+                assert!(clock >= before);
+                match &got {
+                    Compact::Clean { .. } => kinds.0 += 1,
+                    Compact::Full(_) => kinds.1 += 1,
+                }
+                assert_eq!(got, Compact::new(r), "{g} {text:?} {item}");
+            }
+        }
+        assert!(kinds.0 > 0 && kinds.1 > 0, "{kinds:?}");
+    }
 
     fn keys(g: Value) -> Option<Vec<String>> {
         let c = compile(&g, &EngineOptions::default()).expect("compiles");

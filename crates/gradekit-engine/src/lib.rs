@@ -102,7 +102,7 @@ pub use options::{
     EngineOptions, EngineSpec, OptionError, OptionValue, DEFAULT_MAX_FIELD_BYTES, OPTIONS,
 };
 pub use refs::TemplateRef;
-pub use result::GradeResult;
+pub use result::{Compact, GradeResult};
 pub use schedule::{Cost, Schedule, SubGrader};
 
 use serde_json::Value;

@@ -39,6 +39,35 @@ impl GradeResult {
     }
 }
 
+/// A result as a run over many samples keeps it (`gradekit score`): nearly every sample of a
+/// CPU-bound grader grades cleanly — a finite reward, no sub-rewards, no error flag, no judge
+/// call — and is then a reward and a time, 16 bytes, instead of a [`GradeResult`] (~400)
+/// built, checked and dropped per sample. Any other result is kept whole.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Compact {
+    Clean { reward: f64, execution_time: f64 },
+    Full(Box<GradeResult>),
+}
+
+impl Compact {
+    /// The compact form of `r` (`Clean` exactly when `r` has nothing but a reward and a time).
+    pub fn new(r: GradeResult) -> Compact {
+        let clean = r.sub_rewards.is_empty()
+            && r.token_usage.is_none()
+            && r.sampled_model_name.is_none()
+            && r.usage_per_model.is_empty()
+            && r.errors.is_clean();
+        if clean {
+            Compact::Clean {
+                reward: r.reward,
+                execution_time: r.execution_time,
+            }
+        } else {
+            Compact::Full(Box::new(r))
+        }
+    }
+}
+
 /// Why one (sub-)grader failed on one sample. Each maps onto one flag of `metadata.errors`.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Failure {

@@ -11,9 +11,11 @@ use super::plan::{Planner, Plans};
 use super::read::Chunk;
 use super::report;
 use super::row::{Outcome, RowWriter};
-use gradekit_engine::{CompiledGrader, GradeResult};
+use gradekit_engine::{CompiledGrader, GradeInput, GradeResult};
 use rayon::prelude::*;
 use serde_json::Value;
+use std::cell::Cell;
+use std::time::Instant;
 
 /// Consecutive lines handled by one task: large enough to amortise the scheduling, small
 /// enough to balance a chunk over the threads.
@@ -69,19 +71,37 @@ pub fn grade_plans(
     parallel: bool,
 ) {
     let n = plans.plans.len();
-    let one = |i: usize| {
-        plans.grade(
-            i,
-            planner,
-            |lean| Outcome::new(grader.grade_input(lean)),
-            |ctx| Outcome::new(grader.grade(ctx)),
-        )
+    // The lines of `range`, graded in turn; the clock is read once per line: the end of one
+    // line's grading is the start of the next's (see `CompiledGrader::grade_input_since`).
+    let run = |range: std::ops::Range<usize>, out: &mut Vec<Option<Outcome>>| {
+        let clock = Cell::new(Instant::now());
+        let timed = |input: &dyn GradeInput| {
+            let mut t = clock.get();
+            let r = grader.grade_compact_since(input, &mut t);
+            clock.set(t);
+            Outcome::from(r)
+        };
+        for i in range {
+            let graded = plans.grade(i, planner, |lean| timed(lean), |ctx| timed(ctx));
+            if graded.is_none() {
+                // An error row: the next line's time starts now, not at the line before.
+                clock.set(Instant::now());
+            }
+            out.push(graded);
+        }
     };
     // (`current_num_threads` outside a pool would start rayon's global pool.)
     if !parallel || rayon::current_num_threads() == 1 {
-        return out.extend((0..n).map(one));
+        out.reserve(n);
+        return run(0..n, out);
     }
-    let parts: Vec<Vec<Option<Outcome>>> = tasks(n).map(|range| range.map(one).collect()).collect();
+    let parts: Vec<Vec<Option<Outcome>>> = tasks(n)
+        .map(|range| {
+            let mut part = Vec::with_capacity(range.len());
+            run(range, &mut part);
+            part
+        })
+        .collect();
     out.extend(parts.into_iter().flatten());
 }
 

@@ -9,7 +9,7 @@
 //! the row struct with serde_json gives (a test holds the two together), so the wire format has one
 //! definition.
 
-use gradekit_engine::{CompiledGrader, GradeResult, TokenUsage};
+use gradekit_engine::{Compact, CompiledGrader, GradeResult, TokenUsage};
 use gradekit_model::ErrorFlags;
 use indexmap::IndexMap;
 use serde::Serialize;
@@ -157,21 +157,25 @@ pub enum Outcome {
     Full(Box<GradeResult>),
 }
 
+impl From<Compact> for Outcome {
+    fn from(c: Compact) -> Outcome {
+        match c {
+            Compact::Clean {
+                reward,
+                execution_time,
+            } => Outcome::Clean {
+                reward,
+                time: execution_time,
+            },
+            Compact::Full(r) => Outcome::Full(r),
+        }
+    }
+}
+
+#[cfg(test)]
 impl Outcome {
     pub fn new(r: GradeResult) -> Outcome {
-        let clean = r.sub_rewards.is_empty()
-            && r.token_usage.is_none()
-            && r.sampled_model_name.is_none()
-            && r.usage_per_model.is_empty()
-            && r.errors.is_clean();
-        if clean {
-            Outcome::Clean {
-                reward: r.reward,
-                time: r.execution_time,
-            }
-        } else {
-            Outcome::Full(Box::new(r))
-        }
+        Compact::new(r).into()
     }
 }
 
