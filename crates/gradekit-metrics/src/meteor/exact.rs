@@ -95,7 +95,7 @@ fn lower_key(t: &Tokens, i: usize, seed: &Seed, buf: &mut String) -> Key16 {
     }
 }
 
-/// [`lower_key`] of a word over 16 bytes, not ASCII, or too near the end of the token buffer
+/// The key of a word over 16 bytes, not ASCII, or too near the end of the token buffer
 /// for one 16-byte load.
 #[inline(never)]
 fn lower_key_slow(t: &Tokens, i: usize, seed: &Seed, buf: &mut String) -> Key16 {

@@ -17,22 +17,27 @@
 //!
 //! Speed (the grader calls this once per sample, millions of times): each thread keeps one
 //! `Scratch` of buffers, so a call allocates nothing once warm. [`meteor`] reads the tokenizer's
-//! (cached, shared) token lists where they are. Stage 1 first pairs off the common tail of the
-//! two lists by comparing bytes (the algorithm pairs a shared tail position by position), then
-//! keys every other word by its lower-cased first 16 bytes — an ASCII word is lower-cased in
-//! registers, others go through `str.lower()` — and one probe of a per-call table
-//! (`intern::PairTable`, whose slots hold the key and the word's stack of free reference
-//! positions) interns a reference word or pairs a hypothesis word. Stages 2 and 3 work on the
-//! lists of positions stage 1 left free (a few per pair on typical data): each word is stemmed
-//! once per distinct word — the word → stem, stem → WordNet id and stem → synonyms results are
-//! kept across calls as bounded per-thread caches (a word of ≤ 16 bytes is looked up in
-//! `intern::WordMemo`, whose slot holds the word's exact key and its stem id: one read per
-//! hit) — and paired by a direct scan. WordNet is consulted only when a free reference stem is
-//! a WordNet lemma at all; its tables are compiled in ([`wordnet`]). The score's chunk count
-//! reads the matches laid out by hypothesis position, without sorting.
+//! (cached, shared) token lists where they are. Beyond its instructions (fewer than the
+//! tokenizer's), what such a call costs is mostly mispredicted branches — is this word new,
+//! does it have a partner, is this position free: coin flips on real text — so the hot paths
+//! decide those with selects and bit masks. Stage 1 (`exact.rs`) pairs off the common tail of
+//! the two lists by comparing bytes (the algorithm pairs a shared tail position by position),
+//! then keys every other word by its lower-cased first 16 bytes (an ASCII word lower-cased in
+//! registers, others through `str.lower()`) and makes one probe of a per-call table, whose home
+//! slot settles "new / seen / no partner" without a branch, to intern a reference word or pair
+//! a hypothesis word. Stages 2 and 3 work on the lists of positions stage 1 left free (a few per
+//! pair on typical data), gathered without a branch per position: each word is stemmed once
+//! per distinct word — the word → stem (and stem's WordNet id), stem → WordNet id and stem →
+//! synonyms results are kept across calls as bounded per-thread caches (a word of ≤ 16 bytes
+//! is looked up in `intern::WordMemo` by the key stage 1 made for it: one slot read per hit
+//! gives both ids) — and paired by bit masks (up to 64 free reference positions) or per-stem
+//! buckets. WordNet is consulted only when a free reference stem is a WordNet lemma at all; its
+//! tables are compiled in ([`wordnet`]). The score's chunk count reads the matches laid out by
+//! hypothesis position, without sorting.
 //!
 //! Proof of parity: `tests/meteor_vectors.rs` (the dev vectors, thousands of random
-//! synonym-rich pairs scored by NLTK, and the Porter stemmer on a large word list).
+//! synonym-rich pairs scored by NLTK, and the Porter stemmer on a large word list) and
+//! `tests/meteor_paths.rs` (the string path against the general one, `meteor_tokens`).
 
 mod exact;
 mod intern;
