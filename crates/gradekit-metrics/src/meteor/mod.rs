@@ -45,6 +45,7 @@ pub mod porter;
 pub mod wordnet;
 
 use std::cell::RefCell;
+use std::hint::select_unpredictable;
 
 use crate::tokenize::Tokens;
 use exact::{Exact, Side};
@@ -493,23 +494,23 @@ impl Scratch {
             self.stem_info.resize(self.stems.len(), StemInfo::default());
         }
         for ((&j, &s), &known) in self.free_r.iter().zip(&self.ref_s).zip(&self.ref_w) {
-            let id = if !self.ref_free[j as usize] {
-                NONE
-            } else if known != UNKNOWN {
-                known
-            } else {
-                match self.stem_info[s as usize].wn {
+            let mut id = known;
+            if id == UNKNOWN {
+                id = match self.stem_info[s as usize].wn {
                     UNKNOWN => {
                         let id = wn.id(self.stems.get(s)).unwrap_or(NONE);
                         self.stem_info[s as usize].wn = id;
                         id
                     }
                     id => id,
-                }
-            };
-            if id != NONE {
-                self.cand.push(self.ref_wn.len() as u32);
+                };
             }
+            // Whether the position is still free and its stem a lemma is a coin flip: selects.
+            let free = self.ref_free.get(j as usize).copied().unwrap_or(false);
+            id = select_unpredictable(free, id, NONE);
+            self.cand.push(self.ref_wn.len() as u32);
+            self.cand
+                .truncate(self.cand.len() - usize::from(id == NONE));
             self.ref_wn.push(id);
         }
         if self.cand.is_empty() {
@@ -599,11 +600,9 @@ fn extra_of_wn(id: Option<u32>) -> u32 {
 
 /// The WordNet id ([`NONE`]: no lemma, [`UNKNOWN`]) the memo's second value stands for.
 fn wn_of_extra(extra: u32) -> u32 {
-    match extra {
-        WordMemo::MAX_EXTRA => NONE,
-        x if x == WordMemo::MAX_EXTRA - 1 => UNKNOWN,
-        id => id,
-    }
+    // Selects: whether a stem is a lemma is a coin flip.
+    let known = select_unpredictable(extra == WordMemo::MAX_EXTRA - 1, UNKNOWN, extra);
+    select_unpredictable(extra == WordMemo::MAX_EXTRA, NONE, known)
 }
 
 /// Sets `out` to the indices of the `true` flags, ascending, without a branch per flag.
