@@ -88,11 +88,13 @@ fn score_from_counts(clipped: &[u64; MAX_ORDER], c: usize, rho: usize) -> f64 {
         };
         // `... for w_i, p_i in zip(weight, p_n) if p_i > 0`
         if p > 0.0 {
-            terms[used] = WEIGHT * p.ln();
+            // ln(1) is exactly +0 in every libm (IEEE 754): no call for a full match.
+            terms[used] = if p == 1.0 { 0.0 } else { WEIGHT * p.ln() };
             used += 1;
         }
     }
-    let bp = if c > rho {
+    let bp = if c >= rho {
+        // `c == rho`: exp(1 − 1) = exp(0), exactly 1.
         1.0
     } else {
         (1.0 - rho as f64 / c as f64).exp()
