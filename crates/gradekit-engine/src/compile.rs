@@ -260,17 +260,17 @@ impl CompiledGrader {
         let graded = leaf.grade(input, &mut usage);
         *clock = Instant::now();
         let execution_time = clock.saturating_duration_since(start).as_secs_f64();
+        if let Ok(r) = graded {
+            if r.is_finite() && usage.total.is_none() && usage.per_model.is_empty() {
+                return Compact::Clean {
+                    reward: r,
+                    execution_time,
+                };
+            }
+        }
         let mut errors = ErrorFlags::default();
         let reward = match graded {
-            Ok(r) if r.is_finite() => {
-                if usage.total.is_none() && usage.per_model.is_empty() {
-                    return Compact::Clean {
-                        reward: r,
-                        execution_time,
-                    };
-                }
-                r
-            }
+            Ok(r) if r.is_finite() => r,
             Ok(_) => {
                 crate::result::Failure::Other.apply(&mut errors);
                 0.0

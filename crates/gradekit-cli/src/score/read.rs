@@ -138,6 +138,8 @@ pub struct Source {
     input_name: String,
     max_line: usize,
     planner: Option<Planner>,
+    /// Line number and offset this source started at (the lines read since size buffers).
+    first: (u64, u64),
     /// Lines of the next chunk (doubles up to `max_lines`).
     chunk_lines: usize,
     max_lines: usize,
@@ -147,8 +149,10 @@ pub struct Source {
 
 /// Size of a chunk buffer of [`CHUNK_LINES`] lines (it grows for longer lines).
 const FULL_BYTES: usize = (1 << 20) + READ_BYTES;
-/// Bytes per line a chunk buffer is first sized for.
+/// Bytes per line a chunk buffer is first sized for, before the lines read tell better.
 const LINE_BYTES_GUESS: usize = 1 << 10;
+/// Lines read past which chunk buffers are sized for their mean length (plus an eighth).
+const LINES_TO_MEASURE: u64 = 64;
 
 impl Source {
     /// The chunks of `reader` from input line `line_no` (0-based count of lines already
@@ -182,6 +186,7 @@ impl Source {
             input_name: input_name.to_string(),
             max_line,
             planner,
+            first: (line_no, offset),
             chunk_lines: first_lines.clamp(1, CHUNK_LINES),
             max_lines: CHUNK_LINES,
             end: size.map(|s| offset.saturating_add(s)),
@@ -200,7 +205,19 @@ impl Source {
     /// read of 0 bytes). Zeroing memory that is never used costs a page fault per 4 KiB: a
     /// small input does not get a megabyte.
     fn buffer_bytes(&self) -> usize {
-        let want = (self.chunk_lines * LINE_BYTES_GUESS + READ_BYTES).min(FULL_BYTES);
+        let (lines, bytes) = (
+            self.line_no - self.first.0,
+            self.offset.saturating_sub(self.first.1),
+        );
+        let per_line = match lines >= LINES_TO_MEASURE {
+            true => usize::try_from(bytes / lines + bytes / lines / 8).unwrap_or(usize::MAX),
+            false => LINE_BYTES_GUESS,
+        };
+        let want = self
+            .chunk_lines
+            .saturating_mul(per_line)
+            .saturating_add(READ_BYTES)
+            .min(FULL_BYTES);
         match self.end {
             Some(end) => {
                 let left = usize::try_from(end.saturating_sub(self.offset)).unwrap_or(usize::MAX);
@@ -325,16 +342,34 @@ impl Source {
     }
 }
 
+/// Most chunk buffers a reader with spares makes ([`read_chunks`]): one being read, one being
+/// graded, one being written and two queued. Past them it waits for a written chunk's buffers
+/// instead of making more: reading further ahead gains nothing, and each buffer of a megabyte
+/// or two costs its page faults (with seven or more in flight they were ~2 % of a run's CPU).
+pub const MAX_BUFFERS: usize = 5;
+
 /// Reads chunks until the end of input, an error, or the receiver hanging up (the reader
 /// thread of a run with a grading pool); `spares` are buffers of chunks already written,
-/// reused when there are some.
+/// reused when there are some, and waited for once `made` (the buffers made so far for this
+/// input, counting those made before) reaches [`MAX_BUFFERS`]: every buffer made is then in
+/// a chunk on its way to the writer, which hands it back (or stops, and the wait ends).
 pub fn read_chunks(
     mut source: Source,
     tx: &mpsc::SyncSender<Result<Chunk>>,
     spares: Option<&mpsc::Receiver<Spare>>,
+    mut made: usize,
 ) {
     loop {
-        let spare = spares.and_then(|s| s.try_recv().ok()).unwrap_or_default();
+        let spare = match spares.map(mpsc::Receiver::try_recv) {
+            Some(Ok(spare)) => spare,
+            Some(Err(mpsc::TryRecvError::Empty)) if made >= MAX_BUFFERS => {
+                spares.and_then(|s| s.recv().ok()).unwrap_or_default()
+            }
+            _ => {
+                made += 1;
+                Spare::default()
+            }
+        };
         match source.next_chunk(spare) {
             Some(c) => {
                 if tx.send(c).is_err() {
@@ -467,138 +502,4 @@ pub fn skip_input(reader: &mut impl BufRead, mut n: u64, hash: &mut InputHash) -
 }
 
 #[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used)]
-    use super::*;
-
-    /// Gives at most a few bytes per read (sizes cycle through 1..=`max`), so that lines
-    /// straddle reads.
-    struct Trickle {
-        bytes: std::io::Cursor<Vec<u8>>,
-        max: usize,
-        next: usize,
-    }
-
-    impl Read for Trickle {
-        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-            self.next = self.next % self.max + 1;
-            let n = buf.len().min(self.next);
-            self.bytes.read(&mut buf[..n])
-        }
-    }
-
-    /// Every chunk's hash is the hash of the input up to its end, whatever the lines: blank,
-    /// CRLF, too long to keep (streamed past, or all read at once), across chunk boundaries,
-    /// whatever the sizes the input comes in, the first chunk's size and the size the input
-    /// was said to have; the kept lines are the input's lines.
-    #[test]
-    fn chunk_hashes_cover_the_input_in_order() {
-        let mut input = Vec::new();
-        // (line number, line, body length with a CRLF's `\r`)
-        let mut all_lines = Vec::new();
-        for i in 0..5000usize {
-            let line = match i % 7 {
-                0 => b"   ".to_vec(),
-                1 => b"\r".to_vec(),
-                2 => std::iter::repeat_n(b'x', 60 + (i % 50) * 40).collect(),
-                _ => format!("{{\"n\": {i}}}").into_bytes(),
-            };
-            input.extend_from_slice(&line);
-            // The limit counts a CRLF's `\r`.
-            let body = line.len() + usize::from(i % 3 == 0);
-            if i % 7 > 1 {
-                all_lines.push((i as u64 + 1, line, body));
-            }
-            input.extend_from_slice(if i % 3 == 0 { b"\r\n" } else { b"\n" });
-        }
-        input.extend_from_slice(b"{\"last\": true}"); // no final line break
-        all_lines.push((5001, b"{\"last\": true}".to_vec(), 14));
-        let sizes = [None, Some(0), Some(100), Some(input.len() as u64)];
-        for (k, max_read) in [1, 7, 97, 1000, usize::MAX].into_iter().enumerate() {
-            for max_line in [64, 1 << 20] {
-                // Something already buffered, as after `skip_input`.
-                let inner: Box<dyn Read + Send> = Box::new(Trickle {
-                    bytes: std::io::Cursor::new(input.clone()),
-                    max: max_read,
-                    next: 0,
-                });
-                let mut reader = BufReader::with_capacity(97, inner);
-                reader.fill_buf().unwrap();
-                let first = [1, 64, CHUNK_LINES][k % 3];
-                let source = Source::new(
-                    reader,
-                    0,
-                    0,
-                    InputHash::default(),
-                    "in",
-                    max_line,
-                    None,
-                    sizes[k % sizes.len()],
-                    first,
-                );
-                let (tx, rx) = mpsc::sync_channel(64);
-                read_chunks(source, &tx, None);
-                drop(tx);
-                let mut lines = Vec::new();
-                let mut too_long = 0;
-                let mut last = 0;
-                for chunk in rx {
-                    let chunk = chunk.unwrap();
-                    let mut want = InputHash::default();
-                    want.update(&input[..chunk.end_offset as usize]);
-                    assert_eq!(
-                        chunk.end_hash,
-                        want.digest(),
-                        "chunk ending at {} (reads of {max_read})",
-                        chunk.end_offset
-                    );
-                    for i in 0..chunk.len() {
-                        if chunk.too_long.iter().all(|(k, _)| *k != i) {
-                            let (n, l) = chunk.line(i);
-                            lines.push((n, l.to_vec()));
-                        }
-                    }
-                    too_long += chunk.too_long.len();
-                    last = chunk.end_offset;
-                }
-                assert_eq!(last, input.len() as u64);
-                // Blank lines give no line; the x-lines over the limit are too long to keep.
-                let want_lines: Vec<(u64, Vec<u8>)> = all_lines
-                    .iter()
-                    .filter(|(_, _, body)| *body <= max_line)
-                    .map(|(n, l, _)| (*n, l.clone()))
-                    .collect();
-                assert_eq!(lines, want_lines, "reads of {max_read}, limit {max_line}");
-                assert_eq!(too_long, all_lines.len() - want_lines.len());
-                if max_line == 64 {
-                    assert!(too_long > 500, "{too_long}");
-                }
-            }
-        }
-    }
-
-    /// Chunks start small and double up to [`CHUNK_LINES`].
-    #[test]
-    fn chunks_grow_from_the_first_size() {
-        let input: Vec<u8> = (0..10_000)
-            .flat_map(|i| format!("{i}\n").into_bytes())
-            .collect();
-        let inner: Box<dyn Read + Send> = Box::new(std::io::Cursor::new(input));
-        let source = Source::new(
-            BufReader::new(inner),
-            0,
-            0,
-            InputHash::default(),
-            "in",
-            100,
-            None,
-            None,
-            FIRST_CHUNK_LINES,
-        );
-        let (tx, rx) = mpsc::sync_channel(64);
-        read_chunks(source, &tx, None);
-        drop(tx);
-        let sizes: Vec<usize> = rx.iter().map(|c| c.unwrap().len()).collect();
-        assert_eq!(sizes, [64, 128, 256, 512, 1024, 2048, 2048, 2048, 1872]);
-    }
-}
+mod tests;

@@ -217,7 +217,11 @@ impl Grading<'_> {
             let mut split = false;
             while !split {
                 if let Some(to_grade) = tx.as_ref().filter(|_| io.in_flight < AHEAD) {
-                    match source.next_chunk(io.spares.pop().unwrap_or_default()) {
+                    let spare = io.spares.pop().unwrap_or_else(|| {
+                        io.made += 1;
+                        read::Spare::default()
+                    });
+                    match source.next_chunk(spare) {
                         Some(chunk) => {
                             let last = chunk.as_ref().map_or(true, |c| c.eof);
                             if to_grade.send(chunk).is_err() || last {
@@ -254,7 +258,7 @@ impl Grading<'_> {
                 }
                 sink.finish()
             });
-            read::read_chunks(source, &tx, Some(&spare_rx));
+            read::read_chunks(source, &tx, Some(&spare_rx), io.made);
             drop(tx);
             writer
                 .join()
@@ -278,7 +282,7 @@ impl Grading<'_> {
         // As many as chunks can be in flight (reader, two queued, grading, two queued, writer):
         // buffers are then reused, never dropped and allocated again.
         let (spare_tx, spare_rx) = mpsc::sync_channel::<read::Spare>(8);
-        let reader = std::thread::spawn(move || read::read_chunks(source, &tx, Some(&spare_rx)));
+        let reader = std::thread::spawn(move || read::read_chunks(source, &tx, Some(&spare_rx), 0));
         let (wtx, wrx) = mpsc::sync_channel::<(Batch, ChunkEnd)>(2);
         let writer = std::thread::spawn(move || {
             for (batch, end) in wrx {
@@ -306,6 +310,8 @@ pub(super) struct OneIo {
     spares: Vec<read::Spare>,
     /// Chunks read and not written yet.
     in_flight: usize,
+    /// Chunk buffers made (see [`read::MAX_BUFFERS`]).
+    made: usize,
     written: usize,
 }
 
@@ -316,6 +322,7 @@ impl OneIo {
             window: (Instant::now(), 0),
             spares: Vec::new(),
             in_flight: 0,
+            made: 0,
             written: 0,
         }
     }

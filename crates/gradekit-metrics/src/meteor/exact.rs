@@ -14,7 +14,8 @@
 //! * every other word is keyed by one masked 16-byte load of its bytes in the token buffer,
 //!   lower-cased in registers ([`ascii_key`]; a word over 16 bytes, not ASCII, or at the very
 //!   end of the buffer goes through `str.lower()`, [`lower_key_slow`]);
-//! * the per-call table ([`Exact`]) is at most a quarter full, so a word's home slot is nearly
+//! * the per-call table ([`Exact`]) is at most an eighth full (for texts of up to 4,096 words;
+//!   half full beyond, to bound its memory), so a word's home slot is nearly
 //!   always either empty or its own: that case (new word or seen word, pop or no partner) is
 //!   handled with selects instead of branches, and only a collision probes on.
 //!
@@ -95,7 +96,7 @@ fn lower_key(t: &Tokens, i: usize, seed: &Seed, buf: &mut String) -> Key16 {
     }
 }
 
-/// [`lower_key`] of a word over 16 bytes, not ASCII, or too near the end of the token buffer
+/// The key of a word over 16 bytes, not ASCII, or too near the end of the token buffer
 /// for one 16-byte load.
 #[inline(never)]
 fn lower_key_slow(t: &Tokens, i: usize, seed: &Seed, buf: &mut String) -> Key16 {
@@ -136,7 +137,7 @@ fn same_lowered(ta: &Tokens, a: usize, tb: &Tokens, b: usize) -> bool {
 /// words, each slot holding the word's exact [`Key16`] (words of at most 16 bytes — nearly all —
 /// compare without touching their bytes) and its stack of free reference positions (right-most
 /// on top, linked through `next`). Slots are live only while they carry the current call's
-/// stamp, so nothing is cleared between calls; a call uses the first `2^k ≥ 4·|reference|`
+/// stamp, so nothing is cleared between calls; a call uses the first `2^k ≥ 8·|reference|`
 /// slots.
 #[derive(Debug, Default)]
 pub(super) struct Exact {
@@ -171,6 +172,14 @@ const NO_KEY: Key16 = Key16 {
     len: 0,
 };
 
+/// References of up to this many words (before the common tail) get a table at most an
+/// eighth full; longer ones one at most half full.
+const SPARSE_UP_TO: usize = 1 << 12;
+
+/// Buffers larger than this many entries are dropped before a call rather than kept for the
+/// thread's next call (a long text should not pin its memory for the thread's lifetime).
+const KEEP_SLOTS: usize = 1 << 16;
+
 /// Which side of the pair a position is on.
 #[derive(Debug, Clone, Copy)]
 pub(super) enum Side {
@@ -181,7 +190,14 @@ pub(super) enum Side {
 impl Exact {
     /// Starts a call whose reference has `n` words (before the common tail).
     fn start(&mut self, n: usize) {
-        let cap = n.saturating_mul(4).next_power_of_two().max(16);
+        // An eighth full for texts of up to a few thousand words (a table of at most 1 MiB);
+        // half full beyond, so memory stays at most 64 bytes a reference word.
+        let per_word = if n <= SPARSE_UP_TO { 8 } else { 2 };
+        let cap = n.saturating_mul(per_word).next_power_of_two().max(16);
+        if cap < self.slots.len() && self.slots.len() > KEEP_SLOTS {
+            // A large text left a large table: give it back rather than keep it per thread.
+            self.slots = Vec::new();
+        }
         if self.slots.len() < cap {
             self.slots.resize(cap, Slot::default());
         }
@@ -248,6 +264,14 @@ impl Exact {
 
         self.start(rs.len());
         let (mask, stamp) = (self.mask, self.stamp);
+        for keys in [&mut self.rkeys, &mut self.hkeys] {
+            if keys.capacity() > KEEP_SLOTS {
+                *keys = Vec::new();
+            }
+        }
+        if self.next.capacity() > KEEP_SLOTS {
+            self.next = Vec::new();
+        }
         self.next.clear();
         self.next.resize(rs.len(), NONE);
         self.rkeys.resize(rs.len(), NO_KEY);
@@ -257,15 +281,12 @@ impl Exact {
 
         // Every reference word onto its word's stack (a new slot if the word is new).
         for (j, (&span, key)) in rs.iter().zip(self.rkeys.iter_mut()).enumerate() {
-            let k = match ascii_key(rt, span, seed) {
-                Some(k) => k,
-                None => lower_key_slow(r, j, seed, buf),
-            };
-            *key = k;
+            let k = keyed(key, rt, span, seed, || lower_key_slow(r, j, seed, buf));
             let home = (k.hash >> 32) as usize & mask;
             let (at, found) = match first_probe(slots, home, stamp, &k) {
                 Some(hit) => hit,
-                None => probe(slots, mask, home, stamp, &k, |first| {
+                // The key in the list, not `k`: `k` stays in registers.
+                None => probe(slots, mask, home, stamp, key, |first| {
                     same_lowered(r, first as usize, r, j)
                 }),
             };
@@ -288,15 +309,12 @@ impl Exact {
         // Each hypothesis word, last first, pops the top of its word's stack, if any.
         let mut matched = tail;
         for (i, (&span, key)) in hs.iter().zip(self.hkeys.iter_mut()).enumerate().rev() {
-            let k = match ascii_key(ht, span, seed) {
-                Some(k) => k,
-                None => lower_key_slow(h, i, seed, buf),
-            };
-            *key = k;
+            let k = keyed(key, ht, span, seed, || lower_key_slow(h, i, seed, buf));
             let home = (k.hash >> 32) as usize & mask;
             let (at, found) = match first_probe(slots, home, stamp, &k) {
                 Some(hit) => hit,
-                None => probe(slots, mask, home, stamp, &k, |first| {
+                // The key in the list, not `k`: `k` stays in registers.
+                None => probe(slots, mask, home, stamp, key, |first| {
                     same_lowered(r, first as usize, h, i)
                 }),
             };
@@ -321,6 +339,37 @@ impl Exact {
     }
 }
 
+/// Sets `*key` to the key of the word `text[span]` ([`ascii_key`], else `slow()`) and returns
+/// it. (The slow path's key, returned through memory, is read back field by field rather than
+/// merged with the fast path's as a whole, which would keep every key in memory.)
+#[inline(always)]
+fn keyed(
+    key: &mut Key16,
+    text: &[u8],
+    span: (usize, usize),
+    seed: &Seed,
+    slow: impl FnOnce() -> Key16,
+) -> Key16 {
+    match ascii_key(text, span, seed) {
+        Some(k) => {
+            key.hash = k.hash;
+            key.w0 = k.w0;
+            key.w1 = k.w1;
+            key.len = k.len;
+            k
+        }
+        None => {
+            *key = slow();
+            Key16 {
+                hash: key.hash,
+                w0: key.w0,
+                w1: key.w1,
+                len: key.len,
+            }
+        }
+    }
+}
+
 /// The home slot's verdict on key `k` when it is decisive: `(home, true)` if it holds `k` (a
 /// word of at most 16 bytes), `(home, false)` if it is empty; `None` when the probe must go on
 /// (another word, or a word over 16 bytes whose bytes must be compared). Branch-free.
@@ -341,7 +390,7 @@ fn first_probe(slots: &[Slot], home: usize, stamp: u32, k: &Key16) -> Option<(us
 
 /// Linear probing from `home` for key `k`: `(slot, true)` where it is, or `(empty slot,
 /// false)`. `same_long(first)` compares a word over 16 bytes with the word at reference
-/// position `first` once their keys agree. (The table is at most a quarter full, so an empty
+/// position `first` once their keys agree. (The table is at most half full, so an empty
 /// slot is always reached.)
 #[inline(never)]
 fn probe(

@@ -178,10 +178,14 @@ pub(super) struct WordMemo {
 struct MemoSlot {
     w0: u64,
     w1: u64,
-    /// Key length + 1; 0 = empty.
-    klen: u32,
+    /// `(key length + 1) << 27 | extra` (0 = empty): the caller's second value shares the
+    /// length's word, so a slot stays 24 bytes.
+    meta: u32,
     value: u32,
 }
+
+/// Bits of a [`WordMemo`] entry's second value.
+const EXTRA_BITS: u32 = 27;
 
 impl WordMemo {
     /// Longest word kept (longer words go through a [`StrTable`]).
@@ -212,48 +216,53 @@ impl WordMemo {
         (hash >> 32) as usize & (self.slots.len() - 1)
     }
 
-    /// The value kept for the word of key `k`.
+    /// Largest second value an entry keeps.
+    pub(super) const MAX_EXTRA: u32 = (1 << EXTRA_BITS) - 1;
+
+    /// The values kept for the word of key `k`: the first, and the second
+    /// ([`Self::insert`]).
     #[inline]
-    pub(super) fn get(&self, k: &Key16) -> Option<u32> {
+    pub(super) fn get(&self, k: &Key16) -> Option<(u32, u32)> {
         if self.slots.is_empty() {
             return None;
         }
         let mask = self.slots.len() - 1;
         let mut i = self.home(k.hash);
+        let klen = k.len.wrapping_add(1);
         loop {
             let s = self.slots[i];
-            if s.klen == 0 {
+            if s.meta == 0 {
                 return None;
             }
-            if s.w0 == k.w0 && s.w1 == k.w1 && s.klen == k.len.wrapping_add(1) {
-                return Some(s.value);
+            if s.w0 == k.w0 && s.w1 == k.w1 && s.meta >> EXTRA_BITS == klen {
+                return Some((s.value, s.meta & Self::MAX_EXTRA));
             }
             i = (i + 1) & mask;
         }
     }
 
-    /// Keeps `value` for the word of key `k`, which must not be kept yet (and must be at most
+    /// Keeps `value` and `extra` (at most [`Self::MAX_EXTRA`]; larger ones are cut to it) for
+    /// the word of key `k`, which must not be kept yet (and must be at most
     /// [`Self::MAX_KEY`] bytes long).
-    pub(super) fn insert(&mut self, k: &Key16, value: u32) {
+    pub(super) fn insert(&mut self, k: &Key16, value: u32, extra: u32) {
         if (self.len + 1) * 2 > self.slots.len() {
             self.grow();
         }
         self.place(MemoSlot {
             w0: k.w0,
             w1: k.w1,
-            klen: k.len.wrapping_add(1),
+            meta: (k.len.wrapping_add(1) << EXTRA_BITS) | extra.min(Self::MAX_EXTRA),
             value,
         });
         self.len += 1;
     }
 
     fn place(&mut self, slot: MemoSlot) {
-        let hash = self
-            .seed
-            .hash16(slot.w0, slot.w1, slot.klen.saturating_sub(1) as usize);
+        let len = (slot.meta >> EXTRA_BITS).saturating_sub(1);
+        let hash = self.seed.hash16(slot.w0, slot.w1, len as usize);
         let mask = self.slots.len() - 1;
         let mut i = self.home(hash);
-        while self.slots[i].klen != 0 {
+        while self.slots[i].meta != 0 {
             i = (i + 1) & mask;
         }
         self.slots[i] = slot;
@@ -262,7 +271,7 @@ impl WordMemo {
     fn grow(&mut self) {
         let cap = (self.slots.len() * 2).max(1024);
         let old = std::mem::replace(&mut self.slots, vec![MemoSlot::default(); cap]);
-        for s in old.into_iter().filter(|s| s.klen != 0) {
+        for s in old.into_iter().filter(|s| s.meta != 0) {
             self.place(s);
         }
     }
@@ -299,19 +308,26 @@ mod tests {
         for (i, w) in words.iter().enumerate() {
             let k = m.key(w.as_bytes());
             assert_eq!(m.get(&k), None);
-            m.insert(&k, i as u32);
+            m.insert(&k, i as u32, (i as u32 * 7919) & WordMemo::MAX_EXTRA);
         }
         assert_eq!(m.len(), 5000);
         for (i, w) in words.iter().enumerate() {
-            assert_eq!(m.get(&m.key(w.as_bytes())), Some(i as u32));
+            assert_eq!(
+                m.get(&m.key(w.as_bytes())),
+                Some((i as u32, (i as u32 * 7919) & WordMemo::MAX_EXTRA))
+            );
         }
         // Equal words of other lengths, a zero byte, the empty word: distinct keys.
         assert_eq!(m.get(&m.key(b"w1")), None);
         assert_eq!(m.get(&m.key(b"w1x\0")), None);
         assert_eq!(m.get(&m.key(b"")), None);
         let k = m.key(b"");
-        m.insert(&k, 7);
-        assert_eq!(m.get(&k), Some(7));
+        m.insert(&k, 7, u32::MAX);
+        assert_eq!(m.get(&k), Some((7, WordMemo::MAX_EXTRA)));
+        // A 16-byte key, and a second value of 0.
+        let k = m.key(b"abcdefghijklmnop");
+        m.insert(&k, u32::MAX, 0);
+        assert_eq!(m.get(&k), Some((u32::MAX, 0)));
         m.clear();
         assert_eq!(m.get(&m.key(b"w1x")), None);
     }

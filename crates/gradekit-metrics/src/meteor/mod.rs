@@ -17,22 +17,27 @@
 //!
 //! Speed (the grader calls this once per sample, millions of times): each thread keeps one
 //! `Scratch` of buffers, so a call allocates nothing once warm. [`meteor`] reads the tokenizer's
-//! (cached, shared) token lists where they are. Stage 1 first pairs off the common tail of the
-//! two lists by comparing bytes (the algorithm pairs a shared tail position by position), then
-//! keys every other word by its lower-cased first 16 bytes — an ASCII word is lower-cased in
-//! registers, others go through `str.lower()` — and one probe of a per-call table
-//! (`intern::PairTable`, whose slots hold the key and the word's stack of free reference
-//! positions) interns a reference word or pairs a hypothesis word. Stages 2 and 3 work on the
-//! lists of positions stage 1 left free (a few per pair on typical data): each word is stemmed
-//! once per distinct word — the word → stem, stem → WordNet id and stem → synonyms results are
-//! kept across calls as bounded per-thread caches (a word of ≤ 16 bytes is looked up in
-//! `intern::WordMemo`, whose slot holds the word's exact key and its stem id: one read per
-//! hit) — and paired by a direct scan. WordNet is consulted only when a free reference stem is
-//! a WordNet lemma at all; its tables are compiled in ([`wordnet`]). The score's chunk count
-//! reads the matches laid out by hypothesis position, without sorting.
+//! (cached, shared) token lists where they are. Beyond its instructions (fewer than the
+//! tokenizer's), what such a call costs is mostly mispredicted branches — is this word new,
+//! does it have a partner, is this position free: coin flips on real text — so the hot paths
+//! decide those with selects and bit masks. Stage 1 (`exact.rs`) pairs off the common tail of
+//! the two lists by comparing bytes (the algorithm pairs a shared tail position by position),
+//! then keys every other word by its lower-cased first 16 bytes (an ASCII word lower-cased in
+//! registers, others through `str.lower()`) and makes one probe of a per-call table, whose home
+//! slot settles "new / seen / no partner" without a branch, to intern a reference word or pair
+//! a hypothesis word. Stages 2 and 3 work on the lists of positions stage 1 left free (a few per
+//! pair on typical data), gathered without a branch per position: each word is stemmed once
+//! per distinct word — the word → stem (and stem's WordNet id), stem → WordNet id and stem →
+//! synonyms results are kept across calls as bounded per-thread caches (a word of ≤ 16 bytes
+//! is looked up in `intern::WordMemo` by the key stage 1 made for it: one slot read per hit
+//! gives both ids) — and paired by bit masks (up to 64 free reference positions) or per-stem
+//! buckets. WordNet is consulted only when a free reference stem is a WordNet lemma at all; its
+//! tables are compiled in ([`wordnet`]). The score's chunk count reads the matches laid out by
+//! hypothesis position, without sorting.
 //!
 //! Proof of parity: `tests/meteor_vectors.rs` (the dev vectors, thousands of random
-//! synonym-rich pairs scored by NLTK, and the Porter stemmer on a large word list).
+//! synonym-rich pairs scored by NLTK, and the Porter stemmer on a large word list) and
+//! `tests/meteor_paths.rs` (the string path against the general one, `meteor_tokens`).
 
 mod exact;
 mod intern;
@@ -40,6 +45,7 @@ pub mod porter;
 pub mod wordnet;
 
 use std::cell::RefCell;
+use std::hint::select_unpredictable;
 
 use crate::tokenize::Tokens;
 use exact::{Exact, Side};
@@ -205,11 +211,13 @@ struct Scratch {
     /// The same for words of at most 16 bytes (nearly all), one slot read per hit.
     memo: WordMemo,
     stems: StrTable,
-    /// Positions left free by stage 1, ascending, and the stem ids of their words.
+    /// Positions left free by stage 1, ascending, and the stem ids of their words (and for the
+    /// reference, the WordNet ids of the stems as stage 2 found them, or [`UNKNOWN`]).
     free_h: Vec<u32>,
     free_r: Vec<u32>,
     hyp_s: Vec<u32>,
     ref_s: Vec<u32>,
+    ref_w: Vec<u32>,
     stem_buf: String,
     porter_buf: Vec<u8>,
     /// Per cached stem id, everything stages 2 and 3 keep about it, in one place (these
@@ -349,14 +357,19 @@ impl Scratch {
         let mut ref_s = std::mem::take(&mut self.ref_s);
         hyp_s.clear();
         ref_s.clear();
+        let mut ref_w = std::mem::take(&mut self.ref_w);
+        ref_w.clear();
         let mut buf = std::mem::take(&mut self.lower_buf);
         for &i in &free_h {
-            hyp_s.push(self.stem_at(hyp, Side::Hyp, i as usize, &mut buf));
+            hyp_s.push(self.stem_at(hyp, Side::Hyp, i as usize, &mut buf).0);
         }
         for &j in &free_r {
-            ref_s.push(self.stem_at(refr, Side::Ref, j as usize, &mut buf));
+            let (s, w) = self.stem_at(refr, Side::Ref, j as usize, &mut buf);
+            ref_s.push(s);
+            ref_w.push(w);
         }
         self.lower_buf = buf;
+        self.ref_w = ref_w;
         if self.stem_info.len() < self.stems.len() {
             self.stem_info.resize(self.stems.len(), StemInfo::default());
         }
@@ -393,28 +406,43 @@ impl Scratch {
         self.ref_s = ref_s;
     }
 
-    /// Stem id of word `i` of `side` (list `w`). Stage 1 on the tokenizer's lists kept the
-    /// word's lower-cased key, made with the memo's seed: a word of at most 16 bytes is looked
-    /// up by it directly (its bytes are the key's), without lower-casing or hashing it again.
+    /// Stem id of word `i` of `side` (list `w`) and the WordNet id of the stem ([`NONE`] if it
+    /// is no lemma, [`UNKNOWN`] if not known here: `StemInfo::wn` then tells). Stage 1 on the
+    /// tokenizer's lists kept the word's lower-cased key, made with the memo's seed: a word of
+    /// at most 16 bytes is looked up by it directly (its bytes are the key's), without
+    /// lower-casing or hashing it again, and one memo slot holds both ids.
     #[inline]
-    fn stem_at<W: Words + ?Sized>(&mut self, w: &W, side: Side, i: usize, buf: &mut String) -> u32 {
+    fn stem_at<W: Words + ?Sized>(
+        &mut self,
+        w: &W,
+        side: Side,
+        i: usize,
+        buf: &mut String,
+    ) -> (u32, u32) {
         if let Some(&k) = self.exact.key(side, i) {
             if k.len as usize <= WordMemo::MAX_KEY {
-                if let Some(s) = self.memo.get(&k) {
-                    return s;
+                if let Some((s, extra)) = self.memo.get(&k) {
+                    return (s, wn_of_extra(extra));
                 }
                 let mut bytes = [0u8; 16];
                 bytes[..8].copy_from_slice(&k.w0.to_le_bytes());
                 bytes[8..].copy_from_slice(&k.w1.to_le_bytes());
                 if let Some(Ok(lowered)) = bytes.get(..k.len as usize).map(std::str::from_utf8) {
-                    porter::stem_with(lowered, &mut self.stem_buf, &mut self.porter_buf);
-                    let (s, _) = self.stems.intern(&self.stem_buf);
-                    self.memo.insert(&k, s);
-                    return s;
+                    let (s, extra) = self.new_stem(lowered);
+                    self.memo.insert(&k, s, extra);
+                    return (s, wn_of_extra(extra));
                 }
             }
         }
-        self.stem_id(w.lower(i, buf))
+        (self.stem_id(w.lower(i, buf)), UNKNOWN)
+    }
+
+    /// Stems a lower-cased word not seen yet: its stem id and the memo's encoding of the stem's
+    /// WordNet id ([`extra_of_wn`]).
+    fn new_stem(&mut self, lowered: &str) -> (u32, u32) {
+        porter::stem_with(lowered, &mut self.stem_buf, &mut self.porter_buf);
+        let (s, _) = self.stems.intern(&self.stem_buf);
+        (s, extra_of_wn(WordNet::get().id(&self.stem_buf)))
     }
 
     /// Forget the cross-call stem and synonym caches (they are bounded by [`CACHE_LIMIT`]).
@@ -430,12 +458,11 @@ impl Scratch {
     fn stem_id(&mut self, lowered: &str) -> u32 {
         if lowered.len() <= WordMemo::MAX_KEY {
             let k = self.memo.key(lowered.as_bytes());
-            if let Some(s) = self.memo.get(&k) {
+            if let Some((s, _)) = self.memo.get(&k) {
                 return s;
             }
-            porter::stem_with(lowered, &mut self.stem_buf, &mut self.porter_buf);
-            let (s, _) = self.stems.intern(&self.stem_buf);
-            self.memo.insert(&k, s);
+            let (s, extra) = self.new_stem(lowered);
+            self.memo.insert(&k, s, extra);
             return s;
         }
         let (w, new) = self.stemmed.intern(lowered);
@@ -466,22 +493,24 @@ impl Scratch {
         if self.stem_info.len() < self.stems.len() {
             self.stem_info.resize(self.stems.len(), StemInfo::default());
         }
-        for (&j, &s) in self.free_r.iter().zip(&self.ref_s) {
-            let id = if self.ref_free[j as usize] {
-                match self.stem_info[s as usize].wn {
+        for ((&j, &s), &known) in self.free_r.iter().zip(&self.ref_s).zip(&self.ref_w) {
+            let mut id = known;
+            if id == UNKNOWN {
+                id = match self.stem_info[s as usize].wn {
                     UNKNOWN => {
                         let id = wn.id(self.stems.get(s)).unwrap_or(NONE);
                         self.stem_info[s as usize].wn = id;
                         id
                     }
                     id => id,
-                }
-            } else {
-                NONE
-            };
-            if id != NONE {
-                self.cand.push(self.ref_wn.len() as u32);
+                };
             }
+            // Whether the position is still free and its stem a lemma is a coin flip: selects.
+            let free = self.ref_free.get(j as usize).copied().unwrap_or(false);
+            id = select_unpredictable(free, id, NONE);
+            self.cand.push(self.ref_wn.len() as u32);
+            self.cand
+                .truncate(self.cand.len() - usize::from(id == NONE));
             self.ref_wn.push(id);
         }
         if self.cand.is_empty() {
@@ -557,6 +586,23 @@ impl Scratch {
         self.stem_info[s as usize].syn = range;
         range
     }
+}
+
+/// The memo's second value for a stem's WordNet id (`None`: no lemma): ids the memo cannot hold
+/// are kept as "unknown" (stage 3 then asks `StemInfo::wn`).
+fn extra_of_wn(id: Option<u32>) -> u32 {
+    match id {
+        None => WordMemo::MAX_EXTRA,
+        Some(id) if id < WordMemo::MAX_EXTRA - 1 => id,
+        Some(_) => WordMemo::MAX_EXTRA - 1,
+    }
+}
+
+/// The WordNet id ([`NONE`]: no lemma, [`UNKNOWN`]) the memo's second value stands for.
+fn wn_of_extra(extra: u32) -> u32 {
+    // Selects: whether a stem is a lemma is a coin flip.
+    let known = select_unpredictable(extra == WordMemo::MAX_EXTRA - 1, UNKNOWN, extra);
+    select_unpredictable(extra == WordMemo::MAX_EXTRA, NONE, known)
 }
 
 /// Sets `out` to the indices of the `true` flags, ascending, without a branch per flag.
@@ -655,6 +701,20 @@ mod tests {
             let want: Vec<u32> = (0..flags.len() as u32).filter(|&i| flags[i as usize]).collect();
             proptest::prop_assert_eq!(out, want);
         }
+    }
+
+    #[test]
+    fn memo_encodes_wordnet_ids() {
+        for id in [0, 1, 150_000, WordMemo::MAX_EXTRA - 2] {
+            assert_eq!(wn_of_extra(extra_of_wn(Some(id))), id);
+        }
+        assert_eq!(wn_of_extra(extra_of_wn(None)), NONE);
+        // Ids the memo cannot hold read back as unknown (looked up again, never wrong).
+        for id in [WordMemo::MAX_EXTRA - 1, WordMemo::MAX_EXTRA, u32::MAX - 1] {
+            assert_eq!(wn_of_extra(extra_of_wn(Some(id))), UNKNOWN);
+        }
+        // Every WordNet id fits.
+        assert!((WordNet::get().len() as u32) < WordMemo::MAX_EXTRA - 1);
     }
 
     #[test]

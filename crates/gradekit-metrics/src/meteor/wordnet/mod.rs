@@ -21,10 +21,10 @@
 //!
 //! * `KEY_TEXT[KEY_END[k]..KEY_END[k + 1]]` — the key's text;
 //! * `SLOTS` — open addressing, linear probing, at most 40 % full: `(tag << 32) | k` or
-//!   `u64::MAX`, home slot and tag from [`hash::hash`] (a fixed hash the build script
+//!   `u64::MAX`, home slot and tag from `hash::hash` (a fixed hash the build script
 //!   compiles too); a probe stops after `PROBE_LIMIT` slots, the longest run measured;
 //! * `REFS[POS_START[4k + p]..POS_START[4k + p + 1]]` — the lemma's references for part of
-//!   speech `p`: [`OWN`] (its own singleton) or a set `s`, whose word ids are
+//!   speech `p`: `OWN` (its own singleton) or a set `s`, whose word ids are
 //!   `MEMBERS[SET_START[s]..SET_START[s + 1]]`;
 //! * for `k < EXC_KEYS`: bit `p` of `EXC_MASK[k]` says whether the form has an exception entry
 //!   for part of speech `p` (which stops the suffix rules even when it lists no base), and

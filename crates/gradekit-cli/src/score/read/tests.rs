@@ -1,0 +1,220 @@
+//! The reader stage: chunk hashes and lines against the input, chunk sizes, buffer reuse.
+
+#![allow(clippy::unwrap_used)]
+use super::*;
+
+/// Gives at most a few bytes per read (sizes cycle through 1..=`max`), so that lines
+/// straddle reads.
+struct Trickle {
+    bytes: std::io::Cursor<Vec<u8>>,
+    max: usize,
+    next: usize,
+}
+
+impl Read for Trickle {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.next = self.next % self.max + 1;
+        let n = buf.len().min(self.next);
+        self.bytes.read(&mut buf[..n])
+    }
+}
+
+/// Every chunk's hash is the hash of the input up to its end, whatever the lines: blank,
+/// CRLF, too long to keep (streamed past, or all read at once), across chunk boundaries,
+/// whatever the sizes the input comes in, the first chunk's size and the size the input
+/// was said to have; the kept lines are the input's lines.
+#[test]
+fn chunk_hashes_cover_the_input_in_order() {
+    let mut input = Vec::new();
+    // (line number, line, body length with a CRLF's `\r`)
+    let mut all_lines = Vec::new();
+    for i in 0..5000usize {
+        let line = match i % 7 {
+            0 => b"   ".to_vec(),
+            1 => b"\r".to_vec(),
+            2 => std::iter::repeat_n(b'x', 60 + (i % 50) * 40).collect(),
+            _ => format!("{{\"n\": {i}}}").into_bytes(),
+        };
+        input.extend_from_slice(&line);
+        // The limit counts a CRLF's `\r`.
+        let body = line.len() + usize::from(i % 3 == 0);
+        if i % 7 > 1 {
+            all_lines.push((i as u64 + 1, line, body));
+        }
+        input.extend_from_slice(if i % 3 == 0 { b"\r\n" } else { b"\n" });
+    }
+    input.extend_from_slice(b"{\"last\": true}"); // no final line break
+    all_lines.push((5001, b"{\"last\": true}".to_vec(), 14));
+    let sizes = [None, Some(0), Some(100), Some(input.len() as u64)];
+    for (k, max_read) in [1, 7, 97, 1000, usize::MAX].into_iter().enumerate() {
+        for max_line in [64, 1 << 20] {
+            // Something already buffered, as after `skip_input`.
+            let inner: Box<dyn Read + Send> = Box::new(Trickle {
+                bytes: std::io::Cursor::new(input.clone()),
+                max: max_read,
+                next: 0,
+            });
+            let mut reader = BufReader::with_capacity(97, inner);
+            reader.fill_buf().unwrap();
+            let first = [1, 64, CHUNK_LINES][k % 3];
+            let source = Source::new(
+                reader,
+                0,
+                0,
+                InputHash::default(),
+                "in",
+                max_line,
+                None,
+                sizes[k % sizes.len()],
+                first,
+            );
+            let (tx, rx) = mpsc::sync_channel(64);
+            read_chunks(source, &tx, None, 0);
+            drop(tx);
+            let mut lines = Vec::new();
+            let mut too_long = 0;
+            let mut last = 0;
+            for chunk in rx {
+                let chunk = chunk.unwrap();
+                let mut want = InputHash::default();
+                want.update(&input[..chunk.end_offset as usize]);
+                assert_eq!(
+                    chunk.end_hash,
+                    want.digest(),
+                    "chunk ending at {} (reads of {max_read})",
+                    chunk.end_offset
+                );
+                for i in 0..chunk.len() {
+                    if chunk.too_long.iter().all(|(k, _)| *k != i) {
+                        let (n, l) = chunk.line(i);
+                        lines.push((n, l.to_vec()));
+                    }
+                }
+                too_long += chunk.too_long.len();
+                last = chunk.end_offset;
+            }
+            assert_eq!(last, input.len() as u64);
+            // Blank lines give no line; the x-lines over the limit are too long to keep.
+            let want_lines: Vec<(u64, Vec<u8>)> = all_lines
+                .iter()
+                .filter(|(_, _, body)| *body <= max_line)
+                .map(|(n, l, _)| (*n, l.clone()))
+                .collect();
+            assert_eq!(lines, want_lines, "reads of {max_read}, limit {max_line}");
+            assert_eq!(too_long, all_lines.len() - want_lines.len());
+            if max_line == 64 {
+                assert!(too_long > 500, "{too_long}");
+            }
+        }
+    }
+}
+
+/// Chunks start small and double up to [`CHUNK_LINES`].
+#[test]
+fn chunks_grow_from_the_first_size() {
+    let input: Vec<u8> = (0..10_000)
+        .flat_map(|i| format!("{i}\n").into_bytes())
+        .collect();
+    let inner: Box<dyn Read + Send> = Box::new(std::io::Cursor::new(input));
+    let source = Source::new(
+        BufReader::new(inner),
+        0,
+        0,
+        InputHash::default(),
+        "in",
+        100,
+        None,
+        None,
+        FIRST_CHUNK_LINES,
+    );
+    let (tx, rx) = mpsc::sync_channel(64);
+    read_chunks(source, &tx, None, 0);
+    drop(tx);
+    let sizes: Vec<usize> = rx.iter().map(|c| c.unwrap().len()).collect();
+    assert_eq!(sizes, [64, 128, 256, 512, 1024, 2048, 2048, 2048, 1872]);
+}
+
+/// Counts the bytes read through it.
+struct Counted(
+    std::io::Cursor<Vec<u8>>,
+    std::sync::Arc<std::sync::atomic::AtomicU64>,
+);
+
+impl Read for Counted {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        // Small reads: the reader's progress is seen to within a line.
+        let n = buf.len().min(100);
+        let n = self.0.read(&mut buf[..n])?;
+        self.1
+            .fetch_add(n as u64, std::sync::atomic::Ordering::SeqCst);
+        Ok(n)
+    }
+}
+
+/// With spares, a reader runs at most [`MAX_BUFFERS`] chunks ahead of the writer (however
+/// much room the channel has), hands every line over in order, and does not wait for spares
+/// once the writer is gone.
+#[test]
+fn a_reader_with_spares_stays_a_few_buffers_ahead() {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::Arc;
+    const LINE: usize = 100;
+    const LINES: usize = 64;
+    let input: Vec<u8> = (0..LINES * 40)
+        .flat_map(|i| {
+            let mut l = format!("{i:0w$}", w = LINE - 1).into_bytes();
+            l.push(b'\n');
+            l
+        })
+        .collect();
+    for stop_after in [None, Some(3)] {
+        let read = Arc::new(AtomicU64::new(0));
+        let inner: Box<dyn Read + Send> = Box::new(Counted(
+            std::io::Cursor::new(input.clone()),
+            Arc::clone(&read),
+        ));
+        let source = Source::new(
+            BufReader::with_capacity(1, inner),
+            0,
+            0,
+            InputHash::default(),
+            "in",
+            1000,
+            None,
+            None,
+            LINES,
+        )
+        .max_chunk_lines(LINES);
+        let (tx, rx) = mpsc::sync_channel(64);
+        let (spare_tx, spare_rx) = mpsc::sync_channel::<Spare>(8);
+        let reader = std::thread::spawn(move || read_chunks(source, &tx, Some(&spare_rx), 0));
+        let mut next = 0u64;
+        for (k, chunk) in rx.iter().enumerate() {
+            let chunk = chunk.unwrap();
+            std::thread::sleep(std::time::Duration::from_millis(3));
+            let ahead = read.load(Ordering::SeqCst);
+            let bound = ((k + MAX_BUFFERS) * LINES * LINE + 2 * LINE) as u64;
+            assert!(
+                ahead <= bound,
+                "chunk {k}: {ahead} bytes read, more than {bound}"
+            );
+            for i in 0..chunk.len() {
+                let (n, l) = chunk.line(i);
+                next += 1;
+                assert_eq!(n, next);
+                assert_eq!(l, format!("{:0w$}", n - 1, w = LINE - 1).as_bytes());
+            }
+            if stop_after == Some(k) {
+                break;
+            }
+            // (The reader drops its end after the last chunk.)
+            let _ = spare_tx.send(chunk.into_spare(Vec::new()));
+        }
+        drop(spare_tx);
+        drop(rx);
+        reader.join().unwrap();
+        if stop_after.is_none() {
+            assert_eq!(next, (LINES * 40) as u64);
+        }
+    }
+}
