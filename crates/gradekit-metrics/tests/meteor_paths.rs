@@ -167,6 +167,27 @@ proptest! {
     }
 }
 
+/// A reference of thousands of words (stage 1's table then at most half full instead of an
+/// eighth), and a short pair right after it on the same thread (the large buffers are given
+/// back, smaller ones made).
+#[test]
+fn long_reference_then_short_pair() {
+    let words = [
+        "the", "Cat", "sat", "on", "a", "mat", "dogs", "run", "ran", "big", "large",
+    ];
+    let text = |n: usize, step: usize| -> String {
+        (0..n)
+            .map(|k| format!("{}{}", words[(k * step) % words.len()], k % 97))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let (hyp, refr) = (text(9_000, 7), text(80_000, 3));
+    check(&hyp, &refr).unwrap_or_else(|e| panic!("long pair: {e}"));
+    check(&refr, &hyp).unwrap_or_else(|e| panic!("long pair swapped: {e}"));
+    check("The cat sat on the mat", "the mat sat on a cat")
+        .unwrap_or_else(|e| panic!("short pair: {e}"));
+}
+
 #[test]
 fn edge_pairs() {
     let cases = [

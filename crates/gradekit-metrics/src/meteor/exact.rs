@@ -14,7 +14,8 @@
 //! * every other word is keyed by one masked 16-byte load of its bytes in the token buffer,
 //!   lower-cased in registers ([`ascii_key`]; a word over 16 bytes, not ASCII, or at the very
 //!   end of the buffer goes through `str.lower()`, [`lower_key_slow`]);
-//! * the per-call table ([`Exact`]) is at most an eighth full, so a word's home slot is nearly
+//! * the per-call table ([`Exact`]) is at most an eighth full (for texts of up to 4,096 words;
+//!   half full beyond, to bound its memory), so a word's home slot is nearly
 //!   always either empty or its own: that case (new word or seen word, pop or no partner) is
 //!   handled with selects instead of branches, and only a collision probes on.
 //!
@@ -171,6 +172,14 @@ const NO_KEY: Key16 = Key16 {
     len: 0,
 };
 
+/// References of up to this many words (before the common tail) get a table at most an
+/// eighth full; longer ones one at most half full.
+const SPARSE_UP_TO: usize = 1 << 12;
+
+/// Buffers larger than this many entries are dropped before a call rather than kept for the
+/// thread's next call (a long text should not pin its memory for the thread's lifetime).
+const KEEP_SLOTS: usize = 1 << 16;
+
 /// Which side of the pair a position is on.
 #[derive(Debug, Clone, Copy)]
 pub(super) enum Side {
@@ -181,7 +190,14 @@ pub(super) enum Side {
 impl Exact {
     /// Starts a call whose reference has `n` words (before the common tail).
     fn start(&mut self, n: usize) {
-        let cap = n.saturating_mul(8).next_power_of_two().max(16);
+        // An eighth full for texts of up to a few thousand words (a table of at most 1 MiB);
+        // half full beyond, so memory stays at most 64 bytes a reference word.
+        let per_word = if n <= SPARSE_UP_TO { 8 } else { 2 };
+        let cap = n.saturating_mul(per_word).next_power_of_two().max(16);
+        if cap < self.slots.len() && self.slots.len() > KEEP_SLOTS {
+            // A large text left a large table: give it back rather than keep it per thread.
+            self.slots = Vec::new();
+        }
         if self.slots.len() < cap {
             self.slots.resize(cap, Slot::default());
         }
@@ -248,6 +264,14 @@ impl Exact {
 
         self.start(rs.len());
         let (mask, stamp) = (self.mask, self.stamp);
+        for keys in [&mut self.rkeys, &mut self.hkeys] {
+            if keys.capacity() > KEEP_SLOTS {
+                *keys = Vec::new();
+            }
+        }
+        if self.next.capacity() > KEEP_SLOTS {
+            self.next = Vec::new();
+        }
         self.next.clear();
         self.next.resize(rs.len(), NONE);
         self.rkeys.resize(rs.len(), NO_KEY);
@@ -366,7 +390,7 @@ fn first_probe(slots: &[Slot], home: usize, stamp: u32, k: &Key16) -> Option<(us
 
 /// Linear probing from `home` for key `k`: `(slot, true)` where it is, or `(empty slot,
 /// false)`. `same_long(first)` compares a word over 16 bytes with the word at reference
-/// position `first` once their keys agree. (The table is at most an eighth full, so an empty
+/// position `first` once their keys agree. (The table is at most half full, so an empty
 /// slot is always reached.)
 #[inline(never)]
 fn probe(
