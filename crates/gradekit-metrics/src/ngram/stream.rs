@@ -36,8 +36,9 @@
 //!
 //! Measured on the benchmark pairs (BENCHMARKS.md, #17): interning and counting a bleu pair
 //! took ~16,100 instructions (interning, then the fused start-anchored pass) and takes
-//! ~12,800 with this path (callgrind); the metric's cost beyond tokenizing fell by ~25 %.
-//! Memory: 256 KiB of table and 4 KiB of counts per thread once used.
+//! ~12,700 with this path (callgrind); the metric's CPU time beyond tokenizing fell by ~30 %.
+//! Memory per thread once used: 256 KiB of n-gram table, 4 KiB of counts, and token-table
+//! slots for 8 × the reference (up to 128 KiB).
 
 use super::{Scratch, TokenSeq};
 use std::hint::select_unpredictable;
