@@ -72,7 +72,8 @@ pub fn grade_plans(
 ) {
     let n = plans.plans.len();
     // The lines of `range`, graded in turn; the clock is read once per line: the end of one
-    // line's grading is the start of the next's (see `CompiledGrader::grade_input_since`).
+    // line's grading is the start of the next's, and a clean result comes back as a reward and
+    // a time (see `CompiledGrader::grade_compact_since`).
     let run = |range: std::ops::Range<usize>, out: &mut Vec<Option<Outcome>>| {
         let clock = Cell::new(Instant::now());
         let timed = |input: &dyn GradeInput| {

@@ -174,7 +174,8 @@ struct Parts<'a> {
 /// A graded sample's result as the writer needs it. Nearly every row of a CPU-bound grader
 /// is a reward and a time (no sub-reward, error, judge usage): those travel from the
 /// grading thread to the writer in 24 bytes instead of a whole [`GradeResult`] (~500 bytes
-/// written and read back per line, a chunk of them more than the cache holds).
+/// written and read back per line, a chunk of them more than the cache holds). The engine
+/// gives them so ([`Compact`], from `CompiledGrader::grade_compact_since`).
 pub enum Outcome {
     Clean { reward: f64, time: f64 },
     Full(Box<GradeResult>),
