@@ -47,9 +47,10 @@ pub(super) const KEEP_SLOTS: usize = 1 << 16;
 /// The hot fields of a [`TokenTable`] borrowed for a run of one-token operations (the
 /// streaming path, `stream.rs`, which interns or looks up a token and counts its n-grams
 /// before reading the next): the fields live in registers for the run. A token its first
-/// slot cannot decide (another key there, or a token longer than 16 bytes that matches the
-/// slot's words) returns `None`: the caller puts the view back ([`Self::ids`] into
-/// [`TokenTable::set_ids`]) and takes the probing path of the table itself.
+/// slot cannot decide returns `None` (another key there; when interning, any token longer
+/// than 16 bytes; when looking up, a long token whose slot holds its first 16 bytes): the
+/// caller puts the view back ([`Self::ids`] into [`TokenTable::set_ids`]) and takes the
+/// probing path of the table itself.
 pub(super) struct View<'a> {
     slots: &'a mut [Slot],
     stamp: u32,
