@@ -8,7 +8,8 @@
 //! first round's figures are printed apart.)
 //!
 //! `cargo run --release -p gradekit-metrics --example meteor_cold -- [PAIRS.jsonl] [N] [ROUNDS]`
-//! (defaults: fixtures/bench/pairs-10k.jsonl, 10000 pairs, 15 rounds).
+//! (defaults: fixtures/bench/pairs-10k.jsonl, 10000 pairs, 15 rounds); `METEOR_COLD_METRIC=bleu`
+//! (any grader metric) runs a control.
 
 mod common;
 
@@ -16,11 +17,11 @@ use common::{cpu_seconds, pairs_path, read_pairs};
 use gradekit_metrics::{score, Metric};
 
 /// Thread CPU µs per pair of one pass over `pairs`, and the score sum.
-fn pass(pairs: &[(String, String)]) -> Result<(f64, f64), String> {
+fn pass(metric: Metric, pairs: &[(String, String)]) -> Result<(f64, f64), String> {
     let c0 = cpu_seconds().ok_or("no thread CPU clock")?;
     let sum: f64 = pairs
         .iter()
-        .map(|(i, r)| score(Metric::Meteor, i, r).unwrap_or(f64::NAN))
+        .map(|(i, r)| score(metric, i, r).unwrap_or(f64::NAN))
         .sum();
     let c1 = cpu_seconds().ok_or("no thread CPU clock")?;
     Ok(((c1 - c0) / pairs.len().max(1) as f64 * 1e6, sum))
@@ -41,11 +42,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .unwrap_or(10_000);
     let rounds: usize = args.get(3).map(|s| s.parse()).transpose()?.unwrap_or(15);
     let pairs = read_pairs(&path, n)?;
+    // Another metric as a control (what a fresh thread costs any metric: allocator arena,
+    // tokenizer buffers).
+    let name = std::env::var("METEOR_COLD_METRIC").unwrap_or_else(|_| "meteor".to_owned());
+    let metric = Metric::ALL
+        .into_iter()
+        .find(|m| m.name() == name)
+        .ok_or_else(|| format!("METEOR_COLD_METRIC: unknown metric {name:?}"))?;
     let (mut cold, mut warm) = (Vec::new(), Vec::new());
     let mut sums = (0.0, 0.0);
     for round in 0..rounds.max(1) {
         let (c, w) = std::thread::scope(|s| {
-            s.spawn(|| -> Result<_, String> { Ok((pass(&pairs)?, pass(&pairs)?)) })
+            s.spawn(|| -> Result<_, String> { Ok((pass(metric, &pairs)?, pass(metric, &pairs)?)) })
                 .join()
                 .map_err(|_| "scoring thread panicked".to_owned())?
         })?;
@@ -61,7 +69,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let (c, w) = (median(cold), median(warm));
     println!(
-        "meteor {} pairs, {} rounds (thread CPU, medians): cold {c:.3} us/pair, warm {w:.3} us/pair, \
+        "{name} {} pairs, {} rounds (thread CPU, medians): cold {c:.3} us/pair, warm {w:.3} us/pair, \
          cold - warm {:.3} us/pair; score sums {:.9} / {:.9}",
         pairs.len(),
         rounds.max(1),

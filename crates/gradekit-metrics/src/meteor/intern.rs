@@ -37,8 +37,6 @@ struct Entry {
     /// The caller's value for this key ([`StrTable::set_value`]), kept in the entry the
     /// probe has just read.
     value: u32,
-    /// Whether the slots index this entry (not for [`StrTable::push_new`]'s).
-    indexed: bool,
 }
 
 /// An empty slot (no id reaches `u32::MAX`: ids are below half the slot count).
@@ -125,8 +123,7 @@ impl StrTable {
     #[inline(always)]
     pub(super) fn intern(&mut self, key: &str) -> (u32, bool) {
         if self.slots.is_empty() {
-            // Not `reset`: keys appended by `push_new` stay.
-            self.slots.resize(16, EMPTY);
+            self.reset(0);
         }
         let k = self.seed.key(key.as_bytes());
         match self.probe(key, k) {
@@ -141,7 +138,6 @@ impl StrTable {
                     start,
                     end: self.arena.len(),
                     value: NONE,
-                    indexed: true,
                 });
                 self.slots[slot] = (tag(k.hash) << 32) | u64::from(id);
                 if self.entries.len() * 2 > self.slots.len() {
@@ -152,30 +148,12 @@ impl StrTable {
         }
     }
 
-    /// Appends `key` as a new id without indexing it: [`Self::lookup`] and [`Self::intern`]
-    /// never find it, so the caller must find such keys by its own means and never pass one
-    /// to `intern` (which would give it a second id).
-    pub(super) fn push_new(&mut self, key: &str) -> u32 {
-        let id = self.entries.len() as u32;
-        let start = self.arena.len();
-        self.arena.push_str(key);
-        self.entries.push(Entry {
-            hash: 0,
-            word: 0,
-            start,
-            end: self.arena.len(),
-            value: NONE,
-            indexed: false,
-        });
-        id
-    }
-
     fn grow(&mut self) {
         let cap = self.slots.len() * 2;
         self.slots.clear();
         self.slots.resize(cap, EMPTY);
         let mask = cap - 1;
-        for (id, e) in self.entries.iter().enumerate().filter(|(_, e)| e.indexed) {
+        for (id, e) in self.entries.iter().enumerate() {
             let mut i = (e.hash as usize) & mask;
             while self.slots[i] != EMPTY {
                 i = (i + 1) & mask;
@@ -321,32 +299,6 @@ mod tests {
         assert_eq!(t.len(), 0);
         assert_eq!(t.lookup("w1"), None);
         assert_eq!(t.intern(""), (0, true));
-    }
-
-    #[test]
-    fn pushed_keys_are_kept_but_never_found() {
-        let mut t = StrTable::default();
-        // Unindexed keys first (before the table has slots), then between indexed ones,
-        // through several growths.
-        for i in 0..2000u32 {
-            let w = format!("k{i}");
-            if i % 3 == 0 {
-                assert_eq!(t.push_new(&w), i);
-            } else {
-                assert_eq!(t.intern(&w), (i, true));
-            }
-        }
-        for i in 0..2000u32 {
-            let w = format!("k{i}");
-            assert_eq!(t.get(i), w);
-            if i % 3 == 0 {
-                assert_eq!(t.lookup(&w), None);
-            } else {
-                assert_eq!(t.lookup(&w), Some(i));
-                assert_eq!(t.intern(&w), (i, false));
-            }
-        }
-        assert_eq!(t.len(), 2000);
     }
 
     #[test]

@@ -210,10 +210,7 @@ struct Scratch {
     stemmed: StrTable,
     /// The same for words of at most 16 bytes (nearly all), one slot read per hit.
     memo: WordMemo,
-    /// The distinct stems (texts by id; stems of at most 16 bytes are found through
-    /// `stem_keys`, which keeps their ids and WordNet ids, longer ones through the table).
     stems: StrTable,
-    stem_keys: WordMemo,
     /// Positions left free by stage 1, ascending, and the stem ids of their words (and for the
     /// reference, the WordNet ids of the stems as stage 2 found them, or [`UNKNOWN`]).
     free_h: Vec<u32>,
@@ -442,32 +439,16 @@ impl Scratch {
 
     /// Stems a lower-cased word not seen yet: its stem id and the memo's encoding of the stem's
     /// WordNet id ([`extra_of_wn`]).
-    /// Stems a lower-cased word not seen yet: its stem id and the memo's encoding of the stem's
-    /// WordNet id ([`extra_of_wn`]).
     fn new_stem(&mut self, lowered: &str) -> (u32, u32) {
         porter::stem_with(lowered, &mut self.stem_buf, &mut self.porter_buf);
         self.intern_stem()
     }
 
     /// The id of the stem in `stem_buf` and the memo's encoding of its WordNet id. Several
-    /// words share a stem, so both are kept: a stem of at most 16 bytes (nearly all) is found
-    /// in `stem_keys` by its key, one slot read giving both (a run over new text meets new
-    /// words all the time, and every further table read — the stem table's slot and entry,
-    /// `stem_info`, WordNet's table — is a likely cache miss); a new one is appended to `stems`
-    /// without probing it (short stems are only ever found through `stem_keys`) and looked up
-    /// in WordNet once. Longer stems go through `stems` itself (they never equal a short one).
+    /// words share a stem, so its WordNet id is looked up once (a look-up in the large table
+    /// is likely a cache miss) and kept in `StemInfo::wn`.
     fn intern_stem(&mut self) -> (u32, u32) {
-        let short = self.stem_buf.len() <= WordMemo::MAX_KEY;
-        let key = short.then(|| self.stem_keys.key(self.stem_buf.as_bytes()));
-        if let Some(k) = &key {
-            if let Some(found) = self.stem_keys.get(k) {
-                return found;
-            }
-        }
-        let s = match key {
-            Some(_) => self.stems.push_new(&self.stem_buf),
-            None => self.stems.intern(&self.stem_buf).0,
-        };
+        let (s, _) = self.stems.intern(&self.stem_buf);
         if self.stem_info.len() <= s as usize {
             self.stem_info.resize(s as usize + 1, StemInfo::default());
         }
@@ -479,11 +460,7 @@ impl Scratch {
             }
             id => id,
         };
-        let extra = extra_of_wn((wn != NONE).then_some(wn));
-        if let Some(k) = &key {
-            self.stem_keys.insert(k, s, extra);
-        }
-        (s, extra)
+        (s, extra_of_wn((wn != NONE).then_some(wn)))
     }
 
     /// Forget the cross-call stem and synonym caches (they are bounded by [`CACHE_LIMIT`]).
@@ -491,7 +468,6 @@ impl Scratch {
         self.stemmed.reset(1024);
         self.memo.clear();
         self.stems.reset(1024);
-        self.stem_keys.clear();
         self.syn_ids.clear();
         self.stem_info.clear();
     }

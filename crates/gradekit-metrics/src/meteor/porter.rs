@@ -319,11 +319,15 @@ fn ends_cvc<T: Letter>(w: &[T]) -> bool {
 /// order and most suffixes differ from the word in their last letter: one compare rejects).
 #[inline]
 fn ends_with<T: Letter>(w: &[T], suffix: &[u8]) -> bool {
-    w.len() >= suffix.len()
-        && w.iter()
-            .rev()
-            .zip(suffix.iter().rev())
-            .all(|(l, &b)| l.ascii() == b)
+    let Some(tail) = w.len().checked_sub(suffix.len()).and_then(|at| w.get(at..)) else {
+        return false;
+    };
+    if let (Some(l), Some(&b)) = (tail.last(), suffix.last()) {
+        if l.ascii() != b {
+            return false;
+        }
+    }
+    tail.iter().zip(suffix).all(|(l, &b)| l.ascii() == b)
 }
 
 fn replace_tail<T: Letter>(w: &mut Vec<T>, cut: usize, repl: &[u8]) {
