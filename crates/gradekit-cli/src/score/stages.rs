@@ -211,12 +211,38 @@ impl Grading<'_> {
         let (wtx, wrx) = mpsc::sync_channel::<(Batch, ChunkEnd)>(AHEAD);
         let idle = Arc::new(AtomicU64::new(0));
         let grading_idle = Arc::clone(&idle);
+        // The first chunk is read here, while the I/O thread starts (~0.15 ms before it runs,
+        // and its first read is slow: cold code, fresh buffers): grading waited for both.
+        let first = source.next_chunk(read::Spare::default());
+        let sent = usize::from(first.is_some());
+        let more = matches!(&first, Some(Ok(c)) if !c.eof);
+        if let Some(c) = first {
+            // Cannot block (room for AHEAD chunks) nor fail (`rx` is alive).
+            let _ = tx.send(c);
+        }
+        let tx = more.then_some(tx);
         let io = std::thread::spawn(move || -> Result<(Summary, progress::Progress)> {
             let mut io = OneIo::new(grading_idle);
-            let mut tx = Some(tx);
+            io.in_flight = sent;
+            io.made = sent;
+            let mut tx = tx;
+            // Graded chunks received and not written yet, in order.
+            let mut graded = std::collections::VecDeque::new();
             let mut split = false;
             while !split {
-                if let Some(to_grade) = tx.as_ref().filter(|_| io.in_flight < AHEAD) {
+                while let Ok(g) = wrx.try_recv() {
+                    graded.push_back(g);
+                }
+                // Chunks sent to the grading thread and not back yet (one being graded).
+                let ungraded = io.in_flight.saturating_sub(graded.len());
+                // Reading comes first while the grading thread has no chunk queued: it waits
+                // for nothing but the next chunk (while chunks double at the start, reading
+                // one took longer than grading the one before).
+                let read_first = ungraded <= 1 && io.in_flight < read::MAX_BUFFERS;
+                let to_grade = tx
+                    .as_ref()
+                    .filter(|_| ungraded < AHEAD && (graded.is_empty() || read_first));
+                if let Some(to_grade) = to_grade {
                     let spare = io.spares.pop().unwrap_or_else(|| {
                         io.made += 1;
                         read::Spare::default()
@@ -231,13 +257,11 @@ impl Grading<'_> {
                         }
                         None => tx = None,
                     }
-                    // Rows graded meanwhile are written before the next chunk is read.
-                    while let Ok(graded) = wrx.try_recv() {
-                        split |= io.write(&mut sink, graded)?;
-                    }
+                } else if let Some(g) = graded.pop_front() {
+                    split = io.write(&mut sink, g)?;
                 } else {
                     match wrx.recv() {
-                        Ok(graded) => split = io.write(&mut sink, graded)?,
+                        Ok(g) => graded.push_back(g),
                         // Grading ended: every chunk it graded was received.
                         Err(_) => return sink.finish(),
                     }
@@ -253,7 +277,7 @@ impl Grading<'_> {
                 let _ = spare_tx.try_send(s);
             }
             let writer = std::thread::spawn(move || {
-                for (batch, end) in wrx {
+                for (batch, end) in graded.into_iter().chain(wrx) {
                     let _ = spare_tx.try_send(sink.write(batch, end)?);
                 }
                 sink.finish()
