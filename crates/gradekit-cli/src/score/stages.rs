@@ -29,8 +29,11 @@ pub(super) const SPLIT_IDLE: f64 = 1.0 / 3.0;
 
 /// Largest chunk with one I/O thread: a chunk's input, plans and rows then stay in the
 /// cache between being read, scanned and written (one grading thread needs no more lines
-/// at once to stay busy).
-pub(super) const ONE_IO_CHUNK_LINES: usize = 512;
+/// at once to stay busy). Each chunk buffer in flight is fresh memory once, at a page fault
+/// per 4 KiB, most of them while the chunks grow at the start, when grading waits for them:
+/// 256 lines instead of 512 made one pass over 2,000 distinct rouge_l pairs ~8 % faster and
+/// over 10,000 ~3 %, 100,000 lines ~1 % slower (BENCHMARKS.md, #17 "startup").
+pub(super) const ONE_IO_CHUNK_LINES: usize = 256;
 
 /// Who reads, grades and writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -197,8 +200,10 @@ impl Grading<'_> {
         Ok((ok, summary, bar))
     }
 
-    /// [`Stages::OneIo`]: the I/O thread keeps up to [`AHEAD`] chunks read ahead, and writes
-    /// each graded chunk as soon as it is back. When grading turns out to wait for the I/O
+    /// [`Stages::OneIo`]: the first chunk is read on this thread while the I/O thread starts;
+    /// then the I/O thread keeps up to [`AHEAD`] chunks read ahead, and writes each graded
+    /// chunk as soon as it is back, except while grading has no chunk queued: reading the
+    /// next one comes first then. When grading turns out to wait for the I/O
     /// thread (a cheap grader: this thread idle more than [`SPLIT_IDLE`] of the time over
     /// [`SPLIT_WINDOW`] chunks), the writing moves to a thread of its own: reading, grading
     /// and writing then run at once, as with a pool.
