@@ -30,7 +30,7 @@
 //!   `tz(c)..tz(c + low)` and `c & (c + low)` drops it — no variable shifts; `c + low = 0`
 //!   means the run reaches the word's top bit and goes on in the next word (the slow path).
 
-use super::{load8, long_eq, long_hash, LOWER};
+use super::{long_eq, long_hash, LOWER};
 
 /// Number of slots (a power of two, > 64).
 const SLOTS: usize = 256;
@@ -98,19 +98,30 @@ impl Default for Small {
 /// 0x20 lowercases exactly), any length and place.
 fn key(seed: &[u64; 2], text: &[u8], start: usize, end: usize) -> (u64, u64) {
     let len = end - start;
+    let x = load16(text, start);
     if len <= 16 {
-        let k0 = (load8(text, start) | LOWER) & MASK_LO[len];
-        let k1 = (load8(text, start + 8) | LOWER) & MASK_HI[len];
-        return (k0, k1);
+        return short_key(&x.to_le_bytes(), len);
     }
-    let k1 = long_hash(
-        seed,
-        text,
-        start + 8,
-        len - 8,
-        load8(text, start + 8) | LOWER,
-    );
-    (load8(text, start) | LOWER, k1 | LONG)
+    let (lo, hi) = (x as u64 | LOWER, (x >> 64) as u64 | LOWER);
+    (lo, long_hash(seed, text, start + 8, len - 8, hi) | LONG)
+}
+
+/// The sixteen bytes of `text` from `at` on (`at < text.len()`) as a little-endian number,
+/// zero past the end of the text.
+fn load16(text: &[u8], at: usize) -> u128 {
+    if let Some(c) = text.get(at..).and_then(<[u8]>::first_chunk::<16>) {
+        return u128::from_le_bytes(*c);
+    }
+    let avail = text.len().saturating_sub(at).min(16);
+    if let Some(last) = text.last_chunk::<16>() {
+        // The text's last sixteen bytes, shifted down to start at `at` (`avail < 16`).
+        return u128::from_le_bytes(*last) >> (8 * (16 - avail));
+    }
+    let mut w = [0u8; 16];
+    for (d, &b) in w.iter_mut().zip(text.get(at..).unwrap_or_default()) {
+        *d = b;
+    }
+    u128::from_le_bytes(w)
 }
 
 /// Key of a token of `len ≤ 16` bytes from the sixteen bytes at its start (the fast path).
@@ -247,20 +258,18 @@ impl Small {
         let mut walk = Walk::new(bits);
         for pos in 0..64 {
             let bit = 1u64 << pos;
-            match walk.next() {
+            let (start, end) = match walk.next() {
                 None => break,
-                Some(Run::Inside(start, end)) => match reference.get(start..start + 16) {
-                    Some(at) if end - start <= 16 => {
-                        let at = at.try_into().unwrap_or(&[0; 16]);
-                        let (k0, k1) = short_key(at, end - start);
-                        self.insert_short(home(factor, k0, k1), k0, k1, bit);
-                    }
-                    _ => self.insert(seed, reference, start, end, bit),
-                },
-                Some(Run::Across(start)) => {
-                    let end = walk.run_end();
-                    self.insert(seed, reference, start, end, bit);
+                Some(Run::Inside(start, end)) => (start, end),
+                Some(Run::Across(start)) => (start, walk.run_end()),
+            };
+            match reference.get(start..start + 16) {
+                Some(at) if end - start <= 16 => {
+                    let at = at.try_into().unwrap_or(&[0; 16]);
+                    let (k0, k1) = short_key(at, end - start);
+                    self.insert_short(home(factor, k0, k1), k0, k1, bit);
                 }
+                _ => self.insert(seed, reference, start, end, bit),
             }
         }
     }
@@ -369,19 +378,17 @@ impl Small {
         let mut v = !0u64;
         let mut walk = Walk::new(bits);
         while let Some(run) = walk.next() {
-            let m = match run {
-                Run::Inside(start, end) => match text.get(start..start + 16) {
-                    Some(at) if end - start <= 16 => {
-                        let at = at.try_into().unwrap_or(&[0; 16]);
-                        let (k0, k1) = short_key(at, end - start);
-                        self.mask_short(home(factor, k0, k1), k0, k1)
-                    }
-                    _ => self.mask_of(seed, reference, text, start, end),
-                },
-                Run::Across(start) => {
-                    let end = walk.run_end();
-                    self.mask_of(seed, reference, text, start, end)
+            let (start, end) = match run {
+                Run::Inside(start, end) => (start, end),
+                Run::Across(start) => (start, walk.run_end()),
+            };
+            let m = match text.get(start..start + 16) {
+                Some(at) if end - start <= 16 => {
+                    let at = at.try_into().unwrap_or(&[0; 16]);
+                    let (k0, k1) = short_key(at, end - start);
+                    self.mask_short(home(factor, k0, k1), k0, k1)
                 }
+                _ => self.mask_of(seed, reference, text, start, end),
             };
             v = step(v, m);
         }
