@@ -4,8 +4,9 @@
 //! A class is a set of byte ranges below 0x80; `block_bits` tests the 64 bytes of a block
 //! against them byte-wise (vectorized by the compiler) and gathers the flags into one word
 //! (bit `i` = byte `i`). A bitmap holds one bit per byte of a text, 64 per word, and ends with
-//! a zero word so every run ends inside it; [`Runs`] walks its runs with `trailing_zeros`
-//! ([`for_each_run`] in a loop, for hot callers).
+//! a zero word so every run ends inside it; [`Runs`] walks its runs with `trailing_zeros`.
+//! (rouge_l's fused path has its own SSE2 scan and walk, `crate::rouge::fused`; the byte-wise
+//! class test here is the oracle of its tests.)
 
 /// The little-endian word of up to eight bytes, zero-padded.
 #[inline(always)]
@@ -154,47 +155,6 @@ impl Iterator for Runs<'_> {
     }
 }
 
-/// Calls `f(start, end)` for each maximal run of set bits of a bitmap ending with a zero word,
-/// in order: [`Runs`] as a loop whose state stays in registers (the iterator's is spilled to
-/// the stack when the caller's body is large).
-#[inline(always)]
-pub(crate) fn for_each_run(bits: &[u64], mut f: impl FnMut(usize, usize)) {
-    let mut w = 0usize;
-    let mut cur = bits.first().copied().unwrap_or(0);
-    loop {
-        while cur == 0 {
-            w += 1;
-            match bits.get(w) {
-                Some(&b) => cur = b,
-                None => return,
-            }
-        }
-        let s = cur.trailing_zeros();
-        let start = w * 64 + s as usize;
-        // Ones from bit `s` up (at most 64 − s: the shift brings in zeros).
-        let run = (!(cur >> s)).trailing_zeros();
-        let end = if s + run < 64 {
-            cur &= !0u64 << (s + run);
-            start + run as usize
-        } else {
-            // The run reaches the top bit: it ends in a later word (the last word is zero).
-            let mut end = (w + 1) * 64;
-            w += 1;
-            cur = bits.get(w).copied().unwrap_or(0);
-            while cur == !0u64 {
-                end += 64;
-                w += 1;
-                cur = bits.get(w).copied().unwrap_or(0);
-            }
-            let r = (!cur).trailing_zeros();
-            cur &= !0u64 << r;
-            end + r as usize
-        };
-        // One call site, so the caller's body is inlined once.
-        f(start, end);
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -257,9 +217,6 @@ mod tests {
                 }
             }
             assert_eq!(runs, want, "{text:?}");
-            let mut each = Vec::new();
-            for_each_run(&bits, |s, e| each.push((s, e)));
-            assert_eq!(each, want, "{text:?}");
             assert_eq!(n, want.len());
         }
     }

@@ -7,13 +7,15 @@
 //! ranges, caches it, interns both token lists into ids through a hash table and finally runs
 //! the LCS over the id lists. Here, per text:
 //!
-//! 1. **Bitmap pass.** Eight bytes at a time, the bytes in `[A-Za-z0-9]` are flagged by
-//!    carry-free range tests (SWAR) and the eight flags gathered into one byte by a multiply,
-//!    giving one bit per text byte (`1` = token byte). The same pass counts tokens (0 → 1
-//!    transitions) and notes whether any byte is non-ASCII.
+//! 1. **Bitmap pass** (`scan`). Sixteen bytes at a time (SSE2 on x86_64, the portable
+//!    `crate::bitruns::bitmap` elsewhere), the bytes in `[A-Za-z0-9]` are flagged by biased
+//!    signed compares and gathered by `pmovmskb`, giving one bit per text byte (`1` = token
+//!    byte). The same pass counts tokens (0 → 1 transitions) and notes whether any byte is
+//!    non-ASCII.
 //! 2. **Tokens from the bitmap.** A token is a maximal run of set bits, found with
 //!    `trailing_zeros`. Its key is read straight from the text: for a token of at most eight
-//!    bytes, the eight bytes at its start masked to its length and OR-ed with `0x20` per byte
+//!    bytes (sixteen in `small`'s two-word keys), the bytes at its start masked to its length
+//!    and OR-ed with `0x20` per byte
 //!    (which lowercases `A-Z` and leaves `a-z0-9` alone: the token is lowercased without a
 //!    copy). Token bytes are never zero, so that word alone identifies a short token. Longer
 //!    tokens hash all their bytes the same way and are compared byte-wise, case-folded, with
@@ -29,8 +31,8 @@
 //!    list, no id list. Longer references collect both id lists and use `super::lcs`
 //!    (shorter side as pattern, multiword beyond 64 tokens).
 //!
-//! Tokens are walked with `crate::bitruns::for_each_run` (a loop, not an iterator: the
-//! iterator's state was spilled to the stack in these loop bodies).
+//! `small` walks the runs with its own loops (common tokens inline, rare ones out of line, so
+//! the loop state stays in registers); the id-table path uses `crate::bitruns::Runs`.
 //!
 //! Python's `str.lower` maps exactly two non-ASCII code points to ASCII letters (U+0130 and
 //! U+212A, see `super::tokenize`); a text holding either (rare: checked only for texts with
@@ -41,18 +43,20 @@
 
 use std::cell::Cell;
 
+mod scan;
 mod small;
 
 use super::lcs::{lcs_one_word, Pattern};
-use crate::bitruns::{bitmap, Runs};
+use crate::bitruns::Runs;
 use crate::fasthash::Seed;
 use crate::ngram::ABSENT;
 
 /// Per byte, `0x20` (lowercases an ASCII letter, keeps a digit).
 const LOWER: u64 = 0x2020_2020_2020_2020;
-const HIGH: u64 = 0x8080_8080_8080_8080;
 
-/// rouge-score's token bytes: `[A-Za-z0-9]`.
+/// rouge-score's token bytes: `[A-Za-z0-9]` (as `crate::bitruns` classes: the portable scan,
+/// and the oracle of `scan`'s tests).
+#[cfg(any(test, not(target_arch = "x86_64")))]
 const TOKEN_CLASS: &[(u8, u8, bool)] = &[(b'a', b'z', true), (b'0', b'9', false)];
 
 /// Little-endian word of `b[at..at + 8]`, zero-padded past the end of `b`.
@@ -90,9 +94,9 @@ impl Bitmap {
     /// Builds the bitmap of `text`; returns false when `text` holds U+0130 or U+212A (the
     /// general path is needed).
     fn fill(&mut self, text: &[u8]) -> bool {
-        let (tokens, any) = bitmap(text, TOKEN_CLASS, false, &mut self.bits);
+        let (tokens, high) = scan::token_bitmap(text, &mut self.bits);
         self.tokens = tokens;
-        any & HIGH == 0 || !super::tokenize::has_special_in(text)
+        !high || !super::tokenize::has_special_in(text)
     }
 
     /// The tokens as `(start, end)`, in order.

@@ -17,21 +17,46 @@
 //!   seed, so no fixed input makes long probe runs.
 //! * **Clearing.** Only the slots the previous reference used are emptied (a list of at most
 //!   64 indices), not the table.
+//! * **Fast and slow tokens.** The loops over a text's tokens handle the common token inline:
+//!   at most 16 bytes, not running across a 64-byte word of the bitmap, with 16 bytes of text
+//!   from its start on (one 16-byte load, two table masks, no long-token check: a short key
+//!   never equals a long one). Any other token (about one in twenty on prose) goes through an
+//!   out-of-line call. The loops then keep their state in registers: with the rare cases
+//!   inline, the walk, the key and the probe held more live values than x86_64 has registers
+//!   and the loop spilled to the stack on every token (about 70 instructions a token, now
+//!   about 45).
+//! * **Runs.** A token is the lowest run of set bits of the current bitmap word `c`: with
+//!   `low = c & −c`, `c + low` clears the run and sets the bit just past it, so the run is
+//!   `tz(c)..tz(c + low)` and `c & (c + low)` drops it — no variable shifts; `c + low = 0`
+//!   means the run reaches the word's top bit and goes on in the next word (the slow path).
 
-use super::{load8, long_eq, long_hash, LOWER};
-use crate::bitruns::for_each_run;
+use super::{long_eq, long_hash, LOWER};
 
 /// Number of slots (a power of two, > 64).
 const SLOTS: usize = 256;
 /// Top bit of a key's second word: the token is longer than 16 bytes.
 const LONG: u64 = 1 << 63;
 
-/// `MASKS[n]`: the low `n` bytes of a word.
-const MASKS: [u64; 9] = {
-    let mut m = [0u64; 9];
+/// `MASK_LO[n]` / `MASK_HI[n]`: the bytes of the first / second word of a 16-byte load that
+/// belong to a token of `n ≤ 16` bytes.
+const MASK_LO: [u64; 17] = {
+    let mut m = [0u64; 17];
     let mut n = 1;
-    while n < 9 {
-        m[n] = u64::MAX >> (8 * (8 - n));
+    while n < 17 {
+        m[n] = if n >= 8 {
+            u64::MAX
+        } else {
+            u64::MAX >> (8 * (8 - n))
+        };
+        n += 1;
+    }
+    m
+};
+const MASK_HI: [u64; 17] = {
+    let mut m = [0u64; 17];
+    let mut n = 9;
+    while n < 17 {
+        m[n] = u64::MAX >> (8 * (16 - n));
         n += 1;
     }
     m
@@ -70,29 +95,129 @@ impl Default for Small {
 }
 
 /// Key of the token `text[start..end]` (non-empty, every byte in `[A-Za-z0-9]`, where OR-ing
-/// 0x20 lowercases exactly) and its first slot.
-#[inline(always)]
-fn key(seed: &[u64; 2], text: &[u8], start: usize, end: usize) -> (u64, u64, usize) {
+/// 0x20 lowercases exactly), any length and place.
+fn key(seed: &[u64; 2], text: &[u8], start: usize, end: usize) -> (u64, u64) {
     let len = end - start;
-    let k0 = (load8(text, start) | LOWER) & MASKS[len.min(8)];
-    let k1 = if len <= 8 {
-        0
-    } else if len <= 16 {
-        (load8(text, start + 8) | LOWER) & MASKS[len - 8]
-    } else {
-        long_hash(
-            seed,
-            text,
-            start + 8,
-            len - 8,
-            load8(text, start + 8) | LOWER,
-        ) | LONG
-    };
-    // Multiplicative hashing by a random odd factor, indexed by the top byte (which depends on
-    // every bit of the multiplied word); the second word is folded in rotated, so short tokens
-    // (k1 = 0) cost one multiply.
-    let home = ((k0 ^ k1.rotate_left(29) ^ seed[0]).wrapping_mul(seed[1] | 1) >> 56) as usize;
-    (k0, k1, home)
+    let x = load16(text, start);
+    if len <= 16 {
+        return short_key(&x.to_le_bytes(), len);
+    }
+    let (lo, hi) = (x as u64 | LOWER, (x >> 64) as u64 | LOWER);
+    (lo, long_hash(seed, text, start + 8, len - 8, hi) | LONG)
+}
+
+/// The sixteen bytes of `text` from `at` on (`at < text.len()`) as a little-endian number,
+/// zero past the end of the text.
+fn load16(text: &[u8], at: usize) -> u128 {
+    if let Some(c) = text.get(at..).and_then(<[u8]>::first_chunk::<16>) {
+        return u128::from_le_bytes(*c);
+    }
+    let avail = text.len().saturating_sub(at).min(16);
+    if let Some(last) = text.last_chunk::<16>() {
+        // The text's last sixteen bytes, shifted down to start at `at` (`avail < 16`).
+        return u128::from_le_bytes(*last) >> (8 * (16 - avail));
+    }
+    let mut w = [0u8; 16];
+    for (d, &b) in w.iter_mut().zip(text.get(at..).unwrap_or_default()) {
+        *d = b;
+    }
+    u128::from_le_bytes(w)
+}
+
+/// Key of a token of `len ≤ 16` bytes from the sixteen bytes at its start (the fast path).
+#[inline(always)]
+fn short_key(at: &[u8; 16], len: usize) -> (u64, u64) {
+    let x = u128::from_le_bytes(*at);
+    let k0 = (x as u64 | LOWER) & MASK_LO[len];
+    let k1 = ((x >> 64) as u64 | LOWER) & MASK_HI[len];
+    (k0, k1)
+}
+
+/// First slot of a key: multiply-shift hashing by a random odd factor (the top byte of the
+/// product depends on every bit of the key), the second word folded in rotated.
+#[inline(always)]
+fn home(factor: u64, k0: u64, k1: u64) -> usize {
+    ((k0 ^ k1.rotate_left(29)).wrapping_mul(factor) >> 56) as usize
+}
+
+/// A walk over the runs of set bits of a bitmap that ends with a zero word.
+struct Walk<'a> {
+    bits: &'a [u64],
+    /// Word being walked and its bits not yet consumed.
+    w: usize,
+    cur: u64,
+}
+
+/// The next run of a [`Walk`]: where it starts and ends, and whether it stays inside the
+/// current 64-bit word (a run reaching the word's top bit is only started: the caller ends it
+/// with [`Walk::run_end`]).
+enum Run {
+    Inside(usize, usize),
+    Across(usize),
+}
+
+impl<'a> Walk<'a> {
+    fn new(bits: &'a [u64]) -> Self {
+        Walk {
+            bits,
+            w: 0,
+            cur: bits.first().copied().unwrap_or(0),
+        }
+    }
+
+    #[inline(always)]
+    fn next(&mut self) -> Option<Run> {
+        while self.cur == 0 {
+            self.w += 1;
+            self.cur = *self.bits.get(self.w)?;
+        }
+        let c = self.cur;
+        let base = self.w * 64;
+        let s = c.trailing_zeros() as usize;
+        // `c + (c & −c)`: the lowest run cleared and the bit just above it set (0 when the
+        // run reaches bit 63; bits below the run are already consumed, so zero).
+        let sum = c.wrapping_add(c & c.wrapping_neg());
+        if sum == 0 {
+            return Some(Run::Across(base + s));
+        }
+        self.cur = c & sum;
+        Some(Run::Inside(base + s, base + sum.trailing_zeros() as usize))
+    }
+
+    /// End of the run that reaches the top bit of the current word; moves past it.
+    #[inline(always)]
+    fn run_end(&mut self) -> usize {
+        let (end, w, cur) = run_end(self.bits, self.w);
+        (self.w, self.cur) = (w, cur);
+        end
+    }
+}
+
+/// End of a run that reaches the top bit of word `w` of a bitmap ending with a zero word, the
+/// word it ends in and that word's bits past the run. (Out of line, and by value so that the
+/// walk's state stays in registers.)
+#[cold]
+#[inline(never)]
+fn run_end(bits: &[u64], mut w: usize) -> (usize, usize, u64) {
+    let mut end = (w + 1) * 64;
+    w += 1;
+    let mut cur = bits.get(w).copied().unwrap_or(0);
+    while cur == !0u64 {
+        end += 64;
+        w += 1;
+        cur = bits.get(w).copied().unwrap_or(0);
+    }
+    // `cur` has a zero bit (the bitmap ends with a zero word, or past its end cur = 0).
+    let r = (!cur).trailing_zeros();
+    (end + r as usize, w, cur & (!0u64 << r))
+}
+
+/// Hyyrö's step for a token of match mask `m`: `V = (V + (V & M)) | (V & !M)`, with
+/// `V & !M = V ^ (V & M)`.
+#[inline(always)]
+fn step(v: u64, m: u64) -> u64 {
+    let u = v & m;
+    v.wrapping_add(u) | (v ^ u)
 }
 
 impl Small {
@@ -129,49 +254,103 @@ impl Small {
             self.slots[usize::from(i)].k0 = 0;
         }
         self.n_used = 0;
-        let mut pos = 0usize;
-        for_each_run(bits, |start, end| {
-            if pos >= 64 {
-                return;
-            }
-            let (k0, k1, mut i) = key(seed, reference, start, end);
+        let factor = seed[1] | 1;
+        let mut walk = Walk::new(bits);
+        for pos in 0..64 {
             let bit = 1u64 << pos;
-            loop {
-                let s = self.slots[i];
-                if s.k0 == 0 {
-                    self.slots[i] = Slot { k0, k1, mask: bit };
-                    if k1 & LONG != 0 {
-                        // Offsets fit: the caller sends references past 4 GiB elsewhere.
-                        self.long[i] = (start as u32, (end - start) as u32);
-                    }
-                    // At most one new slot per token: `n_used ≤ pos < 64`.
-                    self.used[self.n_used & 63] = i as u8;
-                    self.n_used += 1;
-                    break;
+            let (start, end) = match walk.next() {
+                None => break,
+                Some(Run::Inside(start, end)) => (start, end),
+                Some(Run::Across(start)) => (start, walk.run_end()),
+            };
+            match reference.get(start..start + 16) {
+                Some(at) if end - start <= 16 => {
+                    let at = at.try_into().unwrap_or(&[0; 16]);
+                    let (k0, k1) = short_key(at, end - start);
+                    self.insert_short(home(factor, k0, k1), k0, k1, bit);
                 }
-                if self.holds(&s, i, k0, k1, reference, reference, start, end) {
-                    self.slots[i].mask |= bit;
-                    break;
-                }
-                i = (i + 1) & (SLOTS - 1);
+                _ => self.insert(seed, reference, start, end, bit),
             }
-            pos += 1;
-        });
+        }
     }
 
-    /// Match mask of the token `text[start..end]` of key `(k0, k1)` from slot `i` on.
+    /// Adds reference position `bit` to the slot of the key `(k0, k1)` of a token of at most
+    /// 16 bytes, from slot `i` on.
     #[inline(always)]
-    #[allow(clippy::too_many_arguments)]
+    fn insert_short(&mut self, mut i: usize, k0: u64, k1: u64, bit: u64) {
+        loop {
+            let s = &mut self.slots[i];
+            if s.k0 == k0 && s.k1 == k1 {
+                s.mask |= bit;
+                return;
+            }
+            if s.k0 == 0 {
+                *s = Slot { k0, k1, mask: bit };
+                // At most one new slot per token: `n_used ≤ pos < 64`.
+                self.used[self.n_used & 63] = i as u8;
+                self.n_used += 1;
+                return;
+            }
+            i = (i + 1) & (SLOTS - 1);
+        }
+    }
+
+    /// Adds reference position `bit` to the slot of the token `reference[start..end]`, any
+    /// length and place.
+    #[cold]
+    #[inline(never)]
+    fn insert(&mut self, seed: &[u64; 2], reference: &[u8], start: usize, end: usize, bit: u64) {
+        let (k0, k1) = key(seed, reference, start, end);
+        let mut i = home(seed[1] | 1, k0, k1);
+        loop {
+            let s = self.slots[i];
+            if s.k0 == 0 {
+                self.slots[i] = Slot { k0, k1, mask: bit };
+                if k1 & LONG != 0 {
+                    // Offsets fit: the caller sends references past 4 GiB elsewhere.
+                    self.long[i] = (start as u32, (end - start) as u32);
+                }
+                self.used[self.n_used & 63] = i as u8;
+                self.n_used += 1;
+                return;
+            }
+            if self.holds(&s, i, k0, k1, reference, reference, start, end) {
+                self.slots[i].mask |= bit;
+                return;
+            }
+            i = (i + 1) & (SLOTS - 1);
+        }
+    }
+
+    /// Match mask of the key `(k0, k1)` of a token of at most 16 bytes, from slot `i` on (a
+    /// slot of a long token never matches: its second word has the top bit set).
+    #[inline(always)]
+    fn mask_short(&self, mut i: usize, k0: u64, k1: u64) -> u64 {
+        loop {
+            let s = &self.slots[i];
+            if s.k0 == k0 && s.k1 == k1 {
+                return s.mask;
+            }
+            if s.k0 == 0 {
+                return 0;
+            }
+            i = (i + 1) & (SLOTS - 1);
+        }
+    }
+
+    /// Match mask of the token `text[start..end]`, any length and place.
+    #[cold]
+    #[inline(never)]
     fn mask_of(
         &self,
+        seed: &[u64; 2],
         reference: &[u8],
         text: &[u8],
         start: usize,
         end: usize,
-        k0: u64,
-        k1: u64,
-        mut i: usize,
     ) -> u64 {
+        let (k0, k1) = key(seed, text, start, end);
+        let mut i = home(seed[1] | 1, k0, k1);
         loop {
             let s = &self.slots[i];
             if self.holds(s, i, k0, k1, reference, text, start, end) {
@@ -195,12 +374,24 @@ impl Small {
         text: &[u8],
         bits: &[u64],
     ) -> usize {
+        let factor = seed[1] | 1;
         let mut v = !0u64;
-        for_each_run(bits, |start, end| {
-            let (k0, k1, i) = key(seed, text, start, end);
-            let m = self.mask_of(reference, text, start, end, k0, k1, i);
-            v = v.wrapping_add(v & m) | (v & !m);
-        });
+        let mut walk = Walk::new(bits);
+        while let Some(run) = walk.next() {
+            let (start, end) = match run {
+                Run::Inside(start, end) => (start, end),
+                Run::Across(start) => (start, walk.run_end()),
+            };
+            let m = match text.get(start..start + 16) {
+                Some(at) if end - start <= 16 => {
+                    let at = at.try_into().unwrap_or(&[0; 16]);
+                    let (k0, k1) = short_key(at, end - start);
+                    self.mask_short(home(factor, k0, k1), k0, k1)
+                }
+                _ => self.mask_of(seed, reference, text, start, end),
+            };
+            v = step(v, m);
+        }
         let low = u64::MAX >> (64 - n_ref.clamp(1, 64));
         n_ref - (v & low).count_ones() as usize
     }

@@ -246,3 +246,41 @@ fn small_table_edges_equal_general() {
         }
     }
 }
+
+/// Random strings — ASCII of every byte value, and UTF-8 of every plane — against the general
+/// path, each also shifted by a run of spaces so that its tokens land at every offset of the
+/// 64-byte bitmap words and within 16 bytes of the text's end (the small table's inline path
+/// and each of its out-of-line cases: tokens across words, longer than 16 bytes, at the end).
+#[test]
+fn random_strings_at_every_offset_equal_general() {
+    let mut r = Rng(0xA076_1D64_78BD_642F);
+    let chars = |r: &mut Rng, n: usize| -> String {
+        (0..n)
+            .map(|_| match r.below(10) {
+                // ASCII, any byte value (control characters, punctuation, both cases, digits)
+                0..=5 => char::from(r.below(128) as u8),
+                // runs of one letter: tokens of every length, across words
+                6 => 'q',
+                7 => char::from_u32(0x80 + r.below(0x780) as u32).unwrap_or('é'),
+                8 => char::from_u32(0x800 + r.below(0xD000) as u32).unwrap_or('東'),
+                _ => char::from_u32(0x10000 + r.below(0xFFFF) as u32).unwrap_or('😀'),
+            })
+            .collect()
+    };
+    for round in 0..6000 {
+        let n = if round % 10 == 0 { 400 } else { 90 };
+        let (n_ref, n_inp) = (r.below(n), r.below(n));
+        let reference = chars(&mut r, n_ref);
+        let input = chars(&mut r, n_inp);
+        for shift in [0, 1, 7, 15, 31, 63] {
+            let pad = " ".repeat(shift);
+            let (i, rf) = (format!("{pad}{input}"), format!("{reference}{pad}"));
+            let want = super::super::rouge_l_general(&i, &rf);
+            let got = super::super::rouge_l(&i, &rf);
+            assert_eq!(got.to_bits(), want.to_bits(), "{i:?} / {rf:?}");
+            let got = super::super::rouge_l(&rf, &i);
+            let want = super::super::rouge_l_general(&rf, &i);
+            assert_eq!(got.to_bits(), want.to_bits(), "{rf:?} / {i:?}");
+        }
+    }
+}
