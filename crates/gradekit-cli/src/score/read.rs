@@ -271,7 +271,11 @@ impl Source {
         let mut data = spare.data;
         // Zero-filled once per buffer: `data` keeps its length between chunks.
         let size = self.buffer_bytes();
-        if data.len() < size {
+        if data.capacity() == 0 {
+            // Fresh memory comes zeroed from the kernel (`calloc`): zeroing it again here was
+            // a pass over every new buffer while the chunks grow, when grading waits for them.
+            data = vec![0; size];
+        } else if data.len() < size {
             data.resize(size, 0);
         }
         let carry = &mut self.carry;
@@ -291,6 +295,9 @@ impl Source {
         let mut plans = planner.map(|_| {
             let mut p = spare.plans.unwrap_or_default();
             p.clear(want);
+            // The chunk's texts are a part of its bytes: room for them at once, not grown
+            // (and copied) a doubling at a time; memory reserved and not written costs nothing.
+            p.text.reserve(size);
             p
         });
         // Bytes of `data` not hashed yet: kept lines are hashed a few dozen kilobytes at a
