@@ -6,9 +6,10 @@
 //! Keys are the lemmas and morphy's exception forms, numbered in three groups — exception
 //! forms that are lemmas, exception forms that are not, the other lemmas (each sorted) — so
 //! "is a lemma" and "has exception entries" are comparisons of the id. The key table is open
-//! addressing with linear probing over a power-of-two slot array at most 40 % full, hashed with
-//! `src/meteor/wordnet/hash.rs` (compiled here and in the crate); the longest run of occupied
-//! slots is measured here and bounds every probe.
+//! addressing with linear probing over a power-of-two array of 16-byte slots at most 40 % full
+//! (a slot holds the key's first 8 bytes, its length, id and text offset, so most look-ups read
+//! one cache line), hashed with `src/meteor/wordnet/hash.rs` (compiled here and in the crate);
+//! the longest run of occupied slots is measured here and bounds every probe.
 
 #[path = "../src/meteor/wordnet/hash.rs"]
 mod hash;
@@ -21,8 +22,6 @@ use std::path::Path;
 const POS: [u8; 4] = [b'n', b'v', b'a', b'r'];
 /// A reference to the lemma's own singleton set.
 const OWN: u32 = u32::MAX;
-/// An empty slot.
-const EMPTY: u64 = u64::MAX;
 
 fn bad(msg: String) -> Error {
     Error::other(format!("data/wordnet: {msg}"))
@@ -255,27 +254,46 @@ pub fn generate(manifest: &Path, out: &Path) -> Result<()> {
         }
     }
 
-    // The key table: at most 40 % full.
+    // The key table: 16-byte slots, at most 40 % full. A slot holds the key's first 8 bytes
+    // (zero-padded) and `tag << 43 | len << 37 | k << 20 | offset` (`meta`, 0 = empty): a
+    // look-up of a key of at most 8 bytes reads one slot and nothing else, a longer one
+    // compares the rest of the text at `offset` in `KEY_TEXT`.
+    if keys.len() >= 1 << 17 || key_text.len() >= 1 << 20 {
+        return Err(bad(
+            "keys: too many keys or too much key text for the slot layout".into(),
+        ));
+    }
     let mut bits = 4;
     while (1usize << bits) * 2 < keys.len() * 5 {
         bits += 1;
     }
     let mask = (1usize << bits) - 1;
-    let mut slots = vec![EMPTY; 1 << bits];
+    let mut slots = vec![[0u64; 2]; 1 << bits];
     for (k, w) in keys.iter().enumerate() {
-        let h = hash::hash(w.as_bytes());
+        let b = w.as_bytes();
+        if b.is_empty() || b.len() >= 64 {
+            return Err(bad(format!("keys: {w:?} is too long for the slot layout")));
+        }
+        let h = hash::hash(b);
         let mut i = h as usize & mask;
-        while slots[i] != EMPTY {
+        while slots[i][1] != 0 {
             i = (i + 1) & mask;
         }
-        slots[i] = (h >> 32 << 32) | k as u64;
+        let mut head = [0u8; 8];
+        let n = b.len().min(8);
+        head[..n].copy_from_slice(&b[..n]);
+        let off = u64::from(key_end[k]);
+        slots[i] = [
+            u64::from_le_bytes(head),
+            (h >> 43 << 43) | ((b.len() as u64) << 37) | ((k as u64) << 20) | off,
+        ];
     }
     // Longest run of occupied slots (wrapping): a probe starting anywhere meets an empty slot
     // within that many steps plus one.
-    let first_empty = slots.iter().position(|&s| s == EMPTY).unwrap_or(0);
+    let first_empty = slots.iter().position(|s| s[1] == 0).unwrap_or(0);
     let (mut run, mut longest) = (0usize, 0usize);
     for step in 1..=slots.len() {
-        if slots[(first_empty + step) & mask] == EMPTY {
+        if slots[(first_empty + step) & mask][1] == 0 {
             run = 0;
         } else {
             run += 1;
@@ -291,7 +309,7 @@ pub fn generate(manifest: &Path, out: &Path) -> Result<()> {
         dir.join("slots.bin"),
         slots
             .iter()
-            .flat_map(|s| s.to_le_bytes())
+            .flat_map(|s| s.iter().flat_map(|w| w.to_le_bytes()))
             .collect::<Vec<u8>>(),
     )?;
     std::fs::write(dir.join("pos_start.bin"), u32_bytes(&pos_start))?;

@@ -266,7 +266,8 @@ pub fn main(a: Args) -> Result<ExitCode> {
     .max_chunk_lines(match stages {
         Stages::OneIo => ONE_IO_CHUNK_LINES,
         Stages::Inline | Stages::Pool => read::CHUNK_LINES,
-    });
+    })
+    .taper(stages == Stages::OneIo);
     let sink = Sink {
         rows: row::RowWriter::new(&grader),
         buf: Vec::new(),

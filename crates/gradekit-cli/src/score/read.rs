@@ -143,6 +143,9 @@ pub struct Source {
     /// Lines of the next chunk (doubles up to `max_lines`).
     chunk_lines: usize,
     max_lines: usize,
+    /// Take at most half the lines left in each chunk near the end of input (see
+    /// [`Source::taper`]).
+    taper: bool,
     /// Offset of the end of the input when its size is known (a plain file).
     end: Option<u64>,
 }
@@ -189,6 +192,7 @@ impl Source {
             first: (line_no, offset),
             chunk_lines: first_lines.clamp(1, CHUNK_LINES),
             max_lines: CHUNK_LINES,
+            taper: false,
             end: size.map(|s| offset.saturating_add(s)),
         }
     }
@@ -198,6 +202,30 @@ impl Source {
         self.max_lines = max.clamp(1, CHUNK_LINES);
         self.chunk_lines = self.chunk_lines.min(self.max_lines);
         self
+    }
+
+    /// Near the end of an input of known size, each chunk takes at most half of the lines left
+    /// (at least [`FIRST_CHUNK_LINES`]), as estimated from the mean line read so far. With one
+    /// grading thread beside one I/O thread, the last chunk's rows are written after
+    /// everything else is done: a full last chunk of [`super::ONE_IO_CHUNK_LINES`] lines made
+    /// the run that much longer, a chunk of a few dozen lines costs a few microseconds.
+    pub fn taper(mut self, on: bool) -> Source {
+        self.taper = on;
+        self
+    }
+
+    /// Lines of the chunk about to be read: [`Self::chunk_lines`], or fewer near the end of
+    /// input when tapering.
+    fn lines_now(&self) -> usize {
+        let lines = self.line_no - self.first.0;
+        let (Some(end), true) = (self.end.filter(|_| self.taper), lines >= LINES_TO_MEASURE) else {
+            return self.chunk_lines;
+        };
+        let bytes = self.offset.saturating_sub(self.first.1);
+        let per_line = (bytes / lines).max(1);
+        let left = end.saturating_sub(self.offset) / per_line;
+        let half = usize::try_from(left / 2).unwrap_or(usize::MAX);
+        self.chunk_lines.min(half.max(FIRST_CHUNK_LINES))
     }
 
     /// The size a chunk buffer starts at: room for the chunk's lines at a guessed length, for
@@ -239,10 +267,15 @@ impl Source {
     }
 
     fn read_chunk(&mut self, spare: Spare) -> Result<Chunk> {
+        let want = self.lines_now();
         let mut data = spare.data;
         // Zero-filled once per buffer: `data` keeps its length between chunks.
         let size = self.buffer_bytes();
-        if data.len() < size {
+        if data.capacity() == 0 {
+            // Fresh memory comes zeroed from the kernel (`calloc`): zeroing it again here was
+            // a pass over every new buffer while the chunks grow, when grading waits for them.
+            data = vec![0; size];
+        } else if data.len() < size {
             data.resize(size, 0);
         }
         let carry = &mut self.carry;
@@ -254,21 +287,24 @@ impl Source {
         let mut pos = 0usize;
         let mut lines = spare.lines;
         lines.clear();
-        lines.reserve(self.chunk_lines);
+        lines.reserve(want);
         let mut too_long = Vec::new();
         let mut eof = false;
         // Each line is read into its plan as soon as it is split, while it is in the cache.
         let planner = self.planner.as_ref();
         let mut plans = planner.map(|_| {
             let mut p = spare.plans.unwrap_or_default();
-            p.clear(self.chunk_lines);
+            p.clear(want);
+            // The chunk's texts are a part of its bytes: room for them at once, not grown
+            // (and copied) a doubling at a time; memory reserved and not written costs nothing.
+            p.text.reserve(size);
             p
         });
         // Bytes of `data` not hashed yet: kept lines are hashed a few dozen kilobytes at a
         // time, while still in the cache (blank lines stay in `data` for that), a too-long
         // line as it streams by.
         let mut hashed = 0;
-        while lines.len() < self.chunk_lines && pos < CHUNK_BYTES {
+        while lines.len() < want && pos < CHUNK_BYTES {
             let start = pos;
             let read = next_line(
                 &mut self.input,

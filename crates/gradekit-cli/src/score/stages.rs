@@ -29,8 +29,11 @@ pub(super) const SPLIT_IDLE: f64 = 1.0 / 3.0;
 
 /// Largest chunk with one I/O thread: a chunk's input, plans and rows then stay in the
 /// cache between being read, scanned and written (one grading thread needs no more lines
-/// at once to stay busy).
-pub(super) const ONE_IO_CHUNK_LINES: usize = 512;
+/// at once to stay busy). Each chunk buffer in flight is fresh memory once, at a page fault
+/// per 4 KiB, most of them while the chunks grow at the start, when grading waits for them:
+/// 256 lines instead of 512 made one pass over 2,000 distinct rouge_l pairs ~8 % faster and
+/// over 10,000 ~3 %, 100,000 lines ~1 % slower (BENCHMARKS.md, #17 "startup").
+pub(super) const ONE_IO_CHUNK_LINES: usize = 256;
 
 /// Who reads, grades and writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -197,8 +200,10 @@ impl Grading<'_> {
         Ok((ok, summary, bar))
     }
 
-    /// [`Stages::OneIo`]: the I/O thread keeps up to [`AHEAD`] chunks read ahead, and writes
-    /// each graded chunk as soon as it is back. When grading turns out to wait for the I/O
+    /// [`Stages::OneIo`]: the first chunk is read on this thread while the I/O thread starts;
+    /// then the I/O thread keeps up to [`AHEAD`] chunks read ahead, and writes each graded
+    /// chunk as soon as it is back, except while grading has no chunk queued: reading the
+    /// next one comes first then. When grading turns out to wait for the I/O
     /// thread (a cheap grader: this thread idle more than [`SPLIT_IDLE`] of the time over
     /// [`SPLIT_WINDOW`] chunks), the writing moves to a thread of its own: reading, grading
     /// and writing then run at once, as with a pool.
@@ -211,12 +216,38 @@ impl Grading<'_> {
         let (wtx, wrx) = mpsc::sync_channel::<(Batch, ChunkEnd)>(AHEAD);
         let idle = Arc::new(AtomicU64::new(0));
         let grading_idle = Arc::clone(&idle);
+        // The first chunk is read here, while the I/O thread starts (~0.15 ms before it runs,
+        // and its first read is slow: cold code, fresh buffers): grading waited for both.
+        let first = source.next_chunk(read::Spare::default());
+        let sent = usize::from(first.is_some());
+        let more = matches!(&first, Some(Ok(c)) if !c.eof);
+        if let Some(c) = first {
+            // Cannot block (room for AHEAD chunks) nor fail (`rx` is alive).
+            let _ = tx.send(c);
+        }
+        let tx = more.then_some(tx);
         let io = std::thread::spawn(move || -> Result<(Summary, progress::Progress)> {
             let mut io = OneIo::new(grading_idle);
-            let mut tx = Some(tx);
+            io.in_flight = sent;
+            io.made = sent;
+            let mut tx = tx;
+            // Graded chunks received and not written yet, in order.
+            let mut graded = std::collections::VecDeque::new();
             let mut split = false;
             while !split {
-                if let Some(to_grade) = tx.as_ref().filter(|_| io.in_flight < AHEAD) {
+                while let Ok(g) = wrx.try_recv() {
+                    graded.push_back(g);
+                }
+                // Chunks sent to the grading thread and not back yet (one being graded).
+                let ungraded = io.in_flight.saturating_sub(graded.len());
+                // Reading comes first while the grading thread has no chunk queued: it waits
+                // for nothing but the next chunk (while chunks double at the start, reading
+                // one took longer than grading the one before).
+                let read_first = ungraded <= 1 && io.in_flight < read::MAX_BUFFERS;
+                let to_grade = tx
+                    .as_ref()
+                    .filter(|_| ungraded < AHEAD && (graded.is_empty() || read_first));
+                if let Some(to_grade) = to_grade {
                     let spare = io.spares.pop().unwrap_or_else(|| {
                         io.made += 1;
                         read::Spare::default()
@@ -231,13 +262,11 @@ impl Grading<'_> {
                         }
                         None => tx = None,
                     }
-                    // Rows graded meanwhile are written before the next chunk is read.
-                    while let Ok(graded) = wrx.try_recv() {
-                        split |= io.write(&mut sink, graded)?;
-                    }
+                } else if let Some(g) = graded.pop_front() {
+                    split = io.write(&mut sink, g)?;
                 } else {
                     match wrx.recv() {
-                        Ok(graded) => split = io.write(&mut sink, graded)?,
+                        Ok(g) => graded.push_back(g),
                         // Grading ended: every chunk it graded was received.
                         Err(_) => return sink.finish(),
                     }
@@ -253,7 +282,7 @@ impl Grading<'_> {
                 let _ = spare_tx.try_send(s);
             }
             let writer = std::thread::spawn(move || {
-                for (batch, end) in wrx {
+                for (batch, end) in graded.into_iter().chain(wrx) {
                     let _ = spare_tx.try_send(sink.write(batch, end)?);
                 }
                 sink.finish()

@@ -441,8 +441,26 @@ impl Scratch {
     /// WordNet id ([`extra_of_wn`]).
     fn new_stem(&mut self, lowered: &str) -> (u32, u32) {
         porter::stem_with(lowered, &mut self.stem_buf, &mut self.porter_buf);
+        self.intern_stem()
+    }
+
+    /// The id of the stem in `stem_buf` and the memo's encoding of its WordNet id. Several
+    /// words share a stem, so its WordNet id is looked up once (a look-up in the large table
+    /// is likely a cache miss) and kept in `StemInfo::wn`.
+    fn intern_stem(&mut self) -> (u32, u32) {
         let (s, _) = self.stems.intern(&self.stem_buf);
-        (s, extra_of_wn(WordNet::get().id(&self.stem_buf)))
+        if self.stem_info.len() <= s as usize {
+            self.stem_info.resize(s as usize + 1, StemInfo::default());
+        }
+        let wn = match self.stem_info[s as usize].wn {
+            UNKNOWN => {
+                let id = WordNet::get().id(&self.stem_buf).unwrap_or(NONE);
+                self.stem_info[s as usize].wn = id;
+                id
+            }
+            id => id,
+        };
+        (s, extra_of_wn((wn != NONE).then_some(wn)))
     }
 
     /// Forget the cross-call stem and synonym caches (they are bounded by [`CACHE_LIMIT`]).
@@ -472,7 +490,7 @@ impl Scratch {
                 &mut self.stem_buf,
                 &mut self.porter_buf,
             );
-            let (s, _) = self.stems.intern(&self.stem_buf);
+            let (s, _) = self.intern_stem();
             self.stemmed.set_value(w, s);
         }
         self.stemmed.value(w)
@@ -572,7 +590,15 @@ impl Scratch {
             return cached;
         }
         let start = self.syn_ids.len();
-        wn.synonym_ids_into(self.stems.get(s), &mut self.syn_ids, &mut self.morph_buf);
+        // A stem known to be a lemma is its own key: no second look-up.
+        let lemma = self.stem_info[s as usize].wn;
+        let known = (lemma != UNKNOWN && lemma != NONE).then_some(lemma);
+        wn.synonym_ids_of(
+            self.stems.get(s),
+            known,
+            &mut self.syn_ids,
+            &mut self.morph_buf,
+        );
         self.syn_ids[start..].sort_unstable();
         let mut end = start;
         for k in start..self.syn_ids.len() {

@@ -195,8 +195,12 @@ pub(crate) fn stem_with(word: &str, out: &mut String, work: &mut Vec<u8>) {
         work.clear();
         work.extend_from_slice(lower.as_bytes());
         run_steps(work);
-        // Only ASCII bytes were removed or added, so this is still ASCII.
-        out.extend(work.iter().map(|&b| char::from(b)));
+        // Only ASCII bytes were removed or added, so this is still ASCII (the fallback is
+        // never taken).
+        match std::str::from_utf8(work) {
+            Ok(s) => out.push_str(s),
+            Err(_) => out.extend(work.iter().map(|&b| char::from(b))),
+        }
     } else {
         let mut w: Vec<char> = lower.chars().collect();
         run_steps(&mut w);
@@ -311,12 +315,19 @@ fn ends_cvc<T: Letter>(w: &[T]) -> bool {
         || (n == 2 && !is_cons(w, 0) && is_cons(w, 1))
 }
 
+/// Whether `w` ends with `suffix`, compared from the last letter back (rule lists are tried in
+/// order and most suffixes differ from the word in their last letter: one compare rejects).
+#[inline]
 fn ends_with<T: Letter>(w: &[T], suffix: &[u8]) -> bool {
-    w.len() >= suffix.len()
-        && w[w.len() - suffix.len()..]
-            .iter()
-            .zip(suffix)
-            .all(|(l, &b)| l.ascii() == b)
+    let Some(tail) = w.len().checked_sub(suffix.len()).and_then(|at| w.get(at..)) else {
+        return false;
+    };
+    if let (Some(l), Some(&b)) = (tail.last(), suffix.last()) {
+        if l.ascii() != b {
+            return false;
+        }
+    }
+    tail.iter().zip(suffix).all(|(l, &b)| l.ascii() == b)
 }
 
 fn replace_tail<T: Letter>(w: &mut Vec<T>, cut: usize, repl: &[u8]) {

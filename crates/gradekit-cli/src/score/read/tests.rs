@@ -134,6 +134,48 @@ fn chunks_grow_from_the_first_size() {
     assert_eq!(sizes, [64, 128, 256, 512, 1024, 2048, 2048, 2048, 1872]);
 }
 
+/// Tapering near the end of an input of known size: each chunk takes at most half of the
+/// lines left (at least [`FIRST_CHUNK_LINES`]), every line still comes once and in order.
+#[test]
+fn chunks_taper_near_the_end_of_a_known_size() {
+    // 10,000 lines of 6 bytes: the mean line read so far is exact.
+    let input: Vec<u8> = (0..10_000)
+        .flat_map(|i| format!("{i:05}\n").into_bytes())
+        .collect();
+    let size = input.len() as u64;
+    let inner: Box<dyn Read + Send> = Box::new(std::io::Cursor::new(input));
+    let source = Source::new(
+        BufReader::new(inner),
+        0,
+        0,
+        InputHash::default(),
+        "in",
+        100,
+        None,
+        Some(size),
+        FIRST_CHUNK_LINES,
+    )
+    .max_chunk_lines(512)
+    .taper(true);
+    let (tx, rx) = mpsc::sync_channel(64);
+    read_chunks(source, &tx, None, 0);
+    drop(tx);
+    let chunks: Vec<Chunk> = rx.iter().map(|c| c.unwrap()).collect();
+    let sizes: Vec<usize> = chunks.iter().map(Chunk::len).collect();
+    // 64, 128, 256, then 512 while at least 1,024 lines are left (17 chunks: 1,360 left
+    // before the 17th); then half of 848, 424, 212, 106 left; then 64 of 42 left.
+    let mut want = vec![64, 128, 256];
+    want.extend([512; 17]);
+    want.extend([424, 212, 106, 64, 42]);
+    assert_eq!(sizes, want);
+    let lines: Vec<u64> = chunks
+        .iter()
+        .flat_map(|c| (0..c.len()).map(|i| c.line(i).0))
+        .collect();
+    assert_eq!(lines, (1..=10_000).collect::<Vec<u64>>());
+    assert!(chunks.last().unwrap().eof);
+}
+
 /// Counts the bytes read through it.
 struct Counted(
     std::io::Cursor<Vec<u8>>,

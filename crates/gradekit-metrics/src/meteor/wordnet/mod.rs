@@ -20,9 +20,14 @@
 //! forms that are not, the rest lemmas):
 //!
 //! * `KEY_TEXT[KEY_END[k]..KEY_END[k + 1]]` — the key's text;
-//! * `SLOTS` — open addressing, linear probing, at most 40 % full: `(tag << 32) | k` or
-//!   `u64::MAX`, home slot and tag from `hash::hash` (a fixed hash the build script
-//!   compiles too); a probe stops after `PROBE_LIMIT` slots, the longest run measured;
+//! * `SLOTS` — open addressing, linear probing, at most 40 % full, 16-byte slots: the key's
+//!   first 8 bytes (zero-padded) and `tag << 43 | len << 37 | k << 20 | offset` (0 = empty),
+//!   home slot and tag from `hash::hash` (a fixed hash the build script compiles too; the tag
+//!   is its top 21 bits), `offset` = `KEY_END[k]`. A look-up of a word of at most 8 bytes reads
+//!   one slot (nearly always one cache line: a process that meets new words pays one cache
+//!   miss per look-up, where key id → text offset → text were three), a longer word compares
+//!   the rest of its text at `offset`. A probe stops after `PROBE_LIMIT` slots, the longest
+//!   run measured;
 //! * `REFS[POS_START[4k + p]..POS_START[4k + p + 1]]` — the lemma's references for part of
 //!   speech `p`: `OWN` (its own singleton) or a set `s`, whose word ids are
 //!   `MEMBERS[SET_START[s]..SET_START[s + 1]]`;
@@ -78,8 +83,13 @@ const _: () = assert!(tables::PROBE_LIMIT < 64);
 
 /// Reference to the set {the lemma itself} in `REFS`.
 const OWN: u32 = u32::MAX;
-/// An empty slot.
-const EMPTY: u64 = u64::MAX;
+
+/// A slot's meta word (see the module docs): fields below the tag, and their shifts.
+const TAG_SHIFT: u32 = 43;
+const LEN_SHIFT: u32 = 37;
+const ID_SHIFT: u32 = 20;
+/// Keys are 1..64 bytes long (the build script checks), so an empty slot's meta is 0.
+const MAX_KEY_LEN: usize = 63;
 
 /// Little-endian `u32`s compiled in as bytes (read with bounds checks; a read past the end
 /// gives 0, which the generated tables never need).
@@ -158,11 +168,19 @@ impl WordNet {
         tables::N_KEYS == 0
     }
 
+    /// Slot `i`: the key's first 8 bytes and its meta word (`(0, 0)`, empty, if out of range).
     #[inline(always)]
-    fn slot(&self, i: usize) -> u64 {
-        match self.slots.get(i * 8..i * 8 + 8) {
-            Some(&[a, b, c, d, e, f, g, h]) => u64::from_le_bytes([a, b, c, d, e, f, g, h]),
-            _ => EMPTY,
+    fn slot(&self, i: usize) -> (u64, u64) {
+        match self
+            .slots
+            .get(i * 16..i * 16 + 16)
+            .map(<[u8]>::first_chunk::<16>)
+        {
+            Some(Some(b)) => {
+                let v = u128::from_le_bytes(*b);
+                (v as u64, (v >> 64) as u64)
+            }
+            _ => (0, 0),
         }
     }
 
@@ -178,16 +196,28 @@ impl WordNet {
     /// The key id of a lemma or exception form.
     #[inline]
     fn key(&self, word: &str) -> Option<u32> {
-        let h = hash::hash(word.as_bytes());
-        let tag = h >> 32;
+        let b = word.as_bytes();
+        if b.is_empty() || b.len() > MAX_KEY_LEN {
+            return None;
+        }
+        let h = hash::hash(b);
+        let want = (h >> TAG_SHIFT << TAG_SHIFT) | ((b.len() as u64) << LEN_SHIFT);
+        let mut head = [0u8; 8];
+        let n = b.len().min(8);
+        head[..n].copy_from_slice(&b[..n]);
+        let head = u64::from_le_bytes(head);
         let mut i = h as usize & tables::SLOT_MASK;
         for _ in 0..tables::PROBE_LIMIT {
-            let s = self.slot(i);
-            if s == EMPTY {
+            let (w, meta) = self.slot(i);
+            if meta == 0 {
                 return None;
             }
-            if s >> 32 == tag && self.key_str(s as u32) == word {
-                return Some(s as u32);
+            if w == head && meta >> LEN_SHIFT << LEN_SHIFT == want {
+                let off = (meta & ((1 << ID_SHIFT) - 1)) as usize;
+                let rest = self.key_text.as_bytes().get(off + n..off + b.len());
+                if b.len() <= 8 || rest == b.get(8..) {
+                    return Some(((meta >> ID_SHIFT) & ((1 << (LEN_SHIFT - ID_SHIFT)) - 1)) as u32);
+                }
             }
             i = (i + 1) & tables::SLOT_MASK;
         }
@@ -214,7 +244,19 @@ impl WordNet {
     /// onto `out` (not deduplicated; `scratch` is a reusable buffer for morphy's candidates).
     /// `word` must already be lower-case, as NLTK lower-cases it first.
     pub(crate) fn synonym_ids_into(&self, word: &str, out: &mut Vec<u32>, scratch: &mut String) {
-        let key = self.key(word);
+        self.synonym_ids_of(word, None, out, scratch);
+    }
+
+    /// [`Self::synonym_ids_into`] where `lemma`, if given, is `self.id(word)` (known to the
+    /// caller: the key is not looked up again).
+    pub(crate) fn synonym_ids_of(
+        &self,
+        word: &str,
+        lemma: Option<u32>,
+        out: &mut Vec<u32>,
+        scratch: &mut String,
+    ) {
+        let key = lemma.or_else(|| self.key(word));
         let lemma = key.filter(|&k| Self::is_lemma(k));
         let exc = key
             .filter(|&k| k < tables::EXC_KEYS)

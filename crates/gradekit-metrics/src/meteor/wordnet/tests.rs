@@ -30,6 +30,15 @@ fn agree(word: &str) -> Result<(), String> {
     if got != want {
         return Err(format!("lemma({word:?}): {got:?} != {want:?}"));
     }
+    // With the lemma id given (as METEOR passes it when known), the same ids in the same order.
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    wn.synonym_ids_into(word, &mut a, &mut String::new());
+    wn.synonym_ids_of(word, wn.id(word), &mut b, &mut String::new());
+    if a != b {
+        return Err(format!(
+            "synonym_ids_of({word:?}) with its id: {b:?} != {a:?}"
+        ));
+    }
     Ok(())
 }
 
@@ -85,6 +94,44 @@ fn every_key_is_found_at_its_id() {
     all.sort_unstable();
     all.dedup();
     assert_eq!(all.len(), wn.len());
+}
+
+/// The slot layout keeps a key's first 8 bytes and its length inline and compares the rest at
+/// its text offset: words that share a key's first 8 bytes and length but differ after them,
+/// a key's prefixes and extensions, a key with a zero byte appended (the inline head is
+/// zero-padded), and lengths past the longest key are no keys.
+#[test]
+fn slot_layout_compares_whole_keys() {
+    let wn = WordNet::get();
+    let keys: std::collections::HashSet<&str> = vocabulary().iter().copied().collect();
+    let mut n = 0;
+    for k in 0..tables::N_KEYS {
+        let w = wn.key_str(k);
+        let mut near = vec![
+            format!("{w}\u{0}"),
+            format!("{w}a"),
+            w[..w.len() - 1].to_owned(),
+        ];
+        if w.len() > 8 {
+            for at in [8, w.len() / 2 + 4, w.len() - 1] {
+                let mut b = w.as_bytes().to_vec();
+                if let Some(c) = b.get_mut(at) {
+                    *c = if *c == b'q' { b'z' } else { b'q' };
+                }
+                near.push(String::from_utf8(b).unwrap_or_default());
+            }
+        }
+        for v in near {
+            if !keys.contains(v.as_str()) {
+                assert_eq!(wn.key(&v), None, "{v:?}");
+                n += 1;
+            }
+        }
+    }
+    assert!(n > 200_000, "{n}");
+    assert_eq!(wn.key(&"a".repeat(64)), None);
+    assert_eq!(wn.key(&"a".repeat(1000)), None);
+    assert_eq!(wn.key(""), None);
 }
 
 /// Every word morphy's suffix rules map onto a lemma (the lemma with a rule's `new` ending

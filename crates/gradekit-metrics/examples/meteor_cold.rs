@@ -1,0 +1,81 @@
+//! What meteor costs on text it has not seen before (issue #17: `gradekit score` over distinct
+//! pairs, one pass): each round scores the pairs ONCE on a fresh thread, so every per-thread
+//! cache starts empty (word → stem memo, stem → WordNet id, synonym sets, tokens), then scores
+//! them again on the same thread (warm). Reported per round: thread CPU µs per pair of the
+//! cold pass and of the warm pass; their difference is what the words not seen before cost
+//! (Porter stemming, WordNet look-ups, synonym sets, table growth). Medians over the rounds.
+//! (The compile-time WordNet tables stay mapped and partly cached after the first round; the
+//! first round's figures are printed apart.)
+//!
+//! `cargo run --release -p gradekit-metrics --example meteor_cold -- [PAIRS.jsonl] [N] [ROUNDS]`
+//! (defaults: fixtures/bench/pairs-10k.jsonl, 10000 pairs, 15 rounds); `METEOR_COLD_METRIC=bleu`
+//! (any grader metric) runs a control.
+
+mod common;
+
+use common::{cpu_seconds, pairs_path, read_pairs};
+use gradekit_metrics::{score, Metric};
+
+/// Thread CPU µs per pair of one pass over `pairs`, and the score sum.
+fn pass(metric: Metric, pairs: &[(String, String)]) -> Result<(f64, f64), String> {
+    let c0 = cpu_seconds().ok_or("no thread CPU clock")?;
+    let sum: f64 = pairs
+        .iter()
+        .map(|(i, r)| score(metric, i, r).unwrap_or(f64::NAN))
+        .sum();
+    let c1 = cpu_seconds().ok_or("no thread CPU clock")?;
+    Ok(((c1 - c0) / pairs.len().max(1) as f64 * 1e6, sum))
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args: Vec<String> = std::env::args().collect();
+    let path = pairs_path(&args);
+    let n: usize = args
+        .get(2)
+        .map(|s| s.parse())
+        .transpose()?
+        .unwrap_or(10_000);
+    let rounds: usize = args.get(3).map(|s| s.parse()).transpose()?.unwrap_or(15);
+    let pairs = read_pairs(&path, n)?;
+    // Another metric as a control (what a fresh thread costs any metric: allocator arena,
+    // tokenizer buffers).
+    let name = std::env::var("METEOR_COLD_METRIC").unwrap_or_else(|_| "meteor".to_owned());
+    let metric = Metric::ALL
+        .into_iter()
+        .find(|m| m.name() == name)
+        .ok_or_else(|| format!("METEOR_COLD_METRIC: unknown metric {name:?}"))?;
+    let (mut cold, mut warm) = (Vec::new(), Vec::new());
+    let mut sums = (0.0, 0.0);
+    for round in 0..rounds.max(1) {
+        let (c, w) = std::thread::scope(|s| {
+            s.spawn(|| -> Result<_, String> { Ok((pass(metric, &pairs)?, pass(metric, &pairs)?)) })
+                .join()
+                .map_err(|_| "scoring thread panicked".to_owned())?
+        })?;
+        if round == 0 {
+            println!(
+                "first round: cold {:.3} us/pair, warm {:.3} us/pair",
+                c.0, w.0
+            );
+        }
+        sums = (c.1, w.1);
+        cold.push(c.0);
+        warm.push(w.0);
+    }
+    let (c, w) = (median(cold), median(warm));
+    println!(
+        "{name} {} pairs, {} rounds (thread CPU, medians): cold {c:.3} us/pair, warm {w:.3} us/pair, \
+         cold - warm {:.3} us/pair; score sums {:.9} / {:.9}",
+        pairs.len(),
+        rounds.max(1),
+        c - w,
+        sums.0,
+        sums.1
+    );
+    Ok(())
+}
