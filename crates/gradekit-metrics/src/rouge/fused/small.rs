@@ -253,53 +253,66 @@ impl Small {
         for &i in self.used.iter().take(self.n_used) {
             self.slots[usize::from(i)].k0 = 0;
         }
-        self.n_used = 0;
+        // Kept in registers here, stored once at the end.
+        let mut n_used = 0usize;
         let factor = seed[1] | 1;
         let mut walk = Walk::new(bits);
-        for pos in 0..64 {
-            let bit = 1u64 << pos;
+        // Reference position `pos` (0..64) as a bit.
+        let mut bit = 1u64;
+        for _ in 0..64 {
             let (start, end) = match walk.next() {
                 None => break,
                 Some(Run::Inside(start, end)) => (start, end),
                 Some(Run::Across(start)) => (start, walk.run_end()),
             };
-            match reference.get(start..start + 16) {
+            let new = match reference.get(start..start + 16) {
                 Some(at) if end - start <= 16 => {
                     let at = at.try_into().unwrap_or(&[0; 16]);
                     let (k0, k1) = short_key(at, end - start);
-                    self.insert_short(home(factor, k0, k1), k0, k1, bit);
+                    self.insert_short(home(factor, k0, k1), k0, k1, bit)
                 }
                 _ => self.insert(seed, reference, start, end, bit),
+            };
+            if let Some(i) = new {
+                // At most one new slot per token: `n_used ≤ pos < 64`.
+                self.used[n_used & 63] = i;
+                n_used += 1;
             }
+            bit <<= 1;
         }
+        self.n_used = n_used;
     }
 
     /// Adds reference position `bit` to the slot of the key `(k0, k1)` of a token of at most
-    /// 16 bytes, from slot `i` on.
+    /// 16 bytes, from slot `i` on; returns the slot's index if it was empty.
     #[inline(always)]
-    fn insert_short(&mut self, mut i: usize, k0: u64, k1: u64, bit: u64) {
+    fn insert_short(&mut self, mut i: usize, k0: u64, k1: u64, bit: u64) -> Option<u8> {
         loop {
             let s = &mut self.slots[i];
             if s.k0 == k0 && s.k1 == k1 {
                 s.mask |= bit;
-                return;
+                return None;
             }
             if s.k0 == 0 {
                 *s = Slot { k0, k1, mask: bit };
-                // At most one new slot per token: `n_used ≤ pos < 64`.
-                self.used[self.n_used & 63] = i as u8;
-                self.n_used += 1;
-                return;
+                return Some(i as u8);
             }
             i = (i + 1) & (SLOTS - 1);
         }
     }
 
     /// Adds reference position `bit` to the slot of the token `reference[start..end]`, any
-    /// length and place.
+    /// length and place; returns the slot's index if it was empty.
     #[cold]
     #[inline(never)]
-    fn insert(&mut self, seed: &[u64; 2], reference: &[u8], start: usize, end: usize, bit: u64) {
+    fn insert(
+        &mut self,
+        seed: &[u64; 2],
+        reference: &[u8],
+        start: usize,
+        end: usize,
+        bit: u64,
+    ) -> Option<u8> {
         let (k0, k1) = key(seed, reference, start, end);
         let mut i = home(seed[1] | 1, k0, k1);
         loop {
@@ -310,13 +323,11 @@ impl Small {
                     // Offsets fit: the caller sends references past 4 GiB elsewhere.
                     self.long[i] = (start as u32, (end - start) as u32);
                 }
-                self.used[self.n_used & 63] = i as u8;
-                self.n_used += 1;
-                return;
+                return Some(i as u8);
             }
             if self.holds(&s, i, k0, k1, reference, reference, start, end) {
                 self.slots[i].mask |= bit;
-                return;
+                return None;
             }
             i = (i + 1) & (SLOTS - 1);
         }
