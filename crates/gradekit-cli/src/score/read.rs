@@ -42,6 +42,9 @@ pub struct Chunk {
     pub plans: Option<Plans>,
     /// An empty vector for the chunk's results (reused from an earlier chunk when possible).
     pub results: Vec<Option<Outcome>>,
+    /// The chunk's rows when the grading thread wrote them ([`super::Batch::Rows`]); an empty
+    /// buffer otherwise (reused from an earlier chunk when possible).
+    pub rows: Vec<u8>,
 }
 
 fn too_long_message(size: u64, max: usize) -> String {
@@ -90,6 +93,9 @@ impl Chunk {
             lines: self.lines,
             plans: self.plans.filter(|p| keep(p.text.capacity())),
             results,
+            rows: Some(self.rows)
+                .filter(|r| keep(r.capacity()))
+                .unwrap_or_default(),
         }
     }
 
@@ -107,6 +113,7 @@ pub struct Spare {
     lines: Vec<(u64, Range<usize>)>,
     plans: Option<Plans>,
     results: Vec<Option<Outcome>>,
+    rows: Vec<u8>,
 }
 
 /// Bytes asked of the input per read, straight into the chunk's buffer. Small enough that
@@ -371,8 +378,10 @@ impl Source {
             eof,
             plans,
             results: spare.results,
+            rows: spare.rows,
         };
         chunk.results.clear();
+        chunk.rows.clear();
         self.chunk_lines = (self.chunk_lines * 2).min(self.max_lines);
         Ok(chunk)
     }

@@ -86,6 +86,14 @@ impl Sink {
         Ok(())
     }
 
+    /// Counts a result of a chunk graded from its plans in the summary (`None`: an error row).
+    fn count(&mut self, r: Option<&row::Outcome>) {
+        match r {
+            Some(r) => self.summary.add_outcome(r, self.threshold),
+            None => self.summary.invalid_lines += 1,
+        }
+    }
+
     /// Writes the rows of a chunk graded from its plans, [`WRITE_BYTES`] at a time (rows are
     /// written while they are still in the cache), and hands its buffers back to the reader.
     fn graded(
@@ -96,18 +104,8 @@ impl Sink {
         let mut buf = std::mem::take(&mut self.buf);
         if let Some(plans) = &chunk.plans {
             for (i, r) in results.iter().enumerate() {
-                let n = chunk.line(i).0;
-                match (r, plans.plans.get(i)) {
-                    (Some(r), _) => {
-                        self.rows.outcome_raw(&mut buf, n, plans.id(i), r);
-                        self.summary.add_outcome(r, self.threshold);
-                    }
-                    (None, Some(plan::Plan::Invalid { code, message, .. })) => {
-                        row::RowWriter::invalid_raw(&mut buf, n, plans.id(i), code, message);
-                        self.summary.invalid_lines += 1;
-                    }
-                    (None, _) => self.summary.invalid_lines += 1, // not expected: see `Plans::grade`
-                }
+                plan_row(&self.rows, &mut buf, &chunk, plans, i, r.as_ref());
+                self.count(r.as_ref());
                 if buf.len() >= WRITE_BYTES || i + 1 == results.len() {
                     self.emit(&buf)?;
                     buf.clear();
@@ -115,6 +113,22 @@ impl Sink {
             }
         }
         self.buf = buf;
+        results.clear();
+        Ok(chunk.into_spare(results))
+    }
+
+    /// Writes the rows of a chunk that the grading thread wrote ([`plan_rows`]) at once.
+    fn rows(
+        &mut self,
+        chunk: Chunk,
+        mut results: Vec<Option<row::Outcome>>,
+    ) -> Result<read::Spare> {
+        for r in &results {
+            self.count(r.as_ref());
+        }
+        if !chunk.rows.is_empty() {
+            self.emit(&chunk.rows)?;
+        }
         results.clear();
         Ok(chunk.into_spare(results))
     }
@@ -135,6 +149,7 @@ impl Sink {
                 chunk.into_spare(Vec::new())
             }
             Batch::Graded(chunk, results) => self.graded(chunk, results)?,
+            Batch::Rows(chunk, results) => self.rows(chunk, results)?,
         };
         self.out.flush().context("cannot write the output")?;
         if let Some(cp) = &mut self.checkpoint {
@@ -188,5 +203,161 @@ impl Sink {
             }
         }
         Ok((self.summary, self.bar))
+    }
+}
+
+/// Appends the row of line `i` of a chunk graded from its plans, whose result is `r` (`None`:
+/// the line's plan is an error row).
+fn plan_row(
+    rows: &row::RowWriter,
+    buf: &mut Vec<u8>,
+    chunk: &Chunk,
+    plans: &plan::Plans,
+    i: usize,
+    r: Option<&row::Outcome>,
+) {
+    let n = chunk.line(i).0;
+    match (r, plans.plans.get(i)) {
+        (Some(r), _) => rows.outcome_raw(buf, n, plans.id(i), r),
+        (None, Some(plan::Plan::Invalid { code, message, .. })) => {
+            row::RowWriter::invalid_raw(buf, n, plans.id(i), code, message);
+        }
+        (None, _) => {} // not expected: see `Plans::grade`
+    }
+}
+
+/// Writes the rows of a chunk graded from its plans into `chunk.rows`, where [`Batch::Rows`]
+/// takes them: the bytes the writer writes for [`Batch::Graded`], on the grading thread.
+pub(super) fn plan_rows(
+    rows: &row::RowWriter,
+    chunk: &mut Chunk,
+    results: &[Option<row::Outcome>],
+) {
+    let mut buf = std::mem::take(&mut chunk.rows);
+    buf.clear();
+    if let Some(plans) = &chunk.plans {
+        for (i, r) in results.iter().enumerate() {
+            plan_row(rows, &mut buf, chunk, plans, i, r.as_ref());
+        }
+    }
+    chunk.rows = buf;
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use std::io::{BufReader, Read};
+    use std::sync::{Arc, Mutex};
+
+    /// Bytes written to an `Output`, kept for the test.
+    #[derive(Clone, Default)]
+    struct Shared(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Shared {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn sink(grader: &gradekit_engine::CompiledGrader, out: Shared) -> Sink {
+        Sink {
+            rows: row::RowWriter::new(grader),
+            buf: Vec::new(),
+            out: io::Output::Plain(Box::new(out)),
+            out_bytes: 0,
+            out_hash: resume::InputHash::default(),
+            last_row_line: 0,
+            summary: Summary::default(),
+            bar: progress::Progress::new(progress::Mode::Off, None),
+            threshold: grader.pass_threshold(),
+            checkpoint: None,
+        }
+    }
+
+    /// Rows written on the grading thread ([`Batch::Rows`]) are the bytes the writer writes
+    /// for the same graded chunk ([`Batch::Graded`]), with the same counts: clean rows, an id,
+    /// a line with an error, blank lines and a line too long to keep.
+    #[test]
+    fn rows_written_on_the_grading_thread_are_the_writers_bytes() {
+        let grader = gradekit_engine::compile(
+            &serde_json::json!({"type": "text_similarity", "name": "r",
+                "evaluation_metric": "rouge_l", "pass_threshold": 0.5,
+                "input": "{{ sample.output_text }}", "reference": "{{ item.reference }}"}),
+            &Default::default(),
+        )
+        .unwrap();
+        let planner = super::super::planner(&grader, None, false).unwrap();
+        let mut input = String::new();
+        for i in 0..300 {
+            match i % 50 {
+                7 => input.push_str("{\"item\": {\"reference\": \"x\"}, \"model_sample\": 3}\n"),
+                9 => input.push('\n'),
+                11 => input.push_str(&format!("{{\"item\": {{\"reference\": \"{}\"}}}}\n", "y".repeat(400))),
+                13 => input.push_str("not json\n"),
+                _ => input.push_str(&format!(
+                    "{{\"id\": {i}, \"item\": {{\"reference\": \"the cat {i} sat\"}}, \"model_sample\": \"a cat {} sat\"}}\n",
+                    i * 7
+                )),
+            }
+        }
+        let chunks = |input: &str| {
+            let inner: Box<dyn Read + Send> =
+                Box::new(std::io::Cursor::new(input.as_bytes().to_vec()));
+            let source = read::Source::new(
+                BufReader::new(inner),
+                0,
+                0,
+                resume::InputHash::default(),
+                "in",
+                300,
+                Some(planner.clone()),
+                None,
+                read::FIRST_CHUNK_LINES,
+            );
+            let (tx, rx) = std::sync::mpsc::sync_channel(64);
+            read::read_chunks(source, &tx, None, 0);
+            drop(tx);
+            rx.iter().map(|c| c.unwrap()).collect::<Vec<_>>()
+        };
+        let mut outs = Vec::new();
+        for here in [false, true] {
+            let out = Shared::default();
+            let mut s = sink(&grader, out.clone());
+            for mut chunk in chunks(&input) {
+                let mut results = std::mem::take(&mut chunk.results);
+                let plans = chunk.plans.take().unwrap();
+                super::super::process::grade_plans(&grader, &planner, &plans, &mut results, false);
+                chunk.plans = Some(plans);
+                let end = ChunkEnd::of(&chunk);
+                let batch = if here {
+                    plan_rows(&s.rows, &mut chunk, &results);
+                    Batch::Rows(chunk, results)
+                } else {
+                    Batch::Graded(chunk, results)
+                };
+                s.write(batch, end).unwrap();
+            }
+            let (summary, _) = s.finish().unwrap();
+            let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
+            let rows: Vec<String> = text
+                .lines()
+                .map(|l| {
+                    let mut v: serde_json::Value = serde_json::from_str(l).unwrap();
+                    if let Some(m) = v.get_mut("metadata").and_then(|m| m.as_object_mut()) {
+                        m.remove("execution_time");
+                    }
+                    v.to_string()
+                })
+                .collect();
+            outs.push((rows, summary.count(), summary.invalid_lines));
+        }
+        assert_eq!(outs[0].0.len(), 294, "one row per non-blank line");
+        assert!(outs[0].0.iter().any(|r| r.contains("line_too_long")));
+        assert_eq!(outs[0], outs[1]);
     }
 }

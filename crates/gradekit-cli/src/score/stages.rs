@@ -15,6 +15,10 @@ pub(super) const INLINE_BYTES: u64 = 256 << 10;
 /// few dozen lines over the cores saves.
 pub(super) const POOLLESS_BYTES: u64 = 64 << 10;
 
+/// A wait for a chunk at least this long (ns) means the I/O thread is behind grading (see
+/// [`Grading::rows_here`]); shorter ones are the channel's own hand-over.
+pub(super) const STARVED_NS: u64 = 10_000;
+
 /// Chunks read ahead of the writer with one I/O thread: one being graded, the next ones ready.
 pub(super) const AHEAD: usize = 3;
 
@@ -100,6 +104,8 @@ pub(super) fn planner(
 pub(super) enum Batch {
     Parts(Chunk, Vec<Part>),
     Graded(Chunk, Vec<Option<row::Outcome>>),
+    /// Graded from its plans, its rows already in `chunk.rows` (see [`Grading::rows_here`]).
+    Rows(Chunk, Vec<Option<row::Outcome>>),
 }
 
 /// The grading stage, and the three ways of running the stages around it (see [`Stages`]).
@@ -111,13 +117,21 @@ pub(super) struct Grading<'g> {
     pub(super) pool: Option<rayon::ThreadPool>,
     pub(super) sample_key: Option<&'g str>,
     pub(super) collector: Option<report::Collector>,
+    /// With one I/O thread: a chunk graded from its plans that this thread had to wait for
+    /// gets its rows written here ([`Batch::Rows`]), not by the I/O thread, which is then the
+    /// one that bounds the run (a cheap grader such as rouge_l: reading, planning, writing
+    /// and the kernel's copies cost about what grading does). A chunk that was ready when
+    /// asked for leaves them to the I/O thread (a costlier grader bounds the run itself).
+    /// Measured in BENCHMARKS.md, #17 "startup".
+    pub(super) rows_here: bool,
 }
 
 /// What a run of the stages ends with: whether every line was read, the summary, the bar.
 type Finished = (bool, Summary, progress::Progress);
 
 impl Grading<'_> {
-    fn grade(&mut self, mut chunk: Chunk) -> Batch {
+    /// Grades a chunk; `rows_here`: write its rows too, when graded from plans.
+    fn grade(&mut self, mut chunk: Chunk, rows_here: bool) -> Batch {
         let grader = self.grader;
         let parallel = self.pool.is_some();
         let install = |f: &mut (dyn FnMut() + Send)| match &self.pool {
@@ -128,7 +142,12 @@ impl Grading<'_> {
             (Some(p), Some(plans)) => {
                 let mut results = std::mem::take(&mut chunk.results);
                 install(&mut || process::grade_plans(grader, p, plans, &mut results, parallel));
-                Batch::Graded(chunk, results)
+                if rows_here {
+                    sink::plan_rows(&self.rows, &mut chunk, &results);
+                    Batch::Rows(chunk, results)
+                } else {
+                    Batch::Graded(chunk, results)
+                }
             }
             _ => {
                 let mut parts = Vec::new();
@@ -161,9 +180,11 @@ impl Grading<'_> {
         loop {
             let waiting = idle.map(|_| Instant::now());
             let Ok(chunk) = rx.recv() else { break };
+            let mut starved = false;
             if let (Some(idle), Some(t)) = (idle, waiting) {
                 let ns = u64::try_from(t.elapsed().as_nanos()).unwrap_or(u64::MAX);
                 idle.fetch_add(ns, Ordering::Relaxed);
+                starved = ns >= STARVED_NS;
             }
             let chunk = match chunk {
                 Ok(c) => c,
@@ -173,7 +194,8 @@ impl Grading<'_> {
                 }
             };
             let end = ChunkEnd::of(&chunk);
-            if tx.send((self.grade(chunk), end)).is_err() {
+            let batch = self.grade(chunk, self.rows_here && starved);
+            if tx.send((batch, end)).is_err() {
                 break; // the writer stopped on an error, reported by the caller
             }
         }
@@ -194,7 +216,7 @@ impl Grading<'_> {
                 }
             };
             let end = ChunkEnd::of(&chunk);
-            spare = sink.write(self.grade(chunk), end)?;
+            spare = sink.write(self.grade(chunk, false), end)?;
         }
         let (summary, bar) = sink.finish()?;
         Ok((ok, summary, bar))
