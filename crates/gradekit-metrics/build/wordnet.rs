@@ -192,22 +192,6 @@ pub fn generate(manifest: &Path, out: &Path) -> Result<()> {
         key_end.push(u32_of(key_text.len(), "key text")?);
     }
 
-    // Per key and part of speech, its references (CSR).
-    let mut pos_start = vec![0u32];
-    let mut refs = Vec::new();
-    let mut line_of_key = vec![None; keys.len()];
-    for (line, &k) in key_of_line.iter().enumerate() {
-        line_of_key[k as usize] = Some(line);
-    }
-    for line in &line_of_key {
-        for p in 0..4 {
-            if let Some(line) = line {
-                refs.extend_from_slice(&lemmas[*line].refs[p]);
-            }
-            pos_start.push(u32_of(refs.len(), "references")?);
-        }
-    }
-
     // Shared sets (CSR), members as key ids.
     let mut set_start = vec![0u32];
     let mut members = Vec::new();
@@ -219,6 +203,31 @@ pub fn generate(manifest: &Path, out: &Path) -> Result<()> {
             members.push(*k);
         }
         set_start.push(u32_of(members.len(), "set members")?);
+    }
+
+    // Per key and part of speech, the word ids of all its references, flattened (CSR: the
+    // lists of one key are adjacent, so a look-up reads `SYN_START` and one run of `SYN`
+    // instead of following each reference to its set).
+    let mut syn_start = vec![0u32];
+    let mut syn = Vec::new();
+    let mut line_of_key = vec![None; keys.len()];
+    for (line, &k) in key_of_line.iter().enumerate() {
+        line_of_key[k as usize] = Some(line);
+    }
+    for (k, line) in line_of_key.iter().enumerate() {
+        for p in 0..4 {
+            if let Some(line) = line {
+                for &r in &lemmas[*line].refs[p] {
+                    if r == OWN {
+                        syn.push(u32_of(k, "keys")?);
+                    } else {
+                        let (a, b) = (set_start[r as usize], set_start[r as usize + 1]);
+                        syn.extend_from_slice(&members[a as usize..b as usize]);
+                    }
+                }
+            }
+            syn_start.push(u32_of(syn.len(), "synonym lists")?);
+        }
     }
 
     // Exceptions of the first `exc_keys` keys: a presence mask per key and the bases of each
@@ -312,10 +321,8 @@ pub fn generate(manifest: &Path, out: &Path) -> Result<()> {
             .flat_map(|s| s.iter().flat_map(|w| w.to_le_bytes()))
             .collect::<Vec<u8>>(),
     )?;
-    std::fs::write(dir.join("pos_start.bin"), u32_bytes(&pos_start))?;
-    std::fs::write(dir.join("refs.bin"), u32_bytes(&refs))?;
-    std::fs::write(dir.join("set_start.bin"), u32_bytes(&set_start))?;
-    std::fs::write(dir.join("members.bin"), u32_bytes(&members))?;
+    std::fs::write(dir.join("syn_start.bin"), u32_bytes(&syn_start))?;
+    std::fs::write(dir.join("syn.bin"), u32_bytes(&syn))?;
     std::fs::write(dir.join("exc_start.bin"), u32_bytes(&exc_start))?;
     std::fs::write(dir.join("exc_mask.bin"), &exc_mask)?;
     std::fs::write(dir.join("exc_bases.bin"), u32_bytes(&exc_bases))?;
@@ -326,10 +333,8 @@ pub fn generate(manifest: &Path, out: &Path) -> Result<()> {
          pub(super) static KEY_TEXT: &str = {};\n\
          pub(super) static KEY_END: &[u8] = {};\n\
          pub(super) static SLOTS: &[u8] = {};\n\
-         pub(super) static POS_START: &[u8] = {};\n\
-         pub(super) static REFS: &[u8] = {};\n\
-         pub(super) static SET_START: &[u8] = {};\n\
-         pub(super) static MEMBERS: &[u8] = {};\n\
+         pub(super) static SYN_START: &[u8] = {};\n\
+         pub(super) static SYN: &[u8] = {};\n\
          pub(super) static EXC_START: &[u8] = {};\n\
          pub(super) static EXC_MASK: &[u8] = {};\n\
          pub(super) static EXC_BASES: &[u8] = {};\n\
@@ -341,10 +346,8 @@ pub fn generate(manifest: &Path, out: &Path) -> Result<()> {
         include("keys.txt", "include_str"),
         include("key_end.bin", "include_bytes"),
         include("slots.bin", "include_bytes"),
-        include("pos_start.bin", "include_bytes"),
-        include("refs.bin", "include_bytes"),
-        include("set_start.bin", "include_bytes"),
-        include("members.bin", "include_bytes"),
+        include("syn_start.bin", "include_bytes"),
+        include("syn.bin", "include_bytes"),
         include("exc_start.bin", "include_bytes"),
         include("exc_mask.bin", "include_bytes"),
         include("exc_bases.bin", "include_bytes"),

@@ -9,8 +9,8 @@
 //! The data are generated from NLTK's own reader by `scripts/gen_wordnet.py` into
 //! `data/wordnet/` (~2 MB of text, WordNet licence beside them); they keep only what can
 //! change a METEOR score: names that are all lower-case (the word they are compared with is
-//! always lower-cased) and index entries that lead to at least one such name. Word sets are
-//! shared between synsets and parts of speech, so a lookup unions a few short integer lists.
+//! always lower-cased) and index entries that lead to at least one such name. In the text,
+//! word sets are shared between synsets and parts of speech; the compiled tables flatten them.
 //!
 //! Nothing is parsed at run time: the build script (`build/wordnet.rs`) turns the text into
 //! flat little-endian arrays that are compiled in as bytes, so the first look-up of a process
@@ -28,9 +28,10 @@
 //!   miss per look-up, where key id → text offset → text were three), a longer word compares
 //!   the rest of its text at `offset`. A probe stops after `PROBE_LIMIT` slots, the longest
 //!   run measured;
-//! * `REFS[POS_START[4k + p]..POS_START[4k + p + 1]]` — the lemma's references for part of
-//!   speech `p`: `OWN` (its own singleton) or a set `s`, whose word ids are
-//!   `MEMBERS[SET_START[s]..SET_START[s + 1]]`;
+//! * `SYN[SYN_START[4k + p]..SYN_START[4k + p + 1]]` — the word ids of the lemma's synsets for
+//!   part of speech `p`, in NLTK's order (the build script follows each reference — the lemma's
+//!   own singleton or a shared set — and flattens them: a look-up reads one run instead of a
+//!   reference list and one set per reference, each a likely cache miss on new words);
 //! * for `k < EXC_KEYS`: bit `p` of `EXC_MASK[k]` says whether the form has an exception entry
 //!   for part of speech `p` (which stops the suffix rules even when it lists no base), and
 //!   `EXC_BASES[EXC_START[4k + p]..EXC_START[4k + p + 1]]` are its bases.
@@ -81,9 +82,6 @@ pub(super) const SUBSTITUTIONS: [&[(&str, &str)]; 4] = [
 // The probe bound the build measured stays short (the table is at most 40 % full).
 const _: () = assert!(tables::PROBE_LIMIT < 64);
 
-/// Reference to the set {the lemma itself} in `REFS`.
-const OWN: u32 = u32::MAX;
-
 /// A slot's meta word (see the module docs): fields below the tag, and their shifts.
 const TAG_SHIFT: u32 = 43;
 const LEN_SHIFT: u32 = 37;
@@ -121,10 +119,8 @@ pub struct WordNet {
     key_text: &'static str,
     key_end: U32s,
     slots: &'static [u8],
-    pos_start: U32s,
-    refs: U32s,
-    set_start: U32s,
-    members: U32s,
+    syn_start: U32s,
+    syn: U32s,
     exc_start: U32s,
     exc_mask: &'static [u8],
     exc_bases: U32s,
@@ -143,10 +139,8 @@ static WN: WordNet = WordNet {
     key_text: tables::KEY_TEXT,
     key_end: U32s(tables::KEY_END),
     slots: tables::SLOTS,
-    pos_start: U32s(tables::POS_START),
-    refs: U32s(tables::REFS),
-    set_start: U32s(tables::SET_START),
-    members: U32s(tables::MEMBERS),
+    syn_start: U32s(tables::SYN_START),
+    syn: U32s(tables::SYN),
     exc_start: U32s(tables::EXC_START),
     exc_mask: tables::EXC_MASK,
     exc_bases: U32s(tables::EXC_BASES),
@@ -289,16 +283,8 @@ impl WordNet {
     #[inline]
     fn push_sets(&self, id: u32, p: usize, out: &mut Vec<u32>) {
         let at = id as usize * 4 + p;
-        let (a, b) = (self.pos_start.at(at), self.pos_start.at(at + 1));
-        for r in self.refs.range(a, b) {
-            if r == OWN {
-                out.push(id);
-            } else {
-                let s = r as usize;
-                let (a, b) = (self.set_start.at(s), self.set_start.at(s + 1));
-                out.extend(self.members.range(a, b));
-            }
-        }
+        let (a, b) = (self.syn_start.at(at), self.syn_start.at(at + 1));
+        out.extend(self.syn.range(a, b));
     }
 
     /// The synonyms METEOR accepts for `word`: the sorted, distinct names without `_` of all

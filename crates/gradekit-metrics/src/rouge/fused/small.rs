@@ -13,22 +13,23 @@
 //!   hash collision costs a compare, never a wrong score.
 //! * **Slots.** 256 (load ≤ ¼ with ≤ 64 distinct tokens: every probe sequence ends at an
 //!   empty slot, and most look-ups decide at the first slot), first word 0 = empty. The slot is
-//!   chosen by the top eight bits of a multiply of the key (words folded) by a random per-thread
-//!   seed, so no fixed input makes long probe runs.
+//!   chosen by the top eight bits of a multiply of the key (words folded) by a random odd
+//!   per-thread factor (multiply-shift hashing), so no fixed input makes long probe runs.
 //! * **Clearing.** Only the slots the previous reference used are emptied (a list of at most
 //!   64 indices), not the table.
-//! * **Fast and slow tokens.** The loops over a text's tokens handle the common token inline:
-//!   at most 16 bytes, not running across a 64-byte word of the bitmap, with 16 bytes of text
-//!   from its start on (one 16-byte load, two table masks, no long-token check: a short key
-//!   never equals a long one). Any other token (about one in twenty on prose) goes through an
-//!   out-of-line call. The loops then keep their state in registers: with the rare cases
+//! * **Fast and slow tokens.** The loops over a text's tokens key the common token inline: at
+//!   most 16 bytes, with 16 bytes of text from its start on (one 16-byte load, two table
+//!   masks, no long-token check: a short key never equals a long one). A token longer than 16
+//!   bytes or within 16 bytes of the text's end (about one in twelve on the bench) is keyed
+//!   and looked up by an out-of-line call, and a run across a 64-bit bitmap word calls out
+//!   once to find its end. The loops then keep their state in registers: with the rare cases
 //!   inline, the walk, the key and the probe held more live values than x86_64 has registers
 //!   and the loop spilled to the stack on every token (about 70 instructions a token, now
-//!   about 45).
+//!   about 45–50).
 //! * **Runs.** A token is the lowest run of set bits of the current bitmap word `c`: with
 //!   `low = c & −c`, `c + low` clears the run and sets the bit just past it, so the run is
 //!   `tz(c)..tz(c + low)` and `c & (c + low)` drops it — no variable shifts; `c + low = 0`
-//!   means the run reaches the word's top bit and goes on in the next word (the slow path).
+//!   means the run reaches the word's top bit and goes on in the next word (`run_end`).
 
 use super::{long_eq, long_hash, LOWER};
 
