@@ -268,18 +268,7 @@ impl CompiledGrader {
                 };
             }
         }
-        let mut errors = ErrorFlags::default();
-        let reward = match graded {
-            Ok(r) if r.is_finite() => r,
-            Ok(_) => {
-                crate::result::Failure::Other.apply(&mut errors);
-                0.0
-            }
-            Err(f) => {
-                f.apply(&mut errors);
-                0.0
-            }
-        };
+        let (reward, errors) = leaf_outcome(graded);
         Compact::Full(Box::new(GradeResult {
             reward,
             sub_rewards: IndexMap::new(),
@@ -335,18 +324,7 @@ impl CompiledGrader {
         let mut usage = Usage::default();
         let (reward, sub_rewards, errors) = match &self.root {
             Root::Leaf(leaf) => {
-                let mut errors = ErrorFlags::default();
-                let reward = match leaf.grade(ctx, &mut usage) {
-                    Ok(r) if r.is_finite() => r,
-                    Ok(_) => {
-                        crate::result::Failure::Other.apply(&mut errors);
-                        0.0
-                    }
-                    Err(f) => {
-                        f.apply(&mut errors);
-                        0.0
-                    }
-                };
+                let (reward, errors) = leaf_outcome(leaf.grade(ctx, &mut usage));
                 (reward, IndexMap::new(), errors)
             }
             Root::Multi(m) => {
@@ -454,6 +432,24 @@ impl CompiledGrader {
     pub fn run(&self, ctx: &EvalContext) -> RunResponse {
         self.grade(ctx).to_response(&self.name, self.kind)
     }
+}
+
+/// The reward and error flags of a leaf grader's outcome: a non-finite reward is
+/// `other_error`, a failure sets its flag; both score 0.
+fn leaf_outcome(graded: Result<f64, Failure>) -> (f64, ErrorFlags) {
+    let mut errors = ErrorFlags::default();
+    let reward = match graded {
+        Ok(r) if r.is_finite() => r,
+        Ok(_) => {
+            Failure::Other.apply(&mut errors);
+            0.0
+        }
+        Err(f) => {
+            f.apply(&mut errors);
+            0.0
+        }
+    };
+    (reward, errors)
 }
 
 /// The result of a sample that failed before or instead of grading.
