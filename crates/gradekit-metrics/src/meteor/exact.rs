@@ -148,6 +148,8 @@ pub(super) struct Exact {
     mask: usize,
     stamp: u32,
     next: Vec<u32>,
+    /// Where the slow path's key is written ([`keyed`]).
+    slow_key: Key16,
 }
 
 #[derive(Debug, Default, Clone, Copy)]
@@ -239,14 +241,15 @@ impl Exact {
         self.next.resize(rs.len(), NONE);
         let slots = &mut self.slots[..];
         let next = &mut self.next[..];
+        let slow_key = &mut self.slow_key;
 
         // Every reference word onto its word's stack (a new slot if the word is new).
         for (j, &span) in rs.iter().enumerate() {
-            let k = keyed(rt, span, seed, || lower_key_slow(r, j, seed, buf));
+            let k = keyed(slow_key, rt, span, seed, || lower_key_slow(r, j, seed, buf));
             let home = (k.hash >> 32) as usize & mask;
             let (at, found) = match first_probe(slots, home, stamp, &k) {
                 Some(hit) => hit,
-                None => probe(slots, mask, home, stamp, k, |first| {
+                None => probe(slots, mask, home, stamp, (k.w0, k.w1, k.len), |first| {
                     same_lowered(r, first as usize, r, j)
                 }),
             };
@@ -269,11 +272,11 @@ impl Exact {
         // Each hypothesis word, last first, pops the top of its word's stack, if any.
         let mut matched = tail;
         for (i, &span) in hs.iter().enumerate().rev() {
-            let k = keyed(ht, span, seed, || lower_key_slow(h, i, seed, buf));
+            let k = keyed(slow_key, ht, span, seed, || lower_key_slow(h, i, seed, buf));
             let home = (k.hash >> 32) as usize & mask;
             let (at, found) = match first_probe(slots, home, stamp, &k) {
                 Some(hit) => hit,
-                None => probe(slots, mask, home, stamp, k, |first| {
+                None => probe(slots, mask, home, stamp, (k.w0, k.w1, k.len), |first| {
                     same_lowered(r, first as usize, h, i)
                 }),
             };
@@ -298,12 +301,30 @@ impl Exact {
     }
 }
 
-/// The key of the word `text[span]` ([`ascii_key`], else `slow()`).
+/// The key of the word `text[span]` ([`ascii_key`], else `slow()`, written to `out` and read
+/// back field by field). The slow path's key comes back through memory; left in a local, the
+/// compiler merges the two paths through that local, so every key (fast ones too) would be
+/// stored and reloaded before its probe. `out` is not local, so the fast path's key stays in
+/// registers.
 #[inline(always)]
-fn keyed(text: &[u8], span: (usize, usize), seed: &Seed, slow: impl FnOnce() -> Key16) -> Key16 {
+fn keyed(
+    out: &mut Key16,
+    text: &[u8],
+    span: (usize, usize),
+    seed: &Seed,
+    slow: impl FnOnce() -> Key16,
+) -> Key16 {
     match ascii_key(text, span, seed) {
         Some(k) => k,
-        None => slow(),
+        None => {
+            *out = slow();
+            Key16 {
+                hash: out.hash,
+                w0: out.w0,
+                w1: out.w1,
+                len: out.len,
+            }
+        }
     }
 }
 
@@ -325,8 +346,9 @@ fn first_probe(slots: &[Slot], home: usize, stamp: u32, k: &Key16) -> Option<(us
     Some((home, live))
 }
 
-/// Linear probing from `home` for key `k`: `(slot, true)` where it is, or `(empty slot,
-/// false)`. `same_long(first)` compares a word over 16 bytes with the word at reference
+/// Linear probing from `home` for the key of words `(w0, w1)` and length `len` (passed as
+/// scalars, so the caller's key stays in registers): `(slot, true)` where it is, or `(empty
+/// slot, false)`. `same_long(first)` compares a word over 16 bytes with the word at reference
 /// position `first` once their keys agree. (The table is at most half full, so an empty
 /// slot is always reached.)
 #[inline(never)]
@@ -335,7 +357,7 @@ fn probe(
     mask: usize,
     home: usize,
     stamp: u32,
-    k: Key16,
+    (w0, w1, len): (u64, u64, u32),
     same_long: impl Fn(u32) -> bool,
 ) -> (usize, bool) {
     let mut at = home;
@@ -343,7 +365,7 @@ fn probe(
         if s.stamp != stamp {
             return (at, false);
         }
-        if s.w0 == k.w0 && s.w1 == k.w1 && s.len == k.len && (k.len <= 16 || same_long(s.first)) {
+        if s.w0 == w0 && s.w1 == w1 && s.len == len && (len <= 16 || same_long(s.first)) {
             return (at, true);
         }
         at = (at + 1) & mask;
