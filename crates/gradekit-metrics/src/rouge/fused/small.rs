@@ -141,56 +141,85 @@ fn home(factor: u64, k0: u64, k1: u64) -> usize {
     ((k0 ^ k1.rotate_left(29)).wrapping_mul(factor) >> 56) as usize
 }
 
-/// A walk over the runs of set bits of a bitmap that ends with a zero word.
-struct Walk<'a> {
-    bits: &'a [u64],
-    /// Word being walked and its bits not yet consumed.
-    w: usize,
-    cur: u64,
+/// Whether this CPU has BMI1, BMI2 and POPCNT (std caches the detection).
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn bmi() -> bool {
+    std::is_x86_feature_detected!("bmi1")
+        && std::is_x86_feature_detected!("bmi2")
+        && std::is_x86_feature_detected!("popcnt")
 }
 
-/// The next run of a [`Walk`]: where it starts and ends, and whether it stays inside the
-/// current 64-bit word (a run reaching the word's top bit is only started: the caller ends it
-/// with [`Walk::run_end`]).
-enum Run {
-    Inside(usize, usize),
-    Across(usize),
+/// A token found by [`each_token`].
+enum Token<'a> {
+    /// At most 16 bytes: the sixteen bytes from its start on (zero past the text's end) and
+    /// its length.
+    Short(&'a [u8; 16], usize),
+    /// Longer: its place in the text, `(start, end)`.
+    Long(usize, usize),
 }
 
-impl<'a> Walk<'a> {
-    fn new(bits: &'a [u64]) -> Self {
-        Walk {
-            bits,
-            w: 0,
-            cur: bits.first().copied().unwrap_or(0),
+/// Calls `f` on each token of `text` (the runs of set bits of `bits`, its bitmap, which ends
+/// with a zero word), in order.
+///
+/// The walk goes word by word: for bitmap word `w` it takes the 80 bytes of the text from
+/// `64·w` on (a run starting in the word starts at one of its first 64 bytes, and a short
+/// token's sixteen bytes then lie within them), straight from the text or, for the last
+/// words, from a zero-padded copy of the text's tail. A token's bytes are then a sub-array of
+/// that block at its offset in the word, with no bounds check and no tail case per token.
+/// Within the word, the lowest run of the bits `c` not yet consumed is
+/// `tz(c)..tz(c + (c & −c))`, and `c & (c + (c & −c))` drops it (no variable shifts);
+/// `c + (c & −c) = 0` means the run reaches the word's top bit and goes on in the next word
+/// (`run_end`, out of line).
+#[inline(always)]
+fn each_token(text: &[u8], bits: &[u64], mut f: impl FnMut(Token<'_>)) {
+    let mut tail;
+    let mut w = 0usize;
+    let mut c = bits.first().copied().unwrap_or(0);
+    'words: loop {
+        while c == 0 {
+            w += 1;
+            match bits.get(w) {
+                Some(&x) => c = x,
+                None => return,
+            }
         }
-    }
-
-    #[inline(always)]
-    fn next(&mut self) -> Option<Run> {
-        while self.cur == 0 {
-            self.w += 1;
-            self.cur = *self.bits.get(self.w)?;
+        let block: &[u8; 80] = match text.get(w * 64..).and_then(<[u8]>::first_chunk::<80>) {
+            Some(block) => block,
+            None => {
+                let rest = text.get(w * 64..).unwrap_or_default();
+                let n = rest.len().min(80);
+                tail = [0u8; 80];
+                tail[..n].copy_from_slice(&rest[..n]);
+                &tail
+            }
+        };
+        let base = w * 64;
+        loop {
+            // `s < 64`: `c` is not zero.
+            let s = c.trailing_zeros() as usize & 63;
+            let sum = c.wrapping_add(c & c.wrapping_neg());
+            let end = if sum == 0 {
+                let (end, next_w, next_c) = run_end(bits, w);
+                (w, c) = (next_w, next_c);
+                end
+            } else {
+                c &= sum;
+                base + sum.trailing_zeros() as usize
+            };
+            let start = base + s;
+            let len = end - start;
+            match block.get(s..s + 16).and_then(|b| b.first_chunk::<16>()) {
+                Some(at) if len <= 16 => f(Token::Short(at, len)),
+                _ => f(Token::Long(start, end)),
+            }
+            if sum == 0 {
+                continue 'words;
+            }
+            if c == 0 {
+                break;
+            }
         }
-        let c = self.cur;
-        let base = self.w * 64;
-        let s = c.trailing_zeros() as usize;
-        // `c + (c & −c)`: the lowest run cleared and the bit just above it set (0 when the
-        // run reaches bit 63; bits below the run are already consumed, so zero).
-        let sum = c.wrapping_add(c & c.wrapping_neg());
-        if sum == 0 {
-            return Some(Run::Across(base + s));
-        }
-        self.cur = c & sum;
-        Some(Run::Inside(base + s, base + sum.trailing_zeros() as usize))
-    }
-
-    /// End of the run that reaches the top bit of the current word; moves past it.
-    #[inline(always)]
-    fn run_end(&mut self) -> usize {
-        let (end, w, cur) = run_end(self.bits, self.w);
-        (self.w, self.cur) = (w, cur);
-        end
     }
 }
 
@@ -251,36 +280,55 @@ impl Small {
     /// Fills the table with the tokens of `reference`: the runs of `bits` (at most 64; any
     /// further ones are ignored).
     pub(super) fn build(&mut self, seed: &[u64; 2], reference: &[u8], bits: &[u64]) {
+        #[cfg(target_arch = "x86_64")]
+        if bmi() {
+            #[allow(unsafe_code)]
+            // SAFETY: BMI1, BMI2 and POPCNT were detected on this CPU.
+            return unsafe { self.build_bmi(seed, reference, bits) };
+        }
+        self.build_any(seed, reference, bits);
+    }
+
+    /// [`Small::build`] compiled with BMI1/BMI2/POPCNT.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "bmi1,bmi2,popcnt")]
+    fn build_bmi(&mut self, seed: &[u64; 2], reference: &[u8], bits: &[u64]) {
+        self.build_any(seed, reference, bits);
+    }
+
+    #[inline(always)]
+    fn build_any(&mut self, seed: &[u64; 2], reference: &[u8], bits: &[u64]) {
         for &i in self.used.iter().take(self.n_used) {
             self.slots[usize::from(i)].k0 = 0;
         }
         // Kept in registers here, stored once at the end.
         let mut n_used = 0usize;
         let factor = seed[1] | 1;
-        let mut walk = Walk::new(bits);
-        // Reference position `pos` (0..64) as a bit.
+        // Reference position `pos` (0..64) as a bit; 0 past 64 tokens (then ignored).
         let mut bit = 1u64;
-        for _ in 0..64 {
-            let (start, end) = match walk.next() {
-                None => break,
-                Some(Run::Inside(start, end)) => (start, end),
-                Some(Run::Across(start)) => (start, walk.run_end()),
-            };
-            let new = match reference.get(start..start + 16) {
-                Some(at) if end - start <= 16 => {
-                    let at = at.try_into().unwrap_or(&[0; 16]);
-                    let (k0, k1) = short_key(at, end - start);
-                    self.insert_short(home(factor, k0, k1), k0, k1, bit)
+        each_token(
+            reference,
+            bits,
+            #[inline(always)]
+            |t| {
+                if bit == 0 {
+                    return;
                 }
-                _ => self.insert(seed, reference, start, end, bit),
-            };
-            if let Some(i) = new {
-                // At most one new slot per token: `n_used ≤ pos < 64`.
-                self.used[n_used & 63] = i;
-                n_used += 1;
-            }
-            bit <<= 1;
-        }
+                let new = match t {
+                    Token::Short(at, len) => {
+                        let (k0, k1) = short_key(at, len);
+                        self.insert_short(home(factor, k0, k1), k0, k1, bit)
+                    }
+                    Token::Long(start, end) => self.insert(seed, reference, start, end, bit),
+                };
+                if let Some(i) = new {
+                    // At most one new slot per token: `n_used ≤ pos < 64`.
+                    self.used[n_used & 63] = i;
+                    n_used += 1;
+                }
+                bit <<= 1;
+            },
+        );
         self.n_used = n_used;
     }
 
@@ -386,24 +434,55 @@ impl Small {
         text: &[u8],
         bits: &[u64],
     ) -> usize {
+        #[cfg(target_arch = "x86_64")]
+        if bmi() {
+            #[allow(unsafe_code)]
+            // SAFETY: BMI1, BMI2 and POPCNT were detected on this CPU.
+            return unsafe { self.lcs_bmi(seed, reference, n_ref, text, bits) };
+        }
+        self.lcs_any(seed, reference, n_ref, text, bits)
+    }
+
+    /// [`Small::lcs`] compiled with BMI1/BMI2/POPCNT.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "bmi1,bmi2,popcnt")]
+    fn lcs_bmi(
+        &self,
+        seed: &[u64; 2],
+        reference: &[u8],
+        n_ref: usize,
+        text: &[u8],
+        bits: &[u64],
+    ) -> usize {
+        self.lcs_any(seed, reference, n_ref, text, bits)
+    }
+
+    #[inline(always)]
+    fn lcs_any(
+        &self,
+        seed: &[u64; 2],
+        reference: &[u8],
+        n_ref: usize,
+        text: &[u8],
+        bits: &[u64],
+    ) -> usize {
         let factor = seed[1] | 1;
         let mut v = !0u64;
-        let mut walk = Walk::new(bits);
-        while let Some(run) = walk.next() {
-            let (start, end) = match run {
-                Run::Inside(start, end) => (start, end),
-                Run::Across(start) => (start, walk.run_end()),
-            };
-            let m = match text.get(start..start + 16) {
-                Some(at) if end - start <= 16 => {
-                    let at = at.try_into().unwrap_or(&[0; 16]);
-                    let (k0, k1) = short_key(at, end - start);
-                    self.mask_short(home(factor, k0, k1), k0, k1)
-                }
-                _ => self.mask_of(seed, reference, text, start, end),
-            };
-            v = step(v, m);
-        }
+        each_token(
+            text,
+            bits,
+            #[inline(always)]
+            |t| {
+                let m = match t {
+                    Token::Short(at, len) => {
+                        let (k0, k1) = short_key(at, len);
+                        self.mask_short(home(factor, k0, k1), k0, k1)
+                    }
+                    Token::Long(start, end) => self.mask_of(seed, reference, text, start, end),
+                };
+                v = step(v, m);
+            },
+        );
         let low = u64::MAX >> (64 - n_ref.clamp(1, 64));
         n_ref - (v & low).count_ones() as usize
     }
