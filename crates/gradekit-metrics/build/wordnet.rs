@@ -11,8 +11,12 @@
 //! one cache line), hashed with `src/meteor/wordnet/hash.rs` (compiled here and in the crate);
 //! the longest run of occupied slots is measured here and bounds every probe.
 
+#[path = "../src/meteor/wordnet/filter.rs"]
+mod filter;
 #[path = "../src/meteor/wordnet/hash.rs"]
 mod hash;
+
+use filter::FILTER_WORDS;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::{Error, Result};
@@ -141,6 +145,10 @@ pub fn generate(manifest: &Path, out: &Path) -> Result<()> {
     println!(
         "cargo:rerun-if-changed={}",
         manifest.join("src/meteor/wordnet/hash.rs").display()
+    );
+    println!(
+        "cargo:rerun-if-changed={}",
+        manifest.join("src/meteor/wordnet/filter.rs").display()
     );
     let read = |f: &str| std::fs::read_to_string(data.join(f));
     let (lemma_text, synset_text, exc_text) = (
@@ -310,6 +318,14 @@ pub fn generate(manifest: &Path, out: &Path) -> Result<()> {
         }
     }
 
+    // The negative filter (`src/meteor/wordnet/filter.rs`): three bits per key in one 64-bit
+    // word; a word whose bits are not all set is no key, found without touching the slots.
+    let mut filter = vec![0u64; FILTER_WORDS];
+    for w in &keys {
+        let (at, bits) = filter::word_and_bits(hash::hash(w.as_bytes()));
+        filter[at] |= bits;
+    }
+
     let dir = out.join("wordnet");
     std::fs::create_dir_all(&dir)?;
     std::fs::write(dir.join("keys.txt"), &key_text)?;
@@ -319,6 +335,13 @@ pub fn generate(manifest: &Path, out: &Path) -> Result<()> {
         slots
             .iter()
             .flat_map(|s| s.iter().flat_map(|w| w.to_le_bytes()))
+            .collect::<Vec<u8>>(),
+    )?;
+    std::fs::write(
+        dir.join("filter.bin"),
+        filter
+            .iter()
+            .flat_map(|w| w.to_le_bytes())
             .collect::<Vec<u8>>(),
     )?;
     std::fs::write(dir.join("syn_start.bin"), u32_bytes(&syn_start))?;
@@ -333,6 +356,7 @@ pub fn generate(manifest: &Path, out: &Path) -> Result<()> {
          pub(super) static KEY_TEXT: &str = {};\n\
          pub(super) static KEY_END: &[u8] = {};\n\
          pub(super) static SLOTS: &[u8] = {};\n\
+         pub(super) static FILTER: &[u8] = {};\n\
          pub(super) static SYN_START: &[u8] = {};\n\
          pub(super) static SYN: &[u8] = {};\n\
          pub(super) static EXC_START: &[u8] = {};\n\
@@ -346,6 +370,7 @@ pub fn generate(manifest: &Path, out: &Path) -> Result<()> {
         include("keys.txt", "include_str"),
         include("key_end.bin", "include_bytes"),
         include("slots.bin", "include_bytes"),
+        include("filter.bin", "include_bytes"),
         include("syn_start.bin", "include_bytes"),
         include("syn.bin", "include_bytes"),
         include("exc_start.bin", "include_bytes"),

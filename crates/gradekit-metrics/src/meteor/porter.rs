@@ -76,6 +76,20 @@ const POOL: &[(&str, &str)] = &[
     ("succeed", "succeed"),
 ];
 
+/// The stem [`POOL`] gives `word`, if it lists it. Called for every word stemmed, nearly
+/// always for nothing: the pool's words all end in one of four letters and are 3–8 bytes long,
+/// so most words are rejected before any string compare.
+#[inline]
+fn pool_stem(word: &str) -> Option<&'static str> {
+    let b = word.as_bytes();
+    if !(3..=8).contains(&b.len()) || !matches!(b.last(), Some(b'y' | b's' | b'g' | b'e' | b'd')) {
+        return None;
+    }
+    POOL.iter()
+        .find(|(w, _)| w.len() == b.len() && w.as_bytes().first() == b.first() && *w == word)
+        .map(|&(_, s)| s)
+}
+
 /// Python's `str.lower()`, borrowing when nothing changes (the common case).
 pub(crate) fn py_lower(word: &str) -> Cow<'_, str> {
     match ascii_case(word.as_bytes()) {
@@ -182,7 +196,7 @@ pub(crate) fn stem_with(word: &str, out: &mut String, work: &mut Vec<u8>) {
     out.clear();
     let lower = py_lower(word);
     // NLTK tests the pool with the word as given and looks the stem up by the lower-cased word.
-    if let Some((_, s)) = POOL.iter().find(|(w, _)| *w == word) {
+    if let Some(s) = pool_stem(word) {
         out.push_str(s);
         return;
     }
@@ -369,10 +383,49 @@ fn holds<T: Letter>(cond: Cond, word: &[T], stem: &[T]) -> bool {
 
 type Rule = (&'static [u8], &'static [u8], Cond);
 
+/// A rule list with its rules grouped by the last letter of their suffix: bit `i` of
+/// `by_last[c]` is set when rule `i`'s suffix ends with letter `b'a' + c` (every suffix ends
+/// with a lower-case letter). A word can only match rules ending with its own last letter,
+/// so `_apply_rule_list` tries those alone, in list order: most words meet none of a step's
+/// rules, and trying each of the ~55 rules in turn was most of the stemmer's instructions.
+struct Rules {
+    list: &'static [Rule],
+    by_last: [u32; 26],
+}
+
+impl Rules {
+    const fn new(list: &'static [Rule]) -> Rules {
+        assert!(list.len() <= 32);
+        let mut by_last = [0u32; 26];
+        let mut i = 0;
+        while i < list.len() {
+            let suffix = list[i].0;
+            assert!(!suffix.is_empty());
+            let last = suffix[suffix.len() - 1];
+            assert!(last.is_ascii_lowercase());
+            by_last[(last - b'a') as usize] |= 1 << i;
+            i += 1;
+        }
+        Rules { list, by_last }
+    }
+}
+
 /// `_apply_rule_list`: the first rule whose suffix matches decides; if its condition fails the
 /// word is returned unchanged (no further rule is tried).
-fn apply_rules<T: Letter>(w: &mut Vec<T>, rules: &[Rule]) {
-    for &(suffix, repl, cond) in rules {
+fn apply_rules<T: Letter>(w: &mut Vec<T>, rules: &Rules) {
+    let Some(last) = w.last().map(|l| l.ascii()) else {
+        return;
+    };
+    let mut candidates = match last.checked_sub(b'a') {
+        Some(c) => rules.by_last.get(usize::from(c)).copied().unwrap_or(0),
+        None => 0,
+    };
+    while candidates != 0 {
+        let i = candidates.trailing_zeros() as usize;
+        candidates &= candidates - 1;
+        let Some(&(suffix, repl, cond)) = rules.list.get(i) else {
+            return;
+        };
         if ends_with(w, suffix) {
             let stem_len = w.len() - suffix.len();
             if holds(cond, w, &w[..stem_len]) {
@@ -388,16 +441,15 @@ fn step1a<T: Letter>(w: &mut Vec<T>) {
         replace_tail(w, 3, b"ie");
         return;
     }
-    apply_rules(
-        w,
-        &[
-            (b"sses", b"ss", Cond::Always),
-            (b"ies", b"i", Cond::Always),
-            (b"ss", b"ss", Cond::Always),
-            (b"s", b"", Cond::Always),
-        ],
-    );
+    apply_rules(w, &STEP1A_RULES);
 }
+
+const STEP1A_RULES: Rules = Rules::new(&[
+    (b"sses", b"ss", Cond::Always),
+    (b"ies", b"i", Cond::Always),
+    (b"ss", b"ss", Cond::Always),
+    (b"s", b"", Cond::Always),
+]);
 
 fn step1b<T: Letter>(w: &mut Vec<T>) {
     if ends_with(w, b"ied") {
@@ -442,10 +494,12 @@ fn step1b<T: Letter>(w: &mut Vec<T>) {
 }
 
 fn step1c<T: Letter>(w: &mut Vec<T>) {
-    apply_rules(w, &[(b"y", b"i", Cond::Step1c)]);
+    apply_rules(w, &STEP1C_RULES);
 }
 
-const STEP2_RULES: &[Rule] = &[
+const STEP1C_RULES: Rules = Rules::new(&[(b"y", b"i", Cond::Step1c)]);
+
+const STEP2_RULES: Rules = Rules::new(&[
     (b"ational", b"ate", Cond::MGt0),
     (b"tional", b"tion", Cond::MGt0),
     (b"enci", b"ence", Cond::MGt0),
@@ -468,32 +522,31 @@ const STEP2_RULES: &[Rule] = &[
     (b"biliti", b"ble", Cond::MGt0),
     (b"fulli", b"ful", Cond::MGt0),
     (b"logi", b"log", Cond::Logi),
-];
+]);
 
 fn step2<T: Letter>(w: &mut Vec<T>) {
     // NLTK applies "alli" -> "al" first and then runs step 2 again on the result.
     while ends_with(w, b"alli") && measure(&w[..w.len() - 4]) > 0 {
         replace_tail(w, 4, b"al");
     }
-    apply_rules(w, STEP2_RULES);
+    apply_rules(w, &STEP2_RULES);
 }
 
 fn step3<T: Letter>(w: &mut Vec<T>) {
-    apply_rules(
-        w,
-        &[
-            (b"icate", b"ic", Cond::MGt0),
-            (b"ative", b"", Cond::MGt0),
-            (b"alize", b"al", Cond::MGt0),
-            (b"iciti", b"ic", Cond::MGt0),
-            (b"ical", b"ic", Cond::MGt0),
-            (b"ful", b"", Cond::MGt0),
-            (b"ness", b"", Cond::MGt0),
-        ],
-    );
+    apply_rules(w, &STEP3_RULES);
 }
 
-const STEP4_RULES: &[Rule] = &[
+const STEP3_RULES: Rules = Rules::new(&[
+    (b"icate", b"ic", Cond::MGt0),
+    (b"ative", b"", Cond::MGt0),
+    (b"alize", b"al", Cond::MGt0),
+    (b"iciti", b"ic", Cond::MGt0),
+    (b"ical", b"ic", Cond::MGt0),
+    (b"ful", b"", Cond::MGt0),
+    (b"ness", b"", Cond::MGt0),
+]);
+
+const STEP4_RULES: Rules = Rules::new(&[
     (b"al", b"", Cond::MGt1),
     (b"ance", b"", Cond::MGt1),
     (b"ence", b"", Cond::MGt1),
@@ -513,10 +566,10 @@ const STEP4_RULES: &[Rule] = &[
     (b"ous", b"", Cond::MGt1),
     (b"ive", b"", Cond::MGt1),
     (b"ize", b"", Cond::MGt1),
-];
+]);
 
 fn step4<T: Letter>(w: &mut Vec<T>) {
-    apply_rules(w, STEP4_RULES);
+    apply_rules(w, &STEP4_RULES);
 }
 
 fn step5a<T: Letter>(w: &mut Vec<T>) {
@@ -530,8 +583,10 @@ fn step5a<T: Letter>(w: &mut Vec<T>) {
 }
 
 fn step5b<T: Letter>(w: &mut Vec<T>) {
-    apply_rules(w, &[(b"ll", b"l", Cond::Ll)]);
+    apply_rules(w, &STEP5B_RULES);
 }
+
+const STEP5B_RULES: Rules = Rules::new(&[(b"ll", b"l", Cond::Ll)]);
 
 #[cfg(test)]
 mod tests {
@@ -567,6 +622,81 @@ mod tests {
         ] {
             assert_eq!(stem(w), s, "{w}");
         }
+    }
+
+    /// `_apply_rule_list` as NLTK writes it: every rule in order.
+    fn apply_rules_linear<T: Letter>(w: &mut Vec<T>, rules: &[Rule]) {
+        for &(suffix, repl, cond) in rules {
+            if ends_with(w, suffix) {
+                let stem_len = w.len() - suffix.len();
+                if holds(cond, w, &w[..stem_len]) {
+                    replace_tail(w, suffix.len(), repl);
+                }
+                return;
+            }
+        }
+    }
+
+    const ALL_RULES: [&Rules; 6] = [
+        &STEP1A_RULES,
+        &STEP1C_RULES,
+        &STEP2_RULES,
+        &STEP3_RULES,
+        &STEP4_RULES,
+        &STEP5B_RULES,
+    ];
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(3000))]
+
+        /// Trying only the rules that end with the word's last letter is trying them all:
+        /// on random stems followed by every suffix of every list (and by nothing), ASCII and
+        /// not.
+        #[test]
+        fn grouped_rules_are_the_linear_rule_list(
+            stem in "[a-z]{0,8}|[a-zé'0-9]{0,6}",
+            pick in 0usize..64,
+        ) {
+            for rules in ALL_RULES {
+                let mut words = vec![stem.clone()];
+                for (suffix, _, _) in rules.list {
+                    words.push(format!("{stem}{}", String::from_utf8_lossy(suffix)));
+                }
+                let k = pick % words.len();
+                words.push(format!("{}x{}", words[k], &stem));
+                for word in &words {
+                    let (mut a, mut b): (Vec<char>, Vec<char>) =
+                        (word.chars().collect(), word.chars().collect());
+                    apply_rules(&mut a, rules);
+                    apply_rules_linear(&mut b, rules.list);
+                    proptest::prop_assert_eq!(&a, &b, "{:?}", word);
+                    if word.is_ascii() {
+                        let (mut a, mut b) = (word.as_bytes().to_vec(), word.as_bytes().to_vec());
+                        apply_rules(&mut a, rules);
+                        apply_rules_linear(&mut b, rules.list);
+                        proptest::prop_assert_eq!(a, b, "{:?}", word);
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn pool_shortcut_is_the_pool() {
+        for &(w, s) in POOL {
+            assert_eq!(pool_stem(w), Some(s), "{w}");
+            assert_eq!(stem(w), s, "{w}");
+        }
+        // Near misses: other words of the same lengths and endings, capitals (NLTK tests the
+        // pool with the word as given).
+        for w in [
+            "skz", "skies!", "Sky", "SKIES", "dyings", "outin", "succeeds", "", "s",
+        ] {
+            assert_eq!(pool_stem(w), None, "{w}");
+        }
+        let ends: Vec<u8> = POOL.iter().filter_map(|(w, _)| w.bytes().last()).collect();
+        assert!(ends.iter().all(|b| b"ysged".contains(b)));
+        assert!(POOL.iter().all(|(w, _)| (3..=8).contains(&w.len())));
     }
 
     #[test]

@@ -96,6 +96,42 @@ fn every_key_is_found_at_its_id() {
     assert_eq!(all.len(), wn.len());
 }
 
+/// The negative filter lets every key through, and on words that are no key it answers what
+/// the slot table answers (nothing) for nearly all of them.
+#[test]
+fn filter_passes_every_key_and_most_non_keys_not() {
+    let wn = WordNet::get();
+    for k in 0..tables::N_KEYS {
+        let w = wn.key_str(k);
+        assert!(wn.may_hold(hash::hash(w.as_bytes())), "{w}");
+    }
+    // Non-keys shaped like what METEOR asks: morphy candidates and Porter-like stems of keys.
+    let keys: std::collections::HashSet<&str> = vocabulary().iter().copied().collect();
+    let (mut asked, mut passed) = (0usize, 0usize);
+    for &w in vocabulary() {
+        for v in [
+            format!("{w}x"),
+            format!("{w}ed"),
+            w[..w.len() - 1].to_owned(),
+        ] {
+            if v.is_empty() || keys.contains(v.as_str()) {
+                continue;
+            }
+            asked += 1;
+            let h = hash::hash(v.as_bytes());
+            passed += usize::from(wn.may_hold(h));
+            assert_eq!(wn.probe(v.as_bytes(), h), None, "{v}");
+            assert_eq!(wn.key(&v), None, "{v}");
+        }
+    }
+    assert!(asked > 200_000, "{asked}");
+    // ~2 % expected (see filter.rs); 5 % would mean the filter lost its point.
+    assert!(
+        passed * 20 < asked,
+        "{passed} of {asked} non-keys pass the filter"
+    );
+}
+
 /// The slot layout keeps a key's first 8 bytes and its length inline and compares the rest at
 /// its text offset: words that share a key's first 8 bytes and length but differ after them,
 /// a key's prefixes and extensions, a key with a zero byte appended (the inline head is
@@ -216,6 +252,15 @@ proptest! {
     #[test]
     fn near_lemma_words_agree(w in near_word()) {
         prop_assert_eq!(agree(&w), Ok(()));
+    }
+
+    /// The filtered look-up is the table's look-up.
+    #[test]
+    fn filter_changes_no_answer(w in prop_oneof!["[a-z'.-]{1,14}".boxed(), near_word().boxed()]) {
+        let b = w.as_bytes();
+        prop_assume!(!b.is_empty() && b.len() <= MAX_KEY_LEN);
+        let wn = WordNet::get();
+        prop_assert_eq!(wn.key(&w), wn.probe(b, hash::hash(b)));
     }
 
     #[test]
