@@ -23,8 +23,8 @@
 //! 3. **Reference → table.** A reference of at most 64 tokens (nearly all) fills the small
 //!    table of `small`: 256 slots keyed exactly by the token's first 16 lowercased bytes (a
 //!    hash plus a byte check only past 16 bytes), each slot holding the token's LCS match mask
-//!    (bit `j` = reference position `j`); only the slots the previous reference used are
-//!    cleared. A longer reference is interned into the id table below (random seed per thread,
+//!    (bit `j` = reference position `j`), emptied before each build by zeroing the slots'
+//!    first words. A longer reference is interned into the id table below (random seed per thread,
 //!    load ≤ ½, slots live by generation stamp so nothing is cleared between calls).
 //! 4. **Input → LCS.** With a reference of at most 64 tokens, each input token is looked up
 //!    and its mask applied to the one-word Hyyrö state `V` on the spot — no input token

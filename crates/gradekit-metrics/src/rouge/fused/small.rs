@@ -15,21 +15,24 @@
 //!   empty slot, and most look-ups decide at the first slot), first word 0 = empty. The slot is
 //!   chosen by the top eight bits of a multiply of the key (words folded) by a random odd
 //!   per-thread factor (multiply-shift hashing), so no fixed input makes long probe runs.
-//! * **Clearing.** Only the slots the previous reference used are emptied (a list of at most
-//!   64 indices), not the table.
-//! * **Fast and slow tokens.** The loops over a text's tokens key the common token inline: at
-//!   most 16 bytes, with 16 bytes of text from its start on (one 16-byte load, two table
-//!   masks, no long-token check: a short key never equals a long one). A token longer than 16
-//!   bytes or within 16 bytes of the text's end (about one in twelve on the bench) is keyed
-//!   and looked up by an out-of-line call, and a run across a 64-bit bitmap word calls out
-//!   once to find its end. The loops then keep their state in registers: with the rare cases
-//!   inline, the walk, the key and the probe held more live values than x86_64 has registers
-//!   and the loop spilled to the stack on every token (about 70 instructions a token, now
-//!   about 45–50).
+//! * **Layout and clearing.** The slots' first words, second words and masks are three arrays
+//!   of one struct (one base register, fixed displacements, index × 8). Building empties the
+//!   table by zeroing the 2 KiB of first words (a few dozen vector stores), which costs less
+//!   than keeping a list of the slots in use while building.
+//! * **Walk, word by word** (`each_token`). For bitmap word `w` the loops take the 80 bytes of
+//!   text from `64·w` on, once per word (from the text, or from a zero-padded copy of its tail
+//!   for the last words). A token starts at an offset `s < 64` of the word, so its sixteen
+//!   bytes are `block[s..s + 16]`: no bounds check, no end-of-text case per token. Only a
+//!   token longer than 16 bytes (0.02 % on the bench) is keyed and looked up out of line, and
+//!   a run across two bitmap words calls out once to find its end.
 //! * **Runs.** A token is the lowest run of set bits of the current bitmap word `c`: with
 //!   `low = c & −c`, `c + low` clears the run and sets the bit just past it, so the run is
 //!   `tz(c)..tz(c + low)` and `c & (c + low)` drops it — no variable shifts; `c + low = 0`
 //!   means the run reaches the word's top bit and goes on in the next word (`run_end`).
+//! * **Instruction set.** On x86_64 with BMI1/BMI2/POPCNT (detected at run time) the two loops
+//!   are compiled for them (`blsi`, `tzcnt`, `rorx`, `popcnt`); elsewhere the same source
+//!   compiles for the baseline. About 37 instructions an input token (key, probe, Hyyrö step)
+//!   and 38 a reference token, from about 60 each before the word-blocked walk and the layout.
 
 use super::{long_eq, long_hash, LOWER};
 
@@ -63,34 +66,27 @@ const MASK_HI: [u64; 17] = {
     m
 };
 
-#[derive(Debug, Clone, Copy, Default)]
-struct Slot {
-    /// The token's key (`k0 == 0`: empty slot).
-    k0: u64,
-    k1: u64,
-    /// Bit `j`: reference token `j` is this token.
-    mask: u64,
-}
-
-/// The table (see the module docs).
+/// The table (see the module docs): slot `i` is `(k0[i], k1[i], mask[i])`, in three arrays
+/// of one struct so that one base register and fixed displacements address them.
 #[derive(Debug)]
 pub(super) struct Small {
-    slots: [Slot; SLOTS],
+    /// First word of each slot's key (`0`: empty slot).
+    k0: [u64; SLOTS],
+    k1: [u64; SLOTS],
+    /// Bit `j`: reference token `j` is the slot's token.
+    mask: [u64; SLOTS],
     /// For a slot holding a token longer than 16 bytes: its first occurrence in the reference
     /// text (start, length).
     long: [(u32, u32); SLOTS],
-    /// Slots in use: the first `n_used` of `used`.
-    used: [u8; 64],
-    n_used: usize,
 }
 
 impl Default for Small {
     fn default() -> Self {
         Small {
-            slots: [Slot::default(); SLOTS],
+            k0: [0; SLOTS],
+            k1: [0; SLOTS],
+            mask: [0; SLOTS],
             long: [(0, 0); SLOTS],
-            used: [0; 64],
-            n_used: 0,
         }
     }
 }
@@ -141,56 +137,103 @@ fn home(factor: u64, k0: u64, k1: u64) -> usize {
     ((k0 ^ k1.rotate_left(29)).wrapping_mul(factor) >> 56) as usize
 }
 
-/// A walk over the runs of set bits of a bitmap that ends with a zero word.
-struct Walk<'a> {
-    bits: &'a [u64],
-    /// Word being walked and its bits not yet consumed.
-    w: usize,
-    cur: u64,
+#[cfg(test)]
+thread_local! {
+    /// Tests set it to run the portable build of the loops on this thread.
+    pub(super) static PORTABLE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
-/// The next run of a [`Walk`]: where it starts and ends, and whether it stays inside the
-/// current 64-bit word (a run reaching the word's top bit is only started: the caller ends it
-/// with [`Walk::run_end`]).
-enum Run {
-    Inside(usize, usize),
-    Across(usize),
+/// Whether this CPU has BMI1, BMI2 and POPCNT (std caches the detection).
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn bmi() -> bool {
+    #[cfg(test)]
+    if PORTABLE.with(std::cell::Cell::get) {
+        return false;
+    }
+    std::is_x86_feature_detected!("bmi1")
+        && std::is_x86_feature_detected!("bmi2")
+        && std::is_x86_feature_detected!("popcnt")
 }
 
-impl<'a> Walk<'a> {
-    fn new(bits: &'a [u64]) -> Self {
-        Walk {
-            bits,
-            w: 0,
-            cur: bits.first().copied().unwrap_or(0),
+/// A token found by [`each_token`].
+enum Token<'a> {
+    /// At most 16 bytes: the sixteen bytes from its start on (zero past the text's end) and
+    /// its length.
+    Short(&'a [u8; 16], usize),
+    /// Longer: its place in the text, `(start, end)`.
+    Long(usize, usize),
+}
+
+/// Calls `f` on each token of `text` (the runs of set bits of `bits`, its bitmap, which ends
+/// with a zero word), in order.
+///
+/// The walk goes word by word: for bitmap word `w` it takes the 80 bytes of the text from
+/// `64·w` on (a run starting in the word starts at one of its first 64 bytes, and a short
+/// token's sixteen bytes then lie within them), straight from the text or, for the last
+/// words, from a zero-padded copy of the text's tail. A token's bytes are then a sub-array of
+/// that block at its offset in the word, with no bounds check and no tail case per token.
+/// Within the word, the lowest run of the bits `c` not yet consumed is
+/// `tz(c)..tz(c + (c & −c))`, and `c & (c + (c & −c))` drops it (no variable shifts);
+/// `c + (c & −c) = 0` means the run reaches the word's top bit and goes on in the next word
+/// (`run_end`, out of line).
+#[inline(always)]
+fn each_token(text: &[u8], bits: &[u64], mut f: impl FnMut(Token<'_>)) {
+    let mut tail;
+    let mut w = 0usize;
+    let mut c = bits.first().copied().unwrap_or(0);
+    'words: loop {
+        while c == 0 {
+            w += 1;
+            match bits.get(w) {
+                Some(&x) => c = x,
+                None => return,
+            }
+        }
+        let block: &[u8; 80] = match text.get(w * 64..).and_then(<[u8]>::first_chunk::<80>) {
+            Some(block) => block,
+            None => {
+                let rest = text.get(w * 64..).unwrap_or_default();
+                let n = rest.len().min(80);
+                tail = [0u8; 80];
+                tail[..n].copy_from_slice(&rest[..n]);
+                &tail
+            }
+        };
+        let base = w * 64;
+        loop {
+            // `s < 64`: `c` is not zero.
+            let s = c.trailing_zeros() as usize & 63;
+            let sum = c.wrapping_add(c & c.wrapping_neg());
+            if sum == 0 {
+                let (end, next_w, next_c) = run_end(bits, w);
+                emit(&mut f, block, s, base + s, end);
+                (w, c) = (next_w, next_c);
+                continue 'words;
+            }
+            c &= sum;
+            emit(
+                &mut f,
+                block,
+                s,
+                base + s,
+                base + sum.trailing_zeros() as usize,
+            );
+            if c == 0 {
+                break;
+            }
         }
     }
+}
 
-    #[inline(always)]
-    fn next(&mut self) -> Option<Run> {
-        while self.cur == 0 {
-            self.w += 1;
-            self.cur = *self.bits.get(self.w)?;
-        }
-        let c = self.cur;
-        let base = self.w * 64;
-        let s = c.trailing_zeros() as usize;
-        // `c + (c & −c)`: the lowest run cleared and the bit just above it set (0 when the
-        // run reaches bit 63; bits below the run are already consumed, so zero).
-        let sum = c.wrapping_add(c & c.wrapping_neg());
-        if sum == 0 {
-            return Some(Run::Across(base + s));
-        }
-        self.cur = c & sum;
-        Some(Run::Inside(base + s, base + sum.trailing_zeros() as usize))
-    }
-
-    /// End of the run that reaches the top bit of the current word; moves past it.
-    #[inline(always)]
-    fn run_end(&mut self) -> usize {
-        let (end, w, cur) = run_end(self.bits, self.w);
-        (self.w, self.cur) = (w, cur);
-        end
+/// Calls `f` on the token `start..end` of a text, which starts at offset `s` (< 64) of
+/// `block`.
+#[inline(always)]
+fn emit(f: &mut impl FnMut(Token<'_>), block: &[u8; 80], s: usize, start: usize, end: usize) {
+    let len = end - start;
+    match block.get(s..s + 16).and_then(|b| b.first_chunk::<16>()) {
+        Some(at) if len <= 16 => f(Token::Short(at, len)),
+        _ => f(Token::Long(start, end)),
     }
 }
 
@@ -229,12 +272,11 @@ impl Small {
         len as usize == end - start && long_eq(reference, at as usize, text, start, end - start)
     }
 
-    /// Whether slot `s` (index `i`) holds the token of key `(k0, k1)`, `text[start..end]`.
+    /// Whether slot `i` holds the token of key `(k0, k1)`, `text[start..end]`.
     #[inline(always)]
     #[allow(clippy::too_many_arguments)]
     fn holds(
         &self,
-        s: &Slot,
         i: usize,
         k0: u64,
         k1: u64,
@@ -243,92 +285,95 @@ impl Small {
         start: usize,
         end: usize,
     ) -> bool {
-        s.k0 == k0
-            && s.k1 == k1
+        self.k0[i] == k0
+            && self.k1[i] == k1
             && (k1 & LONG == 0 || self.same_long(i, reference, text, start, end))
     }
 
     /// Fills the table with the tokens of `reference`: the runs of `bits` (at most 64; any
     /// further ones are ignored).
     pub(super) fn build(&mut self, seed: &[u64; 2], reference: &[u8], bits: &[u64]) {
-        for &i in self.used.iter().take(self.n_used) {
-            self.slots[usize::from(i)].k0 = 0;
+        #[cfg(target_arch = "x86_64")]
+        if bmi() {
+            #[allow(unsafe_code)]
+            // SAFETY: BMI1, BMI2 and POPCNT were detected on this CPU.
+            return unsafe { self.build_bmi(seed, reference, bits) };
         }
-        // Kept in registers here, stored once at the end.
-        let mut n_used = 0usize;
+        self.build_any(seed, reference, bits);
+    }
+
+    /// [`Small::build`] compiled with BMI1/BMI2/POPCNT.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "bmi1,bmi2,popcnt")]
+    fn build_bmi(&mut self, seed: &[u64; 2], reference: &[u8], bits: &[u64]) {
+        self.build_any(seed, reference, bits);
+    }
+
+    #[inline(always)]
+    fn build_any(&mut self, seed: &[u64; 2], reference: &[u8], bits: &[u64]) {
+        // Emptying every slot is a few dozen vector stores, cheaper than keeping a list of the
+        // slots in use while building.
+        self.k0 = [0; SLOTS];
         let factor = seed[1] | 1;
-        let mut walk = Walk::new(bits);
-        // Reference position `pos` (0..64) as a bit.
+        // Reference position `pos` (0..64) as a bit; 0 past 64 tokens (then ignored).
         let mut bit = 1u64;
-        for _ in 0..64 {
-            let (start, end) = match walk.next() {
-                None => break,
-                Some(Run::Inside(start, end)) => (start, end),
-                Some(Run::Across(start)) => (start, walk.run_end()),
-            };
-            let new = match reference.get(start..start + 16) {
-                Some(at) if end - start <= 16 => {
-                    let at = at.try_into().unwrap_or(&[0; 16]);
-                    let (k0, k1) = short_key(at, end - start);
-                    self.insert_short(home(factor, k0, k1), k0, k1, bit)
+        each_token(
+            reference,
+            bits,
+            #[inline(always)]
+            |t| {
+                if bit == 0 {
+                    return;
                 }
-                _ => self.insert(seed, reference, start, end, bit),
-            };
-            if let Some(i) = new {
-                // At most one new slot per token: `n_used ≤ pos < 64`.
-                self.used[n_used & 63] = i;
-                n_used += 1;
-            }
-            bit <<= 1;
-        }
-        self.n_used = n_used;
+                match t {
+                    Token::Short(at, len) => {
+                        let (k0, k1) = short_key(at, len);
+                        self.insert_short(home(factor, k0, k1), k0, k1, bit);
+                    }
+                    Token::Long(start, end) => self.insert(seed, reference, start, end, bit),
+                }
+                bit <<= 1;
+            },
+        );
     }
 
     /// Adds reference position `bit` to the slot of the key `(k0, k1)` of a token of at most
-    /// 16 bytes, from slot `i` on; returns the slot's index if it was empty.
+    /// 16 bytes, from slot `i` on.
     #[inline(always)]
-    fn insert_short(&mut self, mut i: usize, k0: u64, k1: u64, bit: u64) -> Option<u8> {
+    fn insert_short(&mut self, mut i: usize, k0: u64, k1: u64, bit: u64) {
         loop {
-            let s = &mut self.slots[i];
-            if s.k0 == k0 && s.k1 == k1 {
-                s.mask |= bit;
-                return None;
+            let s0 = self.k0[i];
+            if s0 == k0 && self.k1[i] == k1 {
+                self.mask[i] |= bit;
+                return;
             }
-            if s.k0 == 0 {
-                *s = Slot { k0, k1, mask: bit };
-                return Some(i as u8);
+            if s0 == 0 {
+                (self.k0[i], self.k1[i], self.mask[i]) = (k0, k1, bit);
+                return;
             }
             i = (i + 1) & (SLOTS - 1);
         }
     }
 
     /// Adds reference position `bit` to the slot of the token `reference[start..end]`, any
-    /// length and place; returns the slot's index if it was empty.
+    /// length and place.
     #[cold]
     #[inline(never)]
-    fn insert(
-        &mut self,
-        seed: &[u64; 2],
-        reference: &[u8],
-        start: usize,
-        end: usize,
-        bit: u64,
-    ) -> Option<u8> {
+    fn insert(&mut self, seed: &[u64; 2], reference: &[u8], start: usize, end: usize, bit: u64) {
         let (k0, k1) = key(seed, reference, start, end);
         let mut i = home(seed[1] | 1, k0, k1);
         loop {
-            let s = self.slots[i];
-            if s.k0 == 0 {
-                self.slots[i] = Slot { k0, k1, mask: bit };
+            if self.k0[i] == 0 {
+                (self.k0[i], self.k1[i], self.mask[i]) = (k0, k1, bit);
                 if k1 & LONG != 0 {
                     // Offsets fit: the caller sends references past 4 GiB elsewhere.
                     self.long[i] = (start as u32, (end - start) as u32);
                 }
-                return Some(i as u8);
+                return;
             }
-            if self.holds(&s, i, k0, k1, reference, reference, start, end) {
-                self.slots[i].mask |= bit;
-                return None;
+            if self.holds(i, k0, k1, reference, reference, start, end) {
+                self.mask[i] |= bit;
+                return;
             }
             i = (i + 1) & (SLOTS - 1);
         }
@@ -339,11 +384,11 @@ impl Small {
     #[inline(always)]
     fn mask_short(&self, mut i: usize, k0: u64, k1: u64) -> u64 {
         loop {
-            let s = &self.slots[i];
-            if s.k0 == k0 && s.k1 == k1 {
-                return s.mask;
+            let s0 = self.k0[i];
+            if s0 == k0 && self.k1[i] == k1 {
+                return self.mask[i];
             }
-            if s.k0 == 0 {
+            if s0 == 0 {
                 return 0;
             }
             i = (i + 1) & (SLOTS - 1);
@@ -364,11 +409,10 @@ impl Small {
         let (k0, k1) = key(seed, text, start, end);
         let mut i = home(seed[1] | 1, k0, k1);
         loop {
-            let s = &self.slots[i];
-            if self.holds(s, i, k0, k1, reference, text, start, end) {
-                return s.mask;
+            if self.holds(i, k0, k1, reference, text, start, end) {
+                return self.mask[i];
             }
-            if s.k0 == 0 {
+            if self.k0[i] == 0 {
                 return 0;
             }
             i = (i + 1) & (SLOTS - 1);
@@ -386,24 +430,55 @@ impl Small {
         text: &[u8],
         bits: &[u64],
     ) -> usize {
+        #[cfg(target_arch = "x86_64")]
+        if bmi() {
+            #[allow(unsafe_code)]
+            // SAFETY: BMI1, BMI2 and POPCNT were detected on this CPU.
+            return unsafe { self.lcs_bmi(seed, reference, n_ref, text, bits) };
+        }
+        self.lcs_any(seed, reference, n_ref, text, bits)
+    }
+
+    /// [`Small::lcs`] compiled with BMI1/BMI2/POPCNT.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "bmi1,bmi2,popcnt")]
+    fn lcs_bmi(
+        &self,
+        seed: &[u64; 2],
+        reference: &[u8],
+        n_ref: usize,
+        text: &[u8],
+        bits: &[u64],
+    ) -> usize {
+        self.lcs_any(seed, reference, n_ref, text, bits)
+    }
+
+    #[inline(always)]
+    fn lcs_any(
+        &self,
+        seed: &[u64; 2],
+        reference: &[u8],
+        n_ref: usize,
+        text: &[u8],
+        bits: &[u64],
+    ) -> usize {
         let factor = seed[1] | 1;
         let mut v = !0u64;
-        let mut walk = Walk::new(bits);
-        while let Some(run) = walk.next() {
-            let (start, end) = match run {
-                Run::Inside(start, end) => (start, end),
-                Run::Across(start) => (start, walk.run_end()),
-            };
-            let m = match text.get(start..start + 16) {
-                Some(at) if end - start <= 16 => {
-                    let at = at.try_into().unwrap_or(&[0; 16]);
-                    let (k0, k1) = short_key(at, end - start);
-                    self.mask_short(home(factor, k0, k1), k0, k1)
-                }
-                _ => self.mask_of(seed, reference, text, start, end),
-            };
-            v = step(v, m);
-        }
+        each_token(
+            text,
+            bits,
+            #[inline(always)]
+            |t| {
+                let m = match t {
+                    Token::Short(at, len) => {
+                        let (k0, k1) = short_key(at, len);
+                        self.mask_short(home(factor, k0, k1), k0, k1)
+                    }
+                    Token::Long(start, end) => self.mask_of(seed, reference, text, start, end),
+                };
+                v = step(v, m);
+            },
+        );
         let low = u64::MAX >> (64 - n_ref.clamp(1, 64));
         n_ref - (v & low).count_ones() as usize
     }

@@ -247,6 +247,33 @@ fn small_table_edges_equal_general() {
     }
 }
 
+/// The portable build of the small table's loops (what runs on a CPU without BMI1/BMI2/POPCNT)
+/// against the general path, on the same cases as [`small_table_edges_equal_general`] and
+/// [`fused_equals_general`] use (this thread only).
+#[test]
+fn portable_small_table_equals_general() {
+    small::PORTABLE.with(|p| p.set(true));
+    let mut r = Rng(0x5EED_0FB0_A7AB_1E00);
+    for round in 0..20_000 {
+        let max = if round % 10 == 0 { 120 } else { 40 };
+        let a = random_text(&mut r, max);
+        let b = if round % 3 == 0 {
+            format!("{} {}", a.to_uppercase(), random_text(&mut r, 8))
+        } else {
+            random_text(&mut r, max)
+        };
+        for (i, rf) in [(&a, &b), (&b, &a)] {
+            let want = super::super::rouge_l_general(i, rf);
+            assert_eq!(
+                super::super::rouge_l(i, rf).to_bits(),
+                want.to_bits(),
+                "{i:?} / {rf:?}"
+            );
+        }
+    }
+    small::PORTABLE.with(|p| p.set(false));
+}
+
 /// Random strings — ASCII of every byte value, and UTF-8 of every plane — against the general
 /// path, each also shifted by a run of spaces so that its tokens land at every offset of the
 /// 64-byte bitmap words and within 16 bytes of the text's end (the small table's inline path
