@@ -243,8 +243,9 @@ impl Exact {
         let next = &mut self.next[..];
         let slow_key = &mut self.slow_key;
 
-        // Every reference word onto its word's stack (a new slot if the word is new).
-        for (j, &span) in rs.iter().enumerate() {
+        // Every reference word onto its word's stack (a new slot if the word is new). (One
+        // bounds check a word: `next` is walked alongside, the slot read and written in place.)
+        for ((j, &span), n) in rs.iter().enumerate().zip(next.iter_mut()) {
             let k = keyed(slow_key, rt, span, seed, || lower_key_slow(r, j, seed, buf));
             let home = (k.hash >> 32) as usize & mask;
             let (at, found) = match first_probe(slots, home, stamp, &k) {
@@ -253,11 +254,9 @@ impl Exact {
                     same_lowered(r, first as usize, r, j)
                 }),
             };
-            let s = slots.get(at).copied().unwrap_or_default();
-            if let Some(n) = next.get_mut(j) {
-                *n = select_unpredictable(found, s.head, NONE);
-            }
             if let Some(slot) = slots.get_mut(at) {
+                let s = *slot;
+                *n = select_unpredictable(found, s.head, NONE);
                 *slot = Slot {
                     w0: k.w0,
                     w1: k.w1,
@@ -271,7 +270,8 @@ impl Exact {
 
         // Each hypothesis word, last first, pops the top of its word's stack, if any.
         let mut matched = tail;
-        for (i, &span) in hs.iter().enumerate().rev() {
+        let hyp_match = hyp_match.get_mut(..hs.len()).unwrap_or_default();
+        for ((i, &span), m) in hs.iter().enumerate().zip(hyp_match.iter_mut()).rev() {
             let k = keyed(slow_key, ht, span, seed, || lower_key_slow(h, i, seed, buf));
             let home = (k.hash >> 32) as usize & mask;
             let (at, found) = match first_probe(slots, home, stamp, &k) {
@@ -289,9 +289,7 @@ impl Exact {
             let after = next.get(jj).copied().unwrap_or(NONE);
             // Unmatched: `at` is an empty slot (its head is dead) or the word's stack is empty.
             slot.head = select_unpredictable(hit, after, slot.head);
-            if let Some(m) = hyp_match.get_mut(i) {
-                *m = j;
-            }
+            *m = j;
             if let Some(f) = ref_free.get_mut(jj) {
                 *f &= !hit;
             }
