@@ -39,7 +39,7 @@ pub(crate) struct Key {
 /// A token's key for exact comparison without reading its bytes again: a key of at most
 /// 16 bytes *is* `(w0, w1, len)` (its bytes `0..8` and `8..16`, little-endian, zero-padded);
 /// a longer one shares `(w0, w1, len)` with other keys and must be compared byte by byte.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Key16 {
     pub(crate) hash: u64,
     pub(crate) w0: u64,

@@ -55,6 +55,13 @@ impl RowWriter {
         }
     }
 
+    /// About the size of a clean row (a line number, a reward and a time around the constant
+    /// ~1 KB): what a buffer for a chunk's rows is reserved for per line, so that it is not
+    /// grown (and copied) a doubling at a time while it is written.
+    pub fn clean_row_bytes(&self) -> usize {
+        self.clean_mid.len() + CLEAN_TAIL_FAILED.len() + 64
+    }
+
     /// Appends the row of a graded sample and a newline.
     pub fn graded(&self, out: &mut Vec<u8>, line: u64, id: Option<&Value>, r: &GradeResult) {
         let id = id.map(|v| serde_json::to_vec(v).unwrap_or_else(|_| b"null".to_vec()));

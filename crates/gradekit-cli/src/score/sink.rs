@@ -235,6 +235,7 @@ pub(super) fn plan_rows(
 ) {
     let mut buf = std::mem::take(&mut chunk.rows);
     buf.clear();
+    buf.reserve(results.len().saturating_mul(rows.clean_row_bytes()));
     if let Some(plans) = &chunk.plans {
         for (i, r) in results.iter().enumerate() {
             plan_row(rows, &mut buf, chunk, plans, i, r.as_ref());

@@ -19,10 +19,13 @@
 //!   always either empty or its own: that case (new word or seen word, pop or no partner) is
 //!   handled with selects instead of branches, and only a collision probes on.
 //!
-//! The keys are kept per position ([`Exact::key`]): they are the exact keys of the lower-cased
-//! words (for words of at most 16 bytes), which stage 2 looks the words' stems up by without
-//! lower-casing or hashing them again. `tests/meteor_paths.rs` holds this path equal to the
-//! general one (`meteor_tokens`) on random texts of every key shape.
+//! The keys are the exact keys of the lower-cased words (for words of at most 16 bytes), made
+//! with the seed of stage 2's word memo: stage 2 keys the few positions stage 1 left free the
+//! same way ([`key_of`]) and looks their stems up by those keys without lower-casing or
+//! hashing the words again. (The keys are not kept per position: a call keys ~70 words and
+//! stage 2 needs ~5 of them again, so storing every key cost more than redoing those.)
+//! `tests/meteor_paths.rs` holds this path equal to the general one (`meteor_tokens`) on
+//! random texts of every key shape.
 
 use std::hint::select_unpredictable;
 
@@ -87,8 +90,8 @@ fn ascii_key(text: &[u8], (start, end): (usize, usize), seed: &Seed) -> Option<K
 
 /// The [`Key16`] of word `i` of `t` lower-cased as Python's `str.lower()` does
 /// ([`ascii_key`] where it applies, else [`lower_key_slow`]), as [`Exact::run`] keys it.
-#[cfg(test)]
-fn lower_key(t: &Tokens, i: usize, seed: &Seed, buf: &mut String) -> Key16 {
+#[inline]
+pub(super) fn key_of(t: &Tokens, i: usize, seed: &Seed, buf: &mut String) -> Key16 {
     let (text, spans) = t.raw_parts();
     match spans.get(i).and_then(|&span| ascii_key(text, span, seed)) {
         Some(k) => k,
@@ -145,9 +148,8 @@ pub(super) struct Exact {
     mask: usize,
     stamp: u32,
     next: Vec<u32>,
-    /// The lower-cased keys of the words before the common tail, by position.
-    hkeys: Vec<Key16>,
-    rkeys: Vec<Key16>,
+    /// Where the slow path's key is written ([`keyed`]).
+    slow_key: Key16,
 }
 
 #[derive(Debug, Default, Clone, Copy)]
@@ -164,14 +166,6 @@ struct Slot {
     first: u32,
 }
 
-/// A key slot's filler.
-const NO_KEY: Key16 = Key16 {
-    hash: 0,
-    w0: 0,
-    w1: 0,
-    len: 0,
-};
-
 /// References of up to this many words (before the common tail) get a table at most an
 /// eighth full; longer ones one at most half full.
 const SPARSE_UP_TO: usize = 1 << 12;
@@ -179,13 +173,6 @@ const SPARSE_UP_TO: usize = 1 << 12;
 /// Buffers larger than this many entries are dropped before a call rather than kept for the
 /// thread's next call (a long text should not pin its memory for the thread's lifetime).
 const KEEP_SLOTS: usize = 1 << 16;
-
-/// Which side of the pair a position is on.
-#[derive(Debug, Clone, Copy)]
-pub(super) enum Side {
-    Hyp,
-    Ref,
-}
 
 impl Exact {
     /// Starts a call whose reference has `n` words (before the common tail).
@@ -210,22 +197,6 @@ impl Exact {
         }
     }
 
-    /// The lower-cased key stage 1 computed for position `i` of `side` (`None` for a position of
-    /// the common tail, which stage 1 always matches, or when stage 1 has not keyed the call).
-    #[inline(always)]
-    pub(super) fn key(&self, side: Side, i: usize) -> Option<&Key16> {
-        match side {
-            Side::Hyp => self.hkeys.get(i),
-            Side::Ref => self.rkeys.get(i),
-        }
-    }
-
-    /// Forgets the keys of the last call (stage 1 ran on other lists).
-    pub(super) fn forget_keys(&mut self) {
-        self.hkeys.clear();
-        self.rkeys.clear();
-    }
-
     /// Stage 1 on hypothesis `h` and reference `r`: records each match in `hyp_match` (the
     /// reference position of each hypothesis position, [`NONE`]-filled on entry, one entry per
     /// word of `h`) and `ref_free` (`true`-filled, one per word of `r`), and returns the number
@@ -243,7 +214,6 @@ impl Exact {
         let (rt, rs) = r.raw_parts();
         let hs = hs.get(..hyp_match.len()).unwrap_or(hs);
         let rs = rs.get(..ref_free.len()).unwrap_or(rs);
-        self.forget_keys();
 
         let mut tail = 0;
         let common = hs.len().min(rs.len());
@@ -264,29 +234,22 @@ impl Exact {
 
         self.start(rs.len());
         let (mask, stamp) = (self.mask, self.stamp);
-        for keys in [&mut self.rkeys, &mut self.hkeys] {
-            if keys.capacity() > KEEP_SLOTS {
-                *keys = Vec::new();
-            }
-        }
         if self.next.capacity() > KEEP_SLOTS {
             self.next = Vec::new();
         }
         self.next.clear();
         self.next.resize(rs.len(), NONE);
-        self.rkeys.resize(rs.len(), NO_KEY);
-        self.hkeys.resize(hs.len(), NO_KEY);
         let slots = &mut self.slots[..];
         let next = &mut self.next[..];
+        let slow_key = &mut self.slow_key;
 
         // Every reference word onto its word's stack (a new slot if the word is new).
-        for (j, (&span, key)) in rs.iter().zip(self.rkeys.iter_mut()).enumerate() {
-            let k = keyed(key, rt, span, seed, || lower_key_slow(r, j, seed, buf));
+        for (j, &span) in rs.iter().enumerate() {
+            let k = keyed(slow_key, rt, span, seed, || lower_key_slow(r, j, seed, buf));
             let home = (k.hash >> 32) as usize & mask;
             let (at, found) = match first_probe(slots, home, stamp, &k) {
                 Some(hit) => hit,
-                // The key in the list, not `k`: `k` stays in registers.
-                None => probe(slots, mask, home, stamp, key, |first| {
+                None => probe(slots, mask, home, stamp, (k.w0, k.w1, k.len), |first| {
                     same_lowered(r, first as usize, r, j)
                 }),
             };
@@ -308,13 +271,12 @@ impl Exact {
 
         // Each hypothesis word, last first, pops the top of its word's stack, if any.
         let mut matched = tail;
-        for (i, (&span, key)) in hs.iter().zip(self.hkeys.iter_mut()).enumerate().rev() {
-            let k = keyed(key, ht, span, seed, || lower_key_slow(h, i, seed, buf));
+        for (i, &span) in hs.iter().enumerate().rev() {
+            let k = keyed(slow_key, ht, span, seed, || lower_key_slow(h, i, seed, buf));
             let home = (k.hash >> 32) as usize & mask;
             let (at, found) = match first_probe(slots, home, stamp, &k) {
                 Some(hit) => hit,
-                // The key in the list, not `k`: `k` stays in registers.
-                None => probe(slots, mask, home, stamp, key, |first| {
+                None => probe(slots, mask, home, stamp, (k.w0, k.w1, k.len), |first| {
                     same_lowered(r, first as usize, h, i)
                 }),
             };
@@ -339,32 +301,28 @@ impl Exact {
     }
 }
 
-/// Sets `*key` to the key of the word `text[span]` ([`ascii_key`], else `slow()`) and returns
-/// it. (The slow path's key, returned through memory, is read back field by field rather than
-/// merged with the fast path's as a whole, which would keep every key in memory.)
+/// The key of the word `text[span]` ([`ascii_key`], else `slow()`, written to `out` and read
+/// back field by field). The slow path's key comes back through memory; left in a local, the
+/// compiler merges the two paths through that local, so every key (fast ones too) would be
+/// stored and reloaded before its probe. `out` is not local, so the fast path's key stays in
+/// registers.
 #[inline(always)]
 fn keyed(
-    key: &mut Key16,
+    out: &mut Key16,
     text: &[u8],
     span: (usize, usize),
     seed: &Seed,
     slow: impl FnOnce() -> Key16,
 ) -> Key16 {
     match ascii_key(text, span, seed) {
-        Some(k) => {
-            key.hash = k.hash;
-            key.w0 = k.w0;
-            key.w1 = k.w1;
-            key.len = k.len;
-            k
-        }
+        Some(k) => k,
         None => {
-            *key = slow();
+            *out = slow();
             Key16 {
-                hash: key.hash,
-                w0: key.w0,
-                w1: key.w1,
-                len: key.len,
+                hash: out.hash,
+                w0: out.w0,
+                w1: out.w1,
+                len: out.len,
             }
         }
     }
@@ -388,8 +346,9 @@ fn first_probe(slots: &[Slot], home: usize, stamp: u32, k: &Key16) -> Option<(us
     Some((home, live))
 }
 
-/// Linear probing from `home` for key `k`: `(slot, true)` where it is, or `(empty slot,
-/// false)`. `same_long(first)` compares a word over 16 bytes with the word at reference
+/// Linear probing from `home` for the key of words `(w0, w1)` and length `len` (passed as
+/// scalars, so the caller's key stays in registers): `(slot, true)` where it is, or `(empty
+/// slot, false)`. `same_long(first)` compares a word over 16 bytes with the word at reference
 /// position `first` once their keys agree. (The table is at most half full, so an empty
 /// slot is always reached.)
 #[inline(never)]
@@ -398,7 +357,7 @@ fn probe(
     mask: usize,
     home: usize,
     stamp: u32,
-    k: &Key16,
+    (w0, w1, len): (u64, u64, u32),
     same_long: impl Fn(u32) -> bool,
 ) -> (usize, bool) {
     let mut at = home;
@@ -406,7 +365,7 @@ fn probe(
         if s.stamp != stamp {
             return (at, false);
         }
-        if s.w0 == k.w0 && s.w1 == k.w1 && s.len == k.len && (k.len <= 16 || same_long(s.first)) {
+        if s.w0 == w0 && s.w1 == w1 && s.len == len && (len <= 16 || same_long(s.first)) {
             return (at, true);
         }
         at = (at + 1) & mask;
@@ -463,7 +422,7 @@ mod tests {
             prop_assume!(!word.is_empty());
             let seed = Seed::default();
             let lowered = py_lower(&word);
-            prop_assert_eq!(lower_key(&t, i, &seed, &mut String::new()), seed.key16(lowered.as_bytes()));
+            prop_assert_eq!(key_of(&t, i, &seed, &mut String::new()), seed.key16(lowered.as_bytes()));
         }
     }
 }

@@ -29,7 +29,7 @@
 //! pair on typical data), gathered without a branch per position: each word is stemmed once
 //! per distinct word — the word → stem (and stem's WordNet id), stem → WordNet id and stem →
 //! synonyms results are kept across calls as bounded per-thread caches (a word of ≤ 16 bytes
-//! is looked up in `intern::WordMemo` by the key stage 1 made for it: one slot read per hit
+//! is looked up in `intern::WordMemo` by the key stage 1 makes for it: one slot read per hit
 //! gives both ids) — and paired by bit masks (up to 64 free reference positions) or per-stem
 //! buckets. WordNet is consulted only when a free reference stem is a WordNet lemma at all; its
 //! tables are compiled in ([`wordnet`]). The score's chunk count reads the matches laid out by
@@ -48,7 +48,7 @@ use std::cell::RefCell;
 use std::hint::select_unpredictable;
 
 use crate::tokenize::Tokens;
-use exact::{Exact, Side};
+use exact::Exact;
 use intern::{StrTable, WordMemo, NONE};
 use wordnet::WordNet;
 
@@ -299,7 +299,6 @@ impl Scratch {
         if let (Some(h), Some(r)) = (hyp.tokens(), refr.tokens()) {
             return self.exact_stage_tokens(h, r);
         }
-        self.exact.forget_keys();
         self.words.reset(refr.n());
         self.head.clear();
         self.next.clear();
@@ -361,10 +360,10 @@ impl Scratch {
         ref_w.clear();
         let mut buf = std::mem::take(&mut self.lower_buf);
         for &i in &free_h {
-            hyp_s.push(self.stem_at(hyp, Side::Hyp, i as usize, &mut buf).0);
+            hyp_s.push(self.stem_at(hyp, i as usize, &mut buf).0);
         }
         for &j in &free_r {
-            let (s, w) = self.stem_at(refr, Side::Ref, j as usize, &mut buf);
+            let (s, w) = self.stem_at(refr, j as usize, &mut buf);
             ref_s.push(s);
             ref_w.push(w);
         }
@@ -406,20 +405,15 @@ impl Scratch {
         self.ref_s = ref_s;
     }
 
-    /// Stem id of word `i` of `side` (list `w`) and the WordNet id of the stem ([`NONE`] if it
-    /// is no lemma, [`UNKNOWN`] if not known here: `StemInfo::wn` then tells). Stage 1 on the
-    /// tokenizer's lists kept the word's lower-cased key, made with the memo's seed: a word of
-    /// at most 16 bytes is looked up by it directly (its bytes are the key's), without
-    /// lower-casing or hashing it again, and one memo slot holds both ids.
+    /// Stem id of word `i` of list `w` and the WordNet id of the stem ([`NONE`] if it is no
+    /// lemma, [`UNKNOWN`] if not known here: `StemInfo::wn` then tells). A word of the
+    /// tokenizer's lists is keyed as stage 1 keys it (in place, lower-cased in registers, with
+    /// the memo's seed: [`exact::key_of`]): a word of at most 16 bytes is looked up by that key
+    /// directly (its bytes are the key's), and one memo slot holds both ids.
     #[inline]
-    fn stem_at<W: Words + ?Sized>(
-        &mut self,
-        w: &W,
-        side: Side,
-        i: usize,
-        buf: &mut String,
-    ) -> (u32, u32) {
-        if let Some(&k) = self.exact.key(side, i) {
+    fn stem_at<W: Words + ?Sized>(&mut self, w: &W, i: usize, buf: &mut String) -> (u32, u32) {
+        if let Some(t) = w.tokens() {
+            let k = exact::key_of(t, i, self.memo.seed(), buf);
             if k.len as usize <= WordMemo::MAX_KEY {
                 if let Some((s, extra)) = self.memo.get(&k) {
                     return (s, wn_of_extra(extra));
