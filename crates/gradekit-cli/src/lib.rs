@@ -34,12 +34,15 @@ pub fn fuzz_score_line(
     score::fuzz_line(grader, bytes, sample_key)
 }
 
+const ABOUT: &str = "Run OpenAI-style fine-tuning graders locally: validate, run, score, serve.";
+const AFTER_HELP: &str = "Examples:\n  gradekit validate fixtures/examples/string_check.json\n  gradekit run fixtures/examples/run_request.json\n  gradekit score --grader fixtures/examples/multi.json fixtures/examples/outputs.jsonl -o scored.jsonl";
+
 #[derive(Debug, Parser)]
 #[command(
     name = "gradekit",
     version,
-    about = "Run OpenAI-style fine-tuning graders locally: validate, run, score, serve.",
-    after_help = "Examples:\n  gradekit validate fixtures/examples/string_check.json\n  gradekit run fixtures/examples/run_request.json\n  gradekit score --grader fixtures/examples/multi.json fixtures/examples/outputs.jsonl -o scored.jsonl"
+    about = ABOUT,
+    after_help = AFTER_HELP
 )]
 struct Cli {
     #[command(subcommand)]
@@ -62,11 +65,46 @@ enum Command {
     Serve(serve::Args),
 }
 
+/// `gradekit score …` alone: the same `gradekit` command with only its `score` subcommand.
+///
+/// Why: clap builds every subcommand's flags before it parses, and the engine flags of `run`,
+/// `lint` and `serve` with their help texts were ~40 % of the instructions `gradekit score`
+/// spent before reading its input (#17: a one-pass run of a few thousand lines is a few
+/// milliseconds). The variant's attributes and documentation are [`Command::Score`]'s: the
+/// unit test `score_alone_is_the_same_command` holds the help and errors of the two together.
+#[derive(Debug, Parser)]
+#[command(
+    name = "gradekit",
+    version,
+    about = ABOUT,
+    after_help = AFTER_HELP
+)]
+struct ScoreCli {
+    #[command(subcommand)]
+    command: ScoreOnly,
+}
+
+#[derive(Debug, Subcommand)]
+enum ScoreOnly {
+    /// Grade every line of a JSONL file; one output line per input line, in order.
+    Score(score::Args),
+}
+
+/// The command line parsed: `gradekit score …` through [`ScoreCli`], anything else through
+/// [`Cli`] (help, version, other commands, flags before the command).
+fn parse() -> Command {
+    if std::env::args_os().nth(1).is_some_and(|a| a == "score") {
+        let ScoreOnly::Score(a) = ScoreCli::parse().command;
+        return Command::Score(a);
+    }
+    Cli::parse().command
+}
+
 /// Parses the command line and runs it; the process exit code.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let command = parse();
     io::install_stdout_panic_hook();
-    let result = match cli.command {
+    let result = match command {
         Command::Validate(a) => io::require_stdout().and_then(|()| validate::main(a)),
         Command::Run(a) => io::require_stdout().and_then(|()| run::main(a)),
         Command::Score(a) => score::main(a),
@@ -82,5 +120,79 @@ pub fn main() -> ExitCode {
             eprintln!("error: {e:#}");
             ExitCode::from(2)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use clap::CommandFactory;
+
+    /// `gradekit score …` parsed by [`ScoreCli`] is what [`Cli`] makes of it: the same help
+    /// (short and long), the same errors, the same arguments.
+    #[test]
+    fn score_alone_is_the_same_command() {
+        let mut full = Cli::command();
+        let mut alone = ScoreCli::command();
+        full.build();
+        alone.build();
+        let (f, a) = (
+            full.find_subcommand_mut("score").unwrap(),
+            alone.find_subcommand_mut("score").unwrap(),
+        );
+        assert_eq!(f.render_help().to_string(), a.render_help().to_string());
+        assert_eq!(
+            f.render_long_help().to_string(),
+            a.render_long_help().to_string()
+        );
+        assert_eq!(f.render_usage().to_string(), a.render_usage().to_string());
+        for argv in [
+            vec!["gradekit", "score"],
+            vec!["gradekit", "score", "--help"],
+            vec!["gradekit", "score", "-h"],
+            vec!["gradekit", "score", "-g", "g.json"],
+            vec!["gradekit", "score", "in.jsonl", "--nope"],
+            vec![
+                "gradekit",
+                "score",
+                "-g",
+                "g.json",
+                "in.jsonl",
+                "--threads",
+                "x",
+            ],
+            vec![
+                "gradekit",
+                "score",
+                "-g",
+                "g.json",
+                "in.jsonl",
+                "-q",
+                "--progress",
+            ],
+            vec!["gradekit", "score", "-g", "g.json", "in.jsonl", "--version"],
+        ] {
+            let f = Cli::try_parse_from(&argv).map(|c| format!("{:?}", c.command));
+            let a = ScoreCli::try_parse_from(&argv).map(|c| {
+                let ScoreOnly::Score(a) = c.command;
+                format!("{:?}", Command::Score(a))
+            });
+            match (f, a) {
+                (Ok(f), Ok(a)) => assert_eq!(f, a, "{argv:?}"),
+                (Err(f), Err(a)) => {
+                    assert_eq!(f.kind(), a.kind(), "{argv:?}");
+                    assert_eq!(f.to_string(), a.to_string(), "{argv:?}");
+                }
+                (f, a) => panic!("{argv:?}: {f:?} against {a:?}"),
+            }
+        }
+        let ok = [
+            "gradekit", "score", "-g", "g.json", "in.jsonl", "-o", "o.jsonl",
+        ];
+        assert!(matches!(
+            ScoreCli::try_parse_from(ok).unwrap().command,
+            ScoreOnly::Score(_)
+        ));
     }
 }

@@ -34,6 +34,8 @@
 //!   compiles for the baseline. About 37 instructions an input token (key, probe, Hyyrö step)
 //!   and 38 a reference token, from about 60 each before the word-blocked walk and the layout.
 
+use std::hint::{black_box, select_unpredictable};
+
 use super::{long_eq, long_hash, LOWER};
 
 /// Number of slots (a power of two, > 64).
@@ -78,6 +80,10 @@ pub(super) struct Small {
     /// For a slot holding a token longer than 16 bytes: its first occurrence in the reference
     /// text (start, length).
     long: [(u32, u32); SLOTS],
+    /// Whether some token whose home is this slot was placed further on (the slot was taken
+    /// when it came): only then may a look-up that misses at home find its token later. One
+    /// bit a slot (four words to clear, not a fifth array).
+    moved: [u64; SLOTS / 64],
 }
 
 impl Default for Small {
@@ -87,6 +93,7 @@ impl Default for Small {
             k1: [0; SLOTS],
             mask: [0; SLOTS],
             long: [(0, 0); SLOTS],
+            moved: [0; SLOTS / 64],
         }
     }
 }
@@ -314,6 +321,7 @@ impl Small {
         // Emptying every slot is a few dozen vector stores, cheaper than keeping a list of the
         // slots in use while building.
         self.k0 = [0; SLOTS];
+        self.moved = [0; SLOTS / 64];
         let factor = seed[1] | 1;
         // Reference position `pos` (0..64) as a bit; 0 past 64 tokens (then ignored).
         let mut bit = 1u64;
@@ -341,7 +349,21 @@ impl Small {
     /// 16 bytes, from slot `i` on.
     #[inline(always)]
     fn insert_short(&mut self, mut i: usize, k0: u64, k1: u64, bit: u64) {
+        // The home slot decides nearly always (empty, or this token's): without a branch on
+        // which (a new token or a repeated one is data, not a pattern a predictor learns). The
+        // one branch, "taken by another token", is nearly always false; `black_box` keeps the
+        // compiler from splitting it back into a branch per condition.
+        let s0 = self.k0[i];
+        let same = (s0 == k0) & (self.k1[i] == k1);
+        if !black_box((s0 != 0) & !same) {
+            // An empty slot's mask is stale: kept only when the slot is this token's.
+            let old = select_unpredictable(same, self.mask[i], 0);
+            (self.k0[i], self.k1[i], self.mask[i]) = (k0, k1, old | bit);
+            return;
+        }
+        self.moved[i / 64] |= 1 << (i % 64);
         loop {
+            i = (i + 1) & (SLOTS - 1);
             let s0 = self.k0[i];
             if s0 == k0 && self.k1[i] == k1 {
                 self.mask[i] |= bit;
@@ -351,7 +373,6 @@ impl Small {
                 (self.k0[i], self.k1[i], self.mask[i]) = (k0, k1, bit);
                 return;
             }
-            i = (i + 1) & (SLOTS - 1);
         }
     }
 
@@ -361,10 +382,12 @@ impl Small {
     #[inline(never)]
     fn insert(&mut self, seed: &[u64; 2], reference: &[u8], start: usize, end: usize, bit: u64) {
         let (k0, k1) = key(seed, reference, start, end);
-        let mut i = home(seed[1] | 1, k0, k1);
+        let home = home(seed[1] | 1, k0, k1);
+        let mut i = home;
         loop {
             if self.k0[i] == 0 {
                 (self.k0[i], self.k1[i], self.mask[i]) = (k0, k1, bit);
+                self.moved[home / 64] |= u64::from(i != home) << (home % 64);
                 if k1 & LONG != 0 {
                     // Offsets fit: the caller sends references past 4 GiB elsewhere.
                     self.long[i] = (start as u32, (end - start) as u32);
@@ -383,6 +406,14 @@ impl Small {
     /// slot of a long token never matches: its second word has the top bit set).
     #[inline(always)]
     fn mask_short(&self, mut i: usize, k0: u64, k1: u64) -> u64 {
+        // Whether an input token is in the reference is data, not a pattern a predictor
+        // learns: the home slot's mask is taken or not without a branch, and the table is
+        // probed further only when a token of this home was moved on (rare, predictable).
+        let hit = (self.k0[i] == k0) & (self.k1[i] == k1);
+        let m = select_unpredictable(hit, self.mask[i], 0);
+        if self.moved[i / 64] & (1 << (i % 64)) == 0 {
+            return m;
+        }
         loop {
             let s0 = self.k0[i];
             if s0 == k0 && self.k1[i] == k1 {
@@ -481,5 +512,89 @@ impl Small {
         );
         let low = u64::MAX >> (64 - n_ref.clamp(1, 64));
         n_ref - (v & low).count_ones() as usize
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::Bitmap;
+    use super::*;
+
+    fn lcs_dp(a: &[String], b: &[String]) -> usize {
+        let mut t = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+        for i in 1..=a.len() {
+            for j in 1..=b.len() {
+                t[i][j] = if a[i - 1] == b[j - 1] {
+                    t[i - 1][j - 1] + 1
+                } else {
+                    t[i - 1][j].max(t[i][j - 1])
+                };
+            }
+        }
+        t[a.len()][b.len()]
+    }
+
+    /// With a multiplier of 1, every token of at most seven bytes has home slot 0 (the top
+    /// byte of its key is zero): one long probe run, tokens moved away from their home, and
+    /// look-ups that miss at home but find their token further on. Both builds of the loops,
+    /// against the DP LCS of the tokenizer's tokens.
+    #[test]
+    fn colliding_homes_equal_dp() {
+        let seed = [0x1234_5678_9ABC_DEF0u64, 0];
+        let words = [
+            "a",
+            "b",
+            "c",
+            "ab",
+            "ba",
+            "abc",
+            "x1",
+            "Q",
+            "zz",
+            "0",
+            "9",
+            "the",
+            "cat",
+            "dog",
+            "abcdefgh",
+            "abcdefghi",
+            "abcdefghijklmnopq",
+        ];
+        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = |n: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % n as u64) as usize
+        };
+        for portable in [false, true] {
+            PORTABLE.with(|p| p.set(portable));
+            let mut small = Small::default();
+            for _ in 0..3000 {
+                let n_ref = 1 + next(64);
+                let reference: Vec<&str> = (0..n_ref).map(|_| words[next(words.len())]).collect();
+                let reference = reference.join(" ");
+                let n_inp = next(80);
+                let input: Vec<&str> = (0..n_inp).map(|_| words[next(words.len())]).collect();
+                let input = input.join(", ");
+                let (mut rb, mut ib) = (Bitmap::default(), Bitmap::default());
+                assert!(rb.fill(reference.as_bytes()) && ib.fill(input.as_bytes()));
+                assert_eq!(rb.tokens, n_ref);
+                small.build(&seed, reference.as_bytes(), &rb.bits);
+                let got = small.lcs(
+                    &seed,
+                    reference.as_bytes(),
+                    n_ref,
+                    input.as_bytes(),
+                    &ib.bits,
+                );
+                let want = lcs_dp(
+                    &super::super::super::tokenize(&input),
+                    &super::super::super::tokenize(&reference),
+                );
+                assert_eq!(got, want, "{input:?} / {reference:?}");
+            }
+        }
+        PORTABLE.with(|p| p.set(false));
     }
 }
