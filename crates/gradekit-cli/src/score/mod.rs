@@ -7,6 +7,7 @@
 //! is dropped.
 
 pub(crate) mod line;
+mod outhash;
 mod plan;
 mod process;
 mod progress;
@@ -273,7 +274,19 @@ pub fn main(a: Args) -> Result<ExitCode> {
         buf: Vec::new(),
         out,
         out_bytes,
-        out_hash,
+        // Rows may go unhashed (read back when a checkpoint needs them) only into a regular
+        // file (see `outhash`).
+        out_hash: outhash::OutHash::new(
+            out_hash,
+            out_bytes,
+            ckpt_path
+                .as_ref()
+                .and(out_path)
+                .filter(|p| std::fs::metadata(p).is_ok_and(|m| m.is_file()))
+                .map(std::path::Path::to_path_buf),
+            total_bytes,
+        ),
+        hash_now: true,
         last_row_line,
         summary,
         bar,

@@ -2,7 +2,7 @@
 //! `--resume` trusts (output length and hash after whole chunks), the summary and the progress
 //! display.
 
-use super::{plan, progress, read, resume, row, Batch, Summary};
+use super::{outhash, plan, progress, read, resume, row, Batch, Summary};
 use crate::io;
 use anyhow::{Context, Result};
 use read::Chunk;
@@ -17,7 +17,7 @@ const WRITE_BYTES: usize = 64 << 10;
 /// Least time between two checkpoints. Replacing the checkpoint costs a file write and a
 /// rename (which ext4 follows with a flush of the new file): after every chunk that was a
 /// visible share of a fast run. A crash redoes at most this much work more.
-const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(100);
+pub(super) const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// Where the input stands after a chunk, for its checkpoint and the progress line.
 #[derive(Clone)]
@@ -61,8 +61,11 @@ pub(super) struct Sink {
     pub(super) buf: Vec<u8>,
     pub(super) out: io::Output,
     pub(super) out_bytes: u64,
-    /// Hash of every byte of OUT so far (checkpoints record it for `--resume`).
-    pub(super) out_hash: resume::InputHash,
+    /// Hash of OUT (checkpoints record it for `--resume`), kept up to date only while a
+    /// checkpoint may need it (see [`outhash`]).
+    pub(super) out_hash: outhash::OutHash,
+    /// Hash the rows of the chunk being written as they are written.
+    pub(super) hash_now: bool,
     pub(super) last_row_line: u64,
     pub(super) summary: Summary,
     pub(super) bar: progress::Progress,
@@ -76,9 +79,12 @@ impl Sink {
         self.out
             .write_all(text)
             .context("cannot write the output")?;
+        let at = self.out_bytes;
         self.out_bytes += text.len() as u64;
         if self.checkpoint.is_some() {
-            self.out_hash.update(text);
+            if self.hash_now {
+                self.out_hash.update(at, text)?;
+            }
             if let Some(l) = resume::last_row_line(text) {
                 self.last_row_line = l;
             }
@@ -135,6 +141,11 @@ impl Sink {
 
     /// Writes one chunk's rows (and maybe its checkpoint); returns its buffers for reuse.
     pub(super) fn write(&mut self, batch: Batch, end: ChunkEnd) -> Result<read::Spare> {
+        if let Some(cp) = &self.checkpoint {
+            self.hash_now = self
+                .out_hash
+                .hash_chunk(end.end_offset, cp.saved, CHECKPOINT_EVERY);
+        }
         let spare = match batch {
             Batch::Parts(chunk, parts) => {
                 for part in parts {
@@ -153,6 +164,14 @@ impl Sink {
         };
         self.out.flush().context("cannot write the output")?;
         if let Some(cp) = &mut self.checkpoint {
+            // The last one of a plain run is not saved: the run removes it when it completes.
+            let due = (cp.keep_when_complete || !end.eof)
+                && cp.saved.is_none_or(|t| t.elapsed() >= CHECKPOINT_EVERY);
+            // A pending state gets its output hash when it is saved (see `finish`).
+            let output_hash = match due {
+                true => self.out_hash.hex_at(self.out_bytes)?,
+                false => String::new(),
+            };
             let state = resume::Checkpoint {
                 version: resume::VERSION,
                 grader_sha256: cp.grader_sha256.clone(),
@@ -161,13 +180,10 @@ impl Sink {
                 input_hash: resume::hex(end.end_hash),
                 line: end.last_line,
                 output_bytes: self.out_bytes,
-                output_hash: self.out_hash.hex(),
+                output_hash,
                 last_row_line: self.last_row_line,
                 complete: end.eof,
             };
-            // The last one of a plain run is not saved: the run removes it when it completes.
-            let due = (cp.keep_when_complete || !end.eof)
-                && cp.saved.is_none_or(|t| t.elapsed() >= CHECKPOINT_EVERY);
             if due {
                 resume::save(&cp.path, &state)?;
                 cp.saved = Some(Instant::now());
@@ -198,7 +214,8 @@ impl Sink {
                     }
                     _ => {}
                 }
-            } else if let Some(state) = cp.pending.take() {
+            } else if let Some(mut state) = cp.pending.take() {
+                state.output_hash = self.out_hash.hex_at(state.output_bytes)?;
                 resume::save(&cp.path, &state)?;
             }
         }
@@ -271,7 +288,8 @@ mod tests {
             buf: Vec::new(),
             out: io::Output::Plain(Box::new(out)),
             out_bytes: 0,
-            out_hash: resume::InputHash::default(),
+            out_hash: outhash::OutHash::new(resume::InputHash::default(), 0, None, None),
+            hash_now: true,
             last_row_line: 0,
             summary: Summary::default(),
             bar: progress::Progress::new(progress::Mode::Off, None),
