@@ -27,8 +27,8 @@
 //!   the bench nearly never). An insert writes the home slot without a branch on new-vs-repeat
 //!   (an empty slot's stale mask is dropped by a conditional move) and branches only on "home
 //!   taken by another token" (rare; `black_box` keeps the compiler from splitting that one
-//!   test back into two data-dependent branches). More instructions (about 44 a token), less
-//!   time: the loops were bound by mispredictions, not by instruction count (an SSE key in one
+//!   test back into two data-dependent branches). More instructions (the inline path of a
+//!   token is about 44), less time: the loops were bound by mispredictions, not by instruction count (an SSE key in one
 //!   register, tried, had fewer instructions and ran 5–10 % slower).
 //! * **Walk, word by word** (`each_token`). For bitmap word `w` the loops take the 80 bytes of
 //!   text from `64·w` on, once per word (from the text, or from a zero-padded copy of its tail
