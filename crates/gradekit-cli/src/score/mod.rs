@@ -308,6 +308,7 @@ pub fn main(a: Args) -> Result<ExitCode> {
         sample_key: a.sample_key.as_deref(),
         collector: a.report.as_ref().map(|_| report::Collector::new()),
         rows_here: stages == Stages::OneIo,
+        plan_here: None,
     };
     let (done_ok, summary, bar) = match stages {
         Stages::Inline => grading.inline(source, sink)?,

@@ -15,7 +15,8 @@ use super::row::Outcome;
 use anyhow::Result;
 use std::io::{BufRead, BufReader, Read};
 use std::ops::Range;
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc};
 
 /// Lines per chunk; with [`CHUNK_BYTES`] the bound on input held in memory.
 pub const CHUNK_LINES: usize = 2048;
@@ -40,6 +41,9 @@ pub struct Chunk {
     pub eof: bool,
     /// What each line grades as, read on the reader thread (when the run reads lines lean).
     pub plans: Option<Plans>,
+    /// The lines are to be read into `plans` (emptied) by the grading thread: see
+    /// [`Source::plan_elsewhere`] and [`Chunk::plan`].
+    pub unplanned: bool,
     /// An empty vector for the chunk's results (reused from an earlier chunk when possible).
     pub results: Vec<Option<Outcome>>,
     /// The chunk's rows when the grading thread wrote them ([`super::Batch::Rows`]); an empty
@@ -99,6 +103,26 @@ impl Chunk {
         }
     }
 
+    /// Reads the lines into their plans, when the reader left that to this thread
+    /// ([`Source::plan_elsewhere`]): the plans the reader would have made.
+    pub fn plan(&mut self, planner: &Planner) {
+        let (true, Some(p)) = (self.unplanned, &mut self.plans) else {
+            return;
+        };
+        p.clear(self.lines.len());
+        p.text.reserve(self.data.len());
+        let mut too_long = self.too_long.iter().peekable();
+        for (i, (_, r)) in self.lines.iter().enumerate() {
+            match too_long.next_if(|(k, _)| *k == i) {
+                Some((_, n)) => {
+                    p.push_invalid("line_too_long", too_long_message(*n, self.max_line))
+                }
+                None => p.push_line(&self.data[r.clone()], planner),
+            }
+        }
+        self.unplanned = false;
+    }
+
     /// Every line as (number, bytes).
     pub fn lines(&self) -> Vec<(u64, &[u8])> {
         (0..self.len()).map(|i| self.line(i)).collect()
@@ -155,6 +179,9 @@ pub struct Source {
     taper: bool,
     /// Offset of the end of the input when its size is known (a plain file).
     end: Option<u64>,
+    /// When set, a chunk read while it is true is left for the grading thread to plan (see
+    /// [`Source::plan_elsewhere`]).
+    plan_elsewhere: Option<Arc<AtomicBool>>,
 }
 
 /// Size of a chunk buffer of [`CHUNK_LINES`] lines (it grows for longer lines).
@@ -201,7 +228,17 @@ impl Source {
             max_lines: CHUNK_LINES,
             taper: false,
             end: size.map(|s| offset.saturating_add(s)),
+            plan_elsewhere: None,
         }
+    }
+
+    /// Chunks read while `flag` is true leave their lines unplanned ([`Chunk::unplanned`]):
+    /// the grading thread reads them into their plans itself ([`Chunk::plan`]). With one I/O
+    /// thread and a cheap grader the I/O thread bounds the run (reading, planning and writing
+    /// cost about what grading does); the grading thread raises the flag while it waits for
+    /// chunks, so planning moves to it then, a chunk at a time, until the two are even.
+    pub fn plan_elsewhere(&mut self, flag: Arc<AtomicBool>) {
+        self.plan_elsewhere = Some(flag);
     }
 
     /// Chunks of at most `max` lines (at most [`CHUNK_LINES`]).
@@ -297,10 +334,18 @@ impl Source {
         lines.reserve(want);
         let mut too_long = Vec::new();
         let mut eof = false;
-        // Each line is read into its plan as soon as it is split, while it is in the cache.
-        let planner = self.planner.as_ref();
+        // Each line is read into its plan as soon as it is split, while it is in the cache
+        // (unless the grading thread is to do that: `plan_elsewhere`).
+        let unplanned = self.planner.is_some()
+            && self
+                .plan_elsewhere
+                .as_ref()
+                .is_some_and(|f| f.load(Ordering::Relaxed));
+        let planner = self.planner.as_ref().filter(|_| !unplanned);
+        // The plans' buffers go with the chunk either way.
+        let mut for_later = spare.plans;
         let mut plans = planner.map(|_| {
-            let mut p = spare.plans.unwrap_or_default();
+            let mut p = for_later.take().unwrap_or_default();
             p.clear(want);
             // The chunk's texts are a part of its bytes: room for them at once, not grown
             // (and copied) a doubling at a time; memory reserved and not written costs nothing.
@@ -376,7 +421,11 @@ impl Source {
             end_offset: self.offset,
             end_hash: self.hash.digest(),
             eof,
-            plans,
+            plans: match unplanned {
+                true => Some(for_later.unwrap_or_default()),
+                false => plans,
+            },
+            unplanned,
             results: spare.results,
             rows: spare.rows,
         };

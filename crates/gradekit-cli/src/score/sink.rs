@@ -300,7 +300,8 @@ mod tests {
 
     /// Rows written on the grading thread ([`Batch::Rows`]) are the bytes the writer writes
     /// for the same graded chunk ([`Batch::Graded`]), with the same counts: clean rows, an id,
-    /// a line with an error, blank lines and a line too long to keep.
+    /// a line with an error, blank lines and a line too long to keep; and so are the rows of
+    /// chunks the reader left for the grading thread to plan ([`read::Source::plan_elsewhere`]).
     #[test]
     fn rows_written_on_the_grading_thread_are_the_writers_bytes() {
         let grader = gradekit_engine::compile(
@@ -324,10 +325,10 @@ mod tests {
                 )),
             }
         }
-        let chunks = |input: &str| {
+        let chunks = |input: &str, elsewhere: bool| {
             let inner: Box<dyn Read + Send> =
                 Box::new(std::io::Cursor::new(input.as_bytes().to_vec()));
-            let source = read::Source::new(
+            let mut source = read::Source::new(
                 BufReader::new(inner),
                 0,
                 0,
@@ -338,16 +339,21 @@ mod tests {
                 None,
                 read::FIRST_CHUNK_LINES,
             );
+            let flag = Arc::new(std::sync::atomic::AtomicBool::new(elsewhere));
+            source.plan_elsewhere(flag);
             let (tx, rx) = std::sync::mpsc::sync_channel(64);
             read::read_chunks(source, &tx, None, 0);
             drop(tx);
             rx.iter().map(|c| c.unwrap()).collect::<Vec<_>>()
         };
         let mut outs = Vec::new();
-        for here in [false, true] {
+        for (here, elsewhere) in [(false, false), (true, false), (false, true), (true, true)] {
             let out = Shared::default();
             let mut s = sink(&grader, out.clone());
-            for mut chunk in chunks(&input) {
+            for mut chunk in chunks(&input, elsewhere) {
+                assert_eq!(chunk.unplanned, elsewhere);
+                chunk.plan(&planner);
+                assert!(!chunk.unplanned);
                 let mut results = std::mem::take(&mut chunk.results);
                 let plans = chunk.plans.take().unwrap();
                 super::super::process::grade_plans(&grader, &planner, &plans, &mut results, false);
@@ -377,6 +383,8 @@ mod tests {
         }
         assert_eq!(outs[0].0.len(), 294, "one row per non-blank line");
         assert!(outs[0].0.iter().any(|r| r.contains("line_too_long")));
-        assert_eq!(outs[0], outs[1]);
+        for o in &outs[1..] {
+            assert_eq!(&outs[0], o);
+        }
     }
 }

@@ -124,6 +124,9 @@ pub(super) struct Grading<'g> {
     /// asked for leaves them to the I/O thread (a costlier grader bounds the run itself).
     /// Measured in BENCHMARKS.md, #17 "startup".
     pub(super) rows_here: bool,
+    /// With one I/O thread: raised while this thread waits for chunks, so that the reader
+    /// leaves the next chunk's planning to it (see [`read::Source::plan_elsewhere`]).
+    pub(super) plan_here: Option<Arc<std::sync::atomic::AtomicBool>>,
 }
 
 /// What a run of the stages ends with: whether every line was read, the summary, the bar.
@@ -133,6 +136,9 @@ impl Grading<'_> {
     /// Grades a chunk; `rows_here`: write its rows too, when graded from plans.
     fn grade(&mut self, mut chunk: Chunk, rows_here: bool) -> Batch {
         let grader = self.grader;
+        if let Some(p) = &self.planner {
+            chunk.plan(p);
+        }
         let parallel = self.pool.is_some();
         let install = |f: &mut (dyn FnMut() + Send)| match &self.pool {
             Some(pool) => pool.install(f),
@@ -186,6 +192,9 @@ impl Grading<'_> {
                 idle.fetch_add(ns, Ordering::Relaxed);
                 starved = ns >= STARVED_NS;
             }
+            if let Some(flag) = &self.plan_here {
+                flag.store(starved, Ordering::Relaxed);
+            }
             let chunk = match chunk {
                 Ok(c) => c,
                 Err(e) => {
@@ -238,6 +247,9 @@ impl Grading<'_> {
         let (wtx, wrx) = mpsc::sync_channel::<(Batch, ChunkEnd)>(AHEAD);
         let idle = Arc::new(AtomicU64::new(0));
         let grading_idle = Arc::clone(&idle);
+        let plan_here = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        source.plan_elsewhere(Arc::clone(&plan_here));
+        self.plan_here = Some(plan_here);
         // The first chunk is read here, while the I/O thread starts (~0.15 ms before it runs,
         // and its first read is slow: cold code, fresh buffers): grading waited for both.
         let first = source.next_chunk(read::Spare::default());
