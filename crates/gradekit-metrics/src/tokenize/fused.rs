@@ -261,6 +261,18 @@ fn scan(s: &[u8], base: usize, out: &mut Tokens) -> Result<(), Unsupported> {
                     i = j + 1;
                     continue;
                 }
+                // "word, word": what the COMMA arm (a `,` before a space is a token of its
+                // own), the SPACE arm and this arm would do.
+                if j + 2 < n
+                    && s[j] == b','
+                    && s[j + 1] == b' '
+                    && CLASS[usize::from(s[j + 2])] == WORD
+                {
+                    end_word!(j);
+                    tok!(j, j + 1);
+                    i = j + 2;
+                    continue;
+                }
                 i = j;
                 break;
             },
