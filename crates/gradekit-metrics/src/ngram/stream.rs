@@ -82,9 +82,12 @@ impl Stream {
     /// clears the table when the tag would wrap.
     fn next_tag(&mut self, r_len: usize) -> u32 {
         if self.table.len() != TABLE || self.rows.len() != COUNTS {
+            // Zeroed by the allocator (fresh pages, mapped as they are first touched): a call
+            // touches only its stride's regions, so a short process (one pass over a file)
+            // never faults in the rest, and nothing is cleared here (0 is below any tag).
             self.table = vec![0; TABLE];
             self.rows = vec![0; COUNTS];
-            self.tag = 0;
+            self.tag = 1;
         }
         // r_len < S_MAX and tag ≤ 2^31: the sum does not overflow.
         if self.tag == 0 || self.tag as usize + r_len > TAG_LIMIT as usize {
