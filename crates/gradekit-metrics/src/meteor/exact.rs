@@ -107,8 +107,12 @@ fn lower_key_slow(t: &Tokens, i: usize, seed: &Seed, buf: &mut String) -> Key16 
     seed.key16(py_lower_in(word, buf).as_bytes())
 }
 
-/// Whether the words `a_text[a]` and `b_text[b]` (byte ranges) are the same bytes: one masked
-/// 16-byte load per side for words of at most 16 bytes, whatever their length.
+/// Whether the words `a_text[a]` and `b_text[b]` (byte ranges) are the same once lower-cased
+/// (stage 1's equality): one masked 16-byte load per side for words of at most 16 bytes,
+/// whatever their length, equal if their bytes are; if not, ASCII words are compared
+/// lower-cased in registers ("The" and "the" at the end of both texts still pair off). Other
+/// words only compare equal when their bytes are (`false` is always safe here: the common
+/// tail just stops, and the words go through the table).
 #[inline(always)]
 fn same_word(a_text: &[u8], a: (usize, usize), b_text: &[u8], b: (usize, usize)) -> bool {
     let n = a.1.wrapping_sub(a.0);
@@ -116,12 +120,21 @@ fn same_word(a_text: &[u8], a: (usize, usize), b_text: &[u8], b: (usize, usize))
         return false;
     }
     match (window(a_text, a.0), window(b_text, b.0), MASK.get(n)) {
-        (Some(x), Some(y), Some(&m)) => (x ^ y) & m == 0,
+        (Some(x), Some(y), Some(&m)) => (x ^ y) & m == 0 || same_ascii_lowered(x & m, y & m),
         _ => match (a_text.get(a.0..a.1), b_text.get(b.0..b.1)) {
             (Some(x), Some(y)) => x == y,
             _ => false,
         },
     }
+}
+
+/// Whether two masked 16-byte words are both ASCII and equal once lower-cased.
+#[inline(never)]
+fn same_ascii_lowered(x: u128, y: u128) -> bool {
+    let (x0, x1, y0, y1) = (x as u64, (x >> 64) as u64, y as u64, (y >> 64) as u64);
+    (x0 | x1 | y0 | y1) & HIGH == 0
+        && ascii_lower_word(x0) == ascii_lower_word(y0)
+        && ascii_lower_word(x1) == ascii_lower_word(y1)
 }
 
 /// Whether word `a` of `ta` and word `b` of `tb` are equal once lower-cased (Python's
@@ -243,8 +256,9 @@ impl Exact {
         let next = &mut self.next[..];
         let slow_key = &mut self.slow_key;
 
-        // Every reference word onto its word's stack (a new slot if the word is new).
-        for (j, &span) in rs.iter().enumerate() {
+        // Every reference word onto its word's stack (a new slot if the word is new). (One
+        // bounds check a word: `next` is walked alongside, the slot read and written in place.)
+        for ((j, &span), n) in rs.iter().enumerate().zip(next.iter_mut()) {
             let k = keyed(slow_key, rt, span, seed, || lower_key_slow(r, j, seed, buf));
             let home = (k.hash >> 32) as usize & mask;
             let (at, found) = match first_probe(slots, home, stamp, &k) {
@@ -253,11 +267,9 @@ impl Exact {
                     same_lowered(r, first as usize, r, j)
                 }),
             };
-            let s = slots.get(at).copied().unwrap_or_default();
-            if let Some(n) = next.get_mut(j) {
-                *n = select_unpredictable(found, s.head, NONE);
-            }
             if let Some(slot) = slots.get_mut(at) {
+                let s = *slot;
+                *n = select_unpredictable(found, s.head, NONE);
                 *slot = Slot {
                     w0: k.w0,
                     w1: k.w1,
@@ -271,7 +283,8 @@ impl Exact {
 
         // Each hypothesis word, last first, pops the top of its word's stack, if any.
         let mut matched = tail;
-        for (i, &span) in hs.iter().enumerate().rev() {
+        let hyp_match = hyp_match.get_mut(..hs.len()).unwrap_or_default();
+        for ((i, &span), m) in hs.iter().enumerate().zip(hyp_match.iter_mut()).rev() {
             let k = keyed(slow_key, ht, span, seed, || lower_key_slow(h, i, seed, buf));
             let home = (k.hash >> 32) as usize & mask;
             let (at, found) = match first_probe(slots, home, stamp, &k) {
@@ -289,9 +302,7 @@ impl Exact {
             let after = next.get(jj).copied().unwrap_or(NONE);
             // Unmatched: `at` is an empty slot (its head is dead) or the word's stack is empty.
             slot.head = select_unpredictable(hit, after, slot.head);
-            if let Some(m) = hyp_match.get_mut(i) {
-                *m = j;
-            }
+            *m = j;
             if let Some(f) = ref_free.get_mut(jj) {
                 *f &= !hit;
             }
@@ -379,7 +390,7 @@ mod tests {
     use proptest::prelude::*;
 
     #[test]
-    fn same_word_is_byte_equality() {
+    fn same_word_is_lowered_equality() {
         for n in 1..40usize {
             let a: Vec<u8> = (0..n).map(|k| b'a' + (k % 26) as u8).collect();
             let text = format!(
@@ -400,11 +411,56 @@ mod tests {
             // At the very end of the buffer (no 16-byte window).
             let end = &t[..2 * n + 1];
             assert!(same_word(t, (0, n), end, (n + 1, 2 * n + 1)));
+            // Capitals: equal with a 16-byte window (words of at most 16 bytes); a case flip
+            // of a byte that is no letter is a different word.
+            let padded = format!("{text}{}", " ".repeat(16));
+            let mut c = padded.clone().into_bytes();
+            c[n + 1] = c[n + 1].to_ascii_uppercase();
+            let p = padded.as_bytes();
+            assert_eq!(same_word(p, (0, n), &c, (n + 1, 2 * n + 1)), n <= 16, "{n}");
+            // Without a window (a shorter word at the end of the buffer), only equal bytes
+            // are equal.
+            let at_end = same_word(p, (0, n), &c[..2 * n + 1], (n + 1, 2 * n + 1));
+            assert_eq!(at_end, n == 16, "{n}");
+            for (x, y) in [(b'@', b'`'), (b'[', b'{'), (b'^', b'~')] {
+                let mut p = text.clone().into_bytes();
+                let mut q = text.clone().into_bytes();
+                p[0] = x;
+                q[n + 1] = y;
+                assert!(!same_word(&p, (0, n), &q, (n + 1, 2 * n + 1)), "{n}");
+            }
         }
     }
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        /// The tail's equality never calls two words equal that `str.lower()` tells apart, and
+        /// calls equal every pair of ASCII words of at most 16 bytes that it does not.
+        #[test]
+        fn same_word_implies_lowered_equality(
+            a in prop_oneof!["[a-zA-Z@\\[`{]{1,20}", "[a-zA-Zé]{1,20}", any::<String>()],
+            flips in proptest::collection::vec(any::<bool>(), 20),
+        ) {
+            prop_assume!(!a.is_empty());
+            let b: String = a
+                .chars()
+                .zip(flips.iter().cycle())
+                .map(|(c, &f)| if f && c.is_ascii() { (c as u8 ^ 0x20) as char } else { c })
+                .collect();
+            let text = format!("{a} {b} ");
+            let mut padded = text.clone().into_bytes();
+            padded.extend_from_slice(&[0; 16]);
+            let (x, y) = ((0, a.len()), (a.len() + 1, a.len() + 1 + b.len()));
+            for t in [text.as_bytes(), &padded[..]] {
+                let same = same_word(t, x, t, y);
+                let lowered = py_lower(&a) == py_lower(&b);
+                prop_assert!(!same || lowered, "{:?} {:?}", a, b);
+                if t.len() > text.len() && a.len() <= 16 && a.is_ascii() && b.is_ascii() {
+                    prop_assert_eq!(same, lowered, "{:?} {:?}", a, b);
+                }
+            }
+        }
 
         /// The in-place key of a word is the exact key of its `str.lower()`, whatever sits
         /// beside it in the token buffer.

@@ -19,6 +19,17 @@
 //!   of one struct (one base register, fixed displacements, index × 8). Building empties the
 //!   table by zeroing the 2 KiB of first words (a few dozen vector stores), which costs less
 //!   than keeping a list of the slots in use while building.
+//! * **No data-dependent branch at the home slot.** Whether an input token is in the reference,
+//!   or a reference token is new or a repeat, is data a branch predictor cannot learn (about
+//!   one mispredicted branch in three or four tokens, ~15 cycles each). A look-up takes the
+//!   home slot's mask or 0 with a conditional move and probes further only when the slot's
+//!   `moved` bit says some token of this home was placed further on (set while building; on
+//!   the bench nearly never). An insert writes the home slot without a branch on new-vs-repeat
+//!   (an empty slot's stale mask is dropped by a conditional move) and branches only on "home
+//!   taken by another token" (rare; `black_box` keeps the compiler from splitting that one
+//!   test back into two data-dependent branches). More instructions (the inline path of a
+//!   token is about 44), less time: the loops were bound by mispredictions, not by instruction count (an SSE key in one
+//!   register, tried, had fewer instructions and ran 5–10 % slower).
 //! * **Walk, word by word** (`each_token`). For bitmap word `w` the loops take the 80 bytes of
 //!   text from `64·w` on, once per word (from the text, or from a zero-padded copy of its tail
 //!   for the last words). A token starts at an offset `s < 64` of the word, so its sixteen
@@ -31,8 +42,8 @@
 //!   means the run reaches the word's top bit and goes on in the next word (`run_end`).
 //! * **Instruction set.** On x86_64 with BMI1/BMI2/POPCNT (detected at run time) the two loops
 //!   are compiled for them (`blsi`, `tzcnt`, `rorx`, `popcnt`); elsewhere the same source
-//!   compiles for the baseline. About 37 instructions an input token (key, probe, Hyyrö step)
-//!   and 38 a reference token, from about 60 each before the word-blocked walk and the layout.
+//!   compiles for the baseline (`tests::portable_small_table_equals_general` runs that build on
+//!   this CPU too).
 
 use std::hint::{black_box, select_unpredictable};
 

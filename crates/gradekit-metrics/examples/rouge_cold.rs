@@ -1,0 +1,69 @@
+//! rouge_l on one pass over distinct pairs, as `gradekit score` runs it (issue #17): each round
+//! scores the pairs ONCE on a fresh thread (its buffers and the small table start empty, the
+//! code's branch history is another thread's), then again on the same thread (warm). Wall-clock
+//! nanoseconds per pair of each pass (`Instant`: the thread CPU clock ticks in 4 ms here, about
+//! one pass), medians over the rounds; run it under `chrt -f 10` on a loaded machine.
+//!
+//! `cargo run --release -p gradekit-metrics --example rouge_cold -- [PAIRS.jsonl] [N] [ROUNDS]`
+//! (defaults: fixtures/bench/pairs-10k.jsonl, 10000 pairs, 21 rounds).
+
+mod common;
+
+use std::hint::black_box;
+use std::time::Instant;
+
+use common::{pairs_path, read_pairs};
+use gradekit_metrics::{score, Metric};
+
+/// Nanoseconds per pair of one pass over `pairs`, and the score sum.
+fn pass(pairs: &[(String, String)]) -> (f64, f64) {
+    let t = Instant::now();
+    let sum: f64 = pairs
+        .iter()
+        .map(|(i, r)| score(Metric::RougeL, black_box(i), black_box(r)).unwrap_or(f64::NAN))
+        .sum();
+    (
+        t.elapsed().as_nanos() as f64 / pairs.len().max(1) as f64,
+        sum,
+    )
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args: Vec<String> = std::env::args().collect();
+    let path = pairs_path(&args);
+    let n: usize = args
+        .get(2)
+        .map(|s| s.parse())
+        .transpose()?
+        .unwrap_or(10_000);
+    let rounds: usize = args.get(3).map(|s| s.parse()).transpose()?.unwrap_or(21);
+    let pairs = read_pairs(&path, n)?;
+    let (mut cold, mut warm) = (Vec::new(), Vec::new());
+    let mut sums = (0.0, 0.0);
+    for _ in 0..rounds.max(1) {
+        let (c, w) = std::thread::scope(|s| {
+            s.spawn(|| (pass(&pairs), pass(&pairs)))
+                .join()
+                .map_err(|_| "scoring thread panicked")
+        })?;
+        cold.push(c.0);
+        warm.push(w.0);
+        sums = (c.1, w.1);
+    }
+    println!(
+        "rouge_l {} pairs, {} rounds (wall ns/pair, medians): cold {:.1}, warm {:.1}, cold - warm {:.1}; score sums {:.9} / {:.9}",
+        pairs.len(),
+        rounds.max(1),
+        median(cold.clone()),
+        median(warm.clone()),
+        median(cold) - median(warm),
+        sums.0,
+        sums.1
+    );
+    Ok(())
+}
