@@ -8,6 +8,7 @@
 
 pub(crate) mod line;
 mod outhash;
+mod pin;
 mod plan;
 mod process;
 mod progress;

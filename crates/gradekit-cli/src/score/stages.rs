@@ -247,6 +247,12 @@ impl Grading<'_> {
         let (wtx, wrx) = mpsc::sync_channel::<(Batch, ChunkEnd)>(AHEAD);
         let idle = Arc::new(AtomicU64::new(0));
         let grading_idle = Arc::clone(&idle);
+        // Each thread on a CPU of its own (see `pin`), from the first chunk on.
+        let pinning = pin::Pinning::choose().map(Arc::new);
+        if let Some(p) = &pinning {
+            p.grading_here();
+        }
+        let io_pinning = pinning.clone();
         let plan_here = Arc::new(std::sync::atomic::AtomicBool::new(false));
         source.plan_elsewhere(Arc::clone(&plan_here));
         self.plan_here = Some(plan_here);
@@ -261,6 +267,9 @@ impl Grading<'_> {
         }
         let tx = more.then_some(tx);
         let io = std::thread::spawn(move || -> Result<(Summary, progress::Progress)> {
+            if let Some(p) = &io_pinning {
+                p.io_here();
+            }
             let mut io = OneIo::new(grading_idle);
             io.in_flight = sent;
             io.made = sent;
@@ -316,6 +325,10 @@ impl Grading<'_> {
                 let _ = spare_tx.try_send(s);
             }
             let writer = std::thread::spawn(move || {
+                // A third thread: it may run on any CPU (it inherited this one's).
+                if let Some(p) = &io_pinning {
+                    p.release_here();
+                }
                 for (batch, end) in graded.into_iter().chain(wrx) {
                     let _ = spare_tx.try_send(sink.write(batch, end)?);
                 }
@@ -328,9 +341,12 @@ impl Grading<'_> {
                 .map_err(|_| anyhow::anyhow!("the output writer thread failed"))?
         });
         let ok = self.serve(rx, wtx, Some(&idle));
-        let (summary, bar) = io
-            .join()
-            .map_err(|_| anyhow::anyhow!("the input and output thread failed"))??;
+        let joined = io.join();
+        if let Some(p) = &pinning {
+            p.release_here();
+        }
+        let (summary, bar) =
+            joined.map_err(|_| anyhow::anyhow!("the input and output thread failed"))??;
         Ok((ok, summary, bar))
     }
 

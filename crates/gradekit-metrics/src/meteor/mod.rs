@@ -421,8 +421,15 @@ impl Scratch {
                 let mut bytes = [0u8; 16];
                 bytes[..8].copy_from_slice(&k.w0.to_le_bytes());
                 bytes[8..].copy_from_slice(&k.w1.to_le_bytes());
-                if let Some(Ok(lowered)) = bytes.get(..k.len as usize).map(std::str::from_utf8) {
-                    let (s, extra) = self.new_stem(lowered);
+                let lowered = bytes.get(..k.len as usize).unwrap_or_default();
+                // Nearly every new word is lower-case ASCII: stemmed as bytes.
+                let ascii =
+                    porter::stem_lower_ascii(lowered, &mut self.stem_buf, &mut self.porter_buf);
+                let stemmed = match ascii {
+                    Some(()) => Some(self.intern_stem()),
+                    None => std::str::from_utf8(lowered).ok().map(|w| self.new_stem(w)),
+                };
+                if let Some((s, extra)) = stemmed {
                     self.memo.insert(&k, s, extra);
                     return (s, wn_of_extra(extra));
                 }

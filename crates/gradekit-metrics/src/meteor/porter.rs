@@ -81,12 +81,17 @@ const POOL: &[(&str, &str)] = &[
 /// so most words are rejected before any string compare.
 #[inline]
 fn pool_stem(word: &str) -> Option<&'static str> {
-    let b = word.as_bytes();
+    pool_stem_bytes(word.as_bytes())
+}
+
+/// [`pool_stem`] of a word's bytes.
+#[inline]
+fn pool_stem_bytes(b: &[u8]) -> Option<&'static str> {
     if !(3..=8).contains(&b.len()) || !matches!(b.last(), Some(b'y' | b's' | b'g' | b'e' | b'd')) {
         return None;
     }
     POOL.iter()
-        .find(|(w, _)| w.len() == b.len() && w.as_bytes().first() == b.first() && *w == word)
+        .find(|(w, _)| w.len() == b.len() && w.as_bytes().first() == b.first() && w.as_bytes() == b)
         .map(|&(_, s)| s)
 }
 
@@ -220,6 +225,34 @@ pub(crate) fn stem_with(word: &str, out: &mut String, work: &mut Vec<u8>) {
         run_steps(&mut w);
         out.extend(w.iter());
     }
+}
+
+/// [`stem_with`] of a word known to be lower-case ASCII (`None` if it is not: the caller
+/// falls back to [`stem_with`]): the same steps without re-checking its case, its encoding or
+/// its length in code points (for ASCII, code points are bytes). METEOR's word memo holds the
+/// lower-cased bytes of a new word; this stems them as they are.
+pub(crate) fn stem_lower_ascii(word: &[u8], out: &mut String, work: &mut Vec<u8>) -> Option<()> {
+    if !word
+        .iter()
+        .all(|&b| b.is_ascii() && !b.is_ascii_uppercase())
+    {
+        return None;
+    }
+    out.clear();
+    if let Some(s) = pool_stem_bytes(word) {
+        out.push_str(s);
+        return Some(());
+    }
+    work.clear();
+    work.extend_from_slice(word);
+    if word.len() > 2 {
+        run_steps(work);
+    }
+    match std::str::from_utf8(work) {
+        Ok(s) => out.push_str(s),
+        Err(_) => out.extend(work.iter().map(|&b| char::from(b))),
+    }
+    Some(())
 }
 
 fn run_steps<T: Letter>(w: &mut Vec<T>) {
@@ -678,6 +711,40 @@ mod tests {
                     }
                 }
             }
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(5000))]
+
+        /// The lower-case ASCII entry is [`stem_with`] on every lower-case ASCII word, and
+        /// declines every other word.
+        #[test]
+        fn lower_ascii_entry_is_stem_with(
+            word in "[a-z]{0,12}(s|es|ed|ing|ies|ied|y|ly|ness|ation|ational|alli|ll|e)?|[a-z0-9'.-]{0,6}|[a-zA-Zé]{0,8}",
+        ) {
+            let (mut a, mut b, mut work) = (String::from("x"), String::new(), Vec::new());
+            let got = stem_lower_ascii(word.as_bytes(), &mut a, &mut work);
+            stem_with(&word, &mut b, &mut work);
+            if word.bytes().all(|c| c.is_ascii() && !c.is_ascii_uppercase()) {
+                proptest::prop_assert_eq!(got, Some(()));
+                proptest::prop_assert_eq!(a, b, "{:?}", word);
+            } else {
+                proptest::prop_assert_eq!(got, None, "{:?}", word);
+            }
+        }
+    }
+
+    #[test]
+    fn lower_ascii_entry_on_the_pool_and_short_words() {
+        for w in POOL
+            .iter()
+            .map(|(w, _)| *w)
+            .chain(["", "a", "is", "as", "sky", "ies"])
+        {
+            let (mut a, mut work) = (String::new(), Vec::new());
+            assert_eq!(stem_lower_ascii(w.as_bytes(), &mut a, &mut work), Some(()));
+            assert_eq!(a, stem(w), "{w}");
         }
     }
 

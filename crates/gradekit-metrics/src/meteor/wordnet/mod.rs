@@ -301,6 +301,11 @@ impl WordNet {
                 continue;
             }
             for &(old, new) in *rules {
+                // Most words end with none of a rule list's suffixes: compare the last byte
+                // before the whole suffix (`strip_suffix` is a `memcmp` call per rule).
+                if word.as_bytes().last() != old.as_bytes().last() {
+                    continue;
+                }
                 if let Some(stem) = word.strip_suffix(old) {
                     scratch.clear();
                     scratch.push_str(stem);
