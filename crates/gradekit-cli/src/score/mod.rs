@@ -8,6 +8,7 @@
 
 pub(crate) mod line;
 mod outhash;
+mod pin;
 mod plan;
 mod process;
 mod progress;
@@ -17,6 +18,7 @@ mod resume;
 mod row;
 mod scan;
 mod sink;
+mod spin;
 mod stages;
 mod strict;
 mod summary;
@@ -309,6 +311,7 @@ pub fn main(a: Args) -> Result<ExitCode> {
         collector: a.report.as_ref().map(|_| report::Collector::new()),
         rows_here: stages == Stages::OneIo,
         plan_here: None,
+        spin: false,
     };
     let (done_ok, summary, bar) = match stages {
         Stages::Inline => grading.inline(source, sink)?,

@@ -40,13 +40,14 @@ pub(super) struct OutHash {
 
 struct ReadBack {
     path: PathBuf,
-    file: Option<File>,
+    file: File,
     buf: Vec<u8>,
 }
 
 impl OutHash {
     /// The hash of OUT's first `hashed` bytes; `out`: OUT's path when it is a regular file
-    /// (its unhashed bytes can then be read back); `input_end`: where the input ends.
+    /// (its unhashed bytes can then be read back, if it can be opened for reading now:
+    /// otherwise every byte is hashed as written); `input_end`: where the input ends.
     pub(super) fn new(
         hash: InputHash,
         hashed: u64,
@@ -56,10 +57,13 @@ impl OutHash {
         OutHash {
             hash,
             hashed,
-            back: out.map(|path| ReadBack {
-                path,
-                file: None,
-                buf: Vec::new(),
+            back: out.and_then(|path| {
+                let file = File::open(&path).ok()?;
+                Some(ReadBack {
+                    path,
+                    file,
+                    buf: Vec::new(),
+                })
             }),
             input_end,
             first: None,
@@ -109,13 +113,7 @@ impl OutHash {
             anyhow::bail!("internal: output bytes were written unhashed");
         };
         let name = back.path.display().to_string();
-        let file = match &mut back.file {
-            Some(f) => f,
-            None => back.file.insert(
-                File::open(&back.path)
-                    .with_context(|| format!("cannot read {name} back to checkpoint it"))?,
-            ),
-        };
+        let file = &mut back.file;
         file.seek(SeekFrom::Start(self.hashed))
             .with_context(|| format!("cannot read {name} back to checkpoint it"))?;
         back.buf.resize(READ_BACK, 0);
@@ -214,6 +212,12 @@ mod tests {
         assert!(h.hash_chunk(10, None, every));
         std::thread::sleep(Duration::from_millis(2));
         assert!(!h.hash_chunk((1 << 20) - 10, Some(Instant::now()), every));
+        // OUT that cannot be opened for reading: hashed as written.
+        let gone = path.with_extension("gone");
+        let mut h = OutHash::new(InputHash::default(), 0, Some(gone), Some(1 << 20));
+        assert!(h.hash_chunk(10, None, every));
+        std::thread::sleep(Duration::from_millis(2));
+        assert!(h.hash_chunk((1 << 20) - 10, Some(Instant::now()), every));
         let mut h = OutHash::new(InputHash::default(), 0, Some(path), None);
         assert!(h.hash_chunk(10, None, every));
         std::thread::sleep(Duration::from_millis(2));

@@ -62,10 +62,23 @@ impl Chunk {
         self.lines.len()
     }
 
+    /// Makes the input buffer the rows buffer (and the rows buffer, empty, the input's): for a
+    /// chunk read into its plans, whose input bytes are not needed any more. [`Chunk::line`]
+    /// and [`Chunk::parse`] must not be asked after this.
+    pub fn take_input_for_rows(&mut self) {
+        std::mem::swap(&mut self.data, &mut self.rows);
+        self.data.clear();
+    }
+
+    /// The physical line number (1-based) of the `i`th non-blank line.
+    pub fn line_no(&self, i: usize) -> u64 {
+        self.lines[i].0
+    }
+
     /// The `i`th non-blank line: its number and its bytes (without the line break).
     pub fn line(&self, i: usize) -> (u64, &[u8]) {
         let (n, r) = &self.lines[i];
-        (*n, &self.data[r.clone()])
+        (*n, self.data.get(r.clone()).unwrap_or_default())
     }
 
     /// The `i`th non-blank line, parsed (a line too long to keep is an error row).
@@ -90,14 +103,21 @@ impl Chunk {
     pub fn into_spare(self, results: Vec<Option<Outcome>>) -> Spare {
         // A chunk that held a huge line does not keep its memory for the rest of the run.
         let keep = |cap: usize| cap <= 2 * CHUNK_BYTES;
+        // Rows written into the input's own buffer (`sink::plan_rows`) leave it in `rows`:
+        // it is the next chunk's input buffer again, kept at its length (its bytes past what
+        // the next reads fill are never looked at; an emptied buffer would be zeroed again).
+        let (data, rows) = match self.rows.len() > self.data.len() {
+            true => (self.rows, self.data),
+            false => (self.data, self.rows),
+        };
         Spare {
-            data: Some(self.data)
+            data: Some(data)
                 .filter(|d| keep(d.capacity()))
                 .unwrap_or_default(),
             lines: self.lines,
             plans: self.plans.filter(|p| keep(p.text.capacity())),
             results,
-            rows: Some(self.rows)
+            rows: Some(rows)
                 .filter(|r| keep(r.capacity()))
                 .unwrap_or_default(),
         }

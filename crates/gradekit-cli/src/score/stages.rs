@@ -127,6 +127,9 @@ pub(super) struct Grading<'g> {
     /// With one I/O thread: raised while this thread waits for chunks, so that the reader
     /// leaves the next chunk's planning to it (see [`read::Source::plan_elsewhere`]).
     pub(super) plan_here: Option<Arc<std::sync::atomic::AtomicBool>>,
+    /// Waits poll a little before they sleep (this thread and the I/O thread each have a CPU
+    /// of their own: see `spin`).
+    pub(super) spin: bool,
 }
 
 /// What a run of the stages ends with: whether every line was read, the summary, the bar.
@@ -183,9 +186,10 @@ impl Grading<'_> {
         tx: mpsc::SyncSender<(Batch, ChunkEnd)>,
         idle: Option<&AtomicU64>,
     ) -> bool {
+        let (mut recv, mut send) = (spin::Waiter::new(self.spin), spin::Waiter::new(self.spin));
         loop {
             let waiting = idle.map(|_| Instant::now());
-            let Ok(chunk) = rx.recv() else { break };
+            let Ok(chunk) = recv.recv(&rx) else { break };
             let mut starved = false;
             if let (Some(idle), Some(t)) = (idle, waiting) {
                 let ns = u64::try_from(t.elapsed().as_nanos()).unwrap_or(u64::MAX);
@@ -204,7 +208,7 @@ impl Grading<'_> {
             };
             let end = ChunkEnd::of(&chunk);
             let batch = self.grade(chunk, self.rows_here && starved);
-            if tx.send((batch, end)).is_err() {
+            if send.send(&tx, (batch, end)).is_err() {
                 break; // the writer stopped on an error, reported by the caller
             }
         }
@@ -247,6 +251,13 @@ impl Grading<'_> {
         let (wtx, wrx) = mpsc::sync_channel::<(Batch, ChunkEnd)>(AHEAD);
         let idle = Arc::new(AtomicU64::new(0));
         let grading_idle = Arc::clone(&idle);
+        // Each thread on a CPU of its own (see `pin`), from the first chunk on.
+        let pinning = pin::Pinning::choose().map(Arc::new);
+        if let Some(p) = &pinning {
+            p.grading_here();
+        }
+        let io_pinning = pinning.clone();
+        self.spin = pinning.is_some();
         let plan_here = Arc::new(std::sync::atomic::AtomicBool::new(false));
         source.plan_elsewhere(Arc::clone(&plan_here));
         self.plan_here = Some(plan_here);
@@ -261,6 +272,9 @@ impl Grading<'_> {
         }
         let tx = more.then_some(tx);
         let io = std::thread::spawn(move || -> Result<(Summary, progress::Progress)> {
+            if let Some(p) = &io_pinning {
+                p.io_here();
+            }
             let mut io = OneIo::new(grading_idle);
             io.in_flight = sent;
             io.made = sent;
@@ -268,6 +282,7 @@ impl Grading<'_> {
             // Graded chunks received and not written yet, in order.
             let mut graded = std::collections::VecDeque::new();
             let mut split = false;
+            let mut waiter = spin::Waiter::new(io_pinning.is_some());
             while !split {
                 while let Ok(g) = wrx.try_recv() {
                     graded.push_back(g);
@@ -299,7 +314,7 @@ impl Grading<'_> {
                 } else if let Some(g) = graded.pop_front() {
                     split = io.write(&mut sink, g)?;
                 } else {
-                    match wrx.recv() {
+                    match waiter.recv(&wrx) {
                         Ok(g) => graded.push_back(g),
                         // Grading ended: every chunk it graded was received.
                         Err(_) => return sink.finish(),
@@ -316,6 +331,10 @@ impl Grading<'_> {
                 let _ = spare_tx.try_send(s);
             }
             let writer = std::thread::spawn(move || {
+                // A third thread: it may run on any CPU (it inherited this one's).
+                if let Some(p) = &io_pinning {
+                    p.release_here();
+                }
                 for (batch, end) in graded.into_iter().chain(wrx) {
                     let _ = spare_tx.try_send(sink.write(batch, end)?);
                 }
@@ -328,9 +347,12 @@ impl Grading<'_> {
                 .map_err(|_| anyhow::anyhow!("the output writer thread failed"))?
         });
         let ok = self.serve(rx, wtx, Some(&idle));
-        let (summary, bar) = io
-            .join()
-            .map_err(|_| anyhow::anyhow!("the input and output thread failed"))??;
+        let joined = spin::join(io, self.spin);
+        if let Some(p) = &pinning {
+            p.release_here();
+        }
+        let (summary, bar) =
+            joined.map_err(|_| anyhow::anyhow!("the input and output thread failed"))??;
         Ok((ok, summary, bar))
     }
 

@@ -15,7 +15,8 @@
 //!   for each other (in the start-anchored pass each waits for the one before).
 //! * the vocabulary is not known while the reference is read, so the **stride `S` is a
 //!   constant** above the reference length (32, 64 or 128: references of up to 126 tokens
-//!   take this path): ids and ranks lie below the reference length, `S − 2` is a *start*
+//!   take this path): ids and ranks lie below the reference length (a new n-gram is ranked
+//!   by the position it ends at, so no rank counter per order), `S − 2` is a *start*
 //!   marker (the n-grams that would begin before the first token, see [`reference_pass`]) and
 //!   `S − 1` the *absent* marker. An input token or n-gram the reference lacks (id `ABSENT`,
 //!   or an entry of an earlier call) is turned into the absent marker by one conditional
@@ -81,9 +82,12 @@ impl Stream {
     /// clears the table when the tag would wrap.
     fn next_tag(&mut self, r_len: usize) -> u32 {
         if self.table.len() != TABLE || self.rows.len() != COUNTS {
+            // Zeroed by the allocator (fresh pages, mapped as they are first touched): a call
+            // touches only its stride's regions, so a short process (one pass over a file)
+            // never faults in the rest, and nothing is cleared here (0 is below any tag).
             self.table = vec![0; TABLE];
             self.rows = vec![0; COUNTS];
-            self.tag = 0;
+            self.tag = 1;
         }
         // r_len < S_MAX and tag ≤ 2^31: the sum does not overflow.
         if self.tag == 0 || self.tag as usize + r_len > TAG_LIMIT as usize {
@@ -200,7 +204,7 @@ fn counter<const S: usize>(n: usize, rank: u32) -> usize {
 ///
 /// The first K − 1 tokens end fewer than K n-grams: they are given the missing ones anyway,
 /// prefixed by the *start* marker `S − 2` (ranked and counted like the others, one per
-/// position and order, so ranks stay below the reference length). No input n-gram can equal
+/// position and order; ranks are end positions, below the reference length). No input n-gram can equal
 /// one of them: the input's ranks are real ranks or the absent marker, never the start marker
 /// or a rank derived from it. So every position runs the same code, without a bound per order.
 #[inline(always)]
@@ -212,12 +216,14 @@ fn reference_pass<const K: usize, const S: usize, R: TokenSeq + ?Sized>(
     table: &mut [u32; TABLE],
     count: &mut [u32; COUNTS],
 ) {
-    // Ranks handed out per order, and the ranks of the n-grams ending at the previous token
-    // (index n − 1 for order n).
-    let mut ranks = [0u32; K];
+    // The ranks of the n-grams ending at the previous token (index n − 1 for order n). A new
+    // n-gram is ranked by the position it ends at (`j`, below the reference length): no
+    // counter per order to keep, and an entry of this call holds a rank below `j`.
     let mut prev = [(S - 2) as u32; K];
     let mut view = tokens.view();
     for j in 0..reference.count() {
+        // The entry a new n-gram ending here gets (`tag + j`, its rank `j`).
+        let new_entry = tag + j as u32;
         let id = match view.intern(reference.key16_only(j, seed)) {
             Some(id) => id,
             None => {
@@ -233,11 +239,13 @@ fn reference_pass<const K: usize, const S: usize, R: TokenSeq + ?Sized>(
         let mut cur = [id; K];
         for n in 1..K {
             let e = entry::<S>(n, prev[n - 1], id);
-            let seen = table[e].wrapping_sub(tag);
-            let fresh = seen >= ranks[n];
-            let rank = select_unpredictable(fresh, ranks[n], seen);
-            table[e] = tag + rank;
-            ranks[n] += u32::from(fresh);
+            // An entry of this call holds `tag + rank` with rank < j; anything below `tag` is
+            // an earlier call's (or 0): the n-gram is new. Not written as `min(seen, j)`: the
+            // compiler turns that min into a branch, which mispredicts on repetitive text.
+            let raw = table[e];
+            let v = select_unpredictable(raw < tag, new_entry, raw);
+            table[e] = v;
+            let rank = v - tag;
             count[counter::<S>(n, rank)] += 1;
             cur[n] = rank;
         }

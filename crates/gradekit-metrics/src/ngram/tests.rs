@@ -452,3 +452,59 @@ fn streamed_limits_and_tag_reset() {
         }
     }
 }
+
+#[test]
+fn streamed_ranks_are_end_positions_up_to_the_stride() {
+    // The streaming path ranks a new n-gram by the position it ends at: references whose new
+    // n-grams first end at the last position each stride allows (29, 61, 125), mixed with
+    // repeats, through one scratch, longer and shorter references alternating (an entry of an
+    // earlier call may hold a position past this call's reference): all exact.
+    let mut cases: Vec<(Vec<String>, Vec<String>)> = Vec::new();
+    for n in [
+        2,
+        3,
+        29,
+        30,
+        61,
+        62,
+        stream::MAX_REFERENCE - 1,
+        stream::MAX_REFERENCE,
+    ] {
+        let s = |x: &str| x.to_string();
+        // `a a … a b`: one new n-gram per order at the very end.
+        let mut r: Vec<String> = (0..n - 1).map(|_| s("a")).collect();
+        r.push(s("b"));
+        // Then the same with a tail that repeats a prefix (ranks found again, not new).
+        let mut r2: Vec<String> = (0..n).map(|i| format!("t{}", i % 5)).collect();
+        r2[n - 1] = s("z");
+        for h in [
+            r.clone(),
+            vec![s("a"), s("a"), s("b"), s("b"), s("a"), s("b")],
+            r.iter().rev().cloned().collect(),
+            r2.iter().skip(n / 2).cloned().collect(),
+        ] {
+            cases.push((r.clone(), h.clone()));
+            cases.push((r2.clone(), h));
+        }
+    }
+    for order in [false, true] {
+        with_scratch(|s| {
+            let mut run = |r: &[String], h: &[String]| {
+                let rs: Vec<&str> = r.iter().map(String::as_str).collect();
+                let hs: Vec<&str> = h.iter().map(String::as_str).collect();
+                let mut out = [0u64; 4];
+                assert!(s.overlaps_streamed(&rs[..], &hs[..], &mut out));
+                for k in 1..=4 {
+                    assert_eq!(out[k - 1], naive(&rs, &hs, k), "len {} order {k}", r.len());
+                }
+            };
+            let mut it: Vec<&(Vec<String>, Vec<String>)> = cases.iter().collect();
+            if order {
+                it.reverse();
+            }
+            for (r, h) in it {
+                run(r, h);
+            }
+        });
+    }
+}

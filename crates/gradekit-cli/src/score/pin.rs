@@ -1,0 +1,106 @@
+//! One CPU each for the grading thread and the I/O thread of `score --threads 1`.
+//!
+//! The two threads hand chunks to each other every few hundred microseconds, and each
+//! sleeps while it waits. On an otherwise idle machine the scheduler may then run both on the
+//! same CPU for a while — it places a woken thread near the one that woke it, and some
+//! virtual machines pack runnable threads onto few CPUs on purpose — and the two stages that
+//! were to overlap take turns instead. On the machines measured in BENCHMARKS.md ("#17
+//! lines3") that made a one-pass rouge_l run over 10,000 lines vary from 11.5 to 18 ms on a
+//! quiet machine; with each thread kept on a CPU of its own it took ~12 ms every time. So a
+//! run with one I/O thread asks for two CPUs of the ones it may use (its affinity, as
+//! `taskset` or a container set it), when it may use two or more: this thread keeps the one
+//! it is on, the I/O thread takes another. A thread started later by either (the writer, when
+//! it splits off) may use them all again, and the calling thread gets its whole set back
+//! when the stages end. Elsewhere than Linux, nothing is pinned.
+
+/// The CPUs of the two threads, and the whole set the process may use.
+pub(super) struct Pinning {
+    #[cfg(target_os = "linux")]
+    grading: rustix::thread::CpuSet,
+    #[cfg(target_os = "linux")]
+    io: rustix::thread::CpuSet,
+    #[cfg(target_os = "linux")]
+    all: rustix::thread::CpuSet,
+}
+
+#[cfg(target_os = "linux")]
+impl Pinning {
+    /// Two CPUs of this thread's affinity, the one it runs on first; `None` when it may use
+    /// only one (or the affinity cannot be read).
+    pub(super) fn choose() -> Option<Pinning> {
+        use rustix::thread::{sched_getaffinity, sched_getcpu, CpuSet};
+        let all = sched_getaffinity(None).ok()?;
+        let allowed = |c: usize| c < CpuSet::MAX_CPU && all.is_set(c);
+        let here = sched_getcpu();
+        let first = match allowed(here) {
+            true => here,
+            false => (0..CpuSet::MAX_CPU).find(|&c| allowed(c))?,
+        };
+        let second = (0..CpuSet::MAX_CPU).find(|&c| c != first && allowed(c))?;
+        let one = |c: usize| {
+            let mut s = CpuSet::new();
+            s.set(c);
+            s
+        };
+        Some(Pinning {
+            grading: one(first),
+            io: one(second),
+            all,
+        })
+    }
+
+    /// Keeps the calling (grading) thread on its CPU.
+    pub(super) fn grading_here(&self) {
+        let _ = rustix::thread::sched_setaffinity(None, &self.grading);
+    }
+
+    /// Keeps the calling (I/O) thread on the other CPU.
+    pub(super) fn io_here(&self) {
+        let _ = rustix::thread::sched_setaffinity(None, &self.io);
+    }
+
+    /// Lets the calling thread run on every CPU of the set again.
+    pub(super) fn release_here(&self) {
+        let _ = rustix::thread::sched_setaffinity(None, &self.all);
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+impl Pinning {
+    pub(super) fn choose() -> Option<Pinning> {
+        None
+    }
+    pub(super) fn grading_here(&self) {}
+    pub(super) fn io_here(&self) {}
+    pub(super) fn release_here(&self) {}
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    /// On a machine with two CPUs or more the two threads get different CPUs of the set, and
+    /// a released thread has the whole set back.
+    #[test]
+    fn the_threads_get_two_cpus_of_the_set_and_get_it_back() {
+        use rustix::thread::{sched_getaffinity, CpuSet};
+        let before = sched_getaffinity(None).unwrap();
+        let Some(p) = Pinning::choose() else {
+            assert!(before.count() < 2);
+            return;
+        };
+        let cpu = |s: &CpuSet| (0..CpuSet::MAX_CPU).find(|&c| s.is_set(c)).unwrap();
+        assert_eq!((p.grading.count(), p.io.count()), (1, 1));
+        assert_ne!(cpu(&p.grading), cpu(&p.io));
+        assert!(before.is_set(cpu(&p.grading)) && before.is_set(cpu(&p.io)));
+        std::thread::spawn(move || {
+            p.io_here();
+            assert_eq!(sched_getaffinity(None).unwrap(), p.io);
+            p.release_here();
+            assert_eq!(sched_getaffinity(None).unwrap(), before);
+        })
+        .join()
+        .unwrap();
+    }
+}
