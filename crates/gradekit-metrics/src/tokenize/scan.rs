@@ -184,7 +184,10 @@ pub(crate) fn non_word_mask(w: u64) -> u64 {
     let gt = |x: u64, hi: u8| x.wrapping_add(LO * (0x7f - u64::from(hi)));
     let alpha = ge(l, b'a') & !gt(l, b'z');
     let digit = ge(w, b'0') & !gt(w, b'9');
-    let word = (alpha | digit | eq_mask(w, b'_')) & !w;
+    // `_`: for x < 0x80, `(x ^ 0x5f) + 0x7f` has bit 7 clear iff x is `_` (three operations,
+    // against `eq_mask`'s six; a byte ≥ 0x80 carries into the next, which only later flags see).
+    let underscore = !(w ^ (LO * 0x5f)).wrapping_add(LOW7);
+    let word = (alpha | digit | underscore) & !w;
     !word & HI
 }
 
