@@ -266,3 +266,46 @@ fn quote_and_period_corners_agree() {
         check(t).unwrap();
     }
 }
+
+/// An apostrophe that opens a word (`'Augsburg Confession'`, `('80s)`): every context before
+/// it, run after it and ending, against the exact port; the common ones take the fast path.
+#[test]
+fn opening_apostrophes_agree() {
+    let before = [
+        "", " ", "x ", "x  ", "x\n", "x\t", "(", "x (", "[", "{", "<", "x,", "x-", "x--", "\"",
+        "x \"", "'", "x'", "`", "x.", "x:", "x;", "x)", "3 ",
+    ];
+    let runs = [
+        "a", "ab", "abc", "Augsburg", "t", "tis", "Tis", "twas", "TWAS", "ta", "s", "sam", "S",
+        "re", "ve", "ll", "LL", "m", "d", "n", "nt", "em", "80s", "5", "_", "_a", "a_", "cannot",
+        "Cannot", "gonna", "bout", "n't", "ab's", "abn't", "ab'", "ab''", "a.b", "a-b", "ab.",
+    ];
+    let after = [
+        "", " ", "' ", "',", "'.", "' x", "'s x", ")", "),", ".", ". The", ",", ", x", "?", "\"",
+        "--", "-x", "'", "''", "' '", "n't x",
+    ];
+    let mut fused_any = 0;
+    for b in before {
+        for r in runs {
+            for a in after {
+                let t = format!("{b}'{r}{a}");
+                check(&t).unwrap();
+                let (sentences, fused) = fused_coverage(&t).unwrap();
+                fused_any += usize::from(sentences > 0 && fused == sentences);
+            }
+        }
+    }
+    assert!(fused_any > 1000, "{fused_any}");
+    for t in [
+        "The composition now known as the 'Augsburg Confession' was laid before the Diet.",
+        "students who enjoy gaming, 'anime', 'manga', and other aspects.",
+        "including local bands (early 80s), EP's ('80s), videos.",
+        "'Tis the season. 'twas the night.",
+    ] {
+        check(t).unwrap();
+    }
+    assert_eq!(
+        fused_coverage("The composition known as the 'Augsburg Confession' was laid."),
+        Some((1, 1))
+    );
+}

@@ -222,7 +222,8 @@ fn reference_pass<const K: usize, const S: usize, R: TokenSeq + ?Sized>(
     let mut prev = [(S - 2) as u32; K];
     let mut view = tokens.view();
     for j in 0..reference.count() {
-        let at = j as u32;
+        // The entry a new n-gram ending here gets (`tag + j`, its rank `j`).
+        let new_entry = tag + j as u32;
         let id = match view.intern(reference.key16_only(j, seed)) {
             Some(id) => id,
             None => {
@@ -238,10 +239,13 @@ fn reference_pass<const K: usize, const S: usize, R: TokenSeq + ?Sized>(
         let mut cur = [id; K];
         for n in 1..K {
             let e = entry::<S>(n, prev[n - 1], id);
-            let seen = table[e].wrapping_sub(tag);
-            let fresh = seen >= at;
-            let rank = select_unpredictable(fresh, at, seen);
-            table[e] = tag + rank;
+            // An entry of this call holds `tag + rank` with rank < j; anything below `tag` is
+            // an earlier call's (or 0): the n-gram is new. Not written as `min(seen, j)`: the
+            // compiler turns that min into a branch, which mispredicts on repetitive text.
+            let raw = table[e];
+            let v = select_unpredictable(raw < tag, new_entry, raw);
+            table[e] = v;
+            let rank = v - tag;
             count[counter::<S>(n, rank)] += 1;
             cur[n] = rank;
         }

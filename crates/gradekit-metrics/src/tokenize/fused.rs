@@ -43,6 +43,9 @@
 //!   padding is done). An apostrophe right after a `\w` byte of a word without a clitic, where
 //!   a clitic could end (`jurors' verdict`, `Jones'.`), is a token of its own (PUNCTUATION 8
 //!   `([^'])' `, or ENDING_QUOTES 5's bare `'` once later padding has put the space there).
+//!   An apostrophe that opens a word (after the start, whitespace or an opening bracket, before
+//!   a `\w` run of two or more bytes not starting with `t`/`T`) stays the word's first
+//!   character (`'Augsburg Confession'` is `'Augsburg Confession '`).
 //!   Every other apostrophe (quotes, `'tis`, `d'ye`, `rock'n'roll`) goes to the port; so do the CONTRACTIONS2 words (`cannot`, `gimme`, `gonna`, `gotta`, `lemme`,
 //!   `wanna` as a whole `\w` run, in any case).
 //! * everything else printable (`\w`, `/ + = ~ ^ | \` and the like) stays inside its word.
@@ -172,6 +175,20 @@ fn clitic_after(s: &[u8], i: usize) -> Option<usize> {
     }
 }
 
+/// Whether the apostrophe at `s[i]`, which starts a word, stays the first character of that
+/// word: it follows the sentence start, whitespace or an opening bracket and precedes a `\w`
+/// run of at least two bytes not starting with `t`/`T`. NLTK's only rules for such a quote are
+/// STARTING_QUOTES 5, `'(?!re|ve|ll|m|t|s|d|n)(\w)\b` (a one-byte run: refused here), and
+/// CONTRACTIONS3's ` 'tis`/` 'twas` (refused here by their `t`); ENDING_QUOTES 5/6 need a
+/// non-space before the quote, and every bracket before it has been padded with a space by
+/// then. The word then goes on as any other (`'anime',` is `'anime ' ,`).
+#[inline]
+fn opening_apostrophe(s: &[u8], i: usize) -> bool {
+    let after_gap = i == 0 || matches!(s[i - 1], b'(' | b'[' | b'{' | b'<') || is_space(s[i - 1]);
+    let run = word_run_end(s, i + 1) - (i + 1);
+    after_gap && run >= 2 && !matches!(s[i + 1], b't' | b'T')
+}
+
 /// Whether the character at `i` is split off as (the start of) a token of its own, i.e.
 /// padded with a space on its left — what must follow a clitic.
 #[inline]
@@ -261,6 +278,18 @@ fn scan(s: &[u8], base: usize, out: &mut Tokens) -> Result<(), Unsupported> {
                     i = j + 1;
                     continue;
                 }
+                // "word, word": what the COMMA arm (a `,` before a space is a token of its
+                // own), the SPACE arm and this arm would do.
+                if j + 2 < n
+                    && s[j] == b','
+                    && s[j + 1] == b' '
+                    && CLASS[usize::from(s[j + 2])] == WORD
+                {
+                    end_word!(j);
+                    tok!(j, j + 1);
+                    i = j + 2;
+                    continue;
+                }
                 i = j;
                 break;
             },
@@ -332,9 +361,18 @@ fn scan(s: &[u8], base: usize, out: &mut Tokens) -> Result<(), Unsupported> {
                 }
             }
             APOS => {
+                if start == NONE {
+                    // An opening quote (`'Augsburg Confession'`) stays at the start of its word.
+                    if opening_apostrophe(s, i) {
+                        start = i;
+                        i += 1;
+                        continue;
+                    }
+                    return Err(Unsupported);
+                }
                 // A clitic of the word being built: `X's` (at least one character before the
                 // apostrophe) or `Xn't` (at least one before the `n`).
-                if start == NONE || split != NONE {
+                if split != NONE {
                     return Err(Unsupported);
                 }
                 if CLASS[usize::from(s[i - 1])] == WORD && splits_at(s, i + 1) {

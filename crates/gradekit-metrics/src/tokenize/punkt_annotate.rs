@@ -331,8 +331,9 @@ pub(crate) fn quick_sentbreak(ctx: &[u8]) -> Option<bool> {
         return None;
     }
     // `tok[:-1].lower()` and its part after the last '-'.
+    // (Without a hyphen that part is the whole type: one look-up, not the same one twice.)
     let after_hyphen = typ.rsplit(|&b| b == b'-').next().unwrap_or(typ);
-    if !p.is_abbrev(typ) && !p.is_abbrev(after_hyphen) {
+    if !p.is_abbrev(typ) && (after_hyphen.len() == typ.len() || !p.is_abbrev(after_hyphen)) {
         return Some(true);
     }
     let mut next_typ = [0u8; MAX];
