@@ -11,7 +11,10 @@
 //! `taskset` or a container set it), when it may use two or more: this thread keeps the one
 //! it is on, the I/O thread takes another. A thread started later by either (the writer, when
 //! it splits off) may use them all again, and the calling thread gets its whole set back
-//! when the stages end. Elsewhere than Linux, nothing is pinned.
+//! when the stages end. Elsewhere than Linux, nothing is pinned; nor on a busy machine (more
+//! threads running at the start than leave two of the process's CPUs free: `/proc/loadavg`'s
+//! running count): a pinned thread cannot move off a CPU that other work holds, and the
+//! scheduler places threads better than a fixed choice there.
 
 /// The CPUs of the two threads, and the whole set the process may use.
 pub(super) struct Pinning {
@@ -28,10 +31,24 @@ impl Pinning {
     /// Two CPUs of this thread's affinity, the one it runs on first; `None` when it may use
     /// only one (or the affinity cannot be read).
     pub(super) fn choose() -> Option<Pinning> {
-        use rustix::thread::{sched_getaffinity, sched_getcpu, CpuSet};
+        use rustix::thread::{sched_getaffinity, sched_getcpu};
         let all = sched_getaffinity(None).ok()?;
+        // Running now, this thread included (unknown: taken as idle).
+        let running = std::fs::read_to_string("/proc/loadavg")
+            .ok()
+            .and_then(|l| running(&l))
+            .unwrap_or(1);
+        Pinning::pick(all, sched_getcpu(), running)
+    }
+
+    /// The CPUs for a thread on CPU `here` that may use `all`, with `running` threads running
+    /// (itself included): `None` unless two CPUs of `all` are free.
+    fn pick(all: rustix::thread::CpuSet, here: usize, running: u32) -> Option<Pinning> {
+        use rustix::thread::CpuSet;
+        if running.saturating_add(1) > all.count() {
+            return None;
+        }
         let allowed = |c: usize| c < CpuSet::MAX_CPU && all.is_set(c);
-        let here = sched_getcpu();
         let first = match allowed(here) {
             true => here,
             false => (0..CpuSet::MAX_CPU).find(|&c| allowed(c))?,
@@ -65,6 +82,13 @@ impl Pinning {
     }
 }
 
+/// The threads running now, of a `/proc/loadavg` line (`0.52 1.03 2.50 2/345 6789`: 2).
+#[cfg(target_os = "linux")]
+fn running(line: &str) -> Option<u32> {
+    let field = line.split_ascii_whitespace().nth(3)?;
+    field.split('/').next()?.parse().ok()
+}
+
 #[cfg(not(target_os = "linux"))]
 impl Pinning {
     pub(super) fn choose() -> Option<Pinning> {
@@ -85,12 +109,25 @@ mod tests {
     #[test]
     fn the_threads_get_two_cpus_of_the_set_and_get_it_back() {
         use rustix::thread::{sched_getaffinity, CpuSet};
+        assert_eq!(running("0.52 1.03 2.50 2/345 6789\n"), Some(2));
+        assert_eq!(running(""), None);
+        assert_eq!(running("1 2 3 x/4 5"), None);
+        let set = |cpus: &[usize]| {
+            let mut s = CpuSet::new();
+            cpus.iter().for_each(|&c| s.set(c));
+            s
+        };
+        let cpu = |s: &CpuSet| (0..CpuSet::MAX_CPU).find(|&c| s.is_set(c)).unwrap();
+        let two = |p: Option<Pinning>| p.map(|p| (cpu(&p.grading), cpu(&p.io)));
+        assert_eq!(two(Pinning::pick(set(&[0, 1]), 1, 1)), Some((1, 0)));
+        assert_eq!(two(Pinning::pick(set(&[2, 5, 7]), 0, 2)), Some((2, 5)));
+        assert_eq!(two(Pinning::pick(set(&[0, 1]), 0, 2)), None, "busy");
+        assert_eq!(two(Pinning::pick(set(&[3]), 3, 1)), None, "one CPU");
         let before = sched_getaffinity(None).unwrap();
-        let Some(p) = Pinning::choose() else {
+        let Some(p) = Pinning::pick(before, rustix::thread::sched_getcpu(), 1) else {
             assert!(before.count() < 2);
             return;
         };
-        let cpu = |s: &CpuSet| (0..CpuSet::MAX_CPU).find(|&c| s.is_set(c)).unwrap();
         assert_eq!((p.grading.count(), p.io.count()), (1, 1));
         assert_ne!(cpu(&p.grading), cpu(&p.io));
         assert!(before.is_set(cpu(&p.grading)) && before.is_set(cpu(&p.io)));
