@@ -311,7 +311,7 @@ pub fn main(a: Args) -> Result<ExitCode> {
         collector: a.report.as_ref().map(|_| report::Collector::new()),
         rows_here: stages == Stages::OneIo,
         plan_here: None,
-        spin: false,
+        pinning: None,
     };
     let (done_ok, summary, bar) = match stages {
         Stages::Inline => grading.inline(source, sink)?,

@@ -15,9 +15,23 @@
 //! threads running at the start than leave two of the process's CPUs free: `/proc/loadavg`'s
 //! running count): a pinned thread cannot move off a CPU that other work holds, and the
 //! scheduler places threads better than a fixed choice there.
+//!
+//! Pinning is for the start of a run only ([`PIN_FOR`]): after it each thread takes its whole
+//! set back (and stops polling, see `spin`). A short run — the case the pinning is for — ends
+//! inside it; a long one is left to the scheduler, which balances it over time and moves it
+//! off a CPU that other work takes later (several `score` runs started at once, a trainer
+//! that starts its own threads). The I/O thread's CPU is the next one of the set after the
+//! grading thread's, not a fixed one, so runs started at once on different CPUs do not all
+//! send their I/O threads to the same CPU.
+
+/// How long the two threads stay pinned, from the start of the stages.
+pub(super) const PIN_FOR: std::time::Duration = std::time::Duration::from_millis(200);
 
 /// The CPUs of the two threads, and the whole set the process may use.
 pub(super) struct Pinning {
+    /// When the threads take their whole set back.
+    #[cfg(target_os = "linux")]
+    until: std::time::Instant,
     #[cfg(target_os = "linux")]
     grading: rustix::thread::CpuSet,
     #[cfg(target_os = "linux")]
@@ -53,13 +67,17 @@ impl Pinning {
             true => here,
             false => (0..CpuSet::MAX_CPU).find(|&c| allowed(c))?,
         };
-        let second = (0..CpuSet::MAX_CPU).find(|&c| c != first && allowed(c))?;
+        // The next CPU of the set after `first`, wrapping around.
+        let second = (first + 1..CpuSet::MAX_CPU)
+            .chain(0..first)
+            .find(|&c| allowed(c))?;
         let one = |c: usize| {
             let mut s = CpuSet::new();
             s.set(c);
             s
         };
         Some(Pinning {
+            until: std::time::Instant::now() + PIN_FOR,
             grading: one(first),
             io: one(second),
             all,
@@ -80,6 +98,11 @@ impl Pinning {
     pub(super) fn release_here(&self) {
         let _ = rustix::thread::sched_setaffinity(None, &self.all);
     }
+
+    /// The pinning's time ([`PIN_FOR`]) is over.
+    pub(super) fn expired(&self) -> bool {
+        std::time::Instant::now() >= self.until
+    }
 }
 
 /// The threads running now, of a `/proc/loadavg` line (`0.52 1.03 2.50 2/345 6789`: 2).
@@ -97,6 +120,9 @@ impl Pinning {
     pub(super) fn grading_here(&self) {}
     pub(super) fn io_here(&self) {}
     pub(super) fn release_here(&self) {}
+    pub(super) fn expired(&self) -> bool {
+        true
+    }
 }
 
 #[cfg(all(test, target_os = "linux"))]
@@ -121,6 +147,10 @@ mod tests {
         let two = |p: Option<Pinning>| p.map(|p| (cpu(&p.grading), cpu(&p.io)));
         assert_eq!(two(Pinning::pick(set(&[0, 1]), 1, 1)), Some((1, 0)));
         assert_eq!(two(Pinning::pick(set(&[2, 5, 7]), 0, 2)), Some((2, 5)));
+        // The I/O thread's CPU follows the grading thread's, wrapping around the set.
+        assert_eq!(two(Pinning::pick(set(&[0, 1, 2, 3]), 2, 1)), Some((2, 3)));
+        assert_eq!(two(Pinning::pick(set(&[0, 1, 2, 3]), 3, 1)), Some((3, 0)));
+        assert_eq!(two(Pinning::pick(set(&[1, 4, 6]), 4, 1)), Some((4, 6)));
         assert_eq!(two(Pinning::pick(set(&[0, 1]), 0, 2)), None, "busy");
         assert_eq!(two(Pinning::pick(set(&[3]), 3, 1)), None, "one CPU");
         let before = sched_getaffinity(None).unwrap();
@@ -130,6 +160,7 @@ mod tests {
         };
         assert_eq!((p.grading.count(), p.io.count()), (1, 1));
         assert_ne!(cpu(&p.grading), cpu(&p.io));
+        assert!(!p.expired(), "pinned for {PIN_FOR:?} from the choice");
         assert!(before.is_set(cpu(&p.grading)) && before.is_set(cpu(&p.io)));
         std::thread::spawn(move || {
             p.io_here();

@@ -36,6 +36,11 @@ impl Waiter {
         Waiter { on, long: false }
     }
 
+    /// Polls no more: the thread no longer has a CPU of its own.
+    pub(super) fn stop(&mut self) {
+        self.on = false;
+    }
+
     fn budget(&self) -> Duration {
         match self.on && !self.long {
             true => SPIN,
@@ -159,5 +164,12 @@ mod tests {
         late.join().unwrap();
         assert!(w.recv(&rx).is_err(), "the sender is gone");
         assert!(!Waiter::new(false).on);
+        let mut w = Waiter::new(true);
+        w.stop();
+        assert_eq!(
+            w.budget(),
+            Duration::ZERO,
+            "a stopped waiter blocks at once"
+        );
     }
 }

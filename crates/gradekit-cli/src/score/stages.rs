@@ -127,9 +127,9 @@ pub(super) struct Grading<'g> {
     /// With one I/O thread: raised while this thread waits for chunks, so that the reader
     /// leaves the next chunk's planning to it (see [`read::Source::plan_elsewhere`]).
     pub(super) plan_here: Option<Arc<std::sync::atomic::AtomicBool>>,
-    /// Waits poll a little before they sleep (this thread and the I/O thread each have a CPU
-    /// of their own: see `spin`).
-    pub(super) spin: bool,
+    /// This thread and the I/O thread each have a CPU of their own for the start of the run
+    /// (see `pin`); meanwhile waits poll a little before they sleep (see `spin`).
+    pub(super) pinning: Option<Arc<pin::Pinning>>,
 }
 
 /// What a run of the stages ends with: whether every line was read, the summary, the bar.
@@ -186,8 +186,14 @@ impl Grading<'_> {
         tx: mpsc::SyncSender<(Batch, ChunkEnd)>,
         idle: Option<&AtomicU64>,
     ) -> bool {
-        let (mut recv, mut send) = (spin::Waiter::new(self.spin), spin::Waiter::new(self.spin));
+        let pinned = self.pinning.is_some();
+        let (mut recv, mut send) = (spin::Waiter::new(pinned), spin::Waiter::new(pinned));
         loop {
+            if let Some(p) = self.pinning.take_if(|p| p.expired()) {
+                p.release_here();
+                recv.stop();
+                send.stop();
+            }
             let waiting = idle.map(|_| Instant::now());
             let Ok(chunk) = recv.recv(&rx) else { break };
             let mut starved = false;
@@ -256,8 +262,8 @@ impl Grading<'_> {
         if let Some(p) = &pinning {
             p.grading_here();
         }
-        let io_pinning = pinning.clone();
-        self.spin = pinning.is_some();
+        let mut io_pinning = pinning.clone();
+        self.pinning = pinning;
         let plan_here = Arc::new(std::sync::atomic::AtomicBool::new(false));
         source.plan_elsewhere(Arc::clone(&plan_here));
         self.plan_here = Some(plan_here);
@@ -284,6 +290,10 @@ impl Grading<'_> {
             let mut split = false;
             let mut waiter = spin::Waiter::new(io_pinning.is_some());
             while !split {
+                if let Some(p) = io_pinning.take_if(|p| p.expired()) {
+                    p.release_here();
+                    waiter.stop();
+                }
                 while let Ok(g) = wrx.try_recv() {
                     graded.push_back(g);
                 }
@@ -330,11 +340,12 @@ impl Grading<'_> {
             for s in io.spares.drain(..) {
                 let _ = spare_tx.try_send(s);
             }
+            // Three threads from here on, on two CPUs or more: this one (reading) and the
+            // writer it starts (which inherits this one's set) may run on any of them.
+            if let Some(p) = io_pinning.take() {
+                p.release_here();
+            }
             let writer = std::thread::spawn(move || {
-                // A third thread: it may run on any CPU (it inherited this one's).
-                if let Some(p) = &io_pinning {
-                    p.release_here();
-                }
                 for (batch, end) in graded.into_iter().chain(wrx) {
                     let _ = spare_tx.try_send(sink.write(batch, end)?);
                 }
@@ -347,8 +358,8 @@ impl Grading<'_> {
                 .map_err(|_| anyhow::anyhow!("the output writer thread failed"))?
         });
         let ok = self.serve(rx, wtx, Some(&idle));
-        let joined = spin::join(io, self.spin);
-        if let Some(p) = &pinning {
+        let joined = spin::join(io, self.pinning.is_some());
+        if let Some(p) = self.pinning.take() {
             p.release_here();
         }
         let (summary, bar) =
