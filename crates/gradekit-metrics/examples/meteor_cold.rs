@@ -18,7 +18,7 @@ mod common;
 
 use std::time::Instant;
 
-use common::{pairs_path, read_pairs};
+use common::{count_arg, median, pairs_path, read_pairs};
 use gradekit_metrics::{score, Metric};
 
 /// Wall µs per pair of one pass over `pairs`, and the score sum.
@@ -32,20 +32,11 @@ fn pass(metric: Metric, pairs: &[(String, String)]) -> Result<(f64, f64), String
     Ok((seconds / pairs.len().max(1) as f64 * 1e6, sum))
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
-}
-
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
     let path = pairs_path(&args);
-    let n: usize = args
-        .get(2)
-        .map(|s| s.parse())
-        .transpose()?
-        .unwrap_or(10_000);
-    let rounds: usize = args.get(3).map(|s| s.parse()).transpose()?.unwrap_or(15);
+    let n = count_arg(&args, 2, 10_000)?;
+    let rounds = count_arg(&args, 3, 15)?;
     let pairs = read_pairs(&path, n)?;
     // Another metric as a control (what a fresh thread costs any metric: allocator arena,
     // tokenizer buffers).

@@ -16,7 +16,7 @@ mod common;
 use std::hint::black_box;
 use std::time::Instant;
 
-use common::{pairs_path, read_pairs};
+use common::{count_arg, pairs_path, read_pairs};
 use gradekit_metrics::{score, Metric};
 
 /// Wall seconds of the first pass and of each later pass (max over threads, per pass).
@@ -64,17 +64,8 @@ fn run(pairs: &[(String, String)], metric: Metric, threads: usize, passes: usize
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
     let path = pairs_path(&args);
-    let n: usize = args
-        .get(2)
-        .map(|s| s.parse())
-        .transpose()?
-        .unwrap_or(10_000);
-    let passes: usize = args
-        .get(3)
-        .map(|s| s.parse())
-        .transpose()?
-        .unwrap_or(5)
-        .max(2);
+    let n = count_arg(&args, 2, 10_000)?;
+    let passes = count_arg(&args, 3, 5)?.max(2);
     let pairs = read_pairs(&path, n)?;
     // One-time global data (Punkt) loaded before timing: this pair reaches the synonym stage
     // ("sat" and "sit" meet through WordNet).

@@ -12,7 +12,7 @@ mod common;
 use std::hint::black_box;
 use std::time::Instant;
 
-use common::{pairs_path, read_pairs};
+use common::{count_arg, median, pairs_path, read_pairs};
 use gradekit_metrics::{score, Metric};
 
 /// Nanoseconds per pair of one pass over `pairs`, and the score sum.
@@ -28,20 +28,11 @@ fn pass(pairs: &[(String, String)]) -> (f64, f64) {
     )
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
-}
-
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
     let path = pairs_path(&args);
-    let n: usize = args
-        .get(2)
-        .map(|s| s.parse())
-        .transpose()?
-        .unwrap_or(10_000);
-    let rounds: usize = args.get(3).map(|s| s.parse()).transpose()?.unwrap_or(21);
+    let n = count_arg(&args, 2, 10_000)?;
+    let rounds = count_arg(&args, 3, 21)?;
     let pairs = read_pairs(&path, n)?;
     let (mut cold, mut warm) = (Vec::new(), Vec::new());
     let mut sums = (0.0, 0.0);

@@ -22,6 +22,25 @@ pub fn pairs_path(args: &[String]) -> String {
     })
 }
 
+/// The numeric command-line argument at `index`, or `default` when it is absent.
+pub fn count_arg(
+    args: &[String],
+    index: usize,
+    default: usize,
+) -> Result<usize, Box<dyn std::error::Error>> {
+    Ok(args
+        .get(index)
+        .map(|s| s.parse())
+        .transpose()?
+        .unwrap_or(default))
+}
+
+/// The median of `v` (the upper one of an even count; NaN when empty).
+pub fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
 /// The first `n` (model_sample, item.reference) pairs of a benchmark JSONL file.
 pub fn read_pairs(
     path: &str,
