@@ -80,6 +80,7 @@
 //! pass-by-pass port) against the one-pass NIST tokenizer (`tests/tokenize_random.rs`).
 
 mod ascii;
+mod bits;
 mod fused;
 mod nist;
 mod punkt;
@@ -161,6 +162,8 @@ pub fn sent_tokenize(text: &str) -> Option<Vec<&str>> {
 struct Workspace {
     punkt: punkt::Scratch,
     treebank: treebank::Scratch,
+    /// Byte-class maps of the text (the fused scan's runs of words and spaces).
+    bits: bits::ByteBits,
     spans: Vec<(usize, usize)>,
     tokens: Tokens,
     /// Set while [`word_tokenize_exact`] runs: skip the fused fast path.
@@ -194,12 +197,16 @@ fn ascii_word_tokenize(text: &str, ws: &mut Workspace, out: &mut Tokens) {
     ws.punkt.exact = ws.exact_only.is_some();
     punkt::sentence_spans(bytes, &mut ws.punkt, &mut spans);
     // The text is copied into `out` once; fused sentences record ranges of that copy.
-    let base = (ws.exact_only.is_none() && !spans.is_empty()).then(|| out.push_source(text));
+    let base = (ws.exact_only.is_none() && !spans.is_empty()).then(|| {
+        ws.bits.build(bytes);
+        out.push_source(text)
+    });
     for &(a, b) in &spans {
         let a = a.min(text.len());
         let b = b.clamp(a, text.len());
-        let fast = base
-            .is_some_and(|base| fused::tokenize_sentence_at(&bytes[a..b], base + a, out).is_ok());
+        let fast = base.is_some_and(|base| {
+            fused::tokenize_sentence_at(&bytes[a..b], &ws.bits, a, base + a, out).is_ok()
+        });
         if !fast {
             treebank::tokenize_sentence(&bytes[a..b], &mut ws.treebank, out);
         }
