@@ -51,7 +51,8 @@
 //! * everything else printable (`\w`, `/ + = ~ ^ | \` and the like) stays inside its word.
 
 use super::ascii::is_space;
-use super::bits::{window, ByteBits};
+use super::bits::{ByteBits, COMMA as COMMA_BIT, INITIAL as INITIAL_BIT};
+use super::bits::{SPACE as SPACE_BIT, WORD as WORD_BIT};
 use super::scan::word_run_end;
 use super::tokens::Tokens;
 
@@ -259,23 +260,17 @@ fn word_space_runs(
     let n = s.len();
     loop {
         let avail = n - p;
-        let valid = if avail >= 64 {
-            u64::MAX
-        } else {
-            (1u64 << avail) - 1
-        };
-        let w = window(&bits.word, off + p) & valid;
-        let sp = window(&bits.space, off + p) & valid;
+        // The bytes of the window that are in the sentence (`avail` ≥ 1: `s[p]` is a word byte).
+        let valid = u64::MAX >> (64 - avail.min(64));
+        let [w, sp, cm, initial] =
+            bits.windows([WORD_BIT, SPACE_BIT, COMMA_BIT, INITIAL_BIT], off + p);
+        let (w, sp) = (w & valid, sp & valid);
         // A comma followed by a space is a token of its own (the COMMA arm).
-        let cm = window(&bits.comma, off + p) & (sp >> 1);
+        let cm = cm & (sp >> 1);
         // Bytes before `stop` are words, spaces and such commas (`stop` ≤ `avail`: past the
         // sentence nothing is either).
         let stop = (!(w | sp | cm)).trailing_zeros();
-        let below = if stop >= 64 {
-            u64::MAX
-        } else {
-            (1u64 << stop) - 1
-        };
+        let below = u64::MAX.checked_shr(64 - stop).unwrap_or(0);
         // Tokens end at a word byte followed by a space or such a comma (which lies before
         // `stop`: the byte at `stop` is none of them), and at each comma; they start at the
         // first byte of a word (`s[p]`, a word byte, starts one) and at each comma. Tokens do
@@ -285,18 +280,16 @@ fn word_space_runs(
         if ends == 0 {
             return Ok(p);
         }
-        // The complete tokens are the first `ends.count_ones()` starts: drop the last start if
-        // its word is not complete (it reaches `stop`).
-        let complete = if starts.count_ones() > ends.count_ones() {
-            starts & !(1u64 << (63 - starts.leading_zeros()))
-        } else {
-            starts
-        };
+        // The complete tokens are the first `ends.count_ones()` starts: only the last start's
+        // word can be incomplete (it reaches `stop`), and it is when no end lies at or above it.
+        let last = 1u64 << (63 - starts.leading_zeros());
+        let complete = starts
+            & !(last & u64::from(starts.leading_zeros() < ends.leading_zeros()).wrapping_neg());
         // CONTRACTIONS2 candidates: complete words of five or six `\w` bytes starting with
         // `c g l w` (either case); each is tested exactly (rare: `could`, `going`…). A comma
         // start fails the test (a space follows it).
         let five = complete & (w >> 1) & (w >> 2) & (w >> 3) & (w >> 4);
-        let mut candidates = five & !((w >> 5) & (w >> 6)) & window(&bits.initial, off + p) & valid;
+        let mut candidates = five & !((w >> 5) & (w >> 6)) & initial;
         while candidates != 0 {
             let a = p + candidates.trailing_zeros() as usize;
             candidates &= candidates.wrapping_sub(1);

@@ -147,7 +147,7 @@ pub fn sent_tokenize(text: &str) -> Option<Vec<&str>> {
         return None;
     }
     let mut spans = Vec::new();
-    with_workspace(|ws| punkt::sentence_spans(text.as_bytes(), &mut ws.punkt, &mut spans));
+    with_workspace(|ws| punkt::sentence_spans(text.as_bytes(), None, &mut ws.punkt, &mut spans));
     Some(
         spans
             .into_iter()
@@ -195,12 +195,14 @@ fn ascii_word_tokenize(text: &str, ws: &mut Workspace, out: &mut Tokens) {
     spans.clear();
     let bytes = text.as_bytes();
     ws.punkt.exact = ws.exact_only.is_some();
-    punkt::sentence_spans(bytes, &mut ws.punkt, &mut spans);
-    // The text is copied into `out` once; fused sentences record ranges of that copy.
-    let base = (ws.exact_only.is_none() && !spans.is_empty()).then(|| {
+    // Byte-class maps of the text: Punkt's marks and the fused scan's runs of words.
+    let fast = ws.exact_only.is_none();
+    if fast {
         ws.bits.build(bytes);
-        out.push_source(text)
-    });
+    }
+    punkt::sentence_spans(bytes, fast.then_some(&ws.bits), &mut ws.punkt, &mut spans);
+    // The text is copied into `out` once; fused sentences record ranges of that copy.
+    let base = (fast && !spans.is_empty()).then(|| out.push_source(text));
     for &(a, b) in &spans {
         let a = a.min(text.len());
         let b = b.clamp(a, text.len());
@@ -223,7 +225,7 @@ pub fn fused_coverage(text: &str) -> Option<(usize, usize)> {
     }
     let mut spans = Vec::new();
     let mut out = Tokens::new();
-    with_workspace(|ws| punkt::sentence_spans(text.as_bytes(), &mut ws.punkt, &mut spans));
+    with_workspace(|ws| punkt::sentence_spans(text.as_bytes(), None, &mut ws.punkt, &mut spans));
     let fused = spans
         .iter()
         .filter(|&&(a, b)| {
