@@ -317,7 +317,45 @@ fn word_space_runs(
     }
 }
 
+/// The scan of one sentence. Where the CPU has POPCNT, BMI1 and LZCNT (detected at run time,
+/// cached by std), the same code compiled for them: the bit counts and scans of
+/// [`word_space_runs`] are then one instruction each (a software population count is ~15, and
+/// `trailing_zeros` without BMI1 needs a zero test): −8 % instructions per ASCII text
+/// (callgrind, bench texts).
 fn scan(
+    s: &[u8],
+    bits: &ByteBits,
+    off: usize,
+    base: usize,
+    out: &mut Tokens,
+) -> Result<(), Unsupported> {
+    #[cfg(target_arch = "x86_64")]
+    if std::is_x86_feature_detected!("popcnt")
+        && std::is_x86_feature_detected!("bmi1")
+        && std::is_x86_feature_detected!("lzcnt")
+    {
+        #[allow(unsafe_code)]
+        // SAFETY: POPCNT, BMI1 and LZCNT were just detected on this CPU.
+        return unsafe { scan_bit_ops(s, bits, off, base, out) };
+    }
+    scan_with(s, bits, off, base, out)
+}
+
+/// [`scan_with`] compiled for POPCNT, BMI1 and LZCNT.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "popcnt,bmi1,lzcnt")]
+fn scan_bit_ops(
+    s: &[u8],
+    bits: &ByteBits,
+    off: usize,
+    base: usize,
+    out: &mut Tokens,
+) -> Result<(), Unsupported> {
+    scan_with(s, bits, off, base, out)
+}
+
+#[inline(always)]
+fn scan_with(
     s: &[u8],
     bits: &ByteBits,
     off: usize,
