@@ -19,28 +19,27 @@ pub(super) const NONE: u32 = u32::MAX;
 #[derive(Debug, Default)]
 pub(super) struct StrTable {
     seed: Seed,
-    /// `(hash tag << 32) | id`, or [`EMPTY`]: a probe compares the tag before it touches
-    /// the entry (the cross-call caches grow large, so every extra line read is a likely
-    /// cache miss).
+    /// `(hash tag << 32) | (id + 1)`, or 0 (empty): a probe compares the tag before it
+    /// touches the entry (the cross-call caches grow large, so every extra line read is a
+    /// likely cache miss). Empty is 0 so a grown slot array is zeroed memory (fresh pages,
+    /// not written twice).
     slots: Vec<u64>,
-    /// Per id, in one place: the key's hash, its first-8-byte word and its range in `arena`.
+    /// Per id, in one place (24 bytes): the key's first-8-byte word, its range in `arena`
+    /// and the caller's value. (The hash is not kept: the slot's tag filters, and growing
+    /// rehashes the text.)
     entries: Vec<Entry>,
     arena: String,
 }
 
 #[derive(Debug, Clone, Copy)]
 struct Entry {
-    hash: u64,
     word: u64,
     start: usize,
-    end: usize,
+    len: u32,
     /// The caller's value for this key ([`StrTable::set_value`]), kept in the entry the
     /// probe has just read.
     value: u32,
 }
-
-/// An empty slot (no id reaches `u32::MAX`: ids are below half the slot count).
-const EMPTY: u64 = u64::MAX;
 
 #[inline(always)]
 fn tag(hash: u64) -> u64 {
@@ -52,7 +51,7 @@ impl StrTable {
     pub(super) fn reset(&mut self, expected: usize) {
         let cap = expected.saturating_mul(2).next_power_of_two().max(16);
         self.slots.clear();
-        self.slots.resize(cap, EMPTY);
+        self.slots.resize(cap, 0);
         self.entries.clear();
         self.arena.clear();
     }
@@ -66,10 +65,17 @@ impl StrTable {
         self.entries.len()
     }
 
-    /// The key of `id` (an id this table returned since the last reset).
+    /// The text of an entry (empty if out of range, which no entry is).
+    #[inline(always)]
+    fn text(&self, e: &Entry) -> &str {
+        self.arena
+            .get(e.start..e.start + e.len as usize)
+            .unwrap_or_default()
+    }
+
+    /// The key of `id` (an id this table returned since the last reset; empty otherwise).
     pub(super) fn get(&self, id: u32) -> &str {
-        let e = self.entries[id as usize];
-        &self.arena[e.start..e.end]
+        self.entries.get(id as usize).map_or("", |e| self.text(e))
     }
 
     /// The value stored for `id` ([`NONE`] until set).
@@ -93,18 +99,18 @@ impl StrTable {
         let n = key.len();
         loop {
             let s = self.slots[i];
-            if s == EMPTY {
+            if s == 0 {
                 return Err(i);
             }
             if s >> 32 == tag(k.hash) {
-                let id = s as u32;
-                let e = self.entries[id as usize];
-                if e.hash == k.hash
-                    && e.word == k.word
-                    && e.end - e.start == n
-                    && (n <= 8 || &self.arena.as_bytes()[e.start..e.end] == key.as_bytes())
-                {
-                    return Ok(id);
+                let id = (s as u32).wrapping_sub(1);
+                if let Some(e) = self.entries.get(id as usize) {
+                    if e.word == k.word
+                        && e.len as usize == n
+                        && (n <= 8 || self.text(e).as_bytes() == key.as_bytes())
+                    {
+                        return Ok(id);
+                    }
                 }
             }
             i = (i + 1) & mask;
@@ -133,13 +139,13 @@ impl StrTable {
                 let start = self.arena.len();
                 self.arena.push_str(key);
                 self.entries.push(Entry {
-                    hash: k.hash,
                     word: k.word,
                     start,
-                    end: self.arena.len(),
+                    // Saturated: a key of 4 GiB or more never compares equal to another.
+                    len: u32::try_from(key.len()).unwrap_or(u32::MAX),
                     value: NONE,
                 });
-                self.slots[slot] = (tag(k.hash) << 32) | u64::from(id);
+                self.slots[slot] = (tag(k.hash) << 32) | u64::from(id.wrapping_add(1));
                 if self.entries.len() * 2 > self.slots.len() {
                     self.grow();
                 }
@@ -150,15 +156,15 @@ impl StrTable {
 
     fn grow(&mut self) {
         let cap = self.slots.len() * 2;
-        self.slots.clear();
-        self.slots.resize(cap, EMPTY);
+        self.slots = vec![0; cap];
         let mask = cap - 1;
         for (id, e) in self.entries.iter().enumerate() {
-            let mut i = (e.hash as usize) & mask;
-            while self.slots[i] != EMPTY {
+            let hash = self.seed.key(self.text(e).as_bytes()).hash;
+            let mut i = (hash as usize) & mask;
+            while self.slots[i] != 0 {
                 i = (i + 1) & mask;
             }
-            self.slots[i] = (tag(e.hash) << 32) | id as u64;
+            self.slots[i] = (tag(hash) << 32) | (id as u64 + 1);
         }
     }
 }
