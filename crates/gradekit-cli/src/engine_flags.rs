@@ -124,6 +124,34 @@ impl<E: EdgeKind> clap::FromArgMatches for EngineFlags<E> {
 }
 
 impl<E: EdgeKind> EngineFlags<E> {
+    /// The option of command `E` named by the long flag `--{flag}`, with its place among the
+    /// options `E` offers.
+    pub(crate) fn offered_flag(flag: &str) -> Option<(usize, &'static OptionDef)> {
+        offered::<E>().enumerate().find(|(_, d)| d.flag == flag)
+    }
+
+    /// The flags that the values given (each with its option's place, from
+    /// [`Self::offered_flag`]) make, set in the order clap's parse sets them; `None` where
+    /// clap would refuse one (a value not among its choices, one the spec refuses).
+    pub(crate) fn from_values(mut values: Vec<(usize, String)>) -> Option<Self> {
+        values.sort_by_key(|(i, _)| *i);
+        let mut flags = EngineFlags {
+            spec: EngineSpec::default(),
+            edge: PhantomData,
+        };
+        let defs: Vec<&'static OptionDef> = offered::<E>().collect();
+        for (i, v) in values {
+            let def = defs.get(i)?;
+            if let ValueKind::Choice(names) = def.kind {
+                if !names.contains(&v.as_str()) {
+                    return None;
+                }
+            }
+            flags.spec.set(def.name, OptionValue::Text(v)).ok()?;
+        }
+        Some(flags)
+    }
+
     /// The engine options these flags describe (warnings about adjusted values on stderr).
     pub fn to_options(&self) -> Result<EngineOptions> {
         for (option, message) in self.spec.warnings() {

@@ -21,7 +21,12 @@ mod lint;
 mod run;
 mod score;
 mod serve;
+#[cfg(target_os = "linux")]
+mod start;
 mod validate;
+
+#[cfg(target_os = "linux")]
+pub use start::main_without_runtime;
 
 /// For the fuzz target (`fuzz/fuzz_targets/score_line.rs`): reads one `score` input line the
 /// way `score` does and grades it with `grader`, writing its output row; true when it graded.
@@ -90,14 +95,20 @@ enum ScoreOnly {
     Score(score::Args),
 }
 
-/// The command line parsed: `gradekit score …` through [`ScoreCli`], anything else through
-/// [`Cli`] (help, version, other commands, flags before the command).
+/// The command line parsed: a plain `gradekit score …` directly (see `score::argv`: the
+/// same reading without building clap's command), any other `gradekit score …` through
+/// [`ScoreCli`], anything else through [`Cli`] (help, version, other commands, flags before
+/// the command).
 fn parse() -> Command {
-    if std::env::args_os().nth(1).is_some_and(|a| a == "score") {
-        let ScoreOnly::Score(a) = ScoreCli::parse().command;
+    let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if argv.get(1).is_some_and(|a| a == "score") {
+        if let Some(a) = score::Args::plain(&argv) {
+            return Command::Score(a);
+        }
+        let ScoreOnly::Score(a) = ScoreCli::parse_from(argv).command;
         return Command::Score(a);
     }
-    Cli::parse().command
+    Cli::parse_from(argv).command
 }
 
 /// Parses the command line and runs it; the process exit code.

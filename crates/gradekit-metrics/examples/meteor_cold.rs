@@ -12,7 +12,8 @@
 //!
 //! `cargo run --release -p gradekit-metrics --example meteor_cold -- [PAIRS.jsonl] [N] [ROUNDS]`
 //! (defaults: fixtures/bench/pairs-10k.jsonl, 10000 pairs, 15 rounds); `METEOR_COLD_METRIC=bleu`
-//! (any grader metric) runs a control.
+//! (any grader metric) runs a control; `METEOR_COLD_WARM=0` skips the warm passes (to count
+//! the cold pass alone under valgrind: `valgrind --tool=cachegrind ... meteor_cold F 10000 1`).
 
 mod common;
 
@@ -45,13 +46,22 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .into_iter()
         .find(|m| m.name() == name)
         .ok_or_else(|| format!("METEOR_COLD_METRIC: unknown metric {name:?}"))?;
+    let with_warm = std::env::var("METEOR_COLD_WARM").map_or(true, |v| v != "0");
     let (mut cold, mut warm) = (Vec::new(), Vec::new());
     let mut sums = (0.0, 0.0);
     for round in 0..rounds.max(1) {
         let (c, w) = std::thread::scope(|s| {
-            s.spawn(|| -> Result<_, String> { Ok((pass(metric, &pairs)?, pass(metric, &pairs)?)) })
-                .join()
-                .map_err(|_| "scoring thread panicked".to_owned())?
+            s.spawn(|| -> Result<_, String> {
+                let cold = pass(metric, &pairs)?;
+                let warm = if with_warm {
+                    pass(metric, &pairs)?
+                } else {
+                    (0.0, cold.1)
+                };
+                Ok((cold, warm))
+            })
+            .join()
+            .map_err(|_| "scoring thread panicked".to_owned())?
         })?;
         if round == 0 {
             println!(

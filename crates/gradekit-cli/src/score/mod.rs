@@ -6,6 +6,7 @@
 //! exactly one output line: a result, or an error line naming what was wrong with it. Nothing
 //! is dropped.
 
+mod argv;
 pub(crate) mod line;
 mod outhash;
 mod pin;
@@ -155,6 +156,7 @@ pub fn main(a: Args) -> Result<ExitCode> {
         }
     };
     let threshold = grader.pass_threshold();
+    let mut grader_sha = resume::GraderSha::new(grader_json);
     let (input, total_bytes) = io::open_input(&a.input)?;
     // Only `--resume` reads through this buffer (to skip the graded part); chunks are read
     // straight into their own buffers, and the untouched allocation costs nothing.
@@ -165,7 +167,6 @@ pub fn main(a: Args) -> Result<ExitCode> {
     let ckpt_path = out_path
         .filter(|p| io::codec_of(p) == io::Codec::Plain)
         .map(resume::path_for);
-    let grader_sha = resume::grader_hash(&grader_json);
     let mut summary = Summary::default();
     let mut start_line = 0u64;
     let mut in_offset = 0u64;
@@ -186,7 +187,7 @@ pub fn main(a: Args) -> Result<ExitCode> {
             ),
             None => {}
             Some(c) => {
-                if c.grader_sha256 != grader_sha {
+                if c.grader_sha256 != grader_sha.hex() {
                     anyhow::bail!(
                         "cannot resume {}: it was written with a different grader",
                         out.display()
@@ -271,8 +272,9 @@ pub fn main(a: Args) -> Result<ExitCode> {
         Stages::Inline | Stages::Pool => read::CHUNK_LINES,
     })
     .taper(stages == Stages::OneIo);
+    let rows = row::RowWriter::new(&grader);
     let sink = Sink {
-        rows: row::RowWriter::new(&grader),
+        rows: rows.clone(),
         buf: Vec::new(),
         out,
         out_bytes,
@@ -295,7 +297,7 @@ pub fn main(a: Args) -> Result<ExitCode> {
         threshold,
         checkpoint: ckpt_path.map(|path| CheckpointTarget {
             path,
-            grader_sha256: grader_sha.clone(),
+            grader_sha,
             input: a.input.display().to_string(),
             keep_when_complete: a.resume,
             saved: None,
@@ -304,7 +306,7 @@ pub fn main(a: Args) -> Result<ExitCode> {
     };
     let mut grading = Grading {
         grader: &grader,
-        rows: row::RowWriter::new(&grader),
+        rows,
         planner,
         pool,
         sample_key: a.sample_key.as_deref(),

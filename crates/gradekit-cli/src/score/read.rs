@@ -164,6 +164,9 @@ pub struct Spare {
 /// the bytes read past a chunk's last line (copied to the next chunk) stay a few per cent.
 const READ_BYTES: usize = 64 << 10;
 
+/// Fewest bytes asked per read when the input's end is near (see [`Source::read_bytes`]).
+const MIN_READ_BYTES: usize = 4 << 10;
+
 /// Lines in the first chunk of a pipelined run; each next chunk doubles, up to
 /// [`CHUNK_LINES`]. Grading starts after a few dozen lines instead of a whole chunk, and the
 /// last rows are written right after they are graded: on a file of a few thousand lines,
@@ -292,6 +295,21 @@ impl Source {
         self.chunk_lines.min(half.max(FIRST_CHUNK_LINES))
     }
 
+    /// Bytes asked per read: [`READ_BYTES`], or, when the input's size is known and less than
+    /// that is left to read, what is left and one byte more (the end of input is a read of 0
+    /// bytes), at least [`MIN_READ_BYTES`]. A buffer has room for a read at its end: an empty
+    /// or small input then gets a page or a few, not 64 KiB zeroed (by `calloc`, from the
+    /// heap) for nothing. An input that grows while it is read is still read to its end, a
+    /// few KiB at a time.
+    fn read_bytes(&self) -> usize {
+        let Some(end) = self.end else {
+            return READ_BYTES;
+        };
+        let read = self.offset.saturating_add(self.carry.len() as u64);
+        let left = usize::try_from(end.saturating_sub(read)).unwrap_or(usize::MAX);
+        left.saturating_add(1).clamp(MIN_READ_BYTES, READ_BYTES)
+    }
+
     /// The size a chunk buffer starts at: room for the chunk's lines at a guessed length, for
     /// no more than what is left of the input, and for one more read (the end of input is a
     /// read of 0 bytes). Zeroing memory that is never used costs a page fault per 4 KiB: a
@@ -305,15 +323,16 @@ impl Source {
             true => usize::try_from(bytes / lines + bytes / lines / 8).unwrap_or(usize::MAX),
             false => LINE_BYTES_GUESS,
         };
+        let room = self.read_bytes();
         let want = self
             .chunk_lines
             .saturating_mul(per_line)
-            .saturating_add(READ_BYTES)
+            .saturating_add(room)
             .min(FULL_BYTES);
         match self.end {
             Some(end) => {
                 let left = usize::try_from(end.saturating_sub(self.offset)).unwrap_or(usize::MAX);
-                want.min(left.saturating_add(READ_BYTES))
+                want.min(left.saturating_add(room))
             }
             None => want,
         }
@@ -342,16 +361,28 @@ impl Source {
         } else if data.len() < size {
             data.resize(size, 0);
         }
+        let room = self.read_bytes();
         let carry = &mut self.carry;
-        if data.len() < carry.len() + READ_BYTES {
-            data.resize(carry.len() + READ_BYTES, 0);
+        if data.len() < carry.len() + room {
+            data.resize(carry.len() + room, 0);
         }
         data[..carry.len()].copy_from_slice(carry);
         let mut filled = carry.len();
         let mut pos = 0usize;
+        // Room for the chunk's lines, but no more than the input left can hold (a line is at
+        // least a byte): an empty or small input does not get room for 2,048 lines and plans
+        // (~150 KB, a fresh mapping).
+        let room_for = match self.end {
+            Some(end) => want.min(
+                usize::try_from(end.saturating_sub(self.offset))
+                    .unwrap_or(usize::MAX)
+                    .saturating_add(1),
+            ),
+            None => want,
+        };
         let mut lines = spare.lines;
         lines.clear();
-        lines.reserve(want);
+        lines.reserve(room_for);
         let mut too_long = Vec::new();
         let mut eof = false;
         // Each line is read into its plan as soon as it is split, while it is in the cache
@@ -366,7 +397,7 @@ impl Source {
         let mut for_later = spare.plans;
         let mut plans = planner.map(|_| {
             let mut p = for_later.take().unwrap_or_default();
-            p.clear(want);
+            p.clear(room_for);
             // The chunk's texts are a part of its bytes: room for them at once, not grown
             // (and copied) a doubling at a time; memory reserved and not written costs nothing.
             p.text.reserve(size);
@@ -385,6 +416,7 @@ impl Source {
                 &mut pos,
                 &mut self.at_eof,
                 self.max_line,
+                room,
                 &mut self.hash,
                 &mut hashed,
             );
@@ -495,14 +527,19 @@ pub fn read_chunks(
     }
 }
 
-/// One read into `data[filled..]` (at most [`READ_BYTES`], growing `data` when it is nearly
-/// full); returns how many bytes came (0: end of input).
-fn fill(input: &mut impl Read, data: &mut Vec<u8>, filled: &mut usize) -> std::io::Result<usize> {
-    if data.len() - *filled < READ_BYTES {
-        let grow = (data.len() / 2).max(READ_BYTES);
+/// One read into `data[filled..]` (at most `room` bytes, growing `data` when it has less
+/// room; see [`Source::read_bytes`]); returns how many bytes came (0: end of input).
+fn fill(
+    input: &mut impl Read,
+    data: &mut Vec<u8>,
+    filled: &mut usize,
+    room: usize,
+) -> std::io::Result<usize> {
+    if data.len() - *filled < room {
+        let grow = (data.len() / 2).max(room);
         data.resize(data.len() + grow, 0);
     }
-    let end = (*filled + READ_BYTES).min(data.len());
+    let end = (*filled + room).min(data.len());
     loop {
         match input.read(&mut data[*filled..end]) {
             Ok(n) => {
@@ -529,6 +566,7 @@ fn next_line(
     pos: &mut usize,
     at_eof: &mut bool,
     max: usize,
+    room: usize,
     hash: &mut InputHash,
     hashed: &mut usize,
 ) -> std::io::Result<(usize, bool)> {
@@ -537,8 +575,13 @@ fn next_line(
     let mut searched = start;
     loop {
         // memchr: a line is ~0.5–1 KB, a byte-at-a-time search was a visible share of the
-        // reader thread
-        if let Some(i) = memchr::memchr(b'\n', &data[searched..*filled]) {
+        // reader thread. Not asked of nothing: its first call probes the CPU (~60 µs in a
+        // virtual machine), which an empty input need not pay.
+        let unsearched = &data[searched..*filled];
+        if let Some(i) = (!unsearched.is_empty())
+            .then(|| memchr::memchr(b'\n', unsearched))
+            .flatten()
+        {
             let nl = searched + i;
             if nl - start <= max {
                 *pos = nl + 1;
@@ -551,9 +594,9 @@ fn next_line(
         }
         searched = *filled;
         if *filled - start > max {
-            return skip_long_line(input, data, filled, start, at_eof, hash, hashed);
+            return skip_long_line(input, data, filled, start, at_eof, room, hash, hashed);
         }
-        if *at_eof || fill(input, data, filled)? == 0 {
+        if *at_eof || fill(input, data, filled, room)? == 0 {
             *at_eof = true;
             *pos = *filled;
             return Ok((*filled - start, true));
@@ -564,12 +607,14 @@ fn next_line(
 /// Streams past the rest of a line too long to keep whose first bytes are `data[start..
 /// *filled]`, hashing everything up to its end in order; the bytes after it are moved to
 /// `data[start..]`. Returns the line's size and `false` (not kept).
+#[allow(clippy::too_many_arguments)]
 fn skip_long_line(
     input: &mut impl Read,
     data: &mut Vec<u8>,
     filled: &mut usize,
     start: usize,
     at_eof: &mut bool,
+    room: usize,
     hash: &mut InputHash,
     hashed: &mut usize,
 ) -> std::io::Result<(usize, bool)> {
@@ -578,7 +623,7 @@ fn skip_long_line(
     *hashed = start;
     *filled = start;
     loop {
-        if *at_eof || fill(input, data, filled)? == 0 {
+        if *at_eof || fill(input, data, filled, room)? == 0 {
             *at_eof = true;
             return Ok((n, false));
         }

@@ -16,6 +16,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 /// Writes rows for one grader; cheap to share between threads.
+#[derive(Clone)]
 pub(super) struct RowWriter {
     /// `"metadata":{"name":…,"type":…,"errors":` — up to the errors object.
     meta_head: Vec<u8>,

@@ -41,7 +41,7 @@ impl ChunkEnd {
 
 pub(super) struct CheckpointTarget {
     pub(super) path: PathBuf,
-    pub(super) grader_sha256: String,
+    pub(super) grader_sha: resume::GraderSha,
     pub(super) input: String,
     /// Keep the checkpoint of a complete run (`--resume` runs: resuming again is a no-op).
     /// A plain run that completes removes it: nothing is left to resume.
@@ -174,7 +174,8 @@ impl Sink {
             };
             let state = resume::Checkpoint {
                 version: resume::VERSION,
-                grader_sha256: cp.grader_sha256.clone(),
+                // Filled in when the state is saved (see [`resume::GraderSha`]).
+                grader_sha256: String::new(),
                 input: cp.input.clone(),
                 input_offset: end.end_offset,
                 input_hash: resume::hex(end.end_hash),
@@ -185,6 +186,8 @@ impl Sink {
                 complete: end.eof,
             };
             if due {
+                let mut state = state;
+                state.grader_sha256 = cp.grader_sha.hex().to_owned();
                 resume::save(&cp.path, &state)?;
                 cp.saved = Some(Instant::now());
                 cp.pending = None;
@@ -216,6 +219,7 @@ impl Sink {
                 }
             } else if let Some(mut state) = cp.pending.take() {
                 state.output_hash = self.out_hash.hex_at(state.output_bytes)?;
+                state.grader_sha256 = cp.grader_sha.hex().to_owned();
                 resume::save(&cp.path, &state)?;
             }
         }

@@ -36,8 +36,10 @@ pub(super) const SPLIT_IDLE: f64 = 1.0 / 3.0;
 /// at once to stay busy). Each chunk buffer in flight is fresh memory once, at a page fault
 /// per 4 KiB, most of them while the chunks grow at the start, when grading waits for them:
 /// 256 lines instead of 512 made one pass over 2,000 distinct rouge_l pairs ~8 % faster and
-/// over 10,000 ~3 %, 100,000 lines ~1 % slower (BENCHMARKS.md, #17 "startup").
-pub(super) const ONE_IO_CHUNK_LINES: usize = 256;
+/// over 10,000 ~3 %, 100,000 lines ~1 % slower (BENCHMARKS.md, #17 "startup"); 128 instead
+/// of 256 again ~7 % and ~4 % (a fifth fewer page faults), 100,000 lines within noise, and
+/// 96 was slower than 128 (#17 "warm5").
+pub(super) const ONE_IO_CHUNK_LINES: usize = 128;
 
 /// Who reads, grades and writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -327,7 +329,16 @@ impl Grading<'_> {
                     match waiter.recv(&wrx) {
                         Ok(g) => graded.push_back(g),
                         // Grading ended: every chunk it graded was received.
-                        Err(_) => return sink.finish(),
+                        Err(_) => {
+                            // The run ends here (only `score`'s `main` runs these stages, once,
+                            // and the process exits after it): the chunk buffers, a few
+                            // megabytes of fresh mappings each freed by a `munmap` with its
+                            // TLB shootdown while the grading thread is alive, go back to the
+                            // system with the process instead (#17 "warm5": ~2 % of a
+                            // one-pass run of 2,000 lines).
+                            std::mem::forget(std::mem::take(&mut io.spares));
+                            return sink.finish();
+                        }
                     }
                 }
                 // Only worth it while there is input left to read.
