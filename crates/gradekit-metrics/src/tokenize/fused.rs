@@ -14,9 +14,12 @@
 //! Speed: the scan dispatches on a byte-class table once per token, not per byte: the end of
 //! a `\w` run is found eight bytes at a time (`scan::word_run_end`, exact SWAR range tests),
 //! and "word, one space, word" — most of prose — is taken in the word arm without going back
-//! through the dispatch. What is left is about one unpredictable branch per token (which rule
-//! the next byte starts); on the benchmark texts the tokenizer as a whole (Punkt included)
-//! runs at ~245–255 MB/s of ASCII prose (`examples/tokenize_mbps.rs`, BENCHMARKS.md).
+//! through the dispatch. Runs of words separated by spaces or by ", " — most of prose — are
+//! taken 64 bytes at a time from the text's byte-class bitmaps (`bits.rs`,
+//! [`word_space_runs`]): the `k`-th token start and end are the `k`-th set bits of two masks,
+//! and only the byte that stops a run (`.` `'` `-`, quotes, brackets…) goes through the
+//! dispatch. On the benchmark texts the tokenizer as a whole (Punkt included) runs at ~380–400
+//! MB/s of ASCII prose (`examples/tokenize_mbps.rs`, BENCHMARKS.md; ~290 before the bitmaps).
 //!
 //! The rules, derived from NLTK 3.9.1 `NLTKWordTokenizer` for sentences without `` ` ``,
 //! control characters or non-ASCII bytes (each names the NLTK pattern it stands for):
