@@ -1,5 +1,27 @@
 //! The `gradekit` binary; the command-line code is in `crates/gradekit-cli`.
+//!
+//! On Linux the executable starts without Rust's runtime start-up (`#![no_main]`: C's `main`
+//! is defined here and calls `gradekit_cli::main_without_runtime`, which does the parts of
+//! that start-up `gradekit` relies on; why, and what it keeps, in `crates/gradekit-cli/src/
+//! start.rs`). Elsewhere, and in test builds, `main` is the usual Rust one.
+#![cfg_attr(all(target_os = "linux", not(test)), no_main)]
 
+/// C's `main`: glibc calls it after the dynamic loader and the C library's start-up.
+#[cfg(all(target_os = "linux", not(test)))]
+// `no_mangle` is what makes this function C's `main`: the symbol must be named exactly that,
+// which is why the workspace's `unsafe_code` lint (it flags `no_mangle`) is allowed here.
+// The function takes no pointer it reads (`argv` is read by std itself) and unwinds nowhere:
+// `main_without_runtime` catches panics.
+#[allow(unsafe_code)]
+#[no_mangle]
+pub extern "C" fn main(
+    _argc: std::ffi::c_int,
+    _argv: *const *const std::ffi::c_char,
+) -> std::ffi::c_int {
+    gradekit_cli::main_without_runtime()
+}
+
+#[cfg(not(all(target_os = "linux", not(test))))]
 fn main() -> std::process::ExitCode {
     gradekit_cli::main()
 }

@@ -21,7 +21,12 @@ mod lint;
 mod run;
 mod score;
 mod serve;
+#[cfg(target_os = "linux")]
+mod start;
 mod validate;
+
+#[cfg(target_os = "linux")]
+pub use start::main_without_runtime;
 
 /// For the fuzz target (`fuzz/fuzz_targets/score_line.rs`): reads one `score` input line the
 /// way `score` does and grades it with `grader`, writing its output row; true when it graded.

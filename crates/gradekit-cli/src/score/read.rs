@@ -369,9 +369,20 @@ impl Source {
         data[..carry.len()].copy_from_slice(carry);
         let mut filled = carry.len();
         let mut pos = 0usize;
+        // Room for the chunk's lines, but no more than the input left can hold (a line is at
+        // least a byte): an empty or small input does not get room for 2,048 lines and plans
+        // (~150 KB, a fresh mapping).
+        let room_for = match self.end {
+            Some(end) => want.min(
+                usize::try_from(end.saturating_sub(self.offset))
+                    .unwrap_or(usize::MAX)
+                    .saturating_add(1),
+            ),
+            None => want,
+        };
         let mut lines = spare.lines;
         lines.clear();
-        lines.reserve(want);
+        lines.reserve(room_for);
         let mut too_long = Vec::new();
         let mut eof = false;
         // Each line is read into its plan as soon as it is split, while it is in the cache
@@ -386,7 +397,7 @@ impl Source {
         let mut for_later = spare.plans;
         let mut plans = planner.map(|_| {
             let mut p = for_later.take().unwrap_or_default();
-            p.clear(want);
+            p.clear(room_for);
             // The chunk's texts are a part of its bytes: room for them at once, not grown
             // (and copied) a doubling at a time; memory reserved and not written costs nothing.
             p.text.reserve(size);
