@@ -98,9 +98,15 @@ pub(crate) fn sorted_words_into(s: &[u32], narrow: bool, out: &mut Vec<Word>) {
             out.push(make_word(key_wide(&s[start..]), start, s.len()));
         }
     }
-    // Integer order is (key, length) order, which is word order except between two words
-    // longer than the key covers with equal keys (`cmp_keyed`): those sit at the end of their
-    // run of equal keys and are re-sorted by their code points.
+    sort_words(s, narrow, out);
+}
+
+/// Sorts words of `s` (split from it with keys of its width) into word order.
+///
+/// Integer order is (key, length) order, which is word order except between two words
+/// longer than the key covers with equal keys (`cmp_keyed`): those sit at the end of their
+/// run of equal keys and are re-sorted by their code points.
+pub(crate) fn sort_words(s: &[u32], narrow: bool, out: &mut [Word]) {
     sort_packed(out);
     let cover = if narrow { NARROW_COVER } else { WIDE_COVER };
     // A register-only scan first: most lists have no such pair, and the fix-up loop below
@@ -393,7 +399,12 @@ pub(crate) fn token_ratio(s1: &[u32], s2: &[u32], score_cutoff: f64) -> f64 {
         .ok()
         .flatten()
         .unwrap_or_default();
-    let r = token_ratio_in(s1, s2, score_cutoff, &mut sc);
+    let r = if is_narrow(s1) && is_narrow(s2) {
+        hashed::token_ratio_hashed(s1, s2, score_cutoff, &mut sc)
+    } else {
+        None
+    };
+    let r = r.unwrap_or_else(|| token_ratio_in(s1, s2, score_cutoff, &mut sc));
     if sc.ja.capacity().max(sc.jb.capacity()) <= KEEP_CODE_POINTS {
         let _ = SCRATCH.try_with(|c| c.set(Some(sc)));
     }
@@ -416,6 +427,41 @@ struct Scratch {
     db: Vec<u32>,
     /// Code point counts of the two joined sides (narrow strings).
     hist: Vec<[u32; 2]>,
+    /// The hashed path's set decomposition and its two differences (`hashed`).
+    table: hashed::Table,
+    diff_a: Vec<Word>,
+    diff_b: Vec<Word>,
+}
+
+/// [`sort_ratio_may_pass`] for two narrow strings with `n1` / `n2` words, from counts over
+/// the whole strings: the joined sorted words hold the same code points as the string minus
+/// its whitespace, plus one space between words.
+fn norm_bound_passes(s1: &[u32], n1: usize, s2: &[u32], n2: usize, score_cutoff: f64) -> bool {
+    if score_cutoff <= 0.0 || n1 == 0 || n2 == 0 {
+        return true;
+    }
+    let mut hist = [[0u32; 256]; 2];
+    let mut len = [0usize; 2];
+    for (side, (s, n)) in [(s1, n1), (s2, n2)].into_iter().enumerate() {
+        let h = &mut hist[side];
+        for &c in s {
+            h[(c & 0xff) as usize] += 1;
+        }
+        for &(lo, hi, _) in NARROW_SPACE {
+            for c in lo..=hi {
+                h[usize::from(c)] = 0;
+            }
+        }
+        h[0x20] = (n - 1) as u32;
+        len[side] = h.iter().map(|&k| k as usize).sum();
+    }
+    let common: usize = hist[0]
+        .iter()
+        .zip(&hist[1])
+        .map(|(&x, &y)| x.min(y) as usize)
+        .sum();
+    let lensum = len[0] + len[1];
+    indel::normalized_similarity_from(lensum - 2 * common, lensum, score_cutoff / 100.0) != 0.0
 }
 
 /// Whether the token sort ratio (`ratio` of the two joined sorted word lists) can still
@@ -600,6 +646,8 @@ pub(crate) fn partial_token_ratio(s1: &[u32], s2: &[u32], score_cutoff: f64) -> 
         score_cutoff,
     ))
 }
+
+mod hashed;
 
 #[cfg(test)]
 mod tests;

@@ -210,3 +210,59 @@ fn narrow_strings_do_not_split_on_nbsp() {
     assert_eq!(sorted_split(&s, true).len(), 1);
     assert_eq!(sorted_split(&s, false).len(), 2);
 }
+
+/// The hashed path (both strings narrow): words sharing long prefixes (equal 8-byte keys,
+/// different tails), duplicates on either side, every narrow separator, and U+0085 / U+00A0
+/// (not separators in a narrow string) — equal to the composition at WRatio's cutoffs.
+#[test]
+fn hashed_equals_the_composition() {
+    let mut seed = 23u64;
+    let mut next = |k: usize| {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (seed >> 33) as usize % k
+    };
+    let stems = [
+        "abcdefgh",
+        "abcdefg",
+        "abcd",
+        "x",
+        "\u{e9}\u{ff}",
+        "zz\u{85}z",
+    ];
+    let tails = ["", "i", "ij", "ijklmnopq", "\u{a0}", "0"];
+    let seps = [" ", "  ", "\t", "\n", "\u{b}", "\u{1c}", "\u{1f}", "\r "];
+    // FUZZY_TOKEN_CASES=N for a longer run.
+    let cases: usize = std::env::var("FUZZY_TOKEN_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3000);
+    for _ in 0..cases {
+        let vocab: Vec<String> = (0..1 + next(12))
+            .map(|_| format!("{}{}", stems[next(stems.len())], tails[next(tails.len())]))
+            .collect();
+        let (na, nb) = (next(40), next(40));
+        let mut side = |n: usize| {
+            let mut t = String::new();
+            if next(4) == 0 {
+                t.push_str(seps[next(seps.len())]);
+            }
+            for _ in 0..n {
+                t.push_str(&vocab[next(vocab.len())]);
+                t.push_str(seps[next(seps.len())]);
+            }
+            cps(&t)
+        };
+        let (a, b) = (side(na), side(nb));
+        assert!(is_narrow(&a) && is_narrow(&b));
+        let r = ratio(&a, &b, 0.0);
+        for cutoff in [0.0, r / 0.95, r, 50.0, 95.0, 100.0] {
+            assert_eq!(
+                token_ratio(&a, &b, cutoff).to_bits(),
+                token_ratio_composed(&a, &b, cutoff).to_bits(),
+                "{a:?} {b:?} {cutoff}"
+            );
+        }
+    }
+}

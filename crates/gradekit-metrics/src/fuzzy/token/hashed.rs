@@ -1,0 +1,163 @@
+//! `token_ratio` of two narrow strings without sorting every word first.
+//!
+//! rapidfuzz sorts both word lists, merges them into the set decomposition, and scores the
+//! token *sort* ratio (the two sorted lists joined) and the token *set* ratio (built from the
+//! deduped differences) — the result is their maximum. On the near-duplicate texts WRatio
+//! sends here, sorting ~40 words a side was most of the cost, yet the sorted lists are only
+//! needed for the sort ratio, which rarely wins. So, with the same result:
+//!
+//! 1. the words of both sides go into one small open-addressing table (key = the word's
+//!    8-byte packed prefix and length, the rest compared only for longer words), each entry
+//!    remembering which sides hold it — that is the set decomposition, unsorted;
+//! 2. "subset with a common word" gives 100 at once, as rapidfuzz does after its merge;
+//! 3. only the two differences (a few words) are sorted and joined, and the set ratio is
+//!    scored from them;
+//! 4. the sort ratio then only matters if it can beat the set ratio, so its cutoff is raised
+//!    to the set ratio (minus 1e-9: a tie must still be scored exactly, the two ratios round
+//!    differently); the code-point-count bound (`sort_ratio_may_pass`), over the whole texts,
+//!    usually rules it out, and only then are all words sorted and joined.
+//!
+//! Every part is exact or 0 below its cutoff and the parts are combined by `max`, so raising
+//! the sort ratio's cutoff to a value the result already reaches cannot change the result;
+//! `tests::hashed_equals_the_composition` holds the path to the allocating composition.
+
+use super::{
+    narrow_words, norm_bound_passes, push_word, set_scores_of, sort_words, word, word_key,
+    word_len, Scratch, Word, NARROW_COVER,
+};
+use crate::fuzzy::ratio::ratio;
+
+/// Side flags of a table entry.
+const IN_A: u8 = 1;
+const IN_B: u8 = 2;
+/// The entry's word lies in the second string (its start indexes `s2`).
+const FROM_B: u8 = 4;
+
+/// The set decomposition's table: `(word, flags)`, word 0 = empty (a word has length ≥ 1).
+#[derive(Default)]
+pub(super) struct Table {
+    slots: Vec<(Word, u8)>,
+    /// Slots in first-insertion order (so the pass over them is not a pass over the table).
+    used: Vec<u32>,
+}
+
+#[inline(always)]
+fn slot_of(w: Word, shift: u32) -> usize {
+    let h = word_key(w) ^ (u64::from(word_len(w)) << 56 | u64::from(word_len(w)));
+    (h.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> shift) as usize
+}
+
+impl Table {
+    /// Empties the table for `n` words.
+    fn reset(&mut self, n: usize) -> u32 {
+        let cap = (2 * n).next_power_of_two().max(16);
+        self.slots.clear();
+        self.slots.resize(cap, (0, 0));
+        self.used.clear();
+        64 - cap.trailing_zeros()
+    }
+
+    /// Adds word `w` of side `flag` (`IN_A`: a word of `s1`, `IN_B`: of `s2`).
+    #[inline(always)]
+    fn add(&mut self, w: Word, flag: u8, s1: &[u32], s2: &[u32], shift: u32) {
+        let mask = self.slots.len() - 1;
+        let mut i = slot_of(w, shift);
+        loop {
+            let Some(slot) = self.slots.get_mut(i) else {
+                return;
+            };
+            if slot.0 == 0 {
+                *slot = (w, flag | if flag == IN_B { FROM_B } else { 0 });
+                self.used.push(i as u32);
+                return;
+            }
+            // packed word = key, length, start: equal keys and lengths, and for a word
+            // longer than its key the code points beyond it
+            if (slot.0 >> 32) == (w >> 32) {
+                let same = word_len(w) <= NARROW_COVER || {
+                    let home = if slot.1 & FROM_B != 0 { s2 } else { s1 };
+                    let own = if flag == IN_B { s2 } else { s1 };
+                    word(home, slot.0) == word(own, w)
+                };
+                if same {
+                    slot.1 |= flag;
+                    return;
+                }
+            }
+            i = (i + 1) & mask;
+        }
+    }
+}
+
+/// `token_ratio(s1, s2, score_cutoff)` for two narrow strings that both have words; `None`
+/// otherwise (the caller takes the sorted path).
+pub(super) fn token_ratio_hashed(
+    s1: &[u32],
+    s2: &[u32],
+    score_cutoff: f64,
+    sc: &mut Scratch,
+) -> Option<f64> {
+    sc.wa.clear();
+    sc.wb.clear();
+    narrow_words(s1, &mut sc.wa);
+    narrow_words(s2, &mut sc.wb);
+    if sc.wa.is_empty() || sc.wb.is_empty() {
+        return None;
+    }
+    let shift = sc.table.reset(sc.wa.len() + sc.wb.len());
+    for &w in &sc.wa {
+        sc.table.add(w, IN_A, s1, s2, shift);
+    }
+    for &w in &sc.wb {
+        sc.table.add(w, IN_B, s1, s2, shift);
+    }
+    // the decomposition: the intersection measured, the differences collected
+    let (mut sect_words, mut sect_chars) = (0usize, 0usize);
+    sc.diff_a.clear();
+    sc.diff_b.clear();
+    for &i in &sc.table.used {
+        let Some(&(w, flags)) = sc.table.slots.get(i as usize) else {
+            continue;
+        };
+        match flags & (IN_A | IN_B) {
+            IN_A => sc.diff_a.push(w),
+            IN_B => sc.diff_b.push(w),
+            _ => {
+                sect_words += 1;
+                sect_chars += word_len(w) as usize;
+            }
+        }
+    }
+    if sect_words > 0 && (sc.diff_a.is_empty() || sc.diff_b.is_empty()) {
+        return Some(100.0);
+    }
+    sort_words(s1, true, &mut sc.diff_a);
+    sort_words(s2, true, &mut sc.diff_b);
+    sc.da.clear();
+    sc.db.clear();
+    for &w in &sc.diff_a {
+        push_word(&mut sc.da, word(s1, w));
+    }
+    for &w in &sc.diff_b {
+        push_word(&mut sc.db, word(s2, w));
+    }
+    let sect_len = (sect_chars + sect_words).saturating_sub(1);
+    let set = set_scores_of(sect_len, &sc.da, &sc.db, score_cutoff);
+
+    // the sort ratio, only where it can beat `set`
+    let cutoff = score_cutoff.max(set - 1e-9);
+    if !norm_bound_passes(s1, sc.wa.len(), s2, sc.wb.len(), cutoff) {
+        return Some(set);
+    }
+    sort_words(s1, true, &mut sc.wa);
+    sort_words(s2, true, &mut sc.wb);
+    sc.ja.clear();
+    sc.jb.clear();
+    for &w in &sc.wa {
+        push_word(&mut sc.ja, word(s1, w));
+    }
+    for &w in &sc.wb {
+        push_word(&mut sc.jb, word(s2, w));
+    }
+    Some(ratio(&sc.ja, &sc.jb, cutoff).max(set))
+}
