@@ -56,6 +56,16 @@ impl StrTable {
         self.arena.clear();
     }
 
+    /// Reserves room for `n` entries and `n * 8` bytes of text, once (address space only:
+    /// pages are touched as the table fills, and growing never copies them).
+    pub(super) fn reserve_once(&mut self, n: usize) {
+        if self.entries.capacity() < n {
+            self.entries.reserve_exact(n - self.entries.len());
+            self.arena
+                .reserve_exact((n * 8).saturating_sub(self.arena.len()));
+        }
+    }
+
     /// Bytes of key text held.
     pub(super) fn text_bytes(&self) -> usize {
         self.arena.len()

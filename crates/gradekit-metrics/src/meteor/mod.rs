@@ -449,6 +449,12 @@ impl Scratch {
     /// words share a stem, so its WordNet id is looked up once (a look-up in the large table
     /// is likely a cache miss) and kept in `StemInfo::wn`.
     fn intern_stem(&mut self) -> (u32, u32) {
+        if self.stem_info.capacity() == 0 {
+            // The cache's room, reserved once: the stem tables fill in order, so a new stem
+            // touches the end of each (pages faulted in once, never copied by a regrowth).
+            self.stems.reserve_once(CACHE_LIMIT);
+            self.stem_info.reserve_exact(CACHE_LIMIT);
+        }
         let (s, _) = self.stems.intern(&self.stem_buf);
         if self.stem_info.len() <= s as usize {
             self.stem_info.resize(s as usize + 1, StemInfo::default());
