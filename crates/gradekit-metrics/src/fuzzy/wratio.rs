@@ -16,7 +16,7 @@
 
 use super::partial::partial_ratio;
 use super::ratio::ratio;
-use super::token::{partial_token_ratio, token_ratio};
+use super::token::{partial_token_ratio, token_ratio, token_ratio_lazy, Cutoff};
 
 const UNBASE_SCALE: f64 = 0.95;
 
@@ -35,6 +35,9 @@ pub(crate) fn wratio(s1: &[u32], s2: &[u32], score_cutoff: f64) -> f64 {
     } else {
         len2 as f64 / len1 as f64
     };
+    if len_ratio < 1.5 && score_cutoff <= 0.0 && ratio_bound(len1, len2) < SUBSET_SCORE - MARGIN {
+        return close_with_lazy_ratio(s1, s2, score_cutoff);
+    }
     let mut end_ratio = ratio(s1, s2, score_cutoff);
     if len_ratio < 1.5 {
         let cutoff = score_cutoff.max(end_ratio) / UNBASE_SCALE;
@@ -45,4 +48,109 @@ pub(crate) fn wratio(s1: &[u32], s2: &[u32], score_cutoff: f64) -> f64 {
     end_ratio = end_ratio.max(partial_ratio(s1, s2, cutoff) * partial_scale);
     cutoff = cutoff.max(end_ratio) / UNBASE_SCALE;
     end_ratio.max(partial_token_ratio(s1, s2, cutoff) * UNBASE_SCALE * partial_scale)
+}
+
+/// What a token ratio of 100 (a subset with a common word) gives in step 3: `100 · 0.95`.
+const SUBSET_SCORE: f64 = 100.0 * UNBASE_SCALE;
+
+/// Float slack between bounds computed in different orders (scores are on 0–100).
+const MARGIN: f64 = 1e-6;
+
+/// An upper bound of `ratio` from the lengths alone: the LCS is at most the shorter length,
+/// so the similarity is at most `2·shorter / (len1 + len2)`.
+fn ratio_bound(len1: usize, len2: usize) -> f64 {
+    200.0 * len1.min(len2) as f64 / (len1 + len2) as f64
+}
+
+/// Step 3 when the lengths alone put `ratio` below `SUBSET_SCORE`: the token ratio's set
+/// decomposition runs first, and `ratio` (an LCS over the whole texts) only when the token
+/// ratio needs its cutoff. When one side's words are a subset of the other's, the token
+/// ratio is 100 whatever the cutoff (which is below 100 here, as `ratio` < 95), so the result
+/// is `max(ratio, 95) = 95` and `ratio` is never computed; otherwise this is step 3 as written.
+fn close_with_lazy_ratio(s1: &[u32], s2: &[u32], score_cutoff: f64) -> f64 {
+    let mut end_ratio = None;
+    let token = token_ratio_lazy(
+        s1,
+        s2,
+        &mut Cutoff::new(|| {
+            let r = ratio(s1, s2, score_cutoff);
+            end_ratio = Some(r);
+            score_cutoff.max(r) / UNBASE_SCALE
+        }),
+    );
+    match end_ratio {
+        Some(r) => r.max(token * UNBASE_SCALE),
+        // ratio < SUBSET_SCORE − MARGIN, and token = 100
+        None => token * UNBASE_SCALE,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Step 3 as rapidfuzz writes it: `ratio` first, the token ratio with its cutoff.
+    fn close_eager(s1: &[u32], s2: &[u32]) -> f64 {
+        let r = ratio(s1, s2, 0.0);
+        r.max(token_ratio(s1, s2, r / UNBASE_SCALE) * UNBASE_SCALE)
+    }
+
+    /// Texts within 1.5× of each other whose lengths put `ratio` under 95 — one side's words
+    /// a subset of the other's (inserted words), or not (replaced words), narrow or wide —
+    /// score the same through the lazy ratio as through the eager composition.
+    #[test]
+    fn lazy_ratio_equals_the_eager_step() {
+        let mut seed = 29u64;
+        let mut next = |k: usize| {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) as usize % k
+        };
+        let vocab = [
+            "the",
+            "cat",
+            "sat",
+            "on",
+            "a",
+            "mat",
+            "cats",
+            "x",
+            "\u{e9}t\u{e9}",
+            "\u{4e2d}",
+            "internationalization",
+        ];
+        let mut lazy_subsets = 0;
+        for round in 0..6000 {
+            let n = 1 + next(25);
+            let words: Vec<&str> = (0..n).map(|_| vocab[next(vocab.len() - 1)]).collect();
+            let mut other = words.clone();
+            for _ in 0..1 + next(6) {
+                let at = next(other.len() + 1);
+                let w = vocab[next(vocab.len())];
+                if round % 3 == 0 && at < other.len() {
+                    other[at] = w; // replaced: usually not a subset
+                } else {
+                    other.insert(at, w); // inserted: a superset
+                }
+            }
+            let a: Vec<u32> = words.join(" ").chars().map(u32::from).collect();
+            let b: Vec<u32> = other.join(" ").chars().map(u32::from).collect();
+            let (l1, l2) = (a.len(), b.len());
+            let lr = l1.max(l2) as f64 / l1.min(l2) as f64;
+            if lr < 1.5 && ratio_bound(l1, l2) < SUBSET_SCORE - MARGIN {
+                lazy_subsets += usize::from(token_ratio(&a, &b, 0.0) == 100.0);
+            }
+            for (x, y) in [(&a, &b), (&b, &a)] {
+                if lr < 1.5 {
+                    assert_eq!(
+                        wratio(x, y, 0.0).to_bits(),
+                        close_eager(x, y).to_bits(),
+                        "{x:?} {y:?}"
+                    );
+                }
+            }
+        }
+        assert!(lazy_subsets > 500, "{lazy_subsets}");
+    }
 }

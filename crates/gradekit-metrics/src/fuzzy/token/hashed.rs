@@ -23,7 +23,7 @@
 
 use super::{
     narrow_words, norm_bound_passes, push_word, set_scores_of, sort_words, word, word_key,
-    word_len, Scratch, Word, NARROW_COVER,
+    word_len, Cutoff, Scratch, Word, NARROW_COVER,
 };
 use crate::fuzzy::ratio::ratio;
 
@@ -89,12 +89,12 @@ impl Table {
     }
 }
 
-/// `token_ratio(s1, s2, score_cutoff)` for two narrow strings that both have words; `None`
+/// `token_ratio_lazy(s1, s2, cutoff)` for two narrow strings that both have words; `None`
 /// otherwise (the caller takes the sorted path).
-pub(super) fn token_ratio_hashed(
+pub(super) fn token_ratio_hashed<F: FnOnce() -> f64>(
     s1: &[u32],
     s2: &[u32],
-    score_cutoff: f64,
+    cutoff: &mut Cutoff<F>,
     sc: &mut Scratch,
 ) -> Option<f64> {
     sc.wa.clear();
@@ -130,6 +130,10 @@ pub(super) fn token_ratio_hashed(
     }
     if sect_words > 0 && (sc.diff_a.is_empty() || sc.diff_b.is_empty()) {
         return Some(100.0);
+    }
+    let score_cutoff = cutoff.get();
+    if score_cutoff > 100.0 {
+        return Some(0.0);
     }
     sort_words(s1, true, &mut sc.diff_a);
     sort_words(s2, true, &mut sc.diff_b);
