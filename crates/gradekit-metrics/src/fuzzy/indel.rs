@@ -216,21 +216,83 @@ impl PatternMatch {
         zeros(&state)
     }
 
-    /// Calls `f(k, lcs)` with the LCS of the pattern and `text[..k]` for k = 1..=text.len().
-    pub(crate) fn lcs_profile(&self, text: &[u32], mut f: impl FnMut(usize, usize)) {
-        if self.words == 1 {
-            let mut s = !0u64;
-            for (k, &c) in text.iter().enumerate() {
-                let u = s & self.mask0(c);
-                s = s.wrapping_add(u) | (s - u);
-                f(k + 1, (!s).count_ones() as usize);
+    /// Calls `f(k, lcs)` with the LCS of the pattern and `text[..k]`, for k = 1 and at least
+    /// every later k at which it may have grown (a text character with no match in the
+    /// pattern leaves it as it was; for a window score a longer window with the same LCS
+    /// only scores lower).
+    #[cfg(test)]
+    pub(crate) fn lcs_profile(&self, text: &[u32], f: impl FnMut(usize, usize)) {
+        self.lcs_profile_from(text, 1, f);
+    }
+
+    /// [`Self::lcs_profile`] from k = `from` on (the shorter prefixes are still scanned,
+    /// without counting).
+    pub(crate) fn lcs_profile_from(
+        &self,
+        text: &[u32],
+        from: usize,
+        mut f: impl FnMut(usize, usize),
+    ) {
+        let skip = from.saturating_sub(1).min(text.len());
+        let (head, tail) = text.split_at(skip);
+        match self.words {
+            1 => self.profile_fixed::<1>(head, tail, &mut f),
+            2 => self.profile_fixed::<2>(head, tail, &mut f),
+            3 => self.profile_fixed::<3>(head, tail, &mut f),
+            4 => self.profile_fixed::<4>(head, tail, &mut f),
+            _ => {
+                let mut state = vec![!0u64; self.words];
+                for &c in head {
+                    step(&mut state, self.row(c));
+                }
+                for (k, &c) in tail.iter().enumerate() {
+                    step(&mut state, self.row(c));
+                    f(head.len() + k + 1, zeros(&state));
+                }
             }
-            return;
         }
-        let mut state = vec![!0u64; self.words];
-        for (k, &c) in text.iter().enumerate() {
-            step(&mut state, self.row(c));
-            f(k + 1, zeros(&state));
+    }
+
+    /// The profile for patterns of `N` words: the state in registers; a text character with
+    /// no match in the pattern leaves the LCS as it was, so `f` is called again only after
+    /// a match (a longer window with the same LCS scores lower).
+    fn profile_fixed<const N: usize>(
+        &self,
+        head: &[u32],
+        tail: &[u32],
+        f: &mut impl FnMut(usize, usize),
+    ) {
+        let mut state = [!0u64; N];
+        let row_of = |c: u32| {
+            let idx = self.index(c) as usize;
+            self.masks.get(idx * N..idx * N + N)
+        };
+        let update = |state: &mut [u64; N], row: &[u64]| {
+            let mut carry = false;
+            let mut any = 0u64;
+            for w in 0..N {
+                let x = state[w];
+                let u = x & row[w];
+                any |= u;
+                let (sum, c1) = x.overflowing_add(u);
+                let (sum, c2) = sum.overflowing_add(u64::from(carry));
+                carry = c1 | c2;
+                state[w] = sum | (x - u);
+            }
+            any != 0
+        };
+        for &c in head {
+            if let Some(row) = row_of(c) {
+                update(&mut state, row);
+            }
+        }
+        let mut first = true;
+        for (k, &c) in tail.iter().enumerate() {
+            let changed = row_of(c).is_some_and(|row| update(&mut state, row));
+            if changed || first {
+                f(head.len() + k + 1, zeros(&state));
+                first = false;
+            }
         }
     }
 }

@@ -425,6 +425,31 @@ pub(crate) fn token_ratio_lazy<F: FnOnce() -> f64>(
     s2: &[u32],
     cutoff: &mut Cutoff<F>,
 ) -> f64 {
+    let narrow = is_narrow(s1) && is_narrow(s2);
+    with_scratch(|sc| {
+        let r = if narrow {
+            hashed::token_ratio_hashed(s1, s2, cutoff, sc)
+        } else {
+            None
+        };
+        r.unwrap_or_else(|| match cutoff.get() {
+            c if c > 100.0 => 0.0,
+            c => token_ratio_in(s1, s2, c, sc),
+        })
+    })
+}
+
+/// Whether `s1` and `s2` share a word (then `partial_token_ratio` is 100 under any cutoff up
+/// to 100); `None` unless both are narrow.
+pub(crate) fn share_a_word(s1: &[u32], s2: &[u32]) -> Option<bool> {
+    if !(is_narrow(s1) && is_narrow(s2)) {
+        return None;
+    }
+    Some(with_scratch(|sc| hashed::share_a_word(s1, s2, sc)))
+}
+
+/// Runs `f` with this thread's [`Scratch`] (a fresh one when nested; large ones not kept).
+fn with_scratch<R>(f: impl FnOnce(&mut Scratch) -> R) -> R {
     thread_local! {
         static SCRATCH: Cell<Option<Box<Scratch>>> = const { Cell::new(None) };
     }
@@ -433,15 +458,7 @@ pub(crate) fn token_ratio_lazy<F: FnOnce() -> f64>(
         .ok()
         .flatten()
         .unwrap_or_default();
-    let r = if is_narrow(s1) && is_narrow(s2) {
-        hashed::token_ratio_hashed(s1, s2, cutoff, &mut sc)
-    } else {
-        None
-    };
-    let r = r.unwrap_or_else(|| match cutoff.get() {
-        c if c > 100.0 => 0.0,
-        c => token_ratio_in(s1, s2, c, &mut sc),
-    });
+    let r = f(&mut sc);
     if sc.ja.capacity().max(sc.jb.capacity()) <= KEEP_CODE_POINTS {
         let _ = SCRATCH.try_with(|c| c.set(Some(sc)));
     }
