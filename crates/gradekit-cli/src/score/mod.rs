@@ -300,6 +300,7 @@ pub fn main(a: Args) -> Result<ExitCode> {
             grader_sha,
             input: a.input.display().to_string(),
             keep_when_complete: a.resume,
+            started: Instant::now(),
             saved: None,
             pending: None,
         }),
