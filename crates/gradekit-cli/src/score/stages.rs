@@ -41,6 +41,14 @@ pub(super) const SPLIT_IDLE: f64 = 1.0 / 3.0;
 /// 96 was slower than 128 (#17 "warm5").
 pub(super) const ONE_IO_CHUNK_LINES: usize = 128;
 
+/// Lines read with one I/O thread past which chunks grow to [`ONE_IO_LONG_CHUNK_LINES`]: a
+/// long run of a cheap grader hands over fewer chunks (128-line chunks throughout made
+/// 100,000 lines ~2–4 % slower than 256; see `read::Source::later`).
+pub(super) const ONE_IO_LONG_AFTER: u64 = 16_384;
+
+/// Largest chunk with one I/O thread past [`ONE_IO_LONG_AFTER`] lines.
+pub(super) const ONE_IO_LONG_CHUNK_LINES: usize = 256;
+
 /// Who reads, grades and writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Stages {
