@@ -195,10 +195,11 @@ impl StrTable {
 /// that meets many new words (one pass of `gradekit score` over distinct pairs): the entries
 /// are written in order, so a new word touches the end of the array — not a random line of a
 /// table twice the size — and the array's capacity is reserved once (pages are only touched
-/// when written): growing rehashes the small index only, where a table holding the keys had to
-/// be copied into a fresh one twice its size, every page of both faulted in (a page fault
-/// costs ~1.2 µs in this VM; the old layout faulted ~190 pages for the first 2,000 bench pairs,
-/// this one ~60).
+/// when written): growing rehashes the small index only (in place, within its own reserved
+/// room), where a table holding the keys had to be copied into a fresh one twice its size,
+/// every page of both faulted in (a page fault costs ~1.2 µs in this VM; the old layout
+/// faulted 188 pages for the first 2,000 bench pairs and 381 for 10,000, this one 42 and 114:
+/// BENCHMARKS.md, helper `meteor5`).
 #[derive(Debug, Default)]
 pub(super) struct WordMemo {
     seed: Seed,
