@@ -168,6 +168,68 @@ fn random_and_adversarial_strings_agree() {
     assert!(failed.is_empty(), "{}", failed.join("\n"));
 }
 
+/// Long runs of words, spaces and commas (the fused scan's 64-byte-window path, `fused.rs`
+/// `word_space_runs`): words of every length around the window size, the CONTRACTIONS2 words
+/// and their near misses (5 and 6 bytes, `c g l w` initials) at every offset of a window,
+/// commas before a space or not, and the punctuation that stops a window, in texts of up to
+/// ~400 bytes so that runs cross one or more window boundaries. `WINDOW_CASES` strings
+/// (default 100,000).
+#[test]
+fn runs_across_word_windows_agree() {
+    const RUN_WORDS: &[&str] = &[
+        "the", "a", "I", "of", "cannot", "CANNOT", "gonna", "Wanna", "gimme", "lemme", "gotta",
+        "could", "Could", "would", "going", "large", "while", "cannon", "gonnab", "wannabe",
+        "lemmee", "c", "g", "l", "w", "cgl", "wwwww", "gggggg", "x_y", "_", "9", "2024", "abc1",
+        "Q", "cann0t", "g0nna",
+    ];
+    const RUN_SEPS: &[&str] = &[
+        " ", " ", " ", " ", " ", ", ", ", ", "  ", " , ", ",", ",,", ",:", ":", ". ", ".", "'s ",
+        "n't ", "-", "--", "(", ") ", "\n", "\t", "\"", "' ", "? ", "; ",
+    ];
+    let cases: usize = std::env::var("WINDOW_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000);
+    let mut g = Gen(0x0057_1D0E_u64 | 1);
+    let mut failed = Vec::new();
+    for case in 0..cases {
+        let mut s = String::new();
+        // A lead-in of every length up to two windows, so every word meets every offset.
+        let lead = case % 140;
+        for k in 0..lead {
+            s.push(if k % 6 == 5 { ' ' } else { 'x' });
+        }
+        s.push(' ');
+        let target = 40 + g.below(360);
+        while s.len() < target {
+            match g.below(20) {
+                // A long word (around and past the window size).
+                0 => {
+                    let len = 50 + g.below(100);
+                    s.extend(std::iter::repeat_n('w', len));
+                }
+                1..=10 => s.push_str(g.pick(RUN_WORDS)),
+                _ => {
+                    s.push_str(g.pick(RUN_WORDS));
+                    s.push_str(g.pick(RUN_SEPS));
+                    continue;
+                }
+            }
+            s.push(' ');
+        }
+        if g.below(2) == 0 {
+            s.push('.');
+        }
+        if let Err(e) = check(&s) {
+            failed.push(e);
+            if failed.len() >= 10 {
+                break;
+            }
+        }
+    }
+    assert!(failed.is_empty(), "{}", failed.join("\n"));
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(3000))]
 

@@ -4,7 +4,8 @@
 //! each row as it is written cost a pass over the output, ~1.1 KB a row, on the thread that
 //! writes it — the thread that bounds a cheap grader's run (#17). But a run that ends before
 //! its next checkpoint is due never uses that hash: a plain run saves its first checkpoint
-//! after the first chunk, the next one [`super::sink::CHECKPOINT_EVERY`] later, and removes
+//! after the first chunk written [`super::sink::FIRST_CHECKPOINT_AFTER`] into the run, the next
+//! one [`super::sink::CHECKPOINT_EVERY`] later, and removes
 //! the checkpoint when it completes. So while the input left (a plain file of known size), at
 //! the pace the run has kept so far, would be read well before the next checkpoint is due,
 //! rows are written unhashed; when a checkpoint is saved after all (the run slowed down, or a
@@ -72,20 +73,20 @@ impl OutHash {
 
     /// Whether the rows of the chunk that ends at input offset `end` should be hashed as
     /// they are written: unless the run looks like it will end before its next checkpoint
-    /// (`saved`: when the last one was saved, `None` before the first, which comes now).
-    pub(super) fn hash_chunk(&mut self, end: u64, saved: Option<Instant>, every: Duration) -> bool {
+    /// (due in `due_in`; the first chunk's rows are always hashed: the pace is not known yet).
+    pub(super) fn hash_chunk(&mut self, end: u64, due_in: Duration) -> bool {
         let Some((t0, at)) = self.first else {
             self.first = Some((Instant::now(), end));
             return true;
         };
-        let (Some(_), Some(input_end), Some(saved)) = (&self.back, self.input_end, saved) else {
+        let (Some(_), Some(input_end)) = (&self.back, self.input_end) else {
             return true;
         };
         !ends_before(
             t0.elapsed(),
             end.saturating_sub(at),
             input_end.saturating_sub(end),
-            every.saturating_sub(saved.elapsed()),
+            due_in,
         )
     }
 
@@ -178,7 +179,7 @@ mod tests {
             .collect();
         let every = Duration::from_millis(100);
         let mut h = OutHash::new(InputHash::default(), 0, Some(path.clone()), Some(1 << 30));
-        assert!(h.hash_chunk(10, None, every), "the first chunk");
+        assert!(h.hash_chunk(10, every), "the first chunk");
         let mut written = 0u64;
         for (i, row) in rows.iter().enumerate() {
             out.write_all(row).unwrap();
@@ -199,9 +200,9 @@ mod tests {
 
         // No file to read back: every chunk is hashed.
         let mut h = OutHash::new(InputHash::default(), 0, None, Some(1 << 30));
-        assert!(h.hash_chunk(10, None, every));
+        assert!(h.hash_chunk(10, every));
         std::thread::sleep(Duration::from_millis(2));
-        assert!(h.hash_chunk(1 << 29, Some(Instant::now()), every));
+        assert!(h.hash_chunk(1 << 29, every));
         assert!(h.update(0, b"x").is_ok());
         assert!(
             h.hex_at(2).is_err(),
@@ -209,19 +210,19 @@ mod tests {
         );
         // With one, a run nearly done goes unhashed; one of unknown size does not.
         let mut h = OutHash::new(InputHash::default(), 0, Some(path.clone()), Some(1 << 20));
-        assert!(h.hash_chunk(10, None, every));
+        assert!(h.hash_chunk(10, every));
         std::thread::sleep(Duration::from_millis(2));
-        assert!(!h.hash_chunk((1 << 20) - 10, Some(Instant::now()), every));
+        assert!(!h.hash_chunk((1 << 20) - 10, every));
         // OUT that cannot be opened for reading: hashed as written.
         let gone = path.with_extension("gone");
         let mut h = OutHash::new(InputHash::default(), 0, Some(gone), Some(1 << 20));
-        assert!(h.hash_chunk(10, None, every));
+        assert!(h.hash_chunk(10, every));
         std::thread::sleep(Duration::from_millis(2));
-        assert!(h.hash_chunk((1 << 20) - 10, Some(Instant::now()), every));
+        assert!(h.hash_chunk((1 << 20) - 10, every));
         let mut h = OutHash::new(InputHash::default(), 0, Some(path), None);
-        assert!(h.hash_chunk(10, None, every));
+        assert!(h.hash_chunk(10, every));
         std::thread::sleep(Duration::from_millis(2));
-        assert!(h.hash_chunk((1 << 20) - 10, Some(Instant::now()), every));
+        assert!(h.hash_chunk((1 << 20) - 10, every));
         let _ = std::fs::remove_file(
             std::env::temp_dir().join(format!("gk-outhash-{}.jsonl", std::process::id())),
         );

@@ -1,6 +1,7 @@
 //! Checkpoints that make `score --resume` safe.
 //!
-//! After the first chunk of output lines is written and flushed, then after the chunk that
+//! After the first chunk of output lines written and flushed once the run has lasted
+//! [`FIRST_CHECKPOINT_AFTER`](super::sink::FIRST_CHECKPOINT_AFTER), then after the chunk that
 //! ends each [`CHECKPOINT_EVERY`](super::CHECKPOINT_EVERY) or so, `OUT.gkresume` is replaced
 //! atomically (write a temporary file, rename it) with: how many output bytes are complete,
 //! how many input bytes they cover, a hash of those input bytes and a hash of the grader. A

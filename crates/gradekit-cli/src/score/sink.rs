@@ -19,6 +19,15 @@ const WRITE_BYTES: usize = 64 << 10;
 /// visible share of a fast run. A crash redoes at most this much work more.
 pub(super) const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(100);
 
+/// Least time a run lasts before its first checkpoint (saved after the first chunk written
+/// from then on). A run over a few thousand lines ends in a few milliseconds: its first
+/// checkpoint (the grader's sha256 with sha2's CPU probing, the file's creation and rename,
+/// its removal at the end) was ~4 % of such a run, paid on the I/O thread while grading
+/// waited for it (#17 "warm5"). A run killed before this leaves rows and no checkpoint, as a
+/// run killed between its first rows and its first checkpoint always did: `--resume` then
+/// refuses it, and running it again costs at most this much.
+pub(super) const FIRST_CHECKPOINT_AFTER: std::time::Duration = std::time::Duration::from_millis(5);
+
 /// Where the input stands after a chunk, for its checkpoint and the progress line.
 #[derive(Clone)]
 pub(super) struct ChunkEnd {
@@ -46,14 +55,29 @@ pub(super) struct CheckpointTarget {
     /// Keep the checkpoint of a complete run (`--resume` runs: resuming again is a no-op).
     /// A plain run that completes removes it: nothing is left to resume.
     pub(super) keep_when_complete: bool,
+    /// When the run started (its first checkpoint is due [`FIRST_CHECKPOINT_AFTER`] later).
+    pub(super) started: Instant,
     /// When the last checkpoint was saved (`None`: none yet).
     pub(super) saved: Option<Instant>,
     /// The state after the last chunk written, when it was not saved yet.
     pub(super) pending: Option<resume::Checkpoint>,
 }
 
+impl CheckpointTarget {
+    /// Time until the next checkpoint is due (zero: due now): [`FIRST_CHECKPOINT_AFTER`] after
+    /// the start, then [`CHECKPOINT_EVERY`] after the last one saved.
+    pub(super) fn due_in(&self) -> std::time::Duration {
+        let at = match self.saved {
+            Some(t) => t + CHECKPOINT_EVERY,
+            None => self.started + FIRST_CHECKPOINT_AFTER,
+        };
+        at.saturating_duration_since(Instant::now())
+    }
+}
+
 /// The writer stage: writes each chunk's rows in order, then its checkpoint (after the first
-/// chunk, then at most every [`CHECKPOINT_EVERY`], and at the end of a `--resume` run); keeps
+/// chunk written [`FIRST_CHECKPOINT_AFTER`] into the run, then at most every
+/// [`CHECKPOINT_EVERY`], and at the end of a `--resume` run); keeps
 /// the summary and the progress display.
 pub(super) struct Sink {
     pub(super) rows: row::RowWriter,
@@ -142,9 +166,7 @@ impl Sink {
     /// Writes one chunk's rows (and maybe its checkpoint); returns its buffers for reuse.
     pub(super) fn write(&mut self, batch: Batch, end: ChunkEnd) -> Result<read::Spare> {
         if let Some(cp) = &self.checkpoint {
-            self.hash_now = self
-                .out_hash
-                .hash_chunk(end.end_offset, cp.saved, CHECKPOINT_EVERY);
+            self.hash_now = self.out_hash.hash_chunk(end.end_offset, cp.due_in());
         }
         let spare = match batch {
             Batch::Parts(chunk, parts) => {
@@ -165,8 +187,7 @@ impl Sink {
         self.out.flush().context("cannot write the output")?;
         if let Some(cp) = &mut self.checkpoint {
             // The last one of a plain run is not saved: the run removes it when it completes.
-            let due = (cp.keep_when_complete || !end.eof)
-                && cp.saved.is_none_or(|t| t.elapsed() >= CHECKPOINT_EVERY);
+            let due = (cp.keep_when_complete || !end.eof) && cp.due_in().is_zero();
             // A pending state gets its output hash when it is saved (see `finish`).
             let output_hash = match due {
                 true => self.out_hash.hex_at(self.out_bytes)?,
@@ -279,6 +300,42 @@ mod tests {
     use super::*;
     use std::io::{BufReader, Read};
     use std::sync::{Arc, Mutex};
+
+    /// The first checkpoint is due [`FIRST_CHECKPOINT_AFTER`] into the run, the next ones
+    /// [`CHECKPOINT_EVERY`] after the last one saved.
+    #[test]
+    fn checkpoints_are_due_after_the_first_interval_then_every_interval() {
+        let now = Instant::now();
+        let mut cp = CheckpointTarget {
+            path: PathBuf::from("unused.gkresume"),
+            grader_sha: resume::GraderSha::new(serde_json::json!({})),
+            input: String::new(),
+            keep_when_complete: false,
+            started: now,
+            saved: None,
+            pending: None,
+        };
+        let first = cp.due_in();
+        assert!(
+            !first.is_zero() && first <= FIRST_CHECKPOINT_AFTER,
+            "{first:?}"
+        );
+        cp.started = now - FIRST_CHECKPOINT_AFTER;
+        assert!(cp.due_in().is_zero());
+        cp.saved = Some(Instant::now());
+        let next = cp.due_in();
+        assert!(
+            next > FIRST_CHECKPOINT_AFTER && next <= CHECKPOINT_EVERY,
+            "{next:?}"
+        );
+        cp.saved = Some(Instant::now() - CHECKPOINT_EVERY);
+        assert!(cp.due_in().is_zero());
+        // The grader's hash is computed when asked for, and is `grader_hash`'s.
+        assert_eq!(
+            cp.grader_sha.hex(),
+            resume::grader_hash(&serde_json::json!({}))
+        );
+    }
 
     /// Bytes written to an `Output`, kept for the test.
     #[derive(Clone, Default)]

@@ -37,9 +37,17 @@ pub(super) const SPLIT_IDLE: f64 = 1.0 / 3.0;
 /// per 4 KiB, most of them while the chunks grow at the start, when grading waits for them:
 /// 256 lines instead of 512 made one pass over 2,000 distinct rouge_l pairs ~8 % faster and
 /// over 10,000 ~3 %, 100,000 lines ~1 % slower (BENCHMARKS.md, #17 "startup"); 128 instead
-/// of 256 again ~7 % and ~4 % (a fifth fewer page faults), 100,000 lines within noise, and
-/// 96 was slower than 128 (#17 "warm5").
+/// of 256 again ~7 % and ~4 % (a fifth fewer page faults; 96 was slower than 128), and past
+/// [`ONE_IO_LONG_AFTER`] lines chunks grow to 256 again (#17 "warm5").
 pub(super) const ONE_IO_CHUNK_LINES: usize = 128;
+
+/// Lines read with one I/O thread past which chunks grow to [`ONE_IO_LONG_CHUNK_LINES`]: a
+/// long run of a cheap grader hands over fewer chunks (128-line chunks throughout made
+/// 100,000 lines ~2–4 % slower than 256; see `read::Source::later`).
+pub(super) const ONE_IO_LONG_AFTER: u64 = 16_384;
+
+/// Largest chunk with one I/O thread past [`ONE_IO_LONG_AFTER`] lines.
+pub(super) const ONE_IO_LONG_CHUNK_LINES: usize = 256;
 
 /// Who reads, grades and writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -269,20 +277,18 @@ impl Grading<'_> {
         let plan_here = Arc::new(std::sync::atomic::AtomicBool::new(false));
         source.plan_elsewhere(Arc::clone(&plan_here));
         self.plan_here = Some(plan_here);
-        // The first chunk is read here, while the I/O thread starts (~0.15 ms before it runs,
-        // and its first read is slow: cold code, fresh buffers): grading waited for both.
-        let first = source.next_chunk(read::Spare::default());
-        let sent = usize::from(first.is_some());
-        let more = matches!(&first, Some(Ok(c)) if !c.eof);
-        if let Some(c) = first {
-            // Cannot block (room for AHEAD chunks) nor fail (`rx` is alive).
-            let _ = tx.send(c);
-        }
-        let tx = more.then_some(tx);
+        // The I/O thread starts first and gets the input once this thread has read the first
+        // chunk: its start (~0.1–0.2 ms before it runs: the thread, its CPU, its malloc arena)
+        // and that first read overlap, instead of grading waiting for one after the other.
+        type Start = (read::Source, Option<mpsc::SyncSender<Result<Chunk>>>, usize);
+        let (start_tx, start_rx) = mpsc::sync_channel::<Start>(1);
         let io = std::thread::spawn(move || -> Result<(Summary, progress::Progress)> {
             if let Some(p) = &io_pinning {
                 p.io_here();
             }
+            let Ok((mut source, tx, sent)) = start_rx.recv() else {
+                return Err(anyhow::anyhow!("internal: the input was not handed over"));
+            };
             let mut io = OneIo::new(grading_idle);
             io.in_flight = sent;
             io.made = sent;
@@ -368,6 +374,15 @@ impl Grading<'_> {
                 .join()
                 .map_err(|_| anyhow::anyhow!("the output writer thread failed"))?
         });
+        let first = source.next_chunk(read::Spare::default());
+        let sent = usize::from(first.is_some());
+        let more = matches!(&first, Some(Ok(c)) if !c.eof);
+        if let Some(c) = first {
+            // Cannot block (room for AHEAD chunks) nor fail (`rx` is alive).
+            let _ = tx.send(c);
+        }
+        // Cannot fail unless the I/O thread ended, which `join` below reports.
+        let _ = start_tx.send((source, more.then_some(tx), sent));
         let ok = self.serve(rx, wtx, Some(&idle));
         let joined = spin::join(io, self.pinning.is_some());
         if let Some(p) = self.pinning.take() {

@@ -38,7 +38,7 @@
 //! Measured on the benchmark pairs (BENCHMARKS.md, #17): interning and counting a bleu pair
 //! took ~16,100 instructions (interning, then the fused start-anchored pass) and takes
 //! ~12,700 with this path (callgrind); the metric's CPU time beyond tokenizing fell by ~30 %.
-//! Memory per thread once used: 256 KiB of n-gram table, 4 KiB of counts, and token-table
+//! Memory per thread once used: 128 KiB of n-gram table (`u16` entries), 4 KiB of counts, and token-table
 //! slots for 8 × the reference (up to 128 KiB).
 
 use super::{Scratch, TokenSeq};
@@ -62,15 +62,21 @@ const TABLE: usize = ((MAX_ORDER - 1) * S_MAX * S_MAX).next_power_of_two();
 /// Count entries: one row of `S` per order, rounded to a power of two.
 const COUNTS: usize = (MAX_ORDER * S_MAX).next_power_of_two();
 
-/// The tag is reset (and the table cleared) before it would pass this.
-const TAG_LIMIT: u32 = 1 << 31;
+/// Entries are `u16`: the tag is reset (and the part of the table used since the last reset
+/// cleared) before an entry `tag + rank` would pass this.
+pub(super) const TAG_LIMIT: u32 = u16::MAX as u32;
 
 /// Buffers of the streaming path (kept across calls in the thread's `Work`).
 #[derive(Debug, Default)]
 pub(super) struct Stream {
     /// The n-gram regions: `TABLE` entries once used. Entry `tag + rank` of this call, or
-    /// anything below `tag` (an earlier call's, or 0).
-    table: Vec<u32>,
+    /// anything below `tag` (an earlier call's, or 0). Two bytes an entry (128 KiB): half the
+    /// pages a process faults in and the cache lines a call spreads over of `u32` entries; the
+    /// price is a clear every ~65,000 reference tokens (a few µs, ~1,300 bench pairs).
+    table: Vec<u16>,
+    /// Entries below this index may be non-zero (what a reset clears: the regions of the
+    /// largest stride and order count used since the last one, never pages not touched).
+    used: usize,
     /// Tag of the current call (≥ 1 once a call ran).
     tag: u32,
     /// Count rows: `COUNTS` entries once used.
@@ -78,9 +84,10 @@ pub(super) struct Stream {
 }
 
 impl Stream {
-    /// The tag of a call on a reference of `r_len` tokens; sizes the buffers on first use and
-    /// clears the table when the tag would wrap.
-    fn next_tag(&mut self, r_len: usize) -> u32 {
+    /// The tag of a call on a reference of `r_len` tokens whose entries lie below `extent`;
+    /// sizes the buffers on first use and clears the table when the tag would pass
+    /// [`TAG_LIMIT`].
+    fn next_tag(&mut self, r_len: usize, extent: usize) -> u32 {
         if self.table.len() != TABLE || self.rows.len() != COUNTS {
             // Zeroed by the allocator (fresh pages, mapped as they are first touched): a call
             // touches only its stride's regions, so a short process (one pass over a file)
@@ -88,12 +95,16 @@ impl Stream {
             self.table = vec![0; TABLE];
             self.rows = vec![0; COUNTS];
             self.tag = 1;
+            self.used = 0;
         }
-        // r_len < S_MAX and tag ≤ 2^31: the sum does not overflow.
+        // r_len < S_MAX and tag ≤ TAG_LIMIT: the sum does not overflow.
         if self.tag == 0 || self.tag as usize + r_len > TAG_LIMIT as usize {
-            self.table.iter_mut().for_each(|e| *e = 0);
+            let used = self.used.min(self.table.len());
+            self.table[..used].fill(0);
+            self.used = 0;
             self.tag = 1;
         }
+        self.used = self.used.max(extent);
         let tag = self.tag;
         self.tag += r_len as u32;
         tag
@@ -103,6 +114,12 @@ impl Stream {
     #[cfg(test)]
     pub(super) fn set_tag_for_test(&mut self, tag: u32) {
         self.tag = tag;
+    }
+
+    /// The next call's tag (tests of the reset).
+    #[cfg(test)]
+    pub(super) fn tag_for_test(&self) -> u32 {
+        self.tag
     }
 }
 
@@ -130,7 +147,15 @@ impl Scratch {
             return false;
         }
         let st = &mut self.work.stream;
-        let tag = st.next_tag(r_len);
+        // Entries this call may write: the regions of orders 2..=K at its stride.
+        let stride = if r_len < 31 {
+            32
+        } else if r_len < 63 {
+            64
+        } else {
+            S_MAX
+        };
+        let tag = st.next_tag(r_len, (K - 1) * stride * stride);
         // Sized for 8 × (reference + 1) tokens: the table never fills up, so it never grows
         // (growing re-places ids from their first positions, which the fast path records only
         // for long tokens), and at most 1/32 full, a first slot rarely holds another key (each
@@ -167,7 +192,7 @@ fn passes<const K: usize, const S: usize, R, I>(
     seed: &crate::fasthash::Seed,
     tokens: &mut super::table::TokenTable,
     tag: u32,
-    table: &mut [u32; TABLE],
+    table: &mut [u16; TABLE],
     count: &mut [u32; COUNTS],
 ) -> [u32; K]
 where
@@ -213,7 +238,7 @@ fn reference_pass<const K: usize, const S: usize, R: TokenSeq + ?Sized>(
     seed: &crate::fasthash::Seed,
     tokens: &mut super::table::TokenTable,
     tag: u32,
-    table: &mut [u32; TABLE],
+    table: &mut [u16; TABLE],
     count: &mut [u32; COUNTS],
 ) {
     // The ranks of the n-grams ending at the previous token (index n − 1 for order n). A new
@@ -242,9 +267,10 @@ fn reference_pass<const K: usize, const S: usize, R: TokenSeq + ?Sized>(
             // An entry of this call holds `tag + rank` with rank < j; anything below `tag` is
             // an earlier call's (or 0): the n-gram is new. Not written as `min(seen, j)`: the
             // compiler turns that min into a branch, which mispredicts on repetitive text.
-            let raw = table[e];
+            let raw = u32::from(table[e]);
             let v = select_unpredictable(raw < tag, new_entry, raw);
-            table[e] = v;
+            // v < TAG_LIMIT (`next_tag`): the entry holds it exactly.
+            table[e] = v as u16;
             let rank = v - tag;
             count[counter::<S>(n, rank)] += 1;
             cur[n] = rank;
@@ -265,7 +291,7 @@ fn input_pass<const K: usize, const S: usize, R, I>(
     seed: &crate::fasthash::Seed,
     tokens: &mut super::table::TokenTable,
     tag: u32,
-    table: &[u32; TABLE],
+    table: &[u16; TABLE],
     count: &mut [u32; COUNTS],
 ) -> [u32; K]
 where
@@ -301,7 +327,7 @@ where
         tally(0, id);
         let mut cur = [id; K];
         for n in 1..K {
-            let rank = table[entry::<S>(n, prev[n - 1], id)].wrapping_sub(tag);
+            let rank = u32::from(table[entry::<S>(n, prev[n - 1], id)]).wrapping_sub(tag);
             let rank = select_unpredictable(rank < mark, rank, mark);
             tally(n, rank);
             cur[n] = rank;

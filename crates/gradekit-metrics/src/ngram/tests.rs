@@ -433,7 +433,7 @@ fn streamed_limits_and_tag_reset() {
             .collect();
         let rs: Vec<&str> = r.iter().map(String::as_str).collect();
         let hs: Vec<&str> = h.iter().map(String::as_str).collect();
-        for tag in [None, Some((1u32 << 31) - 5)] {
+        for tag in [None, Some(stream::TAG_LIMIT - 5)] {
             with_scratch(|s| {
                 if let Some(t) = tag {
                     s.work.stream.set_tag_for_test(t);
@@ -451,6 +451,39 @@ fn streamed_limits_and_tag_reset() {
             });
         }
     }
+}
+
+#[test]
+fn streamed_counts_stay_exact_across_many_tag_resets() {
+    // The streaming table's `u16` entries wrap every ~65,000 reference tokens: thousands of
+    // calls through one scratch, the stride changing from call to call (a reset clears what
+    // every stride since the last one wrote), references repetitive enough that n-grams recur
+    // within and across calls. Every call exact against the naive count.
+    let lens = [126usize, 20, 61, 100, 3, 33, 125, 64];
+    with_scratch(|s| {
+        s.work.stream.set_tag_for_test(stream::TAG_LIMIT - 300);
+        let mut resets = 0;
+        let mut last_tag = u32::MAX;
+        for call in 0..3_000usize {
+            let n = lens[call % lens.len()];
+            let m = 2 + call % 11;
+            let r: Vec<String> = (0..n).map(|i| format!("t{}", (i * 7 + call) % m)).collect();
+            let h: Vec<String> = (0..n / 2 + 5)
+                .map(|i| format!("t{}", (i * 3 + call / 2) % (m + 2)))
+                .collect();
+            let rs: Vec<&str> = r.iter().map(String::as_str).collect();
+            let hs: Vec<&str> = h.iter().map(String::as_str).collect();
+            let mut out = [0u64; 4];
+            s.overlaps(&rs[..], &hs[..], &mut out);
+            for k in 1..=4 {
+                assert_eq!(out[k - 1], naive(&rs, &hs, k), "call {call} order {k}");
+            }
+            let tag = s.work.stream.tag_for_test();
+            resets += usize::from(tag < last_tag);
+            last_tag = tag;
+        }
+        assert!(resets >= 3, "only {resets} tag resets");
+    });
 }
 
 #[test]

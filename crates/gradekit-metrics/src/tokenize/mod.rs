@@ -59,10 +59,14 @@
 //! Punkt shortcut `punkt_annotate::quick_sentbreak`, the possessive apostrophe in the fused
 //! scan, which left 2 % of sentences to the Treebank port instead of 5 %, and one copy of the
 //! text per call; perf: the fused scan ~55 %, Punkt ~20 %) and the NIST path at ~290–310 MB/s
-//! (~105 before it became one pass over the characters). The 1 GB/s aim of issue #17 would
-//! take a different design (block-wise byte classes turned into token boundary masks, Punkt
-//! decided from those masks): masks computed per call of the word arm were tried and were no
-//! faster than the per-token scan (about one unpredictable branch per token remains).
+//! (~105 before it became one pass over the characters). Since then (`bits.rs`) each ASCII
+//! text is first classified 32 bytes per step (AVX2; SSE2 elsewhere) into bitmaps — `\w`,
+//! space, comma, `.?!`, CONTRACTIONS2 initials — from which Punkt takes its candidate marks and
+//! the fused scan takes whole runs of "word, space/comma, word" 64 bytes at a time (token
+//! bounds are bit positions; no per-token dispatch): ~5.5k instructions per bench text instead
+//! of ~7.8k, ~380–400 MB/s. The 1 GB/s aim is still not reached: what remains is Punkt's
+//! per-candidate context work (~1.5k instructions a text), the byte-by-byte arms for the
+//! punctuation that stops a window (`.` `'` `-` quotes, brackets: ~5 a text) and copying.
 //!
 //! The first call used to pay a one-time parse of those data files (~10M instructions, +1.4 ms
 //! and +230 page faults on a one-line `gradekit score` run); the build-time tables made that
@@ -80,6 +84,7 @@
 //! pass-by-pass port) against the one-pass NIST tokenizer (`tests/tokenize_random.rs`).
 
 mod ascii;
+mod bits;
 mod fused;
 mod nist;
 mod punkt;
@@ -146,7 +151,7 @@ pub fn sent_tokenize(text: &str) -> Option<Vec<&str>> {
         return None;
     }
     let mut spans = Vec::new();
-    with_workspace(|ws| punkt::sentence_spans(text.as_bytes(), &mut ws.punkt, &mut spans));
+    with_workspace(|ws| punkt::sentence_spans(text.as_bytes(), None, &mut ws.punkt, &mut spans));
     Some(
         spans
             .into_iter()
@@ -161,6 +166,8 @@ pub fn sent_tokenize(text: &str) -> Option<Vec<&str>> {
 struct Workspace {
     punkt: punkt::Scratch,
     treebank: treebank::Scratch,
+    /// Byte-class maps of the text (the fused scan's runs of words and spaces).
+    bits: bits::ByteBits,
     spans: Vec<(usize, usize)>,
     tokens: Tokens,
     /// Set while [`word_tokenize_exact`] runs: skip the fused fast path.
@@ -192,14 +199,20 @@ fn ascii_word_tokenize(text: &str, ws: &mut Workspace, out: &mut Tokens) {
     spans.clear();
     let bytes = text.as_bytes();
     ws.punkt.exact = ws.exact_only.is_some();
-    punkt::sentence_spans(bytes, &mut ws.punkt, &mut spans);
+    // Byte-class maps of the text: Punkt's marks and the fused scan's runs of words.
+    let fast = ws.exact_only.is_none();
+    if fast {
+        ws.bits.build(bytes);
+    }
+    punkt::sentence_spans(bytes, fast.then_some(&ws.bits), &mut ws.punkt, &mut spans);
     // The text is copied into `out` once; fused sentences record ranges of that copy.
-    let base = (ws.exact_only.is_none() && !spans.is_empty()).then(|| out.push_source(text));
+    let base = (fast && !spans.is_empty()).then(|| out.push_source(text));
     for &(a, b) in &spans {
         let a = a.min(text.len());
         let b = b.clamp(a, text.len());
-        let fast = base
-            .is_some_and(|base| fused::tokenize_sentence_at(&bytes[a..b], base + a, out).is_ok());
+        let fast = base.is_some_and(|base| {
+            fused::tokenize_sentence_at(&bytes[a..b], &ws.bits, a, base + a, out).is_ok()
+        });
         if !fast {
             treebank::tokenize_sentence(&bytes[a..b], &mut ws.treebank, out);
         }
@@ -216,7 +229,7 @@ pub fn fused_coverage(text: &str) -> Option<(usize, usize)> {
     }
     let mut spans = Vec::new();
     let mut out = Tokens::new();
-    with_workspace(|ws| punkt::sentence_spans(text.as_bytes(), &mut ws.punkt, &mut spans));
+    with_workspace(|ws| punkt::sentence_spans(text.as_bytes(), None, &mut ws.punkt, &mut spans));
     let fused = spans
         .iter()
         .filter(|&&(a, b)| {

@@ -14,6 +14,7 @@
 //! index for truthiness).  The word-level decisions live in `punkt_annotate.rs`.
 
 use super::ascii::{is_space, is_string_whitespace};
+use super::bits::ByteBits;
 use super::punkt_annotate::{self, context_has_sentbreak, quick_sentbreak};
 use super::scan::{ascii_mark_flags, Flagged};
 
@@ -93,10 +94,14 @@ fn period_context_at(text: &[u8], p: usize) -> Option<EndMatch> {
 
 /// `_match_potential_end_contexts`: each kept match with its context `(start, end)`,
 /// a contiguous range of `text` (the word before the mark up to the end of `after_tok`).
-fn potential_end_contexts(text: &[u8], out: &mut Vec<(EndMatch, usize, usize)>) {
+/// `marks` yields the positions of `.?!` in `text`, in order.
+fn potential_end_contexts(
+    text: &[u8],
+    marks: impl Iterator<Item = usize>,
+    out: &mut Vec<(EndMatch, usize, usize)>,
+) {
     let mut prev_slice = (0usize, 0usize);
     let mut prev_match: Option<EndMatch> = None;
-    let marks = Flagged::new(text, ascii_mark_flags);
     for p in marks {
         let Some(m) = period_context_at(text, p) else {
             continue;
@@ -153,8 +158,15 @@ fn realign_match(s: &[u8]) -> Option<(usize, usize)> {
     None
 }
 
-/// Sentence spans of ASCII `text`, as `PunktSentenceTokenizer.span_tokenize(text)`.
-pub(crate) fn sentence_spans(text: &[u8], scratch: &mut Scratch, out: &mut Vec<(usize, usize)>) {
+/// Sentence spans of ASCII `text`, as `PunktSentenceTokenizer.span_tokenize(text)`; `bits`,
+/// the text's byte-class maps if built (their `.?!` map replaces the scan for the marks, unless
+/// the scratch asks for the exact procedure).
+pub(crate) fn sentence_spans(
+    text: &[u8],
+    bits: Option<&ByteBits>,
+    scratch: &mut Scratch,
+    out: &mut Vec<(usize, usize)>,
+) {
     let Scratch {
         contexts,
         slices,
@@ -163,7 +175,10 @@ pub(crate) fn sentence_spans(text: &[u8], scratch: &mut Scratch, out: &mut Vec<(
     } = scratch;
     contexts.clear();
     slices.clear();
-    potential_end_contexts(text, contexts);
+    match bits {
+        Some(bits) if !*exact => potential_end_contexts(text, bits.marks(), contexts),
+        _ => potential_end_contexts(text, Flagged::new(text, ascii_mark_flags), contexts),
+    }
 
     // `_slices_from_text`.
     let mut last_break = 0;
@@ -212,7 +227,7 @@ mod tests {
 
     fn sents(text: &str) -> Vec<&str> {
         let mut spans = Vec::new();
-        sentence_spans(text.as_bytes(), &mut Scratch::default(), &mut spans);
+        sentence_spans(text.as_bytes(), None, &mut Scratch::default(), &mut spans);
         spans
             .into_iter()
             .map(|(a, b)| text.get(a..b.max(a)).unwrap_or(""))

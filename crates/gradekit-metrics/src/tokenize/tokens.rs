@@ -122,6 +122,22 @@ impl Tokens {
         }
     }
 
+    /// Records one token per set bit of `ends`: the `k`-th token is `text[at + (k-th set bit
+    /// of starts) .. at + (k-th set bit of ends) + 1]` (the word runs of a 64-byte window,
+    /// `fused.rs`; `starts` holds at least as many bits as `ends`, each below its end). One
+    /// reservation for all of them, no check per token.
+    #[inline(always)]
+    pub(crate) fn push_runs(&mut self, at: usize, mut starts: u64, mut ends: u64) {
+        let count = ends.count_ones() as usize;
+        self.spans.extend((0..count).map(|_| {
+            let a = at + starts.trailing_zeros() as usize;
+            let b = at + ends.trailing_zeros() as usize + 1;
+            starts &= starts.wrapping_sub(1);
+            ends &= ends.wrapping_sub(1);
+            (a, b)
+        }));
+    }
+
     /// Appends the token `literal` (a replacement text, not a range of the source).
     #[inline]
     pub(crate) fn push_literal(&mut self, literal: &str) {
