@@ -271,6 +271,16 @@ pub fn main(a: Args) -> Result<ExitCode> {
         Stages::OneIo => ONE_IO_CHUNK_LINES,
         Stages::Inline | Stages::Pool => read::CHUNK_LINES,
     })
+    .later(
+        match stages {
+            Stages::OneIo => ONE_IO_LONG_AFTER,
+            Stages::Inline | Stages::Pool => u64::MAX,
+        },
+        match stages {
+            Stages::OneIo => ONE_IO_LONG_CHUNK_LINES,
+            Stages::Inline | Stages::Pool => read::CHUNK_LINES,
+        },
+    )
     .taper(stages == Stages::OneIo);
     let rows = row::RowWriter::new(&grader);
     let sink = Sink {

@@ -197,6 +197,8 @@ pub struct Source {
     /// Lines of the next chunk (doubles up to `max_lines`).
     chunk_lines: usize,
     max_lines: usize,
+    /// Lines read past which chunks may grow to a larger size (see [`Source::later`]).
+    later: Option<(u64, usize)>,
     /// Take at most half the lines left in each chunk near the end of input (see
     /// [`Source::taper`]).
     taper: bool,
@@ -249,6 +251,7 @@ impl Source {
             first: (line_no, offset),
             chunk_lines: first_lines.clamp(1, CHUNK_LINES),
             max_lines: CHUNK_LINES,
+            later: None,
             taper: false,
             end: size.map(|s| offset.saturating_add(s)),
             plan_elsewhere: None,
@@ -268,6 +271,15 @@ impl Source {
     pub fn max_chunk_lines(mut self, max: usize) -> Source {
         self.max_lines = max.clamp(1, CHUNK_LINES);
         self.chunk_lines = self.chunk_lines.min(self.max_lines);
+        self
+    }
+
+    /// Once `after` lines are read, chunks may double up to `max` lines (at most
+    /// [`CHUNK_LINES`]) instead of the [`Source::max_chunk_lines`] they started with: small
+    /// chunks while the run is young (each buffer in flight is fresh memory, paid at a page
+    /// fault per 4 KiB while grading waits), larger ones for a long run (fewer hand-overs).
+    pub fn later(mut self, after: u64, max: usize) -> Source {
+        self.later = Some((after, max.clamp(1, CHUNK_LINES)));
         self
     }
 
@@ -483,6 +495,12 @@ impl Source {
         };
         chunk.results.clear();
         chunk.rows.clear();
+        if let Some((after, max)) = self.later {
+            if self.line_no - self.first.0 >= after {
+                self.max_lines = max;
+                self.later = None;
+            }
+        }
         self.chunk_lines = (self.chunk_lines * 2).min(self.max_lines);
         Ok(chunk)
     }

@@ -37,9 +37,17 @@ pub(super) const SPLIT_IDLE: f64 = 1.0 / 3.0;
 /// per 4 KiB, most of them while the chunks grow at the start, when grading waits for them:
 /// 256 lines instead of 512 made one pass over 2,000 distinct rouge_l pairs ~8 % faster and
 /// over 10,000 ~3 %, 100,000 lines ~1 % slower (BENCHMARKS.md, #17 "startup"); 128 instead
-/// of 256 again ~7 % and ~4 % (a fifth fewer page faults), 100,000 lines within noise, and
-/// 96 was slower than 128 (#17 "warm5").
+/// of 256 again ~7 % and ~4 % (a fifth fewer page faults; 96 was slower than 128), and past
+/// [`ONE_IO_LONG_AFTER`] lines chunks grow to 256 again (#17 "warm5").
 pub(super) const ONE_IO_CHUNK_LINES: usize = 128;
+
+/// Lines read with one I/O thread past which chunks grow to [`ONE_IO_LONG_CHUNK_LINES`]: a
+/// long run of a cheap grader hands over fewer chunks (128-line chunks throughout made
+/// 100,000 lines ~2–4 % slower than 256; see `read::Source::later`).
+pub(super) const ONE_IO_LONG_AFTER: u64 = 16_384;
+
+/// Largest chunk with one I/O thread past [`ONE_IO_LONG_AFTER`] lines.
+pub(super) const ONE_IO_LONG_CHUNK_LINES: usize = 256;
 
 /// Who reads, grades and writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

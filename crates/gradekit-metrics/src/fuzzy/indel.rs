@@ -216,21 +216,83 @@ impl PatternMatch {
         zeros(&state)
     }
 
-    /// Calls `f(k, lcs)` with the LCS of the pattern and `text[..k]` for k = 1..=text.len().
-    pub(crate) fn lcs_profile(&self, text: &[u32], mut f: impl FnMut(usize, usize)) {
-        if self.words == 1 {
-            let mut s = !0u64;
-            for (k, &c) in text.iter().enumerate() {
-                let u = s & self.mask0(c);
-                s = s.wrapping_add(u) | (s - u);
-                f(k + 1, (!s).count_ones() as usize);
+    /// Calls `f(k, lcs)` with the LCS of the pattern and `text[..k]`, for k = 1 and at least
+    /// every later k at which it may have grown (a text character with no match in the
+    /// pattern leaves it as it was; for a window score a longer window with the same LCS
+    /// only scores lower).
+    #[cfg(test)]
+    pub(crate) fn lcs_profile(&self, text: &[u32], f: impl FnMut(usize, usize)) {
+        self.lcs_profile_from(text, 1, f);
+    }
+
+    /// [`Self::lcs_profile`] from k = `from` on (the shorter prefixes are still scanned,
+    /// without counting).
+    pub(crate) fn lcs_profile_from(
+        &self,
+        text: &[u32],
+        from: usize,
+        mut f: impl FnMut(usize, usize),
+    ) {
+        let skip = from.saturating_sub(1).min(text.len());
+        let (head, tail) = text.split_at(skip);
+        match self.words {
+            1 => self.profile_fixed::<1>(head, tail, &mut f),
+            2 => self.profile_fixed::<2>(head, tail, &mut f),
+            3 => self.profile_fixed::<3>(head, tail, &mut f),
+            4 => self.profile_fixed::<4>(head, tail, &mut f),
+            _ => {
+                let mut state = vec![!0u64; self.words];
+                for &c in head {
+                    step(&mut state, self.row(c));
+                }
+                for (k, &c) in tail.iter().enumerate() {
+                    step(&mut state, self.row(c));
+                    f(head.len() + k + 1, zeros(&state));
+                }
             }
-            return;
         }
-        let mut state = vec![!0u64; self.words];
-        for (k, &c) in text.iter().enumerate() {
-            step(&mut state, self.row(c));
-            f(k + 1, zeros(&state));
+    }
+
+    /// The profile for patterns of `N` words: the state in registers; a text character with
+    /// no match in the pattern leaves the LCS as it was, so `f` is called again only after
+    /// a match (a longer window with the same LCS scores lower).
+    fn profile_fixed<const N: usize>(
+        &self,
+        head: &[u32],
+        tail: &[u32],
+        f: &mut impl FnMut(usize, usize),
+    ) {
+        let mut state = [!0u64; N];
+        let row_of = |c: u32| {
+            let idx = self.index(c) as usize;
+            self.masks.get(idx * N..idx * N + N)
+        };
+        let update = |state: &mut [u64; N], row: &[u64]| {
+            let mut carry = false;
+            let mut any = 0u64;
+            for w in 0..N {
+                let x = state[w];
+                let u = x & row[w];
+                any |= u;
+                let (sum, c1) = x.overflowing_add(u);
+                let (sum, c2) = sum.overflowing_add(u64::from(carry));
+                carry = c1 | c2;
+                state[w] = sum | (x - u);
+            }
+            any != 0
+        };
+        for &c in head {
+            if let Some(row) = row_of(c) {
+                update(&mut state, row);
+            }
+        }
+        let mut first = true;
+        for (k, &c) in tail.iter().enumerate() {
+            let changed = row_of(c).is_some_and(|row| update(&mut state, row));
+            if changed || first {
+                f(head.len() + k + 1, zeros(&state));
+                first = false;
+            }
         }
     }
 }
@@ -260,19 +322,56 @@ fn zeros(state: &[u64]) -> usize {
 /// Strips the common prefix and suffix of two slices; returns the stripped middles and the
 /// number of characters removed from each.
 pub(crate) fn strip_affix<'a>(a: &'a [u32], b: &'a [u32]) -> (&'a [u32], &'a [u32], usize) {
-    let prefix = a.iter().zip(b).take_while(|(x, y)| x == y).count();
+    let prefix = common_prefix(a, b);
     let (a, b) = (&a[prefix..], &b[prefix..]);
-    let suffix = a
-        .iter()
-        .rev()
-        .zip(b.iter().rev())
-        .take_while(|(x, y)| x == y)
-        .count();
+    let suffix = common_suffix(a, b);
     (
         &a[..a.len() - suffix],
         &b[..b.len() - suffix],
         prefix + suffix,
     )
+}
+
+/// Code points compared at once by [`common_prefix`] / [`common_suffix`]: an XOR-OR over a
+/// fixed-size chunk is a few vector instructions and one branch (a compare per code point is
+/// a branch each; a slice `==` is a `memcmp` call). Near-duplicate texts share long affixes.
+const AFFIX_CHUNK: usize = 16;
+
+#[inline(always)]
+fn chunk_eq(x: &[u32; AFFIX_CHUNK], y: &[u32; AFFIX_CHUNK]) -> bool {
+    x.iter().zip(y).fold(0, |acc, (p, q)| acc | (p ^ q)) == 0
+}
+
+/// Length of the common prefix of `a` and `b`.
+fn common_prefix(a: &[u32], b: &[u32]) -> usize {
+    let (ca, _) = a.as_chunks::<AFFIX_CHUNK>();
+    let (cb, _) = b.as_chunks::<AFFIX_CHUNK>();
+    let k = AFFIX_CHUNK
+        * ca.iter()
+            .zip(cb)
+            .take_while(|(x, y)| chunk_eq(x, y))
+            .count();
+    let (a, b) = (&a[k..], &b[k..]);
+    k + a.iter().zip(b).take_while(|(x, y)| x == y).count()
+}
+
+/// Length of the common suffix of `a` and `b`.
+fn common_suffix(a: &[u32], b: &[u32]) -> usize {
+    let (_, ca) = a.as_rchunks::<AFFIX_CHUNK>();
+    let (_, cb) = b.as_rchunks::<AFFIX_CHUNK>();
+    let k = AFFIX_CHUNK
+        * ca.iter()
+            .rev()
+            .zip(cb.iter().rev())
+            .take_while(|(x, y)| chunk_eq(x, y))
+            .count();
+    let (a, b) = (&a[..a.len() - k], &b[..b.len() - k]);
+    k + a
+        .iter()
+        .rev()
+        .zip(b.iter().rev())
+        .take_while(|(x, y)| x == y)
+        .count()
 }
 
 /// LCS length of two code-point strings.
@@ -452,6 +551,36 @@ mod tests {
             let b: Vec<u32> = (0..n).map(|_| pick(&mut seed)).collect();
             pm.rebuild(&a);
             assert_eq!(pm.lcs(&b), naive_lcs(&a, &b), "round {round}");
+        }
+    }
+
+    /// The chunked affix scan equals a scan one code point at a time, mismatches at every
+    /// offset around the chunk edges included.
+    #[test]
+    fn affixes_equal_a_plain_scan() {
+        let mut seed = 41;
+        for _ in 0..3000 {
+            let len = (lcg(&mut seed) % 80) as usize;
+            let a: Vec<u32> = (0..len).map(|_| 97 + (lcg(&mut seed) % 2) as u32).collect();
+            let mut b = a.clone();
+            b.truncate(len - (lcg(&mut seed) as usize % (len + 1)).min(len));
+            for _ in 0..lcg(&mut seed) % 3 {
+                if !b.is_empty() {
+                    let at = lcg(&mut seed) as usize % b.len();
+                    b[at] = 120;
+                }
+            }
+            let p = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
+            let s = a
+                .iter()
+                .rev()
+                .zip(b.iter().rev())
+                .take_while(|(x, y)| x == y)
+                .count();
+            assert_eq!(common_prefix(&a, &b), p);
+            assert_eq!(common_suffix(&a, &b), s);
+            assert_eq!(common_prefix(&b, &a), p);
+            assert_eq!(common_suffix(&b, &a), s);
         }
     }
 

@@ -59,9 +59,9 @@ pub(crate) fn partial_ratio(s1: &[u32], s2: &[u32], score_cutoff: f64) -> f64 {
     if a.is_empty() || b.is_empty() {
         return if a.len() == b.len() { 100.0 } else { 0.0 };
     }
-    let mut best = best_against(a, b);
+    let mut best = best_against(a, b, score_cutoff);
     if best != 100.0 && a.len() == b.len() {
-        best = best.max(best_against(b, a));
+        best = best.max(best_against(b, a, score_cutoff));
     }
     if best >= score_cutoff {
         best
@@ -70,35 +70,52 @@ pub(crate) fn partial_ratio(s1: &[u32], s2: &[u32], score_cutoff: f64) -> f64 {
     }
 }
 
-/// Best candidate score of needle `a` (non-empty) against `b` (|b| ≥ |a|), without a cutoff.
-fn best_against(a: &[u32], b: &[u32]) -> f64 {
+/// Best candidate score of needle `a` (non-empty) against `b` (|b| ≥ |a|) when it is at
+/// least `score_cutoff`; otherwise some score below it. The cutoff only skips candidates
+/// that cannot reach it: full windows with an LCS under `cutoff · m / 100` (the window
+/// search starts from that floor), prefixes and suffixes shorter than
+/// `cutoff · m / (200 − cutoff)` (a window of k code points scores at most
+/// `200·k / (m + k)`; the profile still scans them, without counting).
+fn best_against(a: &[u32], b: &[u32], score_cutoff: f64) -> f64 {
     let m = a.len();
     let n = b.len();
     let pm = PatternMatch::new(a);
     let mut best = 0.0f64;
+    let cutoff = score_cutoff.clamp(0.0, 100.0);
+    // 1e-9 of slack: a window exactly at the cutoff must still be scored
+    let floor = ((cutoff * m as f64 / 100.0 - 1e-9).ceil().max(1.0) as usize - 1).min(m);
+    let shortest = ((cutoff * m as f64 / (200.0 - cutoff) - 1e-9)
+        .ceil()
+        .max(1.0) as usize)
+        .min(m);
 
     // full windows b[i..i+m], i in 0..=n-m
-    let best_lcs = best_window_lcs(&pm, a, b);
+    let best_lcs = best_window_lcs(&pm, a, b, floor);
     best = best.max(window_score(m, m, best_lcs));
     if best == 100.0 {
+        return best;
+    }
+    if shortest >= m {
         return best;
     }
 
     // prefixes b[..k], k < m
     let head = &b[..m - 1];
-    pm.lcs_profile(head, |k, l| best = best.max(window_score(m, k, l)));
+    pm.lcs_profile_from(head, shortest, |k, l| {
+        best = best.max(window_score(m, k, l));
+    });
 
     // suffixes b[n-k..], k < m: prefixes of the reversed tail against the reversed needle
     let rev_a: Vec<u32> = a.iter().rev().copied().collect();
     let rev_tail: Vec<u32> = b[n - (m - 1)..].iter().rev().copied().collect();
-    PatternMatch::new(&rev_a).lcs_profile(&rev_tail, |k, l| {
+    PatternMatch::new(&rev_a).lcs_profile_from(&rev_tail, shortest, |k, l| {
         best = best.max(window_score(m, k, l));
     });
     best
 }
 
-/// Largest LCS of `a` with any window `b[i..i+m]`.
-fn best_window_lcs(pm: &PatternMatch, a: &[u32], b: &[u32]) -> usize {
+/// Largest LCS of `a` with any window `b[i..i+m]`, or `floor` when none is larger.
+fn best_window_lcs(pm: &PatternMatch, a: &[u32], b: &[u32], floor: usize) -> usize {
     let m = a.len();
     let n = b.len();
     let last = n - m;
@@ -108,7 +125,7 @@ fn best_window_lcs(pm: &PatternMatch, a: &[u32], b: &[u32]) -> usize {
         return first_lcs;
     }
     let last_lcs = eval(last);
-    let mut best = first_lcs.max(last_lcs);
+    let mut best = first_lcs.max(last_lcs).max(floor);
 
     // Work budget before switching to the seaweed algorithm, in bit-parallel word steps (one
     // seaweed cell measured ~1.5 word steps). Scanning every window costs windows · cost; when
@@ -315,21 +332,85 @@ mod tests {
         best
     }
 
+    fn next_down(x: f64) -> f64 {
+        if x > 0.0 {
+            f64::from_bits(x.to_bits() - 1)
+        } else {
+            x
+        }
+    }
+
+    /// Needles of 2–4 mask words (the fixed-width profiles), related to the haystack or
+    /// not, at cutoffs around the score.
+    #[test]
+    fn long_needles_with_cutoffs_are_exact() {
+        let mut seed = 13;
+        for round in 0..80 {
+            let k = 2 + round % 4;
+            let la = 65 + (lcg(&mut seed) % 190) as usize;
+            let lb = la + 1 + (lcg(&mut seed) % 90) as usize;
+            let b: Vec<u32> = (0..lb).map(|_| 97 + (lcg(&mut seed) % k) as u32).collect();
+            let a: Vec<u32> = if round % 2 == 0 {
+                let at = (lcg(&mut seed) as usize) % (lb - la + 1);
+                let mut piece = b[at..at + la].to_vec();
+                for _ in 0..lcg(&mut seed) % 4 {
+                    let i = (lcg(&mut seed) as usize) % la;
+                    piece[i] = 97 + (lcg(&mut seed) % (k + 1)) as u32;
+                }
+                piece
+            } else {
+                (0..la).map(|_| 97 + (lcg(&mut seed) % k) as u32).collect()
+            };
+            let want = brute(&a, &b);
+            assert_eq!(partial_ratio(&a, &b, 0.0), want);
+            for cutoff in [want, next_down(want), want + 1e-7, 50.0, 90.0, 95.0] {
+                let expect = if want >= cutoff { want } else { 0.0 };
+                assert_eq!(partial_ratio(&a, &b, cutoff), expect, "{round} {cutoff}");
+            }
+        }
+    }
+
     #[test]
     fn window_search_and_seaweed_are_exact() {
         let mut seed = 11;
-        for round in 0..600 {
+        for round in 0..1500 {
             let k = 2 + round % 5;
             let la = 1 + (lcg(&mut seed) % 30) as usize;
             let lb = la + (lcg(&mut seed) % 80) as usize;
             let a: Vec<u32> = (0..la).map(|_| 97 + (lcg(&mut seed) % k) as u32).collect();
             let b: Vec<u32> = (0..lb).map(|_| 97 + (lcg(&mut seed) % k) as u32).collect();
+            // every other round the needle is a (lightly edited) piece of the haystack
+            let a: Vec<u32> = if round % 2 == 0 && lb > la {
+                let at = (lcg(&mut seed) as usize) % (lb - la + 1);
+                let mut piece = b[at..at + la].to_vec();
+                let i = (lcg(&mut seed) as usize) % la;
+                piece[i] = 97 + (lcg(&mut seed) % k) as u32;
+                piece
+            } else {
+                a
+            };
             let pm = PatternMatch::new(&a);
             let want = (0..=lb - la).map(|i| lcs(&a, &b[i..i + la])).max().unwrap();
-            assert_eq!(best_window_lcs(&pm, &a, &b), want);
+            assert_eq!(best_window_lcs(&pm, &a, &b, 0), want);
             assert_eq!(seaweed_best_window(&a, &b), want);
-            assert_eq!(partial_ratio(&a, &b, 0.0), brute(&a, &b));
-            assert_eq!(partial_ratio(&b, &a, 0.0), brute(&a, &b));
+            let want = brute(&a, &b);
+            assert_eq!(partial_ratio(&a, &b, 0.0), want);
+            assert_eq!(partial_ratio(&b, &a, 0.0), want);
+            // with a cutoff: the same score at or above it, 0 below it
+            let near = [want, want - 1e-7, want + 1e-7, next_down(want)];
+            for cutoff in near.into_iter().chain([30.0, 60.0, 90.0, 95.0, 100.0]) {
+                let expect = if want >= cutoff { want } else { 0.0 };
+                assert_eq!(
+                    partial_ratio(&a, &b, cutoff),
+                    expect,
+                    "{a:?} {b:?} {cutoff}"
+                );
+                assert_eq!(
+                    partial_ratio(&b, &a, cutoff),
+                    expect,
+                    "{a:?} {b:?} {cutoff}"
+                );
+            }
         }
     }
 }

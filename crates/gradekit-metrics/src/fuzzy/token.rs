@@ -391,6 +391,65 @@ pub(crate) fn token_ratio(s1: &[u32], s2: &[u32], score_cutoff: f64) -> f64 {
     if score_cutoff > 100.0 {
         return 0.0;
     }
+    token_ratio_lazy(s1, s2, &mut Cutoff::new(|| score_cutoff))
+}
+
+/// A score cutoff computed on first use (WRatio's is a `ratio`, an LCS).
+pub(crate) struct Cutoff<F: FnOnce() -> f64> {
+    f: Option<F>,
+    value: f64,
+}
+
+impl<F: FnOnce() -> f64> Cutoff<F> {
+    pub(crate) fn new(f: F) -> Self {
+        Cutoff {
+            f: Some(f),
+            value: 0.0,
+        }
+    }
+
+    fn get(&mut self) -> f64 {
+        if let Some(f) = self.f.take() {
+            self.value = f();
+        }
+        self.value
+    }
+}
+
+/// [`token_ratio`] with a cutoff asked for only when it is needed: a subset with a common
+/// word (narrow strings) scores 100 whatever the cutoff, so it is returned without it. The
+/// caller must know the cutoff is at most 100 (`token_ratio` returns 0 above that even for a
+/// subset); any other result is `token_ratio(s1, s2, cutoff)`.
+pub(crate) fn token_ratio_lazy<F: FnOnce() -> f64>(
+    s1: &[u32],
+    s2: &[u32],
+    cutoff: &mut Cutoff<F>,
+) -> f64 {
+    let narrow = is_narrow(s1) && is_narrow(s2);
+    with_scratch(|sc| {
+        let r = if narrow {
+            hashed::token_ratio_hashed(s1, s2, cutoff, sc)
+        } else {
+            None
+        };
+        r.unwrap_or_else(|| match cutoff.get() {
+            c if c > 100.0 => 0.0,
+            c => token_ratio_in(s1, s2, c, sc),
+        })
+    })
+}
+
+/// Whether `s1` and `s2` share a word (then `partial_token_ratio` is 100 under any cutoff up
+/// to 100); `None` unless both are narrow.
+pub(crate) fn share_a_word(s1: &[u32], s2: &[u32]) -> Option<bool> {
+    if !(is_narrow(s1) && is_narrow(s2)) {
+        return None;
+    }
+    Some(with_scratch(|sc| hashed::share_a_word(s1, s2, sc)))
+}
+
+/// Runs `f` with this thread's [`Scratch`] (a fresh one when nested; large ones not kept).
+fn with_scratch<R>(f: impl FnOnce(&mut Scratch) -> R) -> R {
     thread_local! {
         static SCRATCH: Cell<Option<Box<Scratch>>> = const { Cell::new(None) };
     }
@@ -399,12 +458,7 @@ pub(crate) fn token_ratio(s1: &[u32], s2: &[u32], score_cutoff: f64) -> f64 {
         .ok()
         .flatten()
         .unwrap_or_default();
-    let r = if is_narrow(s1) && is_narrow(s2) {
-        hashed::token_ratio_hashed(s1, s2, score_cutoff, &mut sc)
-    } else {
-        None
-    };
-    let r = r.unwrap_or_else(|| token_ratio_in(s1, s2, score_cutoff, &mut sc));
+    let r = f(&mut sc);
     if sc.ja.capacity().max(sc.jb.capacity()) <= KEEP_CODE_POINTS {
         let _ = SCRATCH.try_with(|c| c.set(Some(sc)));
     }

@@ -21,8 +21,7 @@ pub(super) struct StrTable {
     seed: Seed,
     /// `(hash tag << 32) | (id + 1)`, or 0 (empty): a probe compares the tag before it
     /// touches the entry (the cross-call caches grow large, so every extra line read is a
-    /// likely cache miss). Empty is 0 so a grown slot array is zeroed memory (fresh pages,
-    /// not written twice).
+    /// likely cache miss).
     slots: Vec<u64>,
     /// Per id, in one place (24 bytes): the key's first-8-byte word, its range in `arena`
     /// and the caller's value. (The hash is not kept: the slot's tag filters, and growing
@@ -56,13 +55,17 @@ impl StrTable {
         self.arena.clear();
     }
 
-    /// Reserves room for `n` entries and `n * 8` bytes of text, once (address space only:
-    /// pages are touched as the table fills, and growing never copies them).
+    /// Reserves room for `n` entries, `n * 8` bytes of text and the slots of `n` keys, once
+    /// (address space only: pages are touched as the table fills, and growing never copies
+    /// them or faults in more than the grown array).
     pub(super) fn reserve_once(&mut self, n: usize) {
         if self.entries.capacity() < n {
             self.entries.reserve_exact(n - self.entries.len());
             self.arena
                 .reserve_exact((n * 8).saturating_sub(self.arena.len()));
+            let slots = n.saturating_mul(2).next_power_of_two();
+            self.slots
+                .reserve_exact(slots.saturating_sub(self.slots.len()));
         }
     }
 
@@ -166,7 +169,10 @@ impl StrTable {
 
     fn grow(&mut self) {
         let cap = self.slots.len() * 2;
-        self.slots = vec![0; cap];
+        // Grown in place (a large array is remapped, not copied, so its pages stay faulted in;
+        // only the new half is fresh), then cleared.
+        self.slots.clear();
+        self.slots.resize(cap, 0);
         let mask = cap - 1;
         for (id, e) in self.entries.iter().enumerate() {
             let hash = self.seed.key(self.text(e).as_bytes()).hash;
@@ -189,10 +195,11 @@ impl StrTable {
 /// that meets many new words (one pass of `gradekit score` over distinct pairs): the entries
 /// are written in order, so a new word touches the end of the array — not a random line of a
 /// table twice the size — and the array's capacity is reserved once (pages are only touched
-/// when written): growing rehashes the small index only, where a table holding the keys had to
-/// be copied into a fresh one twice its size, every page of both faulted in (a page fault
-/// costs ~1.2 µs in this VM; the old layout faulted ~190 pages for the first 2,000 bench pairs,
-/// this one ~60).
+/// when written): growing rehashes the small index only (in place, within its own reserved
+/// room), where a table holding the keys had to be copied into a fresh one twice its size,
+/// every page of both faulted in (a page fault costs ~1.2 µs in this VM; the old layout
+/// faulted 188 pages for the first 2,000 bench pairs and 381 for 10,000, this one 42 and 114:
+/// BENCHMARKS.md, helper `meteor5`).
 #[derive(Debug, Default)]
 pub(super) struct WordMemo {
     seed: Seed,
@@ -235,10 +242,10 @@ impl WordMemo {
     /// Longest word kept (longer words go through a [`StrTable`]).
     pub(super) const MAX_KEY: usize = 16;
 
-    /// Forgets every word (the entries' reserved room is kept, the index given back).
+    /// Forgets every word (the reserved room is kept).
     pub(super) fn clear(&mut self) {
         self.entries.clear();
-        self.index = Vec::new();
+        self.index.clear();
     }
 
     pub(super) fn len(&self) -> usize {
@@ -299,11 +306,13 @@ impl WordMemo {
         if n >= MAX_ENTRIES {
             return;
         }
-        if (n + 1) * 2 > self.index.len() {
-            self.grow();
-        }
         if self.entries.capacity() == 0 {
             self.entries.reserve_exact(RESERVE);
+            self.index
+                .reserve_exact((2 * RESERVE).saturating_sub(self.index.len()));
+        }
+        if (n + 1) * 2 > self.index.len() {
+            self.grow();
         }
         self.entries.push(MemoSlot {
             w0: k.w0,
@@ -330,8 +339,10 @@ impl WordMemo {
     /// Doubles the index (at least 1,024 slots) and enters every entry again.
     fn grow(&mut self) {
         let cap = (self.index.len() * 2).max(1024);
-        // Zeroed memory: a large index comes from fresh pages with no second write.
-        self.index = vec![0; cap];
+        // Grown in place (a large array is remapped, not copied, so its pages stay faulted in;
+        // only the new half is fresh), then cleared.
+        self.index.clear();
+        self.index.resize(cap, 0);
         for at in 0..self.entries.len() {
             let e = self.entries[at];
             let len = (e.meta >> EXTRA_BITS).saturating_sub(1);

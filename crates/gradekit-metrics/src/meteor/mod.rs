@@ -29,8 +29,8 @@
 //! pair on typical data), gathered without a branch per position: each word is stemmed once
 //! per distinct word — the word → stem (and stem's WordNet id), stem → WordNet id and stem →
 //! synonyms results are kept across calls as bounded per-thread caches (a word of ≤ 16 bytes
-//! is looked up in `intern::WordMemo` by the key stage 1 makes for it: one slot read per hit
-//! gives both ids) — and paired by bit masks (up to 64 free reference positions) or per-stem
+//! is looked up in `intern::WordMemo` by the key stage 1 makes for it: one index slot and
+//! one entry read per hit give both ids) — and paired by bit masks (up to 64 free reference positions) or per-stem
 //! buckets. WordNet is consulted only when a free reference stem is a WordNet lemma at all; its
 //! tables are compiled in ([`wordnet`]). The score's chunk count reads the matches laid out by
 //! hypothesis position, without sorting.
@@ -208,7 +208,8 @@ struct Scratch {
     /// and the synonym sets below are kept across calls as caches (a grader sees the same
     /// vocabulary again and again), cleared once they pass [`CACHE_LIMIT`] entries.
     stemmed: StrTable,
-    /// The same for words of at most 16 bytes (nearly all), one slot read per hit.
+    /// The same for words of at most 16 bytes (nearly all), one index slot and one entry read
+    /// per hit.
     memo: WordMemo,
     stems: StrTable,
     /// Positions left free by stage 1, ascending, and the stem ids of their words (and for the
@@ -409,7 +410,7 @@ impl Scratch {
     /// lemma, [`UNKNOWN`] if not known here: `StemInfo::wn` then tells). A word of the
     /// tokenizer's lists is keyed as stage 1 keys it (in place, lower-cased in registers, with
     /// the memo's seed: [`exact::key_of`]): a word of at most 16 bytes is looked up by that key
-    /// directly (its bytes are the key's), and one memo slot holds both ids.
+    /// directly (its bytes are the key's), and one memo entry holds both ids.
     #[inline]
     fn stem_at<W: Words + ?Sized>(&mut self, w: &W, i: usize, buf: &mut String) -> (u32, u32) {
         if let Some(t) = w.tokens() {

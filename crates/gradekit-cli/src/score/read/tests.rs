@@ -134,6 +134,44 @@ fn chunks_grow_from_the_first_size() {
     assert_eq!(sizes, [64, 128, 256, 512, 1024, 2048, 2048, 2048, 1872]);
 }
 
+/// Chunks of at most [`Source::max_chunk_lines`] until [`Source::later`]'s count of lines is
+/// read, then doubling up to its larger size; every line comes once and in order.
+#[test]
+fn chunks_grow_larger_later() {
+    let input: Vec<u8> = (0..3_000)
+        .flat_map(|i| format!("{i}\n").into_bytes())
+        .collect();
+    let inner: Box<dyn Read + Send> = Box::new(std::io::Cursor::new(input));
+    let source = Source::new(
+        BufReader::new(inner),
+        0,
+        0,
+        InputHash::default(),
+        "in",
+        100,
+        None,
+        None,
+        FIRST_CHUNK_LINES,
+    )
+    .max_chunk_lines(128)
+    .later(1_000, 512);
+    let (tx, rx) = mpsc::sync_channel(64);
+    read_chunks(source, &tx, None, 0);
+    drop(tx);
+    let chunks: Vec<Chunk> = rx.iter().map(|c| c.unwrap()).collect();
+    let sizes: Vec<usize> = chunks.iter().map(Chunk::len).collect();
+    // 64 + 128 × 7 = 960 lines, then 128 more reach 1,088: from there 256, then 512.
+    assert_eq!(
+        sizes,
+        [64, 128, 128, 128, 128, 128, 128, 128, 128, 256, 512, 512, 512, 120]
+    );
+    let numbers: Vec<u64> = chunks
+        .iter()
+        .flat_map(|c| (0..c.len()).map(move |i| c.line_no(i)))
+        .collect();
+    assert_eq!(numbers, (1..=3_000).collect::<Vec<u64>>());
+}
+
 /// Tapering near the end of an input of known size: each chunk takes at most half of the
 /// lines left (at least [`FIRST_CHUNK_LINES`]), every line still comes once and in order.
 #[test]

@@ -23,7 +23,7 @@
 
 use super::{
     narrow_words, norm_bound_passes, push_word, set_scores_of, sort_words, word, word_key,
-    word_len, Scratch, Word, NARROW_COVER,
+    word_len, Cutoff, Scratch, Word, NARROW_COVER,
 };
 use crate::fuzzy::ratio::ratio;
 
@@ -57,19 +57,20 @@ impl Table {
         64 - cap.trailing_zeros()
     }
 
-    /// Adds word `w` of side `flag` (`IN_A`: a word of `s1`, `IN_B`: of `s2`).
+    /// Adds word `w` of side `flag` (`IN_A`: a word of `s1`, `IN_B`: of `s2`); returns the
+    /// flags of its entry.
     #[inline(always)]
-    fn add(&mut self, w: Word, flag: u8, s1: &[u32], s2: &[u32], shift: u32) {
+    fn add(&mut self, w: Word, flag: u8, s1: &[u32], s2: &[u32], shift: u32) -> u8 {
         let mask = self.slots.len() - 1;
         let mut i = slot_of(w, shift);
         loop {
             let Some(slot) = self.slots.get_mut(i) else {
-                return;
+                return 0;
             };
             if slot.0 == 0 {
                 *slot = (w, flag | if flag == IN_B { FROM_B } else { 0 });
                 self.used.push(i as u32);
-                return;
+                return slot.1;
             }
             // packed word = key, length, start: equal keys and lengths, and for a word
             // longer than its key the code points beyond it
@@ -81,7 +82,7 @@ impl Table {
                 };
                 if same {
                     slot.1 |= flag;
-                    return;
+                    return slot.1;
                 }
             }
             i = (i + 1) & mask;
@@ -89,12 +90,12 @@ impl Table {
     }
 }
 
-/// `token_ratio(s1, s2, score_cutoff)` for two narrow strings that both have words; `None`
+/// `token_ratio_lazy(s1, s2, cutoff)` for two narrow strings that both have words; `None`
 /// otherwise (the caller takes the sorted path).
-pub(super) fn token_ratio_hashed(
+pub(super) fn token_ratio_hashed<F: FnOnce() -> f64>(
     s1: &[u32],
     s2: &[u32],
-    score_cutoff: f64,
+    cutoff: &mut Cutoff<F>,
     sc: &mut Scratch,
 ) -> Option<f64> {
     sc.wa.clear();
@@ -131,6 +132,10 @@ pub(super) fn token_ratio_hashed(
     if sect_words > 0 && (sc.diff_a.is_empty() || sc.diff_b.is_empty()) {
         return Some(100.0);
     }
+    let score_cutoff = cutoff.get();
+    if score_cutoff > 100.0 {
+        return Some(0.0);
+    }
     sort_words(s1, true, &mut sc.diff_a);
     sort_words(s2, true, &mut sc.diff_b);
     sc.da.clear();
@@ -160,4 +165,23 @@ pub(super) fn token_ratio_hashed(
         push_word(&mut sc.jb, word(s2, w));
     }
     Some(ratio(&sc.ja, &sc.jb, cutoff).max(set))
+}
+
+/// Whether two narrow strings share a word (`partial_token_ratio`'s early 100): the words of
+/// `s1` go into the table, then the first word of `s2` found there answers.
+pub(super) fn share_a_word(s1: &[u32], s2: &[u32], sc: &mut Scratch) -> bool {
+    sc.wa.clear();
+    sc.wb.clear();
+    narrow_words(s1, &mut sc.wa);
+    narrow_words(s2, &mut sc.wb);
+    let shift = sc.table.reset(sc.wa.len() + sc.wb.len());
+    for &w in &sc.wa {
+        sc.table.add(w, IN_A, s1, s2, shift);
+    }
+    for &w in &sc.wb {
+        if sc.table.add(w, IN_B, s1, s2, shift) & IN_A != 0 {
+            return true;
+        }
+    }
+    false
 }

@@ -28,9 +28,9 @@
 //!   miss per look-up, where key id → text offset → text were three), a longer word compares
 //!   the rest of its text at `offset`. A probe stops after `PROBE_LIMIT` slots, the longest
 //!   run measured;
-//! * `FILTER` — a blocked Bloom filter of the keys ([`filter`]), tested before the slots: most
-//!   look-ups are of words that are no key, and it answers nearly all of those from 128 KiB
-//!   instead of a probe of the 4 MiB slot table;
+//! * `FILTER` — a blocked Bloom filter of the keys (`wordnet/filter.rs`), tested before the
+//!   slots: most look-ups are of words that are no key, and it answers nearly all of those
+//!   from 128 KiB instead of a probe of the 4 MiB slot table;
 //! * `SYN[SYN_START[4k + p]..SYN_START[4k + p + 1]]` — the word ids of the lemma's synsets for
 //!   part of speech `p`, in NLTK's order (the build script follows each reference — the lemma's
 //!   own singleton or a shared set — and flattens them: a look-up reads one run instead of a
