@@ -277,6 +277,71 @@ fn runs_across_word_windows_agree() {
     assert!(failed.is_empty(), "{}", failed.join("\n"));
 }
 
+/// The CONTRACTIONS2 words (`cannot`, `gimme`, `gonna`, `gotta`, `lemme`, `wanna`) in every
+/// case, and every single-byte change of them (any ASCII byte at any position, a byte added or
+/// dropped), in the contexts the fused scan tests them in: between spaces (the 64-byte window
+/// path), before a period or a comma, with `n't`, hyphenated.
+#[test]
+fn contractions2_words_and_near_misses_agree() {
+    let words = ["cannot", "gimme", "gonna", "gotta", "lemme", "wanna"];
+    let mut variants: Vec<Vec<u8>> = Vec::new();
+    for w in words {
+        let w = w.as_bytes();
+        for case in 0..1u32 << w.len() {
+            let v: Vec<u8> = w
+                .iter()
+                .enumerate()
+                .map(|(i, &c)| {
+                    if case >> i & 1 == 1 {
+                        c.to_ascii_uppercase()
+                    } else {
+                        c
+                    }
+                })
+                .collect();
+            variants.push(v);
+        }
+        for i in 0..=w.len() {
+            for b in 0u8..128 {
+                let mut v = w.to_vec();
+                if i < w.len() {
+                    v[i] = b;
+                }
+                variants.push(v.clone());
+                v.insert(i, b);
+                variants.push(v);
+            }
+            let mut v = w.to_vec();
+            if i < w.len() {
+                v.remove(i);
+                variants.push(v);
+            }
+        }
+    }
+    let mut failed = Vec::new();
+    for v in &variants {
+        let Ok(v) = std::str::from_utf8(v) else {
+            continue;
+        };
+        for t in [
+            format!("a {v} b c"),
+            format!("{v} b"),
+            format!("x y {v}."),
+            format!("x {v}, y"),
+            format!("x {v}n't y"),
+            format!("x {v}-y z"),
+        ] {
+            if let Err(e) = check(&t) {
+                failed.push(e);
+            }
+        }
+        if failed.len() >= 10 {
+            break;
+        }
+    }
+    assert!(failed.is_empty(), "{}", failed.join("\n"));
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(3000))]
 

@@ -143,30 +143,52 @@ fn opens(s: &[u8], i: usize) -> bool {
 }
 
 /// Whether a `\w` run is one of the CONTRACTIONS2 words (case-insensitive).
+///
+/// Branch-free past the length test: the run's first four and last two bytes (overlapping for
+/// five bytes) and its length packed into one word with ASCII case folded, compared with the
+/// six words packed the same way. (`| 0x20` folds exactly `A-Z` onto `a-z` and no other byte
+/// onto a letter, so a packed word equals a packed CONTRACTIONS2 word only for that word in
+/// some case.) Five- and six-byte words starting with `c g l w` (`could`, `going`, `while`…)
+/// are common, so this is not a cold call.
 #[inline(always)]
 fn is_contraction2(w: &[u8]) -> bool {
-    // Cheap rejection first: five or six bytes starting with c, g, l or w, tested without
-    // a branch on either (word lengths and initials are unpredictable; the pair is rare).
-    let first = w.first().map_or(0, |&c| c | 0x20);
-    let initial = (first == b'c') | (first == b'g') | (first == b'l') | (first == b'w');
-    if (w.len().wrapping_sub(5) <= 1) & initial {
-        contraction2_word(w)
-    } else {
-        false
+    let len = w.len();
+    if len.wrapping_sub(5) > 1 {
+        return false;
     }
+    let (Some(head), Some(tail)) = (w.first_chunk::<4>(), w.last_chunk::<2>()) else {
+        return false;
+    };
+    let key = pack(*head, *tail, len) | FOLD;
+    CONTRACTIONS2_KEYS
+        .iter()
+        .fold(false, |hit, &k| hit | (key == k))
 }
 
-#[cold]
-fn contraction2_word(w: &[u8]) -> bool {
-    let mut buf = [0u8; 6];
-    for (d, &c) in buf.iter_mut().zip(w) {
-        *d = c.to_ascii_lowercase();
-    }
-    matches!(
-        &buf[..w.len()],
-        b"cannot" | b"gimme" | b"gonna" | b"gotta" | b"lemme" | b"wanna"
-    )
+/// The first four and last two bytes of a word and its length, as one word.
+#[inline(always)]
+const fn pack(head: [u8; 4], tail: [u8; 2], len: usize) -> u64 {
+    u32::from_le_bytes(head) as u64 | (u16::from_le_bytes(tail) as u64) << 32 | ((len as u64) << 48)
 }
+
+/// The ASCII case bit of the six packed bytes.
+const FOLD: u64 = 0x2020_2020_2020;
+
+/// `cannot gimme gonna gotta lemme wanna`, packed by [`pack`].
+const CONTRACTIONS2_KEYS: [u64; 6] = {
+    const fn key(w: &[u8]) -> u64 {
+        let n = w.len();
+        pack([w[0], w[1], w[2], w[3]], [w[n - 2], w[n - 1]], n)
+    }
+    [
+        key(b"cannot"),
+        key(b"gimme"),
+        key(b"gonna"),
+        key(b"gotta"),
+        key(b"lemme"),
+        key(b"wanna"),
+    ]
+};
 
 /// The length of the clitic that starts at the apostrophe `s[i]` (after `s[i]`), if it is one
 /// of ENDING_QUOTES 5/6's `'s 'S 'm 'M 'd 'D 'll 'LL 're 'RE 've 'VE`.
