@@ -57,20 +57,19 @@ impl Table {
         64 - cap.trailing_zeros()
     }
 
-    /// Adds word `w` of side `flag` (`IN_A`: a word of `s1`, `IN_B`: of `s2`); returns the
-    /// flags of its entry.
+    /// Adds word `w` of side `flag` (`IN_A`: a word of `s1`, `IN_B`: of `s2`).
     #[inline(always)]
-    fn add(&mut self, w: Word, flag: u8, s1: &[u32], s2: &[u32], shift: u32) -> u8 {
+    fn add(&mut self, w: Word, flag: u8, s1: &[u32], s2: &[u32], shift: u32) {
         let mask = self.slots.len() - 1;
         let mut i = slot_of(w, shift);
         loop {
             let Some(slot) = self.slots.get_mut(i) else {
-                return 0;
+                return;
             };
             if slot.0 == 0 {
                 *slot = (w, flag | if flag == IN_B { FROM_B } else { 0 });
                 self.used.push(i as u32);
-                return slot.1;
+                return;
             }
             // packed word = key, length, start: equal keys and lengths, and for a word
             // longer than its key the code points beyond it
@@ -82,11 +81,35 @@ impl Table {
                 };
                 if same {
                     slot.1 |= flag;
-                    return slot.1;
+                    return;
                 }
             }
             i = (i + 1) & mask;
         }
+    }
+}
+
+impl Table {
+    /// Whether word `w` of side `flag` is in the table (the table holds the other side's).
+    fn contains(&self, w: Word, flag: u8, s1: &[u32], s2: &[u32], shift: u32) -> bool {
+        let mask = self.slots.len() - 1;
+        let mut i = slot_of(w, shift);
+        while let Some(&(x, flags)) = self.slots.get(i) {
+            if x == 0 {
+                return false;
+            }
+            if (x >> 32) == (w >> 32)
+                && (word_len(w) <= NARROW_COVER || {
+                    let home = if flags & FROM_B != 0 { s2 } else { s1 };
+                    let own = if flag == IN_B { s2 } else { s1 };
+                    word(home, x) == word(own, w)
+                })
+            {
+                return true;
+            }
+            i = (i + 1) & mask;
+        }
+        false
     }
 }
 
@@ -168,20 +191,24 @@ pub(super) fn token_ratio_hashed<F: FnOnce() -> f64>(
 }
 
 /// Whether two narrow strings share a word (`partial_token_ratio`'s early 100): the words of
-/// `s1` go into the table, then the first word of `s2` found there answers.
+/// the side with fewer go into the table (WRatio's partial branch pairs a short text with a
+/// long one), then the other side's words are looked up until one is found.
 pub(super) fn share_a_word(s1: &[u32], s2: &[u32], sc: &mut Scratch) -> bool {
     sc.wa.clear();
     sc.wb.clear();
     narrow_words(s1, &mut sc.wa);
     narrow_words(s2, &mut sc.wb);
-    let shift = sc.table.reset(sc.wa.len() + sc.wb.len());
-    for &w in &sc.wa {
-        sc.table.add(w, IN_A, s1, s2, shift);
+    let (small, large) = if sc.wa.len() <= sc.wb.len() {
+        ((&sc.wa, IN_A), (&sc.wb, IN_B))
+    } else {
+        ((&sc.wb, IN_B), (&sc.wa, IN_A))
+    };
+    let shift = sc.table.reset(small.0.len());
+    for &w in small.0 {
+        sc.table.add(w, small.1, s1, s2, shift);
     }
-    for &w in &sc.wb {
-        if sc.table.add(w, IN_B, s1, s2, shift) & IN_A != 0 {
-            return true;
-        }
-    }
-    false
+    large
+        .0
+        .iter()
+        .any(|&w| sc.table.contains(w, large.1, s1, s2, shift))
 }
