@@ -1,5 +1,6 @@
 //! token_ratio's fast paths against the composed (allocating) oracle and plain sorts.
 
+use super::words::is_space;
 use super::*;
 
 /// `token_ratio` composed from the allocating parts (the oracle of the fast one).
