@@ -28,18 +28,26 @@
 //! * the token table's first slot decides a token without a branch on new-or-known
 //!   (`table::View`); first positions are recorded only for tokens longer than 16 bytes,
 //!   which take the probing path (the table is sized so it never grows here, and sparse).
+//!   Its size is a constant of the stride (32 slots per `S`, at least 4× the 8 × |ref|
+//!   tokens it is sized for), so its mask and shift are immediates and a slot index needs no
+//!   bounds check (−3 % instructions for the overlaps).
 //!
-//! The counting is that of `fused.rs`: the reference pass counts each n-gram's occurrences by
-//! rank, the input pass takes one back for each occurrence it finds and counts it as clipped
-//! while any is left. Equality of ranks is equality of n-grams (by induction on `n`: an
-//! n-gram ending at `j` is its (n−1)-gram ending at `j − 1` and its last token), so the counts
-//! are exact; `tests.rs` checks them against the fallback and a naive tuple count.
+//! The counting differs from that of `fused.rs`: the reference pass counts each n-gram's
+//! occurrences by rank; the input pass takes one back for each occurrence it finds — one
+//! decrement, no test of whether any is left, so a count goes below zero when the input has
+//! more — and the clipped overlap of an order is the reference length minus what stays
+//! positive in its row (a sum over `|ref|` entries after the passes, instead of a compare, an
+//! add and a conditional move per input n-gram: −7 % instructions for the overlaps). Equality
+//! of ranks is equality of n-grams (by induction on `n`: an n-gram ending at `j` is its
+//! (n−1)-gram ending at `j − 1` and its last token), so the counts are exact; `tests.rs`
+//! checks them against the fallback and a naive tuple count.
 //!
 //! Measured on the benchmark pairs (BENCHMARKS.md, #17): interning and counting a bleu pair
 //! took ~16,100 instructions (interning, then the fused start-anchored pass) and takes
-//! ~12,700 with this path (callgrind); the metric's CPU time beyond tokenizing fell by ~30 %.
-//! Memory per thread once used: 128 KiB of n-gram table (`u16` entries), 4 KiB of counts, and token-table
-//! slots for 8 × the reference (up to 128 KiB).
+//! ~12,700 with this path (callgrind; ~10,650 since the decrement-only input pass and the
+//! constant token-table size); the metric's CPU time beyond tokenizing fell by ~30 %.
+//! Memory per thread once used: 128 KiB of n-gram table (`u16` entries), 4 KiB of counts, and
+//! token-table slots, 32 per stride unit (up to 128 KiB).
 
 use super::{Scratch, TokenSeq};
 use std::hint::select_unpredictable;
@@ -52,6 +60,10 @@ const S_MAX: usize = 128;
 
 /// Longest reference this path takes (`S − 2` is the start marker, see [`reference_pass`]).
 pub(super) const MAX_REFERENCE: usize = S_MAX - 2;
+
+/// Longest input this path takes: a count row entry goes down by one per input token at most,
+/// so it stays above `i32::MIN` (the fallback takes longer inputs).
+const MAX_INPUT: usize = i32::MAX as usize;
 
 /// Most orders this path counts.
 pub(super) const MAX_ORDER: usize = 5;
@@ -79,8 +91,9 @@ pub(super) struct Stream {
     used: usize,
     /// Tag of the current call (≥ 1 once a call ran).
     tag: u32,
-    /// Count rows: `COUNTS` entries once used.
-    rows: Vec<u32>,
+    /// Count rows: `COUNTS` entries once used (signed: the input pass takes one back for
+    /// every occurrence it finds, below zero when the input has more than the reference).
+    rows: Vec<i32>,
 }
 
 impl Stream {
@@ -110,10 +123,12 @@ impl Stream {
         tag
     }
 
-    /// Sets the next call's tag (tests of the reset near the limit).
+    /// Raises the next call's tag to `tag` (tests of the reset near the limit). Never lowers
+    /// it: every entry must stay below the tag of the calls after the one that wrote it (an
+    /// entry at or above the tag would read as an n-gram of this call).
     #[cfg(test)]
     pub(super) fn set_tag_for_test(&mut self, tag: u32) {
-        self.tag = tag;
+        self.tag = self.tag.max(tag);
     }
 
     /// The next call's tag (tests of the reset).
@@ -143,6 +158,7 @@ impl Scratch {
             || r_len == 0
             || r_len > MAX_REFERENCE
             || input.count() == 0
+            || input.count() > MAX_INPUT
         {
             return false;
         }
@@ -160,7 +176,9 @@ impl Scratch {
         // (growing re-places ids from their first positions, which the fast path records only
         // for long tokens), and at most 1/32 full, a first slot rarely holds another key (each
         // such token takes the probing path: 2× → 8× the reference was −0.1 µs a bleu pair).
-        self.tokens.reset(8 * (r_len + 1));
+        // 32 × stride slots (≥ 4 × 8 × (reference + 1), about what that sizing gave): a constant
+        // of the stride, so the fast path's mask and shift are immediates.
+        self.tokens.reset_to(8 * (r_len + 1), 32 * stride);
         let Scratch {
             seed, tokens, work, ..
         } = self;
@@ -171,11 +189,15 @@ impl Scratch {
             return false;
         };
         let clipped = if r_len < 31 {
-            passes::<K, 32, R, I>(reference, input, seed, tokens, tag, table, count)
+            passes::<K, 32, 1024, R, I>(reference, input, seed, tokens, tag, table, count)
         } else if r_len < 63 {
-            passes::<K, 64, R, I>(reference, input, seed, tokens, tag, table, count)
+            passes::<K, 64, 2048, R, I>(reference, input, seed, tokens, tag, table, count)
         } else {
-            passes::<K, 128, R, I>(reference, input, seed, tokens, tag, table, count)
+            passes::<K, 128, 4096, R, I>(reference, input, seed, tokens, tag, table, count)
+        };
+        // None only if the token table is not of that size (never: `reset_to` just made it).
+        let Some(clipped) = clipped else {
+            return false;
         };
         for (o, c) in out.iter_mut().zip(clipped) {
             *o = u64::from(c);
@@ -186,30 +208,38 @@ impl Scratch {
 
 /// Both passes with stride `S` (a power of two ≤ [`S_MAX`] above the reference length).
 #[inline(always)]
-fn passes<const K: usize, const S: usize, R, I>(
+fn passes<const K: usize, const S: usize, const N: usize, R, I>(
     reference: &R,
     input: &I,
     seed: &crate::fasthash::Seed,
     tokens: &mut super::table::TokenTable,
     tag: u32,
     table: &mut [u16; TABLE],
-    count: &mut [u32; COUNTS],
-) -> [u32; K]
+    count: &mut [i32; COUNTS],
+) -> Option<[u32; K]>
 where
     R: TokenSeq + ?Sized,
     I: TokenSeq + ?Sized,
 {
     // Ranks of this call lie below the reference length: entries past it in a row are never
-    // read but the marker's (S − 1), which is never counted into in this call (it may hold a
-    // count of an earlier call of another stride).
+    // read (the marker's, S − 1, is taken from by absent input n-grams and never read).
+    let r_len = reference.count().min(S - 2);
     for row in count.chunks_mut(S).take(K) {
-        row[..reference.count().min(S)].fill(0);
-        if let Some(m) = row.last_mut() {
-            *m = 0;
-        }
+        row[..r_len].fill(0);
     }
-    reference_pass::<K, S, R>(reference, seed, tokens, tag, table, count);
-    input_pass::<K, S, R, I>(reference, input, seed, tokens, tag, table, count)
+    reference_pass::<K, S, N, R>(reference, seed, tokens, tag, table, count)?;
+    input_pass::<K, S, N, R, I>(reference, input, seed, tokens, tag, table, count)?;
+    // Rank g of order n ended with `ref(g) − inp(g)`: its clipped count `min(ref, inp)` is
+    // `ref(g) − max(ref(g) − inp(g), 0)`, and the ref(g) of an order sum to the reference
+    // length (one n-gram counted per position, start-marked ones included, which no input
+    // n-gram takes from).
+    let mut clipped = [0u32; K];
+    for (c, row) in clipped.iter_mut().zip(count.chunks(S)) {
+        let left: i32 = row[..r_len].iter().map(|&v| v.max(0)).sum();
+        // 0 ≤ left ≤ r_len: the entries that stay positive sum to at most what was counted.
+        *c = (r_len as i32 - left) as u32;
+    }
+    Some(clipped)
 }
 
 /// Index of the entry of order `n + 1` (n ≥ 1) for the n-gram ranked `prev` followed by the
@@ -233,19 +263,19 @@ fn counter<const S: usize>(n: usize, rank: u32) -> usize {
 /// one of them: the input's ranks are real ranks or the absent marker, never the start marker
 /// or a rank derived from it. So every position runs the same code, without a bound per order.
 #[inline(always)]
-fn reference_pass<const K: usize, const S: usize, R: TokenSeq + ?Sized>(
+fn reference_pass<const K: usize, const S: usize, const N: usize, R: TokenSeq + ?Sized>(
     reference: &R,
     seed: &crate::fasthash::Seed,
     tokens: &mut super::table::TokenTable,
     tag: u32,
     table: &mut [u16; TABLE],
-    count: &mut [u32; COUNTS],
-) {
+    count: &mut [i32; COUNTS],
+) -> Option<()> {
     // The ranks of the n-grams ending at the previous token (index n − 1 for order n). A new
     // n-gram is ranked by the position it ends at (`j`, below the reference length): no
     // counter per order to keep, and an entry of this call holds a rank below `j`.
     let mut prev = [(S - 2) as u32; K];
-    let mut view = tokens.view();
+    let mut view = tokens.view::<N>()?;
     for j in 0..reference.count() {
         // The entry a new n-gram ending here gets (`tag + j`, its rank `j`).
         let new_entry = tag + j as u32;
@@ -256,7 +286,7 @@ fn reference_pass<const K: usize, const S: usize, R: TokenSeq + ?Sized>(
                 let ids = view.ids;
                 tokens.set_ids(ids);
                 let id = tokens.intern_slow(j, reference, seed);
-                view = tokens.view();
+                view = tokens.view::<N>()?;
                 id
             }
         };
@@ -279,43 +309,42 @@ fn reference_pass<const K: usize, const S: usize, R: TokenSeq + ?Sized>(
     }
     let ids = view.ids;
     tokens.set_ids(ids);
+    Some(())
 }
 
-/// Looks up every input token and the n-grams ending at it; returns the clipped overlap of
-/// each order. The first K − 1 tokens look up their missing n-grams with the absent marker as
-/// prefix, which finds nothing.
+/// Looks up every input token and the n-grams ending at it and takes one from the count of
+/// each it finds (the caller reads the clipped overlaps off the count rows). The first K − 1
+/// tokens look up their missing n-grams with the absent marker as prefix, which finds
+/// nothing; an absent one takes from the marker's count, which is never read.
 #[inline(always)]
-fn input_pass<const K: usize, const S: usize, R, I>(
+fn input_pass<const K: usize, const S: usize, const N: usize, R, I>(
     reference: &R,
     input: &I,
     seed: &crate::fasthash::Seed,
     tokens: &mut super::table::TokenTable,
     tag: u32,
     table: &[u16; TABLE],
-    count: &mut [u32; COUNTS],
-) -> [u32; K]
+    count: &mut [i32; COUNTS],
+) -> Option<()>
 where
     R: TokenSeq + ?Sized,
     I: TokenSeq + ?Sized,
 {
     let mark = (S - 1) as u32;
-    let mut clipped = [0u32; K];
     let mut prev = [mark; K];
-    let mut view = tokens.view();
-    // An occurrence is clipped while the reference has unmatched ones left.
+    let mut view = tokens.view::<N>()?;
+    // No test of whether any is left: a count may go below zero (the caller clips), so an
+    // occurrence is one decrement (`MAX_INPUT` keeps it above `i32::MIN`).
     let mut tally = |n: usize, rank: u32| {
         let k = counter::<S>(n, rank);
-        let c = count[k];
-        let hit = u32::from(c != 0);
-        clipped[n] += hit;
-        count[k] = c - hit;
+        count[k] = count[k].wrapping_sub(1);
     };
     for j in 0..input.count() {
         let id = match view.find(input.key16_only(j, seed)) {
             Some(id) => id,
             None => {
                 let id = tokens.find_slow(j, input, reference, seed);
-                view = tokens.view();
+                view = tokens.view::<N>()?;
                 id
             }
         };
@@ -334,5 +363,5 @@ where
         }
         prev = cur;
     }
-    clipped
+    Some(())
 }

@@ -54,24 +54,31 @@ pub(super) const KEEP_SLOTS: usize = 1 << 16;
 /// than 16 bytes; when looking up, a long token whose slot holds its first 16 bytes): the
 /// caller puts the view back ([`Self::ids`] into [`TokenTable::set_ids`]) and takes the
 /// probing path of the table itself.
-pub(super) struct View<'a> {
-    slots: &'a mut [Slot],
+///
+/// The table has `N` slots ([`TokenTable::reset_to`]): its mask and shift are constants and
+/// a slot index needs no bounds check (fewer registers in the caller's loop).
+pub(super) struct View<'a, const N: usize> {
+    slots: &'a mut [Slot; N],
     stamp: u32,
-    shift: u32,
-    mask: usize,
     /// Ids handed out so far.
     pub(super) ids: usize,
 }
 
-impl View<'_> {
+impl<const N: usize> View<'_, N> {
+    /// Slot of a key's hash: its top `log2 N` bits.
+    #[inline(always)]
+    fn slot(hash: u64) -> usize {
+        home(hash, 64 - N.trailing_zeros(), N - 1)
+    }
+
     /// Id of a reference token of at most 16 bytes, a new id if it is new. The table must
     /// not fill up (reset for more tokens than it will take): new ids are not recorded in
     /// `first`, which growing and the comparison of long tokens read — long tokens take the
     /// probing path, which records them.
     #[inline(always)]
     pub(super) fn intern(&mut self, key: Key16) -> Option<u32> {
-        let i = home(key.hash, self.shift, self.mask);
-        let s = *self.slots.get(i)?;
+        let i = Self::slot(key.hash);
+        let s = self.slots[i];
         let fresh = s.stamp != self.stamp;
         let same = (s.w0 == key.w0) & (s.w1 == key.w1) & (s.len == key.len);
         if !((fresh | same) & (key.len <= 16)) {
@@ -79,15 +86,13 @@ impl View<'_> {
         }
         // New or known is a coin toss on prose: a conditional move, not a branch.
         let id = std::hint::select_unpredictable(fresh, self.ids as u32, s.id);
-        if let Some(slot) = self.slots.get_mut(i) {
-            *slot = Slot {
-                w0: key.w0,
-                w1: key.w1,
-                len: key.len,
-                id,
-                stamp: self.stamp,
-            };
-        }
+        self.slots[i] = Slot {
+            w0: key.w0,
+            w1: key.w1,
+            len: key.len,
+            id,
+            stamp: self.stamp,
+        };
         self.ids += usize::from(fresh);
         Some(id)
     }
@@ -95,7 +100,7 @@ impl View<'_> {
     /// Id of the input token `key`, or [`ABSENT`].
     #[inline(always)]
     pub(super) fn find(&self, key: Key16) -> Option<u32> {
-        let s = *self.slots.get(home(key.hash, self.shift, self.mask))?;
+        let s = self.slots[Self::slot(key.hash)];
         let live = s.stamp == self.stamp;
         let same = live & (s.w0 == key.w0) & (s.w1 == key.w1) & (s.len == key.len);
         (!live | (same & (key.len <= 16)))
@@ -104,17 +109,18 @@ impl View<'_> {
 }
 
 impl TokenTable {
-    /// The table's hot fields for a run of [`View`] operations.
+    /// The table's hot fields for a run of [`View`] operations; `None` unless the table has
+    /// `N` slots ([`Self::reset_to`]).
     #[inline(always)]
-    pub(super) fn view(&mut self) -> View<'_> {
-        let mask = self.mask;
-        View {
-            slots: self.slots.get_mut(..=mask).unwrap_or_default(),
-            stamp: self.stamp,
-            shift: self.shift,
-            mask,
-            ids: self.ids,
+    pub(super) fn view<const N: usize>(&mut self) -> Option<View<'_, N>> {
+        if self.mask != N - 1 {
+            return None;
         }
+        Some(View {
+            slots: self.slots.first_chunk_mut::<N>()?,
+            stamp: self.stamp,
+            ids: self.ids,
+        })
     }
 
     /// Takes back the ids count of a [`View`].
@@ -300,6 +306,18 @@ impl TokenTable {
     /// come ([`Self::grow`]), so memory follows the vocabulary, not the token count.
     pub(super) fn reset(&mut self, items: usize) {
         let (cap, shift) = table_size(items.min(SPARSE_UP_TO) * 2);
+        self.reset_sized(items, cap, shift);
+    }
+
+    /// Empties the table for up to `items` reference tokens with `cap` slots (a power of two
+    /// of at least `4 × items`, so the table never grows: the streaming path's constant size
+    /// per stride, see [`View`]).
+    pub(super) fn reset_to(&mut self, items: usize, cap: usize) {
+        let cap = cap.max(4 * items).next_power_of_two().max(16);
+        self.reset_sized(items, cap, 64 - cap.trailing_zeros());
+    }
+
+    fn reset_sized(&mut self, items: usize, cap: usize, shift: u32) {
         if self.slots.len() < cap || self.slots.len() > KEEP_SLOTS.max(cap) {
             // At least FIRST_SLOTS: the streaming path's tables (bleu, gleu: up to 4,096 slots
             // for 126-token references) are then allocated once, not grown 1,024 → 2,048 →

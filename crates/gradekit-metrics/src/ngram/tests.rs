@@ -541,3 +541,41 @@ fn streamed_ranks_are_end_positions_up_to_the_stride() {
         });
     }
 }
+
+#[test]
+fn streamed_inputs_taking_more_than_the_reference_holds() {
+    // The input pass takes one from a count for every occurrence it finds, below zero when the
+    // input repeats an n-gram more often than the reference (the clipping happens after the
+    // pass): inputs up to 40× the reference, made of its own n-grams, absent words and long
+    // (> 16 bytes, probing-path) words, each stride, orders 2 to 5, through one scratch (count
+    // rows and the absent marker's count left over from earlier calls): all exact.
+    let long = |i: usize| format!("{}{i}", "l".repeat(20));
+    with_scratch(|s| {
+        for call in 0..120usize {
+            let n = [1usize, 5, 30, 31, 47, 62, 63, 100, 126][call % 9];
+            let m = 1 + call % 7;
+            let r: Vec<String> = (0..n)
+                .map(|i| match (i + call) % 5 {
+                    0 => long(i % m),
+                    _ => format!("r{}", (i * 3 + call) % m),
+                })
+                .collect();
+            let reps = 1 + call % 40;
+            let h: Vec<String> = (0..reps)
+                .flat_map(|k| {
+                    let mut part: Vec<String> = r.iter().skip(k % 3).cloned().collect();
+                    part.push(format!("absent{}", k % 4));
+                    part.push(long(k % (m + 2)));
+                    part
+                })
+                .collect();
+            let rs: Vec<&str> = r.iter().map(String::as_str).collect();
+            let hs: Vec<&str> = h.iter().map(String::as_str).collect();
+            let orders = 2 + call % 4;
+            let got = streamed(s, &rs[..], &hs[..], orders).unwrap();
+            for k in 1..=orders {
+                assert_eq!(got[k - 1], naive(&rs, &hs, k), "call {call} order {k}");
+            }
+        }
+    });
+}
