@@ -11,24 +11,8 @@
 
 mod common;
 
-use std::hint::black_box;
-use std::time::Instant;
-
-use common::{count_arg, median, pairs_path, read_pairs};
-use gradekit_metrics::{score, Metric};
-
-/// Nanoseconds per pair of one pass over `pairs`, and the score sum.
-fn pass(pairs: &[(String, String)]) -> (f64, f64) {
-    let t = Instant::now();
-    let sum: f64 = pairs
-        .iter()
-        .map(|(i, r)| score(Metric::FuzzyMatch, black_box(i), black_box(r)).unwrap_or(f64::NAN))
-        .sum();
-    (
-        t.elapsed().as_nanos() as f64 / pairs.len().max(1) as f64,
-        sum,
-    )
-}
+use common::{cold_warm_rounds, count_arg, metric_pass, pairs_path, read_pairs};
+use gradekit_metrics::Metric;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
@@ -38,31 +22,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let pairs = read_pairs(&path, n)?;
     if let Ok(k) = std::env::var("FUZZY_COLD_WARM_ONLY") {
         let k: usize = k.parse()?;
-        let sum: f64 = (0..k).map(|_| pass(&pairs).1).sum();
+        let sum: f64 = (0..k)
+            .map(|_| metric_pass(Metric::FuzzyMatch, &pairs).1)
+            .sum();
         println!("score sum {sum:.9}");
         return Ok(());
     }
-    let (mut cold, mut warm) = (Vec::new(), Vec::new());
-    let mut sums = (0.0, 0.0);
-    for _ in 0..rounds.max(1) {
-        let (c, w) = std::thread::scope(|s| {
-            s.spawn(|| (pass(&pairs), pass(&pairs)))
-                .join()
-                .map_err(|_| "scoring thread panicked")
-        })?;
-        cold.push(c.0);
-        warm.push(w.0);
-        sums = (c.1, w.1);
-    }
-    println!(
-        "fuzzy_match {} pairs, {} rounds (wall ns/pair, medians): cold {:.1}, warm {:.1}, cold - warm {:.1}; score sums {:.9} / {:.9}",
-        pairs.len(),
-        rounds.max(1),
-        median(cold.clone()),
-        median(warm.clone()),
-        median(cold) - median(warm),
-        sums.0,
-        sums.1
-    );
-    Ok(())
+    cold_warm_rounds(Metric::FuzzyMatch, "fuzzy_match", &pairs, rounds)
 }

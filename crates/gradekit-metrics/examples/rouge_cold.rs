@@ -9,24 +9,8 @@
 
 mod common;
 
-use std::hint::black_box;
-use std::time::Instant;
-
-use common::{count_arg, median, pairs_path, read_pairs};
-use gradekit_metrics::{score, Metric};
-
-/// Nanoseconds per pair of one pass over `pairs`, and the score sum.
-fn pass(pairs: &[(String, String)]) -> (f64, f64) {
-    let t = Instant::now();
-    let sum: f64 = pairs
-        .iter()
-        .map(|(i, r)| score(Metric::RougeL, black_box(i), black_box(r)).unwrap_or(f64::NAN))
-        .sum();
-    (
-        t.elapsed().as_nanos() as f64 / pairs.len().max(1) as f64,
-        sum,
-    )
-}
+use common::{cold_warm_rounds, count_arg, pairs_path, read_pairs};
+use gradekit_metrics::Metric;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
@@ -34,27 +18,5 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let n = count_arg(&args, 2, 10_000)?;
     let rounds = count_arg(&args, 3, 21)?;
     let pairs = read_pairs(&path, n)?;
-    let (mut cold, mut warm) = (Vec::new(), Vec::new());
-    let mut sums = (0.0, 0.0);
-    for _ in 0..rounds.max(1) {
-        let (c, w) = std::thread::scope(|s| {
-            s.spawn(|| (pass(&pairs), pass(&pairs)))
-                .join()
-                .map_err(|_| "scoring thread panicked")
-        })?;
-        cold.push(c.0);
-        warm.push(w.0);
-        sums = (c.1, w.1);
-    }
-    println!(
-        "rouge_l {} pairs, {} rounds (wall ns/pair, medians): cold {:.1}, warm {:.1}, cold - warm {:.1}; score sums {:.9} / {:.9}",
-        pairs.len(),
-        rounds.max(1),
-        median(cold.clone()),
-        median(warm.clone()),
-        median(cold) - median(warm),
-        sums.0,
-        sums.1
-    );
-    Ok(())
+    cold_warm_rounds(Metric::RougeL, "rouge_l", &pairs, rounds)
 }

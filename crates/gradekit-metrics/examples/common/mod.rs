@@ -91,3 +91,53 @@ pub fn time_passes(
     times.sort_by(f64::total_cmp);
     Ok((times[0], times[times.len() / 2], sum))
 }
+
+/// Wall-clock nanoseconds per pair of one pass of `metric` over `pairs`, and the score sum.
+pub fn metric_pass(metric: gradekit_metrics::Metric, pairs: &[(String, String)]) -> (f64, f64) {
+    use std::hint::black_box;
+    let t = std::time::Instant::now();
+    let sum: f64 = pairs
+        .iter()
+        .map(|(i, r)| {
+            gradekit_metrics::score(metric, black_box(i), black_box(r)).unwrap_or(f64::NAN)
+        })
+        .sum();
+    (
+        t.elapsed().as_nanos() as f64 / pairs.len().max(1) as f64,
+        sum,
+    )
+}
+
+/// The cold-vs-warm rounds of the `*_cold` examples: each round scores `pairs` once on a fresh
+/// thread (cold), then again on that thread (warm); prints the medians of both, their
+/// difference and the last round's score sums, the line headed by `name`.
+pub fn cold_warm_rounds(
+    metric: gradekit_metrics::Metric,
+    name: &str,
+    pairs: &[(String, String)],
+    rounds: usize,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let (mut cold, mut warm) = (Vec::new(), Vec::new());
+    let mut sums = (0.0, 0.0);
+    for _ in 0..rounds.max(1) {
+        let (c, w) = std::thread::scope(|s| {
+            s.spawn(|| (metric_pass(metric, pairs), metric_pass(metric, pairs)))
+                .join()
+                .map_err(|_| "scoring thread panicked")
+        })?;
+        cold.push(c.0);
+        warm.push(w.0);
+        sums = (c.1, w.1);
+    }
+    println!(
+        "{name} {} pairs, {} rounds (wall ns/pair, medians): cold {:.1}, warm {:.1}, cold - warm {:.1}; score sums {:.9} / {:.9}",
+        pairs.len(),
+        rounds.max(1),
+        median(cold.clone()),
+        median(warm.clone()),
+        median(cold) - median(warm),
+        sums.0,
+        sums.1
+    );
+    Ok(())
+}
