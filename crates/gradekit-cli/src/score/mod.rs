@@ -8,6 +8,7 @@
 
 mod argv;
 pub(crate) mod line;
+mod one_io;
 mod outhash;
 mod pin;
 mod plan;
