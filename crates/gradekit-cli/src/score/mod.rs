@@ -284,9 +284,15 @@ pub fn main(a: Args) -> Result<ExitCode> {
     )
     .taper(stages == Stages::OneIo);
     let rows = row::RowWriter::new(&grader);
+    // With one I/O thread the grading thread may write a chunk's rows into its input buffer.
+    let source = match stages {
+        Stages::OneIo => source.rows_in_buffers(rows.clean_row_bytes()),
+        Stages::Inline | Stages::Pool => source,
+    };
     let sink = Sink {
         rows: rows.clone(),
-        buf: Vec::new(),
+        // Filled to `WRITE_BYTES` and a row before each write: not grown on the way.
+        buf: Vec::with_capacity(sink::WRITE_BYTES + rows.clean_row_bytes()),
         out,
         out_bytes,
         // Rows may go unhashed (read back when a checkpoint needs them) only into a regular
