@@ -47,19 +47,19 @@ impl Grading<'_> {
     /// wait for the I/O thread (a cheap grader: this thread idle more than [`SPLIT_IDLE`] of
     /// the time over [`SPLIT_WINDOW`] chunks), the writing moves to a thread of its own:
     /// reading, grading and writing then run at once, as with a pool.
+    /// `io`: the I/O thread, when it was started early (see [`IoThread`]).
     pub(super) fn with_io_thread(
         &mut self,
         mut source: read::Source,
         mut sink: Sink,
+        io: Option<IoThread>,
     ) -> Result<Finished> {
         let (tx, rx) = mpsc::sync_channel::<Result<Chunk>>(AHEAD);
         let (wtx, wrx) = mpsc::sync_channel::<(Batch, ChunkEnd)>(AHEAD);
         let idle = Arc::new(AtomicU64::new(0));
+        let io = io.unwrap_or_else(IoThread::start);
         // Each thread on a CPU of its own (see `pin`), from the first chunk on.
-        let pinning = pin::Pinning::choose().map(Arc::new);
-        if let Some(p) = &pinning {
-            p.grading_here();
-        }
+        let pinning = io.pinning.clone();
         self.pinning = pinning.clone();
         let plan_here = Arc::new(AtomicBool::new(false));
         source.plan_elsewhere(Arc::clone(&plan_here));
@@ -68,11 +68,13 @@ impl Grading<'_> {
         let (start_tx, start_rx) = mpsc::sync_channel::<Handover>(1);
         let io = {
             let (running, idle) = (Arc::clone(&running), Arc::clone(&idle));
-            std::thread::spawn(move || io_thread(&running, start_rx, wrx, idle, pinning))
+            io.run(Box::new(move || {
+                io_thread(&running, start_rx, wrx, idle, pinning)
+            }))
         };
-        if let Some(p) = &self.pinning {
-            p.place_io(&io);
-        }
+        let Some(io) = io else {
+            anyhow::bail!("internal: the input and output thread was given work twice");
+        };
         let mut spare = Some(read::Spare::default());
         let mut ok = true;
         // This thread reads, grades and writes until the I/O thread runs.
@@ -99,11 +101,9 @@ impl Grading<'_> {
                 let joined = spin::join(io, self.pinning.is_some());
                 self.release();
                 return match joined {
-                    Ok(Ok(Some((summary, bar)))) => Ok((ok, summary, bar)),
-                    Ok(Err(e)) => Err(e),
-                    Ok(Ok(None)) | Err(_) => {
-                        Err(anyhow::anyhow!("the input and output thread failed"))
-                    }
+                    Ok(Some(Ok(Some((summary, bar))))) => Ok((ok, summary, bar)),
+                    Ok(Some(Err(e))) => Err(e),
+                    _ => Err(anyhow::anyhow!("the input and output thread failed")),
                 };
             }
             let (end, last) = (ChunkEnd::of(&chunk), chunk.eof);
@@ -118,7 +118,7 @@ impl Grading<'_> {
         drop(start_tx);
         let joined = spin::join(io, false);
         self.release();
-        if !matches!(joined, Ok(Ok(None))) {
+        if !matches!(joined, Ok(Some(Ok(None)))) {
             anyhow::bail!("the input and output thread failed");
         }
         let (summary, bar) = sink.finish()?;
@@ -127,6 +127,69 @@ impl Grading<'_> {
 
     /// This thread may run on all of its CPUs again.
     fn release(&mut self) {
+        if let Some(p) = self.pinning.take() {
+            p.release_here();
+        }
+    }
+}
+
+/// The work of the I/O thread, given it once it is known (see [`IoThread::run`]).
+type Job = Box<dyn FnOnce() -> IoEnd + Send>;
+
+/// Longest the I/O thread, started early, polls for its work before it sleeps until it
+/// comes (see [`HANDOVER_SPIN`]): the grader is compiled and the files opened meanwhile.
+const JOB_SPIN: Duration = Duration::from_millis(2);
+
+/// The I/O thread of [`Stages::OneIo`], started when a run is likely to have one, before
+/// the grader is compiled and the files are opened (~0.2–0.5 ms): its start, and the wake of
+/// the CPU it is to run on, overlap that. Dropped unused (the run has other stages, or
+/// fails), it ends, and the calling thread gets its CPUs back.
+pub(super) struct IoThread {
+    thread: Option<std::thread::JoinHandle<Option<IoEnd>>>,
+    jobs: Option<mpsc::SyncSender<Job>>,
+    /// The CPUs of the calling thread (already kept on its own) and of this thread.
+    pinning: Option<Arc<pin::Pinning>>,
+}
+
+impl IoThread {
+    /// Starts the thread, on a CPU of its own when there are two free (see `pin`).
+    pub(super) fn start() -> IoThread {
+        let pinning = pin::Pinning::choose().map(Arc::new);
+        if let Some(p) = &pinning {
+            p.grading_here();
+        }
+        let (jobs, rx) = mpsc::sync_channel::<Job>(1);
+        let poll = pinning.is_some();
+        let thread = std::thread::spawn(move || {
+            let job = spin::Waiter::with_budget(poll, JOB_SPIN).recv(&rx).ok()?;
+            Some(job())
+        });
+        if let Some(p) = &pinning {
+            p.place_io(&thread);
+        }
+        IoThread {
+            thread: Some(thread),
+            jobs: Some(jobs),
+            pinning,
+        }
+    }
+
+    /// Gives the thread its work; its handle, to join.
+    fn run(mut self, job: Job) -> Option<std::thread::JoinHandle<Option<IoEnd>>> {
+        if let Some(jobs) = self.jobs.take() {
+            // Cannot fail unless the thread ended, which joining it reports.
+            let _ = jobs.send(job);
+        }
+        // The pinning goes on with the stages (see `with_io_thread`).
+        self.pinning = None;
+        self.thread.take()
+    }
+}
+
+impl Drop for IoThread {
+    /// Unused: the thread ends (it is not waited for), this thread may use all its CPUs.
+    fn drop(&mut self) {
+        self.jobs = None;
         if let Some(p) = self.pinning.take() {
             p.release_here();
         }
