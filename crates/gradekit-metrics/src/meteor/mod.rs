@@ -31,7 +31,9 @@
 //! synonyms results are kept across calls as bounded per-thread caches (a word of ≤ 16 bytes
 //! is looked up in `intern::WordMemo` by the key stage 1 makes for it: one index slot and
 //! one entry read per hit give both ids) — and paired by bit masks (up to 64 free reference positions) or per-stem
-//! buckets. WordNet is consulted only when a free reference stem is a WordNet lemma at all; its
+//! buckets. WordNet is consulted only in stage 3, for the stems of positions still free there
+//! (a stem's lemma id is not looked up when it is interned: most new stems never reach stage
+//! 3); synonyms are only computed when a free reference stem is a WordNet lemma at all. Its
 //! tables are compiled in ([`wordnet`]). The score's chunk count reads the matches laid out by
 //! hypothesis position, without sorting.
 //!
@@ -446,9 +448,8 @@ impl Scratch {
         self.intern_stem()
     }
 
-    /// The id of the stem in `stem_buf` and the memo's encoding of its WordNet id. Several
-    /// words share a stem, so its WordNet id is looked up once (a look-up in the large table
-    /// is likely a cache miss) and kept in `StemInfo::wn`.
+    /// The id of the stem in `stem_buf` and the memo's encoding of its WordNet id as far as
+    /// it is known (`StemInfo::wn`, filled in by stage 3; "unknown" until then).
     fn intern_stem(&mut self) -> (u32, u32) {
         if self.stem_info.capacity() == 0 {
             // The cache's room, reserved once: the stem tables fill in order, so a new stem
@@ -460,15 +461,15 @@ impl Scratch {
         if self.stem_info.len() <= s as usize {
             self.stem_info.resize(s as usize + 1, StemInfo::default());
         }
-        let wn = match self.stem_info[s as usize].wn {
-            UNKNOWN => {
-                let id = WordNet::get().id(&self.stem_buf).unwrap_or(NONE);
-                self.stem_info[s as usize].wn = id;
-                id
-            }
-            id => id,
+        // The stem's WordNet id is looked up only when stage 3 needs it (`synonym_stage`):
+        // most new stems never meet it, and there the look-ups of a call are started together.
+        let wn = self.stem_info[s as usize].wn;
+        let extra = match wn {
+            UNKNOWN => WordMemo::MAX_EXTRA - 1,
+            NONE => extra_of_wn(None),
+            id => extra_of_wn(Some(id)),
         };
-        (s, extra_of_wn((wn != NONE).then_some(wn)))
+        (s, extra)
     }
 
     /// Forget the cross-call stem and synonym caches (they are bounded by [`CACHE_LIMIT`]).
@@ -520,10 +521,13 @@ impl Scratch {
             self.stem_info.resize(self.stems.len(), StemInfo::default());
         }
         for ((&j, &s), &known) in self.free_r.iter().zip(&self.ref_s).zip(&self.ref_w) {
+            // Whether the position is still free and its stem a lemma is a coin flip: selects.
+            let free = self.ref_free.get(j as usize).copied().unwrap_or(false);
             let mut id = known;
             if id == UNKNOWN {
                 id = match self.stem_info[s as usize].wn {
-                    UNKNOWN => {
+                    // Only a free position's stem is looked up (taken ones cannot match).
+                    UNKNOWN if free => {
                         let id = wn.id(self.stems.get(s)).unwrap_or(NONE);
                         self.stem_info[s as usize].wn = id;
                         id
@@ -531,8 +535,6 @@ impl Scratch {
                     id => id,
                 };
             }
-            // Whether the position is still free and its stem a lemma is a coin flip: selects.
-            let free = self.ref_free.get(j as usize).copied().unwrap_or(false);
             id = select_unpredictable(free, id, NONE);
             self.cand.push(self.ref_wn.len() as u32);
             self.cand
@@ -601,12 +603,13 @@ impl Scratch {
         // A stem known to be a lemma is its own key: no second look-up.
         let lemma = self.stem_info[s as usize].wn;
         let known = (lemma != UNKNOWN && lemma != NONE).then_some(lemma);
-        wn.synonym_ids_of(
+        let lemma = wn.synonym_ids_of(
             self.stems.get(s),
             known,
             &mut self.syn_ids,
             &mut self.morph_buf,
         );
+        self.stem_info[s as usize].wn = lemma.unwrap_or(NONE);
         self.syn_ids[start..].sort_unstable();
         let mut end = start;
         for k in start..self.syn_ids.len() {

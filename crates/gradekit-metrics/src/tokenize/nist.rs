@@ -90,6 +90,18 @@ pub(crate) struct Scratch {
 /// `xml_unescape`.
 fn preprocess(text: &str) -> Cow<'_, str> {
     let mut s = Cow::Borrowed(text);
+    // One vectorized pass over the bytes for the three triggers (`<`, `&`, and 0xA8, the last
+    // byte of U+2028), which are nearly always absent: three searches cost ~1k instructions
+    // a bench text.
+    let (mut lt, mut amp, mut a8) = (false, false, false);
+    for &c in text.as_bytes() {
+        lt |= c == b'<';
+        amp |= c == b'&';
+        a8 |= c == 0xa8;
+    }
+    if !(lt | amp | a8) {
+        return s;
+    }
     if s.contains("<skipped>") {
         s = Cow::Owned(s.replace("<skipped>", ""));
     }
@@ -119,10 +131,66 @@ fn preprocess(text: &str) -> Cow<'_, str> {
 ///   PUNCT_1 cut lies between them: cuts before and between its pair;
 /// * SYMBOLS pads every Symbol character: cuts on both sides.
 ///
+/// The texts this path sees are mostly ASCII prose with a few curly quotes or accented
+/// letters, so the pass alternates between two loops: [`spaced_words`] takes whole
+/// whitespace-delimited ASCII words of letters and digits (no cut can fall inside one, and
+/// each is exactly one token) several bytes per step, and [`chars_to_space`] runs the
+/// character-by-character state machine from the first word that is anything else up to and
+/// including the next whitespace character, after which the state is that of the text's
+/// start again (−60 % instructions per non-ASCII bench text, BENCHMARKS.md #17 ngram7).
+///
 /// `international_tokenize_passes_into`, the pass-by-pass port, is the oracle of the tests.
 pub(crate) fn international_tokenize_into(text: &str, out: &mut Tokens) {
     let s = preprocess(text);
     let base = out.push_source(&s);
+    let mut i = 0;
+    while i < s.len() {
+        i = spaced_words(s.as_bytes(), i, base, out);
+        if i < s.len() {
+            i = chars_to_space(&s, i, base, out);
+        }
+    }
+}
+
+/// Python's `str.isspace()` for an ASCII byte (NIST's `SPACE` class there).
+#[inline(always)]
+fn is_ascii_space(c: u8) -> bool {
+    matches!(c, b'\t'..=b'\r' | 0x1c..=b' ')
+}
+
+/// Tokenizes from `i` — the text's start or the byte after a whitespace character, where no
+/// token is open and no match of the earlier passes pends — the ASCII words made of letters
+/// and digits only that whitespace (or the text's end) follows, skipping the whitespace
+/// between them, and returns where it stopped: at the first byte of a word it does not take
+/// (the state there is the same as at `i`), or at the end.
+///
+/// Such a word is one token in every pass: letters are `Number` only and digits in no class,
+/// so no PUNCT_1, PUNCT_2 or SYMBOLS match lies inside it or joins its last character to the
+/// whitespace after it, and the whitespace closes it.
+#[inline(always)]
+fn spaced_words(b: &[u8], mut i: usize, base: usize, out: &mut Tokens) -> usize {
+    let n = b.len();
+    loop {
+        while i < n && is_ascii_space(b[i]) {
+            i += 1;
+        }
+        if i >= n {
+            return n;
+        }
+        let j = alnum_run_end(b, i);
+        if j == i || (j < n && !is_ascii_space(b[j])) {
+            return i;
+        }
+        out.push_span(base + i, base + j);
+        i = j;
+    }
+}
+
+/// The character-by-character pass from byte `i` of `s` (with no token open and no pending
+/// match, as at the text's start) up to and including the next whitespace character, after
+/// which that state holds again; returns the byte after it (or the text's length, the last
+/// token then pushed).
+fn chars_to_space(s: &str, mut i: usize, base: usize, out: &mut Tokens) -> usize {
     let b = s.as_bytes();
     let n = b.len();
     // The character at byte `i` and its length.
@@ -135,12 +203,9 @@ pub(crate) fn international_tokenize_into(text: &str, out: &mut Tokens) {
                 .map_or((' ', 1), |c| (c, c.len_utf8())),
         }
     };
-    if n == 0 {
-        return;
-    }
     const NONE: usize = usize::MAX;
     let mut open = NONE;
-    let (mut i, (mut c, mut len)) = (0, decode(0));
+    let (mut c, mut len) = decode(i);
     // Whether the current character is the second of a PUNCT_1 / PUNCT_2 match. (A cut after
     // the previous character has closed its token already.)
     let (mut p1_second, mut p2_second) = (false, false);
@@ -175,20 +240,21 @@ pub(crate) fn international_tokenize_into(text: &str, out: &mut Tokens) {
         if f & SPACE != 0 {
             if open != NONE {
                 out.push_span(base + open, base + i);
-                open = NONE;
             }
-        } else {
-            if open != NONE && (p2 || f & SYMBOL != 0) {
-                out.push_span(base + open, base + i);
-                open = NONE;
-            }
-            if open == NONE {
-                open = i;
-            }
-            if cut_after {
-                out.push_span(base + open, base + end);
-                open = NONE;
-            }
+            // A whitespace character matches no pair (it is in no other class), so nothing
+            // pends after it: the caller goes on from the state of the text's start.
+            return end;
+        }
+        if open != NONE && (p2 || f & SYMBOL != 0) {
+            out.push_span(base + open, base + i);
+            open = NONE;
+        }
+        if open == NONE {
+            open = i;
+        }
+        if cut_after {
+            out.push_span(base + open, base + end);
+            open = NONE;
         }
         let Some((d, dlen)) = next else { break };
         p1_second = p1;
@@ -198,6 +264,7 @@ pub(crate) fn international_tokenize_into(text: &str, out: &mut Tokens) {
     if open != NONE {
         out.push_span(base + open, base + n);
     }
+    n
 }
 
 /// [`international_tokenize`] replayed pass by pass (characters with their flags copied
@@ -316,6 +383,63 @@ mod tests {
             assert!(flags(ch) & SPACE != 0, "{ch:?}");
         }
         assert!(flags('\u{200b}') & SPACE == 0 && flags('x') & SPACE == 0);
+    }
+
+    /// What the word loop of the one-pass tokenizer rests on: whitespace is in no other class
+    /// (nothing pends after it), and `is_ascii_space` is the `SPACE` class of ASCII.
+    #[test]
+    fn whitespace_is_in_no_other_class() {
+        for ch in (0..=0x10_FFFF).filter_map(char::from_u32) {
+            let f = flags(ch);
+            if f & SPACE != 0 {
+                assert_eq!(f, SPACE, "{:#x}", ch as u32);
+            }
+        }
+        for c in 0u8..0x80 {
+            assert_eq!(
+                is_ascii_space(c),
+                flags(char::from(c)) & SPACE != 0,
+                "{c:#x}"
+            );
+        }
+    }
+
+    /// Words of letters and digits between every kind of separator, against the pass-by-pass
+    /// port: each word loop hand-over (a word followed by punctuation, a non-ASCII character,
+    /// the text's end; runs of whitespace of every class; words longer than eight bytes).
+    #[test]
+    fn word_runs_agree_with_the_port() {
+        let words = [
+            "a",
+            "Z9",
+            "word",
+            "12345678",
+            "abcdefghijklmnopq",
+            "x1y2z3w4v5",
+        ];
+        let seps = [
+            " ", "  ", "\t", "\n ", "\u{1c}", "\u{a0}", "\u{3000}", ",", ". ", "’", "“", " “", "é",
+            "-", "$", "'s ", "", "&amp; ", "\u{2028}",
+        ];
+        let mut checked = 0;
+        for w1 in words {
+            for s1 in seps {
+                for w2 in words {
+                    for s2 in seps {
+                        for lead in ["", " ", "”"] {
+                            let text = format!("{lead}{w1}{s1}{w2}{s2}{w1} {w2}{s1}");
+                            assert_eq!(
+                                international_tokenize(&text),
+                                international_tokenize_exact(&text),
+                                "{text:?}"
+                            );
+                            checked += 1;
+                        }
+                    }
+                }
+            }
+        }
+        assert!(checked > 10_000);
     }
 
     /// The text form parsed as the crate did at run time before the table was generated (a

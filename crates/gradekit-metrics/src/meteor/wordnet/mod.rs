@@ -118,6 +118,26 @@ impl U32s {
     }
 }
 
+/// Asks the CPU to start loading the cache line of `bytes[at]` (nothing if `at` is out of
+/// range). A hint only: it changes no value and cannot fault.
+#[inline(always)]
+fn prefetch(bytes: &[u8], at: usize) {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(b) = bytes.get(at) {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        #[allow(unsafe_code)]
+        // SAFETY: a prefetch reads nothing into the program and never faults (a line that
+        // is not mapped is dropped); the pointer is that of a byte of a live slice anyway.
+        // `unsafe` is only how Rust calls an SSE `#[target_feature]` intrinsic (every x86_64
+        // CPU has SSE) from code that does not name the feature.
+        unsafe {
+            _mm_prefetch::<_MM_HINT_T0>(std::ptr::from_ref(b).cast());
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (bytes, at);
+}
+
 /// The compiled-in WordNet tables (see the module docs for the layout).
 pub struct WordNet {
     key_text: &'static str,
@@ -218,10 +238,19 @@ impl WordNet {
             return None;
         }
         let h = hash::hash(b);
+        // The home slot's line is fetched while the filter is read (a key's look-up then
+        // waits for one miss, not a filter miss and then a slot miss).
+        self.prefetch_slot(h);
         if !self.may_hold(h) {
             return None;
         }
         self.probe(b, h)
+    }
+
+    /// Starts loading the home slot of a key of hash `h` ([`prefetch`]).
+    #[inline(always)]
+    fn prefetch_slot(&self, h: u64) {
+        prefetch(self.slots, (h as usize & tables::SLOT_MASK) * 16);
     }
 
     /// [`Self::key`] of the bytes `b` (1..=[`MAX_KEY_LEN`] of them) with hash `h`, from the
@@ -275,14 +304,15 @@ impl WordNet {
     }
 
     /// [`Self::synonym_ids_into`] where `lemma`, if given, is `self.id(word)` (known to the
-    /// caller: the key is not looked up again).
+    /// caller: the key is not looked up again). Returns the word's lemma id (`self.id(word)`),
+    /// looked up or given.
     pub(crate) fn synonym_ids_of(
         &self,
         word: &str,
         lemma: Option<u32>,
         out: &mut Vec<u32>,
         scratch: &mut String,
-    ) {
+    ) -> Option<u32> {
         let key = lemma.or_else(|| self.key(word));
         let lemma = key.filter(|&k| Self::is_lemma(k));
         let exc = key
@@ -316,6 +346,7 @@ impl WordNet {
                 }
             }
         }
+        lemma
     }
 
     #[inline]
