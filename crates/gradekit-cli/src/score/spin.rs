@@ -109,17 +109,6 @@ impl Waiter {
     }
 }
 
-/// Waits for `thread` to end, polling first for up to [`SPIN`] when `on` (the last rows of a
-/// run are written while the grading thread waits for the I/O thread to end).
-pub(super) fn join<T>(thread: std::thread::JoinHandle<T>, on: bool) -> std::thread::Result<T> {
-    let start = Instant::now();
-    let mut round = 0;
-    while on && !thread.is_finished() && start.elapsed() < SPIN {
-        pause(&mut round);
-    }
-    thread.join()
-}
-
 /// Waits a little between two polls; every [`YIELD_EVERY`]th time lets another thread
 /// runnable on this CPU run (`sched_yield`: the writer thread split off mid-run has no CPU
 /// of its own, and the thread that waits must not hold it back).
@@ -161,7 +150,7 @@ mod tests {
             let mut w = Waiter::new(on);
             let got: Vec<u32> = std::iter::from_fn(|| w.recv(&rx).ok()).collect();
             assert_eq!(got, (0..200).collect::<Vec<_>>());
-            assert!(join(sender, on).is_ok());
+            assert!(sender.join().is_ok());
         }
         let mut w = Waiter::new(true);
         let (tx, rx) = mpsc::sync_channel::<u32>(1);
