@@ -356,3 +356,42 @@ impl OneIo {
         Ok(self.written > SPLIT_WINDOW && waited > since.elapsed().mul_f64(SPLIT_IDLE))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    /// The I/O thread runs the work it is given and sends its result; one dropped unused ends,
+    /// and the calling thread has all of its CPUs back either way.
+    #[test]
+    fn the_io_thread_runs_its_work_or_ends_unused() {
+        #[cfg(target_os = "linux")]
+        let before = rustix::thread::sched_getaffinity(None).unwrap();
+        let io = IoThread::start();
+        // The pinning goes on with the stages, which release it at their end.
+        let pinning = io.pinning.clone();
+        let ran = Arc::new(AtomicBool::new(false));
+        let r = Arc::clone(&ran);
+        let done = io
+            .run(Box::new(move || {
+                r.store(true, Ordering::Release);
+                Ok(None)
+            }))
+            .unwrap();
+        assert!(matches!(done.recv(), Ok(Ok(None))));
+        assert!(ran.load(Ordering::Acquire));
+        if let Some(p) = pinning {
+            p.release_here();
+        }
+        let io = IoThread::start();
+        drop(io);
+        #[cfg(target_os = "linux")]
+        assert_eq!(rustix::thread::sched_getaffinity(None).unwrap(), before);
+        // A failing job's error comes back as the result.
+        let done = IoThread::start()
+            .run(Box::new(|| Err(anyhow::anyhow!("no"))))
+            .unwrap();
+        assert!(matches!(done.recv(), Ok(Err(_))));
+    }
+}
