@@ -7,14 +7,19 @@
 //! chunk over every few hundred microseconds and most waits are short. Each of the two has
 //! a CPU of its own (see `pin`), so a wait first polls the channel for up to [`SPIN`] —
 //! taking nothing from the other thread — and only then blocks. A thread whose last wait
-//! outlasted the poll (the I/O thread beside a slow grader waits a millisecond per chunk)
-//! blocks at once the next time: see [`Waiter`]. Measured in BENCHMARKS.md ("#17 lines3").
+//! outlasted the poll (the I/O thread beside a slow grader may wait longer per chunk) blocks
+//! at once the next time: see [`Waiter`]. Measured in BENCHMARKS.md ("#17 lines3", "#17
+//! warm7").
 
 use std::sync::mpsc::{Receiver, RecvError, SendError, SyncSender, TryRecvError, TrySendError};
 use std::time::{Duration, Instant};
 
-/// Longest poll before a wait blocks (30 and 100 µs measured the same).
-pub(super) const SPIN: Duration = Duration::from_micros(50);
+/// Longest poll before a wait blocks. 30, 50 and 100 µs measured the same under load
+/// ("#17 lines3"); on a quiet machine, where a sleeping thread's CPU halts and waking it is
+/// what costs, 1 ms made one pass over 2,000 pairs ~15–20 % faster than 50 µs (rouge_l, bleu;
+/// 5 ms: mixed), at the price of the waits' CPU time (#17 "warm7"). Only while the two
+/// threads are pinned, at most `pin::PIN_FOR` into a run.
+pub(super) const SPIN: Duration = Duration::from_millis(1);
 
 /// Polls between two reads of the clock.
 const POLLS: u32 = 32;
