@@ -20,7 +20,7 @@ use super::partial::partial_ratio;
 use super::ratio::{norm_distance, ratio, score_cutoff_to_distance};
 
 mod words;
-use words::{cmp_keyed, narrow_words, word, word_key, word_len};
+use words::{cmp_keyed, word, word_key, word_len};
 pub(crate) use words::{is_narrow, sort_words, sorted_split, sorted_words_into, Word};
 use words::{NARROW_COVER, NARROW_SPACE, WIDE_COVER};
 
@@ -230,7 +230,13 @@ fn with_scratch<R>(f: impl FnOnce(&mut Scratch) -> R) -> R {
         .flatten()
         .unwrap_or_default();
     let r = f(&mut sc);
-    if sc.ja.capacity().max(sc.jb.capacity()) <= KEEP_CODE_POINTS {
+    let kept = [
+        sc.ja.capacity(),
+        sc.jb.capacity(),
+        sc.ba.capacity(),
+        sc.bb.capacity(),
+    ];
+    if kept.into_iter().max().unwrap_or(0) <= KEEP_CODE_POINTS {
         let _ = SCRATCH.try_with(|c| c.set(Some(sc)));
     }
     r
@@ -254,6 +260,10 @@ struct Scratch {
     hist: Vec<[u32; 2]>,
     /// The hashed path's set decomposition and its two differences (`hashed`).
     table: hashed::Table,
+    /// The two texts narrowed to bytes and padded, and a bitmap (`words::narrow_words_in`).
+    ba: Vec<u8>,
+    bb: Vec<u8>,
+    bits: Vec<u64>,
     diff_a: Vec<Word>,
     diff_b: Vec<Word>,
 }

@@ -33,8 +33,7 @@
 //! one entry read per hit give both ids) — and paired by bit masks (up to 64 free reference positions) or per-stem
 //! buckets. WordNet is consulted only in stage 3, for the stems of positions still free there
 //! (a stem's lemma id is not looked up when it is interned: most new stems never reach stage
-//! 3), and the look-ups a call needs are started together (prefetched) so their cache misses
-//! overlap; synonyms are only computed when a free reference stem is a WordNet lemma at all. Its
+//! 3); synonyms are only computed when a free reference stem is a WordNet lemma at all. Its
 //! tables are compiled in ([`wordnet`]). The score's chunk count reads the matches laid out by
 //! hypothesis position, without sorting.
 //!
@@ -521,16 +520,6 @@ impl Scratch {
         if self.stem_info.len() < self.stems.len() {
             self.stem_info.resize(self.stems.len(), StemInfo::default());
         }
-        // Stems whose WordNet id is not known yet (new ones): their look-ups are started
-        // together first, so their cache misses overlap.
-        for ((&j, &s), &known) in self.free_r.iter().zip(&self.ref_s).zip(&self.ref_w) {
-            if known == UNKNOWN
-                && self.stem_info[s as usize].wn == UNKNOWN
-                && self.ref_free.get(j as usize) == Some(&true)
-            {
-                wn.prefetch_id(self.stems.get(s).as_bytes());
-            }
-        }
         for ((&j, &s), &known) in self.free_r.iter().zip(&self.ref_s).zip(&self.ref_w) {
             // Whether the position is still free and its stem a lemma is a coin flip: selects.
             let free = self.ref_free.get(j as usize).copied().unwrap_or(false);
@@ -568,14 +557,6 @@ impl Scratch {
                 let id = self.ref_wn[k as usize] as usize;
                 self.next[k as usize] = self.wn_head[id];
                 self.wn_head[id] = k;
-            }
-        }
-        // Every free hypothesis stem's synonyms are needed below: the first look-ups of those
-        // not computed yet are started together.
-        for (kh, &s) in self.hyp_s.iter().enumerate() {
-            let i = self.free_h.get(kh).copied().unwrap_or(NONE) as usize;
-            if self.hyp_free(i) && self.stem_info[s as usize].syn.0 == NONE {
-                wn.prefetch_synonyms(self.stems.get(s), &mut self.porter_buf);
             }
         }
         for kh in (0..self.free_h.len()).rev() {

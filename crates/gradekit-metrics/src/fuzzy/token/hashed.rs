@@ -21,9 +21,10 @@
 //! the sort ratio's cutoff to a value the result already reaches cannot change the result;
 //! `tests::hashed_equals_the_composition` holds the path to the allocating composition.
 
+use super::words::{narrow_words_in, same_tail};
 use super::{
-    narrow_words, norm_bound_passes, push_word, set_scores_of, sort_words, word, word_key,
-    word_len, Cutoff, Scratch, Word, NARROW_COVER,
+    norm_bound_passes, push_word, set_scores_of, sort_words, word, word_key, word_len, Cutoff,
+    Scratch, Word, NARROW_COVER,
 };
 use crate::fuzzy::ratio::ratio;
 
@@ -34,11 +35,21 @@ const IN_B: u8 = 2;
 const FROM_B: u8 = 4;
 
 /// The set decomposition's table: `(word, flags)`, word 0 = empty (a word has length ≥ 1).
+/// Between calls every slot not listed in `used` is empty, so a reset of a table of a fitting
+/// size empties only the slots the last call filled (not all of them: a sentence pair's table
+/// has 128–256 slots of 32 bytes and fills ~80).
 #[derive(Default)]
 pub(super) struct Table {
     slots: Vec<(Word, u8)>,
     /// Slots in first-insertion order (so the pass over them is not a pass over the table).
     used: Vec<u32>,
+}
+
+/// The texts' code points narrowed to bytes and padded (`words::narrow_words_in`): the
+/// table compares words longer than their key on these.
+pub(super) struct Bytes<'a> {
+    pub(super) a: &'a [u8],
+    pub(super) b: &'a [u8],
 }
 
 #[inline(always)]
@@ -48,18 +59,27 @@ fn slot_of(w: Word, shift: u32) -> usize {
 }
 
 impl Table {
-    /// Empties the table for `n` words.
+    /// Empties the table for `n` words; returns the hash shift of its size.
     fn reset(&mut self, n: usize) -> u32 {
-        let cap = (2 * n).next_power_of_two().max(16);
-        self.slots.clear();
-        self.slots.resize(cap, (0, 0));
+        let need = (2 * n).next_power_of_two().max(16);
+        let cap = self.slots.len();
+        if cap >= need && cap <= 4 * need {
+            for &i in &self.used {
+                if let Some(slot) = self.slots.get_mut(i as usize) {
+                    *slot = (0, 0);
+                }
+            }
+        } else {
+            self.slots.clear();
+            self.slots.resize(need, (0, 0));
+        }
         self.used.clear();
-        64 - cap.trailing_zeros()
+        64 - self.slots.len().trailing_zeros()
     }
 
     /// Adds word `w` of side `flag` (`IN_A`: a word of `s1`, `IN_B`: of `s2`).
     #[inline(always)]
-    fn add(&mut self, w: Word, flag: u8, s1: &[u32], s2: &[u32], shift: u32) {
+    fn add(&mut self, w: Word, flag: u8, bytes: &Bytes<'_>, shift: u32) {
         let mask = self.slots.len() - 1;
         let mut i = slot_of(w, shift);
         loop {
@@ -74,11 +94,7 @@ impl Table {
             // packed word = key, length, start: equal keys and lengths, and for a word
             // longer than its key the code points beyond it
             if (slot.0 >> 32) == (w >> 32) {
-                let same = word_len(w) <= NARROW_COVER || {
-                    let home = if slot.1 & FROM_B != 0 { s2 } else { s1 };
-                    let own = if flag == IN_B { s2 } else { s1 };
-                    word(home, slot.0) == word(own, w)
-                };
+                let same = word_len(w) <= NARROW_COVER || same_word(slot.0, slot.1, w, flag, bytes);
                 if same {
                     slot.1 |= flag;
                     return;
@@ -91,7 +107,7 @@ impl Table {
 
 impl Table {
     /// Whether word `w` of side `flag` is in the table (the table holds the other side's).
-    fn contains(&self, w: Word, flag: u8, s1: &[u32], s2: &[u32], shift: u32) -> bool {
+    fn contains(&self, w: Word, flag: u8, bytes: &Bytes<'_>, shift: u32) -> bool {
         let mask = self.slots.len() - 1;
         let mut i = slot_of(w, shift);
         while let Some(&(x, flags)) = self.slots.get(i) {
@@ -99,11 +115,7 @@ impl Table {
                 return false;
             }
             if (x >> 32) == (w >> 32)
-                && (word_len(w) <= NARROW_COVER || {
-                    let home = if flags & FROM_B != 0 { s2 } else { s1 };
-                    let own = if flag == IN_B { s2 } else { s1 };
-                    word(home, x) == word(own, w)
-                })
+                && (word_len(w) <= NARROW_COVER || same_word(x, flags, w, flag, bytes))
             {
                 return true;
             }
@@ -111,6 +123,20 @@ impl Table {
         }
         false
     }
+}
+
+/// Whether table word `x` (flags `flags`) equals word `w` of side `flag`, both of the same
+/// key and length, longer than the key.
+#[inline]
+fn same_word(x: Word, flags: u8, w: Word, flag: u8, bytes: &Bytes<'_>) -> bool {
+    let home = if flags & FROM_B != 0 {
+        bytes.b
+    } else {
+        bytes.a
+    };
+    let own = if flag == IN_B { bytes.b } else { bytes.a };
+    let start = |w: Word| w as u32 as usize;
+    same_tail(home, start(x), own, start(w), word_len(w) as usize)
 }
 
 /// `token_ratio_lazy(s1, s2, cutoff)` for two narrow strings that both have words; `None`
@@ -123,17 +149,21 @@ pub(super) fn token_ratio_hashed<F: FnOnce() -> f64>(
 ) -> Option<f64> {
     sc.wa.clear();
     sc.wb.clear();
-    narrow_words(s1, &mut sc.wa);
-    narrow_words(s2, &mut sc.wb);
+    narrow_words_in(s1, &mut sc.wa, &mut sc.ba, &mut sc.bits);
+    narrow_words_in(s2, &mut sc.wb, &mut sc.bb, &mut sc.bits);
     if sc.wa.is_empty() || sc.wb.is_empty() {
         return None;
     }
     let shift = sc.table.reset(sc.wa.len() + sc.wb.len());
+    let bytes = Bytes {
+        a: &sc.ba,
+        b: &sc.bb,
+    };
     for &w in &sc.wa {
-        sc.table.add(w, IN_A, s1, s2, shift);
+        sc.table.add(w, IN_A, &bytes, shift);
     }
     for &w in &sc.wb {
-        sc.table.add(w, IN_B, s1, s2, shift);
+        sc.table.add(w, IN_B, &bytes, shift);
     }
     // the decomposition: the intersection measured, the differences collected
     let (mut sect_words, mut sect_chars) = (0usize, 0usize);
@@ -196,8 +226,12 @@ pub(super) fn token_ratio_hashed<F: FnOnce() -> f64>(
 pub(super) fn share_a_word(s1: &[u32], s2: &[u32], sc: &mut Scratch) -> bool {
     sc.wa.clear();
     sc.wb.clear();
-    narrow_words(s1, &mut sc.wa);
-    narrow_words(s2, &mut sc.wb);
+    narrow_words_in(s1, &mut sc.wa, &mut sc.ba, &mut sc.bits);
+    narrow_words_in(s2, &mut sc.wb, &mut sc.bb, &mut sc.bits);
+    let bytes = Bytes {
+        a: &sc.ba,
+        b: &sc.bb,
+    };
     let (small, large) = if sc.wa.len() <= sc.wb.len() {
         ((&sc.wa, IN_A), (&sc.wb, IN_B))
     } else {
@@ -205,10 +239,10 @@ pub(super) fn share_a_word(s1: &[u32], s2: &[u32], sc: &mut Scratch) -> bool {
     };
     let shift = sc.table.reset(small.0.len());
     for &w in small.0 {
-        sc.table.add(w, small.1, s1, s2, shift);
+        sc.table.add(w, small.1, &bytes, shift);
     }
     large
         .0
         .iter()
-        .any(|&w| sc.table.contains(w, large.1, s1, s2, shift))
+        .any(|&w| sc.table.contains(w, large.1, &bytes, shift))
 }

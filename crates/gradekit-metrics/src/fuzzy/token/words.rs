@@ -208,32 +208,83 @@ pub(super) const NARROW_SPACE: &[(u8, u8, bool)] = &[(0x09, 0x0D, false), (0x1C,
 /// (`crate::bitruns`), the words are its runs, and a word's key is the eight bytes at its
 /// start, masked to its length and byte-swapped (first code point in the top byte).
 pub(super) fn narrow_words(s: &[u32], out: &mut Vec<Word>) {
-    use crate::bitruns::{bitmap, word_of, Runs};
     use std::cell::Cell;
     thread_local! {
         static BUF: Cell<(Vec<u8>, Vec<u64>)> = const { Cell::new((Vec::new(), Vec::new())) };
     }
     let (mut bytes, mut bits) = BUF.try_with(Cell::take).unwrap_or_default();
-    bytes.clear();
-    bytes.extend(s.iter().map(|&c| c as u8));
-    bitmap(&bytes, NARROW_SPACE, true, &mut bits);
-    for (start, end) in Runs::new(&bits) {
-        let w = word_of(
-            bytes
-                .get(start..(start + 8).min(bytes.len()))
-                .unwrap_or_default(),
-        );
-        let len = end - start;
-        let w = if len >= 8 {
-            w
-        } else {
-            w & ((1u64 << (8 * len)) - 1)
-        };
-        out.push(make_word(w.swap_bytes(), start, end));
-    }
+    narrow_words_in(s, out, &mut bytes, &mut bits);
     if bytes.capacity() <= 1 << 16 {
         let _ = BUF.try_with(|c| c.set((bytes, bits)));
     }
+}
+
+/// Bytes of zero padding after a narrowed string (`narrow_words_in`): every word's key, and
+/// every 8-byte step of [`same_tail`], is one load of eight bytes.
+pub(super) const PAD: usize = 8;
+
+/// [`narrow_words`] into caller buffers: `bytes` is left holding the narrowed string and
+/// [`PAD`] zero bytes (the code points of a narrow string are bytes, so equal byte runs are
+/// equal words).
+pub(super) fn narrow_words_in(
+    s: &[u32],
+    out: &mut Vec<Word>,
+    bytes: &mut Vec<u8>,
+    bits: &mut Vec<u64>,
+) {
+    bytes.clear();
+    bytes.extend(s.iter().map(|&c| c as u8));
+    crate::bitruns::bitmap(bytes, NARROW_SPACE, true, bits);
+    bytes.extend([0u8; PAD]);
+    out.reserve(s.len().div_ceil(2));
+    // The runs of the bitmap from its edges: `x ^ (x << 1)` (the top bit of the previous
+    // word carried in) has a bit at every run's start and at the position after its end; the
+    // edges alternate start, end, start, … (the bitmap ends with a zero word, so the last
+    // run ends). The walk keeps its state in registers and its branches regular.
+    let (mut carry, mut open, mut start) = (0u64, false, 0usize);
+    for (k, &x) in bits.iter().enumerate() {
+        let mut edges = x ^ ((x << 1) | carry);
+        carry = x >> 63;
+        while edges != 0 {
+            let at = 64 * k + edges.trailing_zeros() as usize;
+            edges &= edges - 1;
+            if !open {
+                start = at;
+            } else {
+                let len = at - start;
+                // the bytes past the word (the next ones, or the padding) masked off: no
+                // branch on the word's length (shift 0 for eight or more bytes)
+                let keep = u64::MAX >> (8 * (8 - len.min(8)));
+                let w = load8(bytes, start) & keep;
+                out.push(make_word(w.swap_bytes(), start, at));
+            }
+            open = !open;
+        }
+    }
+}
+
+/// The little-endian word of `bytes[i..i + 8]`, zero-padded past the end (padded buffers
+/// always hold the eight bytes: one load).
+#[inline(always)]
+pub(super) fn load8(bytes: &[u8], i: usize) -> u64 {
+    let tail = bytes.get(i..).unwrap_or_default();
+    crate::bitruns::word_of(tail.get(..8).unwrap_or(tail))
+}
+
+/// Whether two words of equal length `len` > 8 whose first eight bytes are equal (equal
+/// keys) are equal: their bytes from 8 on, compared eight at a time in padded buffers
+/// (`narrow_words_in`), the last step masked to the words' end.
+#[inline]
+pub(super) fn same_tail(a: &[u8], sa: usize, b: &[u8], sb: usize, len: usize) -> bool {
+    let mut k = 8;
+    while k < len {
+        let keep = u64::MAX >> (8 * (8 - (len - k).min(8)));
+        if (load8(a, sa + k) ^ load8(b, sb + k)) & keep != 0 {
+            return false;
+        }
+        k += 8;
+    }
+    true
 }
 
 #[inline]

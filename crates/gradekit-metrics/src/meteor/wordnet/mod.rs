@@ -304,8 +304,8 @@ impl WordNet {
     }
 
     /// [`Self::synonym_ids_into`] where `lemma`, if given, is `self.id(word)` (known to the
-    /// caller: the key is not looked up again).
-    /// Returns the word's lemma id (`self.id(word)`), which it looked up or was given.
+    /// caller: the key is not looked up again). Returns the word's lemma id (`self.id(word)`),
+    /// looked up or given.
     pub(crate) fn synonym_ids_of(
         &self,
         word: &str,
@@ -347,41 +347,6 @@ impl WordNet {
             }
         }
         lemma
-    }
-
-    /// Starts loading what [`Self::id`] of `word` reads (its filter word and home slot), so
-    /// that look-ups of several words made after it wait for their misses together, not one
-    /// after another.
-    #[inline]
-    pub(crate) fn prefetch_id(&self, word: &[u8]) {
-        if word.is_empty() || word.len() > MAX_KEY_LEN {
-            return;
-        }
-        let h = hash::hash(word);
-        let (at, _) = filter::word_and_bits(h);
-        prefetch(self.filter, at * 8);
-        self.prefetch_slot(h);
-    }
-
-    /// Starts loading what [`Self::synonym_ids_of`] of `word` (without its lemma id) first
-    /// reads: the look-ups of the word and of every base form morphy's suffix rules make of
-    /// it ([`Self::prefetch_id`]).
-    pub(crate) fn prefetch_synonyms(&self, word: &str, scratch: &mut Vec<u8>) {
-        let b = word.as_bytes();
-        self.prefetch_id(b);
-        for rules in SUBSTITUTIONS {
-            for &(old, new) in rules {
-                if b.last() != old.as_bytes().last() {
-                    continue;
-                }
-                if let Some(stem) = b.strip_suffix(old.as_bytes()) {
-                    scratch.clear();
-                    scratch.extend_from_slice(stem);
-                    scratch.extend_from_slice(new.as_bytes());
-                    self.prefetch_id(scratch);
-                }
-            }
-        }
     }
 
     #[inline]
