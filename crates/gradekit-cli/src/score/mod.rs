@@ -8,6 +8,7 @@
 
 mod argv;
 pub(crate) mod line;
+mod one_io;
 mod outhash;
 mod pin;
 mod plan;
@@ -147,6 +148,13 @@ pub fn main(a: Args) -> Result<ExitCode> {
         anyhow::bail!("--max-line-bytes must be at least 1");
     }
     let opts = a.engine.to_options()?;
+    // A run likely to grade beside one I/O thread starts it now (see `one_io::IoThread`).
+    let early_io = (threads == Some(1)
+        && a.report.is_none()
+        && !io::is_stdio(&a.input)
+        && io::codec_of(&a.input) == io::Codec::Plain
+        && std::fs::metadata(&a.input).is_ok_and(|m| m.is_file() && m.len() > INLINE_BYTES))
+    .then(one_io::IoThread::start);
     let grader_json = io::read_grader(&a.grader)?;
     let grader = match gradekit_engine::compile_for_run(&grader_json, &opts) {
         Ok(g) => g,
@@ -235,6 +243,9 @@ pub fn main(a: Args) -> Result<ExitCode> {
         a.report.is_some(),
         total_bytes.map(|t| t.saturating_sub(in_offset)),
     );
+    // Unused when the run has other stages (a grader grading in batches, a resumed run with
+    // little left): it ends, and this thread gets its CPUs back before a pool starts.
+    let early_io = early_io.filter(|_| stages == Stages::OneIo);
     let pool = match stages {
         Stages::Pool => Some(build_pool(threads, &grader)?),
         Stages::Inline | Stages::OneIo => None,
@@ -283,9 +294,15 @@ pub fn main(a: Args) -> Result<ExitCode> {
     )
     .taper(stages == Stages::OneIo);
     let rows = row::RowWriter::new(&grader);
+    // With one I/O thread the grading thread may write a chunk's rows into its input buffer.
+    let source = match stages {
+        Stages::OneIo => source.rows_in_buffers(rows.clean_row_bytes()),
+        Stages::Inline | Stages::Pool => source,
+    };
     let sink = Sink {
         rows: rows.clone(),
-        buf: Vec::new(),
+        // Filled to `WRITE_BYTES` and a row before each write: not grown on the way.
+        buf: Vec::with_capacity(sink::WRITE_BYTES + rows.clean_row_bytes()),
         out,
         out_bytes,
         // Rows may go unhashed (read back when a checkpoint needs them) only into a regular
@@ -328,7 +345,7 @@ pub fn main(a: Args) -> Result<ExitCode> {
     };
     let (done_ok, summary, bar) = match stages {
         Stages::Inline => grading.inline(source, sink)?,
-        Stages::OneIo => grading.with_io_thread(source, sink)?,
+        Stages::OneIo => grading.with_io_thread(source, sink, early_io)?,
         Stages::Pool => grading.with_reader_and_writer(source, sink)?,
     };
     bar.finish();

@@ -207,6 +207,9 @@ pub struct Source {
     /// When set, a chunk read while it is true is left for the grading thread to plan (see
     /// [`Source::plan_elsewhere`]).
     plan_elsewhere: Option<Arc<AtomicBool>>,
+    /// Bytes of a row per line, when rows may be written into a chunk's input buffer (see
+    /// [`Source::rows_in_buffers`]).
+    row_bytes: usize,
 }
 
 /// Size of a chunk buffer of [`CHUNK_LINES`] lines (it grows for longer lines).
@@ -255,6 +258,7 @@ impl Source {
             taper: false,
             end: size.map(|s| offset.saturating_add(s)),
             plan_elsewhere: None,
+            row_bytes: 0,
         }
     }
 
@@ -265,6 +269,16 @@ impl Source {
     /// chunks, so planning moves to it then, a chunk at a time, until the two are even.
     pub fn plan_elsewhere(&mut self, flag: Arc<AtomicBool>) {
         self.plan_elsewhere = Some(flag);
+    }
+
+    /// The rows of a chunk may be written into its input buffer (`sink::plan_rows`), at about
+    /// `bytes` a line: a new buffer is made large enough for them (and for a chunk of the
+    /// most lines), so that it is not grown while the buffers go round between the threads.
+    /// Growing one (by `mremap`) cost a system call and, while the other thread runs, the
+    /// flush of its CPU's address translations (an interrupt it must answer).
+    pub fn rows_in_buffers(mut self, bytes: usize) -> Source {
+        self.row_bytes = bytes;
+        self
     }
 
     /// Chunks of at most `max` lines (at most [`CHUNK_LINES`]).
@@ -326,7 +340,7 @@ impl Source {
     /// no more than what is left of the input, and for one more read (the end of input is a
     /// read of 0 bytes). Zeroing memory that is never used costs a page fault per 4 KiB: a
     /// small input does not get a megabyte.
-    fn buffer_bytes(&self) -> usize {
+    fn buffer_bytes(&self, chunk_lines: usize) -> usize {
         let (lines, bytes) = (
             self.line_no - self.first.0,
             self.offset.saturating_sub(self.first.1),
@@ -336,8 +350,7 @@ impl Source {
             false => LINE_BYTES_GUESS,
         };
         let room = self.read_bytes();
-        let want = self
-            .chunk_lines
+        let want = chunk_lines
             .saturating_mul(per_line)
             .saturating_add(room)
             .min(FULL_BYTES);
@@ -365,11 +378,21 @@ impl Source {
         let want = self.lines_now();
         let mut data = spare.data;
         // Zero-filled once per buffer: `data` keeps its length between chunks.
-        let size = self.buffer_bytes();
+        let size = self.buffer_bytes(self.chunk_lines);
+        // Room for the largest chunk to come (see [`Source::rows_in_buffers`]); memory not
+        // written costs nothing.
+        let (most_input, most) = match self.row_bytes {
+            0 => (size, size),
+            row => {
+                let input = self.buffer_bytes(self.max_lines).max(size);
+                (input, input.max(self.max_lines.saturating_mul(row)))
+            }
+        };
         if data.capacity() == 0 {
             // Fresh memory comes zeroed from the kernel (`calloc`): zeroing it again here was
             // a pass over every new buffer while the chunks grow, when grading waits for them.
-            data = vec![0; size];
+            data = vec![0; most];
+            data.truncate(size);
         } else if data.len() < size {
             data.resize(size, 0);
         }
@@ -412,7 +435,7 @@ impl Source {
             p.clear(room_for);
             // The chunk's texts are a part of its bytes: room for them at once, not grown
             // (and copied) a doubling at a time; memory reserved and not written costs nothing.
-            p.text.reserve(size);
+            p.text.reserve(most_input);
             p
         });
         // Bytes of `data` not hashed yet: kept lines are hashed a few dozen kilobytes at a

@@ -12,7 +12,7 @@ use std::time::Instant;
 
 /// Rows written at once by the writer: small enough to stay in the cache between being
 /// formatted, hashed and copied by `write`.
-const WRITE_BYTES: usize = 64 << 10;
+pub(super) const WRITE_BYTES: usize = 64 << 10;
 
 /// Least time between two checkpoints. Replacing the checkpoint costs a file write and a
 /// rename (which ext4 follows with a flush of the new file): after every chunk that was a

@@ -22,18 +22,29 @@ const POLLS: u32 = 32;
 /// One thread's waits: spins while its recent waits were short enough for a spin to end them,
 /// blocks at once after a wait that a spin would not have ended (and spins again after the
 /// next short wait).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(super) struct Waiter {
     /// Poll at all: only a thread with a CPU of its own does (`false`: plain blocking waits).
     on: bool,
     /// The last wait outlasted [`SPIN`].
     long: bool,
+    /// Longest poll ([`SPIN`] unless [`Waiter::with_budget`] says otherwise).
+    spin: Duration,
 }
 
 impl Waiter {
     /// The waits of a thread that has a CPU of its own (`on`), or not.
     pub(super) fn new(on: bool) -> Waiter {
-        Waiter { on, long: false }
+        Waiter::with_budget(on, SPIN)
+    }
+
+    /// Like [`Waiter::new`], polling up to `spin` before a wait blocks.
+    pub(super) fn with_budget(on: bool, spin: Duration) -> Waiter {
+        Waiter {
+            on,
+            long: false,
+            spin,
+        }
     }
 
     /// Polls no more: the thread no longer has a CPU of its own.
@@ -43,7 +54,7 @@ impl Waiter {
 
     fn budget(&self) -> Duration {
         match self.on && !self.long {
-            true => SPIN,
+            true => self.spin,
             false => Duration::ZERO,
         }
     }
@@ -68,7 +79,7 @@ impl Waiter {
             pause(&mut round);
         }
         let r = rx.recv();
-        self.long = start.elapsed() >= SPIN;
+        self.long = start.elapsed() >= self.spin;
         r
     }
 
@@ -93,7 +104,7 @@ impl Waiter {
             pause(&mut round);
         }
         let r = tx.send(v);
-        self.long = start.elapsed() >= SPIN;
+        self.long = start.elapsed() >= self.spin;
         r
     }
 }

@@ -143,11 +143,11 @@ pub(super) struct Grading<'g> {
 }
 
 /// What a run of the stages ends with: whether every line was read, the summary, the bar.
-type Finished = (bool, Summary, progress::Progress);
+pub(super) type Finished = (bool, Summary, progress::Progress);
 
 impl Grading<'_> {
     /// Grades a chunk; `rows_here`: write its rows too, when graded from plans.
-    fn grade(&mut self, mut chunk: Chunk, rows_here: bool) -> Batch {
+    pub(super) fn grade(&mut self, mut chunk: Chunk, rows_here: bool) -> Batch {
         let grader = self.grader;
         if let Some(p) = &self.planner {
             chunk.plan(p);
@@ -190,7 +190,7 @@ impl Grading<'_> {
     /// Grades chunks from `rx` into `tx` until either closes; false when a chunk was an
     /// error (reported here: the run stops after the rows before it are written). The time
     /// spent waiting for chunks is added to `idle` (nanoseconds).
-    fn serve(
+    pub(super) fn serve(
         &mut self,
         rx: mpsc::Receiver<Result<Chunk>>,
         tx: mpsc::SyncSender<(Batch, ChunkEnd)>,
@@ -251,148 +251,6 @@ impl Grading<'_> {
         Ok((ok, summary, bar))
     }
 
-    /// [`Stages::OneIo`]: the first chunk is read on this thread while the I/O thread starts;
-    /// then the I/O thread keeps up to [`AHEAD`] chunks read ahead, and writes each graded
-    /// chunk as soon as it is back, except while grading has no chunk queued: reading the
-    /// next one comes first then. When grading turns out to wait for the I/O
-    /// thread (a cheap grader: this thread idle more than [`SPLIT_IDLE`] of the time over
-    /// [`SPLIT_WINDOW`] chunks), the writing moves to a thread of its own: reading, grading
-    /// and writing then run at once, as with a pool.
-    pub(super) fn with_io_thread(
-        &mut self,
-        mut source: read::Source,
-        mut sink: Sink,
-    ) -> Result<Finished> {
-        let (tx, rx) = mpsc::sync_channel::<Result<Chunk>>(AHEAD);
-        let (wtx, wrx) = mpsc::sync_channel::<(Batch, ChunkEnd)>(AHEAD);
-        let idle = Arc::new(AtomicU64::new(0));
-        let grading_idle = Arc::clone(&idle);
-        // Each thread on a CPU of its own (see `pin`), from the first chunk on.
-        let pinning = pin::Pinning::choose().map(Arc::new);
-        if let Some(p) = &pinning {
-            p.grading_here();
-        }
-        let mut io_pinning = pinning.clone();
-        self.pinning = pinning;
-        let plan_here = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        source.plan_elsewhere(Arc::clone(&plan_here));
-        self.plan_here = Some(plan_here);
-        // The I/O thread starts first and gets the input once this thread has read the first
-        // chunk: its start (~0.1–0.2 ms before it runs: the thread, its CPU, its malloc arena)
-        // and that first read overlap, instead of grading waiting for one after the other.
-        type Start = (read::Source, Option<mpsc::SyncSender<Result<Chunk>>>, usize);
-        let (start_tx, start_rx) = mpsc::sync_channel::<Start>(1);
-        let io = std::thread::spawn(move || -> Result<(Summary, progress::Progress)> {
-            if let Some(p) = &io_pinning {
-                p.io_here();
-            }
-            let Ok((mut source, tx, sent)) = start_rx.recv() else {
-                return Err(anyhow::anyhow!("internal: the input was not handed over"));
-            };
-            let mut io = OneIo::new(grading_idle);
-            io.in_flight = sent;
-            io.made = sent;
-            let mut tx = tx;
-            // Graded chunks received and not written yet, in order.
-            let mut graded = std::collections::VecDeque::new();
-            let mut split = false;
-            let mut waiter = spin::Waiter::new(io_pinning.is_some());
-            while !split {
-                if let Some(p) = io_pinning.take_if(|p| p.expired()) {
-                    p.release_here();
-                    waiter.stop();
-                }
-                while let Ok(g) = wrx.try_recv() {
-                    graded.push_back(g);
-                }
-                // Chunks sent to the grading thread and not back yet (one being graded).
-                let ungraded = io.in_flight.saturating_sub(graded.len());
-                // Reading comes first while the grading thread has no chunk queued: it waits
-                // for nothing but the next chunk (while chunks double at the start, reading
-                // one took longer than grading the one before).
-                let read_first = ungraded <= 1 && io.in_flight < read::MAX_BUFFERS;
-                let to_grade = tx
-                    .as_ref()
-                    .filter(|_| ungraded < AHEAD && (graded.is_empty() || read_first));
-                if let Some(to_grade) = to_grade {
-                    let spare = io.spares.pop().unwrap_or_else(|| {
-                        io.made += 1;
-                        read::Spare::default()
-                    });
-                    match source.next_chunk(spare) {
-                        Some(chunk) => {
-                            let last = chunk.as_ref().map_or(true, |c| c.eof);
-                            if to_grade.send(chunk).is_err() || last {
-                                tx = None;
-                            }
-                            io.in_flight += 1;
-                        }
-                        None => tx = None,
-                    }
-                } else if let Some(g) = graded.pop_front() {
-                    split = io.write(&mut sink, g)?;
-                } else {
-                    match waiter.recv(&wrx) {
-                        Ok(g) => graded.push_back(g),
-                        // Grading ended: every chunk it graded was received.
-                        Err(_) => {
-                            // The run ends here (only `score`'s `main` runs these stages, once,
-                            // and the process exits after it): the chunk buffers, a few
-                            // megabytes of fresh mappings each freed by a `munmap` with its
-                            // TLB shootdown while the grading thread is alive, go back to the
-                            // system with the process instead (#17 "warm5": ~2 % of a
-                            // one-pass run of 2,000 lines).
-                            std::mem::forget(std::mem::take(&mut io.spares));
-                            return sink.finish();
-                        }
-                    }
-                }
-                // Only worth it while there is input left to read.
-                split &= tx.is_some();
-            }
-            let Some(tx) = tx else {
-                return Err(anyhow::anyhow!("internal: split with nothing left to read"));
-            };
-            let (spare_tx, spare_rx) = mpsc::sync_channel::<read::Spare>(8);
-            for s in io.spares.drain(..) {
-                let _ = spare_tx.try_send(s);
-            }
-            // Three threads from here on, on two CPUs or more: this one (reading) and the
-            // writer it starts (which inherits this one's set) may run on any of them.
-            if let Some(p) = io_pinning.take() {
-                p.release_here();
-            }
-            let writer = std::thread::spawn(move || {
-                for (batch, end) in graded.into_iter().chain(wrx) {
-                    let _ = spare_tx.try_send(sink.write(batch, end)?);
-                }
-                sink.finish()
-            });
-            read::read_chunks(source, &tx, Some(&spare_rx), io.made);
-            drop(tx);
-            writer
-                .join()
-                .map_err(|_| anyhow::anyhow!("the output writer thread failed"))?
-        });
-        let first = source.next_chunk(read::Spare::default());
-        let sent = usize::from(first.is_some());
-        let more = matches!(&first, Some(Ok(c)) if !c.eof);
-        if let Some(c) = first {
-            // Cannot block (room for AHEAD chunks) nor fail (`rx` is alive).
-            let _ = tx.send(c);
-        }
-        // Cannot fail unless the I/O thread ended, which `join` below reports.
-        let _ = start_tx.send((source, more.then_some(tx), sent));
-        let ok = self.serve(rx, wtx, Some(&idle));
-        let joined = spin::join(io, self.pinning.is_some());
-        if let Some(p) = self.pinning.take() {
-            p.release_here();
-        }
-        let (summary, bar) =
-            joined.map_err(|_| anyhow::anyhow!("the input and output thread failed"))??;
-        Ok((ok, summary, bar))
-    }
-
     /// [`Stages::Pool`]: a reader thread keeps the next chunks ready, this thread has the pool
     /// grade one, and a writer thread writes the one before, in order.
     pub(super) fn with_reader_and_writer(
@@ -418,50 +276,5 @@ impl Grading<'_> {
             .join()
             .map_err(|_| anyhow::anyhow!("the output writer thread failed"))??;
         Ok((ok, summary, bar))
-    }
-}
-
-/// The state of the one I/O thread of [`Stages::OneIo`].
-pub(super) struct OneIo {
-    /// Nanoseconds the grading thread waited for chunks.
-    grading_idle: Arc<AtomicU64>,
-    /// Start of the current window of [`SPLIT_WINDOW`] chunks: when, and the grading thread's
-    /// waits by then.
-    window: (Instant, u64),
-    /// Buffers of written chunks, for the next chunks read.
-    spares: Vec<read::Spare>,
-    /// Chunks read and not written yet.
-    in_flight: usize,
-    /// Chunk buffers made (see [`read::MAX_BUFFERS`]).
-    made: usize,
-    written: usize,
-}
-
-impl OneIo {
-    fn new(grading_idle: Arc<AtomicU64>) -> OneIo {
-        OneIo {
-            grading_idle,
-            window: (Instant::now(), 0),
-            spares: Vec::new(),
-            in_flight: 0,
-            made: 0,
-            written: 0,
-        }
-    }
-
-    /// Writes a graded chunk; true when writing should move to a thread of its own: the
-    /// grading thread waited more than [`SPLIT_IDLE`] of a window of [`SPLIT_WINDOW`] chunks
-    /// (windows start after the first ones, read while the chunks grow and the caches fill).
-    fn write(&mut self, sink: &mut Sink, (batch, end): (Batch, ChunkEnd)) -> Result<bool> {
-        self.in_flight = self.in_flight.saturating_sub(1);
-        self.spares.push(sink.write(batch, end)?);
-        self.written += 1;
-        if !self.written.is_multiple_of(SPLIT_WINDOW) {
-            return Ok(false);
-        }
-        let idle = self.grading_idle.load(Ordering::Relaxed);
-        let (since, idle_then) = std::mem::replace(&mut self.window, (Instant::now(), idle));
-        let waited = Duration::from_nanos(idle.saturating_sub(idle_then));
-        Ok(self.written > SPLIT_WINDOW && waited > since.elapsed().mul_f64(SPLIT_IDLE))
     }
 }

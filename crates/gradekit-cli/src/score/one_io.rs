@@ -1,0 +1,349 @@
+//! [`Stages::OneIo`]: `score --threads 1` grades on the calling thread beside one I/O thread,
+//! which reads the input and writes the rows.
+//!
+//! How a run starts matters as much as how it goes on: one pass over a few thousand lines
+//! lasts a few milliseconds (#17). A new thread first runs when the scheduler gives it a CPU:
+//! on the CPU of the thread that started it (this one) when the machine packs threads
+//! onto few CPUs, as the virtual machines measured here do, or on an idle CPU that has to be
+//! woken first (a trip through the hypervisor when idle CPUs halt). Either took ~0.3–1.2 ms
+//! after the I/O thread was started, while grading waited for the second chunk. So:
+//!
+//! - the I/O thread is placed on its CPU (see `pin`) by this thread, right after it is
+//!   started, before it ever runs: it starts there, instead of starting here (once this
+//!   thread waits) and moving itself;
+//! - until it runs, this thread reads, grades and writes chunks itself, as
+//!   [`Grading::inline`] does; the first chunk read after the I/O thread is running is handed
+//!   to grading through the channel, and the input and the writer with it to the I/O thread.
+//!   A short input may be done here entirely: the I/O thread then ends without work;
+//! - the I/O thread polls for that hand-over rather than sleeping (see [`HANDOVER_SPIN`]).
+
+use super::*;
+use std::sync::atomic::AtomicBool;
+
+/// Longest the I/O thread polls for the hand-over once it runs (then it sleeps until it
+/// comes): it comes after this thread has graded the chunk it is on, at most
+/// [`ONE_IO_CHUNK_LINES`] lines (~0.2–1 ms); a sleeping thread's CPU halts in a virtual
+/// machine, and waking it again costs about as much.
+const HANDOVER_SPIN: Duration = Duration::from_millis(2);
+
+/// What the calling thread hands the I/O thread once it runs: the input past the chunk just
+/// sent to grading, and the writer.
+struct Handover {
+    source: read::Source,
+    sink: Sink,
+    /// Where the next chunks go to grading (`None`: the chunk sent was the last).
+    tx: Option<mpsc::SyncSender<Result<Chunk>>>,
+}
+
+/// What the I/O thread ends with: `None` when it was never handed the run (it was all
+/// graded and written on the calling thread).
+type IoEnd = Result<Option<(Summary, progress::Progress)>>;
+
+impl Grading<'_> {
+    /// [`Stages::OneIo`] (see the module docs): chunks are read, graded and written here
+    /// until the I/O thread runs; from then on the I/O thread keeps up to [`AHEAD`] chunks
+    /// read ahead, and writes each graded chunk as soon as it is back, except while grading
+    /// has no chunk queued: reading the next one comes first then. When grading turns out to
+    /// wait for the I/O thread (a cheap grader: this thread idle more than [`SPLIT_IDLE`] of
+    /// the time over [`SPLIT_WINDOW`] chunks), the writing moves to a thread of its own:
+    /// reading, grading and writing then run at once, as with a pool.
+    /// `io`: the I/O thread, when it was started early (see [`IoThread`]).
+    pub(super) fn with_io_thread(
+        &mut self,
+        mut source: read::Source,
+        mut sink: Sink,
+        io: Option<IoThread>,
+    ) -> Result<Finished> {
+        let (tx, rx) = mpsc::sync_channel::<Result<Chunk>>(AHEAD);
+        let (wtx, wrx) = mpsc::sync_channel::<(Batch, ChunkEnd)>(AHEAD);
+        let idle = Arc::new(AtomicU64::new(0));
+        let io = io.unwrap_or_else(IoThread::start);
+        // Each thread on a CPU of its own (see `pin`), from the first chunk on.
+        let pinning = io.pinning.clone();
+        self.pinning = pinning.clone();
+        let plan_here = Arc::new(AtomicBool::new(false));
+        source.plan_elsewhere(Arc::clone(&plan_here));
+        self.plan_here = Some(plan_here);
+        let running = Arc::new(AtomicBool::new(false));
+        let (start_tx, start_rx) = mpsc::sync_channel::<Handover>(1);
+        let io = {
+            let (running, idle) = (Arc::clone(&running), Arc::clone(&idle));
+            io.run(Box::new(move || {
+                io_thread(&running, start_rx, wrx, idle, pinning)
+            }))
+        };
+        let Some(io) = io else {
+            anyhow::bail!("internal: the input and output thread was given work twice");
+        };
+        let mut spare = Some(read::Spare::default());
+        let mut ok = true;
+        // This thread reads, grades and writes until the I/O thread runs.
+        while let Some(chunk) = spare.take().and_then(|s| source.next_chunk(s)) {
+            let chunk = match chunk {
+                Ok(c) => c,
+                Err(e) => {
+                    eprintln!("error: {e:#}");
+                    ok = false;
+                    break;
+                }
+            };
+            if !chunk.eof && running.load(Ordering::Acquire) {
+                // Cannot block (room for AHEAD chunks) nor fail (`rx` is alive).
+                let _ = tx.send(Ok(chunk));
+                let handover = Handover {
+                    source,
+                    sink,
+                    tx: Some(tx),
+                };
+                // Cannot fail unless the I/O thread ended, which `join` below reports.
+                let _ = start_tx.send(handover);
+                let ok = self.serve(rx, wtx, Some(&idle));
+                let joined = spin::join(io, self.pinning.is_some());
+                self.release();
+                return match joined {
+                    Ok(Some(Ok(Some((summary, bar))))) => Ok((ok, summary, bar)),
+                    Ok(Some(Err(e))) => Err(e),
+                    _ => Err(anyhow::anyhow!("the input and output thread failed")),
+                };
+            }
+            let (end, last) = (ChunkEnd::of(&chunk), chunk.eof);
+            let written = sink.write(self.grade(chunk, self.rows_here), end)?;
+            match last {
+                false => spare = Some(written),
+                // The buffer goes back to the system with the process (see `io_thread`).
+                true => std::mem::forget(written),
+            }
+        }
+        // All of it was done here: the I/O thread ends as soon as it runs.
+        drop(start_tx);
+        let joined = spin::join(io, false);
+        self.release();
+        if !matches!(joined, Ok(Some(Ok(None)))) {
+            anyhow::bail!("the input and output thread failed");
+        }
+        let (summary, bar) = sink.finish()?;
+        Ok((ok, summary, bar))
+    }
+
+    /// This thread may run on all of its CPUs again.
+    fn release(&mut self) {
+        if let Some(p) = self.pinning.take() {
+            p.release_here();
+        }
+    }
+}
+
+/// The work of the I/O thread, given it once it is known (see [`IoThread::run`]).
+type Job = Box<dyn FnOnce() -> IoEnd + Send>;
+
+/// Longest the I/O thread, started early, polls for its work before it sleeps until it
+/// comes (see [`HANDOVER_SPIN`]): the grader is compiled and the files opened meanwhile.
+const JOB_SPIN: Duration = Duration::from_millis(2);
+
+/// The I/O thread of [`Stages::OneIo`], started when a run is likely to have one, before
+/// the grader is compiled and the files are opened (~0.2–0.5 ms): its start, and the wake of
+/// the CPU it is to run on, overlap that. Dropped unused (the run has other stages, or
+/// fails), it ends, and the calling thread gets its CPUs back.
+pub(super) struct IoThread {
+    thread: Option<std::thread::JoinHandle<Option<IoEnd>>>,
+    jobs: Option<mpsc::SyncSender<Job>>,
+    /// The CPUs of the calling thread (already kept on its own) and of this thread.
+    pinning: Option<Arc<pin::Pinning>>,
+}
+
+impl IoThread {
+    /// Starts the thread, on a CPU of its own when there are two free (see `pin`).
+    pub(super) fn start() -> IoThread {
+        let pinning = pin::Pinning::choose().map(Arc::new);
+        if let Some(p) = &pinning {
+            p.grading_here();
+        }
+        let (jobs, rx) = mpsc::sync_channel::<Job>(1);
+        let poll = pinning.is_some();
+        let thread = std::thread::spawn(move || {
+            let job = spin::Waiter::with_budget(poll, JOB_SPIN).recv(&rx).ok()?;
+            Some(job())
+        });
+        if let Some(p) = &pinning {
+            p.place_io(&thread);
+        }
+        IoThread {
+            thread: Some(thread),
+            jobs: Some(jobs),
+            pinning,
+        }
+    }
+
+    /// Gives the thread its work; its handle, to join.
+    fn run(mut self, job: Job) -> Option<std::thread::JoinHandle<Option<IoEnd>>> {
+        if let Some(jobs) = self.jobs.take() {
+            // Cannot fail unless the thread ended, which joining it reports.
+            let _ = jobs.send(job);
+        }
+        // The pinning goes on with the stages (see `with_io_thread`).
+        self.pinning = None;
+        self.thread.take()
+    }
+}
+
+impl Drop for IoThread {
+    /// Unused: the thread ends (it is not waited for), this thread may use all its CPUs.
+    fn drop(&mut self) {
+        self.jobs = None;
+        if let Some(p) = self.pinning.take() {
+            p.release_here();
+        }
+    }
+}
+
+/// The I/O thread of [`Stages::OneIo`]: says it runs, waits for the hand-over (see
+/// [`Handover`]), then reads chunks into `tx` and writes graded chunks from `wrx`; `None` when
+/// no hand-over came.
+fn io_thread(
+    running: &AtomicBool,
+    start: mpsc::Receiver<Handover>,
+    wrx: mpsc::Receiver<(Batch, ChunkEnd)>,
+    grading_idle: Arc<AtomicU64>,
+    mut pinning: Option<Arc<pin::Pinning>>,
+) -> IoEnd {
+    running.store(true, Ordering::Release);
+    let handover = spin::Waiter::with_budget(pinning.is_some(), HANDOVER_SPIN).recv(&start);
+    let Ok(Handover {
+        mut source,
+        mut sink,
+        mut tx,
+    }) = handover
+    else {
+        return Ok(None);
+    };
+    let mut io = OneIo::new(grading_idle);
+    // The chunk sent with the hand-over, in the buffer this thread's first spare was.
+    io.in_flight = 1;
+    io.made = 1;
+    // Graded chunks received and not written yet, in order.
+    let mut graded = std::collections::VecDeque::new();
+    let mut split = false;
+    let mut waiter = spin::Waiter::new(pinning.is_some());
+    while !split {
+        if let Some(p) = pinning.take_if(|p| p.expired()) {
+            p.release_here();
+            waiter.stop();
+        }
+        while let Ok(g) = wrx.try_recv() {
+            graded.push_back(g);
+        }
+        // Chunks sent to the grading thread and not back yet (one being graded).
+        let ungraded = io.in_flight.saturating_sub(graded.len());
+        // Reading comes first while the grading thread has no chunk queued: it waits
+        // for nothing but the next chunk (while chunks double at the start, reading
+        // one took longer than grading the one before).
+        let read_first = ungraded <= 1 && io.in_flight < read::MAX_BUFFERS;
+        let to_grade = tx
+            .as_ref()
+            .filter(|_| ungraded < AHEAD && (graded.is_empty() || read_first));
+        if let Some(to_grade) = to_grade {
+            let spare = io.spares.pop().unwrap_or_else(|| {
+                io.made += 1;
+                read::Spare::default()
+            });
+            match source.next_chunk(spare) {
+                Some(chunk) => {
+                    let last = chunk.as_ref().map_or(true, |c| c.eof);
+                    if to_grade.send(chunk).is_err() || last {
+                        tx = None;
+                    }
+                    io.in_flight += 1;
+                }
+                None => tx = None,
+            }
+        } else if let Some(g) = graded.pop_front() {
+            split = io.write(&mut sink, g)?;
+        } else {
+            match waiter.recv(&wrx) {
+                Ok(g) => graded.push_back(g),
+                // Grading ended: every chunk it graded was received.
+                Err(_) => {
+                    // The run ends here (only `score`'s `main` runs these stages, once,
+                    // and the process exits after it): the chunk buffers, a few
+                    // megabytes of fresh mappings each freed by a `munmap` with its
+                    // TLB shootdown while the grading thread is alive, go back to the
+                    // system with the process instead (#17 "warm5": ~2 % of a
+                    // one-pass run of 2,000 lines).
+                    std::mem::forget(std::mem::take(&mut io.spares));
+                    return sink.finish().map(Some);
+                }
+            }
+        }
+        // Only worth it while there is input left to read.
+        split &= tx.is_some();
+    }
+    let Some(tx) = tx else {
+        return Err(anyhow::anyhow!("internal: split with nothing left to read"));
+    };
+    let (spare_tx, spare_rx) = mpsc::sync_channel::<read::Spare>(8);
+    for s in io.spares.drain(..) {
+        let _ = spare_tx.try_send(s);
+    }
+    // Three threads from here on, on two CPUs or more: this one (reading) and the
+    // writer it starts (which inherits this one's set) may run on any of them.
+    if let Some(p) = pinning.take() {
+        p.release_here();
+    }
+    let writer = std::thread::spawn(move || {
+        for (batch, end) in graded.into_iter().chain(wrx) {
+            let _ = spare_tx.try_send(sink.write(batch, end)?);
+        }
+        sink.finish()
+    });
+    read::read_chunks(source, &tx, Some(&spare_rx), io.made);
+    drop(tx);
+    writer
+        .join()
+        .map_err(|_| anyhow::anyhow!("the output writer thread failed"))?
+        .map(Some)
+}
+
+/// The state of the one I/O thread of [`Stages::OneIo`].
+pub(super) struct OneIo {
+    /// Nanoseconds the grading thread waited for chunks.
+    grading_idle: Arc<AtomicU64>,
+    /// Start of the current window of [`SPLIT_WINDOW`] chunks: when, and the grading thread's
+    /// waits by then.
+    window: (Instant, u64),
+    /// Buffers of written chunks, for the next chunks read.
+    spares: Vec<read::Spare>,
+    /// Chunks read and not written yet.
+    in_flight: usize,
+    /// Chunk buffers made (see [`read::MAX_BUFFERS`]).
+    made: usize,
+    written: usize,
+}
+
+impl OneIo {
+    fn new(grading_idle: Arc<AtomicU64>) -> OneIo {
+        OneIo {
+            grading_idle,
+            window: (Instant::now(), 0),
+            spares: Vec::new(),
+            in_flight: 0,
+            made: 0,
+            written: 0,
+        }
+    }
+
+    /// Writes a graded chunk; true when writing should move to a thread of its own: the
+    /// grading thread waited more than [`SPLIT_IDLE`] of a window of [`SPLIT_WINDOW`] chunks
+    /// (windows start after the first ones, read while the chunks grow and the caches fill).
+    fn write(&mut self, sink: &mut Sink, (batch, end): (Batch, ChunkEnd)) -> Result<bool> {
+        self.in_flight = self.in_flight.saturating_sub(1);
+        self.spares.push(sink.write(batch, end)?);
+        self.written += 1;
+        if !self.written.is_multiple_of(SPLIT_WINDOW) {
+            return Ok(false);
+        }
+        let idle = self.grading_idle.load(Ordering::Relaxed);
+        let (since, idle_then) = std::mem::replace(&mut self.window, (Instant::now(), idle));
+        let waited = Duration::from_nanos(idle.saturating_sub(idle_then));
+        Ok(self.written > SPLIT_WINDOW && waited > since.elapsed().mul_f64(SPLIT_IDLE))
+    }
+}
