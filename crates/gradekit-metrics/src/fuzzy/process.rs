@@ -42,7 +42,9 @@ fn map_wide(c: u32) -> u32 {
 /// Appends the processed code points of `s` to `out` (which is cleared first).
 pub(crate) fn process_into(s: &str, out: &mut Vec<u32>) {
     out.clear();
-    if s.is_ascii() {
+    // an OR over all bytes (no early exit) vectorizes; `str::is_ascii` walks the unaligned
+    // head and tail a byte at a time
+    if s.bytes().fold(0u8, |m, c| m | c) < 0x80 {
         // Trim on the bytes first (a byte maps to a space exactly when it is not
         // alphanumeric), then map only the kept middle: no shift of the output afterwards.
         let b = s.as_bytes();
@@ -77,23 +79,33 @@ pub(crate) fn process_into(s: &str, out: &mut Vec<u32>) {
 fn map_ascii(mid: &[u8], out: &mut Vec<u32>) {
     out.clear();
     out.resize(mid.len(), 0);
-    let (oc, orest) = out.as_chunks_mut::<16>();
-    let (ic, irest) = mid.as_chunks::<16>();
     #[cfg(target_arch = "x86_64")]
-    #[allow(unsafe_code)]
-    // SAFETY: the function only needs SSE2, which every x86_64 CPU has (the x86_64 targets
-    // enable it at compile time); `unsafe` is only how Rust calls a `#[target_feature]`
-    // function from code that does not itself name the feature.
-    unsafe {
-        sse2::map_chunks(ic, oc);
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    for (o, i) in oc.iter_mut().zip(ic) {
-        for (o, &x) in o.iter_mut().zip(i) {
-            *o = u32::from(LATIN1[usize::from(x)]);
+    {
+        let (oc, _) = out.as_chunks_mut::<16>();
+        let (ic, rest) = mid.as_chunks::<16>();
+        #[allow(unsafe_code)]
+        // SAFETY: the function only needs SSE2, which every x86_64 CPU has (the x86_64
+        // targets enable it at compile time); `unsafe` is only how Rust calls a
+        // `#[target_feature]` function from code that does not itself name the feature.
+        unsafe {
+            sse2::map_chunks(ic, oc);
         }
+        if rest.is_empty() {
+            return;
+        }
+        // the tail as the last sixteen bytes (the map is per byte: the ones mapped twice
+        // get the same value)
+        if let (Some(i), Some(o)) = (mid.last_chunk::<16>(), out.last_chunk_mut::<16>()) {
+            #[allow(unsafe_code)]
+            // SAFETY: as above, SSE2 only.
+            unsafe {
+                sse2::map_chunks(std::slice::from_ref(i), std::slice::from_mut(o));
+            }
+            return;
+        }
+        // shorter than sixteen bytes: the table below
     }
-    for (o, &x) in orest.iter_mut().zip(irest) {
+    for (o, &x) in out.iter_mut().zip(mid) {
         *o = u32::from(LATIN1[usize::from(x)]);
     }
 }
@@ -233,12 +245,13 @@ mod tests {
         }
     }
 
-    /// The ASCII map equals the table on every ASCII byte, at every position of a chunk.
+    /// The ASCII map equals the table on every ASCII byte, at every position of a chunk, for
+    /// texts shorter than a chunk and tails of every length (mapped as the last chunk).
     #[test]
     fn ascii_map_equals_the_table() {
-        let all: Vec<u8> = (0..0x80u8).collect();
-        for skip in 0..17 {
-            let text = &all[skip..];
+        let all: Vec<u8> = (0..0x80u8).chain((0..0x80u8).rev()).collect();
+        for (skip, len) in (0..40).flat_map(|k| [(k, all.len() - k), (k * 3, k)]) {
+            let text = &all[skip..skip + len];
             let mut out = Vec::new();
             map_ascii(text, &mut out);
             let want: Vec<u32> = text

@@ -268,35 +268,36 @@ struct Scratch {
     diff_b: Vec<Word>,
 }
 
-/// [`sort_ratio_may_pass`] for two narrow strings with `n1` / `n2` words, from counts over
+/// [`sort_ratio_may_pass`] for two narrow strings with words `w1` / `w2`, from counts over
 /// the whole strings: the joined sorted words hold the same code points as the string minus
-/// its whitespace, plus one space between words.
-fn norm_bound_passes(s1: &[u32], n1: usize, s2: &[u32], n2: usize, score_cutoff: f64) -> bool {
-    if score_cutoff <= 0.0 || n1 == 0 || n2 == 0 {
+/// its whitespace, plus one space between words. One difference histogram (+1 per code point
+/// of `s1`, −1 per code point of `s2`): `Σ_c min(h1, h2) = (len1 + len2 − Σ_c |h1 − h2|) / 2`,
+/// so the distance bound `lensum − 2·common` is `Σ_c |d_c|` — half the clearing and one sum
+/// (the lengths come from the words).
+fn norm_bound_passes(s1: &[u32], w1: &[Word], s2: &[u32], w2: &[Word], score_cutoff: f64) -> bool {
+    if score_cutoff <= 0.0 || w1.is_empty() || w2.is_empty() {
         return true;
     }
-    let mut hist = [[0u32; 256]; 2];
-    let mut len = [0usize; 2];
-    for (side, (s, n)) in [(s1, n1), (s2, n2)].into_iter().enumerate() {
-        let h = &mut hist[side];
-        for &c in s {
-            h[(c & 0xff) as usize] += 1;
-        }
-        for &(lo, hi, _) in NARROW_SPACE {
-            for c in lo..=hi {
-                h[usize::from(c)] = 0;
-            }
-        }
-        h[0x20] = (n - 1) as u32;
-        len[side] = h.iter().map(|&k| k as usize).sum();
+    let mut d = [0i64; 256];
+    for &c in s1 {
+        d[(c & 0xff) as usize] += 1;
     }
-    let common: usize = hist[0]
-        .iter()
-        .zip(&hist[1])
-        .map(|(&x, &y)| x.min(y) as usize)
-        .sum();
-    let lensum = len[0] + len[1];
-    indel::normalized_similarity_from(lensum - 2 * common, lensum, score_cutoff / 100.0) != 0.0
+    for &c in s2 {
+        d[(c & 0xff) as usize] -= 1;
+    }
+    for &(lo, hi, _) in NARROW_SPACE {
+        for c in lo..=hi {
+            d[usize::from(c)] = 0;
+        }
+    }
+    // the joining spaces (a space is never inside a word)
+    d[0x20] = w1.len() as i64 - w2.len() as i64;
+    let joined =
+        |ws: &[Word]| ws.iter().map(|&w| word_len(w) as usize).sum::<usize>() + ws.len() - 1;
+    let lensum = joined(w1) + joined(w2);
+    let dist: u64 = d.iter().map(|x| x.unsigned_abs()).sum();
+    let dist = (dist as usize).min(lensum);
+    indel::normalized_similarity_from(dist, lensum, score_cutoff / 100.0) != 0.0
 }
 
 /// Whether the token sort ratio (`ratio` of the two joined sorted word lists) can still

@@ -137,7 +137,8 @@ fn preprocess(text: &str) -> Cow<'_, str> {
 /// each is exactly one token) several bytes per step, and [`chars_to_space`] runs the
 /// character-by-character state machine from the first word that is anything else up to and
 /// including the next whitespace character, after which the state is that of the text's
-/// start again (−60 % instructions per non-ASCII bench text, BENCHMARKS.md #17 ngram7).
+/// start again (with the one-pass preprocessing test: −43 % instructions per non-ASCII bench
+/// text, BENCHMARKS.md "#17 ngram7").
 ///
 /// `international_tokenize_passes_into`, the pass-by-pass port, is the oracle of the tests.
 pub(crate) fn international_tokenize_into(text: &str, out: &mut Tokens) {
