@@ -7,6 +7,7 @@
 //! is dropped.
 
 mod argv;
+mod chunk;
 pub(crate) mod line;
 mod one_io;
 mod outhash;

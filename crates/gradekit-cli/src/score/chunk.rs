@@ -1,0 +1,152 @@
+//! A chunk of `score`'s input: the lines the reader ([`super::read`]) hands to the grading
+//! thread, and the buffers a written chunk hands back to be filled again.
+//!
+//! A chunk keeps its lines in one buffer (one allocation per chunk, not per line) with the
+//! byte range and physical line number of each non-blank line.
+
+use super::line;
+use super::plan::{Planner, Plans};
+use super::row::Outcome;
+use std::ops::Range;
+
+/// Lines per chunk; with [`CHUNK_BYTES`] the bound on input held in memory.
+pub const CHUNK_LINES: usize = 2048;
+/// Bytes per chunk, so that huge lines do not pile up.
+pub const CHUNK_BYTES: usize = 8 << 20;
+
+/// Default longest input line kept (`--max-line-bytes`).
+pub const DEFAULT_MAX_LINE_BYTES: usize = 64 << 20;
+
+/// Lines of input ready to grade, with where the input stands after them.
+pub struct Chunk {
+    pub(super) data: Vec<u8>,
+    /// Physical line number (1-based) and byte range in `data` of each non-blank line.
+    pub(super) lines: Vec<(u64, Range<usize>)>,
+    /// Index in `lines` and size of each line that was too long to keep (its range is empty).
+    pub(super) too_long: Vec<(usize, u64)>,
+    pub(super) max_line: usize,
+    pub last_line: u64,
+    pub end_offset: u64,
+    /// XXH3-64 of the input up to `end_offset` (see [`super::resume::hex`]).
+    pub end_hash: u64,
+    pub eof: bool,
+    /// What each line grades as, read on the reader thread (when the run reads lines lean).
+    pub plans: Option<Plans>,
+    /// The lines are to be read into `plans` (emptied) by the grading thread: see
+    /// [`super::read::Source::plan_elsewhere`] and [`Chunk::plan`].
+    pub unplanned: bool,
+    /// An empty vector for the chunk's results (reused from an earlier chunk when possible).
+    pub results: Vec<Option<Outcome>>,
+    /// The chunk's rows when the grading thread wrote them ([`super::Batch::Rows`]); an empty
+    /// buffer otherwise (reused from an earlier chunk when possible).
+    pub rows: Vec<u8>,
+}
+
+pub(super) fn too_long_message(size: u64, max: usize) -> String {
+    format!(
+        "the line is {size} bytes long, over the limit of {max} bytes (--max-line-bytes); it was not read"
+    )
+}
+
+impl Chunk {
+    pub fn len(&self) -> usize {
+        self.lines.len()
+    }
+
+    /// Makes the input buffer the rows buffer (and the rows buffer, empty, the input's): for a
+    /// chunk read into its plans, whose input bytes are not needed any more. [`Chunk::line`]
+    /// and [`Chunk::parse`] must not be asked after this.
+    pub fn take_input_for_rows(&mut self) {
+        std::mem::swap(&mut self.data, &mut self.rows);
+        self.data.clear();
+    }
+
+    /// The physical line number (1-based) of the `i`th non-blank line.
+    pub fn line_no(&self, i: usize) -> u64 {
+        self.lines[i].0
+    }
+
+    /// The `i`th non-blank line: its number and its bytes (without the line break).
+    pub fn line(&self, i: usize) -> (u64, &[u8]) {
+        let (n, r) = &self.lines[i];
+        (*n, self.data.get(r.clone()).unwrap_or_default())
+    }
+
+    /// The `i`th non-blank line, parsed (a line too long to keep is an error row).
+    pub fn parse(
+        &self,
+        i: usize,
+        sample_key: Option<&str>,
+        parts: gradekit_model::SampleParts,
+    ) -> line::Parsed {
+        if let Ok(k) = self.too_long.binary_search_by_key(&i, |(k, _)| *k) {
+            return line::Parsed::Invalid {
+                id: None,
+                code: "line_too_long",
+                message: too_long_message(self.too_long[k].1, self.max_line),
+            };
+        }
+        line::parse(self.line(i).1, sample_key, parts)
+    }
+
+    /// The chunk's buffers, for the reader to fill again (see [`Spare`]), with the results
+    /// vector the chunk's results came in.
+    pub fn into_spare(self, results: Vec<Option<Outcome>>) -> Spare {
+        // A chunk that held a huge line does not keep its memory for the rest of the run.
+        let keep = |cap: usize| cap <= 2 * CHUNK_BYTES;
+        // Rows written into the input's own buffer (`sink::plan_rows`) leave it in `rows`:
+        // it is the next chunk's input buffer again, kept at its length (its bytes past what
+        // the next reads fill are never looked at; an emptied buffer would be zeroed again).
+        let (data, rows) = match self.rows.len() > self.data.len() {
+            true => (self.rows, self.data),
+            false => (self.data, self.rows),
+        };
+        Spare {
+            data: Some(data)
+                .filter(|d| keep(d.capacity()))
+                .unwrap_or_default(),
+            lines: self.lines,
+            plans: self.plans.filter(|p| keep(p.text.capacity())),
+            results,
+            rows: Some(rows)
+                .filter(|r| keep(r.capacity()))
+                .unwrap_or_default(),
+        }
+    }
+
+    /// Reads the lines into their plans, when the reader left that to this thread
+    /// ([`super::read::Source::plan_elsewhere`]): the plans the reader would have made.
+    pub fn plan(&mut self, planner: &Planner) {
+        let (true, Some(p)) = (self.unplanned, &mut self.plans) else {
+            return;
+        };
+        p.clear(self.lines.len());
+        p.text.reserve(self.data.len());
+        let mut too_long = self.too_long.iter().peekable();
+        for (i, (_, r)) in self.lines.iter().enumerate() {
+            match too_long.next_if(|(k, _)| *k == i) {
+                Some((_, n)) => {
+                    p.push_invalid("line_too_long", too_long_message(*n, self.max_line))
+                }
+                None => p.push_line(&self.data[r.clone()], planner),
+            }
+        }
+        self.unplanned = false;
+    }
+
+    /// Every line as (number, bytes).
+    pub fn lines(&self) -> Vec<(u64, &[u8])> {
+        (0..self.len()).map(|i| self.line(i)).collect()
+    }
+}
+
+/// The buffers of a written chunk, handed back to the reader: a chunk is a megabyte or more,
+/// and fresh memory for every chunk costs a page fault per 4 KiB.
+#[derive(Default)]
+pub struct Spare {
+    pub(super) data: Vec<u8>,
+    pub(super) lines: Vec<(u64, Range<usize>)>,
+    pub(super) plans: Option<Plans>,
+    pub(super) results: Vec<Option<Outcome>>,
+    pub(super) rows: Vec<u8>,
+}
