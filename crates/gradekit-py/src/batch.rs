@@ -102,6 +102,8 @@ where
         });
         if let Some(prev) = pending.take() {
             out.extend(wait(py, prev)?);
+            // As in `run_lean`: a chunk back within one POLL ran no signal handler.
+            py.check_signals()?;
         }
         pending = Some(rx);
     }

@@ -192,3 +192,26 @@ def test_ctrl_c_lands_quickly_during_long_fuzzy_pairs():
     landed = time.monotonic()
     timer.cancel()
     assert fired and landed - fired[0] < 0.3, landed - fired[0]
+
+
+def test_ctrl_c_lands_quickly_between_fast_owned_chunks():
+    # Strings of 32 KiB or more leave the lean path: chunks of owned contexts, each back long
+    # before one signal poll. Ctrl-C must land between chunks, not after the whole batch
+    # (before the fix it waited 10-60 s here).
+    import _thread
+    import threading
+    import time
+
+    g = gradekit.Grader({"type": "string_check", "name": "s", "operation": "eq",
+                         "input": "{{ sample.output_text }}", "reference": "{{ item.r }}"}, threads=1)
+    big = "x" * (40 << 10)
+    n = 3_000_000
+    samples, items = [big] * n, [{"r": big}] * n
+    fired = []
+    timer = threading.Timer(0.3, lambda: (fired.append(time.monotonic()), _thread.interrupt_main()))
+    timer.start()
+    with pytest.raises(KeyboardInterrupt):
+        g.rewards(samples, items)
+    landed = time.monotonic()
+    timer.cancel()
+    assert fired and landed - fired[0] < 1.0, landed - fired[0]
