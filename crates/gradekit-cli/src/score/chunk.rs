@@ -150,3 +150,28 @@ pub struct Spare {
     pub(super) results: Vec<Option<Outcome>>,
     pub(super) rows: Vec<u8>,
 }
+
+impl Spare {
+    /// Buffers for a chunk of up to `lines` lines made before they are needed, their pages
+    /// mapped at once (see `super::prefault`): `bytes` of input (and of its rows, when they
+    /// are written into it: `super::sink::plan_rows`), and as much room for the plans' texts.
+    pub fn ahead(bytes: usize, lines: usize) -> Spare {
+        // Fresh memory, zeroed by the kernel (`calloc`): kept at this length, as a buffer
+        // handed back is, so that reading into it does not zero it again.
+        let mut data = vec![0u8; bytes];
+        super::prefault::populate(&mut data);
+        let mut text = Vec::with_capacity(bytes);
+        // The texts are a part of the input's bytes (samples, observed values, ids): about
+        // half of them in common lines; the rest of the room faults in if it is used.
+        super::prefault::populate_spare_up_to(&mut text, bytes / 2);
+        let mut plans = Plans::default();
+        plans.text = String::from_utf8(text).unwrap_or_default();
+        Spare {
+            data,
+            lines: Vec::with_capacity(lines),
+            plans: Some(plans),
+            results: Vec::with_capacity(lines),
+            rows: Vec::new(),
+        }
+    }
+}

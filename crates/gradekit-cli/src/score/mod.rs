@@ -13,6 +13,7 @@ mod one_io;
 mod outhash;
 mod pin;
 mod plan;
+mod prefault;
 mod process;
 mod progress;
 mod read;
@@ -128,9 +129,11 @@ pub fn main(a: Args) -> Result<ExitCode> {
     let early_io = (a.engine.spec.threads == Some(1)
         && a.report.is_none()
         && !io::is_stdio(&a.input)
-        && io::codec_of(&a.input) == io::Codec::Plain
-        && std::fs::metadata(&a.input).is_ok_and(|m| m.is_file() && m.len() > INLINE_BYTES))
-    .then(one_io::IoThread::start);
+        && io::codec_of(&a.input) == io::Codec::Plain)
+        .then(|| std::fs::metadata(&a.input).ok())
+        .flatten()
+        .filter(|m| m.is_file() && m.len() > INLINE_BYTES)
+        .map(|m| one_io::IoThread::start(Some(m.len())));
     let stdout = std::path::Path::new("-");
     let out_name = a.output.as_deref().unwrap_or(stdout);
     let ckpt = a

@@ -15,10 +15,17 @@
 //!   [`Grading::inline`] does; the first chunk read after the I/O thread is running is handed
 //!   to grading through the channel, and the input and the writer with it to the I/O thread.
 //!   A short input may be done here entirely: the I/O thread then ends without work;
-//! - the I/O thread polls for that hand-over rather than sleeping (see [`HANDOVER_SPIN`]).
+//! - the I/O thread polls for that hand-over rather than sleeping (see [`HANDOVER_SPIN`]);
+//! - while it waits for its work and for the hand-over, it asks the CPU's features (see
+//!   [`warm_cpu_features`]) and makes the chunk buffers of the first chunks, their pages
+//!   mapped at once (see [`Ahead`]): the calling thread's first one, then its own. Made when
+//!   the chunks needed them, they were most of a short run's page faults, paid while
+//!   grading waited (#17 "io8").
 
 use super::*;
 use std::sync::atomic::AtomicBool;
+use std::sync::mpsc::TryRecvError;
+use std::sync::Mutex;
 
 /// Longest the I/O thread polls for the hand-over once it runs (then it sleeps until it
 /// comes): it comes after this thread has graded the chunk it is on, at most
@@ -57,7 +64,7 @@ impl Grading<'_> {
         let (tx, rx) = mpsc::sync_channel::<Result<Chunk>>(AHEAD);
         let (wtx, wrx) = mpsc::sync_channel::<(Batch, ChunkEnd)>(AHEAD);
         let idle = Arc::new(AtomicU64::new(0));
-        let io = io.unwrap_or_else(IoThread::start);
+        let io = io.unwrap_or_else(|| IoThread::start(None));
         // Each thread on a CPU of its own (see `pin`), from the first chunk on.
         let pinning = io.pinning.clone();
         self.pinning = pinning.clone();
@@ -68,14 +75,15 @@ impl Grading<'_> {
         let (start_tx, start_rx) = mpsc::sync_channel::<Handover>(1);
         let io = {
             let (running, idle) = (Arc::clone(&running), Arc::clone(&idle));
-            io.run(Box::new(move || {
-                io_thread(&running, start_rx, wrx, idle, pinning)
+            io.run(Box::new(move |ahead, made| {
+                io_thread(&running, start_rx, wrx, idle, pinning, ahead, made)
             }))
         };
-        let Some(io) = io else {
+        let Some((io, first)) = io else {
             anyhow::bail!("internal: the input and output thread was given work twice");
         };
-        let mut spare = Some(read::Spare::default());
+        // The first buffers the I/O thread made, when they are ready.
+        let mut spare = Some(first.unwrap_or_default());
         let mut ok = true;
         // This thread reads, grades and writes until the I/O thread runs.
         while let Some(chunk) = spare.take().and_then(|s| source.next_chunk(s)) {
@@ -143,8 +151,67 @@ fn warm_cpu_features() {
     let _ = std::hint::black_box(std::arch::is_x86_feature_detected!("avx2"));
 }
 
-/// The work of the I/O thread, given it once it is known (see [`IoThread::run`]).
-type Job = Box<dyn FnOnce() -> IoEnd + Send>;
+/// The work of the I/O thread, given it once it is known (see [`IoThread::run`]), with the
+/// chunk buffers it made meanwhile and how many it made.
+type Job = Box<dyn FnOnce(&Ahead, usize) -> IoEnd + Send>;
+
+/// Chunk buffers the I/O thread makes, their pages mapped, while it waits for its work and
+/// for the hand-over (see `Spare::ahead`): the calling thread's first one, then its own,
+/// [`read::MAX_BUFFERS`] at most. Made as the chunks need them, each was ~50 page faults
+/// while grading waited for the first chunks (#17 "io8").
+pub(super) struct Ahead {
+    spares: Mutex<Vec<read::Spare>>,
+    /// Bytes of a buffer (see [`read::ahead_bytes`]).
+    bytes: usize,
+}
+
+impl Ahead {
+    /// Makes one more set of buffers unless `made` reached [`read::MAX_BUFFERS`]; whether it
+    /// made one.
+    fn make(&self, made: &mut usize) -> bool {
+        if *made >= read::MAX_BUFFERS {
+            return false;
+        }
+        let spare = read::Spare::ahead(self.bytes, ONE_IO_CHUNK_LINES);
+        *made += 1;
+        if let Ok(mut spares) = self.spares.lock() {
+            spares.push(spare);
+        }
+        true
+    }
+
+    /// A set of buffers made, if one is ready.
+    fn take(&self) -> Option<read::Spare> {
+        self.spares.lock().ok()?.pop()
+    }
+
+    /// Every set of buffers made and not taken.
+    fn take_all(&self) -> Vec<read::Spare> {
+        self.spares
+            .lock()
+            .map(|mut s| std::mem::take(&mut *s))
+            .unwrap_or_default()
+    }
+}
+
+/// Waits for `rx`, making chunk buffers (see [`Ahead`]) while nothing came, then polling
+/// up to `spin` once they are all made.
+fn recv_making<T>(
+    rx: &mpsc::Receiver<T>,
+    ahead: &Ahead,
+    made: &mut usize,
+    poll: bool,
+    spin: Duration,
+) -> Option<T> {
+    loop {
+        match rx.try_recv() {
+            Ok(v) => return Some(v),
+            Err(TryRecvError::Disconnected) => return None,
+            Err(TryRecvError::Empty) if ahead.make(made) => {}
+            Err(TryRecvError::Empty) => return spin::Waiter::with_budget(poll, spin).recv(rx).ok(),
+        }
+    }
+}
 
 /// Longest the I/O thread, started early, polls for its work before it sleeps until it
 /// comes (see [`HANDOVER_SPIN`]): the grader is compiled and the files opened meanwhile.
@@ -160,21 +227,30 @@ pub(super) struct IoThread {
     jobs: Option<mpsc::SyncSender<Job>>,
     /// The CPUs of the calling thread (already kept on its own) and of this thread.
     pinning: Option<Arc<pin::Pinning>>,
+    /// The buffers it makes while it waits.
+    ahead: Arc<Ahead>,
 }
 
 impl IoThread {
-    /// Starts the thread, on a CPU of its own when there are two free (see `pin`).
-    pub(super) fn start() -> IoThread {
+    /// Starts the thread, on a CPU of its own when there are two free (see `pin`); `size`:
+    /// the input's, when known (the buffers it makes are no larger than it needs).
+    pub(super) fn start(size: Option<u64>) -> IoThread {
         let pinning = pin::Pinning::choose().map(Arc::new);
         let (jobs, rx) = mpsc::sync_channel::<Job>(1);
         let (done_tx, done) = mpsc::sync_channel::<IoEnd>(1);
         let poll = pinning.is_some();
+        let ahead = Arc::new(Ahead {
+            spares: Mutex::new(Vec::new()),
+            bytes: read::ahead_bytes(size, ONE_IO_CHUNK_LINES),
+        });
+        let its = Arc::clone(&ahead);
         // Not joined: its result comes through `done` (a panic drops the sender), and the
         // process may exit before the thread has (see `with_io_thread`).
         let thread = std::thread::spawn(move || {
             warm_cpu_features();
-            if let Ok(job) = spin::Waiter::with_budget(poll, JOB_SPIN).recv(&rx) {
-                let _ = done_tx.send(job());
+            let mut made = 0;
+            if let Some(job) = recv_making(&rx, &its, &mut made, poll, JOB_SPIN) {
+                let _ = done_tx.send(job(&its, made));
             }
         });
         // This thread is kept on its CPU after the spawn: a thread inherits the CPUs of the
@@ -188,18 +264,21 @@ impl IoThread {
             done: Some(done),
             jobs: Some(jobs),
             pinning,
+            ahead,
         }
     }
 
-    /// Gives the thread its work; where its result comes.
-    fn run(mut self, job: Job) -> Option<mpsc::Receiver<IoEnd>> {
+    /// Gives the thread its work; where its result comes, and the first chunk buffers it
+    /// made, when they are ready.
+    fn run(mut self, job: Job) -> Option<(mpsc::Receiver<IoEnd>, Option<read::Spare>)> {
         if let Some(jobs) = self.jobs.take() {
             // Cannot fail unless the thread ended, which joining it reports.
             let _ = jobs.send(job);
         }
         // The pinning goes on with the stages (see `with_io_thread`).
         self.pinning = None;
-        self.done.take()
+        let first = self.ahead.take();
+        Some((self.done.take()?, first))
     }
 }
 
@@ -222,10 +301,13 @@ fn io_thread(
     wrx: mpsc::Receiver<(Batch, ChunkEnd)>,
     grading_idle: Arc<AtomicU64>,
     mut pinning: Option<Arc<pin::Pinning>>,
+    ahead: &Ahead,
+    mut made: usize,
 ) -> IoEnd {
     running.store(true, Ordering::Release);
-    let handover = spin::Waiter::with_budget(pinning.is_some(), HANDOVER_SPIN).recv(&start);
-    let Ok(Handover {
+    let poll = pinning.is_some();
+    let handover = recv_making(&start, ahead, &mut made, poll, HANDOVER_SPIN);
+    let Some(Handover {
         mut source,
         mut sink,
         mut tx,
@@ -234,9 +316,11 @@ fn io_thread(
         return Ok(None);
     };
     let mut io = OneIo::new(grading_idle);
-    // The chunk sent with the hand-over, in the buffer this thread's first spare was.
+    // The chunk sent with the hand-over, in the calling thread's buffers, and the buffers
+    // made ahead that it did not take.
     io.in_flight = 1;
-    io.made = 1;
+    io.spares = ahead.take_all();
+    io.made = 1 + io.spares.len();
     // Graded chunks received and not written yet, in order.
     let mut graded = std::collections::VecDeque::new();
     let mut split = false;
@@ -287,7 +371,8 @@ fn io_thread(
                     // system with the process instead (#17 "warm5": ~2 % of a
                     // one-pass run of 2,000 lines).
                     std::mem::forget(std::mem::take(&mut io.spares));
-                    return sink.finish().map(Some);
+                    let r = sink.finish().map(Some);
+                    return r;
                 }
             }
         }
@@ -376,13 +461,13 @@ mod tests {
     fn the_io_thread_runs_its_work_or_ends_unused() {
         #[cfg(target_os = "linux")]
         let before = rustix::thread::sched_getaffinity(None).unwrap();
-        let io = IoThread::start();
+        let io = IoThread::start(None);
         // The pinning goes on with the stages, which release it at their end.
         let pinning = io.pinning.clone();
         let ran = Arc::new(AtomicBool::new(false));
         let r = Arc::clone(&ran);
-        let done = io
-            .run(Box::new(move || {
+        let (done, _) = io
+            .run(Box::new(move |_, _| {
                 r.store(true, Ordering::Release);
                 Ok(None)
             }))
@@ -392,13 +477,13 @@ mod tests {
         if let Some(p) = pinning {
             p.release_here();
         }
-        let io = IoThread::start();
+        let io = IoThread::start(Some(1 << 20));
         drop(io);
         #[cfg(target_os = "linux")]
         assert_eq!(rustix::thread::sched_getaffinity(None).unwrap(), before);
         // A failing job's error comes back as the result.
-        let done = IoThread::start()
-            .run(Box::new(|| Err(anyhow::anyhow!("no"))))
+        let (done, _) = IoThread::start(Some(0))
+            .run(Box::new(|_, _| Err(anyhow::anyhow!("no"))))
             .unwrap();
         assert!(matches!(done.recv(), Ok(Err(_))));
     }

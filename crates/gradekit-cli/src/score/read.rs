@@ -75,6 +75,19 @@ const LINE_BYTES_GUESS: usize = 1 << 10;
 /// Lines read past which chunk buffers are sized for their mean length (plus an eighth).
 const LINES_TO_MEASURE: u64 = 64;
 
+/// Bytes of a chunk buffer made before a run's first line is read (see `Spare::ahead`): what
+/// [`Source`] makes for a chunk of `lines` lines of an input of `size` bytes (when known)
+/// before line lengths are known — room for the lines at [`LINE_BYTES_GUESS`], no more than
+/// the input, and one read more — which is also room for `lines` rows of up to ~1.5 KB.
+pub fn ahead_bytes(size: Option<u64>, lines: usize) -> usize {
+    let want = lines
+        .saturating_mul(LINE_BYTES_GUESS)
+        .saturating_add(READ_BYTES)
+        .min(FULL_BYTES);
+    let left = size.map_or(usize::MAX, |s| usize::try_from(s).unwrap_or(usize::MAX));
+    want.min(left.saturating_add(READ_BYTES))
+}
+
 impl Source {
     /// The chunks of `reader` from input line `line_no` (0-based count of lines already
     /// consumed), byte `offset` and hash state `hash` on (a resumed run starts past the graded

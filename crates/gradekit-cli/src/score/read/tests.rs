@@ -298,3 +298,73 @@ fn a_reader_with_spares_stays_a_few_buffers_ahead() {
         }
     }
 }
+
+/// Chunks read into buffers made ahead (`Spare::ahead`: at their full length, their pages
+/// mapped, of any size, larger or smaller than a chunk needs) are the chunks read into
+/// fresh buffers: the same lines, offsets and hashes.
+#[test]
+fn chunks_read_into_buffers_made_ahead_are_the_same() {
+    let mut input = Vec::new();
+    for i in 0..3000usize {
+        match i % 11 {
+            0 => input.extend_from_slice(b"\n"),
+            1 => input.extend_from_slice(&vec![b'y'; 3000 + i]),
+            _ => input.extend_from_slice(
+                format!("{{\"n\": {i}, \"s\": \"{}\"}}", "z".repeat(i % 700)).as_bytes(),
+            ),
+        }
+        input.push(b'\n');
+    }
+    let size = Some(input.len() as u64);
+    let read = |ahead: Option<usize>| {
+        let inner: Box<dyn Read + Send> = Box::new(std::io::Cursor::new(input.clone()));
+        let source = Source::new(
+            BufReader::new(inner),
+            0,
+            0,
+            InputHash::default(),
+            "in",
+            2048,
+            None,
+            size,
+            FIRST_CHUNK_LINES,
+        )
+        .max_chunk_lines(128);
+        let (tx, rx) = mpsc::sync_channel(1024);
+        let (spare_tx, spare_rx) = mpsc::sync_channel(8);
+        if let Some(bytes) = ahead {
+            for _ in 0..MAX_BUFFERS {
+                spare_tx.send(Spare::ahead(bytes, 128)).unwrap();
+            }
+        }
+        // Fresh buffers once these are used (none come back: the chunks are kept here).
+        drop(spare_tx);
+        read_chunks(source, &tx, Some(&spare_rx), 0);
+        drop(tx);
+        rx.iter()
+            .map(|c| {
+                let c = c.unwrap();
+                let lines: Vec<(u64, Vec<u8>)> = c
+                    .lines()
+                    .into_iter()
+                    .map(|(n, l)| (n, l.to_vec()))
+                    .collect();
+                (lines, c.too_long.clone(), c.end_offset, c.end_hash, c.eof)
+            })
+            .collect::<Vec<_>>()
+    };
+    let fresh = read(None);
+    assert!(fresh.len() > 20 && fresh.iter().any(|c| !c.1.is_empty()));
+    for bytes in [
+        0,
+        100,
+        4096,
+        ahead_bytes(size, 128),
+        ahead_bytes(None, 128),
+        1 << 20,
+    ] {
+        assert_eq!(read(Some(bytes)), fresh, "buffers of {bytes} bytes");
+    }
+    assert_eq!(ahead_bytes(None, 128), 128 * LINE_BYTES_GUESS + READ_BYTES);
+    assert_eq!(ahead_bytes(Some(1000), 128), 1000 + READ_BYTES);
+}
