@@ -211,13 +211,13 @@ fn check_pair(r: &[String], h: &[String], orders: usize) -> Result<(), TestCaseE
 /// the pair.
 fn streamed<R, I>(s: &mut Scratch, r: &R, h: &I, orders: usize) -> Option<Vec<u64>>
 where
-    R: TokenSeq + ?Sized,
-    I: TokenSeq + ?Sized,
+    R: TokenSeq + Keyed + ?Sized,
+    I: TokenSeq + Keyed + ?Sized,
 {
     fn run<const K: usize, R, I>(s: &mut Scratch, r: &R, h: &I) -> Option<Vec<u64>>
     where
-        R: TokenSeq + ?Sized,
-        I: TokenSeq + ?Sized,
+        R: TokenSeq + Keyed + ?Sized,
+        I: TokenSeq + Keyed + ?Sized,
     {
         let mut out = [u64::MAX; K];
         s.overlaps_streamed(r, h, &mut out).then(|| out.to_vec())
