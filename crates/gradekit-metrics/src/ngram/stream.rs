@@ -97,12 +97,18 @@ impl Tables {
     /// Zeroed tables, by the allocator (fresh pages, mapped as first touched: a call touches
     /// only its stride's regions, so a short process never faults in the rest).
     fn zeroed() -> Box<Tables> {
-        let tables = Box::<Tables>::new_zeroed();
+        let layout = std::alloc::Layout::new::<Tables>();
         #[allow(unsafe_code)]
-        // SAFETY: `Tables` is made of integer arrays only, for which all-zero bytes are a
-        // valid value (exercised by every streaming-path test, which starts from it).
+        // SAFETY: `layout` has a non-zero size; all-zero bytes are a valid `Tables` (integer
+        // arrays only); a non-null pointer from the global allocator for `Layout::new::<T>()`
+        // is what `Box<T>` owns and frees. (`Box::new_zeroed` once the MSRV reaches 1.92.)
+        // Exercised by every streaming-path test, which starts from these tables.
         unsafe {
-            tables.assume_init()
+            let p = std::alloc::alloc_zeroed(layout).cast::<Tables>();
+            if p.is_null() {
+                std::alloc::handle_alloc_error(layout);
+            }
+            Box::from_raw(p)
         }
     }
 }
