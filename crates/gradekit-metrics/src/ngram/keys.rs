@@ -116,7 +116,13 @@ impl Cursor for SpanCursor<'_> {
         // `read_unaligned` has no alignment requirement. One compare per token instead of the
         // two of a checked slice (the compiler did not derive the second from the first).
         // Exercised by `tests::keys_agree_across_cursors_and_from_bytes` at every window end.
-        let v = unsafe { self.text.as_ptr().add(start).cast::<[u8; 16]>().read_unaligned() };
+        let v = unsafe {
+            self.text
+                .as_ptr()
+                .add(start)
+                .cast::<[u8; 16]>()
+                .read_unaligned()
+        };
         let v = u128::from_le_bytes(v);
         Some([
             v as u64 & m0,
