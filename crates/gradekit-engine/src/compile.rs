@@ -256,18 +256,29 @@ impl CompiledGrader {
             return Compact::Full(Box::new(r));
         }
         let start = *clock;
-        let mut usage = Usage::default();
-        let graded = leaf.grade(input, &mut usage);
+        // A leaf that records no usage (string_check, a local metric) builds no `Usage`.
+        let (graded, usage) = match leaf.grade_without_usage(input) {
+            Some(graded) => (graded, None),
+            None => {
+                let mut usage = Usage::default();
+                (leaf.grade(input, &mut usage), Some(usage))
+            }
+        };
         *clock = Instant::now();
         let execution_time = clock.saturating_duration_since(start).as_secs_f64();
         if let Ok(r) = graded {
-            if r.is_finite() && usage.total.is_none() && usage.per_model.is_empty() {
+            if r.is_finite()
+                && usage
+                    .as_ref()
+                    .is_none_or(|u| u.total.is_none() && u.per_model.is_empty())
+            {
                 return Compact::Clean {
                     reward: r,
                     execution_time,
                 };
             }
         }
+        let usage = usage.unwrap_or_default();
         let (reward, errors) = leaf_outcome(graded);
         Compact::Full(Box::new(GradeResult {
             reward,

@@ -81,6 +81,36 @@ pub trait GradeInput: Scope + Sync {
     fn output_text(&self) -> Option<&str>;
     /// The sample and item as JSON trees.
     fn eval_context(&self) -> Cow<'_, EvalContext>;
+    /// The string value the reference `d` resolves to, when the input holds it as a string
+    /// at hand; `None` otherwise (absent, not a string, or not at hand), and the field is then
+    /// rendered through [`Scope`]. A field that is that one reference renders to exactly this
+    /// string (the size budget aside), so answering it skips the template walk per sample.
+    fn direct(&self, d: &Direct) -> Option<&str> {
+        let _ = d;
+        None
+    }
+}
+
+/// A template reference an input may answer with a string at hand ([`GradeInput::direct`]):
+/// the two that text_similarity and string_check graders nearly always render.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Direct {
+    /// `{{ sample.output_text }}`.
+    OutputText,
+    /// `{{ item.KEY }}`.
+    ItemKey(String),
+}
+
+impl Direct {
+    /// The direct form of a template path, if it is one.
+    pub(crate) fn of(path: &Path) -> Option<Direct> {
+        use gradekit_template::{Root, Step};
+        match (path.root, path.steps.as_slice()) {
+            (Root::Sample, [Step::Key(k)]) if k == "output_text" => Some(Direct::OutputText),
+            (Root::Item, [Step::Key(k)]) => Some(Direct::ItemKey(k.clone())),
+            _ => None,
+        }
+    }
 }
 
 impl GradeInput for EvalContext {
@@ -90,5 +120,13 @@ impl GradeInput for EvalContext {
 
     fn eval_context(&self) -> Cow<'_, EvalContext> {
         Cow::Borrowed(self)
+    }
+
+    fn direct(&self, d: &Direct) -> Option<&str> {
+        // What `Path::resolve` reaches for a one-key path, when it is a string.
+        match d {
+            Direct::OutputText => self.sample.as_object()?.get("output_text")?.as_str(),
+            Direct::ItemKey(k) => self.item.as_object()?.get(k)?.as_str(),
+        }
     }
 }

@@ -279,6 +279,15 @@ impl Template {
         self.segments.iter().all(|s| matches!(s, Segment::Lit(_)))
     }
 
+    /// The one reference the template consists of (`{{ item.reference }}`, nothing around it),
+    /// if it is that: its rendering is then the referenced value alone (a string as it is).
+    pub fn single_ref(&self) -> Option<&Path> {
+        match self.segments.as_slice() {
+            [Segment::Ref(p)] => Some(p),
+            _ => None,
+        }
+    }
+
     /// The references in order of appearance.
     pub fn refs(&self) -> impl Iterator<Item = &Path> {
         self.segments.iter().filter_map(|s| match s {

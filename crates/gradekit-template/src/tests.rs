@@ -299,3 +299,34 @@ fn missing_at_an_empty_path_does_not_panic() {
     };
     assert_eq!(p.missing_at(0, &json!(1)).details, "item: not found");
 }
+
+/// `single_ref` is the template's reference exactly when the template is that reference and
+/// nothing else (no literal around it, not two references).
+#[test]
+fn single_ref_only_for_a_lone_reference() {
+    let path = |t: &str| {
+        Template::parse(t)
+            .unwrap()
+            .single_ref()
+            .map(|p| p.to_string())
+    };
+    assert_eq!(
+        path("{{ item.reference }}").as_deref(),
+        Some("item.reference")
+    );
+    assert_eq!(
+        path("<<sample.output_text>>").as_deref(),
+        Some("sample.output_text")
+    );
+    assert_eq!(path("{{item.a.b[0]}}").as_deref(), Some("item.a.b[0]"));
+    for t in [
+        "",
+        "x",
+        " {{ item.r }}",
+        "{{ item.r }} ",
+        "{{item.r}}{{item.r}}",
+        "{{ other }}",
+    ] {
+        assert_eq!(path(t), None, "{t:?}");
+    }
+}

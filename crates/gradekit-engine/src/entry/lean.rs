@@ -23,7 +23,7 @@
 //! [`EvalContext`] gives (tested against it below); graders that need the whole context
 //! (python) get it built by [`GradeInput::eval_context`].
 
-use crate::context::{EvalContext, GradeInput};
+use crate::context::{Direct, EvalContext, GradeInput};
 use gradekit_model::{sample_from_string, SampleParts};
 use gradekit_template::{Missing, Path, Resolved, Root, Scope, Step};
 use serde_json::{Map, Value};
@@ -179,6 +179,28 @@ impl GradeInput for LeanContext<'_> {
             self.item_value().into_owned(),
         ))
     }
+
+    /// A text sample's text, and an item key's value lent as a string: what
+    /// [`Self::resolve_sample`] / [`Self::resolve_item`] resolve the one-key path to.
+    #[inline]
+    fn direct(&self, d: &Direct) -> Option<&str> {
+        match d {
+            Direct::OutputText => match self.sample {
+                LeanSample::Text(t) => Some(t),
+                LeanSample::Built(_) => None,
+            },
+            Direct::ItemKey(k) => {
+                let LeanItem::Keys(values) = self.item else {
+                    return None;
+                };
+                let at = self.keys.iter().position(|x| x == k)?;
+                match values.get(at).copied().flatten()? {
+                    LeanValue::Str(s) => Some(s),
+                    LeanValue::Json(_) => None,
+                }
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -186,6 +208,8 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
     use crate::{compile, EngineOptions};
+    use gradekit_model::SampleParts;
+    use gradekit_template::Resolved;
     use serde_json::json;
 
     /// The item `v` (an object) lent key by key for `keys`.
@@ -274,6 +298,116 @@ mod tests {
             );
             let got = c.grade_input(&lean);
             assert_eq!((got.reward, got.errors), (want.reward, want.errors));
+        }
+    }
+
+    /// Every answer of `direct` is the string the reference resolves to through the scope, for
+    /// lean contexts (text or built samples, keyed, whole or empty items, keys in any order)
+    /// and JSON ones; a lean context lends every string a one-key path resolves to.
+    #[test]
+    fn direct_answers_what_the_scope_resolves() {
+        let items = [
+            json!({"r": "abc", "n": 1.5, "o": {"x": "y"}, "e": ""}),
+            json!({"r": null, "o": "s"}),
+            json!({"n": "abc", "r": ["a"]}),
+            json!({}),
+        ];
+        let key_sets: [&[&str]; 3] = [&["r"], &["n", "r", "o"], &["o", "e", "zz", "r", "n"]];
+        let refs = [
+            "sample.output_text",
+            "item.r",
+            "item.n",
+            "item.o",
+            "item.e",
+            "item.zz",
+        ];
+        for t in ["", "text", "{\"a\": 1}"] {
+            for it in &items {
+                for keys in key_sets {
+                    let keys: Vec<String> = keys.iter().map(|k| k.to_string()).collect();
+                    let vals = keyed(it, &keys);
+                    let built = sample_from_string(t.to_owned(), SampleParts::ALL);
+                    let json = EvalContext::from_text(t, Some(it.clone()));
+                    for sample in [LeanSample::Text(t), LeanSample::Built(&built)] {
+                        for item in [LeanItem::Keys(&vals), LeanItem::Whole(it), LeanItem::Empty] {
+                            let lean = LeanContext::new(sample, item, &keys, SampleParts::ALL);
+                            for r in refs {
+                                let path =
+                                    gradekit_template::Template::parse(&format!("{{{{{r}}}}}"))
+                                        .unwrap()
+                                        .single_ref()
+                                        .unwrap()
+                                        .clone();
+                                let d = Direct::of(&path).unwrap();
+                                // Lent at hand: the text of a text sample, the strings of
+                                // a keyed item (and everything of a JSON context).
+                                let at_hand = match d {
+                                    Direct::OutputText => matches!(sample, LeanSample::Text(_)),
+                                    Direct::ItemKey(_) => matches!(item, LeanItem::Keys(_)),
+                                };
+                                for (ctx, all) in
+                                    [(&lean as &dyn GradeInput, at_hand), (&json, true)]
+                                {
+                                    let want = match ctx.resolve_ref(&path) {
+                                        Ok(Resolved::Str(s)) => Some(s),
+                                        _ => None,
+                                    };
+                                    let got = ctx.direct(&d);
+                                    if got.is_some() || all {
+                                        assert_eq!(got, want, "{r} {t:?} {it} {keys:?}");
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        let p = |s: &str| {
+            Direct::of(
+                gradekit_template::Template::parse(s)
+                    .unwrap()
+                    .single_ref()
+                    .unwrap(),
+            )
+        };
+        assert_eq!(p("{{ item.a.b }}"), None);
+        assert_eq!(p("{{ item[0] }}"), None);
+        assert_eq!(p("{{ sample.output_json }}"), None);
+        assert_eq!(p("{{ sample.output_text.x }}"), None);
+    }
+
+    /// A referenced item string past the field budget is refused as the JSON context refuses
+    /// it (the direct answer does not skip the budget).
+    #[test]
+    fn oversized_reference_is_refused_like_the_json_context() {
+        let opts = EngineOptions {
+            max_field_bytes: 4,
+            ..EngineOptions::default()
+        };
+        for metric in ["rouge_l", "fuzzy_match"] {
+            let g = json!({"type": "text_similarity", "evaluation_metric": metric,
+                           "input": "{{ sample.output_text }}", "reference": "{{ item.r }}"});
+            let c = compile(&g, &opts).unwrap();
+            let keys = c.item_keys().unwrap().to_vec();
+            for r in ["abcd", "abcdef"] {
+                let it = json!({ "r": r });
+                let want = c.grade(&EvalContext::from_text("abc", Some(it.clone())));
+                let vals = keyed(&it, &keys);
+                let lean = LeanContext::new(
+                    LeanSample::Text("abc"),
+                    LeanItem::Keys(&vals),
+                    &keys,
+                    c.sample_parts(),
+                );
+                let got = c.grade_input(&lean);
+                assert_eq!(
+                    (got.reward, &got.errors),
+                    (want.reward, &want.errors),
+                    "{r}"
+                );
+                assert_eq!(got.errors.other_error, r.len() > 4);
+            }
         }
     }
 

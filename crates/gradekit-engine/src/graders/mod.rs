@@ -1,7 +1,7 @@
 //! One module per grader `type`. Each compiles its config (collecting errors with paths)
 //! and grades one sample: `Ok(reward)` or a [`Failure`] that becomes an error flag.
 
-use crate::context::GradeInput;
+use crate::context::{Direct, GradeInput};
 use crate::result::{Failure, Usage};
 use crate::{Cost, EngineOptions};
 use gradekit_model::{ConfigError, ConfigErrorKind, ConfigErrors, Grader, GraderType, SampleParts};
@@ -124,6 +124,17 @@ impl Leaf {
         }
     }
 
+    /// [`Self::grade`] for a leaf that never records token usage (string_check,
+    /// text_similarity with a local metric); `None` for the others.
+    #[inline]
+    pub(crate) fn grade_without_usage(&self, ctx: &dyn GradeInput) -> Option<Result<f64, Failure>> {
+        match self {
+            Leaf::StringCheck(g) => Some(g.grade(ctx)),
+            Leaf::TextSimilarity(g) => g.grade_local(ctx),
+            Leaf::Python(_) | Leaf::ScoreModel(_) | Leaf::LabelModel(_) => None,
+        }
+    }
+
     pub(crate) fn grade(&self, ctx: &dyn GradeInput, usage: &mut Usage) -> Result<f64, Failure> {
         match self {
             Leaf::StringCheck(g) => g.grade(ctx),
@@ -153,6 +164,8 @@ pub(crate) struct Field {
     pub(crate) template: Template,
     path: String,
     limit: usize,
+    /// The template is this one reference, which an input may answer directly.
+    direct: Option<Direct>,
 }
 
 impl Field {
@@ -174,6 +187,22 @@ impl Field {
                 }
             })
     }
+
+    /// [`Self::render`] for a sample's input: a field that is one reference to a string the
+    /// input holds at hand (`{{ sample.output_text }}`, `{{ item.reference }}` of a lean
+    /// context) borrows it without walking the template; the same result either way.
+    #[inline]
+    pub(crate) fn render_input<'a>(
+        &'a self,
+        ctx: &'a dyn GradeInput,
+    ) -> Result<Cow<'a, str>, Failure> {
+        if let Some(s) = self.direct.as_ref().and_then(|d| ctx.direct(d)) {
+            if s.len() <= self.limit {
+                return Ok(Cow::Borrowed(s));
+            }
+        }
+        self.render(ctx)
+    }
 }
 
 /// The message of a value refused by the size budget of one field.
@@ -193,6 +222,7 @@ pub(crate) fn template(
 ) -> Option<Field> {
     match Template::parse(src) {
         Ok(template) => Some(Field {
+            direct: template.single_ref().and_then(Direct::of),
             template,
             path,
             limit: opts.field_limit(),

@@ -6,9 +6,9 @@
 //! is not case folding: "STRASSE" does not contain "straße".
 
 use super::{join, template, Field};
+use crate::context::GradeInput;
 use crate::result::Failure;
 use gradekit_model::{ConfigErrors, Operation, StringCheckGrader};
-use gradekit_template::Scope;
 
 #[derive(Debug)]
 pub(crate) struct StringCheck {
@@ -38,9 +38,9 @@ impl StringCheck {
         })
     }
 
-    pub(crate) fn grade(&self, ctx: &dyn Scope) -> Result<f64, Failure> {
-        let input = self.input.render(ctx)?;
-        let reference = self.reference.render(ctx)?;
+    pub(crate) fn grade(&self, ctx: &dyn GradeInput) -> Result<f64, Failure> {
+        let input = self.input.render_input(ctx)?;
+        let reference = self.reference.render_input(ctx)?;
         let hit = match self.op {
             Operation::Eq => input == reference,
             Operation::Ne => input != reference,

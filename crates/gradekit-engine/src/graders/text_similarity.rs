@@ -1,10 +1,10 @@
 //! `text_similarity`: a metric of gradekit-metrics over the rendered input and reference.
 
 use super::{join, template, Field};
+use crate::context::GradeInput;
 use crate::result::{Failure, Usage};
 use crate::EngineOptions;
 use gradekit_model::{ConfigErrors, Metric, TextSimilarityGrader};
-use gradekit_template::Scope;
 
 #[derive(Debug)]
 pub(crate) struct TextSimilarity {
@@ -70,18 +70,39 @@ impl TextSimilarity {
     /// of stalling a thread. The metrics are total functions into [0, 1] otherwise; a
     /// non-finite value would be an engine bug and is reported as `other_error` by the caller
     /// rather than passed on.
-    pub(crate) fn grade(&self, ctx: &dyn Scope, usage: &mut Usage) -> Result<f64, Failure> {
-        let input = self.input.render(ctx)?;
-        let reference = self.reference.render(ctx)?;
+    pub(crate) fn grade(&self, ctx: &dyn GradeInput, usage: &mut Usage) -> Result<f64, Failure> {
         match &self.scorer {
-            Scorer::Cosine(cos) => cos.score(&input, &reference, usage),
-            Scorer::Local(m) => gradekit_metrics::score(*m, &input, &reference).map_err(|e| {
-                Failure::Limit(format!(
-                    "{}: {e}; a longer text against a short one is accepted",
-                    self.fields
-                ))
-            }),
+            Scorer::Cosine(cos) => {
+                let input = self.input.render_input(ctx)?;
+                let reference = self.reference.render_input(ctx)?;
+                cos.score(&input, &reference, usage)
+            }
+            Scorer::Local(m) => self.local(*m, ctx),
         }
+    }
+
+    /// [`Self::grade`] when the metric is local (it records no usage); `None` for `cosine`.
+    #[inline]
+    pub(crate) fn grade_local(&self, ctx: &dyn GradeInput) -> Option<Result<f64, Failure>> {
+        match self.scorer {
+            Scorer::Local(m) => Some(self.local(m, ctx)),
+            Scorer::Cosine(_) => None,
+        }
+    }
+
+    #[inline]
+    fn local(&self, m: gradekit_metrics::Metric, ctx: &dyn GradeInput) -> Result<f64, Failure> {
+        let input = self.input.render_input(ctx)?;
+        let reference = self.reference.render_input(ctx)?;
+        gradekit_metrics::score(m, &input, &reference).map_err(|e| self.limit_failure(e))
+    }
+
+    #[cold]
+    fn limit_failure(&self, e: gradekit_metrics::LimitError) -> Failure {
+        Failure::Limit(format!(
+            "{}: {e}; a longer text against a short one is accepted",
+            self.fields
+        ))
     }
 }
 
