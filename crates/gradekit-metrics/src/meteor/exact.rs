@@ -33,6 +33,7 @@ use crate::fasthash::{Key16, Seed};
 use crate::tokenize::Tokens;
 
 use super::intern::NONE;
+use super::lower16::{ascii_lower_word, lower_ascii16};
 use super::porter::{py_lower, py_lower_in};
 
 /// The high bit of every byte.
@@ -49,16 +50,6 @@ const MASK: [u128; 17] = {
     m
 };
 
-/// `w` with the ASCII capitals of its bytes lower-cased (every byte of `w` must be below 0x80:
-/// then adding 0x3f sets a byte's high bit exactly when it is ≥ `A`, adding 0x25 when it is
-/// > `Z`, and no addition carries into the next byte).
-#[inline(always)]
-fn ascii_lower_word(w: u64) -> u64 {
-    let ge_a = w.wrapping_add(0x3f3f_3f3f_3f3f_3f3f);
-    let gt_z = w.wrapping_add(0x2525_2525_2525_2525);
-    w | ((ge_a & !gt_z & HIGH) >> 2)
-}
-
 /// The 16 bytes of `text` from `start` (if there are that many).
 #[inline(always)]
 fn window(text: &[u8], start: usize) -> Option<u128> {
@@ -72,14 +63,8 @@ fn window(text: &[u8], start: usize) -> Option<u128> {
 /// [`Seed::hash16`] of them — what [`Seed::key16`] gives the lower-cased bytes, which is how
 /// every other word is keyed ([`lower_key_slow`]).
 #[inline(always)]
-fn ascii_key(text: &[u8], (start, end): (usize, usize), seed: &Seed) -> Option<Key16> {
-    let n = end.wrapping_sub(start);
-    let v = window(text, start)? & *MASK.get(n)?;
-    let (w0, w1) = (v as u64, (v >> 64) as u64);
-    if (w0 | w1) & HIGH != 0 {
-        return None;
-    }
-    let (w0, w1) = (ascii_lower_word(w0), ascii_lower_word(w1));
+fn ascii_key(text: &[u8], span: (usize, usize), seed: &Seed) -> Option<Key16> {
+    let (w0, w1, n) = fast_words(text, span)?;
     Some(Key16 {
         hash: seed.hash16(w0, w1, n),
         w0,
@@ -161,18 +146,15 @@ pub(super) struct Exact {
     mask: usize,
     stamp: u32,
     next: Vec<u32>,
-    /// Where the slow path's key is written ([`keyed`]).
-    slow_key: Key16,
 }
 
 #[derive(Debug, Default, Clone, Copy)]
 struct Slot {
     w0: u64,
     w1: u64,
-    /// Key length (saturated), as in [`Key16`].
-    len: u32,
-    /// The call this slot belongs to (0: never used).
-    stamp: u32,
+    /// `(stamp << 32) | len`: the call this slot belongs to (0: never used) and the key's
+    /// length (saturated, as in [`Key16`]); one word, so one compare covers both.
+    tag: u64,
     /// Right-most free reference position holding the word, or [`NONE`].
     head: u32,
     /// First reference position of the word (to compare the bytes of words over 16 bytes).
@@ -205,7 +187,7 @@ impl Exact {
         self.stamp = self.stamp.wrapping_add(1);
         if self.stamp == 0 {
             // Wrapped: forget every old stamp.
-            self.slots.iter_mut().for_each(|s| s.stamp = 0);
+            self.slots.iter_mut().for_each(|s| s.tag = 0);
             self.stamp = 1;
         }
     }
@@ -254,99 +236,268 @@ impl Exact {
         self.next.resize(rs.len(), NONE);
         let slots = &mut self.slots[..];
         let next = &mut self.next[..];
-        let slow_key = &mut self.slow_key;
 
-        // Every reference word onto its word's stack (a new slot if the word is new). (One
-        // bounds check a word: `next` is walked alongside, the slot read and written in place.)
-        for ((j, &span), n) in rs.iter().enumerate().zip(next.iter_mut()) {
-            let k = keyed(slow_key, rt, span, seed, || lower_key_slow(r, j, seed, buf));
-            let home = (k.hash >> 32) as usize & mask;
-            let (at, found) = match first_probe(slots, home, stamp, &k) {
-                Some(hit) => hit,
-                None => probe(slots, mask, home, stamp, (k.w0, k.w1, k.len), |first| {
-                    same_lowered(r, first as usize, r, j)
-                }),
+        // Every reference word onto its word's stack (a new slot if the word is new). A word
+        // that is ASCII and at most 16 bytes (nearly all) is keyed and placed by
+        // `push_fast_refs`, a loop with no call in it (so its values stay in registers); it
+        // stops at any other word, which `slow_ref` places.
+        let mut j = 0;
+        loop {
+            j = push_fast_refs(slots, mask, stamp, seed, rt, rs, next, j);
+            let Some(n) = next.get_mut(j) else {
+                break;
             };
-            if let Some(slot) = slots.get_mut(at) {
-                let s = *slot;
-                *n = select_unpredictable(found, s.head, NONE);
-                *slot = Slot {
-                    w0: k.w0,
-                    w1: k.w1,
-                    len: k.len,
-                    stamp,
-                    head: j as u32,
-                    first: select_unpredictable(found, s.first, j as u32),
-                };
-            }
+            let k = lower_key_slow(r, j, seed, buf);
+            slow_ref(slots, mask, stamp, &k, r, j, n);
+            j += 1;
         }
 
-        // Each hypothesis word, last first, pops the top of its word's stack, if any.
+        // Each hypothesis word, last first, pops the top of its word's stack, if any (the
+        // same split: `pop_fast_hyps` stops at a word it cannot key, `slow_hyp` takes it).
         let mut matched = tail;
         let hyp_match = hyp_match.get_mut(..hs.len()).unwrap_or_default();
-        for ((i, &span), m) in hs.iter().enumerate().zip(hyp_match.iter_mut()).rev() {
-            let k = keyed(slow_key, ht, span, seed, || lower_key_slow(h, i, seed, buf));
-            let home = (k.hash >> 32) as usize & mask;
-            let (at, found) = match first_probe(slots, home, stamp, &k) {
-                Some(hit) => hit,
-                None => probe(slots, mask, home, stamp, (k.w0, k.w1, k.len), |first| {
-                    same_lowered(r, first as usize, h, i)
-                }),
+        let mut end = hs.len();
+        loop {
+            let (stop, m) = pop_fast_hyps(
+                slots, mask, stamp, seed, ht, hs, hyp_match, next, ref_free, end,
+            );
+            matched += m;
+            let Some(i) = stop else {
+                break;
             };
-            let Some(slot) = slots.get_mut(at) else {
-                continue;
-            };
-            let j = select_unpredictable(found, slot.head, NONE);
-            let hit = j != NONE;
-            let jj = select_unpredictable(hit, j as usize, 0);
-            let after = next.get(jj).copied().unwrap_or(NONE);
-            // Unmatched: `at` is an empty slot (its head is dead) or the word's stack is empty.
-            slot.head = select_unpredictable(hit, after, slot.head);
-            *m = j;
-            if let Some(f) = ref_free.get_mut(jj) {
-                *f &= !hit;
+            let k = lower_key_slow(h, i, seed, buf);
+            if let Some(m) = hyp_match.get_mut(i) {
+                matched += usize::from(slow_hyp(
+                    slots,
+                    mask,
+                    stamp,
+                    &k,
+                    (r, h, i),
+                    next,
+                    ref_free,
+                    m,
+                ));
             }
-            matched += usize::from(hit);
+            end = i;
         }
         matched
     }
 }
 
-/// The key of the word `text[span]` ([`ascii_key`], else `slow()`, written to `out` and read
-/// back field by field). The slow path's key comes back through memory; left in a local, the
-/// compiler merges the two paths through that local, so every key (fast ones too) would be
-/// stored and reloaded before its probe. `out` is not local, so the fast path's key stays in
-/// registers.
-#[inline(always)]
-fn keyed(
-    out: &mut Key16,
-    text: &[u8],
-    span: (usize, usize),
+/// Pushes reference words `from..` (key bytes in `text`, ranges `spans`, `next` entries
+/// alongside) onto their stacks while they are ASCII words of at most 16 bytes
+/// ([`fast_words`]); returns the position of the first word that is not, or `spans.len()`.
+#[inline(never)]
+#[allow(clippy::too_many_arguments)]
+fn push_fast_refs(
+    slots: &mut [Slot],
+    mask: usize,
+    stamp: u32,
     seed: &Seed,
-    slow: impl FnOnce() -> Key16,
-) -> Key16 {
-    match ascii_key(text, span, seed) {
-        Some(k) => k,
-        None => {
-            *out = slow();
-            Key16 {
-                hash: out.hash,
-                w0: out.w0,
-                w1: out.w1,
-                len: out.len,
-            }
+    text: &[u8],
+    spans: &[(usize, usize)],
+    next: &mut [u32],
+    from: usize,
+) -> usize {
+    let stamp_hi = u64::from(stamp) << 32;
+    let (spans, next) = match (spans.get(from..), next.get_mut(from..)) {
+        (Some(s), Some(n)) => (s, n),
+        _ => return spans.len(),
+    };
+    for (k, (&span, n)) in spans.iter().zip(next.iter_mut()).enumerate() {
+        let Some((w0, w1, len)) = fast_words(text, span) else {
+            return from + k;
+        };
+        let home = (seed.hash16(w0, w1, len) >> 32) as usize & mask;
+        let tag = stamp_hi | len as u64;
+        let (at, found) = match first_probe(slots, home, stamp_hi, (w0, w1, tag)) {
+            Some(hit) => hit,
+            None => probe_short(slots, mask, home, stamp_hi, (w0, w1, tag)),
+        };
+        push_ref(slots, at, found, (w0, w1, tag), from + k, n);
+    }
+    from + spans.len()
+}
+
+/// Pops, for hypothesis words `end - 1` down to 0 (key bytes in `text`, ranges `spans`,
+/// `hyp_match` entries alongside), the tops of their words' stacks while they are ASCII
+/// words of at most 16 bytes; returns the position of the first word that is not (or
+/// `None`: all done) and the number of matches made.
+#[inline(never)]
+#[allow(clippy::too_many_arguments)]
+fn pop_fast_hyps(
+    slots: &mut [Slot],
+    mask: usize,
+    stamp: u32,
+    seed: &Seed,
+    text: &[u8],
+    spans: &[(usize, usize)],
+    hyp_match: &mut [u32],
+    next: &[u32],
+    ref_free: &mut [bool],
+    end: usize,
+) -> (Option<usize>, usize) {
+    let stamp_hi = u64::from(stamp) << 32;
+    let mut matched = 0;
+    let (spans, hyp_match) = match (spans.get(..end), hyp_match.get_mut(..end)) {
+        (Some(s), Some(m)) => (s, m),
+        _ => return (None, 0),
+    };
+    for (i, (&span, m)) in spans.iter().zip(hyp_match.iter_mut()).enumerate().rev() {
+        let Some((w0, w1, len)) = fast_words(text, span) else {
+            return (Some(i), matched);
+        };
+        let home = (seed.hash16(w0, w1, len) >> 32) as usize & mask;
+        let tag = stamp_hi | len as u64;
+        let (at, found) = match first_probe(slots, home, stamp_hi, (w0, w1, tag)) {
+            Some(hit) => hit,
+            None => probe_short(slots, mask, home, stamp_hi, (w0, w1, tag)),
+        };
+        matched += usize::from(pop_hyp(slots, at, found, next, ref_free, m));
+    }
+    (None, matched)
+}
+
+/// [`probe`] for the key `(w0, w1)` of a word of at most 16 bytes (`tag` as
+/// [`Slot::tag`]), inline: `(slot, true)` where it is, or `(empty slot, false)`.
+#[inline(always)]
+fn probe_short(
+    slots: &[Slot],
+    mask: usize,
+    home: usize,
+    stamp_hi: u64,
+    (w0, w1, tag): (u64, u64, u64),
+) -> (usize, bool) {
+    let mut at = home;
+    while let Some(s) = slots.get(at) {
+        if (s.tag ^ stamp_hi) >> 32 != 0 {
+            return (at, false);
         }
+        if s.w0 == w0 && s.w1 == w1 && s.tag == tag {
+            return (at, true);
+        }
+        at = (at + 1) & mask;
+    }
+    (home, false)
+}
+
+/// The lower-cased words `(w0, w1)` and length of the word `text[start..end]` if it is ASCII,
+/// at most 16 bytes long and followed by enough bytes that one 16-byte load covers it.
+#[inline(always)]
+fn fast_words(text: &[u8], (start, end): (usize, usize)) -> Option<(u64, u64, usize)> {
+    let n = end.wrapping_sub(start);
+    let w = text.get(start..)?.first_chunk::<16>()?;
+    let (w0, w1) = lower_ascii16(w, n)?;
+    Some((w0, w1, n))
+}
+
+/// Reference word `j` with key `(w0, w1, tag)` onto its word's stack in slot `at` (`found`:
+/// the slot already holds the word); `n` is the word's `next` entry.
+#[inline(always)]
+fn push_ref(
+    slots: &mut [Slot],
+    at: usize,
+    found: bool,
+    (w0, w1, tag): (u64, u64, u64),
+    j: usize,
+    n: &mut u32,
+) {
+    if let Some(slot) = slots.get_mut(at) {
+        let s = *slot;
+        *n = select_unpredictable(found, s.head, NONE);
+        *slot = Slot {
+            w0,
+            w1,
+            tag,
+            head: j as u32,
+            first: select_unpredictable(found, s.first, j as u32),
+        };
     }
 }
 
-/// The home slot's verdict on key `k` when it is decisive: `(home, true)` if it holds `k` (a
-/// word of at most 16 bytes), `(home, false)` if it is empty; `None` when the probe must go on
-/// (another word, or a word over 16 bytes whose bytes must be compared). Branch-free.
+/// A hypothesis word pops the top of the stack in slot `at` (`found`: the slot holds the
+/// word; if not, `at` is an empty slot): records the match in `m` and `ref_free`, and
+/// returns whether there was one.
 #[inline(always)]
-fn first_probe(slots: &[Slot], home: usize, stamp: u32, k: &Key16) -> Option<(usize, bool)> {
+fn pop_hyp(
+    slots: &mut [Slot],
+    at: usize,
+    found: bool,
+    next: &[u32],
+    ref_free: &mut [bool],
+    m: &mut u32,
+) -> bool {
+    let Some(slot) = slots.get_mut(at) else {
+        return false;
+    };
+    let j = select_unpredictable(found, slot.head, NONE);
+    let hit = j != NONE;
+    let jj = select_unpredictable(hit, j as usize, 0);
+    let after = next.get(jj).copied().unwrap_or(NONE);
+    // Unmatched: `at` is an empty slot (its head is dead) or the word's stack is empty.
+    slot.head = select_unpredictable(hit, after, slot.head);
+    *m = j;
+    if let Some(f) = ref_free.get_mut(jj) {
+        *f &= !hit;
+    }
+    hit
+}
+
+/// [`push_ref`] for reference word `j` of `r` keyed by `k` out of line (a word over 16
+/// bytes, not ASCII, or at the end of the token buffer).
+#[inline(never)]
+fn slow_ref(
+    slots: &mut [Slot],
+    mask: usize,
+    stamp: u32,
+    k: &Key16,
+    r: &Tokens,
+    j: usize,
+    n: &mut u32,
+) {
+    let home = (k.hash >> 32) as usize & mask;
+    let (at, found) = probe(slots, mask, home, stamp, (k.w0, k.w1, k.len), |first| {
+        same_lowered(r, first as usize, r, j)
+    });
+    let tag = (u64::from(stamp) << 32) | u64::from(k.len);
+    push_ref(slots, at, found, (k.w0, k.w1, tag), j, n);
+}
+
+/// [`pop_hyp`] for hypothesis word `i` of `h` keyed by `k` out of line (reference `r`).
+#[inline(never)]
+#[allow(clippy::too_many_arguments)]
+fn slow_hyp(
+    slots: &mut [Slot],
+    mask: usize,
+    stamp: u32,
+    k: &Key16,
+    (r, h, i): (&Tokens, &Tokens, usize),
+    next: &[u32],
+    ref_free: &mut [bool],
+    m: &mut u32,
+) -> bool {
+    let home = (k.hash >> 32) as usize & mask;
+    let (at, found) = probe(slots, mask, home, stamp, (k.w0, k.w1, k.len), |first| {
+        same_lowered(r, first as usize, h, i)
+    });
+    pop_hyp(slots, at, found, next, ref_free, m)
+}
+
+/// The home slot's verdict on the key `(w0, w1)` of a word of at most 16 bytes (`tag`: the
+/// call's stamp and the word's length, as [`Slot::tag`]) when it is decisive: `(home, true)`
+/// if the slot holds the word, `(home, false)` if it is empty; `None` when the probe must go
+/// on (another word). Branch-free.
+#[inline(always)]
+fn first_probe(
+    slots: &[Slot],
+    home: usize,
+    stamp_hi: u64,
+    (w0, w1, tag): (u64, u64, u64),
+) -> Option<(usize, bool)> {
     let s = slots.get(home)?;
-    let live = s.stamp == stamp;
-    let differ = (s.w0 ^ k.w0) | (s.w1 ^ k.w1) | u64::from(s.len ^ k.len) | u64::from(k.len > 16);
+    let t = s.tag ^ tag;
+    let live = (s.tag ^ stamp_hi) >> 32 == 0;
+    let differ = (s.w0 ^ w0) | (s.w1 ^ w1) | t;
     // Decisive unless live and different. `black_box` keeps the compiler from splitting the
     // test into a branch on `live` (a coin flip) and one on `differ`: one rarely taken branch
     // remains, whose operand's latency the branch predictor hides.
@@ -373,10 +524,10 @@ fn probe(
 ) -> (usize, bool) {
     let mut at = home;
     while let Some(s) = slots.get(at) {
-        if s.stamp != stamp {
+        if (s.tag >> 32) as u32 != stamp {
             return (at, false);
         }
-        if s.w0 == w0 && s.w1 == w1 && s.len == len && (len <= 16 || same_long(s.first)) {
+        if s.w0 == w0 && s.w1 == w1 && s.tag as u32 == len && (len <= 16 || same_long(s.first)) {
             return (at, true);
         }
         at = (at + 1) & mask;

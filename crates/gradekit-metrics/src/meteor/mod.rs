@@ -47,6 +47,7 @@
 
 mod exact;
 mod intern;
+mod lower16;
 pub mod porter;
 mod stem;
 mod synonym;
