@@ -416,24 +416,35 @@ pub(crate) fn lcs(a: &[u32], b: &[u32]) -> usize {
     affix + l
 }
 
-/// Sets the narrow-layout rows of `pattern` (rows of `W` words, all zero before).
+/// Sets the narrow-layout rows of `pattern` (rows of `W` words, all zero before, `W` =
+/// ⌈|pattern|/64⌉): 64 code points per mask word, the bit shifted along (no division per
+/// code point).
 #[inline(always)]
 fn narrow_rows<const W: usize>(pattern: &[u32], base: u32, masks: &mut [u64]) {
     let (rows, _) = masks.as_chunks_mut::<W>();
-    for (pos, &c) in pattern.iter().enumerate() {
-        let c = (c.wrapping_sub(base) & 0xff) as usize;
-        if let Some(row) = rows.get_mut(c + 1) {
-            row[(pos / 64) % W] |= 1u64 << (pos % 64);
+    for (w, block) in pattern.chunks(64).enumerate() {
+        let w = w.min(W - 1);
+        let mut bit = 1u64;
+        for &c in block {
+            let c = (c.wrapping_sub(base) & 0xff) as usize;
+            if let Some(row) = rows.get_mut(c + 1) {
+                row[w] |= bit;
+            }
+            bit <<= 1;
         }
     }
 }
 
 /// [`narrow_rows`] for any row width.
 fn narrow_rows_any(pattern: &[u32], base: u32, words: usize, masks: &mut [u64]) {
-    for (pos, &c) in pattern.iter().enumerate() {
-        let c = (c.wrapping_sub(base) & 0xff) as usize;
-        if let Some(m) = masks.get_mut((c + 1) * words + pos / 64) {
-            *m |= 1u64 << (pos % 64);
+    for (w, block) in pattern.chunks(64).enumerate() {
+        let mut bit = 1u64;
+        for &c in block {
+            let c = (c.wrapping_sub(base) & 0xff) as usize;
+            if let Some(m) = masks.get_mut((c + 1) * words + w) {
+                *m |= bit;
+            }
+            bit <<= 1;
         }
     }
 }
