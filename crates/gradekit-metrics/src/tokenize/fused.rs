@@ -54,8 +54,8 @@
 //! * everything else printable (`\w`, `/ + = ~ ^ | \` and the like) stays inside its word.
 
 use super::ascii::is_space;
-use super::bits::{ByteBits, COMMA as COMMA_BIT, INITIAL as INITIAL_BIT};
-use super::bits::{SPACE as SPACE_BIT, WORD as WORD_BIT};
+use super::bits::ByteBits;
+use super::masks::TokenMaps;
 use super::scan::word_run_end;
 use super::tokens::Tokens;
 
@@ -239,7 +239,9 @@ pub(crate) fn tokenize_sentence(text: &str, out: &mut Tokens) -> Result<(), Unsu
     let base = out.push_source(text);
     let mut bits = ByteBits::default();
     bits.build(text.as_bytes());
-    let r = scan(text.as_bytes(), &bits, 0, base, out);
+    let mut maps = TokenMaps::default();
+    maps.build(&bits);
+    let r = scan(text.as_bytes(), &maps, 0, base, out);
     if r.is_err() {
         out.reset_to(mark);
     }
@@ -251,32 +253,40 @@ pub(crate) fn tokenize_sentence(text: &str, out: &mut Tokens) -> Result<(), Unsu
 /// at `off` of; on [`Unsupported`] the tokens recorded are dropped and the text is kept.
 pub(crate) fn tokenize_sentence_at(
     sentence: &[u8],
-    bits: &ByteBits,
+    maps: &TokenMaps,
     off: usize,
     base: usize,
     out: &mut Tokens,
 ) -> Result<(), Unsupported> {
     let mark = out.mark();
-    let r = scan(sentence, bits, off, base, out);
+    let r = scan(sentence, maps, off, base, out);
     if r.is_err() {
         out.reset_to(mark);
     }
     r
 }
 
-/// Records the complete tokens of the run of words, spaces and commas-before-a-space that
-/// starts at the word byte `s[p]` (no word being built), 64 bytes per step from the byte-class
-/// maps: a word followed by a space or by such a comma is a token of its own, and so is the
-/// comma — exactly what the WORD and COMMA arms of [`scan`] record for them (the same
-/// CONTRACTIONS2 test included). Stops at the first other byte (returned, for the scan's
-/// dispatch: `.` `'` `-`, brackets, a comma before anything but a space…), at a word that
-/// reaches such a byte or the sentence end (its start is returned: the WORD arm takes it), or
-/// at a word of 64 bytes or more (the same). Between the last complete token and the byte
-/// returned there are only spaces, which the SPACE arm would skip with no word open.
+/// Records the complete tokens of the run of words, spaces, commas or colons before a space,
+/// and the split characters `( ) * ; ? !` that starts at the word byte `s[p]` (no word being
+/// built), 64 bytes per step from the byte-class maps — exactly what the WORD, SPACE, COMMA,
+/// DASH and SPLIT arms of [`scan`] record for them (the same CONTRACTIONS2 test included):
+///
+/// * a word is a run of `\w` bytes and single hyphens between two `\w` bytes (the DASH arm
+///   keeps such a hyphen inside the word being built); it is a token of its own when followed
+///   by a space, such a comma, a split character or the sentence end;
+/// * a `,`/`:` followed by a space and a split character are tokens of their own.
+///
+/// Stops at the first other byte (returned, for the scan's dispatch: `.` `'`, quotes, other
+/// brackets, a comma before anything but a space…), at a word that reaches such a byte (its
+/// start is returned: the WORD arm takes it), or at a word of 64 bytes or more (the same).
+/// Between the last complete token and the byte returned there are only spaces, which the
+/// SPACE arm would skip with no word open. Every byte before a token start is a space, such a
+/// comma or a split character (or `s[p - 1]`, which is no `\w` byte), so the `\w` runs of the
+/// complete words are whole runs, each tested for CONTRACTIONS2.
 #[inline(always)]
 fn word_space_runs(
     s: &[u8],
-    bits: &ByteBits,
+    maps: &TokenMaps,
     off: usize,
     base: usize,
     mut p: usize,
@@ -285,36 +295,34 @@ fn word_space_runs(
     let n = s.len();
     loop {
         let avail = n - p;
-        // The bytes of the window that are in the sentence (`avail` ≥ 1: `s[p]` is a word byte).
+        // The bytes of the window that are in the sentence (`avail` ≥ 1), and the sentence end
+        // as a bit (none when it lies beyond the window).
         let valid = u64::MAX >> (64 - avail.min(64));
-        let [w, sp, cm, initial] =
-            bits.windows([WORD_BIT, SPACE_BIT, COMMA_BIT, INITIAL_BIT], off + p);
-        let (w, sp) = (w & valid, sp & valid);
-        // A comma followed by a space is a token of its own (the COMMA arm).
-        let cm = cm & (sp >> 1);
-        // Bytes before `stop` are words, spaces and such commas (`stop` ≤ `avail`: past the
-        // sentence nothing is either).
-        let stop = (!(w | sp | cm)).trailing_zeros();
+        let end = 1u64.checked_shl(avail as u32).unwrap_or(0);
+        let [wordish, ok, starts, ends, candidates] = maps.window(off + p);
+        // Bytes before `stop` are words, spaces and single-byte tokens (`stop` ≤ `avail`).
+        let stop = (!(ok & valid)).trailing_zeros();
         let below = u64::MAX.checked_shr(64 - stop).unwrap_or(0);
-        // Tokens end at a word byte followed by a space or such a comma (which lies before
-        // `stop`: the byte at `stop` is none of them), and at each comma; they start at the
-        // first byte of a word (`s[p]`, a word byte, starts one) and at each comma. Tokens do
-        // not overlap, so the `k`-th start and the `k`-th end bound the `k`-th token.
-        let ends = ((w & ((sp | cm) >> 1)) | cm) & below;
-        let mut starts = ((w & !(w << 1)) | cm) & below;
+        // Tokens end at a word byte followed by a space, a single-byte token or the sentence
+        // end (which lie before `stop` or at the end: the byte at `stop` is none of them), and
+        // at each single-byte token; they start at the first byte of a word (`s[p]`, a word
+        // byte, starts one) and at each single-byte token. Tokens do not overlap, so the
+        // `k`-th start and the `k`-th end bound the `k`-th token.
+        let ends = (ends | (wordish & (end >> 1))) & below;
+        let mut starts = starts & below;
         if ends == 0 {
             return Ok(p);
         }
         // The complete tokens are the first `ends.count_ones()` starts: only the last start's
         // word can be incomplete (it reaches `stop`), and it is when no end lies at or above it.
         let last = 1u64 << (63 - starts.leading_zeros());
-        let complete = starts
-            & !(last & u64::from(starts.leading_zeros() < ends.leading_zeros()).wrapping_neg());
-        // CONTRACTIONS2 candidates: complete words of five or six `\w` bytes starting with
-        // `c g l w` (either case); each is tested exactly (rare: `could`, `going`…). A comma
-        // start fails the test (a space follows it).
-        let five = complete & (w >> 1) & (w >> 2) & (w >> 3) & (w >> 4);
-        let mut candidates = five & !((w >> 5) & (w >> 6)) & initial;
+        let incomplete =
+            last & u64::from(starts.leading_zeros() < ends.leading_zeros()).wrapping_neg();
+        let complete = starts & !incomplete;
+        // CONTRACTIONS2 candidates inside the complete tokens (below the incomplete word, if
+        // any); each is tested exactly (rare: `could`, `going`…).
+        let done = below & incomplete.wrapping_sub(1);
+        let mut candidates = candidates & done;
         while candidates != 0 {
             let a = p + candidates.trailing_zeros() as usize;
             candidates &= candidates.wrapping_sub(1);
@@ -332,8 +340,9 @@ fn word_space_runs(
                 stop as usize
             });
         }
-        // 64 bytes of words and spaces: go on from the unfinished word (which starts after the
-        // complete ones: `p` moves on), or past the window, whose last byte is then a space.
+        // 64 bytes of tokens and spaces: go on from the unfinished word (which starts after the
+        // complete ones: `p` moves on), or past the window, whose last byte is then a space or
+        // a single-byte token.
         p += if starts != 0 {
             starts.trailing_zeros() as usize
         } else {
@@ -349,7 +358,7 @@ fn word_space_runs(
 /// (callgrind, bench texts).
 fn scan(
     s: &[u8],
-    bits: &ByteBits,
+    maps: &TokenMaps,
     off: usize,
     base: usize,
     out: &mut Tokens,
@@ -361,9 +370,9 @@ fn scan(
     {
         #[allow(unsafe_code)]
         // SAFETY: POPCNT, BMI1 and LZCNT were just detected on this CPU.
-        return unsafe { scan_bit_ops(s, bits, off, base, out) };
+        return unsafe { scan_bit_ops(s, maps, off, base, out) };
     }
-    scan_with(s, bits, off, base, out)
+    scan_with(s, maps, off, base, out)
 }
 
 /// [`scan_with`] compiled for POPCNT, BMI1 and LZCNT.
@@ -371,22 +380,30 @@ fn scan(
 #[target_feature(enable = "popcnt,bmi1,lzcnt")]
 fn scan_bit_ops(
     s: &[u8],
-    bits: &ByteBits,
+    maps: &TokenMaps,
     off: usize,
     base: usize,
     out: &mut Tokens,
 ) -> Result<(), Unsupported> {
-    scan_with(s, bits, off, base, out)
+    scan_with(s, maps, off, base, out)
 }
 
 #[inline(always)]
 fn scan_with(
     s: &[u8],
-    bits: &ByteBits,
+    maps: &TokenMaps,
     off: usize,
     base: usize,
     out: &mut Tokens,
 ) -> Result<(), Unsupported> {
+    // A sentence ending in a `\w` byte and a period: that period is the final one (nothing
+    // but it follows, and no `.` precedes it), a token of its own; and nothing before it
+    // depends on it (a clitic before it is followed by a split character either way, a period
+    // before it is no final period either way): scan the sentence without it, then record it.
+    let (s, final_period) = match s {
+        [head @ .., c, b'.'] if CLASS[usize::from(*c)] == WORD => (&s[..head.len() + 1], true),
+        _ => (s, false),
+    };
     let n = s.len();
     // Start of the word being built (NONE: none), and where a clitic splits it.
     const NONE: usize = usize::MAX;
@@ -413,17 +430,18 @@ fn scan_with(
     }
     let mut i = 0;
     while i < n {
+        if start == NONE {
+            // No word open (and `s[i - 1]` is no word byte: every arm that leaves none open
+            // ends on a byte outside words): the runs of words, spaces and single-byte tokens
+            // from the token maps; the arms below take the byte they stop at.
+            i = word_space_runs(s, maps, off, base, i, out)?;
+            if i >= n {
+                break;
+            }
+        }
         let c = s[i];
         match CLASS[usize::from(c)] {
-            WORD => loop {
-                if start == NONE {
-                    // Runs of "word space word" from the byte-class maps; the WORD arm below
-                    // takes the word they stop at, if any.
-                    i = word_space_runs(s, bits, off, base, i, out)?;
-                    if i >= n || CLASS[usize::from(s[i])] != WORD {
-                        break;
-                    }
-                }
+            WORD => {
                 let j = word_run_end(s, i + 1);
                 if is_contraction2(&s[i..j]) {
                     return Err(Unsupported);
@@ -431,29 +449,14 @@ fn scan_with(
                 if start == NONE {
                     start = i;
                 }
-                // Prose is mostly "word, one space, word": take that step here (exactly what
-                // the SPACE arm and then this arm would do) instead of going back through the
-                // class dispatch twice, whose indirect jump mispredicts at every token.
-                if j + 1 < n && s[j] == b' ' && CLASS[usize::from(s[j + 1])] == WORD {
+                // A space after the word ends it (the SPACE arm's step, without the dispatch).
+                if s.get(j) == Some(&b' ') {
                     end_word!(j);
                     i = j + 1;
-                    continue;
+                } else {
+                    i = j;
                 }
-                // "word, word": what the COMMA arm (a `,` before a space is a token of its
-                // own), the SPACE arm and this arm would do.
-                if j + 2 < n
-                    && s[j] == b','
-                    && s[j + 1] == b' '
-                    && CLASS[usize::from(s[j + 2])] == WORD
-                {
-                    end_word!(j);
-                    tok!(j, j + 1);
-                    i = j + 2;
-                    continue;
-                }
-                i = j;
-                break;
-            },
+            }
             SPACE => {
                 end_word!(i);
                 i += 1;
@@ -598,6 +601,9 @@ fn scan_with(
         } else {
             tok!(start, n);
         }
+    }
+    if final_period {
+        tok!(n, n + 1);
     }
     Ok(())
 }

@@ -86,6 +86,7 @@
 mod ascii;
 mod bits;
 mod fused;
+mod masks;
 mod nist;
 mod punkt;
 mod punkt_annotate;
@@ -177,6 +178,8 @@ struct Workspace {
     treebank: treebank::Scratch,
     /// Byte-class maps of the text (the fused scan's runs of words and spaces).
     bits: bits::ByteBits,
+    /// Token maps of the text derived from `bits` (the fused scan's windows).
+    maps: masks::TokenMaps,
     spans: Vec<(usize, usize)>,
     tokens: Tokens,
     /// Set while [`word_tokenize_exact`] runs: skip the fused fast path.
@@ -212,6 +215,7 @@ fn ascii_word_tokenize(text: &str, ws: &mut Workspace, out: &mut Tokens) {
     let fast = ws.exact_only.is_none();
     if fast {
         ws.bits.build(bytes);
+        ws.maps.build(&ws.bits);
     }
     punkt::sentence_spans(bytes, fast.then_some(&ws.bits), &mut ws.punkt, &mut spans);
     // The text is copied into `out` once; fused sentences record ranges of that copy.
@@ -220,7 +224,7 @@ fn ascii_word_tokenize(text: &str, ws: &mut Workspace, out: &mut Tokens) {
         let a = a.min(text.len());
         let b = b.clamp(a, text.len());
         let fast = base.is_some_and(|base| {
-            fused::tokenize_sentence_at(&bytes[a..b], &ws.bits, a, base + a, out).is_ok()
+            fused::tokenize_sentence_at(&bytes[a..b], &ws.maps, a, base + a, out).is_ok()
         });
         if !fast {
             treebank::tokenize_sentence(&bytes[a..b], &mut ws.treebank, out);

@@ -1,0 +1,158 @@
+//! Token maps of an ASCII text, derived once per text from its byte-class maps (`bits.rs`):
+//! per 64-byte block, which bytes the fused scan's window path (`fused.rs`,
+//! `word_space_runs`) may take, where its tokens start and end, and where a CONTRACTIONS2
+//! candidate starts. Computed block by block with the neighbouring blocks' edge bits, so a
+//! window at any offset is five shifted loads and a few masks instead of re-deriving the
+//! same bits from six raw class maps at every call (the window path runs ~10 times a text).
+//!
+//! The maps are of the whole text, while the scan reads them per Punkt sentence `[a, b)`.
+//! They agree with what the sentence alone would give at every byte the window path reads,
+//! because of where Punkt puts sentence boundaries (`punkt.rs`): the byte before `a` is a
+//! sentence-end mark, whitespace or a closing quote/bracket, and the byte at `b` is
+//! whitespace, a Punkt non-word character, `-` or the text end — never a `\w` byte, and `a - 1`
+//! is never a word byte either. So a word's start at `a`, a hyphen's merging and every `\w`
+//! run's length are the sentence's own; what does depend on the byte at `b` — a word ending
+//! at `b - 1` (the sentence end ends it) and a comma at `b - 1` (a token of its own either
+//! way) — the window path settles itself (`word_space_runs`), and bits past `b` are masked.
+//! `tests/tokenize_fused.rs` checks the result against the exact port on ≥ 10M strings.
+
+use super::bits::{Block, ByteBits, CLASSES, COMMA, DASH, INITIAL, SPACE, SPLIT, WORD};
+
+/// Index of a map in a block's words.
+/// Word bytes: `\w`, and a `-` between two `\w` bytes (kept inside its word by the DASH arm).
+pub(crate) const WORDISH: usize = 0;
+/// Bytes the window path takes: word bytes, spaces, single-byte tokens (a `,`/`:` before a
+/// space, `( ) * ; ? !`).
+pub(crate) const OK: usize = 1;
+/// First byte of each word, and each single-byte token.
+pub(crate) const START: usize = 2;
+/// Last byte of each word followed by a space or a single-byte token, and each single-byte
+/// token.
+pub(crate) const END: usize = 3;
+/// First byte of each `\w` run of five or six bytes starting with `c g l w` (either case).
+pub(crate) const CANDIDATE: usize = 4;
+
+const MAPS: usize = 5;
+
+/// The token maps of one text: one block of [`MAPS`] words per 64 bytes, then one zero block.
+#[derive(Debug, Default)]
+pub(crate) struct TokenMaps {
+    blocks: Vec<[u64; MAPS]>,
+}
+
+impl TokenMaps {
+    /// The maps of the text whose byte-class maps are `bits` (previous contents replaced).
+    pub(crate) fn build(&mut self, bits: &ByteBits) {
+        let raw = bits.blocks();
+        self.blocks.clear();
+        self.blocks.reserve(raw.len());
+        let zero: Block = [0; CLASSES];
+        // Bit 63 of the previous block's word bytes and raw `\w` bytes.
+        let (mut prev_wordish, mut prev_w) = (0u64, 0u64);
+        for (k, r) in raw.iter().enumerate() {
+            let next = raw.get(k + 1).unwrap_or(&zero);
+            let w = r[WORD];
+            // Bit i: byte i − 1 / byte i + 1 is a `\w` byte.
+            let w_before = (w << 1) | (prev_w >> 63);
+            let w_after = (w >> 1) | (next[WORD] << 63);
+            let wordish = w | (r[DASH] & w_before & w_after);
+            let sp = r[SPACE];
+            let single_at = |c: &Block, sp_after: u64| (c[COMMA] & sp_after) | c[SPLIT];
+            let single = single_at(r, (sp >> 1) | (next[SPACE] << 63));
+            let next_single = single_at(next, next[SPACE] >> 1) & 1;
+            let bound_after = ((sp | single) >> 1) | ((next[SPACE] | next_single) << 63);
+            let start = (wordish & !((wordish << 1) | (prev_wordish >> 63))) | single;
+            let end = (wordish & bound_after) | single;
+            // `\w` bytes from `i + d` on, across the block edge.
+            let wide = u128::from(w) | (u128::from(next[WORD]) << 64);
+            let at = |d: u32| (wide >> d) as u64;
+            let five = w & !w_before & at(1) & at(2) & at(3) & at(4);
+            let candidate = five & !(at(5) & at(6)) & r[INITIAL];
+            self.blocks
+                .push([wordish, wordish | sp | single, start, end, candidate]);
+            prev_wordish = wordish;
+            prev_w = w;
+        }
+    }
+
+    /// The 64 bits of each map from byte `at` on (bit `k`: byte `at + k`); bits past the text
+    /// read as zero.
+    #[inline(always)]
+    pub(crate) fn window(&self, at: usize) -> [u64; MAPS] {
+        let (k, o) = (at / 64, (at % 64) as u32);
+        let zero = [0u64; MAPS];
+        let lo = self.blocks.get(k).unwrap_or(&zero);
+        let hi = self.blocks.get(k + 1).unwrap_or(&zero);
+        // `<< 1 << (63 − o)`: no shift by 64 when `o` is 0.
+        std::array::from_fn(|c| (lo[c] >> o) | ((hi[c] << 1) << (63 - o)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every map against its definition, byte by byte, on texts of words, hyphens, spaces,
+    /// commas, colons, split characters and other punctuation of every length to ~300.
+    #[test]
+    fn maps_agree_with_their_definitions() {
+        let mut g = 0x1234_5678_9abc_def1u64;
+        let alphabet = b"ab cgw-lW,:;()*?!.'\"x_9 -  ,Cg";
+        for round in 0..3000 {
+            let len = round % 300;
+            let text: Vec<u8> = (0..len)
+                .map(|_| {
+                    g ^= g << 13;
+                    g ^= g >> 7;
+                    g ^= g << 17;
+                    alphabet[(g % alphabet.len() as u64) as usize]
+                })
+                .collect();
+            let mut bits = ByteBits::default();
+            bits.build(&text);
+            let mut maps = TokenMaps::default();
+            maps.build(&bits);
+            let at = |i: isize| -> u8 {
+                usize::try_from(i)
+                    .ok()
+                    .and_then(|i| text.get(i).copied())
+                    .unwrap_or(0)
+            };
+            let is_w = |i: isize| at(i).is_ascii_alphanumeric() || at(i) == b'_';
+            let wordish = |i: isize| is_w(i) || (at(i) == b'-' && is_w(i - 1) && is_w(i + 1));
+            let single = |i: isize| {
+                (matches!(at(i), b',' | b':') && at(i + 1) == b' ')
+                    || matches!(at(i), b'(' | b')' | b'*' | b';' | b'?' | b'!')
+            };
+            let run = |i: isize| (i..).take_while(|&j| is_w(j)).count();
+            for i in 0..len as isize {
+                let want = [
+                    wordish(i),
+                    wordish(i) || at(i) == b' ' || single(i),
+                    (wordish(i) && !wordish(i - 1)) || single(i),
+                    (wordish(i) && (at(i + 1) == b' ' || single(i + 1))) || single(i),
+                    is_w(i)
+                        && !is_w(i - 1)
+                        && matches!(run(i), 5 | 6)
+                        && matches!(at(i) | 0x20, b'c' | b'g' | b'l' | b'w'),
+                ];
+                for off in [0usize, 1, 5, 63] {
+                    let Some(base) = (i as usize).checked_sub(off) else {
+                        continue;
+                    };
+                    let win = maps.window(base);
+                    for (m, &want) in want.iter().enumerate() {
+                        assert_eq!(
+                            (win[m] >> off) & 1 == 1,
+                            want,
+                            "map {m} byte {i} of {:?}",
+                            String::from_utf8_lossy(&text)
+                        );
+                    }
+                }
+            }
+            // Past the text: nothing.
+            assert_eq!(maps.window(len), [0; MAPS]);
+        }
+    }
+}
