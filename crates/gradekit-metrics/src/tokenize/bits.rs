@@ -35,11 +35,13 @@ pub(crate) type Block = [u64; CLASSES];
 
 /// The maps of one text: one [`Block`] per 64 bytes, then one zero block (so a 64-bit window
 /// may read one block beyond the last byte's).
+#[cfg(test)]
 #[derive(Debug, Default)]
 pub(crate) struct ByteBits {
     blocks: Vec<Block>,
 }
 
+#[cfg(test)]
 impl ByteBits {
     /// The maps of `text` (previous contents replaced).
     pub(crate) fn build(&mut self, text: &[u8]) {
@@ -112,7 +114,7 @@ impl ByteBits {
 
 /// The class words of a 64-byte block (`avx2`: the CPU has AVX2, see [`ByteBits::build`]).
 #[inline(always)]
-fn block64(block: &[u8; 64], avx2: bool) -> Block {
+pub(crate) fn block64(block: &[u8; 64], avx2: bool) -> Block {
     #[cfg(target_arch = "x86_64")]
     {
         if avx2 {
@@ -137,7 +139,7 @@ fn block64(block: &[u8; 64], avx2: bool) -> Block {
 
 /// Whether this CPU has AVX2 (std caches the detection after the first call).
 #[inline(always)]
-fn has_avx2() -> bool {
+pub(crate) fn has_avx2() -> bool {
     #[cfg(target_arch = "x86_64")]
     {
         std::is_x86_feature_detected!("avx2")
@@ -244,7 +246,7 @@ mod sse2 {
 }
 
 #[cfg(target_arch = "x86_64")]
-mod avx2 {
+pub(crate) mod avx2 {
     use super::{Block, CLASSES, COMMA, DASH, INITIAL, MARK, SPACE, SPLIT, WORD};
     use std::arch::x86_64::{
         __m256i, _mm256_add_epi8, _mm256_cmpeq_epi8, _mm256_cmpgt_epi8, _mm256_movemask_epi8,
@@ -272,7 +274,7 @@ mod avx2 {
     /// the greater-than compare).
     #[target_feature(enable = "avx2")]
     #[inline]
-    pub(super) fn block64(block: &[u8; 64]) -> Block {
+    pub(crate) fn block64(block: &[u8; 64]) -> Block {
         let set = |c: u8| _mm256_set1_epi8(c as i8);
         let (alpha_bias, alpha_limit) = (
             _mm256_set1_epi8(super::sse2::bias(b'a')),

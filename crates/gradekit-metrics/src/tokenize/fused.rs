@@ -54,8 +54,7 @@
 //! * everything else printable (`\w`, `/ + = ~ ^ | \` and the like) stays inside its word.
 
 use super::ascii::is_space;
-use super::bits::ByteBits;
-use super::masks::TokenMaps;
+use super::masks::{TokenMaps, CANDIDATE, END, OK, START, WORDISH};
 use super::scan::word_run_end;
 use super::tokens::Tokens;
 
@@ -237,10 +236,8 @@ fn splits_at(s: &[u8], i: usize) -> bool {
 pub(crate) fn tokenize_sentence(text: &str, out: &mut Tokens) -> Result<(), Unsupported> {
     let mark = out.mark();
     let base = out.push_source(text);
-    let mut bits = ByteBits::default();
-    bits.build(text.as_bytes());
     let mut maps = TokenMaps::default();
-    maps.build(&bits);
+    maps.build(text.as_bytes());
     let r = scan(text.as_bytes(), &maps, 0, base, out);
     if r.is_err() {
         out.reset_to(mark);
@@ -299,7 +296,7 @@ fn word_space_runs(
         // as a bit (none when it lies beyond the window).
         let valid = u64::MAX >> (64 - avail.min(64));
         let end = 1u64.checked_shl(avail as u32).unwrap_or(0);
-        let [wordish, ok, starts, ends, candidates] = maps.window(off + p);
+        let [ok, starts, ends, candidates] = maps.window([OK, START, END, CANDIDATE], off + p);
         // Bytes before `stop` are words, spaces and single-byte tokens (`stop` ≤ `avail`).
         let stop = (!(ok & valid)).trailing_zeros();
         let below = u64::MAX.checked_shr(64 - stop).unwrap_or(0);
@@ -308,7 +305,11 @@ fn word_space_runs(
         // at each single-byte token; they start at the first byte of a word (`s[p]`, a word
         // byte, starts one) and at each single-byte token. Tokens do not overlap, so the
         // `k`-th start and the `k`-th end bound the `k`-th token.
-        let ends = (ends | (wordish & (end >> 1))) & below;
+        let ends = if end == 0 {
+            ends & below
+        } else {
+            (ends | (maps.window([WORDISH], off + p)[0] & (end >> 1))) & below
+        };
         let mut starts = starts & below;
         if ends == 0 {
             return Ok(p);

@@ -16,7 +16,9 @@
 //! way) — the window path settles itself (`word_space_runs`), and bits past `b` are masked.
 //! `tests/tokenize_fused.rs` checks the result against the exact port on ≥ 10M strings.
 
-use super::bits::{Block, ByteBits, CLASSES, COMMA, DASH, INITIAL, SPACE, SPLIT, WORD};
+use super::bits::{
+    block64, has_avx2, Block, CLASSES, COMMA, DASH, INITIAL, MARK, SPACE, SPLIT, WORD,
+};
 
 /// Index of a map in a block's words.
 /// Word bytes: `\w`, and a `-` between two `\w` bytes (kept inside its word by the DASH arm).
@@ -32,7 +34,10 @@ pub(crate) const END: usize = 3;
 /// First byte of each `\w` run of five or six bytes starting with `c g l w` (either case).
 pub(crate) const CANDIDATE: usize = 4;
 
-const MAPS: usize = 5;
+/// Positions of the sentence-end marks `.?!` (Punkt's candidates), in the same blocks.
+pub(crate) const MARKS: usize = 5;
+
+const MAPS: usize = 6;
 
 /// The token maps of one text: one block of [`MAPS`] words per 64 bytes, then one zero block.
 #[derive(Debug, Default)]
@@ -41,51 +46,127 @@ pub(crate) struct TokenMaps {
 }
 
 impl TokenMaps {
-    /// The maps of the text whose byte-class maps are `bits` (previous contents replaced).
-    pub(crate) fn build(&mut self, bits: &ByteBits) {
-        let raw = bits.blocks();
-        self.blocks.clear();
-        self.blocks.reserve(raw.len());
-        let zero: Block = [0; CLASSES];
-        // Bit 63 of the previous block's word bytes and raw `\w` bytes.
-        let (mut prev_wordish, mut prev_w) = (0u64, 0u64);
-        for (k, r) in raw.iter().enumerate() {
-            let next = raw.get(k + 1).unwrap_or(&zero);
-            let w = r[WORD];
-            // Bit i: byte i − 1 / byte i + 1 is a `\w` byte.
-            let w_before = (w << 1) | (prev_w >> 63);
-            let w_after = (w >> 1) | (next[WORD] << 63);
-            let wordish = w | (r[DASH] & w_before & w_after);
-            let sp = r[SPACE];
-            let single_at = |c: &Block, sp_after: u64| (c[COMMA] & sp_after) | c[SPLIT];
-            let single = single_at(r, (sp >> 1) | (next[SPACE] << 63));
-            let next_single = single_at(next, next[SPACE] >> 1) & 1;
-            let bound_after = ((sp | single) >> 1) | ((next[SPACE] | next_single) << 63);
-            let start = (wordish & !((wordish << 1) | (prev_wordish >> 63))) | single;
-            let end = (wordish & bound_after) | single;
-            // `\w` bytes from `i + d` on, across the block edge.
-            let wide = u128::from(w) | (u128::from(next[WORD]) << 64);
-            let at = |d: u32| (wide >> d) as u64;
-            let five = w & !w_before & at(1) & at(2) & at(3) & at(4);
-            let candidate = five & !(at(5) & at(6)) & r[INITIAL];
-            self.blocks
-                .push([wordish, wordish | sp | single, start, end, candidate]);
-            prev_wordish = wordish;
-            prev_w = w;
+    /// The maps of ASCII `text` (previous contents replaced): each 64-byte block classified
+    /// (`bits::block64`), then its maps derived with the next block's classes at hand. With
+    /// AVX2 the whole loop is compiled for it, so the classification is inlined (no call and
+    /// no class words through memory per block).
+    pub(crate) fn build(&mut self, text: &[u8]) {
+        #[cfg(target_arch = "x86_64")]
+        if has_avx2() {
+            #[allow(unsafe_code)]
+            // SAFETY: AVX2 was just detected on this CPU.
+            unsafe {
+                self.build_avx2(text);
+            }
+            return;
         }
+        self.build_with(text, |c| block64(c, false));
     }
 
-    /// The 64 bits of each map from byte `at` on (bit `k`: byte `at + k`); bits past the text
-    /// read as zero.
+    /// [`Self::build`] compiled for AVX2.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    fn build_avx2(&mut self, text: &[u8]) {
+        self.build_with(text, |c| super::bits::avx2::block64(c));
+    }
+
     #[inline(always)]
-    pub(crate) fn window(&self, at: usize) -> [u64; MAPS] {
+    fn build_with(&mut self, text: &[u8], classify: impl Fn(&[u8; 64]) -> Block) {
+        self.blocks.clear();
+        self.blocks.reserve(text.len() / 64 + 2);
+        let (chunks, rest) = text.as_chunks::<64>();
+        let tail = (!rest.is_empty()).then(|| match text.last_chunk::<64>() {
+            // The text's last 64 bytes, shifted down to the tail's `rest.len()` bits.
+            Some(last) => classify(last).map(|m| m >> (64 - rest.len())),
+            None => {
+                // Zero padding: in no class.
+                let mut padded = [0u8; 64];
+                padded[..rest.len()].copy_from_slice(rest);
+                classify(&padded)
+            }
+        });
+        let mut raw = chunks.iter().map(&classify).chain(tail);
+        let mut carry = Carry::default();
+        if let Some(mut cur) = raw.next() {
+            for next in raw {
+                self.blocks.push(derive(&mut carry, &cur, &next));
+                cur = next;
+            }
+            self.blocks.push(derive(&mut carry, &cur, &[0; CLASSES]));
+        }
+        self.blocks.push([0; MAPS]);
+    }
+
+    /// Positions of the `.?!` bytes, in order.
+    pub(crate) fn marks(&self) -> impl Iterator<Item = usize> + '_ {
+        self.blocks.iter().enumerate().flat_map(|(k, b)| {
+            let mut bits = b[MARKS];
+            std::iter::from_fn(move || {
+                (bits != 0).then(|| {
+                    let i = k * 64 + bits.trailing_zeros() as usize;
+                    bits &= bits - 1;
+                    i
+                })
+            })
+        })
+    }
+
+    /// The 64 bits of each map of `maps` from byte `at` on (bit `k`: byte `at + k`); bits
+    /// past the text read as zero.
+    #[inline(always)]
+    pub(crate) fn window<const N: usize>(&self, maps: [usize; N], at: usize) -> [u64; N] {
         let (k, o) = (at / 64, (at % 64) as u32);
         let zero = [0u64; MAPS];
         let lo = self.blocks.get(k).unwrap_or(&zero);
         let hi = self.blocks.get(k + 1).unwrap_or(&zero);
         // `<< 1 << (63 − o)`: no shift by 64 when `o` is 0.
-        std::array::from_fn(|c| (lo[c] >> o) | ((hi[c] << 1) << (63 - o)))
+        maps.map(|c| {
+            let (l, h) = (
+                lo.get(c).copied().unwrap_or(0),
+                hi.get(c).copied().unwrap_or(0),
+            );
+            (l >> o) | ((h << 1) << (63 - o))
+        })
     }
+}
+
+/// Bit 63 of the previous block's word bytes and raw `\w` bytes.
+#[derive(Default)]
+struct Carry {
+    wordish: u64,
+    w: u64,
+}
+
+/// The maps of the block whose classes are `r`, given the next block's classes.
+#[inline(always)]
+fn derive(carry: &mut Carry, r: &Block, next: &Block) -> [u64; MAPS] {
+    let w = r[WORD];
+    // Bit i: byte i − 1 / byte i + 1 is a `\w` byte.
+    let w_before = (w << 1) | (carry.w >> 63);
+    let w_after = (w >> 1) | (next[WORD] << 63);
+    let wordish = w | (r[DASH] & w_before & w_after);
+    let sp = r[SPACE];
+    let single_at = |c: &Block, sp_after: u64| (c[COMMA] & sp_after) | c[SPLIT];
+    let single = single_at(r, (sp >> 1) | (next[SPACE] << 63));
+    let next_single = single_at(next, next[SPACE] >> 1) & 1;
+    let bound_after = ((sp | single) >> 1) | ((next[SPACE] | next_single) << 63);
+    let start = (wordish & !((wordish << 1) | (carry.wordish >> 63))) | single;
+    let end = (wordish & bound_after) | single;
+    // `\w` bytes from `i + d` on, across the block edge.
+    let wide = u128::from(w) | (u128::from(next[WORD]) << 64);
+    let at = |d: u32| (wide >> d) as u64;
+    let five = w & !w_before & at(1) & at(2) & at(3) & at(4);
+    let candidate = five & !(at(5) & at(6)) & r[INITIAL];
+    carry.wordish = wordish;
+    carry.w = w;
+    let mut maps = [0; MAPS];
+    maps[WORDISH] = wordish;
+    maps[OK] = wordish | sp | single;
+    maps[START] = start;
+    maps[END] = end;
+    maps[CANDIDATE] = candidate;
+    maps[MARKS] = r[MARK];
+    maps
 }
 
 #[cfg(test)]
@@ -108,10 +189,8 @@ mod tests {
                     alphabet[(g % alphabet.len() as u64) as usize]
                 })
                 .collect();
-            let mut bits = ByteBits::default();
-            bits.build(&text);
             let mut maps = TokenMaps::default();
-            maps.build(&bits);
+            maps.build(&text);
             let at = |i: isize| -> u8 {
                 usize::try_from(i)
                     .ok()
@@ -135,12 +214,13 @@ mod tests {
                         && !is_w(i - 1)
                         && matches!(run(i), 5 | 6)
                         && matches!(at(i) | 0x20, b'c' | b'g' | b'l' | b'w'),
+                    matches!(at(i), b'.' | b'?' | b'!'),
                 ];
                 for off in [0usize, 1, 5, 63] {
                     let Some(base) = (i as usize).checked_sub(off) else {
                         continue;
                     };
-                    let win = maps.window(base);
+                    let win = maps.window([0, 1, 2, 3, 4, 5], base);
                     for (m, &want) in want.iter().enumerate() {
                         assert_eq!(
                             (win[m] >> off) & 1 == 1,
@@ -152,7 +232,11 @@ mod tests {
                 }
             }
             // Past the text: nothing.
-            assert_eq!(maps.window(len), [0; MAPS]);
+            assert_eq!(maps.window([0, 1, 2, 3, 4, 5], len), [0; MAPS]);
+            let marks: Vec<usize> = (0..len)
+                .filter(|&i| matches!(text[i], b'.' | b'?' | b'!'))
+                .collect();
+            assert_eq!(maps.marks().collect::<Vec<_>>(), marks);
         }
     }
 }

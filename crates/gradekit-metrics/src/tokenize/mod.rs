@@ -176,9 +176,7 @@ pub fn sent_tokenize(text: &str) -> Option<Vec<&str>> {
 struct Workspace {
     punkt: punkt::Scratch,
     treebank: treebank::Scratch,
-    /// Byte-class maps of the text (the fused scan's runs of words and spaces).
-    bits: bits::ByteBits,
-    /// Token maps of the text derived from `bits` (the fused scan's windows).
+    /// Token maps of the text (Punkt's marks, the fused scan's windows).
     maps: masks::TokenMaps,
     spans: Vec<(usize, usize)>,
     tokens: Tokens,
@@ -214,10 +212,9 @@ fn ascii_word_tokenize(text: &str, ws: &mut Workspace, out: &mut Tokens) {
     // Byte-class maps of the text: Punkt's marks and the fused scan's runs of words.
     let fast = ws.exact_only.is_none();
     if fast {
-        ws.bits.build(bytes);
-        ws.maps.build(&ws.bits);
+        ws.maps.build(bytes);
     }
-    punkt::sentence_spans(bytes, fast.then_some(&ws.bits), &mut ws.punkt, &mut spans);
+    punkt::sentence_spans(bytes, fast.then_some(&ws.maps), &mut ws.punkt, &mut spans);
     // The text is copied into `out` once; fused sentences record ranges of that copy.
     let base = (fast && !spans.is_empty()).then(|| out.push_source(text));
     for &(a, b) in &spans {

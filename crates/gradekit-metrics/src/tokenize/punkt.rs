@@ -14,7 +14,7 @@
 //! index for truthiness).  The word-level decisions live in `punkt_annotate.rs`.
 
 use super::ascii::{is_space, is_string_whitespace};
-use super::bits::ByteBits;
+use super::masks::TokenMaps;
 use super::punkt_annotate::{self, context_has_sentbreak, quick_sentbreak};
 use super::scan::{ascii_mark_flags, Flagged};
 
@@ -163,7 +163,7 @@ fn realign_match(s: &[u8]) -> Option<(usize, usize)> {
 /// the scratch asks for the exact procedure).
 pub(crate) fn sentence_spans(
     text: &[u8],
-    bits: Option<&ByteBits>,
+    bits: Option<&TokenMaps>,
     scratch: &mut Scratch,
     out: &mut Vec<(usize, usize)>,
 ) {
