@@ -8,6 +8,7 @@
 use super::ascii::is_space;
 use super::punkt::is_non_word_char;
 use super::punkt_params::{params, PunktParams, ORTHO_BEG_LC, ORTHO_LC, ORTHO_MID_UC, ORTHO_UC};
+use super::strmap::Key32;
 
 /// `_re_multi_char_punct` = `(?:\-{2,}|\.{2,}|(?:\.\s){2,}\.)` matched at `i`: its end.
 fn multi_char_at(s: &[u8], i: usize) -> Option<usize> {
@@ -317,35 +318,30 @@ pub(crate) fn quick_sentbreak(ctx: &[u8]) -> Option<bool> {
         b'.' if a >= 2 => {}
         _ => return None,
     }
-    const MAX: usize = 32;
-    if a > MAX || next.len() > MAX {
-        return None;
-    }
-    let mut typ = [0u8; MAX];
-    let typ = &mut typ[..a];
-    typ.copy_from_slice(word);
-    typ.make_ascii_lowercase();
+    // `tok[:-1].lower()` (the word is letters and hyphens: `| 0x20` lower-cases it).
+    let typ = Key32::folded(word)?;
     let p = params();
-    let typ = &*typ;
-    if p.has_collocation_first(typ) {
+    if p.has_collocation_first(typ.as_bytes()) {
         return None;
     }
-    // `tok[:-1].lower()` and its part after the last '-'.
-    // (Without a hyphen that part is the whole type: one look-up, not the same one twice.)
-    let after_hyphen = typ.rsplit(|&b| b == b'-').next().unwrap_or(typ);
-    if !p.is_abbrev(typ) && (after_hyphen.len() == typ.len() || !p.is_abbrev(after_hyphen)) {
-        return Some(true);
+    // The type and its part after the last '-' (without a hyphen that part is the whole type:
+    // one look-up, not the same one twice).
+    if !p.is_abbrev32(&typ) {
+        match word.iter().rposition(|&b| b == b'-') {
+            None => return Some(true),
+            Some(h) => {
+                if !p.is_abbrev32(&Key32::folded(&word[h + 1..])?) {
+                    return Some(true);
+                }
+            }
+        }
     }
-    let mut next_typ = [0u8; MAX];
-    let next_typ = &mut next_typ[..next.len()];
-    next_typ.copy_from_slice(next);
-    next_typ.make_ascii_lowercase();
-    let next_typ = &*next_typ;
+    let next_typ = Key32::folded(next)?;
     let upper = next[0].is_ascii_uppercase();
     // `_ortho_heuristic(B)` == True (B is no punctuation token), then the sentence starters.
-    let ctx_flags = p.ortho_context(next_typ);
+    let ctx_flags = p.ortho_context32(&next_typ);
     let ortho_true = upper && ctx_flags & ORTHO_LC != 0 && ctx_flags & ORTHO_MID_UC == 0;
-    Some(ortho_true || (upper && p.is_sent_starter(next_typ)))
+    Some(ortho_true || (upper && p.is_sent_starter32(&next_typ)))
 }
 
 /// Buffers of [`context_has_sentbreak`], reused across calls.
