@@ -245,22 +245,66 @@ pub(crate) fn tokenize_sentence(text: &str, out: &mut Tokens) -> Result<(), Unsu
     r
 }
 
-/// [`tokenize_sentence`] of a sentence already copied into `out`'s text at `base` (the whole
-/// text is copied once, not each sentence), given the byte-class maps of the text it starts
-/// at `off` of; on [`Unsupported`] the tokens recorded are dropped and the text is kept.
-pub(crate) fn tokenize_sentence_at(
-    sentence: &[u8],
+/// [`tokenize_sentence`] of each sentence `text[a..b]` of `spans`, the text already copied
+/// into `out`'s text at `base` (once, not each sentence) and `maps` its token maps; a sentence
+/// outside the rules leaves no token and goes to `fallback` instead. The CPU features of the
+/// scan are detected once per text, not per sentence.
+pub(crate) fn tokenize_sentences(
+    text: &[u8],
+    spans: &[(usize, usize)],
     maps: &TokenMaps,
-    off: usize,
     base: usize,
     out: &mut Tokens,
-) -> Result<(), Unsupported> {
-    let mark = out.mark();
-    let r = scan(sentence, maps, off, base, out);
-    if r.is_err() {
-        out.reset_to(mark);
+    fallback: &mut dyn FnMut(&[u8], &mut Tokens),
+) {
+    #[cfg(target_arch = "x86_64")]
+    if std::is_x86_feature_detected!("popcnt")
+        && std::is_x86_feature_detected!("bmi1")
+        && std::is_x86_feature_detected!("lzcnt")
+    {
+        #[allow(unsafe_code)]
+        // SAFETY: POPCNT, BMI1 and LZCNT were just detected on this CPU.
+        unsafe {
+            sentences_bit_ops(text, spans, maps, base, out, fallback);
+        }
+        return;
     }
-    r
+    sentences_with(text, spans, maps, base, out, fallback);
+}
+
+/// [`sentences_with`] compiled for POPCNT, BMI1 and LZCNT.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "popcnt,bmi1,lzcnt")]
+fn sentences_bit_ops(
+    text: &[u8],
+    spans: &[(usize, usize)],
+    maps: &TokenMaps,
+    base: usize,
+    out: &mut Tokens,
+    fallback: &mut dyn FnMut(&[u8], &mut Tokens),
+) {
+    sentences_with(text, spans, maps, base, out, fallback);
+}
+
+#[inline(always)]
+fn sentences_with(
+    text: &[u8],
+    spans: &[(usize, usize)],
+    maps: &TokenMaps,
+    base: usize,
+    out: &mut Tokens,
+    fallback: &mut dyn FnMut(&[u8], &mut Tokens),
+) {
+    for &(a, b) in spans {
+        let a = a.min(text.len());
+        let b = b.clamp(a, text.len());
+        let sentence = &text[a..b];
+        let mark = out.mark();
+        if scan_with(sentence, maps, a, base + a, out).is_err() {
+            out.reset_to(mark);
+            fallback(sentence, out);
+        }
+    }
 }
 
 /// Records the complete tokens of the run of words, spaces, commas or colons before a space,

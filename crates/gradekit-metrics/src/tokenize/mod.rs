@@ -216,14 +216,16 @@ fn ascii_word_tokenize(text: &str, ws: &mut Workspace, out: &mut Tokens) {
     }
     punkt::sentence_spans(bytes, fast.then_some(&ws.maps), &mut ws.punkt, &mut spans);
     // The text is copied into `out` once; fused sentences record ranges of that copy.
-    let base = (fast && !spans.is_empty()).then(|| out.push_source(text));
-    for &(a, b) in &spans {
-        let a = a.min(text.len());
-        let b = b.clamp(a, text.len());
-        let fast = base.is_some_and(|base| {
-            fused::tokenize_sentence_at(&bytes[a..b], &ws.maps, a, base + a, out).is_ok()
+    if fast && !spans.is_empty() {
+        let base = out.push_source(text);
+        let treebank = &mut ws.treebank;
+        fused::tokenize_sentences(bytes, &spans, &ws.maps, base, out, &mut |s, out| {
+            treebank::tokenize_sentence(s, treebank, out)
         });
-        if !fast {
+    } else {
+        for &(a, b) in &spans {
+            let a = a.min(text.len());
+            let b = b.clamp(a, text.len());
             treebank::tokenize_sentence(&bytes[a..b], &mut ws.treebank, out);
         }
     }

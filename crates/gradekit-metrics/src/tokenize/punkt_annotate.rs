@@ -260,6 +260,47 @@ impl Ctx<'_> {
     }
 }
 
+/// [`quick_sentbreak`] of a context whose sentence-end mark is `ctx[mark]`, with more shapes:
+///
+/// * a `?` or `!` mark (followed by whitespace or a non-word character, as every context
+///   is): always a break. Punkt's word tokenizer starts a token at the mark (a
+///   word token stops before it: `?` and `!` are non-word characters; no multi-character
+///   token holds one) and ends it there (what follows is whitespace or a non-word character),
+///   so the token is `?`/`!`, a break after the first pass that the second pass, which only
+///   changes tokens ending in `.`, keeps; and it is not the context's last token (the context
+///   reaches past the mark);
+/// * a `.` right after `)`, `"`, `]` or `}` and before whitespace whose next token does not
+///   start with `.`: the `.` is then a token of its own (those four are single-character
+///   tokens, and no multi-character token starts at the `.`), a break after the first pass
+///   that the second pass keeps (it is no initial, no number, no abbreviation, and no
+///   collocation starts with `.`), and not the last token;
+/// * opening `(`, `"`, `[` or `{` before the word of [`quick_sentbreak`]'s shapes: each is a
+///   single-character token that cannot be a break, so the answer is that of the rest.
+#[inline]
+pub(crate) fn quick_sentbreak_at(ctx: &[u8], mark: usize) -> Option<bool> {
+    // What follows the mark: whitespace or a non-word character (`period_context_at` finds no
+    // context otherwise; checked again here).
+    let after = *ctx.get(mark + 1)?;
+    if !(is_space(after) || is_non_word_char(after)) {
+        return None;
+    }
+    match *ctx.get(mark)? {
+        b'?' | b'!' => return Some(true),
+        b'.' if mark >= 1 && matches!(ctx[mark - 1], b')' | b'"' | b']' | b'}') => {
+            let gap = ctx[mark + 1..].iter().take_while(|&&b| is_space(b)).count();
+            if gap > 0 && ctx.get(mark + 1 + gap).is_some_and(|&b| b != b'.') {
+                return Some(true);
+            }
+        }
+        _ => {}
+    }
+    let open = ctx
+        .iter()
+        .take_while(|&&b| matches!(b, b'(' | b'"' | b'[' | b'{'))
+        .count();
+    quick_sentbreak(&ctx[open..])
+}
+
 /// [`context_has_sentbreak`] of the commonest context shapes, decided without tokenizing
 /// it: `A. B…`, `A? B…` or `A! B…` — `A` a run of ASCII letters (with single hyphens inside),
 /// whitespace, then `B` a run of ASCII letters, optionally followed by a tail that starts with
@@ -466,6 +507,49 @@ mod tests {
             }
         }
         assert!(answered * 20 > total, "{answered} of {total}");
+    }
+
+    /// [`quick_sentbreak_at`]'s own shapes agree with the full procedure: marks after closing
+    /// brackets and quotes, opening brackets and quotes before the word, `?`/`!` after anything.
+    #[test]
+    fn quick_sentbreak_at_agrees_with_the_full_procedure() {
+        let befores = [
+            "", "(", "\"", "[", "{", "((", "(\"", "'", "`", "-", "--", "x", "(x ", ".", "a.", "3",
+        ];
+        let words = [
+            "dr", "Dr", "a", "I", "b", "j", "The", "cat", "Smith", "abreast", "u", "us", "no", "3",
+            "1994", "e.g", "x-y", "--", "", "it's", "U.S",
+        ];
+        let closers = ["", ")", "\"", "]", "}", "'", ")\"", ".", ",", "-", "?", "!"];
+        let marks = [".", "?", "!"];
+        let gaps = [" ", "  ", "\n", "", "\t"];
+        let nexts = [
+            "The", "the", "However", "abreast", "(The", "\"The", ".", "...", ". .", "'s", "3", ")",
+            "\"", "?", "--", "x.", "Who", "-x", "edelman",
+        ];
+        let mut s = Scratch::default();
+        let (mut answered, mut total) = (0, 0);
+        for b in befores {
+            for w in words {
+                for c in closers {
+                    for m in marks {
+                        for g in gaps {
+                            for n in nexts {
+                                let head = format!("{b}{w}{c}");
+                                let ctx = format!("{head}{m}{g}{n}");
+                                total += 1;
+                                if let Some(q) = quick_sentbreak_at(ctx.as_bytes(), head.len()) {
+                                    answered += 1;
+                                    let full = context_has_sentbreak(ctx.as_bytes(), &mut s);
+                                    assert_eq!(q, full, "{ctx:?}");
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        assert!(answered * 3 > total, "{answered} of {total}");
     }
 
     #[test]

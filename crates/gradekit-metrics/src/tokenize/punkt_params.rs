@@ -187,6 +187,8 @@ mod tests {
         assert_eq!(p.ortho_context("unseen-type-xyz"), 0);
         assert!(p.has_collocation_first("##number##") && p.has_collocation_first("b"));
         assert!(!p.has_collocation_first("##number#") && !p.has_collocation_first("x"));
+        // `punkt_annotate::quick_sentbreak_at` relies on no collocation starting with `.`.
+        assert!(!p.collocations.iter().any(|(a, _)| a.starts_with('.')));
     }
 
     #[test]
