@@ -122,6 +122,15 @@ pub struct Args {
 }
 
 pub fn main(a: Args) -> Result<ExitCode> {
+    // A run likely to grade beside one I/O thread starts it first (see `one_io::IoThread`):
+    // what this thread does until it reads the input (the checks below, the engine options,
+    // the grader) overlaps the new thread's start. Dropped unused on an error.
+    let early_io = (a.engine.spec.threads == Some(1)
+        && a.report.is_none()
+        && !io::is_stdio(&a.input)
+        && io::codec_of(&a.input) == io::Codec::Plain
+        && std::fs::metadata(&a.input).is_ok_and(|m| m.is_file() && m.len() > INLINE_BYTES))
+    .then(one_io::IoThread::start);
     let stdout = std::path::Path::new("-");
     let out_name = a.output.as_deref().unwrap_or(stdout);
     let ckpt = a
@@ -149,13 +158,6 @@ pub fn main(a: Args) -> Result<ExitCode> {
         anyhow::bail!("--max-line-bytes must be at least 1");
     }
     let opts = a.engine.to_options()?;
-    // A run likely to grade beside one I/O thread starts it now (see `one_io::IoThread`).
-    let early_io = (threads == Some(1)
-        && a.report.is_none()
-        && !io::is_stdio(&a.input)
-        && io::codec_of(&a.input) == io::Codec::Plain
-        && std::fs::metadata(&a.input).is_ok_and(|m| m.is_file() && m.len() > INLINE_BYTES))
-    .then(one_io::IoThread::start);
     let grader_json = io::read_grader(&a.grader)?;
     let grader = match gradekit_engine::compile_for_run(&grader_json, &opts) {
         Ok(g) => g,

@@ -79,13 +79,9 @@ impl Grading<'_> {
         let mut ok = true;
         // This thread reads, grades and writes until the I/O thread runs.
         while let Some(chunk) = spare.take().and_then(|s| source.next_chunk(s)) {
-            let chunk = match chunk {
-                Ok(c) => c,
-                Err(e) => {
-                    eprintln!("error: {e:#}");
-                    ok = false;
-                    break;
-                }
+            let Some(chunk) = readable(chunk) else {
+                ok = false;
+                break;
             };
             if !chunk.eof && running.load(Ordering::Acquire) {
                 // Cannot block (room for AHEAD chunks) nor fail (`rx` is alive).
@@ -137,6 +133,16 @@ impl Grading<'_> {
 /// rows written, the checkpoint removed) before it sleeps until it comes.
 const END_SPIN: Duration = Duration::from_millis(1);
 
+/// Asks the CPU for its features, which the first call of `memchr`, `simdutf8` or a metric's
+/// vector code does (`std_detect`, once per process): a dozen `cpuid` instructions, each a
+/// trap to the hypervisor in a virtual machine, ~80 µs in all here (#17 "io8"). The I/O
+/// thread does it first thing, while the calling thread checks the command line, compiles
+/// the grader and opens the files, so that the first line it splits finds the answer ready.
+fn warm_cpu_features() {
+    #[cfg(target_arch = "x86_64")]
+    let _ = std::hint::black_box(std::arch::is_x86_feature_detected!("avx2"));
+}
+
 /// The work of the I/O thread, given it once it is known (see [`IoThread::run`]).
 type Job = Box<dyn FnOnce() -> IoEnd + Send>;
 
@@ -160,20 +166,22 @@ impl IoThread {
     /// Starts the thread, on a CPU of its own when there are two free (see `pin`).
     pub(super) fn start() -> IoThread {
         let pinning = pin::Pinning::choose().map(Arc::new);
-        if let Some(p) = &pinning {
-            p.grading_here();
-        }
         let (jobs, rx) = mpsc::sync_channel::<Job>(1);
         let (done_tx, done) = mpsc::sync_channel::<IoEnd>(1);
         let poll = pinning.is_some();
         // Not joined: its result comes through `done` (a panic drops the sender), and the
         // process may exit before the thread has (see `with_io_thread`).
         let thread = std::thread::spawn(move || {
+            warm_cpu_features();
             if let Ok(job) = spin::Waiter::with_budget(poll, JOB_SPIN).recv(&rx) {
                 let _ = done_tx.send(job());
             }
         });
+        // This thread is kept on its CPU after the spawn: a thread inherits the CPUs of the
+        // one that starts it, and started with all of them the system puts it on an idle one
+        // at once, rather than queueing it here until it is moved.
         if let Some(p) = &pinning {
+            p.grading_here();
             p.place_io(&thread);
         }
         IoThread {

@@ -142,6 +142,12 @@ pub(super) struct Grading<'g> {
     pub(super) pinning: Option<Arc<pin::Pinning>>,
 }
 
+/// The chunk, or `None` once the error that stopped the reading is reported (the run then
+/// stops after the rows before it are written, and exits with 2).
+pub(super) fn readable(chunk: Result<Chunk>) -> Option<Chunk> {
+    chunk.map_err(|e| eprintln!("error: {e:#}")).ok()
+}
+
 /// What a run of the stages ends with: whether every line was read, the summary, the bar.
 pub(super) type Finished = (bool, Summary, progress::Progress);
 
@@ -215,12 +221,8 @@ impl Grading<'_> {
             if let Some(flag) = &self.plan_here {
                 flag.store(starved, Ordering::Relaxed);
             }
-            let chunk = match chunk {
-                Ok(c) => c,
-                Err(e) => {
-                    eprintln!("error: {e:#}");
-                    return false;
-                }
+            let Some(chunk) = readable(chunk) else {
+                return false;
             };
             let end = ChunkEnd::of(&chunk);
             let batch = self.grade(chunk, self.rows_here && starved);
@@ -236,13 +238,9 @@ impl Grading<'_> {
         let mut spare = read::Spare::default();
         let mut ok = true;
         while let Some(chunk) = source.next_chunk(spare) {
-            let chunk = match chunk {
-                Ok(c) => c,
-                Err(e) => {
-                    eprintln!("error: {e:#}");
-                    ok = false;
-                    break;
-                }
+            let Some(chunk) = readable(chunk) else {
+                ok = false;
+                break;
             };
             let end = ChunkEnd::of(&chunk);
             spare = sink.write(self.grade(chunk, false), end)?;

@@ -1,0 +1,132 @@
+//! Stage 3 of METEOR (NLTK's `_enum_wordnetsyn_match`): WordNet synonyms of the stems stages
+//! 1 and 2 left free ([`super::wordnet`]).
+
+use std::hint::select_unpredictable;
+
+use super::intern::NONE;
+use super::wordnet::WordNet;
+use super::{Scratch, StemInfo, UNKNOWN};
+
+/// Above this many candidate reference stems, stage 3 buckets them by lemma id.
+const BUCKET_FROM: usize = 32;
+
+impl Scratch {
+    /// Stage 3, NLTK's `_enum_wordnetsyn_match` on the stems left by stage 2: each hypothesis
+    /// stem, last first, takes the right-most free reference stem that is one of the names of
+    /// its WordNet synsets. (NLTK also accepts the stem itself, but stage 2 has already paired
+    /// every free hypothesis stem that some free reference stem equals.) Only reference stems
+    /// that are WordNet lemmas can match; with many of them free, they are bucketed by lemma id
+    /// so each hypothesis stem costs one look-up per synonym instead of a scan.
+    pub(super) fn synonym_stage(&mut self) {
+        let wn = WordNet::get();
+        self.ref_wn.clear();
+        self.cand.clear();
+        // WordNet ids of stems are cached by stem id across calls, like the synonym sets:
+        // the lemma map is large, so a fresh look-up is likely a cache miss.
+        if self.stem_info.len() < self.stems.len() {
+            self.stem_info.resize(self.stems.len(), StemInfo::default());
+        }
+        for ((&j, &s), &known) in self.free_r.iter().zip(&self.ref_s).zip(&self.ref_w) {
+            // Whether the position is still free and its stem a lemma is a coin flip: selects.
+            let free = self.ref_free.get(j as usize).copied().unwrap_or(false);
+            let mut id = known;
+            if id == UNKNOWN {
+                id = match self.stem_info[s as usize].wn {
+                    // Only a free position's stem is looked up (taken ones cannot match).
+                    UNKNOWN if free => {
+                        let id = wn.id(self.stems.get(s)).unwrap_or(NONE);
+                        self.stem_info[s as usize].wn = id;
+                        id
+                    }
+                    id => id,
+                };
+            }
+            id = select_unpredictable(free, id, NONE);
+            self.cand.push(self.ref_wn.len() as u32);
+            self.cand
+                .truncate(self.cand.len() - usize::from(id == NONE));
+            self.ref_wn.push(id);
+        }
+        if self.cand.is_empty() {
+            return;
+        }
+        // Synonym sets are cached across calls by stem id (see `clear_caches`).
+        let bucketed = self.cand.len() > BUCKET_FROM;
+        if bucketed {
+            // `wn_head` is indexed by lemma id and kept all-NONE between calls.
+            if self.wn_head.len() < wn.len() {
+                self.wn_head.resize(wn.len(), NONE);
+            }
+            self.next.clear();
+            self.next.resize(self.ref_wn.len(), NONE);
+            for &k in &self.cand {
+                let id = self.ref_wn[k as usize] as usize;
+                self.next[k as usize] = self.wn_head[id];
+                self.wn_head[id] = k;
+            }
+        }
+        for kh in (0..self.free_h.len()).rev() {
+            let i = self.free_h[kh] as usize;
+            if !self.hyp_free(i) {
+                continue;
+            }
+            let (a, b) = self.synonyms_of(wn, self.hyp_s[kh]);
+            let syns = &self.syn_ids[a as usize..b as usize];
+            let found = if bucketed {
+                syns.iter()
+                    .map(|&s| self.wn_head.get(s as usize).copied().unwrap_or(NONE))
+                    .filter(|&j| j != NONE)
+                    .max()
+            } else {
+                self.cand.iter().rev().copied().find(|&k| {
+                    self.ref_free[self.free_r[k as usize] as usize]
+                        && syns.binary_search(&self.ref_wn[k as usize]).is_ok()
+                })
+            };
+            if let Some(k) = found {
+                let k = k as usize;
+                if bucketed {
+                    let id = self.ref_wn[k] as usize;
+                    self.wn_head[id] = self.next[k];
+                }
+                self.pair(i, self.free_r[k] as usize);
+            }
+        }
+        if bucketed {
+            for &k in &self.cand {
+                self.wn_head[self.ref_wn[k as usize] as usize] = NONE;
+            }
+        }
+    }
+
+    /// Range in `syn_ids` of the sorted, distinct synonym ids of stem `s` (computed once).
+    fn synonyms_of(&mut self, wn: &WordNet, s: u32) -> (u32, u32) {
+        let cached = self.stem_info[s as usize].syn;
+        if cached.0 != NONE {
+            return cached;
+        }
+        let start = self.syn_ids.len();
+        // A stem known to be a lemma is its own key: no second look-up.
+        let lemma = self.stem_info[s as usize].wn;
+        let known = (lemma != UNKNOWN && lemma != NONE).then_some(lemma);
+        let lemma = wn.synonym_ids_of(
+            self.stems.get(s),
+            known,
+            &mut self.syn_ids,
+            &mut self.morph_buf,
+        );
+        self.stem_info[s as usize].wn = lemma.unwrap_or(NONE);
+        self.syn_ids[start..].sort_unstable();
+        let mut end = start;
+        for k in start..self.syn_ids.len() {
+            if k == start || self.syn_ids[k] != self.syn_ids[end - 1] {
+                self.syn_ids[end] = self.syn_ids[k];
+                end += 1;
+            }
+        }
+        self.syn_ids.truncate(end);
+        let range = (start as u32, end as u32);
+        self.stem_info[s as usize].syn = range;
+        range
+    }
+}
