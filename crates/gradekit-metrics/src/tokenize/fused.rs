@@ -16,7 +16,7 @@
 //! and "word, one space, word" — most of prose — is taken in the word arm without going back
 //! through the dispatch. Runs of words separated by spaces or by ", " — most of prose — are
 //! taken 64 bytes at a time from the text's byte-class bitmaps (`bits.rs`,
-//! [`word_space_runs`]): the `k`-th token start and end are the `k`-th set bits of two masks,
+//! `TokenMaps::runs`): the `k`-th token start and end are the `k`-th set bits of two masks,
 //! and only the byte that stops a run (`.` `'` `-`, quotes, brackets…) goes through the
 //! dispatch. On the benchmark texts the tokenizer as a whole (Punkt included) runs at ~380–400
 //! MB/s of ASCII prose (`examples/tokenize_mbps.rs`, BENCHMARKS.md; ~290 before the bitmaps).
@@ -54,7 +54,7 @@
 //! * everything else printable (`\w`, `/ + = ~ ^ | \` and the like) stays inside its word.
 
 use super::ascii::is_space;
-use super::masks::{TokenMaps, CANDIDATE, END, OK, START, WORDISH};
+use super::masks::TokenMaps;
 use super::scan::word_run_end;
 use super::tokens::Tokens;
 
@@ -150,7 +150,7 @@ fn opens(s: &[u8], i: usize) -> bool {
 /// some case.) Five- and six-byte words starting with `c g l w` (`could`, `going`, `while`…)
 /// are common, so this is not a cold call.
 #[inline(always)]
-fn is_contraction2(w: &[u8]) -> bool {
+pub(super) fn is_contraction2(w: &[u8]) -> bool {
     let len = w.len();
     if len.wrapping_sub(5) > 1 {
         return false;
@@ -238,11 +238,17 @@ pub(crate) fn tokenize_sentence(text: &str, out: &mut Tokens) -> Result<(), Unsu
     let base = out.push_source(text);
     let mut maps = TokenMaps::default();
     maps.build(text.as_bytes());
-    let r = scan(text.as_bytes(), &maps, 0, base, out);
-    if r.is_err() {
+    let mut fused = true;
+    let spans = [(0, text.len())];
+    tokenize_sentences(text.as_bytes(), &spans, &maps, base, out, &mut |_, _| {
+        fused = false
+    });
+    if fused {
+        Ok(())
+    } else {
         out.reset_to(mark);
+        Err(Unsupported)
     }
-    r
 }
 
 /// [`tokenize_sentence`] of each sentence `text[a..b]` of `spans`, the text already copied
@@ -307,132 +313,8 @@ fn sentences_with(
     }
 }
 
-/// Records the complete tokens of the run of words, spaces, commas or colons before a space,
-/// and the split characters `( ) * ; ? !` that starts at the word byte `s[p]` (no word being
-/// built), 64 bytes per step from the byte-class maps — exactly what the WORD, SPACE, COMMA,
-/// DASH and SPLIT arms of [`scan`] record for them (the same CONTRACTIONS2 test included):
-///
-/// * a word is a run of `\w` bytes and single hyphens between two `\w` bytes (the DASH arm
-///   keeps such a hyphen inside the word being built); it is a token of its own when followed
-///   by a space, such a comma, a split character or the sentence end;
-/// * a `,`/`:` followed by a space and a split character are tokens of their own.
-///
-/// Stops at the first other byte (returned, for the scan's dispatch: `.` `'`, quotes, other
-/// brackets, a comma before anything but a space…), at a word that reaches such a byte (its
-/// start is returned: the WORD arm takes it), or at a word of 64 bytes or more (the same).
-/// Between the last complete token and the byte returned there are only spaces, which the
-/// SPACE arm would skip with no word open. Every byte before a token start is a space, such a
-/// comma or a split character (or `s[p - 1]`, which is no `\w` byte), so the `\w` runs of the
-/// complete words are whole runs, each tested for CONTRACTIONS2.
-#[inline(always)]
-fn word_space_runs(
-    s: &[u8],
-    maps: &TokenMaps,
-    off: usize,
-    base: usize,
-    mut p: usize,
-    out: &mut Tokens,
-) -> Result<usize, Unsupported> {
-    let n = s.len();
-    loop {
-        let avail = n - p;
-        // The bytes of the window that are in the sentence (`avail` ≥ 1), and the sentence end
-        // as a bit (none when it lies beyond the window).
-        let valid = u64::MAX >> (64 - avail.min(64));
-        let end = 1u64.checked_shl(avail as u32).unwrap_or(0);
-        let [ok, starts, ends, candidates] = maps.window([OK, START, END, CANDIDATE], off + p);
-        // Bytes before `stop` are words, spaces and single-byte tokens (`stop` ≤ `avail`).
-        let stop = (!(ok & valid)).trailing_zeros();
-        let below = u64::MAX.checked_shr(64 - stop).unwrap_or(0);
-        // Tokens end at a word byte followed by a space, a single-byte token or the sentence
-        // end (which lie before `stop` or at the end: the byte at `stop` is none of them), and
-        // at each single-byte token; they start at the first byte of a word (`s[p]`, a word
-        // byte, starts one) and at each single-byte token. Tokens do not overlap, so the
-        // `k`-th start and the `k`-th end bound the `k`-th token.
-        let ends = if end == 0 {
-            ends & below
-        } else {
-            (ends | (maps.window([WORDISH], off + p)[0] & (end >> 1))) & below
-        };
-        let mut starts = starts & below;
-        if ends == 0 {
-            return Ok(p);
-        }
-        // The complete tokens are the first `ends.count_ones()` starts: only the last start's
-        // word can be incomplete (it reaches `stop`), and it is when no end lies at or above it.
-        let last = 1u64 << (63 - starts.leading_zeros());
-        let incomplete =
-            last & u64::from(starts.leading_zeros() < ends.leading_zeros()).wrapping_neg();
-        let complete = starts & !incomplete;
-        // CONTRACTIONS2 candidates inside the complete tokens (below the incomplete word, if
-        // any); each is tested exactly (rare: `could`, `going`…).
-        let done = below & incomplete.wrapping_sub(1);
-        let mut candidates = candidates & done;
-        while candidates != 0 {
-            let a = p + candidates.trailing_zeros() as usize;
-            candidates &= candidates.wrapping_sub(1);
-            if is_contraction2(s.get(a..word_run_end(s, a)).unwrap_or_default()) {
-                return Err(Unsupported);
-            }
-        }
-        out.push_runs(base + p, complete, ends);
-        starts &= !complete;
-        if stop < 64 || avail <= 64 {
-            // A word reaching `stop` (its start), else the byte at `stop` (or the end).
-            return Ok(p + if starts != 0 {
-                starts.trailing_zeros() as usize
-            } else {
-                stop as usize
-            });
-        }
-        // 64 bytes of tokens and spaces: go on from the unfinished word (which starts after the
-        // complete ones: `p` moves on), or past the window, whose last byte is then a space or
-        // a single-byte token.
-        p += if starts != 0 {
-            starts.trailing_zeros() as usize
-        } else {
-            64
-        };
-    }
-}
-
-/// The scan of one sentence. Where the CPU has POPCNT, BMI1 and LZCNT (detected at run time,
-/// cached by std), the same code compiled for them: the bit counts and scans of
-/// [`word_space_runs`] are then one instruction each (a software population count is ~15, and
-/// `trailing_zeros` without BMI1 needs a zero test): −8 % instructions per ASCII text
-/// (callgrind, bench texts).
-fn scan(
-    s: &[u8],
-    maps: &TokenMaps,
-    off: usize,
-    base: usize,
-    out: &mut Tokens,
-) -> Result<(), Unsupported> {
-    #[cfg(target_arch = "x86_64")]
-    if std::is_x86_feature_detected!("popcnt")
-        && std::is_x86_feature_detected!("bmi1")
-        && std::is_x86_feature_detected!("lzcnt")
-    {
-        #[allow(unsafe_code)]
-        // SAFETY: POPCNT, BMI1 and LZCNT were just detected on this CPU.
-        return unsafe { scan_bit_ops(s, maps, off, base, out) };
-    }
-    scan_with(s, maps, off, base, out)
-}
-
-/// [`scan_with`] compiled for POPCNT, BMI1 and LZCNT.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "popcnt,bmi1,lzcnt")]
-fn scan_bit_ops(
-    s: &[u8],
-    maps: &TokenMaps,
-    off: usize,
-    base: usize,
-    out: &mut Tokens,
-) -> Result<(), Unsupported> {
-    scan_with(s, maps, off, base, out)
-}
-
+/// The scan of one sentence (`off`: where it starts in the text of `maps`; `base`: where the
+/// text starts in `out`'s text).
 #[inline(always)]
 fn scan_with(
     s: &[u8],
@@ -479,7 +361,7 @@ fn scan_with(
             // No word open (and `s[i - 1]` is no word byte: every arm that leaves none open
             // ends on a byte outside words): the runs of words, spaces and single-byte tokens
             // from the token maps; the arms below take the byte they stop at.
-            i = word_space_runs(s, maps, off, base, i, out)?;
+            i = maps.runs(s, off, base, i, out)?;
             if i >= n {
                 break;
             }

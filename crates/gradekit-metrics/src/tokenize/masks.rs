@@ -19,6 +19,9 @@
 use super::bits::{
     block64, has_avx2, Block, CLASSES, COMMA, DASH, INITIAL, MARK, SPACE, SPLIT, WORD,
 };
+use super::fused::{is_contraction2, Unsupported};
+use super::scan::word_run_end;
+use super::tokens::Tokens;
 
 /// Index of a map in a block's words.
 /// Word bytes: `\w`, and a `-` between two `\w` bytes (kept inside its word by the DASH arm).
@@ -109,6 +112,96 @@ impl TokenMaps {
                 })
             })
         })
+    }
+
+    /// Records the complete tokens of the run of words, spaces, commas or colons before a space,
+    /// and the split characters `( ) * ; ? !` that starts at `s[p]` of the sentence `s` (which
+    /// starts at `off` of the text; no word being built, and `s[p - 1]` no word byte), 64 bytes
+    /// per step from the token maps — exactly what the WORD, SPACE, COMMA, DASH and SPLIT arms of
+    /// `fused::scan_with` record for them (the same CONTRACTIONS2 test included):
+    ///
+    /// * a word is a run of `\w` bytes and single hyphens between two `\w` bytes (the DASH arm
+    ///   keeps such a hyphen inside the word being built); it is a token of its own when followed
+    ///   by a space, such a comma, a split character or the sentence end;
+    /// * a `,`/`:` followed by a space and a split character are tokens of their own.
+    ///
+    /// Stops at the first other byte (returned, for the scan's dispatch: `.` `'`, quotes, other
+    /// brackets, a comma before anything but a space…), at a word that reaches such a byte (its
+    /// start is returned: the WORD arm takes it), or at a word of 64 bytes or more (the same).
+    /// Between the last complete token and the byte returned there are only spaces, which the
+    /// SPACE arm would skip with no word open. Every byte before a token start is a space, such a
+    /// comma or a split character (or `s[p - 1]`, which is no `\w` byte), so the `\w` runs of the
+    /// complete words are whole runs, each tested for CONTRACTIONS2.
+    #[inline(always)]
+    pub(super) fn runs(
+        &self,
+        s: &[u8],
+        off: usize,
+        base: usize,
+        mut p: usize,
+        out: &mut Tokens,
+    ) -> Result<usize, Unsupported> {
+        let n = s.len();
+        loop {
+            let avail = n - p;
+            // The bytes of the window that are in the sentence (`avail` ≥ 1), and the sentence end
+            // as a bit (none when it lies beyond the window).
+            let valid = u64::MAX >> (64 - avail.min(64));
+            let end = 1u64.checked_shl(avail as u32).unwrap_or(0);
+            let [ok, starts, ends, candidates] = self.window([OK, START, END, CANDIDATE], off + p);
+            // Bytes before `stop` are words, spaces and single-byte tokens (`stop` ≤ `avail`).
+            let stop = (!(ok & valid)).trailing_zeros();
+            let below = u64::MAX.checked_shr(64 - stop).unwrap_or(0);
+            // Tokens end at a word byte followed by a space, a single-byte token or the sentence
+            // end (which lie before `stop` or at the end: the byte at `stop` is none of them), and
+            // at each single-byte token; they start at the first byte of a word (`s[p]`, a word
+            // byte, starts one) and at each single-byte token. Tokens do not overlap, so the
+            // `k`-th start and the `k`-th end bound the `k`-th token.
+            let ends = if end == 0 {
+                ends & below
+            } else {
+                (ends | (self.window([WORDISH], off + p)[0] & (end >> 1))) & below
+            };
+            let mut starts = starts & below;
+            if ends == 0 {
+                return Ok(p);
+            }
+            // The complete tokens are the first `ends.count_ones()` starts: only the last start's
+            // word can be incomplete (it reaches `stop`), and it is when no end lies at or above it.
+            let last = 1u64 << (63 - starts.leading_zeros());
+            let incomplete =
+                last & u64::from(starts.leading_zeros() < ends.leading_zeros()).wrapping_neg();
+            let complete = starts & !incomplete;
+            // CONTRACTIONS2 candidates inside the complete tokens (below the incomplete word, if
+            // any); each is tested exactly (rare: `could`, `going`…).
+            let done = below & incomplete.wrapping_sub(1);
+            let mut candidates = candidates & done;
+            while candidates != 0 {
+                let a = p + candidates.trailing_zeros() as usize;
+                candidates &= candidates.wrapping_sub(1);
+                if is_contraction2(s.get(a..word_run_end(s, a)).unwrap_or_default()) {
+                    return Err(Unsupported);
+                }
+            }
+            out.push_runs(base + p, complete, ends);
+            starts &= !complete;
+            if stop < 64 || avail <= 64 {
+                // A word reaching `stop` (its start), else the byte at `stop` (or the end).
+                return Ok(p + if starts != 0 {
+                    starts.trailing_zeros() as usize
+                } else {
+                    stop as usize
+                });
+            }
+            // 64 bytes of tokens and spaces: go on from the unfinished word (which starts after the
+            // complete ones: `p` moves on), or past the window, whose last byte is then a space or
+            // a single-byte token.
+            p += if starts != 0 {
+                starts.trailing_zeros() as usize
+            } else {
+                64
+            };
+        }
     }
 
     /// The 64 bits of each map of `maps` from byte `at` on (bit `k`: byte `at + k`); bits
