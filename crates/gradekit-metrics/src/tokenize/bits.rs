@@ -1,14 +1,13 @@
 //! Byte-class bitmaps of an ASCII text, one `u64` per class and 64-byte block (bit `k` of a
 //! block's word: byte `64·block + k` is in the class): Python's ASCII `\w` (`[0-9A-Za-z_]`),
-//! the space `' '`, the comma, Punkt's sentence-end marks `.?!`, and `c g l w` in either case
-//! (the initials of the CONTRACTIONS2 words). Built once per text, 32 bytes per step with AVX2
+//! the space `' '`, the comma and colon, Punkt's sentence-end marks `.?!`, `c g l w` in either
+//! case (the initials of the CONTRACTIONS2 words), the hyphen, and `( ) * ; ? !`. Built once per text, 32 bytes per step with AVX2
 //! (16 with SSE2 where AVX2 is missing) on x86_64: one load, an OR that folds ASCII case, two
 //! biased signed compares for `[a-z]` and `[0-9]`, equality compares for the rest, five
 //! `pmovmskb` — about 1.2 instructions per byte with AVX2, 4 with SSE2 (callgrind).
-//! Then Punkt takes its candidate marks from the mark map (`punkt.rs`), and the fused scan
-//! (`fused.rs`) reads runs of "word, space, word" from 64-bit windows of the maps — a token's
-//! start and end are bit positions found with `tzcnt` — instead of classifying bytes again per
-//! token.
+//! `masks.rs` derives the token maps from them block by block (Punkt's candidate marks, the
+//! fused scan's runs: a token's start and end are bit positions found with `tzcnt`) and keeps
+//! only those.
 //!
 //! Every x86_64 CPU has SSE2 and the x86_64 targets enable it at compile time; AVX2 is detected
 //! at run time (`is_x86_feature_detected!`, cached by std). The intrinsics are safe calls
@@ -66,11 +65,6 @@ impl ByteBits {
             self.blocks.push(block);
         }
         self.blocks.push([0; CLASSES]);
-    }
-
-    /// The blocks, then one zero block.
-    pub(crate) fn blocks(&self) -> &[Block] {
-        &self.blocks
     }
 
     /// The 64 bits of class `class` from byte `at` on (bit `k`: byte `at + k`); bits past the

@@ -11,15 +11,15 @@
 //! checked against the exact port on the shared vectors and on ≥ 10M random and adversarial
 //! strings (`tests/tokenize_fused.rs`).
 //!
-//! Speed: the scan dispatches on a byte-class table once per token, not per byte: the end of
-//! a `\w` run is found eight bytes at a time (`scan::word_run_end`, exact SWAR range tests),
-//! and "word, one space, word" — most of prose — is taken in the word arm without going back
-//! through the dispatch. Runs of words separated by spaces or by ", " — most of prose — are
-//! taken 64 bytes at a time from the text's byte-class bitmaps (`bits.rs`,
-//! `TokenMaps::runs`): the `k`-th token start and end are the `k`-th set bits of two masks,
-//! and only the byte that stops a run (`.` `'` `-`, quotes, brackets…) goes through the
-//! dispatch. On the benchmark texts the tokenizer as a whole (Punkt included) runs at ~380–400
-//! MB/s of ASCII prose (`examples/tokenize_mbps.rs`, BENCHMARKS.md; ~290 before the bitmaps).
+//! Speed: wherever no word is open, the runs of words (`\w` bytes and single hyphens between
+//! them), spaces, `,`/`:` before a space and `( ) * ; ? !` are taken 64 bytes at a time from
+//! the text's token maps (`masks.rs`, `TokenMaps::runs`): the `k`-th token start and end are
+//! the `k`-th set bits of two masks; only the byte that stops a run (`.` `'`, quotes, other
+//! brackets…) goes through the byte-class dispatch, and the end of a `\w` run there is found
+//! eight bytes at a time (`scan::word_run_end`). A sentence's final period after a `\w` byte is
+//! recorded without a dispatch. On the benchmark texts the tokenizer as a whole (Punkt
+//! included) runs at ~420 MB/s of ASCII prose (`examples/tokenize_mbps.rs`, BENCHMARKS.md;
+//! ~290 before the bitmaps, ~390 with the word/space/comma windows alone).
 //!
 //! The rules, derived from NLTK 3.9.1 `NLTKWordTokenizer` for sentences without `` ` ``,
 //! control characters or non-ASCII bytes (each names the NLTK pattern it stands for):

@@ -64,9 +64,12 @@
 //! space, comma, `.?!`, CONTRACTIONS2 initials — from which Punkt takes its candidate marks and
 //! the fused scan takes whole runs of "word, space/comma, word" 64 bytes at a time (token
 //! bounds are bit positions; no per-token dispatch): ~5.5k instructions per bench text instead
-//! of ~7.8k, ~380–400 MB/s. The 1 GB/s aim is still not reached: what remains is Punkt's
-//! per-candidate context work (~1.5k instructions a text), the byte-by-byte arms for the
-//! punctuation that stops a window (`.` `'` `-` quotes, brackets: ~5 a text) and copying.
+//! of ~7.8k, ~380–400 MB/s. Then (`masks.rs`) the maps are turned once per text into token
+//! maps (hyphenated words and `( ) * ; ? !` inside the runs too; the runs taken wherever no
+//! word is open), and Punkt's shortcut decides more contexts with cheaper look-ups: ~4.9k
+//! instructions, ~420 MB/s. The 1 GB/s aim is still not reached: per text, Punkt's context work
+//! (~1.4k instructions), building the maps (~1.0k) and the scan (~2.3k, ~50 tokens and the
+//! ~5 bytes that stop a run) remain.
 //!
 //! The first call used to pay a one-time parse of those data files (~10M instructions, +1.4 ms
 //! and +230 page faults on a one-line `gradekit score` run); the build-time tables made that

@@ -115,7 +115,7 @@ impl StrMap<'_> {
             h = (h ^ w).wrapping_mul(K);
             h ^= h >> 31;
         }
-        if len % 8 != 0 {
+        if !len.is_multiple_of(8) {
             h = (h ^ words[len / 8]).wrapping_mul(K);
         }
         h ^= h >> 32;
