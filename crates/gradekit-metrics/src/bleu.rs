@@ -22,7 +22,7 @@
 //! The n-gram counting itself is in `crate::ngram` (interned ids, iterated
 //! pairing), O(|hyp| + |ref|) expected time per order.
 
-use crate::ngram::{ngram_count, with_scratch, TokenSeq};
+use crate::ngram::{ngram_count, with_scratch, Keyed, TokenSeq};
 
 /// Maximum n-gram order (uniform weights 1/4 each).
 const MAX_ORDER: usize = 4;
@@ -48,7 +48,7 @@ pub fn bleu_nltk_tokens(hyp: &crate::tokenize::Tokens, refr: &crate::tokenize::T
     bleu_of(hyp, refr)
 }
 
-fn bleu_of<T: TokenSeq + ?Sized>(hyp: &T, refr: &T) -> f64 {
+fn bleu_of<T: TokenSeq + Keyed + ?Sized>(hyp: &T, refr: &T) -> f64 {
     let mut clipped = [0u64; MAX_ORDER];
     with_scratch(|s| s.overlaps(refr, hyp, &mut clipped));
     score_from_counts(&clipped, hyp.count(), refr.count())

@@ -206,6 +206,7 @@ impl Seed {
     /// [`Self::key16`] of `text[start..end]` (empty if that range is not in `text`): with 16
     /// bytes readable from `start` (token lists padded for keys), a key of at most 16 bytes
     /// is two masked loads; three compares decide that, none of them on the token's bytes.
+    #[allow(dead_code)] // only `Tokens::key16_only` calls it (unused since ngram8's `keys.rs`)
     #[inline(always)]
     pub(crate) fn key16_span(&self, text: &[u8], start: usize, end: usize) -> Key16 {
         let len = end.wrapping_sub(start);

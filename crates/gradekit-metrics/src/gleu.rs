@@ -8,7 +8,7 @@
 //! empty. Integer counts divided once, so the float result is the correctly
 //! rounded quotient, as Python's `int / int`. Symmetric in its arguments.
 
-use crate::ngram::{ngram_count, with_scratch, TokenSeq};
+use crate::ngram::{ngram_count, with_scratch, Keyed, TokenSeq};
 
 /// Largest n-gram order (`max_len=4`).
 const MAX_ORDER: usize = 4;
@@ -29,7 +29,7 @@ pub fn gleu_nltk_tokens(hyp: &crate::tokenize::Tokens, refr: &crate::tokenize::T
     gleu_of(hyp, refr)
 }
 
-fn gleu_of<T: TokenSeq + ?Sized>(hyp: &T, refr: &T) -> f64 {
+fn gleu_of<T: TokenSeq + Keyed + ?Sized>(hyp: &T, refr: &T) -> f64 {
     let mut clipped = [0u64; MAX_ORDER];
     with_scratch(|s| s.overlaps(refr, hyp, &mut clipped));
     gleu_from_counts(&clipped, hyp.count(), refr.count())

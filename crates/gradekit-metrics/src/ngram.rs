@@ -66,10 +66,12 @@
 use std::cell::Cell;
 
 mod fused;
+mod keys;
 mod stream;
 mod table;
 
 use crate::fasthash::{Key, Key16, Seed};
+pub(crate) use keys::Keyed;
 use table::{TokenTable, KEEP_SLOTS};
 
 /// Seeded hasher for maps keyed by token bytes (rouge's prepared references).
@@ -90,8 +92,9 @@ pub(crate) trait TokenSeq {
         let b = self.bytes(k);
         (seed.key(b), b)
     }
-    /// The exact key of the `k`-th token alone (what the streaming path reads; a list may
-    /// implement it with fewer checks than [`Self::key16`]).
+    /// The exact key of the `k`-th token alone. Unused since the streaming path reads lists
+    /// through `keys::Cursor`; kept while `tokenize/tokens.rs` implements it (remove both).
+    #[allow(dead_code)]
     #[inline(always)]
     fn key16_only(&self, k: usize, seed: &Seed) -> Key16 {
         self.key16(k, seed).0
@@ -263,7 +266,7 @@ pub(crate) fn with_scratch<R>(f: impl FnOnce(&mut Scratch) -> R) -> R {
 /// Clipped overlaps of orders 1..=4 of an NLTK-tokenized pair (bleu and gleu both need
 /// exactly these): computed once per pair of cached texts (`key`, see `crate::cache`) and
 /// reused when the other metric asks for the same pair.
-pub(crate) fn clipped_1_to_4<T: TokenSeq + ?Sized>(
+pub(crate) fn clipped_1_to_4<T: TokenSeq + Keyed + ?Sized>(
     hyp: &T,
     refr: &T,
     key: crate::cache::PairKey,
@@ -319,8 +322,8 @@ impl Scratch {
         input: &I,
         out: &mut [u64; K],
     ) where
-        R: TokenSeq + ?Sized,
-        I: TokenSeq + ?Sized,
+        R: TokenSeq + Keyed + ?Sized,
+        I: TokenSeq + Keyed + ?Sized,
     {
         if !self.overlaps_streamed(reference, input, out) {
             self.intern(reference, input);

@@ -4,52 +4,49 @@
 //! common case of bleu and gleu; [`Scratch::overlaps`] falls back to interning into
 //! [`super::Ids`] and [`super::Work::clipped_overlaps`] for other pairs).
 //!
-//! The n-gram table works like that of `fused.rs` (one region per order, entries `tag + rank`
-//! so an entry of an earlier call reads as a huge rank and nothing is cleared between calls;
-//! this path has its own buffers, [`Stream`]), with these differences:
+//! * **Everything is ranked by the position where it first ends.** A reference token's id is
+//!   the position of its first occurrence, and the rank of the `n`-gram ending at token `j`
+//!   is the end position of its first occurrence, found at `(rank of the (n−1)-gram ending at
+//!   j−1) · S + id of token j` in order `n`'s region: every order at `j` needs only the ranks
+//!   found at `j − 1` (kept in registers) and the id just found, so the K − 1 look-ups of a
+//!   position do not wait for each other, and nothing but the position counts new entries.
+//! * **One tag per call, no clearing.** Token slots and n-gram entries hold `tag + rank`
+//!   (`u16`); the tag grows by the reference length per call, so anything below it is an
+//!   earlier call's (or 0) and reads as new (reference) or absent (input) — one compare and a
+//!   conditional move, not a branch (new and known interleave on prose). When the tag would
+//!   pass [`TAG_LIMIT`] the parts used are cleared (every ~65,000 reference tokens).
+//! * **Constant strides.** `S` is 32, 64 or 128, the smallest above the reference length
+//!   (references of up to 126 tokens take this path): `S − 2` is the *start* marker (the
+//!   n-grams that would begin before the first token, see [`reference_pass`]) and `S − 1` the
+//!   *absent* marker, whose row and column of each region no reference n-gram writes, so an
+//!   absent input token or n-gram needs no clamp in the next order. Region offsets, count rows
+//!   and masks are immediates; the n-gram regions, the token slots' tags and the count rows
+//!   share one `u16` buffer, so the loops keep one base pointer for all of them.
+//! * **Token slots hold the token.** A token of at most 15 bytes is its key (two words, the
+//!   length in the top byte: `keys.rs`), so a slot is that key plus a tag, and the first slot
+//!   decides a token without a branch on new-or-known; the table (32 slots per stride unit, at
+//!   most 1/8 full) is sized so that this is the rule. Another key in the first slot, or a
+//!   longer token, takes the probing path (long tokens compared byte by byte with the
+//!   reference token at their id, which is their first position).
+//! * **Counting.** The reference pass counts each n-gram's occurrences by rank; the input pass
+//!   takes one back per occurrence it finds (one decrement, no test, so a count goes below
+//!   zero when the input has more); the clipped overlap of an order is the reference length
+//!   minus what stays positive in its row, read — and the row cleared for the next call — in
+//!   one vectorized pass at the end.
 //!
-//! * **n-grams are taken where they end**, not where they start: the rank of the `n`-gram
-//!   ending at token `j` is found at `(rank of the (n−1)-gram ending at j−1) · S + id of token
-//!   j` in order `n`'s region, so every order at `j` needs only the ranks found at `j − 1`
-//!   (kept in registers) and the id just found: the K − 1 look-ups of a position do not wait
-//!   for each other (in the start-anchored pass each waits for the one before).
-//! * the vocabulary is not known while the reference is read, so the **stride `S` is a
-//!   constant** above the reference length (32, 64 or 128: references of up to 126 tokens
-//!   take this path): ids and ranks lie below the reference length (a new n-gram is ranked
-//!   by the position it ends at, so no rank counter per order), `S − 2` is a *start*
-//!   marker (the n-grams that would begin before the first token, see [`reference_pass`]) and
-//!   `S − 1` the *absent* marker. An input token or n-gram the reference lacks (id `ABSENT`,
-//!   or an entry of an earlier call) is turned into the absent marker by one conditional
-//!   move; its row and column of each region are never written, so the next order's look-up
-//!   needs no clamp, and its count is 0 in every row. With a constant stride, the regions,
-//!   the count rows and their masks are constants too: an index is a shift, an add and an
-//!   `and` with an immediate (no bounds check, no register), which is most of this path's
-//!   gain; and every position runs the same code (no bound per order for the first ones).
-//! * the token table's first slot decides a token without a branch on new-or-known
-//!   (`table::View`); first positions are recorded only for tokens longer than 16 bytes,
-//!   which take the probing path (the table is sized so it never grows here, and sparse).
-//!   Its size is a constant of the stride (32 slots per `S`, at least 4× the 8 × |ref|
-//!   tokens it is sized for), so its mask and shift are immediates and a slot index needs no
-//!   bounds check (−3 % instructions for the overlaps).
-//!
-//! The counting differs from that of `fused.rs`: the reference pass counts each n-gram's
-//! occurrences by rank; the input pass takes one back for each occurrence it finds — one
-//! decrement, no test of whether any is left, so a count goes below zero when the input has
-//! more — and the clipped overlap of an order is the reference length minus what stays
-//! positive in its row (a sum over `|ref|` entries after the passes, instead of a compare, an
-//! add and a conditional move per input n-gram: −7 % instructions for the overlaps). Equality
-//! of ranks is equality of n-grams (by induction on `n`: an n-gram ending at `j` is its
-//! (n−1)-gram ending at `j − 1` and its last token), so the counts are exact; `tests.rs`
+//! Equality of ranks is equality of n-grams (by induction on `n`: an n-gram ending at `j` is
+//! its (n−1)-gram ending at `j − 1` and its last token), so the counts are exact; `tests.rs`
 //! checks them against the fallback and a naive tuple count.
 //!
 //! Measured on the benchmark pairs (BENCHMARKS.md, #17): interning and counting a bleu pair
-//! took ~16,100 instructions (interning, then the fused start-anchored pass) and takes
-//! ~12,700 with this path (callgrind; ~10,650 since the decrement-only input pass and the
-//! constant token-table size); the metric's CPU time beyond tokenizing fell by ~30 %.
-//! Memory per thread once used: 128 KiB of n-gram table (`u16` entries), 4 KiB of counts, and
-//! token-table slots, 32 per stride unit (up to 128 KiB).
+//! took ~16,100 instructions (interning, then the fused start-anchored pass), ~10,650 with the
+//! first streaming path (ids counted per table, a stamp and a 32-byte slot per token, the
+//! token table's own buffers) and takes ~7,100 with this one (helper `ngram8`).
+//! Memory per thread once used: 138 KiB of `u16` buffer and 64 KiB of token keys.
 
-use super::{Scratch, TokenSeq};
+use super::keys::{hash, is_long, key_of, Cursor, Keyed};
+use super::Scratch;
+use crate::fasthash::Seed;
 use std::hint::select_unpredictable;
 
 /// Largest row stride of the regions and length of a count row (`S` below): ids and ranks
@@ -61,71 +58,107 @@ const S_MAX: usize = 128;
 /// Longest reference this path takes (`S − 2` is the start marker, see [`reference_pass`]).
 pub(super) const MAX_REFERENCE: usize = S_MAX - 2;
 
-/// Longest input this path takes: a count row entry goes down by one per input token at most,
-/// so it stays above `i32::MIN` (the fallback takes longer inputs).
-const MAX_INPUT: usize = i32::MAX as usize;
+/// Longest input this path takes: a count goes down by one per input token at most and must
+/// stay within `i16` (the fallback takes longer inputs).
+pub(super) const MAX_INPUT: usize = 30_000;
 
 /// Most orders this path counts.
 pub(super) const MAX_ORDER: usize = 5;
 
-/// Table entries: one region of `S²` per order from 2 to [`MAX_ORDER`].
-const TABLE: usize = ((MAX_ORDER - 1) * S_MAX * S_MAX).next_power_of_two();
+/// n-gram entries: one region of `S²` per order from 2 to [`MAX_ORDER`], at the buffer's start.
+const GRAMS: usize = ((MAX_ORDER - 1) * S_MAX * S_MAX).next_power_of_two();
+
+/// Token slots: 32 per stride unit (a call with stride `S` uses the first `32 · S`).
+const SLOTS: usize = 32 * S_MAX;
 
 /// Count entries: one row of `S` per order, rounded to a power of two.
 const COUNTS: usize = (MAX_ORDER * S_MAX).next_power_of_two();
 
-/// Entries are `u16`: the tag is reset (and the part of the table used since the last reset
-/// cleared) before an entry `tag + rank` would pass this.
+/// Entries are `u16`: the tag is reset (and the parts used since the last reset cleared)
+/// before an entry `tag + rank` would pass this.
 pub(super) const TAG_LIMIT: u32 = u16::MAX as u32;
 
+/// The tables of the streaming path, in one allocation so that the loops address all of
+/// them from one base pointer (each field at a constant offset).
+#[repr(C)]
+struct Tables {
+    /// Token slots' keys (`keys.rs`; live only where the slot's tag is). First: a slot's
+    /// address is then the base plus its index × 16, one addressing mode.
+    keys: [[u64; 2]; SLOTS],
+    /// n-gram regions: `tag + rank`, or anything below `tag` (an earlier call's, or 0).
+    grams: [u16; GRAMS],
+    /// Token slots' tags: `tag + id` of the token in the slot, or anything below `tag`.
+    tags: [u16; SLOTS],
+    /// Count rows (`i16` counts kept as `u16`; all zero between calls).
+    rows: [u16; COUNTS],
+}
+
+impl Tables {
+    /// Zeroed tables, by the allocator (fresh pages, mapped as first touched: a call touches
+    /// only its stride's regions, so a short process never faults in the rest).
+    fn zeroed() -> Box<Tables> {
+        let layout = std::alloc::Layout::new::<Tables>();
+        #[allow(unsafe_code)]
+        // SAFETY: `layout` has a non-zero size; all-zero bytes are a valid `Tables` (integer
+        // arrays only); a non-null pointer from the global allocator for `Layout::new::<T>()`
+        // is what `Box<T>` owns and frees. (`Box::new_zeroed` once the MSRV reaches 1.92.)
+        // Exercised by every streaming-path test, which starts from these tables.
+        unsafe {
+            let p = std::alloc::alloc_zeroed(layout).cast::<Tables>();
+            if p.is_null() {
+                std::alloc::handle_alloc_error(layout);
+            }
+            Box::from_raw(p)
+        }
+    }
+}
+
 /// Buffers of the streaming path (kept across calls in the thread's `Work`).
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub(super) struct Stream {
-    /// The n-gram regions: `TABLE` entries once used. Entry `tag + rank` of this call, or
-    /// anything below `tag` (an earlier call's, or 0). Two bytes an entry (128 KiB): half the
-    /// pages a process faults in and the cache lines a call spreads over of `u32` entries; the
-    /// price is a clear every ~65,000 reference tokens (a few µs, ~1,300 bench pairs).
-    table: Vec<u16>,
-    /// Entries below this index may be non-zero (what a reset clears: the regions of the
-    /// largest stride and order count used since the last one, never pages not touched).
+    /// 266 KiB once used (n-gram regions 128 KiB, token keys 64 KiB, tags and counts 10 KiB).
+    tables: Option<Box<Tables>>,
+    /// n-gram entries below this index may be non-zero (what a reset clears).
     used: usize,
     /// Tag of the current call (≥ 1 once a call ran).
     tag: u32,
-    /// Count rows: `COUNTS` entries once used (signed: the input pass takes one back for
-    /// every occurrence it finds, below zero when the input has more than the reference).
-    rows: Vec<i32>,
+}
+
+impl std::fmt::Debug for Stream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Stream")
+            .field("allocated", &self.tables.is_some())
+            .field("used", &self.used)
+            .field("tag", &self.tag)
+            .finish()
+    }
 }
 
 impl Stream {
-    /// The tag of a call on a reference of `r_len` tokens whose entries lie below `extent`;
-    /// sizes the buffers on first use and clears the table when the tag would pass
+    /// The tag of a call on a reference of `r_len` tokens whose n-gram entries lie below
+    /// `extent`; sizes the buffers on first use and clears them when the tag would pass
     /// [`TAG_LIMIT`].
-    fn next_tag(&mut self, r_len: usize, extent: usize) -> u32 {
-        if self.table.len() != TABLE || self.rows.len() != COUNTS {
-            // Zeroed by the allocator (fresh pages, mapped as they are first touched): a call
-            // touches only its stride's regions, so a short process (one pass over a file)
-            // never faults in the rest, and nothing is cleared here (0 is below any tag).
-            self.table = vec![0; TABLE];
-            self.rows = vec![0; COUNTS];
-            self.tag = 1;
-            self.used = 0;
-        }
+    fn next_tag(&mut self, r_len: usize, extent: usize) -> (u32, &mut Tables) {
+        let fresh = self.tables.is_none();
+        let t = self.tables.get_or_insert_with(Tables::zeroed);
         // r_len < S_MAX and tag ≤ TAG_LIMIT: the sum does not overflow.
-        if self.tag == 0 || self.tag as usize + r_len > TAG_LIMIT as usize {
-            let used = self.used.min(self.table.len());
-            self.table[..used].fill(0);
+        if fresh || self.tag == 0 || self.tag as usize + r_len > TAG_LIMIT as usize {
+            if !fresh {
+                let used = self.used.min(GRAMS);
+                t.grams[..used].fill(0);
+                t.tags.fill(0);
+            }
             self.used = 0;
             self.tag = 1;
         }
         self.used = self.used.max(extent);
         let tag = self.tag;
         self.tag += r_len as u32;
-        tag
+        (tag, t)
     }
 
     /// Raises the next call's tag to `tag` (tests of the reset near the limit). Never lowers
-    /// it: every entry must stay below the tag of the calls after the one that wrote it (an
-    /// entry at or above the tag would read as an n-gram of this call).
+    /// it: every entry must stay below the tag of the calls after the one that wrote it.
     #[cfg(test)]
     pub(super) fn set_tag_for_test(&mut self, tag: u32) {
         self.tag = self.tag.max(tag);
@@ -136,13 +169,21 @@ impl Stream {
     pub(super) fn tag_for_test(&self) -> u32 {
         self.tag
     }
+
+    /// Whether every count row is zero (what each call must leave behind).
+    #[cfg(test)]
+    pub(super) fn rows_are_clear(&self) -> bool {
+        self.tables
+            .as_ref()
+            .is_none_or(|t| t.rows.iter().all(|&c| c == 0))
+    }
 }
 
 impl Scratch {
     /// Writes the clipped overlaps of orders `1..=K` of the pair into `out`, computed in one
     /// pass over each list, and returns true; returns false (leaving `out` alone) for pairs
     /// this path does not take (an empty side, K < 2 or K > [`MAX_ORDER`], a reference past
-    /// [`MAX_REFERENCE`] tokens).
+    /// [`MAX_REFERENCE`] tokens, an input past [`MAX_INPUT`]).
     pub(super) fn overlaps_streamed<const K: usize, R, I>(
         &mut self,
         reference: &R,
@@ -150,20 +191,19 @@ impl Scratch {
         out: &mut [u64; K],
     ) -> bool
     where
-        R: TokenSeq + ?Sized,
-        I: TokenSeq + ?Sized,
+        R: Keyed + ?Sized,
+        I: Keyed + ?Sized,
     {
-        let r_len = reference.count();
+        let (rc, ic) = (reference.cursor(), input.cursor());
+        let r_len = rc.len();
         if !(2..=MAX_ORDER).contains(&K)
             || r_len == 0
             || r_len > MAX_REFERENCE
-            || input.count() == 0
-            || input.count() > MAX_INPUT
+            || ic.len() == 0
+            || ic.len() > MAX_INPUT
         {
             return false;
         }
-        let st = &mut self.work.stream;
-        // Entries this call may write: the regions of orders 2..=K at its stride.
         let stride = if r_len < 31 {
             32
         } else if r_len < 63 {
@@ -171,33 +211,13 @@ impl Scratch {
         } else {
             S_MAX
         };
-        let tag = st.next_tag(r_len, (K - 1) * stride * stride);
-        // Sized for 8 × (reference + 1) tokens: the table never fills up, so it never grows
-        // (growing re-places ids from their first positions, which the fast path records only
-        // for long tokens), and at most 1/32 full, a first slot rarely holds another key (each
-        // such token takes the probing path: 2× → 8× the reference was −0.1 µs a bleu pair).
-        // 32 × stride slots (≥ 4 × 8 × (reference + 1), about what that sizing gave): a constant
-        // of the stride, so the fast path's mask and shift are immediates.
-        self.tokens.reset_to(8 * (r_len + 1), 32 * stride);
-        let Scratch {
-            seed, tokens, work, ..
-        } = self;
-        let (Some(table), Some(count)) = (
-            work.stream.table.first_chunk_mut::<TABLE>(),
-            work.stream.rows.first_chunk_mut::<COUNTS>(),
-        ) else {
-            return false;
-        };
-        let clipped = if r_len < 31 {
-            passes::<K, 32, 1024, R, I>(reference, input, seed, tokens, tag, table, count)
-        } else if r_len < 63 {
-            passes::<K, 64, 2048, R, I>(reference, input, seed, tokens, tag, table, count)
-        } else {
-            passes::<K, 128, 4096, R, I>(reference, input, seed, tokens, tag, table, count)
-        };
-        // None only if the token table is not of that size (never: `reset_to` just made it).
-        let Some(clipped) = clipped else {
-            return false;
+        // Entries this call may write: the regions of orders 2..=K at its stride.
+        let (tag, t) = self.work.stream.next_tag(r_len, (K - 1) * stride * stride);
+        let seed = &self.seed;
+        let clipped = match stride {
+            32 => passes::<K, 32, 1024, _, _>(&rc, &ic, seed, tag, t),
+            64 => passes::<K, 64, 2048, _, _>(&rc, &ic, seed, tag, t),
+            _ => passes::<K, 128, 4096, _, _>(&rc, &ic, seed, tag, t),
         };
         for (o, c) in out.iter_mut().zip(clipped) {
             *o = u64::from(c);
@@ -206,110 +226,126 @@ impl Scratch {
     }
 }
 
-/// Both passes with stride `S` (a power of two ≤ [`S_MAX`] above the reference length).
+/// Both passes with stride `S` (a power of two ≤ [`S_MAX`] above the reference length) and
+/// `N = 32 · S` token slots; reads the clipped overlaps off the count rows and clears them.
 #[inline(always)]
-fn passes<const K: usize, const S: usize, const N: usize, R, I>(
-    reference: &R,
-    input: &I,
-    seed: &crate::fasthash::Seed,
-    tokens: &mut super::table::TokenTable,
+fn passes<const K: usize, const S: usize, const N: usize, RC: Cursor, IC: Cursor>(
+    rc: &RC,
+    ic: &IC,
+    seed: &Seed,
     tag: u32,
-    table: &mut [u16; TABLE],
-    count: &mut [i32; COUNTS],
-) -> Option<[u32; K]>
-where
-    R: TokenSeq + ?Sized,
-    I: TokenSeq + ?Sized,
-{
-    // Ranks of this call lie below the reference length: entries past it in a row are never
-    // read (the marker's, S − 1, is taken from by absent input n-grams and never read).
-    let r_len = reference.count().min(S - 2);
-    for row in count.chunks_mut(S).take(K) {
-        row[..r_len].fill(0);
-    }
-    reference_pass::<K, S, N, R>(reference, seed, tokens, tag, table, count)?;
-    input_pass::<K, S, N, R, I>(reference, input, seed, tokens, tag, table, count)?;
+    t: &mut Tables,
+) -> [u32; K] {
+    reference_pass::<K, S, N, RC>(rc, seed, tag, t);
+    input_pass::<K, S, N, RC, IC>(rc, ic, seed, tag, t);
     // Rank g of order n ended with `ref(g) − inp(g)`: its clipped count `min(ref, inp)` is
     // `ref(g) − max(ref(g) − inp(g), 0)`, and the ref(g) of an order sum to the reference
     // length (one n-gram counted per position, start-marked ones included, which no input
-    // n-gram takes from).
+    // n-gram takes from). Ranks lie below the reference length; the absent marker's entry
+    // (`S − 1`) is the only other one written, and is never positive.
+    // The whole row is read (a constant trip count: no loop exit to mispredict); entries
+    // past the ranks are 0, and the marker's only ever goes down.
+    let r_len = rc.len().min(S - 2);
     let mut clipped = [0u32; K];
-    for (c, row) in clipped.iter_mut().zip(count.chunks(S)) {
-        let left: i32 = row[..r_len].iter().map(|&v| v.max(0)).sum();
-        // 0 ≤ left ≤ r_len: the entries that stay positive sum to at most what was counted.
-        *c = (r_len as i32 - left) as u32;
+    for (n, c) in clipped.iter_mut().enumerate() {
+        let Some(row) = t
+            .rows
+            .get_mut(n * S..)
+            .and_then(<[u16]>::first_chunk_mut::<S>)
+        else {
+            continue;
+        };
+        // Counts are `i16` (`MAX_INPUT`), kept as `u16`; the positive ones sum to at most
+        // what was counted, r_len < `i16::MAX`, so the sum is taken in `i16` too (eight counts
+        // per vector step).
+        let mut left = 0i16;
+        for v in row.iter_mut() {
+            left = left.wrapping_add((*v as i16).max(0));
+            *v = 0;
+        }
+        // 0 ≤ left ≤ r_len.
+        *c = (r_len as i32 - i32::from(left)) as u32;
     }
-    Some(clipped)
+    clipped
 }
 
 /// Index of the entry of order `n + 1` (n ≥ 1) for the n-gram ranked `prev` followed by the
 /// token `id` (both ≤ the marker `S − 1`).
 #[inline(always)]
 fn entry<const S: usize>(n: usize, prev: u32, id: u32) -> usize {
-    ((n - 1) * S * S + ((prev as usize) << S.trailing_zeros()) + id as usize) & (TABLE - 1)
+    ((n - 1) * S * S + ((prev as usize) << S.trailing_zeros()) + id as usize) & (GRAMS - 1)
 }
 
-/// Index of the count of rank `rank` (≤ the marker `S − 1`) of order `n + 1`.
+/// Index of the count of rank `rank` (≤ the marker `S − 1`) of order `n + 1`. The mask is a
+/// no-op on such ranks; masking the rank rather than the sum lets the row offset be part of
+/// the address (one instruction fewer per count).
 #[inline(always)]
 fn counter<const S: usize>(n: usize, rank: u32) -> usize {
-    (n * S + rank as usize) & (COUNTS - 1)
+    n * S + (rank as usize & (S - 1))
+}
+
+/// Slot of a key's hash in a table of `N` slots: its top `log2 N` bits.
+#[inline(always)]
+fn slot<const N: usize>(hash: u64) -> usize {
+    (hash >> (64 - N.trailing_zeros())) as usize & (N - 1)
 }
 
 /// Interns every reference token and ranks and counts the n-grams ending at it.
 ///
 /// The first K − 1 tokens end fewer than K n-grams: they are given the missing ones anyway,
 /// prefixed by the *start* marker `S − 2` (ranked and counted like the others, one per
-/// position and order; ranks are end positions, below the reference length). No input n-gram can equal
-/// one of them: the input's ranks are real ranks or the absent marker, never the start marker
-/// or a rank derived from it. So every position runs the same code, without a bound per order.
+/// position and order; ranks are end positions, below the reference length). No input n-gram
+/// can equal one of them: the input's ranks are real ranks or the absent marker, never the
+/// start marker or a rank derived from it. So every position runs the same code.
 #[inline(always)]
-fn reference_pass<const K: usize, const S: usize, const N: usize, R: TokenSeq + ?Sized>(
-    reference: &R,
-    seed: &crate::fasthash::Seed,
-    tokens: &mut super::table::TokenTable,
+fn reference_pass<const K: usize, const S: usize, const N: usize, RC: Cursor>(
+    rc: &RC,
+    seed: &Seed,
     tag: u32,
-    table: &mut [u16; TABLE],
-    count: &mut [i32; COUNTS],
-) -> Option<()> {
-    // The ranks of the n-grams ending at the previous token (index n − 1 for order n). A new
-    // n-gram is ranked by the position it ends at (`j`, below the reference length): no
-    // counter per order to keep, and an entry of this call holds a rank below `j`.
+    t: &mut Tables,
+) {
+    // The ranks of the n-grams ending at the previous token (index n − 1 for order n).
     let mut prev = [(S - 2) as u32; K];
-    let mut view = tokens.view::<N>()?;
-    for j in 0..reference.count() {
-        // The entry a new n-gram ending here gets (`tag + j`, its rank `j`).
+    for j in 0..rc.len() {
+        // The entry of anything new that ends here (`tag + j`, its rank `j`). Entries of this
+        // call hold `tag + rank` with rank < j; anything below `tag` is an earlier call's.
         let new_entry = tag + j as u32;
-        let id = match view.intern(reference.key16_only(j, seed)) {
-            Some(id) => id,
-            None => {
-                // Its first slot did not decide: the table's probing path.
-                let ids = view.ids;
-                tokens.set_ids(ids);
-                let id = tokens.intern_slow(j, reference, seed);
-                view = tokens.view::<N>()?;
-                id
-            }
+        let fast = rc.key(j).and_then(|key| {
+            let i = slot::<N>(hash(seed, key));
+            let held = t.keys[i];
+            let v = u32::from(t.tags[i]);
+            let fresh = v < tag;
+            // New or known is a coin toss on prose: conditional moves, not branches. (On
+            // booleans, `fresh || held == key` and its selects became a branch on `fresh`.)
+            let undecided = select_unpredictable(fresh, 0, differ(held, key));
+            (std::hint::black_box(undecided) == 0).then(|| {
+                let v = select_unpredictable(fresh, new_entry, v);
+                t.keys[i] = key;
+                t.tags[i] = v as u16;
+                v
+            })
+        });
+        let v = match fast {
+            Some(v) => v,
+            None => intern_probing::<N, RC>(rc, j, seed, tag, t),
         };
-        count[counter::<S>(0, id)] += 1;
+        let id = v - tag;
+        bump(&mut t.rows, counter::<S>(0, id), 1);
         let mut cur = [id; K];
         for n in 1..K {
             let e = entry::<S>(n, prev[n - 1], id);
-            // An entry of this call holds `tag + rank` with rank < j; anything below `tag` is
-            // an earlier call's (or 0): the n-gram is new. Not written as `min(seen, j)`: the
-            // compiler turns that min into a branch, which mispredicts on repetitive text.
-            let raw = u32::from(table[e]);
+            // Not written as `min(seen, j)`: the compiler turns that min into a branch, which
+            // mispredicts on repetitive text.
+            let raw = u32::from(t.grams[e]);
             let v = select_unpredictable(raw < tag, new_entry, raw);
             // v < TAG_LIMIT (`next_tag`): the entry holds it exactly.
-            table[e] = v as u16;
+            t.grams[e] = v as u16;
             let rank = v - tag;
-            count[counter::<S>(n, rank)] += 1;
+            bump(&mut t.rows, counter::<S>(n, rank), 1);
             cur[n] = rank;
         }
         prev = cur;
     }
-    let ids = view.ids;
-    tokens.set_ids(ids);
-    Some(())
 }
 
 /// Looks up every input token and the n-grams ending at it and takes one from the count of
@@ -317,51 +353,114 @@ fn reference_pass<const K: usize, const S: usize, const N: usize, R: TokenSeq + 
 /// tokens look up their missing n-grams with the absent marker as prefix, which finds
 /// nothing; an absent one takes from the marker's count, which is never read.
 #[inline(always)]
-fn input_pass<const K: usize, const S: usize, const N: usize, R, I>(
-    reference: &R,
-    input: &I,
-    seed: &crate::fasthash::Seed,
-    tokens: &mut super::table::TokenTable,
+fn input_pass<const K: usize, const S: usize, const N: usize, RC: Cursor, IC: Cursor>(
+    rc: &RC,
+    ic: &IC,
+    seed: &Seed,
     tag: u32,
-    table: &[u16; TABLE],
-    count: &mut [i32; COUNTS],
-) -> Option<()>
-where
-    R: TokenSeq + ?Sized,
-    I: TokenSeq + ?Sized,
-{
+    t: &mut Tables,
+) {
     let mark = (S - 1) as u32;
     let mut prev = [mark; K];
-    let mut view = tokens.view::<N>()?;
-    // No test of whether any is left: a count may go below zero (the caller clips), so an
-    // occurrence is one decrement (`MAX_INPUT` keeps it above `i32::MIN`).
-    let mut tally = |n: usize, rank: u32| {
-        let k = counter::<S>(n, rank);
-        count[k] = count[k].wrapping_sub(1);
-    };
-    for j in 0..input.count() {
-        let id = match view.find(input.key16_only(j, seed)) {
+    for j in 0..ic.len() {
+        let fast = ic.key(j).and_then(|key| {
+            let i = slot::<N>(hash(seed, key));
+            let held = t.keys[i];
+            let v = u32::from(t.tags[i]);
+            let live = v >= tag;
+            // A live slot holding another key leaves the token undecided.
+            let undecided = select_unpredictable(live, differ(held, key), 0);
+            (std::hint::black_box(undecided) == 0)
+                .then(|| select_unpredictable(live, v.wrapping_sub(tag), mark))
+        });
+        let id = match fast {
             Some(id) => id,
-            None => {
-                let id = tokens.find_slow(j, input, reference, seed);
-                view = tokens.view::<N>()?;
-                id
-            }
+            None => find_probing::<S, N, RC, IC>(rc, ic, j, seed, tag, t),
         };
-        // Absent ids and ranks (`ABSENT`, or an entry of an earlier call: huge) become the
-        // marker, whose count is 0 in every row and whose row and column in every region no
-        // reference n-gram writes. Conditional moves, not branches: absent and present
-        // n-grams interleave on text pairs.
-        let id = select_unpredictable(id < mark, id, mark);
-        tally(0, id);
+        // No test of whether any is left: a count may go below zero (the caller clips).
+        bump(&mut t.rows, counter::<S>(0, id), u16::MAX);
         let mut cur = [id; K];
         for n in 1..K {
-            let rank = u32::from(table[entry::<S>(n, prev[n - 1], id)]).wrapping_sub(tag);
+            // Absent n-grams (an entry of an earlier call: huge after the subtraction) become
+            // the marker, whose count is never read and whose row and column in every region
+            // no reference n-gram writes. Conditional moves, not branches.
+            let rank = u32::from(t.grams[entry::<S>(n, prev[n - 1], id)]).wrapping_sub(tag);
             let rank = select_unpredictable(rank < mark, rank, mark);
-            tally(n, rank);
+            bump(&mut t.rows, counter::<S>(n, rank), u16::MAX);
             cur[n] = rank;
         }
         prev = cur;
     }
-    Some(())
+}
+
+/// Zero when two keys are equal (as an integer, so that the callers' selects on it stay
+/// conditional moves).
+#[inline(always)]
+fn differ(a: [u64; 2], b: [u64; 2]) -> u64 {
+    (a[0] ^ b[0]) | (a[1] ^ b[1])
+}
+
+/// Adds `by` (1, or `u16::MAX` for −1) to the count at `k`.
+#[inline(always)]
+fn bump(rows: &mut [u16; COUNTS], k: usize, by: u16) {
+    if let Some(c) = rows.get_mut(k) {
+        *c = c.wrapping_add(by);
+    }
+}
+
+/// The entry (`tag + id`) of reference token `j` when its first slot did not decide it:
+/// probes from its home slot to its key or a free slot, where it is inserted. The table never
+/// fills up (at most [`MAX_REFERENCE`] keys in `N ≥ 1,024` slots).
+#[cold]
+#[inline(never)]
+fn intern_probing<const N: usize, RC: Cursor>(
+    rc: &RC,
+    j: usize,
+    seed: &Seed,
+    tag: u32,
+    t: &mut Tables,
+) -> u32 {
+    let b = rc.bytes(j);
+    let (key, h) = key_of(seed, b);
+    let mut i = slot::<N>(h);
+    loop {
+        let v = u32::from(t.tags[i]);
+        if v < tag {
+            let v = tag + j as u32;
+            t.keys[i] = key;
+            t.tags[i] = v as u16;
+            return v;
+        }
+        if t.keys[i] == key && (!is_long(key) || rc.bytes((v - tag) as usize) == b) {
+            return v;
+        }
+        i = (i + 1) & (N - 1);
+    }
+}
+
+/// The id of input token `j` (or the absent marker `S − 1`) when its first slot did not
+/// decide it.
+#[cold]
+#[inline(never)]
+fn find_probing<const S: usize, const N: usize, RC: Cursor, IC: Cursor>(
+    rc: &RC,
+    ic: &IC,
+    j: usize,
+    seed: &Seed,
+    tag: u32,
+    t: &Tables,
+) -> u32 {
+    let b = ic.bytes(j);
+    let (key, h) = key_of(seed, b);
+    let mut i = slot::<N>(h);
+    loop {
+        let v = u32::from(t.tags[i]);
+        if v < tag {
+            return (S - 1) as u32;
+        }
+        if t.keys[i] == key && (!is_long(key) || rc.bytes((v - tag) as usize) == b) {
+            return v - tag;
+        }
+        i = (i + 1) & (N - 1);
+    }
 }

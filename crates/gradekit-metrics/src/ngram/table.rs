@@ -41,122 +41,8 @@ struct Slot {
 /// References up to this many tokens get a table at most a quarter full (beyond: half).
 pub(super) const SPARSE_UP_TO: usize = 4096;
 
-/// Slots a table gets when first allocated (128 KiB): what the streaming path needs at most.
-const FIRST_SLOTS: usize = 4096;
-
 /// Token tables larger than this many slots (2 MiB) are not kept for the next call.
 pub(super) const KEEP_SLOTS: usize = 1 << 16;
-
-/// The hot fields of a [`TokenTable`] borrowed for a run of one-token operations (the
-/// streaming path, `stream.rs`, which interns or looks up a token and counts its n-grams
-/// before reading the next): the fields live in registers for the run. A token its first
-/// slot cannot decide returns `None` (another key there; when interning, any token longer
-/// than 16 bytes; when looking up, a long token whose slot holds its first 16 bytes): the
-/// caller puts the view back ([`Self::ids`] into [`TokenTable::set_ids`]) and takes the
-/// probing path of the table itself.
-///
-/// The table has `N` slots ([`TokenTable::reset_to`]): its mask and shift are constants and
-/// a slot index needs no bounds check (fewer registers in the caller's loop).
-pub(super) struct View<'a, const N: usize> {
-    slots: &'a mut [Slot; N],
-    stamp: u32,
-    /// Ids handed out so far.
-    pub(super) ids: usize,
-}
-
-impl<const N: usize> View<'_, N> {
-    /// Slot of a key's hash: its top `log2 N` bits.
-    #[inline(always)]
-    fn slot(hash: u64) -> usize {
-        home(hash, 64 - N.trailing_zeros(), N - 1)
-    }
-
-    /// Id of a reference token of at most 16 bytes, a new id if it is new. The table must
-    /// not fill up (reset for more tokens than it will take): new ids are not recorded in
-    /// `first`, which growing and the comparison of long tokens read — long tokens take the
-    /// probing path, which records them.
-    #[inline(always)]
-    pub(super) fn intern(&mut self, key: Key16) -> Option<u32> {
-        let i = Self::slot(key.hash);
-        let s = self.slots[i];
-        let fresh = s.stamp != self.stamp;
-        let same = (s.w0 == key.w0) & (s.w1 == key.w1) & (s.len == key.len);
-        if !((fresh | same) & (key.len <= 16)) {
-            return None;
-        }
-        // New or known is a coin toss on prose: a conditional move, not a branch.
-        let id = std::hint::select_unpredictable(fresh, self.ids as u32, s.id);
-        self.slots[i] = Slot {
-            w0: key.w0,
-            w1: key.w1,
-            len: key.len,
-            id,
-            stamp: self.stamp,
-        };
-        self.ids += usize::from(fresh);
-        Some(id)
-    }
-
-    /// Id of the input token `key`, or [`ABSENT`].
-    #[inline(always)]
-    pub(super) fn find(&self, key: Key16) -> Option<u32> {
-        let s = self.slots[Self::slot(key.hash)];
-        let live = s.stamp == self.stamp;
-        let same = live & (s.w0 == key.w0) & (s.w1 == key.w1) & (s.len == key.len);
-        (!live | (same & (key.len <= 16)))
-            .then(|| std::hint::select_unpredictable(same, s.id, ABSENT))
-    }
-}
-
-impl TokenTable {
-    /// The table's hot fields for a run of [`View`] operations; `None` unless the table has
-    /// `N` slots ([`Self::reset_to`]).
-    #[inline(always)]
-    pub(super) fn view<const N: usize>(&mut self) -> Option<View<'_, N>> {
-        if self.mask != N - 1 {
-            return None;
-        }
-        Some(View {
-            slots: self.slots.first_chunk_mut::<N>()?,
-            stamp: self.stamp,
-            ids: self.ids,
-        })
-    }
-
-    /// Takes back the ids count of a [`View`].
-    #[inline(always)]
-    pub(super) fn set_ids(&mut self, ids: usize) {
-        self.ids = ids;
-    }
-
-    /// The id of reference token `k` when its first slot did not decide it (see [`View`]);
-    /// its key is computed again here, so the fast path need not keep it.
-    #[cold]
-    #[inline(never)]
-    pub(super) fn intern_slow<R: TokenSeq + ?Sized>(
-        &mut self,
-        k: usize,
-        reference: &R,
-        seed: &Seed,
-    ) -> u32 {
-        let (key, tok) = reference.key16(k, seed);
-        self.intern_probing(key, k, tok, reference, seed)
-    }
-
-    /// The id of input token `k` (or [`ABSENT`]) when its first slot did not decide it.
-    #[cold]
-    #[inline(never)]
-    pub(super) fn find_slow<R: TokenSeq + ?Sized, I: TokenSeq + ?Sized>(
-        &self,
-        k: usize,
-        input: &I,
-        reference: &R,
-        seed: &Seed,
-    ) -> u32 {
-        let (key, tok) = input.key16(k, seed);
-        self.probe(key, tok, reference).unwrap_or(ABSENT)
-    }
-}
 
 impl TokenTable {
     /// Interns every reference token, its id into `out` (one entry per token, in order).
@@ -309,21 +195,9 @@ impl TokenTable {
         self.reset_sized(items, cap, shift);
     }
 
-    /// Empties the table for up to `items` reference tokens with `cap` slots (a power of two
-    /// of at least `4 × items`, so the table never grows: the streaming path's constant size
-    /// per stride, see [`View`]).
-    pub(super) fn reset_to(&mut self, items: usize, cap: usize) {
-        let cap = cap.max(4 * items).next_power_of_two().max(16);
-        self.reset_sized(items, cap, 64 - cap.trailing_zeros());
-    }
-
     fn reset_sized(&mut self, items: usize, cap: usize, shift: u32) {
         if self.slots.len() < cap || self.slots.len() > KEEP_SLOTS.max(cap) {
-            // At least FIRST_SLOTS: the streaming path's tables (bleu, gleu: up to 4,096 slots
-            // for 126-token references) are then allocated once, not grown 1,024 → 2,048 →
-            // 4,096 over a process's first pairs (each growth a new allocation written in full:
-            // −24 page faults on the first 2,000 bench pairs).
-            self.slots = vec![Slot::default(); cap.max(FIRST_SLOTS)];
+            self.slots = vec![Slot::default(); cap];
             self.stamp = 0;
         }
         self.stamp = self.stamp.wrapping_add(1);

@@ -133,6 +133,9 @@ const POOL: &[&str] = &[
     "a\0",
     "abcdefgh",
     "abcdefgi",
+    "abcdefghijklmno",
+    "abcdefghijklmn\0",
+    "abcdefghijklmno\u{f}",
     "abcdefghijklmnop",
     "abcdefghijklmnoq",
     "abcdefghijklmnopq",
@@ -211,13 +214,13 @@ fn check_pair(r: &[String], h: &[String], orders: usize) -> Result<(), TestCaseE
 /// the pair.
 fn streamed<R, I>(s: &mut Scratch, r: &R, h: &I, orders: usize) -> Option<Vec<u64>>
 where
-    R: TokenSeq + ?Sized,
-    I: TokenSeq + ?Sized,
+    R: TokenSeq + Keyed + ?Sized,
+    I: TokenSeq + Keyed + ?Sized,
 {
     fn run<const K: usize, R, I>(s: &mut Scratch, r: &R, h: &I) -> Option<Vec<u64>>
     where
-        R: TokenSeq + ?Sized,
-        I: TokenSeq + ?Sized,
+        R: TokenSeq + Keyed + ?Sized,
+        I: TokenSeq + Keyed + ?Sized,
     {
         let mut out = [u64::MAX; K];
         s.overlaps_streamed(r, h, &mut out).then(|| out.to_vec())
@@ -396,6 +399,7 @@ proptest! {
                 ht.pad_for_keys();
                 let mut out = [0u64; 4];
                 s.overlaps(&rt, &ht, &mut out);
+                prop_assert!(s.work.stream.rows_are_clear());
                 let rs: Vec<&str> = r.iter().map(String::as_str).collect();
                 let hs: Vec<&str> = h.iter().map(String::as_str).collect();
                 for n in 1..=4 {
@@ -573,8 +577,36 @@ fn streamed_inputs_taking_more_than_the_reference_holds() {
             let hs: Vec<&str> = h.iter().map(String::as_str).collect();
             let orders = 2 + call % 4;
             let got = streamed(s, &rs[..], &hs[..], orders).unwrap();
+            assert!(s.work.stream.rows_are_clear(), "call {call}");
             for k in 1..=orders {
                 assert_eq!(got[k - 1], naive(&rs, &hs, k), "call {call} order {k}");
+            }
+        }
+    });
+}
+
+#[test]
+fn streamed_inputs_up_to_the_longest_it_takes() {
+    // Counts are `i16`: an input of `MAX_INPUT` copies of one reference token takes its count
+    // from 1 down to 1 − MAX_INPUT without wrapping (exact), and one token more takes the
+    // fallback (also exact). Long tokens sharing their first 15 bytes stay apart.
+    let long = |c: char| format!("{}{c}", "x".repeat(15));
+    let r: Vec<String> = vec!["a".into(), long('1'), "b".into(), long('2'), "a".into()];
+    let rs: Vec<&str> = r.iter().map(String::as_str).collect();
+    with_scratch(|s| {
+        for n in [stream::MAX_INPUT, stream::MAX_INPUT + 1] {
+            for word in ["a", rs[1], rs[3], "xxxxxxxxxxxxxxx", "xxxxxxxxxxxxxxx3"] {
+                let hs: Vec<&str> = (0..n)
+                    .map(|i| if i % 3 == 0 { rs[1] } else { word })
+                    .collect();
+                let mut out = [0u64; 4];
+                let took = s.overlaps_streamed(&rs[..], &hs[..], &mut out);
+                assert_eq!(took, n <= stream::MAX_INPUT);
+                s.overlaps(&rs[..], &hs[..], &mut out);
+                for k in 1..=4 {
+                    assert_eq!(out[k - 1], naive(&rs, &hs, k), "n={n} {word} order {k}");
+                }
+                assert!(s.work.stream.rows_are_clear());
             }
         }
     });
