@@ -110,9 +110,20 @@ impl Cursor for SpanCursor<'_> {
             // Fewer than 16 bytes from its start (a list not padded for keys): from its bytes.
             return short_key(self.bytes(j));
         }
-        // start < text.len() − 15: the window is in the text (one compare per token).
-        let w = self.text.get(start..start + 16)?.first_chunk::<16>()?;
-        let v = u128::from_le_bytes(*w);
+        #[allow(unsafe_code)]
+        // SAFETY: `start < window_starts = text.len() − 15` (and `text.len() ≥ 16`, else no
+        // start passes), so `start + 16 ≤ text.len()`: the 16 bytes read are in `text`, and
+        // `read_unaligned` has no alignment requirement. One compare per token instead of the
+        // two of a checked slice (the compiler did not derive the second from the first).
+        // Exercised by `tests::keys_agree_across_cursors_and_from_bytes` at every window end.
+        let v = unsafe {
+            self.text
+                .as_ptr()
+                .add(start)
+                .cast::<[u8; 16]>()
+                .read_unaligned()
+        };
+        let v = u128::from_le_bytes(v);
         Some([
             v as u64 & m0,
             ((v >> 64) as u64 & m1) | ((len as u64) << 56),

@@ -38,11 +38,12 @@
 //! its (n−1)-gram ending at `j − 1` and its last token), so the counts are exact; `tests.rs`
 //! checks them against the fallback and a naive tuple count.
 //!
-//! Measured on the benchmark pairs (BENCHMARKS.md, #17): interning and counting a bleu pair
-//! took ~16,100 instructions (interning, then the fused start-anchored pass), ~10,650 with the
-//! first streaming path (ids counted per table, a stamp and a 32-byte slot per token, the
-//! token table's own buffers) and takes ~7,100 with this one (helper `ngram8`).
-//! Memory per thread once used: 138 KiB of `u16` buffer and 64 KiB of token keys.
+//! Measured on the benchmark pairs (BENCHMARKS.md, #17 ngram8): interning and counting a
+//! bleu pair took ~16,100 instructions (interning, then the fused start-anchored pass),
+//! ~10,650 with the first streaming path (dense ids per table, a stamp and a 32-byte slot per
+//! token, the token table's own buffers, a branch on new-or-known that the compiler had put
+//! back) and ~8,560 with this one; its mispredicted branches fell from ~16 to ~5 a pair.
+//! Memory per thread once used: 202 KiB (64 KiB of token keys, 138 KiB of `u16` tables).
 
 use super::keys::{hash, is_long, key_of, Cursor, Keyed};
 use super::Scratch;
@@ -116,7 +117,8 @@ impl Tables {
 /// Buffers of the streaming path (kept across calls in the thread's `Work`).
 #[derive(Default)]
 pub(super) struct Stream {
-    /// 266 KiB once used (n-gram regions 128 KiB, token keys 64 KiB, tags and counts 10 KiB).
+    /// 202 KiB once used (token keys 64 KiB, n-gram regions 128 KiB, tags and counts 10 KiB);
+    /// a call touches only its stride's parts.
     tables: Option<Box<Tables>>,
     /// n-gram entries below this index may be non-zero (what a reset clears).
     used: usize,
