@@ -108,7 +108,7 @@ impl Cursor for SpanCursor<'_> {
         let [m0, m1] = *MASK15.get(len)?;
         if start >= self.window_starts {
             // Fewer than 16 bytes from its start (a list not padded for keys): from its bytes.
-            return short_key(self.bytes(j));
+            return short_key_cold(self.bytes(j));
         }
         #[allow(unsafe_code)]
         // SAFETY: `start < window_starts = text.len() − 15` (and `text.len() ≥ 16`, else no
@@ -157,9 +157,16 @@ impl Keyed for Tokens {
 #[derive(Debug)]
 pub(crate) struct ListCursor<'a, S>(&'a [S]);
 
-/// The key of a short token from its bytes (`None` for a long one).
+/// [`short_key`] out of line: the rare case of a span cursor (a token near the end of a list
+/// not padded for keys).
 #[cold]
 #[inline(never)]
+fn short_key_cold(b: &[u8]) -> Option<[u64; 2]> {
+    short_key(b)
+}
+
+/// The key of a short token from its bytes (`None` for a long one).
+#[inline]
 fn short_key(b: &[u8]) -> Option<[u64; 2]> {
     let n = b.len();
     // Overlapping loads, no `memcpy` call (a call per token costs more than the rest).
