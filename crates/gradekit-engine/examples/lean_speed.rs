@@ -29,6 +29,10 @@ struct Lent {
 }
 
 fn read(path: &str, n: usize, keys: &[String]) -> Lent {
+    read_from(path, 0, n, keys)
+}
+
+fn read_from(path: &str, skip: usize, n: usize, keys: &[String]) -> Lent {
     let src = std::fs::read_to_string(path).unwrap();
     let mut text = String::new();
     let mut lines = Vec::new();
@@ -37,7 +41,7 @@ fn read(path: &str, n: usize, keys: &[String]) -> Lent {
         text.push_str(s);
         a..text.len()
     };
-    for line in src.lines().take(n) {
+    for line in src.lines().skip(skip).take(n) {
         let v: Value = serde_json::from_str(line).unwrap();
         let sample = push(&mut text, v["model_sample"].as_str().unwrap());
         let vals = keys
@@ -111,6 +115,24 @@ fn main() {
         "lean" => {
             let s: f64 = (0..passes).map(|_| lean_pass(&g, &lent, &keys)).sum();
             println!("lean sum {s}");
+        }
+        "fresh" => {
+            // Warm on lines N..2N of the file, then one pass over lines 0..N (code warm, data
+            // unseen), then warm passes over 0..N: separates first-use costs of the code from
+            // those of the data.
+            let other = read_from(path, n, n, &keys);
+            for _ in 0..passes {
+                black_box(lean_pass(&g, &other, &keys));
+            }
+            let t = Instant::now();
+            black_box(lean_pass(&g, &lent, &keys));
+            let fresh = ns_per(t, n);
+            let t = Instant::now();
+            for _ in 0..passes {
+                black_box(lean_pass(&g, &lent, &keys));
+            }
+            let warm = ns_per(t, n * passes);
+            println!("lean warm code, unseen pairs {fresh:.0} ns/pair; seen pairs {warm:.0}");
         }
         "metric" => {
             let m = metric.unwrap();

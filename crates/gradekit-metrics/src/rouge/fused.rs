@@ -43,6 +43,7 @@
 
 use std::cell::Cell;
 
+mod affix;
 mod scan;
 mod small;
 
@@ -140,7 +141,7 @@ fn long_hash(seed: &[u64; 2], text: &[u8], start: usize, len: usize, first: u64)
     h
 }
 
-/// Case-folded equality of two token byte strings of length `len` (> 8; every byte in
+/// Case-folded equality of two token byte strings of length `len` (every byte in
 /// `[A-Za-z0-9]`, where OR-ing 0x20 is an exact case fold).
 fn long_eq(a: &[u8], a_start: usize, b: &[u8], b_start: usize, len: usize) -> bool {
     let mut at = 0;
@@ -275,8 +276,8 @@ pub(crate) fn with_fused<R>(f: impl FnOnce(&mut Fused) -> R) -> R {
 impl Fused {
     /// Fills the table of the reference's tokens (bitmap in `self.reference`): the small one
     /// with LCS masks when it has at most 64 tokens, else dense ids; remembers the reference
-    /// for reuse.
-    fn build(&mut self, refr: &[u8], n_ref: usize, seed: &[u64; 2]) -> Built {
+    /// for reuse when `whole` (the bitmap holds all of its tokens).
+    fn build(&mut self, refr: &[u8], n_ref: usize, seed: &[u64; 2], whole: bool) -> Built {
         let built = if n_ref <= 64 {
             self.small.build(seed, refr, &self.reference.bits);
             Built {
@@ -288,7 +289,7 @@ impl Fused {
             self.build_ids(refr, n_ref, seed)
         };
         self.last_text.clear();
-        if refr.len() <= REUSE_MAX {
+        if whole && refr.len() <= REUSE_MAX {
             self.last_text.extend_from_slice(refr);
             self.last = Some(built);
         } else {
@@ -389,17 +390,58 @@ impl Fused {
             let k = s.key(b"rouge_l fused");
             [k.hash, s.key(b"seed").hash | 1]
         });
+        if reused.is_none() {
+            // Shared leading and trailing tokens count whole; only the middles go on.
+            let (inp_bits, ref_bits) = (&self.input.bits, &self.reference.bits);
+            let a = affix::affixes(inp, inp_bits, refr, ref_bits);
+            let shared = a.prefix + a.suffix;
+            // A middle's table is not kept for the next pair: with only a few shared tokens,
+            // the whole reference's table is built and kept instead (the G completions of one
+            // prompt, scored in a row, then reuse it).
+            if shared > 0 && (4 * shared >= n_ref || refr.len() > REUSE_MAX) {
+                let (mid_inp, mid_ref) = (n_inp - shared, n_ref - shared);
+                let mut lcs = shared;
+                if mid_inp > 0 && mid_ref > 0 {
+                    affix::keep(&mut self.input.bits, a.a);
+                    affix::keep(&mut self.reference.bits, a.b);
+                    lcs += self.lcs_tokens(inp, refr, mid_ref, &seed, None);
+                }
+                return Outcome::Counts {
+                    input: n_inp,
+                    reference: n_ref,
+                    lcs,
+                };
+            }
+        }
+        let lcs = self.lcs_tokens(inp, refr, n_ref, &seed, reused);
+        Outcome::Counts {
+            input: n_inp,
+            reference: n_ref,
+            lcs,
+        }
+    }
+
+    /// LCS length of the tokens of the bitmaps (`n_ref` of the reference's; both > 0): with
+    /// the table of `reused`, else one built now (remembered for reuse only when no affix was
+    /// stripped: `reused` is `None` then, and the bitmap is whole iff `n_ref` is its count).
+    fn lcs_tokens(
+        &mut self,
+        inp: &[u8],
+        refr: &[u8],
+        n_ref: usize,
+        seed: &[u64; 2],
+        reused: Option<Built>,
+    ) -> usize {
+        let seed = *seed;
         let built = match reused {
             Some(built) => built,
-            None => self.build(refr, n_ref, &seed),
+            None => {
+                let whole = n_ref == self.reference.tokens;
+                self.build(refr, n_ref, &seed, whole)
+            }
         };
         if n_ref <= 64 {
-            let lcs = self.small.lcs(&seed, refr, n_ref, inp, &self.input.bits);
-            return Outcome::Counts {
-                input: n_inp,
-                reference: n_ref,
-                lcs,
-            };
+            return self.small.lcs(&seed, refr, n_ref, inp, &self.input.bits);
         }
         let (cap, stamp) = (built.cap, self.stamp);
         let next_id = built.vocab;
@@ -438,11 +480,7 @@ impl Fused {
                 Pattern::new(pattern, vocab).lcs(text.iter().copied())
             }
         };
-        Outcome::Counts {
-            input: n_inp,
-            reference: n_ref,
-            lcs,
-        }
+        lcs
     }
 }
 

@@ -311,3 +311,98 @@ fn random_strings_at_every_offset_equal_general() {
         }
     }
 }
+
+/// Pairs that share leading and trailing tokens (`affix`): a text and an edit of it — words
+/// changed, dropped or added anywhere, case flipped, separators changed (runs of spaces,
+/// punctuation, non-ASCII), a text and its own prefix or suffix, repeated tokens where the
+/// shared part ends (`a a a` / `a a`), tokens longer than 16 bytes and runs across 64-byte
+/// words at the edges — against the general path, both ways, the same reference scored
+/// against several inputs in a row (the table reused or not).
+#[test]
+fn affix_pairs_equal_general() {
+    const WORDS: &[&str] = &[
+        "a",
+        "A",
+        "the",
+        "The",
+        "cat",
+        "x9",
+        "42",
+        "abcdefgh",
+        "abcdefghi",
+        "abcdefghijklmnop",
+        "abcdefghijklmnopq",
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789",
+        "é",
+        "東",
+    ];
+    const SEPS: &[&str] = &[" ", "  ", ", ", "-", "\n", " “", "” ", "…", ". "];
+    let mut r = Rng(0x0A1F_1C5E_D0C5_A1F1);
+    let cases: usize = std::env::var("ROUGE_AFFIX_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20_000);
+    for round in 0..cases {
+        let n = match round % 10 {
+            0 => 40 + r.below(60),
+            _ => r.below(40),
+        };
+        let words: Vec<&str> = (0..n).map(|_| WORDS[r.below(WORDS.len())]).collect();
+        let join = |r: &mut Rng, ws: &[&str]| -> String {
+            let mut s = String::new();
+            if r.below(4) == 0 {
+                s.push_str(SEPS[r.below(SEPS.len())]);
+            }
+            for (i, w) in ws.iter().enumerate() {
+                if i > 0 {
+                    s.push_str(SEPS[r.below(SEPS.len())]);
+                }
+                s.push_str(w);
+            }
+            if r.below(2) == 0 {
+                s.push_str(SEPS[r.below(SEPS.len())]);
+            }
+            s
+        };
+        let reference = join(&mut r, &words);
+        let mut inputs = Vec::new();
+        for k in 0..3 {
+            let mut edit = words.clone();
+            match (round + k) % 6 {
+                0 => edit.truncate(r.below(n + 1)),           // a prefix of it
+                1 => drop(edit.drain(..r.below(n + 1))),      // a suffix of it
+                2 => edit.insert(r.below(n + 1), "inserted"), // one word added
+                3 => {
+                    // a few words changed, case flipped
+                    for _ in 0..1 + r.below(3) {
+                        if !edit.is_empty() {
+                            let i = r.below(edit.len());
+                            edit[i] = WORDS[r.below(WORDS.len())];
+                        }
+                    }
+                }
+                4 => edit.push(edit.last().copied().unwrap_or("a")), // a repeat at the end
+                _ => {
+                    if !edit.is_empty() {
+                        edit.remove(r.below(edit.len()));
+                    }
+                }
+            }
+            let mut input = join(&mut r, &edit);
+            if r.below(3) == 0 {
+                input = input.to_uppercase();
+            }
+            if r.below(5) == 0 {
+                input = format!("In short, {input}");
+            }
+            inputs.push(input);
+        }
+        // The reference against each input in a row, then each input against it.
+        let pairs = inputs.iter().map(|i| (i, &reference));
+        for (i, rf) in pairs.clone().chain(pairs.map(|(i, rf)| (rf, i))) {
+            let want = super::super::rouge_l_general(i, rf);
+            let got = super::super::rouge_l(i, rf);
+            assert_eq!(got.to_bits(), want.to_bits(), "{i:?} / {rf:?}");
+        }
+    }
+}
