@@ -307,8 +307,8 @@ pub fn main(a: Args) -> Result<ExitCode> {
     };
     let sink = Sink {
         rows: rows.clone(),
-        // Filled to `WRITE_BYTES` and a row before each write: not grown on the way.
-        buf: Vec::with_capacity(sink::WRITE_BYTES + rows.clean_row_bytes()),
+        // Made when first needed (see `Sink::graded`).
+        buf: Vec::new(),
         out,
         out_bytes,
         // Rows may go unhashed (read back when a checkpoint needs them) only into a regular

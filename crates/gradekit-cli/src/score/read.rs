@@ -205,6 +205,13 @@ impl Source {
         left.saturating_add(1).clamp(MIN_READ_BYTES, READ_BYTES)
     }
 
+    /// The mean length of the lines read so far, once there are [`LINES_TO_MEASURE`].
+    fn mean_line(&self) -> Option<usize> {
+        let lines = self.line_no - self.first.0;
+        let bytes = self.offset.saturating_sub(self.first.1);
+        (lines >= LINES_TO_MEASURE).then(|| usize::try_from(bytes / lines).unwrap_or(usize::MAX))
+    }
+
     /// The size a chunk buffer starts at: room for the chunk's lines at a guessed length, for
     /// no more than what is left of the input, and for one more read (the end of input is a
     /// read of 0 bytes). Zeroing memory that is never used costs a page fault per 4 KiB: a
@@ -266,6 +273,7 @@ impl Source {
             data.resize(size, 0);
         }
         let room = self.read_bytes();
+        let per_line = self.mean_line();
         let carry = &mut self.carry;
         if data.len() < carry.len() + room {
             data.resize(carry.len() + room, 0);
@@ -313,6 +321,7 @@ impl Source {
         let mut hashed = 0;
         while lines.len() < want && pos < CHUNK_BYTES {
             let start = pos;
+            let ask = read_ask(room, per_line, want - lines.len(), filled - pos);
             let read = next_line(
                 &mut self.input,
                 &mut data,
@@ -320,7 +329,7 @@ impl Source {
                 &mut pos,
                 &mut self.at_eof,
                 self.max_line,
-                room,
+                (ask, room),
                 &mut self.hash,
                 &mut hashed,
             );
@@ -437,6 +446,25 @@ pub fn read_chunks(
     }
 }
 
+/// Bytes asked of the next read of a chunk that still needs `lines` lines, `held` bytes of
+/// input read and not split yet: when the mean line so far is known (`per_line`), what the
+/// lines likely hold beyond `held` (an eighth more), at least [`MIN_READ_BYTES`]; at most
+/// `room` (see [`Source::read_bytes`]). Bytes read past a chunk's last line are copied out
+/// of its buffer and into the next chunk's: reads of `room` left ~30 KB a chunk to copy
+/// twice (128-line chunks of ~530-byte lines, 64 KiB reads); a read too short for the line
+/// it ends in is followed by another.
+fn read_ask(room: usize, per_line: Option<usize>, lines: usize, held: usize) -> usize {
+    let Some(per_line) = per_line else {
+        return room;
+    };
+    let likely = lines.saturating_mul(per_line);
+    likely
+        .saturating_add(likely / 8)
+        .saturating_sub(held)
+        .max(MIN_READ_BYTES)
+        .min(room)
+}
+
 /// One read into `data[filled..]` (at most `room` bytes, growing `data` when it has less
 /// room; see [`Source::read_bytes`]); returns how many bytes came (0: end of input).
 fn fill(
@@ -463,11 +491,12 @@ fn fill(
 }
 
 /// Takes the next line (through its `\n`, or to the end of input) starting at `data[*pos]`,
-/// reading more input when the line is not all in `data[..*filled]` yet. A line with at most
-/// `max` bytes before its line break is kept: `*pos` moves past it (it is hashed later, from
-/// `data`). A longer one is consumed without being kept: `data[*hashed..]` up to the line is
-/// hashed, then the line as it streams by, and `*pos` stays (so the hash covers the input in
-/// order). Returns the line's size in the input (0: end of input) and whether it was kept.
+/// reading more input when the line is not all in `data[..*filled]` yet (`ask` bytes at a
+/// time, see [`read_ask`]; a line too long to keep streams by `room` bytes at a time). A line
+/// with at most `max` bytes before its line break is kept: `*pos` moves past it (it is hashed
+/// later, from `data`). A longer one is consumed without being kept: `data[*hashed..]` up to
+/// the line is hashed, then the line as it streams by, and `*pos` stays (so the hash covers
+/// the input in order). Returns the line's size in the input (0: end of input) and whether it was kept.
 #[allow(clippy::too_many_arguments)]
 fn next_line(
     input: &mut impl Read,
@@ -476,7 +505,7 @@ fn next_line(
     pos: &mut usize,
     at_eof: &mut bool,
     max: usize,
-    room: usize,
+    (ask, room): (usize, usize),
     hash: &mut InputHash,
     hashed: &mut usize,
 ) -> std::io::Result<(usize, bool)> {
@@ -506,7 +535,7 @@ fn next_line(
         if *filled - start > max {
             return skip_long_line(input, data, filled, start, at_eof, room, hash, hashed);
         }
-        if *at_eof || fill(input, data, filled, room)? == 0 {
+        if *at_eof || fill(input, data, filled, ask)? == 0 {
             *at_eof = true;
             *pos = *filled;
             return Ok((*filled - start, true));

@@ -1,14 +1,13 @@
 //! Byte-class bitmaps of an ASCII text, one `u64` per class and 64-byte block (bit `k` of a
 //! block's word: byte `64·block + k` is in the class): Python's ASCII `\w` (`[0-9A-Za-z_]`),
-//! the space `' '`, the comma, Punkt's sentence-end marks `.?!`, and `c g l w` in either case
-//! (the initials of the CONTRACTIONS2 words). Built once per text, 32 bytes per step with AVX2
+//! the space `' '`, the comma and colon, Punkt's sentence-end marks `.?!`, `c g l w` in either
+//! case (the initials of the CONTRACTIONS2 words), the hyphen, and `( ) * ; ? !`. Built once per text, 32 bytes per step with AVX2
 //! (16 with SSE2 where AVX2 is missing) on x86_64: one load, an OR that folds ASCII case, two
 //! biased signed compares for `[a-z]` and `[0-9]`, equality compares for the rest, five
 //! `pmovmskb` — about 1.2 instructions per byte with AVX2, 4 with SSE2 (callgrind).
-//! Then Punkt takes its candidate marks from the mark map (`punkt.rs`), and the fused scan
-//! (`fused.rs`) reads runs of "word, space, word" from 64-bit windows of the maps — a token's
-//! start and end are bit positions found with `tzcnt` — instead of classifying bytes again per
-//! token.
+//! `masks.rs` derives the token maps from them block by block (Punkt's candidate marks, the
+//! fused scan's runs: a token's start and end are bit positions found with `tzcnt`) and keeps
+//! only those.
 //!
 //! Every x86_64 CPU has SSE2 and the x86_64 targets enable it at compile time; AVX2 is detected
 //! at run time (`is_x86_feature_detected!`, cached by std). The intrinsics are safe calls
@@ -24,17 +23,24 @@ pub(crate) const SPACE: usize = 1;
 pub(crate) const COMMA: usize = 2;
 pub(crate) const INITIAL: usize = 3;
 pub(crate) const MARK: usize = 4;
+pub(crate) const DASH: usize = 5;
+pub(crate) const SPLIT: usize = 6;
+
+/// Number of classes.
+pub(crate) const CLASSES: usize = 7;
 
 /// The class words of one 64-byte block.
-pub(crate) type Block = [u64; 5];
+pub(crate) type Block = [u64; CLASSES];
 
 /// The maps of one text: one [`Block`] per 64 bytes, then one zero block (so a 64-bit window
 /// may read one block beyond the last byte's).
+#[cfg(test)]
 #[derive(Debug, Default)]
 pub(crate) struct ByteBits {
     blocks: Vec<Block>,
 }
 
+#[cfg(test)]
 impl ByteBits {
     /// The maps of `text` (previous contents replaced).
     pub(crate) fn build(&mut self, text: &[u8]) {
@@ -58,7 +64,7 @@ impl ByteBits {
             };
             self.blocks.push(block);
         }
-        self.blocks.push([0; 5]);
+        self.blocks.push([0; CLASSES]);
     }
 
     /// The 64 bits of class `class` from byte `at` on (bit `k`: byte `at + k`); bits past the
@@ -72,7 +78,7 @@ impl ByteBits {
     #[inline(always)]
     pub(crate) fn windows<const N: usize>(&self, classes: [usize; N], at: usize) -> [u64; N] {
         let (k, o) = (at / 64, (at % 64) as u32);
-        let zero = [0u64; 5];
+        let zero = [0u64; CLASSES];
         let lo = self.blocks.get(k).unwrap_or(&zero);
         let hi = self.blocks.get(k + 1).unwrap_or(&zero);
         // `<< 1 << (63 − o)`: no shift by 64 when `o` is 0.
@@ -102,7 +108,7 @@ impl ByteBits {
 
 /// The class words of a 64-byte block (`avx2`: the CPU has AVX2, see [`ByteBits::build`]).
 #[inline(always)]
-fn block64(block: &[u8; 64], avx2: bool) -> Block {
+pub(crate) fn block64(block: &[u8; 64], avx2: bool) -> Block {
     #[cfg(target_arch = "x86_64")]
     {
         if avx2 {
@@ -127,7 +133,7 @@ fn block64(block: &[u8; 64], avx2: bool) -> Block {
 
 /// Whether this CPU has AVX2 (std caches the detection after the first call).
 #[inline(always)]
-fn has_avx2() -> bool {
+pub(crate) fn has_avx2() -> bool {
     #[cfg(target_arch = "x86_64")]
     {
         std::is_x86_feature_detected!("avx2")
@@ -139,11 +145,13 @@ fn has_avx2() -> bool {
 /// The class bits of up to 64 bytes, one byte at a time.
 #[cfg_attr(target_arch = "x86_64", allow(dead_code))]
 pub(crate) fn class_bits(bytes: &[u8]) -> Block {
-    let mut b = [0u64; 5];
+    let mut b = [0u64; CLASSES];
     for (k, &c) in bytes.iter().take(64).enumerate() {
         b[WORD] |= u64::from(c.is_ascii_alphanumeric() || c == b'_') << k;
         b[SPACE] |= u64::from(c == b' ') << k;
-        b[COMMA] |= u64::from(c == b',') << k;
+        b[COMMA] |= u64::from(c == b',' || c == b':') << k;
+        b[DASH] |= u64::from(c == b'-') << k;
+        b[SPLIT] |= u64::from(matches!(c, b'(' | b')' | b'*' | b';' | b'?' | b'!')) << k;
         b[INITIAL] |= u64::from(matches!(c | 0x20, b'c' | b'g' | b'l' | b'w')) << k;
         b[MARK] |= u64::from(matches!(c, b'.' | b'?' | b'!')) << k;
     }
@@ -152,7 +160,7 @@ pub(crate) fn class_bits(bytes: &[u8]) -> Block {
 
 #[cfg(target_arch = "x86_64")]
 mod sse2 {
-    use super::{Block, COMMA, INITIAL, MARK, SPACE, WORD};
+    use super::{Block, CLASSES, COMMA, DASH, INITIAL, MARK, SPACE, SPLIT, WORD};
     use std::arch::x86_64::{
         __m128i, _mm_add_epi8, _mm_cmpeq_epi8, _mm_cmplt_epi8, _mm_movemask_epi8, _mm_or_si128,
         _mm_set1_epi8, _mm_set_epi64x,
@@ -194,10 +202,13 @@ mod sse2 {
             (_mm_set1_epi8(bias(b'0')), _mm_set1_epi8(limit(b'0', b'9')));
         let set = |c: u8| _mm_set1_epi8(c as i8);
         let (fold, under, space, comma) = (set(0x20), set(b'_'), set(b' '), set(b','));
+        let (colon, dash, semi) = (set(b':'), set(b'-'), set(b';'));
+        let (paren_bias, paren_limit) =
+            (_mm_set1_epi8(bias(b'(')), _mm_set1_epi8(limit(b'(', b'*')));
         let initials = [b'c', b'g', b'l', b'w'].map(set);
         let marks = [b'.', b'?', b'!'].map(set);
         let (chunks, _) = block.as_chunks::<16>();
-        let mut out = [0u64; 5];
+        let mut out = [0u64; CLASSES];
         for (k, c) in chunks.iter().enumerate() {
             let x = load(c);
             let folded = _mm_or_si128(x, fold);
@@ -206,7 +217,9 @@ mod sse2 {
             let word = _mm_or_si128(_mm_or_si128(alpha, digit), _mm_cmpeq_epi8(x, under));
             out[WORD] |= bits(word, k);
             out[SPACE] |= bits(_mm_cmpeq_epi8(x, space), k);
-            out[COMMA] |= bits(_mm_cmpeq_epi8(x, comma), k);
+            let punct = _mm_or_si128(_mm_cmpeq_epi8(x, comma), _mm_cmpeq_epi8(x, colon));
+            out[COMMA] |= bits(punct, k);
+            out[DASH] |= bits(_mm_cmpeq_epi8(x, dash), k);
             let cg = _mm_or_si128(
                 _mm_cmpeq_epi8(folded, initials[0]),
                 _mm_cmpeq_epi8(folded, initials[1]),
@@ -216,19 +229,19 @@ mod sse2 {
                 _mm_cmpeq_epi8(folded, initials[3]),
             );
             out[INITIAL] |= bits(_mm_or_si128(cg, lw), k);
-            let mark = _mm_or_si128(
-                _mm_or_si128(_mm_cmpeq_epi8(x, marks[0]), _mm_cmpeq_epi8(x, marks[1])),
-                _mm_cmpeq_epi8(x, marks[2]),
-            );
-            out[MARK] |= bits(mark, k);
+            let end = _mm_or_si128(_mm_cmpeq_epi8(x, marks[1]), _mm_cmpeq_epi8(x, marks[2]));
+            out[MARK] |= bits(_mm_or_si128(_mm_cmpeq_epi8(x, marks[0]), end), k);
+            let paren = _mm_cmplt_epi8(_mm_add_epi8(x, paren_bias), paren_limit);
+            let split = _mm_or_si128(_mm_or_si128(paren, _mm_cmpeq_epi8(x, semi)), end);
+            out[SPLIT] |= bits(split, k);
         }
         out
     }
 }
 
 #[cfg(target_arch = "x86_64")]
-mod avx2 {
-    use super::{Block, COMMA, INITIAL, MARK, SPACE, WORD};
+pub(crate) mod avx2 {
+    use super::{Block, CLASSES, COMMA, DASH, INITIAL, MARK, SPACE, SPLIT, WORD};
     use std::arch::x86_64::{
         __m256i, _mm256_add_epi8, _mm256_cmpeq_epi8, _mm256_cmpgt_epi8, _mm256_movemask_epi8,
         _mm256_or_si256, _mm256_set1_epi8, _mm256_set_m128i, _mm_set_epi64x,
@@ -255,7 +268,7 @@ mod avx2 {
     /// the greater-than compare).
     #[target_feature(enable = "avx2")]
     #[inline]
-    pub(super) fn block64(block: &[u8; 64]) -> Block {
+    pub(crate) fn block64(block: &[u8; 64]) -> Block {
         let set = |c: u8| _mm256_set1_epi8(c as i8);
         let (alpha_bias, alpha_limit) = (
             _mm256_set1_epi8(super::sse2::bias(b'a')),
@@ -266,10 +279,15 @@ mod avx2 {
             _mm256_set1_epi8(super::sse2::limit(b'0', b'9')),
         );
         let (fold, under, space, comma) = (set(0x20), set(b'_'), set(b' '), set(b','));
+        let (colon, dash, semi) = (set(b':'), set(b'-'), set(b';'));
+        let (paren_bias, paren_limit) = (
+            _mm256_set1_epi8(super::sse2::bias(b'(')),
+            _mm256_set1_epi8(super::sse2::limit(b'(', b'*')),
+        );
         let initials = [b'c', b'g', b'l', b'w'].map(set);
         let marks = [b'.', b'?', b'!'].map(set);
         let (chunks, _) = block.as_chunks::<32>();
-        let mut out = [0u64; 5];
+        let mut out = [0u64; CLASSES];
         for (k, c) in chunks.iter().enumerate() {
             let x = load(c);
             let folded = _mm256_or_si256(x, fold);
@@ -278,7 +296,9 @@ mod avx2 {
             let word = _mm256_or_si256(_mm256_or_si256(alpha, digit), _mm256_cmpeq_epi8(x, under));
             out[WORD] |= bits(word, k);
             out[SPACE] |= bits(_mm256_cmpeq_epi8(x, space), k);
-            out[COMMA] |= bits(_mm256_cmpeq_epi8(x, comma), k);
+            let punct = _mm256_or_si256(_mm256_cmpeq_epi8(x, comma), _mm256_cmpeq_epi8(x, colon));
+            out[COMMA] |= bits(punct, k);
+            out[DASH] |= bits(_mm256_cmpeq_epi8(x, dash), k);
             let cg = _mm256_or_si256(
                 _mm256_cmpeq_epi8(folded, initials[0]),
                 _mm256_cmpeq_epi8(folded, initials[1]),
@@ -288,14 +308,14 @@ mod avx2 {
                 _mm256_cmpeq_epi8(folded, initials[3]),
             );
             out[INITIAL] |= bits(_mm256_or_si256(cg, lw), k);
-            let mark = _mm256_or_si256(
-                _mm256_or_si256(
-                    _mm256_cmpeq_epi8(x, marks[0]),
-                    _mm256_cmpeq_epi8(x, marks[1]),
-                ),
+            let end = _mm256_or_si256(
+                _mm256_cmpeq_epi8(x, marks[1]),
                 _mm256_cmpeq_epi8(x, marks[2]),
             );
-            out[MARK] |= bits(mark, k);
+            out[MARK] |= bits(_mm256_or_si256(_mm256_cmpeq_epi8(x, marks[0]), end), k);
+            let paren = _mm256_cmpgt_epi8(paren_limit, _mm256_add_epi8(x, paren_bias));
+            let split = _mm256_or_si256(_mm256_or_si256(paren, _mm256_cmpeq_epi8(x, semi)), end);
+            out[SPLIT] |= bits(split, k);
         }
         out
     }
@@ -314,11 +334,11 @@ mod tests {
                 let mut bits = ByteBits::default();
                 bits.build(&text);
                 let mut want: Vec<Block> = text.chunks(64).map(class_bits).collect();
-                want.push([0; 5]);
+                want.push([0; CLASSES]);
                 assert_eq!(bits.blocks, want, "len {len} shift {shift}");
                 for (i, &b) in text.iter().enumerate() {
                     let one = class_bits(&[b]);
-                    for class in [WORD, SPACE, COMMA, INITIAL, MARK] {
+                    for class in [WORD, SPACE, COMMA, INITIAL, MARK, DASH, SPLIT] {
                         assert_eq!(bits.window(class, i) & 1, one[class], "{i} {class}");
                     }
                 }
@@ -353,7 +373,7 @@ mod tests {
                 // Every byte value, and runs of the classes' own bytes.
                 *b = match round % 3 {
                     0 => g as u8,
-                    1 => b" ,.?!_cglwCGLWaz09AZ@[`{/:"[(g % 26) as usize],
+                    1 => b" ,.?!_cglwCGLWaz09AZ@[`{/:-();*')+"[(g % 33) as usize],
                     _ => ((i * 4 + round) % 256) as u8,
                 };
             }
@@ -369,7 +389,7 @@ mod tests {
     fn windows_read_any_offset() {
         let mut bits = ByteBits::default();
         let map = [0x8000_0000_0000_0001u64, 0xdead_beef_0123_4567, 0x5, 0];
-        bits.blocks = map.iter().map(|&m| [m, !m, 0, 0, m]).collect();
+        bits.blocks = map.iter().map(|&m| [m, !m, 0, 0, m, 0, 0]).collect();
         for at in 0..256 {
             let want = (0..64).fold(0u64, |w, k| {
                 let i = at + k;

@@ -11,15 +11,15 @@
 //! checked against the exact port on the shared vectors and on ≥ 10M random and adversarial
 //! strings (`tests/tokenize_fused.rs`).
 //!
-//! Speed: the scan dispatches on a byte-class table once per token, not per byte: the end of
-//! a `\w` run is found eight bytes at a time (`scan::word_run_end`, exact SWAR range tests),
-//! and "word, one space, word" — most of prose — is taken in the word arm without going back
-//! through the dispatch. Runs of words separated by spaces or by ", " — most of prose — are
-//! taken 64 bytes at a time from the text's byte-class bitmaps (`bits.rs`,
-//! [`word_space_runs`]): the `k`-th token start and end are the `k`-th set bits of two masks,
-//! and only the byte that stops a run (`.` `'` `-`, quotes, brackets…) goes through the
-//! dispatch. On the benchmark texts the tokenizer as a whole (Punkt included) runs at ~380–400
-//! MB/s of ASCII prose (`examples/tokenize_mbps.rs`, BENCHMARKS.md; ~290 before the bitmaps).
+//! Speed: wherever no word is open, the runs of words (`\w` bytes and single hyphens between
+//! them), spaces, `,`/`:` before a space and `( ) * ; ? !` are taken 64 bytes at a time from
+//! the text's token maps (`masks.rs`, `TokenMaps::runs`): the `k`-th token start and end are
+//! the `k`-th set bits of two masks; only the byte that stops a run (`.` `'`, quotes, other
+//! brackets…) goes through the byte-class dispatch, and the end of a `\w` run there is found
+//! eight bytes at a time (`scan::word_run_end`). A sentence's final period after a `\w` byte is
+//! recorded without a dispatch. On the benchmark texts the tokenizer as a whole (Punkt
+//! included) runs at ~420 MB/s of ASCII prose (`examples/tokenize_mbps.rs`, BENCHMARKS.md;
+//! ~290 before the bitmaps, ~390 with the word/space/comma windows alone).
 //!
 //! The rules, derived from NLTK 3.9.1 `NLTKWordTokenizer` for sentences without `` ` ``,
 //! control characters or non-ASCII bytes (each names the NLTK pattern it stands for):
@@ -54,8 +54,7 @@
 //! * everything else printable (`\w`, `/ + = ~ ^ | \` and the like) stays inside its word.
 
 use super::ascii::is_space;
-use super::bits::{ByteBits, COMMA as COMMA_BIT, INITIAL as INITIAL_BIT};
-use super::bits::{SPACE as SPACE_BIT, WORD as WORD_BIT};
+use super::masks::TokenMaps;
 use super::scan::word_run_end;
 use super::tokens::Tokens;
 
@@ -151,7 +150,7 @@ fn opens(s: &[u8], i: usize) -> bool {
 /// some case.) Five- and six-byte words starting with `c g l w` (`could`, `going`, `while`…)
 /// are common, so this is not a cold call.
 #[inline(always)]
-fn is_contraction2(w: &[u8]) -> bool {
+pub(super) fn is_contraction2(w: &[u8]) -> bool {
     let len = w.len();
     if len.wrapping_sub(5) > 1 {
         return false;
@@ -237,123 +236,33 @@ fn splits_at(s: &[u8], i: usize) -> bool {
 pub(crate) fn tokenize_sentence(text: &str, out: &mut Tokens) -> Result<(), Unsupported> {
     let mark = out.mark();
     let base = out.push_source(text);
-    let mut bits = ByteBits::default();
-    bits.build(text.as_bytes());
-    let r = scan(text.as_bytes(), &bits, 0, base, out);
-    if r.is_err() {
+    let mut maps = TokenMaps::default();
+    maps.build(text.as_bytes());
+    let mut fused = true;
+    let spans = [(0, text.len())];
+    tokenize_sentences(text.as_bytes(), &spans, &maps, base, out, &mut |_, _| {
+        fused = false
+    });
+    if fused {
+        Ok(())
+    } else {
         out.reset_to(mark);
-    }
-    r
-}
-
-/// [`tokenize_sentence`] of a sentence already copied into `out`'s text at `base` (the whole
-/// text is copied once, not each sentence), given the byte-class maps of the text it starts
-/// at `off` of; on [`Unsupported`] the tokens recorded are dropped and the text is kept.
-pub(crate) fn tokenize_sentence_at(
-    sentence: &[u8],
-    bits: &ByteBits,
-    off: usize,
-    base: usize,
-    out: &mut Tokens,
-) -> Result<(), Unsupported> {
-    let mark = out.mark();
-    let r = scan(sentence, bits, off, base, out);
-    if r.is_err() {
-        out.reset_to(mark);
-    }
-    r
-}
-
-/// Records the complete tokens of the run of words, spaces and commas-before-a-space that
-/// starts at the word byte `s[p]` (no word being built), 64 bytes per step from the byte-class
-/// maps: a word followed by a space or by such a comma is a token of its own, and so is the
-/// comma — exactly what the WORD and COMMA arms of [`scan`] record for them (the same
-/// CONTRACTIONS2 test included). Stops at the first other byte (returned, for the scan's
-/// dispatch: `.` `'` `-`, brackets, a comma before anything but a space…), at a word that
-/// reaches such a byte or the sentence end (its start is returned: the WORD arm takes it), or
-/// at a word of 64 bytes or more (the same). Between the last complete token and the byte
-/// returned there are only spaces, which the SPACE arm would skip with no word open.
-#[inline(always)]
-fn word_space_runs(
-    s: &[u8],
-    bits: &ByteBits,
-    off: usize,
-    base: usize,
-    mut p: usize,
-    out: &mut Tokens,
-) -> Result<usize, Unsupported> {
-    let n = s.len();
-    loop {
-        let avail = n - p;
-        // The bytes of the window that are in the sentence (`avail` ≥ 1: `s[p]` is a word byte).
-        let valid = u64::MAX >> (64 - avail.min(64));
-        let [w, sp, cm, initial] =
-            bits.windows([WORD_BIT, SPACE_BIT, COMMA_BIT, INITIAL_BIT], off + p);
-        let (w, sp) = (w & valid, sp & valid);
-        // A comma followed by a space is a token of its own (the COMMA arm).
-        let cm = cm & (sp >> 1);
-        // Bytes before `stop` are words, spaces and such commas (`stop` ≤ `avail`: past the
-        // sentence nothing is either).
-        let stop = (!(w | sp | cm)).trailing_zeros();
-        let below = u64::MAX.checked_shr(64 - stop).unwrap_or(0);
-        // Tokens end at a word byte followed by a space or such a comma (which lies before
-        // `stop`: the byte at `stop` is none of them), and at each comma; they start at the
-        // first byte of a word (`s[p]`, a word byte, starts one) and at each comma. Tokens do
-        // not overlap, so the `k`-th start and the `k`-th end bound the `k`-th token.
-        let ends = ((w & ((sp | cm) >> 1)) | cm) & below;
-        let mut starts = ((w & !(w << 1)) | cm) & below;
-        if ends == 0 {
-            return Ok(p);
-        }
-        // The complete tokens are the first `ends.count_ones()` starts: only the last start's
-        // word can be incomplete (it reaches `stop`), and it is when no end lies at or above it.
-        let last = 1u64 << (63 - starts.leading_zeros());
-        let complete = starts
-            & !(last & u64::from(starts.leading_zeros() < ends.leading_zeros()).wrapping_neg());
-        // CONTRACTIONS2 candidates: complete words of five or six `\w` bytes starting with
-        // `c g l w` (either case); each is tested exactly (rare: `could`, `going`…). A comma
-        // start fails the test (a space follows it).
-        let five = complete & (w >> 1) & (w >> 2) & (w >> 3) & (w >> 4);
-        let mut candidates = five & !((w >> 5) & (w >> 6)) & initial;
-        while candidates != 0 {
-            let a = p + candidates.trailing_zeros() as usize;
-            candidates &= candidates.wrapping_sub(1);
-            if is_contraction2(s.get(a..word_run_end(s, a)).unwrap_or_default()) {
-                return Err(Unsupported);
-            }
-        }
-        out.push_runs(base + p, complete, ends);
-        starts &= !complete;
-        if stop < 64 || avail <= 64 {
-            // A word reaching `stop` (its start), else the byte at `stop` (or the end).
-            return Ok(p + if starts != 0 {
-                starts.trailing_zeros() as usize
-            } else {
-                stop as usize
-            });
-        }
-        // 64 bytes of words and spaces: go on from the unfinished word (which starts after the
-        // complete ones: `p` moves on), or past the window, whose last byte is then a space.
-        p += if starts != 0 {
-            starts.trailing_zeros() as usize
-        } else {
-            64
-        };
+        Err(Unsupported)
     }
 }
 
-/// The scan of one sentence. Where the CPU has POPCNT, BMI1 and LZCNT (detected at run time,
-/// cached by std), the same code compiled for them: the bit counts and scans of
-/// [`word_space_runs`] are then one instruction each (a software population count is ~15, and
-/// `trailing_zeros` without BMI1 needs a zero test): −8 % instructions per ASCII text
-/// (callgrind, bench texts).
-fn scan(
-    s: &[u8],
-    bits: &ByteBits,
-    off: usize,
+/// [`tokenize_sentence`] of each sentence `text[a..b]` of `spans`, the text already copied
+/// into `out`'s text at `base` (once, not each sentence) and `maps` its token maps; a sentence
+/// outside the rules leaves no token and goes to `fallback` instead. The CPU features of the
+/// scan are detected once per text, not per sentence.
+pub(crate) fn tokenize_sentences(
+    text: &[u8],
+    spans: &[(usize, usize)],
+    maps: &TokenMaps,
     base: usize,
     out: &mut Tokens,
-) -> Result<(), Unsupported> {
+    fallback: &mut dyn FnMut(&[u8], &mut Tokens),
+) {
     #[cfg(target_arch = "x86_64")]
     if std::is_x86_feature_detected!("popcnt")
         && std::is_x86_feature_detected!("bmi1")
@@ -361,32 +270,67 @@ fn scan(
     {
         #[allow(unsafe_code)]
         // SAFETY: POPCNT, BMI1 and LZCNT were just detected on this CPU.
-        return unsafe { scan_bit_ops(s, bits, off, base, out) };
+        unsafe {
+            sentences_bit_ops(text, spans, maps, base, out, fallback);
+        }
+        return;
     }
-    scan_with(s, bits, off, base, out)
+    sentences_with(text, spans, maps, base, out, fallback);
 }
 
-/// [`scan_with`] compiled for POPCNT, BMI1 and LZCNT.
+/// [`sentences_with`] compiled for POPCNT, BMI1 and LZCNT.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "popcnt,bmi1,lzcnt")]
-fn scan_bit_ops(
-    s: &[u8],
-    bits: &ByteBits,
-    off: usize,
+fn sentences_bit_ops(
+    text: &[u8],
+    spans: &[(usize, usize)],
+    maps: &TokenMaps,
     base: usize,
     out: &mut Tokens,
-) -> Result<(), Unsupported> {
-    scan_with(s, bits, off, base, out)
+    fallback: &mut dyn FnMut(&[u8], &mut Tokens),
+) {
+    sentences_with(text, spans, maps, base, out, fallback);
 }
 
 #[inline(always)]
+fn sentences_with(
+    text: &[u8],
+    spans: &[(usize, usize)],
+    maps: &TokenMaps,
+    base: usize,
+    out: &mut Tokens,
+    fallback: &mut dyn FnMut(&[u8], &mut Tokens),
+) {
+    for &(a, b) in spans {
+        let a = a.min(text.len());
+        let b = b.clamp(a, text.len());
+        let sentence = &text[a..b];
+        let mark = out.mark();
+        if scan_with(sentence, maps, a, base + a, out).is_err() {
+            out.reset_to(mark);
+            fallback(sentence, out);
+        }
+    }
+}
+
+/// The scan of one sentence (`off`: where it starts in the text of `maps`; `base`: where the
+/// text starts in `out`'s text).
+#[inline(always)]
 fn scan_with(
     s: &[u8],
-    bits: &ByteBits,
+    maps: &TokenMaps,
     off: usize,
     base: usize,
     out: &mut Tokens,
 ) -> Result<(), Unsupported> {
+    // A sentence ending in a `\w` byte and a period: that period is the final one (nothing
+    // but it follows, and no `.` precedes it), a token of its own; and nothing before it
+    // depends on it (a clitic before it is followed by a split character either way, a period
+    // before it is no final period either way): scan the sentence without it, then record it.
+    let (s, final_period) = match s {
+        [head @ .., c, b'.'] if CLASS[usize::from(*c)] == WORD => (&s[..head.len() + 1], true),
+        _ => (s, false),
+    };
     let n = s.len();
     // Start of the word being built (NONE: none), and where a clitic splits it.
     const NONE: usize = usize::MAX;
@@ -413,17 +357,18 @@ fn scan_with(
     }
     let mut i = 0;
     while i < n {
+        if start == NONE {
+            // No word open (and `s[i - 1]` is no word byte: every arm that leaves none open
+            // ends on a byte outside words): the runs of words, spaces and single-byte tokens
+            // from the token maps; the arms below take the byte they stop at.
+            i = maps.runs(s, off, base, i, out)?;
+            if i >= n {
+                break;
+            }
+        }
         let c = s[i];
         match CLASS[usize::from(c)] {
-            WORD => loop {
-                if start == NONE {
-                    // Runs of "word space word" from the byte-class maps; the WORD arm below
-                    // takes the word they stop at, if any.
-                    i = word_space_runs(s, bits, off, base, i, out)?;
-                    if i >= n || CLASS[usize::from(s[i])] != WORD {
-                        break;
-                    }
-                }
+            WORD => {
                 let j = word_run_end(s, i + 1);
                 if is_contraction2(&s[i..j]) {
                     return Err(Unsupported);
@@ -431,29 +376,14 @@ fn scan_with(
                 if start == NONE {
                     start = i;
                 }
-                // Prose is mostly "word, one space, word": take that step here (exactly what
-                // the SPACE arm and then this arm would do) instead of going back through the
-                // class dispatch twice, whose indirect jump mispredicts at every token.
-                if j + 1 < n && s[j] == b' ' && CLASS[usize::from(s[j + 1])] == WORD {
+                // A space after the word ends it (the SPACE arm's step, without the dispatch).
+                if s.get(j) == Some(&b' ') {
                     end_word!(j);
                     i = j + 1;
-                    continue;
+                } else {
+                    i = j;
                 }
-                // "word, word": what the COMMA arm (a `,` before a space is a token of its
-                // own), the SPACE arm and this arm would do.
-                if j + 2 < n
-                    && s[j] == b','
-                    && s[j + 1] == b' '
-                    && CLASS[usize::from(s[j + 2])] == WORD
-                {
-                    end_word!(j);
-                    tok!(j, j + 1);
-                    i = j + 2;
-                    continue;
-                }
-                i = j;
-                break;
-            },
+            }
             SPACE => {
                 end_word!(i);
                 i += 1;
@@ -598,6 +528,9 @@ fn scan_with(
         } else {
             tok!(start, n);
         }
+    }
+    if final_period {
+        tok!(n, n + 1);
     }
     Ok(())
 }

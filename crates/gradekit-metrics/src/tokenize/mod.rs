@@ -64,9 +64,12 @@
 //! space, comma, `.?!`, CONTRACTIONS2 initials — from which Punkt takes its candidate marks and
 //! the fused scan takes whole runs of "word, space/comma, word" 64 bytes at a time (token
 //! bounds are bit positions; no per-token dispatch): ~5.5k instructions per bench text instead
-//! of ~7.8k, ~380–400 MB/s. The 1 GB/s aim is still not reached: what remains is Punkt's
-//! per-candidate context work (~1.5k instructions a text), the byte-by-byte arms for the
-//! punctuation that stops a window (`.` `'` `-` quotes, brackets: ~5 a text) and copying.
+//! of ~7.8k, ~380–400 MB/s. Then (`masks.rs`) the maps are turned once per text into token
+//! maps (hyphenated words and `( ) * ; ? !` inside the runs too; the runs taken wherever no
+//! word is open), and Punkt's shortcut decides more contexts with cheaper look-ups: ~4.9k
+//! instructions, ~420 MB/s. The 1 GB/s aim is still not reached: per text, Punkt's context work
+//! (~1.4k instructions), building the maps (~1.0k) and the scan (~2.3k, ~50 tokens and the
+//! ~5 bytes that stop a run) remain.
 //!
 //! The first call used to pay a one-time parse of those data files (~10M instructions, +1.4 ms
 //! and +230 page faults on a one-line `gradekit score` run); the build-time tables made that
@@ -86,6 +89,7 @@
 mod ascii;
 mod bits;
 mod fused;
+mod masks;
 mod nist;
 mod punkt;
 mod punkt_annotate;
@@ -175,8 +179,8 @@ pub fn sent_tokenize(text: &str) -> Option<Vec<&str>> {
 struct Workspace {
     punkt: punkt::Scratch,
     treebank: treebank::Scratch,
-    /// Byte-class maps of the text (the fused scan's runs of words and spaces).
-    bits: bits::ByteBits,
+    /// Token maps of the text (Punkt's marks, the fused scan's windows).
+    maps: masks::TokenMaps,
     spans: Vec<(usize, usize)>,
     tokens: Tokens,
     /// Set while [`word_tokenize_exact`] runs: skip the fused fast path.
@@ -211,18 +215,20 @@ fn ascii_word_tokenize(text: &str, ws: &mut Workspace, out: &mut Tokens) {
     // Byte-class maps of the text: Punkt's marks and the fused scan's runs of words.
     let fast = ws.exact_only.is_none();
     if fast {
-        ws.bits.build(bytes);
+        ws.maps.build(bytes);
     }
-    punkt::sentence_spans(bytes, fast.then_some(&ws.bits), &mut ws.punkt, &mut spans);
+    punkt::sentence_spans(bytes, fast.then_some(&ws.maps), &mut ws.punkt, &mut spans);
     // The text is copied into `out` once; fused sentences record ranges of that copy.
-    let base = (fast && !spans.is_empty()).then(|| out.push_source(text));
-    for &(a, b) in &spans {
-        let a = a.min(text.len());
-        let b = b.clamp(a, text.len());
-        let fast = base.is_some_and(|base| {
-            fused::tokenize_sentence_at(&bytes[a..b], &ws.bits, a, base + a, out).is_ok()
+    if fast && !spans.is_empty() {
+        let base = out.push_source(text);
+        let treebank = &mut ws.treebank;
+        fused::tokenize_sentences(bytes, &spans, &ws.maps, base, out, &mut |s, out| {
+            treebank::tokenize_sentence(s, treebank, out)
         });
-        if !fast {
+    } else {
+        for &(a, b) in &spans {
+            let a = a.min(text.len());
+            let b = b.clamp(a, text.len());
             treebank::tokenize_sentence(&bytes[a..b], &mut ws.treebank, out);
         }
     }

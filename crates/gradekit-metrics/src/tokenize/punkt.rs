@@ -14,8 +14,8 @@
 //! index for truthiness).  The word-level decisions live in `punkt_annotate.rs`.
 
 use super::ascii::{is_space, is_string_whitespace};
-use super::bits::ByteBits;
-use super::punkt_annotate::{self, context_has_sentbreak, quick_sentbreak};
+use super::masks::TokenMaps;
+use super::punkt_annotate::{self, context_has_sentbreak, quick_sentbreak_at};
 use super::scan::{ascii_mark_flags, Flagged};
 
 /// Buffers of [`sentence_spans`], reused across calls.
@@ -163,7 +163,7 @@ fn realign_match(s: &[u8]) -> Option<(usize, usize)> {
 /// the scratch asks for the exact procedure).
 pub(crate) fn sentence_spans(
     text: &[u8],
-    bits: Option<&ByteBits>,
+    bits: Option<&TokenMaps>,
     scratch: &mut Scratch,
     out: &mut Vec<(usize, usize)>,
 ) {
@@ -183,11 +183,12 @@ pub(crate) fn sentence_spans(
     // `_slices_from_text`.
     let mut last_break = 0;
     for &(m, cs, ce) in contexts.iter() {
-        let context = &text[cs.min(ce)..ce];
+        let cs = cs.min(ce);
+        let context = &text[cs..ce];
         let quick = if *exact {
             None
         } else {
-            quick_sentbreak(context)
+            quick_sentbreak_at(context, m.start - cs)
         };
         if quick.unwrap_or_else(|| context_has_sentbreak(context, annotate)) {
             slices.push((last_break, m.start + 1));

@@ -8,6 +8,7 @@
 use super::ascii::is_space;
 use super::punkt::is_non_word_char;
 use super::punkt_params::{params, PunktParams, ORTHO_BEG_LC, ORTHO_LC, ORTHO_MID_UC, ORTHO_UC};
+use super::strmap::Key32;
 
 /// `_re_multi_char_punct` = `(?:\-{2,}|\.{2,}|(?:\.\s){2,}\.)` matched at `i`: its end.
 fn multi_char_at(s: &[u8], i: usize) -> Option<usize> {
@@ -259,6 +260,47 @@ impl Ctx<'_> {
     }
 }
 
+/// [`quick_sentbreak`] of a context whose sentence-end mark is `ctx[mark]`, with more shapes:
+///
+/// * a `?` or `!` mark (followed by whitespace or a non-word character, as every context
+///   is): always a break. Punkt's word tokenizer starts a token at the mark (a
+///   word token stops before it: `?` and `!` are non-word characters; no multi-character
+///   token holds one) and ends it there (what follows is whitespace or a non-word character),
+///   so the token is `?`/`!`, a break after the first pass that the second pass, which only
+///   changes tokens ending in `.`, keeps; and it is not the context's last token (the context
+///   reaches past the mark);
+/// * a `.` right after `)`, `"`, `]` or `}` and before whitespace whose next token does not
+///   start with `.`: the `.` is then a token of its own (those four are single-character
+///   tokens, and no multi-character token starts at the `.`), a break after the first pass
+///   that the second pass keeps (it is no initial, no number, no abbreviation, and no
+///   collocation starts with `.`), and not the last token;
+/// * opening `(`, `"`, `[` or `{` before the word of [`quick_sentbreak`]'s shapes: each is a
+///   single-character token that cannot be a break, so the answer is that of the rest.
+#[inline]
+pub(crate) fn quick_sentbreak_at(ctx: &[u8], mark: usize) -> Option<bool> {
+    // What follows the mark: whitespace or a non-word character (`period_context_at` finds no
+    // context otherwise; checked again here).
+    let after = *ctx.get(mark + 1)?;
+    if !(is_space(after) || is_non_word_char(after)) {
+        return None;
+    }
+    match *ctx.get(mark)? {
+        b'?' | b'!' => return Some(true),
+        b'.' if mark >= 1 && matches!(ctx[mark - 1], b')' | b'"' | b']' | b'}') => {
+            let gap = ctx[mark + 1..].iter().take_while(|&&b| is_space(b)).count();
+            if gap > 0 && ctx.get(mark + 1 + gap).is_some_and(|&b| b != b'.') {
+                return Some(true);
+            }
+        }
+        _ => {}
+    }
+    let open = ctx
+        .iter()
+        .take_while(|&&b| matches!(b, b'(' | b'"' | b'[' | b'{'))
+        .count();
+    quick_sentbreak(&ctx[open..])
+}
+
 /// [`context_has_sentbreak`] of the commonest context shapes, decided without tokenizing
 /// it: `A. B…`, `A? B…` or `A! B…` — `A` a run of ASCII letters (with single hyphens inside),
 /// whitespace, then `B` a run of ASCII letters, optionally followed by a tail that starts with
@@ -317,35 +359,30 @@ pub(crate) fn quick_sentbreak(ctx: &[u8]) -> Option<bool> {
         b'.' if a >= 2 => {}
         _ => return None,
     }
-    const MAX: usize = 32;
-    if a > MAX || next.len() > MAX {
-        return None;
-    }
-    let mut typ = [0u8; MAX];
-    let typ = &mut typ[..a];
-    typ.copy_from_slice(word);
-    typ.make_ascii_lowercase();
+    // `tok[:-1].lower()` (the word is letters and hyphens: `| 0x20` lower-cases it).
+    let typ = Key32::folded(word)?;
     let p = params();
-    let typ = &*typ;
-    if p.has_collocation_first(typ) {
+    if p.has_collocation_first(typ.as_bytes()) {
         return None;
     }
-    // `tok[:-1].lower()` and its part after the last '-'.
-    // (Without a hyphen that part is the whole type: one look-up, not the same one twice.)
-    let after_hyphen = typ.rsplit(|&b| b == b'-').next().unwrap_or(typ);
-    if !p.is_abbrev(typ) && (after_hyphen.len() == typ.len() || !p.is_abbrev(after_hyphen)) {
-        return Some(true);
+    // The type and its part after the last '-' (without a hyphen that part is the whole type:
+    // one look-up, not the same one twice).
+    if !p.is_abbrev32(&typ) {
+        match word.iter().rposition(|&b| b == b'-') {
+            None => return Some(true),
+            Some(h) => {
+                if !p.is_abbrev32(&Key32::folded(&word[h + 1..])?) {
+                    return Some(true);
+                }
+            }
+        }
     }
-    let mut next_typ = [0u8; MAX];
-    let next_typ = &mut next_typ[..next.len()];
-    next_typ.copy_from_slice(next);
-    next_typ.make_ascii_lowercase();
-    let next_typ = &*next_typ;
+    let next_typ = Key32::folded(next)?;
     let upper = next[0].is_ascii_uppercase();
     // `_ortho_heuristic(B)` == True (B is no punctuation token), then the sentence starters.
-    let ctx_flags = p.ortho_context(next_typ);
+    let ctx_flags = p.ortho_context32(&next_typ);
     let ortho_true = upper && ctx_flags & ORTHO_LC != 0 && ctx_flags & ORTHO_MID_UC == 0;
-    Some(ortho_true || (upper && p.is_sent_starter(next_typ)))
+    Some(ortho_true || (upper && p.is_sent_starter32(&next_typ)))
 }
 
 /// Buffers of [`context_has_sentbreak`], reused across calls.
@@ -470,6 +507,49 @@ mod tests {
             }
         }
         assert!(answered * 20 > total, "{answered} of {total}");
+    }
+
+    /// [`quick_sentbreak_at`]'s own shapes agree with the full procedure: marks after closing
+    /// brackets and quotes, opening brackets and quotes before the word, `?`/`!` after anything.
+    #[test]
+    fn quick_sentbreak_at_agrees_with_the_full_procedure() {
+        let befores = [
+            "", "(", "\"", "[", "{", "((", "(\"", "'", "`", "-", "--", "x", "(x ", ".", "a.", "3",
+        ];
+        let words = [
+            "dr", "Dr", "a", "I", "b", "j", "The", "cat", "Smith", "abreast", "u", "us", "no", "3",
+            "1994", "e.g", "x-y", "--", "", "it's", "U.S",
+        ];
+        let closers = ["", ")", "\"", "]", "}", "'", ")\"", ".", ",", "-", "?", "!"];
+        let marks = [".", "?", "!"];
+        let gaps = [" ", "  ", "\n", "", "\t"];
+        let nexts = [
+            "The", "the", "However", "abreast", "(The", "\"The", ".", "...", ". .", "'s", "3", ")",
+            "\"", "?", "--", "x.", "Who", "-x", "edelman",
+        ];
+        let mut s = Scratch::default();
+        let (mut answered, mut total) = (0, 0);
+        for b in befores {
+            for w in words {
+                for c in closers {
+                    for m in marks {
+                        for g in gaps {
+                            for n in nexts {
+                                let head = format!("{b}{w}{c}");
+                                let ctx = format!("{head}{m}{g}{n}");
+                                total += 1;
+                                if let Some(q) = quick_sentbreak_at(ctx.as_bytes(), head.len()) {
+                                    answered += 1;
+                                    let full = context_has_sentbreak(ctx.as_bytes(), &mut s);
+                                    assert_eq!(q, full, "{ctx:?}");
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        assert!(answered * 3 > total, "{answered} of {total}");
     }
 
     #[test]

@@ -7,7 +7,7 @@
 //! (that parse used to cost every `gradekit score` run ~1.4 ms and ~230 page faults). The
 //! unit tests below still parse the text, as the oracle the generated tables must match.
 
-use super::strmap::StrMap;
+use super::strmap::{Key32, StrMap};
 
 include!(concat!(env!("OUT_DIR"), "/punkt_tables.rs"));
 
@@ -48,11 +48,29 @@ impl PunktParams {
 
     /// Whether `typ` is the first word of any collocation (the lengths of those words are
     /// tested first: a bit set at build time).
-    #[inline]
+    #[inline(always)]
     pub(crate) fn has_collocation_first(&self, typ: impl AsRef<[u8]>) -> bool {
         let typ = typ.as_ref();
         COLLOCATION_FIRST_LENS >> typ.len().min(63) & 1 != 0
             && self.collocations.iter().any(|&(x, _)| x.as_bytes() == typ)
+    }
+
+    /// [`Self::is_abbrev`] of a zero-padded key.
+    #[inline]
+    pub(crate) fn is_abbrev32(&self, typ: &Key32) -> bool {
+        self.abbrev_types.get32(typ).is_some()
+    }
+
+    /// [`Self::is_sent_starter`] of a zero-padded key.
+    #[inline]
+    pub(crate) fn is_sent_starter32(&self, typ: &Key32) -> bool {
+        self.sent_starters.get32(typ).is_some()
+    }
+
+    /// [`Self::ortho_context`] of a zero-padded key.
+    #[inline]
+    pub(crate) fn ortho_context32(&self, typ: &Key32) -> u8 {
+        self.ortho_context.get32(typ).unwrap_or(0)
     }
 
     /// `ortho_context[typ]` of the `defaultdict(int)`: 0 when unseen.
@@ -169,6 +187,8 @@ mod tests {
         assert_eq!(p.ortho_context("unseen-type-xyz"), 0);
         assert!(p.has_collocation_first("##number##") && p.has_collocation_first("b"));
         assert!(!p.has_collocation_first("##number#") && !p.has_collocation_first("x"));
+        // `punkt_annotate::quick_sentbreak_at` relies on no collocation starting with `.`.
+        assert!(!p.collocations.iter().any(|(a, _)| a.starts_with('.')));
     }
 
     #[test]
@@ -215,6 +235,17 @@ mod tests {
             );
             let v = want.ortho.get(k.as_str()).copied().unwrap_or(0);
             assert_eq!(p.ortho_context(k), v, "{k:?}");
+            // The word-at-a-time look-ups of zero-padded keys agree (keys of up to 32 bytes).
+            if let Some(key) = Key32::new(k.as_bytes()) {
+                assert_eq!(p.is_abbrev32(&key), p.is_abbrev(k), "{k:?}");
+                assert_eq!(p.is_sent_starter32(&key), p.is_sent_starter(k), "{k:?}");
+                assert_eq!(p.ortho_context32(&key), v, "{k:?}");
+            }
         }
+        assert!(Key32::new(&[b'a'; 33]).is_none());
+        assert_eq!(
+            Key32::folded(b"Mr-X").map(|k| k.as_bytes().to_vec()),
+            Some(b"mr-x".to_vec())
+        );
     }
 }

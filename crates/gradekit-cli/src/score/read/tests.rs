@@ -368,3 +368,58 @@ fn chunks_read_into_buffers_made_ahead_are_the_same() {
     assert_eq!(ahead_bytes(None, 128), 128 * LINE_BYTES_GUESS + READ_BYTES);
     assert_eq!(ahead_bytes(Some(1000), 128), 1000 + READ_BYTES);
 }
+
+/// Once the mean line is known, reads ask for what the chunk's remaining lines likely hold
+/// ([`read_ask`]): the bytes read past a chunk's last line, copied out of its buffer and into
+/// the next chunk's, stay a few KiB instead of up to a whole read; the chunks are the same.
+#[test]
+fn reads_ask_for_the_lines_left() {
+    assert_eq!(read_ask(READ_BYTES, None, 100, 0), READ_BYTES);
+    assert_eq!(read_ask(READ_BYTES, Some(500), 1, 0), MIN_READ_BYTES);
+    assert_eq!(read_ask(READ_BYTES, Some(500), 1000, 0), READ_BYTES);
+    assert_eq!(read_ask(READ_BYTES, Some(500), 64, 10_000), 36_000 - 10_000);
+    assert_eq!(read_ask(READ_BYTES, Some(500), 64, 90_000), MIN_READ_BYTES);
+    assert_eq!(
+        read_ask(MIN_READ_BYTES, Some(usize::MAX), usize::MAX, 0),
+        MIN_READ_BYTES
+    );
+    let line = format!("{{\"x\": \"{}\"}}\n", "y".repeat(520));
+    let input = line.repeat(3000).into_bytes();
+    for size in [None, Some(input.len() as u64)] {
+        let inner: Box<dyn Read + Send> = Box::new(std::io::Cursor::new(input.clone()));
+        let mut source = Source::new(
+            BufReader::new(inner),
+            0,
+            0,
+            InputHash::default(),
+            "in",
+            1 << 20,
+            None,
+            size,
+            FIRST_CHUNK_LINES,
+        )
+        .max_chunk_lines(128);
+        let mut lines = 0;
+        while let Some(chunk) = source.next_chunk(Spare::default()) {
+            let chunk = chunk.unwrap();
+            let mut want = InputHash::default();
+            want.update(&input[..chunk.end_offset as usize]);
+            assert_eq!(chunk.end_hash, want.digest());
+            assert_eq!(
+                chunk.end_offset,
+                (lines + chunk.len()) as u64 * line.len() as u64
+            );
+            // The first chunk's lines are read before their mean length is known.
+            if lines >= LINES_TO_MEASURE as usize {
+                assert!(
+                    source.carry.len() <= 12 << 10,
+                    "{} bytes read past line {}",
+                    source.carry.len(),
+                    chunk.last_line
+                );
+            }
+            lines += chunk.len();
+        }
+        assert_eq!(lines, 3000);
+    }
+}
