@@ -213,8 +213,8 @@ impl PatternMatch {
     fn lcs_fixed<const N: usize>(&self, text: &[u32]) -> usize {
         let mut state = [!0u64; N];
         for &c in text {
-            // no test for "no match" (row 0, all zeros, leaves the state as it was): the
-            // branch mispredicts on text characters absent from the pattern
+            // no test for "no match" (row 0, all zeros, leaves the state as it was): that
+            // branch depends on the data
             let idx = self.index(c) as usize;
             let Some(row) = self.masks.get(idx * N..idx * N + N) else {
                 continue;
