@@ -19,7 +19,9 @@ use super::indel;
 use super::partial::partial_ratio;
 use super::ratio::{norm_distance, ratio, score_cutoff_to_distance};
 
+mod subseq;
 mod words;
+pub(crate) use subseq::words_subsequence;
 use words::{cmp_keyed, word, word_key, word_len};
 pub(crate) use words::{is_narrow, sort_words, sorted_split, sorted_words_into, Word};
 use words::{NARROW_COVER, NARROW_SPACE, WIDE_COVER};
