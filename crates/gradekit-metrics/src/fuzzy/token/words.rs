@@ -232,15 +232,11 @@ pub(super) fn narrow_words_in(
     bytes: &mut Vec<u8>,
     bits: &mut Vec<u64>,
 ) {
-    narrow_into(s, bytes);
+    bytes.clear();
+    bytes.extend(s.iter().map(|&c| c as u8));
     crate::bitruns::bitmap(bytes, NARROW_SPACE, true, bits);
     bytes.extend([0u8; PAD]);
-    // at most one word per two code points (plus one): written by index into a slice of
-    // that size, then cut (no capacity check per word as `push` makes)
-    let base = out.len();
-    out.resize(base + s.len().div_ceil(2) + 1, 0);
-    let slots = out.get_mut(base..).unwrap_or_default();
-    let mut n = 0;
+    out.reserve(s.len().div_ceil(2));
     // The runs of the bitmap from its edges: `x ^ (x << 1)` (the top bit of the previous
     // word carried in) has a bit at every run's start and at the position after its end; the
     // edges alternate start, end, start, … (the bitmap ends with a zero word, so the last
@@ -260,29 +256,10 @@ pub(super) fn narrow_words_in(
                 // branch on the word's length (shift 0 for eight or more bytes)
                 let keep = u64::MAX >> (8 * (8 - len.min(8)));
                 let w = load8(bytes, start) & keep;
-                if let Some(slot) = slots.get_mut(n) {
-                    *slot = make_word(w.swap_bytes(), start, at);
-                }
-                n += 1;
+                out.push(make_word(w.swap_bytes(), start, at));
             }
             open = !open;
         }
-    }
-    out.truncate(base + n);
-}
-
-/// `bytes` = the code points of the narrow string `s` as bytes, sixteen at a time (one
-/// vector pack; the `extend` of a per-code-point map packed four).
-fn narrow_into(s: &[u32], bytes: &mut Vec<u8>) {
-    bytes.clear();
-    bytes.resize(s.len(), 0);
-    let (ic, irest) = s.as_chunks::<16>();
-    let (oc, orest) = bytes.as_chunks_mut::<16>();
-    for (o, i) in oc.iter_mut().zip(ic) {
-        *o = std::array::from_fn(|k| i[k] as u8);
-    }
-    for (o, &c) in orest.iter_mut().zip(irest) {
-        *o = c as u8;
     }
 }
 
