@@ -266,11 +266,18 @@ pub(crate) fn with_scratch<R>(f: impl FnOnce(&mut Scratch) -> R) -> R {
 /// Clipped overlaps of orders 1..=4 of an NLTK-tokenized pair (bleu and gleu both need
 /// exactly these): computed once per pair of cached texts (`key`, see `crate::cache`) and
 /// reused when the other metric asks for the same pair.
+///
+/// Both sides one list (an input equal to its reference shares the reference's cache slot):
+/// every n-gram matches itself, so each order's overlap is its n-gram count, without counting.
 pub(crate) fn clipped_1_to_4<T: TokenSeq + Keyed + ?Sized>(
     hyp: &T,
     refr: &T,
     key: crate::cache::PairKey,
 ) -> [u64; 4] {
+    if std::ptr::eq(hyp, refr) {
+        let len = hyp.count();
+        return [1, 2, 3, 4].map(|n| ngram_count(len, n));
+    }
     /// The last keyed pair and its counts.
     type Last = Option<((u64, u64), [u64; 4])>;
     thread_local! {

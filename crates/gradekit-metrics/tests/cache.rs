@@ -98,3 +98,34 @@ fn each_distinct_text_is_tokenized_once_per_sample() {
     }
     assert_eq!(nltk_cache_fills() - before, 8);
 }
+
+#[test]
+fn an_input_equal_to_its_reference_scores_as_uncached() {
+    // bleu and gleu take the shortcut of an input sharing its reference's cache slot (each
+    // order's overlap is its n-gram count): against the uncached token-level functions on
+    // texts of 0 to 9 tokens (the orders past the length, smoothed by bleu) and longer ones,
+    // repetitive and not, ASCII and not, and the same text first seen as a reference.
+    let words = [
+        "the", "cat", "sat", ",", "on", "mat", "the", "café", "Dr.", "can't",
+    ];
+    let mut seed = 0x2545_F491_4F6C_DD1Du64;
+    let mut next = |n: usize| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        (seed % n as u64) as usize
+    };
+    for round in 0..600 {
+        let len = if round % 3 == 0 { next(80) } else { next(10) };
+        let text: Vec<&str> = (0..len)
+            .map(|_| words[next(if round % 2 == 0 { 3 } else { words.len() })])
+            .collect();
+        let a = text.join(" ");
+        for m in [Metric::Bleu, Metric::Gleu] {
+            let other = format!("{a} and more");
+            score(m, &other, &a).unwrap();
+            let got = score(m, &a, &a).unwrap();
+            assert_eq!(got.to_bits(), oracle(m, &a, &a).to_bits(), "{m} {a:?}");
+        }
+    }
+}

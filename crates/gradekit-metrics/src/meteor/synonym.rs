@@ -17,6 +17,12 @@ impl Scratch {
     /// every free hypothesis stem that some free reference stem equals.) Only reference stems
     /// that are WordNet lemmas can match; with many of them free, they are bucketed by lemma id
     /// so each hypothesis stem costs one look-up per synonym instead of a scan.
+    ///
+    /// What a run over new text pays here is memory: a reference stem's lemma id is a probe of
+    /// the 4 MiB key table, a likely cache and TLB miss. So a new reference stem is first only
+    /// tested against WordNet's negative filter (most are no key: the answer is then final and
+    /// cached), and the ones that pass are probed only when a hypothesis stem with synonyms
+    /// reaches them in the walk (most calls have none).
     pub(super) fn synonym_stage(&mut self) {
         let wn = WordNet::get();
         self.ref_wn.clear();
@@ -31,15 +37,14 @@ impl Scratch {
             let free = self.ref_free.get(j as usize).copied().unwrap_or(false);
             let mut id = known;
             if id == UNKNOWN {
-                id = match self.stem_info[s as usize].wn {
-                    // Only a free position's stem is looked up (taken ones cannot match).
-                    UNKNOWN if free => {
-                        let id = wn.id(self.stems.get(s)).unwrap_or(NONE);
-                        self.stem_info[s as usize].wn = id;
-                        id
-                    }
-                    id => id,
-                };
+                id = self.stem_info[s as usize].wn;
+                // Only a free position's stem is tested (taken ones cannot match); one the
+                // filter rejects is no lemma. The others stay UNKNOWN (a candidate) until a
+                // hypothesis stem with synonyms needs them (`ref_lemma`).
+                if id == UNKNOWN && free && !wn.may_be_key(self.stems.get(s)) {
+                    self.stem_info[s as usize].wn = NONE;
+                    id = NONE;
+                }
             }
             id = select_unpredictable(free, id, NONE);
             self.cand.push(self.ref_wn.len() as u32);
@@ -50,20 +55,8 @@ impl Scratch {
         if self.cand.is_empty() {
             return;
         }
-        // Synonym sets are cached across calls by stem id (see `clear_caches`).
-        let bucketed = self.cand.len() > BUCKET_FROM;
-        if bucketed {
-            // `wn_head` is indexed by lemma id and kept all-NONE between calls.
-            if self.wn_head.len() < wn.len() {
-                self.wn_head.resize(wn.len(), NONE);
-            }
-            self.next.clear();
-            self.next.resize(self.ref_wn.len(), NONE);
-            for &k in &self.cand {
-                let id = self.ref_wn[k as usize] as usize;
-                self.next[k as usize] = self.wn_head[id];
-                self.wn_head[id] = k;
-            }
+        if self.cand.len() > BUCKET_FROM {
+            return self.synonym_buckets(wn);
         }
         for kh in (0..self.free_h.len()).rev() {
             let i = self.free_h[kh] as usize;
@@ -71,31 +64,92 @@ impl Scratch {
                 continue;
             }
             let (a, b) = self.synonyms_of(wn, self.hyp_s[kh]);
-            let syns = &self.syn_ids[a as usize..b as usize];
-            let found = if bucketed {
-                syns.iter()
-                    .map(|&s| self.wn_head.get(s as usize).copied().unwrap_or(NONE))
-                    .filter(|&j| j != NONE)
-                    .max()
-            } else {
-                self.cand.iter().rev().copied().find(|&k| {
-                    self.ref_free[self.free_r[k as usize] as usize]
-                        && syns.binary_search(&self.ref_wn[k as usize]).is_ok()
-                })
-            };
-            if let Some(k) = found {
-                let k = k as usize;
-                if bucketed {
-                    let id = self.ref_wn[k] as usize;
-                    self.wn_head[id] = self.next[k];
+            if a == b {
+                continue;
+            }
+            // The right-most free candidate whose lemma is a synonym.
+            let mut found = None;
+            for c in (0..self.cand.len()).rev() {
+                let k = self.cand[c] as usize;
+                if !self.ref_free[self.free_r[k] as usize] {
+                    continue;
                 }
+                let id = self.ref_lemma(wn, k);
+                if id != NONE
+                    && self.syn_ids[a as usize..b as usize]
+                        .binary_search(&id)
+                        .is_ok()
+                {
+                    found = Some(k);
+                    break;
+                }
+            }
+            if let Some(k) = found {
                 self.pair(i, self.free_r[k] as usize);
             }
         }
-        if bucketed {
-            for &k in &self.cand {
-                self.wn_head[self.ref_wn[k as usize] as usize] = NONE;
+    }
+
+    /// The lemma id (or NONE) of candidate `k` of `ref_wn`, looked up once if UNKNOWN.
+    fn ref_lemma(&mut self, wn: &WordNet, k: usize) -> u32 {
+        let id = self.ref_wn[k];
+        if id != UNKNOWN {
+            return id;
+        }
+        let s = self.ref_s[k] as usize;
+        let id = match self.stem_info[s].wn {
+            UNKNOWN => {
+                let id = wn.id(self.stems.get(s as u32)).unwrap_or(NONE);
+                self.stem_info[s].wn = id;
+                id
             }
+            id => id,
+        };
+        self.ref_wn[k] = id;
+        id
+    }
+
+    /// Stage 3's walk with many candidates: they are bucketed by lemma id (right-most on top),
+    /// so each hypothesis stem costs one look-up per synonym instead of a scan.
+    fn synonym_buckets(&mut self, wn: &WordNet) {
+        // Every candidate's lemma id, then only the lemmas stay candidates.
+        for c in 0..self.cand.len() {
+            let k = self.cand[c] as usize;
+            self.ref_lemma(wn, k);
+        }
+        let ref_wn = &self.ref_wn;
+        self.cand.retain(|&k| ref_wn[k as usize] != NONE);
+        // `wn_head` is indexed by lemma id and kept all-NONE between calls.
+        if self.wn_head.len() < wn.len() {
+            self.wn_head.resize(wn.len(), NONE);
+        }
+        self.next.clear();
+        self.next.resize(self.ref_wn.len(), NONE);
+        for &k in &self.cand {
+            let id = self.ref_wn[k as usize] as usize;
+            self.next[k as usize] = self.wn_head[id];
+            self.wn_head[id] = k;
+        }
+        for kh in (0..self.free_h.len()).rev() {
+            let i = self.free_h[kh] as usize;
+            if !self.hyp_free(i) {
+                continue;
+            }
+            let (a, b) = self.synonyms_of(wn, self.hyp_s[kh]);
+            let found = self.syn_ids[a as usize..b as usize]
+                .iter()
+                .map(|&s| self.wn_head.get(s as usize).copied().unwrap_or(NONE))
+                .filter(|&j| j != NONE)
+                .max();
+            if let Some(k) = found {
+                let k = k as usize;
+                let id = self.ref_wn[k] as usize;
+                self.wn_head[id] = self.next[k];
+                self.pair(i, self.free_r[k] as usize);
+            }
+        }
+        for &k in &self.cand {
+            self.wn_head[self.ref_wn[k as usize] as usize] = NONE;
         }
     }
 

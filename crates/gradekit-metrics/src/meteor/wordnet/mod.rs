@@ -330,6 +330,14 @@ impl WordNet {
         !(tables::LEMMA_FORMS..tables::EXC_KEYS).contains(&k)
     }
 
+    /// Whether `word` may be a key (lemma or exception form): `false` means it is none, as
+    /// [`Self::id`] would find, from the negative filter alone (no slot is read or fetched).
+    #[inline]
+    pub(crate) fn may_be_key(&self, word: &str) -> bool {
+        let b = word.as_bytes();
+        !b.is_empty() && b.len() <= MAX_KEY_LEN && self.may_hold(hash::hash(b))
+    }
+
     /// The id of a lemma, if it has any synonym.
     #[inline]
     pub fn id(&self, word: &str) -> Option<u32> {

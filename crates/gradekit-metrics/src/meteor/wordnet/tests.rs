@@ -117,6 +117,7 @@ fn filter_passes_every_key_and_most_non_keys_not() {
     for k in 0..tables::N_KEYS {
         let w = wn.key_str(k);
         assert!(wn.may_hold(hash::hash(w.as_bytes())), "{w}");
+        assert!(wn.may_be_key(w), "{w}");
     }
     // Non-keys shaped like what METEOR asks: morphy candidates and Porter-like stems of keys.
     let keys: std::collections::HashSet<&str> = vocabulary().iter().copied().collect();
@@ -274,6 +275,17 @@ proptest! {
         prop_assume!(!b.is_empty() && b.len() <= MAX_KEY_LEN);
         let wn = WordNet::get();
         prop_assert_eq!(wn.key(&w), wn.probe(b, hash::hash(b)));
+    }
+
+    /// `may_be_key` says "no" only of words that are no key (stage 3 then takes the stem for
+    /// no lemma without a probe).
+    #[test]
+    fn may_be_key_rejects_only_non_keys(w in prop_oneof!["[a-z'.-]{0,14}".boxed(), near_word().boxed(), any::<String>().boxed()]) {
+        let wn = WordNet::get();
+        if !wn.may_be_key(&w) {
+            prop_assert_eq!(wn.key(&w), None);
+            prop_assert_eq!(wn.id(&w), None);
+        }
     }
 
     #[test]
