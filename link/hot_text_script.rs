@@ -3,7 +3,8 @@
 
 /// The linker script of `link/hot_text.txt` (see `hot_text` in `build.rs`): its entries, in its order, as
 /// the input sections of an output section `.text.hot` placed before `.text`; `None` when it
-/// has none. Lines: `sym P` (the sections `.text.P*`), `libc M` / `libm M` (member M of
+/// has none. Lines: `sym P` (the sections `.text.P*`, and `.text.unlikely.P*`: LLVM's section
+/// of a function marked cold), `libc M` / `libm M` (member M of
 /// glibc's static `libc.a` / `libm*.a`), `crt F` (a start file); `#` comments. An entry with a
 /// character other than letters, digits and `_.$-` is skipped (no linker script syntax
 /// through it).
@@ -18,7 +19,7 @@ pub fn hot_text_script(list: &str) -> Option<String> {
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b"_.$-".contains(&b));
         let input = match kind {
-            "sym" => format!("*(.text.{what}*)"),
+            "sym" => format!("*(.text.{what}* .text.unlikely.{what}*)"),
             "libc" => format!("*libc.a:{what}(.text .text.*)"),
             "libm" => format!("*libm*.a:{what}(.text .text.*)"),
             "crt" => format!("*{what}(.text .text.*)"),
