@@ -95,8 +95,8 @@ struct Tables {
 }
 
 impl Tables {
-    /// Zeroed tables, by the allocator (fresh pages, mapped as first touched: a call touches
-    /// only its stride's regions, so a short process never faults in the rest).
+    /// Zeroed tables, by the allocator (fresh pages), mapped at once ([`populate_write`]: a
+    /// 2,000-pair run touches 43 of their 50 pages anyway, each twice without it).
     fn zeroed() -> Box<Tables> {
         let layout = std::alloc::Layout::new::<Tables>();
         #[allow(unsafe_code)]
@@ -109,9 +109,51 @@ impl Tables {
             if p.is_null() {
                 std::alloc::handle_alloc_error(layout);
             }
+            populate_write(p.cast::<u8>(), layout.size());
             Box::from_raw(p)
         }
     }
+}
+
+/// Maps the whole pages within `len` bytes at `p` (memory this thread owns, just allocated)
+/// writable at once (Linux `madvise(MADV_POPULATE_WRITE)`, 5.14+): one call instead of two
+/// page faults per page at first touch — the loops read a slot before they write it, so a
+/// fresh page was first mapped to the shared zero page, then copied on the write (83 faults
+/// over the 43 pages a 2,000-pair bleu run touches). Changes no byte: a page already mapped
+/// is left as it is, a new one is zero, as the allocator's zeroed memory is. A failure (an
+/// older kernel, no memory to spare now) is ignored: the pages then fault in as before.
+/// Nothing on other systems.
+fn populate_write(p: *mut u8, len: usize) {
+    #[cfg(target_os = "linux")]
+    {
+        const MADV_POPULATE_WRITE: std::ffi::c_int = 23;
+        const PAGE: usize = 4096;
+        extern "C" {
+            fn madvise(
+                addr: *mut std::ffi::c_void,
+                len: usize,
+                advice: std::ffi::c_int,
+            ) -> std::ffi::c_int;
+        }
+        let start = (p as usize).next_multiple_of(PAGE);
+        let end = (p as usize + len) & !(PAGE - 1);
+        if end > start {
+            #[allow(unsafe_code)]
+            // SAFETY: an advice on whole pages inside the allocation at `p` (start rounded up,
+            // end down), which nothing else refers to yet: MADV_POPULATE_WRITE only maps the
+            // pages as a write would, without writing, and changes no byte and no protection.
+            // Runs at the first streaming call of every thread (every streaming-path test).
+            unsafe {
+                madvise(
+                    start as *mut std::ffi::c_void,
+                    end - start,
+                    MADV_POPULATE_WRITE,
+                );
+            }
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = (p, len);
 }
 
 /// Buffers of the streaming path (kept across calls in the thread's `Work`).
@@ -490,5 +532,48 @@ fn find_probing<const S: usize, const N: usize, RC: Cursor, IC: Cursor>(
             return v - tag;
         }
         i = (i + 1) & (N - 1);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Tables;
+
+    /// The tables come zeroed and, on Linux, already mapped: every whole page inside them is
+    /// resident before anything touched it (`mincore`), so the first calls take no page
+    /// faults. Fails if `populate_write` is dropped or advises anything else.
+    #[test]
+    fn tables_are_zero_and_mapped_at_once() {
+        let t = Tables::zeroed();
+        #[cfg(target_os = "linux")]
+        {
+            extern "C" {
+                fn mincore(addr: *mut std::ffi::c_void, len: usize, vec: *mut u8) -> i32;
+            }
+            const PAGE: usize = 4096;
+            let p = std::ptr::from_ref::<Tables>(&t) as usize;
+            let start = p.next_multiple_of(PAGE);
+            let end = (p + std::mem::size_of::<Tables>()) & !(PAGE - 1);
+            let mut resident = vec![0u8; (end - start) / PAGE];
+            #[allow(unsafe_code)]
+            // SAFETY: `start..end` are whole pages of the live allocation behind `t`; `resident`
+            // has one byte per page, as mincore writes.
+            let rc = unsafe {
+                mincore(
+                    start as *mut std::ffi::c_void,
+                    end - start,
+                    resident.as_mut_ptr(),
+                )
+            };
+            assert_eq!(rc, 0);
+            assert!(
+                resident.iter().all(|&r| r & 1 == 1),
+                "pages not mapped: {resident:?}"
+            );
+        }
+        assert!(t.keys.iter().all(|k| *k == [0, 0]));
+        assert!(t.grams.iter().all(|&g| g == 0));
+        assert!(t.tags.iter().all(|&g| g == 0));
+        assert!(t.rows.iter().all(|&g| g == 0));
     }
 }
