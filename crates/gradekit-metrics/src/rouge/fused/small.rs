@@ -29,8 +29,8 @@
 //!   `moved` bit says some token of this home was placed further on (set while building; on
 //!   the bench nearly never). An insert writes the home slot without a branch on new-vs-repeat
 //!   (an empty slot's stale mask is dropped by a conditional move) and branches only on "home
-//!   taken by another token" (rare; `black_box` keeps the compiler from splitting that one
-//!   test back into two data-dependent branches). More instructions (the inline path of a
+//!   taken by another token" (rare; tested as one word, "in use" and "not this token's"
+//!   folded together, so the compiler does not split it into two data-dependent branches). More instructions (the inline path of a
 //!   token is about 44), less time: the loops were bound by mispredictions, not by instruction count (an SSE key in one
 //!   register, tried, had fewer instructions and ran 5–10 % slower).
 //! * **Walk, word by word** (`each_token`). For bitmap word `w` the loops take the 80 bytes of
@@ -48,7 +48,7 @@
 //!   compiles for the baseline (`tests::portable_small_table_equals_general` runs that build on
 //!   this CPU too).
 
-use std::hint::{black_box, select_unpredictable};
+use std::hint::select_unpredictable;
 
 use super::{long_eq, long_hash, LOWER};
 
@@ -384,13 +384,15 @@ impl Small {
     fn insert_short(&mut self, mut i: usize, k0: u64, k1: u64, bit: u64, stamp: u64) {
         // The home slot decides nearly always (empty, or this token's): without a branch on
         // which (a new token or a repeated one is data, not a pattern a predictor learns). The
-        // one branch, "taken by another token", is nearly always false; `black_box` keeps the
-        // compiler from splitting it back into a branch per condition.
+        // one branch, "taken by another token", is nearly always false, and is one test of one
+        // word (`other` is 0 exactly when the slot is in use and not this token's), so that
+        // the compiler does not split it into a branch per condition.
         let s0 = self.k0[i];
-        let same = (s0 == k0) & (self.k1[i] == k1);
-        if !black_box((s0 & STAMP == stamp) & !same) {
+        let diff = (s0 ^ k0) | (self.k1[i] ^ k1);
+        let other = ((s0 & STAMP) ^ stamp) | u64::from(diff == 0);
+        if other != 0 {
             // An empty slot's mask is stale: kept only when the slot is this token's.
-            let old = select_unpredictable(same, self.mask[i], 0);
+            let old = select_unpredictable(diff == 0, self.mask[i], 0);
             (self.k0[i], self.k1[i], self.mask[i]) = (k0, k1, old | bit);
             return;
         }
