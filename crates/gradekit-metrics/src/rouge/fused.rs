@@ -426,8 +426,11 @@ impl Fused {
             self.last_seen = seen;
             // A middle's table is not kept for the next pair: when the reference repeats (the
             // G completions of one prompt, scored in a row) and only a few tokens are shared,
-            // the whole reference's table is built and kept instead, for the next ones.
-            if shared > 0 && (!repeated || 4 * shared >= n_ref || refr.len() > REUSE_MAX) {
+            // the whole reference's table is built and kept instead, for the next ones. A
+            // single shared token (an unrelated text that starts or ends alike, as most
+            // completions of a prompt) does not make a reference's first pair strip either.
+            let strip = 4 * shared >= n_ref || (!repeated && shared >= 2);
+            if shared > 0 && (strip || refr.len() > REUSE_MAX) {
                 let (mid_inp, mid_ref) = (n_inp - shared, n_ref - shared);
                 let mut lcs = shared;
                 if mid_inp > 0 && mid_ref > 0 {
