@@ -24,6 +24,10 @@
 //!   version the executable was linked with — true of a binary built where it runs (`cargo
 //!   install`), not necessarily of one copied to another system. Set
 //!   `GRADEKIT_DYNAMIC_GLIBC=1` when building to link glibc dynamically.
+//! - The code a `score` run executes is laid out together at the start of the executable's
+//!   code (`link/hot_text.txt`, see [`hot_text`]): ~27 code page faults a run instead of ~48,
+//!   half the code pages mapped (and unmapped again at exit), measured in BENCHMARKS.md
+//!   ("#17 fixed10").
 //! - Otherwise (glibc linked dynamically), the unwinder (what a panic uses) is linked in
 //!   from GCC's static `libgcc_eh.a` instead of loaded from `libgcc_s.so.1` at every start:
 //!   loading that library cost a file open and four mappings, its symbol lookups, and its
@@ -34,6 +38,10 @@
 //!   `libgcc_eh.a` too).
 
 use std::path::{Path, PathBuf};
+
+#[path = "link/hot_text_script.rs"]
+mod hot_text_script;
+use hot_text_script::hot_text_script;
 use std::process::Command;
 
 fn main() {
@@ -60,10 +68,12 @@ fn main() {
         return;
     }
     let dynamic = std::env::var_os("GRADEKIT_DYNAMIC_GLIBC").is_some_and(|v| v != "0");
+    let packed = || packs.then(|| "-Wl,-z,pack-relative-relocs".to_owned());
     if !dynamic {
         if let Some(dir) = static_glibc(packs) {
             println!("cargo:rustc-link-arg-bin=gradekit=-L{}", dir.display());
             println!("cargo:rustc-link-arg-bin=gradekit=-static-pie");
+            hot_text(static_link_args(&dir).into_iter().chain(packed()).collect());
             return;
         }
     }
@@ -73,6 +83,55 @@ fn main() {
         println!(
             "cargo:rustc-link-arg-bin=gradekit=-Wl,--whole-archive,-Bstatic,-lgcc_eh,-Bdynamic,--no-whole-archive"
         );
+    }
+    hot_text(packed().into_iter().collect());
+}
+
+/// Lays out the code a `score` run executes together, at the start of the executable's code
+/// (the output section `.text.hot`), when the list `link/hot_text.txt` exists and a C program
+/// linked with the same options (`link`) and the layout's linker script links and runs.
+///
+/// Why: the code a run executes is scattered over ~10 MB (every crate's code in link order).
+/// Each 64 KiB stretch of it a run enters for the first time costs a page fault, and the
+/// kernel maps the 16 pages around (fault-around): ~48 faults and ~1,000 mapped pages of code
+/// per run, the mappings undone again at exit. Laid out together (~1.3 MB), ~27 faults and
+/// half the mapped pages, ~0.1 ms less of a run's fixed cost (BENCHMARKS.md "#17 fixed10").
+/// The list names functions by their path without the build's hash (a linker script pattern
+/// `.text.P*`: each function has a section of its own) and glibc's code by archive member, so
+/// it holds across builds; a renamed function is laid out as usual until the list is
+/// regenerated (`scripts/hot_text.py`). Only where the layout is: the order of code, not what
+/// it does.
+fn hot_text(link: Vec<String>) {
+    let Some(dir) = std::env::var_os("OUT_DIR").map(PathBuf::from) else {
+        return;
+    };
+    let list = Path::new(&std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_default())
+        .join("link")
+        .join("hot_text.txt");
+    println!("cargo:rerun-if-changed={}", list.display());
+    let target = std::env::var("TARGET").unwrap_or_default();
+    // The probe runs what it links.
+    if target != std::env::var("HOST").unwrap_or_default() {
+        return;
+    }
+    let Some(script) = std::fs::read_to_string(&list)
+        .ok()
+        .and_then(|l| hot_text_script(&l))
+    else {
+        return;
+    };
+    let path = dir.join("hot_text.ld");
+    if std::fs::write(&path, script).is_err() {
+        return;
+    }
+    let arg = format!("-Wl,-T,{}", path.display());
+    let probe = dir.join("hot-text-probe");
+    if std::fs::create_dir_all(&probe).is_ok()
+        && probe_runs(&probe, link.into_iter().chain([arg.clone()]).collect())
+    {
+        println!("cargo:rustc-link-arg-bin=gradekit={arg}");
+        // For the tests: the layout is in this build.
+        println!("cargo:rustc-env=GRADEKIT_HOT_TEXT=1");
     }
 }
 
@@ -160,12 +219,32 @@ fn static_glibc(packs: bool) -> Option<PathBuf> {
     links_and_runs(&dir, packs).then_some(dir)
 }
 
+/// The options of a static position-independent link against the libraries in `libs`.
+fn static_link_args(libs: &Path) -> Vec<String> {
+    [format!("-L{}", libs.display())]
+        .into_iter()
+        .chain(["-pie", "-static-pie", "-nodefaultlibs", "-Wl,-Bdynamic"].map(String::from))
+        // What rustc asks for, found as the scripts.
+        .chain(RUSTC_LIBS.map(|l| format!("-l{l}")))
+        .collect()
+}
+
 /// Whether a C program linked as the executable will be (`-static-pie`, these libraries,
 /// packed relocations when `packs`) links and runs: the toolchain has the static start
 /// files, and glibc's start-up applies packed relocations (glibc 2.36 or later).
 fn links_and_runs(libs: &Path, packs: bool) -> bool {
-    let src = libs.join("probe.c");
-    let exe = libs.join("probe");
+    let mut args = static_link_args(libs);
+    if packs {
+        args.push("-Wl,-z,pack-relative-relocs".to_owned());
+    }
+    probe_runs(libs, args)
+}
+
+/// Whether a C program (using libm and stdio) built in `dir` with the link options `args`
+/// links and runs.
+fn probe_runs(dir: &Path, args: Vec<String>) -> bool {
+    let src = dir.join("probe.c");
+    let exe = dir.join("probe");
     let program = "#include <math.h>\n#include <stdio.h>\n#include <stdlib.h>\n\
         static const char *msg = \"ok\";\n\
         int main(int argc, char **argv) { (void)argv; double x = pow(2.0, argc + 0.5);\n\
@@ -174,17 +253,13 @@ fn links_and_runs(libs: &Path, packs: bool) -> bool {
     if std::fs::write(&src, program).is_err() {
         return false;
     }
-    let mut link = Command::new(cc());
-    link.arg(&src)
+    let linked = Command::new(cc())
+        .arg(&src)
         .arg("-o")
         .arg(&exe)
-        .arg(format!("-L{}", libs.display()))
-        .args(["-pie", "-static-pie", "-nodefaultlibs", "-Wl,-Bdynamic"])
-        // What rustc asks for, found as the scripts.
-        .args(RUSTC_LIBS.map(|l| format!("-l{l}")));
-    if packs {
-        link.arg("-Wl,-z,pack-relative-relocs");
-    }
-    let linked = link.output().is_ok_and(|o| o.status.success());
+        .args(args)
+        .arg("-lm")
+        .output()
+        .is_ok_and(|o| o.status.success());
     linked && Command::new(&exe).status().is_ok_and(|s| s.success())
 }
