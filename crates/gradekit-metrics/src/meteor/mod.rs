@@ -183,10 +183,6 @@ fn score(hyp_match: &[u32], m: usize, ref_len: usize) -> f64 {
 /// `StemInfo::wn` of a stem not looked up yet.
 const UNKNOWN: u32 = NONE - 1;
 
-/// `StemInfo::wn` of a stem that passed WordNet's negative filter but has not been probed yet
-/// (stage 3 probes it when a hypothesis stem with synonyms reaches it: `synonym.rs`).
-const MAYBE: u32 = NONE - 2;
-
 /// Buffers of one thread, reused by every call (cleared, never shrunk).
 #[derive(Default)]
 struct Scratch {
@@ -241,8 +237,7 @@ struct Scratch {
 struct StemInfo {
     /// Stage 2 bucket: right-most free reference position with this stem, NONE between calls.
     head: u32,
-    /// WordNet id (or `NONE`), [`UNKNOWN`] until looked up, [`MAYBE`] while only the filter
-    /// has been asked.
+    /// WordNet id (or `NONE`), [`UNKNOWN`] until looked up.
     wn: u32,
     /// Range of the synonym ids in `syn_ids`, `(NONE, NONE)` until computed.
     syn: (u32, u32),

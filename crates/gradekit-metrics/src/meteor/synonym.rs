@@ -5,7 +5,7 @@ use std::hint::select_unpredictable;
 
 use super::intern::NONE;
 use super::wordnet::WordNet;
-use super::{Scratch, StemInfo, MAYBE, UNKNOWN};
+use super::{Scratch, StemInfo, UNKNOWN};
 
 /// Above this many candidate reference stems, stage 3 buckets them by lemma id.
 const BUCKET_FROM: usize = 32;
@@ -39,15 +39,11 @@ impl Scratch {
             if id == UNKNOWN {
                 id = self.stem_info[s as usize].wn;
                 // Only a free position's stem is tested (taken ones cannot match); one the
-                // filter rejects is no lemma, the others are MAYBE (candidates) until a
-                // hypothesis stem with synonyms needs them (`ref_lemma`). Both are kept.
-                if id == UNKNOWN && free {
-                    id = if wn.may_be_key(self.stems.get(s)) {
-                        MAYBE
-                    } else {
-                        NONE
-                    };
-                    self.stem_info[s as usize].wn = id;
+                // filter rejects is no lemma. The others stay UNKNOWN (a candidate) until a
+                // hypothesis stem with synonyms needs them (`ref_lemma`).
+                if id == UNKNOWN && free && !wn.may_be_key(self.stems.get(s)) {
+                    self.stem_info[s as usize].wn = NONE;
+                    id = NONE;
                 }
             }
             id = select_unpredictable(free, id, NONE);
@@ -68,25 +64,21 @@ impl Scratch {
                 continue;
             }
             let (a, b) = self.synonyms_of(wn, self.hyp_s[kh]);
-            // The right-most free candidate whose lemma is a synonym (a MAYBE candidate is
-            // probed only if there is a synonym to find: most hypothesis stems have none).
+            if a == b {
+                continue;
+            }
+            // The right-most free candidate whose lemma is a synonym.
             let mut found = None;
             for c in (0..self.cand.len()).rev() {
                 let k = self.cand[c] as usize;
                 if !self.ref_free[self.free_r[k] as usize] {
                     continue;
                 }
-                let mut id = self.ref_wn[k];
-                if id == MAYBE {
-                    if a == b {
-                        continue;
-                    }
-                    id = self.ref_lemma(wn, k);
-                }
-                // (NONE is no synonym id.)
-                if self.syn_ids[a as usize..b as usize]
-                    .binary_search(&id)
-                    .is_ok()
+                let id = self.ref_lemma(wn, k);
+                if id != NONE
+                    && self.syn_ids[a as usize..b as usize]
+                        .binary_search(&id)
+                        .is_ok()
                 {
                     found = Some(k);
                     break;
@@ -98,16 +90,15 @@ impl Scratch {
         }
     }
 
-    /// The lemma id (or NONE) of candidate `k` of `ref_wn`, probed once if not known yet.
-    #[inline]
+    /// The lemma id (or NONE) of candidate `k` of `ref_wn`, looked up once if UNKNOWN.
     fn ref_lemma(&mut self, wn: &WordNet, k: usize) -> u32 {
         let id = self.ref_wn[k];
-        if id != MAYBE {
+        if id != UNKNOWN {
             return id;
         }
         let s = self.ref_s[k] as usize;
         let id = match self.stem_info[s].wn {
-            UNKNOWN | MAYBE => {
+            UNKNOWN => {
                 let id = wn.id(self.stems.get(s as u32)).unwrap_or(NONE);
                 self.stem_info[s].wn = id;
                 id
@@ -120,8 +111,6 @@ impl Scratch {
 
     /// Stage 3's walk with many candidates: they are bucketed by lemma id (right-most on top),
     /// so each hypothesis stem costs one look-up per synonym instead of a scan.
-    #[cold]
-    #[inline(never)]
     fn synonym_buckets(&mut self, wn: &WordNet) {
         // Every candidate's lemma id, then only the lemmas stay candidates.
         for c in 0..self.cand.len() {
@@ -173,7 +162,7 @@ impl Scratch {
         let start = self.syn_ids.len();
         // A stem known to be a lemma is its own key: no second look-up.
         let lemma = self.stem_info[s as usize].wn;
-        let known = (lemma != UNKNOWN && lemma != MAYBE && lemma != NONE).then_some(lemma);
+        let known = (lemma != UNKNOWN && lemma != NONE).then_some(lemma);
         let lemma = wn.synonym_ids_of(
             self.stems.get(s),
             known,
