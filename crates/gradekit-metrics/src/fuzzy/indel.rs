@@ -359,7 +359,7 @@ fn chunk_eq(x: &[u32; AFFIX_CHUNK], y: &[u32; AFFIX_CHUNK]) -> bool {
 }
 
 /// Length of the common prefix of `a` and `b`.
-fn common_prefix(a: &[u32], b: &[u32]) -> usize {
+pub(crate) fn common_prefix(a: &[u32], b: &[u32]) -> usize {
     let (ca, _) = a.as_chunks::<AFFIX_CHUNK>();
     let (cb, _) = b.as_chunks::<AFFIX_CHUNK>();
     let k = AFFIX_CHUNK

@@ -19,10 +19,14 @@ use super::indel;
 use super::partial::partial_ratio;
 use super::ratio::{norm_distance, ratio, score_cutoff_to_distance};
 
+mod subseq;
 mod words;
+pub(crate) use subseq::words_subsequence;
+#[cfg(test)]
+use words::NARROW_SPACE;
 use words::{cmp_keyed, word, word_key, word_len};
 pub(crate) use words::{is_narrow, sort_words, sorted_split, sorted_words_into, Word};
-use words::{NARROW_COVER, NARROW_SPACE, WIDE_COVER};
+use words::{NARROW_COVER, WIDE_COVER};
 
 /// Words joined with single spaces.
 pub(crate) fn join(words: &[&[u32]]) -> Vec<u32> {
@@ -273,7 +277,9 @@ struct Scratch {
 /// its whitespace, plus one space between words. One difference histogram (+1 per code point
 /// of `s1`, −1 per code point of `s2`): `Σ_c min(h1, h2) = (len1 + len2 − Σ_c |h1 − h2|) / 2`,
 /// so the distance bound `lensum − 2·common` is `Σ_c |d_c|` — half the clearing and one sum
-/// (the lengths come from the words).
+/// (the lengths come from the words). The hashed path computes the same bound from its table
+/// (`hashed::counts_bound_passes`); this is its oracle.
+#[cfg(test)]
 fn norm_bound_passes(s1: &[u32], w1: &[Word], s2: &[u32], w2: &[Word], score_cutoff: f64) -> bool {
     if score_cutoff <= 0.0 || w1.is_empty() || w2.is_empty() {
         return true;

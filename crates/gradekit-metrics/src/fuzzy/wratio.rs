@@ -25,7 +25,10 @@
 
 use super::partial::partial_ratio;
 use super::ratio::ratio;
-use super::token::{partial_token_ratio, share_a_word, token_ratio, token_ratio_lazy, Cutoff};
+use super::token::{
+    is_narrow, partial_token_ratio, share_a_word, token_ratio, token_ratio_lazy, words_subsequence,
+    Cutoff,
+};
 
 const UNBASE_SCALE: f64 = 0.95;
 
@@ -81,6 +84,11 @@ fn ratio_bound(len1: usize, len2: usize) -> f64 {
 /// ratio is 100 whatever the cutoff (which is below 100 here, as `ratio` < 95), so the result
 /// is `max(ratio, 95) = 95` and `ratio` is never computed; otherwise this is step 3 as written.
 fn close_with_lazy_ratio(s1: &[u32], s2: &[u32], score_cutoff: f64) -> f64 {
+    // the common case of that subset, found without splitting: one text's words a
+    // subsequence of the other's
+    if words_subsequence(s1, is_narrow(s1), s2, is_narrow(s2)) {
+        return 100.0 * UNBASE_SCALE;
+    }
     let mut end_ratio = None;
     let token = token_ratio_lazy(
         s1,

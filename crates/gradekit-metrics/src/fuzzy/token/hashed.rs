@@ -22,10 +22,8 @@
 //! `tests::hashed_equals_the_composition` holds the path to the allocating composition.
 
 use super::words::{load8, narrow_words_in, same_tail};
-use super::{
-    norm_bound_passes, set_scores_of, sort_words, word_key, word_len, Cutoff, Scratch, Word,
-    NARROW_COVER,
-};
+use super::{set_scores_of, sort_words, word_key, word_len, Cutoff, Scratch, Word, NARROW_COVER};
+use crate::fuzzy::indel;
 use crate::fuzzy::ratio::ratio;
 
 /// Side flags of a table entry.
@@ -34,16 +32,22 @@ const IN_B: u8 = 2;
 /// The entry's word lies in the second string (its start indexes `s2`).
 const FROM_B: u8 = 4;
 
-/// The set decomposition's table: `(word, flags)`, word 0 = empty (a word has length ≥ 1).
+/// The set decomposition's table: `(word, flags, [count in a, count in b])`, word 0 = empty
+/// (a word has length ≥ 1).
 /// Between calls every slot not listed in `used` is empty, so a reset of a table of a fitting
 /// size empties only the slots the last call filled (not all of them: a sentence pair's table
 /// has 128–256 slots of 32 bytes and fills ~80).
 #[derive(Default)]
 pub(super) struct Table {
-    slots: Vec<(Word, u8)>,
+    slots: Vec<Slot>,
     /// Slots in first-insertion order (so the pass over them is not a pass over the table).
     used: Vec<u32>,
 }
+
+/// A table slot: the word, its flags, how often each side holds it.
+type Slot = (Word, u8, [u32; 2]);
+
+const EMPTY: Slot = (0, 0, [0, 0]);
 
 /// The texts' code points narrowed to bytes and padded (`words::narrow_words_in`): the
 /// table compares words longer than their key on these.
@@ -66,12 +70,12 @@ impl Table {
         if cap >= need && cap <= 4 * need {
             for &i in &self.used {
                 if let Some(slot) = self.slots.get_mut(i as usize) {
-                    *slot = (0, 0);
+                    *slot = EMPTY;
                 }
             }
         } else {
             self.slots.clear();
-            self.slots.resize(need, (0, 0));
+            self.slots.resize(need, EMPTY);
         }
         self.used.clear();
         64 - self.slots.len().trailing_zeros()
@@ -86,8 +90,11 @@ impl Table {
             let Some(slot) = self.slots.get_mut(i) else {
                 return;
             };
+            let side = usize::from(flag == IN_B);
             if slot.0 == 0 {
-                *slot = (w, flag | if flag == IN_B { FROM_B } else { 0 });
+                let mut counts = [0; 2];
+                counts[side] = 1;
+                *slot = (w, flag | if flag == IN_B { FROM_B } else { 0 }, counts);
                 self.used.push(i as u32);
                 return;
             }
@@ -97,6 +104,9 @@ impl Table {
                 let same = word_len(w) <= NARROW_COVER || same_word(slot.0, slot.1, w, flag, bytes);
                 if same {
                     slot.1 |= flag;
+                    if let Some(n) = slot.2.get_mut(side) {
+                        *n += 1;
+                    }
                     return;
                 }
             }
@@ -110,7 +120,7 @@ impl Table {
     fn contains(&self, w: Word, flag: u8, bytes: &Bytes<'_>, shift: u32) -> bool {
         let mask = self.slots.len() - 1;
         let mut i = slot_of(w, shift);
-        while let Some(&(x, flags)) = self.slots.get(i) {
+        while let Some(&(x, flags, _)) = self.slots.get(i) {
             if x == 0 {
                 return false;
             }
@@ -170,7 +180,7 @@ pub(super) fn token_ratio_hashed<F: FnOnce() -> f64>(
     sc.diff_a.clear();
     sc.diff_b.clear();
     for &i in &sc.table.used {
-        let Some(&(w, flags)) = sc.table.slots.get(i as usize) else {
+        let Some(&(w, flags, _)) = sc.table.slots.get(i as usize) else {
             continue;
         };
         match flags & (IN_A | IN_B) {
@@ -198,7 +208,7 @@ pub(super) fn token_ratio_hashed<F: FnOnce() -> f64>(
 
     // the sort ratio, only where it can beat `set`
     let cutoff = score_cutoff.max(set - 1e-9);
-    if !norm_bound_passes(s1, &sc.wa, s2, &sc.wb, cutoff) {
+    if !counts_bound_passes(&sc.table, &bytes, sc.wa.len(), sc.wb.len(), cutoff) {
         return Some(set);
     }
     sort_words(s1, true, &mut sc.wa);
@@ -206,6 +216,64 @@ pub(super) fn token_ratio_hashed<F: FnOnce() -> f64>(
     join_narrow(&sc.ba, &sc.wa, &mut sc.ja);
     join_narrow(&sc.bb, &sc.wb, &mut sc.jb);
     Some(ratio(&sc.ja, &sc.jb, cutoff).max(set))
+}
+
+/// `norm_bound_passes(s1, wa, s2, wb, score_cutoff)` (`wa` / `wb` holding `n_a` / `n_b`
+/// words) from the table instead of the texts: the code point counts of a text without its
+/// spaces are the counts of its words, each as often as the text holds it, so the difference
+/// of the two texts' counts is `Σ_w (count_a(w) − count_b(w)) · counts(w)` — only the words
+/// the two sides hold a different number of times (the differences, and repeated words)
+/// contribute, a few dozen code points instead of both texts. Same bound, same answer.
+fn counts_bound_passes(
+    table: &Table,
+    bytes: &Bytes<'_>,
+    n_a: usize,
+    n_b: usize,
+    score_cutoff: f64,
+) -> bool {
+    if score_cutoff <= 0.0 || n_a == 0 || n_b == 0 {
+        return true;
+    }
+    let mut d = [0i64; 256];
+    let mut touched = [0u64; 4];
+    let mut len = [0usize; 2];
+    for &i in &table.used {
+        let Some(&(w, flags, [ca, cb])) = table.slots.get(i as usize) else {
+            continue;
+        };
+        let l = word_len(w) as usize;
+        len[0] += ca as usize * l;
+        len[1] += cb as usize * l;
+        if ca != cb {
+            let k = i64::from(ca) - i64::from(cb);
+            let home = if flags & FROM_B != 0 {
+                bytes.b
+            } else {
+                bytes.a
+            };
+            let start = w as u32 as usize;
+            for &c in home.get(start..start + l).unwrap_or_default() {
+                d[usize::from(c)] += k;
+                touched[usize::from(c >> 6)] |= 1 << (c & 63);
+            }
+        }
+    }
+    // the joining spaces (a space is never inside a word)
+    d[0x20] = n_a as i64 - n_b as i64;
+    touched[0] |= 1 << 0x20;
+    let lensum = len[0] + n_a - 1 + len[1] + n_b - 1;
+    // the sum over the code points met only (a few dozen, not 256)
+    let mut dist = 0u64;
+    for (k, &t) in touched.iter().enumerate() {
+        let mut t = t;
+        while t != 0 {
+            let c = 64 * k + t.trailing_zeros() as usize;
+            t &= t - 1;
+            dist += d.get(c).map_or(0, |x| x.unsigned_abs());
+        }
+    }
+    let dist = (dist as usize).min(lensum);
+    indel::normalized_similarity_from(dist, lensum, score_cutoff / 100.0) != 0.0
 }
 
 /// `words` of a narrow string joined with single spaces into `out`, from the string's padded
@@ -270,4 +338,71 @@ pub(super) fn share_a_word(s1: &[u32], s2: &[u32], sc: &mut Scratch) -> bool {
         .0
         .iter()
         .any(|&w| sc.table.contains(w, large.1, &bytes, shift))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::norm_bound_passes;
+    use super::*;
+
+    /// The table's bound is the texts' bound: random narrow texts (repeated words, words
+    /// longer than the key, tabs and runs of spaces, Latin-1), every cutoff around it.
+    #[test]
+    fn counts_bound_equals_the_text_bound() {
+        let mut seed = 3u64;
+        let mut next = |k: usize| {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) as usize % k
+        };
+        let vocab = [
+            "a",
+            "ab",
+            "the",
+            "cat",
+            "\u{e9}t\u{e9}",
+            "internationalization",
+            "x",
+        ];
+        let (mut pass, mut fail) = (0, 0);
+        for _ in 0..3000 {
+            let mut text = |_side: usize| {
+                let mut t = String::new();
+                for _ in 0..1 + next(30) {
+                    t.push_str(vocab[next(vocab.len())]);
+                    t.push_str([" ", "  ", "\t", " \u{1c}"][next(4)]);
+                }
+                t.chars().map(u32::from).collect::<Vec<u32>>()
+            };
+            let s1 = text(1);
+            let s2 = text(2);
+            let mut sc = Scratch::default();
+            narrow_words_in(&s1, &mut sc.wa, &mut sc.ba, &mut sc.bits);
+            narrow_words_in(&s2, &mut sc.wb, &mut sc.bb, &mut sc.bits);
+            let shift = sc.table.reset(sc.wa.len() + sc.wb.len());
+            let bytes = Bytes {
+                a: &sc.ba,
+                b: &sc.bb,
+            };
+            for &w in &sc.wa {
+                sc.table.add(w, IN_A, &bytes, shift);
+            }
+            for &w in &sc.wb {
+                sc.table.add(w, IN_B, &bytes, shift);
+            }
+            for k in 0..=40 {
+                let cutoff = 60.0 + k as f64;
+                let want = norm_bound_passes(&s1, &sc.wa, &s2, &sc.wb, cutoff);
+                let got = counts_bound_passes(&sc.table, &bytes, sc.wa.len(), sc.wb.len(), cutoff);
+                assert_eq!(got, want, "{s1:?} {s2:?} {cutoff}");
+                if want {
+                    pass += 1;
+                } else {
+                    fail += 1;
+                }
+            }
+        }
+        assert!(pass > 10000 && fail > 10000, "{pass} {fail}");
+    }
 }
