@@ -4,7 +4,6 @@
 use super::exact;
 use super::intern::{WordMemo, NONE};
 use super::porter;
-use super::wordnet::WordNet;
 use super::{Scratch, StemInfo, Words, UNKNOWN};
 use std::hint::select_unpredictable;
 
@@ -15,11 +14,6 @@ const SCAN_UP_TO: usize = 1024;
 /// Distinct words kept in a thread's stem cache before it is cleared (with the byte and
 /// synonym-id limits below: ~10 MB at most).
 pub(super) const CACHE_LIMIT: usize = 1 << 16;
-
-/// When a thread meets its this-many-th stem, the WordNet tables stage 3 reads are mapped at
-/// once ([`WordNet::populate`]: cheaper than the page faults a run over new text takes on them
-/// otherwise, but not worth it for a handful of pairs).
-const POPULATE_AT: usize = 256;
 
 impl Scratch {
     /// Stage 2, NLTK's `_enum_stem_match`: the same walk on the Porter stems of the words left.
@@ -140,10 +134,6 @@ impl Scratch {
             self.stem_info.reserve_exact(CACHE_LIMIT);
         }
         let (s, _) = self.stems.intern(&self.stem_buf);
-        if s as usize == POPULATE_AT {
-            // A run over new text: it will touch most pages of the WordNet tables.
-            WordNet::get().populate();
-        }
         if self.stem_info.len() <= s as usize {
             self.stem_info.resize(s as usize + 1, StemInfo::default());
         }
@@ -251,6 +241,7 @@ fn pair_small(hyp_s: &[u32], ref_s: &[u32], mut pair: impl FnMut(usize, usize)) 
 
 #[cfg(test)]
 mod tests {
+    use super::super::wordnet::WordNet;
     use super::*;
 
     /// Stage 2's walk as NLTK writes it: each hypothesis item, last first, takes the

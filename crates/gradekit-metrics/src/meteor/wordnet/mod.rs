@@ -138,36 +138,6 @@ fn prefetch(bytes: &[u8], at: usize) {
     let _ = (bytes, at);
 }
 
-/// `madvise(MADV_POPULATE_READ)` over the pages of `bytes` (static data): maps them in one
-/// call instead of a page fault per 64 KiB at first touch. Nothing on other systems.
-fn populate_read(bytes: &'static [u8]) {
-    #[cfg(target_os = "linux")]
-    {
-        const MADV_POPULATE_READ: std::ffi::c_int = 22;
-        const PAGE: usize = 4096;
-        extern "C" {
-            fn madvise(
-                addr: *mut std::ffi::c_void,
-                len: usize,
-                advice: std::ffi::c_int,
-            ) -> std::ffi::c_int;
-        }
-        let start = bytes.as_ptr() as usize;
-        let base = start & !(PAGE - 1);
-        let len = start + bytes.len() - base;
-        #[allow(unsafe_code)]
-        // SAFETY: an advice on pages of the binary's own read-only data: MADV_POPULATE_READ
-        // only maps them (as reading them would), changes no byte and no protection, and a
-        // failure (an old kernel: EINVAL) is ignored. The range starts at the page holding
-        // the slice's first byte and ends with its last: all of it mapped by the binary.
-        unsafe {
-            madvise(base as *mut std::ffi::c_void, len, MADV_POPULATE_READ);
-        }
-    }
-    #[cfg(not(target_os = "linux"))]
-    let _ = bytes;
-}
-
 /// The compiled-in WordNet tables (see the module docs for the layout).
 pub struct WordNet {
     key_text: &'static str,
@@ -275,21 +245,6 @@ impl WordNet {
             return None;
         }
         self.probe(b, h)
-    }
-
-    /// Maps the pages of the tables every look-up or synonym set reads (filter, slots, synonym
-    /// runs: 6.7 MB) into the process at once (Linux `madvise(MADV_POPULATE_READ)`), so that
-    /// look-ups stop taking a page fault each time they first touch one: a process meeting
-    /// many new words touches most of those pages, and a fault maps at most 64 KiB. Costs
-    /// ~0.2-0.3 ms, so METEOR calls it only once a thread has met many stems. Once per process;
-    /// a hint only (nothing is read, errors are ignored).
-    pub(crate) fn populate(&self) {
-        static ONCE: std::sync::Once = std::sync::Once::new();
-        ONCE.call_once(|| {
-            for t in [self.filter, self.slots, self.syn_start.0, self.syn.0] {
-                populate_read(t);
-            }
-        });
     }
 
     /// Starts loading the home slot of a key of hash `h` ([`prefetch`]).

@@ -311,33 +311,3 @@ fn prefetch_hints_take_any_word() {
         assert_eq!(agree(w), Ok(()));
     }
 }
-
-/// Mapping the tables at once (`populate`, an `madvise`) changes no byte of them and no
-/// answer; it runs its `unsafe` here (twice: the second call does nothing), also on slices
-/// that start and end inside a page and an empty one.
-#[test]
-fn populate_changes_no_byte_and_no_answer() {
-    let wn = WordNet::get();
-    let digest = |wn: &WordNet| {
-        [wn.filter, wn.slots, wn.syn_start.0, wn.syn.0, wn.key_end.0]
-            .iter()
-            .map(|t| {
-                t.iter().fold(0u64, |h, &b| {
-                    (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
-                })
-            })
-            .collect::<Vec<u64>>()
-    };
-    let before = digest(wn);
-    wn.populate();
-    wn.populate();
-    populate_read(&wn.slots[5..4097]);
-    populate_read(&wn.slots[7..7]);
-    assert_eq!(digest(wn), before);
-    for k in (0..tables::N_KEYS).step_by(7) {
-        assert_eq!(wn.key(wn.key_str(k)), Some(k));
-    }
-    for w in ["ran", "running", "provid", "valuabl", "dogs"] {
-        assert_eq!(agree(w), Ok(()));
-    }
-}
