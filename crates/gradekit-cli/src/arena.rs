@@ -102,7 +102,8 @@ fn make_region() -> usize {
     let len = 2 * REGION_BYTES;
     // SAFETY: a new private anonymous mapping: it aliases no memory of the program. The
     // parts of it outside the aligned region are unmapped again, the region is marked for
-    // huge pages (advice that changes no byte; refused, the pages are ordinary ones).
+    // huge pages (advice that changes no byte; refused, the pages are ordinary ones), and its
+    // first byte, zero, is written with zero: nothing else can see the region yet.
     let start = unsafe {
         let m = libc::mmap(
             std::ptr::null_mut(),
@@ -129,6 +130,11 @@ fn make_region() -> usize {
                 REGION_BYTES,
                 libc::MADV_HUGEPAGE,
             );
+            // Its memory mapped now, by a write's page fault: the huge page, when there is
+            // one, is zeroed under the region's own lock, where `MADV_POPULATE_WRITE` of the
+            // first buffer held the process's mapping lock for that time (~0.25 ms), and
+            // another thread's `mmap` (the calling thread's first buffers) waited for it.
+            std::ptr::write_volatile(start as *mut u8, 0);
             start
         }
     };
