@@ -219,6 +219,29 @@ pub(crate) struct Fused {
     /// after another; the table then stands and only the input is tokenized.
     last: Option<Built>,
     last_text: Vec<u8>,
+    /// A cheap signature of the previous call's reference ([`signature`]): when it repeats
+    /// (the G completions of one prompt), a whole table is built for reuse; otherwise the
+    /// shared affixes are always stripped. Only a choice of path: either gives the same LCS.
+    last_seen: (usize, u128, u128),
+}
+
+/// The length and first and last sixteen bytes (zero-padded) of a text: equal for equal
+/// texts, and rarely equal for different ones (which then only take the slower path).
+fn signature(text: &[u8]) -> (usize, u128, u128) {
+    if let (Some(head), Some(tail)) = (text.first_chunk::<16>(), text.last_chunk::<16>()) {
+        let word = |b: &[u8; 16]| u128::from_le_bytes(*b);
+        return (text.len(), word(head), word(tail));
+    }
+    let mut head = [0u8; 16];
+    let mut tail = [0u8; 16];
+    let n = text.len().min(16);
+    head[..n].copy_from_slice(&text[..n]);
+    tail[..n].copy_from_slice(&text[text.len() - n..]);
+    (
+        text.len(),
+        u128::from_le_bytes(head),
+        u128::from_le_bytes(tail),
+    )
 }
 
 /// What building the table for a reference produced.
@@ -363,6 +386,9 @@ impl Fused {
             Some(built) if self.last_text.as_slice() == refr => Some(built),
             _ => None,
         };
+        if inp == refr {
+            return self.identical(refr, reused, check);
+        }
         // Slots keep reference offsets in 32 bits.
         if reused.is_none() && (refr.len() > u32::MAX as usize || !self.reference.fill(refr)) {
             self.last = None;
@@ -395,10 +421,16 @@ impl Fused {
             let (inp_bits, ref_bits) = (&self.input.bits, &self.reference.bits);
             let a = affix::affixes(inp, inp_bits, refr, ref_bits);
             let shared = a.prefix + a.suffix;
-            // A middle's table is not kept for the next pair: with only a few shared tokens,
-            // the whole reference's table is built and kept instead (the G completions of one
-            // prompt, scored in a row, then reuse it).
-            if shared > 0 && (4 * shared >= n_ref || refr.len() > REUSE_MAX) {
+            let seen = signature(refr);
+            let repeated = seen == self.last_seen;
+            self.last_seen = seen;
+            // A middle's table is not kept for the next pair: when the reference repeats (the
+            // G completions of one prompt, scored in a row) and only a few tokens are shared,
+            // the whole reference's table is built and kept instead, for the next ones. A
+            // single shared token (an unrelated text that starts or ends alike, as most
+            // completions of a prompt) does not make a reference's first pair strip either.
+            let strip = 4 * shared >= n_ref || (!repeated && shared >= 2);
+            if shared > 0 && (strip || refr.len() > REUSE_MAX) {
                 let (mid_inp, mid_ref) = (n_inp - shared, n_ref - shared);
                 let mut lcs = shared;
                 if mid_inp > 0 && mid_ref > 0 {
@@ -418,6 +450,31 @@ impl Fused {
             input: n_inp,
             reference: n_ref,
             lcs,
+        }
+    }
+
+    /// The outcome of a pair whose two texts are the same bytes: every token is common.
+    #[inline(never)]
+    fn identical(&mut self, text: &[u8], reused: Option<Built>, check: bool) -> Outcome {
+        let n = match reused {
+            Some(built) => built.n_ref,
+            None => {
+                if text.len() > u32::MAX as usize || !self.reference.fill(text) {
+                    self.last = None;
+                    return Outcome::General;
+                }
+                self.reference.tokens
+            }
+        };
+        if check && n > 0 {
+            if let Err(e) = crate::limits::check_rouge_l(n, n) {
+                return Outcome::Limit(e);
+            }
+        }
+        Outcome::Counts {
+            input: n,
+            reference: n,
+            lcs: n,
         }
     }
 

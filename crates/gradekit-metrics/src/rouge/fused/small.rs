@@ -12,13 +12,16 @@
 //!   is confirmed byte-wise against the token's first occurrence in the reference text, so a
 //!   hash collision costs a compare, never a wrong score.
 //! * **Slots.** 256 (load ≤ ¼ with ≤ 64 distinct tokens: every probe sequence ends at an
-//!   empty slot, and most look-ups decide at the first slot), first word 0 = empty. The slot is
+//!   empty slot, and most look-ups decide at the first slot; empty = an old stamp). The slot is
 //!   chosen by the top eight bits of a multiply of the key (words folded) by a random odd
 //!   per-thread factor (multiply-shift hashing), so no fixed input makes long probe runs.
 //! * **Layout and clearing.** The slots' first words, second words and masks are three arrays
 //!   of one struct (one base register, fixed displacements, index × 8). Building empties the
-//!   table by zeroing the 2 KiB of first words (a few dozen vector stores), which costs less
-//!   than keeping a list of the slots in use while building.
+//!   table by taking a new stamp: the top bit of each byte of a key's first word is 0 (token
+//!   bytes are ASCII), so slots keep the stamp of the build that wrote them there, and a slot
+//!   of another stamp is empty. The 2 KiB of first words are zeroed only when the 255 stamps
+//!   wrap (zeroing them at every build was ~130 instructions and 64 stores a build, more than
+//!   the middle of a bench pair's reference costs to insert).
 //! * **No data-dependent branch at the home slot.** Whether an input token is in the reference,
 //!   or a reference token is new or a repeat, is data a branch predictor cannot learn (about
 //!   one mispredicted branch in three or four tokens, ~15 cycles each). A look-up takes the
@@ -26,8 +29,8 @@
 //!   `moved` bit says some token of this home was placed further on (set while building; on
 //!   the bench nearly never). An insert writes the home slot without a branch on new-vs-repeat
 //!   (an empty slot's stale mask is dropped by a conditional move) and branches only on "home
-//!   taken by another token" (rare; `black_box` keeps the compiler from splitting that one
-//!   test back into two data-dependent branches). More instructions (the inline path of a
+//!   taken by another token" (rare; tested as one word, "in use" and "not this token's"
+//!   folded together, so the compiler does not split it into two data-dependent branches). More instructions (the inline path of a
 //!   token is about 44), less time: the loops were bound by mispredictions, not by instruction count (an SSE key in one
 //!   register, tried, had fewer instructions and ran 5–10 % slower).
 //! * **Walk, word by word** (`each_token`). For bitmap word `w` the loops take the 80 bytes of
@@ -45,7 +48,7 @@
 //!   compiles for the baseline (`tests::portable_small_table_equals_general` runs that build on
 //!   this CPU too).
 
-use std::hint::{black_box, select_unpredictable};
+use std::hint::select_unpredictable;
 
 use super::{long_eq, long_hash, LOWER};
 
@@ -53,6 +56,9 @@ use super::{long_eq, long_hash, LOWER};
 const SLOTS: usize = 256;
 /// Top bit of a key's second word: the token is longer than 16 bytes.
 const LONG: u64 = 1 << 63;
+/// The top bit of each byte of a key's first word: always 0 in a key (token bytes are ASCII),
+/// so a slot stores its build's stamp there (see [`Small::stamp`]).
+const STAMP: u64 = 0x8080_8080_8080_8080;
 
 /// `MASK_LO[n]` / `MASK_HI[n]`: the bytes of the first / second word of a 16-byte load that
 /// belong to a token of `n ≤ 16` bytes.
@@ -83,7 +89,8 @@ const MASK_HI: [u64; 17] = {
 /// of one struct so that one base register and fixed displacements address them.
 #[derive(Debug)]
 pub(super) struct Small {
-    /// First word of each slot's key (`0`: empty slot).
+    /// First word of each slot's key, OR-ed with the stamp of the build that wrote it (a slot
+    /// whose stamp is not the current one is empty).
     k0: [u64; SLOTS],
     k1: [u64; SLOTS],
     /// Bit `j`: reference token `j` is the slot's token.
@@ -95,6 +102,11 @@ pub(super) struct Small {
     /// when it came): only then may a look-up that misses at home find its token later. One
     /// bit a slot (four words to clear, not a fifth array).
     moved: [u64; SLOTS / 64],
+    /// The current build's stamp: a number in the bits of [`STAMP`], never 0 (a zeroed slot is
+    /// empty), advanced by each build. The slots are zeroed only when it wraps (every 255
+    /// builds), not at each build: the slots a build writes carry its stamp and no other
+    /// slot does, since every older stamp of this round is different.
+    stamp: u64,
 }
 
 impl Default for Small {
@@ -105,6 +117,7 @@ impl Default for Small {
             mask: [0; SLOTS],
             long: [(0, 0); SLOTS],
             moved: [0; SLOTS / 64],
+            stamp: STAMP,
         }
     }
 }
@@ -290,7 +303,13 @@ impl Small {
         len as usize == end - start && long_eq(reference, at as usize, text, start, end - start)
     }
 
-    /// Whether slot `i` holds the token of key `(k0, k1)`, `text[start..end]`.
+    /// Whether slot `i` is empty (not written by the current build).
+    #[inline(always)]
+    fn empty(&self, i: usize) -> bool {
+        self.k0[i] & STAMP != self.stamp
+    }
+
+    /// Whether slot `i` holds the token of key `(k0, k1)` (`k0` stamped), `text[start..end]`.
     #[inline(always)]
     #[allow(clippy::too_many_arguments)]
     fn holds(
@@ -329,11 +348,14 @@ impl Small {
 
     #[inline(always)]
     fn build_any(&mut self, seed: &[u64; 2], reference: &[u8], bits: &[u64]) {
-        // Emptying every slot is a few dozen vector stores, cheaper than keeping a list of the
-        // slots in use while building.
-        self.k0 = [0; SLOTS];
+        // A new stamp empties every slot; only when the stamps wrap are the slots zeroed.
+        self.stamp = ((self.stamp | !STAMP).wrapping_add(1)) & STAMP;
+        if self.stamp == 0 {
+            self.k0 = [0; SLOTS];
+            self.stamp = ((self.stamp | !STAMP).wrapping_add(1)) & STAMP;
+        }
         self.moved = [0; SLOTS / 64];
-        let factor = seed[1] | 1;
+        let (factor, stamp) = (seed[1] | 1, self.stamp);
         // Reference position `pos` (0..64) as a bit; 0 past 64 tokens (then ignored).
         let mut bit = 1u64;
         each_token(
@@ -347,7 +369,7 @@ impl Small {
                 match t {
                     Token::Short(at, len) => {
                         let (k0, k1) = short_key(at, len);
-                        self.insert_short(home(factor, k0, k1), k0, k1, bit);
+                        self.insert_short(home(factor, k0, k1), k0 | stamp, k1, bit, stamp);
                     }
                     Token::Long(start, end) => self.insert(seed, reference, start, end, bit),
                 }
@@ -356,19 +378,21 @@ impl Small {
         );
     }
 
-    /// Adds reference position `bit` to the slot of the key `(k0, k1)` of a token of at most
-    /// 16 bytes, from slot `i` on.
+    /// Adds reference position `bit` to the slot of the key `(k0, k1)` (`k0` stamped) of a
+    /// token of at most 16 bytes, from slot `i` on.
     #[inline(always)]
-    fn insert_short(&mut self, mut i: usize, k0: u64, k1: u64, bit: u64) {
+    fn insert_short(&mut self, mut i: usize, k0: u64, k1: u64, bit: u64, stamp: u64) {
         // The home slot decides nearly always (empty, or this token's): without a branch on
         // which (a new token or a repeated one is data, not a pattern a predictor learns). The
-        // one branch, "taken by another token", is nearly always false; `black_box` keeps the
-        // compiler from splitting it back into a branch per condition.
+        // one branch, "taken by another token", is nearly always false, and is one test of one
+        // word (`other` is 0 exactly when the slot is in use and not this token's), so that
+        // the compiler does not split it into a branch per condition.
         let s0 = self.k0[i];
-        let same = (s0 == k0) & (self.k1[i] == k1);
-        if !black_box((s0 != 0) & !same) {
+        let diff = (s0 ^ k0) | (self.k1[i] ^ k1);
+        let other = ((s0 & STAMP) ^ stamp) | u64::from(diff == 0);
+        if other != 0 {
             // An empty slot's mask is stale: kept only when the slot is this token's.
-            let old = select_unpredictable(same, self.mask[i], 0);
+            let old = select_unpredictable(diff == 0, self.mask[i], 0);
             (self.k0[i], self.k1[i], self.mask[i]) = (k0, k1, old | bit);
             return;
         }
@@ -380,7 +404,7 @@ impl Small {
                 self.mask[i] |= bit;
                 return;
             }
-            if s0 == 0 {
+            if s0 & STAMP != stamp {
                 (self.k0[i], self.k1[i], self.mask[i]) = (k0, k1, bit);
                 return;
             }
@@ -394,9 +418,10 @@ impl Small {
     fn insert(&mut self, seed: &[u64; 2], reference: &[u8], start: usize, end: usize, bit: u64) {
         let (k0, k1) = key(seed, reference, start, end);
         let home = home(seed[1] | 1, k0, k1);
+        let k0 = k0 | self.stamp;
         let mut i = home;
         loop {
-            if self.k0[i] == 0 {
+            if self.empty(i) {
                 (self.k0[i], self.k1[i], self.mask[i]) = (k0, k1, bit);
                 self.moved[home / 64] |= u64::from(i != home) << (home % 64);
                 if k1 & LONG != 0 {
@@ -413,8 +438,8 @@ impl Small {
         }
     }
 
-    /// Match mask of the key `(k0, k1)` of a token of at most 16 bytes, from slot `i` on (a
-    /// slot of a long token never matches: its second word has the top bit set).
+    /// Match mask of the key `(k0, k1)` (`k0` stamped) of a token of at most 16 bytes, from
+    /// slot `i` on (a slot of a long token never matches: its second word has the top bit set).
     #[inline(always)]
     fn mask_short(&self, mut i: usize, k0: u64, k1: u64) -> u64 {
         // Whether an input token is in the reference is data, not a pattern a predictor
@@ -430,7 +455,7 @@ impl Small {
             if s0 == k0 && self.k1[i] == k1 {
                 return self.mask[i];
             }
-            if s0 == 0 {
+            if s0 & STAMP != self.stamp {
                 return 0;
             }
             i = (i + 1) & (SLOTS - 1);
@@ -450,11 +475,12 @@ impl Small {
     ) -> u64 {
         let (k0, k1) = key(seed, text, start, end);
         let mut i = home(seed[1] | 1, k0, k1);
+        let k0 = k0 | self.stamp;
         loop {
             if self.holds(i, k0, k1, reference, text, start, end) {
                 return self.mask[i];
             }
-            if self.k0[i] == 0 {
+            if self.empty(i) {
                 return 0;
             }
             i = (i + 1) & (SLOTS - 1);
@@ -504,7 +530,7 @@ impl Small {
         text: &[u8],
         bits: &[u64],
     ) -> usize {
-        let factor = seed[1] | 1;
+        let (factor, stamp) = (seed[1] | 1, self.stamp);
         let mut v = !0u64;
         each_token(
             text,
@@ -514,7 +540,7 @@ impl Small {
                 let m = match t {
                     Token::Short(at, len) => {
                         let (k0, k1) = short_key(at, len);
-                        self.mask_short(home(factor, k0, k1), k0, k1)
+                        self.mask_short(home(factor, k0, k1), k0 | stamp, k1)
                     }
                     Token::Long(start, end) => self.mask_of(seed, reference, text, start, end),
                 };
@@ -578,7 +604,14 @@ mod tests {
             state ^= state << 17;
             (state % n as u64) as usize
         };
-        for portable in [false, true] {
+        // Multiplier 1 (every short token at home 0), then a random odd one; both builds of
+        // the loops; 3,000 builds each, so the stamps wrap (stale slots of older builds with
+        // the same tokens must read as empty).
+        for (portable, seed) in [
+            (false, seed),
+            (true, seed),
+            (false, [seed[0], 0x9E37_79B9_7F4A_7C15]),
+        ] {
             PORTABLE.with(|p| p.set(portable));
             let mut small = Small::default();
             for _ in 0..3000 {

@@ -406,3 +406,40 @@ fn affix_pairs_equal_general() {
         }
     }
 }
+
+/// Pairs of the same text (the fused path counts every token as common without a table):
+/// random texts (special code points, non-ASCII, empty) alone, after another pair with the
+/// same reference (its table reused) and after another reference; the cost limit still
+/// applies to the token counts.
+#[test]
+fn identical_texts_equal_general() {
+    let mut r = Rng(0x1D3E_0000_7E57_0001);
+    for round in 0..5_000 {
+        let t = random_text(&mut r, if round % 10 == 0 { 200 } else { 30 });
+        let other = random_text(&mut r, 30);
+        let want = super::super::rouge_l_general(&t, &t);
+        for (i, rf) in [
+            (&t, &t),
+            (&other, &t),
+            (&t, &t),
+            (&t, &t),
+            (&t, &other),
+            (&t, &t),
+        ] {
+            let got = super::super::rouge_l(i, rf);
+            let expect = super::super::rouge_l_general(i, rf);
+            assert_eq!(got.to_bits(), expect.to_bits(), "{i:?} / {rf:?}");
+            if i == rf {
+                assert_eq!(got.to_bits(), want.to_bits(), "{t:?}");
+                let checked = super::super::rouge_l_checked(i, rf);
+                assert_eq!(checked.map(f64::to_bits), Ok(want.to_bits()), "{t:?}");
+            }
+        }
+    }
+    let long = "a ".repeat(150_000);
+    assert!(super::super::rouge_l_checked(&long, &long).is_err());
+    let _ = super::super::rouge_l_checked("b", &long);
+    assert!(super::super::rouge_l_checked(&long, &long).is_err());
+    let fine = "a ".repeat(1_000);
+    assert_eq!(super::super::rouge_l_checked(&fine, &fine), Ok(1.0));
+}
