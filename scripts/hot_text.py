@@ -14,7 +14,9 @@ family over 16 KiB is kept only when it faulted), a glibc/libm function by its a
     cargo build --release --bin gradekit
     python3 scripts/hot_text.py            # then rebuild: build.rs reads link/hot_text.txt
 
-Entries that stop matching (renamed functions) are harmless: that code is laid out as usual.
+Entries of the present list that still name a function of the binary are kept (laid out
+together, a function no longer faults and may run too briefly to be sampled); entries that stop
+matching (renamed functions) are dropped, and harmless until then: that code is laid out as usual.
 """
 
 import argparse
@@ -173,6 +175,16 @@ def main():
                     libs.setdefault(q[2], (lib.split(".")[0], q[0].split(":")[1]))
 
     lines, done = [], set()
+    # The entries of the list the binary was built with that still name its code: a function
+    # laid out by them no longer faults, and may run too briefly to be sampled.
+    if os.path.exists(a.out):
+        for line in open(a.out):
+            line = line.strip()
+            kind, _, what = line.partition(" ")
+            if (kind == "sym" and what in family) or kind in ("libc", "libm", "crt"):
+                if line not in done:
+                    done.update([line, what])
+                    lines.append(line)
     for name in list(faults) + list(hot):
         p = pattern(name)
         if p:

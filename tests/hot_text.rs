@@ -1,6 +1,6 @@
 //! The layout of the `gradekit` executable's code (`build.rs`, `link/hot_text.txt`): the
 //! linker script made of the list, and, when the build applied it, the listed functions in
-//! the output section `.text.hot`.
+//! the output section `.text.hot`; and the size of its thread-local initial image.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 #[path = "../link/hot_text_script.rs"]
@@ -138,6 +138,20 @@ fn the_hot_functions_are_laid_out_together() {
         present.len(),
         listed.len()
     );
+}
+
+/// The thread-local variables with a non-zero initial value (`.tdata`) are an image the program
+/// carries and copies into every thread of every run (the main thread's, the I/O thread's of
+/// `score --threads 1`); zero-initialized ones (`.tbss`) are only cleared. A 16 KiB table
+/// (bleu's `ln` memo) was all of it: such a table starts zeroed.
+#[test]
+fn the_thread_local_initial_image_is_small() {
+    let elf = std::fs::read(env!("CARGO_BIN_EXE_gradekit")).unwrap();
+    let tdata = sections(&elf)
+        .into_iter()
+        .find(|s| s.0 == ".tdata")
+        .map_or(0, |s| s.3);
+    assert!(tdata <= 2 << 10, ".tdata is {tdata} bytes");
 }
 
 /// A symbol as `link/hot_text.txt` names it: a Rust function's mangled path without its hash

@@ -12,6 +12,7 @@
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
+pub mod arena;
 mod engine_flags;
 mod http;
 mod io;

@@ -111,12 +111,16 @@ const LN_MEMO: usize = 1024;
 /// pairs repeat an earlier one), and a hit costs a few instructions against ~65 for `log`. The
 /// value stored is `ln`'s own result for exactly those bits, so a hit returns what a call would
 /// (`tests::ln_memo_returns_what_ln_does`).
+///
+/// An entry is all zero bits until written, so that the table is thread-local memory the
+/// program does not carry (`.tbss`, not `.tdata`): a 16 KiB initial image is copied into every
+/// thread of every run, bleu or not. It stands for (+0.0, −∞), `ln`'s own value there: the
+/// value is kept as its bits exclusive-or those of −∞ ([`LN_EMPTY`]).
 fn ln(x: f64) -> f64 {
     use std::cell::Cell;
     thread_local! {
-        // Entry (bits of x, ln x); the initial (bits of +0.0, −∞) is ln's own value there.
-        static MEMO: [Cell<(u64, f64)>; LN_MEMO] =
-            const { [const { Cell::new((0, f64::NEG_INFINITY)) }; LN_MEMO] };
+        // Entry (bits of x, bits of ln x ^ LN_EMPTY).
+        static MEMO: [Cell<(u64, u64)>; LN_MEMO] = const { [const { Cell::new((0, 0)) }; LN_MEMO] };
     }
     let bits = x.to_bits();
     let i = (bits.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - LN_MEMO.trailing_zeros())) as usize;
@@ -124,16 +128,19 @@ fn ln(x: f64) -> f64 {
         let e = &m[i % LN_MEMO];
         let (key, value) = e.get();
         if key == bits {
-            value
+            f64::from_bits(value ^ LN_EMPTY)
         } else {
             let value = x.ln();
-            e.set((bits, value));
+            e.set((bits, value.to_bits() ^ LN_EMPTY));
             value
         }
     })
     // During thread teardown: no memo.
     .unwrap_or_else(|_| x.ln())
 }
+
+/// The bits an empty entry of [`ln`]'s memo is read with: those of `ln(+0.0)`, −∞.
+const LN_EMPTY: u64 = 0xFFF0_0000_0000_0000;
 
 /// Exactly rounded floating-point sum, the algorithm of CPython's `math.fsum`
 /// (Shewchuk's non-overlapping partials, then the round-half-even correction
@@ -240,6 +247,10 @@ mod tests {
         // Precisions of small counts (hits and evictions: more distinct values than entries),
         // integers, and the edges: every call agrees with `f64::ln` bit for bit, before and
         // after the value is remembered.
+        // A thread's first calls read entries never written (all zero bits: +0.0's).
+        let fresh = std::thread::spawn(|| [ln(0.0), ln(-0.0), ln(1.0)].map(f64::to_bits));
+        let want = [0.0f64.ln(), (-0.0f64).ln(), 0.0].map(f64::to_bits);
+        assert_eq!(fresh.join().ok(), Some(want));
         let mut xs: Vec<f64> = Vec::new();
         for den in 1..=80u32 {
             for num in 1..=den {
