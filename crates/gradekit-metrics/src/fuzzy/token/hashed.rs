@@ -149,6 +149,24 @@ fn same_word(x: Word, flags: u8, w: Word, flag: u8, bytes: &Bytes<'_>) -> bool {
     same_tail(home, start(x), own, start(w), word_len(w) as usize)
 }
 
+impl Scratch {
+    /// Empties the table and adds every word of `wa` (as side A) and `wb` (as side B).
+    #[inline(always)]
+    fn fill_table(&mut self) {
+        let shift = self.table.reset(self.wa.len() + self.wb.len());
+        let bytes = Bytes {
+            a: &self.ba,
+            b: &self.bb,
+        };
+        for &w in &self.wa {
+            self.table.add(w, IN_A, &bytes, shift);
+        }
+        for &w in &self.wb {
+            self.table.add(w, IN_B, &bytes, shift);
+        }
+    }
+}
+
 /// `token_ratio_lazy(s1, s2, cutoff)` for two narrow strings that both have words; `None`
 /// otherwise (the caller takes the sorted path).
 pub(super) fn token_ratio_hashed<F: FnOnce() -> f64>(
@@ -164,17 +182,11 @@ pub(super) fn token_ratio_hashed<F: FnOnce() -> f64>(
     if sc.wa.is_empty() || sc.wb.is_empty() {
         return None;
     }
-    let shift = sc.table.reset(sc.wa.len() + sc.wb.len());
+    sc.fill_table();
     let bytes = Bytes {
         a: &sc.ba,
         b: &sc.bb,
     };
-    for &w in &sc.wa {
-        sc.table.add(w, IN_A, &bytes, shift);
-    }
-    for &w in &sc.wb {
-        sc.table.add(w, IN_B, &bytes, shift);
-    }
     // the decomposition: the intersection measured, the differences collected
     let (mut sect_words, mut sect_chars) = (0usize, 0usize);
     sc.diff_a.clear();
@@ -380,17 +392,11 @@ mod tests {
             let mut sc = Scratch::default();
             narrow_words_in(&s1, &mut sc.wa, &mut sc.ba, &mut sc.bits);
             narrow_words_in(&s2, &mut sc.wb, &mut sc.bb, &mut sc.bits);
-            let shift = sc.table.reset(sc.wa.len() + sc.wb.len());
+            sc.fill_table();
             let bytes = Bytes {
                 a: &sc.ba,
                 b: &sc.bb,
             };
-            for &w in &sc.wa {
-                sc.table.add(w, IN_A, &bytes, shift);
-            }
-            for &w in &sc.wb {
-                sc.table.add(w, IN_B, &bytes, shift);
-            }
             for k in 0..=40 {
                 let cutoff = 60.0 + k as f64;
                 let want = norm_bound_passes(&s1, &sc.wa, &s2, &sc.wb, cutoff);
