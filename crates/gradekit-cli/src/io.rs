@@ -266,6 +266,13 @@ impl Write for Output {
             Output::Zstd(w) => w.write(buf),
         }
     }
+    fn write_vectored(&mut self, bufs: &[std::io::IoSlice<'_>]) -> std::io::Result<usize> {
+        match self {
+            Output::Plain(w) => w.write_vectored(bufs),
+            Output::Gzip(w) => w.write_vectored(bufs),
+            Output::Zstd(w) => w.write_vectored(bufs),
+        }
+    }
     fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
         match self {
             Output::Plain(w) => w.write_all(buf),

@@ -7,6 +7,7 @@
 //! is dropped.
 
 mod argv;
+mod blocks;
 mod chunk;
 pub(crate) mod line;
 mod one_io;
@@ -309,7 +310,18 @@ pub fn main(a: Args) -> Result<ExitCode> {
         rows: rows.clone(),
         // Made when first needed (see `Sink::graded`).
         buf: Vec::new(),
-        out,
+        // Written in aligned blocks when OUT is a plain regular file (see `blocks`).
+        out: blocks::BlockOut::new(
+            out,
+            out_bytes,
+            match out_path.filter(|p| {
+                io::codec_of(p) == io::Codec::Plain
+                    && std::fs::metadata(p).is_ok_and(|m| m.is_file())
+            }) {
+                Some(_) => blocks::BLOCK_BYTES,
+                None => 0,
+            },
+        ),
         out_bytes,
         // Rows may go unhashed (read back when a checkpoint needs them) only into a regular
         // file (see `outhash`).

@@ -63,6 +63,9 @@ pub struct Source {
     /// When set, a chunk read while it is true is left for the grading thread to plan (see
     /// [`Source::plan_elsewhere`]).
     plan_elsewhere: Option<Arc<AtomicBool>>,
+    /// The next chunk read is left unplanned whatever `plan_elsewhere` says (see
+    /// [`Source::leave_next_unplanned`]).
+    next_unplanned: bool,
     /// Bytes of a row per line, when rows may be written into a chunk's input buffer (see
     /// [`Source::rows_in_buffers`]).
     row_bytes: usize,
@@ -127,6 +130,7 @@ impl Source {
             taper: false,
             end: size.map(|s| offset.saturating_add(s)),
             plan_elsewhere: None,
+            next_unplanned: false,
             row_bytes: 0,
         }
     }
@@ -138,6 +142,13 @@ impl Source {
     /// chunks, so planning moves to it then, a chunk at a time, until the two are even.
     pub fn plan_elsewhere(&mut self, flag: Arc<AtomicBool>) {
         self.plan_elsewhere = Some(flag);
+    }
+
+    /// The next chunk read (only that one) leaves its lines unplanned, as with
+    /// [`Source::plan_elsewhere`]: the reader knows the grading thread will want it before
+    /// it has waited for it (see `super::one_io`).
+    pub fn leave_next_unplanned(&mut self) {
+        self.next_unplanned = true;
     }
 
     /// The rows of a chunk may be written into its input buffer (`sink::plan_rows`), at about
@@ -300,10 +311,11 @@ impl Source {
         // Each line is read into its plan as soon as it is split, while it is in the cache
         // (unless the grading thread is to do that: `plan_elsewhere`).
         let unplanned = self.planner.is_some()
-            && self
-                .plan_elsewhere
-                .as_ref()
-                .is_some_and(|f| f.load(Ordering::Relaxed));
+            && (std::mem::take(&mut self.next_unplanned)
+                || self
+                    .plan_elsewhere
+                    .as_ref()
+                    .is_some_and(|f| f.load(Ordering::Relaxed)));
         let planner = self.planner.as_ref().filter(|_| !unplanned);
         // The plans' buffers go with the chunk either way.
         let mut for_later = spare.plans;

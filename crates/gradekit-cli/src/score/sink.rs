@@ -2,11 +2,10 @@
 //! `--resume` trusts (output length and hash after whole chunks), the summary and the progress
 //! display.
 
+use super::blocks::BlockOut;
 use super::{outhash, plan, progress, read, resume, row, Batch, Summary};
-use crate::io;
 use anyhow::{Context, Result};
 use read::Chunk;
-use std::io::Write;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -83,7 +82,9 @@ pub(super) struct Sink {
     pub(super) rows: row::RowWriter,
     /// Rows of a [`Batch::Graded`] chunk on their way out (kept between chunks).
     pub(super) buf: Vec<u8>,
-    pub(super) out: io::Output,
+    /// OUT; rows given to it may be held until a later write (see `super::blocks`): it is
+    /// settled before OUT is read back or a checkpoint saved.
+    pub(super) out: BlockOut,
     pub(super) out_bytes: u64,
     /// Hash of OUT (checkpoints record it for `--resume`), kept up to date only while a
     /// checkpoint may need it (see [`outhash`]).
@@ -107,6 +108,10 @@ impl Sink {
         self.out_bytes += text.len() as u64;
         if self.checkpoint.is_some() {
             if self.hash_now {
+                if self.out_hash.hashed < at {
+                    // The bytes not hashed yet are read back from OUT first.
+                    self.out.settle().context("cannot write the output")?;
+                }
                 self.out_hash.update(at, text)?;
             }
             if let Some(l) = resume::last_row_line(text) {
@@ -196,6 +201,11 @@ impl Sink {
             // The last one of a plain run is not saved: the run removes it when it completes.
             let due = (cp.keep_when_complete || !end.eof) && cp.due_in().is_zero();
             // A pending state gets its output hash when it is saved (see `finish`).
+            if due {
+                // What the checkpoint records is in OUT when it is saved (and read back to
+                // hash, when some of it was written unhashed).
+                self.out.settle().context("cannot write the output")?;
+            }
             let output_hash = match due {
                 true => self.out_hash.hex_at(self.out_bytes)?,
                 false => String::new(),
@@ -305,7 +315,7 @@ pub(super) fn plan_rows(
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use std::io::{BufReader, Read};
+    use std::io::{BufReader, Read, Write};
     use std::sync::{Arc, Mutex};
 
     /// The first checkpoint is due [`FIRST_CHECKPOINT_AFTER`] into the run, the next ones
@@ -359,10 +369,14 @@ mod tests {
     }
 
     fn sink(grader: &gradekit_engine::CompiledGrader, out: Shared) -> Sink {
+        sink_in_blocks(grader, out, 0)
+    }
+
+    fn sink_in_blocks(grader: &gradekit_engine::CompiledGrader, out: Shared, block: u64) -> Sink {
         Sink {
             rows: row::RowWriter::new(grader),
             buf: Vec::new(),
-            out: io::Output::Plain(Box::new(out)),
+            out: BlockOut::new(crate::io::Output::Plain(Box::new(out)), 0, block),
             out_bytes: 0,
             out_hash: outhash::OutHash::new(resume::InputHash::default(), 0, None, None),
             hash_now: true,
@@ -423,9 +437,30 @@ mod tests {
             rx.iter().map(|c| c.unwrap()).collect::<Vec<_>>()
         };
         let mut outs = Vec::new();
-        for (here, elsewhere) in [(false, false), (true, false), (false, true), (true, true)] {
+        let cases = [(false, false), (true, false), (false, true), (true, true)];
+        // The same with OUT written in blocks (see `super::super::blocks`), every chunk's
+        // checkpoint due: each one saved describes bytes that are in OUT when it is saved.
+        let dir = std::env::temp_dir().join(format!("gk-sink-blocks-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        for (k, (here, elsewhere)) in cases.into_iter().chain(cases).enumerate() {
             let out = Shared::default();
-            let mut s = sink(&grader, out.clone());
+            let blocks = k >= cases.len();
+            let mut s = match blocks {
+                false => sink(&grader, out.clone()),
+                true => sink_in_blocks(&grader, out.clone(), 4096),
+            };
+            let cp = dir.join("out.gkresume");
+            if blocks {
+                s.checkpoint = Some(CheckpointTarget {
+                    path: cp.clone(),
+                    grader_sha: resume::GraderSha::new(serde_json::json!({})),
+                    input: String::new(),
+                    keep_when_complete: true,
+                    started: Instant::now() - FIRST_CHECKPOINT_AFTER,
+                    saved: None,
+                    pending: None,
+                });
+            }
             for mut chunk in chunks(&input, elsewhere) {
                 assert_eq!(chunk.unplanned, elsewhere);
                 chunk.plan(&planner);
@@ -442,6 +477,16 @@ mod tests {
                     Batch::Graded(chunk, results)
                 };
                 s.write(batch, end).unwrap();
+                if blocks {
+                    let saved = resume::load(&cp).unwrap().unwrap();
+                    let written = out.0.lock().unwrap().clone();
+                    let mut h = resume::InputHash::default();
+                    h.update(&written);
+                    assert_eq!(saved.output_bytes, written.len() as u64);
+                    assert_eq!(saved.output_hash, h.hex());
+                    // Due again at the next chunk.
+                    s.checkpoint.as_mut().unwrap().saved = Some(Instant::now() - CHECKPOINT_EVERY);
+                }
             }
             let (summary, _) = s.finish().unwrap();
             let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
@@ -462,5 +507,6 @@ mod tests {
         for o in &outs[1..] {
             assert_eq!(&outs[0], o);
         }
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -423,3 +423,62 @@ fn reads_ask_for_the_lines_left() {
         assert_eq!(lines, 3000);
     }
 }
+
+/// `leave_next_unplanned` leaves exactly the next chunk's lines unplanned (the reader's own
+/// `plan_elsewhere` flag down), and that chunk, planned afterwards by the grading thread
+/// (`Chunk::plan`), holds the plans the reader would have made.
+#[test]
+fn the_next_chunk_only_is_left_unplanned() {
+    let grader = gradekit_engine::compile(
+        &serde_json::json!({"type": "text_similarity", "name": "r",
+            "evaluation_metric": "rouge_l", "input": "{{ sample.output_text }}",
+            "reference": "{{ item.reference }}"}),
+        &Default::default(),
+    )
+    .unwrap();
+    let planner = super::super::planner(&grader, None, false).unwrap();
+    let mut input = String::new();
+    for i in 0..400 {
+        input.push_str(&format!(
+            "{{\"id\": {i}, \"item\": {{\"reference\": \"the cat {i}\"}}, \"model_sample\": \"a cat {}\"}}\n",
+            i * 3
+        ));
+    }
+    let source = || {
+        let inner: Box<dyn Read + Send> =
+            Box::new(std::io::Cursor::new(input.clone().into_bytes()));
+        let mut s = Source::new(
+            BufReader::new(inner),
+            0,
+            0,
+            InputHash::default(),
+            "in",
+            1 << 20,
+            Some(planner.clone()),
+            None,
+            FIRST_CHUNK_LINES,
+        )
+        .max_chunk_lines(64);
+        s.plan_elsewhere(Arc::new(AtomicBool::new(false)));
+        s
+    };
+    let plans_of = |c: &Chunk| {
+        let p = c.plans.as_ref().unwrap();
+        (p.text.clone(), p.plans.len())
+    };
+    let mut planned = source();
+    let mut left = source();
+    let mut unplanned_seen = Vec::new();
+    for k in 0..4 {
+        if k == 1 {
+            left.leave_next_unplanned();
+        }
+        let a = planned.next_chunk(Spare::default()).unwrap().unwrap();
+        let mut b = left.next_chunk(Spare::default()).unwrap().unwrap();
+        assert!(!a.unplanned);
+        unplanned_seen.push(b.unplanned);
+        b.plan(&planner);
+        assert_eq!(plans_of(&a), plans_of(&b), "chunk {k}");
+    }
+    assert_eq!(unplanned_seen, [false, true, false, false]);
+}
