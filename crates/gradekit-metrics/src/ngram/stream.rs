@@ -33,6 +33,15 @@
 //!   zero when the input has more); the clipped overlap of an order is the reference length
 //!   minus what stays positive in its row, read — and the row cleared for the next call — in
 //!   one vectorized pass at the end.
+//! * **Keys first.** The reference pass keys and hashes its tokens in a loop of their own
+//!   (into per-position arrays), so the interning loop starts each token from its home slot's
+//!   index, not from a chain of dependent loads and a multiplication.
+//! * **In step with the reference.** The reference pass also keeps, per position, its
+//!   token's key and the ranks ending there. Once the input's last K tokens are found as a
+//!   K-gram (whose rank is where it first ends in the reference), the input is *in step*:
+//!   while its next token equals the reference's next one, each n-gram ending at it is the
+//!   reference's ending there, so its ranks are read off, with no hash or table look-up (an
+//!   input close to its reference — an edit, a paraphrase — runs mostly this way).
 //!
 //! Equality of ranks is equality of n-grams (by induction on `n`: an n-gram ending at `j` is
 //! its (n−1)-gram ending at `j − 1` and its last token), so the counts are exact; `tests.rs`
@@ -43,12 +52,16 @@
 //! ~10,650 with the first streaming path (dense ids per table, a stamp and a 32-byte slot per
 //! token, the token table's own buffers, a branch on new-or-known that the compiler had put
 //! back) and ~8,560 with this one; its mispredicted branches fell from ~16 to ~5 a pair.
-//! Memory per thread once used: 202 KiB (64 KiB of token keys, 138 KiB of `u16` tables).
+//! Keys first and in step (#17 bleu12): ~17 % less time for the n-gram part of a bleu pair,
+//! ~20 % for gleu. Memory per thread once used: 205 KiB (64 KiB of token keys, 138 KiB of
+//! `u16` tables, 3 KiB per position).
 
 use super::keys::{hash, is_long, key_of, Cursor, Keyed};
 use super::Scratch;
 use crate::fasthash::Seed;
 use std::hint::select_unpredictable;
+
+mod memory;
 
 /// Largest row stride of the regions and length of a count row (`S` below): ids and ranks
 /// lie below the reference length, which is below `S − 2`; `S − 2` is the start marker and
@@ -92,94 +105,25 @@ struct Tables {
     tags: [u16; SLOTS],
     /// Count rows (`i16` counts kept as `u16`; all zero between calls).
     rows: [u16; COUNTS],
+    /// Per reference position of the current call: its token's key ([`NO_KEY`] for a token
+    /// without one) and the ranks of orders 1..=K ending there, one byte each (the input
+    /// pass's in-step path, [`input_pass`]). Only positions below the reference length are
+    /// read, all written by the call's reference pass first.
+    at_keys: [[u64; 2]; S_MAX],
+    at_ranks: [[u8; 8]; S_MAX],
+    /// Per reference position: its token's home slot (the reference pass's first loop).
+    at_slots: [u16; S_MAX],
 }
 
-impl Tables {
-    /// Zeroed tables, by the allocator (fresh pages), mapped at once but for order 5's region
-    /// ([`Tables::hot_ranges`], [`populate_write`]: a 2,000-pair bleu run touches those 43
-    /// pages anyway, each twice without it).
-    fn zeroed() -> Box<Tables> {
-        let layout = std::alloc::Layout::new::<Tables>();
-        #[allow(unsafe_code)]
-        // SAFETY: `layout` has a non-zero size; all-zero bytes are a valid `Tables` (integer
-        // arrays only); a non-null pointer from the global allocator for `Layout::new::<T>()`
-        // is what `Box<T>` owns and frees. (`Box::new_zeroed` once the MSRV reaches 1.92.)
-        // Exercised by every streaming-path test, which starts from these tables.
-        unsafe {
-            let p = std::alloc::alloc_zeroed(layout).cast::<Tables>();
-            if p.is_null() {
-                std::alloc::handle_alloc_error(layout);
-            }
-            for r in Tables::hot_ranges() {
-                populate_write(p.cast::<u8>(), layout.size(), r);
-            }
-            Box::from_raw(p)
-        }
-    }
-
-    /// Byte ranges of the tables that calls of orders up to 4 (bleu's and gleu's) use: token
-    /// keys and the regions of orders 2 to 4, then tags and count rows. Order 5's region (32
-    /// KiB) is used by no metric; it faults in on first use like any fresh memory.
-    fn hot_ranges() -> [std::ops::Range<usize>; 2] {
-        let grams = std::mem::offset_of!(Tables, grams);
-        let tags = std::mem::offset_of!(Tables, tags);
-        [
-            0..grams + 3 * S_MAX * S_MAX * std::mem::size_of::<u16>(),
-            tags..std::mem::size_of::<Tables>(),
-        ]
-    }
-}
-
-/// Maps the pages holding bytes `range` of the `len` bytes at `p` (memory this thread owns,
-/// just allocated; pages only partly within it are left out) writable at once (Linux
-/// `madvise(MADV_POPULATE_WRITE)`, 5.14+): one call instead of two page faults per page at
-/// first touch — the loops read a slot before they write it, so a fresh page was first mapped
-/// to the shared zero page, then copied on the write (83 faults over the 43 pages a 2,000-pair
-/// bleu run touches). Changes no byte: a page already mapped is left as it is, a new one is
-/// zero, as the allocator's zeroed memory is. A failure (an older kernel, no memory to spare
-/// now) is ignored: the pages then fault in as before. Nothing on other systems.
-fn populate_write(p: *mut u8, len: usize, range: std::ops::Range<usize>) {
-    #[cfg(target_os = "linux")]
-    {
-        const MADV_POPULATE_WRITE: std::ffi::c_int = 23;
-        const PAGE: usize = 4096;
-        extern "C" {
-            fn madvise(
-                addr: *mut std::ffi::c_void,
-                len: usize,
-                advice: std::ffi::c_int,
-            ) -> std::ffi::c_int;
-        }
-        let base = p as usize;
-        let start = ((base + range.start) & !(PAGE - 1)).max(base.next_multiple_of(PAGE));
-        let end = (base + range.end.min(len))
-            .next_multiple_of(PAGE)
-            .min((base + len) & !(PAGE - 1));
-        if end > start {
-            #[allow(unsafe_code)]
-            // SAFETY: an advice on whole pages inside the allocation at `p` (never past its
-            // first or last whole page), which nothing else refers to yet:
-            // MADV_POPULATE_WRITE only maps the pages as a write would, without writing, and
-            // changes no byte and no protection. Runs at the first streaming call of every
-            // thread (every streaming-path test).
-            unsafe {
-                madvise(
-                    start as *mut std::ffi::c_void,
-                    end - start,
-                    MADV_POPULATE_WRITE,
-                );
-            }
-        }
-    }
-    #[cfg(not(target_os = "linux"))]
-    let _ = (p, len, range);
-}
+/// [`Tables::at_keys`] of a reference token without a short key: equal to no short key (their
+/// top byte is the length, at most 15), so the in-step path never takes it.
+const NO_KEY: [u64; 2] = [u64::MAX, u64::MAX];
 
 /// Buffers of the streaming path (kept across calls in the thread's `Work`).
 #[derive(Default)]
 pub(super) struct Stream {
-    /// 202 KiB once used (token keys 64 KiB, n-gram regions 128 KiB, tags and counts 10 KiB);
-    /// a call touches only its stride's parts.
+    /// 205 KiB once used (token keys 64 KiB, n-gram regions 128 KiB, tags and counts 10 KiB,
+    /// per-position arrays 3 KiB); a call touches only its stride's parts.
     tables: Option<Box<Tables>>,
     /// n-gram entries below this index may be non-zero (what a reset clears).
     used: usize,
@@ -394,14 +338,36 @@ fn reference_pass<const K: usize, const S: usize, const N: usize, RC: Cursor>(
     tag: u32,
     t: &mut Tables,
 ) {
+    // Keys and home slots first, in a loop of its own: nothing in it waits on a table, so it
+    // runs at full width, and the interning loop then starts each token with its slot's
+    // address at hand (one load) rather than at the end of a chain of dependent loads and a
+    // multiplication — its slot loads (an L1 miss for ~47 % of reference tokens) issue
+    // early, overlapping the previous tokens' n-gram work. (A software prefetch of the slot
+    // here, or one token ahead in a single loop, measured no faster: BENCHMARKS.md #17 bleu12.)
+    for j in 0..rc.len() {
+        let (key, i) = match rc.key(j) {
+            Some(key) => (key, slot::<N>(hash(seed, key))),
+            None => (NO_KEY, 0),
+        };
+        // Word by word: a 16-byte store or load of the key here went through the stack, and a
+        // 16-byte load of two 8-byte stores is not forwarded (a stall per token).
+        let at = &mut t.at_keys[j & (S_MAX - 1)];
+        at[0] = key[0];
+        at[1] = key[1];
+        t.at_slots[j & (S_MAX - 1)] = i as u16;
+    }
     // The ranks of the n-grams ending at the previous token (index n − 1 for order n).
     let mut prev = [(S - 2) as u32; K];
     for j in 0..rc.len() {
         // The entry of anything new that ends here (`tag + j`, its rank `j`). Entries of this
         // call hold `tag + rank` with rank < j; anything below `tag` is an earlier call's.
         let new_entry = tag + j as u32;
-        let fast = rc.key(j).and_then(|key| {
-            let i = slot::<N>(hash(seed, key));
+        let key = t.at_keys[j & (S_MAX - 1)];
+        let i = usize::from(t.at_slots[j & (S_MAX - 1)]) & (N - 1);
+        // (A long token's key is [`NO_KEY`]: it takes the probing path.)
+        let fast = if is_long(key) {
+            None
+        } else {
             let held = t.keys[i];
             let v = u32::from(t.tags[i]);
             let fresh = v < tag;
@@ -414,7 +380,7 @@ fn reference_pass<const K: usize, const S: usize, const N: usize, RC: Cursor>(
                 t.tags[i] = v as u16;
                 v
             })
-        });
+        };
         let v = match fast {
             Some(v) => v,
             None => intern_probing::<N, RC>(rc, j, seed, tag, t),
@@ -443,6 +409,10 @@ fn reference_pass<const K: usize, const S: usize, const N: usize, RC: Cursor>(
             bump(&mut t.rows, counter::<S>(n, rank), 1);
             cur[n] = rank;
         }
+        let ranks = &mut t.at_ranks[j & (S_MAX - 1)];
+        for (b, &r) in ranks.iter_mut().zip(&cur) {
+            *b = r as u8;
+        }
         prev = cur;
     }
 }
@@ -460,9 +430,31 @@ fn input_pass<const K: usize, const S: usize, const N: usize, RC: Cursor, IC: Cu
     t: &mut Tables,
 ) {
     let mark = (S - 1) as u32;
+    let r_len = rc.len();
     let mut prev = [mark; K];
+    // The reference position the input is in step with: the input's last K tokens equal the
+    // reference's K tokens ending just before it (`usize::MAX`: none). While the next input
+    // token equals the reference token there, every n-gram ending at it is the reference's
+    // ending there, so its ranks are the reference pass's (no hash, no look-up); inputs close
+    // to their reference (paraphrases, edits) run mostly on this path.
+    let mut step = usize::MAX;
     for j in 0..ic.len() {
-        let fast = ic.key(j).and_then(|key| {
+        let key = ic.key(j);
+        if let Some(k) = key {
+            if step < r_len && differ(t.at_keys[step & (S_MAX - 1)], k) == 0 {
+                let ranks = t.at_ranks[step & (S_MAX - 1)];
+                let mut cur = [0u32; K];
+                for (n, c) in cur.iter_mut().enumerate() {
+                    let rank = u32::from(ranks[n]);
+                    bump(&mut t.rows, counter::<S>(n, rank), u16::MAX);
+                    *c = rank;
+                }
+                prev = cur;
+                step += 1;
+                continue;
+            }
+        }
+        let fast = key.and_then(|key| {
             let i = slot::<N>(hash(seed, key));
             let held = t.keys[i];
             let v = u32::from(t.tags[i]);
@@ -487,6 +479,12 @@ fn input_pass<const K: usize, const S: usize, const N: usize, RC: Cursor, IC: Cu
             bump(&mut t.rows, counter::<S>(n, rank), u16::MAX);
             cur[n] = rank;
         }
+        // A K-gram found ends (first) at its rank in the reference: in step after it.
+        step = if cur[K - 1] < mark {
+            cur[K - 1] as usize + 1
+        } else {
+            usize::MAX
+        };
         prev = cur;
     }
 }
@@ -560,56 +558,5 @@ fn find_probing<const S: usize, const N: usize, RC: Cursor, IC: Cursor>(
             return v - tag;
         }
         i = (i + 1) & (N - 1);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::Tables;
-
-    /// The tables come zeroed and, on Linux, already mapped: every whole page inside them is
-    /// resident before anything touched it (`mincore`), so the first calls take no page
-    /// faults. Fails if `populate_write` is dropped or advises anything else.
-    #[test]
-    fn tables_are_zero_and_mapped_at_once() {
-        let t = Tables::zeroed();
-        #[cfg(target_os = "linux")]
-        {
-            extern "C" {
-                fn mincore(addr: *mut std::ffi::c_void, len: usize, vec: *mut u8) -> i32;
-            }
-            const PAGE: usize = 4096;
-            let p = std::ptr::from_ref::<Tables>(&t) as usize;
-            let ranges = Tables::hot_ranges();
-            // Keys first, then orders 2 to 4, at least 150 KiB; tags and rows last.
-            assert!(ranges[0].len() >= 150 << 10);
-            assert_eq!(ranges[1].end, std::mem::size_of::<Tables>());
-            for r in ranges {
-                let start = ((p + r.start) & !(PAGE - 1)).max(p.next_multiple_of(PAGE));
-                let end = (p + r.end)
-                    .next_multiple_of(PAGE)
-                    .min((p + std::mem::size_of::<Tables>()) & !(PAGE - 1));
-                let mut resident = vec![0u8; (end - start) / PAGE];
-                #[allow(unsafe_code)]
-                // SAFETY: `start..end` are whole pages of the live allocation behind `t`;
-                // `resident` has one byte per page, as mincore writes.
-                let rc = unsafe {
-                    mincore(
-                        start as *mut std::ffi::c_void,
-                        end - start,
-                        resident.as_mut_ptr(),
-                    )
-                };
-                assert_eq!(rc, 0);
-                assert!(
-                    resident.iter().all(|&r| r & 1 == 1),
-                    "pages not mapped: {resident:?}"
-                );
-            }
-        }
-        assert!(t.keys.iter().all(|k| *k == [0, 0]));
-        assert!(t.grams.iter().all(|&g| g == 0));
-        assert!(t.tags.iter().all(|&g| g == 0));
-        assert!(t.rows.iter().all(|&g| g == 0));
     }
 }

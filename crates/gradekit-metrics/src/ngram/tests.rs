@@ -262,6 +262,29 @@ proptest! {
         check_pair(&tokens(&rp, k, false), &tokens(&hp, k, false), orders)?;
     }
 
+    /// Inputs copied from their reference with edits (substitutions, often by a pool token
+    /// sharing a prefix; deletions; insertions) between runs of copied tokens: the streaming
+    /// input pass's in-step path, entered and left again at every kind of token.
+    #[test]
+    fn overlaps_match_naive_on_edited_copies(
+        rp in prop::collection::vec(0usize..1000, 1..130),
+        edits in prop::collection::vec((0u8..12, 0usize..1000), 1..40),
+        k in 1usize..=20,
+        orders in 2usize..7,
+    ) {
+        let mut hp = Vec::new();
+        for (i, &p) in rp.iter().enumerate() {
+            let (op, q) = edits[i % edits.len()];
+            match op {
+                0 => hp.push(q),
+                1 => {}
+                2 => hp.extend([q, p]),
+                _ => hp.push(p),
+            }
+        }
+        check_pair(&tokens(&rp, k, false), &tokens(&hp, k, false), orders)?;
+    }
+
     /// Large vocabularies (past the direct tables) and long lists, bleu/gleu's 4 orders.
     #[test]
     fn overlaps_match_naive_on_large_vocabularies(
