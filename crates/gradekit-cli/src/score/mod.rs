@@ -306,6 +306,8 @@ pub fn main(a: Args) -> Result<ExitCode> {
         Stages::OneIo => source.rows_in_buffers(rows.clean_row_bytes()),
         Stages::Inline | Stages::Pool => source,
     };
+    // OUT when it is a regular file (not a pipe, a device or a standard stream).
+    let out_file = out_path.filter(|p| std::fs::metadata(p).is_ok_and(|m| m.is_file()));
     let sink = Sink {
         rows: rows.clone(),
         // Made when first needed (see `Sink::graded`).
@@ -314,12 +316,9 @@ pub fn main(a: Args) -> Result<ExitCode> {
         out: blocks::BlockOut::new(
             out,
             out_bytes,
-            match out_path.filter(|p| {
-                io::codec_of(p) == io::Codec::Plain
-                    && std::fs::metadata(p).is_ok_and(|m| m.is_file())
-            }) {
-                Some(_) => blocks::BLOCK_BYTES,
-                None => 0,
+            match out_file.is_some_and(|p| io::codec_of(p) == io::Codec::Plain) {
+                true => blocks::BLOCK_BYTES,
+                false => 0,
             },
         ),
         out_bytes,
@@ -330,8 +329,7 @@ pub fn main(a: Args) -> Result<ExitCode> {
             out_bytes,
             ckpt_path
                 .as_ref()
-                .and(out_path)
-                .filter(|p| std::fs::metadata(p).is_ok_and(|m| m.is_file()))
+                .and(out_file)
                 .map(std::path::Path::to_path_buf),
             total_bytes,
         ),
