@@ -370,6 +370,9 @@ def test_transitions(a, train):
     wait_job(a, g.id, status_is("succeeded"), "garbage job success")
     warns = [e for e in a.fine_tuning.jobs.list_events(g.id, limit=100) if e.level == "warn"]
     check(len(warns) == 18 and all(e.type == "message" for e in warns), len(warns))
+    # A helper the trainer leaves running (holding its stdout) does not keep the job running.
+    lg = create(a, model="tiny-base", training_file=train.id, suffix="linger")
+    wait_job(a, lg.id, status_is("succeeded"), "success despite a lingering helper", timeout=30)
     # Pause a running job, resume it, it finishes from its checkpoint.
     p = create(a, model="tiny-base", training_file=train.id, suffix="slow")
     wait_job(a, p.id, lambda j: j["status"] == "running" and
