@@ -523,6 +523,10 @@ def test_restarts(train):
     done = wait_job(a, with_ck.id, status_is("succeeded"), "resumed job succeeds", timeout=120)
     msgs = [e.message for e in a.fine_tuning.jobs.list_events(with_ck.id, limit=1000)]
     check(any("resumes from its checkpoint" in m for m in msgs), msgs[:5])
+    # The results file has one row per step, even where steps were done again after the resume.
+    rows = a.files.content(done["result_files"][0]).read().decode().splitlines()[1:]
+    steps = [int(r.split(",")[0]) for r in rows]
+    check(steps == list(range(1, len(steps) + 1)), steps)
     other = wait_job(a, no_ck.id, status_is("succeeded", "failed"), "the job without checkpoint ends", timeout=120)
     if not had_ck and other["status"] == "failed":
         check(other["error"]["code"] == "server_restarted", other["error"])
