@@ -256,7 +256,10 @@ fn end_leftovers(pid: i64, child: &Mutex<Option<Child>>) {
         return;
     }
     std::thread::sleep(LEFTOVER_GRACE);
-    if child.lock().map(|c| c.is_some()).unwrap_or(false) {
+    // The lock is held across the kill: `wait` cannot reap the leader (freeing its id) between
+    // the check and the signal.
+    let slot = child.lock();
+    if slot.as_ref().map(|c| c.is_some()).unwrap_or(false) {
         signal_group(pid, libc::SIGKILL);
     }
 }
