@@ -24,7 +24,8 @@ use arrow_array::types::{
     Float32Type, Float64Type, Int16Type, Int32Type, Int64Type, Int8Type, UInt16Type, UInt32Type,
     UInt64Type, UInt8Type,
 };
-use arrow_array::{make_array, Array, ArrayRef};
+use arrow_array::{make_array, new_empty_array, Array, ArrayRef};
+use arrow_data::ArrayData;
 use arrow_schema::DataType;
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
@@ -189,7 +190,14 @@ pub fn import(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Column> {
             }
             // SAFETY: `array` was just produced for `schema` by the same stream.
             let data = unsafe { from_ffi(array, &schema) }.map_err(|e| arrow_err(what, e))?;
-            chunks.push(make_array(data));
+            chunks.push(make_array(
+                unsliced_structs(data).map_err(|e| arrow_err(what, e))?,
+            ));
+        }
+        if chunks.is_empty() {
+            // An empty table streams no batch at all: keep its type (a struct stays a struct).
+            let t = DataType::try_from(&schema).map_err(|e| arrow_err(what, e))?;
+            chunks.push(new_empty_array(&t));
         }
         return Ok(Column::new(chunks));
     }
@@ -216,7 +224,71 @@ pub fn import(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Column> {
         from_ffi(array, schema)
     }
     .map_err(|e| arrow_err(what, e))?;
+    let data = unsliced_structs(data).map_err(|e| arrow_err(what, e))?;
     Ok(Column::new(vec![make_array(data)]))
+}
+
+/// `data` with every struct in it at offset 0, its children cut to its rows.
+///
+/// A sliced struct (a pyarrow `Table.slice`, a Ray Data batch cut from a block) arrives with
+/// an offset and its children uncut. arrow-rs's `StructArray::from(ArrayData)` cuts each child
+/// by the parent's offset with `ArrayData::slice`, which for a struct child also cuts *its*
+/// children and moves its offset — and the grandchild is then cut a second time when that
+/// child becomes an array: a struct nested in a sliced struct panics (`end <= self.len()`).
+/// Rebuilt here with the offsets pushed down once, no struct has an offset left to apply.
+/// Data without such a struct (flat columns, unsliced batches) is returned as it is.
+fn unsliced_structs(data: ArrayData) -> Result<ArrayData, arrow_schema::ArrowError> {
+    if cut_twice(&data) {
+        window(&data, 0, data.len())
+    } else {
+        Ok(data)
+    }
+}
+
+/// True when making an array of `data` would cut a struct's struct child (see above).
+fn cut_twice(data: &ArrayData) -> bool {
+    let is_struct = |d: &ArrayData| matches!(d.data_type(), DataType::Struct(_));
+    let cuts = is_struct(data)
+        && (data.offset() != 0 || data.child_data().iter().any(|c| c.len() != data.len()));
+    (cuts && data.child_data().iter().any(is_struct)) || data.child_data().iter().any(cut_twice)
+}
+
+/// Rows `offset..offset + len` of `data` (logical rows), structs rebuilt at offset 0.
+fn window(
+    data: &ArrayData,
+    offset: usize,
+    len: usize,
+) -> Result<ArrayData, arrow_schema::ArrowError> {
+    if let DataType::Struct(_) = data.data_type() {
+        // Row i of a struct is row `data.offset() + i` of each child.
+        let children = data
+            .child_data()
+            .iter()
+            .map(|c| window(c, data.offset() + offset, len))
+            .collect::<Result<Vec<_>, _>>()?;
+        return ArrayData::builder(data.data_type().clone())
+            .len(len)
+            .nulls(data.nulls().map(|n| n.slice(offset, len)))
+            .child_data(children)
+            .build();
+    }
+    // Lists, maps and dictionaries reach their children through offsets or keys: the children
+    // stay whole (their structs rebuilt), the array itself is cut.
+    let whole = if data.child_data().is_empty() {
+        data.clone()
+    } else {
+        let children = data
+            .child_data()
+            .iter()
+            .map(|c| window(c, 0, c.len()))
+            .collect::<Result<Vec<_>, _>>()?;
+        data.clone().into_builder().child_data(children).build()?
+    };
+    Ok(if offset == 0 && len == whole.len() {
+        whole
+    } else {
+        whole.slice(offset, len)
+    })
 }
 
 fn last_error(stream: &mut FFI_ArrowArrayStream, rc: i32) -> String {

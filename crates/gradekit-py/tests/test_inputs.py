@@ -137,6 +137,34 @@ def test_arrow_dictionary_and_numbers():
     assert g.rewards(["", ""], t) == [1.0, 0.0]
 
 
+def test_sliced_arrow_items_with_nested_structs():
+    # Ray Data cuts batches out of blocks: a sliced table whose item struct holds a struct
+    # (and structs in lists) must grade its own rows, not panic.
+    pa = pytest.importorskip("pyarrow")
+    g = gradekit.Grader({"type": "string_check", "name": "n", "operation": "eq",
+                         "input": "{{ item.meta.k }}/{{ item.hist[1].k }}",
+                         "reference": "{{ sample.output_text }}"})
+    rows = [{"meta": {"k": "k%d" % i, "deep": {"z": i}}, "hist": [{"k": "a"}, {"k": "h%d" % i}]}
+            for i in range(40)]
+    samples = ["k%d/h%d" % (i, i if i % 3 else i + 1) for i in range(40)]
+    want = [1.0 if i % 3 else 0.0 for i in range(40)]
+    table = pa.table({"item": pa.array(rows)})
+    for cut in (table.slice(7, 20), table.to_batches()[0].slice(7, 20)):
+        assert g.rewards(samples[7:27], cut.column("item")) == want[7:27]
+    assert g.rewards(samples[7:27], pa.array(rows).slice(7, 20)) == want[7:27]
+    assert g.rewards(samples[7:27], pa.Table.from_pylist(rows).slice(7, 20)) == want[7:27]
+    whole = gradekit.Grader({"type": "string_check", "name": "w", "operation": "eq",
+                             "input": "{{ item.meta }}", "reference": "{{ sample.output_text }}"})
+    assert whole.rewards(['{"k":"k9","deep":{"z":9}}'], pa.array(rows).slice(9, 1)) == [1.0]
+
+
+def test_empty_arrow_batches(g):
+    pa = pytest.importorskip("pyarrow")
+    empty = pa.table({"answer": pa.array([], pa.string())})
+    assert g.rewards(pa.chunked_array([], type=pa.string()), empty) == []
+    assert g.grade_batch([], empty) == []
+
+
 def test_ctrl_c_lands_quickly():
     import _thread
     import threading
