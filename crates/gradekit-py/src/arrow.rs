@@ -354,7 +354,9 @@ pub fn value(a: &dyn Array, i: usize, path: &mut String, depth: usize) -> PyResu
         }
         DataType::Dictionary(_, _) => {
             let d = a.as_any_dictionary();
-            let k = d.normalized_keys().get(i).copied().unwrap_or(0);
+            let Some(k) = dict_key(d.keys(), i, d.values().len()) else {
+                return Ok(None);
+            };
             return value(d.values().as_ref(), k, path, depth + 1);
         }
         other => {
@@ -364,6 +366,27 @@ pub fn value(a: &dyn Array, i: usize, path: &mut String, depth: usize) -> PyResu
         }
     };
     Ok(Some(v))
+}
+
+/// Key `i` of a dictionary's `keys`, clamped to its `values` as arrow-rs's `normalized_keys`
+/// does (`None` when there are no values). Read one at a time: `normalized_keys` builds the
+/// whole column's keys, which per row made a dictionary column quadratic.
+fn dict_key(keys: &dyn Array, i: usize, values: usize) -> Option<usize> {
+    let k = match keys.data_type() {
+        DataType::Int8 => i64::from(keys.as_primitive::<Int8Type>().value(i)),
+        DataType::Int16 => i64::from(keys.as_primitive::<Int16Type>().value(i)),
+        DataType::Int32 => i64::from(keys.as_primitive::<Int32Type>().value(i)),
+        DataType::Int64 => keys.as_primitive::<Int64Type>().value(i),
+        DataType::UInt8 => i64::from(keys.as_primitive::<UInt8Type>().value(i)),
+        DataType::UInt16 => i64::from(keys.as_primitive::<UInt16Type>().value(i)),
+        DataType::UInt32 => i64::from(keys.as_primitive::<UInt32Type>().value(i)),
+        DataType::UInt64 => {
+            i64::try_from(keys.as_primitive::<UInt64Type>().value(i)).unwrap_or(i64::MAX)
+        }
+        _ => return None,
+    };
+    let last = values.checked_sub(1)?;
+    Some(usize::try_from(k).unwrap_or(0).min(last))
 }
 
 fn list(a: &dyn Array, path: &mut String, depth: usize) -> PyResult<Value> {

@@ -165,6 +165,23 @@ def test_empty_arrow_batches(g):
     assert g.grade_batch([], empty) == []
 
 
+def test_arrow_dictionary_columns_every_key_type():
+    # Dictionary-encoded columns (pandas categoricals, Parquet) are read key by key.
+    pa = pytest.importorskip("pyarrow")
+    g = gradekit.Grader({"type": "string_check", "name": "d", "operation": "eq",
+                         "input": "{{ sample.output_text }}", "reference": "{{ item.cat }}"})
+    values = ["v%d" % (i % 7) for i in range(3000)]
+    samples = ["v%d" % (i % 5) for i in range(3000)]
+    want = [float(i % 7 == i % 5) for i in range(3000)]
+    for key in (pa.int8(), pa.uint8(), pa.int16(), pa.int32(), pa.int64(), pa.uint64()):
+        col = pa.array(values).dictionary_encode().cast(pa.dictionary(key, pa.string()))
+        assert g.rewards(samples, {"cat": col}) == want
+        assert g.rewards(samples[100:200], pa.table({"cat": col}).slice(100, 100)) == want[100:200]
+    with_null = pa.DictionaryArray.from_arrays(pa.array([0, None, 1], pa.int32()), pa.array(["v0", "v1"]))
+    r = g.grade_batch(["v0", "v0", "v1"], {"cat": with_null})
+    assert [x.reward for x in r] == [1.0, 0.0, 1.0] and r[1].errors["invalid_variable_error"]
+
+
 def test_ctrl_c_lands_quickly():
     import _thread
     import threading
