@@ -228,67 +228,102 @@ pub fn import(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Column> {
     Ok(Column::new(vec![make_array(data)]))
 }
 
-/// `data` with every struct in it at offset 0, its children cut to its rows.
+/// `data` with no struct left for arrow-rs to cut twice.
 ///
 /// A sliced struct (a pyarrow `Table.slice`, a Ray Data batch cut from a block) arrives with
-/// an offset and its children uncut. arrow-rs's `StructArray::from(ArrayData)` cuts each child
-/// by the parent's offset with `ArrayData::slice`, which for a struct child also cuts *its*
-/// children and moves its offset — and the grandchild is then cut a second time when that
-/// child becomes an array: a struct nested in a sliced struct panics (`end <= self.len()`).
-/// Rebuilt here with the offsets pushed down once, no struct has an offset left to apply.
-/// Data without such a struct (flat columns, unsliced batches) is returned as it is.
+/// an offset and its children uncut. arrow-rs cuts a child with `ArrayData::slice`
+/// (`StructArray::from` by the struct's offset, `FixedSizeListArray::from` always), which for a
+/// struct child also cuts *its* children and moves its offset — and those are cut a second
+/// time when that child becomes a `StructArray`: wrong rows, or a panic (`end <= self.len()`).
+/// Data that nests a struct or fixed-size list in another and has an offset anywhere is
+/// rebuilt with the offsets pushed down once: every struct and fixed-size list at offset 0
+/// with children exactly its rows, so nothing is cut twice. Anything else (flat columns,
+/// unsliced batches) is returned as it is.
 fn unsliced_structs(data: ArrayData) -> Result<ArrayData, arrow_schema::ArrowError> {
-    if cut_twice(&data) {
+    if nests(&data) && cut(&data) {
         window(&data, 0, data.len())
     } else {
         Ok(data)
     }
 }
 
-/// True when making an array of `data` would cut a struct's struct child (see above).
-fn cut_twice(data: &ArrayData) -> bool {
-    let is_struct = |d: &ArrayData| matches!(d.data_type(), DataType::Struct(_));
-    let cuts = is_struct(data)
-        && (data.offset() != 0 || data.child_data().iter().any(|c| c.len() != data.len()));
-    (cuts && data.child_data().iter().any(is_struct)) || data.child_data().iter().any(cut_twice)
+fn is_nesting(d: &ArrayData) -> bool {
+    matches!(
+        d.data_type(),
+        DataType::Struct(_) | DataType::FixedSizeList(_, _)
+    )
 }
 
-/// Rows `offset..offset + len` of `data` (logical rows), structs rebuilt at offset 0.
+/// True when a struct or fixed-size list holds another (at any depth).
+fn nests(d: &ArrayData) -> bool {
+    d.child_data()
+        .iter()
+        .any(|c| (is_nesting(d) && is_nesting(c)) || nests(c))
+}
+
+/// True when anything in `d` has an offset, or children longer than its rows.
+fn cut(d: &ArrayData) -> bool {
+    let longer = match d.data_type() {
+        DataType::Struct(_) => d.child_data().iter().any(|c| c.len() != d.len()),
+        DataType::FixedSizeList(_, size) => {
+            let rows = d.len() * usize::try_from(*size).unwrap_or(0);
+            d.child_data().iter().any(|c| c.len() != rows)
+        }
+        _ => false,
+    };
+    d.offset() != 0 || longer || d.child_data().iter().any(cut)
+}
+
+/// True when `d` is or holds a struct or fixed-size list.
+fn holds_nesting(d: &ArrayData) -> bool {
+    is_nesting(d) || d.child_data().iter().any(holds_nesting)
+}
+
+/// Rows `offset..offset + len` of `data` (logical rows), with every struct and fixed-size
+/// list in it rebuilt at offset 0 over children cut to exactly its rows.
 fn window(
     data: &ArrayData,
     offset: usize,
     len: usize,
 ) -> Result<ArrayData, arrow_schema::ArrowError> {
-    if let DataType::Struct(_) = data.data_type() {
-        // Row i of a struct is row `data.offset() + i` of each child.
-        let children = data
-            .child_data()
-            .iter()
-            .map(|c| window(c, data.offset() + offset, len))
-            .collect::<Result<Vec<_>, _>>()?;
-        return ArrayData::builder(data.data_type().clone())
-            .len(len)
-            .nulls(data.nulls().map(|n| n.slice(offset, len)))
-            .child_data(children)
-            .build();
-    }
-    // Lists, maps and dictionaries reach their children through offsets or keys: the children
-    // stay whole (their structs rebuilt), the array itself is cut.
-    let whole = if data.child_data().is_empty() {
-        data.clone()
-    } else {
-        let children = data
-            .child_data()
-            .iter()
-            .map(|c| window(c, 0, c.len()))
-            .collect::<Result<Vec<_>, _>>()?;
-        data.clone().into_builder().child_data(children).build()?
+    // Row i of a struct is row `data.offset() + i` of each child; of a fixed-size list, rows
+    // `(data.offset() + i) * size ..` of its values.
+    let (from, per_row) = match data.data_type() {
+        DataType::Struct(_) => (data.offset() + offset, 1),
+        DataType::FixedSizeList(_, size) => {
+            let size = usize::try_from(*size).unwrap_or(0);
+            ((data.offset() + offset) * size, size)
+        }
+        _ => {
+            // Lists, maps and dictionaries reach their children through offsets or keys: the
+            // children stay whole (rebuilt when they hold structs), the array itself is cut.
+            let whole = if data.child_data().iter().any(holds_nesting) {
+                let children = data
+                    .child_data()
+                    .iter()
+                    .map(|c| window(c, 0, c.len()))
+                    .collect::<Result<Vec<_>, _>>()?;
+                data.clone().into_builder().child_data(children).build()?
+            } else {
+                data.clone()
+            };
+            return Ok(if offset == 0 && len == whole.len() {
+                whole
+            } else {
+                whole.slice(offset, len)
+            });
+        }
     };
-    Ok(if offset == 0 && len == whole.len() {
-        whole
-    } else {
-        whole.slice(offset, len)
-    })
+    let children = data
+        .child_data()
+        .iter()
+        .map(|c| window(c, from, len * per_row))
+        .collect::<Result<Vec<_>, _>>()?;
+    ArrayData::builder(data.data_type().clone())
+        .len(len)
+        .nulls(data.nulls().map(|n| n.slice(offset, len)))
+        .child_data(children)
+        .build()
 }
 
 fn last_error(stream: &mut FFI_ArrowArrayStream, rc: i32) -> String {

@@ -156,6 +156,17 @@ def test_sliced_arrow_items_with_nested_structs():
     whole = gradekit.Grader({"type": "string_check", "name": "w", "operation": "eq",
                              "input": "{{ item.meta }}", "reference": "{{ sample.output_text }}"})
     assert whole.rewards(['{"k":"k9","deep":{"z":9}}'], pa.array(rows).slice(9, 1)) == [1.0]
+    # fixed-size lists cut their values too: structs in them, and lists of those
+    pair = pa.list_(pa.struct([("k", pa.string())]), 2)
+    typ = pa.struct([("hist", pair), ("more", pa.list_(pair))])
+    fixed = pa.array([{"hist": r["hist"], "more": [r["hist"]]} for r in rows], type=typ)
+    assert g.rewards(samples[7:27], fixed.slice(7, 20)) == [0.0] * 20  # item.meta is missing
+    g2 = gradekit.Grader({"type": "string_check", "name": "f", "operation": "eq",
+                          "input": "{{ item.hist[1].k }}/{{ item.more[0][1].k }}",
+                          "reference": "{{ sample.output_text }}"})
+    pairs = ["h%d/h%d" % (i, i if i % 3 else i + 1) for i in range(40)]
+    assert g2.rewards(pairs[7:27], fixed.slice(7, 20)) == want[7:27]
+    assert g2.rewards(pairs[7:27], pa.Table.from_struct_array(fixed).slice(7, 20)) == want[7:27]
 
 
 def test_empty_arrow_batches(g):
