@@ -444,15 +444,25 @@ impl Rules {
 }
 
 /// `_apply_rule_list`: the first rule whose suffix matches decides; if its condition fails the
-/// word is returned unchanged (no further rule is tried).
+/// word is returned unchanged (no further rule is tried). Inline up to the rules ending with
+/// the word's last letter: most words meet none of a step's rules, and then no call is made.
+#[inline(always)]
 fn apply_rules<T: Letter>(w: &mut Vec<T>, rules: &Rules) {
     let Some(last) = w.last().map(|l| l.ascii()) else {
         return;
     };
-    let mut candidates = match last.checked_sub(b'a') {
+    let candidates = match last.checked_sub(b'a') {
         Some(c) => rules.by_last.get(usize::from(c)).copied().unwrap_or(0),
         None => 0,
     };
+    if candidates != 0 {
+        apply_candidates(w, rules, candidates);
+    }
+}
+
+/// [`apply_rules`] on the rules of `rules` whose bits are set in `candidates`, in list order.
+#[inline(never)]
+fn apply_candidates<T: Letter>(w: &mut Vec<T>, rules: &Rules, mut candidates: u32) {
     while candidates != 0 {
         let i = candidates.trailing_zeros() as usize;
         candidates &= candidates - 1;
