@@ -48,6 +48,19 @@ impl Redactor {
                 if let Some(p) = u.password() {
                     add(p);
                 }
+                if !u.username().is_empty() || u.password().is_some() {
+                    // The HTTP client sends userinfo as `Authorization: Basic base64(user:pass)`
+                    // (decoded), and a server may echo that header back.
+                    let (user, pass) = (u.username(), u.password().unwrap_or(""));
+                    for pair in [
+                        format!("{user}:{pass}"),
+                        format!("{}:{}", percent_decode(user), percent_decode(pass)),
+                    ] {
+                        let b64 = base64(pair.as_bytes());
+                        add(&b64);
+                        add(b64.trim_end_matches('='));
+                    }
+                }
                 if let Some(q) = u.query() {
                     add(q);
                     for pair in q.split('&') {
@@ -98,6 +111,28 @@ impl Redactor {
         }
         out
     }
+}
+
+/// Standard base64 with padding (what HTTP Basic authentication sends).
+fn base64(bytes: &[u8]) -> String {
+    const ABC: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for (i, shift) in [18u32, 12, 6, 0].into_iter().enumerate() {
+            if i <= chunk.len() {
+                out.push(char::from(ABC[((n >> shift) & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
 }
 
 /// `%XX` sequences decoded (invalid ones kept); `+` is left alone.
@@ -152,5 +187,10 @@ mod tests {
         assert_eq!(r.apply("HTTP 500 from x"), "HTTP 500 from x");
         assert_eq!(percent_decode("a%2"), "a%2");
         assert_eq!(percent_decode("%41%zz"), "A%zz");
+        assert_eq!(base64(b""), "");
+        assert_eq!(base64(b"f"), "Zg==");
+        assert_eq!(base64(b"fo"), "Zm8=");
+        assert_eq!(base64(b"foo"), "Zm9v");
+        assert_eq!(base64(b"usr:PASSWORDX"), "dXNyOlBBU1NXT1JEWA==");
     }
 }

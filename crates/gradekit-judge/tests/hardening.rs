@@ -58,6 +58,12 @@ fn url_credentials_and_the_key_never_appear_in_errors() {
     let c = OpenAiClient::new(fast(with_creds(&stub.base_url()))).unwrap();
     let e = c.chat(&request()).unwrap_err();
     assert_clean("HTTP error", &e.details);
+    // Userinfo travels as `Basic base64(alice:hunter2pass)`; echoed back, it is a secret too.
+    assert!(
+        !e.details.contains("YWxpY2U6aHVudGVyMnBhc3"),
+        "basic credentials leaked in {}",
+        e.details
+    );
     assert!(e.details.contains("HTTP 500"), "{}", e.details);
     let e = c.embed("m", &["a".into()]).unwrap_err();
     assert_clean("embeddings", &e.details);
