@@ -6,7 +6,8 @@
 //! time out too. A [`Cancel`] token is therefore checked between samples of a batch, between
 //! the sub-graders of a multi grader and between the frames of a python batch: once it fires,
 //! the remaining samples are not graded but answered with `other_error` ("cancelled"), so a
-//! batch stops within one sample's cost. The token fires when [`Cancel::cancel`] is called
+//! batch stops within one sample's cost. A python call still running when the token fires is
+//! stopped too (its worker killed, polled about once a second). The token fires when [`Cancel::cancel`] is called
 //! (the request was dropped) or when its deadline passes, whichever comes first.
 //!
 //! Work inside one sample (a metric over long texts) is bounded by the size limits instead;

@@ -297,6 +297,14 @@ impl CompiledGrader {
         if cancel.is_cancelled() {
             return failed(Failure::Limit(CANCELLED.into()), 0.0);
         }
+        if let Root::Leaf(Leaf::Python(p)) = &self.root {
+            // A python call stuck in grade() is stopped when the token fires.
+            let one = self.python_frame(p, std::slice::from_ref(ctx), Some(cancel));
+            return one
+                .into_iter()
+                .next()
+                .unwrap_or_else(|| failed(Failure::Other, 0.0));
+        }
         self.grade_inner(ctx, Some(cancel))
     }
 
@@ -378,7 +386,7 @@ impl CompiledGrader {
     /// [`Self::io_width`] threads wide, so judge calls in flight do not depend on the cores.
     pub fn grade_batch(&self, ctxs: &[EvalContext]) -> Vec<GradeResult> {
         if let Root::Leaf(Leaf::Python(p)) = &self.root {
-            return self.python_frame(p, ctxs); // many samples per worker frame
+            return self.python_frame(p, ctxs, None); // many samples per worker frame
         }
         if let Some(pool) = self.io_width.and_then(crate::io_pool::pool) {
             return pool.install(|| ctxs.par_iter().map(|c| self.grade(c)).collect());
@@ -401,7 +409,7 @@ impl CompiledGrader {
                 if cancel.is_cancelled() {
                     out.extend(frame.iter().map(|_| cancelled()));
                 } else {
-                    out.extend(self.python_frame(p, frame));
+                    out.extend(self.python_frame(p, frame, Some(cancel)));
                 }
             }
             return out;
@@ -418,10 +426,11 @@ impl CompiledGrader {
         &self,
         p: &crate::graders::python::Python,
         ctxs: &[EvalContext],
+        cancel: Option<&Cancel>,
     ) -> Vec<GradeResult> {
         let refused: Vec<Option<GradeResult>> = ctxs.iter().map(|c| self.oversized(c)).collect();
         if refused.iter().all(Option::is_none) {
-            return p.grade_batch(ctxs);
+            return p.grade_batch(ctxs, cancel);
         }
         let sendable: Vec<EvalContext> = ctxs
             .iter()
@@ -429,7 +438,7 @@ impl CompiledGrader {
             .filter(|(_, r)| r.is_none())
             .map(|(c, _)| c.clone())
             .collect();
-        let mut graded = p.grade_batch(&sendable).into_iter();
+        let mut graded = p.grade_batch(&sendable, cancel).into_iter();
         refused
             .into_iter()
             .map(|r| {

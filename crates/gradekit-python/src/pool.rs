@@ -269,7 +269,11 @@ impl Pool {
     }
 
     /// Grades `inputs` in order: frames of up to `batch` pairs, spread over up to `size` workers.
-    pub fn grade_batch(&self, inputs: &[(&Value, &Value)]) -> Vec<PyOutcome> {
+    pub fn grade_batch(
+        &self,
+        inputs: &[(&Value, &Value)],
+        stop: &(dyn Fn() -> bool + Sync),
+    ) -> Vec<PyOutcome> {
         if inputs.is_empty() {
             return Vec::new();
         }
@@ -279,7 +283,7 @@ impl Pool {
         let per = inputs.len().div_ceil(self.size).clamp(1, self.batch);
         let chunks: Vec<&[(&Value, &Value)]> = inputs.chunks(per).collect();
         if chunks.len() == 1 {
-            return self.run_chunk(inputs);
+            return self.run_chunk(inputs, stop);
         }
         let next = std::sync::atomic::AtomicUsize::new(0);
         let slots: Vec<Mutex<Vec<PyOutcome>>> =
@@ -287,7 +291,7 @@ impl Pool {
         let work = || loop {
             let c = next.fetch_add(1, Ordering::Relaxed);
             let Some(chunk) = chunks.get(c) else { break };
-            let r = self.run_chunk(chunk);
+            let r = self.run_chunk(chunk, stop);
             if let Some(slot) = slots.get(c) {
                 *slot.lock().unwrap_or_else(|p| p.into_inner()) = r;
             }
@@ -316,12 +320,22 @@ impl Pool {
     }
 
     /// One chunk, with the recovery rules of the module docs.
-    fn run_chunk(&self, pairs: &[(&Value, &Value)]) -> Vec<PyOutcome> {
+    fn run_chunk(
+        &self,
+        pairs: &[(&Value, &Value)],
+        stop: &(dyn Fn() -> bool + Sync),
+    ) -> Vec<PyOutcome> {
         let mut out: Vec<Option<PyOutcome>> = vec![None; pairs.len()];
         let mut attempts = vec![0u8; pairs.len()];
         let mut queue: VecDeque<Vec<usize>> = VecDeque::from([(0..pairs.len()).collect()]);
         let mut frame: Vec<(&Value, &Value)> = Vec::with_capacity(pairs.len());
         while let Some(idx) = queue.pop_front() {
+            if stop() {
+                for &i in idx.iter().chain(queue.iter().flatten()) {
+                    out[i] = Some(cancelled());
+                }
+                break;
+            }
             let mut w = match self.checkout() {
                 Ok(w) => w,
                 Err(e) => {
@@ -333,7 +347,14 @@ impl Pool {
             };
             frame.clear();
             frame.extend(idx.iter().map(|&i| pairs[i]));
-            match w.run_batch(&frame, &self.spec) {
+            match w.run_batch(&frame, &self.spec, stop) {
+                BatchEnd::Cancelled => {
+                    self.discard(w);
+                    for &i in idx.iter().chain(queue.iter().flatten()) {
+                        out[i] = Some(cancelled());
+                    }
+                    break;
+                }
                 BatchEnd::Done(records) => {
                     for (rec, &i) in records.into_iter().zip(&idx) {
                         w.recycle |= rec.recycle;
@@ -369,6 +390,14 @@ impl Pool {
             .map(|o| o.unwrap_or_else(|| server_error("internal", "no result")))
             .collect()
     }
+}
+
+/// The outcome of a sample given up because its caller stopped waiting.
+fn cancelled() -> PyOutcome {
+    server_error(
+        "cancelled",
+        "the caller stopped waiting (request deadline passed or client gone); the worker was stopped",
+    )
 }
 
 /// Decides what happens to the samples of a lost frame `idx` (see the module docs).

@@ -76,8 +76,21 @@ impl PythonProgram {
 
     /// Grades pairs in input order, one outcome per pair; frames are spread over the pool.
     pub fn grade_batch(&self, inputs: &[(&Value, &Value)]) -> Vec<PyOutcome> {
+        self.grade_batch_until(inputs, &|| false)
+    }
+
+    /// [`Self::grade_batch`] that gives up once `stop` returns true (checked at least once a
+    /// second while a worker runs, and before every frame): the running worker is killed and
+    /// the samples not graded get `python_grader_server_error` of type `cancelled`. Nobody
+    /// waits for them any more (the server's request passed its deadline), so a grader stuck
+    /// in `grade()` must not keep its core and its worker until its own time limit.
+    pub fn grade_batch_until(
+        &self,
+        inputs: &[(&Value, &Value)],
+        stop: &(dyn Fn() -> bool + Sync),
+    ) -> Vec<PyOutcome> {
         match &self.imp {
-            Imp::Pool(p) => p.grade_batch(inputs),
+            Imp::Pool(p) => p.grade_batch(inputs, stop),
             #[cfg(feature = "embedded")]
             Imp::Embedded(e) => e.grade_batch(inputs),
         }

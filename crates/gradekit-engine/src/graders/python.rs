@@ -6,6 +6,7 @@
 //! its type.
 
 use super::join;
+use crate::cancel::Cancel;
 use crate::context::{EvalContext, GradeInput};
 use crate::result::{Failure, GradeResult};
 use crate::EngineOptions;
@@ -50,10 +51,18 @@ impl Python {
 
     /// A whole batch in frames of many samples (the pool's fast path; one frame per sample
     /// costs ~3× more per call).
-    pub(crate) fn grade_batch(&self, ctxs: &[EvalContext]) -> Vec<GradeResult> {
+    /// With `cancel`, a frame whose token fires is stopped (its worker killed) within a second.
+    pub(crate) fn grade_batch(
+        &self,
+        ctxs: &[EvalContext],
+        cancel: Option<&Cancel>,
+    ) -> Vec<GradeResult> {
         let start = Instant::now();
         let pairs: Vec<_> = ctxs.iter().map(|c| (&c.sample, &c.item)).collect();
-        let outs = self.program.grade_batch(&pairs);
+        let outs = match cancel {
+            Some(c) => self.program.grade_batch_until(&pairs, &c.checker()),
+            None => self.program.grade_batch(&pairs),
+        };
         let each = start.elapsed().as_secs_f64() / ctxs.len().max(1) as f64;
         outs.into_iter()
             .map(|o| {

@@ -107,6 +107,8 @@ pub(crate) enum BatchEnd {
     },
     /// The request could not be sent (frame too large); the worker is untouched.
     Refused(String),
+    /// The caller's `stop` fired while the frame ran; the worker has been killed.
+    Cancelled,
 }
 
 #[derive(Debug)]
@@ -141,6 +143,7 @@ enum ReadFail {
     Io(io::Error),
     TooLarge(usize),
     Quota(u64),
+    Cancelled,
 }
 
 impl Worker {
@@ -331,6 +334,11 @@ impl Worker {
                 self.kill();
                 Err(SpawnError::Spawn(format!("reading from worker: {e}")))
             }
+            // Not watched for a stop (`track` is None): the handshake runs to its deadline.
+            Err(ReadFail::Cancelled) => {
+                self.kill();
+                Err(SpawnError::Spawn("worker start cancelled".into()))
+            }
             Err(ReadFail::TooLarge(n)) => {
                 self.kill();
                 Err(SpawnError::Spawn(format!(
@@ -359,7 +367,12 @@ impl Worker {
     }
 
     /// Runs one frame of pairs to completion, death or deadline.
-    pub fn run_batch(&mut self, pairs: &[(&Value, &Value)], spec: &Spec) -> BatchEnd {
+    pub fn run_batch(
+        &mut self,
+        pairs: &[(&Value, &Value)],
+        spec: &Spec,
+        stop: &(dyn Fn() -> bool + Sync),
+    ) -> BatchEnd {
         protocol::begin_frame(&mut self.wbuf, protocol::OP_BATCH);
         marshal::write_list_header(&mut self.wbuf, pairs.len());
         let mut enc = marshal::Encoder::default();
@@ -376,7 +389,7 @@ impl Worker {
             return self.lost(start_seq, n, None, false);
         }
         let mut watch = Watch::new(spec.hard_deadline(), n, start_seq);
-        match self.read_frame(&mut watch, Some(spec)) {
+        match self.read_frame(&mut watch, Some((spec, stop))) {
             Ok((protocol::OP_BATCH, body)) => {
                 let mut tag = [0u8; 12];
                 tag[..8].copy_from_slice(&self.nonce);
@@ -411,6 +424,10 @@ impl Worker {
             Err(ReadFail::TooLarge(len)) => {
                 let why = format!("{FORGED} (announced {len} bytes)");
                 self.lost(start_seq, n, Some(why), false)
+            }
+            Err(ReadFail::Cancelled) => {
+                self.kill();
+                BatchEnd::Cancelled
             }
             Err(ReadFail::Quota(used)) => {
                 let why = quota_message(used, spec.scratch_bytes);
@@ -455,11 +472,11 @@ impl Worker {
     }
 
     /// Reads one frame before the watch's deadline; with `track` (a batch), also follows the
-    /// progress page and the scratch quota.
+    /// progress page and the scratch quota, and gives up when its `stop` fires.
     fn read_frame(
         &mut self,
         watch: &mut Watch,
-        track: Option<&Spec>,
+        track: Option<(&Spec, &(dyn Fn() -> bool + Sync))>,
     ) -> Result<(u8, Vec<u8>), ReadFail> {
         let fd = self.stdout.as_raw_fd();
         let mut seq = None;
@@ -494,7 +511,10 @@ impl Worker {
                 return Err(ReadFail::Io(e));
             }
             if r == 0 {
-                if let Some(spec) = track {
+                if let Some((spec, stop)) = track {
+                    if stop() {
+                        return Err(ReadFail::Cancelled);
+                    }
                     seq = self.read_progress().map(|p| p.0);
                     if spec.scratch_bytes > 0 && self.quota_at.elapsed() >= QUOTA_EVERY {
                         self.quota_at = Instant::now();
