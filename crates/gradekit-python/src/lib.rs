@@ -175,7 +175,7 @@ pub enum PyOutcome {
     /// Maps to `python_grader_runtime_error` + details.
     RuntimeError { details: String },
     /// Failure of the runtime itself: `spawn_failed`, `sandbox_unavailable`, `protocol_error`,
-    /// `worker_lost`. Maps to `python_grader_server_error` + `python_grader_server_error_type`.
+    /// `worker_lost`, `cancelled` (the caller stopped waiting). Maps to `python_grader_server_error` + `python_grader_server_error_type`.
     ServerError { error_type: String, details: String },
 }
 

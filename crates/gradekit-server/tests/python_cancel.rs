@@ -32,15 +32,25 @@ async fn a_python_call_past_the_deadline_is_stopped_with_its_request() {
     ));
     let spin = json!({"type": "python", "name": "spin",
         "source": "def grade(sample, item):\n    while True:\n        pass\n"});
-    let a = post(&app, RUN, &json!({"grader": spin, "model_sample": "x"})).await;
-    assert_eq!(a.status, StatusCode::GATEWAY_TIMEOUT, "{}", a.json);
-    // The call's worker is killed within about a second of the deadline (it used to spin on
-    // for the whole 60 s python time limit).
-    let t = Instant::now();
-    while live_workers() > 0 && t.elapsed() < Duration::from_secs(5) {
-        tokio::time::sleep(Duration::from_millis(100)).await;
+    // Alone, and as a sub-grader of a multi grader.
+    let multi = json!({"type": "multi", "name": "m", "calculate_output": "s",
+        "graders": {"s": {"type": "python", "name": "spin2",
+            "source": "def grade(sample, item):\n    while True:\n        pass\n# 2\n"}}});
+    for grader in [spin, multi] {
+        let a = post(&app, RUN, &json!({"grader": grader, "model_sample": "x"})).await;
+        assert_eq!(a.status, StatusCode::GATEWAY_TIMEOUT, "{}", a.json);
+        // The call's worker is killed within about a second of the deadline (it used to spin
+        // on for the whole 60 s python time limit).
+        let t = Instant::now();
+        while live_workers() > 0 && t.elapsed() < Duration::from_secs(5) {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert_eq!(
+            live_workers(),
+            0,
+            "the stuck worker of {grader} outlived its request"
+        );
     }
-    assert_eq!(live_workers(), 0, "the stuck worker outlived its request");
     // And python grading goes on.
     let cheap = json!({"type": "python", "name": "cheap",
         "source": "def grade(sample, item):\n    return 0.5\n"});

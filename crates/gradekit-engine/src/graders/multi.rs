@@ -99,7 +99,12 @@ impl Multi {
                     errors,
                 };
             }
-            let r = match sub.grade(ctx, usage) {
+            let graded = match (sub, cancel) {
+                // A python sub-grader's call is stopped, not only skipped, once the token fires.
+                (Leaf::Python(p), Some(c)) => p.grade_until(ctx, c),
+                _ => sub.grade(ctx, usage),
+            };
+            let r = match graded {
                 Ok(r) if r.is_finite() => r,
                 Ok(_) => {
                     Failure::Other.apply(&mut errors);

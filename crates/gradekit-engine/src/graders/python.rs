@@ -49,6 +49,21 @@ impl Python {
         outcome(self.program.grade(&ctx.sample, &ctx.item))
     }
 
+    /// [`Self::grade`] whose call is stopped (its worker killed) once `cancel` fires.
+    pub(crate) fn grade_until(
+        &self,
+        input: &dyn GradeInput,
+        cancel: &Cancel,
+    ) -> Result<f64, Failure> {
+        let ctx = input.eval_context();
+        let pair = [(&ctx.sample, &ctx.item)];
+        let mut outs = self.program.grade_batch_until(&pair, &cancel.checker());
+        outcome(outs.pop().unwrap_or(PyOutcome::ServerError {
+            error_type: "internal".into(),
+            details: "no result".into(),
+        }))
+    }
+
     /// A whole batch in frames of many samples (the pool's fast path; one frame per sample
     /// costs ~3× more per call).
     /// With `cancel`, a frame whose token fires is stopped (its worker killed) within a second.
