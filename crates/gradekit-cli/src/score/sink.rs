@@ -177,6 +177,9 @@ impl Sink {
 
     /// Writes one chunk's rows (and maybe its checkpoint); returns its buffers for reuse.
     pub(super) fn write(&mut self, batch: Batch, end: ChunkEnd) -> Result<read::Spare> {
+        if end.eof {
+            self.out.last_rows();
+        }
         if let Some(cp) = &self.checkpoint {
             self.hash_now = self.out_hash.hash_chunk(end.end_offset, cp.due_in());
         }
