@@ -200,6 +200,40 @@ fn a_supervised_job_runs_to_success() {
 }
 
 #[test]
+fn the_results_file_has_one_row_per_step() {
+    // Steps 2 and 3 done again (as after a resume from the checkpoint at step 1): the last
+    // metrics of a step are its row.
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = JobsConfig::new(dir.path());
+    cfg.models = ModelRegistry::from_toml(&format!(
+        "[models.tiny]\npath = \"{}\"\n",
+        dir.path().display()
+    ))
+    .unwrap();
+    let mut script: String = [1, 2, 3, 2, 3, 4]
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            format!("echo '{{\"type\": \"metrics\", \"step\": {s}, \"train_loss\": {i}.5}}'\n")
+        })
+        .collect();
+    script.push_str("echo '{\"type\": \"result\", \"model_dir\": \"m\", \"trained_tokens\": 1}'\n");
+    let path = dir.path().join("trainer.sh");
+    std::fs::write(&path, script).unwrap();
+    let backend = LocalBackend::new(&format!("sh {}", path.display())).unwrap();
+    let jobs = Jobs::open(cfg, Arc::new(backend)).unwrap();
+    let f = upload(&jobs, "p", &vec![chat(); 10]);
+    let j = create(&jobs, "p", &f, "csv");
+    let j = wait(&jobs, &j.id, "success", status(Status::Succeeded));
+    let csv = std::fs::read_to_string(dir.path().join("files").join(&j.result_files[0])).unwrap();
+    assert_eq!(
+        csv,
+        "step,train_loss,train_accuracy,valid_loss,valid_mean_token_accuracy\n\
+         1,0.5,,,\n2,3.5,,,\n3,4.5,,,\n4,5.5,,,\n"
+    );
+}
+
+#[test]
 fn crashes_and_garbage() {
     let dir = tempfile::tempdir().unwrap();
     let jobs = open(dir.path(), 2);
