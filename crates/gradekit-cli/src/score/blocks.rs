@@ -108,6 +108,9 @@ impl BlockOut {
     /// Writes the bytes held and completes OUT (see [`io::Output::finish`]).
     pub(super) fn finish(mut self) -> anyhow::Result<()> {
         self.settle()?;
+        // The run ends here (see `super::sink::Sink::finish`): the buffer goes back to the
+        // system with the process.
+        std::mem::forget(std::mem::take(&mut self.held));
         self.out.finish()
     }
 }
