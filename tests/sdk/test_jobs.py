@@ -370,6 +370,9 @@ def test_transitions(a, train):
     wait_job(a, g.id, status_is("succeeded"), "garbage job success")
     warns = [e for e in a.fine_tuning.jobs.list_events(g.id, limit=100) if e.level == "warn"]
     check(len(warns) == 18 and all(e.type == "message" for e in warns), len(warns))
+    # A helper the trainer leaves running (holding its stdout) does not keep the job running.
+    lg = create(a, model="tiny-base", training_file=train.id, suffix="linger")
+    wait_job(a, lg.id, status_is("succeeded"), "success despite a lingering helper", timeout=30)
     # Pause a running job, resume it, it finishes from its checkpoint.
     p = create(a, model="tiny-base", training_file=train.id, suffix="slow")
     wait_job(a, p.id, lambda j: j["status"] == "running" and
@@ -520,6 +523,10 @@ def test_restarts(train):
     done = wait_job(a, with_ck.id, status_is("succeeded"), "resumed job succeeds", timeout=120)
     msgs = [e.message for e in a.fine_tuning.jobs.list_events(with_ck.id, limit=1000)]
     check(any("resumes from its checkpoint" in m for m in msgs), msgs[:5])
+    # The results file has one row per step, even where steps were done again after the resume.
+    rows = a.files.content(done["result_files"][0]).read().decode().splitlines()[1:]
+    steps = [int(r.split(",")[0]) for r in rows]
+    check(steps == list(range(1, len(steps) + 1)), steps)
     other = wait_job(a, no_ck.id, status_is("succeeded", "failed"), "the job without checkpoint ends", timeout=120)
     if not had_ck and other["status"] == "failed":
         check(other["error"]["code"] == "server_restarted", other["error"])

@@ -10,6 +10,7 @@ every case:
   slow      0.4 s per step instead of FAKE_TRAINER_DELAY (default 0.05 s)
   noresult  exit 0 at the end without a result line
   long      FAKE_TRAINER_STEPS x 10 steps
+  linger    start a helper that outlives the trainer and keeps its stdout open
 Steps: FAKE_TRAINER_STEPS (default 6). A checkpoint every 2 steps, and one at SIGTERM (pause):
 then it exits 0 without a result. `resume_from` restarts after the checkpoint's step. Each
 checkpoint and the final model are directories with a `step` file and a config.json.
@@ -52,6 +53,10 @@ def save(name, step):
         json.dump({"base": spec["model"]["name"], "step": step, "seed": spec["seed"]}, f)
     return d
 
+
+if "linger" in words:
+    import subprocess
+    subprocess.Popen(["sleep", "300"])
 
 start = 0
 if spec.get("resume_from"):

@@ -29,6 +29,9 @@ use std::time::Duration;
 pub const STDERR_TAIL: usize = 20;
 /// Largest `trainer.log` written per run.
 const MAX_LOG: u64 = 64 * 1024 * 1024;
+/// How long what a trainer started may keep its stdout open after the trainer itself exited,
+/// before the rest of its process group is killed (so the job ends, DESIGN §8).
+const LEFTOVER_GRACE: Duration = Duration::from_secs(2);
 
 /// What a backend needs to start one run of a trainer.
 #[derive(Debug, Clone)]
@@ -154,7 +157,7 @@ impl LocalBackend {
 
 struct LocalRun {
     pid: i64,
-    child: Mutex<Option<Child>>,
+    child: Arc<Mutex<Option<Child>>>,
     exit: Mutex<Option<Exit>>,
     stdout: Mutex<Option<Box<dyn Read + Send>>>,
     tail: Arc<Mutex<VecDeque<String>>>,
@@ -194,9 +197,14 @@ impl Backend for LocalBackend {
                     let _ = done_tx.send(());
                 })?;
         }
+        let child = Arc::new(Mutex::new(Some(child)));
+        let watched = child.clone();
+        std::thread::Builder::new()
+            .name(format!("leftovers-{}", launch.job_id))
+            .spawn(move || end_leftovers(pid, &watched))?;
         Ok(Box::new(LocalRun {
             pid,
-            child: Mutex::new(Some(child)),
+            child,
             exit: Mutex::new(None),
             stdout: Mutex::new(stdout),
             tail,
@@ -213,6 +221,46 @@ impl Backend for LocalBackend {
         if ours {
             signal_group(handle, libc::SIGKILL);
         }
+    }
+}
+
+/// True once the process `pid` (a child of ours) has exited; it is left unreaped (a zombie),
+/// so its pid — the id of its process group — cannot be reused meanwhile.
+#[allow(unsafe_code)]
+fn exited_unreaped(pid: i64) -> bool {
+    let Ok(id) = libc::id_t::try_from(pid) else {
+        return false;
+    };
+    loop {
+        // SAFETY: `siginfo_t` is plain data that `waitid` fills in; WNOWAIT leaves the child
+        // to `Child::wait`.
+        let r = unsafe {
+            let mut info: libc::siginfo_t = std::mem::zeroed();
+            libc::waitid(libc::P_PID, id, &mut info, libc::WEXITED | libc::WNOWAIT)
+        };
+        if r == 0 {
+            return true;
+        }
+        if io::Error::last_os_error().kind() != io::ErrorKind::Interrupted {
+            return false; // already reaped by `wait`
+        }
+    }
+}
+
+/// Once the trainer has exited, gives the processes it leaves behind (a background helper, a
+/// worker pool) [`LEFTOVER_GRACE`] to close its stdout; if the trainer is still unreaped then,
+/// the service is still reading that stdout and would wait for them forever: SIGKILL its
+/// group. (Unreaped, the leader keeps the group id ours, so the kill reaches no one else.)
+fn end_leftovers(pid: i64, child: &Mutex<Option<Child>>) {
+    if !exited_unreaped(pid) {
+        return;
+    }
+    std::thread::sleep(LEFTOVER_GRACE);
+    // The lock is held across the kill: `wait` cannot reap the leader (freeing its id) between
+    // the check and the signal.
+    let slot = child.lock();
+    if slot.as_ref().map(|c| c.is_some()).unwrap_or(false) {
+        signal_group(pid, libc::SIGKILL);
     }
 }
 
@@ -352,5 +400,32 @@ mod tests {
         assert!(std::fs::read_to_string(dir.path().join("trainer.log"))
             .unwrap()
             .contains("err2"));
+    }
+
+    #[test]
+    fn what_an_exited_trainer_left_behind_does_not_hold_its_stdout() {
+        let dir = tempfile::tempdir().unwrap();
+        let spec = dir.path().join("spec.json");
+        std::fs::write(&spec, "{}").unwrap();
+        // A helper that outlives the trainer and inherits its stdout.
+        let b = LocalBackend::new("sh -c 'sleep 300 & echo out; exit 0' sh").unwrap();
+        let run = b
+            .start(&Launch {
+                job_id: "j".into(),
+                spec_path: spec,
+                job_dir: dir.path().into(),
+            })
+            .unwrap();
+        let mut out = run.stdout().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut s = String::new();
+            let _ = out.read_to_string(&mut s);
+            let _ = tx.send(s);
+        });
+        // Without the group kill this read ends only when `sleep 300` does.
+        let s = rx.recv_timeout(Duration::from_secs(60)).unwrap();
+        assert_eq!(s, "out\n");
+        assert_eq!(run.wait().code, Some(0));
     }
 }

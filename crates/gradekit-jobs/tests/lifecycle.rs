@@ -200,6 +200,83 @@ fn a_supervised_job_runs_to_success() {
 }
 
 #[test]
+fn the_results_file_has_one_row_per_step() {
+    // Steps 2 and 3 done again (as after a resume from the checkpoint at step 1): the last
+    // metrics of a step are its row.
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = JobsConfig::new(dir.path());
+    cfg.models = ModelRegistry::from_toml(&format!(
+        "[models.tiny]\npath = \"{}\"\n",
+        dir.path().display()
+    ))
+    .unwrap();
+    let mut script: String = [1, 2, 3, 2, 3, 4]
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            format!("echo '{{\"type\": \"metrics\", \"step\": {s}, \"train_loss\": {i}.5}}'\n")
+        })
+        .collect();
+    script.push_str("echo '{\"type\": \"result\", \"model_dir\": \"m\", \"trained_tokens\": 1}'\n");
+    let path = dir.path().join("trainer.sh");
+    std::fs::write(&path, script).unwrap();
+    let backend = LocalBackend::new(&format!("sh {}", path.display())).unwrap();
+    let jobs = Jobs::open(cfg, Arc::new(backend)).unwrap();
+    let f = upload(&jobs, "p", &vec![chat(); 10]);
+    let j = create(&jobs, "p", &f, "csv");
+    let j = wait(&jobs, &j.id, "success", status(Status::Succeeded));
+    let csv = std::fs::read_to_string(dir.path().join("files").join(&j.result_files[0])).unwrap();
+    assert_eq!(
+        csv,
+        "step,train_loss,train_accuracy,valid_loss,valid_mean_token_accuracy\n\
+         1,0.5,,,\n2,3.5,,,\n3,4.5,,,\n4,5.5,,,\n"
+    );
+}
+
+#[test]
+fn a_resume_does_not_wait_forever_for_a_trainer_that_ignores_the_pause() {
+    // The first run ignores SIGTERM (so does its `sleep`: an ignored signal stays ignored
+    // across exec); the second, after the resume, succeeds at once.
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = JobsConfig::new(dir.path());
+    cfg.cancel_grace = Duration::from_millis(300);
+    cfg.models = ModelRegistry::from_toml(&format!(
+        "[models.tiny]\npath = \"{}\"\n",
+        dir.path().display()
+    ))
+    .unwrap();
+    let mark = dir.path().join("ran");
+    let script = format!(
+        "if [ -e {m} ]; then echo '{{\"type\": \"result\", \"model_dir\": \"m\", \"trained_tokens\": 1}}'; exit 0; fi\n\
+         touch {m}\ntrap '' TERM\n\
+         echo '{{\"type\": \"metrics\", \"step\": 1, \"train_loss\": 0.5}}'\nsleep 300\n",
+        m = mark.display()
+    );
+    let path = dir.path().join("trainer.sh");
+    std::fs::write(&path, script).unwrap();
+    let backend = LocalBackend::new(&format!("sh {}", path.display())).unwrap();
+    let jobs = Jobs::open(cfg, Arc::new(backend)).unwrap();
+    let f = upload(&jobs, "p", &vec![chat(); 10]);
+    let j = create(&jobs, "p", &f, "stubborn");
+    wait(&jobs, &j.id, "the first step", |_| {
+        messages(&jobs, &j.id).iter().any(|e| e.1 == "metrics")
+    });
+    assert_eq!(jobs.pause("p", &j.id).unwrap().status, Status::Paused);
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(jobs.resume("p", &j.id).unwrap().status, Status::Queued);
+    wait(
+        &jobs,
+        &j.id,
+        "success after resume",
+        status(Status::Succeeded),
+    );
+    assert!(messages(&jobs, &j.id)
+        .iter()
+        .any(|e| e.0 == "warn" && e.2.contains("has not exited yet")));
+    jobs.shutdown(Duration::from_secs(2));
+}
+
+#[test]
 fn crashes_and_garbage() {
     let dir = tempfile::tempdir().unwrap();
     let jobs = open(dir.path(), 2);

@@ -24,7 +24,8 @@ use arrow_array::types::{
     Float32Type, Float64Type, Int16Type, Int32Type, Int64Type, Int8Type, UInt16Type, UInt32Type,
     UInt64Type, UInt8Type,
 };
-use arrow_array::{make_array, Array, ArrayRef};
+use arrow_array::{make_array, new_empty_array, Array, ArrayRef};
+use arrow_data::ArrayData;
 use arrow_schema::DataType;
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
@@ -189,7 +190,14 @@ pub fn import(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Column> {
             }
             // SAFETY: `array` was just produced for `schema` by the same stream.
             let data = unsafe { from_ffi(array, &schema) }.map_err(|e| arrow_err(what, e))?;
-            chunks.push(make_array(data));
+            chunks.push(make_array(
+                unsliced_structs(data).map_err(|e| arrow_err(what, e))?,
+            ));
+        }
+        if chunks.is_empty() {
+            // An empty table streams no batch at all: keep its type (a struct stays a struct).
+            let t = DataType::try_from(&schema).map_err(|e| arrow_err(what, e))?;
+            chunks.push(new_empty_array(&t));
         }
         return Ok(Column::new(chunks));
     }
@@ -216,7 +224,106 @@ pub fn import(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Column> {
         from_ffi(array, schema)
     }
     .map_err(|e| arrow_err(what, e))?;
+    let data = unsliced_structs(data).map_err(|e| arrow_err(what, e))?;
     Ok(Column::new(vec![make_array(data)]))
+}
+
+/// `data` with no struct left for arrow-rs to cut twice.
+///
+/// A sliced struct (a pyarrow `Table.slice`, a Ray Data batch cut from a block) arrives with
+/// an offset and its children uncut. arrow-rs cuts a child with `ArrayData::slice`
+/// (`StructArray::from` by the struct's offset, `FixedSizeListArray::from` always), which for a
+/// struct child also cuts *its* children and moves its offset — and those are cut a second
+/// time when that child becomes a `StructArray`: wrong rows, or a panic (`end <= self.len()`).
+/// Data that nests a struct or fixed-size list in another and has an offset anywhere is
+/// rebuilt with the offsets pushed down once: every struct and fixed-size list at offset 0
+/// with children exactly its rows, so nothing is cut twice. Anything else (flat columns,
+/// unsliced batches) is returned as it is.
+fn unsliced_structs(data: ArrayData) -> Result<ArrayData, arrow_schema::ArrowError> {
+    if nests(&data) && cut(&data) {
+        window(&data, 0, data.len())
+    } else {
+        Ok(data)
+    }
+}
+
+fn is_nesting(d: &ArrayData) -> bool {
+    matches!(
+        d.data_type(),
+        DataType::Struct(_) | DataType::FixedSizeList(_, _)
+    )
+}
+
+/// True when a struct or fixed-size list holds another (at any depth).
+fn nests(d: &ArrayData) -> bool {
+    d.child_data()
+        .iter()
+        .any(|c| (is_nesting(d) && is_nesting(c)) || nests(c))
+}
+
+/// True when anything in `d` has an offset, or children longer than its rows.
+fn cut(d: &ArrayData) -> bool {
+    let longer = match d.data_type() {
+        DataType::Struct(_) => d.child_data().iter().any(|c| c.len() != d.len()),
+        DataType::FixedSizeList(_, size) => {
+            let rows = d.len() * usize::try_from(*size).unwrap_or(0);
+            d.child_data().iter().any(|c| c.len() != rows)
+        }
+        _ => false,
+    };
+    d.offset() != 0 || longer || d.child_data().iter().any(cut)
+}
+
+/// True when `d` is or holds a struct or fixed-size list.
+fn holds_nesting(d: &ArrayData) -> bool {
+    is_nesting(d) || d.child_data().iter().any(holds_nesting)
+}
+
+/// Rows `offset..offset + len` of `data` (logical rows), with every struct and fixed-size
+/// list in it rebuilt at offset 0 over children cut to exactly its rows.
+fn window(
+    data: &ArrayData,
+    offset: usize,
+    len: usize,
+) -> Result<ArrayData, arrow_schema::ArrowError> {
+    // Row i of a struct is row `data.offset() + i` of each child; of a fixed-size list, rows
+    // `(data.offset() + i) * size ..` of its values.
+    let (from, per_row) = match data.data_type() {
+        DataType::Struct(_) => (data.offset() + offset, 1),
+        DataType::FixedSizeList(_, size) => {
+            let size = usize::try_from(*size).unwrap_or(0);
+            ((data.offset() + offset) * size, size)
+        }
+        _ => {
+            // Lists, maps and dictionaries reach their children through offsets or keys: the
+            // children stay whole (rebuilt when they hold structs), the array itself is cut.
+            let whole = if data.child_data().iter().any(holds_nesting) {
+                let children = data
+                    .child_data()
+                    .iter()
+                    .map(|c| window(c, 0, c.len()))
+                    .collect::<Result<Vec<_>, _>>()?;
+                data.clone().into_builder().child_data(children).build()?
+            } else {
+                data.clone()
+            };
+            return Ok(if offset == 0 && len == whole.len() {
+                whole
+            } else {
+                whole.slice(offset, len)
+            });
+        }
+    };
+    let children = data
+        .child_data()
+        .iter()
+        .map(|c| window(c, from, len * per_row))
+        .collect::<Result<Vec<_>, _>>()?;
+    ArrayData::builder(data.data_type().clone())
+        .len(len)
+        .nulls(data.nulls().map(|n| n.slice(offset, len)))
+        .child_data(children)
+        .build()
 }
 
 fn last_error(stream: &mut FFI_ArrowArrayStream, rc: i32) -> String {
@@ -282,7 +389,9 @@ pub fn value(a: &dyn Array, i: usize, path: &mut String, depth: usize) -> PyResu
         }
         DataType::Dictionary(_, _) => {
             let d = a.as_any_dictionary();
-            let k = d.normalized_keys().get(i).copied().unwrap_or(0);
+            let Some(k) = dict_key(d.keys(), i, d.values().len()) else {
+                return Ok(None);
+            };
             return value(d.values().as_ref(), k, path, depth + 1);
         }
         other => {
@@ -292,6 +401,27 @@ pub fn value(a: &dyn Array, i: usize, path: &mut String, depth: usize) -> PyResu
         }
     };
     Ok(Some(v))
+}
+
+/// Key `i` of a dictionary's `keys`, clamped to its `values` as arrow-rs's `normalized_keys`
+/// does (`None` when there are no values). Read one at a time: `normalized_keys` builds the
+/// whole column's keys, which per row made a dictionary column quadratic.
+fn dict_key(keys: &dyn Array, i: usize, values: usize) -> Option<usize> {
+    let k = match keys.data_type() {
+        DataType::Int8 => i64::from(keys.as_primitive::<Int8Type>().value(i)),
+        DataType::Int16 => i64::from(keys.as_primitive::<Int16Type>().value(i)),
+        DataType::Int32 => i64::from(keys.as_primitive::<Int32Type>().value(i)),
+        DataType::Int64 => keys.as_primitive::<Int64Type>().value(i),
+        DataType::UInt8 => i64::from(keys.as_primitive::<UInt8Type>().value(i)),
+        DataType::UInt16 => i64::from(keys.as_primitive::<UInt16Type>().value(i)),
+        DataType::UInt32 => i64::from(keys.as_primitive::<UInt32Type>().value(i)),
+        DataType::UInt64 => {
+            i64::try_from(keys.as_primitive::<UInt64Type>().value(i)).unwrap_or(i64::MAX)
+        }
+        _ => return None,
+    };
+    let last = values.checked_sub(1)?;
+    Some(usize::try_from(k).unwrap_or(0).min(last))
 }
 
 fn list(a: &dyn Array, path: &mut String, depth: usize) -> PyResult<Value> {

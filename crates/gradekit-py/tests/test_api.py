@@ -267,3 +267,16 @@ def test_adapters_reachable_after_plain_import():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["[1.0]", "True", "AttributeError"]
+
+
+def test_stub_error_detail_has_the_keys_of_grader_error_errors():
+    import ast
+    import pathlib
+
+    stub = pathlib.Path(gradekit.__file__).with_name("_gradekit.pyi")
+    tree = ast.parse(stub.read_text())
+    detail = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "ErrorDetail")
+    fields = [n.target.id for n in detail.body if isinstance(n, ast.AnnAssign)]
+    with pytest.raises(gradekit.GraderError) as e:
+        gradekit.validate({"type": "string_check", "input": "a", "reference": "b", "operation": "x"})
+    assert sorted(fields) == sorted(e.value.errors[0])

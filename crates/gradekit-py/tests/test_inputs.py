@@ -137,6 +137,62 @@ def test_arrow_dictionary_and_numbers():
     assert g.rewards(["", ""], t) == [1.0, 0.0]
 
 
+def test_sliced_arrow_items_with_nested_structs():
+    # Ray Data cuts batches out of blocks: a sliced table whose item struct holds a struct
+    # (and structs in lists) must grade its own rows, not panic.
+    pa = pytest.importorskip("pyarrow")
+    g = gradekit.Grader({"type": "string_check", "name": "n", "operation": "eq",
+                         "input": "{{ item.meta.k }}/{{ item.hist[1].k }}",
+                         "reference": "{{ sample.output_text }}"})
+    rows = [{"meta": {"k": "k%d" % i, "deep": {"z": i}}, "hist": [{"k": "a"}, {"k": "h%d" % i}]}
+            for i in range(40)]
+    samples = ["k%d/h%d" % (i, i if i % 3 else i + 1) for i in range(40)]
+    want = [1.0 if i % 3 else 0.0 for i in range(40)]
+    table = pa.table({"item": pa.array(rows)})
+    for cut in (table.slice(7, 20), table.to_batches()[0].slice(7, 20)):
+        assert g.rewards(samples[7:27], cut.column("item")) == want[7:27]
+    assert g.rewards(samples[7:27], pa.array(rows).slice(7, 20)) == want[7:27]
+    assert g.rewards(samples[7:27], pa.Table.from_pylist(rows).slice(7, 20)) == want[7:27]
+    whole = gradekit.Grader({"type": "string_check", "name": "w", "operation": "eq",
+                             "input": "{{ item.meta }}", "reference": "{{ sample.output_text }}"})
+    assert whole.rewards(['{"k":"k9","deep":{"z":9}}'], pa.array(rows).slice(9, 1)) == [1.0]
+    # fixed-size lists cut their values too: structs in them, and lists of those
+    pair = pa.list_(pa.struct([("k", pa.string())]), 2)
+    typ = pa.struct([("hist", pair), ("more", pa.list_(pair))])
+    fixed = pa.array([{"hist": r["hist"], "more": [r["hist"]]} for r in rows], type=typ)
+    assert g.rewards(samples[7:27], fixed.slice(7, 20)) == [0.0] * 20  # item.meta is missing
+    g2 = gradekit.Grader({"type": "string_check", "name": "f", "operation": "eq",
+                          "input": "{{ item.hist[1].k }}/{{ item.more[0][1].k }}",
+                          "reference": "{{ sample.output_text }}"})
+    pairs = ["h%d/h%d" % (i, i if i % 3 else i + 1) for i in range(40)]
+    assert g2.rewards(pairs[7:27], fixed.slice(7, 20)) == want[7:27]
+    assert g2.rewards(pairs[7:27], pa.Table.from_struct_array(fixed).slice(7, 20)) == want[7:27]
+
+
+def test_empty_arrow_batches(g):
+    pa = pytest.importorskip("pyarrow")
+    empty = pa.table({"answer": pa.array([], pa.string())})
+    assert g.rewards(pa.chunked_array([], type=pa.string()), empty) == []
+    assert g.grade_batch([], empty) == []
+
+
+def test_arrow_dictionary_columns_every_key_type():
+    # Dictionary-encoded columns (pandas categoricals, Parquet) are read key by key.
+    pa = pytest.importorskip("pyarrow")
+    g = gradekit.Grader({"type": "string_check", "name": "d", "operation": "eq",
+                         "input": "{{ sample.output_text }}", "reference": "{{ item.cat }}"})
+    values = ["v%d" % (i % 7) for i in range(3000)]
+    samples = ["v%d" % (i % 5) for i in range(3000)]
+    want = [float(i % 7 == i % 5) for i in range(3000)]
+    for key in (pa.int8(), pa.uint8(), pa.int16(), pa.int32(), pa.int64(), pa.uint64()):
+        col = pa.array(values).dictionary_encode().cast(pa.dictionary(key, pa.string()))
+        assert g.rewards(samples, {"cat": col}) == want
+        assert g.rewards(samples[100:200], pa.table({"cat": col}).slice(100, 100)) == want[100:200]
+    with_null = pa.DictionaryArray.from_arrays(pa.array([0, None, 1], pa.int32()), pa.array(["v0", "v1"]))
+    r = g.grade_batch(["v0", "v0", "v1"], {"cat": with_null})
+    assert [x.reward for x in r] == [1.0, 0.0, 1.0] and r[1].errors["invalid_variable_error"]
+
+
 def test_ctrl_c_lands_quickly():
     import _thread
     import threading

@@ -63,6 +63,19 @@ def test_udf_on_numpy_and_pandas(exact):
     assert out["reward"].tolist() == [0.0, 1.0] and "reward" in list(out.columns)
 
 
+def test_udf_on_a_sliced_arrow_batch_with_nested_items():
+    # Ray Data hands map_batches slices of its blocks; an item holding an object must grade.
+    pa = pytest.importorskip("pyarrow")
+    cfg = {"type": "string_check", "name": "deep", "operation": "eq",
+           "input": "{{ sample.output_text }}", "reference": "{{ item.meta.answer }}"}
+    block = pa.Table.from_pylist([{"id": i, "model_sample": str(i % 4),
+                                   "item": {"meta": {"answer": str(i % 3)}}} for i in range(100)])
+    out = gradekit.ray.GraderUDF(cfg)(block.slice(10, 30))
+    assert out.column("id").to_pylist() == list(range(10, 40))
+    assert out.column("reward").to_pylist() == [float(i % 4 == i % 3) for i in range(10, 40)]
+    assert out.column("error").null_count == 30
+
+
 def test_udf_on_arrow_missing_keys_are_not_nulls(exact):
     pa = pytest.importorskip("pyarrow")
     rows = [{"item": {"answer": "a"}, "model_sample": "a"},

@@ -135,6 +135,19 @@ def test_whole_item_graders_get_every_json_column():
     assert out == [1.0, 1.0]
 
 
+def test_whole_item_graders_skip_columns_holding_no_json_numbers():
+    # A float column with a missing value (NaN), an inf or an int no double holds is not JSON:
+    # skipped like a datetime column, never a ValueError that stops the training run.
+    py = gradekit.Grader({"type": "python", "name": "keys", "source": (
+        "def grade(sample, item):\n    return float(sorted(item) == ['answer', 'big', 'n'])\n")},
+        python_mode="process")
+    f = gradekit.trl.reward_function(py)
+    out = f(prompts=["q", "q"], completions=["a", "b"], answer=["x", "y"], n=[1, 2.5],
+            big=[2**70, 1], score=[0.5, float("nan")], meta=[{"x": float("inf")}, {"x": 1}],
+            huge=[10**400, 1])
+    assert out == [1.0, 1.0]
+
+
 def test_missing_referenced_column_warns_once(grader):
     f = gradekit.trl.reward_function(grader)
     with pytest.warns(UserWarning, match=r"reads item\.answer .*columns: answr"):

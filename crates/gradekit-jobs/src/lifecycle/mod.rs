@@ -108,6 +108,14 @@ impl Shared {
         }
     }
 
+    /// True while a run of job `id` (its trainer and the reader of its output) has not ended.
+    pub(crate) fn is_running(&self, id: &str) -> bool {
+        self.running
+            .lock()
+            .map(|r| r.contains_key(id))
+            .unwrap_or(false)
+    }
+
     /// SIGTERM to a running trainer; for a cancel, SIGKILL of its group after the grace.
     pub(crate) fn stop_run(self: &Arc<Self>, id: &str, kill_after_grace: bool) {
         let run = self.running.lock().ok().and_then(|r| r.get(id).cloned());

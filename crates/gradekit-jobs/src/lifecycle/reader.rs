@@ -187,10 +187,10 @@ fn finish(sh: &Arc<Shared>, id: &str, exit: &Exit, result: Option<(String, i64)>
 }
 
 /// Writes the results CSV (OpenAI's columns) from the job's metrics events as a
-/// `fine-tune-results` file of the job's project; returns its id.
+/// `fine-tune-results` file of the job's project; returns its id. One row per step, in step
+/// order: a step done again after a resume from an earlier checkpoint keeps its last metrics.
 fn results_file(sh: &Shared, store: &mut Store, job: &JobRow) -> Result<String> {
-    let mut csv =
-        String::from("step,train_loss,train_accuracy,valid_loss,valid_mean_token_accuracy\n");
+    let mut rows = std::collections::BTreeMap::new();
     for e in store.metrics_events(&job.id)? {
         let d = e.data.unwrap_or_default();
         let col = |k: &str| {
@@ -202,17 +202,27 @@ fn results_file(sh: &Shared, store: &mut Store, job: &JobRow) -> Result<String> 
         let acc = d
             .get("train_accuracy")
             .or_else(|| d.get("train_mean_token_accuracy"));
-        csv.push_str(&format!(
-            "{},{},{},{},{}\n",
-            col("step"),
-            col("train_loss"),
-            acc.and_then(|v| v.as_f64())
-                .map(|x| x.to_string())
-                .unwrap_or_default(),
-            col("valid_loss"),
-            col("valid_mean_token_accuracy"),
-        ));
+        let step = d
+            .get("step")
+            .and_then(serde_json::Value::as_i64)
+            .unwrap_or_default();
+        rows.insert(
+            step,
+            format!(
+                "{},{},{},{},{}\n",
+                col("step"),
+                col("train_loss"),
+                acc.and_then(|v| v.as_f64())
+                    .map(|x| x.to_string())
+                    .unwrap_or_default(),
+                col("valid_loss"),
+                col("valid_mean_token_accuracy"),
+            ),
+        );
     }
+    let mut csv =
+        String::from("step,train_loss,train_accuracy,valid_loss,valid_mean_token_accuracy\n");
+    csv.extend(rows.into_values());
     let id = new_id("file-");
     let path = sh.cfg.data_dir.join("files").join(&id);
     let tmp = sh.cfg.data_dir.join("tmp").join(&id);

@@ -240,8 +240,24 @@ impl Jobs {
             return Err(Self::refuse(&job, "resume", "resumed", "paused"));
         }
         job.status = Status::Queued;
-        store.save_job(&job, &[NewEvent::info("Fine-tuning job resumed")], true)?;
+        // The paused run's trainer may still be stopping (saving its checkpoint), or may
+        // ignore SIGTERM altogether: the job restarts once it has ended, so a trainer that
+        // outlives the pause gets the cancel grace and is then killed, never waited for
+        // forever.
+        let mut events = vec![NewEvent::info("Fine-tuning job resumed")];
+        let still_running = self.sh.is_running(id);
+        if still_running {
+            events.push(NewEvent::warn(format!(
+                "The paused run's trainer has not exited yet: it is stopped (killed after {} ms) \
+                 before the job restarts",
+                self.sh.cfg.cancel_grace.as_millis()
+            )));
+        }
+        store.save_job(&job, &events, true)?;
         drop(store);
+        if still_running {
+            self.sh.stop_run(id, true);
+        }
         self.sh.wake();
         Ok(job)
     }

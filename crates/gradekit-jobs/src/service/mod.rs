@@ -9,7 +9,8 @@
 //! cancelled`, plus `paused`. Allowed requests: cancel from any non-final status; pause from
 //! `queued` or `running` (a running trainer gets SIGTERM, saves a checkpoint and exits; the
 //! job shows `paused` at once); resume from `paused` (back of the queue, restarted from its
-//! last checkpoint). Anything else is [`Kind::Invalid`](crate::Kind) naming the status.
+//! last checkpoint once the paused run has ended — a trainer still running then gets the
+//! cancel grace and is killed). Anything else is [`Kind::Invalid`](crate::Kind) naming the status.
 //!
 //! Layout: this module holds the configuration, opening and files; `jobs` the job requests
 //! (create, list, cancel, pause, resume, events, checkpoints); `sharing` checkpoint permissions

@@ -142,7 +142,9 @@ impl Exact {
         } else {
             self.next.resize(rs.len(), NONE);
         }
-        let slots = &mut self.slots[..];
+        // Exactly the call's slots: the loops take their mask from this length, so a home
+        // (hash & mask) is known to be in range (no bounds check a word).
+        let slots = self.slots.get_mut(..=mask).unwrap_or_default();
         let next = &mut self.next[..];
 
         // Every reference word onto its word's stack (a new slot if the word is new). A word
@@ -151,7 +153,7 @@ impl Exact {
         // stops at any other word, which `slow_ref` places.
         let mut j = 0;
         loop {
-            j = push_fast_refs(slots, mask, stamp, seed, rt, rs, next, j);
+            j = push_fast_refs(slots, stamp, seed, rt, rs, next, j);
             let Some(n) = next.get_mut(j) else {
                 break;
             };
@@ -166,9 +168,8 @@ impl Exact {
         let hyp_match = hyp_match.get_mut(..hs.len()).unwrap_or_default();
         let mut end = hs.len();
         loop {
-            let (stop, m) = pop_fast_hyps(
-                slots, mask, stamp, seed, ht, hs, hyp_match, next, ref_free, end,
-            );
+            let (stop, m) =
+                pop_fast_hyps(slots, stamp, seed, ht, hs, hyp_match, next, ref_free, end);
             matched += m;
             let Some(i) = stop else {
                 break;
@@ -199,7 +200,6 @@ impl Exact {
 #[allow(clippy::too_many_arguments)]
 fn push_fast_refs(
     slots: &mut [Slot],
-    mask: usize,
     stamp: u32,
     seed: &Seed,
     text: &[u8],
@@ -208,6 +208,9 @@ fn push_fast_refs(
     from: usize,
 ) -> usize {
     let stamp_hi = u64::from(stamp) << 32;
+    let Some(mask) = slots.len().checked_sub(1) else {
+        return spans.len();
+    };
     let (spans, next) = match (spans.get(from..), next.get_mut(from..)) {
         (Some(s), Some(n)) => (s, n),
         _ => return spans.len(),
@@ -235,7 +238,6 @@ fn push_fast_refs(
 #[allow(clippy::too_many_arguments)]
 fn pop_fast_hyps(
     slots: &mut [Slot],
-    mask: usize,
     stamp: u32,
     seed: &Seed,
     text: &[u8],
@@ -246,6 +248,9 @@ fn pop_fast_hyps(
     end: usize,
 ) -> (Option<usize>, usize) {
     let stamp_hi = u64::from(stamp) << 32;
+    let Some(mask) = slots.len().checked_sub(1) else {
+        return (None, 0);
+    };
     let mut matched = 0;
     let (spans, hyp_match) = match (spans.get(..end), hyp_match.get_mut(..end)) {
         (Some(s), Some(m)) => (s, m),

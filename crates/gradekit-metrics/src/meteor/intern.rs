@@ -21,8 +21,11 @@ pub(super) struct StrTable {
     seed: Seed,
     /// `(hash tag << 32) | (id + 1)`, or 0 (empty): a probe compares the tag before it
     /// touches the entry (the cross-call caches grow large, so every extra line read is a
-    /// likely cache miss).
+    /// likely cache miss). The tag is the hash's top 32 bits, which also pick the home slot.
     slots: Vec<u64>,
+    /// Per id, the key's tag: growing places every id again from these alone (read in
+    /// order), without hashing its text.
+    tags: Vec<u32>,
     /// Per id, in one place (24 bytes): the key's first-8-byte word, its range in `arena`
     /// and the caller's value. (The hash is not kept: the slot's tag filters, and growing
     /// rehashes the text.)
@@ -45,6 +48,12 @@ fn tag(hash: u64) -> u64 {
     hash >> 32
 }
 
+/// The home slot of a key of tag `tag` in a table of `mask + 1` slots.
+#[inline(always)]
+fn home(tag: u64, mask: usize) -> usize {
+    tag as usize & mask
+}
+
 impl StrTable {
     /// Empty the table, sized for about `expected` distinct keys.
     pub(super) fn reset(&mut self, expected: usize) {
@@ -52,6 +61,7 @@ impl StrTable {
         self.slots.clear();
         self.slots.resize(cap, 0);
         self.entries.clear();
+        self.tags.clear();
         self.arena.clear();
     }
 
@@ -61,6 +71,7 @@ impl StrTable {
     pub(super) fn reserve_once(&mut self, n: usize) {
         if self.entries.capacity() < n {
             self.entries.reserve_exact(n - self.entries.len());
+            self.tags.reserve_exact(n.saturating_sub(self.tags.len()));
             self.arena
                 .reserve_exact((n * 8).saturating_sub(self.arena.len()));
             let slots = n.saturating_mul(2).next_power_of_two();
@@ -108,7 +119,7 @@ impl StrTable {
     #[inline(always)]
     fn probe(&self, key: &str, k: Key) -> Result<u32, usize> {
         let mask = self.slots.len() - 1;
-        let mut i = (k.hash as usize) & mask;
+        let mut i = home(tag(k.hash), mask);
         let n = key.len();
         loop {
             let s = self.slots[i];
@@ -158,6 +169,7 @@ impl StrTable {
                     len: u32::try_from(key.len()).unwrap_or(u32::MAX),
                     value: NONE,
                 });
+                self.tags.push(tag(k.hash) as u32);
                 self.slots[slot] = (tag(k.hash) << 32) | u64::from(id.wrapping_add(1));
                 if self.entries.len() * 2 > self.slots.len() {
                     self.grow();
@@ -174,13 +186,13 @@ impl StrTable {
         self.slots.clear();
         self.slots.resize(cap, 0);
         let mask = cap - 1;
-        for (id, e) in self.entries.iter().enumerate() {
-            let hash = self.seed.key(self.text(e).as_bytes()).hash;
-            let mut i = (hash as usize) & mask;
+        for (id, &t) in self.tags.iter().enumerate() {
+            let t = u64::from(t);
+            let mut i = home(t, mask);
             while self.slots[i] != 0 {
                 i = (i + 1) & mask;
             }
-            self.slots[i] = (tag(hash) << 32) | (id as u64 + 1);
+            self.slots[i] = (t << 32) | (id as u64 + 1);
         }
     }
 }

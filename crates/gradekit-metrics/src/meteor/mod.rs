@@ -45,6 +45,7 @@
 //! synonym-rich pairs scored by NLTK, and the Porter stemmer on a large word list) and
 //! `tests/meteor_paths.rs` (the string path against the general one, `meteor_tokens`).
 
+mod cube;
 mod exact;
 mod intern;
 mod lower16;
@@ -165,19 +166,31 @@ fn score(hyp_match: &[u32], m: usize, ref_len: usize) -> f64 {
         return 0.0;
     }
     let fmean = (precision * recall) / denom;
-    // `_count_chunks` on the matches sorted by hypothesis position: a new chunk starts at
-    // every match that does not follow a match of the previous hypothesis word in the
-    // reference (branch-free: `prev` is the previous word's reference position or NONE).
-    let mut chunks = 0usize;
-    let mut prev = NONE;
-    for &r in hyp_match {
-        let continues = prev != NONE && prev.wrapping_add(1) == r;
-        chunks += usize::from(r != NONE && !continues);
-        prev = r;
-    }
+    let chunks = count_chunks(hyp_match, m);
     let frag = chunks as f64 / m as f64;
-    let penalty = GAMMA * frag.powf(BETA);
+    // `frag ** 3` (BETA) without a `pow` call where that is checked to give `pow`'s value.
+    let cubed = if m <= cube::MAX_MATCHES {
+        cube::cube(frag)
+    } else {
+        frag.powf(BETA)
+    };
+    let penalty = GAMMA * cubed;
     (1.0 - penalty) * fmean
+}
+
+/// `_count_chunks` on the `m` matches sorted by hypothesis position: a new chunk starts at
+/// every match that does not continue the previous hypothesis word's match (the next
+/// reference position), so the count is `m` minus the continuations. A continuation is a pair
+/// of neighbours `(p, r)` with `p` matched and `r == p + 1` (then `r` is matched too: positions
+/// are below `NONE - 1`). Equality tests only, no carried flag: the loop vectorizes.
+fn count_chunks(hyp_match: &[u32], m: usize) -> usize {
+    let continued: u32 = hyp_match
+        .iter()
+        .zip(hyp_match.iter().skip(1))
+        .map(|(&p, &r)| u32::from((p != NONE) & (r == p.wrapping_add(1))))
+        .sum();
+    debug_assert_eq!(m, hyp_match.iter().filter(|&&r| r != NONE).count());
+    m - continued as usize
 }
 
 /// `StemInfo::wn` of a stem not looked up yet.
@@ -354,6 +367,47 @@ mod tests {
             ),
             0.0
         );
+    }
+
+    /// The chunk count as NLTK's `_count_chunks` writes it, on random match layouts.
+    #[test]
+    fn chunks_are_nltks_count() {
+        fn naive(hyp_match: &[u32]) -> usize {
+            let pairs: Vec<(usize, u32)> = hyp_match
+                .iter()
+                .enumerate()
+                .filter(|&(_, &r)| r != NONE)
+                .map(|(i, &r)| (i, r))
+                .collect();
+            let mut chunks = usize::from(!pairs.is_empty());
+            for w in pairs.windows(2) {
+                if !(w[1].0 == w[0].0 + 1 && w[1].1 == w[0].1 + 1) {
+                    chunks += 1;
+                }
+            }
+            chunks
+        }
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        for _ in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let n = (x % 12) as usize;
+            let mut v = Vec::with_capacity(n);
+            let mut y = x;
+            for _ in 0..n {
+                y = y.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+                // Few distinct positions (runs are common), position 0 often, NONE often.
+                v.push(match (y >> 60) % 4 {
+                    0 => NONE,
+                    _ => ((y >> 32) % 5) as u32,
+                });
+            }
+            let m = v.iter().filter(|&&r| r != NONE).count();
+            assert_eq!(count_chunks(&v, m), naive(&v), "{v:?}");
+        }
+        assert_eq!(count_chunks(&[0, NONE, 0, 1, NONE, NONE, 2], 4), 3);
+        assert_eq!(count_chunks(&[NONE, 0, 1, 2, 4, 5], 5), 2);
     }
 
     #[test]

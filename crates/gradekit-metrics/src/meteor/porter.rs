@@ -27,13 +27,12 @@ trait Letter: Copy + Eq {
 }
 
 impl Letter for u8 {
+    /// The byte itself: byte words are ASCII (`stem_with` and `stem_lower_ascii` stem only
+    /// those as bytes). A byte over 0x7f would act as the 0 of [`Letter`]'s contract anyway:
+    /// it is no suffix letter, no vowel, no `y`, and no rule list's last letter.
     #[inline]
     fn ascii(self) -> u8 {
-        if self.is_ascii() {
-            self
-        } else {
-            0
-        }
+        self
     }
     #[inline]
     fn from_ascii(b: u8) -> Self {
@@ -232,10 +231,8 @@ pub(crate) fn stem_with(word: &str, out: &mut String, work: &mut Vec<u8>) {
 /// its length in code points (for ASCII, code points are bytes). METEOR's word memo holds the
 /// lower-cased bytes of a new word; this stems them as they are.
 pub(crate) fn stem_lower_ascii(word: &[u8], out: &mut String, work: &mut Vec<u8>) -> Option<()> {
-    if !word
-        .iter()
-        .all(|&b| b.is_ascii() && !b.is_ascii_uppercase())
-    {
+    // Eight bytes a step (the words are mostly 5–10 bytes long).
+    if !matches!(ascii_case(word), AsciiCase::Lower) {
         return None;
     }
     out.clear();
@@ -444,15 +441,25 @@ impl Rules {
 }
 
 /// `_apply_rule_list`: the first rule whose suffix matches decides; if its condition fails the
-/// word is returned unchanged (no further rule is tried).
+/// word is returned unchanged (no further rule is tried). Inline up to the rules ending with
+/// the word's last letter: most words meet none of a step's rules, and then no call is made.
+#[inline(always)]
 fn apply_rules<T: Letter>(w: &mut Vec<T>, rules: &Rules) {
     let Some(last) = w.last().map(|l| l.ascii()) else {
         return;
     };
-    let mut candidates = match last.checked_sub(b'a') {
+    let candidates = match last.checked_sub(b'a') {
         Some(c) => rules.by_last.get(usize::from(c)).copied().unwrap_or(0),
         None => 0,
     };
+    if candidates != 0 {
+        apply_candidates(w, rules, candidates);
+    }
+}
+
+/// [`apply_rules`] on the rules of `rules` whose bits are set in `candidates`, in list order.
+#[inline(never)]
+fn apply_candidates<T: Letter>(w: &mut Vec<T>, rules: &Rules, mut candidates: u32) {
     while candidates != 0 {
         let i = candidates.trailing_zeros() as usize;
         candidates &= candidates - 1;

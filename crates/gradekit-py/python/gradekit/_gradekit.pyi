@@ -20,6 +20,8 @@ Sample = Union[str, Mapping[str, Any]]
 
 class ErrorDetail(TypedDict):
     path: str
+    code: str
+    """Stable snake_case kind of the fault (``unknown_field``, ``unknown_variable``, …)."""
     message: str
 
 class GraderError(ValueError):

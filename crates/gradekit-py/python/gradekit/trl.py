@@ -28,6 +28,7 @@ Example::
 """
 
 import asyncio
+import math
 import warnings
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Union
 
@@ -48,13 +49,23 @@ _NOT_COLUMNS = frozenset(
     }
 )
 
-_JSON_SCALARS = (str, int, float, bool, type(None))
+_JSON_SCALARS = (str, bool, type(None))
 
 
 def _is_json(v: Any, depth: int = 0) -> bool:
-    """True when `v` is plain JSON data (what an item may hold)."""
+    """True when `v` is plain JSON data (what an item may hold): numbers must be finite (a
+    NaN, a float column's missing value, is no JSON number and would fail the whole batch)."""
     if isinstance(v, _JSON_SCALARS):
         return True
+    if isinstance(v, float):
+        return math.isfinite(v)
+    if isinstance(v, int):
+        if -(2**63) <= v < 2**64:
+            return True
+        try:
+            return math.isfinite(float(v))  # wider ints are read as doubles
+        except OverflowError:
+            return False
     if depth > 64:
         return False
     if isinstance(v, (list, tuple)):
