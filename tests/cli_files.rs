@@ -1,6 +1,7 @@
 //! Issue #12 against the CLI, files half: `score --resume` refuses a checkpoint that does not
 //! match its output, and an output that is one of the inputs; nothing is ever lost or
-//! overwritten. Each test fails on the code before its fix.
+//! overwritten. Also: a file that is not JSON for a fixable reason (a byte-order mark) says
+//! so. Each test fails on the code before its fix.
 #![allow(clippy::unwrap_used)]
 
 use serde_json::{json, Value};
@@ -266,4 +267,36 @@ fn score_refuses_to_write_over_its_inputs() {
     let (code, err) = gradekit_files(&["score", "-q", "-g", gs, is, "-o", os], None, None);
     assert_eq!(code, 0, "{err}");
     assert_eq!(std::fs::read_to_string(&o).unwrap().lines().count(), 1);
+}
+
+/// A grader file or a JSONL line that starts with a UTF-8 byte-order mark (Windows editors
+/// write one) is still refused (JSON forbids it), with a message naming the mark instead of
+/// serde_json's bare "expected value at column 1".
+#[test]
+fn byte_order_mark_is_named_in_the_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut bytes = b"\xEF\xBB\xBF".to_vec();
+    bytes.extend_from_slice(eq_grader().to_string().as_bytes());
+    let g = write(dir.path(), "bom.json", &bytes);
+    for cmd in ["validate", "run"] {
+        let (code, _, err) = gradekit(&[cmd, g.to_str().unwrap()], b"");
+        assert_eq!(code, 2, "{cmd}: {err}");
+        assert!(err.contains("byte-order mark"), "{cmd}: {err}");
+    }
+    let g = write(dir.path(), "g.json", eq_grader().to_string().as_bytes());
+    let line = json!({"id": 1, "item": {"r": "a"}, "model_sample": "a"}).to_string();
+    let input = format!("\u{feff}{line}\n{line}\n");
+    let (code, out, err) = gradekit(
+        &["score", "-q", "--grader", g.to_str().unwrap(), "-"],
+        input.as_bytes(),
+    );
+    assert_eq!(code, 0, "{err}");
+    let rows: Vec<Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows[0]["error"]["code"], json!("invalid_json"), "{out}");
+    let msg = rows[0]["error"]["message"].as_str().unwrap();
+    assert!(msg.contains("byte-order mark"), "{msg}");
+    assert_eq!(rows[1]["reward"], json!(1.0), "{out}");
 }

@@ -255,8 +255,12 @@ fn sigterm(child: &std::process::Child) {
 #[test]
 fn serve_exit_status_reports_requests_cut_by_the_drain() {
     use std::io::Read;
+    // A data dir of its own: the default one is locked by any other `gradekit serve` running
+    // on the machine, which made this test fail with "server ended early".
+    let data = tempfile::tempdir().unwrap();
+    let data = data.path().to_str().unwrap();
     // Clean: nothing in flight.
-    let (mut child, _addr, mut err) = start_server(&["--drain-timeout", "1"]);
+    let (mut child, _addr, mut err) = start_server(&["--drain-timeout", "1", "--data-dir", data]);
     sigterm(&child);
     let status = child.wait().unwrap();
     let mut rest = String::new();
@@ -264,7 +268,14 @@ fn serve_exit_status_reports_requests_cut_by_the_drain() {
     assert_eq!(status.code(), Some(0), "{rest}");
 
     // Two requests whose bodies never finish arriving are in flight at SIGTERM.
-    let (mut child, addr, mut err) = start_server(&["--drain-timeout", "1", "--timeout", "60"]);
+    let (mut child, addr, mut err) = start_server(&[
+        "--drain-timeout",
+        "1",
+        "--timeout",
+        "60",
+        "--data-dir",
+        data,
+    ]);
     let mut conns = Vec::new();
     for _ in 0..2 {
         let mut s = std::net::TcpStream::connect(&addr).unwrap();

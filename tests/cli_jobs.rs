@@ -203,3 +203,102 @@ fn the_jobs_commands_talk_to_the_server() {
     assert_eq!(code, 2);
     assert!(err.contains("ft:nope"), "{err}");
 }
+
+/// Starts `gradekit serve --port 0 EXTRA…` with HOME at `home` (so the default data directory
+/// is under it); the child and the first stderr lines up to the "listening" one.
+fn serve_in(home: &std::path::Path, extra: &[&str]) -> (Child, Vec<String>) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gradekit"))
+        .args(["serve", "--port", "0"])
+        .args(extra)
+        .env("HOME", home)
+        .env_remove("XDG_DATA_HOME")
+        .env_remove("GRADEKIT_DATA_DIR")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = BufReader::new(child.stderr.take().unwrap());
+    let mut lines = Vec::new();
+    loop {
+        let mut line = String::new();
+        if err.read_line(&mut line).unwrap() == 0 {
+            break;
+        }
+        let done = line.contains("listening on");
+        lines.push(line);
+        if done {
+            break;
+        }
+    }
+    (child, lines)
+}
+
+fn port_of(lines: &[String]) -> u16 {
+    let l = lines.iter().find(|l| l.contains("listening on")).unwrap();
+    l.split("127.0.0.1:")
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+fn get(port: u16, path: &str) -> (u16, Value) {
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut out = String::new();
+    std::io::Read::read_to_string(&mut s, &mut out).unwrap();
+    let status = out.split(' ').nth(1).unwrap().parse().unwrap();
+    (
+        status,
+        serde_json::from_str(out.split("\r\n\r\n").nth(1).unwrap()).unwrap(),
+    )
+}
+
+#[test]
+fn a_second_server_on_the_default_data_dir_still_serves_the_graders() {
+    let home = tempfile::tempdir().unwrap();
+    let (first, lines) = serve_in(home.path(), &[]);
+    let _first = Server(first);
+    let one = port_of(&lines);
+    // Without --data-dir the second server starts; its jobs routes say why they are off.
+    let (second, lines) = serve_in(home.path(), &[]);
+    let _second = Server(second);
+    let two = port_of(&lines);
+    assert!(
+        lines[0].contains("warning") && lines[0].contains("in use by another gradekit server"),
+        "{lines:?}"
+    );
+    let (status, v) = get(two, "/v1/fine_tuning/jobs");
+    assert_eq!(status, 503, "{v}");
+    assert_eq!(v["error"]["code"], "jobs_unavailable");
+    assert!(v["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("--data-dir"));
+    let v = post(
+        two,
+        "/v1/fine_tuning/alpha/graders/validate",
+        "application/json",
+        json!({"grader": {"type": "string_check", "name": "s", "input": "a", "reference": "a", "operation": "eq"}})
+            .to_string()
+            .as_bytes(),
+    );
+    assert_eq!(v["grader"]["name"], "s", "{v}");
+    // The first server keeps the jobs API.
+    let (status, v) = get(one, "/v1/fine_tuning/jobs");
+    assert_eq!(status, 200, "{v}");
+    // A data directory named on the command line that another server holds is an error.
+    let data = home.path().join(".local/share/gradekit");
+    let (code, _, err) = gradekit(
+        &["serve", "--port", "0", "--data-dir", data.to_str().unwrap()],
+        &[("HOME", home.path().display().to_string())],
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("in use by another gradekit server"), "{err}");
+}

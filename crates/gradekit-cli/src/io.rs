@@ -47,12 +47,24 @@ pub fn read_json(path: &Path) -> Result<Value> {
     };
     serde_json::from_slice(&bytes).map_err(|e| {
         anyhow::anyhow!(
-            "{name} is not valid JSON: {} at line {}, column {}",
+            "{name} is not valid JSON: {} at line {}, column {}{}",
             strip_position(&e.to_string()),
             e.line(),
-            e.column()
+            e.column(),
+            bom_hint(&bytes)
         )
     })
+}
+
+/// A hint for a JSON document or line that fails to parse because it starts with a UTF-8
+/// byte-order mark (some Windows editors write one): serde_json only says "expected value at
+/// column 1". JSON forbids the mark, so it stays an error; the message says what to fix.
+pub fn bom_hint(bytes: &[u8]) -> &'static str {
+    if bytes.starts_with(b"\xEF\xBB\xBF") {
+        " (it starts with a UTF-8 byte-order mark, which JSON does not allow: save it as UTF-8 without BOM)"
+    } else {
+        ""
+    }
 }
 
 /// serde_json appends " at line L column C"; we print our own position.

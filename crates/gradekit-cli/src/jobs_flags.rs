@@ -41,6 +41,9 @@ pub struct JobsFlags {
     ray_address: Option<String>,
 }
 
+/// The jobs crate's code for a data directory another server holds.
+const DIR_IN_USE: &str = "data_dir_in_use";
+
 fn default_data_dir() -> PathBuf {
     match std::env::var_os("XDG_DATA_HOME").filter(|v| !v.is_empty()) {
         Some(d) => PathBuf::from(d).join("gradekit"),
@@ -71,8 +74,12 @@ impl JobsFlags {
         self.max_upload
     }
 
-    /// Opens the jobs service (recovering the data directory's jobs).
-    pub fn open(&self, engine: EngineOptions) -> Result<Jobs> {
+    /// Opens the jobs service (recovering the data directory's jobs). One server owns a data
+    /// directory; when none was named (no `--data-dir`, no `GRADEKIT_DATA_DIR`) and the
+    /// default one is held by another `gradekit serve`, this server still serves the graders:
+    /// the inner `Err` says why its jobs API is off (its routes answer 503 with it). A named
+    /// directory that is held is an error (the caller asked for that directory).
+    pub fn open(&self, engine: EngineOptions) -> Result<std::result::Result<Jobs, String>> {
         let models = match &self.models {
             Some(p) => {
                 let text = std::fs::read_to_string(p)
@@ -100,8 +107,18 @@ impl JobsFlags {
         cfg.models = models;
         cfg.engine = engine;
         let dir = cfg.data_dir.clone();
-        Jobs::open(cfg, backend).map_err(|e| {
-            anyhow::anyhow!("cannot open the jobs data directory {}: {e}", dir.display())
-        })
+        match Jobs::open(cfg, backend) {
+            Ok(jobs) => Ok(Ok(jobs)),
+            Err(e) if self.data_dir.is_none() && e.code == DIR_IN_USE => Ok(Err(format!(
+                "the fine-tuning jobs API is off on this server: its default data directory {} \
+                 is in use by another gradekit server; start this one with --data-dir DIR to \
+                 run jobs here too",
+                dir.display()
+            ))),
+            Err(e) => Err(anyhow::anyhow!(
+                "cannot open the jobs data directory {}: {e}",
+                dir.display()
+            )),
+        }
     }
 }

@@ -105,6 +105,7 @@ pub fn main(a: Args) -> Result<ExitCode> {
         project_keys: a.jobs.project_keys()?,
         max_upload: a.jobs.max_upload(),
         jobs: None,
+        jobs_off: None,
     };
     let engine = a.engine.to_options()?;
     if let Some(n) = a.engine.spec.threads {
@@ -115,9 +116,18 @@ pub fn main(a: Args) -> Result<ExitCode> {
             .build_global()
             .map_err(|e| anyhow::anyhow!("--threads {n}: cannot start the grading threads: {e}"))?;
     }
-    let config = ServerConfig {
-        jobs: Some(a.jobs.open(engine.clone())?),
-        ..config
+    let config = match a.jobs.open(engine.clone())? {
+        Ok(jobs) => ServerConfig {
+            jobs: Some(jobs),
+            ..config
+        },
+        Err(why) => {
+            eprintln!("gradekit serve: warning: {why}");
+            ServerConfig {
+                jobs_off: Some(why),
+                ..config
+            }
+        }
     };
     let state = AppState::new(config, engine, graders)?;
     if !(a.drain_timeout.is_finite() && a.drain_timeout >= 0.0) {

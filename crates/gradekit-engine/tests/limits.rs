@@ -189,3 +189,34 @@ fn a_fired_token_stops_a_batch_at_once() {
     let rs = g.grade_batch_cancellable(&ctxs[..4], &Cancel::new());
     assert!(rs.iter().all(|r| !r.errors.other_error));
 }
+
+/// A label_model with 200,000 labels (3.6 MB of JSON, well under the server's 16 MiB body
+/// limit): its checks (unique labels, passing_labels ⊆ labels) used to compare every label
+/// with every other — hours of CPU for one /validate request. Duplicates and strangers are
+/// still reported at their index.
+#[test]
+fn many_labels_are_checked_in_linear_time() {
+    let n = 200_000;
+    let labels: Vec<String> = (0..n).map(|i| format!("l{i}")).collect();
+    let grader = |labels: &[String], passing: &[String]| {
+        json!({"type": "label_model", "name": "many", "model": "m",
+               "input": [{"role": "user", "content": "x"}],
+               "labels": labels, "passing_labels": passing})
+    };
+    let opts = EngineOptions::default();
+    assert!(gradekit_engine::validate(&grader(&labels, &labels), &opts).is_ok());
+    let mut dup = labels.clone();
+    dup.push("l7".into());
+    let passing = vec!["l3".to_string(), "nope".to_string()];
+    let errs = gradekit_engine::validate(&grader(&dup, &passing), &opts).unwrap_err();
+    let got: Vec<String> = errs.iter().map(|e| e.to_string()).collect();
+    assert_eq!(got.len(), 2, "{got:?}");
+    assert!(
+        got[0].starts_with(&format!("labels[{n}]: duplicate label \"l7\"")),
+        "{got:?}"
+    );
+    assert!(
+        got[1].starts_with("passing_labels[1]: \"nope\" is not one of labels"),
+        "{got:?}"
+    );
+}

@@ -29,12 +29,20 @@ use crate::error::{position, FormulaError, FormulaErrorKind};
 use crate::lexer::{Tok, Token};
 use crate::ops::{Func, Op};
 use crate::MAX_DEPTH;
+use std::collections::HashMap;
+
+/// Past this many variables, names are looked up in a hash table.
+const INDEX_VARIABLES: usize = 32;
 
 pub(crate) struct Parser<'s, 'v> {
     src: &'s str,
     tokens: Vec<Token<'s>>,
     pos: usize,
     variables: &'v [&'v str],
+    /// Name → slot when there are many variables: a multi grader may have 100,000
+    /// sub-graders and its formula thousands of references, and a linear search per
+    /// reference took seconds. Few variables are searched in place (no table to build).
+    index: Option<HashMap<&'v str, u32>>,
     depth: usize,
     pub code: Vec<Op>,
     stack: usize,
@@ -53,11 +61,22 @@ fn boxed(kind: FormulaErrorKind, offset: usize, message: String) -> Box<FormulaE
 
 impl<'s, 'v> Parser<'s, 'v> {
     pub fn new(src: &'s str, tokens: Vec<Token<'s>>, variables: &'v [&'v str]) -> Self {
+        let index = (variables.len() > INDEX_VARIABLES).then(|| {
+            let mut index = HashMap::with_capacity(variables.len());
+            for (i, v) in variables.iter().enumerate() {
+                if let Ok(slot) = u32::try_from(i) {
+                    // The first occurrence of a name is its slot.
+                    index.entry(*v).or_insert(slot);
+                }
+            }
+            index
+        });
         Self {
             src,
             tokens,
             pos: 0,
             variables,
+            index,
             depth: 0,
             code: Vec::new(),
             stack: 0,
@@ -276,7 +295,11 @@ impl<'s, 'v> Parser<'s, 'v> {
 
     #[inline(never)]
     fn resolve(&self, t: Token<'s>, name: &str) -> Result<u32, Box<FormulaError>> {
-        if let Some(i) = self.variables.iter().position(|v| *v == name) {
+        if let Some(index) = &self.index {
+            if let Some(&slot) = index.get(name) {
+                return Ok(slot);
+            }
+        } else if let Some(i) = self.variables.iter().position(|v| *v == name) {
             if let Ok(slot) = u32::try_from(i) {
                 return Ok(slot);
             }

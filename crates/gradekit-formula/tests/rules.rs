@@ -301,3 +301,21 @@ fn formula_is_send_sync_clone_debug() {
     );
     assert!(format!("{f:?}").contains("a + 1"));
 }
+
+/// Many variables (a multi grader with a million sub-graders) and thousands of references: each
+/// reference used to search the whole list — 8·10^9 comparisons here, about a minute of CPU.
+/// Slots and the first-occurrence rule are those of the short-list path.
+#[test]
+fn many_variables_bind_by_table() {
+    let mut names: Vec<String> = (0..1_000_000).map(|i| format!("g{i}")).collect();
+    names.push("g999999".into()); // a duplicate: the first occurrence is the slot
+    let vars: Vec<&str> = names.iter().map(String::as_str).collect();
+    let src = vec!["g999999 + g0"; 4_000].join(" + "); // 60 KB, under the length limit
+    let mut values = vec![0.0; vars.len()];
+    values[999_999] = 1.0;
+    values[0] = 0.5;
+    values[1_000_000] = 100.0;
+    assert_eq!(eval_with(&src, &vars, &values), 6_000.0);
+    let e = Formula::parse("g5 + G5", &vars[..40]).unwrap_err();
+    assert!(e.to_string().contains("unknown variable \"G5\""), "{e}");
+}

@@ -247,6 +247,28 @@ def test_public_names():
     assert (pkg / "py.typed").exists() and (pkg / "_gradekit.pyi").exists()
 
 
+def test_adapters_reachable_after_plain_import():
+    # DESIGN §6a writes `gradekit.trl.reward_function(...)`: after `import gradekit` alone (a
+    # fresh interpreter, so no other test imported the submodule first).
+    import subprocess
+    import sys
+
+    code = (
+        "import gradekit\n"
+        "f = gradekit.trl.reward_function({'type': 'string_check', 'name': 'e',"
+        " 'input': '{{ sample.output_text }}', 'reference': '{{ item.answer }}',"
+        " 'operation': 'eq'})\n"
+        "print(f(prompts=['p'], completions=['a'], answer=['a']))\n"
+        "print(callable(gradekit.ray.score_dataset))\n"
+        "try:\n"
+        "    gradekit.no_such_thing\n"
+        "except AttributeError:\n"
+        "    print('AttributeError')\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["[1.0]", "True", "AttributeError"]
+
+
 def test_stub_error_detail_has_the_keys_of_grader_error_errors():
     import ast
     import pathlib

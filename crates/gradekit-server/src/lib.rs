@@ -118,8 +118,12 @@ pub struct ServerConfig {
     /// `--api-keys`: project id and its keys; each key authenticates as its project (the
     /// `api_key` above is the project [`DEFAULT_PROJECT`]).
     pub project_keys: Vec<(String, Vec<ApiKey>)>,
-    /// The fine-tuning jobs service (DESIGN §8); `None`: its routes answer 404.
+    /// The fine-tuning jobs service (DESIGN §8); `None`: its routes answer 404, or 503 with
+    /// `jobs_off` as the message when that says why it could not start.
     pub jobs: Option<gradekit_jobs::Jobs>,
+    /// Why the jobs service is off although it was asked for (its data directory held by
+    /// another server); its routes then answer 503 with this message.
+    pub jobs_off: Option<String>,
     /// Largest file upload (`POST /v1/files`), in bytes (413 beyond).
     pub max_upload: u64,
 }
@@ -137,6 +141,7 @@ impl Default for ServerConfig {
             allow_untrusted_python: false,
             project_keys: Vec::new(),
             jobs: None,
+            jobs_off: None,
             max_upload: gradekit_jobs::service::DEFAULT_MAX_UPLOAD,
         }
     }

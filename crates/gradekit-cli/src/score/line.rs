@@ -35,6 +35,10 @@ fn json_hint(bytes: &[u8], e: &serde_json::Error) -> &'static str {
     if e.is_eof() {
         return " (the line ends early: a truncated file or a cut-off write?)";
     }
+    let bom = crate::io::bom_hint(bytes);
+    if !bom.is_empty() {
+        return bom;
+    }
     // serde_json reports the column of the offending byte (1-based) on a one-line input.
     let at = bytes
         .get(e.column().saturating_sub(1)..)

@@ -25,6 +25,19 @@ __all__ = [
     "Grader", "GradeResult", "GraderError", "run", "validate", "ENGINE_OPTIONS", "__version__",
 ]
 
+# The adapters are submodules imported on first use, so `import gradekit` then
+# `gradekit.trl.reward_function(...)` works as the docs write it, and `import gradekit` alone
+# stays as light as the core (PEP 562).
+_SUBMODULES = ("trl", "ray", "train")
+
+
+def __getattr__(name):
+    if name in _SUBMODULES:
+        import importlib
+
+        return importlib.import_module("." + name, __name__)
+    raise AttributeError("module %r has no attribute %r" % (__name__, name))
+
 
 def _rebuild(config, engine_options):
     """Unpickles a `Grader` (see `Grader.__reduce__`): compiles it again in this process."""

@@ -59,14 +59,21 @@ pub(crate) fn router() -> Router<AppState> {
         .route(MODEL, get(models::retrieve).delete(models::remove))
 }
 
-/// The jobs service and the caller's project, or 404 when the server runs without one.
+/// The jobs service and the caller's project; 404 when the server runs without one, 503 when
+/// it could not start (`ServerConfig::jobs_off` says why).
 pub(crate) fn ctx(state: &AppState, req: &Request) -> Result<(Jobs, Arc<str>), ApiError> {
-    let jobs = state.0.config.jobs.clone().ok_or_else(|| {
-        ApiError::new(
+    let config = &state.0.config;
+    let jobs = config.jobs.clone().ok_or_else(|| match &config.jobs_off {
+        Some(why) => ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            Some("jobs_unavailable"),
+            why.clone(),
+        ),
+        None => ApiError::new(
             StatusCode::NOT_FOUND,
             Some("not_found"),
             "the fine-tuning jobs API is not enabled on this server",
-        )
+        ),
     })?;
     let project = req
         .extensions()

@@ -102,17 +102,44 @@ fn null_is_absent_and_the_legacy_reference_counts_only_without_an_item() {
 
 #[test]
 fn special_bytes_are_found_in_any_lane() {
-    for at in 0..8 {
+    for at in 0..16 {
         for c in [b'"', b'\\', 0, 0x1f] {
-            let mut w = [b'a'; 8];
+            let mut w = [b'a'; 16];
             w[at] = c;
-            assert!(any_special(u64::from_le_bytes(w)), "{at} {c}");
+            assert_eq!(special_mask(&w), 1 << at, "{at} {c}");
         }
-        let mut w = [0xC3u8; 8];
+        let mut w = [0xC3u8; 16];
         w[at] = b' ';
-        assert!(!any_special(u64::from_le_bytes(w)));
-        assert!(!any_special(u64::from_le_bytes([
-            0x7f, 0x80, 0xff, 0x21, 0x5b, 0x5d, 0x23, 0x20
-        ])));
+        assert_eq!(special_mask(&w), 0);
     }
+    let high: [u8; 16] =
+        std::array::from_fn(|k| [0x7f, 0x80, 0xff, 0x21, 0x5b, 0x5d, 0x23, 0x20][k % 8]);
+    assert_eq!(special_mask(&high), 0);
+    let all: [u8; 16] = std::array::from_fn(|k| [b'"', b'\\', 0, 0x1f][k % 4]);
+    assert_eq!(special_mask(&all), 0xffff);
+}
+
+/// The first special byte from any start, wherever it is (in a 16-byte block or in the bytes
+/// after the last one), or none.
+#[test]
+fn the_first_special_byte_is_found_from_any_start() {
+    for len in 0..70 {
+        for at in (0..len).map(Some).chain([None]) {
+            for c in [b'"', b'\\', b'\n', 0x01] {
+                let mut b: Vec<u8> = (0..len).map(|k| [b'a', 0xC3, 0xA9, b' '][k % 4]).collect();
+                if let Some(at) = at {
+                    b[at] = c;
+                    // A second one after it changes nothing.
+                    if at + 3 < len {
+                        b[at + 3] = b'"';
+                    }
+                }
+                for from in 0..=len {
+                    let want = (from..len).find(|&k| special(b[k]));
+                    assert_eq!(special_from(&b, from), want, "{len} {at:?} {from}");
+                }
+            }
+        }
+    }
+    assert_eq!(special_from(b"ab", 5), None);
 }
