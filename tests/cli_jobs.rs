@@ -111,15 +111,7 @@ fn the_jobs_commands_talk_to_the_server() {
         .read_line(&mut line)
         .unwrap();
     let _server = Server(child);
-    let port: u16 = line
-        .split("127.0.0.1:")
-        .nth(1)
-        .unwrap()
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let port = port_of(&[line]);
     let chat = json!({"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}]});
     let file: String = (0..10).map(|_| format!("{chat}\n")).collect();
     let body = format!("--B\r\nContent-Disposition: form-data; name=\"purpose\"\r\n\r\nfine-tune\r\n--B\r\nContent-Disposition: form-data; name=\"file\"; filename=\"t.jsonl\"\r\n\r\n{file}\r\n--B--\r\n");
