@@ -291,10 +291,7 @@ fn byte_order_mark_is_named_in_the_error() {
         input.as_bytes(),
     );
     assert_eq!(code, 0, "{err}");
-    let rows: Vec<Value> = out
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let rows = common::rows(&out);
     assert_eq!(rows[0]["error"]["code"], json!("invalid_json"), "{out}");
     let msg = rows[0]["error"]["message"].as_str().unwrap();
     assert!(msg.contains("byte-order mark"), "{msg}");

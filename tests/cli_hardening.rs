@@ -55,10 +55,7 @@ fn score_grades_the_neighbours_of_an_amplified_line() {
         input.as_bytes(),
     );
     assert_eq!(code, 0, "{err}");
-    let rows: Vec<Value> = out
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let rows = common::rows(&out);
     assert_eq!(rows.len(), 3);
     assert_eq!(rows[0]["reward"], json!(1.0));
     assert_eq!(rows[2]["reward"], json!(1.0));
@@ -396,10 +393,7 @@ fn an_overlong_line_is_an_error_row_and_its_neighbours_are_graded() {
             input.as_bytes(),
         );
         assert_eq!(code, 0, "{err}");
-        let rows: Vec<Value> = out
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect();
+        let rows = common::rows(&out);
         assert_eq!(rows.len(), rows_expected.len(), "{out}");
         for (row, (line, graded)) in rows.iter().zip(rows_expected) {
             assert_eq!(row["line"], json!(line));

@@ -46,3 +46,10 @@ pub fn eq_grader() -> serde_json::Value {
     serde_json::json!({"type": "string_check", "name": "eq", "input": "{{ sample.output_text }}",
            "reference": "{{ item.r }}", "operation": "eq"})
 }
+
+/// The JSON rows of a `score` run's stdout, one per line.
+pub fn rows(out: &str) -> Vec<serde_json::Value> {
+    out.lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}

@@ -376,20 +376,27 @@ mod tests {
         assert!(split_command("  ").is_err());
     }
 
-    #[test]
-    fn a_local_run_reports_its_exit_and_stderr() {
-        let dir = tempfile::tempdir().unwrap();
-        let spec = dir.path().join("spec.json");
+    /// Starts `trainer` with the local backend, its job directory `dir` (an empty spec there).
+    fn start_in(dir: &Path, trainer: &str) -> Box<dyn Run> {
+        let spec = dir.join("spec.json");
         std::fs::write(&spec, "{}").unwrap();
-        let b =
-            LocalBackend::new("sh -c 'echo out; echo err1 >&2; echo err2 >&2; exit 3' sh").unwrap();
-        let run = b
+        LocalBackend::new(trainer)
+            .unwrap()
             .start(&Launch {
                 job_id: "j".into(),
                 spec_path: spec,
-                job_dir: dir.path().into(),
+                job_dir: dir.into(),
             })
-            .unwrap();
+            .unwrap()
+    }
+
+    #[test]
+    fn a_local_run_reports_its_exit_and_stderr() {
+        let dir = tempfile::tempdir().unwrap();
+        let run = start_in(
+            dir.path(),
+            "sh -c 'echo out; echo err1 >&2; echo err2 >&2; exit 3' sh",
+        );
         let mut s = String::new();
         run.stdout().unwrap().read_to_string(&mut s).unwrap();
         assert_eq!(s, "out\n");
@@ -405,17 +412,8 @@ mod tests {
     #[test]
     fn what_an_exited_trainer_left_behind_does_not_hold_its_stdout() {
         let dir = tempfile::tempdir().unwrap();
-        let spec = dir.path().join("spec.json");
-        std::fs::write(&spec, "{}").unwrap();
         // A helper that outlives the trainer and inherits its stdout.
-        let b = LocalBackend::new("sh -c 'sleep 300 & echo out; exit 0' sh").unwrap();
-        let run = b
-            .start(&Launch {
-                job_id: "j".into(),
-                spec_path: spec,
-                job_dir: dir.path().into(),
-            })
-            .unwrap();
+        let run = start_in(dir.path(), "sh -c 'sleep 300 & echo out; exit 0' sh");
         let mut out = run.stdout().unwrap();
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
