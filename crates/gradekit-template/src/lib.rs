@@ -22,13 +22,17 @@
 //! [`RenderError::TooLarge`] without having allocated more than the budget's worth of work.
 //!
 //! Values render as strings as-is, and everything else as compact JSON with keys in input
-//! order, non-ASCII unescaped and numbers in shortest round-trip form (this crate relies on
-//! `serde_json`'s `preserve_order` and `float_roundtrip` features, set in the workspace).
+//! order, non-ASCII unescaped and numbers as Python's `json.dumps` writes them: integers with
+//! all their digits, floats as `repr(float)` — shortest round-trip digits, `1.0` keeps its
+//! point, exponent form below 1e-4 and from 1e16 on (`1e-05`, `1e+16`; module [`number`]).
+//! This crate relies on `serde_json`'s `preserve_order` and `float_roundtrip` features, set in
+//! the workspace.
 
 use serde_json::Value;
 use std::borrow::Cow;
 use std::fmt;
 
+mod number;
 mod parse;
 mod scope;
 
@@ -236,14 +240,37 @@ impl std::io::Write for Counter {
     }
 }
 
-/// The number of bytes `v` renders to, or `None` when it is more than `cap`.
+/// The number of bytes `v` renders to, or `None` when it is more than `cap`. Measured with the
+/// writer [`write_value`] uses, so the two always agree.
 pub fn rendered_len(v: &Value, cap: usize) -> Option<usize> {
     match v {
         Value::String(s) => (s.len() <= cap).then_some(s.len()),
         other => {
             let mut c = Counter { n: 0, cap };
-            serde_json::to_writer(&mut c, other).ok().map(|()| c.n)
+            write_json(&mut c, other).ok().map(|()| c.n)
         }
+    }
+}
+
+/// Writes a non-string value as compact JSON with Python's number layout ([`number`]).
+fn write_json<W: std::io::Write>(w: W, v: &Value) -> std::io::Result<()> {
+    use serde::Serialize;
+    let mut ser = serde_json::Serializer::with_formatter(w, number::PyJson);
+    v.serialize(&mut ser).map_err(std::io::Error::other)
+}
+
+/// An `io` sink appending to a `String`. serde_json writes whole tokens and slices of strings
+/// cut at ASCII bytes, so every chunk is UTF-8 on its own.
+struct StrSink<'a>(&'a mut String);
+
+impl std::io::Write for StrSink<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let s = std::str::from_utf8(buf).map_err(std::io::Error::other)?;
+        self.0.push_str(s);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }
 
@@ -253,14 +280,27 @@ pub struct Template {
     segments: Vec<Segment>,
 }
 
-/// Appends a value as a template renders it.
+/// Appends a value as a template renders it: a string as it is, anything else as compact JSON
+/// with numbers as Python writes them (`1e-05`, `1e+16`, `1.0`; see [`number`]).
 pub fn write_value(out: &mut String, v: &Value) {
     match v {
         Value::String(s) => out.push_str(s),
+        Value::Number(n) => match n.as_f64() {
+            Some(x) if n.is_f64() => out.push_str(number::python_float(x).as_str()),
+            _ => {
+                use std::fmt::Write;
+                let _ = write!(out, "{n}");
+            }
+        },
         other => {
-            // Writing JSON into a String cannot fail.
-            let s = serde_json::to_string(other).unwrap_or_default();
-            out.push_str(&s);
+            let start = out.len();
+            if write_json(StrSink(out), other).is_err() {
+                // Not reached (see `StrSink`); stay correct if serde_json ever splits a character.
+                out.truncate(start);
+                let mut buf = Vec::new();
+                let _ = write_json(&mut buf, other);
+                out.push_str(&String::from_utf8_lossy(&buf));
+            }
         }
     }
 }
