@@ -245,6 +245,10 @@ impl std::io::Write for Counter {
 pub fn rendered_len(v: &Value, cap: usize) -> Option<usize> {
     match v {
         Value::String(s) => (s.len() <= cap).then_some(s.len()),
+        Value::Number(n) if n.is_f64() => {
+            let len = number::python_float_text(n.as_f64()?).as_bytes().len();
+            (len <= cap).then_some(len)
+        }
         other => {
             let mut c = Counter { n: 0, cap };
             write_json(&mut c, other).ok().map(|()| c.n)
@@ -259,19 +263,9 @@ fn write_json<W: std::io::Write>(w: W, v: &Value) -> std::io::Result<()> {
     v.serialize(&mut ser).map_err(std::io::Error::other)
 }
 
-/// An `io` sink appending to a `String`. serde_json writes whole tokens and slices of strings
-/// cut at ASCII bytes, so every chunk is UTF-8 on its own.
-struct StrSink<'a>(&'a mut String);
-
-impl std::io::Write for StrSink<'_> {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let s = std::str::from_utf8(buf).map_err(std::io::Error::other)?;
-        self.0.push_str(s);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
+thread_local! {
+    /// Scratch bytes of [`write_value`]: serde_json writes bytes, a `String` takes `&str`.
+    static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 /// A parsed template.
@@ -286,22 +280,31 @@ pub fn write_value(out: &mut String, v: &Value) {
     match v {
         Value::String(s) => out.push_str(s),
         Value::Number(n) => match n.as_f64() {
-            Some(x) if n.is_f64() => out.push_str(number::python_float(x).as_str()),
+            Some(x) if n.is_f64() => number::python_float(x, |s| out.push_str(s)),
             _ => {
                 use std::fmt::Write;
                 let _ = write!(out, "{n}");
             }
         },
-        other => {
-            let start = out.len();
-            if write_json(StrSink(out), other).is_err() {
-                // Not reached (see `StrSink`); stay correct if serde_json ever splits a character.
-                out.truncate(start);
-                let mut buf = Vec::new();
-                let _ = write_json(&mut buf, other);
-                out.push_str(&String::from_utf8_lossy(&buf));
+        other => SCRATCH.with(|cell| {
+            let mut fresh = Vec::new();
+            let mut held = cell.try_borrow_mut();
+            let buf = match held.as_deref_mut() {
+                Ok(buf) => buf,
+                Err(_) => &mut fresh,
+            };
+            buf.clear();
+            // Writing JSON into memory cannot fail; serde_json writes UTF-8.
+            let _ = write_json(&mut *buf, other);
+            match std::str::from_utf8(buf) {
+                Ok(s) => out.push_str(s),
+                Err(_) => out.push_str(&String::from_utf8_lossy(buf)),
             }
-        }
+            if buf.capacity() > 1 << 16 {
+                // Do not hold a large value's bytes for the thread's lifetime.
+                *buf = Vec::new();
+            }
+        }),
     }
 }
 
@@ -371,6 +374,7 @@ impl Template {
             return match v {
                 Value::String(s) if s.len() <= limit => Ok(Cow::Borrowed(s)),
                 Value::String(s) => Err(too_large(s.len())),
+                Value::Number(_) | Value::Bool(_) | Value::Null => scope::small_scalar(v, limit),
                 other => match rendered_len(other, limit) {
                     Some(n) => {
                         let mut out = String::with_capacity(n);

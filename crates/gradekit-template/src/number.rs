@@ -22,7 +22,7 @@
 //! `scripts/gen_float_repr_vectors.py`), and `python_repr_live` compares random doubles against
 //! the reference interpreter when `.venv-ref` is there.
 
-use serde_json::ser::{CompactFormatter, Formatter};
+use serde_json::ser::Formatter;
 use std::io;
 
 /// Longest rendering: a sign, 17 digits, a point, `e-308` (24 bytes); positional forms are
@@ -52,9 +52,10 @@ impl NumText {
     }
 
     fn push_all(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.push(b);
-        }
+        let end = (self.len + bytes.len()).min(CAP);
+        let n = end - self.len;
+        self.buf[self.len..end].copy_from_slice(&bytes[..n]);
+        self.len = end;
     }
 
     pub(crate) fn as_bytes(&self) -> &[u8] {
@@ -77,15 +78,9 @@ struct Digits {
 }
 
 impl Digits {
-    /// Reads serde_json's rendering of `x` — any layout: `123.0`, `0.000015`, `1.5e-5`,
-    /// `1e16`, `1E+16` — back into digits and the position of the decimal point.
-    fn read(x: f64) -> Digits {
-        let mut raw = [0u8; 64];
-        let mut w: &mut [u8] = &mut raw;
-        // 64 bytes hold any double serde_json writes (at most 24).
-        let _ = CompactFormatter.write_f64(&mut w, x);
-        let written = 64 - w.len();
-        let s = &raw[..written];
+    /// Reads a decimal number in any layout (`[-]digits[.digits][e[+-]digits]`) whose
+    /// significant digits fit the buffer (a shortest round-trip rendering has at most 17).
+    fn parse(s: &[u8]) -> Digits {
         let (negative, s) = match s.split_first() {
             Some((b'-', rest)) => (true, rest),
             _ => (false, s),
@@ -166,21 +161,11 @@ impl Digits {
             out.push(b'e');
             out.push(if exp < 0 { b'-' } else { b'+' });
             let e = exp.unsigned_abs();
-            if e < 10 {
-                out.push(b'0');
+            if e >= 100 {
+                out.push(b'0' + (e / 100) as u8);
             }
-            let mut tmp = [0u8; 4];
-            let mut i = tmp.len();
-            let mut v = e;
-            loop {
-                i -= 1;
-                tmp[i] = b'0' + (v % 10) as u8;
-                v /= 10;
-                if v == 0 || i == 0 {
-                    break;
-                }
-            }
-            out.push_all(&tmp[i..]);
+            out.push(b'0' + (e / 10 % 10) as u8);
+            out.push(b'0' + (e % 10) as u8);
         }
         out
     }
@@ -203,9 +188,81 @@ fn parse_exp(s: &[u8]) -> i32 {
     }
 }
 
-/// `repr(x)` for a finite `x`, as Python writes it.
-pub(crate) fn python_float(x: f64) -> NumText {
-    Digits::read(x).layout()
+/// Writes `repr(x)` for a finite `x`, as Python writes it, in one to four pieces.
+pub(crate) fn python_float(x: f64, mut put: impl FnMut(&str)) {
+    let mut buf = zmij::Buffer::new();
+    lay_out(buf.format_finite(x), &mut put);
+}
+
+/// Writes the shortest round-trip rendering `s`, in any layout, as Python lays it out.
+fn lay_out(s: &str, put: &mut impl FnMut(&str)) {
+    if !in_python_layout(s, put) {
+        put(Digits::parse(s.as_bytes()).layout().as_str());
+    }
+}
+
+/// Writes `s` (a shortest round-trip rendering) when it is laid out as Python lays it out, or
+/// only needs its exponent rewritten (`1e-7` → `1e-07`, `1e16` → `1e+16`): the common cases,
+/// without reading the digits. False (nothing written) when the number must be laid out anew
+/// ([`Digits`]): the decade zmij writes positionally and Python in exponent form
+/// (`0.000015`), or any layout this does not recognise.
+fn in_python_layout(s: &str, put: &mut impl FnMut(&str)) -> bool {
+    let b = s.as_bytes();
+    let body = b.strip_prefix(b"-").unwrap_or(b);
+    // An exponent sits in the last five bytes (`e-324`).
+    let tail = body.len().saturating_sub(5);
+    let Some(e) = body[tail..]
+        .iter()
+        .rposition(|&c| c == b'e' || c == b'E')
+        .map(|k| tail + k)
+    else {
+        // Positional: Python's too for 1e-4 <= |x| < 1e16, and for zero (`0.0`).
+        let Some(dot) = body.iter().position(|&c| c == b'.') else {
+            return false;
+        };
+        let tiny =
+            body.len() > 6 && body.starts_with(b"0.0000") && body[6..].iter().any(|&c| c != b'0');
+        // Canonical: no leading zero but `0.`, no trailing zero but `.0`.
+        let canonical =
+            (body[0] != b'0' || dot == 1) && (body.ends_with(b".0") || !body.ends_with(b"0"));
+        if (1..=16).contains(&dot) && dot + 1 < body.len() && canonical && !tiny {
+            put(s);
+            return true;
+        }
+        return false;
+    };
+    let canonical = match &body[..e] {
+        [b'1'..=b'9'] => true,
+        [b'1'..=b'9', b'.', .., last] => *last != b'0',
+        _ => false,
+    };
+    let exp = &body[e + 1..];
+    let (negative, digits) = match exp.split_first() {
+        Some((b'-', d)) => (true, d),
+        Some((b'+', d)) => (false, d),
+        _ => (false, exp),
+    };
+    let digits_ok = match digits {
+        [d] => d.is_ascii_digit(),
+        [b'1'..=b'9', rest @ ..] => rest.len() <= 2 && rest.iter().all(u8::is_ascii_digit),
+        _ => false,
+    };
+    if !canonical || !digits_ok {
+        return false;
+    }
+    let value = parse_exp(digits);
+    if (negative && value <= 4) || (!negative && value < 16) {
+        // An exponent Python writes positionally (`1e5`, `1.5e-3`).
+        return false;
+    }
+    // The mantissa, `e` and the sign, at least two exponent digits.
+    put(&s[..s.len() - exp.len() - 1]);
+    put(if negative { "e-" } else { "e+" });
+    if digits.len() < 2 {
+        put("0");
+    }
+    put(&s[s.len() - digits.len()..]);
+    true
 }
 
 /// The JSON formatter of renderings: serde_json's compact one, with floats written as
@@ -215,8 +272,15 @@ pub(crate) struct PyJson;
 
 impl Formatter for PyJson {
     fn write_f64<W: ?Sized + io::Write>(&mut self, writer: &mut W, value: f64) -> io::Result<()> {
-        writer.write_all(python_float(value).as_bytes())
+        writer.write_all(python_float_text(value).as_bytes())
     }
+}
+
+/// [`python_float`] gathered on the stack, for byte sinks (one write instead of up to four).
+pub(crate) fn python_float_text(x: f64) -> NumText {
+    let mut t = NumText::new();
+    python_float(x, |s| t.push_all(s.as_bytes()));
+    t
 }
 
 #[cfg(test)]

@@ -42,6 +42,16 @@ impl<'a> Resolved<'a> {
         }
     }
 
+    /// The value when it is a number, a boolean or null.
+    fn scalar(&self) -> Option<&Value> {
+        let v = match self {
+            Resolved::Value(v) => v,
+            Resolved::Owned(v) => v,
+            Resolved::Str(_) => return None,
+        };
+        matches!(v, Value::Number(_) | Value::Bool(_) | Value::Null).then_some(v)
+    }
+
     fn write(&self, out: &mut String) {
         match self {
             Resolved::Str(s) => out.push_str(s),
@@ -80,6 +90,11 @@ impl Template {
             [Segment::Lit(s)] if s.len() <= limit => return Ok(Cow::Borrowed(s)),
             [Segment::Ref(p)] => {
                 let r = scope.resolve_ref(p)?;
+                if let Some(v) = r.scalar() {
+                    // A number, boolean or null renders in a few bytes: written at once and
+                    // checked after, instead of rendered twice (measured, then written).
+                    return small_scalar(v, limit);
+                }
                 let Some(n) = r.len_within(limit) else {
                     let at_least = match &r {
                         Resolved::Str(s) => s.len(),
@@ -121,6 +136,20 @@ impl Template {
         }
         Ok(Cow::Owned(out))
     }
+}
+
+/// The rendering of a number, a boolean or null (at most a few dozen bytes), or `TooLarge`
+/// when it is longer than `limit`.
+pub(crate) fn small_scalar<'a>(v: &Value, limit: usize) -> Result<Cow<'a, str>, RenderError> {
+    let mut out = String::new();
+    write_value(&mut out, v);
+    if out.len() > limit {
+        return Err(RenderError::TooLarge {
+            at_least: out.len(),
+            limit,
+        });
+    }
+    Ok(Cow::Owned(out))
 }
 
 impl Path {

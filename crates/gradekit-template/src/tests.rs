@@ -205,6 +205,23 @@ fn budget_is_exact_at_the_edge() {
     ));
 }
 
+/// Numbers of every rendering shape: integers, positional floats, exponent forms, `-0.0`.
+fn number() -> impl Strategy<Value = Value> {
+    prop_oneof![
+        Just(json!(1.5)),
+        Just(json!(-0.0)),
+        Just(json!(1e-7)),
+        Just(json!(1.5e-5)),
+        Just(json!(1e16)),
+        Just(json!(null)),
+        Just(json!(true)),
+        any::<i64>().prop_map(Value::from),
+        any::<f64>()
+            .prop_filter("finite", |x| x.is_finite())
+            .prop_map(Value::from),
+    ]
+}
+
 proptest! {
     /// Within budget, the bounded rendering equals the unbounded one; over it, it refuses.
     #[test]
@@ -216,10 +233,11 @@ proptest! {
             "[a-z é]{0,5}",
         ], 0..8),
         s in "[a-zA-Z0-9 é]{0,20}",
+        n in number(),
         limit in 0usize..120,
     ) {
         let src = parts.concat();
-        let item = json!({"s": s, "o": {"x": [1, "y", null]}, "n": 1.5});
+        let item = json!({"s": s, "o": {"x": [1, "y", n]}, "n": n});
         let full = render(&src, &item, &json!({})).unwrap();
         match render_lim(&src, &item, limit) {
             Ok(r) => {
@@ -278,11 +296,12 @@ proptest! {
             "[a-z é]{0,5}",
         ], 0..6),
         s in "[a-zA-Z0-9 é]{0,20}",
+        n in number(),
         limit in 0usize..160,
     ) {
         let src = parts.concat();
         let t = Template::parse(&src).unwrap();
-        let item = json!({"s": s, "o": {"x": [1, "y", null]}, "n": 1.5});
+        let item = json!({"s": s, "o": {"x": [1, "y", n]}, "n": n});
         let sample = json!({});
         let tree = t.render_limited(&Context { item: &item, sample: &sample }, limit);
         let scope = Lean { item: &item };
