@@ -24,7 +24,7 @@
 //! Values render as strings as-is, and everything else as compact JSON with keys in input
 //! order, non-ASCII unescaped and numbers as Python's `json.dumps` writes them: integers with
 //! all their digits, floats as `repr(float)` — shortest round-trip digits, `1.0` keeps its
-//! point, exponent form below 1e-4 and from 1e16 on (`1e-05`, `1e+16`; module [`number`]).
+//! point, exponent form below 1e-4 and from 1e16 on (`1e-05`, `1e+16`; module `number`).
 //! This crate relies on `serde_json`'s `preserve_order` and `float_roundtrip` features, set in
 //! the workspace.
 
@@ -246,7 +246,7 @@ pub fn rendered_len(v: &Value, cap: usize) -> Option<usize> {
     match v {
         Value::String(s) => (s.len() <= cap).then_some(s.len()),
         Value::Number(n) if n.is_f64() => {
-            let len = number::python_float_text(n.as_f64()?).as_bytes().len();
+            let len = number::python_float_len(n.as_f64()?);
             (len <= cap).then_some(len)
         }
         other => {
@@ -275,12 +275,12 @@ pub struct Template {
 }
 
 /// Appends a value as a template renders it: a string as it is, anything else as compact JSON
-/// with numbers as Python writes them (`1e-05`, `1e+16`, `1.0`; see [`number`]).
+/// with numbers as Python writes them (`1e-05`, `1e+16`, `1.0`; see the `number` module).
 pub fn write_value(out: &mut String, v: &Value) {
     match v {
         Value::String(s) => out.push_str(s),
         Value::Number(n) => match n.as_f64() {
-            Some(x) if n.is_f64() => number::python_float(x, |s| out.push_str(s)),
+            Some(x) if n.is_f64() => number::write_python_float(x, out),
             _ => {
                 use std::fmt::Write;
                 let _ = write!(out, "{n}");
