@@ -32,6 +32,7 @@ impl Scratch {
         if self.stem_info.len() < self.stems.len() {
             self.stem_info.resize(self.stems.len(), StemInfo::default());
         }
+        self.prefetch_refs(wn);
         for ((&j, &s), &known) in self.free_r.iter().zip(&self.ref_s).zip(&self.ref_w) {
             // Whether the position is still free and its stem a lemma is a coin flip: selects.
             let free = self.ref_free.get(j as usize).copied().unwrap_or(false);
@@ -55,6 +56,7 @@ impl Scratch {
         if self.cand.is_empty() {
             return;
         }
+        self.prefetch_hyps(wn);
         if self.cand.len() > BUCKET_FROM {
             return self.synonym_buckets(wn);
         }
@@ -86,6 +88,38 @@ impl Scratch {
             }
             if let Some(k) = found {
                 self.pair(i, self.free_r[k] as usize);
+            }
+        }
+    }
+
+    /// Starts loading the WordNet lines of the free reference stems not known yet
+    /// ([`WordNet::prefetch_key`]): the filter word the loop below tests, and the home slot a
+    /// probe reads if a hypothesis stem with synonyms reaches the stem. In a run over new
+    /// text each is a likely cache miss; started together, they are waited for about once
+    /// instead of one after another. Changes no value.
+    fn prefetch_refs(&self, wn: &WordNet) {
+        for ((&j, &s), &known) in self.free_r.iter().zip(&self.ref_s).zip(&self.ref_w) {
+            if known == UNKNOWN
+                && self.ref_free.get(j as usize) == Some(&true)
+                && self.stem_info[s as usize].wn == UNKNOWN
+            {
+                wn.prefetch_key(self.stems.get(s));
+            }
+        }
+    }
+
+    /// The same for the still free hypothesis stems whose synonyms the walk will compute,
+    /// last first as the walk takes them: the key's lines, or for a stem already known to be a
+    /// lemma (met as a reference stem before), the start of its synset runs. Changes no value.
+    fn prefetch_hyps(&self, wn: &WordNet) {
+        for (&i, &s) in self.free_h.iter().zip(&self.hyp_s).rev() {
+            let info = &self.stem_info[s as usize];
+            if info.syn.0 == NONE && self.hyp_free(i as usize) {
+                match info.wn {
+                    UNKNOWN => wn.prefetch_key(self.stems.get(s)),
+                    NONE => {}
+                    id => wn.prefetch_sets(id),
+                }
             }
         }
     }

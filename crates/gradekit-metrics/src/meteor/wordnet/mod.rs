@@ -285,6 +285,28 @@ impl WordNet {
         !(tables::LEMMA_FORMS..tables::EXC_KEYS).contains(&k)
     }
 
+    /// Starts loading the lines a look-up of `word` ([`Self::id`], [`Self::may_be_key`],
+    /// [`Self::synonym_ids_into`]) reads first: its filter word and its home slot. A hint
+    /// only ([`prefetch`]): stage 3 calls it for the stems a call will look up, before the
+    /// look-ups, so their cache misses overlap instead of following one another.
+    #[inline]
+    pub(crate) fn prefetch_key(&self, word: &str) {
+        let b = word.as_bytes();
+        if b.is_empty() || b.len() > MAX_KEY_LEN {
+            return;
+        }
+        let h = hash::hash(b);
+        prefetch(self.filter, filter::word_and_bits(h).0 * 8);
+        self.prefetch_slot(h);
+    }
+
+    /// Starts loading the line of lemma `id`'s synset-run starts ([`Self::synonym_ids_of`]
+    /// reads it first when given the lemma). A hint only ([`prefetch`]).
+    #[inline]
+    pub(crate) fn prefetch_sets(&self, id: u32) {
+        prefetch(self.syn_start.0, id as usize * 16);
+    }
+
     /// Whether `word` may be a key (lemma or exception form): `false` means it is none, as
     /// [`Self::id`] would find, from the negative filter alone (no slot is read or fetched).
     #[inline]
