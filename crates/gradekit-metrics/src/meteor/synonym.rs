@@ -92,25 +92,26 @@ impl Scratch {
         }
     }
 
-    /// Starts loading the WordNet lines of the free reference stems not known yet
-    /// ([`WordNet::prefetch_key`]): the filter word the loop below tests, and the home slot a
-    /// probe reads if a hypothesis stem with synonyms reaches the stem. In a run over new
-    /// text each is a likely cache miss; started together, they are waited for about once
-    /// instead of one after another. Changes no value.
+    /// Starts loading the filter words of the free reference stems not known yet, which the
+    /// loop of [`Self::synonym_stage`] tests next ([`WordNet::prefetch_filter`]; the test
+    /// itself starts loading the home slot of a stem that passes). In a run over new text
+    /// each is a likely cache miss; started together, they are waited for about once instead
+    /// of one after another. Changes no value.
     fn prefetch_refs(&self, wn: &WordNet) {
         for ((&j, &s), &known) in self.free_r.iter().zip(&self.ref_s).zip(&self.ref_w) {
             if known == UNKNOWN
                 && self.ref_free.get(j as usize) == Some(&true)
                 && self.stem_info[s as usize].wn == UNKNOWN
             {
-                wn.prefetch_key(self.stems.get(s));
+                wn.prefetch_filter(self.stems.get(s));
             }
         }
     }
 
     /// The same for the still free hypothesis stems whose synonyms the walk will compute,
-    /// last first as the walk takes them: the key's lines, or for a stem already known to be a
-    /// lemma (met as a reference stem before), the start of its synset runs. Changes no value.
+    /// last first as the walk takes them: the key's filter word and home slot
+    /// ([`WordNet::prefetch_key`]), or for a stem already known to be a lemma (met as a
+    /// reference stem before), the start of its synset runs. Changes no value.
     fn prefetch_hyps(&self, wn: &WordNet) {
         for (&i, &s) in self.free_h.iter().zip(&self.hyp_s).rev() {
             let info = &self.stem_info[s as usize];

@@ -308,9 +308,12 @@ fn prefetch_hints_take_any_word() {
         "é",
         "ünïcödes",
     ] {
-        // Stage 3's hints before its look-ups (`prefetch_key`, `prefetch_sets`) read nothing
-        // into the program and cannot fault, whatever the word or id.
+        // Stage 3's hints before its look-ups (`prefetch_key`, `prefetch_filter`,
+        // `prefetch_sets`, the slot `may_be_key` starts loading) read nothing into the
+        // program and cannot fault, whatever the word or id.
         WordNet::get().prefetch_key(w);
+        WordNet::get().prefetch_filter(w);
+        let _ = WordNet::get().may_be_key(w);
         assert_eq!(agree(w), Ok(()));
     }
     let wn = WordNet::get();
