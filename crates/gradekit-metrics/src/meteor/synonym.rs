@@ -32,7 +32,9 @@ impl Scratch {
         if self.stem_info.len() < self.stems.len() {
             self.stem_info.resize(self.stems.len(), StemInfo::default());
         }
-        self.prefetch_refs(wn);
+        if self.new_words {
+            self.prefetch_refs(wn);
+        }
         for ((&j, &s), &known) in self.free_r.iter().zip(&self.ref_s).zip(&self.ref_w) {
             // Whether the position is still free and its stem a lemma is a coin flip: selects.
             let free = self.ref_free.get(j as usize).copied().unwrap_or(false);
@@ -56,7 +58,9 @@ impl Scratch {
         if self.cand.is_empty() {
             return;
         }
-        self.prefetch_hyps(wn);
+        if self.new_words {
+            self.prefetch_hyps(wn);
+        }
         if self.cand.len() > BUCKET_FROM {
             return self.synonym_buckets(wn);
         }
