@@ -321,6 +321,15 @@ impl AppState {
         self.0.in_flight.load(std::sync::atomic::Ordering::SeqCst)
     }
 
+    /// The engine options graders of `project` compile with: the server's, with python pools
+    /// private to the project (`PythonRuntime::scoped`), so identical python code of two
+    /// projects never shares a worker and its module globals.
+    pub fn engine_for(&self, project: &str) -> EngineOptions {
+        let mut e = self.0.engine.clone();
+        e.python = e.python.scoped(project);
+        e
+    }
+
     /// Compiled graders currently cached.
     pub fn cached_graders(&self) -> usize {
         self.0.cache.len()
