@@ -110,14 +110,17 @@ pub(crate) async fn buffer(
         return Err(too_large());
     }
     // Reserve what the client declares, but never much for bytes that have not arrived.
-    let mut buf: Vec<u8> = Vec::with_capacity(declared.map_or(0, |n| n as usize).min(max).min(64 << 10));
+    let mut buf: Vec<u8> =
+        Vec::with_capacity(declared.map_or(0, |n| n as usize).min(max).min(64 << 10));
     while let Some(frame) = body.frame().await {
         let frame = match frame {
             Ok(f) => f,
             Err(_) => {
                 return Err(match report.get() {
                     Some(cut) => too_slow(cut, pace),
-                    None => ApiError::bad_request("invalid_body", "the request body could not be read"),
+                    None => {
+                        ApiError::bad_request("invalid_body", "the request body could not be read")
+                    }
                 })
             }
         };
@@ -148,7 +151,11 @@ pub(crate) fn too_slow(cut: &crate::pace::TooSlow, pace: Pace) -> ApiError {
             pace.min_rate
         )
     };
-    ApiError::new(StatusCode::REQUEST_TIMEOUT, Some("request_timeout"), message)
+    ApiError::new(
+        StatusCode::REQUEST_TIMEOUT,
+        Some("request_timeout"),
+        message,
+    )
 }
 
 /// Reads and drops up to `limit` bytes of `body` (stops at its pace).

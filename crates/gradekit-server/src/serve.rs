@@ -133,9 +133,24 @@ pub async fn bind(opts: &ServeOptions, has_key: bool) -> Result<TcpListener, Bin
         check_bind(a, has_key)?;
     }
     let addr = addrs[0];
-    TcpListener::bind(addr)
-        .await
-        .map_err(|e| BindPolicyError::Bind(addr, e))
+    listen(addr).map_err(|e| BindPolicyError::Bind(addr, e))
+}
+
+/// Clients the kernel queues for `accept` (capped by `net.core.somaxconn`). std's and
+/// tokio's 128 overflows when a few hundred clients connect at once — and while the
+/// connection table is full, the queue is where new clients wait.
+const ACCEPT_BACKLOG: u32 = 1024;
+
+fn listen(addr: SocketAddr) -> io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    #[cfg(unix)]
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(ACCEPT_BACKLOG)
 }
 
 /// Serves `app` on `listener` until `shutdown` resolves, then drains (see the module docs).

@@ -201,7 +201,10 @@ async fn bodies_still_arriving_hold_no_slot_and_are_cut_at_their_pace() {
         let e = a.envelope();
         assert_eq!(e["code"], "request_timeout");
         let m = e["message"].as_str().unwrap();
-        assert!(m.contains("too slowly") && m.contains("--body-timeout"), "{m}");
+        assert!(
+            m.contains("too slowly") && m.contains("--body-timeout"),
+            "{m}"
+        );
     }
     // Streamed (non-JSON) bodies, i.e. uploads, are paced too.
     let dir = tempfile::tempdir().unwrap();
