@@ -25,7 +25,7 @@ use crate::serve::Peer;
 use crate::AppState;
 use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderValue, Method, StatusCode, Uri};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use http_body::Body as _;
@@ -148,10 +148,21 @@ fn busy(state: &AppState) -> Response {
     e.into_response()
 }
 
+/// The answer to a request whose body was cut: the connection cannot carry another request
+/// (the rest of the body is still on its way), so the client is told it closes.
+fn closing(e: ApiError) -> Response {
+    let mut resp = e.into_response();
+    resp.headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    resp
+}
+
 /// Logs a request cut for its slow body.
-fn log_cut(req_line: &str, peer: Option<SocketAddr>, e: &ApiError) {
-    let peer = peer.map_or_else(|| "a client".to_string(), |p| p.to_string());
-    crate::cutlog::note(|| format!("408 to {peer} for {req_line}: {}", e.message));
+fn log_cut(method: &Method, uri: &Uri, peer: Option<SocketAddr>, e: &ApiError) {
+    crate::cutlog::note(|| {
+        let peer = peer.map_or_else(|| "a client".to_string(), |p| p.to_string());
+        format!("408 to {peer} for {method} {}: {}", uri.path(), e.message)
+    });
 }
 
 /// Auth, deadline, body, concurrency limit (see the module docs).
@@ -196,7 +207,6 @@ pub async fn guard(State(state): State<AppState>, mut req: Request, next: Next) 
     };
     let pace = state.pace();
     let peer = req.extensions().get::<Peer>().map(|p| p.0);
-    let req_line = format!("{} {}", req.method(), req.uri().path());
     if body::is_json(req.headers()) {
         let declared = body::declared_length(req.headers());
         let (parts, b) = req.into_parts();
@@ -208,21 +218,23 @@ pub async fn guard(State(state): State<AppState>, mut req: Request, next: Next) 
             }
             Err(e) => {
                 if e.status == StatusCode::REQUEST_TIMEOUT {
-                    log_cut(&req_line, peer, &e);
+                    log_cut(&parts.method, &parts.uri, peer, &e);
+                    return closing(e);
                 }
                 return e.into_response();
             }
         }
     } else if req.body().size_hint().exact() != Some(0) {
         // A streamed body: paced, no slot (see the module docs).
+        let (method, uri) = (req.method().clone(), req.uri().clone());
         let (parts, b) = req.into_parts();
         let (paced, report) = Paced::new(b, pace, Some(deadline.into()));
         let req = Request::from_parts(parts, Body::new(paced));
         let answer = tokio::time::timeout_at((deadline + GRACE).into(), next.run(req)).await;
         if let Some(cut) = report.get() {
             let e = body::too_slow(cut, pace);
-            log_cut(&req_line, peer, &e);
-            return e.into_response();
+            log_cut(&method, &uri, peer, &e);
+            return closing(e);
         }
         return match answer {
             Ok(resp) => resp,
