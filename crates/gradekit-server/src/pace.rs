@@ -70,7 +70,11 @@ pub(crate) struct Paced {
     start: Instant,
     hard: Option<Instant>,
     received: u64,
-    sleep: Pin<Box<Sleep>>,
+    /// Armed the first time the body is not ready: a body that is already in (most JSON
+    /// bodies, sent with their headers) never touches the timer.
+    sleep: Option<Pin<Box<Sleep>>>,
+    /// Bytes arrived since the timer was last set.
+    moved: bool,
     report: PaceReport,
 }
 
@@ -79,18 +83,30 @@ impl Paced {
     pub(crate) fn new(inner: Body, pace: Pace, hard: Option<Instant>) -> (Paced, PaceReport) {
         let start = Instant::now();
         let report = PaceReport::default();
-        let mut p = Paced {
+        let p = Paced {
             inner,
             pace,
             start,
             hard,
             received: 0,
-            sleep: Box::pin(tokio::time::sleep_until(start)),
+            sleep: None,
+            moved: false,
             report: report.clone(),
         };
-        let at = p.allowed();
-        p.sleep.as_mut().reset(at);
         (p, report)
+    }
+
+    /// The timer, armed at [`Self::allowed`] (re-armed when bytes arrived since).
+    fn timer(&mut self) -> Pin<&mut Sleep> {
+        let at = self.allowed();
+        let moved = std::mem::take(&mut self.moved);
+        let sleep = self
+            .sleep
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(at)));
+        if moved {
+            sleep.as_mut().reset(at);
+        }
+        sleep.as_mut()
     }
 
     /// The latest time the body may still be arriving with what it has sent so far.
@@ -123,14 +139,13 @@ impl HttpBody for Paced {
             Poll::Ready(Some(Ok(frame))) => {
                 if let Some(d) = frame.data_ref() {
                     this.received += d.len() as u64;
-                    let at = this.allowed();
-                    this.sleep.as_mut().reset(at);
+                    this.moved = true;
                 }
                 Poll::Ready(Some(Ok(frame)))
             }
             Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(e.into()))),
             Poll::Ready(None) => Poll::Ready(None),
-            Poll::Pending => match this.sleep.as_mut().poll(cx) {
+            Poll::Pending => match this.timer().poll(cx) {
                 Poll::Ready(()) => {
                     let now = Instant::now();
                     let cut = TooSlow {
