@@ -280,11 +280,21 @@ fn links_and_runs(libs: &Path, packs: bool) -> bool {
 fn probe_runs(dir: &Path, args: Vec<String>) -> bool {
     let src = dir.join("probe.c");
     let exe = dir.join("probe");
-    let program = "#include <math.h>\n#include <stdio.h>\n#include <stdlib.h>\n\
+    // A table of 200 addresses: relocations packed as bitmaps too (`-z pack-relative-relocs`),
+    // each of which must be applied exactly once.
+    let table = (0..200)
+        .map(|i| format!("&xs[{i}]"))
+        .collect::<Vec<_>>()
+        .join(",");
+    let program = format!(
+        "#include <math.h>\n#include <stdio.h>\n#include <stdlib.h>\n\
         static const char *msg = \"ok\";\n\
-        int main(int argc, char **argv) { (void)argv; double x = pow(2.0, argc + 0.5);\n\
+        static int xs[200]; static int *ps[200] = {{{table}}};\n\
+        int main(int argc, char **argv) {{ (void)argv; double x = pow(2.0, argc + 0.5);\n\
+        for (int i = 0; i < 200; i++) if (ps[i] != &xs[i]) return 1;\n\
         char *b = malloc(64); if (!b) return 1; snprintf(b, 64, \"%s %.3f\", msg, x);\n\
-        return b[0] == 'o' && x > 2.8 ? 0 : 1; }\n";
+        return b[0] == 'o' && x > 2.8 ? 0 : 1; }}\n"
+    );
     if std::fs::write(&src, program).is_err() {
         return false;
     }

@@ -162,10 +162,11 @@ fn program_headers(elf: &[u8]) -> Vec<(u32, u32, u64, u64)> {
 
 /// With glibc linked statically, the executable starts at `gradekit_entry` (`link/entry.s`),
 /// which maps each writable segment (RELRO, then `.data`/`.bss`) with one
-/// `madvise(MADV_POPULATE_WRITE)` before glibc's `_start` relocates and writes them. Checked
-/// on the ELF header and, where `strace` is installed, on the system calls of a run.
+/// `madvise(MADV_POPULATE_WRITE)` and applies the packed relative relocations before glibc's
+/// `_start` runs. Checked on the ELF header, on a run (a relocation missed or applied twice
+/// crashes it), and, where `strace` is installed, on the system calls of a run.
 #[test]
-fn the_entry_point_maps_the_writable_segments_first() {
+fn the_entry_point_maps_and_relocates_before_glibc() {
     if option_env!("GRADEKIT_POPULATING_ENTRY") != Some("1") {
         eprintln!(
             "this build of gradekit keeps glibc's entry point (see build.rs): nothing to check"
@@ -195,15 +196,21 @@ fn the_entry_point_maps_the_writable_segments_first() {
         .map(|h| (h.2 + h.3).next_multiple_of(4096) - page(h.2))
         .collect();
     assert!(!writable.is_empty());
-    let traced = std::process::Command::new("strace")
+    // It relocated the executable once, as glibc would have: the program runs.
+    let run = std::process::Command::new(exe)
+        .arg("--version")
+        .output()
+        .unwrap();
+    assert!(run.status.success(), "{run:?}");
+    assert!(String::from_utf8_lossy(&run.stdout).starts_with("gradekit "));
+    let Ok(traced) = std::process::Command::new("strace")
         .args(["-e", "trace=madvise,brk", exe, "--version"])
         .output()
-        .ok()
-        .filter(|o| o.status.success());
-    let Some(traced) = traced else {
-        eprintln!("no strace here: the entry point alone was checked");
+    else {
+        eprintln!("no strace here: the entry point and a run were checked");
         return;
     };
+    assert!(traced.status.success(), "{traced:?}");
     let calls = String::from_utf8_lossy(&traced.stderr);
     // The first system calls of the process (strace prints the `execve` only with `-e
     // trace=execve`): one populate per writable segment, before glibc's first `brk`.
