@@ -28,6 +28,11 @@
 //!   code (`link/hot_text.txt`, see [`hot_text`]): ~27 code page faults a run instead of ~48,
 //!   half the code pages mapped (and unmapped again at exit), measured in BENCHMARKS.md
 //!   ("#17 fixed10").
+//! - With glibc linked statically, the executable's entry point is `gradekit_entry`
+//!   (`link/entry.s`, see [`populating_entry`]): it maps the writable segments with one
+//!   `MADV_POPULATE_WRITE` each and applies the packed relative relocations itself before
+//!   jumping to glibc's `_start`; ~0.06–0.09 ms a start, measured in BENCHMARKS.md ("#17
+//!   start14").
 //! - Otherwise (glibc linked dynamically), the unwinder (what a panic uses) is linked in
 //!   from GCC's static `libgcc_eh.a` instead of loaded from `libgcc_s.so.1` at every start:
 //!   loading that library cost a file open and four mappings, its symbol lookups, and its
