@@ -40,6 +40,9 @@ pub struct Chunk {
     /// The chunk's rows when the grading thread wrote them ([`super::Batch::Rows`]); an empty
     /// buffer otherwise (reused from an earlier chunk when possible).
     pub rows: Vec<u8>,
+    /// Where the clean rows' constant middles go in `rows`, when they were left out (see
+    /// `super::row::RowWriter::outcome_glued`).
+    pub row_mids: Vec<usize>,
 }
 
 pub(super) fn too_long_message(size: u64, max: usize) -> String {
@@ -97,7 +100,9 @@ impl Chunk {
         // Rows written into the input's own buffer (`sink::plan_rows`) leave it in `rows`:
         // it is the next chunk's input buffer again, kept at its length (its bytes past what
         // the next reads fill are never looked at; an emptied buffer would be zeroed again).
-        let (data, rows) = match self.rows.len() > self.data.len() {
+        // (`take_input_for_rows` left the input's place empty; a chunk's input buffer is
+        // never empty otherwise: it keeps its length.)
+        let (data, rows) = match self.data.is_empty() {
             true => (self.rows, self.data),
             false => (self.data, self.rows),
         };
@@ -111,6 +116,7 @@ impl Chunk {
             rows: Some(rows)
                 .filter(|r| keep(r.capacity()))
                 .unwrap_or_default(),
+            row_mids: self.row_mids,
         }
     }
 
@@ -149,6 +155,7 @@ pub struct Spare {
     pub(super) plans: Option<Plans>,
     pub(super) results: Vec<Option<Outcome>>,
     pub(super) rows: Vec<u8>,
+    pub(super) row_mids: Vec<usize>,
 }
 
 impl Spare {
@@ -179,6 +186,7 @@ impl Spare {
             plans: Some(plans),
             results: Vec::with_capacity(lines),
             rows: Vec::new(),
+            row_mids: Vec::new(),
         }
     }
 }
