@@ -298,7 +298,9 @@ impl Scanner<'_> {
         self.members(0, |s, key| {
             match item_keys.iter().position(|k| k.as_bytes() == key) {
                 Some(k) => out[k] = Some(s.value_copied(2)?),
-                None => drop(s.value(2)?),
+                None => {
+                    s.value(2)?;
+                }
             }
             Some(())
         })
