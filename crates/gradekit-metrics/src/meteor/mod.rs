@@ -233,6 +233,9 @@ struct Scratch {
     /// Per cached stem id, everything stages 2 and 3 keep about it, in one place (these
     /// tables grow large, so each separate array would be one more cache miss per stem).
     stem_info: Vec<StemInfo>,
+    /// Whether this call's stage 2 met a word not seen before: only then does stage 3 start
+    /// its WordNet look-ups ahead (`synonym.rs`), so a call over known words pays nothing.
+    new_words: bool,
     /// Stage 3: WordNet id of the stem of each `free_r` position (NONE once matched).
     ref_wn: Vec<u32>,
     /// Indices into `free_r` of the still free positions whose stem is a WordNet lemma,

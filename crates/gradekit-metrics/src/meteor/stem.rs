@@ -24,6 +24,7 @@ impl Scratch {
         {
             self.clear_caches();
         }
+        let words_before = self.memo.len() + self.stemmed.len();
         // The positions stage 1 left free (usually a few): stages 2 and 3 work on these lists,
         // `hyp_s[k]` / `ref_s[k]` being the stem ids of `free_h[k]` / `free_r[k]`. (Gathered
         // without a branch per position: which positions are free is a coin flip.)
@@ -47,6 +48,7 @@ impl Scratch {
             ref_w.push(w);
         }
         self.lower_buf = buf;
+        self.new_words = self.memo.len() + self.stemmed.len() != words_before;
         self.ref_w = ref_w;
         if self.stem_info.len() < self.stems.len() {
             self.stem_info.resize(self.stems.len(), StemInfo::default());

@@ -32,6 +32,9 @@ impl Scratch {
         if self.stem_info.len() < self.stems.len() {
             self.stem_info.resize(self.stems.len(), StemInfo::default());
         }
+        if self.new_words {
+            self.prefetch_refs(wn);
+        }
         for ((&j, &s), &known) in self.free_r.iter().zip(&self.ref_s).zip(&self.ref_w) {
             // Whether the position is still free and its stem a lemma is a coin flip: selects.
             let free = self.ref_free.get(j as usize).copied().unwrap_or(false);
@@ -54,6 +57,9 @@ impl Scratch {
         }
         if self.cand.is_empty() {
             return;
+        }
+        if self.new_words {
+            self.prefetch_hyps(wn);
         }
         if self.cand.len() > BUCKET_FROM {
             return self.synonym_buckets(wn);
@@ -86,6 +92,39 @@ impl Scratch {
             }
             if let Some(k) = found {
                 self.pair(i, self.free_r[k] as usize);
+            }
+        }
+    }
+
+    /// Starts loading the filter words of the free reference stems not known yet, which the
+    /// loop of [`Self::synonym_stage`] tests next ([`WordNet::prefetch_filter`]; the test
+    /// itself starts loading the home slot of a stem that passes). In a run over new text
+    /// each is a likely cache miss; started together, they are waited for about once instead
+    /// of one after another. Changes no value.
+    fn prefetch_refs(&self, wn: &WordNet) {
+        for ((&j, &s), &known) in self.free_r.iter().zip(&self.ref_s).zip(&self.ref_w) {
+            if known == UNKNOWN
+                && self.ref_free.get(j as usize) == Some(&true)
+                && self.stem_info[s as usize].wn == UNKNOWN
+            {
+                wn.prefetch_filter(self.stems.get(s));
+            }
+        }
+    }
+
+    /// The same for the still free hypothesis stems whose synonyms the walk will compute,
+    /// last first as the walk takes them: the key's filter word and home slot
+    /// ([`WordNet::prefetch_key`]), or for a stem already known to be a lemma (met as a
+    /// reference stem before), the start of its synset runs. Changes no value.
+    fn prefetch_hyps(&self, wn: &WordNet) {
+        for (&i, &s) in self.free_h.iter().zip(&self.hyp_s).rev() {
+            let info = &self.stem_info[s as usize];
+            if info.syn.0 == NONE && self.hyp_free(i as usize) {
+                match info.wn {
+                    UNKNOWN => wn.prefetch_key(self.stems.get(s)),
+                    NONE => {}
+                    id => wn.prefetch_sets(id),
+                }
             }
         }
     }

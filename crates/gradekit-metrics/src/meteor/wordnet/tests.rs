@@ -308,6 +308,26 @@ fn prefetch_hints_take_any_word() {
         "é",
         "ünïcödes",
     ] {
+        // Stage 3's hints before its look-ups (`prefetch_key`, `prefetch_filter`,
+        // `prefetch_sets`, the slot `may_be_key` starts loading) read nothing into the
+        // program and cannot fault, whatever the word or id.
+        WordNet::get().prefetch_key(w);
+        WordNet::get().prefetch_filter(w);
+        let _ = WordNet::get().may_be_key(w);
         assert_eq!(agree(w), Ok(()));
     }
+    let wn = WordNet::get();
+    for id in [
+        0,
+        1,
+        tables::N_KEYS - 1,
+        tables::N_KEYS,
+        u32::MAX - 1,
+        u32::MAX,
+    ] {
+        wn.prefetch_sets(id);
+    }
+    let mut ids = Vec::new();
+    wn.synonym_ids_into("ran", &mut ids, &mut String::new());
+    assert!(ids.contains(&wn.id("run").expect("a lemma")));
 }
