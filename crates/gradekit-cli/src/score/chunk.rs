@@ -40,9 +40,6 @@ pub struct Chunk {
     /// The chunk's rows when the grading thread wrote them ([`super::Batch::Rows`]); an empty
     /// buffer otherwise (reused from an earlier chunk when possible).
     pub rows: Vec<u8>,
-    /// Where the clean rows' constant middles go in `rows`, when they were left out (see
-    /// `super::row::RowWriter::outcome_glued`).
-    pub row_mids: Vec<usize>,
 }
 
 pub(super) fn too_long_message(size: u64, max: usize) -> String {
@@ -100,9 +97,7 @@ impl Chunk {
         // Rows written into the input's own buffer (`sink::plan_rows`) leave it in `rows`:
         // it is the next chunk's input buffer again, kept at its length (its bytes past what
         // the next reads fill are never looked at; an emptied buffer would be zeroed again).
-        // (`take_input_for_rows` left the input's place empty; a chunk's input buffer is
-        // never empty otherwise: it keeps its length.)
-        let (data, rows) = match self.data.is_empty() {
+        let (data, rows) = match self.rows.len() > self.data.len() {
             true => (self.rows, self.data),
             false => (self.data, self.rows),
         };
@@ -116,7 +111,6 @@ impl Chunk {
             rows: Some(rows)
                 .filter(|r| keep(r.capacity()))
                 .unwrap_or_default(),
-            row_mids: self.row_mids,
         }
     }
 
@@ -155,7 +149,6 @@ pub struct Spare {
     pub(super) plans: Option<Plans>,
     pub(super) results: Vec<Option<Outcome>>,
     pub(super) rows: Vec<u8>,
-    pub(super) row_mids: Vec<usize>,
 }
 
 impl Spare {
@@ -186,7 +179,6 @@ impl Spare {
             plans: Some(plans),
             results: Vec::with_capacity(lines),
             rows: Vec::new(),
-            row_mids: Vec::new(),
         }
     }
 }

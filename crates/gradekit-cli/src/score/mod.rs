@@ -300,25 +300,24 @@ pub fn main(a: Args) -> Result<ExitCode> {
         },
     )
     .taper(stages == Stages::OneIo);
-    // OUT when it is a regular file (not a pipe, a device or a standard stream).
-    let out_file = out_path.filter(|p| std::fs::metadata(p).is_ok_and(|m| m.is_file()));
-    // A plain regular file is written in aligned blocks (see `blocks`), rows in pieces.
-    let in_blocks = out_file.is_some_and(|p| io::codec_of(p) == io::Codec::Plain);
-    let rows = row::RowWriter::new(&grader).glued(in_blocks);
+    let rows = row::RowWriter::new(&grader);
     // With one I/O thread the grading thread may write a chunk's rows into its input buffer.
     let source = match stages {
         Stages::OneIo => source.rows_in_buffers(rows.clean_row_bytes()),
         Stages::Inline | Stages::Pool => source,
     };
+    // OUT when it is a regular file (not a pipe, a device or a standard stream).
+    let out_file = out_path.filter(|p| std::fs::metadata(p).is_ok_and(|m| m.is_file()));
     let sink = Sink {
         rows: rows.clone(),
         // Made when first needed (see `Sink::graded`).
         buf: Vec::new(),
         mids: Vec::new(),
+        // Written in aligned blocks when OUT is a plain regular file (see `blocks`).
         out: blocks::BlockOut::new(
             out,
             out_bytes,
-            match in_blocks {
+            match out_file.is_some_and(|p| io::codec_of(p) == io::Codec::Plain) {
                 true => blocks::BLOCK_BYTES,
                 false => 0,
             },

@@ -405,11 +405,9 @@ impl Source {
             unplanned,
             results: spare.results,
             rows: spare.rows,
-            row_mids: spare.row_mids,
         };
         chunk.results.clear();
         chunk.rows.clear();
-        chunk.row_mids.clear();
         if let Some((after, max)) = self.later {
             if self.line_no - self.first.0 >= after {
                 self.max_lines = max;

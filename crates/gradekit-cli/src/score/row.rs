@@ -26,9 +26,6 @@ pub(super) struct RowWriter {
     /// sub-rewards, the metadata head, the clean errors), ~1 KB copied at once.
     clean_mid: Vec<u8>,
     threshold: Option<f64>,
-    /// Rows written ahead for the writer ([`super::sink::plan_rows`]) leave the clean rows'
-    /// constant middles out (see [`RowWriter::outcome_glued`]): OUT takes rows in pieces.
-    glued: bool,
 }
 
 /// What a clean row holds after its time, without and with a `passed` verdict.
@@ -56,20 +53,7 @@ impl RowWriter {
             clean_errors,
             clean_mid,
             threshold: grader.pass_threshold(),
-            glued: false,
         }
-    }
-
-    /// This writer with rows written ahead in pieces when `on` (see [`Self::is_glued`]).
-    pub fn glued(mut self, on: bool) -> RowWriter {
-        self.glued = on;
-        self
-    }
-
-    /// Whether rows written ahead for the writer leave the clean rows' middles out: OUT is a
-    /// plain file, written in pieces (`super::blocks::BlockOut::write_slices`).
-    pub fn is_glued(&self) -> bool {
-        self.glued
     }
 
     /// About the size of a clean row (a line number, a reward and a time around the constant

@@ -131,7 +131,7 @@ impl Sink {
     /// Writes rows given as `glue` with the clean rows' constant middle at each offset of
     /// `mids` (see [`row::RowWriter::outcome_glued`]), as pieces: [`Sink::emit`] of their
     /// bytes; `last_line`: the line of the last row.
-    fn emit_glued(&mut self, glue: &[u8], mids: &[usize], last_line: Option<u64>) -> Result<()> {
+    fn emit_glued(&mut self, glue: &[u8], mids: &[usize], last_line: u64) -> Result<()> {
         let mid = self.rows.clean_mid();
         let mut pieces = Vec::with_capacity(2 * mids.len() + 1);
         let mut from = 0;
@@ -157,9 +157,7 @@ impl Sink {
                     at += p.len() as u64;
                 }
             }
-            if let Some(l) = last_line {
-                self.last_row_line = l;
-            }
+            self.last_row_line = last_line;
         }
         Ok(())
     }
@@ -245,7 +243,7 @@ impl Sink {
                 self.count(r.as_ref());
                 let full = rows >= GLUED_ROWS || glue.len() >= WRITE_BYTES;
                 if rows > 0 && (full || i + 1 == results.len()) {
-                    self.emit_glued(&glue, &mids, Some(last_line))?;
+                    self.emit_glued(&glue, &mids, last_line)?;
                     glue.clear();
                     mids.clear();
                     rows = 0;
@@ -266,11 +264,7 @@ impl Sink {
         for r in &results {
             self.count(r.as_ref());
         }
-        if !chunk.row_mids.is_empty() {
-            // Written in pieces (see `plan_rows`); the last row's line starts its last piece.
-            let last = resume::last_row_line(&chunk.rows);
-            self.emit_glued(&chunk.rows, &chunk.row_mids, last)?;
-        } else if !chunk.rows.is_empty() {
+        if !chunk.rows.is_empty() {
             self.emit(&chunk.rows)?;
         }
         results.clear();
@@ -409,34 +403,18 @@ pub(super) fn plan_rows(
     chunk: &mut Chunk,
     results: &[Option<row::Outcome>],
 ) {
-    // Whole rows go into the input buffer; rows in pieces are ~100 bytes a line, in a
-    // buffer of their own (the input buffer keeps its length: see `Chunk::into_spare`).
-    if chunk.plans.is_some() && !chunk.unplanned && !rows.is_glued() {
+    if chunk.plans.is_some() && !chunk.unplanned {
         chunk.take_input_for_rows();
     }
     let mut buf = std::mem::take(&mut chunk.rows);
-    let mut mids = std::mem::take(&mut chunk.row_mids);
     buf.clear();
-    mids.clear();
-    if let (Some(plans), true) = (&chunk.plans, rows.is_glued()) {
-        // The clean rows' constant middles left out: the writer gives OUT the rows in pieces
-        // (`Sink::rows`); ~1 KB a row not copied on this thread.
-        for (i, r) in results.iter().enumerate() {
-            match (r, plans.plans.get(i)) {
-                (Some(r), _) => {
-                    rows.outcome_glued(&mut buf, &mut mids, chunk.line_no(i), plans.id(i), r);
-                }
-                _ => plan_row(rows, &mut buf, chunk, plans, i, None),
-            }
-        }
-    } else if let Some(plans) = &chunk.plans {
-        buf.reserve(results.len().saturating_mul(rows.clean_row_bytes()));
+    buf.reserve(results.len().saturating_mul(rows.clean_row_bytes()));
+    if let Some(plans) = &chunk.plans {
         for (i, r) in results.iter().enumerate() {
             plan_row(rows, &mut buf, chunk, plans, i, r.as_ref());
         }
     }
     chunk.rows = buf;
-    chunk.row_mids = mids;
 }
 
 #[cfg(test)]
@@ -502,8 +480,7 @@ mod tests {
 
     fn sink_in_blocks(grader: &gradekit_engine::CompiledGrader, out: Shared, block: u64) -> Sink {
         Sink {
-            // Rows written ahead in pieces when OUT is written in blocks, as `score` does.
-            rows: row::RowWriter::new(grader).glued(block > 0),
+            rows: row::RowWriter::new(grader),
             buf: Vec::new(),
             mids: Vec::new(),
             out: BlockOut::new(crate::io::Output::Plain(Box::new(out)), 0, block),
