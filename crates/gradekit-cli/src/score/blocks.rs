@@ -62,55 +62,23 @@ impl BlockOut {
         if self.block == 0 {
             return self.out.write_all(text);
         }
-        self.write_slices(&[IoSlice::new(text)])
-    }
-
-    /// True when OUT is written in blocks (a plain regular file): [`Self::write_slices`] then
-    /// hands the kernel the pieces themselves, as one `writev`.
-    pub(super) fn in_blocks(&self) -> bool {
-        self.block != 0
-    }
-
-    /// [`Self::write_all`] of the bytes of `pieces`, one after the other. In blocks, the
-    /// pieces up to the boundary go to the kernel as they are (one `writev`, split only at
-    /// the boundary), not copied into one buffer first: a clean row's ~1 KB constant middle
-    /// is one piece given again for every row (see `super::sink::Sink::graded`).
-    pub(super) fn write_slices(&mut self, pieces: &[IoSlice<'_>]) -> std::io::Result<()> {
-        if self.block == 0 {
-            return pieces.iter().try_for_each(|p| self.out.write_all(p));
-        }
-        let given: u64 = pieces.iter().map(|p| p.len() as u64).sum();
         let held = self.held.len() as u64;
-        let end = self.at + held + given;
+        let end = self.at + held + text.len() as u64;
         let to = match self.last {
             // Nothing is held: what was held goes out with these rows.
             true => end,
             false => end / self.block * self.block,
         };
         if to <= self.at + held {
-            pieces.iter().for_each(|p| self.held.extend_from_slice(p));
+            self.held.extend_from_slice(text);
             return Ok(());
         }
-        // `held` ends before the first boundary past `at`, so `to` is past it: the pieces'
-        // first `take` bytes go now (the last of them cut at the boundary), the rest is held.
-        let mut take = usize::try_from(to - self.at - held).unwrap_or(usize::MAX);
-        let mut now = Vec::with_capacity(pieces.len() + 1);
-        now.push(IoSlice::new(&self.held));
-        let mut later: (&[u8], &[IoSlice<'_>]) = (&[], &[]);
-        for (k, p) in pieces.iter().enumerate() {
-            if take < p.len() {
-                let (a, b) = p.split_at(take);
-                now.push(IoSlice::new(a));
-                later = (b, &pieces[k + 1..]);
-                break;
-            }
-            now.push(*p);
-            take -= p.len();
-        }
-        write_all_slices(&mut self.out, &mut now)?;
+        // `held` ends before the first boundary past `at`, so `to` is past it.
+        let take = usize::try_from(to - self.at - held).unwrap_or(text.len());
+        let (now, later) = text.split_at(take.min(text.len()));
+        write_both(&mut self.out, &self.held, now)?;
         self.held.clear();
-        self.held.extend_from_slice(later.0);
-        later.1.iter().for_each(|p| self.held.extend_from_slice(p));
+        self.held.extend_from_slice(later);
         self.at = to;
         Ok(())
     }
@@ -147,17 +115,18 @@ impl BlockOut {
     }
 }
 
-/// Writes every byte of `pieces` in order, with one `writev` when the writer takes them all
-/// at once (the standard library gives the kernel at most `IOV_MAX` pieces a call).
-fn write_all_slices(w: &mut impl Write, mut pieces: &mut [IoSlice<'_>]) -> std::io::Result<()> {
-    IoSlice::advance_slices(&mut pieces, 0);
-    while !pieces.is_empty() {
-        match w.write_vectored(pieces) {
+/// Writes `a` then `b`, with one `writev` when the writer takes both at once.
+fn write_both(w: &mut impl Write, mut a: &[u8], mut b: &[u8]) -> std::io::Result<()> {
+    while !a.is_empty() || !b.is_empty() {
+        let n = match w.write_vectored(&[IoSlice::new(a), IoSlice::new(b)]) {
             Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
-            Ok(n) => IoSlice::advance_slices(&mut pieces, n),
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(e),
-        }
+        };
+        let from_a = n.min(a.len());
+        a = &a[from_a..];
+        b = &b[n - from_a..];
     }
     Ok(())
 }
@@ -184,61 +153,6 @@ mod tests {
         }
         fn flush(&mut self) -> std::io::Result<()> {
             Ok(())
-        }
-    }
-
-    /// Pieces given at once (`write_slices`) come out as their bytes would one after the
-    /// other: whole and in order, every write but the last ending on a block boundary, with
-    /// the boundary anywhere in a piece, between two or in a run of empty ones, and each
-    /// `writev` taking any part of them.
-    #[test]
-    fn pieces_given_at_once_are_cut_at_block_boundaries_like_their_bytes() {
-        let text: Vec<u8> = (0..60_000u32).map(|i| (i % 251) as u8).collect();
-        for (start, most) in [(0u64, usize::MAX), (300, usize::MAX), (1000, 777), (0, 1)] {
-            let writes = Writes(Arc::default(), most);
-            let mut out = BlockOut::new(io::Output::Plain(Box::new(writes.clone())), start, 1024);
-            let (mut given, mut k) = (0, 0usize);
-            while given < text.len() {
-                // 1–9 pieces of 0–1,500 bytes, the same ~1 KB piece every other time.
-                let n = 1 + k % 9;
-                let mut bytes = Vec::new();
-                for j in 0..n {
-                    let len = match (k + j) % 4 {
-                        0 => 0,
-                        1 => 1024,
-                        2 => (k * 37 + j * 101) % 1500,
-                        _ => 1 + (k + j) % 7,
-                    };
-                    bytes.push(
-                        given
-                            + bytes
-                                .iter()
-                                .map(|r: &std::ops::Range<usize>| r.len())
-                                .sum::<usize>()..0,
-                    );
-                    let b = bytes.last_mut().unwrap();
-                    b.end = (b.start + len).min(text.len());
-                }
-                let pieces: Vec<IoSlice<'_>> = bytes
-                    .iter()
-                    .map(|r| IoSlice::new(&text[r.clone()]))
-                    .collect();
-                out.write_slices(&pieces).unwrap();
-                given = bytes.last().unwrap().end;
-                k += 1;
-                let written: usize = writes.0.lock().unwrap().iter().map(Vec::len).sum();
-                assert!(given - written < 1024, "held: {}", given - written);
-            }
-            out.settle().unwrap();
-            let ws = writes.0.lock().unwrap().clone();
-            assert_eq!(ws.concat(), text, "{start} {most}");
-            if most == usize::MAX {
-                let mut at = start;
-                for w in &ws[..ws.len() - 1] {
-                    at += w.len() as u64;
-                    assert_eq!(at % 1024, 0, "{start}: a write ends at {at}");
-                }
-            }
         }
     }
 
@@ -303,13 +217,6 @@ mod tests {
 
         let writes = Writes(Arc::default(), usize::MAX);
         let mut out = BlockOut::new(io::Output::Plain(Box::new(writes.clone())), 0, 0);
-        out.write_slices(&[IoSlice::new(b"x"), IoSlice::new(b""), IoSlice::new(b"y")])
-            .unwrap();
-        assert_eq!(
-            *writes.0.lock().unwrap(),
-            vec![b"x".to_vec(), b"y".to_vec()]
-        );
-        writes.0.lock().unwrap().clear();
         out.write_all(b"ab").unwrap();
         out.write_all(b"c").unwrap();
         assert_eq!(

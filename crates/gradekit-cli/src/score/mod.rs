@@ -312,7 +312,6 @@ pub fn main(a: Args) -> Result<ExitCode> {
         rows: rows.clone(),
         // Made when first needed (see `Sink::graded`).
         buf: Vec::new(),
-        mids: Vec::new(),
         // Written in aligned blocks when OUT is a plain regular file (see `blocks`).
         out: blocks::BlockOut::new(
             out,

@@ -88,67 +88,24 @@ impl RowWriter {
             Outcome::Clean { reward, time } => {
                 // `row` for a clean result, its constant runs copied whole.
                 out.reserve(self.clean_mid.len() + CLEAN_TAIL_FAILED.len() + 80);
-                self.clean_head(out, line, id, *reward);
+                out.extend_from_slice(b"{\"line\":");
+                uint(out, line);
+                if let Some(id) = id {
+                    out.extend_from_slice(b",\"id\":");
+                    out.extend_from_slice(id);
+                }
+                out.extend_from_slice(b",\"reward\":");
+                float(out, *reward);
                 out.extend_from_slice(&self.clean_mid);
-                self.clean_tail(out, *reward, *time);
+                seconds(out, *time);
+                out.extend_from_slice(match self.threshold {
+                    None => CLEAN_TAIL,
+                    Some(t) if *reward >= t => CLEAN_TAIL_PASSED,
+                    Some(_) => CLEAN_TAIL_FAILED,
+                });
             }
             Outcome::Full(r) => self.graded_raw(out, line, id, r),
         }
-    }
-
-    /// The constant middle of every clean row (see [`Self::outcome_glued`]).
-    pub fn clean_mid(&self) -> &[u8] {
-        &self.clean_mid
-    }
-
-    /// [`Self::outcome_raw`] with a clean row's constant middle left out: the row's other
-    /// bytes are appended to `glue`, and where the middle goes (`glue`'s length between them)
-    /// to `mids`; true when a middle was left out. The rows are then the bytes of `glue` with
-    /// [`Self::clean_mid`] at each offset of `mids`, which the writer hands to the kernel as
-    /// they are (one `writev`) instead of copying ~1 KB a row into a buffer first (#17
-    /// "rouge14").
-    pub fn outcome_glued(
-        &self,
-        glue: &mut Vec<u8>,
-        mids: &mut Vec<usize>,
-        line: u64,
-        id: Option<&[u8]>,
-        o: &Outcome,
-    ) -> bool {
-        match o {
-            Outcome::Clean { reward, time } => {
-                self.clean_head(glue, line, id, *reward);
-                mids.push(glue.len());
-                self.clean_tail(glue, *reward, *time);
-                true
-            }
-            Outcome::Full(r) => {
-                self.graded_raw(glue, line, id, r);
-                false
-            }
-        }
-    }
-
-    /// A clean row up to its constant middle.
-    fn clean_head(&self, out: &mut Vec<u8>, line: u64, id: Option<&[u8]>, reward: f64) {
-        out.extend_from_slice(b"{\"line\":");
-        uint(out, line);
-        if let Some(id) = id {
-            out.extend_from_slice(b",\"id\":");
-            out.extend_from_slice(id);
-        }
-        out.extend_from_slice(b",\"reward\":");
-        float(out, reward);
-    }
-
-    /// A clean row after its constant middle.
-    fn clean_tail(&self, out: &mut Vec<u8>, reward: f64, time: f64) {
-        seconds(out, time);
-        out.extend_from_slice(match self.threshold {
-            None => CLEAN_TAIL,
-            Some(t) if reward >= t => CLEAN_TAIL_PASSED,
-            Some(_) => CLEAN_TAIL_FAILED,
-        });
     }
 
     fn row(&self, out: &mut Vec<u8>, line: u64, id: Option<&[u8]>, r: &Parts<'_>) {
@@ -290,10 +247,8 @@ fn float(out: &mut Vec<u8>, x: f64) {
 /// float formatting of a row (#17 "rouge14"). Any other float (a second or more, not such a
 /// quotient) goes through serde_json.
 fn seconds(out: &mut Vec<u8>, t: f64) {
-    // The nearest whole number of nanoseconds (`round` is a libm call on the x86_64
-    // baseline; a time that is not exactly `n / 1e9` fails the check either way).
-    let n = (t * 1e9 + 0.5) as u64;
-    if !((1..1_000_000_000).contains(&n) && n as f64 / 1e9 == t) {
+    let n = (t * 1e9).round();
+    if !((1.0..1e9).contains(&n) && n / 1e9 == t) {
         return json(out, &t);
     }
     // 1 ≤ n < 10⁹: its digits, most significant first, in `digits[at..]`.
@@ -460,18 +415,6 @@ mod tests {
                         let o = Outcome::new(r.clone());
                         RowWriter::new(g).outcome_raw(&mut out, line, raw.as_deref(), &o);
                         assert_eq!(String::from_utf8(out).unwrap(), want);
-                        // And glued: the constant middle where `mids` says, after a row
-                        // already in the glue.
-                        let w = RowWriter::new(g);
-                        let (mut glue, mut mids) = (b"{}\n".to_vec(), Vec::new());
-                        let left_out =
-                            w.outcome_glued(&mut glue, &mut mids, line, raw.as_deref(), &o);
-                        assert_eq!(left_out, matches!(o, Outcome::Clean { .. }));
-                        assert_eq!(mids.len(), usize::from(left_out));
-                        for &m in mids.iter().rev() {
-                            glue.splice(m..m, w.clean_mid().iter().copied());
-                        }
-                        assert_eq!(String::from_utf8(glue).unwrap(), format!("{{}}\n{want}"));
                     }
                 }
             }

@@ -13,10 +13,6 @@ use std::time::Instant;
 /// formatted, hashed and copied by `write`.
 pub(super) const WRITE_BYTES: usize = 64 << 10;
 
-/// Most clean rows given to OUT at once in pieces ([`Sink::graded`]): two pieces a row and
-/// the held bytes stay within the 1,024 a `writev` takes.
-const GLUED_ROWS: usize = 256;
-
 /// Least time between two checkpoints. Replacing the checkpoint costs a file write and a
 /// rename (which ext4 follows with a flush of the new file): after every chunk that was a
 /// visible share of a fast run. A crash redoes at most this much work more.
@@ -84,11 +80,8 @@ impl CheckpointTarget {
 /// the summary and the progress display.
 pub(super) struct Sink {
     pub(super) rows: row::RowWriter,
-    /// Rows of a [`Batch::Graded`] chunk on their way out (kept between chunks): the rows
-    /// themselves, or, written in pieces, their bytes but the clean rows' constant middles.
+    /// Rows of a [`Batch::Graded`] chunk on their way out (kept between chunks).
     pub(super) buf: Vec<u8>,
-    /// Where the constant middles go in `buf`, when its rows are written in pieces.
-    pub(super) mids: Vec<usize>,
     /// OUT; rows given to it may be held until a later write (see `super::blocks`): it is
     /// settled before OUT is read back or a checkpoint saved.
     pub(super) out: BlockOut,
@@ -128,40 +121,6 @@ impl Sink {
         Ok(())
     }
 
-    /// Writes rows given as `glue` with the clean rows' constant middle at each offset of
-    /// `mids` (see [`row::RowWriter::outcome_glued`]), as pieces: [`Sink::emit`] of their
-    /// bytes; `last_line`: the line of the last row.
-    fn emit_glued(&mut self, glue: &[u8], mids: &[usize], last_line: u64) -> Result<()> {
-        let mid = self.rows.clean_mid();
-        let mut pieces = Vec::with_capacity(2 * mids.len() + 1);
-        let mut from = 0;
-        for &m in mids {
-            pieces.push(std::io::IoSlice::new(&glue[from..m]));
-            pieces.push(std::io::IoSlice::new(mid));
-            from = m;
-        }
-        pieces.push(std::io::IoSlice::new(&glue[from..]));
-        self.out
-            .write_slices(&pieces)
-            .context("cannot write the output")?;
-        let at = self.out_bytes;
-        self.out_bytes += (glue.len() + mids.len() * mid.len()) as u64;
-        if self.checkpoint.is_some() {
-            if self.hash_now {
-                if self.out_hash.hashed < at {
-                    self.out.settle().context("cannot write the output")?;
-                }
-                let mut at = at;
-                for p in &pieces {
-                    self.out_hash.update(at, p)?;
-                    at += p.len() as u64;
-                }
-            }
-            self.last_row_line = last_line;
-        }
-        Ok(())
-    }
-
     /// Counts a result of a chunk graded from its plans in the summary (`None`: an error row).
     fn count(&mut self, r: Option<&row::Outcome>) {
         match r {
@@ -177,9 +136,6 @@ impl Sink {
         chunk: Chunk,
         mut results: Vec<Option<row::Outcome>>,
     ) -> Result<read::Spare> {
-        if self.out.in_blocks() {
-            return self.graded_in_pieces(chunk, results);
-        }
         let mut buf = std::mem::take(&mut self.buf);
         // Filled to `WRITE_BYTES` and a row before each write: not grown on the way. Made
         // here, on the thread that writes, not when the run starts on the calling thread,
@@ -199,58 +155,6 @@ impl Sink {
             }
         }
         self.buf = buf;
-        results.clear();
-        Ok(chunk.into_spare(results))
-    }
-
-    /// [`Sink::graded`] into a plain file: the clean rows' constant middles are not copied,
-    /// the rows go to the kernel in pieces ([`Sink::emit_glued`]), [`GLUED_ROWS`] at a time.
-    /// The ~1 KB copied a row was ~2.2 MB of a one-pass 2,000-line run; a probe writing those
-    /// rows as pieces took ~0.13 ms less than copying and writing them (#17 "rouge14").
-    fn graded_in_pieces(
-        &mut self,
-        chunk: Chunk,
-        mut results: Vec<Option<row::Outcome>>,
-    ) -> Result<read::Spare> {
-        let (mut glue, mut mids) = (
-            std::mem::take(&mut self.buf),
-            std::mem::take(&mut self.mids),
-        );
-        glue.clear();
-        mids.clear();
-        // ~60–100 bytes a clean row: not grown on the way.
-        glue.reserve(GLUED_ROWS * 128);
-        mids.reserve(GLUED_ROWS);
-        if let Some(plans) = &chunk.plans {
-            let (mut rows, mut last_line) = (0, 0);
-            for (i, r) in results.iter().enumerate() {
-                let n = chunk.line_no(i);
-                let wrote = match (r, plans.plans.get(i)) {
-                    (Some(r), _) => {
-                        self.rows
-                            .outcome_glued(&mut glue, &mut mids, n, plans.id(i), r);
-                        true
-                    }
-                    (None, Some(plan::Plan::Invalid { code, message, .. })) => {
-                        row::RowWriter::invalid_raw(&mut glue, n, plans.id(i), code, message);
-                        true
-                    }
-                    (None, _) => false, // not expected: see `Plans::grade`
-                };
-                if wrote {
-                    (rows, last_line) = (rows + 1, n);
-                }
-                self.count(r.as_ref());
-                let full = rows >= GLUED_ROWS || glue.len() >= WRITE_BYTES;
-                if rows > 0 && (full || i + 1 == results.len()) {
-                    self.emit_glued(&glue, &mids, last_line)?;
-                    glue.clear();
-                    mids.clear();
-                    rows = 0;
-                }
-            }
-        }
-        (self.buf, self.mids) = (glue, mids);
         results.clear();
         Ok(chunk.into_spare(results))
     }
@@ -482,7 +386,6 @@ mod tests {
         Sink {
             rows: row::RowWriter::new(grader),
             buf: Vec::new(),
-            mids: Vec::new(),
             out: BlockOut::new(crate::io::Output::Plain(Box::new(out)), 0, block),
             out_bytes: 0,
             out_hash: outhash::OutHash::new(resume::InputHash::default(), 0, None, None),
