@@ -28,6 +28,11 @@
 //!   code (`link/hot_text.txt`, see [`hot_text`]): ~27 code page faults a run instead of ~48,
 //!   half the code pages mapped (and unmapped again at exit), measured in BENCHMARKS.md
 //!   ("#17 fixed10").
+//! - With glibc linked statically, the executable's entry point is `gradekit_entry`
+//!   (`link/entry.s`, see [`populating_entry`]): it maps the writable segments with one
+//!   `MADV_POPULATE_WRITE` each and applies the packed relative relocations itself before
+//!   jumping to glibc's `_start`; ~0.06–0.09 ms a start, measured in BENCHMARKS.md ("#17
+//!   start14").
 //! - Otherwise (glibc linked dynamically), the unwinder (what a panic uses) is linked in
 //!   from GCC's static `libgcc_eh.a` instead of loaded from `libgcc_s.so.1` at every start:
 //!   loading that library cost a file open and four mappings, its symbol lookups, and its
@@ -73,7 +78,9 @@ fn main() {
         if let Some(dir) = static_glibc(packs) {
             println!("cargo:rustc-link-arg-bin=gradekit=-L{}", dir.display());
             println!("cargo:rustc-link-arg-bin=gradekit=-static-pie");
-            hot_text(static_link_args(&dir).into_iter().chain(packed()).collect());
+            let link: Vec<String> = static_link_args(&dir).into_iter().chain(packed()).collect();
+            populating_entry(&dir, link.clone());
+            hot_text(link);
             return;
         }
     }
@@ -132,6 +139,39 @@ fn hot_text(link: Vec<String>) {
         println!("cargo:rustc-link-arg-bin=gradekit={arg}");
         // For the tests: the layout is in this build.
         println!("cargo:rustc-env=GRADEKIT_HOT_TEXT=1");
+    }
+}
+
+/// Makes `gradekit_entry` (`link/entry.s`, assembled into the executable by `src/main.rs`)
+/// the executable's entry point, when it links into a C program linked as the executable is
+/// (`link`: glibc static, position-independent) and that program runs.
+///
+/// Why: glibc's start-up writes a relocated address into nearly every page of the RELRO
+/// segment (~60 pages: vtables, panic locations, string tables, the GOT) and then writes the
+/// pages of `.data` and `.bss`; each first write of a page is a page fault. The entry maps
+/// the writable segments in one system call each (`MADV_POPULATE_WRITE`), then jumps to
+/// glibc's `_start` (BENCHMARKS.md "#17 start14"). Only with glibc linked statically: the
+/// dynamic loader relocates before any entry point of the executable runs.
+fn populating_entry(dir: &Path, link: Vec<String>) {
+    let root = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_default());
+    let asm = root.join("link").join("entry.s");
+    println!("cargo:rerun-if-changed={}", asm.display());
+    if std::env::var("CARGO_CFG_TARGET_ARCH").as_deref() != Ok("x86_64") {
+        return;
+    }
+    let probe = dir.join("entry-probe");
+    let arg = "-Wl,-e,gradekit_entry".to_owned();
+    if std::fs::create_dir_all(&probe).is_ok()
+        && probe_runs(
+            &probe,
+            link.into_iter()
+                .chain([asm.display().to_string(), arg.clone()])
+                .collect(),
+        )
+    {
+        println!("cargo:rustc-link-arg-bin=gradekit={arg}");
+        // For the tests: this build starts at `gradekit_entry`.
+        println!("cargo:rustc-env=GRADEKIT_POPULATING_ENTRY=1");
     }
 }
 
@@ -245,11 +285,21 @@ fn links_and_runs(libs: &Path, packs: bool) -> bool {
 fn probe_runs(dir: &Path, args: Vec<String>) -> bool {
     let src = dir.join("probe.c");
     let exe = dir.join("probe");
-    let program = "#include <math.h>\n#include <stdio.h>\n#include <stdlib.h>\n\
+    // A table of 200 addresses: relocations packed as bitmaps too (`-z pack-relative-relocs`),
+    // each of which must be applied exactly once.
+    let table = (0..200)
+        .map(|i| format!("&xs[{i}]"))
+        .collect::<Vec<_>>()
+        .join(",");
+    let program = format!(
+        "#include <math.h>\n#include <stdio.h>\n#include <stdlib.h>\n\
         static const char *msg = \"ok\";\n\
-        int main(int argc, char **argv) { (void)argv; double x = pow(2.0, argc + 0.5);\n\
+        static int xs[200]; static int *ps[200] = {{{table}}};\n\
+        int main(int argc, char **argv) {{ (void)argv; double x = pow(2.0, argc + 0.5);\n\
+        for (int i = 0; i < 200; i++) if (ps[i] != &xs[i]) return 1;\n\
         char *b = malloc(64); if (!b) return 1; snprintf(b, 64, \"%s %.3f\", msg, x);\n\
-        return b[0] == 'o' && x > 2.8 ? 0 : 1; }\n";
+        return b[0] == 'o' && x > 2.8 ? 0 : 1; }}\n"
+    );
     if std::fs::write(&src, program).is_err() {
         return false;
     }

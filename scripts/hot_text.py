@@ -174,6 +174,8 @@ def main():
                 if len(q) == 3 and q[1] in "tTiW":
                     libs.setdefault(q[2], (lib.split(".")[0], q[0].split(":")[1]))
 
+    # Plain names (assembly such as `gradekit_entry` in `.text.gradekit_entry`) are kept by name.
+    names = {name for _, _, name in syms}
     lines, done = [], set()
     # The entries of the list the binary was built with that still name its code: a function
     # laid out by them no longer faults, and may run too briefly to be sampled.
@@ -181,7 +183,7 @@ def main():
         for line in open(a.out):
             line = line.strip()
             kind, _, what = line.partition(" ")
-            if (kind == "sym" and what in family) or kind in ("libc", "libm", "crt"):
+            if (kind == "sym" and (what in family or what in names)) or kind in ("libc", "libm", "crt"):
                 if line not in done:
                     done.update([line, what])
                     lines.append(line)

@@ -26,6 +26,18 @@ pub extern "C" fn main(
     gradekit_cli::main_without_runtime()
 }
 
+/// The executable's entry point when glibc is linked in statically (`link/entry.s`; build.rs
+/// makes it the entry point, `-e gradekit_entry`, only then): it maps the writable segments
+/// that glibc's start-up relocates and writes in one system call each, then jumps to glibc's
+/// `_start`. Plain assembly, run before anything of Rust or C.
+#[cfg(all(target_os = "linux", target_arch = "x86_64", not(test)))]
+// `global_asm!` is what the workspace's `unsafe_code` lint flags: the code runs before the
+// relocations are applied, so it cannot be Rust.
+#[allow(unsafe_code)]
+mod entry {
+    std::arch::global_asm!(include_str!("../link/entry.s"), options(att_syntax));
+}
+
 #[cfg(not(all(target_os = "linux", not(test))))]
 fn main() -> std::process::ExitCode {
     gradekit_cli::main()

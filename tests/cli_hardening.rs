@@ -218,10 +218,24 @@ fn start_server(
     String,
     std::io::BufReader<std::process::ChildStderr>,
 ) {
+    start_server_with(extra, &[])
+}
+
+/// [`start_server`] with environment variables set for the child.
+#[allow(clippy::zombie_processes)]
+fn start_server_with(
+    extra: &[&str],
+    env: &[(&str, &str)],
+) -> (
+    std::process::Child,
+    String,
+    std::io::BufReader<std::process::ChildStderr>,
+) {
     use std::io::BufRead;
     let mut child = bin()
         .args(["serve", "--port", "0"])
         .args(extra)
+        .envs(env.iter().copied())
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -410,4 +424,70 @@ fn an_overlong_line_is_an_error_row_and_its_neighbours_are_graded() {
             }
         }
     }
+}
+
+/// The slow-client limits are flags (and env variables) of `serve`: a body that stalls is cut
+/// with a 408 envelope at `GRADEKIT_BODY_TIMEOUT`, headers that stall at `--header-timeout`,
+/// and the log names what was cut. Nonsense values are usage errors.
+#[test]
+fn serve_cuts_slow_clients_at_the_configured_timeouts() {
+    use std::io::{BufRead, Read};
+    let data = tempfile::tempdir().unwrap();
+    let data = data.path().to_str().unwrap();
+    for bad in [
+        ["--body-timeout", "0"],
+        ["--header-timeout", "nan"],
+        ["--max-connections", "0"],
+    ] {
+        let out = bin()
+            .args(["serve", "--port", "0", "--data-dir", data])
+            .args(bad)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{bad:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains(bad[0]),
+            "{bad:?}"
+        );
+    }
+    let (mut child, addr, mut err) = start_server_with(
+        &["--header-timeout", "0.5", "--data-dir", data],
+        &[("GRADEKIT_BODY_TIMEOUT", "0.5")],
+    );
+    let answer = |head: &[u8]| {
+        let mut s = std::net::TcpStream::connect(&addr).unwrap();
+        s.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+            .unwrap();
+        s.write_all(head).unwrap();
+        let mut text = String::new();
+        let _ = s.read_to_string(&mut text);
+        text
+    };
+    let body = answer(
+        b"POST /v1/fine_tuning/alpha/graders/run HTTP/1.1\r\nHost: x\r\n\
+          Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"grader\":",
+    );
+    assert!(body.starts_with("HTTP/1.1 408"), "{body}");
+    assert!(
+        body.contains("\"code\":\"request_timeout\"") && body.contains("0.5 s"),
+        "{body}"
+    );
+    let head = answer(b"POST /v1/fine_tuning/alpha/graders/run HTTP/1.1\r\nHo");
+    assert!(head.starts_with("HTTP/1.1 408"), "{head}");
+    assert!(head.contains("request headers"), "{head}");
+    let mut log = String::new();
+    for _ in 0..2 {
+        err.read_line(&mut log).unwrap();
+    }
+    assert!(log.contains("408 to 127.0.0.1:"), "{log}");
+    assert!(
+        log.contains("too slowly") && log.contains("POST /v1/fine_tuning/alpha/graders/run"),
+        "{log}"
+    );
+    assert!(
+        log.contains("request headers not complete within 0.5 s"),
+        "{log}"
+    );
+    sigterm(&child);
+    assert_eq!(child.wait().unwrap().code(), Some(0));
 }

@@ -34,9 +34,26 @@ pub struct Args {
     /// Deadline of one request, in seconds (408 while the body is still arriving, 504 after).
     #[arg(long, default_value_t = gradekit_server::DEFAULT_TIMEOUT.as_secs_f64(), value_name = "SECS")]
     timeout: f64,
-    /// Requests in flight before new ones are answered 429 with retry-after.
+    /// Requests in flight (from the last byte of their body to their answer) before new ones
+    /// are answered 429 with retry-after. A client still sending its body holds no slot.
     #[arg(long, default_value_t = gradekit_server::DEFAULT_CONCURRENCY, value_name = "N")]
     concurrency: usize,
+    /// Seconds a client gets to send a request's headers (408 and the connection closed after
+    /// it); also how long an idle keep-alive connection stays open.
+    #[arg(long, env = "GRADEKIT_HEADER_TIMEOUT", default_value_t = gradekit_server::serve::DEFAULT_HEADER_TIMEOUT.as_secs_f64(), value_name = "SECS")]
+    header_timeout: f64,
+    /// Seconds a request body gets from the end of its headers, plus one second for every
+    /// --body-min-rate bytes received; a body behind that pace is cut with 408.
+    #[arg(long, env = "GRADEKIT_BODY_TIMEOUT", default_value_t = gradekit_server::DEFAULT_BODY_TIMEOUT.as_secs_f64(), value_name = "SECS")]
+    body_timeout: f64,
+    /// Bytes per second that earn a request body one more second past --body-timeout (0 = the
+    /// timeout alone). Every body must still arrive within --timeout.
+    #[arg(long, env = "GRADEKIT_BODY_MIN_RATE", default_value_t = gradekit_server::DEFAULT_BODY_MIN_RATE, value_name = "BYTES")]
+    body_min_rate: u64,
+    /// Open connections at most; further clients wait in the kernel's accept queue. Lowered,
+    /// with a warning, to what the open-file limit allows.
+    #[arg(long, env = "GRADEKIT_MAX_CONNECTIONS", default_value_t = gradekit_server::serve::DEFAULT_MAX_CONNECTIONS, value_name = "N")]
+    max_connections: usize,
     /// Compiled graders kept in memory (keyed by content hash; 0 = compile every request).
     #[arg(long, default_value_t = gradekit_server::DEFAULT_CACHE_CAPACITY, value_name = "N")]
     cache_size: usize,
@@ -81,6 +98,17 @@ pub fn main(a: Args) -> Result<ExitCode> {
     }
     let timeout = Duration::try_from_secs_f64(a.timeout)
         .map_err(|_| anyhow::anyhow!("--timeout is out of range"))?;
+    let seconds = |flag: &str, v: f64| {
+        if !(v.is_finite() && v > 0.0) {
+            anyhow::bail!("{flag} must be a positive number of seconds");
+        }
+        Duration::try_from_secs_f64(v).map_err(|_| anyhow::anyhow!("{flag} is out of range"))
+    };
+    let header_timeout = seconds("--header-timeout", a.header_timeout)?;
+    let body_timeout = seconds("--body-timeout", a.body_timeout)?;
+    if a.max_connections == 0 {
+        anyhow::bail!("--max-connections must be at least 1");
+    }
     let mut graders = ConfiguredGraders::default();
     for spec in &a.endpoint_graders {
         let (name, file) = spec
@@ -98,6 +126,8 @@ pub fn main(a: Args) -> Result<ExitCode> {
         max_body: a.max_body,
         timeout,
         concurrency: a.concurrency,
+        body_timeout,
+        body_min_rate: a.body_min_rate,
         cache_capacity: a.cache_size,
         max_batch: a.max_batch_samples,
         max_inflight_body: a.max_inflight_body,
@@ -138,7 +168,8 @@ pub fn main(a: Args) -> Result<ExitCode> {
         port: a.port,
         drain_timeout: Duration::try_from_secs_f64(a.drain_timeout)
             .map_err(|_| anyhow::anyhow!("--drain-timeout is out of range"))?,
-        ..ServeOptions::default()
+        header_read_timeout: header_timeout,
+        max_connections: a.max_connections,
     };
     let cut = gradekit_server::serve_until_signal(opts, state)?;
     // Requests cut by the drain deadline lost their answers: say so in the exit status.

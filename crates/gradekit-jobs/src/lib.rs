@@ -44,3 +44,15 @@ pub use config::{ModelEntry, ModelRegistry};
 pub use error::{Error, Kind, Result};
 pub use service::{Jobs, JobsConfig, MetadataFilter};
 pub use store::{Order, Page, Status};
+
+/// The engine options a project's graders compile with: python pools private to the project
+/// (`PythonRuntime::scoped`), as the server's `/graders/run` does, so no project's grader code
+/// ever runs in a worker another project's samples went through.
+pub(crate) fn engine_for(
+    engine: &gradekit_engine::EngineOptions,
+    project: &str,
+) -> gradekit_engine::EngineOptions {
+    let mut e = engine.clone();
+    e.python = e.python.scoped(project);
+    e
+}

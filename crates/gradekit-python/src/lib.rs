@@ -23,8 +23,9 @@
 //!   `grade()` (a loop, `time.sleep`) and keeps the worker. In the engine, a hard deadline per
 //!   sample (soft + grace) kills the worker's process group when the alarm could not act (a
 //!   C-level loop); the sample in flight fails, the rest of its frame is resubmitted (`pool.rs`).
-//! * **Pools are shared and bounded** (`registry.rs`): one per (source hash, options) for the
-//!   whole process, held weakly — the last program of a pool going away ends its workers. Live
+//! * **Pools are shared and bounded** (`registry.rs`): one per (source hash, options, scope) for
+//!   the whole process — the scope ([`PythonRuntime::scoped`]) keeps tenants' identical code in
+//!   separate workers — held weakly — the last program of a pool going away ends its workers. Live
 //!   workers are bounded process-wide ([`max_workers`]; idle workers of the least recently used
 //!   pools are evicted), idle workers exit after [`PythonOptions::idle_timeout`], and a worker
 //!   burning CPU while idle (threads left running after its reply) is killed.

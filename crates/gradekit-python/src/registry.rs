@@ -1,8 +1,11 @@
 //! Process-wide bookkeeping of python workers, so that no caller can make them pile up.
 //!
-//! * **Shared pools.** A pool is keyed by (source hash, options) for the whole process, not per
-//!   [`crate::PythonRuntime`]: two runtimes built from equal options (the Python bindings make one
-//!   per `Grader`) share warm workers, and a runtime holds no resources of its own. The map holds
+//! * **Shared pools.** A pool is keyed by (source hash, options, scope) for the whole process,
+//!   not per [`crate::PythonRuntime`]: two runtimes built from equal options and the same scope
+//!   (the Python bindings make one per `Grader`) share warm workers, and a runtime holds no
+//!   resources of its own. The scope ([`crate::PythonRuntime::scoped`]; the server's project)
+//!   keeps tenants apart: byte-identical code of two projects runs in two pools, so module
+//!   globals never carry one project's samples to another's. The map holds
 //!   pools *weakly*: the last [`crate::PythonProgram`] of a pool going away (a dropped `Grader`, a
 //!   compiled grader evicted from the server's cache) ends its workers at once.
 //! * **A budget of live workers** ([`max_workers`], default max(4, 2 × cores), env
@@ -29,8 +32,9 @@ use std::time::{Duration, Instant};
 use crate::pool::Pool;
 use crate::PythonOptions;
 
-/// A pool's identity across runtimes: the source's SHA-256 and the options it runs with.
-pub(crate) type PoolKey = ([u8; 32], PythonOptions);
+/// A pool's identity across runtimes: the source's SHA-256, the options it runs with and the
+/// scope (tenant) whose samples it may see.
+pub(crate) type PoolKey = ([u8; 32], PythonOptions, Option<Arc<str>>);
 
 const REAP_EVERY: Duration = Duration::from_millis(500);
 const SWEEP_EVERY: Duration = Duration::from_secs(30);

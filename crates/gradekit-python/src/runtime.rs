@@ -4,7 +4,14 @@
 //! A runtime owns nothing but its options: pools, workers, the resolved interpreter and the
 //! scratch root are process-wide (`registry.rs`, `scratch.rs`), so any number of runtimes — one
 //! per option set, one per `Grader` — costs nothing until a grader is compiled, and compiling the
-//! same source with equal options anywhere in the process reuses the live pool.
+//! same source with equal options and the same scope anywhere in the process reuses the live
+//! pool.
+//!
+//! **Scopes.** A pool's workers keep module globals between calls (caches are a documented use),
+//! so whoever shares a pool shares whatever `grade()` left in them. A server grading for several
+//! tenants gives each its own runtime with [`PythonRuntime::scoped`]: the scope is part of the
+//! pool's key, so identical code of two tenants never runs in one worker (and never in one
+//! scratch directory, which belongs to the worker).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -45,6 +52,8 @@ const SYSTEM_READ_PATHS: &[&str] = &[
 #[derive(Debug)]
 struct Inner {
     opts: PythonOptions,
+    /// The tenant whose pools these are (`None`: the process's shared, unscoped pools).
+    scope: Option<Arc<str>>,
 }
 
 /// The options python graders are compiled with; cheap to clone, `Send + Sync`.
@@ -118,12 +127,32 @@ impl Default for PythonRuntime {
 impl PythonRuntime {
     pub fn new(opts: PythonOptions) -> Self {
         PythonRuntime {
-            inner: Arc::new(Inner { opts }),
+            inner: Arc::new(Inner { opts, scope: None }),
+        }
+    }
+
+    /// The same options, with pools private to `scope` (a tenant: the server's project). Code
+    /// compiled by runtimes of different scopes never shares a worker, even when it is byte for
+    /// byte the same; runtimes of one scope share warm workers as unscoped ones do.
+    pub fn scoped(&self, scope: &str) -> PythonRuntime {
+        if self.inner.scope.as_deref() == Some(scope) {
+            return self.clone();
+        }
+        PythonRuntime {
+            inner: Arc::new(Inner {
+                opts: self.inner.opts.clone(),
+                scope: Some(Arc::from(scope)),
+            }),
         }
     }
 
     pub fn options(&self) -> &PythonOptions {
         &self.inner.opts
+    }
+
+    /// The scope of [`PythonRuntime::scoped`], if any.
+    pub fn scope(&self) -> Option<&str> {
+        self.inner.scope.as_deref()
     }
 
     /// Validates `source` (size, `image_tag`, then in a worker of the configured mode: compiles,
@@ -156,7 +185,11 @@ impl PythonRuntime {
         if opts.mode == PythonMode::Embedded {
             return self.compile_embedded(source);
         }
-        let key = (Sha256::digest(source.as_bytes()).into(), opts.clone());
+        let key = (
+            Sha256::digest(source.as_bytes()).into(),
+            opts.clone(),
+            self.inner.scope.clone(),
+        );
         let proc = registry::current();
         if let Some(pool) = proc.shared_pool(&key) {
             return Ok(PythonProgram {

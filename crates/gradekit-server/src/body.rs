@@ -1,17 +1,24 @@
-//! Reading a JSON request body: content type, size limit, deadline, parse.
+//! Reading a JSON request body: content type, size limit, pace, parse.
 //!
 //! The order matters for what a client is told: a wrong content type is 415 before anything is
 //! read; a `content-length` past the limit is 413 before anything is read; a body that grows
-//! past the limit while streaming is 413 as soon as it does; a body that stalls past the
-//! request deadline is 408; bytes that are not JSON are 400 `invalid_json`.
+//! past the limit while streaming is 413 as soon as it does; a body that falls behind its pace
+//! (`pace.rs`) or stalls past the request deadline is 408; bytes that are not JSON are 400
+//! `invalid_json`.
+//!
+//! The guard reads JSON bodies ([`buffer`]) *before* the request takes its slot of the
+//! concurrency limit, so clients still sending do not hold slots meant for CPU work; the
+//! handler then finds the bytes in [`Buffered`].
 
 use crate::error::ApiError;
 use crate::guard::Deadline;
+use crate::pace::{Pace, Paced};
 use axum::body::{Body, Bytes};
 use axum::extract::Request;
 use axum::http::{header, HeaderMap, StatusCode};
 use http_body_util::BodyExt;
 use serde_json::Value;
+use std::time::Duration;
 
 /// Bodies larger than this are parsed on the blocking pool, not on an async worker.
 const INLINE_PARSE_LIMIT: usize = 256 * 1024;
@@ -19,8 +26,12 @@ const INLINE_PARSE_LIMIT: usize = 256 * 1024;
 /// Most bytes of an oversized body read (and dropped) so that the client sees the 413.
 const DRAIN_LIMIT: u64 = 64 * 1024 * 1024;
 
+/// A JSON body the guard has read in full.
+#[derive(Debug, Clone)]
+pub(crate) struct Buffered(pub Bytes);
+
 /// True for `application/json` and `application/*+json`, parameters allowed.
-fn is_json(headers: &HeaderMap) -> bool {
+pub(crate) fn is_json(headers: &HeaderMap) -> bool {
     let Some(ct) = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -36,9 +47,16 @@ fn is_json(headers: &HeaderMap) -> bool {
     media == "application/json" || (media.starts_with("application/") && media.ends_with("+json"))
 }
 
-/// Reads and parses the JSON body of `req`.
+/// The `content-length` a request declares, if any.
+pub(crate) fn declared_length(headers: &HeaderMap) -> Option<u64> {
+    headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|s| s.trim().parse::<u64>().ok())
+}
+
+/// Reads and parses the JSON body of `req` (read by the guard already when it passed one).
 pub(crate) async fn read_json(req: Request, max: usize) -> Result<Value, ApiError> {
-    let deadline = req.extensions().get::<Deadline>().copied();
     if !is_json(req.headers()) {
         return Err(ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -46,36 +64,17 @@ pub(crate) async fn read_json(req: Request, max: usize) -> Result<Value, ApiErro
             "the request body must be JSON, sent with 'Content-Type: application/json'",
         ));
     }
-    let too_large = || {
-        ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            Some("request_too_large"),
-            format!("the request body is larger than the server's limit of {max} bytes"),
-        )
-    };
-    let declared = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|s| s.parse::<u64>().ok());
-    let body = req.into_body();
-    // Too large: read and discard what the client is sending (up to DRAIN_LIMIT) before
-    // answering. Closing a socket with unread data makes the kernel send a reset, and most
-    // clients (urllib, requests, httpx) then see "connection reset" instead of the 413.
-    if declared.is_some_and(|n| n > max as u64) {
-        if declared.is_some_and(|n| n <= DRAIN_LIMIT) {
-            let _ = with_deadline(deadline, drain(body, DRAIN_LIMIT)).await;
-        }
-        return Err(too_large());
-    }
-    let bytes = match with_deadline(deadline, collect(body, max)).await? {
-        Ok(b) => b,
-        Err(Overrun::TooLarge) => return Err(too_large()),
-        Err(Overrun::Broken) => {
-            return Err(ApiError::bad_request(
-                "invalid_body",
-                "the request body could not be read",
-            ))
+    let bytes = match req.extensions().get::<Buffered>() {
+        Some(b) => b.0.clone(),
+        None => {
+            // Not through the guard: only the request deadline bounds the body.
+            let deadline = req.extensions().get::<Deadline>().map(|d| d.0.into());
+            let declared = declared_length(req.headers());
+            let pace = Pace {
+                timeout: Duration::from_secs(86_400 * 365),
+                min_rate: 0,
+            };
+            buffer(req.into_body(), declared, max, pace, deadline).await?
         }
     };
     if bytes.len() > INLINE_PARSE_LIMIT {
@@ -85,39 +84,50 @@ pub(crate) async fn read_json(req: Request, max: usize) -> Result<Value, ApiErro
     }
 }
 
-enum Overrun {
-    TooLarge,
-    Broken,
-}
-
-/// Awaits `fut` until the deadline; 408 after it (the body is what is late).
-async fn with_deadline<T>(
-    deadline: Option<Deadline>,
-    fut: impl std::future::Future<Output = T>,
-) -> Result<T, ApiError> {
-    match deadline {
-        Some(Deadline(at)) => tokio::time::timeout_at(at.into(), fut).await.map_err(|_| {
-            ApiError::new(
-                StatusCode::REQUEST_TIMEOUT,
-                Some("request_timeout"),
-                "the request body did not arrive before the request deadline",
-            )
-        }),
-        None => Ok(fut.await),
+/// Reads a whole body of at most `max` bytes that keeps `pace` and arrives before `hard`.
+pub(crate) async fn buffer(
+    body: Body,
+    declared: Option<u64>,
+    max: usize,
+    pace: Pace,
+    hard: Option<tokio::time::Instant>,
+) -> Result<Bytes, ApiError> {
+    let too_large = || {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            Some("request_too_large"),
+            format!("the request body is larger than the server's limit of {max} bytes"),
+        )
+    };
+    let (mut body, report) = Paced::new(body, pace, hard);
+    // Too large: read and discard what the client is sending (up to DRAIN_LIMIT) before
+    // answering. Closing a socket with unread data makes the kernel send a reset, and most
+    // clients (urllib, requests, httpx) then see "connection reset" instead of the 413.
+    if declared.is_some_and(|n| n > max as u64) {
+        if declared.is_some_and(|n| n <= DRAIN_LIMIT) {
+            drain(&mut body, DRAIN_LIMIT).await;
+        }
+        return Err(too_large());
     }
-}
-
-/// The whole body, or `TooLarge` as soon as it passes `max` (the rest is drained).
-async fn collect(mut body: Body, max: usize) -> Result<Bytes, Overrun> {
-    let mut buf: Vec<u8> = Vec::new();
+    // Reserve what the client declares, but never much for bytes that have not arrived.
+    let mut buf: Vec<u8> =
+        Vec::with_capacity(declared.map_or(0, |n| n as usize).min(max).min(64 << 10));
     while let Some(frame) = body.frame().await {
-        let Ok(frame) = frame else {
-            return Err(Overrun::Broken);
+        let frame = match frame {
+            Ok(f) => f,
+            Err(_) => {
+                return Err(match report.get() {
+                    Some(cut) => too_slow(cut, pace),
+                    None => {
+                        ApiError::bad_request("invalid_body", "the request body could not be read")
+                    }
+                })
+            }
         };
         if let Ok(data) = frame.into_data() {
             if buf.len() + data.len() > max {
-                let _ = drain(body, DRAIN_LIMIT).await;
-                return Err(Overrun::TooLarge);
+                drain(&mut body, DRAIN_LIMIT).await;
+                return Err(too_large());
             }
             buf.extend_from_slice(&data);
         }
@@ -125,8 +135,31 @@ async fn collect(mut body: Body, max: usize) -> Result<Bytes, Overrun> {
     Ok(Bytes::from(buf))
 }
 
-/// Reads and drops up to `limit` bytes of `body`.
-async fn drain(mut body: Body, limit: u64) {
+/// The 408 of a body that was cut (see `pace.rs`).
+pub(crate) fn too_slow(cut: &crate::pace::TooSlow, pace: Pace) -> ApiError {
+    let message = if cut.deadline {
+        format!(
+            "the request body did not arrive before the request deadline ({} bytes in {:.1} s)",
+            cut.received,
+            cut.elapsed.as_secs_f64()
+        )
+    } else {
+        format!(
+            "{}; the server waits {} s for a body plus 1 s per {} bytes received (--body-timeout, --body-min-rate)",
+            cut,
+            pace.timeout.as_secs_f64(),
+            pace.min_rate
+        )
+    };
+    ApiError::new(
+        StatusCode::REQUEST_TIMEOUT,
+        Some("request_timeout"),
+        message,
+    )
+}
+
+/// Reads and drops up to `limit` bytes of `body` (stops at its pace).
+async fn drain(body: &mut Paced, limit: u64) {
     let mut seen = 0u64;
     while let Some(Ok(frame)) = body.frame().await {
         if let Ok(data) = frame.into_data() {

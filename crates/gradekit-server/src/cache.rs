@@ -59,6 +59,19 @@ impl Compiled {
 
 /// The SHA-256 of `grader` written as compact JSON, without building the string.
 pub fn grader_key(grader: &Value) -> Key {
+    hash_grader(Sha256::new(), grader)
+}
+
+/// [`grader_key`] of `grader` for one scope (the caller's project): the same grader sent by
+/// two projects is two entries, each compiled with its project's python workers.
+pub fn scoped_grader_key(scope: &str, grader: &Value) -> Key {
+    let mut h = Sha256::new();
+    h.update((scope.len() as u64).to_le_bytes());
+    h.update(scope.as_bytes());
+    hash_grader(h, grader)
+}
+
+fn hash_grader(h: Sha256, grader: &Value) -> Key {
     struct HashWriter(Sha256);
     impl std::io::Write for HashWriter {
         fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
@@ -69,7 +82,7 @@ pub fn grader_key(grader: &Value) -> Key {
             Ok(())
         }
     }
-    let mut w = HashWriter(Sha256::new());
+    let mut w = HashWriter(h);
     // Writing a `Value` into a sink that never fails cannot fail.
     let _ = serde_json::to_writer(&mut w, grader);
     w.0.finalize().into()
@@ -233,6 +246,12 @@ mod tests {
         assert_eq!(grader_key(&a), grader_key(&a.clone()));
         assert_ne!(grader_key(&a), grader_key(&b));
         assert_ne!(grader_key(&a), grader_key(&json!({"a": 1, "b": [2, 1]})));
+        assert_ne!(scoped_grader_key("p", &a), grader_key(&a));
+        assert_ne!(scoped_grader_key("p", &a), scoped_grader_key("q", &a));
+        assert_eq!(
+            scoped_grader_key("p", &a),
+            scoped_grader_key("p", &a.clone())
+        );
     }
 
     #[tokio::test]

@@ -1,22 +1,36 @@
 //! What every request passes before a handler: auth, the concurrency limit, the deadline; and
 //! the envelope for errors axum answers by itself.
 //!
-//! Order: auth first (an unauthenticated client must not use up slots), then a slot of the
-//! concurrency limit (429 + `retry-after` when none is free: a loaded server answers at once
-//! instead of queueing without bound), then the deadline. The slot travels with the request
-//! ([`Permit`]) into the grading closure, so work that outlives its request (a timed-out python
-//! call) keeps counting until it really ends.
+//! Order: auth first (an unauthenticated client must not use up anything); the deadline; a
+//! quick 429 when every slot is taken (a loaded server answers at once instead of reading a
+//! body it cannot serve); the body budget; then the **body**: a JSON body is read in full here,
+//! at its pace (`pace.rs`: 408 when it falls behind), and only then does the request take a
+//! slot of the concurrency limit (429 + `retry-after` when none is free). Slots bound CPU
+//! work, and a client still sending its body is doing none: 300 clients trickling bodies a
+//! byte at a time used to hold all 256 slots until the request deadline. The slot travels
+//! with the request ([`Permit`]) into the grading closure, so work that outlives its request
+//! (a timed-out python call) keeps counting until it really ends.
+//!
+//! A body that is not JSON (a file upload, streamed to disk by its handler) is paced the same
+//! way, and takes no slot at all: storing it is I/O, bounded by the connection limit, the
+//! pace and the upload limit.
 //!
 //! `/health` passes without a key and without a slot: load balancers must see a busy server
 //! as alive.
 
+use crate::body;
 use crate::error::ApiError;
+use crate::pace::Paced;
+use crate::serve::Peer;
 use crate::AppState;
+use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderValue, Method, StatusCode, Uri};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use http_body::Body as _;
 use sha2::{Digest, Sha256};
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -120,7 +134,38 @@ fn authorized(req: &Request, keys: &[([u8; 32], Arc<str>)]) -> Result<Arc<str>, 
     }
 }
 
-/// Auth, concurrency limit and deadline (see the module docs).
+/// The 429 of a server whose slots are all taken.
+fn busy(state: &AppState) -> Response {
+    let mut e = ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        Some("server_busy"),
+        format!(
+            "the server is handling its limit of {} concurrent requests; retry shortly",
+            state.0.config.concurrency
+        ),
+    );
+    e.retry_after = Some(1);
+    e.into_response()
+}
+
+/// The answer to a request whose body was cut: the connection cannot carry another request
+/// (the rest of the body is still on its way), so the client is told it closes.
+fn closing(e: ApiError) -> Response {
+    let mut resp = e.into_response();
+    resp.headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    resp
+}
+
+/// Logs a request cut for its slow body.
+fn log_cut(method: &Method, uri: &Uri, peer: Option<SocketAddr>, e: &ApiError) {
+    crate::cutlog::note(|| {
+        let peer = peer.map_or_else(|| "a client".to_string(), |p| p.to_string());
+        format!("408 to {peer} for {method} {}: {}", uri.path(), e.message)
+    });
+}
+
+/// Auth, deadline, body, concurrency limit (see the module docs).
 pub async fn guard(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let _counted = InFlight::enter(&state.0.in_flight);
     if req.uri().path() == crate::paths::HEALTH {
@@ -137,21 +182,12 @@ pub async fn guard(State(state): State<AppState>, mut req: Request, next: Next) 
         }
     };
     req.extensions_mut().insert(Project(project));
-    let permit = match state.0.permits.clone().try_acquire_owned() {
-        Ok(p) => Arc::new(p),
-        Err(_) => {
-            let mut e = ApiError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                Some("server_busy"),
-                format!(
-                    "the server is handling its limit of {} concurrent requests; retry shortly",
-                    state.0.config.concurrency
-                ),
-            );
-            e.retry_after = Some(1);
-            return e.into_response();
-        }
-    };
+    let timeout = state.0.config.timeout;
+    let deadline = Instant::now() + timeout;
+    req.extensions_mut().insert(Deadline(deadline));
+    if state.0.permits.available_permits() == 0 {
+        return busy(&state);
+    }
     let _body_budget = match body_weight(&req, &state.0.config)
         .and_then(|kib| state.0.body_budget.clone().try_acquire_many_owned(kib).ok())
     {
@@ -169,9 +205,46 @@ pub async fn guard(State(state): State<AppState>, mut req: Request, next: Next) 
             return e.into_response();
         }
     };
-    let timeout = state.0.config.timeout;
-    let deadline = Instant::now() + timeout;
-    req.extensions_mut().insert(Deadline(deadline));
+    let pace = state.pace();
+    let peer = req.extensions().get::<Peer>().map(|p| p.0);
+    if body::is_json(req.headers()) {
+        let declared = body::declared_length(req.headers());
+        let (parts, b) = req.into_parts();
+        let max = state.0.config.max_body;
+        match body::buffer(b, declared, max, pace, Some(deadline.into())).await {
+            Ok(bytes) => {
+                req = Request::from_parts(parts, Body::from(bytes.clone()));
+                req.extensions_mut().insert(body::Buffered(bytes));
+            }
+            Err(e) => {
+                if e.status == StatusCode::REQUEST_TIMEOUT {
+                    log_cut(&parts.method, &parts.uri, peer, &e);
+                    return closing(e);
+                }
+                return e.into_response();
+            }
+        }
+    } else if req.body().size_hint().exact() != Some(0) {
+        // A streamed body: paced, no slot (see the module docs).
+        let (method, uri) = (req.method().clone(), req.uri().clone());
+        let (parts, b) = req.into_parts();
+        let (paced, report) = Paced::new(b, pace, Some(deadline.into()));
+        let req = Request::from_parts(parts, Body::new(paced));
+        let answer = tokio::time::timeout_at((deadline + GRACE).into(), next.run(req)).await;
+        if let Some(cut) = report.get() {
+            let e = body::too_slow(cut, pace);
+            log_cut(&method, &uri, peer, &e);
+            return closing(e);
+        }
+        return match answer {
+            Ok(resp) => resp,
+            Err(_) => deadline_exceeded(timeout).into_response(),
+        };
+    }
+    let permit = match state.0.permits.clone().try_acquire_owned() {
+        Ok(p) => Arc::new(p),
+        Err(_) => return busy(&state),
+    };
     req.extensions_mut().insert(Permit(permit.clone()));
     let answer = tokio::time::timeout_at((deadline + GRACE).into(), next.run(req)).await;
     drop(permit);

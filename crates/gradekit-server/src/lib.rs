@@ -25,8 +25,9 @@
 //! **Secure by default** ([`guard`], [`serve`]): loopback bind; a non-loopback bind needs an
 //! API key; bearer auth compared in constant time on digests (the key is never logged nor
 //! echoed); a body limit (413), a per-request deadline (408 while reading the body, 504 while
-//! grading), a concurrency limit (429 + `retry-after`), a header-read timeout against
-//! slowloris, python graders only in the sandboxed mode unless the operator opts out, and a
+//! grading), a concurrency limit (429 + `retry-after`), slow clients cut (a header-read
+//! timeout, a body pace — a request takes its slot only once its body is in — and a bound on
+//! open connections; [`serve`], [`pace`]), python graders only in the sandboxed mode unless the operator opts out, and a
 //! graceful shutdown that lets in-flight requests finish.
 
 use axum::routing::{get, post};
@@ -43,11 +44,13 @@ use tokio::sync::Semaphore;
 
 mod body;
 pub mod cache;
+mod cutlog;
 mod dashboard;
 pub mod error;
 #[doc(hidden)]
 pub mod fuzz;
 pub mod guard;
+pub mod pace;
 mod routes;
 pub mod serve;
 pub mod work;
@@ -71,6 +74,11 @@ pub const MAX_REWARD_QUERIES: usize = 16_384;
 /// Default budget of JSON request bodies held at once (`--max-inflight-body`): with the body
 /// limit, what bounds the memory of parsing, whatever the clients send and however many.
 pub const DEFAULT_MAX_INFLIGHT_BODY: usize = 256 * 1024 * 1024;
+/// Default time a request body gets from the end of its headers (`--body-timeout`), before
+/// what it earns by its pace (`pace.rs`).
+pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(20);
+/// Default bytes per second that earn a request body one more second (`--body-min-rate`).
+pub const DEFAULT_BODY_MIN_RATE: u64 = 64 * 1024;
 /// Default number of compiled graders kept.
 pub const DEFAULT_CACHE_CAPACITY: usize = 256;
 
@@ -102,8 +110,14 @@ pub struct ServerConfig {
     pub max_body: usize,
     /// Deadline of one request, from its headers to its answer.
     pub timeout: Duration,
-    /// Requests in flight (body read, compile, grading) before new ones get 429.
+    /// Requests in flight (compile, grading, answering: from their body's last byte) before
+    /// new ones get 429. A request still sending its body holds no slot.
     pub concurrency: usize,
+    /// Time a request body gets from the end of its headers (plus what [`Self::body_min_rate`]
+    /// earns); a body behind it is cut with 408.
+    pub body_timeout: Duration,
+    /// Bytes per second that earn a body one more second (0 = the timeout alone).
+    pub body_min_rate: u64,
     /// Compiled graders kept in the cache (0 = no cache).
     pub cache_capacity: usize,
     /// Most samples in one `/v1/graders/run_batch` request (400 beyond, naming the limit).
@@ -135,6 +149,8 @@ impl Default for ServerConfig {
             max_body: DEFAULT_MAX_BODY,
             timeout: DEFAULT_TIMEOUT,
             concurrency: DEFAULT_CONCURRENCY,
+            body_timeout: DEFAULT_BODY_TIMEOUT,
+            body_min_rate: DEFAULT_BODY_MIN_RATE,
             cache_capacity: DEFAULT_CACHE_CAPACITY,
             max_batch: DEFAULT_MAX_BATCH,
             max_inflight_body: DEFAULT_MAX_INFLIGHT_BODY,
@@ -241,6 +257,9 @@ impl AppState {
                 config.max_inflight_body, config.max_body
             )));
         }
+        if config.body_timeout.is_zero() {
+            return Err(StartError::Config("--body-timeout must be positive".into()));
+        }
         if config.timeout.is_zero() {
             return Err(StartError::Config("--timeout must be positive".into()));
         }
@@ -295,6 +314,14 @@ impl AppState {
         &self.0.config
     }
 
+    /// The pace request bodies must keep (`--body-timeout`, `--body-min-rate`).
+    pub fn pace(&self) -> pace::Pace {
+        pace::Pace {
+            timeout: self.0.config.body_timeout,
+            min_rate: self.0.config.body_min_rate,
+        }
+    }
+
     /// True when callers must send a key.
     pub fn auth_enabled(&self) -> bool {
         !self.0.keys.is_empty()
@@ -319,6 +346,15 @@ impl AppState {
     /// were cut without a response.
     pub fn requests_in_flight(&self) -> usize {
         self.0.in_flight.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// The engine options graders of `project` compile with: the server's, with python pools
+    /// private to the project (`PythonRuntime::scoped`), so identical python code of two
+    /// projects never shares a worker and its module globals.
+    pub fn engine_for(&self, project: &str) -> EngineOptions {
+        let mut e = self.0.engine.clone();
+        e.python = e.python.scoped(project);
+        e
     }
 
     /// Compiled graders currently cached.

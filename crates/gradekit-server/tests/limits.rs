@@ -127,6 +127,7 @@ async fn a_judge_grader_within_the_deadline_is_graded() {
     assert_eq!(a.json["metadata"]["type"], "score_model");
 }
 
+/// The slot is held by work (a judge call of 1 s): a second request is 429 at once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn saturation_is_429_with_retry_after() {
     let state = state_with(
@@ -134,21 +135,22 @@ async fn saturation_is_429_with_retry_after() {
             concurrency: 1,
             ..config()
         },
-        EngineOptions::default(),
+        engine_with_judge(Duration::from_millis(1000)),
         ConfiguredGraders::default(),
     );
     let app = app(state);
-    let stalled = {
+    let working = {
         let app = app.clone();
         tokio::spawn(async move {
-            let r = Request::post(RUN)
-                .header(header::CONTENT_TYPE, "application/json")
-                .body(Body::new(Stall))
-                .unwrap();
-            send(&app, r).await
+            post(
+                &app,
+                RUN,
+                &json!({"grader": score_model(), "model_sample": "x"}),
+            )
+            .await
         })
     };
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
     let body = json!({"grader": string_check("eq"), "model_sample": "x", "item": {"answer": "x"}});
     let a = post(&app, RUN, &body).await;
     assert_eq!(a.status, StatusCode::TOO_MANY_REQUESTS);
@@ -157,11 +159,85 @@ async fn saturation_is_429_with_retry_after() {
     // /health is never limited.
     let h = send(&app, Request::get("/health").body(Body::empty()).unwrap()).await;
     assert_eq!(h.status, StatusCode::OK);
-    stalled.abort();
-    let _ = stalled.await;
-    // The slot is free again once the stalled request is gone.
+    assert_eq!(working.await.unwrap().status, StatusCode::OK);
+    // The slot is free again once the work is done.
     let a = post(&app, RUN, &body).await;
     assert_eq!(a.status, StatusCode::OK);
+}
+
+/// A request still sending its body holds no slot: with one slot and stalled bodies in
+/// flight, a complete request is served; the stalled ones are cut with 408 by the body pace.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bodies_still_arriving_hold_no_slot_and_are_cut_at_their_pace() {
+    let state = state_with(
+        ServerConfig {
+            concurrency: 1,
+            body_timeout: Duration::from_millis(600),
+            ..config()
+        },
+        EngineOptions::default(),
+        ConfiguredGraders::default(),
+    );
+    let app = app(state);
+    let stalled: Vec<_> = (0..3)
+        .map(|_| {
+            let app = app.clone();
+            tokio::spawn(async move {
+                let r = Request::post(RUN)
+                    .header(header::CONTENT_TYPE, "application/json")
+                    .body(Body::new(Stall))
+                    .unwrap();
+                send(&app, r).await
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let body = json!({"grader": string_check("eq"), "model_sample": "x", "item": {"answer": "x"}});
+    let a = post(&app, RUN, &body).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.json);
+    for s in stalled {
+        let a = s.await.unwrap();
+        assert_eq!(a.status, StatusCode::REQUEST_TIMEOUT);
+        let e = a.envelope();
+        assert_eq!(e["code"], "request_timeout");
+        let m = e["message"].as_str().unwrap();
+        assert!(
+            m.contains("too slowly") && m.contains("--body-timeout"),
+            "{m}"
+        );
+    }
+    // Streamed (non-JSON) bodies, i.e. uploads, are paced too.
+    let dir = tempfile::tempdir().unwrap();
+    let jobs = gradekit_jobs::Jobs::open(
+        gradekit_jobs::JobsConfig::new(dir.path().join("data")),
+        std::sync::Arc::new(gradekit_jobs::LocalBackend::new("true").unwrap()),
+    )
+    .unwrap();
+    let app = gradekit_server::app(state_with(
+        ServerConfig {
+            concurrency: 1,
+            body_timeout: Duration::from_millis(600),
+            jobs: Some(jobs),
+            ..config()
+        },
+        EngineOptions::default(),
+        ConfiguredGraders::default(),
+    ));
+    let r = Request::post("/v1/files")
+        .header(header::CONTENT_TYPE, "multipart/form-data; boundary=x")
+        .body(Body::new(Stall))
+        .unwrap();
+    let a = send(&app, r).await;
+    assert_eq!(a.status, StatusCode::REQUEST_TIMEOUT, "{}", a.json);
+    assert!(AppState::new(
+        ServerConfig {
+            body_timeout: Duration::ZERO,
+            ..config()
+        },
+        EngineOptions::default(),
+        ConfiguredGraders::default(),
+    )
+    .is_err());
 }
 
 #[test]

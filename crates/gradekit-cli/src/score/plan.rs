@@ -101,22 +101,26 @@ impl Plans {
     pub fn push_line(&mut self, bytes: &[u8], planner: &Planner) {
         let line = simdutf8::basic::from_utf8(bytes).ok();
         let mut scratch = std::mem::take(&mut self.scratch);
-        let scan = line.map(|l| (l, scan::scan(l, &planner.keys, &mut scratch)));
+        // The scan copies the strings it reads into `text` (see `scan::scan`).
+        let (text, keyvals, values) = (self.text.len(), self.keyvals.len(), self.values.len());
+        let scan = line.map(|l| {
+            (
+                l,
+                scan::scan(l, &planner.keys, &mut scratch, &mut self.text),
+            )
+        });
         let fast = match scan {
             Some((line, Scan::Fast(f))) => Some((line, f)),
             _ => None,
         };
-        let lean = fast.and_then(|(line, f)| {
-            let (text, keyvals, values) = (self.text.len(), self.keyvals.len(), self.values.len());
-            let plan = self.lean(line, f, &scratch.item_values, planner);
-            if plan.is_none() {
-                // Not expected (the scan accepted the line): undo, read it the established way.
-                self.text.truncate(text);
-                self.keyvals.truncate(keyvals);
-                self.values.truncate(values);
-            }
-            plan
-        });
+        let lean = fast.and_then(|(line, f)| self.lean(line, f, &scratch.item_values, planner));
+        if lean.is_none() {
+            // Read the established way (not expected once the scan accepted the line): what
+            // the scan or `lean` copied goes.
+            self.text.truncate(text);
+            self.keyvals.truncate(keyvals);
+            self.values.truncate(values);
+        }
         self.scratch = scratch;
         if let Some(p) = lean {
             self.plans.push(p);
@@ -143,7 +147,11 @@ impl Plans {
         Some(start..self.text.len())
     }
 
+    /// Where string token `t`'s text is in the text buffer: copied by the scan, or now.
     fn push_string(&mut self, line: &str, t: &Token) -> Option<Range<usize>> {
+        if let Some(r) = &t.text {
+            return Some(r.clone());
+        }
         let start = self.text.len();
         scan::push_str(line, t, &mut self.text).then_some(start..self.text.len())
     }

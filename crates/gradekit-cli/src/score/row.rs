@@ -97,7 +97,7 @@ impl RowWriter {
                 out.extend_from_slice(b",\"reward\":");
                 float(out, *reward);
                 out.extend_from_slice(&self.clean_mid);
-                json(out, time);
+                seconds(out, *time);
                 out.extend_from_slice(match self.threshold {
                     None => CLEAN_TAIL,
                     Some(t) if *reward >= t => CLEAN_TAIL_PASSED,
@@ -129,7 +129,7 @@ impl RowWriter {
             Some(e) => json(out, e),
         }
         out.extend_from_slice(b",\"execution_time\":");
-        json(out, &r.execution_time);
+        seconds(out, r.execution_time);
         out.extend_from_slice(b",\"scores\":{},\"token_usage\":");
         match r.token_usage {
             None => out.extend_from_slice(b"null"),
@@ -235,6 +235,49 @@ fn float(out: &mut Vec<u8>, x: f64) {
         out.extend_from_slice(b"1.0");
     } else {
         json(out, &x);
+    }
+}
+
+/// An `execution_time` as serde_json writes it. A time under a second is a whole number of
+/// nanoseconds (`Duration::as_secs_f64`: `n as f64 / 1e9`, correctly rounded), and serde_json
+/// writes a float's shortest round-tripping digits: for such a time they are `n`'s own digits
+/// (trailing zeros dropped) — no other decimal of at most nine digits lies within the double's
+/// ~1e-16 relative rounding interval — so the text is written from `n` with zmij's layout
+/// (`0.000013535` for a first digit down to 10⁻⁵, `5.901e-6` below). That was ~half of the
+/// float formatting of a row (#17 "rouge14"). Any other float (a second or more, not such a
+/// quotient) goes through serde_json.
+fn seconds(out: &mut Vec<u8>, t: f64) {
+    let n = (t * 1e9).round();
+    if !((1.0..1e9).contains(&n) && n / 1e9 == t) {
+        return json(out, &t);
+    }
+    // 1 ≤ n < 10⁹: its digits, most significant first, in `digits[at..]`.
+    let mut n = n as u32;
+    let mut digits = [0u8; 9];
+    let mut at = digits.len();
+    while n > 0 {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+    }
+    let len = digits.len() - at;
+    // Decimal exponent of the first digit: -9 (1 ns) to -1.
+    let exp = len as i32 - 10;
+    let mut sig = &digits[at..];
+    while let [rest @ .., b'0'] = sig {
+        sig = rest;
+    }
+    if exp >= -5 {
+        out.extend_from_slice(&b"0.0000"[..(1 - exp) as usize]);
+        out.extend_from_slice(sig);
+    } else {
+        out.push(sig[0]);
+        if sig.len() > 1 {
+            out.push(b'.');
+            out.extend_from_slice(&sig[1..]);
+        }
+        out.extend_from_slice(b"e-");
+        out.push(b'0' + (-exp) as u8);
     }
 }
 
@@ -375,6 +418,55 @@ mod tests {
                     }
                 }
             }
+        }
+    }
+
+    /// Times are written as serde_json writes them: every whole number of nanoseconds up to
+    /// 2·10⁶ and from 10⁹ − 10⁶ on, a spread of others below a second (each digit count and
+    /// trailing zeros), and floats that are no such quotient. (All of 1..10⁹ was checked once
+    /// against zmij outside the tests: BENCHMARKS.md, #17 "rouge14".)
+    #[test]
+    fn times_are_written_as_serde_json_writes_them() {
+        let check = |t: f64| {
+            let mut got = Vec::new();
+            seconds(&mut got, t);
+            assert_eq!(
+                String::from_utf8(got).unwrap(),
+                serde_json::to_string(&t).unwrap(),
+                "{t:e}"
+            );
+        };
+        let ns = |n: u64| std::time::Duration::from_nanos(n).as_secs_f64();
+        for n in (0..2_000_000).chain(999_000_000..1_002_000_000) {
+            check(ns(n));
+        }
+        let mut x = 88_172_645_463_325_252u64;
+        for _ in 0..300_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let n = x % 1_000_000_000;
+            check(ns(n));
+            check(ns(n / 1000 * 1000));
+            check(ns(n >> (x % 30)));
+        }
+        for t in [
+            1.25e-6,
+            0.1 + 0.2,
+            1.5,
+            2.0,
+            12.5,
+            1e9,
+            1e-10,
+            5e-324,
+            1.000_000_000_1e-3,
+            -1e-6,
+            -0.0,
+            0.0,
+            3.3e-7,
+            0.000_013_535_1,
+        ] {
+            check(t);
         }
     }
 

@@ -35,6 +35,10 @@ pub struct Token {
     /// The value's bytes (a string's include its quotes).
     pub span: Range<usize>,
     pub kind: Kind,
+    /// Where the string's text (escapes decoded) was copied in the scan's text buffer: the
+    /// strings the grader reads (the sample text, observed item strings) are copied as they
+    /// are scanned (see [`scan`]).
+    pub text: Option<Range<usize>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,17 +86,23 @@ pub enum Scan {
     Other,
 }
 
-/// Scans `line` (its bytes known to be UTF-8) for a grader observing the item `keys`; the
-/// observed item values are left in `scratch.item_values`.
-pub fn scan(line: &str, keys: &[String], scratch: &mut Scratch) -> Scan {
-    let b = line.as_bytes();
+/// Scans `line` for a grader observing the item `keys`; the observed item values are left in
+/// `scratch.item_values`. The sample text and the observed item values that are strings are
+/// appended to `text` as they are scanned, their escapes decoded (their tokens' `text`): the
+/// bytes are in the cache then, and the escapes are found once (a pass over each string
+/// after the scan, `memchr` for every escape, was ~⅓ of reading a bench line: #17
+/// "rouge14"). Whatever the answer, `text` may have grown: a caller that does not keep the
+/// line's plan truncates it.
+pub fn scan(line: &str, keys: &[String], scratch: &mut Scratch, text: &mut String) -> Scan {
     scratch.keys.clear();
     scratch.item_values.clear();
     scratch.item_values.resize(keys.len(), None);
     let mut s = Scanner {
-        b,
+        line,
+        b: line.as_bytes(),
         i: 0,
         keys: &mut scratch.keys,
+        text,
     };
     match s.line(keys, &mut scratch.item_values) {
         Some(f) => Scan::Fast(f),
@@ -101,10 +111,13 @@ pub fn scan(line: &str, keys: &[String], scratch: &mut Scratch) -> Scan {
 }
 
 struct Scanner<'a> {
+    line: &'a str,
     b: &'a [u8],
     i: usize,
     /// Keys of the objects being read, innermost last (for duplicate checks).
     keys: &'a mut Vec<Range<usize>>,
+    /// Where the strings the grader reads are copied.
+    text: &'a mut String,
 }
 
 /// A byte that needs a look inside a string: `"`, `\` or a control character.
@@ -187,8 +200,14 @@ impl Scanner<'_> {
         self.members(0, |s, key| {
             let slot = match key {
                 b"id" => &mut f.id,
-                b"model_sample" => &mut model_sample,
-                b"sample" => &mut sample,
+                b"model_sample" => {
+                    model_sample = Some(s.value_copied(1)?);
+                    return Some(());
+                }
+                b"sample" => {
+                    sample = Some(s.value_copied(1)?);
+                    return Some(());
+                }
                 b"reference_answer" => &mut reference,
                 b"item" if s.peek() == Some(b'{') => {
                     let start = s.i;
@@ -197,6 +216,7 @@ impl Scanner<'_> {
                     f.item = Some(Token {
                         span: start..s.i,
                         kind: Kind::Object,
+                        text: None,
                     });
                     return Some(());
                 }
@@ -272,14 +292,31 @@ impl Scanner<'_> {
         }
     }
 
-    /// The item object (its `{` read): records the values of the observed keys.
+    /// The item object (its `{` read): records the values of the observed keys (strings
+    /// copied to the text buffer).
     fn item_object(&mut self, item_keys: &[String], out: &mut [Option<Token>]) -> Option<()> {
         self.members(0, |s, key| {
-            let t = s.value(2)?;
-            if let Some(k) = item_keys.iter().position(|k| k.as_bytes() == key) {
-                out[k] = Some(t);
+            match item_keys.iter().position(|k| k.as_bytes() == key) {
+                Some(k) => out[k] = Some(s.value_copied(2)?),
+                None => {
+                    s.value(2)?;
+                }
             }
             Some(())
+        })
+    }
+
+    /// [`Self::value`], a string's text copied to the text buffer ([`Token::text`]).
+    fn value_copied(&mut self, depth: usize) -> Option<Token> {
+        if self.peek()? != b'"' {
+            return self.value(depth);
+        }
+        let start = self.i;
+        let (escaped, text) = self.string_copied()?;
+        Some(Token {
+            span: start..self.i,
+            kind: Kind::Str { escaped },
+            text: Some(text),
         })
     }
 
@@ -309,6 +346,7 @@ impl Scanner<'_> {
         Some(Token {
             span: start..self.i,
             kind,
+            text: None,
         })
     }
 
@@ -393,11 +431,47 @@ impl Scanner<'_> {
         }
     }
 
-    /// One escape (the scanner stands at its `\`), which must decode to a scalar value.
-    fn escape(&mut self) -> Option<()> {
+    /// [`Self::string`], its text (escapes decoded) appended to the text buffer: whether it
+    /// held an escape, and where the text went.
+    fn string_copied(&mut self) -> Option<(bool, Range<usize>)> {
+        self.eat(b'"')?;
+        let (line, start) = (self.line, self.text.len());
+        let mut escaped = false;
+        // The text not copied yet starts here.
+        let mut run = self.i;
+        loop {
+            self.i = special_from(self.b, self.i)?;
+            // Runs start and end next to ASCII bytes: always char boundaries.
+            self.text.push_str(line.get(run..self.i)?);
+            match self.b[self.i] {
+                b'"' => {
+                    self.i += 1;
+                    return Some((escaped, start..self.text.len()));
+                }
+                b'\\' => {
+                    let c = self.escape()?;
+                    self.text.push(c);
+                    run = self.i;
+                    escaped = true;
+                }
+                _ => return None, // a control character
+            }
+        }
+    }
+
+    /// One escape (the scanner stands at its `\`), which must decode to a scalar value: that
+    /// value.
+    fn escape(&mut self) -> Option<char> {
         let b = self.b;
-        match *b.get(self.i + 1)? {
-            b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => self.i += 2,
+        let c = match *b.get(self.i + 1)? {
+            b'"' => '"',
+            b'\\' => '\\',
+            b'/' => '/',
+            b'b' => '\u{8}',
+            b'f' => '\u{c}',
+            b'n' => '\n',
+            b'r' => '\r',
+            b't' => '\t',
             b'u' => {
                 let n = hex(b.get(self.i + 2..)?)?;
                 self.i += 6;
@@ -413,11 +487,14 @@ impl Scanner<'_> {
                         return None;
                     }
                     self.i += 6;
+                    return char::from_u32(0x10000 + ((n - 0xD800) << 10) + (lo - 0xDC00));
                 }
+                return char::from_u32(n);
             }
             _ => return None,
-        }
-        Some(())
+        };
+        self.i += 2;
+        Some(c)
     }
 }
 

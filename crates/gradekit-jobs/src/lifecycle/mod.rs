@@ -262,7 +262,7 @@ fn validate(sh: &Arc<Shared>, id: &str) -> Result<()> {
     }
     let mt = method_type(&job);
     let refs = match job.method.pointer("/reinforcement/grader") {
-        Some(g) => item_refs(g, &sh.cfg.engine),
+        Some(g) => item_refs(g, &crate::engine_for(&sh.cfg.engine, &job.project)),
         None => Vec::new(),
     };
     let dir = sh.job_dir(id);

@@ -6,15 +6,17 @@ use super::*;
 impl Jobs {
     /// Creates a job from a job-create body (validated, see [`crate::request`]).
     pub fn create_job(&self, project: &str, body: &Value) -> Result<JobRow> {
-        let req = request::parse(body, &self.sh.cfg.engine).map_err(|errs| {
-            let message = errs
-                .iter()
-                .map(|e| e.to_string())
-                .collect::<Vec<_>>()
-                .join("; ");
-            let param = errs.first().map(|e| e.path.clone()).unwrap_or_default();
-            Error::invalid("invalid_request", param, message)
-        })?;
+        let req = request::parse(body, &crate::engine_for(&self.sh.cfg.engine, project)).map_err(
+            |errs| {
+                let message = errs
+                    .iter()
+                    .map(|e| e.to_string())
+                    .collect::<Vec<_>>()
+                    .join("; ");
+                let param = errs.first().map(|e| e.path.clone()).unwrap_or_default();
+                Error::invalid("invalid_request", param, message)
+            },
+        )?;
         if !self.sh.cfg.models.models.contains_key(&req.model) {
             let known: Vec<&str> = self
                 .sh

@@ -14,8 +14,8 @@
 //! cancellation), so a 504 frees its cores and its slot within one sample's cost.
 
 use super::{
-    body_object, cancellation, compiled_for_run, entry_errors, json_response, request_ctx, to_json,
-    type_error,
+    body_object, cancellation, compiled_for_run, entry_errors, json_response, project, request_ctx,
+    to_json, type_error,
 };
 use crate::body::read_json;
 use crate::error::ApiError;
@@ -34,6 +34,7 @@ pub(crate) async fn run_batch(
     req: Request,
 ) -> Result<Response, ApiError> {
     let (deadline, permit) = request_ctx(&req);
+    let project = project(&req);
     let timeout = state.0.config.timeout;
     let body = read_json(req, state.0.config.max_body).await?;
     let mut m = body_object(body)?;
@@ -78,7 +79,7 @@ pub(crate) async fn run_batch(
     }
     let (cancel, _armed) = cancellation(deadline);
     until(deadline, timeout, async move {
-        let compiled = compiled_for_run(&state, grader).await?;
+        let compiled = compiled_for_run(&state, &project, grader).await?;
         let bytes = work::blocking(move || {
             let _slot = permit;
             let ctxs = contexts(samples, compiled.grader.sample_parts())

@@ -9,9 +9,9 @@ pub(crate) mod models;
 pub(crate) mod openai;
 pub(crate) mod openrlhf;
 
-use crate::cache::{grader_key, Compiled};
+use crate::cache::{scoped_grader_key, Compiled};
 use crate::error::ApiError;
-use crate::guard::{Deadline, Permit};
+use crate::guard::{Deadline, Permit, Project};
 use crate::AppState;
 use axum::extract::Request;
 use axum::http::{header, HeaderValue, Method, StatusCode, Uri};
@@ -46,6 +46,14 @@ pub(crate) fn request_ctx(req: &Request) -> (Option<Deadline>, Option<Permit>) {
     )
 }
 
+/// The caller's project (the guard's; [`crate::DEFAULT_PROJECT`] without a key table).
+pub(crate) fn project(req: &Request) -> Arc<str> {
+    req.extensions()
+        .get::<Project>()
+        .map(|p| p.0.clone())
+        .unwrap_or_else(|| Arc::from(crate::DEFAULT_PROJECT))
+}
+
 /// The request's cancellation token and the guard that fires it when the handler's future is
 /// dropped (the guard's 504, a client that went away). The token also fires at the deadline,
 /// so grading that outlives its request stops between samples and frees its slot and cores.
@@ -74,19 +82,24 @@ pub(crate) fn to_json<T: Serialize>(v: &T) -> Result<Vec<u8>, ApiError> {
     serde_json::to_vec(v).map_err(|e| ApiError::internal(format!("cannot encode the answer: {e}")))
 }
 
-/// A compiled grader for `/run`-like requests, from the cache or compiled now. Errors name
-/// their field from the request body's root (`grader.graders.a.operation`).
+/// A compiled grader for `/run`-like requests of `project`, from the cache or compiled now.
+/// Errors name their field from the request body's root (`grader.graders.a.operation`).
+///
+/// Cached per project and compiled with the project's python scope: a python grader's workers
+/// keep module globals between calls, so two projects sending the same code must not share
+/// them (or one project's samples could reach the other's grader).
 pub(crate) async fn compiled_for_run(
     state: &AppState,
+    project: &str,
     grader: Value,
 ) -> Result<Arc<Compiled>, ApiError> {
-    let key = grader_key(&grader);
-    let st = state.clone();
+    let key = scoped_grader_key(project, &grader);
+    let engine = state.engine_for(project);
     state
         .0
         .cache
         .get_or_compile(key, move || {
-            gradekit_engine::compile_for_run(&grader, &st.0.engine)
+            gradekit_engine::compile_for_run(&grader, &engine)
                 .map(Compiled::new)
                 .map_err(|e| ApiError::config("invalid_grader", &prefixed("grader", e)))
         })

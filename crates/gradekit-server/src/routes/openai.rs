@@ -6,7 +6,9 @@
 //! answered 200 with `formula_parse_error` (the engine's `compile_for_run`). Anything that goes
 //! wrong with the sample is 200 with reward 0 and the flag.
 
-use super::{cancellation, compiled_for_run, json_response, prefixed, request_ctx, to_json};
+use super::{
+    cancellation, compiled_for_run, json_response, prefixed, project, request_ctx, to_json,
+};
 use crate::body::read_json;
 use crate::error::ApiError;
 use crate::guard::{deadline_exceeded, until};
@@ -20,12 +22,13 @@ use serde_json::json;
 /// `POST /v1/fine_tuning/alpha/graders/run`.
 pub(crate) async fn run(State(state): State<AppState>, req: Request) -> Result<Response, ApiError> {
     let (deadline, permit) = request_ctx(&req);
+    let project = project(&req);
     let timeout = state.0.config.timeout;
     let body = read_json(req, state.0.config.max_body).await?;
     let rr = RunRequest::from_value(body).map_err(|e| ApiError::config("invalid_request", &e))?;
     let (cancel, _armed) = cancellation(deadline);
     until(deadline, timeout, async move {
-        let compiled = compiled_for_run(&state, rr.grader).await?;
+        let compiled = compiled_for_run(&state, &project, rr.grader).await?;
         let io_bound = compiled.io_bound;
         let bytes = work::grade(io_bound, move || {
             let _slot = permit;
@@ -54,6 +57,7 @@ pub(crate) async fn validate(
     req: Request,
 ) -> Result<Response, ApiError> {
     let (deadline, permit) = request_ctx(&req);
+    let engine = state.engine_for(&project(&req));
     let timeout = state.0.config.timeout;
     let body = read_json(req, state.0.config.max_body).await?;
     let vr =
@@ -62,7 +66,7 @@ pub(crate) async fn validate(
     until(deadline, timeout, async move {
         let bytes = work::blocking(move || {
             let _slot = permit;
-            let echo = gradekit_engine::validate(&vr.grader, &state.0.engine)
+            let echo = gradekit_engine::validate(&vr.grader, &engine)
                 .map_err(|e| ApiError::config("invalid_grader", &prefixed("grader", e)))?;
             to_json(&json!({ "grader": echo }))
         })

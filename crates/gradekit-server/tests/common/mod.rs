@@ -164,3 +164,50 @@ impl http_body::Body for Chunks {
         Poll::Ready(self.0.next().map(|b| Ok(http_body::Frame::data(b))))
     }
 }
+
+/// A raw HTTP/1.1 request to `/run` with a JSON body.
+pub fn request(body: &str) -> Vec<u8> {
+    format!(
+        "POST {RUN} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
+
+/// Reads one HTTP/1.1 response with a Content-Length body: its status and body.
+pub async fn read_response(s: &mut tokio::net::TcpStream) -> (u16, String) {
+    try_read_response(s).await.unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// [`read_response`], or why there was none (closed early, reset).
+pub async fn try_read_response(s: &mut tokio::net::TcpStream) -> Result<(u16, String), String> {
+    use tokio::io::AsyncReadExt;
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        let n = s.read(&mut chunk).await.map_err(|e| e.to_string())?;
+        if n == 0 {
+            return Err(format!(
+                "connection closed early: {:?}",
+                String::from_utf8_lossy(&buf)
+            ));
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        let text = String::from_utf8_lossy(&buf).to_string();
+        if let Some(end) = text.find("\r\n\r\n") {
+            let head = &text[..end];
+            let len: usize = head
+                .lines()
+                .find_map(|l| {
+                    l.to_ascii_lowercase()
+                        .strip_prefix("content-length: ")
+                        .map(|v| v.trim().parse().unwrap())
+                })
+                .unwrap_or(0);
+            if buf.len() >= end + 4 + len {
+                let status = head[9..12].parse().unwrap();
+                return Ok((status, text[end + 4..end + 4 + len].to_string()));
+            }
+        }
+    }
+}

@@ -7,11 +7,22 @@ fn keys(k: &[&str]) -> Vec<String> {
     k.iter().map(|s| s.to_string()).collect()
 }
 
-/// The fields of `line` and the observed item values.
+/// The fields of `line` and the observed item values. Every string the scan copied is the
+/// text `push_str` gives its token.
 fn fields(line: &str, k: &[&str]) -> Option<(Fields, Vec<Option<Token>>)> {
     let mut scratch = Scratch::default();
-    match scan(line, &keys(k), &mut scratch) {
-        Scan::Fast(f) => Some((f, scratch.item_values)),
+    let mut copied = String::from("before");
+    match scan(line, &keys(k), &mut scratch, &mut copied) {
+        Scan::Fast(f) => {
+            let values = scratch.item_values;
+            let strings = values.iter().chain([&f.sample]).flatten();
+            for t in strings.filter(|t| matches!(t.kind, Kind::Str { .. })) {
+                let r = t.text.clone().expect("a string the grader reads is copied");
+                assert_eq!(copied[r].to_string(), text(line, t), "{line}");
+            }
+            assert!(copied.starts_with("before"));
+            Some((f, values))
+        }
         Scan::Other => None,
     }
 }
@@ -20,6 +31,53 @@ fn text(line: &str, t: &Token) -> String {
     let mut s = String::new();
     assert!(push_str(line, t, &mut s));
     s
+}
+
+/// The strings the grader reads are copied as they are scanned, escapes decoded; the others
+/// (the id, keys not observed, the legacy reference answer) are not.
+#[test]
+fn observed_strings_are_copied_as_they_are_scanned() {
+    let line = r#"{"id": "i\\d", "item": {"n": "not \"read\"", "reference": "r\u00e9f \ud83d\ude00 \/\b\f\n\r\t\\ end", "o": 1}, "model_sample": "s\"", "reference_answer": "x"}"#;
+    let mut scratch = Scratch::default();
+    let mut copied = String::new();
+    let Scan::Fast(f) = scan(line, &keys(&["reference", "o"]), &mut scratch, &mut copied) else {
+        panic!("fast");
+    };
+    assert_eq!(copied, "r\u{e9}f \u{1f600} /\u{8}\u{c}\n\r\t\\ ends\"");
+    let reference = scratch.item_values[0].as_ref().unwrap();
+    assert_eq!(
+        copied[reference.text.clone().unwrap()].to_string(),
+        text(line, reference)
+    );
+    assert_eq!(&copied[f.sample.unwrap().text.unwrap()], "s\"");
+    assert_eq!(scratch.item_values[1].as_ref().unwrap().text, None);
+    assert_eq!(f.id.unwrap().text, None);
+    // Samples of every kind of escape, each alone and between plain bytes.
+    for esc in [
+        r#"\""#,
+        r#"\\"#,
+        r#"\/"#,
+        r#"\b"#,
+        r#"\f"#,
+        r#"\n"#,
+        r#"\r"#,
+        r#"\t"#,
+        r#"\u0041"#,
+        r#"\u00e9"#,
+        r#"\u20ac"#,
+        r#"\ud83d\ude00"#,
+        r#"\u0000"#,
+    ] {
+        for sample in [
+            esc.to_string(),
+            format!("a{esc}b"),
+            format!("{esc}{esc}é{esc}"),
+            "x".repeat(40) + esc,
+        ] {
+            let line = format!(r#"{{"model_sample": "{sample}", "item": {{"k": "{sample}"}}}}"#);
+            fields(&line, &["k"]).unwrap_or_else(|| panic!("fast: {line}"));
+        }
+    }
 }
 
 #[test]
