@@ -29,8 +29,9 @@ pub extern "C" fn main(
 /// The executable's entry point when glibc is linked in statically (`link/entry.s`; build.rs
 /// makes it the entry point, `-e gradekit_entry`, only then): it maps the writable segments
 /// that glibc's start-up relocates and writes in one system call each, then jumps to glibc's
-/// `_start`. Plain assembly, run before anything of Rust or C.
-#[cfg(all(target_os = "linux", target_arch = "x86_64", not(test)))]
+/// `_start`. Plain assembly, run before anything of Rust or C. Also in the test harness of this
+/// binary: build.rs's link arguments (the entry point among them) apply to it as well.
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 // `global_asm!` is what the workspace's `unsafe_code` lint flags: the code runs before the
 // relocations are applied, so it cannot be Rust.
 #[allow(unsafe_code)]
