@@ -1,4 +1,4 @@
-//! Uploaded files: insert, read, list (cursor pages per project), delete.
+//! Uploaded files: insert, read, list (cursor pages per project), delete (with a tombstone).
 
 use super::*;
 
@@ -67,10 +67,16 @@ impl Store {
         )
     }
 
+    /// Deletes a file of `project`, leaving a tombstone so its id stays a cursor.
     pub fn delete_file(&mut self, project: &str, id: &str) -> Result<bool> {
-        Ok(self.conn.execute(
-            "DELETE FROM files WHERE id = ?1 AND project = ?2",
+        let tx = self.conn.transaction()?;
+        let filter = "id = ?1 AND project = ?2";
+        Self::bury(&tx, "files", "project", filter, &[&id, &project])?;
+        let n = tx.execute(
+            &format!("DELETE FROM files WHERE {filter}"),
             params![id, project],
-        )? > 0)
+        )?;
+        tx.commit()?;
+        Ok(n > 0)
     }
 }
