@@ -387,4 +387,30 @@ mod tests {
         .unwrap();
         assert_eq!(all, ["ftckpt_2b", "ftckpt_3", "ftckpt_1"]);
     }
+
+    #[test]
+    fn an_expired_file_is_gone_but_its_id_still_pages_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Store::open(&dir.path().join("db")).unwrap();
+        let rows: Vec<FileRow> = (0..4)
+            .map(|n| FileRow {
+                // File 1 expired a second ago; file 2 expires in an hour.
+                expires_at: [None, Some(now() - 1), Some(now() + 3600), None][n as usize],
+                ..file("a", n)
+            })
+            .collect();
+        for r in &rows {
+            s.insert_file(r).unwrap();
+        }
+        let bytes = |p: Page<FileRow>| p.data.iter().map(|f| f.bytes).collect::<Vec<_>>();
+        let listed = s.list_files("a", None, 10, Order::OldestFirst, None);
+        assert_eq!(bytes(listed.unwrap()), [0, 2, 3]);
+        assert!(s.file("a", &rows[1].id).unwrap().is_none());
+        assert!(s.file("a", &rows[2].id).unwrap().is_some());
+        assert!(!s.delete_file("a", &rows[1].id).unwrap());
+        assert_eq!(s.purge_expired_files().unwrap(), [rows[1].id.clone()]);
+        assert!(s.purge_expired_files().unwrap().is_empty());
+        let next = s.list_files("a", Some(&rows[1].id), 10, Order::OldestFirst, None);
+        assert_eq!(bytes(next.unwrap()), [2, 3]);
+    }
 }
