@@ -32,9 +32,12 @@ fn cases() -> Vec<(String, Vec<u8>, Option<String>)> {
         .collect()
 }
 
-/// A file alternating a gradable line and a case's line; the rows `score` must write, as
-/// (line number, `None` for a graded line or the case's description and error code).
-fn input() -> (Vec<u8>, Vec<(u64, Option<(String, String)>)>) {
+/// A row `score` must write: its line number, and `None` for a graded line or the case's
+/// description and error code.
+type Want = Vec<(u64, Option<(String, String)>)>;
+
+/// A file alternating a gradable line and a case's line, and the rows `score` must write.
+fn input() -> (Vec<u8>, Want) {
     let mut data = Vec::new();
     let mut want = Vec::new();
     let mut n = 0u64;
@@ -52,7 +55,7 @@ fn input() -> (Vec<u8>, Vec<(u64, Option<(String, String)>)>) {
     (data, want)
 }
 
-fn check_rows(out: &str, want: &[(u64, Option<(String, String)>)], what: &str) {
+fn check_rows(out: &str, want: &Want, what: &str) {
     let rows: Vec<Value> = out
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
