@@ -348,3 +348,73 @@ async fn the_jobs_api_end_to_end() {
         "model",
     );
 }
+
+/// `fixtures/lines/blank.json` through the server: a training file whose blank lines are every
+/// blank case of the fixture (Python's `str.isspace()`) validates and trains; one line that is
+/// not blank (a no-break space around a letter) fails the job naming its line.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn training_files_skip_the_blank_lines_of_the_fixture() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = server(dir.path());
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../fixtures/lines/blank.json"
+    );
+    let fixture: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let blanks: Vec<&str> = fixture["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["blank"] == true)
+        .map(|c| c["line"].as_str().unwrap())
+        .collect();
+    assert!(blanks.len() > 20);
+    let chat = json!({"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}]}).to_string();
+    let mut good = String::new();
+    for (i, b) in blanks.iter().enumerate() {
+        if i < 10 {
+            good.push_str(&chat);
+            good.push('\n');
+        }
+        good.push_str(b);
+        good.push('\n');
+    }
+    let bad = format!("{chat}\n\u{a0}x\u{a0}\n{good}");
+    let mut status = Vec::new();
+    for text in [good, bad] {
+        let f = send(&app, upload("key-a", "fine-tune", &text)).await;
+        assert_eq!(f.status, StatusCode::OK, "{}", f.json);
+        let body = json!({"model": "tiny", "training_file": f.json["id"]});
+        let j = send(
+            &app,
+            req(Method::POST, "/v1/fine_tuning/jobs", "key-a", Some(body)),
+        )
+        .await;
+        assert_eq!(j.status, StatusCode::OK, "{}", j.json);
+        let id = j.json["id"].as_str().unwrap().to_string();
+        let until = Instant::now() + Duration::from_secs(60);
+        status.push(loop {
+            let j = send(
+                &app,
+                req(
+                    Method::GET,
+                    &format!("/v1/fine_tuning/jobs/{id}"),
+                    "key-a",
+                    None,
+                ),
+            )
+            .await
+            .json;
+            if j["status"] == "succeeded" || j["status"] == "failed" {
+                break j;
+            }
+            assert!(Instant::now() < until, "{j}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        });
+    }
+    assert_eq!(status[0]["status"], "succeeded", "{}", status[0]);
+    assert_eq!(status[1]["status"], "failed", "{}", status[1]);
+    assert_eq!(status[1]["error"]["code"], "invalid_training_file");
+    let message = status[1]["error"]["message"].as_str().unwrap();
+    assert!(message.contains("Line 2 is not valid JSON"), "{message}");
+}

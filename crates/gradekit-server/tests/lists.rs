@@ -1,8 +1,8 @@
 //! The list endpoints of the jobs API (DESIGN §8): cursor pages `{object, data, has_more,
-//! first_id?, last_id?}` with `after`/`limit`, newest first unless the list takes an `order`
-//! (files `asc|desc`, checkpoint permissions `ascending|descending`, as OpenAI's SDK types
-//! spell them; jobs, events and checkpoints take none and refuse one that is not newest
-//! first). Every page walk here follows the cursor the official SDK follows (the last item's
+//! first_id?, last_id?}` with `after`/`limit`, newest first unless `order` says
+//! otherwise (files `asc|desc`, checkpoint permissions `ascending|descending`, as OpenAI's SDK
+//! types spell them; jobs, events and checkpoints, to which the SDK sends none, take either
+//! spelling). Every page walk here follows the cursor the official SDK follows (the last item's
 //! id; `last_id` for permissions) and must see every object exactly once, in order, also when
 //! each page's objects are deleted before the next page is asked for.
 #![allow(clippy::unwrap_used)]
@@ -296,7 +296,7 @@ async fn every_list_refuses_a_bad_limit_or_after_naming_it() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn order_is_taken_where_openai_takes_it_and_refused_elsewhere() {
+async fn order_is_taken_by_every_list() {
     let w = world().await;
     let lists = w.lists();
     let grant = json!({"project_ids": ["proj_c", "proj_d", "proj_e"]});
@@ -329,22 +329,22 @@ async fn order_is_taken_where_openai_takes_it_and_refused_elsewhere() {
         let path = format!("{}?order={wrong}", list.path);
         refused(&get(&w.app, &path, "key-a").await, "order", &path);
     }
-    // Jobs, events, checkpoints: OpenAI gives them no `order`; newest first, always.
+    // Jobs, events, checkpoints: OpenAI's SDK sends them no `order`; DESIGN's rule for every
+    // list holds (newest first unless `order`), in either spelling.
     for list in &lists[1..4] {
         let newest = ids(&get(&w.app, &list.path, "key-a").await);
+        assert!(newest.len() > 1, "{}", list.path);
         for o in ["desc", "descending"] {
             let d = ids(&get(&w.app, &format!("{}?order={o}", list.path), "key-a").await);
             assert_eq!(d, newest, "{}?order={o}", list.path);
         }
-        for o in ["asc", "ascending", "sideways"] {
-            let path = format!("{}?order={o}", list.path);
-            let a = get(&w.app, &path, "key-a").await;
-            refused(&a, "order", &path);
-            assert!(a.envelope()["message"]
-                .as_str()
-                .unwrap()
-                .contains("newest first"));
+        for o in ["asc", "ascending"] {
+            let mut a = ids(&get(&w.app, &format!("{}?order={o}", list.path), "key-a").await);
+            a.reverse();
+            assert_eq!(a, newest, "{}?order={o}", list.path);
         }
+        let path = format!("{}?order=sideways", list.path);
+        refused(&get(&w.app, &path, "key-a").await, "order", &path);
     }
     let jobs = ids(&get(&w.app, &lists[1].path, "key-a").await);
     let mut oldest: Vec<Value> = w.jobs.iter().map(|j| json!(j)).collect();
@@ -380,7 +380,8 @@ async fn pages_see_every_object_once_in_both_orders() {
     let orders = |i: usize| -> Vec<&'static str> {
         match i {
             0 => vec!["", "&order=asc", "&order=desc", "&purpose=batch"],
-            1 => vec!["", "&metadata%5Bn%5D=1"],
+            1 => vec!["", "&metadata%5Bn%5D=1", "&order=asc"],
+            2 | 3 => vec!["", "&order=ascending"],
             4 => vec!["", "&order=ascending", "&project_id=proj_p3"],
             _ => vec![""],
         }
