@@ -140,6 +140,30 @@ impl Chunk {
     }
 }
 
+/// Bytes of a row, for the input buffer's pages mapped ahead ([`mapped_ahead`]): the rows
+/// written into a chunk's input buffer (`super::sink::plan_rows`) reach further into it than
+/// its lines do. The row of a one-metric grader without errors is ~1.09 KB (its `metadata`
+/// alone ~0.9 KB), about twice a bench line.
+pub(super) const ROW_BYTES_AHEAD: usize = 1152;
+
+/// Bytes of text a line, for the plans' pages mapped ahead ([`mapped_ahead`]): the texts
+/// (samples, observed values, ids) are most of a common line, ~480 bytes of a bench line's
+/// ~530.
+pub(super) const TEXT_BYTES_AHEAD: usize = 512;
+
+/// Of a buffer set of `bytes` (see [`Spare::ahead`]) for `lines` lines, the bytes mapped at
+/// once: of the input buffer, room for the lines' rows; of the plans' text room, for their
+/// texts. Mapping all of the first and half of the second, sized for lines of 1 KiB and one
+/// more read of 64 KiB (`super::read::ahead_bytes`), mapped ~40 % more pages than a chunk of
+/// bench lines used (#17 "arena16": 72 pages a set, 51 used), each ~1.5 µs to map and ~0.4
+/// µs to unmap at exit on the I/O thread, while the run starts.
+pub(super) fn mapped_ahead(bytes: usize, lines: usize) -> (usize, usize) {
+    (
+        lines.saturating_mul(ROW_BYTES_AHEAD).min(bytes),
+        lines.saturating_mul(TEXT_BYTES_AHEAD).min(bytes / 2),
+    )
+}
+
 /// The buffers of a written chunk, handed back to the reader: a chunk is a megabyte or more,
 /// and fresh memory for every chunk costs a page fault per 4 KiB.
 #[derive(Default)]
@@ -152,9 +176,10 @@ pub struct Spare {
 }
 
 impl Spare {
-    /// Buffers for a chunk of up to `lines` lines made before they are needed, their pages
-    /// mapped at once (see `super::prefault`): `bytes` of input (and of its rows, when they
-    /// are written into it: `super::sink::plan_rows`), and as much room for the plans' texts.
+    /// Buffers for a chunk of up to `lines` lines made before they are needed, the pages a
+    /// chunk of common lines uses mapped at once (see `super::prefault` and [`mapped_ahead`]):
+    /// `bytes` of input (and of its rows, when they are written into it:
+    /// `super::sink::plan_rows`), and as much room for the plans' texts.
     /// The two come from the region of `crate::arena` while it has room: the five sets of a
     /// run fit in its 2 MiB, one mapping instead of one each (its pages are small ones, not
     /// a huge page: see the `arena` module docs).
@@ -166,11 +191,11 @@ impl Spare {
         // Fresh memory, zeroed by the kernel (`calloc`): kept at this length, as a buffer
         // handed back is, so that reading into it does not zero it again.
         let mut data = vec![0u8; bytes];
-        super::prefault::populate(&mut data);
+        // The rest of each buffer faults in if it is used.
+        let (rows, texts) = mapped_ahead(bytes, lines);
+        super::prefault::populate(&mut data[..rows]);
         let mut text = Vec::with_capacity(bytes);
-        // The texts are a part of the input's bytes (samples, observed values, ids): about
-        // half of them in common lines; the rest of the room faults in if it is used.
-        super::prefault::populate_spare_up_to(&mut text, bytes / 2);
+        super::prefault::populate_spare_up_to(&mut text, texts);
         let mut plans = Plans::default();
         plans.text = String::from_utf8(text).unwrap_or_default();
         Spare {
@@ -179,6 +204,73 @@ impl Spare {
             plans: Some(plans),
             results: Vec::with_capacity(lines),
             rows: Vec::new(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::score::row::RowWriter;
+
+    /// A line like the bench's (~530 bytes): a reference of ~250 bytes, the sample a little
+    /// longer.
+    fn bench_like(i: usize) -> String {
+        let reference = format!(
+            "Line {i}: Bruce Springsteen: Tracks, by Bruce Springsteen (Columbia). This four disc \
+             collection of old songs--mainly unpublished material with a few B- sides--is said to \
+             provide valuable insight into Springsteen's progression as an artist."
+        );
+        format!(
+            "{{\"item\": {{\"reference\": \"{reference}\"}}, \"model_sample\": \"In short, {reference}\"}}"
+        )
+    }
+
+    /// The pages a buffer set made ahead maps at once cover what a chunk of bench-like lines
+    /// uses — its rows (written into the input buffer) and its plans' texts — and not much
+    /// more (a page or two a buffer, and for a row a bit longer than the ones here).
+    #[test]
+    fn buffers_made_ahead_map_what_a_chunk_of_common_lines_uses() {
+        let lines = 128;
+        let bytes = super::super::read::ahead_bytes(None, lines);
+        let (rows_mapped, texts_mapped) = mapped_ahead(bytes, lines);
+        for metric in ["rouge_l", "meteor", "bleu", "fuzzy_match"] {
+            let grader = gradekit_engine::compile(
+                &serde_json::json!({"type": "text_similarity", "name": metric,
+                    "evaluation_metric": metric, "input": "{{ sample.output_text }}",
+                    "reference": "{{ item.reference }}"}),
+                &Default::default(),
+            )
+            .unwrap();
+            let planner = super::super::planner(&grader, None, false).unwrap();
+            let (mut rows, mut plans, mut input) = (Vec::new(), Plans::default(), 0);
+            for i in 0..lines {
+                let line = bench_like(i);
+                input += line.len() + 1;
+                plans.push_line(line.as_bytes(), &planner);
+                let line::Parsed::Grade { id, ctx } =
+                    line::parse(line.as_bytes(), None, grader.sample_parts())
+                else {
+                    panic!("{line}")
+                };
+                let mut result = grader.grade(&ctx);
+                // As long as a measured time gets.
+                result.execution_time = 1.234_567_890_123_456_7e-5;
+                RowWriter::new(&grader).graded(&mut rows, i as u64 + 1, id.as_ref(), &result);
+            }
+            assert!((500..560).contains(&(input / lines)), "{}", input / lines);
+            let page = 4096;
+            assert!(
+                rows.len().max(input) <= rows_mapped && rows_mapped <= rows.len() + 8 * page,
+                "{metric}: rows {} of {rows_mapped} mapped",
+                rows.len()
+            );
+            assert!(
+                plans.text.len() <= texts_mapped && texts_mapped <= plans.text.len() + 2 * page,
+                "{metric}: texts {} of {texts_mapped} mapped",
+                plans.text.len()
+            );
         }
     }
 }
