@@ -12,9 +12,11 @@
 //!   started, before it ever runs: it starts there, instead of starting here (once this
 //!   thread waits) and moving itself;
 //! - until it runs, this thread reads, grades and writes chunks itself, as
-//!   [`Grading::inline`] does; the first chunk read after the I/O thread is running is handed
-//!   to grading through the channel, and the input and the writer with it to the I/O thread.
-//!   A short input may be done here entirely: the I/O thread then ends without work;
+//!   [`Grading::inline`] does; the first chunk read after the I/O thread has started is
+//!   handed to grading through the channel, and the input and the writer with it to the I/O
+//!   thread, which takes them as soon as it is done with the buffers it is making (see
+//!   [`IoThread::started`]). A short input may be done here entirely: the I/O thread then
+//!   ends without work;
 //! - the I/O thread polls for that hand-over rather than sleeping (see [`HANDOVER_SPIN`]);
 //! - while it waits for its work and for the hand-over, it asks the CPU's features (see
 //!   [`warm_cpu_features`]) and makes the chunk buffers of the first chunks, their pages
@@ -71,12 +73,12 @@ impl Grading<'_> {
         let plan_here = Arc::new(AtomicBool::new(false));
         source.plan_elsewhere(Arc::clone(&plan_here));
         self.plan_here = Some(plan_here);
-        let running = Arc::new(AtomicBool::new(false));
+        let started = Arc::clone(&io.started);
         let (start_tx, start_rx) = mpsc::sync_channel::<Handover>(1);
         let io = {
-            let (running, idle) = (Arc::clone(&running), Arc::clone(&idle));
+            let idle = Arc::clone(&idle);
             io.run(Box::new(move |ahead, made| {
-                io_thread(&running, start_rx, wrx, idle, pinning, ahead, made)
+                io_thread(start_rx, wrx, idle, pinning, ahead, made)
             }))
         };
         let Some((io, first)) = io else {
@@ -85,13 +87,13 @@ impl Grading<'_> {
         // The first buffers the I/O thread made, when they are ready.
         let mut spare = Some(first.unwrap_or_default());
         let mut ok = true;
-        // This thread reads, grades and writes until the I/O thread runs.
+        // This thread reads, grades and writes until the I/O thread has started.
         while let Some(chunk) = spare.take().and_then(|s| source.next_chunk(s)) {
             let Some(chunk) = readable(chunk) else {
                 ok = false;
                 break;
             };
-            if !chunk.eof && running.load(Ordering::Acquire) {
+            if !chunk.eof && started.load(Ordering::Acquire) {
                 // Cannot block (room for AHEAD chunks) nor fail (`rx` is alive).
                 let _ = tx.send(Ok(chunk));
                 let handover = Handover {
@@ -229,6 +231,14 @@ pub(super) struct IoThread {
     pinning: Option<Arc<pin::Pinning>>,
     /// The buffers it makes while it waits.
     ahead: Arc<Ahead>,
+    /// Raised by the thread as it first runs. From then on the calling thread hands it the
+    /// run (see [`Grading::with_io_thread`]) rather than reading, grading and writing more
+    /// chunks itself: the thread takes the hand-over once the buffers it is making are made
+    /// (its first set maps the region's huge page, ~0.2 ms), and the calling thread grades
+    /// meanwhile. Waiting until it ran its work (as before) left the calling thread to write
+    /// its first chunk and read the next alone whenever that chunk was read sooner, while
+    /// the I/O thread, ready a few dozen microseconds later, waited for them (#17 "rouge15").
+    started: Arc<AtomicBool>,
 }
 
 impl IoThread {
@@ -244,9 +254,12 @@ impl IoThread {
             bytes: read::ahead_bytes(size, ONE_IO_CHUNK_LINES),
         });
         let its = Arc::clone(&ahead);
+        let started = Arc::new(AtomicBool::new(false));
+        let runs = Arc::clone(&started);
         // Not joined: its result comes through `done` (a panic drops the sender), and the
         // process may exit before the thread has (see `with_io_thread`).
         let thread = std::thread::spawn(move || {
+            runs.store(true, Ordering::Release);
             warm_cpu_features();
             let mut made = 0;
             if let Some(job) = recv_making(&rx, &its, &mut made, poll, JOB_SPIN) {
@@ -265,6 +278,7 @@ impl IoThread {
             jobs: Some(jobs),
             pinning,
             ahead,
+            started,
         }
     }
 
@@ -292,11 +306,10 @@ impl Drop for IoThread {
     }
 }
 
-/// The I/O thread of [`Stages::OneIo`]: says it runs, waits for the hand-over (see
+/// The I/O thread of [`Stages::OneIo`]: waits for the hand-over (see
 /// [`Handover`]), then reads chunks into `tx` and writes graded chunks from `wrx`; `None` when
 /// no hand-over came.
 fn io_thread(
-    running: &AtomicBool,
     start: mpsc::Receiver<Handover>,
     wrx: mpsc::Receiver<(Batch, ChunkEnd)>,
     grading_idle: Arc<AtomicU64>,
@@ -304,7 +317,6 @@ fn io_thread(
     ahead: &Ahead,
     mut made: usize,
 ) -> IoEnd {
-    running.store(true, Ordering::Release);
     let poll = pinning.is_some();
     let handover = recv_making(&start, ahead, &mut made, poll, HANDOVER_SPIN);
     let Some(Handover {
@@ -343,9 +355,12 @@ fn io_thread(
             .as_ref()
             .filter(|_| ungraded < AHEAD && (graded.is_empty() || read_first));
         if let Some(to_grade) = to_grade {
+            // A set not made before the hand-over (it came early) is made like those: in
+            // the region the first one mapped, its pages at once, not one fault at a time
+            // while the chunk is read.
             let spare = io.spares.pop().unwrap_or_else(|| {
                 io.made += 1;
-                read::Spare::default()
+                read::Spare::ahead(ahead.bytes, ONE_IO_CHUNK_LINES)
             });
             // The grading thread has no chunk queued beyond the one it grades: it takes this
             // one as soon as it is read, and reads its lines into their plans itself (see
@@ -497,5 +512,24 @@ mod tests {
             .run(Box::new(|_, _| Err(anyhow::anyhow!("no"))))
             .unwrap();
         assert!(matches!(done.recv(), Ok(Err(_))));
+    }
+
+    /// The I/O thread says it runs as soon as it does, before it has any work (the calling
+    /// thread then hands it the run rather than writing and reading more chunks itself).
+    #[test]
+    fn the_io_thread_says_it_started_before_it_has_work() {
+        let io = IoThread::start(Some(1 << 20));
+        let started = Arc::clone(&io.started);
+        let since = Instant::now();
+        while !started.load(Ordering::Acquire) {
+            assert!(since.elapsed() < Duration::from_secs(10), "never started");
+            std::thread::yield_now();
+        }
+        let pinning = io.pinning.clone();
+        let (done, _) = io.run(Box::new(|_, _| Ok(None))).unwrap();
+        assert!(matches!(done.recv(), Ok(Ok(None))));
+        if let Some(p) = pinning {
+            p.release_here();
+        }
     }
 }
