@@ -165,6 +165,10 @@ pub(super) struct Ahead {
     spares: Mutex<Vec<read::Spare>>,
     /// Bytes of a buffer (see [`read::ahead_bytes`]).
     bytes: usize,
+    /// The two threads are pinned (see `pin`): waits poll before they sleep (see `spin`).
+    /// Set by the calling thread right after it started the I/O thread, long before the
+    /// I/O thread has made its buffers and waits (read as unset, it would only sleep sooner).
+    poll: AtomicBool,
 }
 
 impl Ahead {
@@ -197,12 +201,11 @@ impl Ahead {
 }
 
 /// Waits for `rx`, making chunk buffers (see [`Ahead`]) while nothing came, then polling
-/// up to `spin` once they are all made.
+/// up to `spin` once they are all made (when the threads are pinned: [`Ahead::poll`]).
 fn recv_making<T>(
     rx: &mpsc::Receiver<T>,
     ahead: &Ahead,
     made: &mut usize,
-    poll: bool,
     spin: Duration,
 ) -> Option<T> {
     loop {
@@ -210,7 +213,10 @@ fn recv_making<T>(
             Ok(v) => return Some(v),
             Err(TryRecvError::Disconnected) => return None,
             Err(TryRecvError::Empty) if ahead.make(made) => {}
-            Err(TryRecvError::Empty) => return spin::Waiter::with_budget(poll, spin).recv(rx).ok(),
+            Err(TryRecvError::Empty) => {
+                let poll = ahead.poll.load(Ordering::Acquire);
+                return spin::Waiter::with_budget(poll, spin).recv(rx).ok();
+            }
         }
     }
 }
@@ -245,13 +251,12 @@ impl IoThread {
     /// Starts the thread, on a CPU of its own when there are two free (see `pin`); `size`:
     /// the input's, when known (the buffers it makes are no larger than it needs).
     pub(super) fn start(size: Option<u64>) -> IoThread {
-        let pinning = pin::Pinning::choose().map(Arc::new);
         let (jobs, rx) = mpsc::sync_channel::<Job>(1);
         let (done_tx, done) = mpsc::sync_channel::<IoEnd>(1);
-        let poll = pinning.is_some();
         let ahead = Arc::new(Ahead {
             spares: Mutex::new(Vec::new()),
             bytes: read::ahead_bytes(size, ONE_IO_CHUNK_LINES),
+            poll: AtomicBool::new(false),
         });
         let its = Arc::clone(&ahead);
         let started = Arc::new(AtomicBool::new(false));
@@ -262,14 +267,19 @@ impl IoThread {
             runs.store(true, Ordering::Release);
             warm_cpu_features();
             let mut made = 0;
-            if let Some(job) = recv_making(&rx, &its, &mut made, poll, JOB_SPIN) {
+            if let Some(job) = recv_making(&rx, &its, &mut made, JOB_SPIN) {
                 let _ = done_tx.send(job(&its, made));
             }
         });
-        // This thread is kept on its CPU after the spawn: a thread inherits the CPUs of the
-        // one that starts it, and started with all of them the system puts it on an idle one
-        // at once, rather than queueing it here until it is moved.
+        // The CPUs are chosen after the spawn, and this thread is kept on its CPU after it:
+        // the new thread starts meanwhile (~0.1 ms after `clone` here), and the choice (a read
+        // of `/proc/loadavg`, ~30 µs) delayed everything it does first by as much (#17
+        // "rouge15"). A thread inherits the CPUs of the one that starts it: started with all
+        // of them, the system puts it on an idle one at once, rather than queueing it here
+        // until it is moved.
+        let pinning = pin::Pinning::choose().map(Arc::new);
         if let Some(p) = &pinning {
+            ahead.poll.store(true, Ordering::Release);
             p.grading_here();
             p.place_io(&thread);
         }
@@ -317,8 +327,7 @@ fn io_thread(
     ahead: &Ahead,
     mut made: usize,
 ) -> IoEnd {
-    let poll = pinning.is_some();
-    let handover = recv_making(&start, ahead, &mut made, poll, HANDOVER_SPIN);
+    let handover = recv_making(&start, ahead, &mut made, HANDOVER_SPIN);
     let Some(Handover {
         mut source,
         mut sink,
