@@ -528,6 +528,8 @@ mod tests {
     #[test]
     fn the_io_thread_says_it_started_before_it_has_work() {
         let io = IoThread::start(Some(1 << 20));
+        // Its waits poll exactly when the two threads are pinned (chosen after the spawn).
+        assert_eq!(io.ahead.poll.load(Ordering::Acquire), io.pinning.is_some());
         let started = Arc::clone(&io.started);
         let since = Instant::now();
         while !started.load(Ordering::Acquire) {
