@@ -235,8 +235,22 @@ def test_files(a, b):
     refused(404, "file_id", a.files.retrieve, "file-doesnotexist")
     refused(400, "purpose", a.files.create, file=("x.jsonl", b"{}\n"), purpose="nonsense")
     refused(413, "file", a.files.create, file=("big.jsonl", b"x" * (MAX_UPLOAD + 1)), purpose="fine-tune")
-    refused(400, "limit", a.files.list, limit=0)
+    asc2 = [x.id for x in a.files.list(order="asc", limit=2)]
+    check(asc2 == [x for x in asc if x != others[0].id], asc2)
+    for bad in (0, -1, 10001):
+        refused(400, "limit", a.files.list, limit=bad)
+    refused(400, "limit", a.files.list, extra_query={"limit": "ten"})
+    refused(400, "order", a.files.list, extra_query={"order": "ascending"})
     refused(400, "after", a.files.list, after="file-nope")
+    # The clean-up loop: deleting each file as the SDK pages still visits every file once (a
+    # deleted file's id stays a valid `after`).
+    scratch = [upload(a, [chat_line(i)], name=f"s{i}.jsonl", purpose="user_data").id for i in range(5)]
+    seen = []
+    for x in a.files.list(limit=2, purpose="user_data", order="asc"):
+        seen.append(x.id)
+        a.files.delete(x.id)
+    check(seen == scratch, seen)
+    check(list(a.files.list(purpose="user_data")) == [], "scratch files gone")
     # Another project sees none of it.
     refused(404, "file_id", b.files.retrieve, f.id)
     refused(404, "file_id", b.files.content, f.id)
@@ -282,6 +296,16 @@ def test_jobs(a, b, train):
     st, body = raw("GET", "/v1/fine_tuning/jobs?metadata=null")
     check(st == 200 and [x["id"] for x in body["data"]] == [j3.id], body)
     check(list(b.fine_tuning.jobs.list()) == [], "project b sees no jobs")
+    # Limits and cursors of every job list; `order` only where OpenAI has one (not these).
+    for fn, args in [(a.fine_tuning.jobs.list, ()), (a.fine_tuning.jobs.list_events, (j.id,)),
+                     (a.fine_tuning.jobs.checkpoints.list, (j.id,))]:
+        for bad in (0, -1, 1001):
+            refused(400, "limit", fn, *args, limit=bad)
+        refused(400, "after", fn, *args, after="ftjob-nope")
+        msg = refused(400, "order", fn, *args, extra_query={"order": "asc"})
+        check("newest first" in msg, msg)
+        check([x.id for x in fn(*args, extra_query={"order": "desc"})] == [x.id for x in fn(*args)], "order=desc")
+    refused(400, "after", b.fine_tuning.jobs.list, after=j.id)
     refused(404, "fine_tuning_job_id", b.fine_tuning.jobs.retrieve, j.id)
     refused(404, "fine_tuning_job_id", b.fine_tuning.jobs.cancel, j.id)
     refused(404, "fine_tuning_job_id", b.fine_tuning.jobs.list_events, j.id)
@@ -449,6 +473,18 @@ def test_permissions_and_models(a, b, done, cks):
     check(d.parse().deleted is True, "permission deleted")
     check(ck not in [m.id for m in b.models.list()], "revoked checkpoint gone from b")
     refused(404, "permission_id", a.fine_tuning.checkpoints.permissions.delete, perms[0].id, fine_tuned_model_checkpoint=ck)
+    refused(400, "limit", a.fine_tuning.checkpoints.permissions.retrieve, ck, limit=0)
+    refused(400, "after", a.fine_tuning.checkpoints.permissions.retrieve, ck, after="cp_nope")
+    if hasattr(a.fine_tuning.checkpoints.permissions, "list"):
+        # Revoking each permission as the SDK pages (by `last_id`) still visits every one once.
+        a.fine_tuning.checkpoints.permissions.create(ck, project_ids=[f"proj_x{i}" for i in range(4)])
+        want = [p.id for p in a.fine_tuning.checkpoints.permissions.retrieve(ck, order="ascending").data]
+        seen = []
+        for p in a.fine_tuning.checkpoints.permissions.list(ck, limit=2, order="ascending"):
+            seen.append(p.id)
+            a.fine_tuning.checkpoints.permissions.delete(p.id, fine_tuned_model_checkpoint=ck)
+        check(seen == want and len(want) == 5, (seen, want))
+        check(a.fine_tuning.checkpoints.permissions.retrieve(ck).data == [], "all revoked")
     # Delete the fine-tuned model (own project only; base models refused).
     refused(403, "model", a.models.delete, "tiny-base")
     r = a.models.with_raw_response.delete(ft)

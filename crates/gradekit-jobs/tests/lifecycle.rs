@@ -538,3 +538,46 @@ fn a_restart_resumes_or_fails_running_jobs() {
         "{ev:?}"
     );
 }
+
+#[test]
+fn an_expired_file_goes_with_its_blob_at_start_and_when_files_are_listed() {
+    let dir = tempfile::tempdir().unwrap();
+    let blob = |id: &str| dir.path().join("files").join(id);
+    std::fs::create_dir_all(dir.path().join("files")).unwrap();
+    {
+        // Expired while the server was down.
+        let mut s = Store::open(&gradekit_jobs::lifecycle::db_path(dir.path())).unwrap();
+        s.insert_file(&gradekit_jobs::store::FileRow {
+            id: "file-expired".into(),
+            project: "p".into(),
+            bytes: 1,
+            created_at: 1,
+            filename: "old.jsonl".into(),
+            purpose: "fine-tune".into(),
+            expires_at: Some(3601),
+        })
+        .unwrap();
+        std::fs::write(blob("file-expired"), "x").unwrap();
+    }
+    let jobs = open(dir.path(), 1);
+    assert!(!blob("file-expired").exists());
+    // Expires while the server runs (the route takes 3600 s at least; a past instant here).
+    let tmp = jobs.upload_path();
+    std::fs::write(&tmp, "x").unwrap();
+    let f = jobs
+        .commit_upload("p", &tmp, "t.jsonl", "fine-tune", 1, Some(-1))
+        .unwrap();
+    let kept = upload(&jobs, "p", &[chat()]);
+    assert!(blob(&f.id).exists());
+    assert_eq!(
+        jobs.file("p", &f.id).unwrap_err().param.as_deref(),
+        Some("file_id")
+    );
+    let page = jobs
+        .list_files("p", None, 10, gradekit_jobs::Order::NewestFirst, None)
+        .unwrap();
+    assert_eq!(page.data.iter().map(|f| &f.id).collect::<Vec<_>>(), [&kept]);
+    assert!(!blob(&f.id).exists() && blob(&kept).exists());
+    let e = jobs.create_job("p", &json!({"model": "tiny", "training_file": f.id}));
+    assert_eq!(e.unwrap_err().param.as_deref(), Some("training_file"));
+}

@@ -165,7 +165,9 @@ pub(crate) fn start(cfg: JobsConfig, backend: Arc<dyn Backend>) -> Result<Arc<Sh
         let _ = std::fs::remove_file(e.path());
     }
     let mut store = Store::open(&dir.join(DB_NAME))?;
-    // Blobs renamed into place whose row was never committed.
+    // Files that expired while the server was down go with their blobs (below); blobs renamed
+    // into place whose row was never committed too.
+    store.purge_expired_files()?;
     let ids = store.all_file_ids()?;
     for e in std::fs::read_dir(dir.join("files"))?.flatten() {
         let name = e.file_name().to_string_lossy().to_string();

@@ -217,9 +217,11 @@ impl Jobs {
         order: Order,
         purpose: Option<&str>,
     ) -> Result<Page<FileRow>> {
-        self.sh
-            .store()?
-            .list_files(project, after, limit, order, purpose)
+        let mut store = self.sh.store()?;
+        for id in store.purge_expired_files()? {
+            let _ = std::fs::remove_file(self.sh.cfg.data_dir.join("files").join(id));
+        }
+        store.list_files(project, after, limit, order, purpose)
     }
 
     pub fn delete_file(&self, project: &str, id: &str) -> Result<()> {

@@ -7,6 +7,7 @@ impl Store {
     /// saves the step again), with its event, in one transaction.
     pub fn insert_checkpoint(&mut self, c: &CheckpointRow, events: &[NewEvent]) -> Result<()> {
         let tx = self.conn.transaction()?;
+        Self::bury(&tx, "checkpoints", "job_id", "name = ?1", &[&c.name])?;
         tx.execute("DELETE FROM checkpoints WHERE name = ?1", params![c.name])?;
         tx.execute(
             "INSERT INTO checkpoints(id, job_id, project, created_at, step_number, name, metrics, dir)
@@ -139,10 +140,22 @@ impl Store {
         )
     }
 
+    /// Revokes a permission, leaving a tombstone so its id stays a cursor.
     pub fn delete_permission(&mut self, checkpoint: &str, id: &str) -> Result<bool> {
-        Ok(self.conn.execute(
-            "DELETE FROM permissions WHERE id = ?1 AND checkpoint = ?2",
+        let tx = self.conn.transaction()?;
+        let filter = "id = ?1 AND checkpoint = ?2";
+        Self::bury(
+            &tx,
+            "permissions",
+            "checkpoint",
+            filter,
+            &[&id, &checkpoint],
+        )?;
+        let n = tx.execute(
+            &format!("DELETE FROM permissions WHERE {filter}"),
             params![id, checkpoint],
-        )? > 0)
+        )?;
+        tx.commit()?;
+        Ok(n > 0)
     }
 }

@@ -1,6 +1,12 @@
-//! Uploaded files: insert, read, list (cursor pages per project), delete.
+//! Uploaded files: insert, read, list (cursor pages per project), delete (with a tombstone).
+//! A file whose `expires_at` has passed is gone: never read or listed, purged by the service.
 
 use super::*;
+
+/// The condition "not expired yet", `now` naming the SQL parameter that holds the time now.
+fn live(now: &str) -> String {
+    format!("(expires_at IS NULL OR expires_at > {now})")
+}
 
 impl Store {
     pub fn insert_file(&mut self, f: &FileRow) -> Result<()> {
@@ -20,15 +26,40 @@ impl Store {
         Ok(())
     }
 
+    /// A file of `project`; none once its `expires_at` has passed.
     pub fn file(&self, project: &str, id: &str) -> Result<Option<FileRow>> {
         Ok(self
             .conn
             .query_row(
-                "SELECT * FROM files WHERE id = ?1 AND project = ?2",
-                params![id, project],
+                &format!(
+                    "SELECT * FROM files WHERE id = ?1 AND project = ?2 AND {}",
+                    live("?3")
+                ),
+                params![id, project, now()],
                 file_from_row,
             )
             .optional()?)
+    }
+
+    /// Deletes every file whose `expires_at` has passed, with tombstones (OpenAI deletes a file
+    /// once it expires); returns their ids, whose blobs the caller removes.
+    pub fn purge_expired_files(&mut self) -> Result<Vec<String>> {
+        let tx = self.conn.transaction()?;
+        let filter = "expires_at IS NOT NULL AND expires_at <= ?1";
+        let t = now();
+        let ids = {
+            let mut stmt = tx.prepare(&format!("SELECT id FROM files WHERE {filter}"))?;
+            let v = stmt
+                .query_map(params![t], |r| r.get::<_, String>(0))?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            v
+        };
+        if !ids.is_empty() {
+            Self::bury(&tx, "files", "project", filter, &[&t])?;
+            tx.execute(&format!("DELETE FROM files WHERE {filter}"), params![t])?;
+        }
+        tx.commit()?;
+        Ok(ids)
     }
 
     /// Every file id (for removing blobs whose row was never committed).
@@ -55,22 +86,30 @@ impl Store {
         };
         let sql = format!(
             "SELECT * FROM files WHERE project = ?1 AND seq {cmp} ?2
-             AND (?3 IS NULL OR purpose = ?3) ORDER BY seq {dir}"
+             AND (?3 IS NULL OR purpose = ?3) AND {} ORDER BY seq {dir}",
+            live("?4")
         );
         page(
             &self.conn,
             &sql,
-            &[&project, &cur.unwrap_or(start), &purpose],
+            &[&project, &cur.unwrap_or(start), &purpose, &now()],
             limit,
             file_from_row,
             |_| true,
         )
     }
 
+    /// Deletes a live file of `project`, leaving a tombstone so its id stays a cursor.
     pub fn delete_file(&mut self, project: &str, id: &str) -> Result<bool> {
-        Ok(self.conn.execute(
-            "DELETE FROM files WHERE id = ?1 AND project = ?2",
-            params![id, project],
-        )? > 0)
+        let tx = self.conn.transaction()?;
+        let filter = format!("id = ?1 AND project = ?2 AND {}", live("?3"));
+        let t = now();
+        Self::bury(&tx, "files", "project", &filter, &[&id, &project, &t])?;
+        let n = tx.execute(
+            &format!("DELETE FROM files WHERE {filter}"),
+            params![id, project, t],
+        )?;
+        tx.commit()?;
+        Ok(n > 0)
     }
 }

@@ -7,14 +7,14 @@
 //! no visible file (the leftover is removed on the next start).
 
 use crate::error::ApiError;
-use crate::routes::ft::{call, ctx, deleted, ok, on_id, paging, param, query};
+use crate::routes::ft::{call, ctx, deleted, ok, on_id, order, paging, param, query};
 use crate::AppState;
 use axum::body::Body;
 use axum::extract::{FromRequest, Multipart, Path, Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use gradekit_jobs::wire;
-use gradekit_jobs::{Jobs, Order};
+use gradekit_jobs::Jobs;
 use tokio::io::AsyncWriteExt;
 
 /// Largest text field of the upload form.
@@ -208,16 +208,7 @@ pub(crate) async fn list(
     let (jobs, project) = ctx(&state, &req)?;
     let q = query(&req)?;
     let (after, limit) = paging(&q, 10_000, 10_000)?;
-    let order = match param(&q, "order") {
-        None | Some("desc") => Order::NewestFirst,
-        Some("asc") => Order::OldestFirst,
-        Some(o) => {
-            return Err(bad(
-                "order",
-                format!("`order` must be asc or desc, got {o:?}"),
-            ))
-        }
-    };
+    let order = order(&q, ["asc", "desc"])?;
     let purpose = param(&q, "purpose").map(str::to_string);
     let page =
         call(move || jobs.list_files(&project, after.as_deref(), limit, order, purpose.as_deref()))

@@ -14,7 +14,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{delete, get, post};
 use axum::Router;
-use gradekit_jobs::{Jobs, Kind};
+use gradekit_jobs::{Jobs, Kind, Order};
 use serde_json::{json, Value};
 use std::sync::Arc;
 
@@ -161,6 +161,36 @@ pub(crate) fn paging(
         },
     };
     Ok((after, limit))
+}
+
+/// `order` of a list that takes one: `words` = its (ascending, descending) spellings — files
+/// `asc`/`desc`, checkpoint permissions `ascending`/`descending`, as OpenAI spells them.
+/// Newest first when absent.
+pub(crate) fn order(q: &[(String, String)], words: [&str; 2]) -> Result<Order, ApiError> {
+    match param(q, "order") {
+        None => Ok(Order::NewestFirst),
+        Some(o) if o == words[1] => Ok(Order::NewestFirst),
+        Some(o) if o == words[0] => Ok(Order::OldestFirst),
+        Some(o) => Err(ApiError::bad_request(
+            "invalid_value",
+            format!("`order` must be {} or {}, got {o:?}", words[0], words[1]),
+        )
+        .with_param("order")),
+    }
+}
+
+/// A list OpenAI gives no `order` (jobs, events, checkpoints) is newest first, always. An
+/// `order` asking for anything else is refused rather than silently ignored; one that asks for
+/// newest first (`desc`, `descending`) is accepted.
+pub(crate) fn newest_first_only(q: &[(String, String)], what: &str) -> Result<(), ApiError> {
+    match param(q, "order") {
+        None | Some("desc" | "descending") => Ok(()),
+        Some(o) => Err(ApiError::bad_request(
+            "invalid_value",
+            format!("{what} are listed newest first; this list takes no `order` (got {o:?})"),
+        )
+        .with_param("order")),
+    }
 }
 
 /// Runs `f(jobs, project, id)` on the blocking pool for a route on one object, given

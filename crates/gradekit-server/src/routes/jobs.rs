@@ -1,9 +1,10 @@
 //! Fine-tuning jobs: create, list (`after`, `limit`, `metadata[k]=v`, `metadata=null`),
-//! retrieve, cancel, pause, resume, events, checkpoints.
+//! retrieve, cancel, pause, resume, events, checkpoints. The three lists are newest first
+//! only: OpenAI gives them no `order` ([`newest_first_only`]).
 
 use crate::body::read_json;
 use crate::error::ApiError;
-use crate::routes::ft::{bounded, call, ctx, ok, on_id, paging, query};
+use crate::routes::ft::{bounded, call, ctx, newest_first_only, ok, on_id, paging, query};
 use crate::AppState;
 use axum::extract::{Path, Request, State};
 use axum::response::Response;
@@ -31,6 +32,7 @@ pub(crate) async fn list(
     let (jobs, project) = ctx(&state, &req)?;
     let q = query(&req)?;
     let (after, limit) = paging(&q, 20, 1000)?;
+    newest_first_only(&q, "fine-tuning jobs")?;
     let filter =
         gradekit_jobs::service::metadata_filter(&q).map_err(crate::routes::ft::api_error)?;
     let page =
@@ -90,7 +92,9 @@ pub(crate) async fn events(
 ) -> Result<Response, ApiError> {
     let (jobs, project) = ctx(&state, &req)?;
     let id = bounded(id, JOB_ID)?;
-    let (after, limit) = paging(&query(&req)?, 20, 1000)?;
+    let q = query(&req)?;
+    let (after, limit) = paging(&q, 20, 1000)?;
+    newest_first_only(&q, "events")?;
     let page = call(move || jobs.events(&project, &id, after.as_deref(), limit)).await?;
     ok(&wire::page(&page, wire::Cursor::HasMore, wire::event))
 }
@@ -103,7 +107,9 @@ pub(crate) async fn checkpoints(
 ) -> Result<Response, ApiError> {
     let (jobs, project) = ctx(&state, &req)?;
     let id = bounded(id, JOB_ID)?;
-    let (after, limit) = paging(&query(&req)?, 10, 1000)?;
+    let q = query(&req)?;
+    let (after, limit) = paging(&q, 10, 1000)?;
+    newest_first_only(&q, "checkpoints")?;
     let page = call(move || jobs.checkpoints(&project, &id, after.as_deref(), limit)).await?;
     ok(&wire::page(
         &page,

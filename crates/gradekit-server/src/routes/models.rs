@@ -4,11 +4,11 @@
 
 use crate::body::read_json;
 use crate::error::ApiError;
-use crate::routes::ft::{bounded, call, ctx, deleted, ok, on_id, paging, param, query};
+use crate::routes::ft::{bounded, call, ctx, deleted, ok, on_id, order, paging, param, query};
 use crate::AppState;
 use axum::extract::{Path, Request, State};
 use axum::response::Response;
-use gradekit_jobs::{wire, Jobs, Order};
+use gradekit_jobs::{wire, Jobs};
 use serde_json::json;
 
 /// `GET /v1/models`.
@@ -72,17 +72,7 @@ pub(crate) async fn permissions(
     let ckpt = bounded(ckpt, "fine_tuned_model_checkpoint")?;
     let q = query(&req)?;
     let (after, limit) = paging(&q, 10, 1000)?;
-    let order = match param(&q, "order") {
-        None | Some("descending") => Order::NewestFirst,
-        Some("ascending") => Order::OldestFirst,
-        Some(o) => {
-            return Err(ApiError::bad_request(
-                "invalid_value",
-                format!("`order` must be ascending or descending, got {o:?}"),
-            )
-            .with_param("order"))
-        }
-    };
+    let order = order(&q, ["ascending", "descending"])?;
     let pid = param(&q, "project_id").map(str::to_string);
     let page = call(move || {
         jobs.permissions(
