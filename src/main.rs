@@ -6,8 +6,8 @@
 //! start.rs`). Elsewhere, and in test builds, `main` is the usual Rust one.
 #![cfg_attr(all(target_os = "linux", not(test)), no_main)]
 
-/// Large buffers `score` makes ahead of need come from one region that can be a huge page
-/// (see `gradekit_cli::arena`); everything else is the system allocator's.
+/// Large buffers `score` makes ahead of need come from one region (see `gradekit_cli::arena`);
+/// everything else is the system allocator's.
 #[global_allocator]
 static ALLOC: gradekit_cli::arena::Alloc = gradekit_cli::arena::Alloc;
 

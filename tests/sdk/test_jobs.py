@@ -296,15 +296,18 @@ def test_jobs(a, b, train):
     st, body = raw("GET", "/v1/fine_tuning/jobs?metadata=null")
     check(st == 200 and [x["id"] for x in body["data"]] == [j3.id], body)
     check(list(b.fine_tuning.jobs.list()) == [], "project b sees no jobs")
-    # Limits and cursors of every job list; `order` only where OpenAI has one (not these).
+    # Limits and cursors of every job list; the SDK sends these no `order`, DESIGN's rule
+    # (newest first unless `order`) still holds when one is given.
     for fn, args in [(a.fine_tuning.jobs.list, ()), (a.fine_tuning.jobs.list_events, (j.id,)),
                      (a.fine_tuning.jobs.checkpoints.list, (j.id,))]:
         for bad in (0, -1, 1001):
             refused(400, "limit", fn, *args, limit=bad)
         refused(400, "after", fn, *args, after="ftjob-nope")
-        msg = refused(400, "order", fn, *args, extra_query={"order": "asc"})
-        check("newest first" in msg, msg)
-        check([x.id for x in fn(*args, extra_query={"order": "desc"})] == [x.id for x in fn(*args)], "order=desc")
+        refused(400, "order", fn, *args, extra_query={"order": "sideways"})
+        newest = [x.id for x in fn(*args)]
+        check([x.id for x in fn(*args, extra_query={"order": "desc"})] == newest, "order=desc")
+        oldest = [x.id for x in fn(*args, extra_query={"order": "asc"})]
+        check(oldest == newest[::-1], ("order=asc", oldest, newest))
     refused(400, "after", b.fine_tuning.jobs.list, after=j.id)
     refused(404, "fine_tuning_job_id", b.fine_tuning.jobs.retrieve, j.id)
     refused(404, "fine_tuning_job_id", b.fine_tuning.jobs.cancel, j.id)

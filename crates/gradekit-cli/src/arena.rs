@@ -1,22 +1,27 @@
 //! The `gradekit` executable's global allocator: the system's, except for the large blocks a
-//! thread asks for inside [`within`], which come from one 2 MiB region that may be a single
-//! huge page.
+//! thread asks for inside [`within`], which are cut from one 2 MiB region.
 //!
 //! Why: `score --threads 1` makes its first chunk buffer sets ahead of need, five sets of
-//! ~400 KB (see `score::one_io`), and maps their pages at once. On the virtual machines
-//! measured, mapping fresh memory costs ~1.3 µs per 4 KiB page (~0.5 ms for the sets' ~380
-//! pages, a tenth of a one-pass run of 2,000 lines), unmapping it at exit 0.26 µs a page;
-//! a 2 MiB transparent huge page is mapped in ~0.08 ms and unmapped in ~0.02 ms
-//! (BENCHMARKS.md, #17 "fixed11"). The system allocator gives each such buffer a mapping of
-//! its own, never aligned to 2 MiB, so never a huge page.
+//! ~400 KB (see `score::one_io`), and maps their pages at once. The system allocator gives
+//! each such buffer a mapping of its own (a `mmap` call each, and as many mappings to tear
+//! down at exit); here they share one.
 //!
-//! How: the region is reserved on first use, aligned to 2 MiB, and marked for huge pages
-//! (`MADV_HUGEPAGE`; with transparent huge pages off or none free, its pages are ordinary
-//! ones, mapped as they are touched, as before). Blocks of at least [`MIN_BYTES`] asked for
-//! inside [`within`] are cut from it one after the other and never reused: a block freed
-//! stays unused (the buffers made there live until the process exits), a block grown moves to
-//! the system allocator. Anything else, and everything once the region is full or could not
-//! be made, is the system allocator's.
+//! The region is made of ordinary 4 KiB pages, not a transparent huge page. A huge page was
+//! ~0.2 ms cheaper to map than its 512 small ones when the kernel had one ready (#17
+//! "fixed11"), but on virtual machines that hand free memory back to the host (free page
+//! reporting: on the ones measured, every free 2 MiB block is reported), the huge page is
+//! often a block the host has dropped, and zeroing it then makes the host find 512 pages at
+//! once: 3.5–9 ms, up to hundreds of milliseconds when the host is short of memory, in about
+//! half the runs started a second or more after the last (#17 "host15"). The I/O thread that
+//! touched it was then stuck in the kernel for the whole run, the calling thread graded
+//! everything alone, and the process could not exit before the I/O thread left the kernel: a
+//! one-pass 2,000-line run took ~7 ms instead of ~3.7. Small pages come from the kernel's
+//! per-CPU lists and small free blocks, which are not handed back.
+//!
+//! Blocks of at least [`MIN_BYTES`] asked for inside [`within`] are cut from the region one
+//! after the other and never reused: a block freed stays unused (the buffers made there live
+//! until the process exits), a block grown moves to the system allocator. Anything else, and
+//! everything once the region is full or could not be made, is the system allocator's.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
@@ -99,15 +104,15 @@ impl Alloc {
 #[cfg(target_os = "linux")]
 #[allow(unsafe_code)]
 fn make_region() -> usize {
-    let len = 2 * REGION_BYTES;
-    // SAFETY: a new private anonymous mapping: it aliases no memory of the program. The
-    // parts of it outside the aligned region are unmapped again, the region is marked for
-    // huge pages (advice that changes no byte; refused, the pages are ordinary ones), and its
-    // first byte, zero, is written with zero: nothing else can see the region yet.
+    // SAFETY: a new private anonymous mapping: it aliases no memory of the program. It is
+    // kept off huge pages (the kernel may otherwise give a 2 MiB mapping one where THP is
+    // `always`): advice that changes no byte, and if refused the region is used as it is.
+    // Its pages are mapped when the buffers cut from it are populated or written (see
+    // `score::prefault`).
     let start = unsafe {
         let m = libc::mmap(
             std::ptr::null_mut(),
-            len,
+            REGION_BYTES,
             libc::PROT_READ | libc::PROT_WRITE,
             libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
             -1,
@@ -116,26 +121,8 @@ fn make_region() -> usize {
         if m == libc::MAP_FAILED {
             NO_REGION
         } else {
-            let m = m as usize;
-            let start = m.next_multiple_of(REGION_BYTES);
-            if start > m {
-                libc::munmap(m as *mut libc::c_void, start - m);
-            }
-            let end = start + REGION_BYTES;
-            if m + len > end {
-                libc::munmap(end as *mut libc::c_void, m + len - end);
-            }
-            libc::madvise(
-                start as *mut libc::c_void,
-                REGION_BYTES,
-                libc::MADV_HUGEPAGE,
-            );
-            // Its memory mapped now, by a write's page fault: the huge page, when there is
-            // one, is zeroed under the region's own lock, where `MADV_POPULATE_WRITE` of the
-            // first buffer held the process's mapping lock for that time (~0.25 ms), and
-            // another thread's `mmap` (the calling thread's first buffers) waited for it.
-            std::ptr::write_volatile(start as *mut u8, 0);
-            start
+            libc::madvise(m, REGION_BYTES, libc::MADV_NOHUGEPAGE);
+            m as usize
         }
     };
     match START.compare_exchange(0, start, Ordering::AcqRel, Ordering::Acquire) {
@@ -225,7 +212,6 @@ mod tests {
             #[cfg(target_os = "linux")]
             {
                 assert!(Alloc::owns(p) && Alloc::owns(q), "{p:?} {q:?}");
-                assert_eq!(START.load(Ordering::Relaxed) % REGION_BYTES, 0);
                 assert!(q as usize >= p as usize + big.size());
             }
             assert_eq!(p as usize % 64, 0);
@@ -251,5 +237,44 @@ mod tests {
             assert!(!past.is_null() && !Alloc::owns(past));
             a.dealloc(past, huge);
         }
+    }
+
+    /// The region is kept off transparent huge pages (see the module docs): its mapping is
+    /// advised `MADV_NOHUGEPAGE` (`nh` in smaps), never `MADV_HUGEPAGE` (`hg`), and holds no
+    /// huge page once written.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn the_region_is_kept_off_huge_pages() {
+        let a = Alloc;
+        let big = Layout::from_size_align(64 << 10, 64).unwrap();
+        let p = within(|| unsafe { a.alloc(big) });
+        assert!(Alloc::owns(p));
+        unsafe { std::ptr::write_bytes(p, 1, big.size()) };
+        let start = START.load(Ordering::Relaxed);
+        // The smaps entry of the mapping holding the region: its range line, then its fields.
+        let smaps = std::fs::read_to_string("/proc/self/smaps").unwrap();
+        let range = |l: &str| {
+            let (lo, hi) = l.split_whitespace().next()?.split_once('-')?;
+            Some((
+                usize::from_str_radix(lo, 16).ok()?,
+                usize::from_str_radix(hi, 16).ok()?,
+            ))
+        };
+        let entry: Vec<&str> = smaps
+            .lines()
+            .skip_while(|l| !range(l).is_some_and(|(lo, hi)| lo <= start && start < hi))
+            .skip(1)
+            .take_while(|l| range(l).is_none())
+            .collect();
+        let field = |name: &str| {
+            let line = entry.iter().find(|l| l.starts_with(name));
+            line.unwrap_or_else(|| panic!("no {name} in {entry:?}"))
+                .to_string()
+        };
+        let flags = field("VmFlags:");
+        let flags: Vec<&str> = flags.split_whitespace().skip(1).collect();
+        assert!(flags.contains(&"nh") && !flags.contains(&"hg"), "{flags:?}");
+        let huge = field("AnonHugePages:");
+        assert_eq!(huge.split_whitespace().nth(1), Some("0"), "{huge}");
     }
 }

@@ -61,8 +61,9 @@ pub struct Args {
     /// make the exit status 1 (and are counted in the log).
     #[arg(long, default_value_t = ServeOptions::default().drain_timeout.as_secs_f64(), value_name = "SECS")]
     drain_timeout: f64,
-    /// Bytes of JSON request bodies held at once (from content-length; --max-body for a body
-    /// without one); past it new requests get 429 with retry-after. Bounds parsing memory.
+    /// Bytes of JSON request bodies held at once (what has arrived, reserved in steps of at
+    /// most 1 MiB; not the declared content-length); past it requests get 429 with
+    /// retry-after. Bounds parsing memory.
     #[arg(long, default_value_t = gradekit_server::DEFAULT_MAX_INFLIGHT_BODY, value_name = "BYTES")]
     max_inflight_body: usize,
     /// Most samples in one POST /v1/graders/run_batch request (400 with the limit beyond).

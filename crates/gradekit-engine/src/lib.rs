@@ -85,8 +85,8 @@ pub use cancel::{Cancel, CancelOnDrop};
 pub use compile::{compile, compile_for_run, validate, CompiledGrader};
 pub use context::{EvalContext, GradeInput, SampleError};
 pub use entry::{
-    read_entry, resolve_item, EntryError, EntryErrorKind, EntryFields, EntryRules, EntrySample,
-    LeanContext, LeanItem, LeanSample, LeanValue, RunRequest, SampleEntry, SampleKeys,
+    is_blank_line, read_entry, resolve_item, EntryError, EntryErrorKind, EntryFields, EntryRules,
+    EntrySample, LeanContext, LeanItem, LeanSample, LeanValue, RunRequest, SampleEntry, SampleKeys,
     SAMPLE_FIELDS,
 };
 pub use gradekit_judge as judge;

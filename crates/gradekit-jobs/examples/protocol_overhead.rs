@@ -111,7 +111,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             std::thread::sleep(Duration::from_millis(1));
         }
         let n = jobs
-            .events("p", &j.id, None, lines + 100)?
+            .events(
+                "p",
+                &j.id,
+                None,
+                lines + 100,
+                gradekit_jobs::Order::NewestFirst,
+            )?
             .data
             .iter()
             .filter(|e| e.kind == "metrics")

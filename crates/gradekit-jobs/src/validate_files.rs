@@ -121,17 +121,18 @@ pub fn check_file(
                 "Invalid file format. Line {line_no} is longer than {MAX_LINE} bytes"
             )));
         }
-        let text = match std::str::from_utf8(&line) {
-            Ok(t) => t.trim(),
-            Err(_) => {
-                return Err(fail(format!(
-                    "Invalid file format. Line {line_no} is not valid UTF-8"
-                )))
-            }
-        };
-        if text.is_empty() {
+        // Blank lines are skipped by the rule of every JSONL reader (Python's `str.isspace()`,
+        // as the trainer's `line.strip()`); any other line is parsed as it is, so that what
+        // passes here is what the trainer's `json.loads(line)` reads.
+        let bare = line.strip_suffix(b"\n").unwrap_or(&line);
+        if gradekit_engine::is_blank_line(bare) {
             continue;
         }
+        let Ok(text) = std::str::from_utf8(bare) else {
+            return Err(fail(format!(
+                "Invalid file format. Line {line_no} is not valid UTF-8"
+            )));
+        };
         n += 1;
         let v: Value = serde_json::from_str(text).map_err(|e| {
             fail(format!(
@@ -388,5 +389,46 @@ mod tests {
             "{}",
             e.message
         );
+    }
+
+    /// `fixtures/lines/blank.json`: a blank line (Python's `str.isspace()`, the trainer's
+    /// `line.strip()`) is skipped and keeps its number; any other is named as not valid.
+    #[test]
+    fn blank_lines_follow_the_shared_fixture() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../fixtures/lines/blank.json"
+        );
+        let f: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let example = chat().to_string();
+        for c in f["cases"].as_array().unwrap() {
+            let line = match c["line_hex"].as_str() {
+                Some(h) => (0..h.len())
+                    .step_by(2)
+                    .map(|i| u8::from_str_radix(&h[i..i + 2], 16).unwrap())
+                    .collect(),
+                None => c["line"].as_str().unwrap().as_bytes().to_vec(),
+            };
+            let mut tmp = tempfile::NamedTempFile::new().unwrap();
+            for i in 0..10 {
+                if i == 2 {
+                    tmp.write_all(&line).unwrap();
+                    tmp.write_all(b"\n").unwrap();
+                }
+                writeln!(tmp, "{example}").unwrap();
+            }
+            let r = check_file(tmp.path(), MethodType::Supervised, &[], Which::Training);
+            if c["blank"] == Value::Bool(true) {
+                assert_eq!(r.unwrap().examples, 10, "{}", c["description"]);
+            } else {
+                let e = r.unwrap_err();
+                assert!(
+                    e.message.contains("Line 3 is not valid"),
+                    "{}: {}",
+                    c["description"],
+                    e.message
+                );
+            }
+        }
     }
 }

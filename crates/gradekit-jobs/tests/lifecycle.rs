@@ -76,7 +76,7 @@ fn status(s: Status) -> impl Fn(&JobRow) -> bool {
 
 fn messages(jobs: &Jobs, id: &str) -> Vec<(String, String, String)> {
     let mut v: Vec<_> = jobs
-        .events("p", id, None, 1000)
+        .events("p", id, None, 1000, gradekit_jobs::Order::NewestFirst)
         .unwrap()
         .data
         .into_iter()
@@ -127,7 +127,9 @@ fn a_supervised_job_runs_to_success() {
         .iter()
         .any(|e| e.2 == "Files validated, moving job to queued state"));
     assert_eq!(ev.last().unwrap().2, "The job has successfully completed");
-    let cks = jobs.checkpoints("p", &j.id, None, 10).unwrap();
+    let cks = jobs
+        .checkpoints("p", &j.id, None, 10, gradekit_jobs::Order::NewestFirst)
+        .unwrap();
     assert_eq!(
         cks.data.iter().map(|c| c.step_number).collect::<Vec<_>>(),
         [6, 4, 2]
@@ -322,7 +324,7 @@ fn pause_resume_and_cancel() {
         .contains("status running"));
     wait(&jobs, &j.id, "a checkpoint", |_| {
         !jobs
-            .checkpoints("p", &j.id, None, 1)
+            .checkpoints("p", &j.id, None, 1, gradekit_jobs::Order::NewestFirst)
             .unwrap()
             .data
             .is_empty()
@@ -338,7 +340,11 @@ fn pause_resume_and_cancel() {
     wait(&jobs, &queued_behind.id, "the next job", |j| {
         j.status != Status::Queued
     });
-    let last = jobs.checkpoints("p", &j.id, None, 1).unwrap().data[0].step_number;
+    let last = jobs
+        .checkpoints("p", &j.id, None, 1, gradekit_jobs::Order::NewestFirst)
+        .unwrap()
+        .data[0]
+        .step_number;
     assert!(last >= 2);
     jobs.resume("p", &j.id).unwrap();
     let done = wait(
@@ -369,10 +375,17 @@ fn pause_resume_and_cancel() {
     std::thread::sleep(Duration::from_millis(1500));
     let after = jobs.job("p", &c.id).unwrap();
     assert_eq!(after.status, Status::Cancelled);
-    let n = jobs.events("p", &c.id, None, 1000).unwrap().data.len();
+    let n = jobs
+        .events("p", &c.id, None, 1000, gradekit_jobs::Order::NewestFirst)
+        .unwrap()
+        .data
+        .len();
     std::thread::sleep(Duration::from_millis(600));
     assert_eq!(
-        jobs.events("p", &c.id, None, 1000).unwrap().data.len(),
+        jobs.events("p", &c.id, None, 1000, gradekit_jobs::Order::NewestFirst)
+            .unwrap()
+            .data
+            .len(),
         n,
         "no events after cancel"
     );

@@ -387,11 +387,15 @@ fn real_ray_head_runs_the_job_lifecycle() {
 
     let id = create("slow");
     wait(&id, "a checkpoint", &|_| {
-        !jobs.checkpoints("p", &id, None, 1).unwrap().data.is_empty()
+        !jobs
+            .checkpoints("p", &id, None, 1, gradekit_jobs::Order::NewestFirst)
+            .unwrap()
+            .data
+            .is_empty()
     });
     assert_eq!(jobs.pause("p", &id).unwrap().status, Status::Paused);
     let has = |m: &str| {
-        jobs.events("p", &id, None, 1000)
+        jobs.events("p", &id, None, 1000, gradekit_jobs::Order::NewestFirst)
             .unwrap()
             .data
             .iter()

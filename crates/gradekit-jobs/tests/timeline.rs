@@ -46,7 +46,10 @@ fn pages_news_metrics_and_checkpoints() {
     let id = finished_job(&jobs);
 
     // Pages by position agree with the API's own list, newest first.
-    let api = jobs.events("p", &id, None, 1000).unwrap().data;
+    let api = jobs
+        .events("p", &id, None, 1000, gradekit_jobs::Order::NewestFirst)
+        .unwrap()
+        .data;
     let all = jobs.events_before("p", &id, None, 1000).unwrap();
     assert!(!all.has_more);
     let ids: Vec<&str> = all.data.iter().map(|e| e.event.id.as_str()).collect();

@@ -26,6 +26,10 @@ use std::path::Path;
 const POS: [u8; 4] = [b'n', b'v', b'a', b'r'];
 /// A reference to the lemma's own singleton set.
 const OWN: u32 = u32::MAX;
+/// The mark of the last id of a lemma's synonym run in `SYN`.
+const RUN_END: u32 = 1 << 31;
+/// Bits of a slot's synonym-run start.
+const RUN_BITS: u32 = 19;
 
 fn bad(msg: String) -> Error {
     Error::other(format!("data/wordnet: {msg}"))
@@ -236,6 +240,19 @@ pub fn generate(manifest: &Path, out: &Path) -> Result<()> {
             }
             syn_start.push(u32_of(syn.len(), "synonym lists")?);
         }
+        // A lemma's whole run (its four parts of speech) ends with a marked id, so a look-up
+        // that found the key reads the run from the start its slot holds, without
+        // `SYN_START` (ids are below 2^17: bit 31 is free).
+        if line.is_some() {
+            let start = syn_start[4 * k] as usize;
+            match syn.get_mut(start..).and_then(<[u32]>::last_mut) {
+                Some(last) => *last |= RUN_END,
+                None => return Err(bad(format!("lemma {:?} has no synonym", keys[k]))),
+            }
+        }
+    }
+    if syn.len() >= 1 << RUN_BITS {
+        return Err(bad("synonym lists too long for the slot layout".into()));
     }
 
     // Exceptions of the first `exc_keys` keys: a presence mask per key and the bases of each
@@ -272,9 +289,11 @@ pub fn generate(manifest: &Path, out: &Path) -> Result<()> {
     }
 
     // The key table: 16-byte slots, at most 40 % full. A slot holds the key's first 8 bytes
-    // (zero-padded) and `tag << 43 | len << 37 | k << 20 | offset` (`meta`, 0 = empty): a
-    // look-up of a key of at most 8 bytes reads one slot and nothing else, a longer one
-    // compares the rest of the text at `offset` in `KEY_TEXT`.
+    // (zero-padded) and `tag << 62 | run << 43 | len << 37 | k << 20 | offset` (`meta`, 0 =
+    // empty; `run` = `SYN_START[4k]`, where a lemma's synonym run starts): a look-up of a key
+    // of at most 8 bytes reads one slot and nothing else, a longer one compares the rest of
+    // the text at `offset` in `KEY_TEXT`. (The 2-bit tag only spares some text compares of
+    // long keys: the first 8 bytes and the length are compared anyway.)
     if keys.len() >= 1 << 17 || key_text.len() >= 1 << 20 {
         return Err(bad(
             "keys: too many keys or too much key text for the slot layout".into(),
@@ -300,9 +319,10 @@ pub fn generate(manifest: &Path, out: &Path) -> Result<()> {
         let n = b.len().min(8);
         head[..n].copy_from_slice(&b[..n]);
         let off = u64::from(key_end[k]);
+        let run = u64::from(syn_start[4 * k]);
         slots[i] = [
             u64::from_le_bytes(head),
-            (h >> 43 << 43) | ((b.len() as u64) << 37) | ((k as u64) << 20) | off,
+            (h >> 62 << 62) | (run << 43) | ((b.len() as u64) << 37) | ((k as u64) << 20) | off,
         ];
     }
     // Longest run of occupied slots (wrapping): a probe starting anywhere meets an empty slot

@@ -246,6 +246,26 @@ def test_read_jsonl_turns_unreadable_lines_into_error_rows_like_the_cli(ray2, ex
         assert any("line 44" in m and "NaN" in m for m in lines), lines
 
 
+def test_read_jsonl_skips_the_blank_lines_of_the_fixture_like_the_cli(ray2, exact, tmp_path):
+    from test_blank_lines import blank_file
+
+    data, want = blank_file()
+    path = tmp_path / "blank.jsonl"
+    path.write_bytes(data)
+    cli = _cli_rows(exact, path, tmp_path)
+    assert [r["line"] for r in cli] == [n for n, _ in want]
+    assert [(r.get("error") or {}).get("code") for r in cli] == [c and c[1] for _, c in want]
+    for blocks in (1, 3):
+        ds = gradekit.ray.read_jsonl(str(path), exact, override_num_blocks=blocks)
+        scored = gradekit.ray.score_dataset(ds, exact, with_errors=True).take_all()
+        assert len(scored) == len(cli)
+        assert sorted(r["reward"] for r in scored if r["error"] is None) == [1.0] * sum(
+            1 for _, c in want if c is None)
+        bad = sorted((int(r["error"]["message"].split(" line ")[1].split(":")[0]),
+                      r["error"]["code"]) for r in scored if r["error"] is not None)
+        assert bad == [(n, c[1]) for n, c in want if c is not None]
+
+
 def test_read_jsonl_present_nulls_are_not_missing_keys(ray2, tmp_path):
     # Arrow reads {"answer": null} and {} alike; the CLI renders the first "null" and flags
     # the second. read_jsonl keeps them apart (on the fast path: no line needs the slow one).

@@ -10,6 +10,7 @@
 //! concurrency limit, so clients still sending do not hold slots meant for CPU work; the
 //! handler then finds the bytes in [`Buffered`].
 
+use crate::budget::{self, Share};
 use crate::error::ApiError;
 use crate::guard::Deadline;
 use crate::pace::{Pace, Paced};
@@ -74,7 +75,7 @@ pub(crate) async fn read_json(req: Request, max: usize) -> Result<Value, ApiErro
                 timeout: Duration::from_secs(86_400 * 365),
                 min_rate: 0,
             };
-            buffer(req.into_body(), declared, max, pace, deadline).await?
+            buffer(req.into_body(), declared, max, pace, deadline, None).await?
         }
     };
     if bytes.len() > INLINE_PARSE_LIMIT {
@@ -85,12 +86,18 @@ pub(crate) async fn read_json(req: Request, max: usize) -> Result<Value, ApiErro
 }
 
 /// Reads a whole body of at most `max` bytes that keeps `pace` and arrives before `hard`.
+///
+/// With a `share` of the body budget, the buffer grows only as bytes arrive and each growth is
+/// covered by the share first (`budget.rs`); a body that does not fit in what is left gets the
+/// budget's 429 (after its bytes are read and dropped, like a 413). The caller keeps the share
+/// for as long as it keeps the bytes.
 pub(crate) async fn buffer(
     body: Body,
     declared: Option<u64>,
     max: usize,
     pace: Pace,
     hard: Option<tokio::time::Instant>,
+    mut share: Option<&mut Share>,
 ) -> Result<Bytes, ApiError> {
     let too_large = || {
         ApiError::new(
@@ -109,9 +116,10 @@ pub(crate) async fn buffer(
         }
         return Err(too_large());
     }
-    // Reserve what the client declares, but never much for bytes that have not arrived.
-    let mut buf: Vec<u8> =
-        Vec::with_capacity(declared.map_or(0, |n| n as usize).min(max).min(64 << 10));
+    // The buffer never grows past what the client declares (or the limit), and grows in
+    // steps as bytes arrive: a declared length is not trusted with memory.
+    let limit = declared.map_or(max, |n| (n as usize).min(max));
+    let mut buf: Vec<u8> = Vec::new();
     while let Some(frame) = body.frame().await {
         let frame = match frame {
             Ok(f) => f,
@@ -125,9 +133,27 @@ pub(crate) async fn buffer(
             }
         };
         if let Ok(data) = frame.into_data() {
-            if buf.len() + data.len() > max {
+            let need = buf.len() + data.len();
+            if need > max {
+                drop(buf);
+                if let Some(share) = share {
+                    share.release();
+                }
                 drain(&mut body, DRAIN_LIMIT).await;
                 return Err(too_large());
+            }
+            if need > buf.capacity() {
+                let cap = budget::next_capacity(buf.capacity(), need, limit);
+                if let Some(share) = share.as_deref_mut() {
+                    if !share.cover(cap) {
+                        let e = budget::full(share.limit);
+                        drop(buf);
+                        share.release();
+                        drain(&mut body, DRAIN_LIMIT).await;
+                        return Err(e);
+                    }
+                }
+                buf.reserve_exact(cap - buf.len());
             }
             buf.extend_from_slice(&data);
         }

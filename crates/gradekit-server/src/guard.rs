@@ -3,9 +3,10 @@
 //!
 //! Order: auth first (an unauthenticated client must not use up anything); the deadline; a
 //! quick 429 when every slot is taken (a loaded server answers at once instead of reading a
-//! body it cannot serve); the body budget; then the **body**: a JSON body is read in full here,
-//! at its pace (`pace.rs`: 408 when it falls behind), and only then does the request take a
-//! slot of the concurrency limit (429 + `retry-after` when none is free). Slots bound CPU
+//! body it cannot serve); the body budget (`budget.rs`: a body holds what it has sent, not what
+//! it declares); then the **body**: a JSON body is read in full here, at its pace (`pace.rs`:
+//! 408 when it falls behind), and only then does the request take a slot of the concurrency
+//! limit (429 + `retry-after` when none is free). Slots bound CPU
 //! work, and a client still sending its body is doing none: 300 clients trickling bodies a
 //! byte at a time used to hold all 256 slots until the request deadline. The slot travels
 //! with the request ([`Permit`]) into the grading closure, so work that outlives its request
@@ -19,6 +20,7 @@
 //! as alive.
 
 use crate::body;
+use crate::budget::{self, Share, FIRST_STEP};
 use crate::error::ApiError;
 use crate::pace::Paced;
 use crate::serve::Peer;
@@ -47,37 +49,6 @@ pub struct Permit(pub Arc<OwnedSemaphorePermit>);
 
 /// Time a handler gets past the deadline to answer 504 itself before the guard does.
 const GRACE: Duration = Duration::from_millis(250);
-
-/// `n` bytes in KiB (rounded up, at least 1), as permits of the body budget.
-pub(crate) fn kib(n: usize) -> usize {
-    n.div_ceil(1024)
-        .clamp(1, tokio::sync::Semaphore::MAX_PERMITS)
-}
-
-/// What a request weighs against the body budget, in KiB: its declared length (or the body
-/// limit when it declares none), capped by the body limit; 1 KiB for anything that is not
-/// JSON (uploads stream to disk). `None` when it can never fit (it then gets 429 too).
-fn body_weight(req: &Request, config: &crate::ServerConfig) -> Option<u32> {
-    let json = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| ct.to_ascii_lowercase().contains("json"));
-    let bytes = if json {
-        req.headers()
-            .get(header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|s| s.trim().parse::<u64>().ok())
-            .map_or(config.max_body, |n| {
-                usize::try_from(n)
-                    .unwrap_or(usize::MAX)
-                    .min(config.max_body)
-            })
-    } else {
-        1
-    };
-    u32::try_from(kib(bytes)).ok()
-}
 
 /// Counts a request from its arrival until its answer is returned or it is dropped.
 struct InFlight(Arc<AtomicUsize>);
@@ -188,30 +159,38 @@ pub async fn guard(State(state): State<AppState>, mut req: Request, next: Next) 
     if state.0.permits.available_permits() == 0 {
         return busy(&state);
     }
-    let _body_budget = match body_weight(&req, &state.0.config)
-        .and_then(|kib| state.0.body_budget.clone().try_acquire_many_owned(kib).ok())
-    {
-        Some(p) => p,
-        None => {
-            let mut e = ApiError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                Some("server_busy"),
-                format!(
-                    "the server is holding its limit of {} bytes of request bodies; retry shortly",
-                    state.0.config.max_inflight_body
-                ),
-            );
-            e.retry_after = Some(1);
-            return e.into_response();
-        }
+    // The body budget (`budget.rs`): a JSON body's share grows as its bytes arrive, from its
+    // declared length up to the first step; anything else (uploads stream to disk) weighs
+    // 1 KiB. A request that cannot get even that is told at once.
+    let json = body::is_json(req.headers());
+    let declared = body::declared_length(req.headers());
+    let mut share = Share::new(
+        state.0.body_budget.clone(),
+        state.0.config.max_inflight_body,
+    );
+    let first = match declared {
+        Some(n) if json => usize::try_from(n).unwrap_or(usize::MAX).min(FIRST_STEP),
+        _ if json => FIRST_STEP,
+        _ => 1,
     };
+    if !share.cover(first) {
+        return budget::full(state.0.config.max_inflight_body).into_response();
+    }
     let pace = state.pace();
     let peer = req.extensions().get::<Peer>().map(|p| p.0);
-    if body::is_json(req.headers()) {
-        let declared = body::declared_length(req.headers());
+    if json {
         let (parts, b) = req.into_parts();
         let max = state.0.config.max_body;
-        match body::buffer(b, declared, max, pace, Some(deadline.into())).await {
+        match body::buffer(
+            b,
+            declared,
+            max,
+            pace,
+            Some(deadline.into()),
+            Some(&mut share),
+        )
+        .await
+        {
             Ok(bytes) => {
                 req = Request::from_parts(parts, Body::from(bytes.clone()));
                 req.extensions_mut().insert(body::Buffered(bytes));
@@ -219,6 +198,10 @@ pub async fn guard(State(state): State<AppState>, mut req: Request, next: Next) 
             Err(e) => {
                 if e.status == StatusCode::REQUEST_TIMEOUT {
                     log_cut(&parts.method, &parts.uri, peer, &e);
+                    return closing(e);
+                }
+                if e.status == StatusCode::TOO_MANY_REQUESTS {
+                    // Cut mid-body: the rest of it may still be on its way.
                     return closing(e);
                 }
                 return e.into_response();

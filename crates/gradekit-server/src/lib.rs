@@ -43,6 +43,7 @@ use std::time::Duration;
 use tokio::sync::Semaphore;
 
 mod body;
+mod budget;
 pub mod cache;
 mod cutlog;
 mod dashboard;
@@ -122,9 +123,11 @@ pub struct ServerConfig {
     pub cache_capacity: usize,
     /// Most samples in one `/v1/graders/run_batch` request (400 beyond, naming the limit).
     pub max_batch: usize,
-    /// Bytes of JSON request bodies held at once, counted from `content-length` (or `max_body`
-    /// when a body does not declare its length) from the guard to the answer; a request that
-    /// does not fit is answered 429 with `retry-after`. Uploads (streamed to disk) count 1 KiB.
+    /// Bytes of JSON request bodies held at once, from the guard to the answer. A body counts
+    /// the buffer it has been read into, grown in bounded steps as its bytes arrive (never
+    /// what it merely declares: `budget.rs`); a request that does not fit is answered 429
+    /// with `retry-after` (with `connection: close` when its body had begun). Uploads
+    /// (streamed to disk) count 1 KiB.
     pub max_inflight_body: usize,
     /// Accept an engine whose python mode is not `sandboxed` (code from any client would run
     /// unisolated).
@@ -301,7 +304,7 @@ impl AppState {
                 .collect(),
             cache: GraderCache::new(config.cache_capacity),
             permits: Arc::new(Semaphore::new(config.concurrency)),
-            body_budget: Arc::new(Semaphore::new(guard::kib(config.max_inflight_body))),
+            body_budget: Arc::new(Semaphore::new(budget::kib(config.max_inflight_body))),
             engine,
             endpoint_graders,
             openrlhf,
@@ -355,6 +358,13 @@ impl AppState {
         let mut e = self.0.engine.clone();
         e.python = e.python.scoped(project);
         e
+    }
+
+    /// Bytes of the body budget (`--max-inflight-body`) held right now, in whole KiB: the
+    /// buffers of JSON bodies being read or answered, and 1 KiB per other request.
+    pub fn body_budget_held(&self) -> usize {
+        let total = budget::kib(self.0.config.max_inflight_body);
+        total.saturating_sub(self.0.body_budget.available_permits()) * 1024
     }
 
     /// Compiled graders currently cached.

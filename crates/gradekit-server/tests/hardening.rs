@@ -4,6 +4,7 @@
 
 mod common;
 
+use axum::body::Bytes;
 use axum::http::StatusCode;
 use common::*;
 use gradekit_engine::EngineOptions;
@@ -200,7 +201,8 @@ async fn openrlhf_queries_are_capped() {
 }
 
 /// Memory follows the server's limits: bodies held at once are bounded by
-/// `max_inflight_body`; past it a request is 429 with retry-after, and the budget comes back.
+/// `max_inflight_body`, counted by what they sent (not what they declare); past it a request
+/// is 429 with retry-after, and the budget comes back.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn request_bodies_in_flight_are_bounded() {
     use axum::body::Body;
@@ -210,21 +212,29 @@ async fn request_bodies_in_flight_are_bounded() {
         max_inflight_body: 2 << 20,
         ..ServerConfig::default()
     });
-    let stalled: Vec<_> = (0..2)
-        .map(|_| {
-            let app = app.clone();
-            tokio::spawn(async move {
-                let r = Request::post(RUN)
-                    .header(header::CONTENT_TYPE, "application/json")
-                    .header(header::CONTENT_LENGTH, 1 << 20)
-                    .body(Body::new(Stall))
-                    .unwrap();
-                send(&app, r).await
-            })
+    let stalled = |sent: usize| {
+        let app = app.clone();
+        tokio::spawn(async move {
+            let r = Request::post(RUN)
+                .header(header::CONTENT_TYPE, "application/json")
+                .header(header::CONTENT_LENGTH, 1 << 20)
+                .body(Body::new(StallAfter(vec![Bytes::from(vec![b' '; sent])])))
+                .unwrap();
+            send(&app, r).await
         })
-        .collect();
+    };
+    // Declaring is not holding: 8 bodies declare 4 times the budget and send nothing.
+    let declared: Vec<_> = (0..8).map(|_| stalled(0)).collect();
     tokio::time::sleep(Duration::from_millis(200)).await;
     let body = json!({"grader": string_check("eq"), "model_sample": "x", "item": {"answer": "x"}});
+    assert_eq!(post(&app, RUN, &body).await.status, StatusCode::OK);
+    for s in declared {
+        s.abort();
+        let _ = s.await;
+    }
+    // Two bodies one byte short of their 1 MiB fill the budget.
+    let sent: Vec<_> = (0..2).map(|_| stalled((1 << 20) - 1)).collect();
+    tokio::time::sleep(Duration::from_millis(200)).await;
     let a = post(&app, RUN, &body).await;
     assert_eq!(a.status, StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(a.headers[axum::http::header::RETRY_AFTER], "1");
@@ -232,7 +242,7 @@ async fn request_bodies_in_flight_are_bounded() {
         .as_str()
         .unwrap()
         .contains("2097152 bytes of request bodies"));
-    for s in stalled {
+    for s in sent {
         s.abort();
         let _ = s.await;
     }
@@ -249,4 +259,21 @@ async fn request_bodies_in_flight_are_bounded() {
         ConfiguredGraders::default(),
     )
     .is_err());
+}
+
+/// A body that sends its chunks, then stalls.
+struct StallAfter(Vec<Bytes>);
+
+impl http_body::Body for StallAfter {
+    type Data = Bytes;
+    type Error = std::convert::Infallible;
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, Self::Error>>> {
+        match self.0.pop() {
+            Some(b) if !b.is_empty() => std::task::Poll::Ready(Some(Ok(http_body::Frame::data(b)))),
+            _ => std::task::Poll::Pending,
+        }
+    }
 }

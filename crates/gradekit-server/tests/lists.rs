@@ -1,8 +1,8 @@
 //! The list endpoints of the jobs API (DESIGN §8): cursor pages `{object, data, has_more,
-//! first_id?, last_id?}` with `after`/`limit`, newest first unless the list takes an `order`
-//! (files `asc|desc`, checkpoint permissions `ascending|descending`, as OpenAI's SDK types
-//! spell them; jobs, events and checkpoints take none and refuse one that is not newest
-//! first). Every page walk here follows the cursor the official SDK follows (the last item's
+//! first_id?, last_id?}` with `after`/`limit`, newest first unless `order` says
+//! otherwise (files `asc|desc`, checkpoint permissions `ascending|descending`, as OpenAI's SDK
+//! types spell them; jobs, events and checkpoints, to which the SDK sends none, take either
+//! spelling). Every page walk here follows the cursor the official SDK follows (the last item's
 //! id; `last_id` for permissions) and must see every object exactly once, in order, also when
 //! each page's objects are deleted before the next page is asked for.
 #![allow(clippy::unwrap_used)]
@@ -13,55 +13,11 @@ use axum::body::Body;
 use axum::http::{header, Method, Request, StatusCode};
 use axum::Router;
 use common::*;
-use gradekit_engine::EngineOptions;
-use gradekit_jobs::{Jobs, JobsConfig, LocalBackend, ModelRegistry};
-use gradekit_server::{app, ApiKey, ConfiguredGraders, ServerConfig};
 use serde_json::{json, Value};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-fn server(dir: &std::path::Path) -> Router {
-    let trainer = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../tests/trainer/fake_trainer.py");
-    let mut cfg = JobsConfig::new(dir.join("data"));
-    cfg.models =
-        ModelRegistry::from_toml(&format!("[models.tiny]\npath = \"{}\"\n", dir.display()))
-            .unwrap();
-    let jobs = Jobs::open(
-        cfg,
-        Arc::new(LocalBackend::new(&format!("python3 {}", trainer.display())).unwrap()),
-    )
-    .unwrap();
-    app(state_with(
-        ServerConfig {
-            project_keys: vec![
-                ("proj_a".into(), vec![ApiKey::new("key-a")]),
-                ("proj_b".into(), vec![ApiKey::new("key-b")]),
-            ],
-            jobs: Some(jobs),
-            ..ServerConfig::default()
-        },
-        EngineOptions::default(),
-        ConfiguredGraders::default(),
-    ))
-}
-
-fn req(method: Method, path: &str, key: &str, body: Option<Value>) -> Request<Body> {
-    let b = Request::builder()
-        .method(method)
-        .uri(path)
-        .header(header::AUTHORIZATION, format!("Bearer {key}"));
-    match body {
-        Some(v) => b
-            .header(header::CONTENT_TYPE, "application/json")
-            .body(Body::from(v.to_string()))
-            .unwrap(),
-        None => b.body(Body::empty()).unwrap(),
-    }
-}
-
 async fn get(app: &Router, path: &str, key: &str) -> Answer {
-    send(app, req(Method::GET, path, key, None)).await
+    send(app, authed(Method::GET, path, key, None)).await
 }
 
 async fn upload(app: &Router, key: &str, purpose: &str, content: &str) -> String {
@@ -98,7 +54,7 @@ struct World {
 
 async fn world() -> World {
     let dir = tempfile::tempdir().unwrap();
-    let app = server(dir.path());
+    let app = jobs_app(dir.path(), None);
     let chat = json!({"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}]}).to_string();
     let text: String = (0..10).map(|_| format!("{chat}\n")).collect();
     let fid = upload(&app, "key-a", "fine-tune", &text).await;
@@ -107,7 +63,7 @@ async fn world() -> World {
         let body = json!({"model": "tiny", "training_file": fid, "metadata": {"n": n.to_string()}});
         let j = send(
             &app,
-            req(Method::POST, "/v1/fine_tuning/jobs", "key-a", Some(body)),
+            authed(Method::POST, "/v1/fine_tuning/jobs", "key-a", Some(body)),
         )
         .await;
         assert_eq!(j.status, StatusCode::OK, "{}", j.json);
@@ -296,13 +252,13 @@ async fn every_list_refuses_a_bad_limit_or_after_naming_it() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn order_is_taken_where_openai_takes_it_and_refused_elsewhere() {
+async fn order_is_taken_by_every_list() {
     let w = world().await;
     let lists = w.lists();
     let grant = json!({"project_ids": ["proj_c", "proj_d", "proj_e"]});
     let g = send(
         &w.app,
-        req(Method::POST, &lists[4].path, "key-a", Some(grant)),
+        authed(Method::POST, &lists[4].path, "key-a", Some(grant)),
     )
     .await;
     assert_eq!(g.status, StatusCode::OK, "{}", g.json);
@@ -329,22 +285,22 @@ async fn order_is_taken_where_openai_takes_it_and_refused_elsewhere() {
         let path = format!("{}?order={wrong}", list.path);
         refused(&get(&w.app, &path, "key-a").await, "order", &path);
     }
-    // Jobs, events, checkpoints: OpenAI gives them no `order`; newest first, always.
+    // Jobs, events, checkpoints: OpenAI's SDK sends them no `order`; DESIGN's rule for every
+    // list holds (newest first unless `order`), in either spelling.
     for list in &lists[1..4] {
         let newest = ids(&get(&w.app, &list.path, "key-a").await);
+        assert!(newest.len() > 1, "{}", list.path);
         for o in ["desc", "descending"] {
             let d = ids(&get(&w.app, &format!("{}?order={o}", list.path), "key-a").await);
             assert_eq!(d, newest, "{}?order={o}", list.path);
         }
-        for o in ["asc", "ascending", "sideways"] {
-            let path = format!("{}?order={o}", list.path);
-            let a = get(&w.app, &path, "key-a").await;
-            refused(&a, "order", &path);
-            assert!(a.envelope()["message"]
-                .as_str()
-                .unwrap()
-                .contains("newest first"));
+        for o in ["asc", "ascending"] {
+            let mut a = ids(&get(&w.app, &format!("{}?order={o}", list.path), "key-a").await);
+            a.reverse();
+            assert_eq!(a, newest, "{}?order={o}", list.path);
         }
+        let path = format!("{}?order=sideways", list.path);
+        refused(&get(&w.app, &path, "key-a").await, "order", &path);
     }
     let jobs = ids(&get(&w.app, &lists[1].path, "key-a").await);
     let mut oldest: Vec<Value> = w.jobs.iter().map(|j| json!(j)).collect();
@@ -368,7 +324,7 @@ async fn pages_see_every_object_once_in_both_orders() {
     let lists = w.lists();
     let g = send(
         &w.app,
-        req(
+        authed(
             Method::POST,
             &lists[4].path,
             "key-a",
@@ -380,7 +336,8 @@ async fn pages_see_every_object_once_in_both_orders() {
     let orders = |i: usize| -> Vec<&'static str> {
         match i {
             0 => vec!["", "&order=asc", "&order=desc", "&purpose=batch"],
-            1 => vec!["", "&metadata%5Bn%5D=1"],
+            1 => vec!["", "&metadata%5Bn%5D=1", "&order=asc"],
+            2 | 3 => vec!["", "&order=ascending"],
             4 => vec!["", "&order=ascending", "&project_id=proj_p3"],
             _ => vec![""],
         }
@@ -415,7 +372,7 @@ async fn deleting_each_page_before_the_next_still_visits_everything() {
     let projects: Vec<String> = (0..5).map(|n| format!("proj_p{n}")).collect();
     let g = send(
         &w.app,
-        req(
+        authed(
             Method::POST,
             &lists[4].path,
             "key-a",
@@ -431,7 +388,7 @@ async fn deleting_each_page_before_the_next_still_visits_everything() {
         let path = list.path.clone();
         let deleted = walk(&w.app, list, 2, extra, |ids| {
             ids.iter()
-                .map(|id| req(Method::DELETE, &format!("{path}/{id}"), "key-a", None))
+                .map(|id| authed(Method::DELETE, &format!("{path}/{id}"), "key-a", None))
                 .collect()
         })
         .await;

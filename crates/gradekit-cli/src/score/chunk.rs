@@ -156,8 +156,8 @@ impl Spare {
     /// mapped at once (see `super::prefault`): `bytes` of input (and of its rows, when they
     /// are written into it: `super::sink::plan_rows`), and as much room for the plans' texts.
     /// The two come from the region of `crate::arena` while it has room: the five sets of a
-    /// run fit in its 2 MiB, mapped at once as one huge page where the system has one (#17
-    /// "fixed11": ~0.5 ms less of mapping fresh 4 KiB pages in a one-pass 2,000-line run).
+    /// run fit in its 2 MiB, one mapping instead of one each (its pages are small ones, not
+    /// a huge page: see the `arena` module docs).
     pub fn ahead(bytes: usize, lines: usize) -> Spare {
         crate::arena::within(|| Self::made_ahead(bytes, lines))
     }

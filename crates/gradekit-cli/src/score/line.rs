@@ -25,9 +25,11 @@ pub enum Parsed {
     },
 }
 
-/// True when the line holds only whitespace (such lines produce no output).
+/// True when the line is empty or holds only whitespace (such lines produce no output): the
+/// engine's rule for every JSONL reader, Python's `str.isspace()` ([`gradekit_engine::is_blank_line`]).
+#[inline]
 pub fn is_blank(bytes: &[u8]) -> bool {
-    bytes.iter().all(|b| b.is_ascii_whitespace())
+    gradekit_engine::is_blank_line(bytes)
 }
 
 /// A hint for the two faults people meet most in generated JSONL.

@@ -25,11 +25,15 @@
 //! Files: the rules of each entry point (`rules.rs`), the error codes (`error.rs`), and the
 //! *borrowed* reading (`lean.rs`): a [`LeanContext`] lends the strings a caller already holds
 //! (Python objects, Arrow buffers) for what the compiled grader observes, with the same rules
-//! applied, instead of building JSON trees per sample.
+//! applied, instead of building JSON trees per sample. Which JSONL lines are blank, for every
+//! reader of JSONL lines, is `blank.rs`.
 
+mod blank;
 mod error;
 mod lean;
 mod rules;
+
+pub use blank::is_blank_line;
 
 pub use error::{EntryError, EntryErrorKind};
 pub use lean::{LeanContext, LeanItem, LeanSample, LeanValue};

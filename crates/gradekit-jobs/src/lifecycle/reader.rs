@@ -38,7 +38,7 @@ pub(super) fn read_run(sh: &Arc<Shared>, id: &str, run: &dyn Run) {
                 }
             } else {
                 let trimmed = buf.strip_suffix(b"\n").unwrap_or(&buf);
-                if trimmed.iter().all(u8::is_ascii_whitespace) {
+                if gradekit_engine::is_blank_line(trimmed) {
                     continue;
                 }
                 protocol::parse_line(trimmed)

@@ -153,6 +153,7 @@ impl Jobs {
         project: &str,
         after: Option<&str>,
         limit: usize,
+        order: Order,
         filter: Option<&MetadataFilter>,
     ) -> Result<Page<JobRow>> {
         let keep = |j: &JobRow| match filter {
@@ -166,7 +167,9 @@ impl Jobs {
                     == Some(v.as_str())
             }),
         };
-        self.sh.store()?.list_jobs(project, after, limit, keep)
+        self.sh
+            .store()?
+            .list_jobs(project, after, limit, order, keep)
     }
 
     fn refuse(job: &JobRow, verb: &str, done: &str, allowed: &str) -> Error {
@@ -270,9 +273,10 @@ impl Jobs {
         id: &str,
         after: Option<&str>,
         limit: usize,
+        order: Order,
     ) -> Result<Page<EventRow>> {
         let job = self.job(project, id)?;
-        self.sh.store()?.list_events(&job.id, after, limit)
+        self.sh.store()?.list_events(&job.id, after, limit, order)
     }
 
     pub fn checkpoints(
@@ -281,8 +285,11 @@ impl Jobs {
         id: &str,
         after: Option<&str>,
         limit: usize,
+        order: Order,
     ) -> Result<Page<CheckpointRow>> {
         let job = self.job(project, id)?;
-        self.sh.store()?.list_checkpoints(&job.id, after, limit)
+        self.sh
+            .store()?
+            .list_checkpoints(&job.id, after, limit, order)
     }
 }

@@ -24,13 +24,17 @@ impl Store {
         job_id: &str,
         after: Option<&str>,
         limit: usize,
+        order: Order,
     ) -> Result<Page<CheckpointRow>> {
         let cur = self.cursor("checkpoints", after, ("job_id", job_id))?;
+        let (cmp, dir, start) = order.sql();
         page(
             &self.conn,
-            "SELECT * FROM checkpoints WHERE job_id = ?1 AND seq < ?2 AND deleted = 0
-             ORDER BY seq DESC",
-            &[&job_id, &cur.unwrap_or(i64::MAX)],
+            &format!(
+                "SELECT * FROM checkpoints WHERE job_id = ?1 AND seq {cmp} ?2 AND deleted = 0
+                 ORDER BY seq {dir}"
+            ),
+            &[&job_id, &cur.unwrap_or(start)],
             limit,
             checkpoint_from_row,
             |_| true,
@@ -122,10 +126,7 @@ impl Store {
         order: Order,
     ) -> Result<Page<PermissionRow>> {
         let cur = self.cursor("permissions", after, ("checkpoint", checkpoint))?;
-        let (cmp, dir, start) = match order {
-            Order::NewestFirst => ("<", "DESC", i64::MAX),
-            Order::OldestFirst => (">", "ASC", i64::MIN),
-        };
+        let (cmp, dir, start) = order.sql();
         let sql = format!(
             "SELECT * FROM permissions WHERE checkpoint = ?1 AND seq {cmp} ?2
              AND (?3 IS NULL OR project_id = ?3) ORDER BY seq {dir}"

@@ -80,10 +80,7 @@ impl Store {
         purpose: Option<&str>,
     ) -> Result<Page<FileRow>> {
         let cur = self.cursor("files", after, ("project", project))?;
-        let (cmp, dir, start) = match order {
-            Order::NewestFirst => ("<", "DESC", i64::MAX),
-            Order::OldestFirst => (">", "ASC", i64::MIN),
-        };
+        let (cmp, dir, start) = order.sql();
         let sql = format!(
             "SELECT * FROM files WHERE project = ?1 AND seq {cmp} ?2
              AND (?3 IS NULL OR purpose = ?3) AND {} ORDER BY seq {dir}",

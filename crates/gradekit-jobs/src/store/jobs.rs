@@ -83,19 +83,21 @@ impl Store {
             .optional()?)
     }
 
-    /// Jobs newest first, filtered in Rust by `keep` (metadata filters).
+    /// Jobs in `order`, filtered in Rust by `keep` (metadata filters).
     pub fn list_jobs(
         &self,
         project: &str,
         after: Option<&str>,
         limit: usize,
+        order: Order,
         keep: impl Fn(&JobRow) -> bool,
     ) -> Result<Page<JobRow>> {
         let cur = self.cursor("jobs", after, ("project", project))?;
+        let (cmp, dir, start) = order.sql();
         page(
             &self.conn,
-            "SELECT * FROM jobs WHERE project = ?1 AND seq < ?2 ORDER BY seq DESC",
-            &[&project, &cur.unwrap_or(i64::MAX)],
+            &format!("SELECT * FROM jobs WHERE project = ?1 AND seq {cmp} ?2 ORDER BY seq {dir}"),
+            &[&project, &cur.unwrap_or(start)],
             limit,
             job_from_row,
             keep,
@@ -182,12 +184,14 @@ impl Store {
         job_id: &str,
         after: Option<&str>,
         limit: usize,
+        order: Order,
     ) -> Result<Page<EventRow>> {
         let cur = self.cursor("events", after, ("job_id", job_id))?;
+        let (cmp, dir, start) = order.sql();
         page(
             &self.conn,
-            "SELECT * FROM events WHERE job_id = ?1 AND seq < ?2 ORDER BY seq DESC",
-            &[&job_id, &cur.unwrap_or(i64::MAX)],
+            &format!("SELECT * FROM events WHERE job_id = ?1 AND seq {cmp} ?2 ORDER BY seq {dir}"),
+            &[&job_id, &cur.unwrap_or(start)],
             limit,
             event_from_row,
             |_| true,

@@ -115,6 +115,17 @@ pub enum Order {
     OldestFirst,
 }
 
+impl Order {
+    /// (cursor comparison, `ORDER BY` direction, the cursor when there is none) of a list
+    /// ordered by `seq` in this direction.
+    pub(crate) fn sql(self) -> (&'static str, &'static str, i64) {
+        match self {
+            Order::NewestFirst => ("<", "DESC", i64::MAX),
+            Order::OldestFirst => (">", "ASC", i64::MIN),
+        }
+    }
+}
+
 /// Reads a page of `sql` rows (which must select `seq` and be ordered) after the cursor:
 /// `limit + 1` rows are fetched to know whether more follow; `keep` filters rows in Rust.
 fn page<T>(
@@ -370,7 +381,9 @@ mod tests {
         }
         // A resumed run saves step 2 again: the old ftckpt_2 goes, its id still pages on.
         s.insert_checkpoint(&ck("ftckpt_2b", 2), &[]).unwrap();
-        let after_old = s.list_checkpoints("ftjob-1", Some("ftckpt_2"), 10).unwrap();
+        let after_old = s
+            .list_checkpoints("ftjob-1", Some("ftckpt_2"), 10, Order::NewestFirst)
+            .unwrap();
         assert_eq!(
             after_old
                 .data
@@ -382,7 +395,7 @@ mod tests {
         let all = walk(
             1,
             |c: &CheckpointRow| c.id.clone(),
-            |a, l| s.list_checkpoints("ftjob-1", a, l),
+            |a, l| s.list_checkpoints("ftjob-1", a, l, Order::NewestFirst),
         )
         .unwrap();
         assert_eq!(all, ["ftckpt_2b", "ftckpt_3", "ftckpt_1"]);

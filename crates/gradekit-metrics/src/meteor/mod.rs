@@ -255,7 +255,8 @@ struct StemInfo {
     head: u32,
     /// WordNet id (or `NONE`), [`UNKNOWN`] until looked up.
     wn: u32,
-    /// Range of the synonym ids in `syn_ids`, `(NONE, NONE)` until computed.
+    /// Range of the synonym ids in `syn_ids`; until computed `(NONE, NONE)`, or `(NONE,
+    /// start)` once `wn` was looked up (a lemma, `start` its WordNet synonym run's start).
     syn: (u32, u32),
 }
 

@@ -19,6 +19,9 @@
 
 use std::borrow::Cow;
 
+#[path = "porter_short.rs"]
+mod short;
+
 /// One letter of the word being stemmed: a byte of an ASCII word or a `char` of any other word.
 trait Letter: Copy + Eq {
     /// The letter as an ASCII byte, or 0 when it is not ASCII (0 matches no suffix letter).
@@ -209,7 +212,10 @@ pub(crate) fn stem_with(word: &str, out: &mut String, work: &mut Vec<u8>) {
         out.push_str(&lower);
         return;
     }
-    if lower.is_ascii() {
+    if lower.is_ascii() && lower.len() <= short::MAX_LEN {
+        // (At least three letters here: the two-letter words were answered above.)
+        short::stem_short(lower.as_bytes(), out);
+    } else if lower.is_ascii() {
         work.clear();
         work.extend_from_slice(lower.as_bytes());
         run_steps(work);
@@ -238,6 +244,11 @@ pub(crate) fn stem_lower_ascii(word: &[u8], out: &mut String, work: &mut Vec<u8>
     out.clear();
     if let Some(s) = pool_stem_bytes(word) {
         out.push_str(s);
+        return Some(());
+    }
+    if (3..=short::MAX_LEN).contains(&word.len()) {
+        // Nearly every word: the same steps on the word in registers-sized state.
+        short::stem_short(word, out);
         return Some(());
     }
     work.clear();

@@ -120,10 +120,11 @@ impl Scratch {
         for (&i, &s) in self.free_h.iter().zip(&self.hyp_s).rev() {
             let info = &self.stem_info[s as usize];
             if info.syn.0 == NONE && self.hyp_free(i as usize) {
-                match info.wn {
-                    UNKNOWN => wn.prefetch_key(self.stems.get(s)),
-                    NONE => {}
-                    id => wn.prefetch_sets(id),
+                match (info.wn, info.syn.1) {
+                    (UNKNOWN, _) => wn.prefetch_key(self.stems.get(s)),
+                    (NONE, _) => {}
+                    (id, NONE) => wn.prefetch_sets(id),
+                    (_, run) => wn.prefetch_run(run),
                 }
             }
         }
@@ -138,8 +139,13 @@ impl Scratch {
         let s = self.ref_s[k] as usize;
         let id = match self.stem_info[s].wn {
             UNKNOWN => {
-                let id = wn.id(self.stems.get(s as u32)).unwrap_or(NONE);
+                // Its synonyms are not computed yet (that would have set `wn`): the run's
+                // start is kept for them in `syn.1` ([`StemInfo::syn`]).
+                let (id, run) = wn
+                    .lemma_run(self.stems.get(s as u32))
+                    .unwrap_or((NONE, NONE));
                 self.stem_info[s].wn = id;
+                self.stem_info[s].syn.1 = run;
                 id
             }
             id => id,
@@ -199,9 +205,11 @@ impl Scratch {
             return cached;
         }
         let start = self.syn_ids.len();
-        // A stem known to be a lemma is its own key: no second look-up.
+        // A stem known to be a lemma is its own key: no second look-up (and if it was looked
+        // up here, its run's start is known too).
         let lemma = self.stem_info[s as usize].wn;
-        let known = (lemma != UNKNOWN && lemma != NONE).then_some(lemma);
+        let run = (cached.1 != NONE).then_some(cached.1);
+        let known = (lemma != UNKNOWN && lemma != NONE).then_some((lemma, run));
         let lemma = wn.synonym_ids_of(
             self.stems.get(s),
             known,

@@ -308,6 +308,13 @@ def _null_fields(arr: Any) -> Any:
     return None if mask is None else pc.and_(mask, pc.is_valid(arr))
 
 
+def _blank(line: bytes) -> bool:
+    """A blank line (no row, its number kept): empty or only whitespace as ``str.isspace()``
+    counts it, the rule of every gradekit JSONL reader (``fixtures/lines/blank.json``); bytes
+    that are not UTF-8 are not blank."""
+    return not line.decode("utf-8", "surrogateescape").strip()
+
+
 def _null_items(data: bytes, table: pa.Table, item_col: Optional[str],
                 keys: Optional[List[str]]) -> Optional[List[Optional[str]]]:
     """`ITEM_JSON` of the rows Arrow read from `data` (None: no row needs it). Only rows whose
@@ -320,7 +327,7 @@ def _null_items(data: bytes, table: pa.Table, item_col: Optional[str],
     mask = _null_fields(table.column(item_col))
     if mask is None or not pc.any(mask).as_py():
         return None
-    lines = [line for line in data.split(b"\n") if line.strip()]
+    lines = [line for line in data.split(b"\n") if not _blank(line)]
     n = len(table)
     if len(lines) != n:
         raise ValueError("lines and rows differ")
@@ -342,10 +349,17 @@ def _slow_table(data: bytes, offset: int, path: str, schema: pa.Schema,
     keys = _item_keys(schema, item_col)
     names = schema.names
     for k, line in enumerate(data.split(b"\n")):
-        if not line.strip():
+        if _blank(line):
             continue
         item_json.append(None)
         where = "%s line %d" % (path, first_line + k)
+        try:
+            line.decode("utf-8")
+        except UnicodeDecodeError as e:
+            rows.append({})
+            errors.append({"code": "invalid_utf8", "message": "%s: line is not valid UTF-8 "
+                           "(first bad byte at offset %d)" % (where, e.start)})
+            continue
         try:
             obj = json.loads(line, parse_constant=_reject_constant)
         except ValueError as e:

@@ -219,8 +219,14 @@ async fn list(
     let project = v.project.clone();
     let signed_in = v.signed_in;
     let r = crate::work::blocking(move || {
-        jobs.list_jobs(&project, after.as_deref(), pages::JOBS_PER_PAGE, None)
-            .map(|page| pages::job_list(&project, signed_in, &page, after.as_deref()))
+        jobs.list_jobs(
+            &project,
+            after.as_deref(),
+            pages::JOBS_PER_PAGE,
+            gradekit_jobs::Order::NewestFirst,
+            None,
+        )
+        .map(|page| pages::job_list(&project, signed_in, &page, after.as_deref()))
     })
     .await;
     match r {

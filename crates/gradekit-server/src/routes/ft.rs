@@ -179,15 +179,16 @@ pub(crate) fn order(q: &[(String, String)], words: [&str; 2]) -> Result<Order, A
     }
 }
 
-/// A list OpenAI gives no `order` (jobs, events, checkpoints) is newest first, always. An
-/// `order` asking for anything else is refused rather than silently ignored; one that asks for
-/// newest first (`desc`, `descending`) is accepted.
-pub(crate) fn newest_first_only(q: &[(String, String)], what: &str) -> Result<(), ApiError> {
+/// `order` of a list OpenAI gives none (jobs, events, checkpoints): DESIGN's rule for every
+/// list, newest first unless `order` says otherwise. Either spelling OpenAI uses elsewhere is
+/// taken (`asc`/`desc` as files, `ascending`/`descending` as permissions).
+pub(crate) fn any_order(q: &[(String, String)]) -> Result<Order, ApiError> {
     match param(q, "order") {
-        None | Some("desc" | "descending") => Ok(()),
+        None | Some("desc" | "descending") => Ok(Order::NewestFirst),
+        Some("asc" | "ascending") => Ok(Order::OldestFirst),
         Some(o) => Err(ApiError::bad_request(
             "invalid_value",
-            format!("{what} are listed newest first; this list takes no `order` (got {o:?})"),
+            format!("`order` must be asc, desc, ascending or descending, got {o:?}"),
         )
         .with_param("order")),
     }

@@ -1,10 +1,10 @@
 //! Fine-tuning jobs: create, list (`after`, `limit`, `metadata[k]=v`, `metadata=null`),
 //! retrieve, cancel, pause, resume, events, checkpoints. The three lists are newest first
-//! only: OpenAI gives them no `order` ([`newest_first_only`]).
+//! unless `order` ([`any_order`]; OpenAI's SDK sends none for them).
 
 use crate::body::read_json;
 use crate::error::ApiError;
-use crate::routes::ft::{bounded, call, ctx, newest_first_only, ok, on_id, paging, query};
+use crate::routes::ft::{any_order, bounded, call, ctx, ok, on_id, paging, query};
 use crate::AppState;
 use axum::extract::{Path, Request, State};
 use axum::response::Response;
@@ -32,11 +32,12 @@ pub(crate) async fn list(
     let (jobs, project) = ctx(&state, &req)?;
     let q = query(&req)?;
     let (after, limit) = paging(&q, 20, 1000)?;
-    newest_first_only(&q, "fine-tuning jobs")?;
+    let order = any_order(&q)?;
     let filter =
         gradekit_jobs::service::metadata_filter(&q).map_err(crate::routes::ft::api_error)?;
     let page =
-        call(move || jobs.list_jobs(&project, after.as_deref(), limit, filter.as_ref())).await?;
+        call(move || jobs.list_jobs(&project, after.as_deref(), limit, order, filter.as_ref()))
+            .await?;
     ok(&wire::page(&page, wire::Cursor::HasMore, wire::job))
 }
 
@@ -94,8 +95,8 @@ pub(crate) async fn events(
     let id = bounded(id, JOB_ID)?;
     let q = query(&req)?;
     let (after, limit) = paging(&q, 20, 1000)?;
-    newest_first_only(&q, "events")?;
-    let page = call(move || jobs.events(&project, &id, after.as_deref(), limit)).await?;
+    let order = any_order(&q)?;
+    let page = call(move || jobs.events(&project, &id, after.as_deref(), limit, order)).await?;
     ok(&wire::page(&page, wire::Cursor::HasMore, wire::event))
 }
 
@@ -109,8 +110,9 @@ pub(crate) async fn checkpoints(
     let id = bounded(id, JOB_ID)?;
     let q = query(&req)?;
     let (after, limit) = paging(&q, 10, 1000)?;
-    newest_first_only(&q, "checkpoints")?;
-    let page = call(move || jobs.checkpoints(&project, &id, after.as_deref(), limit)).await?;
+    let order = any_order(&q)?;
+    let page =
+        call(move || jobs.checkpoints(&project, &id, after.as_deref(), limit, order)).await?;
     ok(&wire::page(
         &page,
         wire::Cursor::FirstLast,

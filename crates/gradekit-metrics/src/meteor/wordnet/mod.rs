@@ -21,20 +21,24 @@
 //!
 //! * `KEY_TEXT[KEY_END[k]..KEY_END[k + 1]]` — the key's text;
 //! * `SLOTS` — open addressing, linear probing, at most 40 % full, 16-byte slots: the key's
-//!   first 8 bytes (zero-padded) and `tag << 43 | len << 37 | k << 20 | offset` (0 = empty),
-//!   home slot and tag from `hash::hash` (a fixed hash the build script compiles too; the tag
-//!   is its top 21 bits), `offset` = `KEY_END[k]`. A look-up of a word of at most 8 bytes reads
-//!   one slot (nearly always one cache line: a process that meets new words pays one cache
-//!   miss per look-up, where key id → text offset → text were three), a longer word compares
-//!   the rest of its text at `offset`. A probe stops after `PROBE_LIMIT` slots, the longest
-//!   run measured;
+//!   first 8 bytes (zero-padded) and `tag << 62 | run << 43 | len << 37 | k << 20 | offset`
+//!   (0 = empty), home slot and tag from `hash::hash` (a fixed hash the build script compiles
+//!   too; the tag is its top 2 bits: the first 8 bytes and the length are compared anyway),
+//!   `offset` = `KEY_END[k]`, `run` = `SYN_START[4k]`. A look-up of a word of at most 8 bytes
+//!   reads one slot (nearly always one cache line: a process that meets new words pays one
+//!   cache miss per look-up, where key id → text offset → text were three), a longer word
+//!   compares the rest of its text at `offset`. A probe stops after `PROBE_LIMIT` slots, the
+//!   longest run measured;
 //! * `FILTER` — a blocked Bloom filter of the keys (`wordnet/filter.rs`), tested before the
 //!   slots: most look-ups are of words that are no key, and it answers nearly all of those
 //!   from 128 KiB instead of a probe of the 4 MiB slot table;
 //! * `SYN[SYN_START[4k + p]..SYN_START[4k + p + 1]]` — the word ids of the lemma's synsets for
 //!   part of speech `p`, in NLTK's order (the build script follows each reference — the lemma's
 //!   own singleton or a shared set — and flattens them: a look-up reads one run instead of a
-//!   reference list and one set per reference, each a likely cache miss on new words);
+//!   reference list and one set per reference, each a likely cache miss on new words). The
+//!   last id of a lemma's whole run (its four parts of speech) has bit 31 set ([`RUN_END`]):
+//!   a look-up that found the key reads the run from the slot's `run` on, without waiting for
+//!   a `SYN_START` line first;
 //! * for `k < EXC_KEYS`: bit `p` of `EXC_MASK[k]` says whether the form has an exception entry
 //!   for part of speech `p` (which stops the suffix rules even when it lists no base), and
 //!   `EXC_BASES[EXC_START[4k + p]..EXC_START[4k + p + 1]]` are its bases.
@@ -87,9 +91,15 @@ pub(super) const SUBSTITUTIONS: [&[(&str, &str)]; 4] = [
 const _: () = assert!(tables::PROBE_LIMIT < 64);
 
 /// A slot's meta word (see the module docs): fields below the tag, and their shifts.
-const TAG_SHIFT: u32 = 43;
+const TAG_SHIFT: u32 = 62;
+const RUN_SHIFT: u32 = 43;
 const LEN_SHIFT: u32 = 37;
 const ID_SHIFT: u32 = 20;
+/// The bits of a slot's meta word a probe compares: the tag and the length.
+const MATCH_BITS: u64 =
+    (u64::MAX << TAG_SHIFT) | (((1 << (RUN_SHIFT - LEN_SHIFT)) - 1) << LEN_SHIFT);
+/// The mark of the last id of a lemma's synonym run in `SYN` (ids are below 2^17).
+const RUN_END: u32 = 1 << 31;
 /// Keys are 1..64 bytes long (the build script checks), so an empty slot's meta is 0.
 const MAX_KEY_LEN: usize = 63;
 
@@ -233,6 +243,13 @@ impl WordNet {
     /// The key id of a lemma or exception form.
     #[inline]
     fn key(&self, word: &str) -> Option<u32> {
+        self.key_run(word).map(|(k, _)| k)
+    }
+
+    /// The key id of a lemma or exception form, and where its synonym run starts in `SYN`
+    /// (`SYN_START[4k]`, held by its slot).
+    #[inline]
+    fn key_run(&self, word: &str) -> Option<(u32, u32)> {
         let b = word.as_bytes();
         if b.is_empty() || b.len() > MAX_KEY_LEN {
             return None;
@@ -253,10 +270,10 @@ impl WordNet {
         prefetch(self.slots, (h as usize & tables::SLOT_MASK) * 16);
     }
 
-    /// [`Self::key`] of the bytes `b` (1..=[`MAX_KEY_LEN`] of them) with hash `h`, from the
-    /// slot table alone (without the filter).
+    /// [`Self::key_run`] of the bytes `b` (1..=[`MAX_KEY_LEN`] of them) with hash `h`, from
+    /// the slot table alone (without the filter).
     #[inline(always)]
-    fn probe(&self, b: &[u8], h: u64) -> Option<u32> {
+    fn probe(&self, b: &[u8], h: u64) -> Option<(u32, u32)> {
         let want = (h >> TAG_SHIFT << TAG_SHIFT) | ((b.len() as u64) << LEN_SHIFT);
         let mut head = [0u8; 8];
         let n = b.len().min(8);
@@ -268,11 +285,14 @@ impl WordNet {
             if meta == 0 {
                 return None;
             }
-            if w == head && meta >> LEN_SHIFT << LEN_SHIFT == want {
+            // The tag and the length (not the run start between them).
+            if w == head && meta & MATCH_BITS == want {
                 let off = (meta & ((1 << ID_SHIFT) - 1)) as usize;
                 let rest = self.key_text.as_bytes().get(off + n..off + b.len());
                 if b.len() <= 8 || rest == b.get(8..) {
-                    return Some(((meta >> ID_SHIFT) & ((1 << (LEN_SHIFT - ID_SHIFT)) - 1)) as u32);
+                    let k = (meta >> ID_SHIFT) & ((1 << (LEN_SHIFT - ID_SHIFT)) - 1);
+                    let run = (meta >> RUN_SHIFT) & ((1 << (TAG_SHIFT - RUN_SHIFT)) - 1);
+                    return Some((k as u32, run as u32));
                 }
             }
             i = (i + 1) & tables::SLOT_MASK;
@@ -321,6 +341,14 @@ impl WordNet {
         prefetch(self.syn_start.0, id as usize * 16);
     }
 
+    /// Starts loading the first line of the synonym run that starts at `start`
+    /// ([`Self::lemma_run`]; [`Self::synonym_ids_of`] reads it first when given it). A hint
+    /// only ([`prefetch`]).
+    #[inline]
+    pub(crate) fn prefetch_run(&self, start: u32) {
+        prefetch(self.syn.0, start as usize * 4);
+    }
+
     /// Whether `word` may be a key (lemma or exception form): `false` means it is none, as
     /// [`Self::id`] would find, from the negative filter alone (no slot is read). When it may
     /// be, the home slot a look-up of `word` probes is started loading ([`prefetch`], a hint):
@@ -345,37 +373,53 @@ impl WordNet {
         self.key(word).filter(|&k| Self::is_lemma(k))
     }
 
+    /// The id of a lemma (as [`Self::id`]) and where its synonym run starts, for
+    /// [`Self::synonym_ids_of`].
+    #[inline]
+    pub(crate) fn lemma_run(&self, word: &str) -> Option<(u32, u32)> {
+        self.key_run(word).filter(|&(k, _)| Self::is_lemma(k))
+    }
+
     /// The lemma of an id.
     pub fn word(&self, id: u32) -> Option<&'static str> {
         (id < tables::N_KEYS).then(|| self.key_str(id))
     }
 
     /// Push the word ids of every lower-case, `_`-free synset name of `wordnet.synsets(word)`
-    /// onto `out` (not deduplicated; `scratch` is a reusable buffer for morphy's candidates).
+    /// onto `out` (not deduplicated, and not in NLTK's order: the word's own synsets of every
+    /// part of speech come first; `scratch` is a reusable buffer for morphy's candidates).
     /// `word` must already be lower-case, as NLTK lower-cases it first.
     pub(crate) fn synonym_ids_into(&self, word: &str, out: &mut Vec<u32>, scratch: &mut String) {
         self.synonym_ids_of(word, None, out, scratch);
     }
 
     /// [`Self::synonym_ids_into`] where `lemma`, if given, is `self.id(word)` (known to the
-    /// caller: the key is not looked up again). Returns the word's lemma id (`self.id(word)`),
-    /// looked up or given.
+    /// caller: the key is not looked up again), with the start of its synonym run if that is
+    /// known too ([`Self::lemma_run`]). Returns the word's lemma id (`self.id(word)`), looked
+    /// up or given.
     pub(crate) fn synonym_ids_of(
         &self,
         word: &str,
-        lemma: Option<u32>,
+        lemma: Option<(u32, Option<u32>)>,
         out: &mut Vec<u32>,
         scratch: &mut String,
     ) -> Option<u32> {
-        let key = lemma.or_else(|| self.key(word));
+        // A key looked up here comes with its run's start (from its slot); a lemma given
+        // without it reads it from `SYN_START` (which `prefetch_sets` starts loading).
+        let (key, run) = match lemma {
+            Some((id, run)) => (Some(id), run),
+            None => self.key_run(word).unzip(),
+        };
         let lemma = key.filter(|&k| Self::is_lemma(k));
+        if let Some(id) = lemma {
+            // Its synsets of every part of speech, one run (the order of `out` is free).
+            let start = run.unwrap_or_else(|| self.syn_start.at(id as usize * 4));
+            self.push_run(start, out);
+        }
         let exc = key
             .filter(|&k| k < tables::EXC_KEYS)
             .map_or(0, |k| self.exc_mask.get(k as usize).copied().unwrap_or(0));
         for (p, rules) in SUBSTITUTIONS.iter().enumerate() {
-            if let Some(id) = lemma {
-                self.push_sets(id, p, out);
-            }
             if exc & (1 << p) != 0 {
                 let at = key.unwrap_or_default() as usize * 4 + p;
                 let (a, b) = (self.exc_start.at(at), self.exc_start.at(at + 1));
@@ -403,11 +447,30 @@ impl WordNet {
         lemma
     }
 
+    /// Pushes the ids of lemma `id`'s synsets of part of speech `p`.
     #[inline]
     fn push_sets(&self, id: u32, p: usize, out: &mut Vec<u32>) {
         let at = id as usize * 4 + p;
         let (a, b) = (self.syn_start.at(at), self.syn_start.at(at + 1));
-        out.extend(self.syn.range(a, b));
+        out.extend(self.syn.range(a, b).map(|v| v & !RUN_END));
+    }
+
+    /// Pushes the ids of a lemma's whole synonym run, which starts at `start` in `SYN` and
+    /// ends with the id marked [`RUN_END`] (or at the table's end: never, with the built
+    /// tables).
+    #[inline]
+    fn push_run(&self, start: u32, out: &mut Vec<u32>) {
+        let run = self.syn.0.get(start as usize * 4..).unwrap_or_default();
+        let n = run
+            .chunks_exact(4)
+            .position(|c| c[3] & 0x80 != 0)
+            .map_or(run.len() / 4, |i| i + 1);
+        // Then copied as one range (a few ids, in the L1 cache by now).
+        out.extend(
+            self.syn
+                .range(start, start.saturating_add(n as u32))
+                .map(|v| v & !RUN_END),
+        );
     }
 
     /// The synonyms METEOR accepts for `word`: the sorted, distinct names without `_` of all

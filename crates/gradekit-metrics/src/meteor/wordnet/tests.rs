@@ -38,10 +38,31 @@ fn agree(word: &str) -> Result<(), String> {
     prefetch(wn.slots, usize::MAX);
     let (mut a, mut b) = (Vec::new(), Vec::new());
     wn.synonym_ids_into(word, &mut a, &mut String::new());
-    let lemma = wn.synonym_ids_of(word, wn.id(word), &mut b, &mut String::new());
+    let lemma = wn.synonym_ids_of(
+        word,
+        wn.id(word).map(|k| (k, None)),
+        &mut b,
+        &mut String::new(),
+    );
     if a != b {
         return Err(format!(
             "synonym_ids_of({word:?}) with its id: {b:?} != {a:?}"
+        ));
+    }
+    // And with its run's start too (as METEOR passes it when a look-up found it).
+    let (run, mut c) = (wn.lemma_run(word), Vec::new());
+    if run.map(|(k, _)| k) != wn.id(word) {
+        return Err(format!("lemma_run({word:?}): {run:?} != {:?}", wn.id(word)));
+    }
+    wn.synonym_ids_of(
+        word,
+        run.map(|(k, r)| (k, Some(r))),
+        &mut c,
+        &mut String::new(),
+    );
+    if a != c {
+        return Err(format!(
+            "synonym_ids_of({word:?}) with its id and run: {c:?} != {a:?}"
         ));
     }
     // The lemma id it reports, with and without being given it.
@@ -274,7 +295,7 @@ proptest! {
         let b = w.as_bytes();
         prop_assume!(!b.is_empty() && b.len() <= MAX_KEY_LEN);
         let wn = WordNet::get();
-        prop_assert_eq!(wn.key(&w), wn.probe(b, hash::hash(b)));
+        prop_assert_eq!(wn.key_run(&w), wn.probe(b, hash::hash(b)));
     }
 
     /// `may_be_key` says "no" only of words that are no key (stage 3 then takes the stem for
@@ -293,6 +314,33 @@ proptest! {
         let w = py_lower(&w);
         prop_assert_eq!(agree(&w), Ok(()));
     }
+}
+
+/// A key's slot holds where its synonym run starts, and the run read from there up to its
+/// marked last id is the key's four parts of speech's runs, in order.
+#[test]
+fn slot_runs_are_the_lemmas_runs() {
+    let wn = WordNet::get();
+    let mut lemmas = 0;
+    for k in 0..tables::N_KEYS {
+        let word = wn.word(k).expect("a key");
+        let (got, start) = wn.key_run(word).expect("every key is found");
+        assert_eq!(got, k, "{word:?}");
+        if !WordNet::is_lemma(k) {
+            continue;
+        }
+        lemmas += 1;
+        assert_eq!(start, wn.syn_start.at(k as usize * 4), "{word:?}");
+        let mut want = Vec::new();
+        for p in 0..4 {
+            wn.push_sets(k, p, &mut want);
+        }
+        let mut run = Vec::new();
+        wn.push_run(start, &mut run);
+        assert!(!run.is_empty(), "{word:?}");
+        assert_eq!(run, want, "{word:?}");
+    }
+    assert!(lemmas > 80_000);
 }
 
 #[test]
@@ -326,6 +374,7 @@ fn prefetch_hints_take_any_word() {
         u32::MAX,
     ] {
         wn.prefetch_sets(id);
+        wn.prefetch_run(id);
     }
     let mut ids = Vec::new();
     wn.synonym_ids_into("ran", &mut ids, &mut String::new());

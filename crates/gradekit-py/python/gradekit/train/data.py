@@ -28,8 +28,14 @@ class DataError(ValueError):
 def read_jsonl(path: str, what: str) -> List[Dict[str, Any]]:
     rows = []
     try:
-        with open(path, encoding="utf-8") as f:
-            for n, line in enumerate(f, 1):
+        # Bytes split at "\n" only, as every gradekit JSONL reader numbers lines (text mode
+        # would also end lines at a lone "\r"); a blank line is `not line.strip()`.
+        with open(path, "rb") as f:
+            for n, raw in enumerate(f, 1):
+                try:
+                    line = raw.decode("utf-8")
+                except UnicodeDecodeError:
+                    raise DataError("%s line %d: not valid UTF-8" % (what, n)) from None
                 if not line.strip():
                     continue
                 try:
