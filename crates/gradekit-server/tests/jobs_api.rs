@@ -10,53 +10,8 @@ use axum::body::Body;
 use axum::http::{header, Method, Request, StatusCode};
 use axum::Router;
 use common::*;
-use gradekit_engine::EngineOptions;
-use gradekit_jobs::{Jobs, JobsConfig, LocalBackend, ModelRegistry};
-use gradekit_server::{app, ApiKey, ConfiguredGraders, ServerConfig};
 use serde_json::{json, Value};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-fn server(dir: &std::path::Path) -> Router {
-    let trainer = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../tests/trainer/fake_trainer.py");
-    let mut cfg = JobsConfig::new(dir.join("data"));
-    cfg.models =
-        ModelRegistry::from_toml(&format!("[models.tiny]\npath = \"{}\"\n", dir.display()))
-            .unwrap();
-    let jobs = Jobs::open(
-        cfg,
-        Arc::new(LocalBackend::new(&format!("python3 {}", trainer.display())).unwrap()),
-    )
-    .unwrap();
-    app(state_with(
-        ServerConfig {
-            project_keys: vec![
-                ("proj_a".into(), vec![ApiKey::new("key-a")]),
-                ("proj_b".into(), vec![ApiKey::new("key-b")]),
-            ],
-            jobs: Some(jobs),
-            max_upload: 4096,
-            ..ServerConfig::default()
-        },
-        EngineOptions::default(),
-        ConfiguredGraders::default(),
-    ))
-}
-
-fn req(method: Method, path: &str, key: &str, body: Option<Value>) -> Request<Body> {
-    let b = Request::builder()
-        .method(method)
-        .uri(path)
-        .header(header::AUTHORIZATION, format!("Bearer {key}"));
-    match body {
-        Some(v) => b
-            .header(header::CONTENT_TYPE, "application/json")
-            .body(Body::from(v.to_string()))
-            .unwrap(),
-        None => b.body(Body::empty()).unwrap(),
-    }
-}
 
 fn upload(key: &str, purpose: &str, content: &str) -> Request<Body> {
     let body = format!(
@@ -77,7 +32,7 @@ fn refused(a: &Answer, status: StatusCode, param: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_jobs_api_end_to_end() {
     let dir = tempfile::tempdir().unwrap();
-    let app = server(dir.path());
+    let app = jobs_app(dir.path(), Some(4096));
     let chat = json!({"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}]}).to_string();
     let text: String = (0..10).map(|_| format!("{chat}\n")).collect();
 
@@ -104,7 +59,7 @@ async fn the_jobs_api_end_to_end() {
         "refused uploads leave nothing"
     );
     assert_eq!(
-        send(&app, req(Method::GET, "/v1/files", "wrong", None))
+        send(&app, authed(Method::GET, "/v1/files", "wrong", None))
             .await
             .status,
         StatusCode::UNAUTHORIZED
@@ -112,13 +67,13 @@ async fn the_jobs_api_end_to_end() {
     refused(
         &send(
             &app,
-            req(Method::GET, &format!("/v1/files/{fid}"), "key-b", None),
+            authed(Method::GET, &format!("/v1/files/{fid}"), "key-b", None),
         )
         .await,
         StatusCode::NOT_FOUND,
         "file_id",
     );
-    let lb = send(&app, req(Method::GET, "/v1/files", "key-b", None)).await;
+    let lb = send(&app, authed(Method::GET, "/v1/files", "key-b", None)).await;
     assert_eq!(
         lb.json,
         json!({"object": "list", "data": [], "has_more": false, "first_id": null, "last_id": null})
@@ -140,7 +95,7 @@ async fn the_jobs_api_end_to_end() {
         refused(
             &send(
                 &app,
-                req(Method::POST, "/v1/fine_tuning/jobs", "key-a", Some(body)),
+                authed(Method::POST, "/v1/fine_tuning/jobs", "key-a", Some(body)),
             )
             .await,
             StatusCode::BAD_REQUEST,
@@ -150,7 +105,7 @@ async fn the_jobs_api_end_to_end() {
     refused(
         &send(
             &app,
-            req(Method::GET, "/v1/fine_tuning/jobs?limit=0", "key-a", None),
+            authed(Method::GET, "/v1/fine_tuning/jobs?limit=0", "key-a", None),
         )
         .await,
         StatusCode::BAD_REQUEST,
@@ -159,7 +114,7 @@ async fn the_jobs_api_end_to_end() {
 
     let mut ids = Vec::new();
     for suffix in ["one", "two"] {
-        let j = send(&app, req(Method::POST, "/v1/fine_tuning/jobs", "key-a",
+        let j = send(&app, authed(Method::POST, "/v1/fine_tuning/jobs", "key-a",
             Some(json!({"model": "tiny", "training_file": fid, "suffix": suffix, "metadata": {"s": suffix}})))).await;
         assert_eq!(j.status, StatusCode::OK, "{}", j.json);
         assert_eq!(j.json["status"], "validating_files");
@@ -167,7 +122,7 @@ async fn the_jobs_api_end_to_end() {
     }
     let page = send(
         &app,
-        req(Method::GET, "/v1/fine_tuning/jobs?limit=1", "key-a", None),
+        authed(Method::GET, "/v1/fine_tuning/jobs?limit=1", "key-a", None),
     )
     .await
     .json;
@@ -177,7 +132,7 @@ async fn the_jobs_api_end_to_end() {
     );
     let next = send(
         &app,
-        req(
+        authed(
             Method::GET,
             &format!("/v1/fine_tuning/jobs?limit=1&after={}", ids[1]),
             "key-a",
@@ -192,7 +147,7 @@ async fn the_jobs_api_end_to_end() {
     );
     let filtered = send(
         &app,
-        req(
+        authed(
             Method::GET,
             "/v1/fine_tuning/jobs?metadata%5Bs%5D=one",
             "key-a",
@@ -206,7 +161,7 @@ async fn the_jobs_api_end_to_end() {
     refused(
         &send(
             &app,
-            req(
+            authed(
                 Method::POST,
                 &format!("/v1/fine_tuning/jobs/{}/cancel", ids[0]),
                 "key-b",
@@ -223,7 +178,7 @@ async fn the_jobs_api_end_to_end() {
     let job = loop {
         let j = send(
             &app,
-            req(
+            authed(
                 Method::GET,
                 &format!("/v1/fine_tuning/jobs/{}", ids[0]),
                 "key-a",
@@ -240,7 +195,7 @@ async fn the_jobs_api_end_to_end() {
     };
     let cancel = send(
         &app,
-        req(
+        authed(
             Method::POST,
             &format!("/v1/fine_tuning/jobs/{}/cancel", ids[0]),
             "key-a",
@@ -255,7 +210,7 @@ async fn the_jobs_api_end_to_end() {
         .contains("succeeded"));
     let ev = send(
         &app,
-        req(
+        authed(
             Method::GET,
             &format!("/v1/fine_tuning/jobs/{}/events?limit=2", ids[0]),
             "key-a",
@@ -271,7 +226,7 @@ async fn the_jobs_api_end_to_end() {
     assert_eq!(ev["has_more"], true);
     let ck = send(
         &app,
-        req(
+        authed(
             Method::GET,
             &format!("/v1/fine_tuning/jobs/{}/checkpoints", ids[0]),
             "key-a",
@@ -291,7 +246,7 @@ async fn the_jobs_api_end_to_end() {
 
     // Permissions make the checkpoint usable by project b.
     let models_b = |app: Router| async move {
-        send(&app, req(Method::GET, "/v1/models", "key-b", None))
+        send(&app, authed(Method::GET, "/v1/models", "key-b", None))
             .await
             .json["data"]
             .as_array()
@@ -308,7 +263,7 @@ async fn the_jobs_api_end_to_end() {
     refused(
         &send(
             &app,
-            req(
+            authed(
                 Method::POST,
                 &perm_path,
                 "key-b",
@@ -321,7 +276,7 @@ async fn the_jobs_api_end_to_end() {
     );
     let granted = send(
         &app,
-        req(
+        authed(
             Method::POST,
             &perm_path,
             "key-a",
@@ -334,7 +289,7 @@ async fn the_jobs_api_end_to_end() {
     let pid = granted.json["data"][0]["id"].as_str().unwrap();
     let del = send(
         &app,
-        req(Method::DELETE, &format!("{perm_path}/{pid}"), "key-a", None),
+        authed(Method::DELETE, &format!("{perm_path}/{pid}"), "key-a", None),
     )
     .await;
     assert_eq!(
@@ -343,7 +298,11 @@ async fn the_jobs_api_end_to_end() {
     );
     assert!(!models_b(app.clone()).await.contains(&name));
     refused(
-        &send(&app, req(Method::DELETE, "/v1/models/tiny", "key-a", None)).await,
+        &send(
+            &app,
+            authed(Method::DELETE, "/v1/models/tiny", "key-a", None),
+        )
+        .await,
         StatusCode::FORBIDDEN,
         "model",
     );
@@ -355,7 +314,7 @@ async fn the_jobs_api_end_to_end() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn training_files_skip_the_blank_lines_of_the_fixture() {
     let dir = tempfile::tempdir().unwrap();
-    let app = server(dir.path());
+    let app = jobs_app(dir.path(), Some(4096));
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../../fixtures/lines/blank.json"
@@ -387,7 +346,7 @@ async fn training_files_skip_the_blank_lines_of_the_fixture() {
         let body = json!({"model": "tiny", "training_file": f.json["id"]});
         let j = send(
             &app,
-            req(Method::POST, "/v1/fine_tuning/jobs", "key-a", Some(body)),
+            authed(Method::POST, "/v1/fine_tuning/jobs", "key-a", Some(body)),
         )
         .await;
         assert_eq!(j.status, StatusCode::OK, "{}", j.json);
@@ -396,7 +355,7 @@ async fn training_files_skip_the_blank_lines_of_the_fixture() {
         status.push(loop {
             let j = send(
                 &app,
-                req(
+                authed(
                     Method::GET,
                     &format!("/v1/fine_tuning/jobs/{id}"),
                     "key-a",

@@ -13,55 +13,11 @@ use axum::body::Body;
 use axum::http::{header, Method, Request, StatusCode};
 use axum::Router;
 use common::*;
-use gradekit_engine::EngineOptions;
-use gradekit_jobs::{Jobs, JobsConfig, LocalBackend, ModelRegistry};
-use gradekit_server::{app, ApiKey, ConfiguredGraders, ServerConfig};
 use serde_json::{json, Value};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-fn server(dir: &std::path::Path) -> Router {
-    let trainer = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../tests/trainer/fake_trainer.py");
-    let mut cfg = JobsConfig::new(dir.join("data"));
-    cfg.models =
-        ModelRegistry::from_toml(&format!("[models.tiny]\npath = \"{}\"\n", dir.display()))
-            .unwrap();
-    let jobs = Jobs::open(
-        cfg,
-        Arc::new(LocalBackend::new(&format!("python3 {}", trainer.display())).unwrap()),
-    )
-    .unwrap();
-    app(state_with(
-        ServerConfig {
-            project_keys: vec![
-                ("proj_a".into(), vec![ApiKey::new("key-a")]),
-                ("proj_b".into(), vec![ApiKey::new("key-b")]),
-            ],
-            jobs: Some(jobs),
-            ..ServerConfig::default()
-        },
-        EngineOptions::default(),
-        ConfiguredGraders::default(),
-    ))
-}
-
-fn req(method: Method, path: &str, key: &str, body: Option<Value>) -> Request<Body> {
-    let b = Request::builder()
-        .method(method)
-        .uri(path)
-        .header(header::AUTHORIZATION, format!("Bearer {key}"));
-    match body {
-        Some(v) => b
-            .header(header::CONTENT_TYPE, "application/json")
-            .body(Body::from(v.to_string()))
-            .unwrap(),
-        None => b.body(Body::empty()).unwrap(),
-    }
-}
-
 async fn get(app: &Router, path: &str, key: &str) -> Answer {
-    send(app, req(Method::GET, path, key, None)).await
+    send(app, authed(Method::GET, path, key, None)).await
 }
 
 async fn upload(app: &Router, key: &str, purpose: &str, content: &str) -> String {
@@ -98,7 +54,7 @@ struct World {
 
 async fn world() -> World {
     let dir = tempfile::tempdir().unwrap();
-    let app = server(dir.path());
+    let app = jobs_app(dir.path(), None);
     let chat = json!({"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}]}).to_string();
     let text: String = (0..10).map(|_| format!("{chat}\n")).collect();
     let fid = upload(&app, "key-a", "fine-tune", &text).await;
@@ -107,7 +63,7 @@ async fn world() -> World {
         let body = json!({"model": "tiny", "training_file": fid, "metadata": {"n": n.to_string()}});
         let j = send(
             &app,
-            req(Method::POST, "/v1/fine_tuning/jobs", "key-a", Some(body)),
+            authed(Method::POST, "/v1/fine_tuning/jobs", "key-a", Some(body)),
         )
         .await;
         assert_eq!(j.status, StatusCode::OK, "{}", j.json);
@@ -302,7 +258,7 @@ async fn order_is_taken_by_every_list() {
     let grant = json!({"project_ids": ["proj_c", "proj_d", "proj_e"]});
     let g = send(
         &w.app,
-        req(Method::POST, &lists[4].path, "key-a", Some(grant)),
+        authed(Method::POST, &lists[4].path, "key-a", Some(grant)),
     )
     .await;
     assert_eq!(g.status, StatusCode::OK, "{}", g.json);
@@ -368,7 +324,7 @@ async fn pages_see_every_object_once_in_both_orders() {
     let lists = w.lists();
     let g = send(
         &w.app,
-        req(
+        authed(
             Method::POST,
             &lists[4].path,
             "key-a",
@@ -416,7 +372,7 @@ async fn deleting_each_page_before_the_next_still_visits_everything() {
     let projects: Vec<String> = (0..5).map(|n| format!("proj_p{n}")).collect();
     let g = send(
         &w.app,
-        req(
+        authed(
             Method::POST,
             &lists[4].path,
             "key-a",
@@ -432,7 +388,7 @@ async fn deleting_each_page_before_the_next_still_visits_everything() {
         let path = list.path.clone();
         let deleted = walk(&w.app, list, 2, extra, |ids| {
             ids.iter()
-                .map(|id| req(Method::DELETE, &format!("{path}/{id}"), "key-a", None))
+                .map(|id| authed(Method::DELETE, &format!("{path}/{id}"), "key-a", None))
                 .collect()
         })
         .await;

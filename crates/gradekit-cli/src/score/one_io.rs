@@ -12,9 +12,11 @@
 //!   started, before it ever runs: it starts there, instead of starting here (once this
 //!   thread waits) and moving itself;
 //! - until it runs, this thread reads, grades and writes chunks itself, as
-//!   [`Grading::inline`] does; the first chunk read after the I/O thread is running is handed
-//!   to grading through the channel, and the input and the writer with it to the I/O thread.
-//!   A short input may be done here entirely: the I/O thread then ends without work;
+//!   [`Grading::inline`] does; the first chunk read after the I/O thread has started is
+//!   handed to grading through the channel, and the input and the writer with it to the I/O
+//!   thread, which takes them as soon as it is done with the buffers it is making (see
+//!   [`IoThread::started`]). A short input may be done here entirely: the I/O thread then
+//!   ends without work;
 //! - the I/O thread polls for that hand-over rather than sleeping (see [`HANDOVER_SPIN`]);
 //! - while it waits for its work and for the hand-over, it asks the CPU's features (see
 //!   [`warm_cpu_features`]) and makes the chunk buffers of the first chunks, their pages
@@ -71,12 +73,12 @@ impl Grading<'_> {
         let plan_here = Arc::new(AtomicBool::new(false));
         source.plan_elsewhere(Arc::clone(&plan_here));
         self.plan_here = Some(plan_here);
-        let running = Arc::new(AtomicBool::new(false));
+        let started = Arc::clone(&io.started);
         let (start_tx, start_rx) = mpsc::sync_channel::<Handover>(1);
         let io = {
-            let (running, idle) = (Arc::clone(&running), Arc::clone(&idle));
+            let idle = Arc::clone(&idle);
             io.run(Box::new(move |ahead, made| {
-                io_thread(&running, start_rx, wrx, idle, pinning, ahead, made)
+                io_thread(start_rx, wrx, idle, pinning, ahead, made)
             }))
         };
         let Some((io, first)) = io else {
@@ -85,13 +87,13 @@ impl Grading<'_> {
         // The first buffers the I/O thread made, when they are ready.
         let mut spare = Some(first.unwrap_or_default());
         let mut ok = true;
-        // This thread reads, grades and writes until the I/O thread runs.
+        // This thread reads, grades and writes until the I/O thread has started.
         while let Some(chunk) = spare.take().and_then(|s| source.next_chunk(s)) {
             let Some(chunk) = readable(chunk) else {
                 ok = false;
                 break;
             };
-            if !chunk.eof && running.load(Ordering::Acquire) {
+            if !chunk.eof && started.load(Ordering::Acquire) {
                 // Cannot block (room for AHEAD chunks) nor fail (`rx` is alive).
                 let _ = tx.send(Ok(chunk));
                 let handover = Handover {
@@ -163,6 +165,10 @@ pub(super) struct Ahead {
     spares: Mutex<Vec<read::Spare>>,
     /// Bytes of a buffer (see [`read::ahead_bytes`]).
     bytes: usize,
+    /// The two threads are pinned (see `pin`): waits poll before they sleep (see `spin`).
+    /// Set by the calling thread right after it started the I/O thread, long before the
+    /// I/O thread has made its buffers and waits (read as unset, it would only sleep sooner).
+    poll: AtomicBool,
 }
 
 impl Ahead {
@@ -195,12 +201,11 @@ impl Ahead {
 }
 
 /// Waits for `rx`, making chunk buffers (see [`Ahead`]) while nothing came, then polling
-/// up to `spin` once they are all made.
+/// up to `spin` once they are all made (when the threads are pinned: [`Ahead::poll`]).
 fn recv_making<T>(
     rx: &mpsc::Receiver<T>,
     ahead: &Ahead,
     made: &mut usize,
-    poll: bool,
     spin: Duration,
 ) -> Option<T> {
     loop {
@@ -208,7 +213,10 @@ fn recv_making<T>(
             Ok(v) => return Some(v),
             Err(TryRecvError::Disconnected) => return None,
             Err(TryRecvError::Empty) if ahead.make(made) => {}
-            Err(TryRecvError::Empty) => return spin::Waiter::with_budget(poll, spin).recv(rx).ok(),
+            Err(TryRecvError::Empty) => {
+                let poll = ahead.poll.load(Ordering::Acquire);
+                return spin::Waiter::with_budget(poll, spin).recv(rx).ok();
+            }
         }
     }
 }
@@ -229,34 +237,49 @@ pub(super) struct IoThread {
     pinning: Option<Arc<pin::Pinning>>,
     /// The buffers it makes while it waits.
     ahead: Arc<Ahead>,
+    /// Raised by the thread as it first runs. From then on the calling thread hands it the
+    /// run (see [`Grading::with_io_thread`]) rather than reading, grading and writing more
+    /// chunks itself: the thread takes the hand-over once the buffers it is making are made
+    /// (its first set maps the region's huge page, ~0.2 ms), and the calling thread grades
+    /// meanwhile. Waiting until it ran its work (as before) left the calling thread to write
+    /// its first chunk and read the next alone whenever that chunk was read sooner, while
+    /// the I/O thread, ready a few dozen microseconds later, waited for them (#17 "rouge15").
+    started: Arc<AtomicBool>,
 }
 
 impl IoThread {
     /// Starts the thread, on a CPU of its own when there are two free (see `pin`); `size`:
     /// the input's, when known (the buffers it makes are no larger than it needs).
     pub(super) fn start(size: Option<u64>) -> IoThread {
-        let pinning = pin::Pinning::choose().map(Arc::new);
         let (jobs, rx) = mpsc::sync_channel::<Job>(1);
         let (done_tx, done) = mpsc::sync_channel::<IoEnd>(1);
-        let poll = pinning.is_some();
         let ahead = Arc::new(Ahead {
             spares: Mutex::new(Vec::new()),
             bytes: read::ahead_bytes(size, ONE_IO_CHUNK_LINES),
+            poll: AtomicBool::new(false),
         });
         let its = Arc::clone(&ahead);
+        let started = Arc::new(AtomicBool::new(false));
+        let runs = Arc::clone(&started);
         // Not joined: its result comes through `done` (a panic drops the sender), and the
         // process may exit before the thread has (see `with_io_thread`).
         let thread = std::thread::spawn(move || {
+            runs.store(true, Ordering::Release);
             warm_cpu_features();
             let mut made = 0;
-            if let Some(job) = recv_making(&rx, &its, &mut made, poll, JOB_SPIN) {
+            if let Some(job) = recv_making(&rx, &its, &mut made, JOB_SPIN) {
                 let _ = done_tx.send(job(&its, made));
             }
         });
-        // This thread is kept on its CPU after the spawn: a thread inherits the CPUs of the
-        // one that starts it, and started with all of them the system puts it on an idle one
-        // at once, rather than queueing it here until it is moved.
+        // The CPUs are chosen after the spawn, and this thread is kept on its CPU after it:
+        // the new thread starts meanwhile (~0.1 ms after `clone` here), and the choice (a read
+        // of `/proc/loadavg`, ~30 µs) delayed everything it does first by as much (#17
+        // "rouge15"). A thread inherits the CPUs of the one that starts it: started with all
+        // of them, the system puts it on an idle one at once, rather than queueing it here
+        // until it is moved.
+        let pinning = pin::Pinning::choose().map(Arc::new);
         if let Some(p) = &pinning {
+            ahead.poll.store(true, Ordering::Release);
             p.grading_here();
             p.place_io(&thread);
         }
@@ -265,6 +288,7 @@ impl IoThread {
             jobs: Some(jobs),
             pinning,
             ahead,
+            started,
         }
     }
 
@@ -292,11 +316,10 @@ impl Drop for IoThread {
     }
 }
 
-/// The I/O thread of [`Stages::OneIo`]: says it runs, waits for the hand-over (see
+/// The I/O thread of [`Stages::OneIo`]: waits for the hand-over (see
 /// [`Handover`]), then reads chunks into `tx` and writes graded chunks from `wrx`; `None` when
 /// no hand-over came.
 fn io_thread(
-    running: &AtomicBool,
     start: mpsc::Receiver<Handover>,
     wrx: mpsc::Receiver<(Batch, ChunkEnd)>,
     grading_idle: Arc<AtomicU64>,
@@ -304,9 +327,7 @@ fn io_thread(
     ahead: &Ahead,
     mut made: usize,
 ) -> IoEnd {
-    running.store(true, Ordering::Release);
-    let poll = pinning.is_some();
-    let handover = recv_making(&start, ahead, &mut made, poll, HANDOVER_SPIN);
+    let handover = recv_making(&start, ahead, &mut made, HANDOVER_SPIN);
     let Some(Handover {
         mut source,
         mut sink,
@@ -343,9 +364,12 @@ fn io_thread(
             .as_ref()
             .filter(|_| ungraded < AHEAD && (graded.is_empty() || read_first));
         if let Some(to_grade) = to_grade {
+            // A set not made before the hand-over (it came early) is made like those: in
+            // the region the first one mapped, its pages at once, not one fault at a time
+            // while the chunk is read.
             let spare = io.spares.pop().unwrap_or_else(|| {
                 io.made += 1;
-                read::Spare::default()
+                read::Spare::ahead(ahead.bytes, ONE_IO_CHUNK_LINES)
             });
             // The grading thread has no chunk queued beyond the one it grades: it takes this
             // one as soon as it is read, and reads its lines into their plans itself (see
@@ -497,5 +521,26 @@ mod tests {
             .run(Box::new(|_, _| Err(anyhow::anyhow!("no"))))
             .unwrap();
         assert!(matches!(done.recv(), Ok(Err(_))));
+    }
+
+    /// The I/O thread says it runs as soon as it does, before it has any work (the calling
+    /// thread then hands it the run rather than writing and reading more chunks itself).
+    #[test]
+    fn the_io_thread_says_it_started_before_it_has_work() {
+        let io = IoThread::start(Some(1 << 20));
+        // Its waits poll exactly when the two threads are pinned (chosen after the spawn).
+        assert_eq!(io.ahead.poll.load(Ordering::Acquire), io.pinning.is_some());
+        let started = Arc::clone(&io.started);
+        let since = Instant::now();
+        while !started.load(Ordering::Acquire) {
+            assert!(since.elapsed() < Duration::from_secs(10), "never started");
+            std::thread::yield_now();
+        }
+        let pinning = io.pinning.clone();
+        let (done, _) = io.run(Box::new(|_, _| Ok(None))).unwrap();
+        assert!(matches!(done.recv(), Ok(Ok(None))));
+        if let Some(p) = pinning {
+            p.release_here();
+        }
     }
 }

@@ -77,6 +77,14 @@ const FULL_BYTES: usize = (1 << 20) + READ_BYTES;
 const LINE_BYTES_GUESS: usize = 1 << 10;
 /// Lines read past which chunk buffers are sized for their mean length (plus an eighth).
 const LINES_TO_MEASURE: u64 = 64;
+/// Bytes per line the reads of a run's first lines ask for, before their mean is known (see
+/// [`read_ask`]). With one I/O thread the calling thread reads the first [`FIRST_CHUNK_LINES`]
+/// lines itself, into fresh memory, while grading waits for them: a read of a whole
+/// [`READ_BYTES`] for 64 lines of ~530 bytes faulted in ~30 KB more of its buffer than the
+/// lines fill, then copied those bytes into a fresh carry buffer and back into the next
+/// chunk's (~35 µs of a one-pass 2,000-line run, #17 "rouge15"). Longer lines take another
+/// read or a few (a system call each).
+const ASK_LINE_GUESS: usize = 512;
 
 /// Bytes of a chunk buffer made before a run's first line is read (see `Spare::ahead`): what
 /// [`Source`] makes for a chunk of `lines` lines of an input of `size` bytes (when known)
@@ -459,16 +467,14 @@ pub fn read_chunks(
 }
 
 /// Bytes asked of the next read of a chunk that still needs `lines` lines, `held` bytes of
-/// input read and not split yet: when the mean line so far is known (`per_line`), what the
-/// lines likely hold beyond `held` (an eighth more), at least [`MIN_READ_BYTES`]; at most
-/// `room` (see [`Source::read_bytes`]). Bytes read past a chunk's last line are copied out
-/// of its buffer and into the next chunk's: reads of `room` left ~30 KB a chunk to copy
-/// twice (128-line chunks of ~530-byte lines, 64 KiB reads); a read too short for the line
-/// it ends in is followed by another.
+/// input read and not split yet: what the lines likely hold beyond `held` (an eighth more)
+/// at the mean line so far (`per_line`; before it is known, [`ASK_LINE_GUESS`]), at least
+/// [`MIN_READ_BYTES`]; at most `room` (see [`Source::read_bytes`]). Bytes read past a
+/// chunk's last line are copied out of its buffer and into the next chunk's: reads of `room`
+/// left ~30 KB a chunk to copy twice (128-line chunks of ~530-byte lines, 64 KiB reads); a
+/// read too short for the line it ends in is followed by another.
 fn read_ask(room: usize, per_line: Option<usize>, lines: usize, held: usize) -> usize {
-    let Some(per_line) = per_line else {
-        return room;
-    };
+    let per_line = per_line.unwrap_or(ASK_LINE_GUESS);
     let likely = lines.saturating_mul(per_line);
     likely
         .saturating_add(likely / 8)

@@ -6,7 +6,8 @@ use axum::http::{header, HeaderMap, Method, Request, StatusCode};
 use axum::Router;
 use gradekit_engine::judge::{ChatReply, ChatRequest, ChatScorer, JudgeError, Usage};
 use gradekit_engine::EngineOptions;
-use gradekit_server::{app, AppState, ConfiguredGraders, ServerConfig};
+use gradekit_jobs::{Jobs, JobsConfig, LocalBackend, ModelRegistry};
+use gradekit_server::{app, ApiKey, AppState, ConfiguredGraders, ServerConfig};
 use serde_json::{json, Value};
 use std::convert::Infallible;
 use std::pin::Pin;
@@ -209,5 +210,52 @@ pub async fn try_read_response(s: &mut tokio::net::TcpStream) -> Result<(u16, St
                 return Ok((status, text[end + 4..end + 4 + len].to_string()));
             }
         }
+    }
+}
+
+/// An app with the jobs API over `dir` (model `tiny`, the protocol test trainer), projects
+/// `proj_a` (key `key-a`) and `proj_b` (`key-b`); `max_upload` when given.
+pub fn jobs_app(dir: &std::path::Path, max_upload: Option<u64>) -> Router {
+    let trainer = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/trainer/fake_trainer.py");
+    let mut cfg = JobsConfig::new(dir.join("data"));
+    cfg.models =
+        ModelRegistry::from_toml(&format!("[models.tiny]\npath = \"{}\"\n", dir.display()))
+            .unwrap();
+    let jobs = Jobs::open(
+        cfg,
+        Arc::new(LocalBackend::new(&format!("python3 {}", trainer.display())).unwrap()),
+    )
+    .unwrap();
+    let mut config = ServerConfig {
+        project_keys: vec![
+            ("proj_a".into(), vec![ApiKey::new("key-a")]),
+            ("proj_b".into(), vec![ApiKey::new("key-b")]),
+        ],
+        jobs: Some(jobs),
+        ..ServerConfig::default()
+    };
+    if let Some(m) = max_upload {
+        config.max_upload = m;
+    }
+    app(state_with(
+        config,
+        EngineOptions::default(),
+        ConfiguredGraders::default(),
+    ))
+}
+
+/// A request with `key` as its bearer token and `body` (JSON) if any.
+pub fn authed(method: Method, path: &str, key: &str, body: Option<Value>) -> Request<Body> {
+    let b = Request::builder()
+        .method(method)
+        .uri(path)
+        .header(header::AUTHORIZATION, format!("Bearer {key}"));
+    match body {
+        Some(v) => b
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(v.to_string()))
+            .unwrap(),
+        None => b.body(Body::empty()).unwrap(),
     }
 }

@@ -369,12 +369,21 @@ fn chunks_read_into_buffers_made_ahead_are_the_same() {
     assert_eq!(ahead_bytes(Some(1000), 128), 1000 + READ_BYTES);
 }
 
-/// Once the mean line is known, reads ask for what the chunk's remaining lines likely hold
-/// ([`read_ask`]): the bytes read past a chunk's last line, copied out of its buffer and into
+/// Reads ask for what the chunk's remaining lines likely hold ([`read_ask`]; at a guessed
+/// length until the mean line is known): the bytes read past a chunk's last line, copied out of its buffer and into
 /// the next chunk's, stay a few KiB instead of up to a whole read; the chunks are the same.
 #[test]
 fn reads_ask_for_the_lines_left() {
-    assert_eq!(read_ask(READ_BYTES, None, 100, 0), READ_BYTES);
+    // Before the mean line is known: the guess, an eighth more.
+    assert_eq!(
+        read_ask(READ_BYTES, None, 64, 0),
+        64 * ASK_LINE_GUESS * 9 / 8
+    );
+    assert_eq!(
+        read_ask(READ_BYTES, None, 64, 30_000),
+        64 * ASK_LINE_GUESS * 9 / 8 - 30_000
+    );
+    assert_eq!(read_ask(READ_BYTES, None, 2048, 0), READ_BYTES);
     assert_eq!(read_ask(READ_BYTES, Some(500), 1, 0), MIN_READ_BYTES);
     assert_eq!(read_ask(READ_BYTES, Some(500), 1000, 0), READ_BYTES);
     assert_eq!(read_ask(READ_BYTES, Some(500), 64, 10_000), 36_000 - 10_000);
