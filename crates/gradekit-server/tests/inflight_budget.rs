@@ -7,9 +7,8 @@
 mod common;
 
 use common::*;
-use gradekit_engine::EngineOptions;
-use gradekit_server::serve::{bind, serve, ServeOptions};
-use gradekit_server::{app, AppState, ConfiguredGraders, ServerConfig};
+use gradekit_server::serve::ServeOptions;
+use gradekit_server::{AppState, ServerConfig};
 use serde_json::{json, Value};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -30,43 +29,7 @@ async fn start(config: ServerConfig) -> (SocketAddr, AppState, Stop, JoinHandle<
         drain_timeout: Duration::from_secs(2),
         max_connections: 1024,
     };
-    let listener = bind(&opts, false).await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let state = state_with(
-        config,
-        EngineOptions::default(),
-        ConfiguredGraders::default(),
-    );
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let router = app(state.clone());
-    let server = tokio::spawn(async move {
-        serve(listener, router, &opts, async {
-            let _ = stop_rx.await;
-        })
-        .await
-    });
-    (addr, state, stop_tx, server)
-}
-
-/// A complete response in `got`: its status and body.
-fn parse(got: &[u8]) -> Option<(u16, String)> {
-    let text = String::from_utf8_lossy(got);
-    let end = text.find("\r\n\r\n")?;
-    let head = &text[..end];
-    let len: usize = head
-        .lines()
-        .find_map(|l| {
-            l.to_ascii_lowercase()
-                .strip_prefix("content-length: ")
-                .map(|v| v.trim().parse().unwrap())
-        })
-        .unwrap_or(0);
-    (got.len() >= end + 4 + len).then(|| {
-        (
-            head[9..12].parse().unwrap(),
-            text[end + 4..end + 4 + len].to_string(),
-        )
-    })
+    serve_app(config, opts).await
 }
 
 /// A client that sends `head`, then `body` in pieces of `piece` bytes every `every`, reading
@@ -99,14 +62,15 @@ fn client(
                     Ok(0) | Err(_) => break,
                     Ok(n) => {
                         got.extend_from_slice(&buf[..n]);
-                        if let Some(answer) = parse(&got) {
+                        if let Some(answer) = parse_response(&got) {
                             return Ok(answer);
                         }
                     }
                 },
             }
         }
-        parse(&got).ok_or_else(|| format!("no answer: {:?}", String::from_utf8_lossy(&got)))
+        parse_response(&got)
+            .ok_or_else(|| format!("no answer: {:?}", String::from_utf8_lossy(&got)))
     })
 }
 

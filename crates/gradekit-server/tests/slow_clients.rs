@@ -6,9 +6,8 @@
 mod common;
 
 use common::*;
-use gradekit_engine::EngineOptions;
-use gradekit_server::serve::{bind, serve, ServeOptions};
-use gradekit_server::{app, ConfiguredGraders, ServerConfig};
+use gradekit_server::serve::ServeOptions;
+use gradekit_server::ServerConfig;
 use serde_json::{json, Value};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -25,21 +24,8 @@ async fn start(
     tokio::sync::oneshot::Sender<()>,
     JoinHandle<usize>,
 ) {
-    let listener = bind(&opts, false).await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let state = state_with(
-        config,
-        EngineOptions::default(),
-        ConfiguredGraders::default(),
-    );
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(async move {
-        serve(listener, app(state), &opts, async {
-            let _ = stop_rx.await;
-        })
-        .await
-    });
-    (addr, stop_tx, server)
+    let (addr, _, stop, server) = serve_app(config, opts).await;
+    (addr, stop, server)
 }
 
 fn options(max_connections: usize) -> ServeOptions {

@@ -194,23 +194,62 @@ pub async fn try_read_response(s: &mut tokio::net::TcpStream) -> Result<(u16, St
             ));
         }
         buf.extend_from_slice(&chunk[..n]);
-        let text = String::from_utf8_lossy(&buf).to_string();
-        if let Some(end) = text.find("\r\n\r\n") {
-            let head = &text[..end];
-            let len: usize = head
-                .lines()
-                .find_map(|l| {
-                    l.to_ascii_lowercase()
-                        .strip_prefix("content-length: ")
-                        .map(|v| v.trim().parse().unwrap())
-                })
-                .unwrap_or(0);
-            if buf.len() >= end + 4 + len {
-                let status = head[9..12].parse().unwrap();
-                return Ok((status, text[end + 4..end + 4 + len].to_string()));
-            }
+        if let Some(answer) = parse_response(&buf) {
+            return Ok(answer);
         }
     }
+}
+
+/// A complete HTTP/1.1 response with a Content-Length body in `got`: its status and body;
+/// `None` while it is incomplete.
+pub fn parse_response(got: &[u8]) -> Option<(u16, String)> {
+    let text = String::from_utf8_lossy(got);
+    let end = text.find("\r\n\r\n")?;
+    let head = &text[..end];
+    let len: usize = head
+        .lines()
+        .find_map(|l| {
+            l.to_ascii_lowercase()
+                .strip_prefix("content-length: ")
+                .map(|v| v.trim().parse().unwrap())
+        })
+        .unwrap_or(0);
+    (got.len() >= end + 4 + len).then(|| {
+        (
+            head[9..12].parse().unwrap(),
+            text[end + 4..end + 4 + len].to_string(),
+        )
+    })
+}
+
+/// A server over a real loopback socket (`opts.port` 0: any free port): its address, its
+/// state, the sender that stops it and its task (the connections it served).
+pub async fn serve_app(
+    config: ServerConfig,
+    opts: gradekit_server::serve::ServeOptions,
+) -> (
+    std::net::SocketAddr,
+    AppState,
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<usize>,
+) {
+    use gradekit_server::serve::{bind, serve};
+    let listener = bind(&opts, false).await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let state = state_with(
+        config,
+        EngineOptions::default(),
+        ConfiguredGraders::default(),
+    );
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let router = app(state.clone());
+    let server = tokio::spawn(async move {
+        serve(listener, router, &opts, async {
+            let _ = stop_rx.await;
+        })
+        .await
+    });
+    (addr, state, stop_tx, server)
 }
 
 /// An app with the jobs API over `dir` (model `tiny`, the protocol test trainer), projects
