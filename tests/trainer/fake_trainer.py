@@ -11,6 +11,8 @@ every case:
   noresult  exit 0 at the end without a result line
   long      FAKE_TRAINER_STEPS x 10 steps
   linger    start a helper that outlives the trainer and keeps its stdout open
+  relative  name checkpoint and model directories relative to the working directory (the
+            job's directory, where the server starts trainers)
 Steps: FAKE_TRAINER_STEPS (default 6). A checkpoint every 2 steps, and one at SIGTERM (pause):
 then it exits 0 without a result. `resume_from` restarts after the checkpoint's step. Each
 checkpoint and the final model are directories with a `step` file and a config.json.
@@ -51,7 +53,7 @@ def save(name, step):
         f.write(str(step))
     with open(os.path.join(d, "config.json"), "w") as f:
         json.dump({"base": spec["model"]["name"], "step": step, "seed": spec["seed"]}, f)
-    return d
+    return os.path.relpath(d) if "relative" in words else d
 
 
 if "linger" in words:

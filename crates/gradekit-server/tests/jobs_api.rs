@@ -377,3 +377,133 @@ async fn training_files_skip_the_blank_lines_of_the_fixture() {
     let message = status[1]["error"]["message"].as_str().unwrap();
     assert!(message.contains("Line 2 is not valid JSON"), "{message}");
 }
+
+/// A Hugging Face base model name holds a '/' (`Qwen/Qwen2.5-0.5B`), and so do the names of its
+/// fine-tuned models and checkpoints. Clients send it in a path as is or as `%2F` (newer SDKs
+/// percent-encode path parameters, older ones and plain HTTP clients do not): every model and
+/// checkpoint-permission route takes both.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn model_names_with_a_slash_reach_every_route() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = jobs_app_with(dir.path(), None, &["hf-org/tiny"]);
+    let chat = json!({"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}]}).to_string();
+    let text: String = (0..10).map(|_| format!("{chat}\n")).collect();
+    let fid = send(&app, upload("key-a", "fine-tune", &text)).await.json["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let j = send(
+        &app,
+        authed(
+            Method::POST,
+            "/v1/fine_tuning/jobs",
+            "key-a",
+            Some(json!({"model": "hf-org/tiny", "training_file": fid, "suffix": "s"})),
+        ),
+    )
+    .await;
+    assert_eq!(j.status, StatusCode::OK, "{}", j.json);
+    let id = j.json["id"].as_str().unwrap().to_string();
+    let until = Instant::now() + Duration::from_secs(60);
+    let job = loop {
+        let j = send(
+            &app,
+            authed(
+                Method::GET,
+                &format!("/v1/fine_tuning/jobs/{id}"),
+                "key-a",
+                None,
+            ),
+        )
+        .await
+        .json;
+        if j["status"] == "succeeded" {
+            break j;
+        }
+        assert!(Instant::now() < until, "{j}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let ft = job["fine_tuned_model"].as_str().unwrap().to_string();
+    assert!(ft.starts_with("ft:hf-org/tiny:gradekit:s:"), "{ft}");
+    for path in [
+        "/v1/models/hf-org/tiny".to_string(),
+        format!("/v1/models/{ft}"),
+    ] {
+        let m = send(&app, authed(Method::GET, &path, "key-a", None)).await;
+        assert_eq!(m.status, StatusCode::OK, "{path}: {}", m.json);
+    }
+    let ckpt = format!("{ft}:ckpt-step-6");
+    for name in [ckpt.clone(), ckpt.replace('/', "%2F")] {
+        let perms = format!("/v1/fine_tuning/checkpoints/{name}/permissions");
+        let granted = send(
+            &app,
+            authed(
+                Method::POST,
+                &perms,
+                "key-a",
+                Some(json!({"project_ids": ["proj_b"]})),
+            ),
+        )
+        .await;
+        assert_eq!(granted.status, StatusCode::OK, "{perms}: {}", granted.json);
+        let pid = granted.json["data"][0]["id"].as_str().unwrap().to_string();
+        let listed = send(
+            &app,
+            authed(
+                Method::GET,
+                &format!("{perms}?project_id=proj_b"),
+                "key-a",
+                None,
+            ),
+        )
+        .await;
+        assert_eq!(listed.status, StatusCode::OK, "{}", listed.json);
+        assert_eq!(listed.json["data"][0]["id"], pid.as_str());
+        let b_sees = send(
+            &app,
+            authed(Method::GET, &format!("/v1/models/{name}"), "key-b", None),
+        )
+        .await;
+        assert_eq!(b_sees.status, StatusCode::OK, "{}", b_sees.json);
+        // The permission routes take no other shape.
+        for (method, path) in [
+            (Method::DELETE, perms.clone()),
+            (Method::GET, format!("{perms}/{pid}")),
+            (Method::POST, format!("{perms}/{pid}")),
+            (
+                Method::GET,
+                format!("/v1/fine_tuning/checkpoints/{name}/permission"),
+            ),
+            (
+                Method::GET,
+                "/v1/fine_tuning/checkpoints//permissions".into(),
+            ),
+        ] {
+            let a = send(&app, authed(method.clone(), &path, "key-a", None)).await;
+            assert_eq!(
+                a.status,
+                StatusCode::NOT_FOUND,
+                "{method} {path}: {}",
+                a.json
+            );
+        }
+        let del = send(
+            &app,
+            authed(Method::DELETE, &format!("{perms}/{pid}"), "key-a", None),
+        )
+        .await;
+        assert_eq!(
+            del.json,
+            json!({"id": pid, "object": "checkpoint.permission", "deleted": true})
+        );
+        refused(
+            &send(
+                &app,
+                authed(Method::DELETE, &format!("{perms}/{pid}"), "key-a", None),
+            )
+            .await,
+            StatusCode::NOT_FOUND,
+            "permission_id",
+        );
+    }
+}

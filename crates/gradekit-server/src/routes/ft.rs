@@ -12,7 +12,7 @@ use crate::AppState;
 use axum::extract::Request;
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::{delete, get, post};
+use axum::routing::{get, post};
 use axum::Router;
 use gradekit_jobs::{Jobs, Kind, Order};
 use serde_json::{json, Value};
@@ -28,9 +28,11 @@ pub(crate) const JOB_PAUSE: &str = "/v1/fine_tuning/jobs/{job_id}/pause";
 pub(crate) const JOB_RESUME: &str = "/v1/fine_tuning/jobs/{job_id}/resume";
 pub(crate) const JOB_EVENTS: &str = "/v1/fine_tuning/jobs/{job_id}/events";
 pub(crate) const JOB_CHECKPOINTS: &str = "/v1/fine_tuning/jobs/{job_id}/checkpoints";
-pub(crate) const PERMISSIONS: &str = "/v1/fine_tuning/checkpoints/{checkpoint}/permissions";
-pub(crate) const PERMISSION: &str =
-    "/v1/fine_tuning/checkpoints/{checkpoint}/permissions/{permission_id}";
+/// Checkpoint permissions: `…/checkpoints/{ckpt}/permissions` and
+/// `…/checkpoints/{ckpt}/permissions/{permission_id}`. One wildcard, because a checkpoint is
+/// named after its base model and Hugging Face names hold a '/' (`ft:Qwen/Qwen2.5-0.5B:…`),
+/// which a client may send as is rather than as `%2F` (as `/v1/models/{*model}` takes it).
+pub(crate) const CHECKPOINT_PERMISSIONS: &str = "/v1/fine_tuning/checkpoints/{*rest}";
 pub(crate) const MODELS: &str = "/v1/models";
 pub(crate) const MODEL: &str = "/v1/models/{*model}";
 
@@ -53,8 +55,12 @@ pub(crate) fn router() -> Router<AppState> {
         .route(JOB_RESUME, post(jobs::resume))
         .route(JOB_EVENTS, get(jobs::events))
         .route(JOB_CHECKPOINTS, get(jobs::checkpoints))
-        .route(PERMISSIONS, post(models::grant).get(models::permissions))
-        .route(PERMISSION, delete(models::revoke))
+        .route(
+            CHECKPOINT_PERMISSIONS,
+            post(models::grant)
+                .get(models::permissions)
+                .delete(models::revoke),
+        )
         .route(MODELS, get(models::list))
         .route(MODEL, get(models::retrieve).delete(models::remove))
 }

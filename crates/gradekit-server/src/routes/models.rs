@@ -41,14 +41,46 @@ pub(crate) async fn remove(
     deleted(&id, "model")
 }
 
+/// The checkpoint and the permission id of a path under `/v1/fine_tuning/checkpoints/`
+/// ([`crate::routes::ft::CHECKPOINT_PERMISSIONS`]): `CKPT/permissions` (`want_id` false) or
+/// `CKPT/permissions/ID` (`want_id` true); anything else is an unknown URL.
+fn permission_path(
+    rest: &str,
+    want_id: bool,
+    req: &Request,
+) -> Result<(String, Option<String>), ApiError> {
+    let rest = rest.strip_prefix('/').unwrap_or(rest);
+    let split = if want_id {
+        rest.rsplit_once('/').and_then(|(head, id)| {
+            let ckpt = head.strip_suffix("/permissions")?;
+            (!id.is_empty()).then(|| (ckpt.to_string(), Some(id.to_string())))
+        })
+    } else {
+        rest.strip_suffix("/permissions")
+            .map(|ckpt| (ckpt.to_string(), None))
+    };
+    let unknown = || {
+        ApiError::new(
+            axum::http::StatusCode::NOT_FOUND,
+            Some("not_found"),
+            format!("Invalid URL ({} {})", req.method(), req.uri().path()),
+        )
+    };
+    let (ckpt, id) = split.ok_or_else(unknown)?;
+    if ckpt.is_empty() {
+        return Err(unknown());
+    }
+    Ok((bounded(ckpt, "fine_tuned_model_checkpoint")?, id))
+}
+
 /// `POST …/permissions` `{"project_ids": [...]}` → a list of permissions.
 pub(crate) async fn grant(
     State(state): State<AppState>,
-    Path(ckpt): Path<String>,
+    Path(rest): Path<String>,
     req: Request,
 ) -> Result<Response, ApiError> {
     let (jobs, project) = ctx(&state, &req)?;
-    let ckpt = bounded(ckpt, "fine_tuned_model_checkpoint")?;
+    let (ckpt, _) = permission_path(&rest, false, &req)?;
     let body = read_json(req, state.0.config.max_body).await?;
     let rows = call(move || jobs.grant(&project, &ckpt, &body)).await?;
     let page = gradekit_jobs::Page {
@@ -65,11 +97,11 @@ pub(crate) async fn grant(
 /// `GET …/permissions?project_id&order&after&limit`.
 pub(crate) async fn permissions(
     State(state): State<AppState>,
-    Path(ckpt): Path<String>,
+    Path(rest): Path<String>,
     req: Request,
 ) -> Result<Response, ApiError> {
     let (jobs, project) = ctx(&state, &req)?;
-    let ckpt = bounded(ckpt, "fine_tuned_model_checkpoint")?;
+    let (ckpt, _) = permission_path(&rest, false, &req)?;
     let q = query(&req)?;
     let (after, limit) = paging(&q, 10, 1000)?;
     let order = order(&q, ["ascending", "descending"])?;
@@ -95,12 +127,12 @@ pub(crate) async fn permissions(
 /// `DELETE …/permissions/{permission_id}`.
 pub(crate) async fn revoke(
     State(state): State<AppState>,
-    Path((ckpt, pid)): Path<(String, String)>,
+    Path(rest): Path<String>,
     req: Request,
 ) -> Result<Response, ApiError> {
     let (jobs, project) = ctx(&state, &req)?;
-    let ckpt = bounded(ckpt, "fine_tuned_model_checkpoint")?;
-    let pid = bounded(pid, "permission_id")?;
+    let (ckpt, pid) = permission_path(&rest, true, &req)?;
+    let pid = bounded(pid.unwrap_or_default(), "permission_id")?;
     let p2 = pid.clone();
     call(move || jobs.revoke(&project, &ckpt, &p2)).await?;
     deleted(&pid, "checkpoint.permission")

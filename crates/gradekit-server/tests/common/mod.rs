@@ -255,12 +255,19 @@ pub async fn serve_app(
 /// An app with the jobs API over `dir` (model `tiny`, the protocol test trainer), projects
 /// `proj_a` (key `key-a`) and `proj_b` (`key-b`); `max_upload` when given.
 pub fn jobs_app(dir: &std::path::Path, max_upload: Option<u64>) -> Router {
+    jobs_app_with(dir, max_upload, &["tiny"])
+}
+
+/// [`jobs_app`] with base models `models` (each a registry entry with path `dir`).
+pub fn jobs_app_with(dir: &std::path::Path, max_upload: Option<u64>, models: &[&str]) -> Router {
     let trainer = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../tests/trainer/fake_trainer.py");
     let mut cfg = JobsConfig::new(dir.join("data"));
-    cfg.models =
-        ModelRegistry::from_toml(&format!("[models.tiny]\npath = \"{}\"\n", dir.display()))
-            .unwrap();
+    let registry: String = models
+        .iter()
+        .map(|m| format!("[models.\"{m}\"]\npath = \"{}\"\n", dir.display()))
+        .collect();
+    cfg.models = ModelRegistry::from_toml(&registry).unwrap();
     let jobs = Jobs::open(
         cfg,
         Arc::new(LocalBackend::new(&format!("python3 {}", trainer.display())).unwrap()),
