@@ -594,3 +594,37 @@ fn an_expired_file_goes_with_its_blob_at_start_and_when_files_are_listed() {
     let e = jobs.create_job("p", &json!({"model": "tiny", "training_file": f.id}));
     assert_eq!(e.unwrap_err().param.as_deref(), Some("training_file"));
 }
+
+/// A trainer may name its checkpoint and model directories relative to its working directory
+/// (the job's directory): they are recorded absolute, so a resume, `gradekit jobs export` and
+/// model deletes find them from any working directory.
+#[test]
+fn relative_directories_of_the_trainer_are_recorded_absolute() {
+    let dir = tempfile::tempdir().unwrap();
+    let jobs = open(dir.path(), 1);
+    let f = upload(&jobs, "p", &vec![chat(); 10]);
+    let j = create(&jobs, "p", &f, "relative");
+    let j = wait(&jobs, &j.id, "success", status(Status::Succeeded));
+    let model_dir = PathBuf::from(j.model_dir.clone().unwrap());
+    assert!(
+        model_dir.is_absolute() && model_dir.is_dir(),
+        "{model_dir:?}"
+    );
+    let cks = jobs
+        .checkpoints("p", &j.id, None, 100, gradekit_jobs::Order::NewestFirst)
+        .unwrap()
+        .data;
+    assert_eq!(cks.len(), 3);
+    for c in &cks {
+        let d = Path::new(&c.dir);
+        assert!(d.is_absolute() && d.is_dir(), "{d:?}");
+    }
+    // The test runs in the crate's directory, not the job's: export still finds both.
+    let out = dir.path().join("export-model");
+    gradekit_jobs::service::export(dir.path(), j.fine_tuned_model.as_deref().unwrap(), &out)
+        .unwrap();
+    assert_eq!(std::fs::read_to_string(out.join("step")).unwrap(), "6");
+    let out = dir.path().join("export-ckpt");
+    gradekit_jobs::service::export(dir.path(), &cks[1].name, &out).unwrap();
+    assert_eq!(std::fs::read_to_string(out.join("step")).unwrap(), "4");
+}

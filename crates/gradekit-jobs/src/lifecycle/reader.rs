@@ -106,6 +106,7 @@ fn apply_line(
             store.save_job(&job, &[ev], false)
         }
         TrainerLine::Checkpoint { step, dir, metrics } => {
+            let dir = in_job_dir(sh, id, dir);
             let c = CheckpointRow {
                 id: new_id("ftckpt_"),
                 job_id: id.to_string(),
@@ -125,11 +126,21 @@ fn apply_line(
             model_dir,
             trained_tokens,
         } => {
-            *result = Some((model_dir, trained_tokens));
+            *result = Some((in_job_dir(sh, id, model_dir), trained_tokens));
             Ok(())
         }
         TrainerLine::Garbage { why } => store.add_events(id, &[NewEvent::warn(why)]),
     }
+}
+
+/// A directory the trainer named, absolute: a relative one is relative to the trainer's
+/// working directory, the job's directory (both backends start it there), so that
+/// `resume_from`, `gradekit jobs export` and deletes find it from anywhere.
+fn in_job_dir(sh: &Shared, id: &str, dir: String) -> String {
+    if Path::new(&dir).is_absolute() {
+        return dir;
+    }
+    sh.job_dir(id).join(dir).to_string_lossy().into_owned()
 }
 
 /// Ends a run (see the module docs of [`crate::service`] for the states).
