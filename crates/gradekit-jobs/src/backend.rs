@@ -126,6 +126,29 @@ pub fn split_command(cmd: &str) -> Result<Vec<String>, String> {
     Ok(words)
 }
 
+/// The words of a command line with their relative paths made absolute (see
+/// [`LocalBackend::new`]); a word the working directory cannot resolve stays as it is.
+fn anchor_paths(words: Vec<String>) -> Vec<String> {
+    words
+        .into_iter()
+        .enumerate()
+        .map(|(i, w)| {
+            let p = Path::new(&w);
+            let path_like = if i == 0 {
+                w.contains('/')
+            } else {
+                !w.starts_with('-') && p.is_file()
+            };
+            if path_like && p.is_relative() {
+                if let Ok(abs) = std::path::absolute(p) {
+                    return abs.to_string_lossy().into_owned();
+                }
+            }
+            w
+        })
+        .collect()
+}
+
 /// Sends `sig` to the process group `pgid`.
 #[allow(unsafe_code)]
 fn signal_group(pgid: i64, sig: libc::c_int) {
@@ -147,10 +170,14 @@ pub struct LocalBackend {
 }
 
 impl LocalBackend {
-    /// `command` is the `--trainer` command line (split with [`split_command`]).
+    /// `command` is the `--trainer` command line (split with [`split_command`]). Trainers run
+    /// in their job's directory, so the paths of the command line that are relative to the
+    /// server's working directory (as a shell would read them: `python3 my_trainer.py`,
+    /// `./train.sh`) are made absolute first — the program when it names a path, and each
+    /// argument that names an existing file.
     pub fn new(command: &str) -> Result<Self, String> {
         Ok(LocalBackend {
-            argv: split_command(command)?,
+            argv: anchor_paths(split_command(command)?),
         })
     }
 }
@@ -374,6 +401,30 @@ mod tests {
         );
         assert!(split_command("a 'b").is_err());
         assert!(split_command("  ").is_err());
+    }
+
+    #[test]
+    fn relative_paths_of_the_command_line_are_anchored_at_the_working_directory() {
+        // `cargo test` runs in the crate's directory, where `src/backend.rs` is a file.
+        let here = std::env::current_dir().unwrap();
+        let abs = |p: &str| here.join(p).to_string_lossy().into_owned();
+        assert_eq!(
+            LocalBackend::new("python3 src/backend.rs -m gradekit.train --flag src/nope")
+                .unwrap()
+                .argv,
+            [
+                "python3",
+                &abs("src/backend.rs"),
+                "-m",
+                "gradekit.train",
+                "--flag",
+                "src/nope"
+            ]
+        );
+        assert_eq!(
+            LocalBackend::new("./train.sh /abs/x").unwrap().argv,
+            [abs("train.sh"), "/abs/x".into()]
+        );
     }
 
     /// Starts `trainer` with the local backend, its job directory `dir` (an empty spec there).

@@ -628,3 +628,38 @@ fn relative_directories_of_the_trainer_are_recorded_absolute() {
     gradekit_jobs::service::export(dir.path(), &cks[1].name, &out).unwrap();
     assert_eq!(std::fs::read_to_string(out.join("step")).unwrap(), "4");
 }
+
+/// `--trainer "python3 ../../tests/trainer/fake_trainer.py"`, `--data-dir` and the registry's
+/// model paths relative to the server's working directory: trainers run in their job's
+/// directory, yet each of them means what it says from the server's.
+#[test]
+fn paths_relative_to_the_servers_working_directory_still_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let cwd = std::env::current_dir().unwrap();
+    let up = "../".repeat(cwd.components().count() - 1);
+    let rel_dir = PathBuf::from(format!("{up}{}", dir.path().display())[..].replace("//", "/"));
+    assert!(rel_dir.is_relative() && rel_dir.is_dir(), "{rel_dir:?}");
+    let mut cfg = JobsConfig::new(rel_dir.join("data"));
+    cfg.models = ModelRegistry::from_toml("[models.tiny]\npath = \"src\"\n").unwrap();
+    let jobs = Jobs::open(
+        cfg,
+        Arc::new(LocalBackend::new("python3 ../../tests/trainer/fake_trainer.py").unwrap()),
+    )
+    .unwrap();
+    let f = upload(&jobs, "p", &vec![chat(); 10]);
+    let j = create(&jobs, "p", &f, "demo");
+    let j = wait(&jobs, &j.id, "success", |j| j.status.is_final());
+    assert_eq!(j.status, Status::Succeeded, "{:?}", j.error);
+    let spec: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("data/jobs").join(&j.id).join("spec.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        spec["model"]["path"],
+        cwd.join("src").to_string_lossy().as_ref()
+    );
+    for k in ["training_file", "output_dir"] {
+        assert!(Path::new(spec[k].as_str().unwrap()).is_absolute(), "{spec}");
+    }
+}

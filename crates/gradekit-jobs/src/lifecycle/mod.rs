@@ -154,7 +154,15 @@ impl Shared {
 }
 
 /// Opens the store, recovers, starts the threads.
-pub(crate) fn start(cfg: JobsConfig, backend: Arc<dyn Backend>) -> Result<Arc<Shared>> {
+pub(crate) fn start(mut cfg: JobsConfig, backend: Arc<dyn Backend>) -> Result<Arc<Shared>> {
+    // Trainers run in their job's directory: the paths they are given (spec, files, output,
+    // the registry's model directories) must not be relative to the server's.
+    cfg.data_dir = std::path::absolute(&cfg.data_dir)?;
+    for m in cfg.models.models.values_mut() {
+        if let Ok(p) = std::path::absolute(&m.path) {
+            m.path = p;
+        }
+    }
     let dir = &cfg.data_dir.clone();
     for d in ["files", "jobs", "tmp"] {
         std::fs::create_dir_all(dir.join(d))?;
