@@ -7,6 +7,7 @@ use super::*;
 /// Reads the protocol until EOF, then ends the job according to the exit.
 pub(super) fn read_run(sh: &Arc<Shared>, id: &str, run: &dyn Run) {
     let mut result = None;
+    let mut last_metrics = None;
     if let Some(out) = run.stdout() {
         let mut r = BufReader::with_capacity(64 * 1024, out);
         let mut buf = Vec::new();
@@ -43,7 +44,7 @@ pub(super) fn read_run(sh: &Arc<Shared>, id: &str, run: &dyn Run) {
                 }
                 protocol::parse_line(trimmed)
             };
-            if let Err(e) = apply_line(sh, id, line, &mut result) {
+            if let Err(e) = apply_line(sh, id, line, &mut result, &mut last_metrics) {
                 eprintln!("gradekit jobs: {id}: {e}");
             }
         }
@@ -60,6 +61,7 @@ fn apply_line(
     id: &str,
     line: TrainerLine,
     result: &mut Option<(String, i64)>,
+    last_metrics: &mut Option<(i64, serde_json::Map<String, serde_json::Value>)>,
 ) -> Result<()> {
     let mut store = sh.store()?;
     let Some(mut job) = store.job(None, id)? else {
@@ -93,6 +95,7 @@ fn apply_line(
                 }
             }
             let message = protocol::metrics_message(step, total, &data);
+            *last_metrics = Some((step, data.clone()));
             let mut data = data;
             data.insert("step".into(), step.into());
             if let Some(t) = total {
@@ -107,6 +110,13 @@ fn apply_line(
         }
         TrainerLine::Checkpoint { step, dir, metrics } => {
             let dir = in_job_dir(sh, id, dir);
+            // A metric the checkpoint line leaves out is the one its step reported, if any.
+            let mut metrics = metrics.unwrap_or_default();
+            if let Some((_, data)) = last_metrics.as_ref().filter(|(s, _)| *s == step) {
+                for (k, v) in data {
+                    metrics.entry(k.clone()).or_insert_with(|| v.clone());
+                }
+            }
             let c = CheckpointRow {
                 id: new_id("ftckpt_"),
                 job_id: id.to_string(),
@@ -114,7 +124,7 @@ fn apply_line(
                 created_at: now(),
                 step_number: step,
                 name: format!("{}:ckpt-step-{step}", job.model_name),
-                metrics: crate::wire::checkpoint_metrics(step, metrics.as_ref()),
+                metrics: crate::wire::checkpoint_metrics(step, Some(&metrics)),
                 dir,
             };
             store.insert_checkpoint(
