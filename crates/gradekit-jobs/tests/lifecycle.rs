@@ -664,3 +664,33 @@ fn paths_relative_to_the_servers_working_directory_still_work() {
         assert!(Path::new(spec[k].as_str().unwrap()).is_absolute(), "{spec}");
     }
 }
+
+/// `max_jobs` 1 is a FIFO queue: queued jobs start in the order they were queued, and a
+/// resumed job goes to the back of the queue (each launch rewrites the job's spec file, so
+/// their modification times give the order the jobs started in).
+#[test]
+fn the_queue_is_first_in_first_out_and_a_resume_goes_to_its_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let jobs = open(dir.path(), 1);
+    let f = upload(&jobs, "p", &vec![chat(); 10]);
+    let slow = create(&jobs, "p", &f, "slow");
+    wait(&jobs, &slow.id, "running", status(Status::Running));
+    let queued: Vec<JobRow> = (0..3).map(|_| create(&jobs, "p", &f, "x")).collect();
+    for q in &queued {
+        wait(&jobs, &q.id, "queued", status(Status::Queued));
+    }
+    assert_eq!(jobs.pause("p", &slow.id).unwrap().status, Status::Paused);
+    assert_eq!(jobs.resume("p", &slow.id).unwrap().status, Status::Queued);
+    let mut order = Vec::new();
+    for j in queued.iter().chain([&slow]) {
+        wait(&jobs, &j.id, "success", status(Status::Succeeded));
+        let spec = dir.path().join("jobs").join(&j.id).join("spec.json");
+        order.push((
+            std::fs::metadata(spec).unwrap().modified().unwrap(),
+            j.id.clone(),
+        ));
+    }
+    let want: Vec<String> = order.iter().map(|o| o.1.clone()).collect();
+    order.sort();
+    assert_eq!(order.into_iter().map(|o| o.1).collect::<Vec<_>>(), want);
+}
