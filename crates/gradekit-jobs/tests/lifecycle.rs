@@ -3,88 +3,15 @@
 //! FIFO with `max_jobs`, file validation failures and recovery after a restart.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
+use common::*;
 use gradekit_jobs::store::{JobRow, NewEvent, Status, Store};
 use gradekit_jobs::{Jobs, JobsConfig, LocalBackend, ModelRegistry};
 use serde_json::{json, Value};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
-
-fn trainer() -> String {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/trainer/fake_trainer.py");
-    format!("python3 {}", p.display())
-}
-
-fn open(dir: &Path, max_jobs: usize) -> Jobs {
-    let mut cfg = JobsConfig::new(dir);
-    cfg.max_jobs = max_jobs;
-    cfg.cancel_grace = Duration::from_millis(500);
-    cfg.models =
-        ModelRegistry::from_toml(&format!("[models.tiny]\npath = \"{}\"\n", dir.display()))
-            .unwrap();
-    Jobs::open(cfg, Arc::new(LocalBackend::new(&trainer()).unwrap())).unwrap()
-}
-
-fn chat() -> Value {
-    json!({"messages": [{"role": "user", "content": "2+2?"}, {"role": "assistant", "content": "4"}]})
-}
-
-fn upload(jobs: &Jobs, project: &str, lines: &[Value]) -> String {
-    let tmp = jobs.upload_path();
-    let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
-    std::fs::write(&tmp, &text).unwrap();
-    jobs.commit_upload(
-        project,
-        &tmp,
-        "train.jsonl",
-        "fine-tune",
-        text.len() as u64,
-        None,
-    )
-    .unwrap()
-    .id
-}
-
-fn create(jobs: &Jobs, project: &str, file: &str, suffix: &str) -> JobRow {
-    jobs.create_job(
-        project,
-        &json!({"model": "tiny", "training_file": file, "suffix": suffix}),
-    )
-    .unwrap()
-}
-
-fn wait(jobs: &Jobs, id: &str, what: &str, cond: impl Fn(&JobRow) -> bool) -> JobRow {
-    let until = Instant::now() + Duration::from_secs(60);
-    loop {
-        let j = jobs.job("p", id).unwrap();
-        if cond(&j) {
-            return j;
-        }
-        assert!(
-            Instant::now() < until,
-            "timed out waiting for {what}: {:?} {:?}",
-            j.status,
-            j.error
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-fn status(s: Status) -> impl Fn(&JobRow) -> bool {
-    move |j| j.status == s
-}
-
-fn messages(jobs: &Jobs, id: &str) -> Vec<(String, String, String)> {
-    let mut v: Vec<_> = jobs
-        .events("p", id, None, 1000, gradekit_jobs::Order::NewestFirst)
-        .unwrap()
-        .data
-        .into_iter()
-        .map(|e| (e.level, e.kind, e.message))
-        .collect();
-    v.reverse();
-    v
-}
+use std::time::Duration;
 
 #[test]
 fn a_supervised_job_runs_to_success() {
@@ -594,103 +521,4 @@ fn an_expired_file_goes_with_its_blob_at_start_and_when_files_are_listed() {
     assert!(!blob(&f.id).exists() && blob(&kept).exists());
     let e = jobs.create_job("p", &json!({"model": "tiny", "training_file": f.id}));
     assert_eq!(e.unwrap_err().param.as_deref(), Some("training_file"));
-}
-
-/// A trainer may name its checkpoint and model directories relative to its working directory
-/// (the job's directory): they are recorded absolute, so a resume, `gradekit jobs export` and
-/// model deletes find them from any working directory.
-#[test]
-fn relative_directories_of_the_trainer_are_recorded_absolute() {
-    let dir = tempfile::tempdir().unwrap();
-    let jobs = open(dir.path(), 1);
-    let f = upload(&jobs, "p", &vec![chat(); 10]);
-    let j = create(&jobs, "p", &f, "relative");
-    let j = wait(&jobs, &j.id, "success", status(Status::Succeeded));
-    let model_dir = PathBuf::from(j.model_dir.clone().unwrap());
-    assert!(
-        model_dir.is_absolute() && model_dir.is_dir(),
-        "{model_dir:?}"
-    );
-    let cks = jobs
-        .checkpoints("p", &j.id, None, 100, gradekit_jobs::Order::NewestFirst)
-        .unwrap()
-        .data;
-    assert_eq!(cks.len(), 3);
-    for c in &cks {
-        let d = Path::new(&c.dir);
-        assert!(d.is_absolute() && d.is_dir(), "{d:?}");
-    }
-    // The test runs in the crate's directory, not the job's: export still finds both.
-    let out = dir.path().join("export-model");
-    gradekit_jobs::service::export(dir.path(), j.fine_tuned_model.as_deref().unwrap(), &out)
-        .unwrap();
-    assert_eq!(std::fs::read_to_string(out.join("step")).unwrap(), "6");
-    let out = dir.path().join("export-ckpt");
-    gradekit_jobs::service::export(dir.path(), &cks[1].name, &out).unwrap();
-    assert_eq!(std::fs::read_to_string(out.join("step")).unwrap(), "4");
-}
-
-/// `--trainer "python3 ../../tests/trainer/fake_trainer.py"`, `--data-dir` and the registry's
-/// model paths relative to the server's working directory: trainers run in their job's
-/// directory, yet each of them means what it says from the server's.
-#[test]
-fn paths_relative_to_the_servers_working_directory_still_work() {
-    let dir = tempfile::tempdir().unwrap();
-    let cwd = std::env::current_dir().unwrap();
-    let up = "../".repeat(cwd.components().count() - 1);
-    let rel_dir = PathBuf::from(format!("{up}{}", dir.path().display())[..].replace("//", "/"));
-    assert!(rel_dir.is_relative() && rel_dir.is_dir(), "{rel_dir:?}");
-    let mut cfg = JobsConfig::new(rel_dir.join("data"));
-    cfg.models = ModelRegistry::from_toml("[models.tiny]\npath = \"src\"\n").unwrap();
-    let jobs = Jobs::open(
-        cfg,
-        Arc::new(LocalBackend::new("python3 ../../tests/trainer/fake_trainer.py").unwrap()),
-    )
-    .unwrap();
-    let f = upload(&jobs, "p", &vec![chat(); 10]);
-    let j = create(&jobs, "p", &f, "demo");
-    let j = wait(&jobs, &j.id, "success", |j| j.status.is_final());
-    assert_eq!(j.status, Status::Succeeded, "{:?}", j.error);
-    let spec: Value = serde_json::from_str(
-        &std::fs::read_to_string(dir.path().join("data/jobs").join(&j.id).join("spec.json"))
-            .unwrap(),
-    )
-    .unwrap();
-    assert_eq!(
-        spec["model"]["path"],
-        cwd.join("src").to_string_lossy().as_ref()
-    );
-    for k in ["training_file", "output_dir"] {
-        assert!(Path::new(spec[k].as_str().unwrap()).is_absolute(), "{spec}");
-    }
-}
-
-/// `max_jobs` 1 is a FIFO queue: queued jobs start in the order they were queued, and a
-/// resumed job goes to the back of the queue (each launch rewrites the job's spec file, so
-/// their modification times give the order the jobs started in).
-#[test]
-fn the_queue_is_first_in_first_out_and_a_resume_goes_to_its_back() {
-    let dir = tempfile::tempdir().unwrap();
-    let jobs = open(dir.path(), 1);
-    let f = upload(&jobs, "p", &vec![chat(); 10]);
-    let slow = create(&jobs, "p", &f, "slow");
-    wait(&jobs, &slow.id, "running", status(Status::Running));
-    let queued: Vec<JobRow> = (0..3).map(|_| create(&jobs, "p", &f, "x")).collect();
-    for q in &queued {
-        wait(&jobs, &q.id, "queued", status(Status::Queued));
-    }
-    assert_eq!(jobs.pause("p", &slow.id).unwrap().status, Status::Paused);
-    assert_eq!(jobs.resume("p", &slow.id).unwrap().status, Status::Queued);
-    let mut order = Vec::new();
-    for j in queued.iter().chain([&slow]) {
-        wait(&jobs, &j.id, "success", status(Status::Succeeded));
-        let spec = dir.path().join("jobs").join(&j.id).join("spec.json");
-        order.push((
-            std::fs::metadata(spec).unwrap().modified().unwrap(),
-            j.id.clone(),
-        ));
-    }
-    let want: Vec<String> = order.iter().map(|o| o.1.clone()).collect();
-    order.sort();
-    assert_eq!(order.into_iter().map(|o| o.1).collect::<Vec<_>>(), want);
 }
