@@ -17,7 +17,8 @@ pub struct JobsFlags {
     /// Trainers running at once; further jobs wait in a FIFO queue.
     #[arg(long, default_value_t = 1, value_name = "N")]
     max_jobs: usize,
-    /// The trainer command line; the server runs `CMD SPEC_PATH` (trainer protocol, DESIGN §8).
+    /// The trainer command line; the server runs `CMD SPEC_PATH` (trainer protocol, DESIGN §8)
+    /// in the job's directory. Relative paths in it are read from this working directory.
     #[arg(long, default_value = "python3 -m gradekit.train", value_name = "CMD")]
     trainer: String,
     /// Model registry (TOML): [models."NAME"] path = "HF_DIR" (+ lora, learning_rate,
