@@ -339,22 +339,23 @@ impl IoThread {
     }
 
     /// The first chunk buffers the thread made, for the calling thread's first chunk: when
-    /// the thread runs and is making them, they are waited for, up to `wait` (polling when
-    /// the two threads are pinned, yielding the CPU otherwise); `None` when the thread has
-    /// not started yet or they are not made by then (the chunk is read into fresh memory).
+    /// the thread runs and is making them on a CPU of its own (the two threads are pinned:
+    /// [`Ahead::poll`]), they are polled for, up to `wait`; `None` when they are not made
+    /// by then, or not being made elsewhere (the chunk is read into fresh memory). Unpinned,
+    /// the thread may be queued behind this one, and yielding to it may mean yielding to
+    /// anything else that runs for a time slice.
     fn first_set(&self, wait: Duration) -> Option<read::Spare> {
         let since = Instant::now();
         loop {
             if let Some(s) = self.ahead.take() {
                 return Some(s);
             }
-            if !self.started.load(Ordering::Acquire) || since.elapsed() >= wait {
+            let elsewhere =
+                self.started.load(Ordering::Acquire) && self.ahead.poll.load(Ordering::Acquire);
+            if !elsewhere || since.elapsed() >= wait {
                 return None;
             }
-            match self.pinning.is_some() {
-                true => std::hint::spin_loop(),
-                false => std::thread::yield_now(),
-            }
+            std::hint::spin_loop();
         }
     }
 }
@@ -587,7 +588,12 @@ mod tests {
             assert!(since.elapsed() < Duration::from_secs(10), "never started");
             std::thread::yield_now();
         }
-        let first = io.first_set(Duration::from_secs(10));
+        // Pinned or not (the machine's load decides), once a set is made it is the first.
+        while io.ahead.spares.lock().unwrap().is_empty() {
+            assert!(since.elapsed() < Duration::from_secs(10), "no set made");
+            std::thread::yield_now();
+        }
+        let first = io.first_set(Duration::ZERO);
         let lines = first.map(|s| s.lines.capacity());
         assert_eq!(lines, Some(read::FIRST_CHUNK_LINES));
         let pinning = io.pinning.clone();
@@ -596,8 +602,8 @@ mod tests {
         if let Some(p) = pinning {
             p.release_here();
         }
-        // A thread that runs and has not made its first set yet: it is waited for; one that
-        // has not started: it is not.
+        // A thread that runs, pinned, and has not made its first set yet: it is waited for;
+        // one that has not started, or is not pinned: it is not.
         let (done_tx, done) = mpsc::sync_channel::<IoEnd>(1);
         drop(done_tx);
         let io = IoThread {
@@ -608,12 +614,20 @@ mod tests {
                 spares: Mutex::new(Vec::new()),
                 bytes: 1 << 16,
                 handed: AtomicBool::new(false),
-                poll: AtomicBool::new(false),
+                poll: AtomicBool::new(true),
             }),
             started: Arc::new(AtomicBool::new(false)),
         };
-        assert!(io.first_set(Duration::from_secs(10)).is_none());
+        let not_waited = |io: &IoThread| {
+            let since = Instant::now();
+            io.first_set(Duration::from_secs(10)).is_none()
+                && since.elapsed() < Duration::from_secs(5)
+        };
+        assert!(not_waited(&io));
         io.started.store(true, Ordering::Release);
+        io.ahead.poll.store(false, Ordering::Release);
+        assert!(not_waited(&io));
+        io.ahead.poll.store(true, Ordering::Release);
         let ahead = Arc::clone(&io.ahead);
         let maker = std::thread::spawn(move || {
             std::thread::sleep(Duration::from_millis(20));
