@@ -3,7 +3,8 @@
 //! `/run`, `/run_batch`, endpoint-grader route and `/get_reward`. One named test per case
 //! (`cargo test --test conformance -- 'templates#27'`): each entry point's answer is checked
 //! against the case's `expected` *and* against the engine's, byte for byte (everything but
-//! `execution_time`). An entry point whose wire cannot carry a case is skipped with its reason,
+//! `execution_time`); a graded case's grader is also validated everywhere, the echo and its
+//! name matching the run answers' ([`echo`]). An entry point whose wire cannot carry a case is skipped with its reason,
 //! counted in the summary printed at the end. Model-grader cases get canned judge replies from
 //! a loopback stub ([`judge`]); the Python bindings run the same cases in
 //! crates/gradekit-py/tests/test_conformance.py.
@@ -13,6 +14,7 @@ mod case;
 mod cli;
 #[path = "../common/mod.rs"]
 mod common;
+mod echo;
 mod judge;
 mod server;
 
@@ -218,6 +220,12 @@ fn graded(env: &Env, case: &Case) -> Vec<String> {
     // The endpoint-grader route answers {"score": reward}, a grader whose only fault is its
     // formula aside (it must compile at start-up).
     let formula_only = gradekit::compile(&case.grader, &opts).is_err();
+
+    // validate's echo and name, the same as the run answers' (a formula-only fault is checked
+    // by `invalid` when the case expects the validate error).
+    if !formula_only {
+        bad.extend(echo::check(case, &opts, &reference, srv, &app));
+    }
     match case.endpoint_body() {
         Ok(_) if formula_only => env.skip(
             "endpoint route",

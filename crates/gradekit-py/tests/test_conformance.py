@@ -2,12 +2,14 @@
 (`pytest -k templates-27`; tests/conformance/ runs the same cases through the engine, the CLI
 and the server). Each entry point — `gradekit.run`, `Grader.grade`,
 `grade_batch`, `rewards`, `gradekit.validate` — must give the case's `expected` and the same
-answer as `gradekit.run`, byte for byte (`execution_time` aside). Model-grader cases get their
+answer as `gradekit.run`, byte for byte (`execution_time` aside); a graded case's
+`gradekit.validate` echo carries the name the answers carry (check_echo). Model-grader cases get their
 canned judge replies from a loopback stub (judge_stub.py). An entry point whose wire cannot
 carry a case is skipped with its reason, counted in the summary (conftest.SUITE_SKIPS)."""
 
 import json
 import os
+import re
 import subprocess
 
 import pytest
@@ -122,6 +124,31 @@ def cli_run(req, opts):
     return json.loads(out.stdout)
 
 
+GENERATED_NAME = re.compile(r"grader-[A-Za-z0-9]{12}")
+
+
+def check_echo(case, echo, grader, reference):
+    """DESIGN §4 name: the validate echo's name is the given one or grader- + 12 alphanumerics,
+    the run answers and `Grader.name` carry it, and the echo is the case's `expected.echo` when
+    it pins one."""
+    bad = []
+    given = case["grader"].get("name")
+    if isinstance(given, str):
+        if echo.get("name") != given:
+            bad.append("validate: the given name %r echoed as %r" % (given, echo.get("name")))
+    elif not (isinstance(echo.get("name"), str) and GENERATED_NAME.fullmatch(echo["name"])):
+        bad.append("validate: generated name %r is not grader- + 12 alphanumerics" % echo.get("name"))
+    if grader.name != echo.get("name"):
+        bad.append("Grader.name %r differs from the validate echo's %r" % (grader.name, echo.get("name")))
+    if reference is not None and reference["metadata"]["name"] != echo.get("name"):
+        bad.append("gradekit.run's metadata.name %r differs from the validate echo's %r" % (
+            reference["metadata"]["name"], echo.get("name")))
+    want = case["expected"].get("echo")
+    if want is not None and text(want) != text(echo):
+        bad.append("validate echo:\n    want %s\n    got  %s" % (text(want), text(echo)))
+    return bad
+
+
 def validate_matches(errors, want, prefix=""):
     path = want["path"]
     if prefix:
@@ -167,6 +194,7 @@ def test_case(case, judge):
         return
 
     grader = gradekit.Grader(case["grader"], **opts)
+    bad.extend(check_echo(case, gradekit.validate(case["grader"], **opts), grader, reference))
     sample, reason = single_sample(case)
     if reason is None and "reference_answer" in case:
         reason = "Grader.grade takes no reference_answer (only the run wire does)"
