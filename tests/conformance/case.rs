@@ -19,6 +19,9 @@ pub struct Case {
     pub expected: Value,
     /// Canned judge replies (`judge` in the case), served under `/case/<key>/v1`.
     pub judge: Vec<Value>,
+    /// The python time limit per call in seconds (`python_timeout` in the case), given to every
+    /// entry point as its engine option; `None`: the default.
+    pub python_timeout: Option<f64>,
 }
 
 /// What kind of answer a case expects.
@@ -176,6 +179,7 @@ pub fn load() -> Vec<Case> {
                 fields,
                 expected: c["expected"].clone(),
                 judge: c["judge"].as_array().cloned().unwrap_or_default(),
+                python_timeout: c["python_timeout"].as_f64(),
             });
         }
     }

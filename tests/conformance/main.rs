@@ -114,7 +114,7 @@ fn run_case(i: usize) -> Result<(), Failed> {
 fn graded(env: &Env, case: &Case) -> Vec<String> {
     let mut bad = Vec::new();
     let url = env.judge_url(case);
-    let opts = server::engine(&url);
+    let opts = server::engine_for(case, &url);
     let grader = match gradekit::compile_for_run(&case.grader, &opts) {
         Ok(g) => g,
         Err(e) => return vec![format!("engine: the grader does not compile: {e}")],
@@ -158,7 +158,7 @@ fn graded(env: &Env, case: &Case) -> Vec<String> {
     // gradekit run and /run: the run wire.
     let run_req = case.run_request();
     match &run_req {
-        Ok(req) => match cli::run(req, &url) {
+        Ok(req) => match cli::run(case, req, &url) {
             Ok(resp) => answer(&mut bad, "gradekit run", &resp, true),
             Err((code, err)) => bad.push(format!("gradekit run: exit {code}: {err}")),
         },
@@ -282,7 +282,7 @@ fn invalid(env: &Env, case: &Case) -> Vec<String> {
     let want = &case.expected["validate_error"];
     let path = want["path"].as_str().unwrap_or("");
     let url = env.judge_url(case);
-    let opts = server::engine(&url);
+    let opts = server::engine_for(case, &url);
     match gradekit::compile(&case.grader, &opts) {
         Ok(_) => bad.push("engine: compile accepted the grader".into()),
         Err(errs) => {
@@ -333,7 +333,7 @@ fn invalid(env: &Env, case: &Case) -> Vec<String> {
     });
     match run_req {
         Ok(req) => {
-            match (cli::run(&req, &url), formula_only) {
+            match (cli::run(case, &req, &url), formula_only) {
                 (Ok(resp), true) => check_formula("gradekit run", &resp, &mut bad),
                 (Err((2, err)), false) if err.contains(path) => {}
                 (r, _) => bad.push(format!("gradekit run: {r:?}")),
@@ -368,7 +368,7 @@ fn invalid(env: &Env, case: &Case) -> Vec<String> {
     }
     // An endpoint or OpenRLHF grader is compiled at start-up: the server refuses to start.
     let started = srv.state_with(
-        server::engine(&url),
+        server::engine_for(case, &url),
         ConfiguredGraders {
             endpoint: vec![(case.key.clone(), case.grader.clone())],
             openrlhf: None,
@@ -428,12 +428,12 @@ fn bad_entry(env: &Env, case: &Case) -> Vec<String> {
         Ok(req) => {
             // The config-error channel (Python's GraderError, validate-style lists) carries the
             // same code as the score row.
-            match gradekit::run(&req, &server::engine(&url)) {
+            match gradekit::run(&req, &server::engine_for(case, &url)) {
                 Ok(_) => bad.push("engine run accepted the entry".into()),
                 Err(errs) if errs.iter().any(|e| e.kind.code() == code) => {}
                 Err(errs) => bad.push(format!("engine run: no {code}: {errs}")),
             }
-            if let Ok(resp) = cli::run(&req, &url) {
+            if let Ok(resp) = cli::run(case, &req, &url) {
                 bad.push(format!("gradekit run accepted the entry: {resp}"));
             }
             match srv.post(&app, server::RUN, &req) {

@@ -37,8 +37,11 @@ def judge():
 
 def options(judge, case):
     # One python worker per grader: results do not depend on it, the machine has 2 cores.
-    return {"python_workers": 1, "judge_base_url": judge.url(case["_key"]),
+    opts = {"python_workers": 1, "judge_base_url": judge.url(case["_key"]),
             "judge_api_key": "sk-suite", "judge_timeout": 20}
+    if "python_timeout" in case:
+        opts["python_timeout"] = case["python_timeout"]
+    return opts
 
 
 def skip(entry, reason):
@@ -119,6 +122,8 @@ def cli_run(req, opts):
     args = [binary, "run", "-", "--python-workers", str(opts["python_workers"]),
             "--judge-base-url", opts["judge_base_url"], "--judge-api-key", opts["judge_api_key"],
             "--judge-timeout", str(opts["judge_timeout"])]
+    if "python_timeout" in opts:
+        args += ["--python-timeout", str(opts["python_timeout"])]
     out = subprocess.run(args, input=json.dumps(req), capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     return json.loads(out.stdout)
