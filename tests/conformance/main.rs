@@ -18,7 +18,9 @@ mod echo;
 mod judge;
 mod server;
 
-use case::{any_flag, check_expected, has_validate_error, projection, text, Case, Expect};
+use case::{
+    any_flag, check_expected, check_shape, has_validate_error, projection, text, Case, Expect,
+};
 use gradekit::engine::model::SampleParts;
 use gradekit::engine::{read_entry, EntryRules};
 use gradekit_server::{ConfiguredGraders, StartError};
@@ -131,6 +133,7 @@ fn graded(env: &Env, case: &Case) -> Vec<String> {
         bad.extend(
             check_expected(resp, &case.expected)
                 .into_iter()
+                .chain(check_shape(resp, &case.grader))
                 .map(|b| format!("{who}: {b}")),
         );
         if who != "engine" && text(&projection(resp)) != want {

@@ -93,6 +93,39 @@ def check(resp, expected):
     return bad
 
 
+USAGE_KEYS = ["prompt_tokens", "completion_tokens", "total_tokens", "cached_tokens"]
+
+
+def check_shape(resp, grader):
+    """The wire rules every answer keeps, whatever the case pins (DESIGN §3, §4): metadata.type
+    is the grader's; sub_rewards is {} except for multi, which has one entry per sub-grader key
+    in the map's order (none when the formula does not parse); token_usage is null or the usage
+    object (total = prompt + completion), null together with sampled_model_name and an empty
+    per-model map; execution_time is a number of seconds."""
+    bad = []
+    meta = resp["metadata"]
+    if meta["type"] != grader["type"]:
+        bad.append("metadata.type %r is not the grader's %r" % (meta["type"], grader["type"]))
+    keys = []
+    if grader["type"] == "multi" and meta["errors"]["formula_parse_error"] is not True:
+        keys = list(grader["graders"])
+    if not isinstance(resp["sub_rewards"], dict) or list(resp["sub_rewards"]) != keys:
+        bad.append("sub_rewards %r must have the keys %r" % (resp["sub_rewards"], keys))
+    usage = meta["token_usage"]
+    if usage is None:
+        if meta["sampled_model_name"] is not None:
+            bad.append("sampled_model_name without token_usage")
+        if resp.get("model_grader_token_usage_per_model", {}) != {}:
+            bad.append("model_grader_token_usage_per_model without token_usage")
+    elif not (isinstance(usage, dict) and list(usage) == USAGE_KEYS
+              and usage["total_tokens"] == usage["prompt_tokens"] + usage["completion_tokens"]):
+        bad.append("token_usage %r is not a usage object" % (usage,))
+    t = meta["execution_time"]
+    if not (isinstance(t, float) and t >= 0.0):
+        bad.append("execution_time %r is not a number of seconds" % (t,))
+    return bad
+
+
 def single_sample(case):
     """(sample, None) for a wire with one sample slot, or (None, reason to skip)."""
     if "model_sample" in case and "sample" in case:
@@ -173,7 +206,8 @@ def test_case(case, judge):
     bad = []
 
     def answer(who, resp, reference):
-        bad.extend("%s: %s" % (who, b) for b in check(resp, expected))
+        faults = check(resp, expected) + check_shape(resp, case["grader"])
+        bad.extend("%s: %s" % (who, b) for b in faults)
         if reference is not None and text(projection(resp)) != text(projection(reference)):
             bad.append("%s differs from gradekit.run:\n    %s\n    %s" % (
                 who, text(projection(resp)), text(projection(reference))))
