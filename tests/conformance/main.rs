@@ -3,8 +3,9 @@
 //! `/run`, `/run_batch`, endpoint-grader route and `/get_reward`. One named test per case
 //! (`cargo test --test conformance -- 'templates#27'`): each entry point's answer is checked
 //! against the case's `expected` *and* against the engine's, byte for byte (everything but
-//! `execution_time`); a graded case's grader is also validated everywhere, the echo and its
-//! name matching the run answers' ([`echo`]). An entry point whose wire cannot carry a case is skipped with its reason,
+//! `execution_time`) and against the wire's shape rules ([`case::check_shape`]); a graded
+//! case's grader is also validated everywhere, the echo and its name matching the run answers'
+//! ([`echo`]). An entry point whose wire cannot carry a case is skipped with its reason,
 //! counted in the summary printed at the end. Model-grader cases get canned judge replies from
 //! a loopback stub ([`judge`]); the Python bindings run the same cases in
 //! crates/gradekit-py/tests/test_conformance.py.

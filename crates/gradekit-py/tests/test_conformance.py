@@ -2,9 +2,10 @@
 (`pytest -k templates-27`; tests/conformance/ runs the same cases through the engine, the CLI
 and the server). Each entry point — `gradekit.run`, `Grader.grade`,
 `grade_batch`, `rewards`, `gradekit.validate` — must give the case's `expected` and the same
-answer as `gradekit.run`, byte for byte (`execution_time` aside); a graded case's
-`gradekit.validate` echo carries the name the answers carry (check_echo). Model-grader cases get their
-canned judge replies from a loopback stub (judge_stub.py). An entry point whose wire cannot
+answer as `gradekit.run`, byte for byte (`execution_time` aside), and keep the wire's shape
+rules (check_shape); a graded case's `gradekit.validate` echo carries the name the answers
+carry (check_echo). Model-grader cases get their canned judge replies from a loopback stub
+(judge_stub.py). An entry point whose wire cannot
 carry a case is skipped with its reason, counted in the summary (conftest.SUITE_SKIPS)."""
 
 import json
@@ -175,9 +176,11 @@ def check_echo(case, echo, grader, reference):
         if echo.get("name") != given:
             bad.append("validate: the given name %r echoed as %r" % (given, echo.get("name")))
     elif not (isinstance(echo.get("name"), str) and GENERATED_NAME.fullmatch(echo["name"])):
-        bad.append("validate: generated name %r is not grader- + 12 alphanumerics" % echo.get("name"))
+        bad.append("validate: generated name %r is not grader- + 12 alphanumerics"
+                   % echo.get("name"))
     if grader.name != echo.get("name"):
-        bad.append("Grader.name %r differs from the validate echo's %r" % (grader.name, echo.get("name")))
+        bad.append("Grader.name %r differs from the validate echo's %r"
+                   % (grader.name, echo.get("name")))
     if reference is not None and reference["metadata"]["name"] != echo.get("name"):
         bad.append("gradekit.run's metadata.name %r differs from the validate echo's %r" % (
             reference["metadata"]["name"], echo.get("name")))
