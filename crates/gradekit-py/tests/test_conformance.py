@@ -255,6 +255,11 @@ def test_case(case, judge):
     if result.reward != one["reward"] or result.errors != one["metadata"]["errors"] or (
             result.sub_rewards != one["sub_rewards"]):
         bad.append("grade: the result's attributes differ from its to_dict()")
+    # pass_threshold never changes the reward; `passed` says reward >= threshold (as score rows).
+    threshold = case["grader"].get("pass_threshold")
+    want_passed = None if threshold is None else result.reward >= threshold
+    if result.passed is not want_passed:
+        bad.append("grade: passed %r, want %r" % (result.passed, want_passed))
 
     # Batches: the same answer in order, whatever neighbours the batch holds.
     neighbour_item = {"other": [1]}
