@@ -1,4 +1,5 @@
-//! The conformance suite (`fixtures/suite/*.json`) through every Rust entry point: the engine,
+//! The conformance suite (`fixtures/suite/*.json`) through every Rust entry point: the engine
+//! (`CompiledGrader::run` and `grade_batch`),
 //! `gradekit run`, `gradekit score` (the case as a one-line JSONL file), and the server's
 //! `/run`, `/run_batch`, endpoint-grader route and `/get_reward`. One named test per case
 //! (`cargo test --test conformance -- 'templates#27'`): each entry point's answer is checked
@@ -158,6 +159,24 @@ fn graded(env: &Env, case: &Case) -> Vec<String> {
         }
     };
     answer(&mut bad, "engine", &reference, true);
+
+    // The Rust batch API: the entry twice around a neighbour, answered in input order.
+    let neighbour = read_entry(
+        json!({"model_sample": "", "item": {"other": [1]}}),
+        &EntryRules::BATCH_ENTRY,
+        "",
+        SampleParts::ALL,
+    )
+    .unwrap();
+    let (name, kind) = (
+        reference["metadata"]["name"].as_str().unwrap_or(""),
+        reference["metadata"]["type"].as_str().unwrap_or(""),
+    );
+    let batch = grader.grade_batch(&[ctx.clone(), neighbour, ctx.clone()]);
+    for i in [0, 2] {
+        let resp = serde_json::to_value(batch[i].to_response(name, kind)).unwrap();
+        answer(&mut bad, &format!("grade_batch[{i}]"), &resp, true);
+    }
 
     // gradekit run and /run: the run wire.
     let run_req = case.run_request();
