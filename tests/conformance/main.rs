@@ -1,7 +1,7 @@
 //! The conformance suite (`fixtures/suite/*.json`) through every Rust entry point: the engine
-//! (`CompiledGrader::run` and `grade_batch`),
-//! `gradekit run`, `gradekit score` (the case as a one-line JSONL file), and the server's
-//! `/run`, `/run_batch`, endpoint-grader route and `/get_reward`. One named test per case
+//! (`CompiledGrader::run` and `grade_batch`), `gradekit run`, `gradekit score` (the case as a
+//! one-line JSONL file), and the server's `/run`, `/run_batch`, endpoint-grader route and
+//! `/get_reward`. One named test per case
 //! (`cargo test --test conformance -- 'templates#27'`): each entry point's answer is checked
 //! against the case's `expected` *and* against the engine's, byte for byte (everything but
 //! `execution_time`) and against the wire's shape rules ([`case::check_shape`]); a graded
