@@ -1,7 +1,7 @@
 //! The conformance suite (`fixtures/suite/*.json`) through every Rust entry point: the engine
-//! (`CompiledGrader::run` and `grade_batch`), `gradekit run`, `gradekit score` (the case as a
-//! one-line JSONL file), and the server's `/run`, `/run_batch`, endpoint-grader route and
-//! `/get_reward`. One named test per case
+//! (`CompiledGrader::run` and `grade_batch`, `gradekit::run`), `gradekit run`, `gradekit
+//! score` (the case as a one-line JSONL file), and the server's `/run`, `/run_batch`,
+//! endpoint-grader route and `/get_reward`. One named test per case
 //! (`cargo test --test conformance -- 'templates#27'`): each entry point's answer is checked
 //! against the case's `expected` *and* against the engine's, byte for byte (everything but
 //! `execution_time`) and against the wire's shape rules ([`case::check_shape`]); a graded
@@ -178,14 +178,26 @@ fn graded(env: &Env, case: &Case) -> Vec<String> {
         answer(&mut bad, &format!("grade_batch[{i}]"), &resp, true);
     }
 
-    // gradekit run and /run: the run wire.
+    // gradekit::run (the Rust API of the run wire), gradekit run and /run.
     let run_req = case.run_request();
     match &run_req {
-        Ok(req) => match cli::run(case, req, &url) {
-            Ok(resp) => answer(&mut bad, "gradekit run", &resp, true),
-            Err((code, err)) => bad.push(format!("gradekit run: exit {code}: {err}")),
-        },
-        Err(reason) => env.skip("gradekit run", reason),
+        Ok(req) => {
+            match gradekit::run(req, &opts) {
+                Ok(resp) => {
+                    let resp = serde_json::to_value(resp).unwrap();
+                    answer(&mut bad, "gradekit::run", &resp, true);
+                }
+                Err(e) => bad.push(format!("gradekit::run: rejected the request: {e}")),
+            }
+            match cli::run(case, req, &url) {
+                Ok(resp) => answer(&mut bad, "gradekit run", &resp, true),
+                Err((code, err)) => bad.push(format!("gradekit run: exit {code}: {err}")),
+            }
+        }
+        Err(reason) => {
+            env.skip("gradekit::run", reason);
+            env.skip("gradekit run", reason);
+        }
     }
 
     // gradekit score: the entry as a line, every field verbatim.
