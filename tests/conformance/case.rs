@@ -19,9 +19,9 @@ pub struct Case {
     pub expected: Value,
     /// Canned judge replies (`judge` in the case), served under `/case/<key>/v1`.
     pub judge: Vec<Value>,
-    /// The python time limit per call in seconds (`python_timeout` in the case), given to every
-    /// entry point as its engine option; `None`: the default.
-    pub python_timeout: Option<f64>,
+    /// Engine options of the case (`engine` in the case: python options only, e.g.
+    /// `{"python_timeout": 0.5}`), given to every entry point as its flags, options or keywords.
+    pub engine: Vec<(String, String)>,
 }
 
 /// What kind of answer a case expects.
@@ -144,6 +144,26 @@ impl Case {
     }
 }
 
+/// A case's `engine` options as (name, value text); only python options (the judge is the
+/// suite's stub).
+fn engine_options(v: &Value) -> Vec<(String, String)> {
+    v.as_object()
+        .into_iter()
+        .flatten()
+        .map(|(k, v)| {
+            assert!(
+                k.starts_with("python_"),
+                "engine option {k}: python options only"
+            );
+            let text = match v {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            (k.clone(), text)
+        })
+        .collect()
+}
+
 /// Every case of `fixtures/suite/*.json`, files in name order.
 pub fn load() -> Vec<Case> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/suite");
@@ -179,7 +199,7 @@ pub fn load() -> Vec<Case> {
                 fields,
                 expected: c["expected"].clone(),
                 judge: c["judge"].as_array().cloned().unwrap_or_default(),
-                python_timeout: c["python_timeout"].as_f64(),
+                engine: engine_options(&c["engine"]),
             });
         }
     }

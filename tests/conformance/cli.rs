@@ -7,8 +7,8 @@ use serde_json::Value;
 use std::path::Path;
 
 /// The engine flags every invocation gets: the case's judge, one python worker (results do
-/// not depend on it; the machine running the suite may have two cores), the case's python time
-/// limit when it sets one.
+/// not depend on it; the machine running the suite may have two cores), the case's `engine`
+/// options.
 fn engine_flags(case: &Case, judge_url: &str) -> Vec<String> {
     let mut flags: Vec<String> = [
         "--judge-base-url",
@@ -22,8 +22,8 @@ fn engine_flags(case: &Case, judge_url: &str) -> Vec<String> {
     ]
     .map(String::from)
     .to_vec();
-    if let Some(t) = case.python_timeout {
-        flags.extend(["--python-timeout".to_string(), t.to_string()]);
+    for (name, value) in &case.engine {
+        flags.extend([format!("--{}", name.replace('_', "-")), value.clone()]);
     }
     flags
 }

@@ -37,13 +37,15 @@ pub fn engine(base_url: &str) -> EngineOptions {
     opts
 }
 
-/// [`engine`] with the case's python time limit, when it sets one.
+/// [`engine`] with the case's `engine` (python) options, when it sets some.
 pub fn engine_for(case: &Case, base_url: &str) -> EngineOptions {
     let mut opts = engine(base_url);
-    if let Some(t) = case.python_timeout {
+    if !case.engine.is_empty() {
         let mut spec = EngineSpec::default();
-        spec.set("python_timeout", OptionValue::Text(t.to_string()))
-            .expect("python_timeout");
+        for (name, value) in &case.engine {
+            spec.set(name, OptionValue::Text(value.clone()))
+                .unwrap_or_else(|e| panic!("engine option {name}: {e:?}"));
+        }
         opts.python = PythonRuntime::new(spec.python_options().expect("python options"));
     }
     opts
@@ -95,7 +97,7 @@ impl Server {
         judge: &Judge,
         openrlhf: bool,
     ) -> Result<Router, gradekit_server::StartError> {
-        if case.judge.is_empty() && !openrlhf && case.python_timeout.is_none() {
+        if case.judge.is_empty() && !openrlhf && case.engine.is_empty() {
             return Ok(self.shared.clone());
         }
         let url = if case.judge.is_empty() {

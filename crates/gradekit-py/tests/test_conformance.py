@@ -40,8 +40,7 @@ def options(judge, case):
     # One python worker per grader: results do not depend on it, the machine has 2 cores.
     opts = {"python_workers": 1, "judge_base_url": judge.url(case["_key"]),
             "judge_api_key": "sk-suite", "judge_timeout": 20}
-    if "python_timeout" in case:
-        opts["python_timeout"] = case["python_timeout"]
+    opts.update(case.get("engine", {}))
     return opts
 
 
@@ -147,7 +146,7 @@ def run_request(case):
     return req, None
 
 
-def cli_run(req, opts):
+def cli_run(req, opts, case_engine):
     """`gradekit run` of the same request with the same engine options, when scripts/test.d
     gives the binary ($GRADEKIT_BIN): the bindings and the CLI agree across the language edge."""
     binary = os.environ.get("GRADEKIT_BIN")
@@ -156,8 +155,8 @@ def cli_run(req, opts):
     args = [binary, "run", "-", "--python-workers", str(opts["python_workers"]),
             "--judge-base-url", opts["judge_base_url"], "--judge-api-key", opts["judge_api_key"],
             "--judge-timeout", str(opts["judge_timeout"])]
-    if "python_timeout" in opts:
-        args += ["--python-timeout", str(opts["python_timeout"])]
+    for name, value in case_engine.items():
+        args += ["--" + name.replace("_", "-"), str(value)]
     out = subprocess.run(args, input=json.dumps(req), capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     return json.loads(out.stdout)
@@ -223,7 +222,7 @@ def test_case(case, judge):
     else:
         reference = gradekit.run(req, **opts)
         answer("gradekit.run", reference, None)
-        cli = cli_run(req, opts)
+        cli = cli_run(req, opts, case.get("engine", {}))
         if cli is not None:
             answer("gradekit run (the CLI)", cli, reference)
 
