@@ -277,6 +277,10 @@ def invalid(case, opts):
         gradekit.validate(case["grader"], **opts)
     assert isinstance(e.value, ValueError)
     assert validate_matches(e.value.errors, want), e.value.errors
+    # `.path` names the first fault's field, as its message does.
+    assert e.value.path == e.value.errors[0]["path"], (e.value.path, e.value.errors)
+    if e.value.path:
+        assert str(e.value).startswith(e.value.path + ": "), str(e.value)
     with pytest.raises(gradekit.GraderError) as e2:
         gradekit.Grader(case["grader"], **opts)
     assert validate_matches(e2.value.errors, want), e2.value.errors
