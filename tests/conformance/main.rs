@@ -477,6 +477,7 @@ fn bad_entry(env: &Env, case: &Case) -> Vec<String> {
             }
         }
         Err(reason) => {
+            env.skip("gradekit::run", reason);
             env.skip("gradekit run", reason);
             env.skip("/run", reason);
         }
