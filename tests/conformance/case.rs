@@ -19,6 +19,9 @@ pub struct Case {
     pub expected: Value,
     /// Canned judge replies (`judge` in the case), served under `/case/<key>/v1`.
     pub judge: Vec<Value>,
+    /// Engine options of the case (`engine` in the case: python options only, e.g.
+    /// `{"python_timeout": 0.5}`), given to every entry point as its flags, options or keywords.
+    pub engine: Vec<(String, String)>,
 }
 
 /// What kind of answer a case expects.
@@ -141,6 +144,26 @@ impl Case {
     }
 }
 
+/// A case's `engine` options as (name, value text); only python options (the judge is the
+/// suite's stub).
+fn engine_options(v: &Value) -> Vec<(String, String)> {
+    v.as_object()
+        .into_iter()
+        .flatten()
+        .map(|(k, v)| {
+            assert!(
+                k.starts_with("python_"),
+                "engine option {k}: python options only"
+            );
+            let text = match v {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            (k.clone(), text)
+        })
+        .collect()
+}
+
 /// Every case of `fixtures/suite/*.json`, files in name order.
 pub fn load() -> Vec<Case> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/suite");
@@ -176,6 +199,7 @@ pub fn load() -> Vec<Case> {
                 fields,
                 expected: c["expected"].clone(),
                 judge: c["judge"].as_array().cloned().unwrap_or_default(),
+                engine: engine_options(&c["engine"]),
             });
         }
     }
@@ -249,6 +273,86 @@ pub fn check_expected(resp: &Value, expected: &Value) -> Vec<String> {
                 ));
             }
         }
+    }
+    bad
+}
+
+/// Mismatches of a graded answer against the wire rules every answer keeps, whatever the case
+/// pins (DESIGN §3, §4): `metadata.type` is the grader's; `sub_rewards` is `{}` except for multi,
+/// whose `sub_rewards` has one entry per sub-grader key, in the map's order (unless the formula
+/// does not parse: then nothing is graded); `token_usage` is
+/// `null` or `{prompt_tokens, completion_tokens, total_tokens, cached_tokens}` (total = prompt +
+/// completion), `null` together with `sampled_model_name` and an empty per-model map (on the
+/// answers that carry it); `execution_time` is a number of seconds.
+pub fn check_shape(resp: &Value, grader: &Value) -> Vec<String> {
+    let mut bad = Vec::new();
+    let meta = &resp["metadata"];
+    if meta["type"] != grader["type"] {
+        bad.push(format!(
+            "metadata.type {} is not the grader's {}",
+            meta["type"], grader["type"]
+        ));
+    }
+    let subs: Vec<&String> = resp["sub_rewards"]
+        .as_object()
+        .map(|m| m.keys().collect())
+        .unwrap_or_default();
+    // A grader whose formula does not parse grades nothing: its sub_rewards are `{}`.
+    let formula_fault = meta["errors"]["formula_parse_error"] == json!(true);
+    let keys: Vec<&String> = match grader["type"].as_str() {
+        Some("multi") if !formula_fault => grader["graders"]
+            .as_object()
+            .map(|m| m.keys().collect())
+            .unwrap_or_default(),
+        _ => Vec::new(),
+    };
+    if !resp["sub_rewards"].is_object() || subs != keys {
+        bad.push(format!(
+            "sub_rewards {} must have the keys {keys:?}",
+            resp["sub_rewards"]
+        ));
+    }
+    match &meta["token_usage"] {
+        Value::Null => {
+            if !meta["sampled_model_name"].is_null() {
+                bad.push("sampled_model_name without token_usage".into());
+            }
+            if let Some(per) = resp.get("model_grader_token_usage_per_model") {
+                if per != &json!({}) {
+                    bad.push(format!(
+                        "model_grader_token_usage_per_model {per} without token_usage"
+                    ));
+                }
+            }
+        }
+        Value::Object(u) => {
+            let names: Vec<&str> = u.keys().map(String::as_str).collect();
+            let n = |k: &str| u.get(k).and_then(Value::as_u64);
+            if names
+                != [
+                    "prompt_tokens",
+                    "completion_tokens",
+                    "total_tokens",
+                    "cached_tokens",
+                ]
+                || n("total_tokens")
+                    != n("prompt_tokens")
+                        .zip(n("completion_tokens"))
+                        .map(|(p, c)| p + c)
+            {
+                bad.push(format!(
+                    "token_usage {} is not a usage object",
+                    meta["token_usage"]
+                ));
+            }
+        }
+        other => bad.push(format!("token_usage {other} is neither null nor an object")),
+    }
+    if !meta["execution_time"].as_f64().is_some_and(|t| t >= 0.0) {
+        bad.push(format!(
+            "execution_time {} is not a number of seconds",
+            meta["execution_time"]
+        ));
     }
     bad
 }

@@ -7,9 +7,10 @@ use serde_json::Value;
 use std::path::Path;
 
 /// The engine flags every invocation gets: the case's judge, one python worker (results do
-/// not depend on it; the machine running the suite may have two cores).
-fn engine_flags(judge_url: &str) -> Vec<String> {
-    [
+/// not depend on it; the machine running the suite may have two cores), the case's `engine`
+/// options.
+fn engine_flags(case: &Case, judge_url: &str) -> Vec<String> {
+    let mut flags: Vec<String> = [
         "--judge-base-url",
         judge_url,
         "--judge-api-key",
@@ -20,7 +21,11 @@ fn engine_flags(judge_url: &str) -> Vec<String> {
         "1",
     ]
     .map(String::from)
-    .to_vec()
+    .to_vec();
+    for (name, value) in &case.engine {
+        flags.extend([format!("--{}", name.replace('_', "-")), value.clone()]);
+    }
+    flags
 }
 
 fn call(args: Vec<String>, stdin: &str) -> (i32, String, String) {
@@ -29,9 +34,9 @@ fn call(args: Vec<String>, stdin: &str) -> (i32, String, String) {
 }
 
 /// `gradekit run -`: the response, or the exit code and stderr.
-pub fn run(request: &Value, judge_url: &str) -> Result<Value, (i32, String)> {
+pub fn run(case: &Case, request: &Value, judge_url: &str) -> Result<Value, (i32, String)> {
     let mut args = vec!["run".to_string(), "-".to_string()];
-    args.extend(engine_flags(judge_url));
+    args.extend(engine_flags(case, judge_url));
     let (code, out, err) = call(args, &request.to_string());
     if code != 0 {
         return Err((code, err));
@@ -61,7 +66,7 @@ pub fn score_entry(
         grader.display().to_string(),
         "-".to_string(),
     ];
-    args.extend(engine_flags(judge_url));
+    args.extend(engine_flags(case, judge_url));
     let (code, out, err) = call(args, &format!("{entry}\n"));
     if code != 0 {
         return Err((code, err));

@@ -1,9 +1,12 @@
-//! The conformance suite (`fixtures/suite/*.json`) through every Rust entry point: the engine,
-//! `gradekit run`, `gradekit score` (the case as a one-line JSONL file), and the server's
-//! `/run`, `/run_batch`, endpoint-grader route and `/get_reward`. One named test per case
+//! The conformance suite (`fixtures/suite/*.json`) through every Rust entry point: the engine
+//! (`CompiledGrader::run` and `grade_batch`, `gradekit::run`), `gradekit run`, `gradekit
+//! score` (the case as a one-line JSONL file), and the server's `/run`, `/run_batch`,
+//! endpoint-grader route and `/get_reward`. One named test per case
 //! (`cargo test --test conformance -- 'templates#27'`): each entry point's answer is checked
 //! against the case's `expected` *and* against the engine's, byte for byte (everything but
-//! `execution_time`). An entry point whose wire cannot carry a case is skipped with its reason,
+//! `execution_time`) and against the wire's shape rules ([`case::check_shape`]); a graded
+//! case's grader is also validated everywhere, the echo and its name matching the run answers'
+//! ([`echo`]). An entry point whose wire cannot carry a case is skipped with its reason,
 //! counted in the summary printed at the end. Model-grader cases get canned judge replies from
 //! a loopback stub ([`judge`]); the Python bindings run the same cases in
 //! crates/gradekit-py/tests/test_conformance.py.
@@ -13,10 +16,13 @@ mod case;
 mod cli;
 #[path = "../common/mod.rs"]
 mod common;
+mod echo;
 mod judge;
 mod server;
 
-use case::{any_flag, check_expected, has_validate_error, projection, text, Case, Expect};
+use case::{
+    any_flag, check_expected, check_shape, has_validate_error, projection, text, Case, Expect,
+};
 use gradekit::engine::model::SampleParts;
 use gradekit::engine::{read_entry, EntryRules};
 use gradekit_server::{ConfiguredGraders, StartError};
@@ -112,7 +118,7 @@ fn run_case(i: usize) -> Result<(), Failed> {
 fn graded(env: &Env, case: &Case) -> Vec<String> {
     let mut bad = Vec::new();
     let url = env.judge_url(case);
-    let opts = server::engine(&url);
+    let opts = server::engine_for(case, &url);
     let grader = match gradekit::compile_for_run(&case.grader, &opts) {
         Ok(g) => g,
         Err(e) => return vec![format!("engine: the grader does not compile: {e}")],
@@ -129,6 +135,7 @@ fn graded(env: &Env, case: &Case) -> Vec<String> {
         bad.extend(
             check_expected(resp, &case.expected)
                 .into_iter()
+                .chain(check_shape(resp, &case.grader))
                 .map(|b| format!("{who}: {b}")),
         );
         if who != "engine" && text(&projection(resp)) != want {
@@ -153,14 +160,44 @@ fn graded(env: &Env, case: &Case) -> Vec<String> {
     };
     answer(&mut bad, "engine", &reference, true);
 
-    // gradekit run and /run: the run wire.
+    // The Rust batch API: the entry twice around a neighbour, answered in input order.
+    let neighbour = read_entry(
+        json!({"model_sample": "", "item": {"other": [1]}}),
+        &EntryRules::BATCH_ENTRY,
+        "",
+        SampleParts::ALL,
+    )
+    .unwrap();
+    let (name, kind) = (
+        reference["metadata"]["name"].as_str().unwrap_or(""),
+        reference["metadata"]["type"].as_str().unwrap_or(""),
+    );
+    let batch = grader.grade_batch(&[ctx.clone(), neighbour, ctx.clone()]);
+    for i in [0, 2] {
+        let resp = serde_json::to_value(batch[i].to_response(name, kind)).unwrap();
+        answer(&mut bad, &format!("grade_batch[{i}]"), &resp, true);
+    }
+
+    // gradekit::run (the Rust API of the run wire), gradekit run and /run.
     let run_req = case.run_request();
     match &run_req {
-        Ok(req) => match cli::run(req, &url) {
-            Ok(resp) => answer(&mut bad, "gradekit run", &resp, true),
-            Err((code, err)) => bad.push(format!("gradekit run: exit {code}: {err}")),
-        },
-        Err(reason) => env.skip("gradekit run", reason),
+        Ok(req) => {
+            match gradekit::run(req, &opts) {
+                Ok(resp) => {
+                    let resp = serde_json::to_value(resp).unwrap();
+                    answer(&mut bad, "gradekit::run", &resp, true);
+                }
+                Err(e) => bad.push(format!("gradekit::run: rejected the request: {e}")),
+            }
+            match cli::run(case, req, &url) {
+                Ok(resp) => answer(&mut bad, "gradekit run", &resp, true),
+                Err((code, err)) => bad.push(format!("gradekit run: exit {code}: {err}")),
+            }
+        }
+        Err(reason) => {
+            env.skip("gradekit::run", reason);
+            env.skip("gradekit run", reason);
+        }
     }
 
     // gradekit score: the entry as a line, every field verbatim.
@@ -218,6 +255,12 @@ fn graded(env: &Env, case: &Case) -> Vec<String> {
     // The endpoint-grader route answers {"score": reward}, a grader whose only fault is its
     // formula aside (it must compile at start-up).
     let formula_only = gradekit::compile(&case.grader, &opts).is_err();
+
+    // validate's echo and name, the same as the run answers' (a formula-only fault is checked
+    // by `invalid` when the case expects the validate error).
+    if !formula_only {
+        bad.extend(echo::check(case, &opts, &reference, srv, &app));
+    }
     match case.endpoint_body() {
         Ok(_) if formula_only => env.skip(
             "endpoint route",
@@ -274,7 +317,7 @@ fn invalid(env: &Env, case: &Case) -> Vec<String> {
     let want = &case.expected["validate_error"];
     let path = want["path"].as_str().unwrap_or("");
     let url = env.judge_url(case);
-    let opts = server::engine(&url);
+    let opts = server::engine_for(case, &url);
     match gradekit::compile(&case.grader, &opts) {
         Ok(_) => bad.push("engine: compile accepted the grader".into()),
         Err(errs) => {
@@ -325,7 +368,7 @@ fn invalid(env: &Env, case: &Case) -> Vec<String> {
     });
     match run_req {
         Ok(req) => {
-            match (cli::run(&req, &url), formula_only) {
+            match (cli::run(case, &req, &url), formula_only) {
                 (Ok(resp), true) => check_formula("gradekit run", &resp, &mut bad),
                 (Err((2, err)), false) if err.contains(path) => {}
                 (r, _) => bad.push(format!("gradekit run: {r:?}")),
@@ -360,7 +403,7 @@ fn invalid(env: &Env, case: &Case) -> Vec<String> {
     }
     // An endpoint or OpenRLHF grader is compiled at start-up: the server refuses to start.
     let started = srv.state_with(
-        server::engine(&url),
+        server::engine_for(case, &url),
         ConfiguredGraders {
             endpoint: vec![(case.key.clone(), case.grader.clone())],
             openrlhf: None,
@@ -420,12 +463,12 @@ fn bad_entry(env: &Env, case: &Case) -> Vec<String> {
         Ok(req) => {
             // The config-error channel (Python's GraderError, validate-style lists) carries the
             // same code as the score row.
-            match gradekit::run(&req, &server::engine(&url)) {
+            match gradekit::run(&req, &server::engine_for(case, &url)) {
                 Ok(_) => bad.push("engine run accepted the entry".into()),
                 Err(errs) if errs.iter().any(|e| e.kind.code() == code) => {}
                 Err(errs) => bad.push(format!("engine run: no {code}: {errs}")),
             }
-            if let Ok(resp) = cli::run(&req, &url) {
+            if let Ok(resp) = cli::run(case, &req, &url) {
                 bad.push(format!("gradekit run accepted the entry: {resp}"));
             }
             match srv.post(&app, server::RUN, &req) {
@@ -434,6 +477,7 @@ fn bad_entry(env: &Env, case: &Case) -> Vec<String> {
             }
         }
         Err(reason) => {
+            env.skip("gradekit::run", reason);
             env.skip("gradekit run", reason);
             env.skip("/run", reason);
         }

@@ -9,6 +9,8 @@ use axum::body::Body;
 use axum::http::{header, Method, Request};
 use axum::Router;
 use gradekit::engine::judge::{ClientConfig, OpenAiClient};
+use gradekit::engine::options::{EngineSpec, OptionValue};
+use gradekit::engine::python::PythonRuntime;
 use gradekit::EngineOptions;
 use gradekit_server::{app, AppState, ConfiguredGraders, ServerConfig};
 use serde_json::Value;
@@ -32,6 +34,20 @@ pub fn engine(base_url: &str) -> EngineOptions {
     let mut opts = EngineOptions::default();
     opts.judge = Some(client.clone());
     opts.embedder = Some(client);
+    opts
+}
+
+/// [`engine`] with the case's `engine` (python) options, when it sets some.
+pub fn engine_for(case: &Case, base_url: &str) -> EngineOptions {
+    let mut opts = engine(base_url);
+    if !case.engine.is_empty() {
+        let mut spec = EngineSpec::default();
+        for (name, value) in &case.engine {
+            spec.set(name, OptionValue::Text(value.clone()))
+                .unwrap_or_else(|e| panic!("engine option {name}: {e:?}"));
+        }
+        opts.python = PythonRuntime::new(spec.python_options().expect("python options"));
+    }
     opts
 }
 
@@ -81,7 +97,7 @@ impl Server {
         judge: &Judge,
         openrlhf: bool,
     ) -> Result<Router, gradekit_server::StartError> {
-        if case.judge.is_empty() && !openrlhf {
+        if case.judge.is_empty() && !openrlhf && case.engine.is_empty() {
             return Ok(self.shared.clone());
         }
         let url = if case.judge.is_empty() {
@@ -89,7 +105,7 @@ impl Server {
         } else {
             judge.base_url(case)
         };
-        let opts = engine(&url);
+        let opts = engine_for(case, &url);
         let compiles = gradekit::compile(&case.grader, &opts).is_ok();
         let graders = ConfiguredGraders {
             endpoint: if compiles {

@@ -2,12 +2,15 @@
 (`pytest -k templates-27`; tests/conformance/ runs the same cases through the engine, the CLI
 and the server). Each entry point — `gradekit.run`, `Grader.grade`,
 `grade_batch`, `rewards`, `gradekit.validate` — must give the case's `expected` and the same
-answer as `gradekit.run`, byte for byte (`execution_time` aside). Model-grader cases get their
-canned judge replies from a loopback stub (judge_stub.py). An entry point whose wire cannot
+answer as `gradekit.run`, byte for byte (`execution_time` aside), and keep the wire's shape
+rules (check_shape); a graded case's `gradekit.validate` echo carries the name the answers
+carry (check_echo). Model-grader cases get their canned judge replies from a loopback stub
+(judge_stub.py). An entry point whose wire cannot
 carry a case is skipped with its reason, counted in the summary (conftest.SUITE_SKIPS)."""
 
 import json
 import os
+import re
 import subprocess
 
 import pytest
@@ -35,8 +38,10 @@ def judge():
 
 def options(judge, case):
     # One python worker per grader: results do not depend on it, the machine has 2 cores.
-    return {"python_workers": 1, "judge_base_url": judge.url(case["_key"]),
+    opts = {"python_workers": 1, "judge_base_url": judge.url(case["_key"]),
             "judge_api_key": "sk-suite", "judge_timeout": 20}
+    opts.update(case.get("engine", {}))
+    return opts
 
 
 def skip(entry, reason):
@@ -88,6 +93,39 @@ def check(resp, expected):
     return bad
 
 
+USAGE_KEYS = ["prompt_tokens", "completion_tokens", "total_tokens", "cached_tokens"]
+
+
+def check_shape(resp, grader):
+    """The wire rules every answer keeps, whatever the case pins (DESIGN §3, §4): metadata.type
+    is the grader's; sub_rewards is {} except for multi, which has one entry per sub-grader key
+    in the map's order (none when the formula does not parse); token_usage is null or the usage
+    object (total = prompt + completion), null together with sampled_model_name and an empty
+    per-model map; execution_time is a number of seconds."""
+    bad = []
+    meta = resp["metadata"]
+    if meta["type"] != grader["type"]:
+        bad.append("metadata.type %r is not the grader's %r" % (meta["type"], grader["type"]))
+    keys = []
+    if grader["type"] == "multi" and meta["errors"]["formula_parse_error"] is not True:
+        keys = list(grader["graders"])
+    if not isinstance(resp["sub_rewards"], dict) or list(resp["sub_rewards"]) != keys:
+        bad.append("sub_rewards %r must have the keys %r" % (resp["sub_rewards"], keys))
+    usage = meta["token_usage"]
+    if usage is None:
+        if meta["sampled_model_name"] is not None:
+            bad.append("sampled_model_name without token_usage")
+        if resp.get("model_grader_token_usage_per_model", {}) != {}:
+            bad.append("model_grader_token_usage_per_model without token_usage")
+    elif not (isinstance(usage, dict) and list(usage) == USAGE_KEYS
+              and usage["total_tokens"] == usage["prompt_tokens"] + usage["completion_tokens"]):
+        bad.append("token_usage %r is not a usage object" % (usage,))
+    t = meta["execution_time"]
+    if not (isinstance(t, float) and t >= 0.0):
+        bad.append("execution_time %r is not a number of seconds" % (t,))
+    return bad
+
+
 def single_sample(case):
     """(sample, None) for a wire with one sample slot, or (None, reason to skip)."""
     if "model_sample" in case and "sample" in case:
@@ -108,7 +146,7 @@ def run_request(case):
     return req, None
 
 
-def cli_run(req, opts):
+def cli_run(req, opts, case_engine):
     """`gradekit run` of the same request with the same engine options, when scripts/test.d
     gives the binary ($GRADEKIT_BIN): the bindings and the CLI agree across the language edge."""
     binary = os.environ.get("GRADEKIT_BIN")
@@ -117,9 +155,38 @@ def cli_run(req, opts):
     args = [binary, "run", "-", "--python-workers", str(opts["python_workers"]),
             "--judge-base-url", opts["judge_base_url"], "--judge-api-key", opts["judge_api_key"],
             "--judge-timeout", str(opts["judge_timeout"])]
+    for name, value in case_engine.items():
+        args += ["--" + name.replace("_", "-"), str(value)]
     out = subprocess.run(args, input=json.dumps(req), capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     return json.loads(out.stdout)
+
+
+GENERATED_NAME = re.compile(r"grader-[A-Za-z0-9]{12}")
+
+
+def check_echo(case, echo, grader, reference):
+    """DESIGN §4 name: the validate echo's name is the given one or grader- + 12 alphanumerics,
+    the run answers and `Grader.name` carry it, and the echo is the case's `expected.echo` when
+    it pins one."""
+    bad = []
+    given = case["grader"].get("name")
+    if isinstance(given, str):
+        if echo.get("name") != given:
+            bad.append("validate: the given name %r echoed as %r" % (given, echo.get("name")))
+    elif not (isinstance(echo.get("name"), str) and GENERATED_NAME.fullmatch(echo["name"])):
+        bad.append("validate: generated name %r is not grader- + 12 alphanumerics"
+                   % echo.get("name"))
+    if grader.name != echo.get("name"):
+        bad.append("Grader.name %r differs from the validate echo's %r"
+                   % (grader.name, echo.get("name")))
+    if reference is not None and reference["metadata"]["name"] != echo.get("name"):
+        bad.append("gradekit.run's metadata.name %r differs from the validate echo's %r" % (
+            reference["metadata"]["name"], echo.get("name")))
+    want = case["expected"].get("echo")
+    if want is not None and text(want) != text(echo):
+        bad.append("validate echo:\n    want %s\n    got  %s" % (text(want), text(echo)))
+    return bad
 
 
 def validate_matches(errors, want, prefix=""):
@@ -141,7 +208,8 @@ def test_case(case, judge):
     bad = []
 
     def answer(who, resp, reference):
-        bad.extend("%s: %s" % (who, b) for b in check(resp, expected))
+        faults = check(resp, expected) + check_shape(resp, case["grader"])
+        bad.extend("%s: %s" % (who, b) for b in faults)
         if reference is not None and text(projection(resp)) != text(projection(reference)):
             bad.append("%s differs from gradekit.run:\n    %s\n    %s" % (
                 who, text(projection(resp)), text(projection(reference))))
@@ -154,7 +222,7 @@ def test_case(case, judge):
     else:
         reference = gradekit.run(req, **opts)
         answer("gradekit.run", reference, None)
-        cli = cli_run(req, opts)
+        cli = cli_run(req, opts, case.get("engine", {}))
         if cli is not None:
             answer("gradekit run (the CLI)", cli, reference)
 
@@ -167,6 +235,7 @@ def test_case(case, judge):
         return
 
     grader = gradekit.Grader(case["grader"], **opts)
+    bad.extend(check_echo(case, gradekit.validate(case["grader"], **opts), grader, reference))
     sample, reason = single_sample(case)
     if reason is None and "reference_answer" in case:
         reason = "Grader.grade takes no reference_answer (only the run wire does)"
@@ -185,6 +254,11 @@ def test_case(case, judge):
     if result.reward != one["reward"] or result.errors != one["metadata"]["errors"] or (
             result.sub_rewards != one["sub_rewards"]):
         bad.append("grade: the result's attributes differ from its to_dict()")
+    # pass_threshold never changes the reward; `passed` says reward >= threshold (as score rows).
+    threshold = case["grader"].get("pass_threshold")
+    want_passed = None if threshold is None else result.reward >= threshold
+    if result.passed is not want_passed:
+        bad.append("grade: passed %r, want %r" % (result.passed, want_passed))
 
     # Batches: the same answer in order, whatever neighbours the batch holds.
     neighbour_item = {"other": [1]}
@@ -203,6 +277,10 @@ def invalid(case, opts):
         gradekit.validate(case["grader"], **opts)
     assert isinstance(e.value, ValueError)
     assert validate_matches(e.value.errors, want), e.value.errors
+    # `.path` names the first fault's field, as its message does.
+    assert e.value.path == e.value.errors[0]["path"], (e.value.path, e.value.errors)
+    if e.value.path:
+        assert str(e.value).startswith(e.value.path + ": "), str(e.value)
     with pytest.raises(gradekit.GraderError) as e2:
         gradekit.Grader(case["grader"], **opts)
     assert validate_matches(e2.value.errors, want), e2.value.errors
