@@ -14,6 +14,8 @@
 //! (defaults: fixtures/bench/pairs-10k.jsonl, 10000 pairs, 15 rounds); `METEOR_COLD_METRIC=bleu`
 //! (any grader metric) runs a control; `METEOR_COLD_WARM=0` skips the warm passes (to count
 //! the cold pass alone under valgrind: `valgrind --tool=cachegrind ... meteor_cold F 10000 1`).
+//! `METEOR_COLD_AHEAD=1`: a second thread maps METEOR's tables ahead in the first round, as
+//! `score`'s idle I/O thread does (`gradekit_metrics::warm`).
 
 mod common;
 
