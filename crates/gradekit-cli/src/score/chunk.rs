@@ -8,6 +8,7 @@ use super::line;
 use super::plan::{Planner, Plans};
 use super::row::Outcome;
 use std::ops::Range;
+use std::sync::atomic::AtomicBool;
 
 /// Lines per chunk; with [`CHUNK_BYTES`] the bound on input held in memory.
 pub const CHUNK_LINES: usize = 2048;
@@ -184,18 +185,34 @@ impl Spare {
     /// run fit in its 2 MiB, one mapping instead of one each (its pages are small ones, not
     /// a huge page: see the `arena` module docs).
     pub fn ahead(bytes: usize, lines: usize) -> Spare {
-        crate::arena::within(|| Self::made_ahead(bytes, lines))
+        crate::arena::within(|| Self::made_ahead(bytes, lines, None))
     }
 
-    fn made_ahead(bytes: usize, lines: usize) -> Spare {
+    /// [`Spare::ahead`], whose pages stop being mapped once `stop` is raised: a set made
+    /// while its maker waits for other work, which takes that work as soon as it comes
+    /// instead of after the ~50 pages of a set (~0.1 ms). The pages left fault in when
+    /// the buffers are used.
+    pub fn ahead_until(bytes: usize, lines: usize, stop: &AtomicBool) -> Spare {
+        crate::arena::within(|| Self::made_ahead(bytes, lines, Some(stop)))
+    }
+
+    fn made_ahead(bytes: usize, lines: usize, stop: Option<&AtomicBool>) -> Spare {
         // Fresh memory, zeroed by the kernel (`calloc`): kept at this length, as a buffer
         // handed back is, so that reading into it does not zero it again.
         let mut data = vec![0u8; bytes];
         // The rest of each buffer faults in if it is used.
         let (rows, texts) = mapped_ahead(bytes, lines);
-        super::prefault::populate(&mut data[..rows]);
         let mut text = Vec::with_capacity(bytes);
-        super::prefault::populate_spare_up_to(&mut text, texts);
+        match stop {
+            None => {
+                super::prefault::populate(&mut data[..rows]);
+                super::prefault::populate_spare_up_to(&mut text, texts);
+            }
+            Some(stop) => {
+                let _ = super::prefault::populate_until(&mut data[..rows], stop)
+                    && super::prefault::populate_spare_until(&mut text, texts, stop);
+            }
+        }
         let mut plans = Plans::default();
         plans.text = String::from_utf8(text).unwrap_or_default();
         Spare {
