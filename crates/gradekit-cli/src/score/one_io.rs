@@ -633,6 +633,7 @@ mod tests {
                 bytes: 1 << 16,
                 handed: AtomicBool::new(false),
                 poll: AtomicBool::new(true),
+                warm: false,
             }),
             started: Arc::new(AtomicBool::new(false)),
         };
