@@ -90,6 +90,9 @@ pub use entry::{
     SAMPLE_FIELDS,
 };
 pub use gradekit_judge as judge;
+/// Work a thread that would wait can do for the metrics of this process (`score`'s I/O thread
+/// calls it: see `gradekit_metrics::warm`).
+pub use gradekit_metrics::warm::idle_step as metrics_idle_step;
 pub use gradekit_model as model;
 pub use gradekit_model::{
     ConfigError, ConfigErrorKind, ConfigErrors, ErrorFlags, PathSegment, RunMetadata, RunResponse,

@@ -14,6 +14,8 @@
 //! (defaults: fixtures/bench/pairs-10k.jsonl, 10000 pairs, 15 rounds); `METEOR_COLD_METRIC=bleu`
 //! (any grader metric) runs a control; `METEOR_COLD_WARM=0` skips the warm passes (to count
 //! the cold pass alone under valgrind: `valgrind --tool=cachegrind ... meteor_cold F 10000 1`).
+//! `METEOR_COLD_AHEAD=1`: a second thread maps METEOR's tables ahead in the first round, as
+//! `score`'s idle I/O thread does (`gradekit_metrics::warm`).
 
 mod common;
 
@@ -46,11 +48,30 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .into_iter()
         .find(|m| m.name() == name)
         .ok_or_else(|| format!("METEOR_COLD_METRIC: unknown metric {name:?}"))?;
+    // `METEOR_COLD_AHEAD=1`: another thread maps the tables ahead in the first round
+    // (`gradekit_metrics::warm::idle_step`), as `score`'s I/O thread does.
+    let touch = std::env::var("METEOR_COLD_AHEAD").is_ok_and(|v| v == "1");
     let with_warm = std::env::var("METEOR_COLD_WARM").map_or(true, |v| v != "0");
     let (mut cold, mut warm) = (Vec::new(), Vec::new());
     let mut sums = (0.0, 0.0);
     for round in 0..rounds.max(1) {
         let (c, w) = std::thread::scope(|s| {
+            if round == 0 && touch {
+                // `score`'s idle I/O thread, as it maps the tables ahead (the grader compiled
+                // first says METEOR is expected).
+                gradekit_metrics::warm::expect(metric);
+                s.spawn(|| {
+                    let mut steps = 0;
+                    while steps < 10_000 {
+                        if gradekit_metrics::warm::idle_step() {
+                            steps = 0;
+                        } else {
+                            steps += 1;
+                            std::thread::sleep(std::time::Duration::from_micros(20));
+                        }
+                    }
+                });
+            }
             s.spawn(|| -> Result<_, String> {
                 let cold = pass(metric, &pairs)?;
                 let warm = if with_warm {

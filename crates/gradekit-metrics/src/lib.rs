@@ -117,6 +117,7 @@ pub mod meteor;
 mod ngram;
 pub mod rouge;
 pub mod tokenize;
+pub mod warm;
 #[doc(hidden)]
 pub use floor::tokenize_pair;
 pub use limits::{LimitError, FUZZY_MAX_PARTIAL_CELLS, FUZZY_MAX_STEPS, ROUGE_L_MAX_STEPS};

@@ -22,7 +22,11 @@
 //!   [`warm_cpu_features`]) and makes the chunk buffers of the first chunks, their pages
 //!   mapped at once (see [`Ahead`]): the calling thread's first one, then its own. Made when
 //!   the chunks needed them, they were most of a short run's page faults, paid while
-//!   grading waited (#17 "io8").
+//!   grading waited (#17 "io8");
+//! - whenever it would wait, it maps a piece of the tables of the metrics graded instead
+//!   (`gradekit_engine::metrics_idle_step`: METEOR's WordNet tables, ~120 page faults of a
+//!   one-pass run over 2,000 new lines that the grading thread no longer takes; #17
+//!   "meteor17").
 
 use super::*;
 use std::sync::atomic::AtomicBool;
@@ -185,6 +189,10 @@ pub(super) struct Ahead {
     /// Set by the calling thread right after it started the I/O thread, long before the
     /// I/O thread has made its buffers and waits (read as unset, it would only sleep sooner).
     poll: AtomicBool,
+    /// The process may use two CPUs or more: while it waits, the I/O thread maps the tables of
+    /// the metrics graded (`gradekit_engine::metrics_idle_step`), beside the grading thread
+    /// rather than in turns with it.
+    warm: bool,
 }
 
 impl Ahead {
@@ -223,7 +231,10 @@ impl Ahead {
 
 /// Waits for `rx`, making chunk buffers (see [`Ahead`]) while nothing came, then polling
 /// up to `spin` once they are all made (when the threads are pinned: [`Ahead::poll`]).
-/// `first`: lines of the chunk the first set made is for.
+/// Between the calling thread's set of buffers and the others, it maps the tables of the
+/// metrics graded, a piece at a time ([`Ahead::warm`]): the grading thread reads them from
+/// its first chunk on, and the later sets are needed only chunks later (or made when they
+/// are). `first`: lines of the chunk the first set made is for.
 fn recv_making<T>(
     rx: &mpsc::Receiver<T>,
     ahead: &Ahead,
@@ -235,6 +246,8 @@ fn recv_making<T>(
         match rx.try_recv() {
             Ok(v) => return Some(v),
             Err(TryRecvError::Disconnected) => return None,
+            Err(TryRecvError::Empty)
+                if *made >= 1 && ahead.warm && gradekit_engine::metrics_idle_step() => {}
             Err(TryRecvError::Empty) if ahead.make(made, first) => {}
             Err(TryRecvError::Empty) => {
                 let poll = ahead.poll.load(Ordering::Acquire);
@@ -286,6 +299,7 @@ impl IoThread {
             bytes: read::ahead_bytes(size, ONE_IO_CHUNK_LINES),
             handed: AtomicBool::new(false),
             poll: AtomicBool::new(false),
+            warm: pin::cpus() >= 2,
         });
         let its = Arc::clone(&ahead);
         let started = Arc::new(AtomicBool::new(false));
@@ -448,6 +462,10 @@ fn io_thread(
             }
         } else if let Some(g) = graded.pop_front() {
             split = io.write(&mut sink, g)?;
+        } else if ahead.warm && gradekit_engine::metrics_idle_step() {
+            // Nothing to read or write yet: a piece of a metric's tables is mapped for the
+            // grading thread instead (METEOR's WordNet tables: ~120 page faults of a
+            // 2,000-line run that the grading thread no longer takes; #17 "meteor17").
         } else {
             match waiter.recv(&wrx) {
                 Ok(g) => graded.push_back(g),
@@ -615,6 +633,7 @@ mod tests {
                 bytes: 1 << 16,
                 handed: AtomicBool::new(false),
                 poll: AtomicBool::new(true),
+                warm: false,
             }),
             started: Arc::new(AtomicBool::new(false)),
         };

@@ -24,6 +24,18 @@
 //! grading thread's, not a fixed one, so runs started at once on different CPUs do not all
 //! send their I/O threads to the same CPU.
 
+/// How many CPUs the calling thread may use (its affinity; 1 if it cannot be read).
+pub(super) fn cpus() -> usize {
+    #[cfg(target_os = "linux")]
+    {
+        rustix::thread::sched_getaffinity(None).map_or(1, |s| s.count() as usize)
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+    }
+}
+
 /// How long the two threads stay pinned, from the start of the stages.
 pub(super) const PIN_FOR: std::time::Duration = std::time::Duration::from_millis(200);
 

@@ -44,7 +44,11 @@ impl TextSimilarity {
         let input = template(&c.input, join(path, "input"), opts, errs);
         let reference = template(&c.reference, join(path, "reference"), opts, errs);
         let scorer = match local_metric(c.evaluation_metric) {
-            Some(m) => Scorer::Local(m),
+            Some(m) => {
+                // Its tables may be mapped ahead by an idle thread (`score`'s I/O thread).
+                gradekit_metrics::warm::expect(m);
+                Scorer::Local(m)
+            }
             None => match super::cosine::Cosine::new(opts) {
                 Ok(cos) => Scorer::Cosine(cos),
                 Err(e) => {

@@ -142,7 +142,11 @@ fn meteor_of<H: Words + ?Sized, R: Words + ?Sized>(hyp: &H, refr: &R) -> f64 {
         return 0.0;
     }
     thread_local! {
-        static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+        static SCRATCH: RefCell<Scratch> = {
+            // A new thread's first call: its WordNet tables are worth mapping ahead.
+            crate::warm::meteor_used();
+            RefCell::new(Scratch::default())
+        };
     }
     SCRATCH.with(|cell| match cell.try_borrow_mut() {
         Ok(mut s) => s.meteor(hyp, refr),

@@ -188,6 +188,22 @@ impl WordNet {
         &WN
     }
 
+    /// Every table, most read first (the filter, then the slots and the synonym runs), for
+    /// [`crate::warm`], which maps them ahead on an idle thread.
+    pub(crate) fn tables(&self) -> [&'static [u8]; 9] {
+        [
+            self.filter,
+            self.slots,
+            self.syn.0,
+            self.syn_start.0,
+            self.key_text.as_bytes(),
+            self.key_end.0,
+            self.exc_start.0,
+            self.exc_bases.0,
+            self.exc_mask,
+        ]
+    }
+
     /// Number of ids (lemmas and exception forms; [`Self::id`] gives lemmas only).
     pub fn len(&self) -> usize {
         tables::N_KEYS as usize
