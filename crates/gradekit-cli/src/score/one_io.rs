@@ -320,13 +320,15 @@ impl IoThread {
         // the new thread starts meanwhile (~0.1 ms after `clone` here), and the choice (a read
         // of `/proc/loadavg`, ~30 µs) delayed everything it does first by as much (#17
         // "rouge15"). A thread inherits the CPUs of the one that starts it: started with all
-        // of them, the system puts it on an idle one at once, rather than queueing it here
-        // until it is moved.
+        // of them, the system mostly puts it on an idle one at once; when it queues it here
+        // instead (see `Pinning::after_spawn`), the placement moves it.
         let pinning = pin::Pinning::choose().map(Arc::new);
         if let Some(p) = &pinning {
             ahead.poll.store(true, Ordering::Release);
-            p.grading_here();
+            // The I/O thread first: when it was queued on this CPU, it may run here before
+            // this thread's own pinning returns (~0.6 ms seen) unless it has moved.
             p.place_io(&thread);
+            p.grading_here();
         }
         IoThread {
             done: Some(done),

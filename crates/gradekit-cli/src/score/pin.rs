@@ -56,15 +56,29 @@ pub(super) struct Pinning {
 impl Pinning {
     /// Two CPUs of this thread's affinity, the one it runs on first; `None` when it may use
     /// only one (or the affinity cannot be read).
+    /// Called just after the I/O thread's spawn.
     pub(super) fn choose() -> Option<Pinning> {
         use rustix::thread::{sched_getaffinity, sched_getcpu};
         let all = sched_getaffinity(None).ok()?;
-        // Running now, this thread included (unknown: taken as idle).
-        let running = std::fs::read_to_string("/proc/loadavg")
-            .ok()
-            .and_then(|l| running(&l))
-            .unwrap_or(1);
-        Pinning::pick(all, sched_getcpu(), running)
+        let loadavg = std::fs::read_to_string("/proc/loadavg").ok();
+        Pinning::after_spawn(all, sched_getcpu(), loadavg.as_deref())
+    }
+
+    /// [`Pinning::pick`] with the running count of `loadavg` (`/proc/loadavg`, read just after
+    /// the I/O thread's spawn; unknown: taken as idle). That count holds the I/O thread too:
+    /// it is on a run queue then, not yet run or making its first buffers. Counted as one
+    /// more thread of other work, it turned the pinning off on an idle two-CPU machine, and
+    /// there the new thread is often queued behind this one on this CPU — the scheduler puts
+    /// a new thread on the CPU with the least recent load, and the other CPU's may still be
+    /// the parent's (a Python loop that ran up to the spawn) — until a scheduler tick moves
+    /// it, 0.1–4 ms later (#17 "gap17").
+    fn after_spawn(
+        all: rustix::thread::CpuSet,
+        here: usize,
+        loadavg: Option<&str>,
+    ) -> Option<Pinning> {
+        let running = loadavg.and_then(running).unwrap_or(2);
+        Pinning::pick(all, here, running.saturating_sub(1).max(1))
     }
 
     /// The CPUs for a thread on CPU `here` that may use `all`, with `running` threads running
@@ -198,6 +212,13 @@ mod tests {
         assert_eq!(two(Pinning::pick(set(&[1, 4, 6]), 4, 1)), Some((4, 6)));
         assert_eq!(two(Pinning::pick(set(&[0, 1]), 0, 2)), None, "busy");
         assert_eq!(two(Pinning::pick(set(&[3]), 3, 1)), None, "one CPU");
+        // Read after the spawn, the running count holds the I/O thread: two running on two
+        // CPUs are this thread and it.
+        let after = |line| two(Pinning::after_spawn(set(&[0, 1]), 1, line));
+        assert_eq!(after(Some("0.5 1.0 2.0 2/345 6789")), Some((1, 0)));
+        assert_eq!(after(Some("0.5 1.0 2.0 1/345 6789")), Some((1, 0)));
+        assert_eq!(after(None), Some((1, 0)), "unknown: idle");
+        assert_eq!(after(Some("0.5 1.0 2.0 3/345 6789")), None, "busy");
         let before = sched_getaffinity(None).unwrap();
         let Some(p) = Pinning::pick(before, rustix::thread::sched_getcpu(), 1) else {
             assert!(before.count() < 2);
