@@ -7,7 +7,7 @@ mod common;
 
 use common::*;
 use gradekit_jobs::store::{JobRow, NewEvent, Status, Store};
-use gradekit_jobs::{Jobs, JobsConfig, LocalBackend, ModelRegistry};
+use gradekit_jobs::{Jobs, JobsConfig, LocalBackend};
 use serde_json::{json, Value};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -134,12 +134,6 @@ fn the_results_file_has_one_row_per_step() {
     // Steps 2 and 3 done again (as after a resume from the checkpoint at step 1): the last
     // metrics of a step are its row.
     let dir = tempfile::tempdir().unwrap();
-    let mut cfg = JobsConfig::new(dir.path());
-    cfg.models = ModelRegistry::from_toml(&format!(
-        "[models.tiny]\npath = \"{}\"\n",
-        dir.path().display()
-    ))
-    .unwrap();
     let mut script: String = [1, 2, 3, 2, 3, 4]
         .iter()
         .enumerate()
@@ -148,10 +142,7 @@ fn the_results_file_has_one_row_per_step() {
         })
         .collect();
     script.push_str("echo '{\"type\": \"result\", \"model_dir\": \"m\", \"trained_tokens\": 1}'\n");
-    let path = dir.path().join("trainer.sh");
-    std::fs::write(&path, script).unwrap();
-    let backend = LocalBackend::new(&format!("sh {}", path.display())).unwrap();
-    let jobs = Jobs::open(cfg, Arc::new(backend)).unwrap();
+    let jobs = open_with_sh(dir.path(), &script);
     let f = upload(&jobs, "p", &vec![chat(); 10]);
     let j = create(&jobs, "p", &f, "csv");
     let j = wait(&jobs, &j.id, "success", status(Status::Succeeded));
@@ -168,13 +159,6 @@ fn a_resume_does_not_wait_forever_for_a_trainer_that_ignores_the_pause() {
     // The first run ignores SIGTERM (so does its `sleep`: an ignored signal stays ignored
     // across exec); the second, after the resume, succeeds at once.
     let dir = tempfile::tempdir().unwrap();
-    let mut cfg = JobsConfig::new(dir.path());
-    cfg.cancel_grace = Duration::from_millis(300);
-    cfg.models = ModelRegistry::from_toml(&format!(
-        "[models.tiny]\npath = \"{}\"\n",
-        dir.path().display()
-    ))
-    .unwrap();
     let mark = dir.path().join("ran");
     let script = format!(
         "if [ -e {m} ]; then echo '{{\"type\": \"result\", \"model_dir\": \"m\", \"trained_tokens\": 1}}'; exit 0; fi\n\
@@ -182,10 +166,7 @@ fn a_resume_does_not_wait_forever_for_a_trainer_that_ignores_the_pause() {
          echo '{{\"type\": \"metrics\", \"step\": 1, \"train_loss\": 0.5}}'\nsleep 300\n",
         m = mark.display()
     );
-    let path = dir.path().join("trainer.sh");
-    std::fs::write(&path, script).unwrap();
-    let backend = LocalBackend::new(&format!("sh {}", path.display())).unwrap();
-    let jobs = Jobs::open(cfg, Arc::new(backend)).unwrap();
+    let jobs = open_with_sh(dir.path(), &script);
     let f = upload(&jobs, "p", &vec![chat(); 10]);
     let j = create(&jobs, "p", &f, "stubborn");
     wait(&jobs, &j.id, "the first step", |_| {

@@ -118,13 +118,6 @@ fn the_queue_is_first_in_first_out_and_a_resume_goes_to_its_back() {
 #[test]
 fn cancel_kills_a_trainer_that_ignores_sigterm_and_its_children() {
     let dir = tempfile::tempdir().unwrap();
-    let mut cfg = JobsConfig::new(dir.path());
-    cfg.cancel_grace = Duration::from_millis(300);
-    cfg.models = ModelRegistry::from_toml(&format!(
-        "[models.tiny]\npath = \"{}\"\n",
-        dir.path().display()
-    ))
-    .unwrap();
     let pids = dir.path().join("pids");
     let script = format!(
         "trap '' TERM\nsleep 300 &\necho $$ $! > {p}.tmp && mv {p}.tmp {p}\n\
@@ -132,10 +125,7 @@ fn cancel_kills_a_trainer_that_ignores_sigterm_and_its_children() {
          while :; do sleep 1; done\n",
         p = pids.display()
     );
-    let path = dir.path().join("trainer.sh");
-    std::fs::write(&path, script).unwrap();
-    let backend = LocalBackend::new(&format!("sh {}", path.display())).unwrap();
-    let jobs = Jobs::open(cfg, Arc::new(backend)).unwrap();
+    let jobs = open_with_sh(dir.path(), &script);
     let f = upload(&jobs, "p", &vec![chat(); 10]);
     let j = create(&jobs, "p", &f, "stubborn");
     wait(&jobs, &j.id, "the first step", |_| {

@@ -13,6 +13,20 @@ use common::*;
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 
+/// Polls job `id` of `key`'s project until its status is one of `done`; its object then.
+async fn finished_job(app: &Router, key: &str, id: &str, done: &[&str]) -> Value {
+    let until = Instant::now() + Duration::from_secs(60);
+    loop {
+        let path = format!("/v1/fine_tuning/jobs/{id}");
+        let j = send(app, authed(Method::GET, &path, key, None)).await.json;
+        if done.iter().any(|d| j["status"] == *d) {
+            return j;
+        }
+        assert!(Instant::now() < until, "{j}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 fn upload(key: &str, purpose: &str, content: &str) -> Request<Body> {
     let body = format!(
         "--XX\r\nContent-Disposition: form-data; name=\"purpose\"\r\n\r\n{purpose}\r\n--XX\r\nContent-Disposition: form-data; name=\"file\"; filename=\"t.jsonl\"\r\nContent-Type: application/jsonl\r\n\r\n{content}\r\n--XX--\r\n"
@@ -174,25 +188,7 @@ async fn the_jobs_api_end_to_end() {
     );
 
     // The first job runs to the end.
-    let until = Instant::now() + Duration::from_secs(60);
-    let job = loop {
-        let j = send(
-            &app,
-            authed(
-                Method::GET,
-                &format!("/v1/fine_tuning/jobs/{}", ids[0]),
-                "key-a",
-                None,
-            ),
-        )
-        .await
-        .json;
-        if j["status"] == "succeeded" {
-            break j;
-        }
-        assert!(Instant::now() < until, "{j}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let job = finished_job(&app, "key-a", &ids[0], &["succeeded"]).await;
     let cancel = send(
         &app,
         authed(
@@ -351,25 +347,7 @@ async fn training_files_skip_the_blank_lines_of_the_fixture() {
         .await;
         assert_eq!(j.status, StatusCode::OK, "{}", j.json);
         let id = j.json["id"].as_str().unwrap().to_string();
-        let until = Instant::now() + Duration::from_secs(60);
-        status.push(loop {
-            let j = send(
-                &app,
-                authed(
-                    Method::GET,
-                    &format!("/v1/fine_tuning/jobs/{id}"),
-                    "key-a",
-                    None,
-                ),
-            )
-            .await
-            .json;
-            if j["status"] == "succeeded" || j["status"] == "failed" {
-                break j;
-            }
-            assert!(Instant::now() < until, "{j}");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        });
+        status.push(finished_job(&app, "key-a", &id, &["succeeded", "failed"]).await);
     }
     assert_eq!(status[0]["status"], "succeeded", "{}", status[0]);
     assert_eq!(status[1]["status"], "failed", "{}", status[1]);
@@ -404,25 +382,7 @@ async fn model_names_with_a_slash_reach_every_route() {
     .await;
     assert_eq!(j.status, StatusCode::OK, "{}", j.json);
     let id = j.json["id"].as_str().unwrap().to_string();
-    let until = Instant::now() + Duration::from_secs(60);
-    let job = loop {
-        let j = send(
-            &app,
-            authed(
-                Method::GET,
-                &format!("/v1/fine_tuning/jobs/{id}"),
-                "key-a",
-                None,
-            ),
-        )
-        .await
-        .json;
-        if j["status"] == "succeeded" {
-            break j;
-        }
-        assert!(Instant::now() < until, "{j}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let job = finished_job(&app, "key-a", &id, &["succeeded"]).await;
     let ft = job["fine_tuned_model"].as_str().unwrap().to_string();
     assert!(ft.starts_with("ft:hf-org/tiny:gradekit:s:"), "{ft}");
     for path in [

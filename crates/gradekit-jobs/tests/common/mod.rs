@@ -24,6 +24,20 @@ pub fn open(dir: &Path, max_jobs: usize) -> Jobs {
     Jobs::open(cfg, Arc::new(LocalBackend::new(&trainer()).unwrap())).unwrap()
 }
 
+/// A service whose trainer is `sh SCRIPT` (written to `dir/trainer.sh`), with the `tiny` model
+/// and a 300 ms cancel grace.
+pub fn open_with_sh(dir: &Path, script: &str) -> Jobs {
+    let mut cfg = JobsConfig::new(dir);
+    cfg.cancel_grace = Duration::from_millis(300);
+    cfg.models =
+        ModelRegistry::from_toml(&format!("[models.tiny]\npath = \"{}\"\n", dir.display()))
+            .unwrap();
+    let path = dir.join("trainer.sh");
+    std::fs::write(&path, script).unwrap();
+    let backend = LocalBackend::new(&format!("sh {}", path.display())).unwrap();
+    Jobs::open(cfg, Arc::new(backend)).unwrap()
+}
+
 pub fn chat() -> Value {
     json!({"messages": [{"role": "user", "content": "2+2?"}, {"role": "assistant", "content": "4"}]})
 }
