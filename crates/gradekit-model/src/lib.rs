@@ -34,7 +34,9 @@ pub use method::{
 };
 pub use read::{display_key, kind as json_kind};
 pub use request::ValidateRequest;
-pub use response::{ErrorFlags, RunMetadata, RunResponse, TokenUsage, ERROR_KEYS};
+pub use response::{
+    bounded_detail, ErrorFlags, RunMetadata, RunResponse, TokenUsage, ERROR_KEYS, MAX_DETAIL_BYTES,
+};
 pub use sample::{
     sample_from_object, sample_from_object_parts, sample_from_string, sample_from_text, SampleParts,
 };

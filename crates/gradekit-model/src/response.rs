@@ -86,14 +86,58 @@ pub struct ErrorFlags {
     pub endpoint_grader_safety_check_error: bool,
 }
 
+/// Longest error detail kept, in bytes: a detail past it keeps its head and tail with the
+/// middle cut (a sample's details are otherwise sized by its grader and its data — a 1 MB
+/// template path, a multi whose thousand sub-graders each fail — and every result of a batch
+/// or a `score` row would carry them). Python's details are cut to 4,000 characters before
+/// they get here (at most 16,000 bytes), so every detail gradekit writes itself fits.
+pub const MAX_DETAIL_BYTES: usize = 16 * 1024;
+
+/// `s` when it fits [`MAX_DETAIL_BYTES`], else its head and tail around a marker saying how
+/// many bytes were cut (cut at character boundaries).
+pub fn bounded_detail(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.len() <= MAX_DETAIL_BYTES {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let keep = (MAX_DETAIL_BYTES - 64) / 2;
+    let mut head = keep;
+    while !s.is_char_boundary(head) {
+        head -= 1;
+    }
+    let mut tail = s.len() - keep;
+    while !s.is_char_boundary(tail) {
+        tail += 1;
+    }
+    std::borrow::Cow::Owned(format!(
+        "{} …[{} bytes cut]… {}",
+        &s[..head],
+        tail - head,
+        &s[tail..]
+    ))
+}
+
+/// Ends a joined detail that reached [`MAX_DETAIL_BYTES`]; nothing more is joined after it.
+const MORE_CUT: &str = "; …(more details cut)";
+
+/// Joins `from` into `into` with "; " (once: a detail already there is not repeated), the
+/// whole kept within [`MAX_DETAIL_BYTES`]: the first details are kept, the rest cut.
 fn merge_detail(into: &mut Option<String>, from: &Option<String>) {
     match (into.as_mut(), from) {
         (_, None) => {}
-        (None, Some(f)) => *into = Some(f.clone()),
+        (None, Some(f)) => *into = Some(bounded_detail(f).into_owned()),
         (Some(i), Some(f)) => {
-            if !i.contains(f.as_str()) {
-                i.push_str("; ");
-                i.push_str(f);
+            if i.ends_with(MORE_CUT) || i.contains(f.as_str()) {
+                return;
+            }
+            i.push_str("; ");
+            i.push_str(&bounded_detail(f));
+            if i.len() > MAX_DETAIL_BYTES {
+                let mut end = MAX_DETAIL_BYTES - MORE_CUT.len();
+                while !i.is_char_boundary(end) {
+                    end -= 1;
+                }
+                i.truncate(end);
+                i.push_str(MORE_CUT);
             }
         }
     }
@@ -254,5 +298,44 @@ mod tests {
         assert_eq!(keys, ERROR_KEYS);
         assert!(v["invalid_variable_error_details"].is_null());
         assert_eq!(v["other_error"], serde_json::json!(false));
+    }
+
+    #[test]
+    fn details_stay_within_their_bound() {
+        // One detail past the bound keeps its head and tail.
+        let long = format!("item{}: key \"b\" not found", ".a".repeat(400_000));
+        let mut f = ErrorFlags::default();
+        f.merge(&ErrorFlags {
+            invalid_variable_error: true,
+            invalid_variable_error_details: Some(long.clone()),
+            ..ErrorFlags::default()
+        });
+        let d = f.invalid_variable_error_details.clone().unwrap_or_default();
+        assert!(d.len() <= MAX_DETAIL_BYTES, "{}", d.len());
+        assert!(
+            d.starts_with("item.a.a") && d.ends_with(": key \"b\" not found"),
+            "{d:.80}"
+        );
+        assert!(d.contains(" bytes cut]… "), "{d:.80}");
+        // Many distinct details merged (a multi whose sub-graders all fail) stay bounded.
+        let mut f = ErrorFlags::default();
+        for i in 0..5_000 {
+            f.merge(&ErrorFlags {
+                other_error: true,
+                other_error_details: Some(format!("graders.g{i}.input: over the limit")),
+                ..ErrorFlags::default()
+            });
+        }
+        let d = f.other_error_details.unwrap_or_default();
+        assert!(d.len() <= MAX_DETAIL_BYTES, "{}", d.len());
+        assert!(
+            d.starts_with("graders.g0.input") && d.ends_with(MORE_CUT),
+            "{d:.80}"
+        );
+        // Short details and multi-byte text are kept whole / cut at character boundaries.
+        assert_eq!(bounded_detail("short"), "short");
+        let wide = "é".repeat(MAX_DETAIL_BYTES);
+        let cut = bounded_detail(&wide);
+        assert!(cut.len() <= MAX_DETAIL_BYTES && cut.starts_with('é') && cut.ends_with('é'));
     }
 }

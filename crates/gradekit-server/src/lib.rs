@@ -58,6 +58,7 @@ pub mod work;
 
 pub use cache::{Compiled, GraderCache};
 pub use error::ApiError;
+pub use routes::batch::MAX_BATCH_ANSWER_BYTES;
 pub use serve::{serve, serve_until_signal, BindPolicyError, ServeOptions};
 
 /// Default body limit: 16 MiB.

@@ -87,6 +87,67 @@ async fn run_batch_is_capped_at_400_by_default_with_the_limit_in_the_message() {
         .contains("at most 3"));
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_batch_answers_are_bounded_by_the_grader_shape_and_details() {
+    let app = default_app();
+    // A multi of many sub-graders: every result repeats every key, so 400 samples of a
+    // ~0.5 MB grader would answer ~170 MB. Refused before grading, naming the limit.
+    let subs: serde_json::Map<String, serde_json::Value> = (0..2_000)
+        .map(|i| (format!("g{i}_{}", "k".repeat(200)), string_check("eq")))
+        .collect();
+    let multi = json!({"type": "multi", "graders": subs, "calculate_output": "1"});
+    let samples = vec![json!({"model_sample": "x"}); 400];
+    let a = post(
+        &app,
+        RUN_BATCH,
+        &json!({"grader": multi, "samples": samples}),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST, "{}", a.json);
+    let e = a.envelope();
+    assert_eq!(e["param"], "samples");
+    let m = e["message"].as_str().unwrap();
+    assert!(m.contains("67108864") && m.contains("400 results"), "{m}");
+    // The same grader in batches the message allows is graded.
+    let fit: usize = m
+        .rsplit("send at most ")
+        .next()
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((100..400).contains(&fit), "{m}");
+    let samples = vec![json!({"model_sample": "x"}); 10];
+    let ok = post(
+        &app,
+        RUN_BATCH,
+        &json!({"grader": multi, "samples": samples}),
+    )
+    .await;
+    assert_eq!(ok.status, StatusCode::OK);
+    // A 1 MB template path that does not resolve: each result names it, cut to a bounded
+    // detail (head and tail kept), not 1 MB per result.
+    let path = format!("{{{{ item{} }}}}", ".a".repeat(500_000));
+    let g = json!({"type": "string_check", "name": "p", "operation": "eq", "input": path, "reference": "x"});
+    let samples = vec![json!({"model_sample": "x"}); 50];
+    let b = post(&app, RUN_BATCH, &json!({"grader": g, "samples": samples})).await;
+    assert_eq!(b.status, StatusCode::OK);
+    let results = b.json["results"].as_array().unwrap();
+    assert_eq!(results.len(), 50);
+    for r in results {
+        let d = r["metadata"]["errors"]["invalid_variable_error_details"]
+            .as_str()
+            .unwrap();
+        assert!(
+            d.len() <= 16 * 1024 && d.starts_with("item.a.a"),
+            "{}",
+            d.len()
+        );
+    }
+}
+
 fn app_with(config: ServerConfig) -> axum::Router {
     app(state_with(
         config,

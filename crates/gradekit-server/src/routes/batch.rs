@@ -9,8 +9,14 @@
 //!
 //! **Bounded.** The answer is built in memory, ~1 KB per sample, so a batch holds at most
 //! `--max-batch-samples` samples (default 400); more is a 400 naming the limit, before any
-//! grading. With the body limit this bounds the memory of one request by the server's limits,
-//! not by what a client sends. A batch past its deadline stops between samples (the engine's
+//! grading. A result is not always ~1 KB: every one repeats the grader's name and, for a
+//! multi grader, one `sub_rewards` entry per sub-grader, so a 2 MB multi of 20,000
+//! sub-graders made 400 results of 250 KB (a 100 MB answer, ~1 GB while built). The answer's
+//! least size — the samples times one clean result of this grader — must therefore fit
+//! [`MAX_BATCH_ANSWER_BYTES`], checked after compiling and before grading (400 naming the
+//! limit); error details are bounded per result by the model crate (`MAX_DETAIL_BYTES`). With
+//! the body limit this bounds the memory of one request by the server's limits, not by what a
+//! client sends. A batch past its deadline stops between samples (the engine's
 //! cancellation), so a 504 frees its cores and its slot within one sample's cost.
 
 use super::{
@@ -24,7 +30,7 @@ use crate::{work, AppState};
 use axum::extract::{Request, State};
 use axum::response::Response;
 use gradekit_engine::model::SampleParts;
-use gradekit_engine::{read_entry, EntryRules, EvalContext};
+use gradekit_engine::{read_entry, CompiledGrader, EntryRules, EvalContext, GradeResult};
 use gradekit_model::{ConfigError, ConfigErrors};
 use serde_json::Value;
 
@@ -80,6 +86,7 @@ pub(crate) async fn run_batch(
     let (cancel, _armed) = cancellation(deadline);
     until(deadline, timeout, async move {
         let compiled = compiled_for_run(&state, &project, grader).await?;
+        check_answer_size(&compiled.grader, samples.len())?;
         let bytes = work::blocking(move || {
             let _slot = permit;
             let ctxs = contexts(samples, compiled.grader.sample_parts())
@@ -107,6 +114,44 @@ pub(crate) async fn run_batch(
         Ok(json_response(bytes))
     })
     .await
+}
+
+/// Least size of one `run_batch` answer (the samples times one clean result of the grader):
+/// 64 MiB. Past it the batch is refused before grading.
+pub const MAX_BATCH_ANSWER_BYTES: usize = 64 * 1024 * 1024;
+
+/// Refuses a batch whose answer would be larger than [`MAX_BATCH_ANSWER_BYTES`] even if every
+/// sample graded cleanly (its name and sub-reward keys repeated in every result).
+fn check_answer_size(grader: &CompiledGrader, samples: usize) -> Result<(), ApiError> {
+    let clean = GradeResult {
+        reward: 0.0,
+        sub_rewards: grader
+            .sub_graders()
+            .into_iter()
+            .map(|s| (s.key, 0.0))
+            .collect(),
+        errors: Default::default(),
+        execution_time: 0.0,
+        token_usage: None,
+        sampled_model_name: None,
+        usage_per_model: Default::default(),
+    };
+    let one = to_json(&clean.to_response(grader.name(), grader.kind()))?.len() + 1;
+    let least = one.saturating_mul(samples);
+    if least <= MAX_BATCH_ANSWER_BYTES {
+        return Ok(());
+    }
+    let mut errs = ConfigErrors::default();
+    errs.push(ConfigError::new(
+        "samples",
+        format!(
+            "the answer to this batch would hold at least {least} bytes ({samples} results of \
+             {one} bytes: this grader's name and sub-reward keys are repeated in every result); \
+             the limit is {MAX_BATCH_ANSWER_BYTES} bytes: send at most {} samples per batch",
+            (MAX_BATCH_ANSWER_BYTES / one).max(1)
+        ),
+    ));
+    Err(ApiError::config("invalid_request", &errs))
 }
 
 /// Every sample entry as a grading context (the engine's one entry reader, with only the
