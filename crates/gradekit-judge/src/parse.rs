@@ -56,6 +56,29 @@ pub fn usage_from(v: Option<&Value>) -> Usage {
     }
 }
 
+/// Longest model name taken from a reply, in bytes. The name is echoed in every result it
+/// graded (`sampled_model_name`, a key of `model_grader_token_usage_per_model`), so a server
+/// answering a 30 MB `model` would make every result of a batch or a `score` run 60 MB.
+pub const MODEL_NAME_MAX: usize = 256;
+
+/// The reply's `model` (the requested one when absent or empty), cut to [`MODEL_NAME_MAX`]
+/// bytes on a char boundary with `…` when longer.
+fn reply_model(v: &Value, requested_model: &str) -> String {
+    let m = v
+        .get("model")
+        .and_then(Value::as_str)
+        .filter(|m| !m.is_empty())
+        .unwrap_or(requested_model);
+    if m.len() <= MODEL_NAME_MAX {
+        return m.to_string();
+    }
+    let mut end = MODEL_NAME_MAX;
+    while !m.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &m[..end])
+}
+
 /// Parses a 2xx `/chat/completions` body. `requested_model` names the model when the server
 /// does not.
 pub fn chat_reply_from_body(body: &[u8], requested_model: &str) -> Result<ChatReply, JudgeError> {
@@ -101,12 +124,7 @@ pub fn chat_reply_from_body(body: &[u8], requested_model: &str) -> Result<ChatRe
         .get("finish_reason")
         .and_then(Value::as_str)
         .map(str::to_string);
-    let model = v
-        .get("model")
-        .and_then(Value::as_str)
-        .filter(|m| !m.is_empty())
-        .unwrap_or(requested_model)
-        .to_string();
+    let model = reply_model(&v, requested_model);
     Ok(ChatReply {
         content,
         refusal,
@@ -267,12 +285,7 @@ pub fn embed_reply_from_body(
         .into_iter()
         .collect::<Option<Vec<_>>>()
         .ok_or_else(|| bad("misses an index"))?;
-    let model = v
-        .get("model")
-        .and_then(Value::as_str)
-        .filter(|m| !m.is_empty())
-        .unwrap_or(requested_model)
-        .to_string();
+    let model = reply_model(&v, requested_model);
     Ok(EmbedReply {
         embeddings,
         model,
@@ -355,6 +368,24 @@ mod tests {
             }
         );
         assert_eq!(r.score().unwrap(), 0.5);
+    }
+
+    #[test]
+    fn a_huge_model_name_is_cut() {
+        let name = "é".repeat(1 << 20);
+        let chat = json!({"model": name, "choices": [{"message": {"content": "1"}}]});
+        let r = chat_reply_from_body(chat.to_string().as_bytes(), "asked").unwrap();
+        assert!(
+            r.model.len() <= MODEL_NAME_MAX + 3
+                && r.model.starts_with('é')
+                && r.model.ends_with('…')
+        );
+        let emb = json!({"model": name, "data": [{"index": 0, "embedding": [1.0]}]});
+        let e = embed_reply_from_body(emb.to_string().as_bytes(), "asked", 1).unwrap();
+        assert_eq!(e.model, r.model);
+        let ok = json!({"model": "gpt-4o", "choices": [{"message": {"content": "1"}}]});
+        let r = chat_reply_from_body(ok.to_string().as_bytes(), "asked").unwrap();
+        assert_eq!(r.model, "gpt-4o");
     }
 
     #[test]
