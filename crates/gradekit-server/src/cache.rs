@@ -11,6 +11,12 @@
 //! transient). Eviction scans for the least recently used slot; with a few hundred slots that
 //! costs less than hashing one request, and it only happens on a miss when full.
 //!
+//! **Weighed as well as counted.** A compiled grader takes ~15× the bytes of its JSON (a
+//! 13.5 MB multi of 100,000 sub-graders: ~200 MB), so 256 slots of graders as large as the body
+//! limit would hold ~50 GB. Each slot weighs its grader's compact JSON length; the slots
+//! together weigh at most [`MAX_CACHED_GRADER_BYTES`] (the least recently used go first), and a
+//! grader heavier than that alone is compiled for its request and not kept.
+//!
 //! Python graders are bounded separately ([`MAX_PYTHON`] slots, LRU among themselves): each holds
 //! a worker pool, and a pool lives as long as a compiled grader refers to it. The workers
 //! themselves are bounded process-wide by the python runtime (`max_workers`, idle timeout), so a
@@ -30,6 +36,10 @@ pub type Key = [u8; 32];
 
 /// Python graders kept compiled at once (the rest of the capacity serves the other kinds).
 pub const MAX_PYTHON: usize = 64;
+
+/// Bytes of grader JSON (compact) the cached graders may weigh together: 32 MiB, about
+/// 500 MB compiled at worst.
+pub const MAX_CACHED_GRADER_BYTES: usize = 32 * 1024 * 1024;
 
 /// A compiled grader and how to schedule it.
 #[derive(Debug)]
@@ -59,33 +69,39 @@ impl Compiled {
 
 /// The SHA-256 of `grader` written as compact JSON, without building the string.
 pub fn grader_key(grader: &Value) -> Key {
-    hash_grader(Sha256::new(), grader)
+    hash_grader(Sha256::new(), grader).0
 }
 
 /// [`grader_key`] of `grader` for one scope (the caller's project): the same grader sent by
 /// two projects is two entries, each compiled with its project's python workers.
 pub fn scoped_grader_key(scope: &str, grader: &Value) -> Key {
+    scoped_grader_key_and_weight(scope, grader).0
+}
+
+/// [`scoped_grader_key`] and the grader's weight in the cache (its compact JSON length).
+pub fn scoped_grader_key_and_weight(scope: &str, grader: &Value) -> (Key, usize) {
     let mut h = Sha256::new();
     h.update((scope.len() as u64).to_le_bytes());
     h.update(scope.as_bytes());
     hash_grader(h, grader)
 }
 
-fn hash_grader(h: Sha256, grader: &Value) -> Key {
-    struct HashWriter(Sha256);
+fn hash_grader(h: Sha256, grader: &Value) -> (Key, usize) {
+    struct HashWriter(Sha256, usize);
     impl std::io::Write for HashWriter {
         fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
             self.0.update(buf);
+            self.1 += buf.len();
             Ok(buf.len())
         }
         fn flush(&mut self) -> std::io::Result<()> {
             Ok(())
         }
     }
-    let mut w = HashWriter(h);
+    let mut w = HashWriter(h, 0);
     // Writing a `Value` into a sink that never fails cannot fail.
     let _ = serde_json::to_writer(&mut w, grader);
-    w.0.finalize().into()
+    (w.0.finalize().into(), w.1)
 }
 
 type Cell = Arc<OnceCell<Arc<Compiled>>>;
@@ -93,12 +109,15 @@ type Cell = Arc<OnceCell<Arc<Compiled>>>;
 struct Slot {
     cell: Cell,
     last_used: u64,
+    weight: usize,
 }
 
 #[derive(Default)]
 struct Lru {
     tick: u64,
     slots: HashMap<Key, Slot>,
+    /// Sum of the slots' weights.
+    weight: usize,
 }
 
 impl Lru {
@@ -115,8 +134,14 @@ impl Lru {
         py.sort_unstable();
         py.into_iter()
             .take(over)
-            .filter_map(|(_, k)| self.slots.remove(&k))
+            .filter_map(|(_, k)| self.remove(&k))
             .collect()
+    }
+
+    fn remove(&mut self, key: &Key) -> Option<Slot> {
+        let s = self.slots.remove(key)?;
+        self.weight -= s.weight;
+        Some(s)
     }
 }
 
@@ -124,6 +149,7 @@ impl Lru {
 pub struct GraderCache {
     capacity: usize,
     max_python: usize,
+    max_weight: usize,
     inner: Mutex<Lru>,
 }
 
@@ -141,8 +167,20 @@ impl GraderCache {
         GraderCache {
             capacity,
             max_python: MAX_PYTHON,
+            max_weight: MAX_CACHED_GRADER_BYTES,
             inner: Mutex::new(Lru::default()),
         }
+    }
+
+    /// With another bound on the slots' total weight (tests).
+    pub fn with_max_weight(mut self, max: usize) -> Self {
+        self.max_weight = max;
+        self
+    }
+
+    /// The slots' total weight (grader JSON bytes).
+    pub fn weight(&self) -> usize {
+        self.lock().weight
     }
 
     /// With another bound on python graders (tests).
@@ -169,34 +207,46 @@ impl GraderCache {
         self.len() == 0
     }
 
-    /// The slot of `key`, created (evicting the least recently used slot when full) if absent.
-    fn slot(&self, key: Key) -> Cell {
+    /// The slot of `key`, created if absent (evicting the least recently used slots until
+    /// one more fits the capacity and `weight` fits the weight bound); `None` when `weight`
+    /// alone is past the bound (the grader is not kept).
+    fn slot(&self, key: Key, weight: usize) -> Option<Cell> {
         let mut lru = self.lock();
         lru.tick += 1;
         let tick = lru.tick;
         if let Some(s) = lru.slots.get_mut(&key) {
             s.last_used = tick;
-            return s.cell.clone();
+            return Some(s.cell.clone());
         }
-        if lru.slots.len() >= self.capacity {
+        if weight > self.max_weight {
+            return None;
+        }
+        let mut evicted = Vec::new();
+        while lru.slots.len() >= self.capacity || lru.weight + weight > self.max_weight {
             let oldest = lru
                 .slots
                 .iter()
                 .min_by_key(|(_, s)| s.last_used)
                 .map(|(k, _)| *k);
-            if let Some(k) = oldest {
-                lru.slots.remove(&k);
+            match oldest.and_then(|k| lru.remove(&k)) {
+                Some(s) => evicted.push(s),
+                None => break,
             }
         }
         let cell = Cell::default();
+        lru.weight += weight;
         lru.slots.insert(
             key,
             Slot {
                 cell: cell.clone(),
                 last_used: tick,
+                weight,
             },
         );
-        cell
+        drop(lru);
+        // Dropped outside the lock: a python grader's pool ending kills and reaps its workers.
+        drop(evicted);
+        Some(cell)
     }
 
     /// The compiled grader for `key`, compiling it with `compile` (on the blocking pool) when
@@ -205,11 +255,27 @@ impl GraderCache {
     where
         F: FnOnce() -> Result<Compiled, ApiError> + Send + 'static,
     {
+        self.get_or_compile_weighed(key, 0, compile).await
+    }
+
+    /// [`Self::get_or_compile`] for a grader weighing `weight` (its compact JSON length,
+    /// [`scoped_grader_key_and_weight`]): kept only within the cache's weight bound.
+    pub async fn get_or_compile_weighed<F>(
+        &self,
+        key: Key,
+        weight: usize,
+        compile: F,
+    ) -> Result<Arc<Compiled>, ApiError>
+    where
+        F: FnOnce() -> Result<Compiled, ApiError> + Send + 'static,
+    {
         let run = || async move { crate::work::blocking(compile).await?.map(Arc::new) };
         if self.capacity == 0 {
             return run().await;
         }
-        let cell = self.slot(key);
+        let Some(cell) = self.slot(key, weight) else {
+            return run().await;
+        };
         let compiled = cell.get_or_try_init(run).await.cloned()?;
         if compiled.python {
             let evicted = self.lock().bound_python(&key, self.max_python);
@@ -325,6 +391,46 @@ mod tests {
             .await;
         assert!(ok.is_ok());
         assert_eq!(cache.len(), 1);
+    }
+
+    #[tokio::test]
+    async fn slots_are_bounded_by_their_weight_too() {
+        let cache = GraderCache::new(100).with_max_weight(1000);
+        let compiles = Arc::new(AtomicUsize::new(0));
+        async fn get(cache: &GraderCache, n: &Arc<AtomicUsize>, r: &str) {
+            let v = string_check(r);
+            let (key, weight) = scoped_grader_key_and_weight("p", &v);
+            assert_eq!(weight, serde_json::to_vec(&v).unwrap().len());
+            let n = n.clone();
+            cache
+                .get_or_compile_weighed(key, weight, move || {
+                    n.fetch_add(1, Ordering::SeqCst);
+                    compiled(&v)
+                })
+                .await
+                .unwrap();
+        }
+        // Each grader weighs ~100 bytes + its 200-byte reference: three fit in 1000, not four.
+        let r = |c: char| c.to_string().repeat(200);
+        for c in ['a', 'b', 'c'] {
+            get(&cache, &compiles, &r(c)).await;
+        }
+        assert_eq!(cache.len(), 3);
+        get(&cache, &compiles, &r('d')).await; // evicts a, the least recently used
+        assert_eq!(cache.len(), 3);
+        assert!(cache.weight() <= 1000, "{}", cache.weight());
+        assert_eq!(compiles.load(Ordering::SeqCst), 4);
+        get(&cache, &compiles, &r('d')).await;
+        assert_eq!(compiles.load(Ordering::SeqCst), 4, "d was kept");
+        get(&cache, &compiles, &r('a')).await;
+        assert_eq!(compiles.load(Ordering::SeqCst), 5, "a was evicted");
+        // Heavier than the bound alone: compiled for each request, never kept, nothing evicted.
+        let big = "z".repeat(2000);
+        get(&cache, &compiles, &big).await;
+        get(&cache, &compiles, &big).await;
+        assert_eq!(compiles.load(Ordering::SeqCst), 7);
+        assert_eq!(cache.len(), 3);
+        assert!(cache.weight() <= 1000);
     }
 
     #[tokio::test]

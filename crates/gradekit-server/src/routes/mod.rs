@@ -9,7 +9,7 @@ pub(crate) mod models;
 pub(crate) mod openai;
 pub(crate) mod openrlhf;
 
-use crate::cache::{scoped_grader_key, Compiled};
+use crate::cache::{scoped_grader_key_and_weight, Compiled};
 use crate::error::ApiError;
 use crate::guard::{Deadline, Permit, Project};
 use crate::AppState;
@@ -93,12 +93,12 @@ pub(crate) async fn compiled_for_run(
     project: &str,
     grader: Value,
 ) -> Result<Arc<Compiled>, ApiError> {
-    let key = scoped_grader_key(project, &grader);
+    let (key, weight) = scoped_grader_key_and_weight(project, &grader);
     let engine = state.engine_for(project);
     state
         .0
         .cache
-        .get_or_compile(key, move || {
+        .get_or_compile_weighed(key, weight, move || {
             gradekit_engine::compile_for_run(&grader, &engine)
                 .map(Compiled::new)
                 .map_err(|e| ApiError::config("invalid_grader", &prefixed("grader", e)))
