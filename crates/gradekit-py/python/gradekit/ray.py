@@ -33,9 +33,11 @@ Design, for small clusters first:
   is null, so a row whose ``item`` lacks ``answer`` arrives with ``answer: null``. Nulls inside
   Arrow struct (and pandas/numpy-from-Arrow) items are treated as missing keys, so such a row
   gets ``invalid_variable_error`` exactly as ``gradekit score`` gives it; a null in a top-level
-  column is missing too (as in the CLI, where ``null`` counts as absent). A *present* null
-  (``{"answer": null}``, which the CLI renders as ``"null"``) survives only through
-  `read_jsonl`, whose ``_gradekit_item`` column carries such items as JSON.
+  column is missing too (as in the CLI, where ``null`` counts as absent). In numpy and pandas
+  batches (Ray's default format is numpy) a NaN is such a null: Ray turns a block's all-null
+  column into a float NaN array, so a NaN counts as missing there, never as a value. A
+  *present* null (``{"answer": null}``, which the CLI renders as ``"null"``) survives only
+  through `read_jsonl`, whose ``_gradekit_item`` column carries such items as JSON.
 
 The item of a row is the ``item_column`` (default ``"item"``) when the batch has it, else the
 row's other columns (``item_columns`` picks which), as for flat datasets like
@@ -101,10 +103,21 @@ def _batch_len(batch: Any) -> int:
     return 0
 
 
+def _missing(v: Any) -> bool:
+    """A null as a batch holds it: None, or a NaN — Ray's numpy batches (the default format)
+    turn a block's all-null column into a float NaN array, and pandas marks missing values
+    with NaN. JSON has no NaN, so a NaN is never a value a row gave."""
+    return v is None or (isinstance(v, float) and v != v)
+
+
+def _nulls_as_none(values: List[Any]) -> List[Any]:
+    return [None if _missing(v) else v for v in values]
+
+
 def _drop_nulls(v: Any) -> Any:
     """An item read from Arrow: struct fields that are null are keys the object lacked."""
     if isinstance(v, dict):
-        return {k: _drop_nulls(x) for k, x in v.items() if x is not None}
+        return {k: _drop_nulls(x) for k, x in v.items() if not _missing(x)}
     if isinstance(v, list):
         return [_drop_nulls(x) for x in v]
     return v
@@ -216,9 +229,13 @@ class GraderUDF:
                 % (" or ".join(repr(c) for c in sample_cols), ", ".join(names))
             )
         cols: Dict[str, List[Any]] = {c: _column(batch, c) for c in present}
+        if from_arrow:
+            cols = {c: _nulls_as_none(v) for c, v in cols.items()}
         whole_item = self.item_column is not None and self.item_column in names
         if whole_item:
             items: List[Any] = _column(batch, self.item_column)  # type: ignore[arg-type]
+            if from_arrow:
+                items = _nulls_as_none(items)
         else:
             skip = set(sample_cols) | {"id", "error", _ITEM_JSON}
             wanted = self.item_columns
@@ -232,7 +249,7 @@ class GraderUDF:
                 )
             item_cols = {c: _column(batch, c) for c in wanted}
             items = [
-                {c: v[i] for c, v in item_cols.items() if not (from_arrow and v[i] is None)}
+                {c: v[i] for c, v in item_cols.items() if not (from_arrow and _missing(v[i]))}
                 for i in range(n)
             ]
         read_errors = _column(batch, "error") if "error" in names else [None] * n
