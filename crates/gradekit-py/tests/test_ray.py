@@ -418,3 +418,33 @@ def test_udf_in_map_batches_gives_the_cli_codes_in_every_batch_format(
                  key=lambda r: r["id"])
     got = [(r["reward"], r["error"] and r["error"]["code"]) for r in out]
     assert got == want
+
+
+ACTORS_ON_TWO_CPUS = """
+import json, sys
+import ray, gradekit.ray
+ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
+exact = json.loads(sys.argv[2])
+pool = ray.data.ActorPoolStrategy(size=int(sys.argv[3]))
+ds = gradekit.ray.score_dataset(ray.data.read_json(sys.argv[1]), exact, compute=pool)
+rows = ds.select_columns(["id", "reward"]).take_all()
+print(json.dumps(sorted([r["id"], r["reward"]] for r in rows)))
+"""
+
+
+@pytest.mark.parametrize("size", [2, 3])
+def test_score_dataset_with_actors_as_many_as_the_cpus_does_not_starve_the_reads(
+    exact, jsonl, size
+):
+    # An actor holds its CPU for the whole run: two one-CPU actors on a 2-CPU cluster left the
+    # read tasks none and the job hung forever (backpressured:tasks(ResourceBudget)).
+    pytest.importorskip("ray")
+    r = subprocess.run(
+        [sys.executable, "-c", ACTORS_ON_TWO_CPUS, str(jsonl), json.dumps(exact), str(size)],
+        capture_output=True, text=True, timeout=240,
+    )
+    assert r.returncode == 0, r.stderr[-3000:]
+    rows = json.loads(r.stdout.strip().splitlines()[-1])
+    assert len(rows) == 205
+    assert sum(reward for _, reward in rows if reward is not None) == sum(
+        1.0 for i in range(200) if i % 4 == i % 3) + 1.0  # id 1004: sample object "1" = "1"

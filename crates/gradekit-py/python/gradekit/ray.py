@@ -471,6 +471,24 @@ def _cached_udf(spec: str) -> GraderUDF:
     return udf
 
 
+def _actor_cpus(ray: Any, compute: Any) -> float:
+    """The CPUs each grading actor asks for: at most one, and together never every CPU of the
+    cluster. An actor holds its CPU for the whole run, so a pool of one-CPU actors as large as
+    a small cluster (``size=2`` on a 2-CPU ``ray.init``) leaves the read tasks none: the job
+    hangs. The actors grade with as many threads as they like either way."""
+    import os
+
+    try:
+        total = float(ray.cluster_resources().get("CPU", 0)) if ray.is_initialized() else 0.0
+    except Exception:  # a cluster that does not answer: plan for this machine
+        total = 0.0
+    total = total or float(os.cpu_count() or 1)
+    max_size = getattr(compute, "max_size", None)
+    size = max_size if isinstance(max_size, int) else max(getattr(compute, "min_size", 1), total)
+    budget = max(total - 1.0, total / 2.0)  # leave one CPU (half of a 1-CPU cluster) to reads
+    return min(1.0, budget / max(size, 1))
+
+
 def score_batch(batch: Any, spec: str) -> Any:
     """The task-based ``map_batches`` function of `score_dataset`: `spec` is the JSON of
     ``{"config", "engine_options", "udf"}`` (`GraderUDF` keywords); the grader is compiled
@@ -563,8 +581,10 @@ def score_dataset(
 
     Grading runs in Ray tasks (``compute=TaskPoolStrategy``; ``concurrency=N`` caps them at N)
     and compiles the grader once per worker process. Pass ``compute=ray.data.ActorPoolStrategy(
-    size=N)`` for actors instead. Other keyword arguments go to ``map_batches`` (``num_cpus``,
-    ``memory``, …); the batch format is always pyarrow (zero-copy into the grader).
+    size=N)`` for actors instead: each actor then asks for at most one CPU and the pool for all
+    but one CPU of the cluster (a pool holding every CPU would starve the read tasks and hang),
+    unless ``num_cpus`` says otherwise. Other keyword arguments go to ``map_batches``
+    (``num_cpus``, ``memory``, …); the batch format is always pyarrow (zero-copy into the grader).
     ``batch_size="auto"`` (the default) grades each block whole (``None``) on a `read_jsonl`
     dataset, which lets Ray fuse the grading into the read tasks: the rows never travel through
     the object store before they are graded; on other datasets (whose reads Ray splits, which
@@ -595,6 +615,9 @@ def score_dataset(
         raise TypeError("give compute= or concurrency=, not both")
     map_batches_kwargs.setdefault("batch_format", "pyarrow")
     if isinstance(compute, ray.data.ActorPoolStrategy):
+        remote_args = map_batches_kwargs.get("ray_remote_args") or {}
+        if "num_cpus" not in map_batches_kwargs and "num_cpus" not in remote_args:
+            map_batches_kwargs["num_cpus"] = _actor_cpus(ray, compute)
         return ds.map_batches(
             GraderUDF,
             fn_constructor_args=(config,),
