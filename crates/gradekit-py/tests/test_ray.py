@@ -350,6 +350,28 @@ def test_same_rewards_as_gradekit_score(ray2, exact, jsonl, tmp_path, reader):
     assert mine == cli
 
 
+def test_score_dataset_rejects_a_bad_config_at_the_call(ray2, exact, jsonl):
+    # Not lazily inside a Ray task (a RayTaskError burying the path), but here, like Grader().
+    ds = ray2.data.read_json(str(jsonl))
+    with pytest.raises(gradekit.GraderError) as e:
+        gradekit.ray.score_dataset(ds, dict(exact, operation="equals"))
+    assert e.value.path == "operation"
+    with pytest.raises(gradekit.GraderError) as e:
+        gradekit.ray.score_dataset(ds, dict(exact, pass_threshold=float("nan")))
+    assert e.value.path == "pass_threshold"
+    with pytest.raises(gradekit.GraderError, match="not valid JSON"):
+        gradekit.ray.score_dataset(ds, "{not json")
+    with pytest.raises(TypeError, match="threadz"):
+        gradekit.ray.score_dataset(ds, exact, engine_options={"threadz": 2})
+    pool = ray2.data.ActorPoolStrategy(size=1)
+    with pytest.raises(gradekit.GraderError):
+        gradekit.ray.score_dataset(ds, dict(exact, operation="equals"), compute=pool)
+    p = jsonl.parent / "grader.json"
+    p.write_text(json.dumps(exact))  # a path works as it does for Grader
+    rows = gradekit.ray.score_dataset(ds, p).take_all()
+    assert len(rows) == 205
+
+
 def test_example_script_on_two_cpus(exact, jsonl, tmp_path):
     pytest.importorskip("ray")
     grader = tmp_path / "grader.json"

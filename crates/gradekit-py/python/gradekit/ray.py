@@ -609,6 +609,12 @@ def score_dataset(
     if batch_size == "auto":
         batch_size = None if getattr(ds, "_gradekit_fusable", False) else 8192
     options = dict(engine_options or {})
+    if isinstance(config, Grader):
+        options = dict(config.engine_options, **options)
+        config = config.config
+    # Compiled here once: a bad config or engine option raises at this call (GraderError naming
+    # the field, TypeError naming the option), not later inside every Ray task.
+    config = Grader(config, **options).config
     if compute is None:
         compute = ray.data.TaskPoolStrategy(size=concurrency)
     elif concurrency is not None:
@@ -626,11 +632,6 @@ def score_dataset(
             batch_size=batch_size,
             **map_batches_kwargs,
         )
-    if isinstance(config, Grader):
-        options = dict(config.engine_options, **options)
-        config = config.config
-    elif isinstance(config, str):
-        config = json.loads(config)
     options.setdefault("threads", 1)  # one Ray CPU per task; Ray runs the tasks in parallel
     spec = json.dumps(
         {"config": dict(config), "engine_options": options, "udf": udf_kwargs}, sort_keys=True
