@@ -3,14 +3,15 @@
 //! The engine works on JSON values; converting every input up front (under the GIL) is what lets
 //! a batch grade afterwards with the GIL released. JSON's data model is the contract: `dict`
 //! (string keys, order kept), `list`/`tuple`, `str`, `int`, `float` (finite), `bool`, `None`.
-//! Objects with a `tolist()` method (numpy scalars and arrays, as Ray and pandas batches hold
-//! them) are converted through it. Anything else is a `TypeError` naming where it was found.
+//! Other mappings and pandas Series (`to_dict()`, labels kept) become dicts; objects with a
+//! `tolist()` method (numpy scalars and arrays, as Ray and pandas batches hold them) are
+//! converted through it. Anything else is a `TypeError` naming where it was found.
 
 use crate::error::grader_error;
 use gradekit_engine::ConfigError;
 use pyo3::exceptions::{PyTypeError, PyUnicodeEncodeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
+use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyMapping, PyString, PyTuple};
 use serde_json::{Map, Number, Value};
 
 /// Deepest nesting accepted (a cycle or a pathological input must not overflow the stack).
@@ -191,6 +192,24 @@ fn convert(obj: &Bound<'_, PyAny>, path: &mut String, depth: usize) -> Result<Va
         path: path.clone(),
         kind: FaultKind::Py(e),
     };
+    // Mappings that are no dict (`MappingProxyType`, custom `Mapping`s) and pandas Series (a
+    // DataFrame row, `df.iloc[i]`) become dicts: `tolist()` would keep a Series' values and
+    // drop its labels, the keys the templates look up.
+    let as_dict = if obj.cast::<PyMapping>().is_ok() {
+        Some(
+            obj.py()
+                .get_type::<PyDict>()
+                .call1((obj,))
+                .map_err(py_err)?,
+        )
+    } else if obj.hasattr("to_dict").map_err(py_err)? && obj.hasattr("index").map_err(py_err)? {
+        Some(obj.call_method0("to_dict").map_err(py_err)?)
+    } else {
+        None
+    };
+    if let Some(d) = as_dict.filter(|d| d.cast::<PyDict>().is_ok()) {
+        return convert(&d, path, depth + 1);
+    }
     if obj.hasattr("tolist").map_err(py_err)? {
         let plain = obj.call_method0("tolist").map_err(py_err)?;
         if plain.cast::<PyString>().is_ok()

@@ -81,6 +81,21 @@ def test_a_str_config_naming_a_file_says_how_to_read_it(exact, tmp_path):
     assert gradekit.Grader(p).name == "exact"
 
 
+def test_pandas_rows_and_other_mappings_keep_their_keys(g):
+    # A DataFrame row (`df.iloc[i]`, a Series) is an item with labels; `tolist()` dropped them.
+    import types
+
+    pd = pytest.importorskip("pandas")
+    df = pd.DataFrame({"answer": ["a", "b"], "n": [1, 2]})
+    assert g.grade("a", df.iloc[0]).reward == 1.0
+    assert g.rewards(["a", "x"], [df.iloc[0], df.iloc[1]]) == [1.0, 0.0]
+    assert g.grade("b", types.MappingProxyType({"answer": "b"})).reward == 1.0
+    whole = gradekit.Grader({"type": "string_check", "operation": "eq", "input": "{{ item }}",
+                             "reference": '{"answer":"a","n":1}'})
+    assert whole.grade("", df.iloc[0]).reward == 1.0
+    assert whole.rewards([""], [df.iloc[0]]) == [1.0]
+
+
 def test_grade_result_pickles(exact):
     g = gradekit.Grader(dict(exact, pass_threshold=0.5))
     for r in (g.grade("a", {"answer": "a"}), g.grade("a", {})):
