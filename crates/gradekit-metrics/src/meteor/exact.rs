@@ -115,14 +115,14 @@ impl Exact {
         let rs = rs.get(..ref_free.len()).unwrap_or(rs);
 
         let mut tail = 0;
-        let common = hs.len().min(rs.len());
-        while tail < common {
-            let (i, j) = (hs.len() - 1 - tail, rs.len() - 1 - tail);
-            if !same_word(ht, hs[i], rt, rs[j]) {
+        let hyp_tail = hs.iter().zip(hyp_match.iter_mut()).rev();
+        let ref_tail = rs.iter().zip(ref_free.iter_mut()).enumerate().rev();
+        for ((&a, m), (j, (&b, f))) in hyp_tail.zip(ref_tail) {
+            if !same_word(ht, a, rt, b) {
                 break;
             }
-            hyp_match[i] = j as u32;
-            ref_free[j] = false;
+            *m = j as u32;
+            *f = false;
             tail += 1;
         }
         let hs = &hs[..hs.len() - tail];
