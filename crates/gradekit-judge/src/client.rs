@@ -299,7 +299,7 @@ impl Inner {
             ));
         };
         // Messages name the endpoint without credentials (see `redact`).
-        let shown = shown_endpoint(self.redactor.shown_url(), path);
+        let shown = crate::redact::shown_endpoint(self.redactor.shown_url(), path);
         let shown = shown.as_str();
         // The json_schema → json_object fallback is decided once per client: while it is
         // open, one call probes and the others wait for its first attempt's verdict.
@@ -552,15 +552,6 @@ impl Embedder for OpenAiClient {
     }
 }
 
-/// The endpoint as messages show it: `path` under the (redacted) base URL, before its query
-/// (`…/v1/chat/completions?api-version=***`, as `OpenAiClient::endpoint` builds the request).
-fn shown_endpoint(shown_base: &str, path: &str) -> String {
-    match shown_base.split_once('?') {
-        Some((base, q)) => format!("{}/{path}?{q}", base.trim_end_matches('/')),
-        None => format!("{}/{path}", shown_base.trim_end_matches('/')),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -610,16 +601,5 @@ mod tests {
             .build()
             .unwrap();
         rt.block_on(async move { drop(client) });
-    }
-    #[test]
-    fn shown_endpoints_put_the_path_before_the_query() {
-        assert_eq!(
-            super::shown_endpoint("http://h:1/v1?api_key=***", "chat/completions"),
-            "http://h:1/v1/chat/completions?api_key=***"
-        );
-        assert_eq!(
-            super::shown_endpoint("https://api.openai.com/v1/", "embeddings"),
-            "https://api.openai.com/v1/embeddings"
-        );
     }
 }

@@ -155,6 +155,15 @@ fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// The endpoint as messages show it: `path` under the (redacted) base URL, before its query
+/// (`…/v1/chat/completions?api-version=***`, as `OpenAiClient::endpoint` builds the request).
+pub(crate) fn shown_endpoint(shown_base: &str, path: &str) -> String {
+    match shown_base.split_once('?') {
+        Some((base, q)) => format!("{}/{path}?{q}", base.trim_end_matches('/')),
+        None => format!("{}/{path}", shown_base.trim_end_matches('/')),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -192,5 +201,17 @@ mod tests {
         assert_eq!(base64(b"fo"), "Zm8=");
         assert_eq!(base64(b"foo"), "Zm9v");
         assert_eq!(base64(b"usr:PASSWORDX"), "dXNyOlBBU1NXT1JEWA==");
+    }
+
+    #[test]
+    fn shown_endpoints_put_the_path_before_the_query() {
+        assert_eq!(
+            super::shown_endpoint("http://h:1/v1?api_key=***", "chat/completions"),
+            "http://h:1/v1/chat/completions?api_key=***"
+        );
+        assert_eq!(
+            super::shown_endpoint("https://api.openai.com/v1/", "embeddings"),
+            "https://api.openai.com/v1/embeddings"
+        );
     }
 }
