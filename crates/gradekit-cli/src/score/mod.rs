@@ -346,6 +346,7 @@ pub fn main(a: Args) -> Result<ExitCode> {
             started: Instant::now(),
             saved: None,
             pending: None,
+            reached_end: false,
         }),
     };
     let mut grading = Grading {

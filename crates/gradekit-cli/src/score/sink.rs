@@ -60,6 +60,9 @@ pub(super) struct CheckpointTarget {
     pub(super) saved: Option<Instant>,
     /// The state after the last chunk written, when it was not saved yet.
     pub(super) pending: Option<resume::Checkpoint>,
+    /// The last chunk of the input was written. A run cut before it (an input that could not
+    /// be read to its end) keeps its checkpoint: `--resume` continues it.
+    pub(super) reached_end: bool,
 }
 
 impl CheckpointTarget {
@@ -201,6 +204,7 @@ impl Sink {
         };
         self.out.flush().context("cannot write the output")?;
         if let Some(cp) = &mut self.checkpoint {
+            cp.reached_end |= end.eof;
             // The last one of a plain run is not saved: the run removes it when it completes.
             let due = (cp.keep_when_complete || !end.eof) && cp.due_in().is_zero();
             // A pending state gets its output hash when it is saved (see `finish`).
@@ -246,8 +250,9 @@ impl Sink {
         Ok(spare)
     }
 
-    /// Completes the output; then removes the checkpoint of a plain run (nothing is left to
-    /// resume), or saves the last state of a `--resume` run.
+    /// Completes the output; then removes the checkpoint of a plain run that read its input to
+    /// the end (nothing is left to resume), or saves the last state of a `--resume` run or of a
+    /// run cut by an input error (it is resumed from there).
     ///
     /// Only `score`'s `main` finishes a sink, once, and the process exits after it: the row
     /// buffers (this one's and the held rows of `BlockOut`, up to ~200 KB) go back to the
@@ -258,7 +263,7 @@ impl Sink {
         std::mem::forget(std::mem::take(&mut self.buf));
         self.out.finish().context("cannot write the output")?;
         if let Some(cp) = self.checkpoint.as_mut() {
-            if !cp.keep_when_complete {
+            if cp.reached_end && !cp.keep_when_complete {
                 match std::fs::remove_file(&cp.path) {
                     Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
                         return Err(e).context(format!("cannot remove {}", cp.path.display()));
@@ -341,6 +346,7 @@ mod tests {
             started: now,
             saved: None,
             pending: None,
+            reached_end: false,
         };
         let first = cp.due_in();
         assert!(
@@ -469,6 +475,7 @@ mod tests {
                     started: Instant::now() - FIRST_CHECKPOINT_AFTER,
                     saved: None,
                     pending: None,
+                    reached_end: false,
                 });
             }
             for mut chunk in chunks(&input, elsewhere) {
