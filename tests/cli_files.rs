@@ -269,6 +269,62 @@ fn score_refuses_to_write_over_its_inputs() {
     assert_eq!(std::fs::read_to_string(&o).unwrap().lines().count(), 1);
 }
 
+/// A summary or report file that cannot be written is refused before anything is graded
+/// (exit 2 naming it, no output made), not after a whole run; one that can is left as the
+/// run's end writes it (a file made to check is removed again).
+#[test]
+fn an_unwritable_summary_or_report_fails_before_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let g = write(d, "g.json", eq_grader().to_string().as_bytes());
+    let line = json!({"item": {"r": "a"}, "model_sample": "a"}).to_string();
+    let inp = write(d, "in.jsonl", format!("{line}\n{line}\n").as_bytes());
+    let (gs, is) = (g.to_str().unwrap(), inp.to_str().unwrap());
+    let out = d.join("out.jsonl");
+    let os = out.to_str().unwrap();
+    let missing = d.join("no-such-dir").join("s.json");
+    let ms = missing.to_str().unwrap();
+    let a_dir = d.to_str().unwrap();
+    for flag in ["--summary-json", "--report"] {
+        for bad in [ms, a_dir] {
+            let (code, err) = gradekit_files(
+                &["score", "-q", "-g", gs, is, "-o", os, flag, bad],
+                None,
+                None,
+            );
+            assert_eq!(code, 2, "{flag} {bad}: {err}");
+            assert!(
+                err.contains(&format!("cannot write {bad}")),
+                "{flag} {bad}: {err}"
+            );
+            assert!(!out.exists(), "{flag} {bad}: the run started: {err}");
+        }
+    }
+    // Writable ones: the checks leave nothing behind, the run's end writes them.
+    let (s, r) = (d.join("s.json"), d.join("r.html"));
+    let (code, err) = gradekit_files(
+        &[
+            "score",
+            "-q",
+            "-g",
+            gs,
+            is,
+            "-o",
+            os,
+            "--summary-json",
+            s.to_str().unwrap(),
+            "--report",
+            r.to_str().unwrap(),
+        ],
+        None,
+        None,
+    );
+    assert_eq!(code, 0, "{err}");
+    let summary: Value = serde_json::from_slice(&std::fs::read(&s).unwrap()).unwrap();
+    assert_eq!(summary["count"], json!(2));
+    assert!(std::fs::read_to_string(&r).unwrap().contains("<svg"));
+}
+
 /// A grader file or a JSONL line that starts with a UTF-8 byte-order mark (Windows editors
 /// write one) is still refused (JSON forbids it), with a message naming the mark instead of
 /// serde_json's bare "expected value at column 1".

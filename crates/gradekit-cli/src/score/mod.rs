@@ -156,6 +156,9 @@ pub fn main(a: Args) -> Result<ExitCode> {
         &[(a.input.as_path(), "input"), (a.grader.as_path(), "grader")],
         &outputs,
     )?;
+    for p in [&a.summary_json, &a.report].into_iter().flatten() {
+        io::require_writable(p)?;
+    }
     // A usage error before anything is read.
     let threads = grading_threads(a.engine.spec.threads, a.quiet)?;
     if a.max_line_bytes == 0 {
