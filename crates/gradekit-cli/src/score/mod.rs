@@ -211,6 +211,18 @@ pub fn main(a: Args) -> Result<ExitCode> {
                         out.display()
                     );
                 }
+                if c.sample_key != a.sample_key {
+                    let how = |k: &Option<String>| match k {
+                        Some(k) => format!("with --sample-key {k:?}"),
+                        None => "without --sample-key".to_string(),
+                    };
+                    anyhow::bail!(
+                        "cannot resume {}: it was written {}, and this run is {}; nothing was changed",
+                        out.display(),
+                        how(&c.sample_key),
+                        how(&a.sample_key)
+                    );
+                }
                 // Verify everything before touching anything.
                 out_hash = resume::verify_output(out, &c, threshold, &mut summary)?;
                 last_row_line = c.last_row_line;
@@ -345,6 +357,7 @@ pub fn main(a: Args) -> Result<ExitCode> {
             path,
             grader_sha,
             input: a.input.display().to_string(),
+            sample_key: a.sample_key.clone(),
             keep_when_complete: a.resume,
             started: Instant::now(),
             saved: None,

@@ -51,6 +51,8 @@ pub(super) struct CheckpointTarget {
     pub(super) path: PathBuf,
     pub(super) grader_sha: resume::GraderSha,
     pub(super) input: String,
+    /// `--sample-key` of the run (recorded: a resume must use the same).
+    pub(super) sample_key: Option<String>,
     /// Keep the checkpoint of a complete run (`--resume` runs: resuming again is a no-op).
     /// A plain run that completes removes it: nothing is left to resume.
     pub(super) keep_when_complete: bool,
@@ -222,6 +224,7 @@ impl Sink {
                 // Filled in when the state is saved (see [`resume::GraderSha`]).
                 grader_sha256: String::new(),
                 input: cp.input.clone(),
+                sample_key: cp.sample_key.clone(),
                 input_offset: end.end_offset,
                 input_hash: resume::hex(end.end_hash),
                 line: end.last_line,
@@ -342,6 +345,7 @@ mod tests {
             path: PathBuf::from("unused.gkresume"),
             grader_sha: resume::GraderSha::new(serde_json::json!({})),
             input: String::new(),
+            sample_key: None,
             keep_when_complete: false,
             started: now,
             saved: None,
@@ -471,6 +475,7 @@ mod tests {
                     path: cp.clone(),
                     grader_sha: resume::GraderSha::new(serde_json::json!({})),
                     input: String::new(),
+                    sample_key: None,
                     keep_when_complete: true,
                     started: Instant::now() - FIRST_CHECKPOINT_AFTER,
                     saved: None,
