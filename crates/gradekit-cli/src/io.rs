@@ -406,11 +406,16 @@ pub fn require_writable(path: &Path) -> Result<()> {
             .append(true)
             .open(path)
             .map(drop),
-        false => std::fs::OpenOptions::new()
+        // (A dangling symlink "exists" for `create_new`: the write at the end follows it.)
+        false => match std::fs::OpenOptions::new()
             .write(true)
             .create_new(true)
             .open(path)
-            .and_then(|_| std::fs::remove_file(path)),
+        {
+            Ok(_) => std::fs::remove_file(path),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+            Err(e) => Err(e),
+        },
     };
     probe.with_context(|| format!("cannot write {} (nothing was graded)", path.display()))
 }
