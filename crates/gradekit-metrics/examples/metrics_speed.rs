@@ -4,7 +4,9 @@
 //! tokenizing the same two texts with the metric's tokenizer
 //! ([`gradekit_metrics::tokenize_pair`], uncached): issue #17's "each metric's in-process
 //! cost ≤ 2× the cost of tokenizing its two texts". Thread CPU time per pair, best and median
-//! of the repeats; `scripts/bench_end_to_end.py` runs it and reads the `cost` lines.
+//! of the repeats, the metric's and the tokenizer's samples alternating (so a host that
+//! changes speed mid-run slows both sides alike), and the median and range of the rounds'
+//! ratios; `scripts/bench_end_to_end.py` runs it and reads the `cost` lines.
 //!
 //! `cargo run --release -p gradekit-metrics --example metrics_speed -- [PAIRS.jsonl] [N] [REPEAT] [FILTER]`
 //! (defaults: fixtures/bench/pairs-10k.jsonl, 3000, 7, all metrics; each sample spans ≥ 0.25 s, or
@@ -15,22 +17,15 @@ mod common;
 
 use std::hint::black_box;
 
-use common::{pairs_path, read_pairs, time_passes};
+use common::{pairs_path, read_pairs, time_interleaved};
 use gradekit_metrics::{score, tokenize_pair, Metric};
 
-/// Best and median µs per pair of `f` over `pairs` (the warm-up pass covers first-use work
-/// such as buffer growth).
-fn time(
-    pairs: &[(String, String)],
-    repeat: usize,
-    f: &dyn Fn(&str, &str) -> f64,
-) -> Result<(f64, f64, f64), Box<dyn std::error::Error>> {
-    time_passes(pairs.len(), repeat, "METRICS_SPEED_PASSES", &mut || {
-        pairs
-            .iter()
-            .map(|(i, r)| f(black_box(i), black_box(r)))
-            .sum()
-    })
+/// One pass of `f` over `pairs` (the score sum).
+fn pass(pairs: &[(String, String)], f: &dyn Fn(&str, &str) -> f64) -> f64 {
+    pairs
+        .iter()
+        .map(|(i, r)| f(black_box(i), black_box(r)))
+        .sum()
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -45,16 +40,27 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         if !wanted.is_empty() && !wanted.contains(&metric.name()) {
             continue;
         }
-        let (best, median, sum) = time(&pairs, repeat, &|i, r| {
-            score(metric, i, r).unwrap_or(f64::NAN)
-        })?;
-        let (tbest, tmedian, _) = time(&pairs, repeat, &|i, r| tokenize_pair(metric, i, r) as f64)?;
+        // The metric and the tokenizer in alternating samples (`time_interleaved`): both
+        // sides of the ratio come from the same minutes of a drifting host.
+        let t = time_interleaved(
+            pairs.len(),
+            repeat,
+            "METRICS_SPEED_PASSES",
+            &mut || pass(&pairs, &|i, r| score(metric, i, r).unwrap_or(f64::NAN)),
+            &mut || pass(&pairs, &|i, r| tokenize_pair(metric, i, r) as f64),
+        )?;
+        let ((best, median), (tbest, tmedian)) = (t.a, t.b);
         println!(
             "cost {name} metric_us {median:.3} tokenize_us {tmedian:.3} ratio {ratio:.2} \
-             (best {best:.3} / {tbest:.3}; {n} pairs, {repeat} runs, thread cpu; score sum {sum:.12})",
+             (best {best:.3} / {tbest:.3}; per-round ratios median {rm:.2}, {lo:.2}–{hi:.2}; \
+             {n} pairs, {repeat} alternating runs, thread cpu; score sum {sum:.12})",
             name = metric.name(),
             ratio = median / tmedian,
+            rm = t.ratio_median,
+            lo = t.ratio_range.0,
+            hi = t.ratio_range.1,
             n = pairs.len(),
+            sum = t.sums[0],
         );
     }
     Ok(())

@@ -81,6 +81,12 @@ fn word() -> impl Strategy<Value = String> {
         "ᏀᏁᏂᏃᏄᏅᏆᏇᏈᏉᏊᏋᏌᏍᏎ",
         "日本語",
         "42",
+        // Non-ASCII words whose `str.lower()` is ASCII (the Kelvin sign lower-cases to `k`):
+        // keyed out of line on one side, in registers on the other, they must meet.
+        "\u{212a}",
+        "k",
+        "\u{212a}elvin",
+        "kelvin",
     ];
     prop_oneof![
         8 => proptest::sample::select(words.to_vec()).prop_map(str::to_owned),
@@ -208,6 +214,10 @@ fn edge_pairs() {
         ("Café café CAFÉ", "café"),
         ("İstanbul", "i̇stanbul"),
         ("sat on the mat", "sitting on the mat"),
+        // The Kelvin sign lower-cases to ASCII `k`: out-of-line and in-register keys agree.
+        ("k \u{212a}", "\u{212a} k"),
+        ("\u{212a} k x", "k \u{212a} y"),
+        ("\u{212a}elvin k x \u{212a}", "kelvin \u{212a} y k"),
     ];
     for (h, r) in cases {
         check(h, r).unwrap_or_else(|e| panic!("{h:?} / {r:?}: {e}"));

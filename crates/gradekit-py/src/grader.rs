@@ -11,13 +11,13 @@
 //! touched in the child (the inherited compiled grader is leaked, never dropped).
 
 use crate::batch;
-use crate::convert::to_value;
+use crate::convert::config_to_value;
 use crate::error::{config_errors, grader_error};
 use crate::inputs::{item_value, sample_context, Batch};
 use crate::options::Spec;
 use crate::pool::default_threads;
 use crate::result::{Origin, PyGradeResult};
-use gradekit_engine::{compile, CompiledGrader, ConfigError, GradeResult};
+use gradekit_engine::{compile, CompiledGrader, ConfigError, ConfigErrorKind, GradeResult};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyByteArray, PyDict, PyList, PyString, PyTuple};
@@ -61,16 +61,24 @@ pub struct PyGrader {
     state: Mutex<State>,
 }
 
-/// A grader config given as a dict, a JSON string, or a path to a JSON file.
-pub fn config_value(config: &Bound<'_, PyAny>) -> PyResult<Value> {
+/// A grader config (or, `root` = "request", a run request) given as a dict, a JSON string, or
+/// a path to a JSON file.
+pub fn config_value(config: &Bound<'_, PyAny>, root: &str) -> PyResult<Value> {
     if let Ok(s) = config.cast::<PyString>() {
         let text = s.to_cow()?;
         return serde_json::from_str(&text).map_err(|e| {
+            // A str is the JSON text itself; one that names a file was meant as a path.
+            let hint = if std::path::Path::new(text.trim()).is_file() {
+                "; a str is read as JSON text, pass pathlib.Path(...) to read a file"
+            } else {
+                ""
+            };
             grader_error(
                 config.py(),
-                &[ConfigError::new(
+                &[ConfigError::with(
+                    ConfigErrorKind::InvalidJson,
                     "",
-                    format!("config is not valid JSON: {e}"),
+                    format!("{root} is not valid JSON: {e}{hint}"),
                 )],
             )
         });
@@ -92,7 +100,7 @@ pub fn config_value(config: &Bound<'_, PyAny>) -> PyResult<Value> {
     }
     // Any other JSON value goes to the engine, which names what is wrong with it ("expected an
     // object"); objects that are not JSON at all are a TypeError from the conversion.
-    to_value(config, "config")
+    config_to_value(config, root)
 }
 
 impl PyGrader {
@@ -187,7 +195,7 @@ impl PyGrader {
         engine_options: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Self> {
         let spec = Spec::from_kwargs(engine_options)?;
-        let config = config_value(config)?;
+        let config = config_value(config, "config")?;
         let opts = spec.build()?;
         // Compiling a python grader loads it into workers: no reason to hold the GIL.
         let cfg = config.clone();

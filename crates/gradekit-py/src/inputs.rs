@@ -14,7 +14,7 @@
 //! bytes object); an item object repeated across samples (`[item] * n`) is converted once.
 
 use crate::arrow::{self, Column};
-use crate::convert::{push_key, scalar, to_value};
+use crate::convert::{push_key, scalar, to_value, utf8};
 use crate::error::grader_error;
 use gradekit_engine::model::SampleParts;
 use gradekit_engine::EvalContext;
@@ -414,11 +414,11 @@ pub fn sample_context(
     path: &mut String,
 ) -> PyResult<EvalContext> {
     if let Ok(s) = sample.cast::<PyString>() {
-        return Ok(EvalContext::from_string(
-            s.to_str()?.to_owned(),
-            item,
-            parts,
-        ));
+        let text = utf8(s, || match index {
+            Some(i) => format!("samples[{i}]"),
+            None => "sample".to_owned(),
+        })?;
+        return Ok(EvalContext::from_string(text.to_owned(), item, parts));
     }
     path.clear();
     match index {

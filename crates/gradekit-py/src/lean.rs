@@ -13,7 +13,7 @@
 //! references are dropped with the chunk, under the GIL again.
 
 use crate::arrow::Column;
-use crate::convert::{push_key, scalar, to_value};
+use crate::convert::{push_key, scalar, to_value, utf8};
 use crate::inputs::{object_context, type_name, Batch, Col, Items, Samples};
 use gradekit_engine::model::SampleParts;
 use gradekit_engine::{EvalContext, LeanContext, LeanItem, LeanSample, LeanValue};
@@ -93,8 +93,12 @@ impl<'py, 'b> Chunk<'py, 'b> {
         Ok(c)
     }
 
-    fn keep(&mut self, s: Bound<'py, PyString>) -> PyResult<Slot<'b>> {
-        s.to_str()?; // the UTF-8 view now (errors in sample order), borrowed later
+    fn keep(
+        &mut self,
+        s: Bound<'py, PyString>,
+        path: impl FnOnce() -> String,
+    ) -> PyResult<Slot<'b>> {
+        utf8(&s, path)?; // the UTF-8 view now (errors in sample order), borrowed later
         self.strs.push(s);
         Ok(Slot::Py(self.strs.len() - 1))
     }
@@ -119,9 +123,10 @@ impl<'py, 'b> Chunk<'py, 'b> {
             Samples::Py(seq) => {
                 let obj = seq.get(i)?;
                 match obj.cast_into::<PyString>() {
-                    Ok(s) if parts == SampleParts::TEXT => self.keep(s),
+                    Ok(s) if parts == SampleParts::TEXT => self.keep(s, || format!("samples[{i}]")),
                     Ok(s) => {
-                        let built = EvalContext::from_string(s.to_str()?.to_owned(), None, parts);
+                        let text = utf8(&s, || format!("samples[{i}]"))?.to_owned();
+                        let built = EvalContext::from_string(text, None, parts);
                         Ok(self.json(built.sample))
                     }
                     Err(e) => {
@@ -172,7 +177,7 @@ impl<'py, 'b> Chunk<'py, 'b> {
             return Ok(Slot::Null);
         }
         match x.cast_into::<PyString>() {
-            Ok(s) => self.keep(s),
+            Ok(s) => self.keep(s, path),
             Err(e) => {
                 let x = e.into_inner();
                 let v = match scalar(&x) {

@@ -34,7 +34,7 @@ fn validate<'py>(
     engine_options: Option<&Bound<'py, PyDict>>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let spec = Spec::from_kwargs(engine_options)?;
-    let config = grader::config_value(config)?;
+    let config = grader::config_value(config, "config")?;
     let opts = spec.build()?;
     let echo = py
         .detach(|| gradekit_engine::validate(&config, &opts))
@@ -54,7 +54,7 @@ fn run<'py>(
     engine_options: Option<&Bound<'py, PyDict>>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let spec = Spec::from_kwargs(engine_options)?;
-    let request = grader::config_value(request)?;
+    let request = grader::config_value(request, "request")?;
     let opts = spec.build()?;
     let resp = py
         .detach(|| gradekit_engine::run(&request, &opts))

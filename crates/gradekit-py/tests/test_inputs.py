@@ -1,5 +1,6 @@
 """Inputs people actually pass: odd values, wrong types, and what the errors say."""
 
+import json
 import pickle
 import pydoc
 
@@ -31,6 +32,68 @@ def test_huge_int_names_its_path(g):
         g.grade("a", {"answer": 10**400})
     with pytest.raises(ValueError, match=r"items\[1\]\.answer: integer too large"):
         g.rewards(["a", "b"], [{"answer": "a"}, {"answer": 10**400}])
+
+
+def test_config_values_json_cannot_hold_are_grader_errors_with_paths(exact):
+    # A NaN, an infinity or an int past a double in a config is a fault of the config: the
+    # GraderError of every other fault, its path inside the config (not a bare ValueError).
+    cases = [
+        (lambda: gradekit.Grader(dict(exact, pass_threshold=float("nan"))), "pass_threshold"),
+        (lambda: gradekit.validate(dict(exact, pass_threshold=float("inf"))), "pass_threshold"),
+        (lambda: gradekit.Grader({"type": "multi", "calculate_output": "a", "graders": {
+            "a": dict(exact, pass_threshold=10**400)}}), "graders.a.pass_threshold"),
+        (lambda: gradekit.run({"grader": dict(exact, pass_threshold=float("nan")),
+                               "model_sample": "a"}), "grader.pass_threshold"),
+        (lambda: gradekit.run({"grader": exact, "model_sample": "a",
+                               "item": {"answer": float("nan")}}), "item.answer"),
+    ]
+    for make, path in cases:
+        with pytest.raises(gradekit.GraderError) as e:
+            make()
+        assert e.value.path == path and str(e.value).startswith(path + ": ")
+        assert e.value.errors[0]["code"] == "invalid_value"
+    with pytest.raises(TypeError, match=r"request\.item\.answer: cannot convert object"):
+        gradekit.run({"grader": exact, "model_sample": "a", "item": {"answer": object()}})
+
+
+def test_lone_surrogates_name_their_path(g):
+    # "\ud800" cannot be UTF-8: still Python's UnicodeEncodeError, now saying where it is.
+    cases = [
+        (lambda: g.grade("\ud800", {}), r": sample: surrogates"),
+        (lambda: g.grade({"output_text": "\ud800"}), r": sample\.output_text: surrogates"),
+        (lambda: g.grade("a", {"answer": "\ud800"}), r": item\.answer: surrogates"),
+        (lambda: g.rewards(["a", "\ud800"], [{}, {}]), r": samples\[1\]: surrogates"),
+        (lambda: g.rewards(["a", "b"], [{}, {"answer": "x\udfff"}]), r": items\[1\]\.answer: "),
+        (lambda: g.rewards(["a", "b"], {"answer": ["a", "\ud800"]}), r": items\.answer\[1\]: "),
+        (lambda: gradekit.Grader({"type": "string_check", "input": "\ud800", "reference": "a",
+                                  "operation": "eq"}), r": config\.input: surrogates"),
+    ]
+    for make, where in cases:
+        with pytest.raises(UnicodeEncodeError, match=where):
+            make()
+
+
+def test_a_str_config_naming_a_file_says_how_to_read_it(exact, tmp_path):
+    p = tmp_path / "grader.json"
+    p.write_text(json.dumps(exact))
+    with pytest.raises(gradekit.GraderError, match=r"pass pathlib\.Path\(\.\.\.\) to read a file"):
+        gradekit.Grader(str(p))
+    assert gradekit.Grader(p).name == "exact"
+
+
+def test_pandas_rows_and_other_mappings_keep_their_keys(g):
+    # A DataFrame row (`df.iloc[i]`, a Series) is an item with labels; `tolist()` dropped them.
+    import types
+
+    pd = pytest.importorskip("pandas")
+    df = pd.DataFrame({"answer": ["a", "b"], "n": [1, 2]})
+    assert g.grade("a", df.iloc[0]).reward == 1.0
+    assert g.rewards(["a", "x"], [df.iloc[0], df.iloc[1]]) == [1.0, 0.0]
+    assert g.grade("b", types.MappingProxyType({"answer": "b"})).reward == 1.0
+    whole = gradekit.Grader({"type": "string_check", "operation": "eq", "input": "{{ item }}",
+                             "reference": '{"answer":"a","n":1}'})
+    assert whole.grade("", df.iloc[0]).reward == 1.0
+    assert whole.rewards([""], [df.iloc[0]]) == [1.0]
 
 
 def test_grade_result_pickles(exact):

@@ -166,3 +166,27 @@ def test_config_dict_or_json_compiles(exact):
         assert reward.__name__ == "gradekit_exact"
     with pytest.raises(TypeError, match="grader config"):
         gradekit.trl.reward_function(42)
+
+
+@pytest.mark.parametrize("conversational", [False, True])
+def test_templates_reading_item_prompt_get_the_prompts(conversational):
+    # TRL passes the dataset's prompt column as `prompts`, never as a keyword column.
+    cfg = {"type": "string_check", "name": "echo", "operation": "like",
+           "input": "{{ sample.output_text }}", "reference": "{{ item.prompt }}"}
+    f = gradekit.trl.reward_function(cfg)
+    prompts = ["2+2", "3+3"]
+    if conversational:
+        prompts = [[{"role": "user", "content": p}] for p in prompts]
+        completions = [[{"role": "assistant", "content": json.dumps(p, separators=(",", ":"))}]
+                       for p in prompts]
+    else:
+        completions = ["2+2 is 4", "it is 6"]
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the prompt is there: no "missing column" warning
+        out = f(prompts=prompts, completions=completions, answer=["4", "6"], trainer_state=None)
+    assert out == [1.0, 1.0 if conversational else 0.0]
+    assert f(prompts=None, completions=["2+2"], prompt=["2+2"]) == [1.0]  # called by hand
+    with pytest.warns(UserWarning, match=r"reads item\.prompt"):
+        assert f(prompts=None, completions=["2+2"]) == [0.0]

@@ -41,6 +41,9 @@ GRADERS = {
         "def grade(sample, item):\n"
         "    words = sample['output_text'].split()\n"
         "    return len(set(words) & set(item['solution'].split())) / (1 + len(words))\n")},
+    # TRL passes the prompt column as `prompts`, not as a keyword: item.prompt must still read it
+    "asked": {"type": "string_check", "name": "asked", "operation": "like",
+              "input": "{{ item.prompt }}", "reference": "What is"},
 }
 
 
@@ -53,8 +56,9 @@ def test_grpo_trainer_logs_gradekit_rewards(tmp_path):
 
         def reward(prompts=None, completions=(), **kwargs):
             out = f(prompts=prompts, completions=completions, **kwargs)
-            calls.append((reward.__name__, list(completions),
-                          {k: list(kwargs[k]) for k in ("answer", "solution")}, list(out)))
+            cols = {k: list(kwargs[k]) for k in ("answer", "solution")}
+            cols["prompt"] = list(prompts)
+            calls.append((reward.__name__, list(completions), cols, list(out)))
             return out
 
         reward.__name__ = f.__name__
@@ -75,7 +79,7 @@ def test_grpo_trainer_logs_gradekit_rewards(tmp_path):
             grades = []
             for i, c in enumerate(completions):
                 text = gradekit.trl.completion_text(c)
-                item = {"answer": cols["answer"][i], "solution": cols["solution"][i]}
+                item = {k: cols[k][i] for k in ("answer", "solution", "prompt")}
                 r = grader.grade(text, item)
                 assert not r.failed, r.errors
                 grades.append(r.reward)

@@ -92,6 +92,66 @@ pub fn time_passes(
     Ok((times[0], times[times.len() / 2], sum))
 }
 
+/// Thread CPU µs a pair of two loops (`a`, `b`: one pass over `pairs` pairs each, returning
+/// a score sum) timed in alternating samples — `a b`, then `b a`, … over `repeat` rounds — so
+/// both are measured in the same minutes: on a shared host whose speed drifts or switches
+/// modes, timing all of `a`'s samples before all of `b`'s lets the drift decide their ratio.
+/// Each side warms up first and gets its own pass count (each sample spans ≥ 0.25 s, unless
+/// `passes_var` fixes it, as in [`time_passes`]).
+pub fn time_interleaved(
+    pairs: usize,
+    repeat: usize,
+    passes_var: &str,
+    a: &mut dyn FnMut() -> f64,
+    b: &mut dyn FnMut() -> f64,
+) -> Result<Interleaved, Box<dyn std::error::Error>> {
+    let fixed: Option<usize> = match std::env::var(passes_var) {
+        Ok(p) => Some(p.parse()?),
+        Err(_) => None,
+    };
+    let mut sums = [0.0; 2];
+    let mut passes = [1usize; 2];
+    let mut sides: [&mut dyn FnMut() -> f64; 2] = [a, b];
+    for (k, run) in sides.iter_mut().enumerate() {
+        sums[k] = run();
+        let c0 = cpu_seconds().ok_or("no thread CPU clock")?;
+        run();
+        let once = cpu_seconds().ok_or("no thread CPU clock")? - c0;
+        passes[k] = fixed.unwrap_or_else(|| (0.25 / once.max(1e-3)).ceil().max(1.0) as usize);
+    }
+    let mut times = [Vec::new(), Vec::new()];
+    for round in 0..repeat.max(1) {
+        let order = if round % 2 == 0 { [0, 1] } else { [1, 0] };
+        for k in order {
+            let c0 = cpu_seconds().ok_or("no thread CPU clock")?;
+            for _ in 0..passes[k] {
+                sums[k] = sides[k]();
+            }
+            let c1 = cpu_seconds().ok_or("no thread CPU clock")?;
+            times[k].push((c1 - c0) / (passes[k] * pairs.max(1)) as f64 * 1e6);
+        }
+    }
+    let ratios: Vec<f64> = times[0].iter().zip(&times[1]).map(|(x, y)| x / y).collect();
+    let best = |v: &[f64]| v.iter().copied().fold(f64::INFINITY, f64::min);
+    Ok(Interleaved {
+        a: (best(&times[0]), median(times[0].clone())),
+        b: (best(&times[1]), median(times[1].clone())),
+        ratio_median: median(ratios.clone()),
+        ratio_range: (best(&ratios), ratios.iter().copied().fold(0.0, f64::max)),
+        sums,
+    })
+}
+
+/// What [`time_interleaved`] measured: best and median µs a pair of each side, the median
+/// and range of the rounds' `a / b` ratios, and the last score sums.
+pub struct Interleaved {
+    pub a: (f64, f64),
+    pub b: (f64, f64),
+    pub ratio_median: f64,
+    pub ratio_range: (f64, f64),
+    pub sums: [f64; 2],
+}
+
 /// Wall-clock nanoseconds per pair of one pass of `metric` over `pairs`, and the score sum.
 pub fn metric_pass(metric: gradekit_metrics::Metric, pairs: &[(String, String)]) -> (f64, f64) {
     use std::hint::black_box;

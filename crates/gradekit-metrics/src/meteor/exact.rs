@@ -115,14 +115,14 @@ impl Exact {
         let rs = rs.get(..ref_free.len()).unwrap_or(rs);
 
         let mut tail = 0;
-        let common = hs.len().min(rs.len());
-        while tail < common {
-            let (i, j) = (hs.len() - 1 - tail, rs.len() - 1 - tail);
-            if !same_word(ht, hs[i], rt, rs[j]) {
+        let hyp_tail = hs.iter().zip(hyp_match.iter_mut()).rev();
+        let ref_tail = rs.iter().zip(ref_free.iter_mut()).enumerate().rev();
+        for ((&a, m), (j, (&b, f))) in hyp_tail.zip(ref_tail) {
+            if !same_word(ht, a, rt, b) {
                 break;
             }
-            hyp_match[i] = j as u32;
-            ref_free[j] = false;
+            *m = j as u32;
+            *f = false;
             tail += 1;
         }
         let hs = &hs[..hs.len() - tail];
@@ -158,7 +158,7 @@ impl Exact {
                 break;
             };
             let k = lower_key_slow(r, j, seed, buf);
-            slow_ref(slots, mask, stamp, &k, r, j, n);
+            slow_ref(slots, (mask, stamp, seed), &k, r, j, n);
             j += 1;
         }
 
@@ -178,8 +178,7 @@ impl Exact {
             if let Some(m) = hyp_match.get_mut(i) {
                 matched += usize::from(slow_hyp(
                     slots,
-                    mask,
-                    stamp,
+                    (mask, stamp, seed),
                     &k,
                     (r, h, i),
                     next,
@@ -219,13 +218,21 @@ fn push_fast_refs(
         let Some((w0, w1, len)) = fast_words(text, span) else {
             return from + k;
         };
-        let home = (seed.hash16(w0, w1, len) >> 32) as usize & mask;
+        let home = home_of(seed, w0, w1) & mask;
         let tag = stamp_hi | len as u64;
         let (at, found) = match first_probe(slots, home, stamp_hi, (w0, w1, tag)) {
             Some(hit) => hit,
             None => probe_short(slots, mask, home, stamp_hi, (w0, w1, tag)),
         };
-        push_ref(slots, at, found, (w0, w1, tag), from + k, n);
+        // A word of at most 16 bytes never reads its slot's `first` (its key is its bytes):
+        // the slot's other fields only.
+        if let Some(slot) = slots.get_mut(at & mask) {
+            *n = select_unpredictable(found, slot.head, NONE);
+            slot.w0 = w0;
+            slot.w1 = w1;
+            slot.tag = tag;
+            slot.head = (from + k) as u32;
+        }
     }
     from + spans.len()
 }
@@ -260,13 +267,13 @@ fn pop_fast_hyps(
         let Some((w0, w1, len)) = fast_words(text, span) else {
             return (Some(i), matched);
         };
-        let home = (seed.hash16(w0, w1, len) >> 32) as usize & mask;
+        let home = home_of(seed, w0, w1) & mask;
         let tag = stamp_hi | len as u64;
         let (at, found) = match first_probe(slots, home, stamp_hi, (w0, w1, tag)) {
             Some(hit) => hit,
             None => probe_short(slots, mask, home, stamp_hi, (w0, w1, tag)),
         };
-        matched += usize::from(pop_hyp(slots, at, found, next, ref_free, m));
+        matched += usize::from(pop_hyp(slots, at & mask, found, next, ref_free, m));
     }
     (None, matched)
 }
@@ -351,14 +358,13 @@ fn pop_hyp(
 #[inline(never)]
 fn slow_ref(
     slots: &mut [Slot],
-    mask: usize,
-    stamp: u32,
+    (mask, stamp, seed): (usize, u32, &Seed),
     k: &Key16,
     r: &Tokens,
     j: usize,
     n: &mut u32,
 ) {
-    let home = (k.hash >> 32) as usize & mask;
+    let home = key_home(seed, k) & mask;
     let (at, found) = probe(slots, mask, home, stamp, (k.w0, k.w1, k.len), |first| {
         same_lowered(r, first as usize, r, j)
     });
@@ -371,19 +377,37 @@ fn slow_ref(
 #[allow(clippy::too_many_arguments)]
 fn slow_hyp(
     slots: &mut [Slot],
-    mask: usize,
-    stamp: u32,
+    (mask, stamp, seed): (usize, u32, &Seed),
     k: &Key16,
     (r, h, i): (&Tokens, &Tokens, usize),
     next: &[u32],
     ref_free: &mut [bool],
     m: &mut u32,
 ) -> bool {
-    let home = (k.hash >> 32) as usize & mask;
+    let home = key_home(seed, k) & mask;
     let (at, found) = probe(slots, mask, home, stamp, (k.w0, k.w1, k.len), |first| {
         same_lowered(r, first as usize, h, i)
     });
     pop_hyp(slots, at, found, next, ref_free, m)
+}
+
+/// The per-call table's hash of a key of at most 16 bytes, from its two words alone (the
+/// length is in the slot's tag: words whose padded bytes agree but whose lengths differ share
+/// a home and are told apart there). One folded multiply, as [`Seed::hash16`] without the
+/// length term; only this table uses it, so it need not be the word memo's hash.
+#[inline(always)]
+fn home_of(seed: &Seed, w0: u64, w1: u64) -> usize {
+    (seed.hash16(w0, w1, 0) >> 32) as usize
+}
+
+/// [`home_of`] of any key (a word over 16 bytes: its own hash, which covers all its bytes).
+#[inline(always)]
+fn key_home(seed: &Seed, k: &Key16) -> usize {
+    if k.len <= 16 {
+        home_of(seed, k.w0, k.w1)
+    } else {
+        (k.hash >> 32) as usize
+    }
 }
 
 /// The home slot's verdict on the key `(w0, w1)` of a word of at most 16 bytes (`tag`: the

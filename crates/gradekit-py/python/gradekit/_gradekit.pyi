@@ -12,7 +12,8 @@ ENGINE_OPTIONS: tuple[str, ...]
 StrPath = Union[str, "os.PathLike[str]"]
 
 Config = Union[Mapping[str, Any], str, "os.PathLike[str]"]
-"""A grader config: a dict, a JSON string, or a path to a JSON file."""
+"""A grader config: a dict, a JSON string, or a path to a JSON file (``os.PathLike`` such as
+``pathlib.Path``; a ``str`` is always the JSON text)."""
 
 Sample = Union[str, Mapping[str, Any]]
 """A model output string, or a sample object (`output_text`, `output_json`, `output_tools`,
@@ -74,13 +75,14 @@ class Grader:
     """A grader compiled once, to grade many samples.
 
     Args:
-        config: the grader JSON (dict, JSON string or path to a JSON file).
+        config: the grader JSON (dict, JSON string, or ``pathlib.Path`` of a JSON file).
         engine options (keywords, None = the default): see ``ENGINE_OPTIONS`` and
             ``help(gradekit.Grader)``. Unknown names and wrong types raise TypeError; a
             value out of range raises GraderError naming the option.
 
     Raises:
-        GraderError: the config is invalid (every fault, with paths).
+        GraderError: the config is invalid (every fault, with paths; a NaN, an infinity or an
+            int past a double in it too).
 
     A grader is thread-safe and fork-safe: after ``os.fork()`` the child recompiles it on
     first use (python worker pools and judge clients are not shared across processes). It

@@ -33,7 +33,7 @@ from ray.data.block import BlockMetadata
 
 # Shared with the batch side: the sample columns, how a value is named in messages, the
 # `error` struct.
-from .ray import _ERROR_TYPE as _error_type, _SAMPLE_COLUMNS, _kind
+from ._ray_udf import _ERROR_TYPE as _error_type, _SAMPLE_COLUMNS, _kind
 
 # The first rows of the first file type the schema.
 SAMPLE_BYTES = 4 << 20

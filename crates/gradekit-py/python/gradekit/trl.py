@@ -9,7 +9,8 @@ TRL's trainers (``GRPOTrainer``, ``RLOOTrainer``, …) call each of their ``rewa
   ``[{"role": "assistant", "content": "..."}]``);
 * the **item** is the completion's dataset row, built from the dataset columns TRL passes as
   keyword arguments: the columns the grader's templates reference (``{{ item.answer }}`` reads
-  the ``answer`` column; `Grader.item_keys`), or — for graders that see the whole item (python,
+  the ``answer`` column; `Grader.item_keys`; ``{{ item.prompt }}`` reads the ``prompts`` TRL
+  passes, its dataset's ``prompt`` column), or — for graders that see the whole item (python,
   model graders, ``{{ item }}``) — every column whose values are JSON (strings, numbers,
   booleans, None, lists, dicts). Other keywords TRL adds (``trainer_state``, ``log_metric``,
   ``environments``, image, bytes or datetime columns) are ignored; ``item_columns`` overrides
@@ -220,7 +221,11 @@ def _scorer(
         )
 
     item_keys = grader.item_keys
-    if item_keys is not None and include_prompt:
+    # TRL passes the dataset's `prompt` column as `prompts`, never as a keyword: templates that
+    # read `item.prompt` get it from there (as `include_prompt` does for every grader).
+    reads_prompt = item_columns is None and item_keys is not None and "prompt" in item_keys
+    with_prompt = include_prompt or reads_prompt
+    if item_keys is not None and with_prompt:
         item_keys = [k for k in item_keys if k != "prompt"]
     warned: set = set()
 
@@ -243,8 +248,13 @@ def _scorer(
         completions = list(completions)
         n = len(completions)
         cols = _columns(n, kwargs, item_columns, item_keys, warn_missing)
-        if include_prompt and prompts is not None:
-            cols["prompt"] = list(prompts)
+        if with_prompt:
+            if prompts is None:
+                prompts = kwargs.get("prompt")
+            if prompts is not None:
+                cols["prompt"] = list(prompts)
+            elif reads_prompt:
+                warn_missing(["prompt"], kwargs)
         if to_sample is None:
             rows = [{k: v[i] for k, v in cols.items()} for i in range(n)]
             samples = [sample_from(c, row) for c, row in zip(completions, rows)]  # type: ignore[operator]
@@ -278,9 +288,10 @@ def reward_function(
             object with ``output_text``, ``output_tools`` (the message's ``tool_calls``) and
             ``choices``; or a callable ``(completion, row) -> str | dict``.
         item_columns: the dataset columns that make up the item (default: the columns the
-            grader's templates reference, or every JSON column TRL passes for graders that
-            see the whole item).
-        include_prompt: also put the prompt in the item as ``item.prompt``.
+            grader's templates reference — ``item.prompt`` being the prompts — or every JSON
+            column TRL passes for graders that see the whole item).
+        include_prompt: also put the prompt in the item as ``item.prompt`` (implied when the
+            templates read ``item.prompt`` and ``item_columns`` is not given).
         failed_reward: the reward of a sample whose grading failed (an error flag is set);
             ``None`` makes TRL ignore it (TRL treats None as "no reward from this function").
         name: the function's ``__name__`` (TRL logs rewards under it); default
