@@ -269,6 +269,115 @@ fn score_refuses_to_write_over_its_inputs() {
     assert_eq!(std::fs::read_to_string(&o).unwrap().lines().count(), 1);
 }
 
+/// `--sample-key` decides what every row graded: a resume with another one (or without it)
+/// is refused with both named, nothing changed; the same one resumes.
+#[test]
+fn resume_refuses_another_sample_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let g = write(d, "g.json", eq_grader().to_string().as_bytes());
+    let mut input = String::new();
+    for i in 0..300 {
+        input.push_str(&json!({"id": i, "r": "a", "text": "a", "other": "b"}).to_string());
+        input.push('\n');
+    }
+    let inp = write(d, "in.jsonl", input.as_bytes());
+    let out = d.join("out.jsonl");
+    let (gs, is, os) = (
+        g.to_str().unwrap(),
+        inp.to_str().unwrap(),
+        out.to_str().unwrap(),
+    );
+    let score = |key: Option<&str>| {
+        let mut args = vec!["score", "-q", "--resume", "-g", gs, is, "-o", os];
+        args.extend(key.map(|k| ["--sample-key", k]).into_iter().flatten());
+        gradekit(&args, b"")
+    };
+    let (code, _, err) = score(Some("text"));
+    assert_eq!(code, 0, "{err}");
+    let rows = std::fs::read(&out).unwrap();
+    let ckpt = std::fs::read(ckpt_path(&out)).unwrap();
+    for (key, want) in [
+        (
+            None,
+            "it was written with --sample-key \"text\", and this run is without --sample-key",
+        ),
+        (Some("other"), "and this run is with --sample-key \"other\""),
+    ] {
+        let (code, _, err) = score(key);
+        assert_eq!(code, 2, "{key:?}: {err}");
+        assert!(
+            err.contains(want) && err.contains("nothing was changed"),
+            "{key:?}: {err}"
+        );
+        assert_eq!(
+            std::fs::read(&out).unwrap(),
+            rows,
+            "{key:?}: output touched"
+        );
+        assert_eq!(std::fs::read(ckpt_path(&out)).unwrap(), ckpt, "{key:?}");
+    }
+    let (code, _, err) = score(Some("text"));
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(std::fs::read(&out).unwrap(), rows);
+}
+
+/// A summary or report file that cannot be written is refused before anything is graded
+/// (exit 2 naming it, no output made), not after a whole run; one that can is left as the
+/// run's end writes it (a file made to check is removed again).
+#[test]
+fn an_unwritable_summary_or_report_fails_before_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let g = write(d, "g.json", eq_grader().to_string().as_bytes());
+    let line = json!({"item": {"r": "a"}, "model_sample": "a"}).to_string();
+    let inp = write(d, "in.jsonl", format!("{line}\n{line}\n").as_bytes());
+    let (gs, is) = (g.to_str().unwrap(), inp.to_str().unwrap());
+    let out = d.join("out.jsonl");
+    let os = out.to_str().unwrap();
+    let missing = d.join("no-such-dir").join("s.json");
+    let ms = missing.to_str().unwrap();
+    let a_dir = d.to_str().unwrap();
+    for flag in ["--summary-json", "--report"] {
+        for bad in [ms, a_dir] {
+            let (code, err) = gradekit_files(
+                &["score", "-q", "-g", gs, is, "-o", os, flag, bad],
+                None,
+                None,
+            );
+            assert_eq!(code, 2, "{flag} {bad}: {err}");
+            assert!(
+                err.contains(&format!("cannot write {bad}")),
+                "{flag} {bad}: {err}"
+            );
+            assert!(!out.exists(), "{flag} {bad}: the run started: {err}");
+        }
+    }
+    // Writable ones: the checks leave nothing behind, the run's end writes them.
+    let (s, r) = (d.join("s.json"), d.join("r.html"));
+    let (code, err) = gradekit_files(
+        &[
+            "score",
+            "-q",
+            "-g",
+            gs,
+            is,
+            "-o",
+            os,
+            "--summary-json",
+            s.to_str().unwrap(),
+            "--report",
+            r.to_str().unwrap(),
+        ],
+        None,
+        None,
+    );
+    assert_eq!(code, 0, "{err}");
+    let summary: Value = serde_json::from_slice(&std::fs::read(&s).unwrap()).unwrap();
+    assert_eq!(summary["count"], json!(2));
+    assert!(std::fs::read_to_string(&r).unwrap().contains("<svg"));
+}
+
 /// A grader file or a JSONL line that starts with a UTF-8 byte-order mark (Windows editors
 /// write one) is still refused (JSON forbids it), with a message naming the mark instead of
 /// serde_json's bare "expected value at column 1".

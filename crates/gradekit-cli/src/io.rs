@@ -395,3 +395,27 @@ pub fn refuse_overlaps(inputs: &[(&Path, &str)], outputs: &[(&Path, &str)]) -> R
     }
     Ok(())
 }
+
+/// Checks, before a run starts, that a file written at its end (`score --summary-json`,
+/// `--report`) can be written: a run of hours must not end in "cannot write" with the file it
+/// was asked for lost. An existing file is opened for appending (not truncated); a new one is
+/// created and removed again. The error is the one the write at the end would give.
+pub fn require_writable(path: &Path) -> Result<()> {
+    let probe = match path.exists() {
+        true => std::fs::OpenOptions::new()
+            .append(true)
+            .open(path)
+            .map(drop),
+        // (A dangling symlink "exists" for `create_new`: the write at the end follows it.)
+        false => match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(path)
+        {
+            Ok(_) => std::fs::remove_file(path),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+            Err(e) => Err(e),
+        },
+    };
+    probe.with_context(|| format!("cannot write {} (nothing was graded)", path.display()))
+}

@@ -127,10 +127,16 @@ fn with_sample_key(value: Value, key: &str, parts: SampleParts) -> Parsed {
                 ctx: EvalContext::from_string(text, Some(Value::Object(obj)), parts),
             }
         }
-        Some(Value::Null) | None => invalid(
+        None => invalid(
             id,
             EntryErrorKind::MissingSample,
             format!("line has no {key:?} field (the --sample-key)"),
+        ),
+        // Null counts as missing (as for `model_sample`), but the message says what is there.
+        Some(Value::Null) => invalid(
+            id,
+            EntryErrorKind::MissingSample,
+            format!("{key:?} is null, expected a string (the --sample-key)"),
         ),
         Some(other) => invalid(
             id,
@@ -177,6 +183,29 @@ mod tests {
             plain.starts_with("invalid_json:") && !plain.contains('('),
             "{plain}"
         );
+    }
+
+    /// `--sample-key K`: a missing K and a null K are both a missing sample, each message
+    /// saying which it is; another type names it.
+    #[test]
+    fn sample_key_faults_say_what_the_field_holds() {
+        let with_key = |line: &str| match parse(line.as_bytes(), Some("text"), SampleParts::ALL) {
+            Parsed::Invalid { code, message, .. } => format!("{code}: {message}"),
+            Parsed::Grade { .. } => "graded".into(),
+        };
+        assert_eq!(
+            with_key(r#"{"a": 1}"#),
+            r#"missing_sample: line has no "text" field (the --sample-key)"#
+        );
+        assert_eq!(
+            with_key(r#"{"text": null}"#),
+            r#"missing_sample: "text" is null, expected a string (the --sample-key)"#
+        );
+        assert_eq!(
+            with_key(r#"{"text": [1]}"#),
+            r#"invalid_sample: "text" is an array, expected a string"#
+        );
+        assert_eq!(with_key(r#"{"text": "t"}"#), "graded");
     }
 
     #[test]

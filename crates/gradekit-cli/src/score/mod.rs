@@ -156,6 +156,9 @@ pub fn main(a: Args) -> Result<ExitCode> {
         &[(a.input.as_path(), "input"), (a.grader.as_path(), "grader")],
         &outputs,
     )?;
+    for p in [&a.summary_json, &a.report].into_iter().flatten() {
+        io::require_writable(p)?;
+    }
     // A usage error before anything is read.
     let threads = grading_threads(a.engine.spec.threads, a.quiet)?;
     if a.max_line_bytes == 0 {
@@ -206,6 +209,18 @@ pub fn main(a: Args) -> Result<ExitCode> {
                     anyhow::bail!(
                         "cannot resume {}: it was written with a different grader",
                         out.display()
+                    );
+                }
+                if c.sample_key != a.sample_key {
+                    let how = |k: &Option<String>| match k {
+                        Some(k) => format!("with --sample-key {k:?}"),
+                        None => "without --sample-key".to_string(),
+                    };
+                    anyhow::bail!(
+                        "cannot resume {}: it was written {}, and this run is {}; nothing was changed",
+                        out.display(),
+                        how(&c.sample_key),
+                        how(&a.sample_key)
                     );
                 }
                 // Verify everything before touching anything.
@@ -342,10 +357,12 @@ pub fn main(a: Args) -> Result<ExitCode> {
             path,
             grader_sha,
             input: a.input.display().to_string(),
+            sample_key: a.sample_key.clone(),
             keep_when_complete: a.resume,
             started: Instant::now(),
             saved: None,
             pending: None,
+            reached_end: false,
         }),
     };
     let mut grading = Grading {

@@ -303,6 +303,8 @@ impl IoThread {
         });
         let its = Arc::clone(&ahead);
         let started = Arc::new(AtomicBool::new(false));
+        // Before the I/O thread exists (see `prefault::thread_statics`).
+        prefault::thread_statics();
         let runs = Arc::clone(&started);
         // Not joined: its result comes through `done` (a panic drops the sender), and the
         // process may exit before the thread has (see `with_io_thread`).

@@ -42,6 +42,9 @@ pub struct Source {
     at_eof: bool,
     /// The last chunk (or an error) was handed out.
     done: bool,
+    /// A read error met after some lines of a chunk: that chunk is handed out with the lines
+    /// read before it (their rows are written), and the error with the next call.
+    failed: Option<anyhow::Error>,
     line_no: u64,
     offset: u64,
     hash: InputHash,
@@ -125,6 +128,7 @@ impl Source {
             carry,
             at_eof: false,
             done: false,
+            failed: None,
             line_no,
             offset,
             hash,
@@ -261,6 +265,10 @@ impl Source {
     /// The next chunk, in buffers taken from `spare` when it has some; `None` after the last
     /// chunk (the one with `eof`) or after an error.
     pub fn next_chunk(&mut self, spare: Spare) -> Option<Result<Chunk>> {
+        if let Some(e) = self.failed.take() {
+            self.done = true;
+            return Some(Err(e));
+        }
         if self.done {
             return None;
         }
@@ -355,11 +363,20 @@ impl Source {
             );
             let (n, kept) = match read {
                 Ok(x) => x,
-                Err(e) => anyhow::bail!(
-                    "cannot read {} after line {}: {e}",
-                    self.input_name,
-                    self.line_no
-                ),
+                Err(e) => {
+                    let e = anyhow::anyhow!(
+                        "cannot read {} after line {}: {e}",
+                        self.input_name,
+                        self.line_no
+                    );
+                    if lines.is_empty() {
+                        return Err(e);
+                    }
+                    // The lines read before the error are not lost: this chunk ends with
+                    // them (and the bytes read of the next line are never graded).
+                    self.failed = Some(e);
+                    break;
+                }
             };
             if n == 0 {
                 eof = true;
@@ -576,11 +593,20 @@ fn skip_long_line(
     hashed: &mut usize,
 ) -> std::io::Result<(usize, bool)> {
     let mut n = *filled - start;
-    hash.update(&data[*hashed..*filled]);
+    hash.update(&data[*hashed..start]);
+    // The hash as of the line's start: a read error inside the line leaves it there, so that
+    // the lines before it keep a hash that matches their end (the checkpoint of a run cut
+    // by the error).
+    let at_start = hash.clone();
+    hash.update(&data[start..*filled]);
     *hashed = start;
     *filled = start;
     loop {
-        if *at_eof || fill(input, data, filled, room)? == 0 {
+        let more = match *at_eof {
+            true => 0,
+            false => fill(input, data, filled, room).inspect_err(|_| *hash = at_start.clone())?,
+        };
+        if more == 0 {
             *at_eof = true;
             return Ok((n, false));
         }

@@ -27,6 +27,10 @@ pub struct Checkpoint {
     pub version: u32,
     pub grader_sha256: String,
     pub input: String,
+    /// `--sample-key` of the run: it decides what every row graded, so a resume must use the
+    /// same one (absent: none; checkpoints of runs without it read the same as before).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sample_key: Option<String>,
     /// Bytes of the (decompressed) input consumed by the rows in OUT.
     pub input_offset: u64,
     /// XXH3-64 of those bytes, in hex.

@@ -51,6 +51,8 @@ pub(super) struct CheckpointTarget {
     pub(super) path: PathBuf,
     pub(super) grader_sha: resume::GraderSha,
     pub(super) input: String,
+    /// `--sample-key` of the run (recorded: a resume must use the same).
+    pub(super) sample_key: Option<String>,
     /// Keep the checkpoint of a complete run (`--resume` runs: resuming again is a no-op).
     /// A plain run that completes removes it: nothing is left to resume.
     pub(super) keep_when_complete: bool,
@@ -60,6 +62,9 @@ pub(super) struct CheckpointTarget {
     pub(super) saved: Option<Instant>,
     /// The state after the last chunk written, when it was not saved yet.
     pub(super) pending: Option<resume::Checkpoint>,
+    /// The last chunk of the input was written. A run cut before it (an input that could not
+    /// be read to its end) keeps its checkpoint: `--resume` continues it.
+    pub(super) reached_end: bool,
 }
 
 impl CheckpointTarget {
@@ -201,6 +206,7 @@ impl Sink {
         };
         self.out.flush().context("cannot write the output")?;
         if let Some(cp) = &mut self.checkpoint {
+            cp.reached_end |= end.eof;
             // The last one of a plain run is not saved: the run removes it when it completes.
             let due = (cp.keep_when_complete || !end.eof) && cp.due_in().is_zero();
             // A pending state gets its output hash when it is saved (see `finish`).
@@ -218,6 +224,7 @@ impl Sink {
                 // Filled in when the state is saved (see [`resume::GraderSha`]).
                 grader_sha256: String::new(),
                 input: cp.input.clone(),
+                sample_key: cp.sample_key.clone(),
                 input_offset: end.end_offset,
                 input_hash: resume::hex(end.end_hash),
                 line: end.last_line,
@@ -246,8 +253,9 @@ impl Sink {
         Ok(spare)
     }
 
-    /// Completes the output; then removes the checkpoint of a plain run (nothing is left to
-    /// resume), or saves the last state of a `--resume` run.
+    /// Completes the output; then removes the checkpoint of a plain run that read its input to
+    /// the end (nothing is left to resume), or saves the last state of a `--resume` run or of a
+    /// run cut by an input error (it is resumed from there).
     ///
     /// Only `score`'s `main` finishes a sink, once, and the process exits after it: the row
     /// buffers (this one's and the held rows of `BlockOut`, up to ~200 KB) go back to the
@@ -258,7 +266,7 @@ impl Sink {
         std::mem::forget(std::mem::take(&mut self.buf));
         self.out.finish().context("cannot write the output")?;
         if let Some(cp) = self.checkpoint.as_mut() {
-            if !cp.keep_when_complete {
+            if cp.reached_end && !cp.keep_when_complete {
                 match std::fs::remove_file(&cp.path) {
                     Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
                         return Err(e).context(format!("cannot remove {}", cp.path.display()));
@@ -337,10 +345,12 @@ mod tests {
             path: PathBuf::from("unused.gkresume"),
             grader_sha: resume::GraderSha::new(serde_json::json!({})),
             input: String::new(),
+            sample_key: None,
             keep_when_complete: false,
             started: now,
             saved: None,
             pending: None,
+            reached_end: false,
         };
         let first = cp.due_in();
         assert!(
@@ -465,10 +475,12 @@ mod tests {
                     path: cp.clone(),
                     grader_sha: resume::GraderSha::new(serde_json::json!({})),
                     input: String::new(),
+                    sample_key: None,
                     keep_when_complete: true,
                     started: Instant::now() - FIRST_CHECKPOINT_AFTER,
                     saved: None,
                     pending: None,
+                    reached_end: false,
                 });
             }
             for mut chunk in chunks(&input, elsewhere) {

@@ -252,13 +252,21 @@ impl Summary {
     }
 }
 
-/// Linear interpolation between closest ranks (numpy's default).
+/// Linear interpolation between closest ranks (numpy's default, `np.percentile(r, 100 * q)`),
+/// computed as numpy computes it so that the figures are numpy's to the bit: the position is
+/// `(n - 1) * q`, and past half-way between two ranks it is interpolated down from the upper
+/// one (`numpy.lib._function_base_impl._lerp`).
 fn quantile(sorted: &[f64], q: f64) -> f64 {
-    let pos = q * (sorted.len() - 1) as f64;
+    let pos = (sorted.len() - 1) as f64 * q;
     let lo = pos.floor() as usize;
-    let hi = pos.ceil() as usize;
-    let frac = pos - lo as f64;
-    sorted[lo] + (sorted[hi] - sorted[lo]) * frac
+    let hi = (lo + 1).min(sorted.len() - 1);
+    let t = pos - lo as f64;
+    let (a, b) = (sorted[lo], sorted[hi]);
+    let diff = b - a;
+    match t >= 0.5 {
+        true => b - diff * (1.0 - t),
+        false => a + diff * t,
+    }
 }
 
 #[cfg(test)]
@@ -315,5 +323,12 @@ mod tests {
         assert_eq!(quantile(&v, 0.5), 2.0);
         assert!((quantile(&v, 0.9) - 3.6).abs() < 1e-12);
         assert_eq!(quantile(&[7.0], 0.99), 7.0);
+        // numpy 2.4: np.percentile([0.17, 0.17, 0.2, 0.31, 0.96], 90) = 0.7000000000000001
+        // (0.31 + 0.65 * 0.6 would be 0.7); p50/p99 of 0.1..1.0 likewise.
+        let v = [0.17, 0.17, 0.2, 0.31, 0.96];
+        assert_eq!(quantile(&v, 0.9), 0.7000000000000001);
+        let tenths: Vec<f64> = (1..=10).map(|i| i as f64 / 10.0).collect();
+        assert_eq!(quantile(&tenths, 0.5), 0.55);
+        assert_eq!(quantile(&tenths, 0.99), 0.991);
     }
 }
