@@ -249,6 +249,24 @@ mod until_tests {
     #![allow(unsafe_code, clippy::unwrap_used)]
     use super::*;
 
+    /// A fresh private anonymous mapping of `len` bytes (the caller unmaps it); none of it is
+    /// mapped in until written or populated.
+    pub(super) fn fresh_mapping(len: usize) -> *mut libc::c_void {
+        // SAFETY: a new mapping chosen by the kernel; it aliases nothing.
+        let p = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        assert_ne!(p, libc::MAP_FAILED);
+        p
+    }
+
     /// Pages of `len` bytes at `p` in memory (`mincore`).
     fn resident(p: *mut u8, len: usize) -> usize {
         let mut v = vec![0u8; len.div_ceil(4096)];
@@ -263,19 +281,7 @@ mod until_tests {
     #[test]
     fn populating_stops_at_a_raised_flag() {
         let len = 64 * 4096;
-        // SAFETY: a fresh private anonymous mapping, unmapped at the end; none of it is
-        // mapped in until written or populated.
-        let p = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                len,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
-                -1,
-                0,
-            )
-        };
-        assert_ne!(p, libc::MAP_FAILED);
+        let p = fresh_mapping(len);
         // SAFETY: the mapping above, `len` bytes, used only through this slice.
         let buf = unsafe { std::slice::from_raw_parts_mut(p.cast::<u8>(), len) };
         let (down, up) = (AtomicBool::new(false), AtomicBool::new(true));
@@ -330,18 +336,7 @@ mod statics_tests {
 
         let pages = 64;
         let len = pages * 4096;
-        // SAFETY: a fresh private anonymous mapping, unmapped at the end.
-        let p = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                len,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
-                -1,
-                0,
-            )
-        };
-        assert_ne!(p, libc::MAP_FAILED);
+        let p = super::until_tests::fresh_mapping(len);
         let base = p as usize;
         let at = |i: usize| (base + i * 4096 + 7) as *mut u8;
         // Read first: each page is mapped to the zero page.
