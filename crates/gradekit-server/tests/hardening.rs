@@ -16,8 +16,14 @@ use std::time::{Duration, Instant};
 
 const RUN_BATCH: &str = "/v1/graders/run_batch";
 
+/// The tests of this file run one at a time: some grade large batches on both CPUs, and one
+/// times a server deadline (0.8 s), which a CPU-bound neighbour test can make it miss on a
+/// two-CPU machine (seen in CI). Each test holds this for its whole run.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_amplifying_template_is_one_flagged_sample() {
+    let _one = ONE_AT_A_TIME.lock().await;
     let app = default_app();
     let grader = json!({"type": "string_check", "name": "amp", "operation": "like",
         "input": "{{ item.a }}".repeat(10_000), "reference": "zz"});
@@ -60,6 +66,7 @@ fn batch(n: usize) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn run_batch_is_capped_at_400_by_default_with_the_limit_in_the_message() {
+    let _one = ONE_AT_A_TIME.lock().await;
     let app = default_app();
     let ok = post(&app, RUN_BATCH, &batch(400)).await;
     assert_eq!(ok.status, StatusCode::OK);
@@ -89,6 +96,7 @@ async fn run_batch_is_capped_at_400_by_default_with_the_limit_in_the_message() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn run_batch_answers_are_bounded_by_the_grader_shape_and_details() {
+    let _one = ONE_AT_A_TIME.lock().await;
     let app = default_app();
     // A multi of many sub-graders: every result repeats every key, so 400 samples of a
     // ~0.5 MB grader would answer ~170 MB. Refused before grading, naming the limit.
@@ -185,6 +193,7 @@ impl gradekit_engine::judge::ChatScorer for CountingJudge {
 /// request sent 1 s after the 504 got 429 (or 504 behind it).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cheap_request_one_second_after_a_504_succeeds() {
+    let _one = ONE_AT_A_TIME.lock().await;
     let calls = Arc::new(AtomicUsize::new(0));
     let mut engine = EngineOptions::default();
     engine.judge = Some(Arc::new(CountingJudge {
@@ -230,6 +239,7 @@ async fn a_cheap_request_one_second_after_a_504_succeeds() {
 /// `/get_reward` answers in chunks and refuses more than its limit of queries.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn openrlhf_queries_are_capped() {
+    let _one = ONE_AT_A_TIME.lock().await;
     let state = state_with(
         ServerConfig::default(),
         EngineOptions::default(),
@@ -266,6 +276,7 @@ async fn openrlhf_queries_are_capped() {
 /// is 429 with retry-after, and the budget comes back.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn request_bodies_in_flight_are_bounded() {
+    let _one = ONE_AT_A_TIME.lock().await;
     use axum::body::Body;
     use axum::http::{header, Request};
     let app = app_with(ServerConfig {
