@@ -19,10 +19,15 @@ const DETAILS_MAX: usize = 500;
 
 /// `s` cut to at most [`DETAILS_MAX`] bytes on a char boundary, with `…` when cut.
 pub fn excerpt(s: &str) -> String {
-    if s.len() <= DETAILS_MAX {
+    cut(s, DETAILS_MAX)
+}
+
+/// `s` cut to at most `max` bytes on a char boundary, with `…` when cut.
+fn cut(s: &str, max: usize) -> String {
+    if s.len() <= max {
         return s.to_string();
     }
-    let mut end = DETAILS_MAX;
+    let mut end = max;
     while !s.is_char_boundary(end) {
         end -= 1;
     }
@@ -69,14 +74,7 @@ fn reply_model(v: &Value, requested_model: &str) -> String {
         .and_then(Value::as_str)
         .filter(|m| !m.is_empty())
         .unwrap_or(requested_model);
-    if m.len() <= MODEL_NAME_MAX {
-        return m.to_string();
-    }
-    let mut end = MODEL_NAME_MAX;
-    while !m.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}…", &m[..end])
+    cut(m, MODEL_NAME_MAX)
 }
 
 /// Parses a 2xx `/chat/completions` body. `requested_model` names the model when the server
